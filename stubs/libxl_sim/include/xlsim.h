@@ -1,0 +1,96 @@
+/*
+ * xlsim.h: the simulator's control API. Not part of libxl: tests, benchmarks and the
+ * binding's "sim" backend use it to configure the simulated host and to bend it (guest
+ * behaviour, injected faults, load). Every function returns 0 on success or a negative
+ * libxl error code (ERROR_INVAL, ERROR_DOMAIN_NOTFOUND, ...) unless stated otherwise.
+ *
+ * The simulated host is process-wide state shared by every libxl_ctx / xc_interface. When
+ * the environment variable XLSIM_STATE_FILE names a file, the state lives in that file
+ * (shared by every process that names it, with locking) and survives process restarts.
+ */
+#ifndef XLSIM_H
+#define XLSIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XLSIM_MAX_DOMAINS 4096
+
+typedef struct xlsim_host_config {
+    int nr_cpus;              /* pCPUs (default 16) */
+    int nr_nodes;             /* NUMA nodes (default 2); pCPUs split evenly */
+    int threads_per_core;     /* default 2 */
+    int cpu_khz;              /* default 2400000 */
+    uint64_t total_memkb;     /* default 64 GiB */
+    uint64_t dom0_memkb;      /* default 4 GiB */
+    int dom0_vcpus;           /* default 4 */
+    unsigned shutdown_delay_ms; /* default delay before a guest answers a shutdown request (200) */
+    unsigned balloon_kb_per_s;  /* ballooning speed towards the target (default 4 GiB/s) */
+} xlsim_host_config;
+
+/* Fill *cfg with the defaults above. */
+void xlsim_host_config_default(xlsim_host_config *cfg);
+
+/* Reset the whole simulated host to cfg (NULL: defaults): only dom0 remains, faults and
+ * pending events are cleared. */
+int xlsim_host_configure(const xlsim_host_config *cfg);
+
+/* Read the current host configuration. */
+int xlsim_host_get_config(xlsim_host_config *cfg);
+
+/* The guest of domid acts by itself, as a real guest can: it shuts down with reason
+ * (LIBXL_SHUTDOWN_REASON_POWEROFF, _REBOOT, _CRASH, _WATCHDOG, ...). The domain enters the
+ * shutdown state and a DOMAIN_SHUTDOWN event is raised for watchers. */
+int xlsim_guest_shutdown(uint32_t domid, int reason);
+
+/* Convenience forms of xlsim_guest_shutdown. */
+int xlsim_guest_poweroff(uint32_t domid);
+int xlsim_guest_reboot(uint32_t domid);
+int xlsim_guest_crash(uint32_t domid);
+
+/* Make the guest ignore (1) or honour (0) shutdown/reboot requests from the toolstack. */
+int xlsim_guest_set_ignore_shutdown(uint32_t domid, int ignore);
+
+/* Per-domain delay before the guest answers a shutdown/reboot request. */
+int xlsim_guest_set_shutdown_delay(uint32_t domid, unsigned delay_ms);
+
+/* Simulated load of the running vCPUs of domid, 0.0 .. 1.0 of each vCPU (default 0.1). */
+int xlsim_domain_set_load(uint32_t domid, double load);
+
+/* Make the next `count` calls of the libxl/xc function named `function` (e.g.
+ * "libxl_domain_create_new") fail with rc (a negative libxl error code). count 0 clears. */
+int xlsim_fail_next(const char *function, int count, int rc);
+
+/* Clear every injected fault. */
+void xlsim_clear_faults(void);
+
+/* Device I/O counters, advancing with wall time while the domain runs (for metrics). */
+typedef struct xlsim_io_stats {
+    uint64_t rd_bytes;   /* disk: read; nic: received */
+    uint64_t wr_bytes;   /* disk: written; nic: transmitted */
+    uint64_t rd_reqs;
+    uint64_t wr_reqs;
+} xlsim_io_stats;
+int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out);
+int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out);
+
+/* What the simulated guest agent reports (as a PV guest agent writes to xenstore). */
+typedef struct xlsim_guest_info {
+    uint64_t mem_total_kb;
+    uint64_t mem_free_kb;
+    char os_name[64];        /* e.g. "Debian GNU/Linux 12 (bookworm)" */
+    char os_kernel[64];      /* e.g. "6.1.0-sim" */
+    char ipv4[40];           /* address of the first nic, dotted quad, "" if none */
+} xlsim_guest_info;
+int xlsim_guest_info(uint32_t domid, xlsim_guest_info *out);
+
+/* Number of live domains including dom0 (cheap; for tests). */
+int xlsim_domain_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XLSIM_H */

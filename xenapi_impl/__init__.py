@@ -1,0 +1,1 @@
+"""A XenAPI server (XML-RPC and JSON-RPC) over xenlight_py."""

@@ -1,0 +1,11 @@
+"""Who is calling: what the transport knows about the peer, handed to dispatch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    transport: str            # "http", "https" or "unix"
+    peer: str                 # "127.0.0.1:53124", or "uid=0 pid=123" on the Unix socket
+    local_superuser: bool = False  # True only for uid 0 on the Unix socket
