@@ -1,0 +1,212 @@
+"""The store on its own: transactions, durability across reopen, the change index."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from xenapi_impl.store import (ClassSpec, Credential, DuplicateUuid, MemoryStore, NoSuchObject,
+                               StoreUnavailable, new_ref, new_uuid, open_store)
+from xenapi_impl.store import codec
+from xenapi_impl.values import Record
+
+SPECS = [
+    ClassSpec("VM", ("uuid", "name_label", "other_config", "tags", "created", "class")),
+    ClassSpec("network", ("uuid", "name_label", "MTU")),
+    ClassSpec("task", ("uuid", "name_label", "status"), persistent=False),
+]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def vm(name="a", **extra):
+    rec = {"uuid": new_uuid(), "name_label": name, "other_config": {}, "tags": [],
+           "created": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), "class": "x"}
+    rec.update(extra)
+    return rec
+
+
+def test_codec_round_trips_every_value_kind():
+    values = ["", "a\u00e9\"{}", 0, -2**63, 2**63 - 1, 1.5, True, False, None, [], ["a", "b"],
+              {}, {"k": "v", "m": "x", "d": "y"}, {1: 2.0, 3: 4.0},
+              dt.datetime(2020, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc),
+              {"a": [{"m": [1]}]}]
+    for v in values:
+        assert codec.decode(codec.encode(v)) == v
+    assert isinstance(codec.decode(codec.encode(True)), bool)
+
+
+def test_commit_applies_all_writes_and_bumps_generation():
+    async def main():
+        s = MemoryStore(SPECS)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("one"))
+            t.update("VM", ref, {"name_label": "two"})
+            assert t.get("VM", ref)["name_label"] == "two"
+            assert s.get("VM", ref) is None         # invisible until commit
+        rec = s.get("VM", ref)
+        assert isinstance(rec, Record) and rec["name_label"] == "two"
+        assert s.generation == 1
+        assert s.find_uuid(rec["uuid"]) == ("VM", ref)
+        # a write makes a new Record; the old one is untouched
+        async with s.transaction() as t:
+            t.update("VM", ref, {"name_label": "three"})
+        assert rec["name_label"] == "two" and s.get("VM", ref)["name_label"] == "three"
+    run(main())
+
+
+def test_failed_call_changes_nothing():
+    async def main():
+        s = MemoryStore(SPECS)
+        ref = new_ref()
+        with pytest.raises(ZeroDivisionError):
+            async with s.transaction() as t:
+                t.create("VM", ref, vm())
+                1 / 0
+        assert s.get("VM", ref) is None and s.generation == 0
+        with pytest.raises(NoSuchObject):
+            async with s.transaction() as t:
+                t.update("VM", new_ref(), {"name_label": "x"})
+    run(main())
+
+
+def test_uuids_unique_across_classes():
+    async def main():
+        s = MemoryStore(SPECS)
+        u = new_uuid()
+        async with s.transaction() as t:
+            t.create("VM", new_ref(), vm(uuid=u))
+        with pytest.raises(DuplicateUuid):
+            async with s.transaction() as t:
+                t.create("network", new_ref(), {"uuid": u, "name_label": "n", "MTU": 1500})
+        assert len(s.records("network")) == 0 and s.generation == 1
+    run(main())
+
+
+def test_sqlite_persists_committed_writes_only(tmp_path):
+    path = str(tmp_path / "db.sqlite")
+    ref, ref2, tref = new_ref(), new_ref(), new_ref()
+
+    async def first():
+        s = open_store(path, SPECS)
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("keep", other_config={"a": "b"}, tags=["t1"]))
+            t.create("VM", ref2, vm("gone"))
+            t.create("task", tref, {"uuid": new_uuid(), "name_label": "t", "status": "pending"})
+        async with s.transaction() as t:
+            t.update("VM", ref, {"other_config": {"a": "c", "d": "e"}})
+            t.delete("VM", ref2)
+        with pytest.raises(RuntimeError):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"name_label": "lost"})
+                raise RuntimeError("boom")
+        await s.put_credential(Credential("root", "h", "pool-admin"))
+        await s.close()
+
+    async def second():
+        s = open_store(path, SPECS)
+        rec = s.get("VM", ref)
+        assert rec["name_label"] == "keep"
+        assert rec["other_config"] == {"a": "c", "d": "e"}
+        assert rec["tags"] == ["t1"]
+        assert rec["created"] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+        assert list(rec) == list(SPECS[0].fields)
+        assert s.get("VM", ref2) is None
+        assert s.records("task") == {}              # tasks are never persisted
+        assert s.get_credential("root") == Credential("root", "h", "pool-admin")
+        await s.close()
+
+    run(first())
+    run(second())
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert db.execute("SELECT count(*) FROM _uuids").fetchone() == (1,)
+
+
+def test_disk_failure_fails_the_call_and_leaves_memory_unchanged(tmp_path):
+    async def main():
+        s = open_store(str(tmp_path / "db"), SPECS)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("a"))
+        s._db.execute("DROP TABLE c_VM")              # make the next write fail in SQLite
+        with pytest.raises(StoreUnavailable):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"name_label": "b"})
+        assert s.get("VM", ref)["name_label"] == "a"
+        with pytest.raises(StoreUnavailable):       # and nothing more is accepted
+            async with s.transaction() as t:
+                t.create("network", new_ref(), {"uuid": new_uuid(), "name_label": "n", "MTU": 1})
+        await s.close()
+    run(main())
+
+
+def test_changes_since_coalesces_add_mod_del():
+    async def main():
+        s = MemoryStore(SPECS)
+        a, b, c, d = (new_ref() for _ in range(4))
+        async with s.transaction() as t:
+            t.create("VM", a, vm("a"))
+            t.create("VM", b, vm("b"))
+        token = s.generation
+        async with s.transaction() as t:
+            t.update("VM", a, {"name_label": "a2"})
+            t.create("VM", c, vm("c"))
+        async with s.transaction() as t:
+            t.update("VM", c, {"name_label": "c2"})     # created after the token: still "add"
+            t.delete("VM", b)                           # existed at the token: "del"
+            t.create("VM", d, vm("d"))
+        async with s.transaction() as t:
+            t.delete("VM", d)                           # born and gone since: not reported
+        got = {(ch.ref, ch.operation) for ch in s.changes_since(token)}
+        assert got == {(a, "mod"), (c, "add"), (b, "del")}
+        snap = {ch.ref: ch.record for ch in s.changes_since(token)}
+        assert snap[c]["name_label"] == "c2" and snap[b] is None
+        assert [ch.operation for ch in s.changes_since(0)] == ["add", "add"]
+        assert s.changes_since(s.generation) == []
+        assert s.changes_since(token, frozenset({"network"})) == []
+        assert [ch.ref for ch in s.changes_since(token, frozenset(), frozenset({("VM", a)}))] == [a]
+    run(main())
+
+
+def test_wait_for_change_wakes_on_commit_without_polling():
+    async def main():
+        s = MemoryStore(SPECS)
+        gen = s.generation
+        waiter = asyncio.create_task(s.wait_for_change(gen, 30))
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        async with s.transaction() as t:
+            t.create("VM", new_ref(), vm())
+        assert await asyncio.wait_for(waiter, 5) is True
+        assert await s.wait_for_change(s.generation, 0.01) is False
+    run(main())
+
+
+def test_group_commit_keeps_order_of_concurrent_writers(tmp_path):
+    path = str(tmp_path / "db")
+    ref = new_ref()
+
+    async def main():
+        s = open_store(path, SPECS)
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("0"))
+
+        async def write(i):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"other_config": {str(i): "x"}, "name_label": str(i)})
+        await asyncio.gather(*(write(i) for i in range(1, 200)))
+        last = s.get("VM", ref)["name_label"]
+        await s.close()
+        return last
+
+    last = run(main())
+    s = open_store(path, SPECS)
+    assert s.get("VM", ref)["name_label"] == last       # disk and memory agree on the last write
+    s.close_sync()

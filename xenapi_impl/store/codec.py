@@ -1,0 +1,45 @@
+"""Column encoding of field values for the SQLite backend.
+
+Values are stored as JSON text with two tagged forms so that decoding needs no type
+information: datetimes (`{"d": iso}`) and maps (`{"m": [[k, v], ...]}`, keys may be ints).
+Every other JSON object shape is never produced, so decoding is unambiguous.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+
+def _pack(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {"m": [[_pack(k), _pack(v)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [_pack(v) for v in value]
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return {"d": value.astimezone(_dt.timezone.utc).isoformat()}
+    raise TypeError(f"cannot store a value of type {type(value).__name__}")
+
+
+def _unpack(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    if isinstance(value, dict):
+        if "m" in value:
+            return {_unpack(k): _unpack(v) for k, v in value["m"]}
+        return _dt.datetime.fromisoformat(value["d"])
+    return value
+
+
+def encode(value: Any) -> str:
+    """A field value as compact JSON text."""
+    return json.dumps(_pack(value), separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def decode(text: str) -> Any:
+    """The value `encode` was given."""
+    return _unpack(json.loads(text))

@@ -1,0 +1,35 @@
+"""Store failures. The API layer turns them into XenAPI errors; they never reach a client raw."""
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every store failure."""
+
+
+class UnknownClass(StoreError):
+    def __init__(self, cls: str) -> None:
+        super().__init__(f"unknown class {cls!r}")
+        self.cls = cls
+
+
+class NoSuchObject(StoreError):
+    def __init__(self, cls: str, ref: str) -> None:
+        super().__init__(f"no {cls} object {ref}")
+        self.cls = cls
+        self.ref = ref
+
+
+class DuplicateUuid(StoreError):
+    def __init__(self, uuid: str) -> None:
+        super().__init__(f"uuid {uuid} is already in use")
+        self.uuid = uuid
+
+
+class DuplicateRef(StoreError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"reference {ref} is already in use")
+        self.ref = ref
+
+
+class StoreUnavailable(StoreError):
+    """The store is closed, or its backing storage failed (nothing more is accepted)."""

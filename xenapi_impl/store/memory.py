@@ -1,0 +1,263 @@
+"""The in-memory store: the authoritative read copy of every record.
+
+`SqliteStore` extends it with write-through persistence; used alone it is the store for tests.
+All methods run on the event-loop thread (no locks): reads take no I/O, commits apply their
+writes in one step after the backing storage (if any) has made them durable.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as _dt
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from ..values import Record
+from .base import Change, ClassSpec, Credential, Store, Transaction
+from .errors import DuplicateRef, DuplicateUuid, NoSuchObject, StoreUnavailable, UnknownClass
+
+# Deleted objects are remembered (for "del" events) up to this many; older ones are forgotten.
+MAX_TOMBSTONES = 100_000
+
+
+@dataclass(slots=True)
+class _Entry:
+    """Change index entry of one object (live or deleted)."""
+
+    created: int          # generation of its creation
+    generation: int       # generation of its last change
+    timestamp: _dt.datetime
+    uuid: str
+    deleted: bool = False
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class MemoryStore(Store):
+    def __init__(self, specs: Iterable[ClassSpec]) -> None:
+        self._specs: dict[str, ClassSpec] = {s.name: s for s in specs}
+        self._records: dict[str, dict[str, Record]] = {name: {} for name in self._specs}
+        self._views = {name: MappingProxyType(d) for name, d in self._records.items()}
+        self._uuids: dict[str, tuple[str, str]] = {}
+        self._reserved_uuids: set[str] = set()
+        # (cls, ref) -> _Entry, ordered by last change: the newest changes are at the end,
+        # so changes since a generation are a walk backwards from the end.
+        self._index: collections.OrderedDict[tuple[str, str], _Entry] = collections.OrderedDict()
+        self._tombstones: collections.deque[tuple[str, str]] = collections.deque()
+        self._horizon = 0
+        self._generation = 0
+        self._changed: asyncio.Event | None = None
+        self._credentials: dict[str, Credential] = {}
+        self._closed = False
+
+    # --- reads ----------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def horizon(self) -> int:
+        return self._horizon
+
+    def spec(self, cls: str) -> ClassSpec:
+        try:
+            return self._specs[cls]
+        except KeyError:
+            raise UnknownClass(cls) from None
+
+    def classes(self) -> Iterable[str]:
+        return self._specs.keys()
+
+    def get(self, cls: str, ref: str) -> Record | None:
+        try:
+            return self._records[cls].get(ref)
+        except KeyError:
+            raise UnknownClass(cls) from None
+
+    def records(self, cls: str) -> Mapping[str, Record]:
+        try:
+            return self._views[cls]
+        except KeyError:
+            raise UnknownClass(cls) from None
+
+    def find_uuid(self, uuid: str) -> tuple[str, str] | None:
+        return self._uuids.get(uuid)
+
+    def changes_since(self, generation: int, classes: frozenset[str] | None = None,
+                      refs: frozenset[tuple[str, str]] = frozenset()) -> list[Change]:
+        out: list[Change] = []
+        for key in reversed(self._index):
+            entry = self._index[key]
+            if entry.generation <= generation:
+                break
+            cls, ref = key
+            if classes is not None and cls not in classes and key not in refs:
+                continue
+            if entry.deleted:
+                if entry.created > generation:
+                    continue        # born and gone since the token: never seen, never told
+                out.append(Change(cls, ref, "del", entry.generation, entry.timestamp, None,
+                                  entry.uuid))
+            else:
+                op = "add" if entry.created > generation else "mod"
+                out.append(Change(cls, ref, op, entry.generation, entry.timestamp,
+                                  self._records[cls][ref], entry.uuid))
+        out.reverse()
+        return out
+
+    # --- writes ---------------------------------------------------------------------------
+    def _validate(self, txn: Transaction) -> list[tuple[str, str, str, Any]]:
+        ops = txn.operations()
+        new_uuids: set[str] = set()
+        for kind, cls, ref, fields in ops:
+            spec = self.spec(cls)
+            if kind == "create":
+                if ref in self._records[cls]:
+                    raise DuplicateRef(ref)
+                unknown = set(fields) - set(spec.fields)
+                if unknown:
+                    raise ValueError(f"{cls} has no field(s) {sorted(unknown)}")
+                uuid = fields.get("uuid")
+                if uuid is not None:
+                    if uuid in self._uuids or uuid in self._reserved_uuids or uuid in new_uuids:
+                        raise DuplicateUuid(uuid)
+                    new_uuids.add(uuid)
+            else:
+                if ref not in self._records[cls]:
+                    raise NoSuchObject(cls, ref)
+                if kind == "update":
+                    unknown = set(fields) - set(spec.fields)
+                    if unknown:
+                        raise ValueError(f"{cls} has no field(s) {sorted(unknown)}")
+                    if "uuid" in fields and fields["uuid"] != self._records[cls][ref].get("uuid"):
+                        raise ValueError("uuid fields are immutable")
+        return ops
+
+    async def _commit(self, txn: Transaction) -> int:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        ops = self._validate(txn)
+        persistent = [op for op in ops if self._specs[op[1]].persistent and op[0] != "touch"]
+        if persistent:
+            reserved = {f["uuid"] for k, _c, _r, f in persistent if k == "create" and "uuid" in f}
+            self._reserved_uuids |= reserved
+            try:
+                await self._persist(persistent)
+            finally:
+                self._reserved_uuids -= reserved
+        return self._apply(ops)
+
+    async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
+        """Make the writes durable before they are applied (nothing to do in memory)."""
+
+    def _apply(self, ops: list[tuple[str, str, str, Any]]) -> int:
+        self._generation += 1
+        gen = self._generation
+        now = _now()
+        index = self._index
+        for kind, cls, ref, fields in ops:
+            table = self._records[cls]
+            key = (cls, ref)
+            if kind == "create":
+                if ref in table:
+                    continue
+                uuid = fields.get("uuid") or ""
+                table[ref] = Record(fields)
+                if uuid:
+                    self._uuids[uuid] = key
+                index[key] = _Entry(gen, gen, now, uuid)
+                continue
+            old = table.get(ref)
+            if old is None:
+                continue            # deleted by a commit that finished while this one waited
+            entry = index[key]
+            if kind == "update":
+                new = Record(old)
+                new.update(fields)
+                table[ref] = new
+            elif kind == "delete":
+                del table[ref]
+                if entry.uuid:
+                    self._uuids.pop(entry.uuid, None)
+                entry.deleted = True
+                self._tombstones.append(key)
+            entry.generation = gen
+            entry.timestamp = now
+            index.move_to_end(key)
+        self._prune_tombstones()
+        self._notify()
+        return gen
+
+    def _prune_tombstones(self) -> None:
+        while len(self._tombstones) > MAX_TOMBSTONES:
+            key = self._tombstones.popleft()
+            entry = self._index.pop(key, None)
+            if entry is not None:
+                self._horizon = max(self._horizon, entry.generation)
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    def replace_volatile(self, cls: str, ref: str, changes: Mapping[str, Any]) -> None:
+        if self.spec(cls).persistent:
+            raise ValueError(f"{cls} is persistent: write it in a transaction")
+        old = self._records[cls].get(ref)
+        if old is None:
+            raise NoSuchObject(cls, ref)
+        new = Record(old)
+        new.update(changes)
+        self._records[cls][ref] = new
+
+    async def wait_for_change(self, generation: int, timeout: float) -> bool:
+        if self._generation > generation:
+            return True
+        if timeout <= 0:
+            return False
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            return self._generation > generation
+        return True
+
+    # --- load (used by persistent subclasses at open) ---------------------------------------
+    def _load(self, cls: str, ref: str, record: Record) -> None:
+        self._records[cls][ref] = record
+        uuid = record.get("uuid") or ""
+        if uuid:
+            self._uuids[uuid] = (cls, ref)
+        self._index[(cls, ref)] = _Entry(1, 1, _now(), uuid)
+        self._generation = 1
+
+    # --- credentials --------------------------------------------------------------------
+    def get_credential(self, name: str) -> Credential | None:
+        return self._credentials.get(name)
+
+    def list_credentials(self) -> list[Credential]:
+        return sorted(self._credentials.values(), key=lambda c: c.name)
+
+    async def put_credential(self, cred: Credential) -> None:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        await self._persist_credential(cred.name, cred)
+        self._credentials[cred.name] = cred
+
+    async def delete_credential(self, name: str) -> bool:
+        if name not in self._credentials:
+            return False
+        await self._persist_credential(name, None)
+        del self._credentials[name]
+        return True
+
+    async def _persist_credential(self, name: str, cred: Credential | None) -> None:
+        """Durably write (or delete, for None) one credential (nothing to do in memory)."""
+
+    async def close(self) -> None:
+        self._closed = True
+        self._notify()

@@ -1,0 +1,221 @@
+"""SQLite write-through persistence under the in-memory store.
+
+Layout (derived from the class specs): one table per persistent class, `ref` primary key,
+`uuid` unique, one column per field holding `codec`-encoded JSON; `_uuids` (uuid -> class, ref)
+keeps uuids unique across classes; `_credentials` holds local users; `_meta` the schema version.
+
+Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite returns. A single
+writer thread takes every pending commit from a queue and writes them in one SQLite
+transaction (group commit); each caller is answered only after that transaction committed,
+and the in-memory copy is updated only then, in the same order as on disk. If the disk write
+fails, the callers get the error, memory is unchanged, and the store refuses further writes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from typing import Any, Iterable
+
+from ..values import Record
+from . import codec
+from .base import ClassSpec, Credential
+from .errors import StoreUnavailable
+from .memory import MemoryStore
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_STOP = object()
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (field names such as `class` are SQL keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(cls: str) -> str:
+    return _q("c_" + cls)
+
+
+class SqliteStore(MemoryStore):
+    def __init__(self, path: str, specs: Iterable[ClassSpec]) -> None:
+        super().__init__(specs)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._create_schema()
+        self._load_all()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._failed: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+        self._writer.start()
+
+    # --- schema and load ----------------------------------------------------------------
+    def _create_schema(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM _meta WHERE key='schema'").fetchone()
+            if row is not None and int(row[0]) != SCHEMA_VERSION:
+                raise StoreUnavailable(f"{self.path}: schema version {row[0]}, this server "
+                                       f"reads version {SCHEMA_VERSION}")
+            db.execute("INSERT OR REPLACE INTO _meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            db.execute("CREATE TABLE IF NOT EXISTS _uuids (uuid TEXT PRIMARY KEY, cls TEXT NOT NULL,"
+                       " ref TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS _credentials (name TEXT PRIMARY KEY,"
+                       " hash TEXT NOT NULL, role TEXT NOT NULL)")
+            for spec in self._specs.values():
+                if not spec.persistent:
+                    continue
+                table = _table(spec.name)
+                cols = "".join(f", {_q(f)} TEXT" for f in spec.fields if f != "uuid")
+                db.execute(f"CREATE TABLE IF NOT EXISTS {table} (ref TEXT PRIMARY KEY,"
+                           f" uuid TEXT UNIQUE{cols})")
+                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                for f in spec.fields:       # fields added to the model since the file was made
+                    if f not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {_q(f)} TEXT")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _load_all(self) -> None:
+        for spec in self._specs.values():
+            if not spec.persistent:
+                continue
+            fields = [f for f in spec.fields if f != "uuid"]
+            cols = "".join(", " + _q(f) for f in fields)
+            for row in self._db.execute(f"SELECT ref, uuid{cols} FROM {_table(spec.name)}"):
+                rec = Record()
+                rec_uuid = row[1]
+                for f in spec.fields:
+                    if f == "uuid":
+                        rec[f] = rec_uuid
+                for f, text in zip(fields, row[2:]):
+                    rec[f] = None if text is None else codec.decode(text)
+                # keep the model's field order (uuid first where the model puts it)
+                self._load(spec.name, row[0], Record((f, rec.get(f)) for f in spec.fields))
+        for name, phash, role in self._db.execute("SELECT name, hash, role FROM _credentials"):
+            self._credentials[name] = Credential(name, phash, role)
+
+    # --- writes ---------------------------------------------------------------------------
+    def _statements(self, ops: list[tuple[str, str, str, Any]]) -> list[tuple[str, tuple]]:
+        out: list[tuple[str, tuple]] = []
+        for kind, cls, ref, fields in ops:
+            table = _table(cls)
+            if kind == "create":
+                names = [f for f in fields if f != "uuid"]
+                uuid = fields.get("uuid")
+                cols = "".join(", " + _q(f) for f in names)
+                marks = ", ?" * len(names)
+                out.append((f"INSERT INTO {table} (ref, uuid{cols}) VALUES (?, ?{marks})",
+                            (ref, uuid, *(codec.encode(fields[f]) for f in names))))
+                if uuid:
+                    out.append(("INSERT INTO _uuids VALUES (?, ?, ?)", (uuid, cls, ref)))
+            elif kind == "update":
+                names = [f for f in fields if f != "uuid"]
+                if names:
+                    sets = ", ".join(f"{_q(f)} = ?" for f in names)
+                    out.append((f"UPDATE {table} SET {sets} WHERE ref = ?",
+                                (*(codec.encode(fields[f]) for f in names), ref)))
+            elif kind == "delete":
+                out.append(("DELETE FROM _uuids WHERE cls = ? AND ref = ?", (cls, ref)))
+                out.append((f"DELETE FROM {table} WHERE ref = ?", (ref,)))
+        return out
+
+    async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
+        await self._submit(self._statements(ops))
+
+    async def _persist_credential(self, name: str, cred: Credential | None) -> None:
+        if cred is None:
+            stmts = [("DELETE FROM _credentials WHERE name = ?", (name,))]
+        else:
+            stmts = [("INSERT OR REPLACE INTO _credentials VALUES (?, ?, ?)",
+                      (cred.name, cred.password_hash, cred.role))]
+        await self._submit(stmts)
+
+    async def _submit(self, stmts: list[tuple[str, tuple]]) -> None:
+        if self._failed is not None:
+            raise StoreUnavailable(f"the database failed earlier: {self._failed}")
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put((stmts, fut, loop))
+        await fut
+
+    def _write_loop(self) -> None:
+        db = self._db
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while True:             # group commit: take whatever else is already waiting
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            error: BaseException | None = None
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                for stmts, _fut, _loop in batch:
+                    for sql, args in stmts:
+                        db.execute(sql, args)
+                db.execute("COMMIT")
+            except BaseException as exc:     # disk full, I/O error...: fail the whole batch
+                error = exc
+                log.critical("database write failed, refusing further writes: %s", exc)
+                self._failed = exc
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            for _stmts, fut, loop in batch:
+                loop.call_soon_threadsafe(_resolve, fut, error)
+            if stop:
+                return
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await super().close()
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
+        self._db.close()
+
+    def close_sync(self) -> None:
+        """Close from outside a running loop (CLI commands, tests)."""
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        self._db.close()
+
+
+def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if error is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(StoreUnavailable(f"database write failed: {error}"))
+
+
+def open_store(path: str, specs: Iterable[ClassSpec]) -> SqliteStore:
+    """Open (creating if needed) the database at `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise StoreUnavailable(f"directory {directory} does not exist")
+    return SqliteStore(path, specs)
