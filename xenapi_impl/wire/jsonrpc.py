@@ -1,0 +1,232 @@
+"""JSON-RPC 1.0 and 2.0 codec in xapi's dialect (see README.md for the rules and choices).
+
+Requests: `"jsonrpc": "2.0"` selects 2.0, absent selects 1.0, anything else is refused; 1.0 needs
+`params` as an array, 2.0 takes an array, an object (one positional argument) or nothing; `id` is
+an integer or a string (no notifications: xapi answers every call). Replies carry int64 as JSON
+numbers and datetimes as `YYYYMMDDTHH:MM:SSZ` strings. A request that is not valid JSON-RPC gets a
+well-formed JSON-RPC error: code -32700 (not JSON) or -32600 (not a valid request).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import XenAPIError
+from ..values import Bare, Record
+from .memo import RecordMemo
+from .timefmt import format_datetime
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+XENAPI_FAILURE = 1  # xapi's code for every XenAPI failure; the XenAPI code is the message
+
+
+@dataclass(frozen=True, slots=True)
+class JsonRequest:
+    method: str
+    params: list
+    id: int | str | None   # None only in the request stand-in of an unparseable body
+    version: str           # "1.0" or "2.0"
+
+
+# Stands for a request whose version and id could not be read: answered in the 2.0 shape with a
+# null id, as JSON-RPC 2.0 prescribes for parse errors.
+UNKNOWN_REQUEST = JsonRequest("", [], None, "2.0")
+
+
+class JsonRpcRequestError(XenAPIError):
+    """The body is not a valid JSON-RPC call; `request` holds what could be read of it."""
+
+    def __init__(self, request: JsonRequest, rpc_code: int, code: str, *params: object) -> None:
+        super().__init__(code, *params)
+        self.request = request
+        self.rpc_code = rpc_code
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _invalid_utf8(request: JsonRequest, s: str) -> JsonRpcRequestError:
+    shown = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in s)
+    return JsonRpcRequestError(request, XENAPI_FAILURE, "INVALID_VALUE",
+                               "Invalid UTF-8 string in parameter", shown)
+
+
+def _find_bad_string(v: Any) -> str | None:
+    """The first string holding a lone surrogate (undecodable bytes, or a bad \\u escape)."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            if not x.isascii():
+                try:
+                    x.encode("utf-8")
+                except UnicodeEncodeError:
+                    return x
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return None
+
+
+def parse_request(body: bytes) -> JsonRequest:
+    """The call in a JSON-RPC request body; JsonRpcRequestError if there is none."""
+    try:
+        text = body.decode("utf-8")
+        suspicious = b"\\ud" in body or b"\\uD" in body
+    except UnicodeDecodeError:
+        # Parse anyway (undecodable bytes become lone surrogates) so that the error can name
+        # the string and answer with the caller's version and id.
+        text = body.decode("utf-8", "surrogateescape")
+        suspicious = True
+    try:
+        doc = _decoder.decode(text.lstrip("\ufeff"))
+    except ValueError as e:
+        raise JsonRpcRequestError(UNKNOWN_REQUEST, PARSE_ERROR, "JSONRPC_PARSE_ERROR", str(e)) from None
+
+    def invalid(why: str, request: JsonRequest = UNKNOWN_REQUEST) -> JsonRpcRequestError:
+        return JsonRpcRequestError(request, INVALID_REQUEST, "JSONRPC_INVALID_REQUEST", why)
+
+    if not isinstance(doc, dict):
+        raise invalid("batch requests are not supported" if isinstance(doc, list)
+                      else "the request must be a JSON object")
+    version_field = doc.get("jsonrpc")
+    if version_field is None and "jsonrpc" not in doc:
+        version = "1.0"
+    elif version_field == "2.0":
+        version = "2.0"
+    else:
+        raise invalid(f"unsupported jsonrpc version {json.dumps(version_field)}")
+
+    rid = doc.get("id")
+    id_ok = (type(rid) is int) or isinstance(rid, str)
+    shell = JsonRequest("", [], rid if id_ok else None, version)
+    if not id_ok:
+        raise invalid("id must be an integer or a string", shell)
+    method = doc.get("method")
+    if not isinstance(method, str) or not method:
+        raise invalid("method must be a non-empty string", shell)
+    shell = JsonRequest(method, [], rid, version)
+    if "params" not in doc:
+        if version == "1.0":
+            raise invalid("params must be an array", shell)
+        params: list = []
+    else:
+        raw = doc["params"]
+        if isinstance(raw, list):
+            params = raw
+        elif version == "2.0" and isinstance(raw, dict):
+            params = [raw]
+        elif version == "2.0" and raw is None:
+            params = []
+        else:
+            raise invalid("params must be an array" if version == "1.0"
+                          else "params must be an array or an object", shell)
+    request = JsonRequest(method, params, rid, version)
+    if suspicious:
+        bad = _find_bad_string([method, params])
+        if bad is not None:
+            raise _invalid_utf8(request, bad)
+    return request
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+def _default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return format_datetime(v)
+    if isinstance(v, (set, frozenset, tuple)):
+        return list(v)
+    if isinstance(v, Bare):
+        return v.value
+    raise TypeError(f"cannot encode a value of type {type(v).__name__} in JSON")
+
+
+# ensure_ascii: a lone surrogate can never make the reply unencodable, and it costs nothing on
+# ASCII data. NaN and infinities are written as xapi writes them (NaN, Infinity).
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_default).encode
+_MEMO: RecordMemo[str] = RecordMemo()
+_NESTED = (Record, dict, list, tuple)
+
+
+def _record(rec: Record) -> str:
+    text = _MEMO.get(rec)
+    if text is None:
+        text = _dumps(rec)
+        _MEMO.put(rec, text)
+    return text
+
+
+def _json(v: Any) -> str:
+    """JSON text of `v`, splicing memoized Records; containers without any container inside
+    are left whole to the C encoder."""
+    t = type(v)
+    if t is Record:
+        return _record(v)
+    if t is dict:
+        if not any(type(x) in _NESTED for x in v.values()):
+            return _dumps(v)
+        return "{" + ",".join(
+            f"{_dumps(k if type(k) is str else _key(k))}:{_json(x)}" for k, x in v.items()) + "}"
+    if t is list or t is tuple:
+        if not any(type(x) in _NESTED for x in v):
+            return _dumps(v)
+        return "[" + ",".join([_json(x) for x in v]) + "]"
+    return _dumps(v)
+
+
+def _key(k: Any) -> str:
+    """Non-string map keys the way the C encoder writes them, so both paths agree."""
+    if isinstance(k, str):
+        return str(k)
+    if k is True or k is False or k is None:
+        return "true" if k else ("false" if k is False else "null")
+    if isinstance(k, (int, float)):
+        return _dumps(k)
+    raise TypeError(f"cannot encode a map key of type {type(k).__name__} in JSON")
+
+
+def value_json(value: Any) -> str:
+    """The JSON text of a result value (Bare unwrapped: JSON-RPC has no Status envelope)."""
+    if isinstance(value, Bare):
+        value = value.value
+    return _json(value)
+
+
+def _id(request: JsonRequest) -> str:
+    return "null" if request.id is None else _dumps(request.id)
+
+
+def encode_success(request: JsonRequest, value: Any) -> bytes:
+    """The reply carrying `value` in the request's JSON-RPC version."""
+    body = value_json(value)
+    if request.version == "2.0":
+        return f'{{"jsonrpc":"2.0","result":{body},"id":{_id(request)}}}'.encode()
+    return f'{{"result":{body},"error":null,"id":{_id(request)}}}'.encode()
+
+
+def encode_bare(request: JsonRequest, value: Any) -> bytes:
+    """Same as encode_success: JSON-RPC results never had the XML-RPC Status envelope."""
+    return encode_success(request, value)
+
+
+def encode_failure(request: JsonRequest, description: list[str], rpc_code: int = XENAPI_FAILURE) -> bytes:
+    """The error reply for `description` = [CODE, params...]."""
+    description = [d if isinstance(d, str) else str(d) for d in description] or ["INTERNAL_ERROR"]
+    if request.version == "2.0":
+        error = {"code": rpc_code, "message": description[0], "data": description[1:]}
+        return f'{{"jsonrpc":"2.0","error":{_dumps(error)},"id":{_id(request)}}}'.encode()
+    return f'{{"result":null,"error":{_dumps(description)},"id":{_id(request)}}}'.encode()
+
+
+def clear_memo() -> None:
+    """Forget every memoized encoding (benchmarks measure the cold path with it)."""
+    _MEMO.clear()

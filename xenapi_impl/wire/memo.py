@@ -1,0 +1,56 @@
+"""Per-Record memo of an encoded form.
+
+A `Record` is never mutated once handed out (docs/CONTRACTS.md), so its identity stands for one
+version of an object and its encoding can be reused until it dies. Records are dicts, hence not
+hashable, so the memo is keyed by id() and guarded by a weak reference: the entry is dropped
+when the Record is collected, and a reused id can never hit because the reference would be dead.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Generic, TypeVar
+
+from ..values import Record
+
+T = TypeVar("T")
+
+
+class _Entry(weakref.ref):
+    __slots__ = ("key", "encoded", "owner")
+
+
+def _drop(entry: _Entry) -> None:
+    """Weakref callback: the Record died; forget its encoding."""
+    memo = entry.owner()
+    # A newer entry may sit under the same id already: only remove our own.
+    if memo is not None and memo._entries.get(entry.key) is entry:
+        memo._entries.pop(entry.key, None)
+
+
+class RecordMemo(Generic[T]):
+    """Encoded form per live Record, for one encoding."""
+
+    __slots__ = ("_entries", "__weakref__")
+
+    def __init__(self) -> None:
+        self._entries: dict[int, _Entry] = {}
+
+    def get(self, record: Record) -> T | None:
+        entry = self._entries.get(id(record))
+        if entry is not None and entry() is record:
+            return entry.encoded
+        return None
+
+    def put(self, record: Record, encoded: T) -> None:
+        entry = _Entry(record, _drop)
+        entry.key = id(record)
+        entry.encoded = encoded
+        # Weak, so that a memo can be collected while Records it saw live on.
+        entry.owner = weakref.ref(self)
+        self._entries[entry.key] = entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()

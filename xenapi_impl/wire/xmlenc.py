@@ -1,0 +1,198 @@
+"""XML-RPC encoder: Python values -> compact XML text in xapi's dialect.
+
+Specialised for speed: one function walks the value appending to a list (no per-value method
+dispatch), records' members are built with one f-string each, text is escaped only when a cheap
+C-level check says it may need it, and each `Record` is encoded once per version (memo.py).
+Rules: strings bare (`<value>s</value>`), every int as a decimal string (int64 rule), None as
+the empty string, `<double>` as %.16g unless that loses bits, datetimes as YYYYMMDDTHH:MM:SSZ.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+from ..values import Bare, Record
+from .memo import RecordMemo
+from .timefmt import format_datetime
+
+# Characters that need an entity (& < >), must be kept through XML line-end normalisation (\r),
+# or cannot appear in XML 1.0 at all (dropped, as xapi does: no client could read them).
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_REPLACE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+
+
+def _subst(m: re.Match[str]) -> str:
+    return _REPLACE.get(m.group(), "")
+
+
+def escape(s: str) -> str:
+    """`s` as XML character data."""
+    # Fast path: printable ASCII (which excludes every control character) needs at most the
+    # three entities; isascii() is O(1) and the rest are C scans.
+    if s.isascii() and s.isprintable():
+        if "&" in s or "<" in s or ">" in s:
+            return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return s
+    return _SPECIAL.sub(_subst, s)
+
+
+def format_double(f: float) -> str:
+    """xapi's %.16g, or the shortest round-tripping form when 16 digits are not enough."""
+    s = "%.16g" % f
+    if float(s) != f:  # also true for nan, whose repr is the same word
+        s = repr(f)
+    return s
+
+
+_MEMO: RecordMemo[str] = RecordMemo()
+
+
+def _key(k: object) -> str:
+    """Struct member names: maps with int/float keys are sent with string keys, as xapi does."""
+    if isinstance(k, str):
+        return escape(str(k))
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if isinstance(k, int):
+        return str(int(k))
+    if isinstance(k, float):
+        return format_double(k)
+    raise TypeError(f"cannot encode a struct key of type {type(k).__name__}")
+
+
+def _record(rec: Record) -> str:
+    text = _MEMO.get(rec)
+    if text is None:
+        parts: list[str] = []
+        _struct(rec, parts.append)
+        text = "".join(parts)
+        _MEMO.put(rec, text)
+    return text
+
+
+def _struct(d: dict, ap: Callable[[str], None]) -> None:
+    ap("<value><struct>")
+    for k, v in d.items():
+        if type(k) is not str or not (k.isascii() and k.isprintable()) or "&" in k or "<" in k or ">" in k:
+            k = _key(k)
+        t = type(v)
+        if t is str:
+            if not (v.isascii() and v.isprintable()) or "&" in v or "<" in v or ">" in v:
+                v = escape(v)
+            ap(f"<member><name>{k}</name><value>{v}</value></member>")
+        elif t is int:
+            ap(f"<member><name>{k}</name><value>{v:d}</value></member>")
+        elif t is bool:
+            ap(f"<member><name>{k}</name><value><boolean>{'1' if v else '0'}</boolean></value></member>")
+        else:
+            ap(f"<member><name>{k}</name>")
+            _value(v, ap)
+            ap("</member>")
+    ap("</struct></value>")
+
+
+def _array(seq: list | tuple, ap: Callable[[str], None]) -> None:
+    ap("<value><array><data>")
+    for v in seq:
+        t = type(v)
+        if t is str:
+            if not (v.isascii() and v.isprintable()) or "&" in v or "<" in v or ">" in v:
+                v = escape(v)
+            ap(f"<value>{v}</value>")
+        else:
+            _value(v, ap)
+    ap("</data></array></value>")
+
+
+def _value(v: Any, ap: Callable[[str], None]) -> None:
+    t = type(v)
+    if t is str:
+        ap(f"<value>{escape(v)}</value>")
+    elif t is Record:
+        ap(_record(v))
+    elif t is dict:
+        _struct(v, ap)
+    elif t is list or t is tuple:
+        _array(v, ap)
+    elif t is int:
+        ap(f"<value>{v:d}</value>")
+    elif t is bool:
+        ap("<value><boolean>1</boolean></value>" if v else "<value><boolean>0</boolean></value>")
+    elif v is None:
+        ap("<value></value>")
+    elif t is float:
+        ap(f"<value><double>{format_double(v)}</double></value>")
+    else:
+        _other(v, ap)
+
+
+def _other(v: Any, ap: Callable[[str], None]) -> None:
+    """Subclasses (str enums, IntEnum, other Records) and rarer types: the slow, general path."""
+    if isinstance(v, Record):
+        ap(_record(v))
+    elif isinstance(v, bool):
+        _value(bool(v), ap)
+    elif isinstance(v, str):
+        _value(str(v), ap)
+    elif isinstance(v, int):
+        _value(int(v), ap)
+    elif isinstance(v, float):
+        _value(float(v), ap)
+    elif isinstance(v, datetime):
+        ap(f"<value><dateTime.iso8601>{format_datetime(v)}</dateTime.iso8601></value>")
+    elif isinstance(v, dict):
+        _struct(v, ap)
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        _array(list(v), ap)
+    else:
+        raise TypeError(f"cannot encode a value of type {type(v).__name__} in XML-RPC")
+
+
+_HEAD = '<?xml version="1.0"?><methodResponse><params><param>'
+_TAIL = "</param></params></methodResponse>"
+_SUCCESS = _HEAD + "<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>"
+_SUCCESS_TAIL = "</member></struct></value>" + _TAIL
+
+
+def value_fragment(value: Any) -> str:
+    """`<value>...</value>` for `value` (task.result holds one of these)."""
+    parts: list[str] = []
+    _value(value, parts.append)
+    return "".join(parts)
+
+
+def encode_success(value: Any) -> bytes:
+    """A methodResponse `{Status: Success, Value: value}`."""
+    if isinstance(value, Bare):
+        return encode_bare(value.value)
+    parts = [_SUCCESS]
+    _value(value, parts.append)
+    parts.append(_SUCCESS_TAIL)
+    return "".join(parts).encode()
+
+
+def encode_failure(description: list[str]) -> bytes:
+    """A methodResponse `{Status: Failure, ErrorDescription: [CODE, params...]}` (never a <fault>)."""
+    items = "".join(f"<value>{escape(str(d))}</value>" for d in description)
+    return (f"{_HEAD}<value><struct><member><name>Status</name><value>Failure</value></member>"
+            f"<member><name>ErrorDescription</name><value><array><data>{items}</data></array>"
+            f"</value></member></struct></value>{_TAIL}").encode()
+
+
+def encode_bare(value: Any) -> bytes:
+    """A methodResponse holding `value` itself, no Status envelope (system.listMethods)."""
+    parts = [_HEAD]
+    _value(value, parts.append)
+    parts.append(_TAIL)
+    return "".join(parts).encode()
+
+
+def memo_size() -> int:
+    """How many Records currently have a memoized encoding (tests, diagnostics)."""
+    return len(_MEMO)
+
+
+def clear_memo() -> None:
+    """Forget every memoized encoding (benchmarks measure the cold path with it)."""
+    _MEMO.clear()
