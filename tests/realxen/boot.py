@@ -1,0 +1,112 @@
+"""Boots Xen + dom0 under QEMU (TCG) and collects dom0's serial console.
+
+QEMU exits 0 whenever Xen powers off, and a crashed dom0 under `noreboot` just hangs,
+so the outcome is read only from the markers dom0 prints; the run has a hard timeout
+and the QEMU process is always ended by its PID.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DONE_MARKER = "REALXEN-DOM0-DONE"
+
+# smap=0: with SMAP visible, a PV dom0 faults at once under TCG.
+XEN_ARGS = "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=2 noreboot smap=0"
+DOM0_ARGS = "console=hvc0 earlyprintk=xen rdinit=/init loglevel=4"
+
+
+def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None,
+                 mem_mb: int) -> list[str]:
+    for name in ("xen", "vmlinuz", "dom0.cpio.gz"):
+        path = images / name
+        if not path.is_file():
+            raise FileNotFoundError(f"missing boot image {path}")
+        if "," in str(path):
+            raise ValueError(f"QEMU's -initrd list cannot hold a path with a comma: {path}")
+    dom0_args = f"{DOM0_ARGS} realxen.steps={steps}"
+    cmd = [
+        "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2",
+        "-m", str(mem_mb), "-display", "none", "-monitor", "none", "-no-reboot",
+        "-serial", f"file:{serial_log}",
+        "-kernel", str(images / "xen"), "-append", XEN_ARGS,
+        "-initrd", f"{images / 'vmlinuz'} {dom0_args},{images / 'dom0.cpio.gz'}",
+    ]
+    if hostfwd:
+        cmd += ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{hostfwd}-:{hostfwd}",
+                "-device", "e1000,netdev=n0"]
+    else:
+        cmd += ["-nic", "none"]
+    return cmd
+
+
+def boot(cmd: list[str], serial_log: Path, timeout: float, echo: bool) -> tuple[str, str]:
+    """Runs QEMU until dom0 reports done, QEMU exits, or the timeout. Returns (how, log)."""
+    serial_log.write_bytes(b"")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    print(f"boot: QEMU pid {proc.pid}: {shlex.join(cmd)}", flush=True)
+    seen = 0
+    how = "timeout"
+    done_at: float | None = None
+    try:
+        while True:
+            data = serial_log.read_bytes()
+            if echo and len(data) > seen:
+                sys.stdout.write(data[seen:].decode(errors="replace").replace("\r", ""))
+                sys.stdout.flush()
+            seen = len(data)
+            if done_at is None and DONE_MARKER.encode() in data:
+                done_at = time.monotonic()
+            if proc.poll() is not None:
+                how = f"qemu exited {proc.returncode}"
+                break
+            now = time.monotonic()
+            # dom0 powers off after the marker; give Xen a moment, then end QEMU ourselves.
+            if done_at is not None and now - done_at > 15:
+                how = "done marker, QEMU still running"
+                break
+            if now - start > timeout:
+                how = f"timeout after {timeout:.0f} s"
+                break
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        qemu_out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+        if proc.stdout:
+            proc.stdout.close()
+    elapsed = time.monotonic() - start
+    print(f"\nboot: {how}; {elapsed:.1f} s wall", flush=True)
+    if qemu_out.strip():
+        print("boot: QEMU said: " + qemu_out.strip(), flush=True)
+    return how, serial_log.read_bytes().decode(errors="replace").replace("\r", "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=Path, required=True)
+    ap.add_argument("--serial-log", type=Path, required=True)
+    ap.add_argument("--steps", default="xl,scenario")
+    ap.add_argument("--timeout", type=float, default=240)
+    ap.add_argument("--hostfwd", type=int, default=0, help="forward this TCP port into dom0")
+    ap.add_argument("--mem", type=int, default=2048, help="QEMU machine memory, MiB")
+    ap.add_argument("--echo", action="store_true", help="copy the serial console to stdout")
+    args = ap.parse_args()
+    cmd = qemu_command(args.images, args.serial_log, args.steps, args.hostfwd or None, args.mem)
+    how, log = boot(cmd, args.serial_log, args.timeout, args.echo)
+    return 0 if DONE_MARKER in log else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

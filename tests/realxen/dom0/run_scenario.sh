@@ -1,0 +1,1 @@
+echo "scenario not yet available"; exit 1

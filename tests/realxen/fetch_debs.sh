@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Downloads the Debian packages the real-Xen run is built from (cached by exact file
+# name, i.e. by version) and unpacks them into one tree.
+#   fetch_debs.sh WORKDIR   ->  WORKDIR/debs/*.deb, WORKDIR/root/ (unpacked)
+# Any package that cannot be fetched fails the run: nothing is skipped.
+set -euo pipefail
+WORK=$1
+DEBS=$WORK/debs
+ROOT=$WORK/root
+mkdir -p "$DEBS"
+
+# linux-image-amd64 is a metapackage: the kernel is in the versioned package it pulls.
+KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$KPKG" ]; then
+    echo "fetch_debs: cannot resolve linux-image-amd64 (run apt-get update?)" >&2
+    exit 1
+fi
+PKGS=(
+    xen-hypervisor-4.17-amd64   # the hypervisor
+    xen-utils-4.17              # xl, xenstored, xenconsoled, xen-init-dom0, libxl-save-helper
+    xenstore-utils              # xenstore-read and friends
+    libxenmisc4.17 libxenstore4 libxengnttab1 libxenevtchn1 libxentoolcore1 libxentoollog1
+    libxencall1 libxenforeignmemory1 libxendevicemodel1 libxenhypfs1   # the dom0 libraries
+    "$KPKG"                     # dom0 and guest kernel, and dom0's modules
+    busybox-static              # userland of dom0 and of the guest
+)
+
+wanted=()
+for pkg in "${PKGS[@]}"; do
+    # The file name apt would save this package's candidate version under.
+    line=$(apt-get download --print-uris "$pkg" 2>/dev/null | head -n 1)
+    file=$(echo "$line" | awk '{print $2}')
+    if [ -z "$file" ]; then
+        echo "fetch_debs: apt knows no downloadable candidate for $pkg" >&2
+        exit 1
+    fi
+    wanted+=("$file")
+    if [ ! -s "$DEBS/$file" ]; then
+        (cd "$DEBS" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+        if [ ! -s "$DEBS/$file" ]; then
+            echo "fetch_debs: download of $pkg failed (expected $DEBS/$file)" >&2
+            exit 1
+        fi
+    fi
+done
+
+# Unpack again only when the set of packages changed.
+stamp=$(printf '%s\n' "${wanted[@]}" | sort)
+if [ ! -f "$ROOT/.stamp" ] || [ "$(cat "$ROOT/.stamp")" != "$stamp" ]; then
+    rm -rf "$ROOT"
+    mkdir -p "$ROOT"
+    for f in "${wanted[@]}"; do
+        dpkg-deb -x "$DEBS/$f" "$ROOT"
+    done
+    echo "$stamp" >"$ROOT/.stamp"
+fi
+echo "fetch_debs: ${#wanted[@]} packages ready in $ROOT"
