@@ -1,0 +1,321 @@
+"""The XenAPI HTTP transport (aiohttp): XML-RPC on every POST path but /jsonrpc, JSON-RPC on
+/jsonrpc, over TCP, TLS and a Unix socket.
+
+The transport reads the body (bounded), decodes it with the wire codecs, awaits
+`dispatcher.call(method, params, caller)` and encodes the result or the failure. A client never
+sees a stack trace or an HTML error page: bad requests get a well-formed failure in the protocol
+they used, XenAPIError becomes its description, and anything else becomes INTERNAL_ERROR with
+the traceback logged here.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Protocol
+
+from aiohttp import web
+
+from ..errors import XenAPIError
+from ..wire import jsonrpc, xmlrpc
+from . import tls, unixsock
+from .caller import Caller
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+TOO_LARGE = "REQUEST_ENTITY_TOO_LARGE"  # not in xapi's catalogue: xapi has no such limit message
+
+XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
+JSON_TYPE = "application/json"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Dispatcher(Protocol):
+    async def call(self, method: str, params: list, caller: Caller) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One listening endpoint: transport "http"/"https" with host and port, or "unix" with path."""
+    transport: str
+    host: str
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        if self.transport == "unix":
+            return f"unix:{self.host}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport}://{host}:{self.port}/"
+
+
+def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+
+
+class HttpServer:
+    """Serves one dispatcher on any number of HTTP, HTTPS and Unix socket endpoints."""
+
+    def __init__(self, dispatcher: Dispatcher, *, max_body: int = DEFAULT_MAX_BODY,
+                 logger: logging.Logger | None = None, unix_mode: int = 0o600) -> None:
+        if max_body <= 0:
+            raise ValueError("max_body must be positive")
+        self._dispatcher = dispatcher
+        self._max_body = max_body
+        self._log = logger or logging.getLogger("xenapi_impl.server.http")
+        self._unix_mode = unix_mode
+        self._extra: list[tuple[str, str, Handler]] = []
+        self._runner: web.AppRunner | None = None
+        self._sites: list[web.BaseSite] = []
+        self._endpoints: list[Endpoint] = []
+        self._unix_path: str | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        """An extra aiohttp route (e.g. GET /rrd_updates), matched before the RPC routes.
+
+        The handler may call `caller_of(request)` to learn who is calling.
+        """
+        if self._runner is not None:
+            raise RuntimeError("add_route must be called before start()")
+        self._extra.append((method.upper(), path, handler))
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        """Where the server listens, with the real ports when port 0 was asked for."""
+        return list(self._endpoints)
+
+    def ports(self, transport: str = "http") -> list[int]:
+        return [e.port for e in self._endpoints if e.transport == transport]
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, http: Iterable[tuple[str, int]] = (),
+                    https: Iterable[tuple[str, int]] = (), cert: str | None = None,
+                    key: str | None = None, unix: str | None = None) -> None:
+        """Listen on every endpoint given. HTTPS needs `cert`: an existing PEM (key inside, in
+        `key`, or in `<name>.key` beside it), or a path where a self-signed one is generated.
+
+        Raises ValueError, tls.CertificateError, unixsock.UnixSocketError or OSError (address in
+        use) before anything listens when an endpoint cannot be set up.
+        """
+        if self._runner is not None:
+            raise RuntimeError("server already started")
+        http, https = list(http), list(https)
+        if not (http or https or unix):
+            raise ValueError("no endpoint to listen on: give http, https or unix")
+        ssl_ctx = None
+        if https:
+            if cert is None:
+                raise ValueError("HTTPS needs a certificate path (generated there on first start)")
+            ssl_ctx = tls.server_context(cert, key)
+        if unix is not None:
+            unixsock.validate_path(unix)
+
+        # Bind everything first so that a failure leaves nothing listening.
+        bound: list[tuple[str, socket.socket]] = []
+        try:
+            for host, port in http:
+                bound.append(("http", _tcp_listen(host, port)))
+            for host, port in https:
+                bound.append(("https", _tcp_listen(host, port)))
+            if unix is not None:
+                bound.append(("unix", unixsock.listen(unix, self._unix_mode)))
+                self._unix_path = unixsock.validate_path(unix)
+        except BaseException:
+            for _, s in bound:
+                s.close()
+            if self._unix_path is not None:
+                unixsock.remove(self._unix_path)
+                self._unix_path = None
+            raise
+
+        app = web.Application(client_max_size=self._max_body)
+        app.on_response_prepare.append(_cors)
+        for method, path, handler in self._extra:
+            app.router.add_route(method, path, handler)
+        app.router.add_route("OPTIONS", "/{tail:.*}", self._options)
+        app.router.add_route("POST", "/jsonrpc", self._jsonrpc)
+        app.router.add_route("POST", "/{tail:.*}", self._xmlrpc)
+        # Graceful draining is done in stop(); aiohttp only cancels what outlives it.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
+        await runner.setup()
+        self._runner = runner
+        for transport, s in bound:
+            site = web.SockSite(runner, s, ssl_context=ssl_ctx if transport == "https" else None)
+            await site.start()
+            self._sites.append(site)
+            if transport == "unix":
+                assert self._unix_path is not None
+                self._endpoints.append(Endpoint("unix", self._unix_path))
+            else:
+                host, port = s.getsockname()[:2]
+                self._endpoints.append(Endpoint(transport, host, port))
+        for e in self._endpoints:
+            self._log.info("listening on %s", e.url)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, let calls in flight finish for up to `grace` seconds, then close
+        (cancelling what is left, e.g. long event.from waits) and remove the Unix socket."""
+        runner = self._runner
+        if runner is None:
+            return
+        self._stopping = True
+        for site in self._sites:
+            await site.stop()
+        pending = {t for t in self._inflight if not t.done()}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=max(grace, 0.0))
+            if late:
+                self._log.warning("cancelling %d call(s) still running after %.1fs", len(late), grace)
+        await runner.cleanup()
+        if self._unix_path is not None:
+            unixsock.remove(self._unix_path)
+        self._runner = None
+        self._sites.clear()
+        self._endpoints.clear()
+        self._unix_path = None
+        self._stopping = False
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def _options(self, request: web.Request) -> web.Response:
+        wanted = request.headers.get("Access-Control-Request-Headers")
+        return web.Response(status=200, headers={
+            "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+            "Access-Control-Allow-Headers": wanted or "Content-Type, Authorization",
+            "Access-Control-Max-Age": "86400",
+            "Allow": "POST, GET, OPTIONS",
+        })
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        """The request body, or None when it exceeds the limit."""
+        length = request.content_length
+        if length is not None and length > self._max_body:
+            return None
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return None
+
+    def _too_large(self, body: bytes, content_type: str) -> web.Response:
+        response = web.Response(status=413, body=body, headers={"Content-Type": content_type})
+        response.force_close()  # the rest of the body was not read
+        return response
+
+    async def _call(self, method: str, params: list, caller: Caller) -> tuple[bool, Any]:
+        """(True, result) or (False, description); never raises but for cancellation."""
+        try:
+            return True, await self._dispatcher.call(method, params, caller)
+        except XenAPIError as e:
+            return False, e.description
+        except Exception as e:  # noqa: BLE001 - the dispatch boundary of last resort
+            self._log.exception("internal error in %s from %s", method, caller.peer)
+            return False, ["INTERNAL_ERROR", str(e) or type(e).__name__]
+
+    def _encode_guarded(self, encode: Callable[[], bytes], fail: Callable[[list[str]], bytes],
+                        method: str) -> bytes:
+        try:
+            return encode()
+        except Exception as e:  # noqa: BLE001 - a result the codec cannot represent
+            self._log.exception("cannot encode the result of %s", method)
+            return fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+
+    async def _xmlrpc(self, request: web.Request) -> web.Response:
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        try:
+            caller = caller_of(request)
+            body = await self._read_body(request)
+            if body is None:
+                return self._too_large(xmlrpc.encode_failure(
+                    [TOO_LARGE, str(self._max_body)]), XML_TYPE)
+            try:
+                method, params = xmlrpc.parse_request(body)
+            except XenAPIError as e:
+                return _reply(xmlrpc.encode_failure(e.description), XML_TYPE)
+            ok, value = await self._call(method, params, caller)
+            if ok:
+                out = self._encode_guarded(lambda: xmlrpc.encode_success(value),
+                                           xmlrpc.encode_failure, method)
+            else:
+                out = xmlrpc.encode_failure(value)
+            return _reply(out, XML_TYPE)
+        finally:
+            self._inflight.discard(task)
+
+    async def _jsonrpc(self, request: web.Request) -> web.Response:
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        try:
+            caller = caller_of(request)
+            body = await self._read_body(request)
+            if body is None:
+                return self._too_large(jsonrpc.encode_failure(
+                    jsonrpc.UNKNOWN_REQUEST, [TOO_LARGE, str(self._max_body)]), JSON_TYPE)
+            try:
+                req = jsonrpc.parse_request(body)
+            except jsonrpc.JsonRpcRequestError as e:
+                return _reply(jsonrpc.encode_failure(e.request, e.description, e.rpc_code), JSON_TYPE)
+            ok, value = await self._call(req.method, req.params, caller)
+            if ok:
+                out = self._encode_guarded(lambda: jsonrpc.encode_success(req, value),
+                                           lambda d: jsonrpc.encode_failure(req, d), req.method)
+            else:
+                out = jsonrpc.encode_failure(req, value)
+            return _reply(out, JSON_TYPE)
+        finally:
+            self._inflight.discard(task)
+
+
+def _reply(body: bytes, content_type: str) -> web.Response:
+    # Content-Type set as a raw header: aiohttp would otherwise add "; charset=...".
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def caller_of(request: web.Request) -> Caller:
+    """Who sent `request`: TCP peer address, or the Unix socket peer's uid and pid."""
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family == socket.AF_UNIX:
+        try:
+            pid, uid, _gid = unixsock.peer_credentials(sock)
+        except OSError:
+            return Caller("unix", "uid=? pid=?", local_superuser=False)
+        return Caller("unix", f"uid={uid} pid={pid}", local_superuser=(uid == 0))
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    kind = "https" if request.secure else "http"
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = peer[0]
+        text = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    else:
+        text = str(peer)
+    return Caller(kind, text, local_superuser=False)
+
+
+def _tcp_listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (IPv4 or IPv6 after the host's form), SO_REUSEADDR set."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} out of range")
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    if not infos:
+        raise ValueError(f"cannot resolve listen address {host!r}")
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.listen(511)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
