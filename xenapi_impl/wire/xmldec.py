@@ -208,7 +208,7 @@ def _check_utf8(body: bytes) -> None:
     if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return  # UTF-16 with a byte order mark: expat decodes it
     m = _ENCODING_DECL.match(body[:200])
-    if m is not None and m.group(1).lower().replace("_", "-") not in (b"utf-8", b"utf8"):
+    if m is not None and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         return  # another declared encoding: expat decodes it
     try:
         body.decode("utf-8")

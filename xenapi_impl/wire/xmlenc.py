@@ -51,7 +51,7 @@ _MEMO: RecordMemo[str] = RecordMemo()
 def _key(k: object) -> str:
     """Struct member names: maps with int/float keys are sent with string keys, as xapi does."""
     if isinstance(k, str):
-        return escape(str(k))
+        return escape(str.__str__(k))  # str() would give a str-Enum's qualified name
     if isinstance(k, bool):
         return "true" if k else "false"
     if isinstance(k, int):
@@ -134,7 +134,7 @@ def _other(v: Any, ap: Callable[[str], None]) -> None:
     elif isinstance(v, bool):
         _value(bool(v), ap)
     elif isinstance(v, str):
-        _value(str(v), ap)
+        _value(str.__str__(v), ap)  # str() would give a str-Enum's qualified name
     elif isinstance(v, int):
         _value(int(v), ap)
     elif isinstance(v, float):

@@ -1,0 +1,286 @@
+"""XML-RPC codec: exact bytes out, every input form in, and the exact failure shapes."""
+from __future__ import annotations
+
+import gc
+import xmlrpc.client as xc
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from xenapi_impl.errors import XenAPIError
+from xenapi_impl.values import Bare, Record
+from xenapi_impl.wire import xmlenc, xmlrpc
+
+UTC = timezone.utc
+HEAD = b'<?xml version="1.0"?><methodResponse><params><param>'
+TAIL = b"</param></params></methodResponse>"
+
+
+def success_value(body: bytes) -> bytes:
+    """The <value> fragment inside a Success envelope."""
+    prefix = HEAD + (b"<value><struct><member><name>Status</name><value>Success</value></member>"
+                     b"<member><name>Value</name>")
+    suffix = b"</member></struct></value>" + TAIL
+    assert body.startswith(prefix) and body.endswith(suffix)
+    return body[len(prefix):-len(suffix)]
+
+
+def roundtrip(value):
+    # As the XenAPI SDK reads replies (datetimes stay xmlrpc.client.DateTime: "...Z" is not
+    # accepted by use_builtin_types, as with xapi itself).
+    (reply,), _ = xc.loads(xmlrpc.encode_success(value))
+    assert reply["Status"] == "Success"
+    return reply["Value"]
+
+
+# -- encoding -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, fragment", [
+    ("abc", b"<value>abc</value>"),
+    ("", b"<value></value>"),
+    (None, b"<value></value>"),
+    (0, b"<value>0</value>"),
+    (-9223372036854775808, b"<value>-9223372036854775808</value>"),
+    (2**40, b"<value>1099511627776</value>"),
+    (True, b"<value><boolean>1</boolean></value>"),
+    (False, b"<value><boolean>0</boolean></value>"),
+    (1.5, b"<value><double>1.5</double></value>"),
+    (1.0, b"<value><double>1</double></value>"),          # %.16g, like xapi
+    (60.1, b"<value><double>60.1</double></value>"),
+    (0.1 + 0.2, b"<value><double>0.30000000000000004</double></value>"),  # 16 digits lose it
+    (1e100, b"<value><double>1e+100</double></value>"),
+    (datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC),
+     b"<value><dateTime.iso8601>20240229T23:59:58Z</dateTime.iso8601></value>"),
+    (datetime(2024, 3, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=2))),
+     b"<value><dateTime.iso8601>20240229T23:00:00Z</dateTime.iso8601></value>"),
+    ([], b"<value><array><data></data></array></value>"),
+    (["a", 1], b"<value><array><data><value>a</value><value>1</value></data></array></value>"),
+    ({}, b"<value><struct></struct></value>"),
+    ({"k": "v", 3: "x"}, b"<value><struct><member><name>k</name><value>v</value></member>"
+                         b"<member><name>3</name><value>x</value></member></struct></value>"),
+    ("a<b>&c", b"<value>a&lt;b&gt;&amp;c</value>"),
+    ("line\r\nnext\ttab", b"<value>line&#13;\nnext\ttab</value>"),
+    ("bell\x07nul\x00", b"<value>bellnul</value>"),      # not representable in XML 1.0: dropped
+    ("caf\u00e9 \u2603", "<value>caf\u00e9 \u2603</value>".encode()),
+    ("lone\ud800", b"<value>lone</value>"),
+])
+def test_value_encoding_is_exact(value, fragment):
+    assert success_value(xmlrpc.encode_success(value)) == fragment
+    assert xmlrpc.value_fragment(value) == fragment.decode()
+
+
+def test_envelopes_are_compact_and_exact():
+    assert xmlrpc.encode_success("OpaqueRef:x") == (
+        HEAD + b"<value><struct><member><name>Status</name><value>Success</value></member>"
+        b"<member><name>Value</name><value>OpaqueRef:x</value></member></struct></value>" + TAIL)
+    assert xmlrpc.encode_failure(["HANDLE_INVALID", "VM", "OpaqueRef:<x>"]) == (
+        HEAD + b"<value><struct><member><name>Status</name><value>Failure</value></member>"
+        b"<member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value>"
+        b"<value>VM</value><value>OpaqueRef:&lt;x&gt;</value></data></array></value></member>"
+        b"</struct></value>" + TAIL)
+    assert xmlrpc.encode_bare(["a.b", "c.d"]) == (
+        HEAD + b"<value><array><data><value>a.b</value><value>c.d</value></data></array></value>" + TAIL)
+    # Bare returned through encode_success too (the transport may not look).
+    assert xmlrpc.encode_success(Bare(["x"])) == xmlrpc.encode_bare(["x"])
+    for body in (xmlrpc.encode_success({"a": [1, {"b": None}]}), xmlrpc.encode_failure(["X"])):
+        assert b">\n" not in body and b"> <" not in body
+
+
+def test_stdlib_client_reads_every_type():
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    value = {"s": "x & y", "i": 7, "b": True, "f": 2.5, "d": now, "n": None,
+             "l": ["a", ["b"]], "m": {"k": {"k2": "v"}}, "e": ""}
+    got = roundtrip(value)
+    assert got == {"s": "x & y", "i": "7", "b": True, "f": 2.5, "d": xc.DateTime("20250102T03:04:05Z"),
+                   "n": "", "l": ["a", ["b"]], "m": {"k": {"k2": "v"}}, "e": ""}
+
+
+def test_float_round_trips_exactly():
+    for f in (0.1, 1 / 3, 2.0**-1074, 1.7976931348623157e308, -0.0, 123456789.123456789):
+        assert roundtrip(f) == f
+
+
+def test_subclasses_are_encoded_as_their_base():
+    import enum
+
+    class Power(str, enum.Enum):
+        HALTED = "Halted"
+
+    class Count(enum.IntEnum):
+        ONE = 1
+
+    assert roundtrip([Power.HALTED, Count.ONE, {"t": (1, 2)}, {"s": frozenset()}]) == \
+        ["Halted", "1", {"t": ["1", "2"]}, {"s": []}]
+
+
+def test_unencodable_value_raises_type_error():
+    with pytest.raises(TypeError, match="object"):
+        xmlrpc.encode_success({"x": object()})
+
+
+def test_record_memo_reuses_and_follows_versions():
+    xmlenc.clear_memo()
+    r1 = Record(uuid="u1", name_label="a")
+    first = xmlrpc.encode_success({"OpaqueRef:1": r1})
+    assert xmlenc.memo_size() == 1
+    assert xmlrpc.encode_success({"OpaqueRef:1": r1}) == first
+    # A write makes a new Record: the new version is encoded, never the stale one.
+    r2 = Record(uuid="u1", name_label="b")
+    assert b"<value>b</value>" in xmlrpc.encode_success({"OpaqueRef:1": r2})
+    del r1, r2
+    gc.collect()
+    assert xmlenc.memo_size() == 0   # entries die with their Records
+
+
+def test_record_encoding_equals_plain_dict_encoding():
+    d = {"uuid": "u", "other_config": {"a&b": "<c>"}, "VBDs": ["OpaqueRef:1"], "n": 5}
+    assert xmlrpc.encode_success(Record(d)) == xmlrpc.encode_success(dict(d))
+
+
+# -- decoding -------------------------------------------------------------------------------
+
+def test_python_sdk_style_request_with_whitespace():
+    body = xc.dumps(
+        ("OpaqueRef:s", "text", 5, True, 1.25, None, ["a", 2], {"k": {"n": []}},
+         xc.DateTime("20240101T10:11:12"), xc.Binary(b"bytes")),
+        "VM.do", allow_none=True).encode()
+    assert b"\n" in body
+    method, params = xmlrpc.parse_request(body)
+    assert method == "VM.do"
+    assert params == ["OpaqueRef:s", "text", 5, True, 1.25, None, ["a", 2], {"k": {"n": []}},
+                      datetime(2024, 1, 1, 10, 11, 12, tzinfo=UTC), "bytes"]
+
+
+@pytest.mark.parametrize("inner, expected", [
+    ("<value>bare</value>", "bare"),
+    ("<value></value>", ""),
+    ("<value/>", ""),
+    ("<value>  spaced  </value>", "  spaced  "),
+    ("<value><string>  s  </string></value>", "  s  "),
+    ("<value><string/></value>", ""),
+    ("<value><int>-3</int></value>", -3),
+    ("<value><i4>7</i4></value>", 7),
+    ("<value><i8>9223372036854775807</i8></value>", 9223372036854775807),
+    ("<value><boolean>0</boolean></value>", False),
+    ("<value><double>-1.5e3</double></value>", -1500.0),
+    ("<value><nil/></value>", None),
+    ("<value>\n  <int> 4 </int>\n</value>", 4),
+    ("<value><dateTime.iso8601>20240101T00:00:00Z</dateTime.iso8601></value>",
+     datetime(2024, 1, 1, tzinfo=UTC)),
+    ("<value><dateTime.iso8601>2024-01-01T02:00:00+02:00</dateTime.iso8601></value>",
+     datetime(2024, 1, 1, tzinfo=UTC)),
+    ("<value><array><data/></array></value>", []),
+    ("<value><array></array></value>", []),
+    ("<value><struct/></value>", {}),
+    ("<value>a&amp;b&#13;&lt;</value>", "a&b\r<"),
+    ("<value><struct><member><name>a b</name><value><array><data><value><struct><member>"
+     "<name>x</name><value><i4>1</i4></value></member></struct></value></data></array></value>"
+     "</member></struct></value>", {"a b": [{"x": 1}]}),
+])
+def test_value_forms(inner, expected):
+    body = f"<?xml version='1.0'?><methodCall><methodName>m</methodName><params><param>{inner}</param></params></methodCall>"
+    assert xmlrpc.parse_request(body.encode()) == ("m", [expected])
+
+
+def test_no_params_element_means_no_params():
+    assert xmlrpc.parse_request(b"<methodCall><methodName>system.listMethods</methodName></methodCall>") \
+        == ("system.listMethods", [])
+    assert xmlrpc.parse_request(b"<methodCall><methodName>x</methodName><params/></methodCall>") == ("x", [])
+
+
+def test_declared_latin1_encoding_is_honoured():
+    body = "<?xml version='1.0' encoding='ISO-8859-1'?><methodCall><methodName>m</methodName>" \
+           "<params><param><value>caf\u00e9</value></param></params></methodCall>"
+    assert xmlrpc.parse_request(body.encode("latin-1")) == ("m", ["caf\u00e9"])
+
+
+def failure(body: bytes) -> list[str]:
+    with pytest.raises(XenAPIError) as info:
+        xmlrpc.parse_request(body)
+    return info.value.description
+
+
+def call(inner: str) -> bytes:
+    return f"<methodCall><methodName>m</methodName><params><param>{inner}</param></params></methodCall>".encode()
+
+
+@pytest.mark.parametrize("inner, expected", [
+    ("<value><int>12x</int></value>", ["XMLRPC_UNMARSHAL_FAILURE", "int", "12x"]),
+    ("<value><int>1_000</int></value>", ["XMLRPC_UNMARSHAL_FAILURE", "int", "1_000"]),
+    ("<value><i8>9223372036854775808</i8></value>",
+     ["XMLRPC_UNMARSHAL_FAILURE", "int", "9223372036854775808"]),
+    ("<value><boolean>2</boolean></value>", ["XMLRPC_UNMARSHAL_FAILURE", "boolean", "2"]),
+    ("<value><double>1_0</double></value>", ["XMLRPC_UNMARSHAL_FAILURE", "double", "1_0"]),
+    ("<value><dateTime.iso8601>yesterday</dateTime.iso8601></value>",
+     ["XMLRPC_UNMARSHAL_FAILURE", "dateTime.iso8601", "yesterday"]),
+    ("<value><base64>***</base64></value>", ["XMLRPC_UNMARSHAL_FAILURE", "base64", "***"]),
+    ("<value><foo>1</foo></value>", None),
+    ("<value><int>1</int><int>2</int></value>", ["XMLRPC_UNMARSHAL_FAILURE", "one element in <value>", "<int>"]),
+    ("<value>text<int>1</int></value>", ["XMLRPC_UNMARSHAL_FAILURE", "one element in <value>", "text"]),
+    ("<value><struct><member><value>1</value></member></struct></value>", None),
+    ("<value><struct><member><name>a</name></member></struct></value>",
+     ["XMLRPC_UNMARSHAL_FAILURE", "<name> and <value> in <member>", "incomplete <member>"]),
+])
+def test_malformed_values_fail_exactly(inner, expected):
+    got = failure(call(inner))
+    assert got[0] == "XMLRPC_UNMARSHAL_FAILURE" and len(got) == 3
+    if expected is not None:
+        assert got == expected
+
+
+def test_structure_errors():
+    assert failure(b"") == ["XMLRPC_UNMARSHAL_FAILURE", "XML-RPC methodCall", "empty request body"]
+    assert failure(b"<methodResponse/>") == ["XMLRPC_UNMARSHAL_FAILURE", "<methodCall>", "<methodResponse>"]
+    assert failure(b"<methodCall><params/></methodCall>") == \
+        ["XMLRPC_UNMARSHAL_FAILURE", "<methodName>", "no <methodName>"]
+    got = failure(b"<methodCall><methodName>x</methodName>")
+    assert got[:2] == ["XMLRPC_UNMARSHAL_FAILURE", "XML-RPC methodCall"]
+    assert got[2].startswith("malformed XML: no element found")
+    got = failure(b"<methodCall><methodName>x</methodName><params><param>junk</param></params></methodCall>")
+    assert got == ["XMLRPC_UNMARSHAL_FAILURE", "elements in <param>", "junk"]
+
+
+def test_nesting_is_bounded():
+    deep = "<value><array><data>" * 40 + "<value>x</value>" + "</data></array></value>" * 40
+    got = failure(call(deep))
+    assert got == ["XMLRPC_UNMARSHAL_FAILURE", "nesting depth <= 64", "deeper"]
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>
+<methodCall><methodName>m</methodName><params><param><value>&lol9;</value></param></params></methodCall>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE m [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<methodCall><methodName>m</methodName><params><param><value>&xxe;</value></param></params></methodCall>"""
+
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE methodCall SYSTEM "http://127.0.0.1:9/evil.dtd">
+<methodCall><methodName>m</methodName></methodCall>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD])
+def test_unsafe_xml_is_refused(body):
+    assert failure(body) == ["XMLRPC_UNMARSHAL_FAILURE", "XML-RPC methodCall",
+                             "unsafe XML refused: DTDs are not allowed"]
+
+
+def test_undeclared_entity_is_malformed():
+    got = failure(call("<value>&xxe;</value>"))
+    assert got[2].startswith("malformed XML: undefined entity")
+
+
+def test_invalid_utf8_names_the_string():
+    body = b"<methodCall><methodName>m</methodName><params><param><value>ab\xffcd</value></param></params></methodCall>"
+    assert failure(body) == ["INVALID_VALUE", "Invalid UTF-8 string in parameter", "ab\ufffdcd"]
+    b64 = call("<value><base64>/w==</base64></value>")  # the single byte 0xff
+    assert failure(b64) == ["INVALID_VALUE", "Invalid UTF-8 string in parameter", "\ufffd"]
+
+
+def test_encode_then_decode_is_identity_for_request_types():
+    params = ["s", 1, True, 2.5, {"a": ["b", {"c": "d"}]}, [], datetime(2020, 5, 6, 7, 8, 9, tzinfo=UTC)]
+    body = xc.dumps(tuple(params), "X.y").encode()
+    assert xmlrpc.parse_request(body) == ("X.y", params)
