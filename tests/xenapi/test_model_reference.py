@@ -1,0 +1,210 @@
+"""The declared model against the reference model (xenapi.json), both directions.
+
+Every field (name, type, qualifier, default, doc) and every message (name, parameter names,
+types and optionality, result type, roles, errors, implicit or not) of the classes we declare
+must match the reference. The reference has no async flag: the async rules are checked
+separately (test_async_*). Deliberate differences are listed in DIFFERENCES with their reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xenapi_impl.model import MODEL, REQUIRED
+from xenapi_impl.model.dsl import RO_RUN
+from xenapi_impl.model.types import RefType, SetType, parse_type
+
+REFERENCE_DIR = Path(os.environ.get("XENAPI_REFERENCE_DIR", "/work/shared/reference"))
+REFERENCE = REFERENCE_DIR / "xenapi.json"
+
+pytestmark = pytest.mark.skipif(not REFERENCE.exists(),
+                                reason=f"reference model not found at {REFERENCE}")
+
+#: what we deliberately declare otherwise than the reference: (class, what) -> reason
+DIFFERENCES: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(scope="module")
+def ref() -> dict[str, dict[str, Any]]:
+    data = json.loads(REFERENCE.read_text())
+    return {c["name"]: c for c in data}
+
+
+@pytest.fixture(scope="module")
+def enums_ref(ref: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for c in ref.values():
+        for e in c["enums"]:
+            out[e["name"]] = [v["name"] for v in e["values"]]
+    return out
+
+
+CLASSES = sorted(MODEL.classes)
+
+
+def test_declares_every_required_class() -> None:
+    wanted = {"session", "task", "event", "pool", "host", "host_metrics", "host_cpu", "VM",
+              "VM_metrics", "VM_guest_metrics", "network", "VIF", "VIF_metrics", "PIF",
+              "PIF_metrics", "SR", "VDI", "VBD", "VBD_metrics", "PBD", "console", "crashdump",
+              "message", "user", "role"}
+    assert wanted <= set(MODEL.classes)
+
+
+def test_served_and_external_classes_are_reference_classes(ref: dict) -> None:
+    assert set(MODEL.classes) <= set(ref)
+    assert set(MODEL.external_classes) <= set(ref)
+    for name, doc in MODEL.external_classes.items():
+        assert doc == ref[name]["description"], name
+
+
+def _parse_ref_default(type_str: str, raw: str) -> Any:
+    """The reference writes defaults in its own notation: turn one into our Python value."""
+    t = parse_type(type_str)
+    if t.kind == "map":
+        pairs = dict(re.findall(r'"([^"]*)" -> "([^"]*)"', raw))
+        assert raw == "{}" or pairs, raw
+        return t.check(pairs, "default")
+    if t.kind == "set":
+        items = [] if raw == "{}" else raw[1:-1].split(", ")
+        return t.check(items, "default")
+    if t.kind == "ref":
+        return "OpaqueRef:NULL" if raw == "Null" else t.check(raw, "default")
+    if t.kind == "string":
+        return json.loads(raw)
+    if t.kind == "float":
+        return float(raw)
+    return t.check(raw, "default")
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_fields_match(ref: dict, name: str) -> None:
+    ours = MODEL.classes[name]
+    theirs = {f["name"]: f for f in ref[name]["fields"]}
+    assert list(ours.fields) == list(theirs), "same fields, same order"
+    for fname, f in ours.fields.items():
+        r = theirs[fname]
+        where = f"{name}.{fname}"
+        assert f.type.name == r["type"], where
+        assert f.qualifier == r["qualifier"], where
+        assert f.doc == r["description"], where
+        if "default" in r:
+            assert f.default == _parse_ref_default(r["type"], r["default"]), where
+        elif f.qualifier == RO_RUN:
+            assert f.default == f.type.default_value(), where
+        elif isinstance(f.type, SetType) and isinstance(f.type.element, RefType):
+            assert f.default == [], where  # xapi: ref sets always default to empty
+        else:
+            assert f.default is REQUIRED, where
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_messages_match(ref: dict, name: str) -> None:
+    ours = MODEL.classes[name].messages
+    theirs = {m["name"]: m for m in ref[name]["messages"]}
+    missing = set(theirs) - set(ours) - {m for (c, m) in DIFFERENCES if c == name}
+    extra = set(ours) - set(theirs) - {m for (c, m) in DIFFERENCES if c == name}
+    assert not missing, f"{name}: not declared: {sorted(missing)}"
+    assert not extra, f"{name}: not in the reference: {sorted(extra)}"
+    for mname in set(ours) & set(theirs):
+        m, r = ours[mname], theirs[mname]
+        where = f"{name}.{mname}"
+        assert [p.name for p in m.params] == [p["name"] for p in r["params"]], where
+        assert [p.type.name for p in m.params] == [p["type"] for p in r["params"]], where
+        assert [p.required for p in m.params] == [p["required"] for p in r["params"]], where
+        assert (m.result.name if m.result else "void") == r["result"][0], where
+        assert m.roles == frozenset(r["roles"]), where
+        assert (m.implicit is not None) == r["implicit"], where
+        assert list(m.errors) == [e["name"] for e in r["errors"]], where
+        assert m.takes_session == (bool(r["params"]) and r["params"][0]["name"] == "session_id"
+                                   and r["params"][0]["type"] == "session ref"), where
+        if not r["implicit"]:
+            assert m.doc == r["description"], where
+            assert [p.doc for p in m.params] == [p["doc"] for p in r["params"]], where
+        else:
+            # derived docs follow the reference's wording for getters and setters
+            if m.implicit in ("get_field", "set_field", "add_to", "remove_from", "add", "remove",
+                              "get_record", "get_by_uuid", "get_by_name_label"):
+                assert m.doc == r["description"], where
+
+
+def test_enums_match(enums_ref: dict) -> None:
+    used: set[str] = set()
+    for c in MODEL.classes.values():
+        for f in c.fields.values():
+            used |= f.type.referenced_enums()
+        for m in c.messages.values():
+            for p in m.params:
+                used |= p.type.referenced_enums()
+            if m.result is not None:
+                used |= m.result.referenced_enums()
+    declared = MODEL.enums
+    assert used <= set(declared)
+    for name in used:
+        assert list(declared[name].values) == enums_ref[name], name
+
+
+def test_constructor_docs_list_the_reference_constructor_args(ref: dict) -> None:
+    """The reference's create doc lists the constructor args, '*' marking the required ones:
+    our derivation (RW and RO/constructor fields; required = no default) must agree."""
+    checked = 0
+    for name, c in MODEL.classes.items():
+        r = {m["name"]: m for m in ref[name]["messages"]}.get("create")
+        if not (c.constructor and r and r["implicit"]):
+            continue
+        m = re.search(r"The constructor args are: (.*) \(\* = non-optional\)", r["description"])
+        assert m, name
+        args = [a.strip() for a in m.group(1).split(",")]
+        assert [a.rstrip("*") for a in args] == [f.name for f in c.constructor_fields()], name
+        assert [a[:-1] for a in args if a.endswith("*")] == c.required_fields(), name
+        checked += 1
+    assert checked == 8
+
+
+def test_vm_create_required_fields_are_wire_md_list() -> None:
+    assert MODEL.classes["VM"].required_fields() == [
+        "user_version", "is_a_template", "affinity", "memory_static_max", "memory_dynamic_max",
+        "memory_dynamic_min", "memory_static_min", "VCPUs_params", "VCPUs_max",
+        "VCPUs_at_startup", "actions_after_shutdown", "actions_after_reboot",
+        "actions_after_crash", "PV_bootloader", "PV_kernel", "PV_ramdisk", "PV_args",
+        "PV_bootloader_args", "PV_legacy_args", "HVM_boot_policy", "HVM_boot_params",
+        "platform", "PCI_bus", "other_config", "recommendations"]
+    assert MODEL.classes["VBD"].required_fields() == [
+        "VM", "VDI", "userdevice", "bootable", "mode", "type", "empty", "other_config",
+        "qos_algorithm_type", "qos_algorithm_params"]
+    assert MODEL.classes["VIF"].required_fields() == [
+        "device", "network", "VM", "MAC", "MTU", "other_config", "qos_algorithm_type",
+        "qos_algorithm_params"]
+
+
+def test_async_flags_of_implicit_messages() -> None:
+    """WIRE.md: only create/destroy among implicit messages have an async form."""
+    for m in MODEL.methods.values():
+        if m.implicit is not None:
+            assert m.is_async == (m.implicit in ("create", "destroy")), m.full_name
+
+
+@pytest.mark.parametrize("method,is_async", [
+    # long-running operations clients call as Async.X (xapi declares them async)
+    ("VM.start", True), ("VM.clean_shutdown", True), ("VM.hard_shutdown", True),
+    ("VM.clone", True), ("VM.snapshot", True), ("VM.pool_migrate", True), ("VDI.copy", True),
+    ("SR.create", True), ("host.evacuate", True), ("VBD.plug", True),
+    # xapi declares these session-only (no Async form)
+    ("session.login_with_password", False), ("session.logout", False), ("event.from", False),
+    ("event.next", False), ("event.inject", False), ("task.create", False),
+    ("task.destroy", False), ("message.create", False), ("VM.get_boot_record", False),
+])
+def test_async_flags_of_explicit_messages(method: str, is_async: bool) -> None:
+    assert MODEL.methods[method].is_async is is_async
+
+
+def test_differences_are_still_differences(ref: dict) -> None:
+    """A listed difference that the model no longer has must leave the list."""
+    for (cname, what), reason in DIFFERENCES.items():
+        ours = what in MODEL.classes[cname].messages
+        theirs = any(m["name"] == what for m in ref[cname]["messages"])
+        assert ours != theirs, f"{cname}.{what} listed as different ({reason}) but matches"
