@@ -249,10 +249,10 @@ class MemoryStore(Store):
         self._credentials[cred.name] = cred
 
     async def delete_credential(self, name: str) -> bool:
-        if name not in self._credentials:
+        if self.get_credential(name) is None:
             return False
         await self._persist_credential(name, None)
-        del self._credentials[name]
+        self._credentials.pop(name, None)
         return True
 
     async def _persist_credential(self, name: str, cred: Credential | None) -> None:

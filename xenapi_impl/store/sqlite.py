@@ -50,6 +50,9 @@ class SqliteStore(MemoryStore):
         self._db.execute("PRAGMA synchronous=FULL")
         self._create_schema()
         self._load_all()
+        # Logins read credentials from the file, so `xenapi-server user add` takes effect on a
+        # running server; this connection is only used from the event-loop thread.
+        self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._failed: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
@@ -133,6 +136,19 @@ class SqliteStore(MemoryStore):
     async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
         await self._submit(self._statements(ops))
 
+    def get_credential(self, name: str) -> Credential | None:
+        if self._closed:
+            return super().get_credential(name)
+        row = self._reader.execute("SELECT name, hash, role FROM _credentials WHERE name = ?",
+                                   (name,)).fetchone()
+        return None if row is None else Credential(*row)
+
+    def list_credentials(self) -> list[Credential]:
+        if self._closed:
+            return super().list_credentials()
+        rows = self._reader.execute("SELECT name, hash, role FROM _credentials ORDER BY name")
+        return [Credential(*row) for row in rows]
+
     async def _persist_credential(self, name: str, cred: Credential | None) -> None:
         if cred is None:
             stmts = [("DELETE FROM _credentials WHERE name = ?", (name,))]
@@ -195,6 +211,7 @@ class SqliteStore(MemoryStore):
         self._queue.put(_STOP)
         await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
         self._db.close()
+        self._reader.close()
 
     def close_sync(self) -> None:
         """Close from outside a running loop (CLI commands, tests)."""
@@ -202,6 +219,7 @@ class SqliteStore(MemoryStore):
         self._queue.put(_STOP)
         self._writer.join()
         self._db.close()
+        self._reader.close()
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

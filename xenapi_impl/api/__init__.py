@@ -1,0 +1,7 @@
+"""Explicit message implementations, one module per class (see registry.implements)."""
+from __future__ import annotations
+
+
+def load_all() -> None:
+    """Import every implementation module so their @implements decorators run."""
+    from . import event, host, pool, session, system, task, user  # noqa: F401

@@ -1,0 +1,53 @@
+"""task.*: tasks made by clients, and the setters xapi exposes for them."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..server.context import Context
+from .registry import implements
+
+
+@implements("task.create")
+async def create(ctx: Context, label: str, description: str) -> str:
+    return await ctx.services.tasks.create(label, description)
+
+
+@implements("task.cancel")
+async def cancel(ctx: Context, task: str) -> None:
+    await ctx.services.tasks.cancel(task)
+
+
+@implements("task.destroy")
+async def destroy(ctx: Context, self: str) -> None:
+    ctx.txn.delete("task", self)
+
+
+def _setter(field: str):  # noqa: ANN202
+    async def set_field(ctx: Context, self: str, value: Any) -> None:
+        ctx.txn.update("task", self, {field: value})
+    return set_field
+
+
+implements("task.set_status")(_setter("status"))
+implements("task.set_result")(_setter("result"))
+implements("task.set_error_info")(_setter("error_info"))
+implements("task.set_other_config")(_setter("other_config"))
+
+
+@implements("task.set_progress")
+async def set_progress(ctx: Context, self: str, value: float) -> None:
+    ctx.txn.update("task", self, {"progress": min(max(value, 0.0), 1.0)})
+
+
+@implements("task.add_to_other_config")
+async def add_to_other_config(ctx: Context, self: str, key: str, value: str) -> None:
+    current = dict(ctx.txn.get("task", self)["other_config"])
+    current[key] = value
+    ctx.txn.update("task", self, {"other_config": current})
+
+
+@implements("task.remove_from_other_config")
+async def remove_from_other_config(ctx: Context, self: str, key: str) -> None:
+    current = dict(ctx.txn.get("task", self)["other_config"])
+    if current.pop(key, None) is not None:
+        ctx.txn.update("task", self, {"other_config": current})

@@ -1,0 +1,200 @@
+"""`xenapi-server`: run the XenAPI server, manage its local users.
+
+    xenapi-server serve --backend sim|xen --db PATH [--http HOST:PORT]... [--https HOST:PORT]...
+                        [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
+    xenapi-server user add NAME --role ROLE --password-stdin --db PATH
+    xenapi-server user passwd NAME --password-stdin --db PATH
+    xenapi-server user list --db PATH
+    xenapi-server user del NAME --db PATH
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Sequence
+
+log = logging.getLogger("xenapi_impl")
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    """A failure the user can fix: printed as one line, exit status 1."""
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not (0 <= int(port) <= 65535):
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .server.rbac import ROLES
+
+    p = argparse.ArgumentParser(prog="xenapi-server", description="XenAPI server for Xen")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--backend", choices=("sim", "xen"), required=True,
+                   help="hypervisor backend: the libxl simulator or a real Xen dom0")
+    s.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    s.add_argument("--http", action="append", type=_host_port, default=[],
+                   metavar="HOST:PORT", help="listen for HTTP (repeatable; port 0: any free)")
+    s.add_argument("--https", action="append", type=_host_port, default=[],
+                   metavar="HOST:PORT", help="listen for HTTPS (repeatable)")
+    s.add_argument("--cert", help="PEM certificate for HTTPS (a self-signed one is generated "
+                                  "there if missing)")
+    s.add_argument("--key", help="PEM private key, if not in the certificate file")
+    s.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (local superuser "
+                                                   "callers log in without a password)")
+    s.add_argument("--log-level", default="INFO",
+                   choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper)
+    s.add_argument("--grace", type=float, default=10.0,
+                   help="seconds calls in flight may take to finish on SIGTERM")
+
+    u = sub.add_parser("user", help="manage local users")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    add = usub.add_parser("add", help="create a user (or replace its password and role)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from the first line of standard input")
+    add.add_argument("--db", required=True)
+    pw = usub.add_parser("passwd", help="set a user's password")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", required=True)
+    pw.add_argument("--db", required=True)
+    ls = usub.add_parser("list", help="list users and their roles")
+    ls.add_argument("--db", required=True)
+    rm = usub.add_parser("del", help="delete a user")
+    rm.add_argument("name")
+    rm.add_argument("--db", required=True)
+    return p
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    if not password:
+        raise CliError("no password on standard input")
+    return password
+
+
+def _open(db: str):  # noqa: ANN202 - (Services, store)
+    from .model import MODEL
+    from .server.app import Services, store_specs
+    from .store import open_store
+
+    if not os.path.isdir(os.path.dirname(os.path.abspath(db))):
+        raise CliError(f"{db}: the directory does not exist")
+    store = open_store(db, store_specs(MODEL))
+    return Services(MODEL, store), store
+
+
+def _user_command(args: argparse.Namespace) -> int:
+    from .server.seed import add_user
+
+    async def run() -> int:
+        services, store = _open(args.db)
+        try:
+            if args.user_command == "add":
+                await add_user(services, args.name, _read_password(), args.role)
+                print(f"user {args.name} ({args.role}) saved")
+            elif args.user_command == "passwd":
+                cred = store.get_credential(args.name)
+                if cred is None:
+                    raise CliError(f"no user {args.name!r}")
+                await add_user(services, args.name, _read_password(), cred.role)
+                print(f"password of {args.name} changed")
+            elif args.user_command == "list":
+                for cred in store.list_credentials():
+                    print(f"{cred.name}\t{cred.role}")
+            elif args.user_command == "del":
+                if not await store.delete_credential(args.name):
+                    raise CliError(f"no user {args.name!r}")
+                print(f"user {args.name} deleted")
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from . import api
+    from .model import MODEL
+    from .server.app import Services, store_specs
+    from .server.dispatch import Dispatcher
+    from .server.http import HttpServer
+    from .server.seed import seed
+    from .store import open_store
+    from .xen.adapter import open_backend
+
+    backend = open_backend(args.backend)
+    store = open_store(args.db, store_specs(MODEL))
+    log.info("database %s opened (%s objects)", os.path.abspath(args.db),
+             sum(len(store.records(c)) for c in store.classes()))
+    services = Services(MODEL, store, backend=backend)
+    try:
+        api.load_all()
+        password_file = await seed(services, backend=args.backend, db_path=args.db)
+        if password_file is None:
+            log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
+        dispatcher = Dispatcher(services)
+        http = HttpServer(dispatcher)
+        await http.start(http=args.http, https=args.https, cert=args.cert, key=args.key,
+                         unix=args.unix)
+    except BaseException:
+        await services.close(grace=0)
+        raise
+    services.start_maintenance()
+    log.info("backend %s; serving %d methods", args.backend, len(dispatcher.method_names()))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: letting calls in flight finish (up to %.0fs)", args.grace)
+    await http.stop(args.grace)
+    await services.close(args.grace)
+    log.info("stopped; database closed")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if not (args.http or args.https or args.unix):
+            print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
+            return EXIT_USAGE
+        if args.https and not args.cert:
+            print("xenapi-server: --https needs --cert", file=sys.stderr)
+            return EXIT_USAGE
+    from .server.tls import CertificateError
+    from .server.unixsock import UnixSocketError
+    from .store import StoreError
+    from .xen.adapter import BackendUnavailable
+    try:
+        if args.command == "serve":
+            return asyncio.run(_serve(args))
+        return _user_command(args)
+    except (CliError, BackendUnavailable, StoreError, CertificateError, UnixSocketError,
+            OSError, ValueError) as exc:
+        if args.command == "serve":
+            log.error("cannot start: %s", exc)
+        print(f"xenapi-server: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

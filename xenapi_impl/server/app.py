@@ -1,0 +1,92 @@
+"""Wiring: the services a call can reach (store, sessions, tasks, events, backend) and their
+life cycle (open, seed, periodic maintenance, close)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from ..model.types import EPOCH
+from ..store import NULL_REF, ClassSpec, Store
+from ..wire import xmlrpc
+from .events import EventService
+from .sessions import SessionManager
+from .tasks import TaskManager
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL = 60.0
+#: classes in the model that hold no records (event.from's results are not objects)
+NOT_STORED = frozenset({"event"})
+
+
+def store_specs(model: Any) -> list[ClassSpec]:
+    """The store's classes: every served class of the model that holds records."""
+    return [ClassSpec.of(c) for c in model.classes.values()
+            if getattr(c, "served", True) and c.name not in NOT_STORED]
+
+
+class Services:
+    """What message implementations reach through `ctx.services`."""
+
+    epoch = EPOCH
+
+    def __init__(self, model: Any, store: Store, *, backend: Any = None,
+                 auth_failure_delay: float = 1.0) -> None:
+        self.model = model
+        self.store = store
+        self.backend = backend
+        self.store_classes = frozenset(store.classes())
+        self.event_classes = sorted(self.store_classes)
+        self.event_class_set = self.store_classes
+        self.host_ref = NULL_REF
+        self.pool_ref = NULL_REF
+        self.sessions = SessionManager(self, auth_failure_delay=auth_failure_delay)
+        self.tasks = TaskManager(self)
+        self.events = EventService(self)
+        self.dispatcher: Any = None     # set by the Dispatcher built on these services
+        self._maintenance: asyncio.Task[None] | None = None
+
+    def default_record(self, cls: str) -> dict[str, Any]:
+        return self.model.classes[cls].default_record()
+
+    @staticmethod
+    def value_fragment(value: Any) -> str:
+        return xmlrpc.value_fragment(value)
+
+    def user_ref(self, name: str) -> str:
+        """The `user` object of a local user, or the null reference."""
+        if "user" not in self.store_classes:
+            return NULL_REF
+        for ref, rec in self.store.records("user").items():
+            if rec.get("short_name") == name:
+                return ref
+        return NULL_REF
+
+    # --- life cycle ------------------------------------------------------------------------
+    def start_maintenance(self, interval: float = MAINTENANCE_INTERVAL) -> None:
+        self._maintenance = asyncio.get_running_loop().create_task(self._maintain(interval))
+
+    async def _maintain(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sessions.expire_idle()
+                await self.tasks.gc()
+            except Exception:       # noqa: BLE001 - keep maintaining; say why it failed
+                log.exception("maintenance failed")
+
+    async def close(self, grace: float = 10.0) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        left = await self.tasks.drain(grace)
+        if left:
+            log.warning("%d task(s) still running at shutdown", left)
+        await self.store.close()
+        if self.backend is not None:
+            close = getattr(self.backend, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,157 @@
+"""Tasks: records of (mostly Async) operations, run in the background, cancellable.
+
+A task created by an Async call runs its implementation in its own asyncio task. Its record
+goes pending -> success | failure | cancelled (cancelling in between when task.cancel reached
+it). task.cancel sets the TaskHandle's token; the implementation stops where it checks it
+(TaskHandle.check_cancelled), so an operation is never interrupted at an unsafe point.
+Finished tasks are destroyed by `gc` (xapi's rule: once more than 200 exist, those finished
+more than 65 minutes ago).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import logging
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from ..errors import XenAPIError
+from ..store import NULL_REF, NoSuchObject, new_ref, new_uuid
+from .context import TaskCancelled, TaskHandle
+
+if TYPE_CHECKING:
+    from .app import Services
+
+log = logging.getLogger(__name__)
+
+GC_KEEP = 200
+GC_AGE = 65 * 60.0
+FINISHED = ("success", "failure", "cancelled")
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class TaskManager:
+    def __init__(self, services: "Services", *, gc_keep: int = GC_KEEP,
+                 gc_age: float = GC_AGE) -> None:
+        self.services = services
+        self.gc_keep = gc_keep
+        self.gc_age = gc_age
+        self._running: dict[str, tuple[TaskHandle, asyncio.Task[Any]]] = {}
+
+    async def create(self, name_label: str, name_description: str = "") -> str:
+        services = self.services
+        ref = new_ref()
+        rec = services.default_record("task")
+        rec.update({
+            "uuid": new_uuid(), "name_label": name_label, "name_description": name_description,
+            "allowed_operations": ["cancel"], "current_operations": {}, "created": _now(),
+            "finished": services.epoch, "status": "pending", "resident_on": services.host_ref,
+            "progress": 0.0, "type": "", "result": "", "error_info": [], "other_config": {},
+            "subtask_of": NULL_REF, "subtasks": [], "backtrace": "()",
+        })
+        async with services.store.transaction() as txn:
+            txn.create("task", ref, rec)
+        return ref
+
+    def start(self, ref: str, run: Callable[[TaskHandle], Awaitable[tuple[Any, bool]]]) -> None:
+        """Run `run(handle)` in the background; it returns (value, is_void)."""
+        handle = TaskHandle(ref, self.services)
+        job = asyncio.get_running_loop().create_task(self._drive(handle, run),
+                                                      name=f"task {ref}")
+        self._running[ref] = (handle, job)
+
+    async def _drive(self, handle: TaskHandle,
+                     run: Callable[[TaskHandle], Awaitable[tuple[Any, bool]]]) -> None:
+        ref = handle.ref
+        try:
+            try:
+                value, void = await run(handle)
+            except TaskCancelled:
+                await self._finish(ref, "cancelled")
+            except XenAPIError as exc:
+                await self._finish(ref, "failure", error_info=exc.description)
+            except asyncio.CancelledError:
+                await self._finish(ref, "cancelled")
+                raise
+            except Exception as exc:     # noqa: BLE001 - becomes the task's INTERNAL_ERROR
+                log.exception("task %s failed", ref)
+                await self._finish(ref, "failure", error_info=["INTERNAL_ERROR", str(exc)])
+            else:
+                result = "" if void else self.services.value_fragment(value)
+                await self._finish(ref, "success", result=result)
+        finally:
+            self._running.pop(ref, None)
+
+    async def _finish(self, ref: str, status: str, *, result: str = "",
+                      error_info: list[str] | None = None) -> None:
+        store = self.services.store
+        if store.get("task", ref) is None:
+            return                  # destroyed while it ran: nobody is waiting for it
+        changes = {"status": status, "finished": _now(), "allowed_operations": [],
+                   "current_operations": {}, "result": result, "error_info": error_info or []}
+        if status == "success":
+            changes["progress"] = 1.0
+        try:
+            async with store.transaction() as txn:
+                txn.update("task", ref, changes)
+        except NoSuchObject:
+            pass
+
+    async def set_progress(self, ref: str, progress: float) -> None:
+        progress = min(max(float(progress), 0.0), 1.0)
+        async with self.services.store.transaction() as txn:
+            txn.update("task", ref, {"progress": progress})
+
+    async def cancel(self, ref: str) -> None:
+        rec = self.services.store.get("task", ref)
+        if rec is None:
+            raise XenAPIError("HANDLE_INVALID", "task", ref)
+        if rec["status"] in FINISHED:
+            raise XenAPIError("OPERATION_NOT_ALLOWED", "The task has already finished")
+        running = self._running.get(ref)
+        if running is not None:
+            running[0].cancelled = True
+            if rec["status"] == "pending":
+                async with self.services.store.transaction() as txn:
+                    txn.update("task", ref, {"status": "cancelling", "allowed_operations": []})
+            return
+        # a task made with task.create: nothing runs here, the cancellation is immediate
+        async with self.services.store.transaction() as txn:
+            txn.update("task", ref, {"status": "cancelled", "finished": _now(),
+                                     "allowed_operations": []})
+
+    def is_running(self, ref: str) -> bool:
+        return ref in self._running
+
+    async def wait(self, ref: str) -> None:
+        """Wait for a background task to end (tests, shutdown)."""
+        running = self._running.get(ref)
+        if running is not None:
+            await asyncio.wait({running[1]})
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to `timeout` for running tasks; returns how many were still running."""
+        jobs = [job for _h, job in self._running.values()]
+        if not jobs:
+            return 0
+        _done, pending = await asyncio.wait(jobs, timeout=timeout)
+        return len(pending)
+
+    async def gc(self, now: _dt.datetime | None = None) -> int:
+        """Destroy old finished tasks once more than `gc_keep` exist; returns how many."""
+        now = now or _now()
+        tasks = self.services.store.records("task")
+        finished = [(rec["finished"], ref) for ref, rec in tasks.items()
+                    if rec["status"] in FINISHED and ref not in self._running]
+        if len(finished) <= self.gc_keep:
+            return 0
+        cutoff = now - _dt.timedelta(seconds=self.gc_age)
+        old = [ref for fin, ref in finished if fin < cutoff]
+        if old:
+            async with self.services.store.transaction() as txn:
+                for ref in old:
+                    txn.delete("task", ref)
+            log.info("garbage-collected %d finished task(s)", len(old))
+        return len(old)

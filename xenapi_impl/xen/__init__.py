@@ -1,0 +1,1 @@
+"""The adapter onto xenlight_py (the only user of the binding)."""

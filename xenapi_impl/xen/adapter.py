@@ -1,0 +1,63 @@
+"""Opening the hypervisor backend. `xenlight_py` is imported lazily, here only.
+
+For now the server only records which backend it runs on (VM lifecycle comes later); opening
+still proves the backend is usable, so `--backend xen` on a host without Xen fails at start
+with a clear message instead of at the first VM call.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("sim", "xen")
+
+
+class BackendUnavailable(Exception):
+    """The requested backend cannot be used on this host."""
+
+
+@dataclass
+class Backend:
+    kind: str                   # "sim" or "xen"
+    context: Any = None         # xenlight_py.Context once the binding is available
+
+    def close(self) -> None:
+        ctx, self.context = self.context, None
+        close = getattr(ctx, "close", None)
+        if close is not None:
+            close()
+
+
+def _xen_present() -> bool:
+    return os.path.exists("/proc/xen/capabilities") or os.path.exists("/dev/xen/privcmd")
+
+
+def open_backend(kind: str) -> Backend:
+    if kind not in BACKENDS:
+        raise BackendUnavailable(f"unknown backend {kind!r} (choose from {', '.join(BACKENDS)})")
+    if kind == "xen" and not _xen_present():
+        raise BackendUnavailable(
+            "backend 'xen' needs a Xen dom0 (no /proc/xen/capabilities nor /dev/xen/privcmd "
+            "on this host); use --backend sim to run on the simulator")
+    try:
+        import xenlight_py
+    except ImportError as exc:
+        if kind == "xen":
+            raise BackendUnavailable(f"backend 'xen': the xenlight_py binding cannot be "
+                                     f"imported: {exc}") from exc
+        log.warning("xenlight_py is not importable (%s): the sim backend is recorded only", exc)
+        return Backend(kind)
+    context_cls = getattr(xenlight_py, "Context", None)
+    if context_cls is None:
+        if kind == "xen":
+            raise BackendUnavailable("backend 'xen': xenlight_py has no Context")
+        return Backend(kind)
+    try:
+        ctx = context_cls(backend=kind)
+    except Exception as exc:        # noqa: BLE001 - any failure of the binding is fatal here
+        raise BackendUnavailable(f"backend {kind!r} cannot be opened: {exc}") from exc
+    return Backend(kind, ctx)
