@@ -1,0 +1,416 @@
+"""The ``file`` SR: a local directory of sparse raw disk images.
+
+Layout of the SR directory (device_config["path"]):
+    <location>.img        one VDI each; VDIs made here have location == uuid
+    .xenapi-sr.json       sidecar metadata: SR uuid, per-VDI flags, current attachments
+    .xenapi-sr.lock       flock'ed by whoever changes the SR
+    .<uuid>.img.part      an image being written (never seen by scan)
+
+Every change to the metadata happens under the SR lock, and the metadata is re-read inside the
+lock, so several processes may drive the same SR. Long copies (clone, snapshot) run outside the
+lock into a hidden temporary file that is renamed into place under the lock afterwards.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import os
+import uuid as _uuid
+from typing import Any
+
+from . import sparse
+from .driver import (
+    INT64_MAX, SR_ATTACH, SR_CREATE, SR_DELETE, SR_DETACH, SR_PROBE, SR_SCAN, THIN_PROVISIONING,
+    VDI_ATTACH, VDI_CLONE, VDI_CREATE, VDI_DELETE, VDI_DETACH, VDI_RESIZE, VDI_SNAPSHOT,
+    SRDriver, canonical_uuid, free_space, os_errors,
+)
+from .errors import (
+    BackendFailure, DeviceConfigInvalid, NoSpace, SRExists, SRNotEmpty, SRNotFound, VDIInUse,
+    VDINotFound, VDIReadOnly, VDITooLarge, VDITooSmall,
+)
+from .info import AttachInfo, ProbeResult, ScanResult, SRStat, VDIInfo
+from .locking import SRLock
+from .metadata import fsync_dir, read_json, write_json
+
+METADATA = ".xenapi-sr.json"
+LOCKFILE = ".xenapi-sr.lock"
+SUFFIX = ".img"
+FORMAT = 1
+
+Doc = dict[str, Any]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class FileSRDriver(SRDriver):
+    TYPE = "file"
+    NAME = "Local file SR"
+    DESCRIPTION = "VDIs as sparse raw image files in a local directory"
+    VENDOR = "xen-py-toolstack"
+    COPYRIGHT = "(C) xen-py-toolstack contributors, LGPL-2.1-only"
+    VERSION = "1.0"
+    CAPABILITIES = frozenset({
+        SR_PROBE, SR_CREATE, SR_DELETE, SR_ATTACH, SR_DETACH, SR_SCAN,
+        VDI_CREATE, VDI_DELETE, VDI_ATTACH, VDI_DETACH, VDI_RESIZE, VDI_CLONE, VDI_SNAPSHOT,
+        THIN_PROVISIONING,
+    })
+    CONFIGURATION = {"path": "absolute path of the directory that holds the SR's disk images"}
+    REQUIRED_CONFIG = frozenset({"path"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.path = os.path.normpath(self.device_config["path"])
+        self._meta_path = os.path.join(self.path, METADATA)
+        self._lock_path = os.path.join(self.path, LOCKFILE)
+
+    @classmethod
+    def _check_device_config(cls, config: dict[str, str]) -> None:
+        path = config["path"]
+        if "\0" in path or not os.path.isabs(path):
+            raise DeviceConfigInvalid("path", f"device_config path must be an absolute path, "
+                                              f"got {path!r}")
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _lock(self) -> SRLock:
+        return SRLock(self._lock_path, self.sr_uuid, self.lock_timeout)
+
+    def _image(self, location: str) -> str:
+        return os.path.join(self.path, location + SUFFIX)
+
+    def _load(self) -> Doc:
+        """The metadata, checked to be this SR's."""
+        with os_errors(f"reading SR {self.sr_uuid}"):
+            doc = read_json(self._meta_path)
+        if doc is None:
+            raise SRNotFound(self.path, f"no SR at {self.path}")
+        if doc.get("sr_uuid") != self.sr_uuid:
+            raise SRNotFound(self.path, f"{self.path} holds SR {doc.get('sr_uuid')}, "
+                                        f"not {self.sr_uuid}")
+        if doc.get("format") != FORMAT or not isinstance(doc.get("vdis"), dict) \
+                or not isinstance(doc.get("attached"), dict):
+            raise BackendFailure("MetadataCorrupt", f"{self._meta_path} has an unknown layout")
+        return doc
+
+    def _save(self, doc: Doc) -> None:
+        with os_errors(f"writing SR {self.sr_uuid} metadata", requested=len(str(doc)),
+                       path=self.path):
+            write_json(self._meta_path, doc)
+
+    def _entry(self, doc: Doc, vdi: str) -> dict[str, Any]:
+        entry = doc["vdis"].get(vdi)
+        if entry is None:
+            raise VDINotFound(self.sr_uuid, vdi)
+        return entry
+
+    def _images(self) -> dict[str, os.stat_result]:
+        """location -> stat of every regular ``*.img`` file (hidden files are ours: skipped)."""
+        found: dict[str, os.stat_result] = {}
+        with os_errors(f"listing SR {self.sr_uuid}"), os.scandir(self.path) as it:
+            for e in it:
+                if e.name.startswith(".") or not e.name.endswith(SUFFIX) or len(e.name) == 4:
+                    continue
+                if e.is_file(follow_symlinks=False):
+                    found[e.name[: -len(SUFFIX)]] = e.stat(follow_symlinks=False)
+        return found
+
+    def _info(self, vdi: str, entry: dict[str, Any], st: os.stat_result) -> VDIInfo:
+        when = entry.get("snapshot_time")
+        return VDIInfo(
+            uuid=vdi, location=entry["location"], virtual_size=st.st_size,
+            physical_utilisation=sparse.allocated_bytes(st),
+            read_only=bool(entry.get("read_only")), is_a_snapshot=bool(entry.get("is_a_snapshot")),
+            snapshot_of=entry.get("snapshot_of"),
+            snapshot_time=_dt.datetime.fromisoformat(when) if when else None,
+            name_label=entry.get("name_label", ""),
+        )
+
+    def _stat_image(self, vdi: str, entry: dict[str, Any]) -> os.stat_result:
+        try:
+            return os.stat(self._image(entry["location"]))
+        except FileNotFoundError:
+            raise VDINotFound(self.sr_uuid, vdi) from None
+        except OSError as e:
+            raise BackendFailure(errno.errorcode.get(e.errno or 0, "EIO"),
+                                 f"stat of VDI {vdi}: {e.strerror}") from e
+
+    @staticmethod
+    def _largest_size(fd: int) -> int:
+        """The largest length the file system accepts for the file behind ``fd`` (probed with
+        ftruncate, which allocates nothing), after which the file is emptied again."""
+        low, high = 0, INT64_MAX
+        while low < high:
+            mid = (low + high + 1) // 2
+            try:
+                os.ftruncate(fd, mid)
+                low = mid
+            except OSError:
+                high = mid - 1
+        os.ftruncate(fd, 0)
+        return low - low % 512
+
+    def _truncate(self, vdi: str, fd: int, size: int) -> None:
+        try:
+            os.ftruncate(fd, size)
+        except OSError as e:
+            if e.errno in (errno.EFBIG, errno.EINVAL):
+                current = os.fstat(fd).st_size
+                maximum = self._largest_size(fd)
+                os.ftruncate(fd, current)
+                raise VDITooLarge(vdi, maximum, size) from e
+            raise
+
+    # -- SR operations -----------------------------------------------------------------------
+    @classmethod
+    def _probe(cls, config: dict[str, str]) -> list[ProbeResult]:
+        path = os.path.normpath(config["path"])
+        if not os.path.isdir(path):
+            return []
+        with os_errors(f"probing {path}"):
+            doc = read_json(os.path.join(path, METADATA))
+        sr_uuid = doc.get("sr_uuid") if doc else None
+        return [ProbeResult(configuration={"path": path}, complete=True,
+                            sr_uuid=sr_uuid if isinstance(sr_uuid, str) else None)]
+
+    def _create(self, physical_size: int) -> None:
+        parent = os.path.dirname(self.path)
+        if not os.path.isdir(parent):
+            raise SRNotFound(self.path, f"cannot create SR at {self.path}: "
+                                        f"{parent} is not a directory")
+        created = False
+        with os_errors(f"creating SR directory {self.path}", path=parent):
+            try:
+                os.mkdir(self.path, 0o700)
+                created = True
+            except FileExistsError:
+                if not os.path.isdir(self.path):
+                    raise BackendFailure("NotADirectory", f"{self.path} is not a directory")
+        try:
+            with self._lock():
+                existing = read_json(self._meta_path)
+                if existing is not None:
+                    raise SRExists(self.path, str(existing.get("sr_uuid")))
+                self._save({"format": FORMAT, "sr_uuid": self.sr_uuid, "created_dir": created,
+                            "vdis": {}, "attached": {}})
+        except BaseException:
+            if created:
+                _unlink_quiet(self._lock_path)
+                os.rmdir(self.path)
+            raise
+
+    def _destroy(self) -> None:
+        with self._lock():
+            doc = self._load()
+            if doc["attached"]:
+                raise VDIInUse(sorted(doc["attached"])[0], "sr_destroy")
+            images = self._images()
+            locations = {e["location"] for e in doc["vdis"].values()}
+            count = len(doc["vdis"]) + len(set(images) - locations)
+            if count:
+                raise SRNotEmpty(self.sr_uuid, count)
+            with os_errors(f"destroying SR {self.sr_uuid}"):
+                os.unlink(self._meta_path)
+                fsync_dir(self.path)
+                _unlink_quiet(self._lock_path)
+                if doc.get("created_dir"):
+                    try:
+                        os.rmdir(self.path)
+                    except OSError as e:
+                        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                            raise
+
+    def _attach(self) -> None:
+        if not os.path.isdir(self.path):
+            raise SRNotFound(self.path, f"{self.path} is not a directory")
+        self._load()
+        if not os.access(self.path, os.W_OK | os.X_OK):
+            raise BackendFailure("SRReadOnly", f"{self.path} is not writable")
+
+    def _detach(self) -> None:
+        with self._lock():
+            doc = self._load()
+            if doc["attached"]:
+                raise VDIInUse(sorted(doc["attached"])[0], "sr_detach")
+
+    def _scan(self, known: frozenset[str]) -> ScanResult:
+        with self._lock():
+            doc = self._load()
+            vdis: dict[str, dict[str, Any]] = doc["vdis"]
+            images = self._images()
+            by_location = {e["location"]: u for u, e in vdis.items()}
+            new_uuids: list[str] = []
+            adopted = sorted(set(images) - set(by_location))
+            for location in adopted:
+                vdi = canonical_uuid(location)
+                if vdi is None or vdi in vdis:
+                    vdi = str(_uuid.uuid4())
+                vdis[vdi] = {"location": location, "read_only": False, "is_a_snapshot": False,
+                             "snapshot_of": None, "snapshot_time": None,
+                             "name_label": "" if vdi == location else location}
+                if vdi not in known:
+                    new_uuids.append(vdi)
+            if adopted:
+                self._save(doc)
+        present = {u: self._info(u, e, images[e["location"]])
+                   for u, e in vdis.items() if e["location"] in images}
+        missing = sorted((set(vdis) | known) - set(present))
+        return ScanResult(vdis=[present[u] for u in sorted(present)],
+                          new=[present[u] for u in new_uuids], missing=missing)
+
+    def _stat(self) -> SRStat:
+        with os_errors(f"stat of SR {self.sr_uuid}"):
+            fs = os.statvfs(self.path)
+            doc = self._load()
+            images = self._images()
+        ours = [images[e["location"]] for e in doc["vdis"].values() if e["location"] in images]
+        return SRStat(physical_size=fs.f_blocks * fs.f_frsize,
+                      physical_utilisation=sum(sparse.allocated_bytes(st) for st in ours),
+                      virtual_allocation=sum(st.st_size for st in ours),
+                      free_space=fs.f_bavail * fs.f_frsize)
+
+    # -- VDI operations ----------------------------------------------------------------------
+    def _vdi_create(self, size: int, read_only: bool, name_label: str) -> VDIInfo:
+        vdi = str(_uuid.uuid4())
+        final, tmp = self._image(vdi), os.path.join(self.path, f".{vdi}{SUFFIX}.part")
+        with self._lock():
+            doc = self._load()
+            entry = {"location": vdi, "read_only": read_only, "is_a_snapshot": False,
+                     "snapshot_of": None, "snapshot_time": None, "name_label": name_label}
+            try:
+                with os_errors(f"creating VDI {vdi}", path=self.path):
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                    try:
+                        self._truncate(vdi, fd, size)
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                    os.rename(tmp, final)
+                    doc["vdis"][vdi] = entry
+                    self._save(doc)
+            except BaseException:
+                _unlink_quiet(tmp)
+                _unlink_quiet(final)
+                raise
+            return self._info(vdi, entry, self._stat_image(vdi, entry))
+
+    def _vdi_delete(self, vdi: str) -> None:
+        with self._lock():
+            doc = self._load()
+            entry = self._entry(doc, vdi)
+            if vdi in doc["attached"]:
+                raise VDIInUse(vdi, "destroy")
+            # The image goes first: a crash in between leaves a VDI reported missing, never an
+            # orphan image that a scan would bring back.
+            with os_errors(f"deleting VDI {vdi}"):
+                _unlink_quiet(self._image(entry["location"]))
+            del doc["vdis"][vdi]
+            self._save(doc)
+
+    def _vdi_resize(self, vdi: str, size: int) -> VDIInfo:
+        with self._lock():
+            doc = self._load()
+            entry = self._entry(doc, vdi)
+            if entry.get("read_only"):
+                raise VDIReadOnly(vdi)
+            if vdi in doc["attached"]:
+                raise VDIInUse(vdi, "resize")
+            current = self._stat_image(vdi, entry).st_size
+            if size < current:
+                raise VDITooSmall(vdi, current, size)
+            with os_errors(f"resizing VDI {vdi}", path=self.path):
+                fd = os.open(self._image(entry["location"]), os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    self._truncate(vdi, fd, size)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            return self._info(vdi, entry, self._stat_image(vdi, entry))
+
+    def _vdi_clone(self, vdi: str, snapshot: bool) -> VDIInfo:
+        new = str(_uuid.uuid4())
+        tmp = os.path.join(self.path, f".{new}{SUFFIX}.part")
+        with self._lock():
+            doc = self._load()
+            entry = self._entry(doc, vdi)
+            try:
+                src = os.open(self._image(entry["location"]), os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                raise VDINotFound(self.sr_uuid, vdi) from None
+            try:
+                st = os.fstat(src)
+                need = sparse.allocated_bytes(st)
+                free = free_space(self.path)
+                if need > free:
+                    raise NoSpace(need, free)
+                with os_errors(f"creating VDI {new}", need, free):
+                    dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except BaseException:
+                os.close(src)
+                raise
+        # The copy runs unlocked: the open descriptor keeps the source readable even if another
+        # caller deletes it meanwhile, and the result is invisible until renamed below.
+        try:
+            try:
+                with os_errors(f"copying VDI {vdi}", need, free):
+                    sparse.copy_sparse(src, dst, st.st_size)
+            finally:
+                os.close(src)
+                os.close(dst)
+            with self._lock():
+                doc = self._load()
+                new_entry = {"location": new, "read_only": snapshot, "is_a_snapshot": snapshot,
+                             "snapshot_of": vdi if snapshot else None,
+                             "snapshot_time": _now() if snapshot else None,
+                             "name_label": entry.get("name_label", "")}
+                try:
+                    with os_errors(f"creating VDI {new}", path=self.path):
+                        os.rename(tmp, self._image(new))
+                        doc["vdis"][new] = new_entry
+                        self._save(doc)
+                except BaseException:
+                    _unlink_quiet(self._image(new))
+                    raise
+                return self._info(new, new_entry, self._stat_image(new, new_entry))
+        finally:
+            _unlink_quiet(tmp)
+
+    def _vdi_attach(self, vdi: str, writable: bool) -> AttachInfo:
+        with self._lock():
+            doc = self._load()
+            entry = self._entry(doc, vdi)
+            self._stat_image(vdi, entry)
+            if writable and entry.get("read_only"):
+                raise VDIReadOnly(vdi)
+            current = doc["attached"].get(vdi)
+            if current is not None and (writable or current["rw"]):
+                raise VDIInUse(vdi, "attach")
+            count = current["count"] + 1 if current else 1
+            doc["attached"][vdi] = {"rw": writable, "count": count}
+            self._save(doc)
+            return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
+                              readwrite=writable)
+
+    def _vdi_detach(self, vdi: str) -> None:
+        with self._lock():
+            doc = self._load()
+            current = doc["attached"].get(vdi)
+            if current is None:
+                return
+            if current["count"] > 1:
+                current["count"] -= 1
+            else:
+                del doc["attached"][vdi]
+            self._save(doc)
+
+    def _vdi_stat(self, vdi: str) -> VDIInfo:
+        doc = self._load()
+        entry = self._entry(doc, vdi)
+        return self._info(vdi, entry, self._stat_image(vdi, entry))

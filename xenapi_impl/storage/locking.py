@@ -1,0 +1,92 @@
+"""Per-SR mutual exclusion between threads and between processes.
+
+flock(2) locks belong to an open file description, so two descriptors of the same lock file in
+one process would exclude each other (and a thread re-entering would deadlock). Hence one shared
+entry per lock file per process: a re-entrant thread lock in front, and the flock taken only by
+the outermost holder.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from types import TracebackType
+
+from .errors import SRBusy
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class _Shared:
+    def __init__(self) -> None:
+        self.rlock = threading.RLock()
+        self.depth = 0
+        self.fd = -1
+
+
+_registry: dict[str, _Shared] = {}
+_registry_lock = threading.Lock()
+
+
+def _shared_for(path: str) -> _Shared:
+    key = os.path.realpath(path)
+    with _registry_lock:
+        entry = _registry.get(key)
+        if entry is None:
+            entry = _registry[key] = _Shared()
+        return entry
+
+
+class SRLock:
+    """Context manager: hold the SR's lock file, waiting at most ``timeout`` seconds."""
+
+    def __init__(self, lock_path: str, sr: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.lock_path = lock_path
+        self.sr = sr
+        self.timeout = timeout
+        self._shared = _shared_for(lock_path)
+
+    def __enter__(self) -> "SRLock":
+        shared = self._shared
+        start = time.monotonic()
+        if not shared.rlock.acquire(timeout=self.timeout):
+            raise SRBusy(self.sr, self.timeout)
+        if shared.depth == 0:
+            try:
+                shared.fd = self._flock(start)
+            except BaseException:
+                shared.rlock.release()
+                raise
+        shared.depth += 1
+        return self
+
+    def _flock(self, start: float) -> int:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited >= self.timeout:
+                    os.close(fd)
+                    raise SRBusy(self.sr, self.timeout) from None
+                time.sleep(min(delay, self.timeout - waited))
+                delay = min(delay * 2, 0.1)
+            except BaseException:
+                os.close(fd)
+                raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        shared = self._shared
+        shared.depth -= 1
+        if shared.depth == 0:
+            fd, shared.fd = shared.fd, -1
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        shared.rlock.release()

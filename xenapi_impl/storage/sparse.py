@@ -1,0 +1,89 @@
+"""Copying disk images without filling their holes.
+
+The source's data extents are found with SEEK_DATA/SEEK_HOLE and only they are copied (with
+copy_file_range, so the kernel may share blocks); the destination is sized with ftruncate, which
+leaves the rest as holes. Where the file system cannot report extents, the whole file is read in
+chunks and all-zero chunks are skipped, which keeps the copy sparse too.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+
+CHUNK = 1 << 20
+_ZERO = bytes(CHUNK)
+# copy_file_range refusals that mean "use read/write instead", not a failure of the copy.
+_FALLBACK_ERRNOS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
+
+
+def allocated_bytes(st: os.stat_result) -> int:
+    """Bytes of storage a file really occupies (st_blocks is in 512-byte units)."""
+    return st.st_blocks * 512
+
+
+def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of each region of ``fd`` below ``size`` that may hold data."""
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno == errno.ENXIO:          # no data at or after offset
+                return
+            if e.errno in (errno.EINVAL, errno.EOPNOTSUPP) and offset == 0:
+                yield 0, size                   # file system cannot tell: treat all as data
+                return
+            raise
+        if start >= size:
+            return
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        yield start, end - start
+        offset = end
+
+
+def _copy_range_rw(src: int, dst: int, offset: int, length: int) -> None:
+    """Copy with pread/pwrite, leaving all-zero chunks as holes."""
+    end = offset + length
+    while offset < end:
+        want = min(CHUNK, end - offset)
+        buf = os.pread(src, want, offset)
+        if not buf:
+            return                              # source shrank under us: the rest stays zero
+        if buf != _ZERO[: len(buf)]:
+            view = memoryview(buf)
+            written = 0
+            while written < len(buf):
+                written += os.pwrite(dst, view[written:], offset + written)
+        offset += len(buf)
+
+
+def _copy_range(src: int, dst: int, offset: int, length: int, state: dict[str, bool]) -> None:
+    end = offset + length
+    while offset < end and state["cfr"]:
+        try:
+            n = os.copy_file_range(src, dst, end - offset, offset, offset)
+        except OSError as e:
+            if e.errno not in _FALLBACK_ERRNOS:
+                raise
+            state["cfr"] = False
+            break
+        if n == 0:
+            return
+        offset += n
+    if offset < end:
+        _copy_range_rw(src, dst, offset, end - offset)
+
+
+def copy_sparse(src: int, dst: int, size: int, dst_size: int | None = None) -> int:
+    """Copy the first ``size`` bytes of ``src`` into ``dst``, keeping holes; ``dst`` ends up
+    exactly ``dst_size`` (default ``size``) long. Returns the bytes of data extents copied."""
+    os.ftruncate(dst, 0)
+    os.ftruncate(dst, size if dst_size is None else dst_size)
+    state = {"cfr": hasattr(os, "copy_file_range")}
+    copied = 0
+    for offset, length in data_extents(src, size):
+        _copy_range(src, dst, offset, length, state)
+        copied += length
+    os.fsync(dst)
+    return copied
