@@ -50,7 +50,7 @@ class Endpoint:
         return f"{self.transport}://{host}:{self.port}/"
 
 
-def _cors(request: web.Request, response: web.StreamResponse) -> None:
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Access-Control-Allow-Origin"] = "*"
 
 
