@@ -7,13 +7,18 @@ and the QEMU process is always ended by its PID.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 DONE_MARKER = "REALXEN-DOM0-DONE"
+XENAPI_READY = re.compile(r"REALXEN-XENAPI-READY port=(\d+) ctl=(\d+) user=(\S+) password=(\S*)")
+HERE = Path(__file__).resolve().parent
 
 # smap=0: with SMAP visible, a PV dom0 faults at once under TCG.
 XEN_ARGS = "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=2 noreboot smap=0"
@@ -28,7 +33,10 @@ def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None
             raise FileNotFoundError(f"missing boot image {path}")
         if "," in str(path):
             raise ValueError(f"QEMU's -initrd list cannot hold a path with a comma: {path}")
-    dom0_args = f"{DOM0_ARGS} realxen.steps={steps}"
+    # QEMU splits -initrd at commas, so the step list travels joined by '+'.
+    dom0_args = f"{DOM0_ARGS} realxen.steps={steps.replace(',', '+')}"
+    if hostfwd:
+        dom0_args += f" realxen.port={hostfwd}"
     cmd = [
         "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2",
         "-m", str(mem_mb), "-display", "none", "-monitor", "none", "-no-reboot",
@@ -37,11 +45,34 @@ def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None
         "-initrd", f"{images / 'vmlinuz'} {dom0_args},{images / 'dom0.cpio.gz'}",
     ]
     if hostfwd:
-        cmd += ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{hostfwd}-:{hostfwd}",
-                "-device", "e1000,netdev=n0"]
+        # The service port and, next to it, the control port for the host's verdict.
+        fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{p}-:{p}" for p in (hostfwd, hostfwd + 1))
+        cmd += ["-netdev", f"user,id=n0,{fwd}", "-device", "e1000,netdev=n0"]
     else:
         cmd += ["-nic", "none"]
     return cmd
+
+
+def xenapi_host_check(port: int, ctl: int, user: str, password: str) -> None:
+    """Runs the official client against dom0's server, then hands dom0 the verdict."""
+    try:
+        res = subprocess.run(
+            [sys.executable, str(HERE / "xenapi_host_check.py"), "--url",
+             f"http://127.0.0.1:{port}", "--user", user, "--password", password],
+            capture_output=True, text=True, timeout=150)
+        lines = res.stdout.strip().splitlines()
+        verdict = lines[-1] if lines else f"FAIL no output: {res.stderr.strip()[-300:]}"
+    except subprocess.TimeoutExpired:
+        verdict = "FAIL the client check timed out"
+    print(f"\nboot: XenAPI check from the host: {verdict}", flush=True)
+    for _ in range(20):
+        try:
+            with socket.create_connection(("127.0.0.1", ctl), timeout=10) as s:
+                s.sendall(verdict.encode() + b"\n")
+            return
+        except OSError:
+            time.sleep(1)
+    print("boot: could not hand the verdict to dom0", flush=True)
 
 
 def boot(cmd: list[str], serial_log: Path, timeout: float, echo: bool) -> tuple[str, str]:
@@ -54,6 +85,7 @@ def boot(cmd: list[str], serial_log: Path, timeout: float, echo: bool) -> tuple[
     seen = 0
     how = "timeout"
     done_at: float | None = None
+    checker: threading.Thread | None = None
     try:
         while True:
             data = serial_log.read_bytes()
@@ -61,6 +93,10 @@ def boot(cmd: list[str], serial_log: Path, timeout: float, echo: bool) -> tuple[
                 sys.stdout.write(data[seen:].decode(errors="replace").replace("\r", ""))
                 sys.stdout.flush()
             seen = len(data)
+            if checker is None and (m := XENAPI_READY.search(data.decode(errors="replace"))):
+                checker = threading.Thread(target=xenapi_host_check, daemon=True,
+                                           args=(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)))
+                checker.start()
             if done_at is None and DONE_MARKER.encode() in data:
                 done_at = time.monotonic()
             if proc.poll() is not None:

@@ -68,7 +68,23 @@ case ",$STEPS," in *,scenario,*|*,xenapi,*) ;; *) build_flags+=(--without-bindin
 
 phase "booting Xen under QEMU (steps: $STEPS, timeout ${TIMEOUT} s)"
 fwd=()
-[ "$HOSTFWD" = 0 ] || fwd=(--hostfwd "$HOSTFWD")
+case ",$STEPS," in
+    *,xenapi,*)
+        if [ "$HOSTFWD" = 0 ]; then  # a free port P with P+1 free as well
+            HOSTFWD=$("$PY" -c '
+import socket
+for _ in range(50):
+    with socket.socket() as a:
+        a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
+        try:
+            with socket.socket() as b:
+                b.bind(("127.0.0.1", p + 1))
+        except OSError:
+            continue
+        print(p); break')
+        fi
+        fwd=(--hostfwd "$HOSTFWD") ;;
+esac
 (cd "$HERE" && "$PY" boot.py --images "$WORK/images" --serial-log "$WORK/serial.log" \
     --steps "$STEPS" --timeout "$TIMEOUT" $ECHO "${fwd[@]}") || true
 

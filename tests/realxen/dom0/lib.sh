@@ -17,3 +17,19 @@ wait_console() {
     tail -n 20 "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
     return 1
 }
+
+# wait_listen PORT SECONDS PID: waits until something listens on TCP PORT (from
+# /proc/net/tcp, state 0A) while process PID is alive.
+wait_listen() {
+    hex=$(printf ':%04X ' "$1")
+    n=0
+    while [ $n -lt $2 ]; do
+        kill -0 "$3" 2>/dev/null || return 1
+        if grep -q "$hex[0-9A-F:]* 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+            return 0
+        fi
+        sleep 1
+        n=$((n + 1))
+    done
+    return 1
+}
