@@ -103,7 +103,8 @@ def _valid_unicode(s: str) -> str:
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
-        shown = s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        # the error must itself be encodable: show each lone surrogate as U+FFFD
+        shown = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in s)
         raise XenAPIError("INVALID_VALUE", "Invalid UTF-8 string in parameter", shown) from None
     return s
 
