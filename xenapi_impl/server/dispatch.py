@@ -90,6 +90,8 @@ class Dispatcher:
             impl = IMPLEMENTATIONS.get(name)
             if impl is None and msg.implicit is not None:
                 impl = implicit.make(msg)
+            elif impl is None and msg.cls in self.model.classes:
+                impl = implicit.map_accessor(msg, self.model.classes[msg.cls])
             nullable = NULLABLE.get(name, frozenset())
             checkers = [(p.name, p.type.check) for p in msg.arg_params]
             ref_checks = []

@@ -118,3 +118,30 @@ def make(msg: MessageDef) -> Impl | None:
         return destroy
 
     return None
+
+
+_MAP_ACCESSORS = (("add_to_", "add_to", 2), ("remove_from_", "remove_from", 1),
+                  ("set_", "set_field", 1))
+
+
+def map_accessor(msg: MessageDef, classdef: Any) -> Impl | None:
+    """A generic implementation for an explicit map-field accessor (VM.add_to_other_config,
+    VM.set_platform...): xapi declares these explicitly for extra checks on some keys, but
+    their effect is the implicit one. Only used when the parameter types match the field's."""
+    for prefix, kind, nvalues in _MAP_ACCESSORS:
+        if not msg.name.startswith(prefix):
+            continue
+        fdef = classdef.fields.get(msg.name[len(prefix):])
+        params = msg.arg_params
+        if fdef is None or fdef.type.kind != "map" or len(params) != 1 + nvalues:
+            return None
+        if params[0].type.kind != "ref" or params[0].type.cls != classdef.name:
+            return None
+        t = fdef.type
+        wanted = {"add_to": [t.key, t.value], "remove_from": [t.key], "set_field": [t]}[kind]
+        if [p.type for p in params[1:]] != wanted:
+            return None
+        shadow = MessageDef(cls=msg.cls, name=msg.name, params=msg.params, result=msg.result,
+                            roles=msg.roles, implicit=kind, field=fdef)
+        return make(shadow)
+    return None
