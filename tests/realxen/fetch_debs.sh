@@ -25,22 +25,29 @@ PKGS=(
     busybox-static              # userland of dom0 and of the guest
 )
 
+# The file names apt saves the candidate versions under (one apt call for all).
+uris=$(apt-get download --print-uris "${PKGS[@]}" 2>&1) || {
+    echo "fetch_debs: apt-get cannot download: $uris" >&2
+    exit 1
+}
 wanted=()
+missing=()
 for pkg in "${PKGS[@]}"; do
-    # The file name apt would save this package's candidate version under.
-    line=$(apt-get download --print-uris "$pkg" 2>/dev/null | head -n 1)
-    file=$(echo "$line" | awk '{print $2}')
+    file=$(echo "$uris" | awk -v p="${pkg}_" 'index($2, p) == 1 {print $2; exit}')
     if [ -z "$file" ]; then
         echo "fetch_debs: apt knows no downloadable candidate for $pkg" >&2
         exit 1
     fi
     wanted+=("$file")
-    if [ ! -s "$DEBS/$file" ]; then
-        (cd "$DEBS" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-        if [ ! -s "$DEBS/$file" ]; then
-            echo "fetch_debs: download of $pkg failed (expected $DEBS/$file)" >&2
-            exit 1
-        fi
+    [ -s "$DEBS/$file" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    (cd "$DEBS" && apt-get download -q "${missing[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+fi
+for f in "${wanted[@]}"; do
+    if [ ! -s "$DEBS/$f" ]; then
+        echo "fetch_debs: download failed: expected $DEBS/$f" >&2
+        exit 1
     fi
 done
 
