@@ -49,8 +49,10 @@ class Harness:
         assert self.dispatcher is not None
         return await self.dispatcher.call(method, list(params), caller)
 
-    async def login(self, user: str = "root", password: str = PASSWORD, **kw: Any) -> str:
-        return await self.call("session.login_with_password", user, password, **kw)
+    async def login(self, user: str = "root", password: str = PASSWORD,
+                    originator: str | None = None) -> str:
+        extra = ["1.0", originator] if originator is not None else []
+        return await self.call("session.login_with_password", user, password, *extra)
 
     async def close(self) -> None:
         await self.services.close(grace=1)

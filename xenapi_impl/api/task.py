@@ -1,9 +1,11 @@
 """task.*: tasks made by clients, and the setters xapi exposes for them."""
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ..server.context import Context
+from ..server.tasks import FINISHED
 from .registry import implements
 
 
@@ -28,7 +30,17 @@ def _setter(field: str):  # noqa: ANN202
     return set_field
 
 
-implements("task.set_status")(_setter("status"))
+
+
+@implements("task.set_status")
+async def set_status(ctx: Context, self: str, value: str) -> None:
+    changes: dict[str, Any] = {"status": value}
+    if value in FINISHED:           # a client finishing its own task: stamp it for the GC
+        changes.update(finished=datetime.datetime.now(datetime.timezone.utc),
+                       allowed_operations=[])
+    ctx.txn.update("task", self, changes)
+
+
 implements("task.set_result")(_setter("result"))
 implements("task.set_error_info")(_setter("error_info"))
 implements("task.set_other_config")(_setter("other_config"))
