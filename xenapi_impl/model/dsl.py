@@ -48,6 +48,10 @@ class _Required:
 
 
 REQUIRED: Any = _Required()
+
+
+def _nested(v: list | dict) -> bool:
+    return any(isinstance(x, (list, dict)) for x in (v.values() if isinstance(v, dict) else v))
 _UNSET: Any = object()
 
 RW = "RW"
@@ -103,7 +107,7 @@ class FieldDef:
         if self.default is REQUIRED:
             return self.type.default_value()
         if isinstance(self.default, (list, dict)):
-            return copy.deepcopy(self.default)
+            return copy.deepcopy(self.default) if _nested(self.default) else copy.copy(self.default)
         return self.default
 
     def __repr__(self) -> str:
@@ -172,7 +176,13 @@ class ClassDef:
 
     def default_record(self) -> dict[str, Any]:
         """A full record of defaults (a REQUIRED field holds its type's empty value)."""
-        return {name: f.fresh_default() for name, f in self.fields.items()}
+        copiers = self.__dict__.get("_copiers")
+        if copiers is None:  # built on first use: declarations do not change afterwards
+            from xenapi_impl.model.types import default_copier
+            copiers = [(n, default_copier(f.type.default_value() if f.required else f.default))
+                       for n, f in self.fields.items()]
+            self.__dict__["_copiers"] = copiers
+        return {name: fresh() for name, fresh in copiers}
 
     def constructor_fields(self) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.is_constructor_field]

@@ -21,6 +21,7 @@ isinstance tests, no parsing.
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 from typing import Any, Callable, Iterable
 
@@ -79,6 +80,11 @@ class XType:
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, XType):
+            return self.name < other.name
+        return NotImplemented
 
     def __str__(self) -> str:
         return self.name
@@ -476,20 +482,21 @@ class RecordType(XType):
 
     def __init__(self, cls: str) -> None:
         self.cls = cls
-        self._fields: list[tuple[str, Callable[[Any, str], Any], Any]] | None = None
+        # (wire name, checker, default copier or None when REQUIRED)
+        self._fields: list[tuple[str, Callable[[Any, str], Any],
+                                 Callable[[], Any] | None]] | None = None
         super().__init__(f"{cls} record")
 
     def bind(self, fields: Iterable[tuple[str, Callable[[Any, str], Any], Any]]) -> None:
         """Give the constructor fields: (wire name, checker, default or REQUIRED sentinel)."""
-        self._fields = list(fields)
+        self._fields = [(name, check, None if _is_required(default) else default_copier(default))
+                        for name, check, default in fields]
 
     @property
     def bound(self) -> bool:
         return self._fields is not None
 
     def _build_checker(self) -> Callable[[Any, str], Any]:
-        from copy import deepcopy
-
         def check(value: Any, field: str) -> dict:
             fields = self._fields
             if fields is None:
@@ -497,15 +504,13 @@ class RecordType(XType):
             if not isinstance(value, dict):
                 raise _type_error(field)
             out: dict[str, Any] = {}
-            for name, fcheck, default in fields:
+            for name, fcheck, fresh in fields:
                 if name in value:
                     out[name] = fcheck(value[name], name)
-                elif _is_required(default):
+                elif fresh is None:
                     raise _type_error(name)
-                elif isinstance(default, (list, dict)):
-                    out[name] = deepcopy(default)
                 else:
-                    out[name] = default
+                    out[name] = fresh()
             return out
         return check
 
@@ -533,6 +538,19 @@ class AnyRecordType(XType):
 
     def default_value(self) -> dict:
         return {}
+
+
+def default_copier(value: Any) -> Callable[[], Any]:
+    """A cheap function returning a copy of ``value`` safe to hand out (defaults are shared)."""
+    if isinstance(value, list):
+        if any(isinstance(v, (list, dict)) for v in value):
+            return lambda: copy.deepcopy(value)
+        return lambda: list(value)
+    if isinstance(value, dict):
+        if any(isinstance(v, (list, dict)) for v in value.values()):
+            return lambda: copy.deepcopy(value)
+        return lambda: dict(value)
+    return lambda: value
 
 
 def _is_required(default: Any) -> bool:
