@@ -229,7 +229,7 @@ def build_dom0(root: Path, out: Path, python: str, guest_initrd: Path, kernel: P
             if f.name != "init" and f.is_file():
                 w.add_file(f"/realxen/{f.name}", f, mode=0o755 if os.access(f, os.X_OK) else 0o644)
         # The scenario and its comparison live in tests/realxen; dom0 runs the same file.
-        for f in ("scenario.py",):
+        for f in ("scenario.py", "console_json.py"):
             if (HERE / f).exists():
                 w.add_file(f"/realxen/{f}", HERE / f, mode=0o644)
 

@@ -3,24 +3,17 @@
 Markers (printed by dom0/init and the step scripts):
   REALXEN-STEP <name> OK | FAIL ...     one per step
   REALXEN-DOM0-DONE failed=<0|1>        dom0 reached the end
-  SCENARIO-JSON-BEGIN len=<n> sha256=<hex>, then lines "SJ <chunk>", then SCENARIO-JSON-END
-The JSON travels in short checksummed lines because Xen's own messages share the
-console and could land in the middle of a long line.
+  the scenario's result as JSON, in the checksummed lines of console_json
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 
+import console_json
+
 STEP = re.compile(r"^REALXEN-STEP (\S+) (OK|FAIL)\b(.*)$")
 DONE = re.compile(r"^REALXEN-DOM0-DONE failed=(\d+)")
-BEGIN = re.compile(r"^SCENARIO-JSON-BEGIN len=(\d+) sha256=([0-9a-f]{64})$")
-
-
-class VerdictError(Exception):
-    """The serial log does not show a complete, passing run."""
 
 
 @dataclass
@@ -36,35 +29,19 @@ class Verdict:
         return not self.problems
 
 
-def _scenario_json(lines: list[str], start: int, size: int, digest: str) -> dict:
-    chunks = []
-    for line in lines[start:]:
-        if line == "SCENARIO-JSON-END":
-            break
-        if line.startswith("SJ "):
-            chunks.append(line[3:])
-    else:
-        raise VerdictError("SCENARIO-JSON-BEGIN without SCENARIO-JSON-END")
-    text = "".join(chunks)
-    if len(text) != size or hashlib.sha256(text.encode()).hexdigest() != digest:
-        raise VerdictError(f"scenario JSON damaged on the console (got {len(text)} of {size} chars)")
-    return json.loads(text)
-
-
 def parse(log: str, expected_steps: list[str]) -> Verdict:
     v = Verdict()
     lines = [ln.rstrip() for ln in log.replace("\r", "").split("\n")]
-    for i, line in enumerate(lines):
+    for line in lines:
         if m := STEP.match(line):
             v.steps[m.group(1)] = m.group(2) + m.group(3)
         elif m := DONE.match(line):
             v.done = True
             v.dom0_failed = m.group(1) != "0"
-        elif m := BEGIN.match(line):
-            try:
-                v.scenario = _scenario_json(lines, i + 1, int(m.group(1)), m.group(2))
-            except (VerdictError, ValueError) as e:
-                v.problems.append(str(e))
+    try:
+        v.scenario = console_json.decode(lines)
+    except ValueError as e:
+        v.problems.append(str(e))
     for base in ["modules", "xenstored", "xenconsoled"] + expected_steps:
         got = v.steps.get(base)
         if got is None:

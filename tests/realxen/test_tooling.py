@@ -1,0 +1,109 @@
+"""The real-Xen run's host-side tooling, checked without QEMU: the initramfs writer
+(read back by the system's cpio), the console JSON transfer, and the verdict."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import console_json  # noqa: E402
+import verdict  # noqa: E402
+from cpio import CpioError, CpioWriter  # noqa: E402
+
+
+def _archive() -> bytes:
+    buf = io.BytesIO()
+    w = CpioWriter(buf)
+    w.add_bytes("/etc/inittab", b"::sysinit:/etc/rc\n", mode=0o644)
+    w.add_bytes("/etc/rc", b"#!/bin/sh\n", mode=0o755)  # odd length: exercises padding
+    w.add_symlink("/init", "/bin/busybox")
+    w.add_chardev("/dev/console", 5, 1)
+    w.close()
+    return buf.getvalue()
+
+
+@pytest.mark.skipif(shutil.which("cpio") is None, reason="needs the cpio tool to read the archive back")
+def test_cpio_archive_reads_back_with_system_cpio(tmp_path: Path) -> None:
+    data = _archive()
+    assert len(data) % 512 == 0
+    listing = subprocess.run(["cpio", "-itv", "--quiet"], input=data, capture_output=True, check=True)
+    lines = listing.stdout.decode().splitlines()
+    by_name = {ln.split()[-1] if "->" not in ln else ln.split()[-3]: ln for ln in lines}
+    assert set(by_name) == {"etc", "etc/inittab", "etc/rc", "init", "dev", "dev/console"}
+    assert by_name["dev/console"].startswith("crw-------")
+    assert "5," in by_name["dev/console"] and by_name["dev/console"].split()[5] == "1"
+    assert by_name["init"].startswith("lrwxrwxrwx") and by_name["init"].endswith("-> /bin/busybox")
+    assert by_name["etc/rc"].startswith("-rwxr-xr-x")
+    subprocess.run(["cpio", "-id", "--quiet", "--no-absolute-filenames"], input=data, cwd=tmp_path,
+                   check=True, capture_output=True)
+    assert (tmp_path / "etc/rc").read_bytes() == b"#!/bin/sh\n"
+    assert (tmp_path / "etc/inittab").read_bytes() == b"::sysinit:/etc/rc\n"
+
+
+def test_cpio_rejects_duplicates_and_relative_paths() -> None:
+    w = CpioWriter(io.BytesIO())
+    w.add_bytes("/a/b", b"x")
+    with pytest.raises(CpioError, match="duplicate archive entry: /a/b"):
+        w.add_symlink("/a/b", "c")
+    with pytest.raises(CpioError, match="must be absolute"):
+        w.add_bytes("rel", b"")
+    w.mkdir("/a")  # an existing directory is not a duplicate
+
+
+def _log(*lines: str) -> str:
+    return "\r\n".join(lines) + "\r\n"
+
+
+RESULT = {"checks": [{"name": "create", "ok": True, "detail": ""}], "x": "y" * 500}
+
+
+def _good_lines(result=RESULT) -> list[str]:
+    return ["REALXEN-STEP modules OK", "REALXEN-STEP xenstored OK", "REALXEN-STEP xenconsoled OK",
+            "REALXEN-STEP xl OK", *console_json.encode(result), "REALXEN-STEP scenario OK",
+            "REALXEN-DOM0-DONE failed=0"]
+
+
+def test_console_json_round_trip_survives_interleaved_xen_lines() -> None:
+    lines = list(console_json.encode(RESULT))
+    assert all(len(ln) <= 130 for ln in lines)
+    lines.insert(3, "(XEN) d2v0 some hypervisor message")
+    assert console_json.decode(lines) == RESULT
+
+
+def test_console_json_detects_damage() -> None:
+    lines = list(console_json.encode(RESULT))
+    lines[2] = lines[2][:-1] + ("a" if lines[2][-1] != "a" else "b")
+    with pytest.raises(console_json.ConsoleJSONError, match="damaged"):
+        console_json.decode(lines)
+    with pytest.raises(console_json.ConsoleJSONError, match="without"):
+        console_json.decode(list(console_json.encode(RESULT))[:-1])
+
+
+def test_verdict_passes_a_complete_run() -> None:
+    v = verdict.parse(_log(*_good_lines()), ["xl", "scenario"])
+    assert v.passed, v.problems
+    assert v.scenario == RESULT and v.steps["scenario"] == "OK"
+
+
+@pytest.mark.parametrize("mutate, problem", [
+    (lambda ls: [ln for ln in ls if not ln.startswith("REALXEN-DOM0-DONE")], "never reached"),
+    (lambda ls: [ln.replace("xl OK", "xl FAIL rc=1") for ln in ls], "step xl: FAIL rc=1"),
+    (lambda ls: [ln for ln in ls if "scenario OK" not in ln], "step scenario: no result"),
+    (lambda ls: [ln for ln in ls if not ln.startswith(("SJ", "SCENARIO"))], "no scenario result"),
+])
+def test_verdict_fails_incomplete_runs(mutate, problem) -> None:
+    v = verdict.parse(_log(*mutate(_good_lines())), ["xl", "scenario"])
+    assert not v.passed
+    assert any(problem in p for p in v.problems), v.problems
+
+
+def test_verdict_fails_on_a_failed_scenario_check() -> None:
+    bad = {"checks": [{"name": "shutdown", "ok": False, "detail": "no DOMAIN_SHUTDOWN in 60 s"}]}
+    v = verdict.parse(_log(*_good_lines(bad)), ["xl", "scenario"])
+    assert v.problems == ["scenario check shutdown: no DOMAIN_SHUTDOWN in 60 s"]
