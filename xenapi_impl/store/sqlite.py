@@ -236,4 +236,8 @@ def open_store(path: str, specs: Iterable[ClassSpec]) -> SqliteStore:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise StoreUnavailable(f"directory {directory} does not exist")
+    if not os.path.exists(path):
+        # password hashes live here: only the owner may read it (SQLite's -wal and -shm files
+        # take the same mode)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     return SqliteStore(path, specs)

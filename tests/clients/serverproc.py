@@ -1,0 +1,91 @@
+"""Runs the real `xenapi-server serve` as a subprocess for client tests."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+VENV_BIN = os.path.dirname(sys.executable)
+SERVER = os.path.join(VENV_BIN, "xenapi-server")
+_LISTEN = re.compile(r"listening on (https?)://[^ ]*?:(\d+)/")
+
+
+class ServerProcess:
+    def __init__(self, workdir: str, *, http: bool = True, https: bool = False,
+                 unix: bool = False, db: str | None = None, extra: list[str] | None = None
+                 ) -> None:
+        self.workdir = workdir
+        self.db = db or os.path.join(workdir, "xapi.db")
+        self.log_path = os.path.join(workdir, "server.log")
+        self.unix_path = os.path.join(workdir, "xapi-sock") if unix else None
+        self.cert = os.path.join(workdir, "server.pem")
+        args = [SERVER, "serve", "--backend", "sim", "--db", self.db, "--log-level", "INFO"]
+        if http:
+            args += ["--http", "127.0.0.1:0"]
+        if https:
+            args += ["--https", "127.0.0.1:0", "--cert", self.cert]
+        if unix:
+            args += ["--unix", self.unix_path]
+        self.args = args + (extra or [])
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ports: dict[str, int] = {}
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        wanted = {a.lstrip("-") for a in self.args if a in ("--http", "--https")}
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            text = self.log()
+            self.ports = {m.group(1): int(m.group(2)) for m in _LISTEN.finditer(text)}
+            if "serving" in text and wanted <= set(self.ports):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['http']}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.ports['https']}"
+
+    @property
+    def password(self) -> str:
+        with open(self.db + ".root-password") as f:
+            return f.read().strip()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
