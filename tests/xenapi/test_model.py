@@ -10,7 +10,7 @@ from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL, REQUIRED, builtin_roles, permitted
 from xenapi_impl.model import roles as R
 from xenapi_impl.model.dsl import (
-    RO_CTOR, RO_RUN, RW, DeclarationError, cls, field, message, param,
+    RO_CTOR, RO_RUN, DeclarationError, cls, field, message, param,
 )
 from xenapi_impl.model.registry import Model
 from xenapi_impl.model.system import SYSTEM_MESSAGES

@@ -109,8 +109,8 @@ def test_datetime_forms_give_aware_utc(value: Any) -> None:
     assert got.utcoffset() == dt.timedelta(0)
 
 
-@pytest.mark.parametrize("value", ["", "yesterday", "2024-03-05", "20240305", "2024-13-05T00:00:00Z",
-                                   1700000000, None])
+@pytest.mark.parametrize("value", ["", "yesterday", "2024-03-05", "20240305",
+                                   "2024-13-05T00:00:00Z", 1700000000, None])
 def test_datetime_refuses_everything_else(value: Any) -> None:
     assert err("datetime", value, "snapshot_time") == ["FIELD_TYPE_ERROR", "snapshot_time"]
 

@@ -40,7 +40,7 @@ class _Required:
     def __copy__(self) -> "_Required":
         return self
 
-    def __deepcopy__(self, memo: dict) -> "_Required":
+    def __deepcopy__(self, memo: dict[int, Any]) -> "_Required":
         return self
 
     def __reduce__(self) -> str:
@@ -50,7 +50,7 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-def _nested(v: list | dict) -> bool:
+def _nested(v: list[Any] | dict[Any, Any]) -> bool:
     return any(isinstance(x, (list, dict)) for x in (v.values() if isinstance(v, dict) else v))
 _UNSET: Any = object()
 
@@ -107,7 +107,8 @@ class FieldDef:
         if self.default is REQUIRED:
             return self.type.default_value()
         if isinstance(self.default, (list, dict)):
-            return copy.deepcopy(self.default) if _nested(self.default) else copy.copy(self.default)
+            nested = _nested(self.default)
+            return copy.deepcopy(self.default) if nested else copy.copy(self.default)
         return self.default
 
     def __repr__(self) -> str:
@@ -244,7 +245,8 @@ def message(name: str, doc: str = "", params: Sequence[Param] = (), result: str 
         if not p.required:
             seen_optional = True
         elif seen_optional:
-            raise DeclarationError(f"message {name}: required param {p.name} after an optional one")
+            raise DeclarationError(
+                f"message {name}: required param {p.name} after an optional one")
     if len({p.name for p in ps}) != len(ps):
         raise DeclarationError(f"message {name}: duplicate parameter names")
     bad = set(roles) - set(_roles.ORDER)

@@ -65,8 +65,9 @@ declare_enum('host_ntp_mode', [
 declare_enum('host_numa_affinity_policy', [
     ('any', 'VMs are spread across all available NUMA nodes'),
     ('best_effort',
-     ('VMs are placed on the smallest number of NUMA nodes that they fit using soft-pinning, but '
-      "the policy doesn't guarantee a balanced placement, falling back to the 'any' policy.")),
+     ('VMs are placed on the smallest number of NUMA nodes that they fit using soft-pinning, '
+      "but the policy doesn't guarantee a balanced placement, falling back to the 'any' "
+      'policy.')),
     ('default_policy', 'Use the NUMA affinity policy that is the default for the current version'),
 ])
 declare_enum('host_sched_gran', [
@@ -93,11 +94,11 @@ declare_enum('latest_synced_updates_applied_state', [
 ])
 declare_enum('network_default_locking_mode', [
     ('unlocked',
-     ("Treat all VIFs on this network with locking_mode = 'default' as if they have locking_mode "
-      "= 'unlocked'")),
+     ("Treat all VIFs on this network with locking_mode = 'default' as if they have "
+      "locking_mode = 'unlocked'")),
     ('disabled',
-     ("Treat all VIFs on this network with locking_mode = 'default' as if they have locking_mode "
-      "= 'disabled'")),
+     ("Treat all VIFs on this network with locking_mode = 'default' as if they have "
+      "locking_mode = 'disabled'")),
 ])
 declare_enum('network_operations', [
     ('attaching', 'Indicates this network is attaching to a VIF or PIF'),
@@ -109,8 +110,8 @@ declare_enum('network_purpose', [
 ])
 declare_enum('on_boot', [
     ('reset',
-     ('When a VM containing this VDI is started, the contents of the VDI are reset to the state '
-      'they were in when this flag was last set.')),
+     ('When a VM containing this VDI is started, the contents of the VDI are reset to the '
+      'state they were in when this flag was last set.')),
     ('persist', 'Standard behaviour.'),
 ])
 declare_enum('on_crash_behaviour', [
@@ -374,11 +375,12 @@ declare_enum('vm_operations', [
 declare_enum('vm_power_state', [
     ('Halted', 'VM is offline and not using any resources'),
     ('Paused',
-     'All resources have been allocated but the VM itself is paused and its vCPUs are not running'),
+     ('All resources have been allocated but the VM itself is paused and its vCPUs are not '
+      'running')),
     ('Running', 'Running'),
     ('Suspended',
-     ('VM state has been saved to disk and it is nolonger running. Note that disks remain in-use '
-      'while the VM is suspended.')),
+     ('VM state has been saved to disk and it is nolonger running. Note that disks remain '
+      'in-use while the VM is suspended.')),
 ])
 declare_enum('vm_secureboot_certificates_state', [
     ('ok',
@@ -395,19 +397,20 @@ declare_enum('vm_secureboot_readiness', [
     ('disabled', 'Secureboot is disabled on this VM'),
     ('first_boot', 'Secured boot is enabled on this VM and its NVRAM.EFI-variables are empty'),
     ('ready',
-     'Secured boot is enabled on this VM and PK, KEK, db and dbx are defined in its EFI variables'),
+     ('Secured boot is enabled on this VM and PK, KEK, db and dbx are defined in its EFI '
+      'variables')),
     ('ready_no_dbx',
      ('Secured boot is enabled on this VM and PK, KEK, db but not dbx are defined in its EFI '
       'variables')),
     ('setup_mode',
      'Secured boot is enabled on this VM and PK is not defined in its EFI variables'),
     ('certs_incomplete',
-     ('Secured boot is enabled on this VM and the certificates defined in its EFI variables are '
-      'incomplete')),
+     ('Secured boot is enabled on this VM and the certificates defined in its EFI variables '
+      'are incomplete')),
 ])
 declare_enum('vm_uefi_mode', [
     ('setup', "clears a VM's EFI variables related to Secure Boot and places it into Setup Mode"),
     ('user',
-     ("resets a VM's EFI variables related to Secure Boot to the defaults, placing it into User "
-      'Mode')),
+     ("resets a VM's EFI variables related to Secure Boot to the defaults, placing it into "
+      'User Mode')),
 ])

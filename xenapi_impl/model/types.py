@@ -416,13 +416,13 @@ class SetType(XType):
     def _build_checker(self) -> Callable[[Any, str], Any]:
         elem = self.element.check
 
-        def check(value: Any, field: str) -> list:
+        def check(value: Any, field: str) -> list[Any]:
             if isinstance(value, (list, tuple)):
                 return [elem(v, field) for v in value]
             raise _type_error(field)
         return check
 
-    def default_value(self) -> list:
+    def default_value(self) -> list[Any]:
         return []
 
     def referenced_classes(self) -> set[str]:
@@ -448,13 +448,13 @@ class MapType(XType):
         kcheck = self.key.check
         vcheck = self.value.check
 
-        def check(value: Any, field: str) -> dict:
+        def check(value: Any, field: str) -> dict[Any, Any]:
             if isinstance(value, dict):
                 return {kcheck(k, field): vcheck(v, field) for k, v in value.items()}
             raise _type_error(field)
         return check
 
-    def default_value(self) -> dict:
+    def default_value(self) -> dict[Any, Any]:
         return {}
 
     def referenced_classes(self) -> set[str]:
@@ -497,7 +497,7 @@ class RecordType(XType):
         return self._fields is not None
 
     def _build_checker(self) -> Callable[[Any, str], Any]:
-        def check(value: Any, field: str) -> dict:
+        def check(value: Any, field: str) -> dict[Any, Any]:
             fields = self._fields
             if fields is None:
                 raise XenAPIError("INTERNAL_ERROR", f"{self.name} cannot be a parameter")
@@ -514,7 +514,7 @@ class RecordType(XType):
             return out
         return check
 
-    def default_value(self) -> dict:
+    def default_value(self) -> dict[Any, Any]:
         return {}
 
     def referenced_classes(self) -> set[str]:
@@ -530,13 +530,13 @@ class AnyRecordType(XType):
     kind = "record"
 
     def _build_checker(self) -> Callable[[Any, str], Any]:
-        def check(value: Any, field: str) -> dict:
+        def check(value: Any, field: str) -> dict[Any, Any]:
             if isinstance(value, dict):
                 return value
             raise _type_error(field)
         return check
 
-    def default_value(self) -> dict:
+    def default_value(self) -> dict[Any, Any]:
         return {}
 
 

@@ -1,4 +1,4 @@
-"""The console class: A console."""
+"""The console class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, RO_RUN

@@ -1,4 +1,4 @@
-"""The crashdump class: A VM crashdump."""
+"""The crashdump class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN

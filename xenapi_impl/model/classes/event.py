@@ -1,4 +1,4 @@
-"""The event class: Asynchronous event registration and handling."""
+"""The event class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -22,12 +22,13 @@ EVENT = cls(
     messages=[
         message(
             'inject',
-            doc=('Injects an artificial event on the given object and returns the corresponding '
-                 'ID in the form of a token, which can be used as a point of reference for '
-                 'database events. For example, to check whether an object has reached the right '
-                 'state before attempting an operation, one can inject an artificial event on '
-                 'the object and wait until the token returned by consecutive event.from calls '
-                 'is lexicographically greater than the one returned by event.inject.'),
+            doc=('Injects an artificial event on the given object and returns the '
+                 'corresponding ID in the form of a token, which can be used as a point of '
+                 'reference for database events. For example, to check whether an object has '
+                 'reached the right state before attempting an operation, one can inject an '
+                 'artificial event on the object and wait until the token returned by '
+                 'consecutive event.from calls is lexicographically greater than the one '
+                 'returned by event.inject.'),
             params=[
                 param('class', 'string', 'class of the object'),
                 param('ref', 'string', 'A reference to the object that will be changed.'),
@@ -52,23 +53,23 @@ EVENT = cls(
             params=[
                 param('classes', 'string set', 'register for events for the indicated classes'),
                 param('token', 'string',
-                      ('A token representing the point from which to generate database events. '
-                       'The empty string represents the beginning.')),
+                      ('A token representing the point from which to generate database '
+                       'events. The empty string represents the beginning.')),
                 param('timeout', 'float', 'Return after this many seconds if no events match'),
             ],
             result='an event batch',
-            result_doc=("a structure consisting of a token ('token'), a map of valid references "
-                        "per object type ('valid_ref_counts'), and a set of event records "
-                        "('events')."),
+            result_doc=("a structure consisting of a token ('token'), a map of valid "
+                        "references per object type ('valid_ref_counts'), and a set of event "
+                        "records ('events')."),
             errors=['EVENT_FROM_TOKEN_PARSE_FAILURE', 'EVENT_SUBSCRIPTION_PARSE_FAILURE'],
             roles=R_READ_ONLY,
         ),
         message(
             'next',
-            doc=('Blocking call which returns a (possibly empty) batch of events. This method is '
-                 'only recommended for legacy use.It stores events in a buffer of limited size, '
-                 'raising EVENTS_LOST if too many events got generated. New development should '
-                 'use event.from which supersedes this method.'),
+            doc=('Blocking call which returns a (possibly empty) batch of events. This method '
+                 'is only recommended for legacy use.It stores events in a buffer of limited '
+                 'size, raising EVENTS_LOST if too many events got generated. New development '
+                 'should use event.from which supersedes this method.'),
             result='event record set',
             result_doc='A set of events',
             errors=['SESSION_NOT_REGISTERED', 'EVENTS_LOST', 'EVENT_SUBSCRIPTION_PARSE_FAILURE'],
@@ -81,20 +82,22 @@ EVENT = cls(
                  'event.next.'),
             params=[
                 param('classes', 'string set',
-                      ("the classes for which the session's registration with the event system "
-                       'will be removed')),
+                      ("the classes for which the session's registration with the event "
+                       'system will be removed')),
             ],
             roles=R_READ_ONLY,
             is_async=True,
         ),
         message(
             'register',
-            doc=('Registers this session with the event system for a set of given classes. This '
-                 'method is only recommended for legacy use in conjunction with event.next.'),
+            doc=('Registers this session with the event system for a set of given classes. '
+                 'This method is only recommended for legacy use in conjunction with '
+                 'event.next.'),
             params=[
                 param('classes', 'string set',
-                      ('the classes for which the session will register with the event system; '
-                       'specifying * as the desired class will register for all classes')),
+                      ('the classes for which the session will register with the event '
+                       'system; specifying * as the desired class will register for all '
+                       'classes')),
             ],
             roles=R_READ_ONLY,
             is_async=True,

@@ -1,9 +1,10 @@
-"""The host class: A physical host."""
+"""The host class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
 from xenapi_impl.model.roles import (
-    R_CLIENT_CERT, R_LOCAL_ROOT_ONLY, R_POOL_ADMIN, R_POOL_OP, R_READ_ONLY, R_VM_OP, R_VM_POWER_ADMIN,
+    R_CLIENT_CERT, R_LOCAL_ROOT_ONLY, R_POOL_ADMIN, R_POOL_OP, R_READ_ONLY, R_VM_OP,
+    R_VM_POWER_ADMIN,
 )
 
 HOST = cls(
@@ -17,9 +18,11 @@ HOST = cls(
         field('memory/overhead', 'int', RO_RUN, default=0,
               doc='Virtualization memory overhead (bytes).'),
         field('allowed_operations', 'enum host_allowed_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
-        field('current_operations', '(string -> enum host_allowed_operations) map', RO_RUN, default={},
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
+        field('current_operations', '(string -> enum host_allowed_operations) map', RO_RUN,
+              default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
         field('API_version/major', 'int', RO_RUN, doc='major version number'),
@@ -53,7 +56,8 @@ HOST = cls(
               doc='Details about the physical CPUs on this host'),
         field('hostname', 'string', doc='The hostname of this host'),
         field('address', 'string',
-              doc='The address by which this host can be contacted from any other host in the pool'),
+              doc=('The address by which this host can be contacted from any other host in '
+                   'the pool')),
         field('metrics', 'host_metrics ref', RO_RUN, doc='metrics associated with this host'),
         field('license_params', '(string -> string) map', RO_RUN,
               doc='State of the current license'),
@@ -72,7 +76,8 @@ HOST = cls(
         field('external_auth_configuration', '(string -> string) map', RO_RUN, default={},
               doc='configuration specific to external authentication service'),
         field('edition', 'string', RO_RUN, default='', doc='Product edition'),
-        field('license_server', '(string -> string) map', default={'address': 'localhost', 'port': '27000'},
+        field('license_server', '(string -> string) map',
+              default={'address': 'localhost', 'port': '27000'},
               doc='Contact information of the license server'),
         field('bios_strings', '(string -> string) map', RO_RUN, default={}, doc='BIOS strings'),
         field('power_on_mode', 'string', RO_RUN, default='', doc='The power on mode'),
@@ -86,19 +91,19 @@ HOST = cls(
         field('PGPUs', 'PGPU ref set', RO_RUN, doc='List of physical GPUs in the host'),
         field('PUSBs', 'PUSB ref set', RO_RUN, doc='List of physical USBs in the host'),
         field('ssl_legacy', 'bool', RO_CTOR, default=True,
-              doc=('Allow SSLv3 protocol and ciphersuites as used by older server versions. This '
-                   'controls both incoming and outgoing connections. When this is set to a '
-                   'different value, the host immediately restarts its SSL/TLS listening '
-                   'service; typically this takes less than a second but existing connections to '
-                   'it will be broken. API login sessions will remain valid.')),
+              doc=('Allow SSLv3 protocol and ciphersuites as used by older server versions. '
+                   'This controls both incoming and outgoing connections. When this is set to '
+                   'a different value, the host immediately restarts its SSL/TLS listening '
+                   'service; typically this takes less than a second but existing connections '
+                   'to it will be broken. API login sessions will remain valid.')),
         field('guest_VCPUs_params', '(string -> string) map', default={},
               doc='VCPUs params to apply to all resident guests'),
         field('display', 'enum host_display', default='enabled',
-              doc=('indicates whether the host is configured to output its console to a physical '
-                   'display device')),
+              doc=('indicates whether the host is configured to output its console to a '
+                   'physical display device')),
         field('virtual_hardware_platform_versions', 'int set', RO_RUN, default=[0],
-              doc=('The set of versions of the virtual hardware platform that the host can offer '
-                   'to its guests')),
+              doc=('The set of versions of the virtual hardware platform that the host can '
+                   'offer to its guests')),
         field('control_domain', 'VM ref', RO_RUN, default='OpaqueRef:NULL',
               doc='The control domain (domain 0)'),
         field('updates_requiring_reboot', 'pool_update ref set', RO_RUN,
@@ -115,36 +120,38 @@ HOST = cls(
         field('editions', 'string set', RO_RUN, default=[],
               doc='List of all available product editions'),
         field('pending_guidances', 'enum update_guidances set', RO_RUN, default=[],
-              doc=('The set of pending mandatory guidances after applying updates, which must be '
-                   'applied, otherwise there may be, for example, VM failures')),
+              doc=('The set of pending mandatory guidances after applying updates, which must '
+                   'be applied, otherwise there may be, for example, VM failures')),
         field('tls_verification_enabled', 'bool', RO_RUN, default=False,
               doc='True if this host has TLS verifcation enabled'),
         field('last_software_update', 'datetime', RO_RUN, default='19700101T00:00:00Z',
               doc='Date and time when the last software update was applied'),
         field('https_only', 'bool', RO_RUN, default=False,
               doc='Reflects whether port 80 is open (false) or not (true)'),
-        field('latest_synced_updates_applied', 'enum latest_synced_updates_applied_state', RO_RUN, default='unknown',
+        field('latest_synced_updates_applied', 'enum latest_synced_updates_applied_state', RO_RUN,
+              default='unknown',
               doc=("Default as 'unknown', 'yes' if the host is up to date with updates synced "
                    "from remote CDN, otherwise 'no'")),
-        field('numa_affinity_policy', 'enum host_numa_affinity_policy', RO_RUN, default='default_policy',
-              doc='NUMA-aware VM memory and vCPU placement policy'),
+        field('numa_affinity_policy', 'enum host_numa_affinity_policy', RO_RUN,
+              default='default_policy', doc='NUMA-aware VM memory and vCPU placement policy'),
         field('pending_guidances_recommended', 'enum update_guidances set', RO_RUN, default=[],
-              doc=('The set of pending recommended guidances after applying updates, which most '
-                   'users should follow to make the updates effective, but if not followed, will '
-                   'not cause a failure')),
+              doc=('The set of pending recommended guidances after applying updates, which '
+                   'most users should follow to make the updates effective, but if not '
+                   'followed, will not cause a failure')),
         field('pending_guidances_full', 'enum update_guidances set', RO_RUN, default=[],
               doc=('The set of pending full guidances after applying updates, which a user '
-                   'should follow to make some updates, for example, specific hardware drivers '
-                   "or CPU features, fully effective, but the 'average user' doesn't need to")),
+                   'should follow to make some updates, for example, specific hardware '
+                   "drivers or CPU features, fully effective, but the 'average user' doesn't "
+                   'need to')),
         field('last_update_hash', 'string', RO_RUN, default='',
-              doc=('The SHA256 checksum of updateinfo of the most recently applied update on the '
-                   'host')),
+              doc=('The SHA256 checksum of updateinfo of the most recently applied update on '
+                   'the host')),
         field('ssh_enabled', 'bool', RO_RUN, default=True,
               doc='True if SSH access is enabled for the host'),
         field('ssh_enabled_timeout', 'int', RO_RUN, default=0,
-              doc=('The timeout in seconds after which SSH access will be automatically disabled '
-                   '(0 means never), this setting will be applied every time the SSH is enabled '
-                   'by XAPI')),
+              doc=('The timeout in seconds after which SSH access will be automatically '
+                   'disabled (0 means never), this setting will be applied every time the SSH '
+                   'is enabled by XAPI')),
         field('ssh_expiry', 'datetime', RO_RUN, default='19700101T00:00:00Z',
               doc='The time in UTC after which the SSH access will be automatically disabled'),
         field('console_idle_timeout', 'int', RO_RUN, default=0,
@@ -153,8 +160,9 @@ HOST = cls(
         field('ssh_auto_mode', 'bool', RO_RUN, default=False,
               doc='Reflects whether SSH auto mode is enabled for the host'),
         field('max_cstate', 'string', RO_RUN, default='',
-              doc=('The maximum C-state that the host is allowed to enter, "" means unlimited; '
-                   '"N" means limit to CN; "N,M" means limit to CN with max sub cstate M.')),
+              doc=('The maximum C-state that the host is allowed to enter, "" means '
+                   'unlimited; "N" means limit to CN; "N,M" means limit to CN with max sub '
+                   'cstate M.')),
         field('secure_boot', 'bool', RO_RUN, default=False,
               doc='Whether the host has booted in secure boot mode'),
         field('ntp_mode', 'enum host_ntp_mode', RO_RUN, default='Factory',
@@ -185,7 +193,8 @@ HOST = cls(
                 param('self', 'host ref', 'The host'),
             ],
             result='bool',
-            result_doc='true if the system clock on the host is synchronized with the NTP servers.',
+            result_doc=('true if the system clock on the host is synchronized with the NTP '
+                        'servers.'),
             roles=R_READ_ONLY,
             is_async=True,
         ),
@@ -246,7 +255,8 @@ HOST = cls(
         message(
             'set_max_cstate',
             doc=("Sets xen's max-cstate on a host. See: "
-                 'https://xenbits.xen.org/docs/unstable/misc/xen-command-line.html#max_cstate-x86. '
+                 'https://xenbits.xen.org/docs/unstable/misc/xen-command-line.html'
+                 '#max_cstate-x86. '
                  '"" means unlimited; "N" means limit to CN; "N,M" means limit to CN with max '
                  'sub cstate M. Note: Only C0, C1, unlimited are supported currently.'),
             params=[
@@ -258,16 +268,16 @@ HOST = cls(
         ),
         message(
             'get_tracked_user_agents',
-            doc=('Get the (name, version) list of tracked user agents on this host. If different '
-                 'versions of the same name are seen, keep the last-seen version. The oldest '
-                 'entry will be removed if reach the max num. Note that the list is cleared '
-                 'after host/XAPI restart'),
+            doc=('Get the (name, version) list of tracked user agents on this host. If '
+                 'different versions of the same name are seen, keep the last-seen version. '
+                 'The oldest entry will be removed if reach the max num. Note that the list is '
+                 'cleared after host/XAPI restart'),
             params=[
                 param('self', 'host ref', 'The host'),
             ],
             result='(string -> string) map',
-            result_doc=('The (name, version) list of user agents that have been tracked on this '
-                        'host'),
+            result_doc=('The (name, version) list of user agents that have been tracked on '
+                        'this host'),
             roles=R_READ_ONLY,
             is_async=True,
         ),
@@ -278,8 +288,8 @@ HOST = cls(
                 param('self', 'host ref', 'The host'),
                 param('value', 'bool',
                       ('The SSH auto mode for the host. When true, the SSH port is closed by '
-                       "default and it's open only in case the API is unavailable. When false, "
-                       'the SSH port is always open.')),
+                       "default and it's open only in case the API is unavailable. When "
+                       'false, the SSH port is always open.')),
             ],
             roles=R_POOL_ADMIN,
             is_async=True,
@@ -308,9 +318,9 @@ HOST = cls(
         message(
             'disable_ssh',
             doc=('Disable SSH access on the host. It will stop the service sshd only if it is '
-                 'running. It will also disable the service sshd only if it is enabled. A newly '
-                 'joined host in the pool or an ejected host from the pool would keep the '
-                 'original status.'),
+                 'running. It will also disable the service sshd only if it is enabled. A '
+                 'newly joined host in the pool or an ejected host from the pool would keep '
+                 'the original status.'),
             params=[
                 param('self', 'host ref', 'The host'),
             ],
@@ -320,9 +330,9 @@ HOST = cls(
         message(
             'enable_ssh',
             doc=('Enable SSH access on the host. It will start the service sshd only if it is '
-                 'not running. It will also enable the service sshd only if it is not enabled. A '
-                 'newly joined host in the pool or an ejected host from the pool would keep the '
-                 'original status.'),
+                 'not running. It will also enable the service sshd only if it is not enabled. '
+                 'A newly joined host in the pool or an ejected host from the pool would keep '
+                 'the original status.'),
             params=[
                 param('self', 'host ref', 'The host'),
             ],
@@ -381,8 +391,8 @@ HOST = cls(
         ),
         message(
             'emergency_reenable_tls_verification',
-            doc=('Reenable TLS verification for this host only, and only after it was emergency '
-                 'disabled'),
+            doc=('Reenable TLS verification for this host only, and only after it was '
+                 'emergency disabled'),
             roles=R_LOCAL_ROOT_ONLY,
         ),
         message(
@@ -491,8 +501,8 @@ HOST = cls(
         ),
         message(
             'declare_dead',
-            doc=('Declare that a host is dead. This is a dangerous operation, and should only be '
-                 'called if the administrator is absolutely sure the host is definitely dead'),
+            doc=('Declare that a host is dead. This is a dangerous operation, and should only '
+                 'be called if the administrator is absolutely sure the host is definitely dead'),
             params=[
                 param('host', 'host ref', 'The Host to declare is dead'),
             ],
@@ -532,8 +542,8 @@ HOST = cls(
         ),
         message(
             'reset_cpu_features',
-            doc=('Remove the feature mask, such that after a reboot all features of the CPU are '
-                 'enabled.'),
+            doc=('Remove the feature mask, such that after a reboot all features of the CPU '
+                 'are enabled.'),
             params=[
                 param('host', 'host ref', 'The host'),
             ],
@@ -573,13 +583,13 @@ HOST = cls(
         message(
             'apply_edition',
             doc=('Change to another edition, or reactivate the current edition after a license '
-                 'has expired. This may be subject to the successful checkout of an appropriate '
-                 'license.'),
+                 'has expired. This may be subject to the successful checkout of an '
+                 'appropriate license.'),
             params=[
                 param('host', 'host ref', 'The host'),
                 param('edition', 'string', 'The requested edition'),
-                param('force', 'bool',
-                      'Update the license params even if the apply call fails', default=False),
+                param('force', 'bool', 'Update the license params even if the apply call fails',
+                      default=False),
             ],
             roles=R_POOL_OP,
         ),
@@ -607,8 +617,8 @@ HOST = cls(
                 param('certificate', 'string', 'The server certificate, in PEM form'),
                 param('private_key', 'string',
                       'The unencrypted private key used to sign the certificate, in PKCS#8 form'),
-                param('certificate_chain', 'string',
-                      'The certificate chain, in PEM form', default=''),
+                param('certificate_chain', 'string', 'The certificate chain, in PEM form',
+                      default=''),
             ],
             roles=R_POOL_ADMIN,
             is_async=True,
@@ -635,9 +645,9 @@ HOST = cls(
         ),
         message(
             'retrieve_wlb_evacuate_recommendations',
-            doc=('Retrieves recommended host migrations to perform when evacuating the host from '
-                 'the wlb server. If a VM cannot be migrated from the host the reason is listed '
-                 'instead of a recommendation.'),
+            doc=('Retrieves recommended host migrations to perform when evacuating the host '
+                 'from the wlb server. If a VM cannot be migrated from the host the reason is '
+                 'listed instead of a recommendation.'),
             params=[
                 param('self', 'host ref', 'The host to query'),
             ],
@@ -653,8 +663,8 @@ HOST = cls(
             params=[
                 param('host', 'host ref', 'The host whose LDAPS configuration should be set'),
                 param('ldaps', 'bool', 'Whether to enable or disable LDAPS'),
-                param('force', 'bool',
-                      'Force the operation even if already in the desired state', default=False),
+                param('force', 'bool', 'Force the operation even if already in the desired state',
+                      default=False),
             ],
             roles=R_POOL_ADMIN,
         ),
@@ -665,10 +675,11 @@ HOST = cls(
                 param('host', 'host ref',
                       'The host whose external authentication should be disabled'),
                 param('config', '(string -> string) map',
-                      ('Optional parameters as a list of key-values containing the configuration '
-                       'data'), default={}),
-                param('force', 'bool',
-                      'Disable external auth even when not enabled', default=False),
+                      ('Optional parameters as a list of key-values containing the '
+                       'configuration data'),
+                      default={}),
+                param('force', 'bool', 'Disable external auth even when not enabled',
+                      default=False),
             ],
             roles=R_POOL_ADMIN,
         ),
@@ -754,8 +765,8 @@ HOST = cls(
                 param('mime_type', 'string',
                       ('The mime type for the data. Empty string translates to '
                        'application/octet-stream')),
-                param('public', 'bool',
-                      'True if the blob should be publicly available', default=False),
+                param('public', 'bool', 'True if the blob should be publicly available',
+                      default=False),
             ],
             result='blob ref',
             result_doc='The reference of the blob, needed for populating its data',
@@ -817,17 +828,17 @@ HOST = cls(
         message(
             'shutdown_agent',
             doc=('Shuts the agent down after a 10 second pause. WARNING: this is a dangerous '
-                 'operation. Any operations in progress will be aborted, and unrecoverable data '
-                 'loss may occur. The caller is responsible for ensuring that there are no '
-                 'operations in progress when this method is called.'),
+                 'operation. Any operations in progress will be aborted, and unrecoverable '
+                 'data loss may occur. The caller is responsible for ensuring that there are '
+                 'no operations in progress when this method is called.'),
             roles=R_POOL_OP,
         ),
         message(
             'restart_agent',
             doc=('Restarts the agent after a 10 second pause. WARNING: this is a dangerous '
-                 'operation. Any operations in progress will be aborted, and unrecoverable data '
-                 'loss may occur. The caller is responsible for ensuring that there are no '
-                 'operations in progress when this method is called.'),
+                 'operation. Any operations in progress will be aborted, and unrecoverable '
+                 'data loss may occur. The caller is responsible for ensuring that there are '
+                 'no operations in progress when this method is called.'),
             params=[
                 param('host', 'host ref', 'The Host on which you want to restart the agent'),
             ],
@@ -863,8 +874,8 @@ HOST = cls(
         message(
             'local_management_reconfigure',
             doc=('Reconfigure the management network interface. Should only be used if '
-                 'Host.management_reconfigure is impossible because the network configuration is '
-                 'broken.'),
+                 'Host.management_reconfigure is impossible because the network configuration '
+                 'is broken.'),
             params=[
                 param('interface', 'string',
                       'name of the interface to use as a management interface'),
@@ -897,19 +908,20 @@ HOST = cls(
             doc='Migrate all VMs off of this host, where possible.',
             params=[
                 param('host', 'host ref', 'The host to evacuate'),
-                param('network', 'network ref',
-                      'Optional preferred network for migration', default='OpaqueRef:NULL'),
+                param('network', 'network ref', 'Optional preferred network for migration',
+                      default='OpaqueRef:NULL'),
                 param('evacuate_batch_size', 'int',
-                      ('The maximum number of VMs to be migrated per batch 0 will use the value '
-                       '`evacuation-batch-size` defined in xapi.conf'), default=0),
+                      ('The maximum number of VMs to be migrated per batch 0 will use the '
+                       'value `evacuation-batch-size` defined in xapi.conf'),
+                      default=0),
             ],
             roles=R_POOL_OP | R_CLIENT_CERT,
             is_async=True,
         ),
         message(
             'get_uncooperative_resident_VMs',
-            doc=("Return a set of VMs which are not co-operating with the host's memory control "
-                 'system'),
+            doc=("Return a set of VMs which are not co-operating with the host's memory "
+                 'control system'),
             params=[
                 param('self', 'host ref', 'The host to query'),
             ],
@@ -920,8 +932,8 @@ HOST = cls(
         ),
         message(
             'get_vms_which_prevent_evacuation',
-            doc=('Return a set of VMs which prevent the host being evacuated, with per-VM error '
-                 'codes'),
+            doc=('Return a set of VMs which prevent the host being evacuated, with per-VM '
+                 'error codes'),
             params=[
                 param('self', 'host ref', 'The host to query'),
             ],
@@ -981,12 +993,13 @@ HOST = cls(
         ),
         message(
             'emergency_ha_disable',
-            doc=('This call disables HA on the local host. This should only be used with extreme '
-                 'care.'),
+            doc=('This call disables HA on the local host. This should only be used with '
+                 'extreme care.'),
             params=[
                 param('soft', 'bool',
                       ('Disable HA temporarily, revert upon host reboot or further changes, '
-                       'idempotent'), default=False),
+                       'idempotent'),
+                      default=False),
             ],
             roles=R_POOL_OP,
         ),
@@ -1113,8 +1126,8 @@ HOST = cls(
         ),
         message(
             'shutdown',
-            doc=('Shutdown the host. (This function can only be called if there are no currently '
-                 'running VMs on the host and it is disabled.)'),
+            doc=('Shutdown the host. (This function can only be called if there are no '
+                 'currently running VMs on the host and it is disabled.)'),
             params=[
                 param('host', 'host ref', 'The Host to shutdown'),
             ],
@@ -1137,10 +1150,11 @@ HOST = cls(
             params=[
                 param('host', 'host ref', 'The Host to disable'),
                 param('auto_enable', 'bool',
-                      ('If true (default), the host will be re-enabled after a toolstack restart '
-                       'automatically. If false, the host will be disabled indefinitely, across '
-                       'toolstack restarts and host reboots, until re-enabled explicitly with '
-                       'Host.enable.'), default=True),
+                      ('If true (default), the host will be re-enabled after a toolstack '
+                       'restart automatically. If false, the host will be disabled '
+                       'indefinitely, across toolstack restarts and host reboots, until '
+                       're-enabled explicitly with Host.enable.'),
+                      default=True),
             ],
             roles=R_POOL_OP | R_CLIENT_CERT,
             is_async=True,

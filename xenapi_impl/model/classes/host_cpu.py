@@ -1,4 +1,4 @@
-"""The host_cpu class: A physical CPU."""
+"""The host_cpu class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, RO_RUN

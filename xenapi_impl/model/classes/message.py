@@ -1,4 +1,4 @@
-"""The message class: An message for the attention of the administrator."""
+"""The message class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_RUN
@@ -93,11 +93,12 @@ MESSAGE = cls(
             params=[
                 param('filters', '(string -> string) map',
                       ('Optional filters identifying messages to destroy: before (RFC3339 '
-                       'DateTime, destroy messages dated before this timestamp), after (RFC3339 '
-                       'DateTime, destroy messages dated after this timestamp), and priority '
-                       '(int, only destroy messages with this priority). All provided conditions '
-                       'must be met (logical AND). If no filters are provided, all messages are '
-                       'destroyed. If no timezone is specified in a timestamp, UTC is assumed.')),
+                       'DateTime, destroy messages dated before this timestamp), after '
+                       '(RFC3339 DateTime, destroy messages dated after this timestamp), and '
+                       'priority (int, only destroy messages with this priority). All '
+                       'provided conditions must be met (logical AND). If no filters are '
+                       'provided, all messages are destroyed. If no timezone is specified in '
+                       'a timestamp, UTC is assumed.')),
             ],
             roles=R_POOL_OP,
             is_async=True,

@@ -1,4 +1,4 @@
-"""The network class: A virtual network."""
+"""The network class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -14,8 +14,9 @@ NETWORK = cls(
         field('name/description', 'string', default='', write_roles=R_POOL_OP,
               doc='a notes field containing human-readable description'),
         field('allowed_operations', 'enum network_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum network_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
@@ -32,12 +33,13 @@ NETWORK = cls(
               doc='Binary blobs associated with this network'),
         field('tags', 'string set', default=[], write_roles=R_VM_OP,
               doc='user-specified tags for categorization purposes'),
-        field('default_locking_mode', 'enum network_default_locking_mode', RO_RUN, default='unlocked',
-              doc=('The network will use this value to determine the behaviour of all VIFs where '
-                   'locking_mode = default')),
+        field('default_locking_mode', 'enum network_default_locking_mode', RO_RUN,
+              default='unlocked',
+              doc=('The network will use this value to determine the behaviour of all VIFs '
+                   'where locking_mode = default')),
         field('assigned_ips', '(VIF ref -> string) map', RO_RUN, default={},
-              doc=('The IP addresses assigned to VIFs on networks that have active xapi-managed '
-                   'DHCP')),
+              doc=('The IP addresses assigned to VIFs on networks that have active '
+                   'xapi-managed DHCP')),
         field('purpose', 'enum network_purpose set', RO_RUN, default=[],
               doc='Set of purposes for which the server will use this network'),
     ],
@@ -84,8 +86,8 @@ NETWORK = cls(
                 param('mime_type', 'string',
                       ('The mime type for the data. Empty string translates to '
                        'application/octet-stream')),
-                param('public', 'bool',
-                      'True if the blob should be publicly available', default=False),
+                param('public', 'bool', 'True if the blob should be publicly available',
+                      default=False),
             ],
             result='blob ref',
             result_doc='The reference of the blob, needed for populating its data',

@@ -1,4 +1,4 @@
-"""The PBD class: The physical block devices through which hosts access SRs."""
+"""The PBD class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -12,7 +12,8 @@ PBD = cls(
         field('host', 'host ref', RO_CTOR, doc='physical machine on which the pbd is available'),
         field('SR', 'SR ref', RO_CTOR, doc='the storage repository that the pbd realises'),
         field('device_config', '(string -> string) map', RO_CTOR,
-              doc="a config string to string map that is provided to the host's SR-backend-driver"),
+              doc=("a config string to string map that is provided to the host's "
+                   'SR-backend-driver')),
         field('currently_attached', 'bool', RO_RUN,
               doc='is the SR currently attached on this host?'),
         field('other_config', '(string -> string) map', default={},

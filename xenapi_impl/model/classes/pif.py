@@ -1,4 +1,4 @@
-"""The PIF class: A physical network interface (note separate VLANs are represented as several PIFs)."""
+"""The PIF class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -39,15 +39,15 @@ PIF = cls(
         field('VLAN_slave_of', 'VLAN ref set', RO_RUN,
               doc='Indicates which VLANs this interface transmits tagged traffic to'),
         field('management', 'bool', RO_RUN, default=False,
-              doc=('Indicates whether the control software is listening for connections on this '
-                   'interface')),
+              doc=('Indicates whether the control software is listening for connections on '
+                   'this interface')),
         field('other_config', '(string -> string) map', default={},
               doc='Additional configuration'),
         field('disallow_unplug', 'bool', RO_RUN, default=False,
               doc=('Prevent this PIF from being unplugged; set this to notify the management '
-                   'tool-stack that the PIF has a special use and should not be unplugged under '
-                   "any circumstances (for example, because you're running storage traffic over "
-                   'it)')),
+                   'tool-stack that the PIF has a special use and should not be unplugged '
+                   "under any circumstances (for example, because you're running storage "
+                   'traffic over it)')),
         field('tunnel_access_PIF_of', 'tunnel ref set', RO_RUN,
               doc='Indicates to which tunnel this PIF gives access'),
         field('tunnel_transport_PIF_of', 'tunnel ref set', RO_RUN,
@@ -59,10 +59,10 @@ PIF = cls(
         field('primary_address_type', 'enum primary_address_type', RO_RUN, default='IPv4',
               doc='Which protocol should define the primary address of this interface'),
         field('managed', 'bool', RO_CTOR, default=True,
-              doc=('Indicates whether the interface is managed by xapi. If it is not, then xapi '
-                   'will not configure the interface, the commands '
-                   'PIF.plug/unplug/reconfigure_ip(v6) cannot be used, nor can the interface be '
-                   'bonded or have VLANs based on top through xapi.')),
+              doc=('Indicates whether the interface is managed by xapi. If it is not, then '
+                   'xapi will not configure the interface, the commands '
+                   'PIF.plug/unplug/reconfigure_ip(v6) cannot be used, nor can the interface '
+                   'be bonded or have VLANs based on top through xapi.')),
         field('properties', '(string -> string) map', RO_RUN, default={},
               doc='Additional configuration properties for the interface.'),
         field('capabilities', 'string set', RO_RUN, default=[],
@@ -119,8 +119,8 @@ PIF = cls(
                 param('management', 'bool', ''),
                 param('other_config', '(string -> string) map', ''),
                 param('disallow_unplug', 'bool', '', default=False),
-                param('ipv6_configuration_mode', 'enum ipv6_configuration_mode',
-                      '', default='None'),
+                param('ipv6_configuration_mode', 'enum ipv6_configuration_mode', '',
+                      default='None'),
                 param('IPv6', 'string set', '', default=[]),
                 param('ipv6_gateway', 'string', '', default=''),
                 param('primary_address_type', 'enum primary_address_type', '', default='IPv4'),
@@ -184,7 +184,8 @@ PIF = cls(
                 param('MAC', 'string', 'The MAC address of the interface'),
                 param('device', 'string', 'The device name to use for the interface'),
                 param('managed', 'bool',
-                      'Indicates whether the interface is managed by xapi (defaults to "true")', default=True),
+                      'Indicates whether the interface is managed by xapi (defaults to "true")',
+                      default=True),
             ],
             result='PIF ref',
             result_doc='The reference of the created PIF object',

@@ -1,4 +1,4 @@
-"""The pool class: Pool-wide information."""
+"""The pool class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -26,9 +26,9 @@ POOL = cls(
               doc=('Number of host failures to tolerate before the Pool is declared to be '
                    'overcommitted')),
         field('ha_plan_exists_for', 'int', RO_RUN, default=0,
-              doc=('Number of future host failures we have managed to find a plan for. Once this '
-                   'reaches zero any future host failures will cause the failure of protected '
-                   'VMs.')),
+              doc=('Number of future host failures we have managed to find a plan for. Once '
+                   'this reaches zero any future host failures will cause the failure of '
+                   'protected VMs.')),
         field('ha_allow_overcommit', 'bool', default=False,
               doc=('If set to false then operations which would cause the Pool to become '
                    'overcommitted will be blocked.')),
@@ -66,9 +66,11 @@ POOL = cls(
         field('ha_cluster_stack', 'string', RO_RUN, default='',
               doc='The HA cluster stack that is currently in use. Only valid when HA is enabled.'),
         field('allowed_operations', 'enum pool_allowed_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
-        field('current_operations', '(string -> enum pool_allowed_operations) map', RO_RUN, default={},
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
+        field('current_operations', '(string -> enum pool_allowed_operations) map', RO_RUN,
+              default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
         field('guest_agent_config', '(string -> string) map', RO_RUN, default={},
@@ -116,8 +118,8 @@ POOL = cls(
         field('ext_auth_max_threads', 'int', RO_CTOR, default=1,
               doc='Maximum number of threads to use for external (AD) authentication'),
         field('ext_auth_cache_enabled', 'bool', RO_RUN, default=True,
-              doc=('Specifies whether external authentication caching is enabled for this pool '
-                   'or not')),
+              doc=('Specifies whether external authentication caching is enabled for this '
+                   'pool or not')),
         field('ext_auth_cache_size', 'int', RO_RUN, default=50,
               doc='Maximum capacity of external authentication cache'),
         field('ext_auth_cache_expiry', 'int', RO_RUN, default=300,
@@ -128,16 +130,16 @@ POOL = cls(
         field('telemetry_frequency', 'enum telemetry_frequency', RO_RUN, default='weekly',
               doc='How often the telemetry collection will be carried out'),
         field('telemetry_next_collection', 'datetime', RO_RUN, default='19700101T00:00:00Z',
-              doc=('The earliest timestamp (in UTC) when the next round of telemetry collection '
-                   'can be carried out')),
+              doc=('The earliest timestamp (in UTC) when the next round of telemetry '
+                   'collection can be carried out')),
         field('last_update_sync', 'datetime', RO_RUN, default='19700101T00:00:00Z',
               doc='time of the last update sychronization'),
         field('update_sync_frequency', 'enum update_sync_frequency', RO_RUN, default='weekly',
-              doc=('The frequency at which updates are synchronized from a remote CDN: daily or '
-                   'weekly.')),
+              doc=('The frequency at which updates are synchronized from a remote CDN: daily '
+                   'or weekly.')),
         field('update_sync_day', 'int', RO_RUN, default=0,
-              doc=('The day of the week the update synchronizations will be scheduled, based on '
-                   "pool's local timezone. Ignored when update_sync_frequency is daily")),
+              doc=('The day of the week the update synchronizations will be scheduled, based '
+                   "on pool's local timezone. Ignored when update_sync_frequency is daily")),
         field('update_sync_enabled', 'bool', RO_RUN, default=False,
               doc='Whether periodic update synchronization is enabled or not'),
         field('recommendations', '(string -> string) map', RO_RUN, default={},
@@ -149,30 +151,30 @@ POOL = cls(
               doc=('Indicates whether an HA-protected VM that is shut down from inside (not '
                    'through the API) should be automatically rebooted when HA is enabled')),
         field('limit_console_sessions', 'bool', default=False,
-              doc=('When true, only one console connection per VM/host in the pool is accepted. '
-                   "Otherwise every connection for a VM/host's console is accepted. Note: when "
-                   'true, connection attempts via websocket will be rejected.')),
+              doc=('When true, only one console connection per VM/host in the pool is '
+                   "accepted. Otherwise every connection for a VM/host's console is accepted. "
+                   'Note: when true, connection attempts via websocket will be rejected.')),
         field('vm_console_idle_timeout', 'int', default=0,
-              doc=("The maximum time (in seconds) that a VM's console can be idle before it is "
-                   'automatically disconnected. The default value 0 means never timeout. This '
-                   'setting applies only to VM consoles; for host consoles, use the separate '
-                   "parameter 'host.console_idle_timeout'.")),
+              doc=("The maximum time (in seconds) that a VM's console can be idle before it "
+                   'is automatically disconnected. The default value 0 means never timeout. '
+                   'This setting applies only to VM consoles; for host consoles, use the '
+                   "separate parameter 'host.console_idle_timeout'.")),
         field('auto_update_vm_secureboot_certificates', 'bool', default=False,
-              doc=('When true, at VM.create time the pool automatically marks a newly created VM '
-                   'whose Secure Boot certificates are due to expire by setting '
+              doc=('When true, at VM.create time the pool automatically marks a newly created '
+                   'VM whose Secure Boot certificates are due to expire by setting '
                    'VM.secureboot_certificates_state to update_on_boot (the same effect as '
-                   'VM.update_secureboot_certificates_on_boot), so the certificates are updated '
-                   "on the VM's next boot. This applies to VMs created by VM.create, including "
-                   'those created by operations that internally call it: the HTTP(s) PUT /import '
-                   'and /import_metadata calls and disaster recovery (VM.recover and '
-                   'VM_appliance.recover); it does not apply to VM.clone or VM.copy, which '
-                   "inherit the source VM's state.")),
+                   'VM.update_secureboot_certificates_on_boot), so the certificates are '
+                   "updated on the VM's next boot. This applies to VMs created by VM.create, "
+                   'including those created by operations that internally call it: the '
+                   'HTTP(s) PUT /import and /import_metadata calls and disaster recovery '
+                   '(VM.recover and VM_appliance.recover); it does not apply to VM.clone or '
+                   "VM.copy, which inherit the source VM's state.")),
     ],
     messages=[
         message(
             'sync_trusted_certificates_from',
-            doc=('Download trusted TLS certificates from a remote pool and install them in this '
-                 'pool. Certificates already present locally (matched by fingerprint and '
+            doc=('Download trusted TLS certificates from a remote pool and install them in '
+                 'this pool. Certificates already present locally (matched by fingerprint and '
                  'purpose) are skipped.'),
             params=[
                 param('self', 'pool ref', 'The pool'),
@@ -180,10 +182,11 @@ POOL = cls(
                       ('The hostname or IP address of the coordinator of the remote pool from '
                        'which the certificates are downloaded')),
                 param('remote_session', 'session ref',
-                      'A session obtained from the remote pool, used to authenticate the download'),
+                      ('A session obtained from the remote pool, used to authenticate the '
+                       'download')),
                 param('remote_certificate', 'string',
-                      ("The PEM-encoded TLS certificate of the remote pool's coordinator, used "
-                       'to verify the TLS connection to the remote pool.')),
+                      ("The PEM-encoded TLS certificate of the remote pool's coordinator, "
+                       'used to verify the TLS connection to the remote pool.')),
                 param('ca', 'bool', "true for 'ca' or false for 'pinned'"),
             ],
             result='Certificate ref set',
@@ -208,8 +211,9 @@ POOL = cls(
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('ca', 'bool',
-                      ('The trusted certificate is a root CA certificate used to verify a chain '
-                       '(true), or a leaf certificate used for certificate pinning (false)')),
+                      ('The trusted certificate is a root CA certificate used to verify a '
+                       'chain (true), or a leaf certificate used for certificate pinning '
+                       '(false)')),
                 param('cert', 'string', 'The certificate in PEM format'),
                 param('purpose', 'enum certificate_purpose set', 'The purpose of the certificate'),
             ],
@@ -222,9 +226,9 @@ POOL = cls(
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('value', 'bool',
-                      ('The SSH auto mode for all hosts in the pool. When true, the SSH port is '
-                       "closed by default and it's open only in case the API is unavailable. "
-                       'When false, the SSH port is always open.')),
+                      ('The SSH auto mode for all hosts in the pool. When true, the SSH port '
+                       "is closed by default and it's open only in case the API is "
+                       'unavailable. When false, the SSH port is always open.')),
             ],
             roles=R_POOL_ADMIN,
             is_async=True,
@@ -235,7 +239,8 @@ POOL = cls(
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('value', 'int',
-                      'The idle SSH/VNC session timeout in seconds. A value of 0 means no timeout.'),
+                      ('The idle SSH/VNC session timeout in seconds. A value of 0 means no '
+                       'timeout.')),
             ],
             roles=R_POOL_ADMIN,
             is_async=True,
@@ -345,13 +350,13 @@ POOL = cls(
         ),
         message(
             'configure_update_sync',
-            doc=('Configure periodic update synchronization to synchronize updates from a remote '
-                 'CDN'),
+            doc=('Configure periodic update synchronization to synchronize updates from a '
+                 'remote CDN'),
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('update_sync_frequency', 'enum update_sync_frequency',
-                      ('The frequency at which updates are synchronized from a remote CDN: daily '
-                       'or weekly.')),
+                      ('The frequency at which updates are synchronized from a remote CDN: '
+                       'daily or weekly.')),
                 param('update_sync_day', 'int',
                       ('The day of the week the update synchronization will happen, based on '
                        "pool's local timezone. Valid values are 0 to 6, 0 being Sunday. For "
@@ -383,13 +388,13 @@ POOL = cls(
         ),
         message(
             'set_https_only',
-            doc=('updates all the host firewalls in the pool to open or close port 80 depending '
-                 'on the value'),
+            doc=('updates all the host firewalls in the pool to open or close port 80 '
+                 'depending on the value'),
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('value', 'bool',
-                      ('true - http port 80 will be blocked, false - http port 80 will be open '
-                       'for the hosts in the pool')),
+                      ('true - http port 80 will be blocked, false - http port 80 will be '
+                       'open for the hosts in the pool')),
             ],
             roles=R_POOL_OP,
             is_async=True,
@@ -455,8 +460,8 @@ POOL = cls(
             params=[
                 param('self', 'pool ref', 'The pool'),
                 param('name', 'string',
-                      ('The name (CN/SAN) that an incoming client certificate must have to allow '
-                       'authentication')),
+                      ('The name (CN/SAN) that an incoming client certificate must have to '
+                       'allow authentication')),
             ],
             roles=R_POOL_OP | R_CLIENT_CERT,
             is_async=True,
@@ -470,8 +475,8 @@ POOL = cls(
                       'Assume that the update will require host reboots'),
             ],
             result='string set set',
-            result_doc=('A set of error codes with arguments, if the pool is\n        not ready '
-                        'to update. An empty list means the pool can be updated.'),
+            result_doc=('A set of error codes with arguments, if the pool is\n        not '
+                        'ready to update. An empty list means the pool can be updated.'),
             roles=R_POOL_OP | R_CLIENT_CERT,
             is_async=True,
         ),
@@ -482,8 +487,8 @@ POOL = cls(
                 param('self', 'pool ref', 'The pool'),
                 param('force', 'bool',
                       'If true local mirroring repo will be removed before syncing'),
-                param('token', 'string',
-                      'The token for repository client authentication', default=''),
+                param('token', 'string', 'The token for repository client authentication',
+                      default=''),
                 param('token_id', 'string', 'The ID of the token', default=''),
                 param('username', 'string', 'The username of the remote pool', default=''),
                 param('password', 'string', 'The password of the remote pool', default=''),
@@ -578,8 +583,8 @@ POOL = cls(
         ),
         message(
             'disable_ssl_legacy',
-            doc=('Sets ssl_legacy false on each host, pool-master last. See Host.ssl_legacy and '
-                 'Host.set_ssl_legacy.'),
+            doc=('Sets ssl_legacy false on each host, pool-master last. See Host.ssl_legacy '
+                 'and Host.set_ssl_legacy.'),
             params=[
                 param('self', 'pool ref', '(ignored)'),
             ],
@@ -713,8 +718,8 @@ POOL = cls(
             doc='Remove a pool-wide TLS CA certificate.',
             params=[
                 param('name', 'string', 'The certificate name'),
-                param('force', 'bool',
-                      'Remove the DB entry even if the file is non-existent', default=False),
+                param('force', 'bool', 'Remove the DB entry even if the file is non-existent',
+                      default=False),
             ],
             roles=R_POOL_OP | R_CLIENT_CERT,
             is_async=True,
@@ -772,8 +777,8 @@ POOL = cls(
         ),
         message(
             'retrieve_wlb_recommendations',
-            doc=('Retrieves vm migrate recommendations for the pool from the workload balancing '
-                 'server'),
+            doc=('Retrieves vm migrate recommendations for the pool from the workload '
+                 'balancing server'),
             result='(VM ref -> string set) map',
             result_doc='The list of vm migration recommendations',
             roles=R_READ_ONLY,
@@ -805,8 +810,8 @@ POOL = cls(
         ),
         message(
             'initialize_wlb',
-            doc=('Initializes workload balancing monitoring on this pool with the specified wlb '
-                 'server'),
+            doc=('Initializes workload balancing monitoring on this pool with the specified '
+                 'wlb server'),
             params=[
                 param('wlb_url', 'string',
                       'The ip address and port to use when accessing the wlb server'),
@@ -824,8 +829,9 @@ POOL = cls(
         ),
         message(
             'detect_nonhomogeneous_external_auth',
-            doc=('This call asynchronously detects if the external authentication configuration '
-                 'in any slave is different from that in the master and raises appropriate alerts'),
+            doc=('This call asynchronously detects if the external authentication '
+                 'configuration in any slave is different from that in the master and raises '
+                 'appropriate alerts'),
             params=[
                 param('pool', 'pool ref',
                       ('The pool where to detect non-homogeneous external authentication '
@@ -840,8 +846,8 @@ POOL = cls(
             params=[
                 param('pool', 'pool ref', 'The pool whose LDAPS configuration should be set'),
                 param('ldaps', 'bool', 'Whether to enable or disable LDAPS'),
-                param('force', 'bool',
-                      'Force the operation even if already in the desired state', default=False),
+                param('force', 'bool', 'Force the operation even if already in the desired state',
+                      default=False),
             ],
             roles=R_POOL_ADMIN,
         ),
@@ -852,8 +858,9 @@ POOL = cls(
                 param('pool', 'pool ref',
                       'The pool whose external authentication should be disabled'),
                 param('config', '(string -> string) map',
-                      ('Optional parameters as a list of key-values containing the configuration '
-                       'data'), default={}),
+                      ('Optional parameters as a list of key-values containing the '
+                       'configuration data'),
+                      default={}),
             ],
             roles=R_POOL_ADMIN,
         ),
@@ -881,8 +888,8 @@ POOL = cls(
                 param('mime_type', 'string',
                       ('The mime type for the data. Empty string translates to '
                        'application/octet-stream')),
-                param('public', 'bool',
-                      'True if the blob should be publicly available', default=False),
+                param('public', 'bool', 'True if the blob should be publicly available',
+                      default=False),
             ],
             result='blob ref',
             result_doc='The reference of the blob, needed for populating its data',
@@ -912,8 +919,8 @@ POOL = cls(
         ),
         message(
             'ha_compute_hypothetical_max_host_failures_to_tolerate',
-            doc=('Returns the maximum number of host failures we could tolerate before we would '
-                 'be unable to restart the provided VMs'),
+            doc=('Returns the maximum number of host failures we could tolerate before we '
+                 'would be unable to restart the provided VMs'),
             params=[
                 param('configuration', '(VM ref -> string) map',
                       'Map of protected VM reference to restart priority'),
@@ -925,10 +932,11 @@ POOL = cls(
         ),
         message(
             'ha_compute_max_host_failures_to_tolerate',
-            doc=('Returns the maximum number of host failures we could tolerate before we would '
-                 'be unable to restart configured VMs'),
+            doc=('Returns the maximum number of host failures we could tolerate before we '
+                 'would be unable to restart configured VMs'),
             result='int',
-            result_doc='maximum value for ha_host_failures_to_tolerate given current configuration',
+            result_doc=('maximum value for ha_host_failures_to_tolerate given current '
+                        'configuration'),
             roles=R_POOL_OP,
         ),
         message(
@@ -1033,8 +1041,8 @@ POOL = cls(
         ),
         message(
             'recover_slaves',
-            doc=('Instruct a pool master, M, to try and contact its slaves and, if slaves are in '
-                 'emergency mode, reset their master address to M.'),
+            doc=('Instruct a pool master, M, to try and contact its slaves and, if slaves are '
+                 'in emergency mode, reset their master address to M.'),
             result='host ref set',
             result_doc='list of hosts whose master address were successfully reset',
             roles=R_POOL_OP,

@@ -1,4 +1,4 @@
-"""The role class: A set of permissions associated with a subject."""
+"""The role class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -15,8 +15,8 @@ ROLE = cls(
         field('subroles', 'role ref set', RO_CTOR, default=[],
               doc='a list of pointers to other roles or permissions'),
         field('is_internal', 'bool', RO_RUN, default=False,
-              doc=('Indicates whether the role is only to be assigned internally by xapi, or can '
-                   'be used by clients')),
+              doc=('Indicates whether the role is only to be assigned internally by xapi, or '
+                   'can be used by clients')),
     ],
     messages=[
         message(

@@ -1,4 +1,4 @@
-"""The session class: A session."""
+"""The session class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -25,13 +25,13 @@ SESSION = cls(
         field('validation_time', 'datetime', RO_RUN, default='19700101T00:00:00Z',
               doc='time when session was last validated'),
         field('auth_user_sid', 'string', RO_RUN, default='',
-              doc=('the subject identifier of the user that was externally authenticated. If a '
-                   'session instance has is_local_superuser set, then the value of this field is '
-                   'undefined.')),
+              doc=('the subject identifier of the user that was externally authenticated. If '
+                   'a session instance has is_local_superuser set, then the value of this '
+                   'field is undefined.')),
         field('auth_user_name', 'string', RO_RUN, default='',
-              doc=('the subject name of the user that was externally authenticated. If a session '
-                   'instance has is_local_superuser set, then the value of this field is '
-                   'undefined.')),
+              doc=('the subject name of the user that was externally authenticated. If a '
+                   'session instance has is_local_superuser set, then the value of this field '
+                   'is undefined.')),
         field('rbac_permissions', 'string set', RO_CTOR, default=[],
               doc='list with all RBAC permissions for this session'),
         field('tasks', 'task ref set', RO_RUN,
@@ -39,8 +39,8 @@ SESSION = cls(
         field('parent', 'session ref', RO_CTOR, default='OpaqueRef:NULL',
               doc='references the parent session that created this session'),
         field('originator', 'string', RO_RUN, default='',
-              doc=('a key string provided by a API user to distinguish itself from other users '
-                   'sharing the same login name')),
+              doc=('a key string provided by a API user to distinguish itself from other '
+                   'users sharing the same login name')),
         field('client_certificate', 'bool', RO_RUN, default=False,
               doc='indicates whether this session was authenticated using a client certificate'),
     ],
@@ -116,8 +116,9 @@ SESSION = cls(
                 param('pwd', 'string', 'Password for login.'),
                 param('version', 'string', 'Client API version.', default='1.1'),
                 param('originator', 'string',
-                      ('Key string for distinguishing different API users sharing the same login '
-                       'name.'), default=''),
+                      ('Key string for distinguishing different API users sharing the same '
+                       'login name.'),
+                      default=''),
             ],
             result='session ref',
             result_doc='reference of newly created session',

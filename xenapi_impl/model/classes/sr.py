@@ -1,4 +1,4 @@
-"""The SR class: A storage repository."""
+"""The SR class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -13,8 +13,9 @@ SR = cls(
         field('name/description', 'string', RO_CTOR, default='',
               doc='a notes field containing human-readable description'),
         field('allowed_operations', 'enum storage_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum storage_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
@@ -111,8 +112,8 @@ SR = cls(
         ),
         message(
             'assert_supports_database_replication',
-            doc=('Returns successfully if the given SR supports database replication. Otherwise '
-                 'returns an error to explain why not.'),
+            doc=('Returns successfully if the given SR supports database replication. '
+                 'Otherwise returns an error to explain why not.'),
             params=[
                 param('sr', 'SR ref', 'The SR to query'),
             ],
@@ -148,8 +149,8 @@ SR = cls(
                 param('mime_type', 'string',
                       ('The mime type for the data. Empty string translates to '
                        'application/octet-stream')),
-                param('public', 'bool',
-                      'True if the blob should be publicly available', default=False),
+                param('public', 'bool', 'True if the blob should be publicly available',
+                      default=False),
             ],
             result='blob ref',
             result_doc='The reference of the blob, needed for populating its data',
@@ -189,10 +190,10 @@ SR = cls(
         message(
             'probe_ext',
             doc=('Perform a backend-specific scan, using the given device_config.  If the '
-                 'device_config is complete, then this will return a list of the SRs present of '
-                 'this type on the device, if any.  If the device_config is partial, then a '
-                 'backend-specific scan will be performed, returning results that will guide the '
-                 'user in improving the device_config.'),
+                 'device_config is complete, then this will return a list of the SRs present '
+                 'of this type on the device, if any.  If the device_config is partial, then a '
+                 'backend-specific scan will be performed, returning results that will guide '
+                 'the user in improving the device_config.'),
             params=[
                 param('host', 'host ref', 'The host to create/make the SR on'),
                 param('device_config', '(string -> string) map',
@@ -210,10 +211,10 @@ SR = cls(
         message(
             'probe',
             doc=('Perform a backend-specific scan, using the given device_config.  If the '
-                 'device_config is complete, then this will return a list of the SRs present of '
-                 'this type on the device, if any.  If the device_config is partial, then a '
-                 'backend-specific scan will be performed, returning results that will guide the '
-                 'user in improving the device_config.'),
+                 'device_config is complete, then this will return a list of the SRs present '
+                 'of this type on the device, if any.  If the device_config is partial, then a '
+                 'backend-specific scan will be performed, returning results that will guide '
+                 'the user in improving the device_config.'),
             params=[
                 param('host', 'host ref', 'The host to create/make the SR on'),
                 param('device_config', '(string -> string) map',
@@ -224,8 +225,8 @@ SR = cls(
                       'Storage backend specific configuration options', default={}),
             ],
             result='string',
-            result_doc=('An XML fragment containing the scan results.  These are specific to the '
-                        'scan being performed, and the backend.'),
+            result_doc=('An XML fragment containing the scan results.  These are specific to '
+                        'the scan being performed, and the backend.'),
             roles=R_POOL_OP,
             is_async=True,
         ),
@@ -268,8 +269,8 @@ SR = cls(
         message(
             'destroy',
             doc=('Destroy specified SR, removing SR-record from database and remove SR from '
-                 'disk. (In order to affect this operation the appropriate device_config is read '
-                 "from the specified SR's PBD on current host)"),
+                 'disk. (In order to affect this operation the appropriate device_config is '
+                 "read from the specified SR's PBD on current host)"),
             params=[
                 param('sr', 'SR ref', 'The SR to destroy'),
             ],

@@ -1,4 +1,4 @@
-"""The task class: A long-running asynchronous task."""
+"""The task class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_RUN
@@ -13,9 +13,11 @@ TASK = cls(
         field('name/description', 'string', RO_RUN, default='',
               doc='a notes field containing human-readable description'),
         field('allowed_operations', 'enum task_allowed_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
-        field('current_operations', '(string -> enum task_allowed_operations) map', RO_RUN, default={},
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
+        field('current_operations', '(string -> enum task_allowed_operations) map', RO_RUN,
+              default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
         field('created', 'datetime', RO_RUN, doc='Time task was created'),
@@ -29,12 +31,12 @@ TASK = cls(
                    'This field should not be used to determine whether the task is complete - '
                    'for this the status field of the task should be used.')),
         field('type', 'string', RO_RUN,
-              doc=('if the task has completed successfully, this field contains the type of the '
-                   'encoded result (i.e. name of the class whose reference is in the result '
-                   'field). Undefined otherwise.')),
+              doc=('if the task has completed successfully, this field contains the type of '
+                   'the encoded result (i.e. name of the class whose reference is in the '
+                   'result field). Undefined otherwise.')),
         field('result', 'string', RO_RUN,
-              doc=('if the task has completed successfully, this field contains the result value '
-                   '(either Void or an object reference). Undefined otherwise.')),
+              doc=('if the task has completed successfully, this field contains the result '
+                   'value (either Void or an object reference). Undefined otherwise.')),
         field('error_info', 'string set', RO_RUN,
               doc=('if the task has failed, this field contains the set of associated error '
                    'strings. Undefined otherwise.')),
@@ -118,8 +120,8 @@ TASK = cls(
         message(
             'cancel',
             doc=('Request that a task be cancelled. Note that a task may fail to be cancelled '
-                 'and may complete or fail normally and note that, even when a task does cancel, '
-                 'it might take an arbitrary amount of time.'),
+                 'and may complete or fail normally and note that, even when a task does '
+                 'cancel, it might take an arbitrary amount of time.'),
             params=[
                 param('task', 'task ref', 'The task'),
             ],

@@ -1,4 +1,4 @@
-"""The user class: A user of the system."""
+"""The user class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, RO_CTOR, RO_RUN

@@ -1,4 +1,4 @@
-"""The VBD class: A virtual block device."""
+"""The VBD class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -10,8 +10,9 @@ VBD = cls(
     fields=[
         field('uuid', 'string', RO_RUN, doc='Unique identifier/object reference'),
         field('allowed_operations', 'enum vbd_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum vbd_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),

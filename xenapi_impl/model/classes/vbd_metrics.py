@@ -1,4 +1,4 @@
-"""The VBD_metrics class: The metrics associated with a virtual block device."""
+"""The VBD_metrics class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, RO_RUN

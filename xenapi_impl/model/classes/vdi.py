@@ -1,4 +1,4 @@
-"""The VDI class: A virtual disk image."""
+"""The VDI class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -13,8 +13,9 @@ VDI = cls(
         field('name/description', 'string', RO_CTOR, default='',
               doc='a notes field containing human-readable description'),
         field('allowed_operations', 'enum vdi_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum vdi_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
@@ -23,11 +24,11 @@ VDI = cls(
         field('crash_dumps', 'crashdump ref set', RO_RUN,
               doc='list of crash dumps that refer to this disk'),
         field('virtual_size', 'int', RO_CTOR,
-              doc=('size of disk as presented to the guest (in bytes). Note that, depending on '
-                   'storage backend type, requested size may not be respected exactly')),
+              doc=('size of disk as presented to the guest (in bytes). Note that, depending '
+                   'on storage backend type, requested size may not be respected exactly')),
         field('physical_utilisation', 'int', RO_RUN,
-              doc=('amount of physical space that the disk image is currently taking up on the '
-                   'storage repository (in bytes)')),
+              doc=('amount of physical space that the disk image is currently taking up on '
+                   'the storage repository (in bytes)')),
         field('type', 'enum vdi_type', RO_CTOR, doc='type of the VDI'),
         field('sharable', 'bool', RO_CTOR, doc='true if this disk may be shared'),
         field('read_only', 'bool', RO_CTOR, doc='true if this disk may ONLY be mounted read-only'),
@@ -41,8 +42,8 @@ VDI = cls(
         field('parent', 'VDI ref', RO_RUN, doc='This field is always null. Deprecated'),
         field('xenstore_data', '(string -> string) map', default={},
               doc=('data to be inserted into the xenstore tree '
-                   '(/local/domain/0/backend/vbd/<domid>/<device-id>/sm-data) after the VDI is '
-                   'attached. This is generally set by the SM backends on vdi_attach.')),
+                   '(/local/domain/0/backend/vbd/<domid>/<device-id>/sm-data) after the VDI '
+                   'is attached. This is generally set by the SM backends on vdi_attach.')),
         field('sm_config', '(string -> string) map', default={}, doc='SM dependent data'),
         field('is_a_snapshot', 'bool', RO_RUN, default=False, doc='true if this is a snapshot.'),
         field('snapshot_of', 'VDI ref', RO_RUN, default='OpaqueRef:NULL',
@@ -82,27 +83,27 @@ VDI = cls(
             doc=('Get details specifying how to access this VDI via a Network Block Device '
                  'server. For each of a set of NBD server addresses on which the VDI is '
                  'available, the return value set contains a vdi_nbd_server_info object that '
-                 'contains an exportname to request once the NBD connection is established, and '
-                 'connection details for the address. An empty list is returned if there is no '
-                 'network that has a PIF on a host with access to the relevant SR, or if no such '
-                 'network has been assigned an NBD-related purpose in its purpose field. To '
-                 'access the given VDI, any of the vdi_nbd_server_info objects can be used to '
-                 'make a connection to a server, and then the VDI will be available by '
-                 'requesting the exportname.'),
+                 'contains an exportname to request once the NBD connection is established, '
+                 'and connection details for the address. An empty list is returned if there '
+                 'is no network that has a PIF on a host with access to the relevant SR, or if '
+                 'no such network has been assigned an NBD-related purpose in its purpose '
+                 'field. To access the given VDI, any of the vdi_nbd_server_info objects can '
+                 'be used to make a connection to a server, and then the VDI will be available '
+                 'by requesting the exportname.'),
             params=[
                 param('self', 'VDI ref', 'The VDI to access via Network Block Device protocol'),
             ],
             result='vdi_nbd_server_info record set',
-            result_doc=('The details necessary for connecting to the VDI over NBD. This includes '
-                        'an authentication token, so must be treated as sensitive material and '
-                        'must not be sent over insecure networks.'),
+            result_doc=('The details necessary for connecting to the VDI over NBD. This '
+                        'includes an authentication token, so must be treated as sensitive '
+                        'material and must not be sent over insecure networks.'),
             errors=['VDI_INCOMPATIBLE_TYPE'],
             roles=R_VM_ADMIN,
         ),
         message(
             'list_changed_blocks',
-            doc=('Compare two VDIs in 64k block increments and report which blocks differ. This '
-                 'operation is not allowed when vdi_to is attached to a VM.'),
+            doc=('Compare two VDIs in 64k block increments and report which blocks differ. '
+                 'This operation is not allowed when vdi_to is attached to a VM.'),
             params=[
                 param('vdi_from', 'VDI ref', 'The first VDI.'),
                 param('vdi_to', 'VDI ref', 'The second VDI.'),
@@ -136,10 +137,10 @@ VDI = cls(
         ),
         message(
             'disable_cbt',
-            doc=('Disable changed block tracking for the VDI. This call is only allowed on VDIs '
-                 'that support enabling CBT. It is an idempotent operation - disabling CBT for a '
-                 'VDI for which CBT is not enabled results in a no-op, and no error will be '
-                 'thrown.'),
+            doc=('Disable changed block tracking for the VDI. This call is only allowed on '
+                 'VDIs that support enabling CBT. It is an idempotent operation - disabling '
+                 'CBT for a VDI for which CBT is not enabled results in a no-op, and no error '
+                 'will be thrown.'),
             params=[
                 param('self', 'VDI ref', 'The VDI for which CBT should be disabled'),
             ],
@@ -153,9 +154,9 @@ VDI = cls(
         ),
         message(
             'enable_cbt',
-            doc=('Enable changed block tracking for the VDI. This call is idempotent - enabling '
-                 'CBT for a VDI for which CBT is already enabled results in a no-op, and no '
-                 'error will be thrown.'),
+            doc=('Enable changed block tracking for the VDI. This call is idempotent - '
+                 'enabling CBT for a VDI for which CBT is already enabled results in a no-op, '
+                 'and no error will be thrown.'),
             params=[
                 param('self', 'VDI ref', 'The VDI for which CBT should be enabled'),
             ],
@@ -175,8 +176,8 @@ VDI = cls(
                 param('vdi', 'VDI ref', 'The VDI to migrate'),
                 param('sr', 'SR ref', 'The destination SR'),
                 param('options', '(string -> string) map',
-                      ('Extra parameters. Supports: "dest-img-format" (raw|vhd|qcow2) to specify '
-                       'the image format to use on the destination SR.')),
+                      ('Extra parameters. Supports: "dest-img-format" (raw|vhd|qcow2) to '
+                       'specify the image format to use on the destination SR.')),
             ],
             result='VDI ref',
             result_doc='The new reference of the migrated VDI.',
@@ -282,18 +283,21 @@ VDI = cls(
         ),
         message(
             'copy',
-            doc=('Copy either a full VDI or the block differences between two VDIs into either a '
-                 'fresh VDI or an existing VDI.'),
+            doc=('Copy either a full VDI or the block differences between two VDIs into either '
+                 'a fresh VDI or an existing VDI.'),
             params=[
                 param('vdi', 'VDI ref', 'The VDI to copy'),
                 param('sr', 'SR ref',
-                      'The destination SR (only required if the destination VDI is not specified', default='OpaqueRef:NULL'),
+                      'The destination SR (only required if the destination VDI is not specified',
+                      default='OpaqueRef:NULL'),
                 param('base_vdi', 'VDI ref',
                       ('The base VDI (only required if copying only changed blocks, by default '
-                       'all blocks will be copied)'), default='OpaqueRef:NULL'),
+                       'all blocks will be copied)'),
+                      default='OpaqueRef:NULL'),
                 param('into_vdi', 'VDI ref',
                       ('The destination VDI to copy blocks into (if omitted then a destination '
-                       'SR must be provided and a fresh VDI will be created)'), default='OpaqueRef:NULL'),
+                       'SR must be provided and a fresh VDI will be created)'),
+                      default='OpaqueRef:NULL'),
             ],
             result='VDI ref',
             result_doc='The reference of the VDI where the blocks were written.',
@@ -324,20 +328,21 @@ VDI = cls(
                 param('read_only', 'bool', 'true if this disk may ONLY be mounted read-only'),
                 param('other_config', '(string -> string) map', 'additional configuration'),
                 param('location', 'string', 'location information'),
-                param('xenstore_data', '(string -> string) map',
-                      'Data to insert into xenstore', default={}),
-                param('sm_config', '(string -> string) map',
-                      'Storage-specific config', default={}),
+                param('xenstore_data', '(string -> string) map', 'Data to insert into xenstore',
+                      default={}),
+                param('sm_config', '(string -> string) map', 'Storage-specific config',
+                      default={}),
                 param('managed', 'bool', 'Storage-specific config', default=True),
                 param('virtual_size', 'int', 'Storage-specific config', default=0),
                 param('physical_utilisation', 'int', 'Storage-specific config', default=0),
-                param('metadata_of_pool', 'pool ref',
-                      'Storage-specific config', default='OpaqueRef:NULL'),
+                param('metadata_of_pool', 'pool ref', 'Storage-specific config',
+                      default='OpaqueRef:NULL'),
                 param('is_a_snapshot', 'bool', 'Storage-specific config', default=False),
                 param('snapshot_time', 'datetime',
-                      'Storage-specific config. When the timezone is missing, UTC is assumed', default='19700101T00:00:00Z'),
-                param('snapshot_of', 'VDI ref',
-                      'Storage-specific config', default='OpaqueRef:NULL'),
+                      'Storage-specific config. When the timezone is missing, UTC is assumed',
+                      default='19700101T00:00:00Z'),
+                param('snapshot_of', 'VDI ref', 'Storage-specific config',
+                      default='OpaqueRef:NULL'),
             ],
             result='VDI ref',
             result_doc='The ref of the newly created VDI record.',
@@ -369,13 +374,14 @@ VDI = cls(
             'clone',
             doc=('Take an exact copy of the VDI and return a reference to the new disk. If any '
                  'driver_params are specified then these are passed through to the '
-                 'storage-specific substrate driver that implements the clone operation. NB the '
-                 'clone lives in the same Storage Repository as its parent.'),
+                 'storage-specific substrate driver that implements the clone operation. NB '
+                 'the clone lives in the same Storage Repository as its parent.'),
             params=[
                 param('vdi', 'VDI ref', 'The VDI to clone'),
                 param('driver_params', '(string -> string) map',
                       ('Optional parameters that are passed through to the backend driver in '
-                       'order to specify storage-type-specific clone options'), default={}),
+                       'order to specify storage-type-specific clone options'),
+                      default={}),
             ],
             result='VDI ref',
             result_doc='The ID of the newly created VDI.',
@@ -392,7 +398,8 @@ VDI = cls(
                 param('vdi', 'VDI ref', 'The VDI to snapshot'),
                 param('driver_params', '(string -> string) map',
                       ('Optional parameters that can be passed through to backend driver in '
-                       'order to specify storage-type-specific snapshot options'), default={}),
+                       'order to specify storage-type-specific snapshot options'),
+                      default={}),
             ],
             result='VDI ref',
             result_doc='The ID of the newly created VDI.',

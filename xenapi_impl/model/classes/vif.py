@@ -1,4 +1,4 @@
-"""The VIF class: A virtual network interface."""
+"""The VIF class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -10,8 +10,9 @@ VIF = cls(
     fields=[
         field('uuid', 'string', RO_RUN, doc='Unique identifier/object reference'),
         field('allowed_operations', 'enum vif_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum vif_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
@@ -46,26 +47,26 @@ VIF = cls(
         field('locking_mode', 'enum vif_locking_mode', RO_CTOR, default='network_default',
               doc='current locking mode of the VIF'),
         field('ipv4_allowed', 'string set', RO_CTOR, default=[],
-              doc=('A list of IPv4 addresses which can be used to filter traffic passing through '
-                   'this VIF')),
+              doc=('A list of IPv4 addresses which can be used to filter traffic passing '
+                   'through this VIF')),
         field('ipv6_allowed', 'string set', RO_CTOR, default=[],
-              doc=('A list of IPv6 addresses which can be used to filter traffic passing through '
-                   'this VIF')),
-        field('ipv4_configuration_mode', 'enum vif_ipv4_configuration_mode', RO_RUN, default='None',
-              doc='Determines whether IPv4 addresses are configured on the VIF'),
+              doc=('A list of IPv6 addresses which can be used to filter traffic passing '
+                   'through this VIF')),
+        field('ipv4_configuration_mode', 'enum vif_ipv4_configuration_mode', RO_RUN,
+              default='None', doc='Determines whether IPv4 addresses are configured on the VIF'),
         field('ipv4_addresses', 'string set', RO_RUN, default=[],
               doc='IPv4 addresses in CIDR format'),
         field('ipv4_gateway', 'string', RO_RUN, default='',
               doc='IPv4 gateway (the empty string means that no gateway is set)'),
-        field('ipv6_configuration_mode', 'enum vif_ipv6_configuration_mode', RO_RUN, default='None',
-              doc='Determines whether IPv6 addresses are configured on the VIF'),
+        field('ipv6_configuration_mode', 'enum vif_ipv6_configuration_mode', RO_RUN,
+              default='None', doc='Determines whether IPv6 addresses are configured on the VIF'),
         field('ipv6_addresses', 'string set', RO_RUN, default=[],
               doc='IPv6 addresses in CIDR format'),
         field('ipv6_gateway', 'string', RO_RUN, default='',
               doc='IPv6 gateway (the empty string means that no gateway is set)'),
         field('trunks', 'int set', RO_CTOR, default=[],
-              doc=('the 802.1Q VLANs that this port trunks (if available) ; if it is empty, then '
-                   'the port trunks all VLANs.')),
+              doc=('the 802.1Q VLANs that this port trunks (if available) ; if it is empty, '
+                   'then the port trunks all VLANs.')),
     ],
     messages=[
         message(
@@ -107,9 +108,11 @@ VIF = cls(
                 param('mode', 'enum vif_ipv6_configuration_mode',
                       'Whether to use autoconf, static or no IPv6 assignment'),
                 param('address', 'string',
-                      'The IPv6 address in <addr>/<prefix length> format (for static mode only)', default=''),
+                      'The IPv6 address in <addr>/<prefix length> format (for static mode only)',
+                      default=''),
                 param('gateway', 'string',
-                      'The IPv6 gateway (for static mode only; leave empty to not set a gateway)', default=''),
+                      'The IPv6 gateway (for static mode only; leave empty to not set a gateway)',
+                      default=''),
             ],
             roles=R_VM_OP,
             is_async=True,
@@ -122,9 +125,11 @@ VIF = cls(
                 param('mode', 'enum vif_ipv4_configuration_mode',
                       'Whether to use DHCP, static or no IPv4 assignment'),
                 param('address', 'string',
-                      'The IPv4 address in <addr>/<prefix length> format (for static mode only)', default=''),
+                      'The IPv4 address in <addr>/<prefix length> format (for static mode only)',
+                      default=''),
                 param('gateway', 'string',
-                      'The IPv4 gateway (for static mode only; leave empty to not set a gateway)', default=''),
+                      'The IPv4 gateway (for static mode only; leave empty to not set a gateway)',
+                      default=''),
             ],
             roles=R_VM_OP,
             is_async=True,

@@ -1,4 +1,4 @@
-"""The VM class: A virtual machine (or 'guest')."""
+"""The VM class (reference: xenapi.json)."""
 from __future__ import annotations
 
 from xenapi_impl.model.dsl import cls, field, message, param, RO_CTOR, RO_RUN
@@ -12,8 +12,9 @@ VM = cls(
     fields=[
         field('uuid', 'string', RO_RUN, doc='Unique identifier/object reference'),
         field('allowed_operations', 'enum vm_operations set', RO_RUN, default=[],
-              doc=('list of the operations allowed in this state. This list is advisory only and '
-                   'the server state may have changed by the time this field is read by a client.')),
+              doc=('list of the operations allowed in this state. This list is advisory only '
+                   'and the server state may have changed by the time this field is read by a '
+                   'client.')),
         field('current_operations', '(string -> enum vm_operations) map', RO_RUN, default={},
               doc=('links each of the running tasks using this object (by reference) to a '
                    'current_operation enum which describes the nature of the task.')),
@@ -25,8 +26,8 @@ VM = cls(
         field('user_version', 'int',
               doc='Creators of VMs and templates may store version information here.'),
         field('is_a_template', 'bool',
-              doc=('true if this is a template. Template VMs can never be started, they are used '
-                   'only for cloning other VMs')),
+              doc=('true if this is a template. Template VMs can never be started, they are '
+                   'used only for cloning other VMs')),
         field('is_default_template', 'bool', RO_RUN, default=False,
               doc=('true if this is a default template. Default template VMs can never be '
                    'started or migrated, they are used only for cloning other VMs')),
@@ -35,26 +36,27 @@ VM = cls(
                    'currently suspended)')),
         field('resident_on', 'host ref', RO_RUN, doc='the host the VM is currently resident on'),
         field('scheduled_to_be_resident_on', 'host ref', RO_RUN, default='OpaqueRef:NULL',
-              doc=('the host on which the VM is due to be started/resumed/migrated. This acts as '
-                   'a memory reservation indicator')),
+              doc=('the host on which the VM is due to be started/resumed/migrated. This acts '
+                   'as a memory reservation indicator')),
         field('affinity', 'host ref', write_roles=R_VM_POWER_ADMIN,
-              doc=('A host which the VM has some affinity for (or NULL). This is used as a hint '
-                   'to the start call when it decides where to run the VM. Resource constraints '
-                   'may cause the VM to be started elsewhere.')),
+              doc=('A host which the VM has some affinity for (or NULL). This is used as a '
+                   'hint to the start call when it decides where to run the VM. Resource '
+                   'constraints may cause the VM to be started elsewhere.')),
         field('memory/overhead', 'int', RO_RUN, default=0,
               doc='Virtualization memory overhead (bytes).'),
         field('memory/target', 'int', RO_CTOR, default=0,
-              doc=('Dynamically-set memory target (bytes). The value of this field indicates the '
-                   'current target for memory available to this VM.')),
+              doc=('Dynamically-set memory target (bytes). The value of this field indicates '
+                   'the current target for memory available to this VM.')),
         field('memory/static_max', 'int', RO_CTOR,
-              doc=('Statically-set (i.e. absolute) maximum (bytes). The value of this field at '
-                   'VM start time acts as a hard limit of the amount of memory a guest can use. '
-                   'New values only take effect on reboot.')),
+              doc=('Statically-set (i.e. absolute) maximum (bytes). The value of this field '
+                   'at VM start time acts as a hard limit of the amount of memory a guest can '
+                   'use. New values only take effect on reboot.')),
         field('memory/dynamic_max', 'int', RO_CTOR, doc='Dynamic maximum (bytes)'),
         field('memory/dynamic_min', 'int', RO_CTOR, doc='Dynamic minimum (bytes)'),
         field('memory/static_min', 'int', RO_CTOR,
               doc=('Statically-set (i.e. absolute) mininum (bytes). The value of this field '
-                   'indicates the least amount of memory this VM can boot with without crashing.')),
+                   'indicates the least amount of memory this VM can boot with without '
+                   'crashing.')),
         field('VCPUs/params', '(string -> string) map',
               doc='configuration parameters for the selected VCPU policy'),
         field('VCPUs/max', 'int', RO_CTOR, doc='Max number of VCPUs'),
@@ -102,21 +104,22 @@ VM = cls(
         field('last_booted_record', 'string', RO_CTOR, default='',
               doc='marshalled value containing VM record at time of last boot'),
         field('recommendations', 'string',
-              doc='An XML specification of recommended values and ranges for properties of this VM'),
+              doc=('An XML specification of recommended values and ranges for properties of '
+                   'this VM')),
         field('xenstore_data', '(string -> string) map', default={},
-              doc=('data to be inserted into the xenstore tree (/local/domain/<domid>/vm-data) '
-                   'after the VM is created.')),
+              doc=('data to be inserted into the xenstore tree '
+                   '(/local/domain/<domid>/vm-data) after the VM is created.')),
         field('ha_always_run', 'bool', RO_CTOR, default=False,
               doc=('if true then the system will attempt to keep the VM running as much as '
                    'possible.')),
         field('ha_restart_priority', 'string', RO_CTOR, default='',
               doc=('has possible values: "best-effort" meaning "try to restart this VM if '
                    "possible but don't consider the Pool to be overcommitted if this is not "
-                   'possible"; "restart" meaning "this VM should be restarted"; "" meaning "do '
-                   'not try to restart this VM"')),
+                   'possible"; "restart" meaning "this VM should be restarted"; "" meaning '
+                   '"do not try to restart this VM"')),
         field('is_a_snapshot', 'bool', RO_RUN, default=False,
-              doc=('true if this is a snapshot. Snapshotted VMs can never be started, they are '
-                   'used only for cloning other VMs')),
+              doc=('true if this is a snapshot. Snapshotted VMs can never be started, they '
+                   'are used only for cloning other VMs')),
         field('snapshot_of', 'VM ref', RO_RUN, default='OpaqueRef:NULL',
               doc='Ref pointing to the VM this snapshot is of.'),
         field('snapshots', 'VM ref set', RO_RUN, doc='List pointing to all the VM snapshots.'),
@@ -156,7 +159,8 @@ VM = cls(
               doc=('The delay to wait before proceeding to the next order in the shutdown '
                    'sequence (seconds)')),
         field('order', 'int', RO_CTOR, default=0,
-              doc='The point in the startup or shutdown sequence at which this VM will be started'),
+              doc=('The point in the startup or shutdown sequence at which this VM will be '
+                   'started')),
         field('VGPUs', 'VGPU ref set', RO_RUN, doc='Virtual GPUs'),
         field('attached_PCIs', 'PCI ref set', RO_RUN, doc='Currently passed-through PCI devices'),
         field('suspend_SR', 'SR ref', default='OpaqueRef:NULL',
@@ -173,28 +177,30 @@ VM = cls(
               doc=('Indicates whether a VM requires a reboot in order to update its '
                    'configuration, for example, its memory allocation.')),
         field('reference_label', 'string', RO_CTOR, default='',
-              doc=('Textual reference to the template used to create a VM. This can be used by '
-                   "clients in need of an immutable reference to the template since the latter's "
-                   'uuid and name_label may change, for example, after a package installation or '
-                   'upgrade.')),
+              doc=('Textual reference to the template used to create a VM. This can be used '
+                   'by clients in need of an immutable reference to the template since the '
+                   "latter's uuid and name_label may change, for example, after a package "
+                   'installation or upgrade.')),
         field('domain_type', 'enum domain_type', RO_CTOR, default='unspecified',
               doc='The type of domain that will be created when the VM is started'),
         field('NVRAM', '(string -> string) map', RO_CTOR, default={},
               doc=('initial value for guest NVRAM (containing UEFI variables, etc). Cannot be '
                    'changed while the VM is running')),
         field('pending_guidances', 'enum update_guidances set', RO_RUN, default=[],
-              doc=('The set of pending mandatory guidances after applying updates, which must be '
-                   'applied, otherwise there may be, for example, VM failures')),
+              doc=('The set of pending mandatory guidances after applying updates, which must '
+                   'be applied, otherwise there may be, for example, VM failures')),
         field('pending_guidances_recommended', 'enum update_guidances set', RO_RUN, default=[],
-              doc=('The set of pending recommended guidances after applying updates, which most '
-                   'users should follow to make the updates effective, but if not followed, will '
-                   'not cause a failure')),
+              doc=('The set of pending recommended guidances after applying updates, which '
+                   'most users should follow to make the updates effective, but if not '
+                   'followed, will not cause a failure')),
         field('pending_guidances_full', 'enum update_guidances set', RO_RUN, default=[],
               doc=('The set of pending full guidances after applying updates, which a user '
-                   'should follow to make some updates, for example, specific hardware drivers '
-                   "or CPU features, fully effective, but the 'average user' doesn't need to")),
+                   'should follow to make some updates, for example, specific hardware '
+                   "drivers or CPU features, fully effective, but the 'average user' doesn't "
+                   'need to')),
         field('groups', 'VM_group ref set', RO_RUN, doc='VM groups associated with the VM'),
-        field('secureboot_certificates_state', 'enum vm_secureboot_certificates_state', RO_RUN, default='ok',
+        field('secureboot_certificates_state', 'enum vm_secureboot_certificates_state', RO_RUN,
+              default='ok',
               doc=('The state of the Secure Boot certificates, showing whether an update is '
                    'available, already scheduled, or not needed.')),
     ],
@@ -259,8 +265,8 @@ VM = cls(
         ),
         message(
             'sysprep',
-            doc=('Pass unattend.xml to Windows sysprep and wait for the VM to shut down as part '
-                 'of a reboot.'),
+            doc=('Pass unattend.xml to Windows sysprep and wait for the VM to shut down as '
+                 'part of a reboot.'),
             params=[
                 param('self', 'VM ref', 'The VM'),
                 param('unattend', 'string', 'XML content passed to sysprep'),
@@ -306,8 +312,8 @@ VM = cls(
             params=[
                 param('self', 'VM ref', 'The VM'),
                 param('mark', 'bool',
-                      ('If true: mark certificates for update on next boot. If false: remove the '
-                       'mark')),
+                      ('If true: mark certificates for update on next boot. If false: remove '
+                       'the mark')),
             ],
             roles=R_VM_ADMIN,
             is_async=True,
@@ -350,8 +356,8 @@ VM = cls(
         ),
         message(
             'set_HVM_boot_policy',
-            doc=('Set the VM.HVM_boot_policy field of the given VM, which will take effect when '
-                 'it is next started'),
+            doc=('Set the VM.HVM_boot_policy field of the given VM, which will take effect '
+                 'when it is next started'),
             params=[
                 param('self', 'VM ref', 'The VM'),
                 param('value', 'string', 'The new HVM boot policy'),
@@ -396,9 +402,9 @@ VM = cls(
             'set_has_vendor_device',
             doc=('Controls whether, when the VM starts in HVM mode, its virtual hardware will '
                  'include the emulated PCI device for which drivers may be available through '
-                 'Windows Update. Usually this should never be changed on a VM on which Windows '
-                 'has been installed: changing it on such a VM is likely to lead to a crash on '
-                 'next start.'),
+                 'Windows Update. Usually this should never be changed on a VM on which '
+                 'Windows has been installed: changing it on such a VM is likely to lead to a '
+                 'crash on next start.'),
             params=[
                 param('self', 'VM ref', 'The VM on which to set this flag'),
                 param('value', 'bool', 'True to provide the vendor PCI device.'),
@@ -589,8 +595,8 @@ VM = cls(
         message(
             'set_bios_strings',
             doc=('Set custom BIOS strings to this VM. VM will be given a default set of BIOS '
-                 'strings, only some of which can be overridden by the supplied values. Allowed '
-                 "keys are: 'bios-vendor', 'bios-version', 'system-manufacturer', "
+                 'strings, only some of which can be overridden by the supplied values. '
+                 "Allowed keys are: 'bios-vendor', 'bios-version', 'system-manufacturer', "
                  "'system-product-name', 'system-version', 'system-serial-number', "
                  "'enclosure-asset-tag', 'baseboard-manufacturer', 'baseboard-product-name', "
                  "'baseboard-version', 'baseboard-serial-number', 'baseboard-asset-tag', "
@@ -607,8 +613,8 @@ VM = cls(
         message(
             'retrieve_wlb_recommendations',
             doc=('Returns mapping of hosts to ratings, indicating the suitability of starting '
-                 'the VM at that location according to wlb. Rating is replaced with an error if '
-                 'the VM cannot boot there.'),
+                 'the VM at that location according to wlb. Rating is replaced with an error '
+                 'if the VM cannot boot there.'),
             params=[
                 param('vm', 'VM ref', 'The VM'),
             ],
@@ -619,8 +625,8 @@ VM = cls(
         ),
         message(
             'assert_agile',
-            doc=('Returns an error if the VM is not considered agile, for example, because it is '
-                 'tied to a resource local to a host'),
+            doc=('Returns an error if the VM is not considered agile, for example, because it '
+                 'is tied to a resource local to a host'),
             params=[
                 param('self', 'VM ref', 'The VM'),
             ],
@@ -637,8 +643,8 @@ VM = cls(
                 param('mime_type', 'string',
                       ('The mime type for the data. Empty string translates to '
                        'application/octet-stream')),
-                param('public', 'bool',
-                      'True if the blob should be publicly available', default=False),
+                param('public', 'bool', 'True if the blob should be publicly available',
+                      default=False),
             ],
             result='blob ref',
             result_doc='The reference of the blob, needed for populating its data',
@@ -707,8 +713,8 @@ VM = cls(
         ),
         message(
             'assert_operation_valid',
-            doc=('Check to see whether this operation is acceptable in the current state of the '
-                 'system, raising an error if the operation is invalid for some reason'),
+            doc=('Check to see whether this operation is acceptable in the current state of '
+                 'the system, raising an error if the operation is invalid for some reason'),
             params=[
                 param('self', 'VM ref', 'reference to the object'),
                 param('op', 'enum vm_operations', 'proposed operation'),
@@ -789,8 +795,8 @@ VM = cls(
         ),
         message(
             'migrate_send',
-            doc=('Migrate the VM to another host.  This can only be called when the specified VM '
-                 'is in the Running state.'),
+            doc=('Migrate the VM to another host.  This can only be called when the specified '
+                 'VM is in the Running state.'),
             params=[
                 param('vm', 'VM ref', 'The VM'),
                 param('dest', '(string -> string) map',
@@ -814,9 +820,9 @@ VM = cls(
         message(
             'maximise_memory',
             doc=('Returns the maximum amount of guest memory which will fit, together with '
-                 "overheads, in the supplied amount of physical memory. If 'exact' is true then "
-                 "an exact calculation is performed using the VM's current settings. If 'exact' "
-                 'is false then a more conservative approximation is used'),
+                 "overheads, in the supplied amount of physical memory. If 'exact' is true "
+                 "then an exact calculation is performed using the VM's current settings. If "
+                 "'exact' is false then a more conservative approximation is used"),
             params=[
                 param('self', 'VM ref', 'The VM'),
                 param('total', 'int', 'Total amount of physical RAM to fit within'),
@@ -831,8 +837,8 @@ VM = cls(
         ),
         message(
             'send_trigger',
-            doc=('Send the named trigger to this VM.  This can only be called when the specified '
-                 'VM is in the Running state.'),
+            doc=('Send the named trigger to this VM.  This can only be called when the '
+                 'specified VM is in the Running state.'),
             params=[
                 param('vm', 'VM ref', 'The VM'),
                 param('trigger', 'string', 'The trigger to send'),
@@ -844,8 +850,8 @@ VM = cls(
         message(
             'send_sysrq',
             doc=('Send the given key as a sysrq to this VM.  The key is specified as a single '
-                 'character (a String of length 1).  This can only be called when the specified '
-                 'VM is in the Running state.'),
+                 'character (a String of length 1).  This can only be called when the '
+                 'specified VM is in the Running state.'),
             params=[
                 param('vm', 'VM ref', 'The VM'),
                 param('key', 'string', 'The key to send'),
@@ -893,8 +899,8 @@ VM = cls(
         ),
         message(
             'get_cooperative',
-            doc=("Return true if the VM is currently 'co-operative' i.e. is expected to reach a "
-                 'balloon target and actually has done'),
+            doc=("Return true if the VM is currently 'co-operative' i.e. is expected to reach "
+                 'a balloon target and actually has done'),
             params=[
                 param('self', 'VM ref', 'The VM'),
             ],
@@ -1094,9 +1100,9 @@ VM = cls(
                 param('vm', 'VM ref', 'The VM to migrate'),
                 param('host', 'host ref', 'The target host'),
                 param('options', '(string -> string) map',
-                      ('Extra configuration operations: force, live, copy, compress. Each is a '
-                       "boolean option, taking 'true' or 'false' as a value. Option 'compress' "
-                       'controls the use of stream compression during migration.')),
+                      ('Extra configuration operations: force, live, copy, compress. Each is '
+                       "a boolean option, taking 'true' or 'false' as a value. Option "
+                       "'compress' controls the use of stream compression during migration.")),
             ],
             errors=[
                 'VM_BAD_POWER_STATE', 'OTHER_OPERATION_IN_PROGRESS', 'VM_IS_TEMPLATE',
@@ -1107,15 +1113,15 @@ VM = cls(
         ),
         message(
             'resume_on',
-            doc=('Awaken the specified VM and resume it on a particular Host.  This can only be '
-                 'called when the specified VM is in the Suspended state.'),
+            doc=('Awaken the specified VM and resume it on a particular Host.  This can only '
+                 'be called when the specified VM is in the Suspended state.'),
             params=[
                 param('vm', 'VM ref', 'The VM to resume'),
                 param('host', 'host ref', 'The Host on which to resume the VM'),
                 param('start_paused', 'bool', 'Resume VM in paused state if set to true.'),
                 param('force', 'bool',
-                      ('Attempt to force the VM to resume. If this flag is false then the VM may '
-                       'fail pre-resume safety checks (for example, if the CPU the VM was '
+                      ('Attempt to force the VM to resume. If this flag is false then the VM '
+                       'may fail pre-resume safety checks (for example, if the CPU the VM was '
                        'running on looks substantially different to the current one)')),
             ],
             errors=['VM_BAD_POWER_STATE', 'OPERATION_NOT_ALLOWED', 'VM_IS_TEMPLATE'],
@@ -1130,8 +1136,8 @@ VM = cls(
                 param('vm', 'VM ref', 'The VM to resume'),
                 param('start_paused', 'bool', 'Resume VM in paused state if set to true.'),
                 param('force', 'bool',
-                      ('Attempt to force the VM to resume. If this flag is false then the VM may '
-                       'fail pre-resume safety checks (for example, if the CPU the VM was '
+                      ('Attempt to force the VM to resume. If this flag is false then the VM '
+                       'may fail pre-resume safety checks (for example, if the CPU the VM was '
                        'running on looks substantially different to the current one)')),
             ],
             errors=['VM_BAD_POWER_STATE', 'OPERATION_NOT_ALLOWED', 'VM_IS_TEMPLATE'],
@@ -1140,8 +1146,8 @@ VM = cls(
         ),
         message(
             'suspend',
-            doc=('Suspend the specified VM to disk.  This can only be called when the specified '
-                 'VM is in the Running state.'),
+            doc=('Suspend the specified VM to disk.  This can only be called when the '
+                 'specified VM is in the Running state.'),
             params=[
                 param('vm', 'VM ref', 'The VM to suspend'),
             ],
@@ -1169,9 +1175,9 @@ VM = cls(
         message(
             'power_state_reset',
             doc=('Reset the power-state of the VM to halted in the database only. (Used to '
-                 'recover from slave failures in pooling scenarios by resetting the power-states '
-                 'of VMs running on dead slaves to halted.) This is a potentially dangerous '
-                 'operation; use with care.'),
+                 'recover from slave failures in pooling scenarios by resetting the '
+                 'power-states of VMs running on dead slaves to halted.) This is a potentially '
+                 'dangerous operation; use with care.'),
             params=[
                 param('vm', 'VM ref', 'The VM to reset'),
             ],
@@ -1193,9 +1199,9 @@ VM = cls(
         ),
         message(
             'clean_reboot',
-            doc=('Attempt to cleanly shutdown the specified VM (Note: this may not be supported, '
-                 'for example, if a guest agent is not installed). This can only be called when '
-                 'the specified VM is in the Running state.'),
+            doc=('Attempt to cleanly shutdown the specified VM (Note: this may not be '
+                 'supported, for example, if a guest agent is not installed). This can only be '
+                 'called when the specified VM is in the Running state.'),
             params=[
                 param('vm', 'VM ref', 'The VM to shutdown'),
             ],
@@ -1262,16 +1268,16 @@ VM = cls(
         ),
         message(
             'start_on',
-            doc=('Start the specified VM on a particular host.  This function can only be called '
-                 'with the VM is in the Halted State.'),
+            doc=('Start the specified VM on a particular host.  This function can only be '
+                 'called with the VM is in the Halted State.'),
             params=[
                 param('vm', 'VM ref', 'The VM to start'),
                 param('host', 'host ref', 'The Host on which to start the VM'),
                 param('start_paused', 'bool', 'Instantiate VM in paused state if set to true.'),
                 param('force', 'bool',
-                      ('Attempt to force the VM to start. If this flag is false then the VM may '
-                       'fail pre-boot safety checks (for example, if the CPU the VM last booted '
-                       'on looks substantially different to the current one)')),
+                      ('Attempt to force the VM to start. If this flag is false then the VM '
+                       'may fail pre-boot safety checks (for example, if the CPU the VM last '
+                       'booted on looks substantially different to the current one)')),
             ],
             errors=[
                 'VM_BAD_POWER_STATE', 'VM_IS_TEMPLATE', 'OTHER_OPERATION_IN_PROGRESS',
@@ -1288,9 +1294,9 @@ VM = cls(
                 param('vm', 'VM ref', 'The VM to start'),
                 param('start_paused', 'bool', 'Instantiate VM in paused state if set to true.'),
                 param('force', 'bool',
-                      ('Attempt to force the VM to start. If this flag is false then the VM may '
-                       'fail pre-boot safety checks (for example, if the CPU the VM last booted '
-                       'on looks substantially different to the current one)')),
+                      ('Attempt to force the VM to start. If this flag is false then the VM '
+                       'may fail pre-boot safety checks (for example, if the CPU the VM last '
+                       'booted on looks substantially different to the current one)')),
             ],
             errors=[
                 'VM_BAD_POWER_STATE', 'VM_HVM_REQUIRED', 'VM_IS_TEMPLATE',
@@ -1317,8 +1323,8 @@ VM = cls(
             'checkpoint',
             doc=('Checkpoints the specified VM, making a new VM. Checkpoint automatically '
                  'exploits the capabilities of the underlying storage repository in which the '
-                 "VM's disk images are stored (for example, Copy on Write) and saves the memory "
-                 'image as well.'),
+                 "VM's disk images are stored (for example, Copy on Write) and saves the "
+                 'memory image as well.'),
             params=[
                 param('vm', 'VM ref', 'The VM to be checkpointed'),
                 param('new_name', 'string', 'The name of the checkpointed VM'),
@@ -1344,17 +1350,17 @@ VM = cls(
         ),
         message(
             'copy',
-            doc=('Copied the specified VM, making a new VM. Unlike clone, copy does not exploits '
-                 "the capabilities of the underlying storage repository in which the VM's disk "
-                 'images are stored. Instead, copy guarantees that the disk images of the newly '
-                 "created VM will be 'full disks' - i.e. not part of a CoW chain.  This function "
-                 'can only be called when the VM is in the Halted State.'),
+            doc=('Copied the specified VM, making a new VM. Unlike clone, copy does not '
+                 'exploits the capabilities of the underlying storage repository in which the '
+                 "VM's disk images are stored. Instead, copy guarantees that the disk images "
+                 "of the newly created VM will be 'full disks' - i.e. not part of a CoW chain. "
+                 ' This function can only be called when the VM is in the Halted State.'),
             params=[
                 param('vm', 'VM ref', 'The VM to be copied'),
                 param('new_name', 'string', 'The name of the copied VM'),
                 param('sr', 'SR ref',
-                      ("An SR to copy all the VM's disks into (if an invalid reference then it "
-                       'uses the existing SRs)')),
+                      ("An SR to copy all the VM's disks into (if an invalid reference then "
+                       'it uses the existing SRs)')),
             ],
             result='VM ref',
             result_doc='The reference of the newly created VM.',
@@ -1410,8 +1416,8 @@ VM = cls(
             params=[
                 param('vm', 'VM ref', 'The VM to be snapshotted'),
                 param('new_name', 'string', 'The name of the snapshotted VM'),
-                param('ignore_vdis', 'VDI ref set',
-                      'A list of VDIs to ignore for the snapshot', default=[]),
+                param('ignore_vdis', 'VDI ref set', 'A list of VDIs to ignore for the snapshot',
+                      default=[]),
             ],
             result='VM ref',
             result_doc='The reference of the newly created VM.',
