@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import errno
 import inspect
+import logging
 import os
 import uuid as _uuid
 from collections.abc import Collection, Iterator, Mapping
@@ -42,6 +43,8 @@ VDI_CLONE = "VDI_CLONE"
 VDI_SNAPSHOT = "VDI_SNAPSHOT"
 VDI_UPDATE = "VDI_UPDATE"
 THIN_PROVISIONING = "THIN_PROVISIONING"
+
+log = logging.getLogger(__name__)
 
 INT64_MAX = (1 << 63) - 1
 SECTOR = 512
@@ -288,10 +291,18 @@ class SRDriver(abc.ABC):
                     with os_errors(f"copying VDI {src.uuid}", src.physical_utilisation, free):
                         _copy_file(source.pdev_path, target.pdev_path, src.virtual_size,
                                    new.virtual_size)
+                except BaseException:
+                    # Give the space back first: on a full SR the cleanup below needs room.
+                    _discard(target.pdev_path)
+                    raise
                 finally:
                     dest.vdi_detach(new.uuid)
             except BaseException:
-                dest.vdi_delete(new.uuid)
+                try:
+                    dest.vdi_delete(new.uuid)
+                except StorageError as e:
+                    log.error("could not delete the partial copy %s on SR %s: %s",
+                              new.uuid, dest.sr_uuid, e)
                 raise
         finally:
             self.vdi_detach(src.uuid)
@@ -341,6 +352,15 @@ class SRDriver(abc.ABC):
 
     @abc.abstractmethod
     def _vdi_stat(self, vdi: str) -> VDIInfo: ...
+
+
+def _discard(path: str) -> None:
+    """Drop the data of a regular file (a partial copy); other kinds of target are left."""
+    try:
+        if os.path.isfile(path):
+            os.truncate(path, 0)
+    except OSError as e:
+        log.error("could not discard %s: %s", path, e)
 
 
 def _copy_file(src_path: str, dst_path: str, size: int, dst_size: int) -> None:
