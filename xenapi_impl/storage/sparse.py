@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
 
 CHUNK = 1 << 20
 _ZERO = bytes(CHUNK)
@@ -22,24 +21,26 @@ def allocated_bytes(st: os.stat_result) -> int:
     return st.st_blocks * 512
 
 
-def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
-    """(offset, length) of each region of ``fd`` below ``size`` that may hold data."""
+def data_extents(fd: int, size: int) -> list[tuple[int, int]] | None:
+    """(offset, length) of each region of ``fd`` below ``size`` that may hold data, or None
+    when the file system cannot tell (no SEEK_DATA)."""
+    extents: list[tuple[int, int]] = []
     offset = 0
     while offset < size:
         try:
             start = os.lseek(fd, offset, os.SEEK_DATA)
         except OSError as e:
             if e.errno == errno.ENXIO:          # no data at or after offset
-                return
+                break
             if e.errno in (errno.EINVAL, errno.EOPNOTSUPP) and offset == 0:
-                yield 0, size                   # file system cannot tell: treat all as data
-                return
+                return None
             raise
         if start >= size:
-            return
+            break
         end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-        yield start, end - start
+        extents.append((start, end - start))
         offset = end
+    return extents
 
 
 def _copy_range_rw(src: int, dst: int, offset: int, length: int) -> None:
@@ -80,10 +81,17 @@ def copy_sparse(src: int, dst: int, size: int, dst_size: int | None = None) -> i
     exactly ``dst_size`` (default ``size``) long. Returns the bytes of data extents copied."""
     os.ftruncate(dst, 0)
     os.ftruncate(dst, size if dst_size is None else dst_size)
-    state = {"cfr": hasattr(os, "copy_file_range")}
-    copied = 0
-    for offset, length in data_extents(src, size):
-        _copy_range(src, dst, offset, length, state)
-        copied += length
+    extents = data_extents(src, size)
+    if extents is None:
+        # Holes unknown: copy_file_range would write them out, so read everything and skip
+        # the all-zero chunks instead.
+        _copy_range_rw(src, dst, 0, size)
+        copied = size
+    else:
+        state = {"cfr": hasattr(os, "copy_file_range")}
+        copied = 0
+        for offset, length in extents:
+            _copy_range(src, dst, offset, length, state)
+            copied += length
     os.fsync(dst)
     return copied
