@@ -78,6 +78,8 @@ def _parse_ref_default(type_str: str, raw: str) -> Any:
         return json.loads(raw)
     if t.kind == "float":
         return float(raw)
+    if t.kind == "bool":
+        return {"true": True, "false": False}[raw]
     return t.check(raw, "default")
 
 

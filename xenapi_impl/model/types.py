@@ -198,7 +198,7 @@ class FloatType(XType):
 
 
 class BoolType(XType):
-    """bool; the strings "true"/"false" too (xapi's unmarshaller takes them)."""
+    """bool only: xapi's unmarshaller (ocaml-rpc's bool_of_rpc) refuses "true"/"false" strings."""
 
     __slots__ = ()
     kind = "bool"
@@ -207,10 +207,6 @@ class BoolType(XType):
         def check(value: Any, field: str) -> bool:
             if value is True or value is False:
                 return value
-            if value == "true" and isinstance(value, str):
-                return True
-            if value == "false" and isinstance(value, str):
-                return False
             raise _type_error(field)
         return check
 
