@@ -84,8 +84,8 @@ def test_copy_grows_the_destination(tmp_path: Path) -> None:
         assert read_at(str(dst), offset, len(data)) == data
 
 
-def test_fallback_without_copy_file_range_skips_zero_chunks(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fallback_without_copy_file_range_skips_zero_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> int:
         raise OSError(errno.EXDEV, "cross-device")
 

@@ -167,6 +167,7 @@ class SRDriver(abc.ABC):
     @classmethod
     def _check_device_config(cls, config: dict[str, str]) -> None:
         """Driver hook: reject unusable values (raise DeviceConfigInvalid)."""
+        return None
 
     # -- guards ------------------------------------------------------------------------------
     def _require(self, capability: str, operation: str) -> None:
@@ -268,7 +269,7 @@ class SRDriver(abc.ABC):
         self._require_attached()
         return self._vdi_stat(self._vdi_uuid(vdi))
 
-    def vdi_copy(self, vdi: str, dest: "SRDriver") -> VDIInfo:
+    def vdi_copy(self, vdi: str, dest: SRDriver) -> VDIInfo:
         """Copy ``vdi`` into a new VDI of ``dest`` (any driver, this one included), sparsely.
 
         Works through the attach paths of both sides, so any pair of drivers can copy. The new
@@ -325,6 +326,7 @@ class SRDriver(abc.ABC):
 
     def _detach(self) -> None:
         """Release what attach took (default: nothing)."""
+        return None
 
     def _scan(self, known: frozenset[str]) -> ScanResult:
         raise NotSupported(self.sr_uuid, "scan")

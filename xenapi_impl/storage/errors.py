@@ -26,7 +26,7 @@ class StorageError(Exception):
         self.message = message
         self.params: list[str] = [p if isinstance(p, str) else str(p) for p in params]
 
-    def to_xenapi(self) -> "XenAPIError":
+    def to_xenapi(self) -> XenAPIError:
         from xenapi_impl.errors import XenAPIError
 
         return XenAPIError(self.code, *self.params)

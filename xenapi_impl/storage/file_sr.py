@@ -106,7 +106,7 @@ class FileSRDriver(SRDriver):
             write_json(self._meta_path, doc)
 
     def _entry(self, doc: Doc, vdi: str) -> dict[str, Any]:
-        entry = doc["vdis"].get(vdi)
+        entry: dict[str, Any] | None = doc["vdis"].get(vdi)
         if entry is None:
             raise VDINotFound(self.sr_uuid, vdi)
         return entry
@@ -192,7 +192,8 @@ class FileSRDriver(SRDriver):
                 created = True
             except FileExistsError:
                 if not os.path.isdir(self.path):
-                    raise BackendFailure("NotADirectory", f"{self.path} is not a directory")
+                    raise BackendFailure("NotADirectory",
+                                         f"{self.path} is not a directory") from None
         try:
             with self._lock():
                 existing = read_json(self._meta_path)

@@ -47,7 +47,7 @@ class SRLock:
         self.timeout = timeout
         self._shared = _shared_for(lock_path)
 
-    def __enter__(self) -> "SRLock":
+    def __enter__(self) -> SRLock:
         shared = self._shared
         start = time.monotonic()
         if not shared.rlock.acquire(timeout=self.timeout):
