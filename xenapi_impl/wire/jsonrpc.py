@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import XenAPIError
 from ..values import Bare, Record
-from .memo import RecordMemo
+from .memo import RecordMemo, join_parts
 from .timefmt import format_datetime
 
 PARSE_ERROR = -32700
@@ -153,40 +153,52 @@ def _default(v: Any) -> Any:
 # ensure_ascii: a lone surrogate can never make the reply unencodable, and it costs nothing on
 # ASCII data. NaN and infinities are written as xapi writes them (NaN, Infinity).
 _dumps = json.JSONEncoder(separators=(",", ":"), default=_default).encode
-_MEMO: RecordMemo[str] = RecordMemo()
+_MEMO: RecordMemo[bytes] = RecordMemo()  # UTF-8 JSON text of each Record seen
 _NESTED = (Record, dict, list, tuple)
 
 
-def _record(rec: Record) -> str:
-    text = _MEMO.get(rec)
-    if text is None:
-        text = _dumps(rec)
-        _MEMO.put(rec, text)
-    return text
+def _record(rec: Record) -> bytes:
+    data = _MEMO.get(rec)
+    if data is None:
+        data = _dumps(rec).encode()
+        _MEMO.put(rec, data)
+    return data
 
 
-def _json(v: Any) -> str:
-    """JSON text of `v`, splicing memoized Records; containers without any container inside
-    are left whole to the C encoder."""
+def _json(v: Any, ap: Callable[[Any], None]) -> None:
+    """Append the JSON text of `v`, splicing memoized Records (bytes). A container with no
+    container inside is left whole to the C encoder."""
     t = type(v)
     if t is Record:
-        return _record(v)
-    if t is dict:
+        ap(_record(v))
+    elif t is dict:
         if not any(type(x) in _NESTED for x in v.values()):
-            return _dumps(v)
-        return "{" + ",".join(
-            f"{_dumps(k if type(k) is str else _key(k))}:{_json(x)}" for k, x in v.items()) + "}"
-    if t is list or t is tuple:
+            ap(_dumps(v))
+            return
+        sep = "{"
+        for k, x in v.items():
+            ap(f"{sep}{_dumps(k if type(k) is str else _key(k))}:")
+            _json(x, ap)
+            sep = ","
+        ap("}" if sep == "," else "{}")
+    elif t is list or t is tuple:
         if not any(type(x) in _NESTED for x in v):
-            return _dumps(v)
-        return "[" + ",".join([_json(x) for x in v]) + "]"
-    return _dumps(v)
+            ap(_dumps(v))
+            return
+        sep = "["
+        for x in v:
+            ap(sep)
+            _json(x, ap)
+            sep = ","
+        ap("]" if sep == "," else "[]")
+    else:
+        ap(_dumps(v))
 
 
 def _key(k: Any) -> str:
     """Non-string map keys the way the C encoder writes them, so both paths agree."""
     if isinstance(k, str):
-        return str(k)
+        return str.__str__(k)  # str() would give a str-Enum's qualified name
     if k is True or k is False or k is None:
         return "true" if k else ("false" if k is False else "null")
     if isinstance(k, (int, float)):
@@ -194,23 +206,20 @@ def _key(k: Any) -> str:
     raise TypeError(f"cannot encode a map key of type {type(k).__name__} in JSON")
 
 
-def value_json(value: Any) -> str:
-    """The JSON text of a result value (Bare unwrapped: JSON-RPC has no Status envelope)."""
-    if isinstance(value, Bare):
-        value = value.value
-    return _json(value)
-
-
 def _id(request: JsonRequest) -> str:
     return "null" if request.id is None else _dumps(request.id)
 
 
 def encode_success(request: JsonRequest, value: Any) -> bytes:
-    """The reply carrying `value` in the request's JSON-RPC version."""
-    body = value_json(value)
-    if request.version == "2.0":
-        return f'{{"jsonrpc":"2.0","result":{body},"id":{_id(request)}}}'.encode()
-    return f'{{"result":{body},"error":null,"id":{_id(request)}}}'.encode()
+    """The reply carrying `value` in the request's JSON-RPC version (Bare unwrapped: JSON-RPC
+    results never had the XML-RPC Status envelope)."""
+    if isinstance(value, Bare):
+        value = value.value
+    parts: list = ['{"jsonrpc":"2.0","result":' if request.version == "2.0" else '{"result":']
+    _json(value, parts.append)
+    parts.append(f',"id":{_id(request)}}}' if request.version == "2.0"
+                 else f',"error":null,"id":{_id(request)}}}')
+    return join_parts(parts)
 
 
 def encode_bare(request: JsonRequest, value: Any) -> bytes:

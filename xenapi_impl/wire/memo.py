@@ -54,3 +54,24 @@ class RecordMemo(Generic[T]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def join_parts(parts: list) -> bytes:
+    """Join encoder output (text pieces, and bytes of memoized Records) into UTF-8 bytes."""
+    try:
+        return "".join(parts).encode()  # no Record inside: the common case, all in C
+    except TypeError:
+        pass
+    out: list[bytes] = []
+    run: list[str] = []
+    for p in parts:
+        if type(p) is str:
+            run.append(p)
+        else:
+            if run:
+                out.append("".join(run).encode())
+                run = []
+            out.append(p)
+    if run:
+        out.append("".join(run).encode())
+    return b"".join(out)

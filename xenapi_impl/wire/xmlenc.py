@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..values import Bare, Record
-from .memo import RecordMemo
+from .memo import RecordMemo, join_parts
 from .timefmt import format_datetime
 
 # Characters that need an entity (& < >), must be kept through XML line-end normalisation (\r),
@@ -45,7 +45,9 @@ def format_double(f: float) -> str:
     return s
 
 
-_MEMO: RecordMemo[str] = RecordMemo()
+# Encoded Records are kept as UTF-8 bytes: a reply made of memoized records is then one
+# bytes join, with no further copy to encode it.
+_MEMO: RecordMemo[bytes] = RecordMemo()
 
 
 def _key(k: object) -> str:
@@ -61,43 +63,96 @@ def _key(k: object) -> str:
     raise TypeError(f"cannot encode a struct key of type {type(k).__name__}")
 
 
-def _record(rec: Record) -> str:
-    text = _MEMO.get(rec)
-    if text is None:
-        parts: list[str] = []
+def _record(rec: Record) -> bytes:
+    data = _MEMO.get(rec)
+    if data is None:
+        parts: list = []
         _struct(rec, parts.append)
-        text = "".join(parts)
-        _MEMO.put(rec, text)
-    return text
+        data = _finish(parts)
+        _MEMO.put(rec, data)
+    return data
 
 
-def _struct(d: dict, ap: Callable[[str], None]) -> None:
+_finish = join_parts
+
+
+# "<member><name>key</name>" per struct key seen: record field names repeat in every record,
+# so escaping and formatting them once saves most of the per-member work. Bounded, because map
+# keys are arbitrary user data.
+_MEMBER: dict[str, str] = {}
+_MEMBER_MAX = 4096
+
+
+def _member(k: object) -> str:
+    head = _MEMBER.get(k) if type(k) is str else None
+    if head is None:
+        head = f"<member><name>{_key(k)}</name>"
+        if type(k) is str and len(_MEMBER) < _MEMBER_MAX:
+            _MEMBER[k] = head
+    return head
+
+
+def _struct(d: dict, ap: Callable[[Any], None]) -> None:
+    if type(d) is dict:
+        # Fast path: a (string -> string) map whose text needs no escaping, checked in C.
+        try:
+            clean = _clean("".join(d)) and _clean("".join(d.values()))
+        except TypeError:
+            clean = False  # some key or value is not a string
+        if clean:
+            ap("<value><struct>")
+            # Concatenation, not an f-string: it takes str subclasses (enums) by their text.
+            ap("".join(["<member><name>" + k + "</name><value>" + v + "</value></member>"
+                        for k, v in d.items()]))
+            ap("</struct></value>")
+            return
     ap("<value><struct>")
+    member = _MEMBER.get
     for k, v in d.items():
-        if type(k) is not str or not (k.isascii() and k.isprintable()) or "&" in k or "<" in k or ">" in k:
-            k = _key(k)
+        head = member(k) if type(k) is str else None
+        if head is None:
+            head = _member(k)
         t = type(v)
         if t is str:
             if not (v.isascii() and v.isprintable()) or "&" in v or "<" in v or ">" in v:
                 v = escape(v)
-            ap(f"<member><name>{k}</name><value>{v}</value></member>")
+            ap(f"{head}<value>{v}</value></member>")
         elif t is int:
-            ap(f"<member><name>{k}</name><value>{v:d}</value></member>")
+            ap(f"{head}<value>{v:d}</value></member>")
         elif t is bool:
-            ap(f"<member><name>{k}</name><value><boolean>{'1' if v else '0'}</boolean></value></member>")
+            ap(f"{head}<value><boolean>1</boolean></value></member>" if v
+               else f"{head}<value><boolean>0</boolean></value></member>")
         else:
-            ap(f"<member><name>{k}</name>")
+            ap(head)
             _value(v, ap)
             ap("</member>")
     ap("</struct></value>")
 
 
-def _array(seq: list | tuple, ap: Callable[[str], None]) -> None:
+def _clean(s: str) -> bool:
+    """True when `s` can go into XML as it is."""
+    return s.isascii() and s.isprintable() and "&" not in s and "<" not in s and ">" not in s
+
+
+def _array(seq: list | tuple, ap: Callable[[Any], None]) -> None:
+    # Fast path: a set of plain strings (refs, operations, tags) is checked and joined in C.
+    try:
+        flat = "".join(seq)
+    except TypeError:
+        pass  # not all strings
+    else:
+        if not seq:
+            ap("<value><array><data></data></array></value>")
+            return
+        if _clean(flat):
+            ap("<value><array><data><value>")
+            ap("</value><value>".join(seq))
+            ap("</value></data></array></value>")
+            return
     ap("<value><array><data>")
     for v in seq:
-        t = type(v)
-        if t is str:
-            if not (v.isascii() and v.isprintable()) or "&" in v or "<" in v or ">" in v:
+        if type(v) is str:
+            if not _clean(v):
                 v = escape(v)
             ap(f"<value>{v}</value>")
         else:
@@ -105,7 +160,7 @@ def _array(seq: list | tuple, ap: Callable[[str], None]) -> None:
     ap("</data></array></value>")
 
 
-def _value(v: Any, ap: Callable[[str], None]) -> None:
+def _value(v: Any, ap: Callable[[Any], None]) -> None:
     t = type(v)
     if t is str:
         ap(f"<value>{escape(v)}</value>")
@@ -127,7 +182,7 @@ def _value(v: Any, ap: Callable[[str], None]) -> None:
         _other(v, ap)
 
 
-def _other(v: Any, ap: Callable[[str], None]) -> None:
+def _other(v: Any, ap: Callable[[Any], None]) -> None:
     """Subclasses (str enums, IntEnum, other Records) and rarer types: the slow, general path."""
     if isinstance(v, Record):
         ap(_record(v))
@@ -157,19 +212,19 @@ _SUCCESS_TAIL = "</member></struct></value>" + _TAIL
 
 def value_fragment(value: Any) -> str:
     """`<value>...</value>` for `value` (task.result holds one of these)."""
-    parts: list[str] = []
+    parts: list = []
     _value(value, parts.append)
-    return "".join(parts)
+    return _finish(parts).decode()
 
 
 def encode_success(value: Any) -> bytes:
     """A methodResponse `{Status: Success, Value: value}`."""
     if isinstance(value, Bare):
         return encode_bare(value.value)
-    parts = [_SUCCESS]
+    parts: list = [_SUCCESS]
     _value(value, parts.append)
     parts.append(_SUCCESS_TAIL)
-    return "".join(parts).encode()
+    return _finish(parts)
 
 
 def encode_failure(description: list[str]) -> bytes:
@@ -182,10 +237,10 @@ def encode_failure(description: list[str]) -> bytes:
 
 def encode_bare(value: Any) -> bytes:
     """A methodResponse holding `value` itself, no Status envelope (system.listMethods)."""
-    parts = [_HEAD]
+    parts: list = [_HEAD]
     _value(value, parts.append)
     parts.append(_TAIL)
-    return "".join(parts).encode()
+    return _finish(parts)
 
 
 def memo_size() -> int:
