@@ -210,3 +210,23 @@ def test_differences_are_still_differences(ref: dict) -> None:
         ours = what in MODEL.classes[cname].messages
         theirs = any(m["name"] == what for m in ref[cname]["messages"])
         assert ours != theirs, f"{cname}.{what} listed as different ({reason}) but matches"
+
+
+def test_declared_error_codes_exist_in_the_reference() -> None:
+    codes = json.loads((REFERENCE_DIR / "xenapi-errors.json").read_text())
+    unknown = {(m.full_name, e) for m in MODEL.methods.values() for e in m.errors
+               if e not in codes}
+    assert not unknown
+
+
+@pytest.mark.parametrize("type_str,value", [
+    ("int", "x"), ("enum vm_power_state", "x"), ("VM ref", "x"), ("string", "\ud800"),
+    ("VM record", {}),
+])
+def test_check_errors_have_the_reference_shape(type_str: str, value: Any) -> None:
+    """Each error check() raises carries exactly the parameters xenapi-errors.json names."""
+    from xenapi_impl.errors import XenAPIError
+    codes = json.loads((REFERENCE_DIR / "xenapi-errors.json").read_text())
+    with pytest.raises(XenAPIError) as ei:
+        parse_type(type_str).check(value, "f")
+    assert len(ei.value.params) == len(codes[ei.value.code]), ei.value.description
