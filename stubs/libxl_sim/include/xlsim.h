@@ -77,15 +77,16 @@ typedef struct xlsim_io_stats {
 int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out);
 int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out);
 
-/* What the simulated guest agent reports (as a PV guest agent writes to xenstore). */
-typedef struct xlsim_guest_info {
+/* What the simulated guest agent reports (as a PV guest agent writes to xenstore).
+ * No typedef: the name xlsim_guest_info is the function's (C forbids both). */
+struct xlsim_guest_info {
     uint64_t mem_total_kb;
     uint64_t mem_free_kb;
     char os_name[64];        /* e.g. "Debian GNU/Linux 12 (bookworm)" */
     char os_kernel[64];      /* e.g. "6.1.0-sim" */
     char ipv4[40];           /* address of the first nic, dotted quad, "" if none */
-} xlsim_guest_info;
-int xlsim_guest_info(uint32_t domid, xlsim_guest_info *out);
+};
+int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out);
 
 /* Number of live domains including dom0 (cheap; for tests). */
 int xlsim_domain_count(void);

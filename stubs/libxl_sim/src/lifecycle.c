@@ -1,0 +1,251 @@
+/*
+ * lifecycle.c: pause/unpause (counted, as Xen 4.17's controller pauses),
+ * shutdown/reboot requests that the simulated guest answers after a delay,
+ * suspend to an fd and resume.
+ */
+#include "sim_internal.h"
+#include "sim_image.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_domain_pause");
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (!d || domid == 0) {
+            LOGD(ERROR, domid, "Pausing domain: %s", d ? "cannot pause dom0" : "no such domain");
+            rc = ERROR_FAIL;
+        } else if (d->pause_count >= XLSIM_MAX_PAUSE) {
+            LOGD(ERROR, domid, "Pausing domain: pause count at its limit %d (EOVERFLOW)",
+                 XLSIM_MAX_PAUSE);
+            rc = ERROR_FAIL;
+        } else {
+            xlsim__settle(d, now);
+            xlsim__accrue(d, now);
+            if (d->pause_count == 0 && d->pending_due_ns) {
+                /* A paused guest cannot answer: freeze the rest of its delay. */
+                d->pending_left_ns = d->pending_due_ns > now ? d->pending_due_ns - now : 0;
+                d->pending_due_ns = 0;
+            }
+            d->pause_count++;
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_domain_unpause");
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (!d || domid == 0) {
+            LOGD(ERROR, domid, "Unpausing domain: %s",
+                 d ? "cannot unpause dom0" : "no such domain");
+            rc = ERROR_FAIL;
+        } else if (d->pause_count == 0) {
+            LOGD(ERROR, domid, "Unpausing domain: not paused (EINVAL)");
+            rc = ERROR_FAIL;
+        } else {
+            xlsim__accrue(d, now);
+            d->pause_count--;
+            if (d->pause_count == 0 && d->pending_reason != -2 && !d->pending_due_ns)
+                d->pending_due_ns = now + (d->pending_left_ns ? d->pending_left_ns : 1);
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+/* Ask the guest (a PV control request); it answers after its delay unless it ignores us. */
+static int request(libxl_ctx *ctx, uint32_t domid, int reason, const char *fn,
+                   const libxl_asyncop_how *ao_how)
+{
+    xlsim__lock();
+    int rc = xlsim__fault(fn);
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (!d || domid == 0) {
+            LOGD(ERROR, domid, "%s", d ? "dom0 cannot be asked to shut down" : "no such domain");
+            rc = ERROR_FAIL;
+        } else {
+            xlsim__settle(d, now);
+            if (!d->shutdown && !d->ignore_shutdown) {
+                uint64_t delay = (uint64_t)d->shutdown_delay_ms * 1000000ULL;
+                d->pending_reason = (int8_t)reason;
+                if (d->pause_count) {
+                    d->pending_due_ns = 0;
+                    d->pending_left_ns = delay;
+                } else {
+                    d->pending_due_ns = now + (delay ? delay : 1);
+                    d->pending_left_ns = 0;
+                }
+                if (!delay && !d->pause_count)
+                    xlsim__guest_shutdown(d, reason, now);
+                xlsim__touch();
+            }
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how)
+{
+    return request(ctx, domid, LIBXL_SHUTDOWN_REASON_POWEROFF, "libxl_domain_shutdown", ao_how);
+}
+
+int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how)
+{
+    return request(ctx, domid, LIBXL_SHUTDOWN_REASON_REBOOT, "libxl_domain_reboot", ao_how);
+}
+
+static uint32_t image_sum(const struct xlsim_image *img)
+{
+    const uint8_t *b = (const uint8_t *)img;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < offsetof(struct xlsim_image, checksum); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+void xlsim__image_fill(struct xlsim_image *img)
+{
+    memcpy(img->magic, XLSIM_IMAGE_MAGIC, 8);
+    img->version = 1;
+    img->size = (uint32_t)sizeof(*img);
+    img->checksum = image_sum(img);
+}
+
+int xlsim__image_check(const struct xlsim_image *img)
+{
+    if (memcmp(img->magic, XLSIM_IMAGE_MAGIC, 8) || img->version != 1 ||
+        img->size != sizeof(*img) || img->checksum != image_sum(img))
+        return ERROR_FAIL;
+    return 0;
+}
+
+static int write_exactly(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = write(fd, (const char *)buf + done, len - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+/* Lock held: can this domain be suspended now? */
+static int suspendable(struct sim_dom *d, uint32_t domid)
+{
+    if (!d || domid == 0) {
+        LOGD(ERROR, domid, "%s", d ? "dom0 cannot be suspended" : "no such domain");
+        return ERROR_FAIL;
+    }
+    if (d->shutdown) {
+        LOGD(ERROR, domid, "domain is shut down (reason %d)", d->shutdown_reason);
+        return ERROR_FAIL;
+    }
+    if (d->pause_count || d->ignore_shutdown) {
+        LOGD(ERROR, domid, "guest did not suspend (%s)",
+             d->pause_count ? "it is paused" : "it ignores control requests");
+        return ERROR_GUEST_TIMEDOUT;
+    }
+    return 0;
+}
+
+int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
+                         const libxl_asyncop_how *ao_how)
+{
+    (void)flags;  /* LIBXL_SUSPEND_LIVE / _DEBUG change nothing in the simulation */
+    struct xlsim_image img;
+    memset(&img, 0, sizeof(img));
+    uint64_t serial = 0;
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_domain_suspend");
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (d)
+            xlsim__settle(d, now);
+        rc = suspendable(d, domid);
+        if (!rc) {
+            memcpy(img.uuid, d->uuid, 16);
+            memcpy(img.name, d->name, sizeof(img.name));
+            img.target_kb = d->target_kb;
+            img.static_max_kb = d->static_max_kb;
+            img.cpu_time_ns = xlsim__cpu_time(d, now);
+            img.max_vcpus = d->max_vcpus;
+            img.online_vcpus = d->online_vcpus;
+            img.domid = domid;
+            serial = d->serial;
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    if (!rc) {
+        xlsim__image_fill(&img);
+        if (write_exactly(fd, &img, sizeof(img)) < 0) {
+            xtl_log(ctx->lg, XTL_ERROR, errno, "libxl",
+                    "Domain %u: cannot write the save image to fd %d", domid, fd);
+            rc = ERROR_FAIL;
+        }
+    }
+    if (!rc) {
+        /* The image is out: the guest is now suspended (shut down, reason suspend). */
+        xlsim__lock();
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (d && d->serial == serial)
+            xlsim__settle(d, now);
+        if (!d || d->serial != serial) {
+            LOGD(ERROR, domid, "domain vanished during suspend");
+            rc = ERROR_FAIL;
+        } else if (!(rc = suspendable(d, domid))) {
+            xlsim__guest_shutdown(d, LIBXL_SHUTDOWN_REASON_SUSPEND, now);
+        }
+        xlsim__unlock_ctx(ctx);
+    }
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
+                        const libxl_asyncop_how *ao_how)
+{
+    (void)suspend_cancel;  /* simulated guests support co-operative resume */
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_domain_resume");
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        uint64_t now = xlsim__now();
+        if (d)
+            xlsim__settle(d, now);
+        if (!d || domid == 0) {
+            LOGD(ERROR, domid, "%s", d ? "dom0 cannot be resumed" : "no such domain");
+            rc = ERROR_FAIL;
+        } else if (!d->shutdown || d->shutdown_reason != LIBXL_SHUTDOWN_REASON_SUSPEND) {
+            LOGD(ERROR, domid, "domain is not suspended");
+            rc = ERROR_FAIL;
+        } else {
+            xlsim__accrue(d, now);
+            d->shutdown = 0;
+            d->shutdown_reason = LIBXL_SHUTDOWN_REASON_UNKNOWN;
+            d->since_ns = now;
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}

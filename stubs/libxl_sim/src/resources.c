@@ -1,0 +1,163 @@
+/*
+ * resources.c: memory (static max, balloon target) and vCPUs (online set,
+ * hard/soft affinity) of running domains.
+ */
+#include "sim_internal.h"
+
+int libxl_domain_setmaxmem(libxl_ctx *ctx, uint32_t domid, uint64_t max_memkb)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_domain_setmaxmem");
+    if (!rc) {
+        struct sim_dom *d = xlsim__dom(domid);
+        if (!d) {
+            LOGD(ERROR, domid, "no such domain");
+            rc = ERROR_FAIL;
+        } else if (max_memkb < d->target_kb) {
+            LOGD(ERROR, domid, "memory_static_max %llu must be greater than or equal to "
+                 "memory_dynamic_max %llu", (unsigned long long)max_memkb,
+                 (unsigned long long)d->target_kb);
+            rc = ERROR_INVAL;
+        } else {
+            d->static_max_kb = max_memkb;
+            d->max_kb = max_memkb + XLSIM_MAXMEM_CONSTANT;
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}
+
+int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid, int64_t target_memkb, int relative,
+                            int enforce)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_set_memory_target");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    if (!rc && !d) {
+        LOGD(ERROR, domid, "Cannot get memory info: no such domain");
+        rc = ERROR_FAIL;
+    }
+    if (!rc) {
+        int64_t nt = relative ? (int64_t)d->target_kb + target_memkb : target_memkb;
+        uint64_t now = xlsim__now();
+        if (nt <= 0) {
+            LOGD(ERROR, domid, "memory target %lld must be positive", (long long)nt);
+            rc = ERROR_INVAL;
+        } else if (domid == 0 && nt < XLSIM_MIN_DOM0_MEM) {
+            LOGD(ERROR, domid, "New target %lld for dom0 is below the minimum threshold",
+                 (long long)nt);
+            rc = ERROR_INVAL;
+        } else if ((uint64_t)nt > d->static_max_kb) {
+            LOGD(ERROR, domid, "memory_dynamic_max %lld must be less than or equal to "
+                 "memory_static_max %llu", (long long)nt, (unsigned long long)d->static_max_kb);
+            rc = ERROR_INVAL;
+        } else {
+            uint64_t cur = xlsim__current_kb(d, now);
+            uint64_t before = xlsim__reserved_kb(d, now);
+            uint64_t after = cur > (uint64_t)nt ? cur : (uint64_t)nt;
+            if (after > before && after - before > xlsim__free_kb(now)) {
+                LOGD(ERROR, domid, "not enough free memory to balloon up to %lld KiB",
+                     (long long)nt);
+                rc = ERROR_NOMEM;
+            } else {
+                d->mem_from_kb = cur;
+                d->mem_since_ns = now;
+                d->target_kb = (uint64_t)nt;
+                if (enforce)
+                    d->max_kb = (uint64_t)nt + XLSIM_MAXMEM_CONSTANT;
+                xlsim__touch();
+            }
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}
+
+int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid, libxl_bitmap *cpumap,
+                         const libxl_asyncop_how *ao_how)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_set_vcpuonline");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    if (!rc && !d) {
+        LOGD(ERROR, domid, "Getting domain info list: no such domain");
+        rc = ERROR_DOMAIN_NOTFOUND;
+    }
+    if (!rc) {
+        uint8_t on[XLSIM_MAX_VCPUS / 8];
+        if (!cpumap || !cpumap->map) {
+            LOGD(ERROR, domid, "no vCPU map given");
+            rc = ERROR_INVAL;
+        } else if (xlsim__bitmap_bits_from(on, sizeof(on), cpumap, (int)d->max_vcpus)) {
+            LOGD(ERROR, domid, "Requested vCPUs beyond maxcpus %u", d->max_vcpus);
+            rc = ERROR_FAIL;
+        } else if (!xlsim__popcount(on, sizeof(on))) {
+            LOGD(ERROR, domid, "a domain needs at least one online vCPU");
+            rc = ERROR_INVAL;
+        } else {
+            struct sim_dom_cold *c = xlsim__cold(d);
+            xlsim__accrue(d, xlsim__now());
+            d->online_vcpus = 0;
+            for (uint32_t v = 0; v < d->max_vcpus; v++) {
+                c->vcpu[v].online = (on[v / 8] >> (v % 8)) & 1;
+                d->online_vcpus += c->vcpu[v].online;
+            }
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+int libxl_set_vcpuaffinity(libxl_ctx *ctx, uint32_t domid, uint32_t vcpuid,
+                           const libxl_bitmap *cpumap_hard, const libxl_bitmap *cpumap_soft)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_set_vcpuaffinity");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    if (!rc && !d) {
+        LOGD(ERROR, domid, "Setting vcpu affinity: no such domain");
+        rc = ERROR_FAIL;
+    }
+    if (!rc) {
+        int nr = xlsim__S->cfg.nr_cpus;
+        uint8_t hard[XLSIM_CPUMAP_BYTES], soft[XLSIM_CPUMAP_BYTES];
+        if (!cpumap_hard && !cpumap_soft) {
+            LOGD(ERROR, domid, "Setting vcpu affinity: no map given");
+            rc = ERROR_INVAL;
+        } else if (vcpuid >= d->max_vcpus) {
+            LOGD(ERROR, domid, "Setting vcpu affinity: vCPU %u beyond max %u", vcpuid,
+                 d->max_vcpus - 1);
+            rc = ERROR_FAIL;
+        } else {
+            /* Bits beyond the host's pCPUs are ignored, as Xen masks with online cpus. */
+            if (cpumap_hard) {
+                xlsim__bitmap_bits_from(hard, sizeof(hard), cpumap_hard, nr);
+                if (!xlsim__popcount(hard, sizeof(hard))) {
+                    LOGD(ERROR, domid, "Setting vcpu affinity: hard affinity of vCPU %u has "
+                         "no online pCPU", vcpuid);
+                    rc = ERROR_FAIL;
+                }
+            }
+            if (!rc && cpumap_soft) {
+                xlsim__bitmap_bits_from(soft, sizeof(soft), cpumap_soft, nr);
+                if (!xlsim__popcount(soft, sizeof(soft))) {
+                    LOGD(ERROR, domid, "Setting vcpu affinity: soft affinity of vCPU %u has "
+                         "no online pCPU", vcpuid);
+                    rc = ERROR_FAIL;
+                }
+            }
+            if (!rc) {
+                struct sim_vcpu *vc = &xlsim__cold(d)->vcpu[vcpuid];
+                if (cpumap_hard)
+                    memcpy(vc->hard, hard, sizeof(hard));
+                if (cpumap_soft)
+                    memcpy(vc->soft, soft, sizeof(soft));
+                xlsim__touch();
+            }
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}
