@@ -36,6 +36,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> "ServerProcess":
         self._log = open(self.log_path, "ab")
+        self._offset = self._log.tell()        # the log may hold earlier runs: read past them
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         wanted = {a.lstrip("-") for a in self.args if a in ("--http", "--https")}
@@ -50,8 +51,10 @@ class ServerProcess:
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def log(self) -> str:
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        """This run's log."""
+        with open(self.log_path, "rb") as f:
+            f.seek(getattr(self, "_offset", 0))
+            return f.read().decode("utf-8", "replace")
 
     @property
     def url(self) -> str:
