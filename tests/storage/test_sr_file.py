@@ -391,9 +391,21 @@ def test_attachments_survive_a_new_driver_instance(file_sr: FileSRDriver, sr_pat
     file_sr.vdi_attach(vdi.uuid)
     again = FileSRDriver(file_sr.sr_uuid, {"path": sr_path})
     again.attach()
+    assert again.attachments() == {vdi.uuid: 1}
     with pytest.raises(VDIInUse):
         again.vdi_delete(vdi.uuid)
     again.vdi_detach(vdi.uuid)
+    assert file_sr.attachments() == {}
+    file_sr.vdi_delete(vdi.uuid)
+
+
+def test_detach_all_attachments_for_resync(file_sr: FileSRDriver) -> None:
+    vdi = file_sr.vdi_create(MiB)
+    for _ in range(3):
+        file_sr.vdi_attach(vdi.uuid, writable=False)
+    assert file_sr.attachments() == {vdi.uuid: 3}
+    file_sr.vdi_detach(vdi.uuid, all_attachments=True)
+    assert file_sr.attachments() == {}
     file_sr.vdi_delete(vdi.uuid)
 
 

@@ -70,6 +70,11 @@ def test_attach_is_read_only_cdrom(iso_sr: ISOSRDriver, iso_dir: Path) -> None:
     disk = iso_sr.vdi_attach(vdi.uuid, writable=False)
     assert disk.pdev_path == str(iso_dir / "boot.iso")
     assert disk.is_cdrom and not disk.readwrite and disk.format == "raw"
+    iso_sr.vdi_attach(vdi.uuid, writable=False)
+    assert iso_sr.attachments() == {vdi.uuid: 2}
+    with pytest.raises(VDIInUse):
+        iso_sr.detach()
+    iso_sr.vdi_detach(vdi.uuid)
     with pytest.raises(VDIInUse):
         iso_sr.detach()
     iso_sr.vdi_detach(vdi.uuid)

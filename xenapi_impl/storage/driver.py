@@ -259,11 +259,17 @@ class SRDriver(abc.ABC):
         self._require_attached()
         return self._vdi_attach(self._vdi_uuid(vdi), bool(writable))
 
-    def vdi_detach(self, vdi: str) -> None:
-        """Release one attachment of ``vdi``; detaching a VDI not attached does nothing."""
+    def vdi_detach(self, vdi: str, *, all_attachments: bool = False) -> None:
+        """Release one attachment of ``vdi`` (every one with ``all_attachments``: resync after
+        a restart, when the domains that used it are gone). A VDI not attached is left alone."""
         self._require(VDI_DETACH, "vdi_detach")
         self._require_attached()
-        self._vdi_detach(self._vdi_uuid(vdi))
+        self._vdi_detach(self._vdi_uuid(vdi), all_attachments)
+
+    def attachments(self) -> dict[str, int]:
+        """VDI uuid -> number of current attachments (1 for a read-write one)."""
+        self._require_attached()
+        return self._attachments()
 
     def vdi_stat(self, vdi: str) -> VDIInfo:
         self._require_attached()
@@ -349,8 +355,11 @@ class SRDriver(abc.ABC):
     def _vdi_attach(self, vdi: str, writable: bool) -> AttachInfo:
         raise NotSupported(self.sr_uuid, "vdi_attach")
 
-    def _vdi_detach(self, vdi: str) -> None:
+    def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         raise NotSupported(self.sr_uuid, "vdi_detach")
+
+    def _attachments(self) -> dict[str, int]:
+        return {}
 
     @abc.abstractmethod
     def _vdi_stat(self, vdi: str) -> VDIInfo: ...

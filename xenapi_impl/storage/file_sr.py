@@ -399,17 +399,20 @@ class FileSRDriver(SRDriver):
             return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
                               readwrite=writable)
 
-    def _vdi_detach(self, vdi: str) -> None:
+    def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         with self._lock():
             doc = self._load()
             current = doc["attached"].get(vdi)
             if current is None:
                 return
-            if current["count"] > 1:
+            if current["count"] > 1 and not all_attachments:
                 current["count"] -= 1
             else:
                 del doc["attached"][vdi]
             self._save(doc)
+
+    def _attachments(self) -> dict[str, int]:
+        return {vdi: a["count"] for vdi, a in self._load()["attached"].items()}
 
     def _vdi_stat(self, vdi: str) -> VDIInfo:
         doc = self._load()

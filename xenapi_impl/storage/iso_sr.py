@@ -145,13 +145,17 @@ class ISOSRDriver(SRDriver):
         return AttachInfo(pdev_path=os.path.join(self.path, name), format="raw",
                           readwrite=False, is_cdrom=True)
 
-    def _vdi_detach(self, vdi: str) -> None:
+    def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         with self._mutex:
             count = self._attached.get(vdi, 0)
-            if count > 1:
+            if count > 1 and not all_attachments:
                 self._attached[vdi] = count - 1
             else:
                 self._attached.pop(vdi, None)
+
+    def _attachments(self) -> dict[str, int]:
+        with self._mutex:
+            return dict(self._attached)
 
     def _vdi_stat(self, vdi: str) -> VDIInfo:
         name, st = self._find(vdi)
