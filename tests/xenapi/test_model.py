@@ -288,3 +288,29 @@ def test_role_records_fit_the_role_class() -> None:
         assert set(rec) == set(role_cls.fields)
         for name, value in rec.items():
             assert role_cls.fields[name].type.check(value, name) == value
+
+
+@pytest.mark.parametrize("name", sorted(MODEL.classes))
+def test_default_record_values_fit_their_types(name: str) -> None:
+    c = MODEL.classes[name]
+    rec = c.default_record()
+    assert list(rec) == list(c.fields)
+    for fname, value in rec.items():
+        assert c.fields[fname].type.check(value, fname) == value, fname
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in MODEL.classes.items() if c.constructor))
+def test_create_record_with_only_required_fields(name: str) -> None:
+    c = MODEL.classes[name]
+    record_type = c.messages["create"].params[1].type
+    args = {f: c.fields[f].type.default_value() for f in c.required_fields()}
+    rec = record_type.check(args, "args")
+    assert list(rec) == [f.name for f in c.constructor_fields()]
+    for f in c.constructor_fields():
+        expected = args[f.name] if f.required else f.default
+        assert rec[f.name] == expected, f.name
+    for missing in c.required_fields():
+        partial = {k: v for k, v in args.items() if k != missing}
+        with pytest.raises(XenAPIError) as ei:
+            record_type.check(partial, "args")
+        assert ei.value.description == ["FIELD_TYPE_ERROR", missing]
