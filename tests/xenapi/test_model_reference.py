@@ -128,10 +128,10 @@ def test_messages_match(ref: dict, name: str) -> None:
             assert m.doc == r["description"], where
             assert [p.doc for p in m.params] == [p["doc"] for p in r["params"]], where
         else:
-            # derived docs follow the reference's wording for getters and setters
-            if m.implicit in ("get_field", "set_field", "add_to", "remove_from", "add", "remove",
-                              "get_record", "get_by_uuid", "get_by_name_label"):
-                assert m.doc == r["description"], where
+            # derived docs follow the reference's wording
+            assert m.doc == r["description"], where
+            assert [p.doc for p in m.params] == [p["doc"] for p in r["params"]], where
+            assert m.result_doc == (r["result"][1] if len(r["result"]) > 1 else ""), where
 
 
 def test_enums_match(enums_ref: dict) -> None:

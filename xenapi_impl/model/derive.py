@@ -92,22 +92,25 @@ def implicit_messages(c: ClassDef) -> list[MessageDef]:
                             f"Get all the {c.name} instances with the given label.",
                             "references to objects with matching names"))
     if c.get_all:
+        # the reference's plural: "VMs", but "VM_metrics instances"
+        many = f"{c.name} instances" if c.name.endswith("s") else f"{c.name}s"
         out.append(_msg(c, "get_all", "get_all", [], parse_type(f"{c.name} ref set"),
-                        _GETTER_ROLES, f"Return a list of all the {c.name}s known to the system.",
+                        _GETTER_ROLES, f"Return a list of all the {many} known to the system.",
                         "references to all objects"))
         out.append(_msg(c, "get_all_records", "get_all_records", [],
                         parse_type(f"({c.name} ref -> {c.name} record) map"), _GETTER_ROLES,
                         f"Return a map of {c.name} references to {c.name} records for all "
-                        f"{c.name}s known to the system.", "records of all objects"))
+                        f"{many} known to the system.", "records of all objects"))
     if c.constructor:
         args = ", ".join(f.name + ("*" if f.required else "") for f in c.constructor_fields())
         out.append(_msg(c, "create", "create",
                         [Param("args", record, "All constructor arguments")], ref, c.roles,
-                        f"Create a new {c.name} instance, and return its handle.\nThe "
-                        f"constructor args are: {args} (* = non-optional).",
+                        (c.create_doc or f"Create a new {c.name} instance, and return its "
+                         "handle.") + f"\nThe constructor args are: {args} (* = non-optional).",
                         "reference to the newly created object", is_async=True))
         out.append(_msg(c, "destroy", "destroy", [self_p], parse_type("void"), c.roles,
-                        f"Destroy the specified {c.name} instance.", is_async=True))
+                        c.destroy_doc or f"Destroy the specified {c.name} instance.",
+                        is_async=True))
     if c.accessors:
         for f in c.fields.values():
             out.extend(_field_messages(c, f, self_p))

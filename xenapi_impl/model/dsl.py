@@ -172,8 +172,9 @@ class ClassDef:
     get_all: bool = True
     #: implicit field getters/setters, get_record and get_by_uuid
     accessors: bool = True
-    #: served by this server (False for the classes only named by ref types)
-    served: bool = True
+    #: what create/destroy do, when the class says more than the generic sentence
+    create_doc: str = ""
+    destroy_doc: str = ""
 
     def default_record(self) -> dict[str, Any]:
         """A full record of defaults (a REQUIRED field holds its type's empty value)."""
@@ -260,7 +261,8 @@ def message(name: str, doc: str = "", params: Sequence[Param] = (), result: str 
 
 def cls(name: str, doc: str, fields: Sequence[FieldDef], messages: Sequence[MessageDef] = (),
         *, persistent: bool = True, roles: frozenset[str] = _roles.R_POOL_ADMIN,
-        constructor: bool = False, get_all: bool = True, accessors: bool = True) -> ClassDef:
+        constructor: bool = False, get_all: bool = True, accessors: bool = True,
+        create_doc: str = "", destroy_doc: str = "") -> ClassDef:
     """Declare a class: its fields, explicit messages, and which implicit messages it has.
 
     - ``roles``: who may call the implicit setters, create and destroy (a field's
@@ -269,6 +271,7 @@ def cls(name: str, doc: str, fields: Sequence[FieldDef], messages: Sequence[Mess
     - ``get_all``: implicit ``get_all`` and ``get_all_records``.
     - ``accessors``: implicit field getters/setters, ``get_record``, ``get_by_uuid``
       and ``get_by_name_label`` (when a ``name/label`` field exists).
+    - ``create_doc``/``destroy_doc``: replace the generic description of create/destroy.
     """
     from xenapi_impl.model.derive import implicit_messages
 
@@ -280,7 +283,7 @@ def cls(name: str, doc: str, fields: Sequence[FieldDef], messages: Sequence[Mess
         fdict[f.name] = f
     c = ClassDef(name=name, doc=doc, fields=fdict, messages={}, persistent=persistent,
                  roles=frozenset(roles), constructor=constructor, get_all=get_all,
-                 accessors=accessors)
+                 accessors=accessors, create_doc=create_doc, destroy_doc=destroy_doc)
     for m in implicit_messages(c):
         c.messages[m.name] = m
     for m in messages:

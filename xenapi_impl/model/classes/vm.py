@@ -1427,4 +1427,17 @@ VM = cls(
         ),
     ],
     roles=R_VM_ADMIN, constructor=True,
+    create_doc=(
+        'NOT RECOMMENDED! VM.clone or VM.copy (or VM.import) is a better choice in almost all '
+        'situations. The standard way to obtain a new VM is to call VM.clone on a template VM, '
+        'then call VM.provision on the new clone. Caution: if VM.create is used and then the new '
+        'VM is attached to a virtual disc that has an operating system already installed, then '
+        'there is no guarantee that the operating system will boot and run. Any software that '
+        'calls VM.create on a future version of this API may fail or give unexpected results. '
+        'For example this could happen if an additional parameter were added to VM.create. '
+        'VM.create is intended only for use in the automatic creation of the system VM '
+        'templates. It creates a new VM instance, and returns its handle.'),
+    destroy_doc=(
+        'Destroy the specified VM.  The VM is completely removed from the system.  This '
+        'function can only be called when the VM is in the Halted State.'),
 )
