@@ -1,0 +1,27 @@
+"""xenlight_py: a cffi binding of libxenlight (Xen 4.17), with a simulator backend.
+
+    from xenlight_py import Context, DomainConfig
+    with Context(backend="sim") as ctx:
+        domid = ctx.create_domain(DomainConfig(name="vm1", kernel="/boot/vmlinuz", memory=256))
+        print(ctx.domain_info(domid).state)
+"""
+from .context import Context
+from .errors import (Aborted, BackendUnavailable, ConfigError, DeviceExists, DomainDestroyed,
+                     DomainNotFound, FeatureRemoved, FunctionNotImplemented, InvalidArgument,
+                     LockFailed, NoParavirt, NotFound, NotReady, OutOfMemory, Timeout,
+                     VersionMismatch, XenlightError)
+from .events import AsyncEventStream, EventStream
+from .types import (DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
+                    DomainType, NicConfig, PhysInfo, ShutdownAction, ShutdownReason, VcpuInfo,
+                    VersionInfo)
+
+__all__ = [
+    "Context", "EventStream", "AsyncEventStream",
+    "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DomainEvent",
+    "DomainConfig", "DiskConfig", "NicConfig",
+    "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
+    "XenlightError", "DomainNotFound", "NotFound", "InvalidArgument", "ConfigError",
+    "OutOfMemory", "FunctionNotImplemented", "Timeout", "NotReady", "DeviceExists",
+    "DomainDestroyed", "Aborted", "LockFailed", "VersionMismatch", "NoParavirt",
+    "FeatureRemoved", "BackendUnavailable",
+]

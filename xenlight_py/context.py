@@ -1,0 +1,708 @@
+"""Context: one libxl context and every call the binding offers on it.
+
+A Context is safe to share between threads (libxl_ctx is thread-safe and cffi releases the
+GIL around each C call). Every libxl return code goes through :meth:`Context._check`, the
+single point that turns failures into :mod:`xenlight_py.errors` exceptions.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from . import _log
+from ._ffi import Backend, backend_name, load
+from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
+                     ERROR_FAIL, invalid, make_error)
+from .events import AsyncEventStream, EventStream, OsEvents
+from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
+                    ShutdownReason, VcpuInfo, VersionInfo)
+
+if TYPE_CHECKING:
+    from .sim import SimControl
+
+_DOMINFO = struct.Struct("<I36sI6?i6Q3IBi")
+_REASONS = {int(r): r for r in ShutdownReason}
+_TYPES = {int(t): t for t in DomainType}
+_DOMINFO_FIELDS = DomainInfo.__dataclass_fields__.keys()
+_new = object.__new__
+_setattr = object.__setattr__
+_TIME_MASK = (1 << 63) - 1      # XEN_RUNSTATE_UPDATE lives in bit 63 of vCPU times
+_NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
+_DOMID_MAX = 0x7FEF
+
+
+def _make_dominfo(v: tuple) -> DomainInfo:
+    # Bypasses the generated __init__ (21 frozen setattr calls): the unpacked record is
+    # already in field order, and the values are final.
+    d = dict(zip(_DOMINFO_FIELDS, v))
+    d["uuid"] = v[1].decode("ascii")
+    d["shutdown_reason"] = _REASONS.get(v[9], v[9])
+    d["domain_type"] = _TYPES.get(v[20], v[20])
+    o = _new(DomainInfo)
+    _setattr(o, "__dict__", d)
+    return o
+
+
+def _check_domid(domid: int) -> int:
+    if not isinstance(domid, int) or isinstance(domid, bool) or not 0 <= domid <= _DOMID_MAX:
+        raise invalid(f"domid {domid!r} is not a valid domain id (0..{_DOMID_MAX})")
+    return domid
+
+
+class Context:
+    """A connection to libxenlight ("xen": the real host, "sim": the simulator).
+
+    ``Context(backend=None)`` uses ``$XENLIGHT_BACKEND`` (default "xen"). Use it as a context
+    manager, or call :meth:`close`. Without a hypervisor the "xen" backend raises
+    :class:`BackendUnavailable` naming the cause and the "sim" alternative.
+    """
+
+    def __init__(self, backend: str | None = None) -> None:
+        self._ctx: Any = None
+        b: Backend = load(backend_name(backend))
+        self.backend = b.name
+        self._b = b
+        self._ffi = ffi = b.ffi
+        self._lib = lib = b.lib
+        self._logger = lib.xlpy_logger_new(_log.min_xtl_level())
+        if self._logger == ffi.NULL:
+            raise MemoryError("cannot allocate the libxl logger")
+        self._os = OsEvents(self)
+        self._os_handle = ffi.new_handle(self._os)
+        self._watchers: weakref.WeakSet[EventStream | AsyncEventStream] = weakref.WeakSet()
+        self._watch_lock = threading.Lock()
+        self._sim: SimControl | None = None
+        pctx = ffi.new("libxl_ctx **")
+        prev = _log.begin()
+        rc = lib.libxl_ctx_alloc(pctx, lib.LIBXL_VERSION, 0, self._logger)
+        lines = _log.end(prev)
+        if rc:
+            lib.xlpy_logger_free(self._logger)
+            self._logger = None
+            raise self._unavailable(rc, lines, ffi.errno)
+        self._ctx = pctx[0]
+        lib.xlpy_ctx_setup(self._ctx, self._os_handle)
+
+    def _unavailable(self, rc: int, lines: list[str], errno: int) -> XenlightError:
+        name = self._b.error_name(rc)
+        if self.backend == "xen":
+            cause = lines[-1] if lines else os.strerror(errno) if errno else name
+            msg = (f"cannot open a libxl context on this host: {cause}. No usable Xen hypervisor "
+                   "here (run in dom0, as root, with xenstored running); for the simulator "
+                   "use backend 'sim' (Context(backend='sim') or XENLIGHT_BACKEND=sim)")
+        else:
+            msg = "cannot open a context on the simulator"
+        return BackendUnavailable(rc, name, msg, "libxl_ctx_alloc", lines)
+
+    # ---- lifetime ----
+
+    def close(self) -> None:
+        """Free the libxl context. Idempotent; no other thread may be using it."""
+        ctx, self._ctx = self._ctx, None
+        if ctx is None:
+            return
+        for w in list(self._watchers):
+            w._detach_ctx(ctx)
+        self._lib.libxl_ctx_free(ctx)
+        self._lib.xlpy_logger_free(self._logger)
+        self._logger = None
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._ctx is None
+
+    def _c(self) -> Any:
+        ctx = self._ctx
+        if ctx is None:
+            raise XenlightError(ERROR_FAIL, "fail", "the context is closed")
+        return ctx
+
+    # ---- the single check point ----
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        """Call a libxl function returning an int rc; raise its exception if rc < 0."""
+        prev = _log.begin()
+        try:
+            rc = fn(*args)
+        finally:
+            lines = _log.end(prev)
+        if rc < 0:
+            raise self._error(rc, fn.__name__, lines)
+        return rc
+
+    def _error(self, rc: int, function: str, lines: Iterable[str],
+               message: str | None = None) -> XenlightError:
+        return make_error(rc, self._b.error_name(rc), function, lines, message)
+
+    def _check(self, rc: int, function: str, lines: Iterable[str]) -> int:
+        if rc < 0:
+            raise self._error(rc, function, lines)
+        return rc
+
+    # ---- host ----
+
+    def version_info(self) -> VersionInfo:
+        v = self._lib.libxl_get_version_info(self._c())
+        if v == self._ffi.NULL:
+            raise self._error(ERROR_FAIL, "libxl_get_version_info", ())
+        s = self._str
+        return VersionInfo(
+            v.xen_version_major, v.xen_version_minor, s(v.xen_version_extra), s(v.compiler),
+            s(v.compile_by), s(v.compile_domain), s(v.compile_date), s(v.capabilities),
+            s(v.changeset), v.virt_start, v.pagesize, s(v.commandline), s(v.build_id))
+
+    def physinfo(self) -> PhysInfo:
+        lib = self._lib
+        p = self._ffi.new("libxl_physinfo *")
+        lib.libxl_physinfo_init(p)
+        try:
+            self._call(lib.libxl_get_physinfo, self._c(), p)
+            return PhysInfo(
+                p.threads_per_core, p.cores_per_socket, p.max_cpu_id, p.nr_cpus, p.cpu_khz,
+                p.total_pages, p.free_pages, p.scrub_pages, p.outstanding_pages,
+                p.sharing_freed_pages, p.sharing_used_frames, p.max_possible_mfn, p.nr_nodes,
+                tuple(p.hw_cap), bool(p.cap_hvm), bool(p.cap_pv), bool(p.cap_hvm_directio),
+                bool(p.cap_hap), bool(p.cap_shadow), bool(p.cap_iommu_hap_pt_share))
+        finally:
+            lib.libxl_physinfo_dispose(p)
+
+    def free_memory(self) -> int:
+        """Free host memory in KiB."""
+        out = self._ffi.new("uint64_t *")
+        self._call(self._lib.libxl_get_free_memory, self._c(), out)
+        return int(out[0])
+
+    # ---- domains: queries ----
+
+    def domain_info(self, domid: int) -> DomainInfo:
+        """The domain's libxl_dominfo. Raises DomainNotFound."""
+        ctx = self._ctx
+        if ctx is None or type(domid) is not int or not 0 <= domid <= _DOMID_MAX:
+            self._c()
+            _check_domid(domid)
+        buf = self._flat_buf()
+        prev = _log.begin()
+        rc = self._lib.xlpy_domain_info_flat(ctx, domid, buf)
+        lines = _log.end(prev)
+        if rc:
+            raise self._error(rc, "libxl_domain_info", lines)
+        return _make_dominfo(_DOMINFO.unpack(self._ffi.buffer(buf)))
+
+    def _flat_buf(self) -> Any:
+        # One scratch buffer per thread: domain_info is the hottest call.
+        tls = _flat_tls
+        buf = getattr(tls, "buf", None)
+        if buf is None or getattr(tls, "ffi", None) is not self._ffi:
+            buf = tls.buf = self._ffi.new("char[]", _DOMINFO.size)
+            tls.ffi = self._ffi
+        return buf
+
+    def domain_exists(self, domid: int) -> bool:
+        try:
+            self._call(self._lib.libxl_domain_info, self._c(), self._ffi.NULL, _check_domid(domid))
+            return True
+        except DomainNotFound:
+            return False
+
+    def list_domains(self) -> list[DomainInfo]:
+        """Every domain, dom0 included, in domid order."""
+        ffi, lib = self._ffi, self._lib
+        out = ffi.new("void **")
+        prev = _log.begin()
+        n = lib.xlpy_list_domain_flat(self._c(), out)
+        lines = _log.end(prev)
+        if n < 0:
+            raise self._error(n, "libxl_list_domain", lines)
+        try:
+            raw = ffi.buffer(out[0], n * _DOMINFO.size)
+            return [_make_dominfo(v) for v in _DOMINFO.iter_unpack(raw)]
+        finally:
+            lib.free(out[0])
+
+    def list_vcpus(self, domid: int) -> list[VcpuInfo]:
+        ffi, lib = self._ffi, self._lib
+        nb = ffi.new("int *")
+        ncpus = ffi.new("int *")
+        prev = _log.begin()
+        lst = lib.libxl_list_vcpu(self._c(), _check_domid(domid), nb, ncpus)
+        lines = _log.end(prev)
+        if lst == ffi.NULL:
+            # libxl returns NULL without a code; tell a missing domain apart.
+            if not self.domain_exists(domid):
+                raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_list_vcpu", lines,
+                                  f"domain {domid} does not exist")
+            raise self._error(ERROR_FAIL, "libxl_list_vcpu", lines)
+        try:
+            res = []
+            for i in range(nb[0]):
+                v = lst[i]
+                res.append(VcpuInfo(v.vcpuid, v.cpu, bool(v.online), bool(v.blocked),
+                                    bool(v.running), v.vcpu_time & _TIME_MASK,
+                                    self._bitmap_set(v.cpumap), self._bitmap_set(v.cpumap_soft)))
+            return res
+        finally:
+            lib.libxl_vcpuinfo_list_free(lst, nb[0])
+
+    def memory_target(self, domid: int) -> int:
+        """The domain's balloon target in KiB."""
+        out = self._ffi.new("uint64_t *")
+        self._call(self._lib.libxl_get_memory_target, self._c(), _check_domid(domid), out)
+        return int(out[0])
+
+    def domid_to_name(self, domid: int) -> str:
+        ffi, lib = self._ffi, self._lib
+        prev = _log.begin()
+        p = lib.libxl_domid_to_name(self._c(), _check_domid(domid))
+        lines = _log.end(prev)
+        if p == ffi.NULL:
+            raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_domid_to_name", lines,
+                              f"domain {domid} does not exist")
+        try:
+            return ffi.string(p).decode()
+        finally:
+            lib.free(p)
+
+    def name_to_domid(self, name: str) -> int:
+        if not isinstance(name, str) or not name:
+            raise invalid(f"domain name {name!r} must be a non-empty string")
+        out = self._ffi.new("uint32_t *")
+        prev = _log.begin()
+        rc = self._lib.libxl_name_to_domid(self._c(), name.encode(), out)
+        lines = _log.end(prev)
+        if rc:
+            # libxl answers ERROR_INVAL for an unknown name: that is a lookup failure.
+            raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_name_to_domid", lines,
+                              f"no domain named {name!r}")
+        return int(out[0])
+
+    def lookup(self, domain: int | str) -> int:
+        """A domid from a domid, a decimal string or a domain name (as xl accepts)."""
+        if isinstance(domain, int) and not isinstance(domain, bool):
+            return _check_domid(domain)
+        if isinstance(domain, str) and domain.isdigit():
+            return _check_domid(int(domain))
+        return self.name_to_domid(domain)
+
+    # ---- domains: lifecycle ----
+
+    def create_domain(self, cfg: DomainConfig, paused: bool = False) -> int:
+        """Create a domain and return its domid.
+
+        libxl leaves a new domain paused; by default (like ``xl create``) it is unpaused
+        here, so it runs. ``paused=True`` returns it still paused. If creation or the unpause
+        fails, nothing is left behind (a half-created domain is destroyed).
+        """
+        if not isinstance(cfg, DomainConfig):
+            raise invalid(f"create_domain needs a DomainConfig, not {type(cfg).__name__}")
+        ffi, lib = self._ffi, self._lib
+        ctx = self._c()
+        d = ffi.new("libxl_domain_config *")
+        domid = ffi.new("uint32_t *", 0xFFFFFFFF)
+        lib.libxl_domain_config_init(d)
+        try:
+            self._fill_config(d, cfg)
+            self._call(lib.libxl_domain_create_new, ctx, d, domid, ffi.NULL, ffi.NULL)
+        finally:
+            lib.libxl_domain_config_dispose(d)
+        return self._finish_create(int(domid[0]), paused)
+
+    def create_restore(self, cfg: DomainConfig, path: str | os.PathLike[str],
+                       paused: bool = False) -> int:
+        """Create a domain from a suspend image written by :meth:`suspend`/:meth:`save`."""
+        if not isinstance(cfg, DomainConfig):
+            raise invalid(f"create_restore needs a DomainConfig, not {type(cfg).__name__}")
+        ffi, lib = self._ffi, self._lib
+        ctx = self._c()
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as e:
+            raise invalid(f"cannot open the suspend image {os.fspath(path)!r}: {e.strerror}",
+                          "libxl_domain_create_restore") from e
+        d = ffi.new("libxl_domain_config *")
+        params = ffi.new("libxl_domain_restore_params *")
+        domid = ffi.new("uint32_t *", 0xFFFFFFFF)
+        lib.libxl_domain_config_init(d)
+        lib.libxl_domain_restore_params_init(params)
+        try:
+            self._fill_config(d, cfg)
+            self._call(lib.libxl_domain_create_restore, ctx, d, domid, fd, -1, params,
+                       ffi.NULL, ffi.NULL)
+        finally:
+            lib.libxl_domain_restore_params_dispose(params)
+            lib.libxl_domain_config_dispose(d)
+            os.close(fd)
+        return self._finish_create(int(domid[0]), paused)
+
+    def _finish_create(self, domid: int, paused: bool) -> int:
+        for w in list(self._watchers):
+            w._domain_created(domid)
+        if not paused:
+            try:
+                self.unpause(domid)
+            except XenlightError:
+                try:
+                    self.destroy(domid)
+                except XenlightError:
+                    pass
+                raise
+        return domid
+
+    def pause(self, domid: int) -> None:
+        self._call(self._lib.libxl_domain_pause, self._c(), _check_domid(domid), self._ffi.NULL)
+
+    def unpause(self, domid: int) -> None:
+        self._call(self._lib.libxl_domain_unpause, self._c(), _check_domid(domid),
+                   self._ffi.NULL)
+
+    def shutdown(self, domid: int) -> None:
+        """Ask the guest to shut down (it may ignore it); watch events for the outcome."""
+        self._call(self._lib.libxl_domain_shutdown, self._c(), _check_domid(domid),
+                   self._ffi.NULL)
+
+    def reboot(self, domid: int) -> None:
+        """Ask the guest to reboot: it shuts down with reason REBOOT; the toolstack then
+        destroys and re-creates it (libxl does not restart domains by itself)."""
+        self._call(self._lib.libxl_domain_reboot, self._c(), _check_domid(domid),
+                   self._ffi.NULL)
+
+    def destroy(self, domid: int) -> None:
+        self._call(self._lib.libxl_domain_destroy, self._c(), _check_domid(domid),
+                   self._ffi.NULL)
+
+    def suspend(self, domid: int, path: str | os.PathLike[str], live: bool = False) -> None:
+        """Write the domain's suspend image to ``path`` (created, mode 0600). The domain is
+        left shut down with reason SUSPEND; destroy it (or use :meth:`save`). On failure
+        the file is removed."""
+        _check_domid(domid)
+        ctx = self._c()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise invalid(f"cannot create the suspend image {os.fspath(path)!r}: {e.strerror}",
+                          "libxl_domain_suspend") from e
+        ok = False
+        try:
+            flags = self._lib.LIBXL_SUSPEND_LIVE if live else 0
+            self._call(self._lib.libxl_domain_suspend, ctx, domid, fd, flags, self._ffi.NULL)
+            os.fsync(fd)
+            ok = True
+        finally:
+            os.close(fd)
+            if not ok:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    def save(self, domid: int, path: str | os.PathLike[str]) -> None:
+        """``xl save``: suspend to ``path``, then destroy the domain."""
+        self.suspend(domid, path)
+        self.destroy(domid)
+
+    def resume(self, domid: int, suspend_cancel: bool = True) -> None:
+        """Resume a domain left in the suspended state (after :meth:`suspend`)."""
+        self._call(self._lib.libxl_domain_resume, self._c(), _check_domid(domid),
+                   int(suspend_cancel), self._ffi.NULL)
+
+    def rename(self, domid: int, new_name: str, old_name: str | None = None) -> None:
+        DomainConfig(name=new_name, kernel="-")   # validates the name the same way
+        self._call(self._lib.libxl_domain_rename, self._c(), _check_domid(domid),
+                   old_name.encode() if old_name is not None else self._ffi.NULL,
+                   new_name.encode())
+
+    # ---- memory and vCPUs ----
+
+    def set_memory_target(self, domid: int, target_kb: int, relative: bool = False,
+                          enforce: bool = True) -> None:
+        """Set the balloon target (KiB; relative: add target_kb, which may be negative)."""
+        if not isinstance(target_kb, int) or (not relative and target_kb <= 0):
+            raise invalid(f"memory target {target_kb!r} must be a positive number of KiB")
+        self._call(self._lib.libxl_set_memory_target, self._c(), _check_domid(domid),
+                   target_kb, int(relative), int(enforce))
+
+    def set_max_memory(self, domid: int, max_kb: int) -> None:
+        if not isinstance(max_kb, int) or max_kb <= 0:
+            raise invalid(f"maximum memory {max_kb!r} must be a positive number of KiB")
+        self._call(self._lib.libxl_domain_setmaxmem, self._c(), _check_domid(domid), max_kb)
+
+    def set_vcpus_online(self, domid: int, count: int) -> None:
+        """Bring vCPUs 0..count-1 online and the others offline."""
+        info = self.domain_info(domid)
+        nmax = info.vcpu_max_id + 1
+        if not isinstance(count, int) or not 1 <= count <= nmax:
+            raise invalid(f"vcpu count {count!r} must be between 1 and {nmax} (the maximum)")
+        bm = self._bitmap(range(count), nbits=nmax)
+        try:
+            self._call(self._lib.libxl_set_vcpuonline, self._c(), domid, bm, self._ffi.NULL)
+        finally:
+            self._lib.libxl_bitmap_dispose(bm)
+
+    def set_vcpu_affinity(self, domid: int, vcpuid: int, hard: Iterable[int] | None,
+                          soft: Iterable[int] | None = None) -> None:
+        """Pin vCPU ``vcpuid`` to the CPUs in ``hard`` (and prefer ``soft``); None leaves
+        that affinity unchanged."""
+        if hard is None and soft is None:
+            raise invalid("give a hard and/or a soft affinity")
+        if not isinstance(vcpuid, int) or vcpuid < 0:
+            raise invalid(f"vcpu {vcpuid!r} is not a vCPU number")
+        ncpus = self._lib.libxl_get_max_cpus(self._c())
+        maps = []
+        try:
+            for cpus in (hard, soft):
+                if cpus is None:
+                    maps.append(self._ffi.NULL)
+                    continue
+                cpus = sorted(set(cpus))
+                if not cpus or any(not isinstance(c, int) or not 0 <= c < ncpus for c in cpus):
+                    raise invalid(f"affinity {cpus} must be a non-empty set of CPUs in "
+                                  f"0..{ncpus - 1}")
+                maps.append(self._bitmap(cpus, nbits=ncpus))
+            self._call(self._lib.libxl_set_vcpuaffinity, self._c(), _check_domid(domid),
+                       vcpuid, maps[0], maps[1])
+        finally:
+            for m in maps:
+                if m != self._ffi.NULL:
+                    self._lib.libxl_bitmap_dispose(m)
+
+    # ---- devices ----
+
+    def add_disk(self, domid: int, disk: DiskConfig) -> None:
+        if not isinstance(disk, DiskConfig):
+            raise invalid(f"add_disk needs a DiskConfig, not {type(disk).__name__}")
+        ffi, lib = self._ffi, self._lib
+        p = ffi.new("libxl_device_disk *")
+        lib.libxl_device_disk_init(p)
+        try:
+            self._fill_disk(p, disk)
+            self._call(lib.libxl_device_disk_add, self._c(), _check_domid(domid), p, ffi.NULL)
+        finally:
+            lib.libxl_device_disk_dispose(p)
+
+    def remove_disk(self, domid: int, vdev: str) -> None:
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(vdev, str) or not vdev:
+            raise invalid(f"vdev {vdev!r} must be a device name")
+        p = ffi.new("libxl_device_disk *")
+        lib.libxl_device_disk_init(p)
+        try:
+            p.vdev = lib.xlpy_strdup(vdev.encode())
+            self._call(lib.libxl_device_disk_remove, self._c(), _check_domid(domid), p, ffi.NULL)
+        finally:
+            lib.libxl_device_disk_dispose(p)
+
+    def add_nic(self, domid: int, nic: NicConfig) -> int:
+        """Hot-plug a nic; returns its devid."""
+        if not isinstance(nic, NicConfig):
+            raise invalid(f"add_nic needs a NicConfig, not {type(nic).__name__}")
+        ffi, lib = self._ffi, self._lib
+        p = ffi.new("libxl_device_nic *")
+        lib.libxl_device_nic_init(p)
+        try:
+            self._fill_nic(p, nic)
+            self._call(lib.libxl_device_nic_add, self._c(), _check_domid(domid), p, ffi.NULL)
+            return int(p.devid)
+        finally:
+            lib.libxl_device_nic_dispose(p)
+
+    def remove_nic(self, domid: int, devid: int) -> None:
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(devid, int) or devid < 0:
+            raise invalid(f"nic devid {devid!r} must be a non-negative integer")
+        p = ffi.new("libxl_device_nic *")
+        lib.libxl_device_nic_init(p)
+        try:
+            p.devid = devid
+            self._call(lib.libxl_device_nic_remove, self._c(), _check_domid(domid), p, ffi.NULL)
+        finally:
+            lib.libxl_device_nic_dispose(p)
+
+    # ---- events ----
+
+    def events(self, domids: Iterable[int] | None = None,
+               timeout: float | None = None) -> EventStream:
+        """A blocking iterator of DomainEvent (shutdown with reason, death) for ``domids``
+        (None: every domain that exists now or is created through this Context). Iteration
+        ends when no event arrives within ``timeout`` seconds (None: never). Close it (or
+        use ``with``) to drop the watches."""
+        return EventStream(self, domids, timeout)
+
+    def aevents(self, domids: Iterable[int] | None = None) -> AsyncEventStream:
+        """The asyncio form of :meth:`events`: ``async for ev in ctx.aevents(): ...``.
+        libxl's fds and timeouts are registered with the running loop (no polling)."""
+        return AsyncEventStream(self, domids)
+
+    # ---- simulator control ----
+
+    @property
+    def sim(self) -> SimControl:
+        """The simulator's control API (sim backend only)."""
+        if not self._b.is_sim:
+            raise BackendUnavailable(ERROR_FAIL, "fail",
+                                     "the simulator control API needs the 'sim' backend")
+        if self._sim is None:
+            from .sim import SimControl
+            self._sim = SimControl(self._b)
+        return self._sim
+
+    # ---- C struct helpers ----
+
+    def _str(self, p: Any) -> str:
+        return self._ffi.string(p).decode(errors="replace") if p != self._ffi.NULL else ""
+
+    def _dup(self, s: str | None) -> Any:
+        # IDL dispose functions free() string fields: they must be malloc'd copies.
+        if s is None:
+            return self._ffi.NULL
+        p = self._lib.xlpy_strdup(s.encode())
+        if p == self._ffi.NULL:
+            raise MemoryError("strdup failed")
+        return p
+
+    def _bitmap(self, bits: Iterable[int], nbits: int) -> Any:
+        bm = self._ffi.new("libxl_bitmap *")
+        self._lib.libxl_bitmap_init(bm)
+        self._call(self._lib.libxl_cpu_bitmap_alloc, self._c(), bm, nbits)
+        for b in bits:
+            self._lib.libxl_bitmap_set(bm, b)
+        return bm
+
+    def _bitmap_set(self, bm: Any) -> frozenset[int]:
+        if bm.map == self._ffi.NULL:
+            return frozenset()
+        data = self._ffi.buffer(bm.map, bm.size)[:]
+        return frozenset(i for i in range(len(data) * 8) if data[i >> 3] >> (i & 7) & 1)
+
+    def _fill_config(self, d: Any, cfg: DomainConfig) -> None:
+        ffi, lib, dup = self._ffi, self._lib, self._dup
+        c = d.c_info
+        c.type = int(cfg.type)
+        c.name = dup(cfg.name)
+        if cfg.uuid:
+            import uuid as _uuid
+            ffi.memmove(c.uuid.uuid, _uuid.UUID(cfg.uuid).bytes, 16)
+        b_ptr = ffi.addressof(d, "b_info")
+        lib.libxl_domain_build_info_init_type(b_ptr, int(cfg.type))
+        b = d.b_info
+        b.max_vcpus = cfg.max_vcpus
+        self._call(lib.libxl_cpu_bitmap_alloc, self._c(), ffi.addressof(b, "avail_vcpus"),
+                   cfg.max_vcpus)
+        for i in range(cfg.vcpus):
+            lib.libxl_bitmap_set(ffi.addressof(b, "avail_vcpus"), i)
+        if cfg.cpus is not None:
+            ncpus = lib.libxl_get_max_cpus(self._c())
+            if max(cfg.cpus) >= ncpus:
+                raise invalid(f"cpus {sorted(cfg.cpus)} name CPUs beyond the host's {ncpus}")
+            self._call(lib.libxl_cpu_bitmap_alloc, self._c(), ffi.addressof(b, "cpumap"), ncpus)
+            for i in cfg.cpus:
+                lib.libxl_bitmap_set(ffi.addressof(b, "cpumap"), i)
+        b.max_memkb = cfg.max_memkb
+        b.target_memkb = cfg.memkb
+        b.kernel = dup(cfg.kernel)
+        b.ramdisk = dup(cfg.ramdisk)
+        b.cmdline = dup(cfg.cmdline)
+        if cfg.bootloader:
+            b.bootloader = dup(cfg.bootloader)
+            if cfg.bootloader_args:
+                b.bootloader_args = self._string_list(cfg.bootloader_args)
+        if cfg.type == DomainType.HVM and cfg.boot:
+            lib.xlpy_b_info_hvm(b_ptr).boot = dup(cfg.boot)
+        if cfg.disks:
+            n = len(cfg.disks)
+            d.disks = ffi.cast("libxl_device_disk *",
+                               self._calloc(n, ffi.sizeof("libxl_device_disk")))
+            for i, disk in enumerate(cfg.disks):
+                lib.libxl_device_disk_init(d.disks + i)
+                d.num_disks = i + 1       # so dispose covers exactly what was initialised
+                self._fill_disk(d.disks + i, disk)
+        if cfg.nics:
+            n = len(cfg.nics)
+            d.nics = ffi.cast("libxl_device_nic *", self._calloc(n, ffi.sizeof("libxl_device_nic")))
+            for i, nic in enumerate(cfg.nics):
+                lib.libxl_device_nic_init(d.nics + i)
+                d.num_nics = i + 1
+                self._fill_nic(d.nics + i, nic)
+        d.on_poweroff = int(cfg.on_poweroff)
+        d.on_reboot = int(cfg.on_reboot)
+        d.on_crash = int(cfg.on_crash)
+        d.on_watchdog = int(cfg.on_watchdog)
+
+    def _calloc(self, n: int, size: int) -> Any:
+        p = self._lib.xlpy_calloc(n, size)
+        if p == self._ffi.NULL:
+            raise MemoryError("calloc failed")
+        return p
+
+    def _string_list(self, items: Iterable[str]) -> Any:
+        items = list(items)
+        arr = self._ffi.cast("char **", self._calloc(len(items) + 1, self._ffi.sizeof("char *")))
+        for i, s in enumerate(items):
+            arr[i] = self._dup(s)
+        return arr
+
+    def _fill_disk(self, p: Any, disk: DiskConfig) -> None:
+        dup = self._dup
+        p.vdev = dup(disk.vdev)
+        p.pdev_path = dup(disk.target)
+        p.format = int(disk.format) if disk.target is not None else self._lib.LIBXL_DISK_FORMAT_EMPTY
+        p.backend = int(disk.backend)
+        p.readwrite = int(disk.readwrite and not disk.is_cdrom)
+        p.is_cdrom = int(disk.is_cdrom)
+        p.removable = int(disk.is_cdrom)
+        p.script = dup(disk.script)
+        p.backend_domid = disk.backend_domid
+
+    def _fill_nic(self, p: Any, nic: NicConfig) -> None:
+        dup = self._dup
+        mac = nic.mac_bytes
+        if mac is not None:
+            self._ffi.memmove(p.mac, mac, 6)
+        p.bridge = dup(nic.bridge)
+        if nic.mtu:
+            p.mtu = nic.mtu
+        p.model = dup(nic.model)
+        p.ip = dup(nic.ip)
+        p.script = dup(nic.script)
+        p.ifname = dup(nic.ifname)
+        p.devid = nic.devid
+        p.backend_domid = nic.backend_domid
+        if nic.rate:
+            p.rate_interval_usecs = _NIC_RATE_INTERVAL_US
+            p.rate_bytes_per_interval = max(1, nic.rate * _NIC_RATE_INTERVAL_US // 1000000)
+
+    # ---- osevent plumbing (used by events.py) ----
+
+    def _occurred_fd(self, for_libxl: Any, fd: int, events: int, revents: int) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._lib.libxl_osevent_occurred_fd(ctx, for_libxl, fd, events, revents)
+
+    def _occurred_timeout(self, for_libxl: Any) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._lib.libxl_osevent_occurred_timeout(ctx, for_libxl)
+
+    def _add_watcher(self, w: EventStream | AsyncEventStream) -> None:
+        with self._watch_lock:
+            self._watchers.add(w)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._ctx is None else "open"
+        return f"<xenlight_py.Context backend={self.backend!r} {state}>"
+
+
+_flat_tls = threading.local()

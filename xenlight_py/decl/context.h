@@ -1,0 +1,29 @@
+/* context.h: the libxl context, version info, host information. */
+
+typedef struct libxl__ctx libxl_ctx;
+typedef struct xentoollog_logger xentoollog_logger;
+
+typedef enum xentoollog_level {
+    XTL_NONE, XTL_DEBUG, XTL_VERBOSE, XTL_DETAIL, XTL_PROGRESS, XTL_INFO, XTL_NOTICE,
+    XTL_WARN, XTL_ERROR, XTL_CRITICAL, ...
+} xentoollog_level;
+
+#define LIBXL_VERSION ...
+
+int libxl_ctx_alloc(libxl_ctx **pctx, int version, unsigned flags, xentoollog_logger *lg);
+int libxl_ctx_free(libxl_ctx *ctx);
+const libxl_version_info *libxl_get_version_info(libxl_ctx *ctx);
+int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo);
+int libxl_get_free_memory(libxl_ctx *ctx, uint64_t *memkb);
+int libxl_get_max_cpus(libxl_ctx *ctx);
+
+/* The binding's logger: libxl's vmessage (a va_list) is formatted in C and handed to
+ * xlpy_log_cb; lines below min_level are dropped in C, before any Python is entered. */
+xentoollog_logger *xlpy_logger_new(int min_level);
+void xlpy_logger_set_min_level(xentoollog_logger *lg, int min_level);
+void xlpy_logger_free(xentoollog_logger *lg);
+extern "Python" void xlpy_log_cb(int level, int errnoval, const char *context, const char *msg);
+
+/* Selective SIGCHLD reaping (libxl reaps only its own children; Python's subprocess keeps
+ * working), osevent hooks onto xlpy_fd_* / xlpy_timeout_* below. */
+void xlpy_ctx_setup(libxl_ctx *ctx, void *user);

@@ -1,0 +1,62 @@
+/* domain.h: domain listing, lifecycle, memory, vCPUs, devices. ao_how is always NULL
+ * (synchronous); the binding never passes a libxl_asyncop_how. */
+
+typedef struct { ...; } libxl_asyncop_how;
+typedef struct { ...; } libxl_asyncprogress_how;
+
+#define LIBXL_SUSPEND_LIVE ...
+
+libxl_dominfo *libxl_list_domain(libxl_ctx *ctx, int *nb_domain_out);
+void libxl_dominfo_list_free(libxl_dominfo *list, int nb_domain);
+int libxl_domain_info(libxl_ctx *ctx, libxl_dominfo *info_r, uint32_t domid);
+libxl_vcpuinfo *libxl_list_vcpu(libxl_ctx *ctx, uint32_t domid, int *nb_vcpu, int *nr_cpus_out);
+void libxl_vcpuinfo_list_free(libxl_vcpuinfo *list, int nr_vcpus);
+int libxl_get_memory_target(libxl_ctx *ctx, uint32_t domid, uint64_t *out_target);
+
+int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config, uint32_t *domid,
+                            const libxl_asyncop_how *ao_how,
+                            const libxl_asyncprogress_how *aop_console_how);
+int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, uint32_t *domid,
+                                int restore_fd, int send_back_fd,
+                                const libxl_domain_restore_params *params,
+                                const libxl_asyncop_how *ao_how,
+                                const libxl_asyncprogress_how *aop_console_how);
+int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how);
+int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how);
+int libxl_domain_shutdown(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how);
+int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how);
+int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how);
+int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
+                         const libxl_asyncop_how *ao_how);
+int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
+                        const libxl_asyncop_how *ao_how);
+int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid, const char *old_name,
+                        const char *new_name);
+int libxl_domain_setmaxmem(libxl_ctx *ctx, uint32_t domid, uint64_t target_memkb);
+int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid, int64_t target_memkb,
+                            int relative, int enforce);
+int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid, libxl_bitmap *cpumap,
+                         const libxl_asyncop_how *ao_how);
+int libxl_set_vcpuaffinity(libxl_ctx *ctx, uint32_t domid, uint32_t vcpuid,
+                           const libxl_bitmap *cpumap_hard, const libxl_bitmap *cpumap_soft);
+int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
+                          const libxl_asyncop_how *ao_how);
+int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
+                             const libxl_asyncop_how *ao_how);
+int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
+                         const libxl_asyncop_how *ao_how);
+int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
+                            const libxl_asyncop_how *ao_how);
+int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid);
+char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid);
+int libxl_cpu_bitmap_alloc(libxl_ctx *ctx, libxl_bitmap *cpumap, int max_cpus);
+void libxl_bitmap_set(libxl_bitmap *bitmap, int bit);
+int libxl_bitmap_test(const libxl_bitmap *bitmap, int bit);
+void free(void *ptr);
+
+/* Flat copies for the hot paths: one C call fills packed records (field order of the
+ * Python DomainInfo) that Python unpacks in bulk instead of touching each field via cffi. */
+size_t xlpy_dominfo_flat_size(void);
+int xlpy_domain_info_flat(libxl_ctx *ctx, uint32_t domid, void *out);
+/* Returns the count, or a negative libxl error; *out is malloc'd (free()). */
+int xlpy_list_domain_flat(libxl_ctx *ctx, void **out);

@@ -1,0 +1,170 @@
+"""The simulator's control API (xlsim_*), in Pythonic form. Sim backend only.
+
+Reach it as ``Context(backend="sim").sim`` or ``xenlight_py.sim.SimControl()``. The simulated
+host is process-wide (or shared through ``$XLSIM_STATE_FILE``), so these calls affect every
+context on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._ffi import Backend, load
+from .errors import make_error, invalid
+from .types import ShutdownReason
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """xlsim_host_config; None fields take the simulator's defaults."""
+    nr_cpus: int = 16
+    nr_nodes: int = 2
+    threads_per_core: int = 2
+    cpu_khz: int = 2400000
+    total_memkb: int = 64 * 1024 * 1024
+    dom0_memkb: int = 4 * 1024 * 1024
+    dom0_vcpus: int = 4
+    shutdown_delay_ms: int = 200
+    balloon_kb_per_s: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IoStats:
+    rd_bytes: int
+    wr_bytes: int
+    rd_reqs: int
+    wr_reqs: int
+
+
+@dataclass(frozen=True)
+class GuestInfo:
+    mem_total_kb: int
+    mem_free_kb: int
+    os_name: str
+    os_kernel: str
+    ipv4: str
+
+
+_CONFIG_FIELDS = tuple(HostConfig.__dataclass_fields__)
+
+
+class SimControl:
+    """Configure and bend the simulated host."""
+
+    def __init__(self, backend: Backend | None = None) -> None:
+        b = backend or load("sim")
+        if not b.is_sim:
+            raise invalid("SimControl needs the 'sim' backend")
+        self._b = b
+        self._ffi = b.ffi
+        self._lib = b.lib
+
+    def _check(self, rc: int, function: str) -> None:
+        if rc < 0:
+            raise make_error(rc, self._b.error_name(rc), function)
+
+    def default_config(self) -> HostConfig:
+        c = self._ffi.new("xlsim_host_config *")
+        self._lib.xlsim_host_config_default(c)
+        return HostConfig(**{f: getattr(c, f) for f in _CONFIG_FIELDS})
+
+    def configure(self, config: HostConfig | None = None, **changes: int) -> None:
+        """Reset the simulated host: only dom0 remains, faults and pending events are
+        cleared. ``configure()`` restores the defaults; keyword arguments change fields of
+        ``config`` (or of the defaults)."""
+        unknown = set(changes) - set(_CONFIG_FIELDS)
+        if unknown:
+            raise invalid(f"unknown host config field(s): {', '.join(sorted(unknown))}")
+        if config is None and not changes:
+            self._check(self._lib.xlsim_host_configure(self._ffi.NULL), "xlsim_host_configure")
+            return
+        base = config or self.default_config()
+        c = self._ffi.new("xlsim_host_config *")
+        for f in _CONFIG_FIELDS:
+            v = changes.get(f, getattr(base, f))
+            if not isinstance(v, int) or v < 0:
+                raise invalid(f"host config {f}={v!r} must be a non-negative integer")
+            setattr(c, f, v)
+        self._check(self._lib.xlsim_host_configure(c), "xlsim_host_configure")
+
+    def config(self) -> HostConfig:
+        c = self._ffi.new("xlsim_host_config *")
+        self._check(self._lib.xlsim_host_get_config(c), "xlsim_host_get_config")
+        return HostConfig(**{f: getattr(c, f) for f in _CONFIG_FIELDS})
+
+    # -- the guest acting by itself --
+
+    def guest_shutdown(self, domid: int, reason: ShutdownReason | int) -> None:
+        self._check(self._lib.xlsim_guest_shutdown(domid, int(reason)), "xlsim_guest_shutdown")
+
+    def guest_poweroff(self, domid: int) -> None:
+        self._check(self._lib.xlsim_guest_poweroff(domid), "xlsim_guest_poweroff")
+
+    def guest_reboot(self, domid: int) -> None:
+        self._check(self._lib.xlsim_guest_reboot(domid), "xlsim_guest_reboot")
+
+    def guest_crash(self, domid: int) -> None:
+        self._check(self._lib.xlsim_guest_crash(domid), "xlsim_guest_crash")
+
+    def set_ignore_shutdown(self, domid: int, ignore: bool = True) -> None:
+        self._check(self._lib.xlsim_guest_set_ignore_shutdown(domid, int(ignore)),
+                    "xlsim_guest_set_ignore_shutdown")
+
+    def set_shutdown_delay(self, domid: int, delay_ms: int) -> None:
+        if not isinstance(delay_ms, int) or delay_ms < 0:
+            raise invalid(f"delay {delay_ms!r} must be a non-negative number of ms")
+        self._check(self._lib.xlsim_guest_set_shutdown_delay(domid, delay_ms),
+                    "xlsim_guest_set_shutdown_delay")
+
+    def set_load(self, domid: int, load: float) -> None:
+        """Load of each running vCPU of the domain, 0.0 .. 1.0."""
+        self._check(self._lib.xlsim_domain_set_load(domid, float(load)), "xlsim_domain_set_load")
+
+    # -- faults --
+
+    def fail_next(self, function: str, rc: int, count: int = 1) -> None:
+        """Make the next ``count`` calls of the libxl/xc function ``function`` fail with
+        ``rc`` (a negative libxl error code). count 0 clears that fault."""
+        if not isinstance(function, str) or not function:
+            raise invalid("function must name a libxl/xc function")
+        self._check(self._lib.xlsim_fail_next(function.encode(), count, rc), "xlsim_fail_next")
+
+    def clear_faults(self) -> None:
+        self._lib.xlsim_clear_faults()
+
+    # -- observations --
+
+    def disk_stats(self, domid: int, vdev: str) -> IoStats:
+        s = self._ffi.new("xlsim_io_stats *")
+        self._check(self._lib.xlsim_disk_stats(domid, vdev.encode(), s), "xlsim_disk_stats")
+        return IoStats(s.rd_bytes, s.wr_bytes, s.rd_reqs, s.wr_reqs)
+
+    def nic_stats(self, domid: int, devid: int) -> IoStats:
+        s = self._ffi.new("xlsim_io_stats *")
+        self._check(self._lib.xlsim_nic_stats(domid, devid, s), "xlsim_nic_stats")
+        return IoStats(s.rd_bytes, s.wr_bytes, s.rd_reqs, s.wr_reqs)
+
+    def guest_info(self, domid: int) -> GuestInfo:
+        g = self._ffi.new("struct xlsim_guest_info *")
+        self._check(self._lib.xlsim_guest_info(domid, g), "xlsim_guest_info")
+        s = self._ffi.string
+        return GuestInfo(g.mem_total_kb, g.mem_free_kb, s(g.os_name).decode(errors="replace"),
+                         s(g.os_kernel).decode(errors="replace"),
+                         s(g.ipv4).decode(errors="replace"))
+
+    def domain_count(self) -> int:
+        n = self._lib.xlsim_domain_count()
+        self._check(n, "xlsim_domain_count")
+        return int(n)
+
+    # -- benchmarks (the simulator's own cost, timed in C) --
+
+    def bench_domain_info_ns(self, ctx: Any, domid: int, n: int) -> int:
+        t = self._lib.xlpy_bench_domain_info(ctx._c(), domid, n)
+        self._check(t, "libxl_domain_info")
+        return int(t)
+
+    def bench_list_domain_ns(self, ctx: Any, n: int) -> int:
+        t = self._lib.xlpy_bench_list_domain(ctx._c(), n)
+        self._check(t, "libxl_list_domain")
+        return int(t)

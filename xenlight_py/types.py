@@ -1,0 +1,357 @@
+"""Immutable values handed out by the binding, and the configuration types it accepts."""
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from .errors import invalid
+
+
+class DomainType(enum.IntEnum):
+    INVALID = -1
+    HVM = 1
+    PV = 2
+    PVH = 3
+
+
+class ShutdownReason(enum.IntEnum):
+    UNKNOWN = -1
+    POWEROFF = 0
+    REBOOT = 1
+    SUSPEND = 2
+    CRASH = 3
+    WATCHDOG = 4
+    SOFT_RESET = 5
+
+
+class ShutdownAction(enum.IntEnum):
+    """libxl_action_on_shutdown: what the toolstack should do when the guest shuts down."""
+    DESTROY = 1
+    RESTART = 2
+    RESTART_RENAME = 3
+    PRESERVE = 4
+    COREDUMP_DESTROY = 5
+    COREDUMP_RESTART = 6
+    SOFT_RESET = 7
+
+
+class DiskFormat(enum.IntEnum):
+    UNKNOWN = 0
+    QCOW = 1
+    QCOW2 = 2
+    VHD = 3
+    RAW = 4
+    EMPTY = 5
+    QED = 6
+
+
+class DiskBackend(enum.IntEnum):
+    UNKNOWN = 0
+    PHY = 1
+    TAP = 2
+    QDISK = 3
+    STANDALONE = 4
+
+
+# xl's letter for the shutdown reason in the 5th State column ("-rscwS").
+_REASON_LETTERS = "-rscwS"
+
+
+def _enum_or_raw(cls: type[enum.IntEnum], v: int) -> enum.IntEnum | int:
+    try:
+        return cls(v)
+    except ValueError:
+        return v
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    """One domain as libxl_dominfo reports it. Memory in KiB, cpu_time in nanoseconds."""
+    domid: int
+    uuid: str
+    ssidref: int
+    running: bool
+    blocked: bool
+    paused: bool
+    shutdown: bool
+    dying: bool
+    never_stop: bool
+    shutdown_reason: ShutdownReason
+    outstanding_memkb: int
+    current_memkb: int
+    shared_memkb: int
+    paged_memkb: int
+    max_memkb: int
+    cpu_time: int
+    vcpu_max_id: int
+    vcpu_online: int
+    cpupool: int
+    gpaddr_bits: int
+    domain_type: DomainType
+
+    @property
+    def state(self) -> str:
+        """xl's six-letter state, e.g. ``-b----`` (running, blocked, paused, shutdown,
+        shutdown reason letter, dying)."""
+        r = int(self.shutdown_reason) if self.shutdown else 0
+        letter = _REASON_LETTERS[r] if 0 <= r < len(_REASON_LETTERS) else "?"
+        return "".join((
+            "r" if self.running else "-", "b" if self.blocked else "-",
+            "p" if self.paused else "-", "s" if self.shutdown else "-", letter,
+            "d" if self.dying else "-"))
+
+    @property
+    def memory_mib(self) -> int:
+        """``xl list``'s Mem column: (current + outstanding) KiB / 1024."""
+        return (self.current_memkb + self.outstanding_memkb) // 1024
+
+    @property
+    def cpu_time_s(self) -> float:
+        return self.cpu_time / 1e9
+
+
+@dataclass(frozen=True)
+class VcpuInfo:
+    """One vCPU (libxl_vcpuinfo). vcpu_time in ns (bit 63 masked); affinities as CPU sets."""
+    vcpuid: int
+    cpu: int
+    online: bool
+    blocked: bool
+    running: bool
+    vcpu_time: int
+    affinity: frozenset[int]
+    soft_affinity: frozenset[int]
+
+
+@dataclass(frozen=True)
+class PhysInfo:
+    """The host (libxl_physinfo). Pages are 4 KiB; ``*_kib`` properties convert."""
+    threads_per_core: int
+    cores_per_socket: int
+    max_cpu_id: int
+    nr_cpus: int
+    cpu_khz: int
+    total_pages: int
+    free_pages: int
+    scrub_pages: int
+    outstanding_pages: int
+    sharing_freed_pages: int
+    sharing_used_frames: int
+    max_possible_mfn: int
+    nr_nodes: int
+    hw_cap: tuple[int, ...]
+    cap_hvm: bool
+    cap_pv: bool
+    cap_hvm_directio: bool
+    cap_hap: bool
+    cap_shadow: bool
+    cap_iommu_hap_pt_share: bool
+
+    @property
+    def total_memkb(self) -> int:
+        return self.total_pages * 4
+
+    @property
+    def free_memkb(self) -> int:
+        return self.free_pages * 4
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """libxl_version_info."""
+    xen_version_major: int
+    xen_version_minor: int
+    xen_version_extra: str
+    compiler: str
+    compile_by: str
+    compile_domain: str
+    compile_date: str
+    capabilities: str
+    changeset: str
+    virt_start: int
+    pagesize: int
+    commandline: str
+    build_id: str
+
+    @property
+    def xen_version(self) -> str:
+        return f"{self.xen_version_major}.{self.xen_version_minor}{self.xen_version_extra}"
+
+
+# ---- configuration ----
+
+_VDEV_RE = re.compile(r"^(xvd|hd|sd)[a-z]+[0-9]*$|^d[0-9]+(p[0-9]+)?$")
+_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.:+\-]+$")
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise invalid(message)
+
+
+@dataclass(frozen=True)
+class DiskConfig:
+    """A virtual block device (libxl_device_disk)."""
+    vdev: str
+    target: str | None = None          # pdev_path: file or device; None for an empty CD-ROM
+    format: DiskFormat = DiskFormat.RAW
+    backend: DiskBackend = DiskBackend.UNKNOWN
+    readwrite: bool = True
+    is_cdrom: bool = False
+    script: str | None = None
+    backend_domid: int = 0
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.vdev, str) and bool(_VDEV_RE.match(self.vdev)),
+                 f"disk vdev {self.vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
+        _require(self.target is not None or self.is_cdrom,
+                 f"disk {self.vdev}: target is required unless the disk is an (empty) cdrom")
+        object.__setattr__(self, "format", DiskFormat(self.format))
+        object.__setattr__(self, "backend", DiskBackend(self.backend))
+        _require(0 <= self.backend_domid < 0x7FF0, f"disk {self.vdev}: bad backend_domid")
+
+
+@dataclass(frozen=True)
+class NicConfig:
+    """A virtual network interface (libxl_device_nic). rate: bytes per second (0: unlimited),
+    applied with libxl's default 50 ms credit interval."""
+    mac: str | None = None
+    bridge: str | None = None
+    mtu: int = 0                       # 0: libxl default (1500)
+    model: str | None = None           # emulated model for HVM, e.g. "e1000"
+    ip: str | None = None
+    script: str | None = None
+    rate: int = 0
+    devid: int = -1                    # -1: libxl picks
+    ifname: str | None = None
+    backend_domid: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.mac is None or bool(_MAC_RE.match(self.mac)),
+                 f"nic mac {self.mac!r} is not of the form 00:16:3e:xx:xx:xx")
+        _require(isinstance(self.mtu, int) and (self.mtu == 0 or 68 <= self.mtu <= 65535),
+                 f"nic mtu {self.mtu!r} is out of range (68..65535, or 0 for the default)")
+        _require(isinstance(self.rate, int) and self.rate >= 0,
+                 f"nic rate {self.rate!r} must be a non-negative number of bytes/s")
+        _require(isinstance(self.devid, int) and self.devid >= -1, "nic devid must be >= -1")
+        if self.ip is not None:
+            for a in self.ip.split():
+                try:
+                    ipaddress.ip_address(a)
+                except ValueError:
+                    raise invalid(f"nic ip {a!r} is not an IP address") from None
+        _require(0 <= self.backend_domid < 0x7FF0, "nic backend_domid is out of range")
+
+    @property
+    def mac_bytes(self) -> bytes | None:
+        return bytes.fromhex(self.mac.replace(":", "")) if self.mac else None
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    """What to create (libxl_domain_config). Memory in MiB, as in xl config files.
+
+    Boot: ``kernel`` (+ ``ramdisk``, ``cmdline``) for PV/PVH direct boot, or ``bootloader``
+    (PV, e.g. "pygrub"), or neither for HVM (firmware boots from the disks).
+    """
+    name: str
+    type: DomainType = DomainType.PV
+    memory: int = 128                  # MiB, the balloon target
+    maxmem: int | None = None          # MiB, None: same as memory
+    vcpus: int = 1                     # online at start
+    maxvcpus: int | None = None        # None: same as vcpus
+    kernel: str | None = None
+    ramdisk: str | None = None
+    cmdline: str | None = None
+    bootloader: str | None = None
+    bootloader_args: tuple[str, ...] = ()
+    disks: tuple[DiskConfig, ...] = ()
+    nics: tuple[NicConfig, ...] = ()
+    on_poweroff: ShutdownAction = ShutdownAction.DESTROY
+    on_reboot: ShutdownAction = ShutdownAction.RESTART
+    on_crash: ShutdownAction = ShutdownAction.DESTROY
+    on_watchdog: ShutdownAction = ShutdownAction.DESTROY
+    uuid: str | None = None            # None: libxl generates one
+    boot: str | None = None            # HVM boot order, e.g. "cd"
+    cpus: frozenset[int] | None = None  # hard affinity of all vCPUs (None: any)
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and 0 < len(self.name) <= 64
+                 and bool(_NAME_RE.match(self.name)),
+                 f"domain name {self.name!r} must be 1..64 characters of [A-Za-z0-9_.:+-]")
+        try:
+            object.__setattr__(self, "type", DomainType(self.type))
+        except ValueError:
+            raise invalid(f"domain type {self.type!r} is not PV, PVH or HVM") from None
+        _require(self.type != DomainType.INVALID, "domain type must be PV, PVH or HVM")
+        _require(isinstance(self.memory, int) and self.memory > 0,
+                 f"memory {self.memory!r} must be a positive number of MiB")
+        maxmem = self.memory if self.maxmem is None else self.maxmem
+        _require(isinstance(maxmem, int) and maxmem >= self.memory,
+                 f"maxmem {maxmem!r} must be at least memory ({self.memory})")
+        _require(isinstance(self.vcpus, int) and self.vcpus >= 1,
+                 f"vcpus {self.vcpus!r} must be at least 1")
+        maxv = self.vcpus if self.maxvcpus is None else self.maxvcpus
+        _require(isinstance(maxv, int) and self.vcpus <= maxv <= 512,
+                 f"maxvcpus {maxv!r} must be between vcpus ({self.vcpus}) and 512")
+        _require(not (self.kernel and self.bootloader),
+                 "kernel and bootloader are exclusive: give one or the other")
+        if self.type == DomainType.PV:
+            _require(bool(self.kernel or self.bootloader),
+                     "a PV domain needs a kernel or a bootloader")
+        if self.type == DomainType.PVH:
+            _require(bool(self.kernel), "a PVH domain needs a kernel")
+        _require(not (self.ramdisk and not self.kernel), "ramdisk given without a kernel")
+        object.__setattr__(self, "disks", tuple(self.disks))
+        object.__setattr__(self, "nics", tuple(self.nics))
+        object.__setattr__(self, "bootloader_args", tuple(self.bootloader_args))
+        vdevs = [d.vdev for d in self.disks]
+        _require(len(set(vdevs)) == len(vdevs), f"duplicate disk vdev in {vdevs}")
+        devids = [n.devid for n in self.nics if n.devid >= 0]
+        _require(len(set(devids)) == len(devids), "duplicate nic devid")
+        for a in ("on_poweroff", "on_reboot", "on_crash", "on_watchdog"):
+            try:
+                object.__setattr__(self, a, ShutdownAction(getattr(self, a)))
+            except ValueError:
+                raise invalid(f"{a}: {getattr(self, a)!r} is not a shutdown action") from None
+        if self.uuid is not None:
+            import uuid as _uuid
+            try:
+                object.__setattr__(self, "uuid", str(_uuid.UUID(self.uuid)))
+            except ValueError:
+                raise invalid(f"uuid {self.uuid!r} is not a UUID") from None
+        if self.cpus is not None:
+            object.__setattr__(self, "cpus", frozenset(self.cpus))
+            _require(all(isinstance(c, int) and c >= 0 for c in self.cpus) and bool(self.cpus),
+                     "cpus must be a non-empty set of CPU numbers")
+
+    @property
+    def memkb(self) -> int:
+        return self.memory * 1024
+
+    @property
+    def max_memkb(self) -> int:
+        return (self.maxmem if self.maxmem is not None else self.memory) * 1024
+
+    @property
+    def max_vcpus(self) -> int:
+        return self.maxvcpus if self.maxvcpus is not None else self.vcpus
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A domain event: kind "shutdown" (with its reason) or "death"."""
+    kind: str
+    domid: int
+    uuid: str
+    reason: ShutdownReason | None = None
+
+
+__all__ = [
+    "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
+    "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DiskConfig", "NicConfig",
+    "DomainConfig", "DomainEvent",
+]
