@@ -86,6 +86,7 @@ def _parse_ref_default(type_str: str, raw: str) -> Any:
 @pytest.mark.parametrize("name", CLASSES)
 def test_fields_match(ref: dict, name: str) -> None:
     ours = MODEL.classes[name]
+    assert ours.doc == ref[name]["description"]
     theirs = {f["name"]: f for f in ref[name]["fields"]}
     assert list(ours.fields) == list(theirs), "same fields, same order"
     for fname, f in ours.fields.items():
