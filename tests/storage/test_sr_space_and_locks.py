@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sr_helpers import MiB, new_uuid, write_at
-from xenapi_impl.storage import FileSRDriver, NoSpace, SRBusy
+from xenapi_impl.storage import FileSRDriver, NoSpace, SRBusy, SRNotFound
 from xenapi_impl.storage import file_sr as file_sr_module
 from xenapi_impl.storage.file_sr import METADATA
 from xenapi_impl.storage.locking import SRLock
@@ -214,3 +214,45 @@ def test_lock_is_reentrant_within_a_thread_and_exclusive_across(file_sr: FileSRD
         t.join()
         assert len(outcome) == 1 and isinstance(outcome[0], SRBusy)
     file_sr.vdi_delete(vdi.uuid)
+
+
+def test_sr_directory_removed_underneath(file_sr: FileSRDriver) -> None:
+    import shutil
+    shutil.rmtree(file_sr.path)
+    with pytest.raises(SRNotFound) as e:
+        file_sr.vdi_create(MiB)
+    assert e.value.code == "SR_BACKEND_FAILURE" and e.value.params[0] == "SRUnavailable"
+    with pytest.raises(SRNotFound):
+        file_sr.stat()
+
+
+def test_lock_follows_a_replaced_lock_file(file_sr: FileSRDriver,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # Race: a waiter opened the lock file just before destroy unlinked it and someone made a
+    # new one. A lock on the unlinked file excludes nobody, so the waiter must notice and lock
+    # the file that is there now, which the holder of the new file then keeps it from taking.
+    stale = os.open(file_sr._lock_path, os.O_RDWR)
+    os.unlink(file_sr._lock_path)
+    real_open = SRLock._open
+    opened: list[int] = []
+
+    def open_stale_first(self: SRLock) -> int:
+        fd = os.dup(stale) if not opened else real_open(self)
+        opened.append(fd)
+        return fd
+
+    monkeypatch.setattr(SRLock, "_open", open_stale_first)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, file_sr._lock_path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(SRBusy):
+            with SRLock(file_sr._lock_path, file_sr.sr_uuid, timeout=0.2):
+                pass
+        assert len(opened) == 2        # the stale file, then the current one
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        os.close(stale)

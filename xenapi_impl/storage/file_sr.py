@@ -267,9 +267,9 @@ class FileSRDriver(SRDriver):
                           new=[present[u] for u in new_uuids], missing=missing)
 
     def _stat(self) -> SRStat:
+        doc = self._load()
         with os_errors(f"stat of SR {self.sr_uuid}"):
             fs = os.statvfs(self.path)
-            doc = self._load()
             images = self._images()
         ours = [images[e["location"]] for e in doc["vdis"].values() if e["location"] in images]
         return SRStat(physical_size=fs.f_blocks * fs.f_frsize,

@@ -7,13 +7,14 @@ the outermost holder.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
 import time
 from types import TracebackType
 
-from .errors import SRBusy
+from .errors import BackendFailure, SRBusy, SRNotFound
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -61,13 +62,37 @@ class SRLock:
         shared.depth += 1
         return self
 
+    def _open(self) -> int:
+        try:
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            directory = os.path.dirname(self.lock_path)
+            raise SRNotFound(directory, f"{directory} does not exist") from None
+        except OSError as e:
+            raise BackendFailure(errno.errorcode.get(e.errno or 0, "EIO"),
+                                 f"cannot open lock file {self.lock_path}: {e.strerror}") from e
+
+    def _is_current(self, fd: int) -> bool:
+        """Whether ``fd`` is still the file at lock_path (destroy unlinks the lock file: a lock
+        on the unlinked file would exclude nobody)."""
+        try:
+            st = os.stat(self.lock_path)
+        except FileNotFoundError:
+            return False
+        own = os.fstat(fd)
+        return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
+
     def _flock(self, start: float) -> int:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._open()
         delay = 0.005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
+                if self._is_current(fd):
+                    return fd
+                os.close(fd)                    # replaced meanwhile: lock the new file
+                fd = self._open()
+                continue
             except BlockingIOError:
                 waited = time.monotonic() - start
                 if waited >= self.timeout:
