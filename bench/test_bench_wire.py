@@ -9,7 +9,7 @@ keys, operation lists, a datetime, a float). Side by side in one run:
   stdlib_json json.dumps of the plain result (no memo, default separators)
 The encoded size of each form is printed once (pytest -s) and stored in extra_info.
 Reproduce: .venv/bin/python -m pytest bench/test_bench_wire.py --benchmark-only \
-           --benchmark-columns=min,median,mean,rounds --benchmark-group-by=param:n
+           --benchmark-columns=min,median,mean,rounds
 """
 from __future__ import annotations
 
@@ -173,6 +173,7 @@ def _note(benchmark, kind: str, n: int, body: bytes) -> None:
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_stdlib_xmlrpc_dumps(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     plain = _plain(records(n))
     body = benchmark(stdlib_dumps, plain)
     _note(benchmark, "stdlib", n, body)
@@ -180,6 +181,7 @@ def test_stdlib_xmlrpc_dumps(benchmark, n):
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_xml_cold(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     body = benchmark.pedantic(xmlrpc.encode_success, args=(recs,), setup=xmlrpc.clear_memo,
                               rounds=5 if n > 1000 else 20)
@@ -193,6 +195,7 @@ def test_xml_cold(benchmark, n):
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_xml_memo(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     xmlrpc.encode_success(recs)  # warm
     body = benchmark(xmlrpc.encode_success, recs)
@@ -201,6 +204,7 @@ def test_xml_memo(benchmark, n):
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_json_cold(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     body = benchmark.pedantic(jsonrpc.encode_success, args=(REQ, recs), setup=jsonrpc.clear_memo,
                               rounds=5 if n > 1000 else 20)
@@ -210,6 +214,7 @@ def test_json_cold(benchmark, n):
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_json_memo(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     jsonrpc.encode_success(REQ, recs)
     benchmark(jsonrpc.encode_success, REQ, recs)
@@ -217,6 +222,113 @@ def test_json_memo(benchmark, n):
 
 @pytest.mark.parametrize("n", [1000, 10000])
 def test_stdlib_json_dumps(benchmark, n):
+    benchmark.group = f"get_all_records of {n} VMs"
     plain = {ref: dict(r, snapshot_time="20250601T12:30:00Z") for ref, r in records(n).items()}
     body = benchmark(lambda: json.dumps({"jsonrpc": "2.0", "result": plain, "id": 0}).encode())
     _note(benchmark, "stdlib_json", n, body)
+
+
+# -- the whole server call: HTTP round trip of VM.get_all_records over loopback ---------------
+
+class _Records:
+    """A dispatcher answering VM.get_all_records with the same (unchanged) Records each time."""
+
+    def __init__(self, recs: dict[str, Record]) -> None:
+        self.recs = recs
+
+    async def call(self, method, params, caller):
+        return self.recs
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    import asyncio
+    import threading
+
+    from xenapi_impl.server.http import HttpServer
+
+    servers = {}
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def port_for(n: int) -> int:
+        if n not in servers:
+            srv = HttpServer(_Records(records(n)), max_body=1 << 20)
+            asyncio.run_coroutine_threadsafe(srv.start(http=[("127.0.0.1", 0)]), loop).result()
+            servers[n] = srv
+        return servers[n].ports()[0]
+
+    yield port_for
+    for srv in servers.values():
+        asyncio.run_coroutine_threadsafe(srv.stop(1), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+
+
+def _round_trip(conn, path: str, body: bytes) -> bytes:
+    conn.request("POST", path, body=body)
+    r = conn.getresponse()
+    data = r.read()
+    assert r.status == 200
+    return data
+
+
+@pytest.mark.parametrize("n", [1000, 10000])
+def test_server_call_xmlrpc(benchmark, loopback, n):
+    """Request sent, parsed, dispatched, reply encoded (memo warm after the first round),
+    written and read back whole by the client (not parsed: that is the client's cost)."""
+    benchmark.group = f"get_all_records of {n} VMs"
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", loopback(n), timeout=120)
+    body = xc.dumps(("OpaqueRef:session",), "VM.get_all_records").encode()
+    _round_trip(conn, "/", body)
+    reply = benchmark(_round_trip, conn, "/", body)
+    _note(benchmark, "server_xml", n, reply)
+    conn.close()
+
+
+@pytest.mark.parametrize("n", [1000, 10000])
+def test_server_call_jsonrpc(benchmark, loopback, n):
+    benchmark.group = f"get_all_records of {n} VMs"
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", loopback(n), timeout=120)
+    body = json.dumps({"jsonrpc": "2.0", "method": "VM.get_all_records", "params": ["s"], "id": 0}).encode()
+    _round_trip(conn, "/jsonrpc", body)
+    reply = benchmark(_round_trip, conn, "/jsonrpc", body)
+    _note(benchmark, "server_json", n, reply)
+    conn.close()
+
+
+# -- decoding requests ------------------------------------------------------------------------
+
+def _create_request() -> bytes:
+    """VM.create as the Python SDK sends it: a full record, newlines between elements."""
+    rec = {k: (str(v) if type(v) is int else v) for k, v in vm_record(7).items()}
+    rec["snapshot_time"] = xc.DateTime("20250601T12:30:00Z")
+    return xc.dumps(("OpaqueRef:session", rec), "VM.create", allow_none=True).encode()
+
+
+def _big_request() -> bytes:
+    """About 1 MB: a map of 10,000 entries (e.g. a large xenstore_data)."""
+    m = {f"vm-data/key-{i:05d}": f"value {i} " + "x" * 40 for i in range(10000)}
+    return xc.dumps(("OpaqueRef:session", "OpaqueRef:vm", m), "VM.set_xenstore_data").encode()
+
+
+def _defused_tree(body: bytes):
+    import defusedxml.ElementTree as DET
+    return DET.fromstring(body, forbid_dtd=True)
+
+
+@pytest.mark.parametrize("shape", ["create", "big"])
+@pytest.mark.parametrize("decoder", ["ours", "stdlib_loads", "defusedxml_tree_only"])
+def test_decode_request(benchmark, shape, decoder):
+    body = _create_request() if shape == "create" else _big_request()
+    fn = {"ours": xmlrpc.parse_request, "stdlib_loads": xc.loads,
+          "defusedxml_tree_only": _defused_tree}[decoder]
+    benchmark.group = f"decode {shape} ({len(body):,} bytes)"
+    benchmark(fn, body)
+    if decoder == "ours":
+        method, params = xmlrpc.parse_request(body)
+        (ref, *_), _ = xc.loads(body)
+        assert params[0] == ref

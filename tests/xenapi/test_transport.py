@@ -251,6 +251,19 @@ def test_body_limit():
         s.close()
 
 
+def test_large_replies_arrive_whole(srv):
+    big = "0123456789abcdef" * (3 * 65536)          # 3 MiB: written in chunks
+    status, headers, body = post(srv.port(), "/", xml_call("echo", big))
+    assert status == 200 and headers["content-type"] == "text/xml"
+    assert headers["access-control-allow-origin"] == "*"
+    assert int(headers["content-length"]) == len(body)
+    assert loads(body) == {"Status": "Success", "Value": [big]}
+    status, headers, body = post(srv.port(), "/jsonrpc",
+                                 json.dumps({"method": "echo", "params": [big], "id": 1}).encode())
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"result": [big], "error": None, "id": 1}
+
+
 # -- JSON-RPC -------------------------------------------------------------------------------
 
 def test_jsonrpc_1_and_2(srv):

@@ -225,7 +225,7 @@ class HttpServer:
             self._log.exception("cannot encode the result of %s", method)
             return fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
 
-    async def _xmlrpc(self, request: web.Request) -> web.Response:
+    async def _xmlrpc(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
@@ -245,11 +245,11 @@ class HttpServer:
                                            xmlrpc.encode_failure, method)
             else:
                 out = xmlrpc.encode_failure(value)
-            return _reply(out, XML_TYPE)
+            return await _send(request, out, XML_TYPE)
         finally:
             self._inflight.discard(task)
 
-    async def _jsonrpc(self, request: web.Request) -> web.Response:
+    async def _jsonrpc(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
@@ -269,7 +269,7 @@ class HttpServer:
                                            lambda d: jsonrpc.encode_failure(req, d), req.method)
             else:
                 out = jsonrpc.encode_failure(req, value)
-            return _reply(out, JSON_TYPE)
+            return await _send(request, out, JSON_TYPE)
         finally:
             self._inflight.discard(task)
 
@@ -277,6 +277,31 @@ class HttpServer:
 def _reply(body: bytes, content_type: str) -> web.Response:
     # Content-Type set as a raw header: aiohttp would otherwise add "; charset=...".
     return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+STREAM_OVER = 1 << 20     # bodies larger than this are written in chunks
+STREAM_CHUNK = 1 << 20
+
+
+async def _send(request: web.Request, body: bytes, content_type: str) -> web.StreamResponse:
+    """Reply with `body`; a large one is written in chunks, waiting for the socket to drain.
+
+    One write of a huge body makes asyncio (3.11) buffer it all and shift the buffer after each
+    partial send, which costs more than encoding it; chunked writes keep that bounded.
+    """
+    if len(body) <= STREAM_OVER:
+        return _reply(body, content_type)
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.content_length = len(body)
+    await response.prepare(request)
+    view = memoryview(body)
+    try:
+        for start in range(0, len(body), STREAM_CHUNK):
+            await response.write(view[start:start + STREAM_CHUNK])
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away mid-reply; nothing left to tell it
+    return response
 
 
 def caller_of(request: web.Request) -> Caller:
