@@ -9,8 +9,9 @@ import pytest
 
 from sr_helpers import MiB, allocated, new_uuid, read_at, write_at
 from xenapi_impl.storage import (
-    DeviceConfigInvalid, FileSRDriver, InvalidSize, SRExists, SRNotAttached, SRNotEmpty,
-    SRNotFound, VDIInUse, VDINotFound, VDIReadOnly, VDITooLarge, VDITooSmall,
+    BackendFailure, DeviceConfigInvalid, FileSRDriver, InvalidArgument, InvalidSize, SRExists,
+    SRNotAttached, SRNotEmpty, SRNotFound, VDIInUse, VDINotFound, VDIReadOnly, VDITooLarge,
+    VDITooSmall,
 )
 from xenapi_impl.storage.file_sr import METADATA
 
@@ -431,3 +432,19 @@ def test_probe(file_sr: FileSRDriver, sr_path: str, tmp_path: Path) -> None:
     [empty] = FileSRDriver.probe({"path": str(tmp_path)})
     assert empty.sr_uuid is None
     assert FileSRDriver.probe({"path": str(tmp_path / "nothing")}) == []
+
+
+def test_scan_known_must_be_uuid_strings(file_sr: FileSRDriver) -> None:
+    with pytest.raises(InvalidArgument) as e:
+        file_sr.scan(known=[1, 2])  # type: ignore[list-item]
+    assert e.value.code == "INVALID_VALUE" and e.value.params[0] == "known"
+
+
+def test_unreadable_image_is_a_backend_failure_not_an_os_error(file_sr: FileSRDriver) -> None:
+    vdi = file_sr.vdi_create(MiB)
+    path = image(file_sr, vdi.uuid)
+    os.unlink(path)
+    os.mkdir(path)                     # something that cannot be opened for writing
+    with pytest.raises(BackendFailure) as e:
+        file_sr.vdi_resize(vdi.uuid, 2 * MiB)
+    assert e.value.params[0] == "EISDIR"

@@ -15,7 +15,7 @@ import logging
 import os
 import uuid as _uuid
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import ClassVar
 
 from . import sparse
@@ -178,6 +178,10 @@ class SRDriver(abc.ABC):
         if not self.attached:
             raise SRNotAttached(self.sr_uuid)
 
+    def _guard(self) -> AbstractContextManager[None]:
+        """Safety net around every driver hook: no OSError leaves the layer raw."""
+        return os_errors(f"SR {self.sr_uuid}")
+
     def _vdi_uuid(self, vdi: object) -> str:
         uuid = canonical_uuid(vdi)
         if uuid is None:
@@ -190,90 +194,110 @@ class SRDriver(abc.ABC):
         """SRs (or places for a new SR) at ``device_config``; needs no SR uuid."""
         if SR_PROBE not in cls.CAPABILITIES:
             raise NotSupported("", "probe")
-        return cls._probe(cls.validate_device_config(device_config))
+        config = cls.validate_device_config(device_config)
+        with os_errors(f"probe of {cls.TYPE} SR"):
+            return cls._probe(config)
 
     def create(self, physical_size: int = 0) -> None:
         """Initialise new storage for this SR (physical_size is advisory for sized backends)."""
         self._require(SR_CREATE, "create")
-        self._create(check_size("physical_size", physical_size))
+        with self._guard():
+            self._create(check_size("physical_size", physical_size))
 
     def destroy(self) -> None:
         """Delete the SR's storage; it must hold no VDIs. The SR ends detached."""
         self._require(SR_DELETE, "destroy")
-        self._destroy()
+        with self._guard():
+            self._destroy()
         self.attached = False
 
     def attach(self) -> None:
         if self.attached:
             return
-        self._attach()
+        with self._guard():
+            self._attach()
         self.attached = True
 
     def detach(self) -> None:
         if not self.attached:
             return
-        self._detach()
+        with self._guard():
+            self._detach()
         self.attached = False
 
     def scan(self, known: Collection[str] = ()) -> ScanResult:
         """What is on the SR now. ``known``: VDI uuids the caller holds records for."""
         self._require(SR_SCAN, "scan")
         self._require_attached()
-        return self._scan(frozenset(known))
+        uuids = frozenset(known)
+        if not all(isinstance(u, str) for u in uuids):
+            raise InvalidArgument("known", sorted(map(repr, uuids)), "VDI uuids are strings")
+        with self._guard():
+            return self._scan(uuids)
 
     def stat(self) -> SRStat:
         self._require_attached()
-        return self._stat()
+        with self._guard():
+            return self._stat()
 
     # -- VDI operations ----------------------------------------------------------------------
     def vdi_create(self, size: int, *, read_only: bool = False, name_label: str = "") -> VDIInfo:
         self._require(VDI_CREATE, "vdi_create")
         self._require_attached()
-        return self._vdi_create(check_size("virtual_size", size), bool(read_only), name_label)
+        with self._guard():
+            return self._vdi_create(check_size("virtual_size", size), bool(read_only), name_label)
 
     def vdi_delete(self, vdi: str) -> None:
         self._require(VDI_DELETE, "vdi_delete")
         self._require_attached()
-        self._vdi_delete(self._vdi_uuid(vdi))
+        with self._guard():
+            self._vdi_delete(self._vdi_uuid(vdi))
 
     def vdi_resize(self, vdi: str, size: int) -> VDIInfo:
         """Grow ``vdi`` to ``size`` bytes (shrinking is refused: VDITooSmall)."""
         self._require(VDI_RESIZE, "vdi_resize")
         self._require_attached()
-        return self._vdi_resize(self._vdi_uuid(vdi), check_size("size", size))
+        with self._guard():
+            return self._vdi_resize(self._vdi_uuid(vdi), check_size("size", size))
 
     def vdi_clone(self, vdi: str) -> VDIInfo:
         """A new writable VDI with the same content."""
         self._require(VDI_CLONE, "vdi_clone")
         self._require_attached()
-        return self._vdi_clone(self._vdi_uuid(vdi), snapshot=False)
+        with self._guard():
+            return self._vdi_clone(self._vdi_uuid(vdi), snapshot=False)
 
     def vdi_snapshot(self, vdi: str) -> VDIInfo:
         """A new read-only VDI with the same content, marked as a snapshot of ``vdi``."""
         self._require(VDI_SNAPSHOT, "vdi_snapshot")
         self._require_attached()
-        return self._vdi_clone(self._vdi_uuid(vdi), snapshot=True)
+        with self._guard():
+            return self._vdi_clone(self._vdi_uuid(vdi), snapshot=True)
 
     def vdi_attach(self, vdi: str, writable: bool = True) -> AttachInfo:
         self._require(VDI_ATTACH, "vdi_attach")
         self._require_attached()
-        return self._vdi_attach(self._vdi_uuid(vdi), bool(writable))
+        with self._guard():
+            return self._vdi_attach(self._vdi_uuid(vdi), bool(writable))
 
     def vdi_detach(self, vdi: str, *, all_attachments: bool = False) -> None:
         """Release one attachment of ``vdi`` (every one with ``all_attachments``: resync after
         a restart, when the domains that used it are gone). A VDI not attached is left alone."""
         self._require(VDI_DETACH, "vdi_detach")
         self._require_attached()
-        self._vdi_detach(self._vdi_uuid(vdi), all_attachments)
+        with self._guard():
+            self._vdi_detach(self._vdi_uuid(vdi), all_attachments)
 
     def attachments(self) -> dict[str, int]:
         """VDI uuid -> number of current attachments (1 for a read-write one)."""
         self._require_attached()
-        return self._attachments()
+        with self._guard():
+            return self._attachments()
 
     def vdi_stat(self, vdi: str) -> VDIInfo:
         self._require_attached()
-        return self._vdi_stat(self._vdi_uuid(vdi))
+        with self._guard():
+            return self._vdi_stat(self._vdi_uuid(vdi))
 
     def vdi_copy(self, vdi: str, dest: SRDriver) -> VDIInfo:
         """Copy ``vdi`` into a new VDI of ``dest`` (any driver, this one included), sparsely.

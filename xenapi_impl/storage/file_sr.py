@@ -203,8 +203,11 @@ class FileSRDriver(SRDriver):
                             "vdis": {}, "attached": {}})
         except BaseException:
             if created:
-                _unlink_quiet(self._lock_path)
-                os.rmdir(self.path)
+                try:
+                    _unlink_quiet(self._lock_path)
+                    os.rmdir(self.path)
+                except OSError:
+                    pass                        # the original failure is what matters
             raise
 
     def _destroy(self) -> None:
@@ -346,9 +349,10 @@ class FileSRDriver(SRDriver):
             except FileNotFoundError:
                 raise VDINotFound(self.sr_uuid, vdi) from None
             try:
-                st = os.fstat(src)
+                with os_errors(f"reading VDI {vdi}"):
+                    st = os.fstat(src)
+                    free = free_space(self.path)
                 need = sparse.allocated_bytes(st)
-                free = free_space(self.path)
                 if need > free:
                     raise NoSpace(need, free)
                 with os_errors(f"creating VDI {new}", need, free):

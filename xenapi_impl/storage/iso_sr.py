@@ -67,7 +67,7 @@ class ISOSRDriver(SRDriver):
                     continue
                 try:
                     st = e.stat()
-                except FileNotFoundError:     # dangling link, or removed while listing
+                except OSError:               # dangling link, or removed while listing
                     continue
                 if os.path.isfile(e.path) and os.access(e.path, os.R_OK):
                     found[self.vdi_uuid(e.name)] = (e.name, st)
