@@ -104,9 +104,9 @@ def test_extra_device_config_keys_kept(sr_path: str) -> None:
 
 
 def test_bad_sr_uuid(sr_path: str) -> None:
-    with pytest.raises(Exception) as e:
+    with pytest.raises(InvalidArgument) as e:
         FileSRDriver("not-a-uuid", {"path": sr_path})
-    assert e.value.code == "INVALID_VALUE"  # type: ignore[attr-defined]
+    assert e.value.code == "INVALID_VALUE" and e.value.params == ["sr_uuid", "not-a-uuid"]
 
 
 def test_operations_need_attach(sr_path: str) -> None:
@@ -420,9 +420,9 @@ def test_metadata_file_is_replaced_atomically(file_sr: FileSRDriver) -> None:
 
 def test_corrupt_metadata_is_a_backend_failure(file_sr: FileSRDriver) -> None:
     Path(file_sr.path, METADATA).write_text("{not json")
-    with pytest.raises(Exception) as e:
+    with pytest.raises(BackendFailure) as e:
         file_sr.vdi_create(MiB)
-    assert e.value.params[0] == "MetadataCorrupt"  # type: ignore[attr-defined]
+    assert e.value.params[0] == "MetadataCorrupt"
     assert [n for n in os.listdir(file_sr.path) if n.endswith(".img")] == []
 
 
