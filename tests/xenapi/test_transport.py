@@ -211,6 +211,22 @@ def test_unencodable_result_is_internal_error(srv, caplog):
     assert reply["error"][0] == "INTERNAL_ERROR" and reply["id"] == 3
 
 
+def test_a_bug_below_the_transport_still_gets_a_well_formed_reply(srv, monkeypatch, caplog):
+    import xenapi_impl.server.http as transport
+
+    def broken(body):
+        raise ValueError("decoder bug")
+
+    monkeypatch.setattr(transport.xmlrpc, "parse_request", broken)
+    monkeypatch.setattr(transport.jsonrpc, "parse_request", broken)
+    status, headers, body = post(srv.port(), "/", xml_call("echo"))
+    assert status == 200 and headers["content-type"] == "text/xml"
+    assert loads(body) == {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", "decoder bug"]}
+    status, headers, body = post(srv.port(), "/jsonrpc", b'{"method":"echo","params":[],"id":1}')
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["data"] == ["decoder bug"]
+
+
 @pytest.mark.parametrize("body, code", [
     (b"", "XMLRPC_UNMARSHAL_FAILURE"),
     (b"<methodCall><methodName>x", "XMLRPC_UNMARSHAL_FAILURE"),

@@ -217,59 +217,56 @@ class HttpServer:
             self._log.exception("internal error in %s from %s", method, caller.peer)
             return False, ["INTERNAL_ERROR", str(e) or type(e).__name__]
 
-    def _encode_guarded(self, encode: Callable[[], bytes], fail: Callable[[list[str]], bytes],
-                        method: str) -> bytes:
-        try:
-            return encode()
-        except Exception as e:  # noqa: BLE001 - a result the codec cannot represent
-            self._log.exception("cannot encode the result of %s", method)
-            return fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
-
     async def _xmlrpc(self, request: web.Request) -> web.StreamResponse:
-        task = asyncio.current_task()
-        assert task is not None
-        self._inflight.add(task)
-        try:
-            caller = caller_of(request)
-            body = await self._read_body(request)
-            if body is None:
-                return self._too_large(xmlrpc.encode_failure(
-                    [TOO_LARGE, str(self._max_body)]), XML_TYPE)
-            try:
-                method, params = xmlrpc.parse_request(body)
-            except XenAPIError as e:
-                return _reply(xmlrpc.encode_failure(e.description), XML_TYPE)
-            ok, value = await self._call(method, params, caller)
-            if ok:
-                out = self._encode_guarded(lambda: xmlrpc.encode_success(value),
-                                           xmlrpc.encode_failure, method)
-            else:
-                out = xmlrpc.encode_failure(value)
-            return await _send(request, out, XML_TYPE)
-        finally:
-            self._inflight.discard(task)
+        return await self._rpc(request, xml=True)
 
     async def _jsonrpc(self, request: web.Request) -> web.StreamResponse:
+        return await self._rpc(request, xml=False)
+
+    async def _rpc(self, request: web.Request, *, xml: bool) -> web.StreamResponse:
+        """One call: read, decode, dispatch, encode; every outcome a well-formed reply."""
+        ctype = XML_TYPE if xml else JSON_TYPE
+        req = jsonrpc.UNKNOWN_REQUEST  # JSON-RPC: what we know of the request so far
+
+        def fail(description: list[str], rpc_code: int = jsonrpc.XENAPI_FAILURE) -> bytes:
+            if xml:
+                return xmlrpc.encode_failure(description)
+            return jsonrpc.encode_failure(req, description, rpc_code)
+
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
         try:
-            caller = caller_of(request)
-            body = await self._read_body(request)
-            if body is None:
-                return self._too_large(jsonrpc.encode_failure(
-                    jsonrpc.UNKNOWN_REQUEST, [TOO_LARGE, str(self._max_body)]), JSON_TYPE)
+            method = "?"
             try:
-                req = jsonrpc.parse_request(body)
-            except jsonrpc.JsonRpcRequestError as e:
-                return _reply(jsonrpc.encode_failure(e.request, e.description, e.rpc_code), JSON_TYPE)
-            ok, value = await self._call(req.method, req.params, caller)
-            if ok:
-                out = self._encode_guarded(lambda: jsonrpc.encode_success(req, value),
-                                           lambda d: jsonrpc.encode_failure(req, d), req.method)
-            else:
-                out = jsonrpc.encode_failure(req, value)
-            return await _send(request, out, JSON_TYPE)
+                caller = caller_of(request)
+                body = await self._read_body(request)
+                if body is None:
+                    return self._too_large(fail([TOO_LARGE, str(self._max_body)]), ctype)
+                try:
+                    if xml:
+                        method, params = xmlrpc.parse_request(body)
+                    else:
+                        req = jsonrpc.parse_request(body)
+                        method, params = req.method, req.params
+                except jsonrpc.JsonRpcRequestError as e:
+                    req = e.request
+                    return _reply(fail(e.description, e.rpc_code), ctype)
+                except XenAPIError as e:
+                    return _reply(fail(e.description), ctype)
+                ok, value = await self._call(method, params, caller)
+                if not ok:
+                    out = fail(value)
+                else:
+                    try:
+                        out = xmlrpc.encode_success(value) if xml else jsonrpc.encode_success(req, value)
+                    except Exception as e:  # noqa: BLE001 - a result the codec cannot represent
+                        self._log.exception("cannot encode the result of %s", method)
+                        out = fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+            except Exception as e:  # noqa: BLE001 - a transport bug still gets a proper reply
+                self._log.exception("internal error in the transport handling %s", method)
+                return _reply(fail(["INTERNAL_ERROR", str(e) or type(e).__name__]), ctype)
+            return await _send(request, out, ctype)
         finally:
             self._inflight.discard(task)
 
