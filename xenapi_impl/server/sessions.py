@@ -73,7 +73,7 @@ class SessionManager:
     # --- login ----------------------------------------------------------------------------
     async def login(self, caller: Caller, uname: str, pwd: str, originator: str = "") -> str:
         if caller.local_superuser:
-            return await self._open(uname or "root", "pool-admin", originator, True)
+            return await self._open("root", "pool-admin", originator, True)
         cred = self.services.store.get_credential(uname)
         ok = cred is not None and await verify_password_async(cred.password_hash, pwd)
         if not ok or cred is None:
