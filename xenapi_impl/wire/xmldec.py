@@ -37,7 +37,14 @@ _CHILDREN: dict[str | None, frozenset[str]] = {
     "struct": frozenset({"member"}),
     "member": frozenset({"name", "value"}),
 }
-_CONTAINERS = frozenset({"methodCall", "params", "param", "array", "data", "struct", "member"})
+_ALLOWED = frozenset((parent, child) for parent, children in _CHILDREN.items() for child in children)
+_SCALARS = frozenset({"int", "i4", "i8", "boolean", "double", "dateTime.iso8601", "base64", "nil"})
+
+# Frame slots: [tag, value, aux]. value: the child's result (value, param, member, array), or
+# _NONE while there is none; aux: the list/dict being filled (params, data, struct) or the
+# member's name.
+_NONE: Any = object()
+_PENDING: Any = object()
 
 
 def _unmarshal(expected: str, received: str) -> XenAPIError:
@@ -46,18 +53,6 @@ def _unmarshal(expected: str, received: str) -> XenAPIError:
 
 class _Unsafe(Exception):
     """Raised from expat handlers on DTDs and entities (turned into a XenAPIError)."""
-
-
-class _Frame:
-    __slots__ = ("tag", "text", "value", "has_value", "items", "name")
-
-    def __init__(self, tag: str) -> None:
-        self.tag = tag
-        self.text: list[str] = []
-        self.value: Any = None      # value: the typed child's result
-        self.has_value = False
-        self.items: Any = None      # data/params: list; struct: dict
-        self.name: str | None = None  # member: its name
 
 
 def _scalar(tag: str, text: str) -> Any:
@@ -100,94 +95,6 @@ def _scalar(tag: str, text: str) -> Any:
     raise AssertionError(tag)  # _CHILDREN admits no other leaf
 
 
-class _Parser:
-    """One request's parse state; expat calls the three handlers below."""
-
-    def __init__(self) -> None:
-        self.stack: list[_Frame] = []
-        self.method: str | None = None
-        self.params: list[Any] = []
-
-    def start(self, tag: str, _attrs: Any) -> None:
-        stack = self.stack
-        parent = stack[-1].tag if stack else None
-        allowed = _CHILDREN.get(parent)
-        if allowed is None or tag not in allowed:
-            expected = "/".join(sorted(allowed)) if allowed else "no element"
-            raise _unmarshal(f"<{expected}> in <{parent}>" if parent else f"<{expected}>", f"<{tag}>")
-        if len(stack) >= MAX_DEPTH:
-            raise _unmarshal(f"nesting depth <= {MAX_DEPTH}", "deeper")
-        if parent == "value":
-            top = stack[-1]
-            if top.has_value:
-                raise _unmarshal("one element in <value>", f"<{tag}>")
-            top.has_value = True  # reserve: the child's result arrives on its end
-        frame = _Frame(tag)
-        if tag in ("params", "data"):
-            frame.items = []
-        elif tag == "struct":
-            frame.items = {}
-        stack.append(frame)
-
-    def chars(self, data: str) -> None:
-        self.stack[-1].text.append(data)
-
-    def end(self, tag: str) -> None:
-        frame = self.stack.pop()
-        text = "".join(frame.text)
-        if tag in _CONTAINERS and text.strip():
-            raise _unmarshal(f"elements in <{tag}>", text)
-        if tag == "value":
-            if frame.has_value:
-                if text.strip():
-                    raise _unmarshal("one element in <value>", text)
-                result = frame.value
-            else:
-                result = text  # a bare string
-            self._deliver(result)
-        elif tag in ("params", "param", "member", "methodCall"):
-            if tag == "member" and (frame.name is None or not frame.has_value):
-                raise _unmarshal("<name> and <value> in <member>", "incomplete <member>")
-            if tag == "params":
-                self.params = frame.items
-            elif tag == "member":
-                self.stack[-1].items[frame.name] = frame.value
-            elif tag == "param" and not frame.has_value:
-                raise _unmarshal("<value> in <param>", "empty <param>")
-            elif tag == "methodCall" and self.method is None:
-                raise _unmarshal("<methodName>", "no <methodName>")
-        elif tag == "methodName":
-            self.method = text.strip()
-        elif tag == "name":
-            member = self.stack[-1]
-            if member.name is not None or member.has_value:
-                raise _unmarshal("<name> then <value> in <member>", "<name>")
-            member.name = text
-        elif tag == "data":
-            self.stack[-1].value = frame.items  # into the enclosing <array>
-        elif tag == "array":
-            self.stack[-1].value = frame.value if frame.value is not None else []
-        elif tag == "struct":
-            self.stack[-1].value = frame.items
-        else:
-            self.stack[-1].value = _scalar(tag, text)
-
-    def _deliver(self, result: Any) -> None:
-        parent = self.stack[-1]
-        if parent.tag == "data":
-            parent.items.append(result)
-        elif parent.tag == "param":
-            if parent.has_value:
-                raise _unmarshal("one <value> in <param>", "<value>")
-            parent.has_value = True
-            self.stack[-2].items.append(result)
-        else:  # member
-            if parent.name is None or parent.has_value:
-                raise _unmarshal("<name> then <value> in <member>", "<value>")
-            parent.has_value = True
-            parent.value = result
-
-
 def _refuse_dtd(*_args: Any) -> None:
     raise _Unsafe("DTDs are not allowed")
 
@@ -220,29 +127,127 @@ def _check_utf8(body: bytes) -> None:
                           fragment.decode("utf-8", "replace")) from None
 
 
+def _misplaced(parent: str | None, tag: str) -> XenAPIError:
+    allowed = _CHILDREN.get(parent)
+    expected = "/".join(sorted(allowed)) if allowed else "no element"
+    return _unmarshal(f"<{expected}> in <{parent}>" if parent else f"<{expected}>", f"<{tag}>")
+
+
 def parse_request(body: bytes) -> tuple[str, list]:
     """The method name and params of an XML-RPC methodCall; XenAPIError if it is not one."""
     if not body.strip():
         raise _unmarshal("XML-RPC methodCall", "empty request body")
     _check_utf8(body)
-    state = _Parser()
+
+    # The handlers are closures over these locals (faster than attributes: they run for every
+    # element). `text` is the character data since the last start or end tag.
+    frames: list[list[Any]] = []
+    text = ""
+    method: str | None = None
+    params: list[Any] = []
+
+    def start(tag: str, _attrs: Any) -> None:
+        nonlocal text
+        parent = frames[-1] if frames else None
+        ptag = parent[0] if parent is not None else None
+        if (ptag, tag) not in _ALLOWED:
+            raise _misplaced(ptag, tag)
+        if text:
+            if not text.isspace():
+                raise _unmarshal("one element in <value>" if ptag == "value" else f"elements in <{ptag}>", text)
+            text = ""
+        if len(frames) >= MAX_DEPTH:
+            raise _unmarshal(f"nesting depth <= {MAX_DEPTH}", "deeper")
+        if ptag == "value":
+            if parent[1] is not _NONE:  # type: ignore[index]
+                raise _unmarshal("one element in <value>", f"<{tag}>")
+            parent[1] = _PENDING  # type: ignore[index]
+            aux: Any = {} if tag == "struct" else None
+        else:
+            aux = [] if tag in ("data", "params") else _NONE
+        frames.append([tag, _NONE, aux])
+
+    def chars(data: str) -> None:
+        nonlocal text
+        text += data
+
+    def end(tag: str) -> None:
+        nonlocal text, method, params
+        frame = frames.pop()
+        t = text
+        text = ""
+        if tag == "value":
+            result = frame[1]
+            if result is _NONE:
+                result = t  # a bare string
+            elif t and not t.isspace():
+                raise _unmarshal("one element in <value>", t)
+            parent = frames[-1]
+            ptag = parent[0]
+            if ptag == "data":
+                parent[2].append(result)
+            elif ptag == "param":
+                if parent[1] is not _NONE:
+                    raise _unmarshal("one <value> in <param>", "<value>")
+                parent[1] = result
+            else:  # member
+                if parent[2] is _NONE or parent[1] is not _NONE:
+                    raise _unmarshal("<name> then <value> in <member>", "<value>")
+                parent[1] = result
+            return
+        if tag == "string":
+            frames[-1][1] = t
+            return
+        if tag == "name":
+            member = frames[-1]
+            if member[2] is not _NONE or member[1] is not _NONE:
+                raise _unmarshal("<name> then <value> in <member>", "<name>")
+            member[2] = t
+            return
+        if tag in _SCALARS:
+            frames[-1][1] = _scalar(tag, t)
+            return
+        if tag == "methodName":
+            method = t.strip()
+            return
+        if t and not t.isspace():
+            raise _unmarshal(f"elements in <{tag}>", t)
+        if tag == "member":
+            if frame[2] is _NONE or frame[1] is _NONE:
+                raise _unmarshal("<name> and <value> in <member>", "incomplete <member>")
+            frames[-1][2][frame[2]] = frame[1]
+        elif tag == "struct":
+            frames[-1][1] = frame[2]
+        elif tag == "data":
+            frames[-1][1] = frame[2]  # into the enclosing <array>
+        elif tag == "array":
+            frames[-1][1] = frame[1] if frame[1] is not _NONE else []
+        elif tag == "param":
+            if frame[1] is _NONE:
+                raise _unmarshal("<value> in <param>", "empty <param>")
+            frames[-1][2].append(frame[1])
+        elif tag == "params":
+            params = frame[2]
+        elif tag == "methodCall" and method is None:
+            raise _unmarshal("<methodName>", "no <methodName>")
+
     p = expat.ParserCreate()
     p.buffer_text = True
     p.StartDoctypeDeclHandler = _refuse_dtd
     p.EntityDeclHandler = _refuse_entity
     p.UnparsedEntityDeclHandler = _refuse_entity
     p.ExternalEntityRefHandler = _refuse_external
-    p.StartElementHandler = state.start
-    p.EndElementHandler = state.end
-    p.CharacterDataHandler = state.chars
+    p.StartElementHandler = start
+    p.EndElementHandler = end
+    p.CharacterDataHandler = chars
     try:
         p.Parse(body, True)
     except _Unsafe as e:
         raise _unmarshal("XML-RPC methodCall", f"unsafe XML refused: {e}") from None
     except expat.ExpatError as e:
         raise _unmarshal("XML-RPC methodCall", f"malformed XML: {e}") from None
-    if state.method is None:
+    if method is None:
         raise _unmarshal("<methodName>", "no <methodName>")
-    if not state.method:
+    if not method:
         raise _unmarshal("a method name", "empty <methodName>")
-    return state.method, state.params
+    return method, params
