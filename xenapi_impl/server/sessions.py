@@ -121,8 +121,7 @@ class SessionManager:
             raise XenAPIError("SESSION_INVALID", ref if isinstance(ref, str) else str(ref))
         now = time.monotonic()
         if now - info.last_active > self.idle_timeout:
-            self._forget(info)
-            raise XenAPIError("SESSION_INVALID", ref)
+            raise XenAPIError("SESSION_INVALID", ref)   # expire_idle removes it for good
         info.last_active = now
         group = self._by_key.get(info.key)
         if group is not None:
