@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 import xmlrpc.client as xc
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -119,7 +119,7 @@ def vm_record(i: int) -> Record:
         elif typ == "float":
             v = 1.0
         elif typ == "datetime":
-            v = datetime(2025, 6, 1, 12, 30, 0, tzinfo=timezone.utc)
+            v = datetime(2025, 6, 1, 12, 30, 0, tzinfo=UTC)
         elif typ in ENUMS:
             v = ENUMS[typ]
         elif typ.endswith(" ref"):
@@ -329,6 +329,6 @@ def test_decode_request(benchmark, shape, decoder):
     benchmark.group = f"decode {shape} ({len(body):,} bytes)"
     benchmark(fn, body)
     if decoder == "ours":
-        method, params = xmlrpc.parse_request(body)
+        _, params = xmlrpc.parse_request(body)
         (ref, *_), _ = xc.loads(body)
         assert params[0] == ref

@@ -88,7 +88,7 @@ class ServerThread:
     def run(self, coro) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
-    def start(self, **kwargs: Any) -> "ServerThread":
+    def start(self, **kwargs: Any) -> ServerThread:
         self.run(self.server.start(**kwargs))
         return self
 
@@ -186,9 +186,9 @@ def test_list_methods_is_bare(srv):
 
 def test_method_names_pass_through_unchanged(srv):
     proxy = xc.ServerProxy(f"http://127.0.0.1:{srv.port()}/", allow_none=True)
-    getattr(proxy, "VM_get_name_label")(SESSION, "r")
+    proxy.VM_get_name_label(SESSION, "r")
     getattr(proxy, "Async.VM.start")(SESSION, "r", False, False)
-    getattr(proxy, "event_from")(SESSION, ["*"], "", 60.1)
+    proxy.event_from(SESSION, ["*"], "", 60.1)
     assert [c[0] for c in srv.dispatcher.calls] == ["VM_get_name_label", "Async.VM.start", "event_from"]
     assert srv.dispatcher.calls[2][1] == [SESSION, ["*"], "", 60.1]
 
@@ -285,7 +285,7 @@ def test_large_replies_arrive_whole(srv):
 def test_jsonrpc_1_and_2(srv):
     port = srv.port()
     login1 = json.dumps({"method": "session.login_with_password", "params": ["root", "secret"], "id": 0})
-    status, headers, body = post(port, "/jsonrpc", login1.encode(), {"Content-Type": "application/json"})
+    status, _, body = post(port, "/jsonrpc", login1.encode(), {"Content-Type": "application/json"})
     assert status == 200 and json.loads(body) == {"result": SESSION, "error": None, "id": 0}
     req2 = {"jsonrpc": "2.0", "method": "VM.get_all_records", "params": [SESSION], "id": "abc"}
     reply = json.loads(post(port, "/jsonrpc", json.dumps(req2).encode())[2])

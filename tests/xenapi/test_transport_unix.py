@@ -117,7 +117,7 @@ def test_other_uids_are_ordinary_callers(sockdir):
 def test_underscore_path_refused_before_listening(sockdir):
     s = ServerThread()
     try:
-        with pytest.raises(unixsock.UnixSocketError, match="contains '_'.*xapi_local"):
+        with pytest.raises(unixsock.UnixSocketError, match=r"contains '_'.*xapi_local"):
             s.run(s.server.start(http=[("127.0.0.1", 0)], unix=f"{sockdir}/var_lib/xapi"))
         assert s.server.endpoints == []
         assert not os.path.exists(f"{sockdir}/var_lib")

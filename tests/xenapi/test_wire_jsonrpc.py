@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -11,7 +11,7 @@ from xenapi_impl.values import Bare, Record
 from xenapi_impl.wire import jsonrpc
 from xenapi_impl.wire.jsonrpc import JsonRequest, JsonRpcRequestError
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def parse(doc) -> JsonRequest:

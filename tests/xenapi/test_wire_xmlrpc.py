@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gc
 import xmlrpc.client as xc
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import pytest
 
@@ -11,7 +11,7 @@ from xenapi_impl.errors import XenAPIError
 from xenapi_impl.values import Bare, Record
 from xenapi_impl.wire import xmlenc, xmlrpc
 
-UTC = timezone.utc
+UTC = UTC
 HEAD = b'<?xml version="1.0"?><methodResponse><params><param>'
 TAIL = b"</param></params></methodResponse>"
 

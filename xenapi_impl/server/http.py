@@ -13,7 +13,8 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Protocol
+from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -32,7 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Dispatcher(Protocol):
-    async def call(self, method: str, params: list, caller: Caller) -> Any: ...
+    async def call(self, method: str, params: list[Any], caller: Caller) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -207,13 +208,13 @@ class HttpServer:
         response.force_close()  # the rest of the body was not read
         return response
 
-    async def _call(self, method: str, params: list, caller: Caller) -> tuple[bool, Any]:
+    async def _call(self, method: str, params: list[Any], caller: Caller) -> tuple[bool, Any]:
         """(True, result) or (False, description); never raises but for cancellation."""
         try:
             return True, await self._dispatcher.call(method, params, caller)
         except XenAPIError as e:
             return False, e.description
-        except Exception as e:  # noqa: BLE001 - the dispatch boundary of last resort
+        except Exception as e:
             self._log.exception("internal error in %s from %s", method, caller.peer)
             return False, ["INTERNAL_ERROR", str(e) or type(e).__name__]
 
@@ -260,10 +261,10 @@ class HttpServer:
                 else:
                     try:
                         out = xmlrpc.encode_success(value) if xml else jsonrpc.encode_success(req, value)
-                    except Exception as e:  # noqa: BLE001 - a result the codec cannot represent
+                    except Exception as e:
                         self._log.exception("cannot encode the result of %s", method)
                         out = fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
-            except Exception as e:  # noqa: BLE001 - a transport bug still gets a proper reply
+            except Exception as e:
                 self._log.exception("internal error in the transport handling %s", method)
                 return _reply(fail(["INTERNAL_ERROR", str(e) or type(e).__name__]), ctype)
             return await _send(request, out, ctype)

@@ -6,6 +6,7 @@ Like xapi's xapi-ssl.pem, a generated certificate is written with its private ke
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import ipaddress
 import os
@@ -45,10 +46,8 @@ def _write_private(path: str, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -60,8 +59,8 @@ def generate_self_signed(cert_path: str, key_path: str | None = None) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     names = _host_names()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[-1])])
-    now = _dt.datetime.now(_dt.timezone.utc)
-    san = [x509.DNSName(n) for n in names]
+    now = _dt.datetime.now(_dt.UTC)
+    san: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
     san += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1")]
     cert = (
         x509.CertificateBuilder()

@@ -7,6 +7,7 @@ refused up front.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -71,17 +72,17 @@ def listen(path: str, mode: int = 0o600, backlog: int = 128) -> socket.socket:
     private = tempfile.mkdtemp(dir=parent, prefix=".sock-")  # mode 0700
     tmp = os.path.join(private, "s")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    placed = False
     try:
         sock.bind(tmp)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        placed = True
         sock.listen(backlog)
     except BaseException:
         sock.close()
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path if placed else tmp)
         raise
     finally:
         os.rmdir(private)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import XenAPIError
 from ..values import Bare, Record
@@ -26,7 +27,7 @@ XENAPI_FAILURE = 1  # xapi's code for every XenAPI failure; the XenAPI code is t
 @dataclass(frozen=True, slots=True)
 class JsonRequest:
     method: str
-    params: list
+    params: list[Any]
     id: int | str | None   # None only in the request stand-in of an unparseable body
     version: str           # "1.0" or "2.0"
 
@@ -118,7 +119,7 @@ def parse_request(body: bytes) -> JsonRequest:
     if "params" not in doc:
         if version == "1.0":
             raise invalid("params must be an array", shell)
-        params: list = []
+        params: list[Any] = []
     else:
         raw = doc["params"]
         if isinstance(raw, list):
@@ -215,7 +216,7 @@ def encode_success(request: JsonRequest, value: Any) -> bytes:
     results never had the XML-RPC Status envelope)."""
     if isinstance(value, Bare):
         value = value.value
-    parts: list = ['{"jsonrpc":"2.0","result":' if request.version == "2.0" else '{"result":']
+    parts: list[Any] = ['{"jsonrpc":"2.0","result":' if request.version == "2.0" else '{"result":']
     _json(value, parts.append)
     parts.append(f',"id":{_id(request)}}}' if request.version == "2.0"
                  else f',"error":null,"id":{_id(request)}}}')

@@ -8,15 +8,18 @@ when the Record is collected, and a reused id can never hit because the referenc
 from __future__ import annotations
 
 import weakref
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..values import Record
 
 T = TypeVar("T")
 
 
-class _Entry(weakref.ref):
-    __slots__ = ("key", "encoded", "owner")
+class _Entry(weakref.ref[Record]):
+    __slots__ = ("encoded", "key", "owner")
+    encoded: Any
+    key: int
+    owner: weakref.ref[RecordMemo[Any]]
 
 
 def _drop(entry: _Entry) -> None:
@@ -30,7 +33,7 @@ def _drop(entry: _Entry) -> None:
 class RecordMemo(Generic[T]):
     """Encoded form per live Record, for one encoding."""
 
-    __slots__ = ("_entries", "__weakref__")
+    __slots__ = ("__weakref__", "_entries")
 
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}
@@ -38,7 +41,8 @@ class RecordMemo(Generic[T]):
     def get(self, record: Record) -> T | None:
         entry = self._entries.get(id(record))
         if entry is not None and entry() is record:
-            return entry.encoded
+            encoded: T = entry.encoded
+            return encoded
         return None
 
     def put(self, record: Record, encoded: T) -> None:
@@ -56,7 +60,7 @@ class RecordMemo(Generic[T]):
         self._entries.clear()
 
 
-def join_parts(parts: list) -> bytes:
+def join_parts(parts: list[Any]) -> bytes:
     """Join encoder output (text pieces, and bytes of memoized Records) into UTF-8 bytes."""
     try:
         return "".join(parts).encode()  # no Record inside: the common case, all in C

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from ..errors import XenAPIError
 
-_UTC = timezone.utc
+_UTC = UTC
 
 # Accepted on input: xapi's compact form (Z optional, as older clients omit it) and the ISO 8601
 # extended form some clients send; a fraction of a second is allowed and truncated.

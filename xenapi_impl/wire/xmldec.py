@@ -103,7 +103,7 @@ def _refuse_entity(*_args: Any) -> None:
     raise _Unsafe("entity declarations are not allowed")
 
 
-def _refuse_external(*_args: Any) -> None:
+def _refuse_external(*_args: Any) -> int:
     raise _Unsafe("external entity references are not allowed")
 
 
@@ -133,7 +133,7 @@ def _misplaced(parent: str | None, tag: str) -> XenAPIError:
     return _unmarshal(f"<{expected}> in <{parent}>" if parent else f"<{expected}>", f"<{tag}>")
 
 
-def parse_request(body: bytes) -> tuple[str, list]:
+def parse_request(body: bytes) -> tuple[str, list[Any]]:
     """The method name and params of an XML-RPC methodCall; XenAPIError if it is not one."""
     if not body.strip():
         raise _unmarshal("XML-RPC methodCall", "empty request body")
@@ -154,7 +154,8 @@ def parse_request(body: bytes) -> tuple[str, list]:
             raise _misplaced(ptag, tag)
         if text:
             if not text.isspace():
-                raise _unmarshal("one element in <value>" if ptag == "value" else f"elements in <{ptag}>", text)
+                what = "one element in <value>" if ptag == "value" else f"elements in <{ptag}>"
+                raise _unmarshal(what, text)
             text = ""
         if len(frames) >= MAX_DEPTH:
             raise _unmarshal(f"nesting depth <= {MAX_DEPTH}", "deeper")

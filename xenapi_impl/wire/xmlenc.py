@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..values import Bare, Record
 from .memo import RecordMemo, join_parts
@@ -39,7 +40,7 @@ def escape(s: str) -> str:
 
 def format_double(f: float) -> str:
     """xapi's %.16g, or the shortest round-tripping form when 16 digits are not enough."""
-    s = "%.16g" % f
+    s = f"{f:.16g}"
     if float(s) != f:  # also true for nan, whose repr is the same word
         s = repr(f)
     return s
@@ -66,7 +67,7 @@ def _key(k: object) -> str:
 def _record(rec: Record) -> bytes:
     data = _MEMO.get(rec)
     if data is None:
-        parts: list = []
+        parts: list[Any] = []
         _struct(rec, parts.append)
         data = _finish(parts)
         _MEMO.put(rec, data)
@@ -92,7 +93,7 @@ def _member(k: object) -> str:
     return head
 
 
-def _struct(d: dict, ap: Callable[[Any], None]) -> None:
+def _struct(d: dict[Any, Any], ap: Callable[[Any], None]) -> None:
     if type(d) is dict:
         # Fast path: a (string -> string) map whose text needs no escaping, checked in C.
         try:
@@ -134,7 +135,7 @@ def _clean(s: str) -> bool:
     return s.isascii() and s.isprintable() and "&" not in s and "<" not in s and ">" not in s
 
 
-def _array(seq: list | tuple, ap: Callable[[Any], None]) -> None:
+def _array(seq: list[Any] | tuple[Any, ...], ap: Callable[[Any], None]) -> None:
     # Fast path: a set of plain strings (refs, operations, tags) is checked and joined in C.
     try:
         flat = "".join(seq)
@@ -206,13 +207,14 @@ def _other(v: Any, ap: Callable[[Any], None]) -> None:
 
 _HEAD = '<?xml version="1.0"?><methodResponse><params><param>'
 _TAIL = "</param></params></methodResponse>"
-_SUCCESS = _HEAD + "<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>"
+_SUCCESS = (_HEAD + "<value><struct><member><name>Status</name><value>Success</value></member>"
+            "<member><name>Value</name>")
 _SUCCESS_TAIL = "</member></struct></value>" + _TAIL
 
 
 def value_fragment(value: Any) -> str:
     """`<value>...</value>` for `value` (task.result holds one of these)."""
-    parts: list = []
+    parts: list[Any] = []
     _value(value, parts.append)
     return _finish(parts).decode()
 
@@ -221,7 +223,7 @@ def encode_success(value: Any) -> bytes:
     """A methodResponse `{Status: Success, Value: value}`."""
     if isinstance(value, Bare):
         return encode_bare(value.value)
-    parts: list = [_SUCCESS]
+    parts: list[Any] = [_SUCCESS]
     _value(value, parts.append)
     parts.append(_SUCCESS_TAIL)
     return _finish(parts)
@@ -237,7 +239,7 @@ def encode_failure(description: list[str]) -> bytes:
 
 def encode_bare(value: Any) -> bytes:
     """A methodResponse holding `value` itself, no Status envelope (system.listMethods)."""
-    parts: list = [_HEAD]
+    parts: list[Any] = [_HEAD]
     _value(value, parts.append)
     parts.append(_TAIL)
     return _finish(parts)

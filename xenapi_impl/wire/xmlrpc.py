@@ -5,5 +5,12 @@ from __future__ import annotations
 from .xmldec import parse_request
 from .xmlenc import clear_memo, encode_bare, encode_failure, encode_success, escape, value_fragment
 
-__all__ = ["parse_request", "encode_success", "encode_failure", "encode_bare", "value_fragment",
-           "escape", "clear_memo"]
+__all__ = [
+           "clear_memo",
+           "encode_bare",
+           "encode_failure",
+           "encode_success",
+           "escape",
+           "parse_request",
+           "value_fragment",
+]
