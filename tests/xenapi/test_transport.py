@@ -280,6 +280,25 @@ def test_large_replies_arrive_whole(srv):
     assert json.loads(body) == {"result": [big], "error": None, "id": 1}
 
 
+def test_gzip_requests_and_decompressed_size_limit():
+    import gzip
+    s = ServerThread(max_body=100_000).start(http=[("127.0.0.1", 0)])
+    try:
+        t = xc.Transport()
+        t.encode_threshold = 10          # the stdlib client gzips request bodies over this
+        proxy = xc.ServerProxy(f"http://127.0.0.1:{s.port()}/", transport=t)
+        assert proxy.echo("x" * 1000) == {"Status": "Success", "Value": ["x" * 1000]}
+        # A small compressed body that inflates past the limit is refused like a large one.
+        bomb = gzip.compress(xml_call("echo", "a" * 5_000_000))
+        assert len(bomb) < 100_000
+        status, _, body = post(s.port(), "/", bomb, {"Content-Encoding": "gzip"})
+        assert status == 413
+        assert loads(body)["ErrorDescription"] == ["REQUEST_ENTITY_TOO_LARGE", "100000"]
+        assert [c[0] for c in s.dispatcher.calls] == ["echo"]
+    finally:
+        s.close()
+
+
 # -- JSON-RPC -------------------------------------------------------------------------------
 
 def test_jsonrpc_1_and_2(srv):
