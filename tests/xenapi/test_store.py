@@ -210,3 +210,50 @@ def test_group_commit_keeps_order_of_concurrent_writers(tmp_path):
     s = open_store(path, SPECS)
     assert s.get("VM", ref)["name_label"] == last       # disk and memory agree on the last write
     s.close_sync()
+
+
+def test_old_tombstones_are_forgotten_past_the_horizon(monkeypatch):
+    from xenapi_impl.store import memory
+
+    monkeypatch.setattr(memory, "MAX_TOMBSTONES", 2)
+
+    async def main():
+        s = MemoryStore(SPECS)
+        refs = [new_ref() for _ in range(4)]
+        async with s.transaction() as t:
+            for r in refs:
+                t.create("VM", r, vm())
+        token = s.generation
+        for r in refs:
+            async with s.transaction() as t:
+                t.delete("VM", r)
+        # only the two newest deletions are still known; the horizon says where memory ends
+        assert [c.ref for c in s.changes_since(token)] == refs[2:]
+        assert s.horizon == token + 2
+    run(main())
+
+
+def test_transaction_rules():
+    async def main():
+        s = MemoryStore(SPECS)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm())
+            t.delete("VM", ref)                 # created and destroyed in one call
+        assert s.generation == 0 and s.get("VM", ref) is None
+        async with s.transaction() as t:
+            t.create("VM", ref, vm())
+        with pytest.raises(ValueError):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"no_such_field": 1})
+        with pytest.raises(ValueError):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"uuid": new_uuid()})
+        t = s.transaction()
+        t.delete("VM", ref)
+        assert t.get("VM", ref) is None and s.get("VM", ref) is not None
+        with pytest.raises(NoSuchObject):
+            t.update("VM", ref, {"name_label": "x"})
+        t.rollback()
+        assert s.get("VM", ref) is not None
+    run(main())
