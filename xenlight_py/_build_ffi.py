@@ -96,8 +96,26 @@ ffibuilder_sim = make_sim()
 ffibuilder_xen = make_xen()
 
 
+def build_inplace(target: str) -> str:
+    """Compile one target under build/ (objects stay out of the source tree) and copy the
+    extension next to this file. Returns its path."""
+    import shutil
+    builder = make_sim() if target == "sim" else make_xen()
+    tmp = os.path.join(ROOT, "build", "xenlight_py-inplace")
+    os.makedirs(tmp, exist_ok=True)
+    cwd = os.getcwd()
+    os.chdir(ROOT)          # relative source paths, as setuptools sees them
+    try:
+        so = builder.compile(tmpdir=tmp)
+    finally:
+        os.chdir(cwd)
+    for old in glob.glob(os.path.join(HERE, f"_{target}.*.so")):
+        os.unlink(old)      # one extension per target (the abi3 and cpython tags differ)
+    dest = os.path.join(HERE, os.path.basename(so))
+    shutil.copy2(so, dest)
+    return dest
+
+
 if __name__ == "__main__":
-    targets = sys.argv[1:] or ["sim", "xen"]
-    for t in targets:
-        builder = make_sim() if t == "sim" else make_xen()
-        builder.compile(tmpdir=ROOT, verbose=True)
+    for t in sys.argv[1:] or ["sim", "xen"]:
+        print(build_inplace(t))

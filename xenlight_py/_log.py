@@ -11,6 +11,8 @@ import os
 import threading
 
 logger = logging.getLogger("xenlight")
+# A library must not print through logging's last-resort handler: applications configure it.
+logger.addHandler(logging.NullHandler())
 
 # xentoollog levels (XTL_*), an ABI-stable enum.
 XTL_DEBUG, XTL_VERBOSE, XTL_DETAIL, XTL_PROGRESS, XTL_INFO = 1, 2, 3, 4, 5

@@ -18,7 +18,7 @@ from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DO
                      ERROR_FAIL, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
-                    ShutdownReason, VcpuInfo, VersionInfo)
+                    ShutdownReason, VcpuInfo, VersionInfo, check_domain_name)
 
 if TYPE_CHECKING:
     from .sim import SimControl
@@ -200,7 +200,9 @@ class Context:
         rc = self._lib.xlpy_domain_info_flat(ctx, domid, buf)
         lines = _log.end(prev)
         if rc:
-            raise self._error(rc, "libxl_domain_info", lines)
+            raise self._error(rc, "libxl_domain_info", lines,
+                              f"domain {domid} does not exist"
+                              if rc == ERROR_DOMAIN_NOTFOUND and not lines else None)
         return _make_dominfo(_DOMINFO.unpack(self._ffi.buffer(buf)))
 
     def _flat_buf(self) -> Any:
@@ -420,7 +422,7 @@ class Context:
                    int(suspend_cancel), self._ffi.NULL)
 
     def rename(self, domid: int, new_name: str, old_name: str | None = None) -> None:
-        DomainConfig(name=new_name, kernel="-")   # validates the name the same way
+        check_domain_name(new_name)
         self._call(self._lib.libxl_domain_rename, self._c(), _check_domid(domid),
                    old_name.encode() if old_name is not None else self._ffi.NULL,
                    new_name.encode())

@@ -49,8 +49,9 @@ class XenlightError(Exception):
     def __str__(self) -> str:
         where = f"{self.function}: " if self.function else ""
         text = f"{where}{self.message} (libxl error {self.rc}, {self.name})"
-        if self.log:
-            text += "; libxl log: " + " | ".join(self.log)
+        extra = [line for line in self.log if line not in self.message]
+        if extra:
+            text += "; libxl log: " + " | ".join(extra)
         return text
 
 

@@ -187,6 +187,13 @@ _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:+\-]+$")
 
 
+def check_domain_name(name: object) -> str:
+    """Domain names the binding accepts: 1..64 characters of [A-Za-z0-9_.:+-]."""
+    if not isinstance(name, str) or not 0 < len(name) <= 64 or not _NAME_RE.match(name):
+        raise invalid(f"domain name {name!r} must be 1..64 characters of [A-Za-z0-9_.:+-]")
+    return name
+
+
 def _require(cond: bool, message: str) -> None:
     if not cond:
         raise invalid(message)
@@ -279,9 +286,7 @@ class DomainConfig:
     cpus: frozenset[int] | None = None  # hard affinity of all vCPUs (None: any)
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.name, str) and 0 < len(self.name) <= 64
-                 and bool(_NAME_RE.match(self.name)),
-                 f"domain name {self.name!r} must be 1..64 characters of [A-Za-z0-9_.:+-]")
+        check_domain_name(self.name)
         try:
             object.__setattr__(self, "type", DomainType(self.type))
         except ValueError:
@@ -346,7 +351,7 @@ class DomainEvent:
     """A domain event: kind "shutdown" (with its reason) or "death"."""
     kind: str
     domid: int
-    uuid: str
+    uuid: str | None                   # None when libxl does not say (death events)
     reason: ShutdownReason | None = None
 
 

@@ -1,0 +1,39 @@
+"""Fixtures for the binding tests: a sim context on a freshly reset simulated host."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Iterator
+
+import pytest
+
+from xenlight_py import Context, DomainConfig
+
+# The simulated host is process-wide; a state file in the environment would make tests
+# share state with other processes.
+os.environ.pop("XLSIM_STATE_FILE", None)
+
+
+@pytest.fixture
+def ctx() -> Iterator[Context]:
+    c = Context(backend="sim")
+    c.sim.configure()          # xlsim_host_configure(NULL): only dom0, no faults, no events
+    try:
+        yield c
+    finally:
+        c.sim.clear_faults()
+        c.close()
+
+
+@pytest.fixture
+def pv() -> DomainConfig:
+    return DomainConfig(name="pv1", kernel="/boot/vmlinuz", ramdisk="/boot/initrd.img",
+                        cmdline="console=hvc0", memory=256, vcpus=2)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "xenlight_py", *args], capture_output=True,
+                          text=True, env=e, timeout=120)
