@@ -138,7 +138,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from .xen.adapter import open_backend
 
     backend = open_backend(args.backend)
-    store = open_store(args.db, store_specs(MODEL))
+    store = open_store(args.db, store_specs(MODEL), exclusive=True)
     log.info("database %s opened (%s objects)", os.path.abspath(args.db),
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)

@@ -101,6 +101,13 @@ def test_sigterm_lets_calls_in_flight_finish_and_closes_the_database(tmp_path):
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+def test_one_server_per_database(tmp_path):
+    with ServerProcess(str(tmp_path)) as srv:
+        r = run_cli("serve", "--backend", "sim", "--db", srv.db, "--http", "127.0.0.1:0")
+        assert r.returncode == 1 and "in use by another xenapi-server" in r.stderr
+        assert XenAPI.Session(srv.url).xenapi.login_with_password("root", srv.password) is None
+
+
 def test_backend_xen_fails_clearly_without_xen(tmp_path):
     if os.path.exists("/proc/xen/capabilities"):
         pytest.skip("this host runs Xen")

@@ -13,6 +13,7 @@ fails, the callers get the error, memory is unchanged, and the store refuses fur
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import queue
@@ -42,9 +43,13 @@ def _table(cls: str) -> str:
 
 
 class SqliteStore(MemoryStore):
-    def __init__(self, path: str, specs: Iterable[ClassSpec]) -> None:
+    def __init__(self, path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False
+                 ) -> None:
         super().__init__(specs)
         self.path = path
+        self._lock_fd: int | None = None
+        if exclusive:
+            self._lock(path)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -57,6 +62,21 @@ class SqliteStore(MemoryStore):
         self._failed: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
+
+    def _lock(self, path: str) -> None:
+        """One server per database: each keeps its own authoritative copy in memory."""
+        fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreUnavailable(f"{path} is in use by another xenapi-server") from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # --- schema and load ----------------------------------------------------------------
     def _create_schema(self) -> None:
@@ -212,6 +232,7 @@ class SqliteStore(MemoryStore):
         await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
         self._db.close()
         self._reader.close()
+        self._unlock()
 
     def close_sync(self) -> None:
         """Close from outside a running loop (CLI commands, tests)."""
@@ -220,6 +241,7 @@ class SqliteStore(MemoryStore):
         self._writer.join()
         self._db.close()
         self._reader.close()
+        self._unlock()
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
@@ -231,8 +253,10 @@ def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
         fut.set_exception(StoreUnavailable(f"database write failed: {error}"))
 
 
-def open_store(path: str, specs: Iterable[ClassSpec]) -> SqliteStore:
-    """Open (creating if needed) the database at `path`."""
+def open_store(path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False
+               ) -> SqliteStore:
+    """Open (creating if needed) the database at `path`; `exclusive`: refuse if another
+    process opened it exclusively (the server does)."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise StoreUnavailable(f"directory {directory} does not exist")
@@ -240,4 +264,4 @@ def open_store(path: str, specs: Iterable[ClassSpec]) -> SqliteStore:
         # password hashes live here: only the owner may read it (SQLite's -wal and -shm files
         # take the same mode)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    return SqliteStore(path, specs)
+    return SqliteStore(path, specs, exclusive=exclusive)
