@@ -131,6 +131,8 @@ def add_tree(w: CpioWriter, src: Path, dst: str, skip_top: set[str] | None = Non
         w.mkdir(f"{dst}/{rel}".rstrip("/.") or dst)
         for name in sorted(filenames):
             p = Path(dirpath) / name
+            if name.endswith((".c", ".o")):
+                continue  # build leftovers of the cffi modules
             if Path(dirpath).name == "__pycache__" and not name.endswith(".cpython-311.pyc"):
                 continue
             if p.is_symlink():

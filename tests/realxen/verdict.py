@@ -31,11 +31,12 @@ class Verdict:
 
 def parse(log: str, expected_steps: list[str]) -> Verdict:
     v = Verdict()
-    lines = [ln.rstrip() for ln in log.replace("\r", "").split("\n")]
+    # Only line ends are removed: a JSON chunk may end with a meaningful space.
+    lines = log.replace("\r", "").split("\n")
     for line in lines:
-        if m := STEP.match(line):
+        if m := STEP.match(line.rstrip()):
             v.steps[m.group(1)] = m.group(2) + m.group(3)
-        elif m := DONE.match(line):
+        elif m := DONE.match(line.rstrip()):
             v.done = True
             v.dom0_failed = m.group(1) != "0"
     try:

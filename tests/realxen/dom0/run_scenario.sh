@@ -1,1 +1,0 @@
-echo "scenario not yet available"; exit 1

@@ -1,0 +1,292 @@
+"""The binding's shared scenario: one file, run on the real hypervisor (in dom0, by
+dom0/run_scenario.py) and on the simulator (tests/binding/test_scenario_sim.py).
+
+It drives a PV guest through xenlight_py's public API only -- host queries, create, list,
+info, vCPUs, pause/unpause, a memory target change, an orderly shutdown the guest honours,
+destroy, the events of all this, and requests that must fail -- and records what it
+observes as a flat {name: JSON value} map. compare.py holds the rules for comparing the
+two backends' maps. Things that differ between runs of the same backend (uuids, times,
+the exact domid) are recorded in a normalised form here (a relation, not the raw value),
+so the map is stable; raw values go to "raw" for humans and are never compared.
+
+`checks` are the requirements of the scenario itself (e.g. "the guest honoured the
+shutdown request"), which must hold on both backends.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from xenlight_py import (Context, DomainConfig, DomainInfo, DomainType, ShutdownAction,
+                         XenlightError)
+
+SCHEMA = 1
+GUEST_NAME = "rx-scenario"
+GUEST_MEMORY_MIB = 128           # the smallest that boots the Debian kernel (58 MB image)
+BALLOON_TARGET_KIB = 96 * 1024
+MISSING_DOMID = 31000            # a valid domid no domain has
+EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
+
+
+@dataclass(frozen=True)
+class Guest:
+    kernel: str
+    ramdisk: str | None
+    cmdline: str
+
+
+# Waits until the guest has booted far enough to act on requests (real guest: its console
+# banner); returns a description of what it saw, or raises.
+ReadyWait = Callable[[str, int], str]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.observed: dict[str, Any] = {}
+        self.raw: dict[str, Any] = {}
+        self.checks: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.timings: dict[str, float] = {}
+
+    def obs(self, key: str, value: Any) -> None:
+        if key in self.observed:
+            raise KeyError(f"observable {key} recorded twice")
+        self.observed[key] = value
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.checks.append({"name": name, "ok": bool(ok), "detail": detail})
+        return ok
+
+
+def _info_obs(rec: Recorder, prefix: str, info: DomainInfo) -> None:
+    """The comparable fields of a DomainInfo (raw cpu_time and uuid go to raw)."""
+    # running/blocked are left out: they say what the vCPUs were doing at the instant of
+    # the sample (an idle real guest is mostly blocked, dom0 runs while it asks).
+    for f in ("paused", "shutdown", "dying", "never_stop",
+              "current_memkb", "max_memkb", "outstanding_memkb", "shared_memkb", "paged_memkb",
+              "vcpu_max_id", "vcpu_online", "cpupool", "ssidref"):
+        rec.obs(f"{prefix}.{f}", getattr(info, f))
+    rec.obs(f"{prefix}.shutdown_reason", _name(info.shutdown_reason) if info.shutdown else None)
+    rec.obs(f"{prefix}.domain_type", _name(info.domain_type))
+    # xl's state without the running/blocked letters, which depend on the moment sampled.
+    rec.obs(f"{prefix}.state_flags", info.state[2:])
+    rec.raw[f"{prefix}.cpu_time"] = info.cpu_time
+    rec.raw[f"{prefix}.uuid"] = info.uuid
+    rec.obs(f"{prefix}.uuid_is_nil", info.uuid == "00000000-0000-0000-0000-000000000000")
+    rec.raw[f"{prefix}.state"] = info.state
+    rec.raw[f"{prefix}.running_blocked"] = [info.running, info.blocked]
+
+
+def _name(v: Any) -> Any:
+    return getattr(v, "name", v)
+
+
+def _error(rec: Recorder, key: str, fn: Callable[[], Any],
+           must_fail: bool = True) -> XenlightError | None:
+    """Records how a request fails: exception class and libxl code (or that it did not)."""
+    try:
+        result = fn()
+    except XenlightError as e:
+        rec.obs(key, {"error": type(e).__name__, "rc": e.rc})
+        rec.raw[key] = str(e)
+        return e
+    rec.obs(key, {"error": None, "result": repr(result)})
+    if must_fail:
+        rec.check(f"{key} fails", False, f"succeeded, returned {result!r}")
+    return None
+
+
+def _event(rec: Recorder, ev: Any, domid: int, uuid: str) -> None:
+    rec.events.append({"kind": ev.kind, "domid_is_guest": ev.domid == domid,
+                       "uuid_is_guest": ev.uuid == uuid,
+                       "reason": _name(ev.reason) if ev.reason is not None else None})
+
+
+def _wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+def run(ctx: Context, guest: Guest, wait_ready: ReadyWait | None = None) -> dict[str, Any]:
+    rec = Recorder()
+    t_start = time.monotonic()
+    try:
+        _scenario(ctx, guest, wait_ready, rec)
+    except Exception as e:  # an unexpected failure is a failed check, with the result so far
+        rec.check("scenario completed", False, f"{type(e).__name__}: {e}")
+    else:
+        rec.check("scenario completed", True)
+    rec.timings["total_s"] = round(time.monotonic() - t_start, 3)
+    return {"schema": SCHEMA, "backend": ctx.backend, "observed": rec.observed,
+            "events": rec.events, "checks": rec.checks, "raw": rec.raw, "timings": rec.timings}
+
+
+def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Recorder) -> None:
+    obs, check = rec.obs, rec.check
+
+    # -- host and version --
+    v = ctx.version_info()
+    obs("version.major", v.xen_version_major)
+    obs("version.minor", v.xen_version_minor)
+    obs("version.pagesize", v.pagesize)
+    rec.raw["version.extra"] = v.xen_version_extra
+    rec.raw["version.capabilities"] = v.capabilities
+    obs("version.caps_has_pv64", "xen-3.0-x86_64" in v.capabilities.split())
+    p = ctx.physinfo()
+    for f in ("nr_cpus", "threads_per_core", "cores_per_socket", "max_cpu_id", "nr_nodes",
+              "cpu_khz", "total_pages", "cap_pv", "cap_hvm", "scrub_pages", "outstanding_pages"):
+        obs(f"host.{f}", getattr(p, f))
+    rec.raw["host.free_pages"] = p.free_pages
+    free0 = ctx.free_memory()
+    obs("host.free_kb.before", free0)
+    check("free memory is below total", 0 < free0 < p.total_memkb, f"{free0} of {p.total_memkb}")
+
+    # -- dom0 and the list before --
+    before = ctx.list_domains()
+    obs("list.before.domids", [d.domid for d in before])
+    d0 = ctx.domain_info(0)
+    _info_obs(rec, "dom0", d0)
+    obs("dom0.name", ctx.domid_to_name(0))
+    obs("dom0.name_to_domid", ctx.name_to_domid("Domain-0"))
+    obs("dom0.vcpus.count", len(ctx.list_vcpus(0)))
+
+    # -- an impossible memory size: nothing may be left behind --
+    huge_mib = (p.total_memkb // 1024) * 4
+    _error(rec, "error.create_huge_memory", lambda: ctx.create_domain(DomainConfig(
+        name="rx-too-big", type=DomainType.PV, memory=huge_mib, kernel=guest.kernel,
+        ramdisk=guest.ramdisk, cmdline=guest.cmdline)))
+    obs("error.create_huge_memory.domids_after", [d.domid for d in ctx.list_domains()])
+    obs("error.create_huge_memory.free_kb_unchanged", ctx.free_memory() == free0)
+
+    # -- create the guest (paused, as libxl leaves it), watch its events --
+    cfg = DomainConfig(name=GUEST_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
+                       kernel=guest.kernel, ramdisk=guest.ramdisk, cmdline=guest.cmdline,
+                       on_poweroff=ShutdownAction.DESTROY, on_reboot=ShutdownAction.DESTROY,
+                       on_crash=ShutdownAction.DESTROY)
+    t = time.monotonic()
+    domid = ctx.create_domain(cfg, paused=True)
+    rec.timings["create_s"] = round(time.monotonic() - t, 3)
+    rec.raw["guest.domid"] = domid
+    obs("guest.domid_is_new", domid > max(d.domid for d in before))
+    stream = ctx.events([domid])
+    try:
+        _guest_lifecycle(ctx, guest, wait_ready, rec, domid, free0, stream, p.nr_cpus)
+    finally:
+        stream.close()
+        if ctx.domain_exists(domid):  # never leave the guest behind, whatever failed
+            ctx.destroy(domid)
+
+
+def _guest_lifecycle(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Recorder,
+                     domid: int, free0: int, stream: Any, nr_cpus: int) -> None:
+    obs, check = rec.obs, rec.check
+    info = ctx.domain_info(domid)
+    uuid = info.uuid
+    _info_obs(rec, "created", info)
+    free1 = ctx.free_memory()
+    obs("host.free_kb.after_create", free1)
+    obs("created.memory_target_kb", ctx.memory_target(domid))
+    t0 = info.cpu_time
+    time.sleep(0.3)
+    obs("created.cpu_time_frozen_while_paused", ctx.domain_info(domid).cpu_time == t0)
+    ctx.unpause(domid)
+
+    # -- list, info, name --
+    listed = {d.domid: d for d in ctx.list_domains()}
+    obs("list.running.count", len(listed))
+    obs("list.running.has_guest", domid in listed)
+    obs("list.running.has_dom0", 0 in listed)
+    obs("guest.name", ctx.domid_to_name(domid))
+    obs("guest.name_to_domid_matches", ctx.name_to_domid(GUEST_NAME) == domid)
+    if wait_ready is not None:
+        t = time.monotonic()
+        rec.raw["guest.ready"] = wait_ready(GUEST_NAME, domid)
+        rec.timings["guest_ready_s"] = round(time.monotonic() - t, 3)
+    info = ctx.domain_info(domid)
+    _info_obs(rec, "running", info)
+    obs("running.cpu_time_grew", info.cpu_time > t0)
+
+    # -- vCPUs --
+    vcpus = ctx.list_vcpus(domid)
+    obs("vcpus.count", len(vcpus))
+    obs("vcpus.ids", [x.vcpuid for x in vcpus])
+    obs("vcpus.online", [x.online for x in vcpus])
+    obs("vcpus.cpu_in_host_range", all(0 <= x.cpu < nr_cpus for x in vcpus))
+    obs("vcpus.affinity_covers_host", all(set(range(nr_cpus)) <= set(x.affinity) for x in vcpus))
+    rec.raw["vcpus"] = [{"vcpuid": x.vcpuid, "cpu": x.cpu, "time": x.vcpu_time,
+                         "affinity": sorted(x.affinity), "soft": sorted(x.soft_affinity)}
+                        for x in vcpus]
+
+    # -- pause / unpause --
+    ctx.pause(domid)
+    _info_obs(rec, "paused", ctx.domain_info(domid))
+    ctx.unpause(domid)
+    _info_obs(rec, "unpaused", ctx.domain_info(domid))
+
+    # -- memory target (the guest's balloon driver follows it) --
+    ctx.set_memory_target(domid, BALLOON_TARGET_KIB)
+    obs("balloon.target_kb", ctx.memory_target(domid))
+    reached = _wait_for(lambda: ctx.domain_info(domid).current_memkb <= BALLOON_TARGET_KIB, 60)
+    info = ctx.domain_info(domid)
+    obs("balloon.reached", reached)
+    obs("balloon.current_memkb", info.current_memkb)
+    obs("balloon.max_memkb", info.max_memkb)
+    check("the guest ballooned down to its new target", reached,
+          f"current {info.current_memkb} KiB, target {BALLOON_TARGET_KIB}")
+
+    # -- requests about a domain that does not exist --
+    m = MISSING_DOMID
+    for key, fn in (("domain_info", lambda: ctx.domain_info(m)),
+                    ("pause", lambda: ctx.pause(m)),
+                    ("unpause", lambda: ctx.unpause(m)),
+                    ("shutdown", lambda: ctx.shutdown(m)),
+                    ("destroy", lambda: ctx.destroy(m)),
+                    ("set_memory_target", lambda: ctx.set_memory_target(m, 65536)),
+                    ("memory_target", lambda: ctx.memory_target(m)),
+                    ("list_vcpus", lambda: ctx.list_vcpus(m)),
+                    ("domid_to_name", lambda: ctx.domid_to_name(m)),
+                    ("name_to_domid", lambda: ctx.name_to_domid("rx-no-such-domain"))):
+        _error(rec, f"error.missing_domain.{key}", fn)
+    obs("error.missing_domain.domain_exists", ctx.domain_exists(m))
+
+    # -- orderly shutdown: the guest must honour it --
+    t = time.monotonic()
+    ctx.shutdown(domid)
+    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    rec.timings["shutdown_event_s"] = round(time.monotonic() - t, 3)
+    if ev is not None:
+        _event(rec, ev, domid, uuid)
+    if not check("DOMAIN_SHUTDOWN with reason poweroff after the shutdown request",
+                 ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "POWEROFF",
+                 f"got {ev!r}"):
+        return
+    _info_obs(rec, "shut_down", ctx.domain_info(domid))
+    obs("shut_down.listed", domid in {d.domid for d in ctx.list_domains()})
+    # A relative change that takes the target below zero. Done here, on the shut-down
+    # domain, because real Xen accepts it (libxl clamps the target to 0) and a running
+    # guest then balloons itself to death (DOMAIN_SHUTDOWN with reason CRASH).
+    _error(rec, "error.memory_target_below_zero",
+           lambda: ctx.set_memory_target(domid, -(1 << 40), relative=True), must_fail=False)
+    obs("error.memory_target_below_zero.target_kb_after", ctx.memory_target(domid))
+
+    # -- destroy: DOMAIN_DEATH, and the domain is gone --
+    ctx.destroy(domid)
+    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    if ev is not None:
+        _event(rec, ev, domid, uuid)
+    check("DOMAIN_DEATH after destroy", ev is not None and ev.kind == "death", f"got {ev!r}")
+    obs("destroyed.exists", ctx.domain_exists(domid))
+    _error(rec, "error.destroyed.domain_info", lambda: ctx.domain_info(domid))
+    obs("destroyed.list.domids", [d.domid for d in ctx.list_domains()])
+    extra = stream.get(timeout=1.0)
+    obs("destroyed.no_further_event", extra is None)
+    # Freed pages may pass through the scrubber first: wait for the memory to come back.
+    back = _wait_for(lambda: ctx.free_memory() >= free0, 30)
+    obs("host.free_kb.restored_after_destroy", back)
+    rec.raw["host.free_kb.after_destroy"] = ctx.free_memory()
