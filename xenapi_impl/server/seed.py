@@ -94,7 +94,7 @@ async def _host_and_pool(services: Services, backend: str) -> None:
         pool_ref = new_ref()
         async with store.transaction() as txn:
             txn.create("pool", pool_ref, _fit(services, "pool", {
-                "uuid": new_uuid(), "name_label": "", "name_description": "",
+                "uuid": new_uuid(), "name_label": socket.gethostname(), "name_description": "",
                 "master": host_ref, "default_SR": NULL_REF, "suspend_image_SR": NULL_REF,
                 "crash_dump_SR": NULL_REF, "other_config": {}, "metadata_VDIs": [],
             }))
