@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from . import _log
 from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
-                     ERROR_FAIL, invalid, make_error)
+                     ERROR_FAIL, ERROR_INVAL, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
                     ShutdownReason, VcpuInfo, VersionInfo, check_domain_name)
@@ -145,6 +145,23 @@ class Context:
             raise self._error(rc, fn.__name__, lines)
         return rc
 
+    def _call_dom(self, fn: Callable[..., int], domid: int, *args: Any) -> int:
+        """_call for functions of one domain. libxl reports a missing domain as a plain
+        ERROR_FAIL from most of them; the binding tells that case apart (DomainNotFound)."""
+        ctx = self._c()
+        _check_domid(domid)
+        prev = _log.begin()
+        try:
+            rc = fn(ctx, domid, *args)
+        finally:
+            lines = _log.end(prev)
+        if rc < 0:
+            if rc == ERROR_FAIL and not self.domain_exists(domid):
+                rc = ERROR_DOMAIN_NOTFOUND
+                raise self._error(rc, fn.__name__, lines, f"domain {domid} does not exist")
+            raise self._error(rc, fn.__name__, lines)
+        return rc
+
     def _error(self, rc: int, function: str, lines: Iterable[str],
                message: str | None = None) -> XenlightError:
         return make_error(rc, self._b.error_name(rc), function, lines, message)
@@ -263,7 +280,7 @@ class Context:
     def memory_target(self, domid: int) -> int:
         """The domain's balloon target in KiB."""
         out = self._ffi.new("uint64_t *")
-        self._call(self._lib.libxl_get_memory_target, self._c(), _check_domid(domid), out)
+        self._call_dom(self._lib.libxl_get_memory_target, domid, out)
         return int(out[0])
 
     def domid_to_name(self, domid: int) -> str:
@@ -286,10 +303,11 @@ class Context:
         prev = _log.begin()
         rc = self._lib.libxl_name_to_domid(self._c(), name.encode(), out)
         lines = _log.end(prev)
-        if rc:
-            # libxl answers ERROR_INVAL for an unknown name: that is a lookup failure.
+        if rc == ERROR_INVAL:
+            # libxl's answer for an unknown name: a lookup failure.
             raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_name_to_domid", lines,
                               f"no domain named {name!r}")
+        self._check(rc, "libxl_name_to_domid", lines)
         return int(out[0])
 
     def lookup(self, domain: int | str) -> int:
@@ -365,26 +383,22 @@ class Context:
         return domid
 
     def pause(self, domid: int) -> None:
-        self._call(self._lib.libxl_domain_pause, self._c(), _check_domid(domid), self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_pause, domid, self._ffi.NULL)
 
     def unpause(self, domid: int) -> None:
-        self._call(self._lib.libxl_domain_unpause, self._c(), _check_domid(domid),
-                   self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_unpause, domid, self._ffi.NULL)
 
     def shutdown(self, domid: int) -> None:
         """Ask the guest to shut down (it may ignore it); watch events for the outcome."""
-        self._call(self._lib.libxl_domain_shutdown, self._c(), _check_domid(domid),
-                   self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_shutdown, domid, self._ffi.NULL)
 
     def reboot(self, domid: int) -> None:
         """Ask the guest to reboot: it shuts down with reason REBOOT; the toolstack then
         destroys and re-creates it (libxl does not restart domains by itself)."""
-        self._call(self._lib.libxl_domain_reboot, self._c(), _check_domid(domid),
-                   self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_reboot, domid, self._ffi.NULL)
 
     def destroy(self, domid: int) -> None:
-        self._call(self._lib.libxl_domain_destroy, self._c(), _check_domid(domid),
-                   self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_destroy, domid, self._ffi.NULL)
 
     def suspend(self, domid: int, path: str | os.PathLike[str], live: bool = False) -> None:
         """Write the domain's suspend image to ``path`` (created, mode 0600). The domain is
@@ -400,7 +414,7 @@ class Context:
         ok = False
         try:
             flags = self._lib.LIBXL_SUSPEND_LIVE if live else 0
-            self._call(self._lib.libxl_domain_suspend, ctx, domid, fd, flags, self._ffi.NULL)
+            self._call_dom(self._lib.libxl_domain_suspend, domid, fd, flags, self._ffi.NULL)
             os.fsync(fd)
             ok = True
         finally:
@@ -418,13 +432,13 @@ class Context:
 
     def resume(self, domid: int, suspend_cancel: bool = True) -> None:
         """Resume a domain left in the suspended state (after :meth:`suspend`)."""
-        self._call(self._lib.libxl_domain_resume, self._c(), _check_domid(domid),
-                   int(suspend_cancel), self._ffi.NULL)
+        self._call_dom(self._lib.libxl_domain_resume, domid, int(suspend_cancel),
+                       self._ffi.NULL)
 
     def rename(self, domid: int, new_name: str, old_name: str | None = None) -> None:
         check_domain_name(new_name)
-        self._call(self._lib.libxl_domain_rename, self._c(), _check_domid(domid),
-                   old_name.encode() if old_name is not None else self._ffi.NULL,
+        self._call_dom(self._lib.libxl_domain_rename, domid,
+                       old_name.encode() if old_name is not None else self._ffi.NULL,
                    new_name.encode())
 
     # ---- memory and vCPUs ----
@@ -434,13 +448,12 @@ class Context:
         """Set the balloon target (KiB; relative: add target_kb, which may be negative)."""
         if not isinstance(target_kb, int) or (not relative and target_kb <= 0):
             raise invalid(f"memory target {target_kb!r} must be a positive number of KiB")
-        self._call(self._lib.libxl_set_memory_target, self._c(), _check_domid(domid),
-                   target_kb, int(relative), int(enforce))
+        self._call_dom(self._lib.libxl_set_memory_target, domid, target_kb, int(relative), int(enforce))
 
     def set_max_memory(self, domid: int, max_kb: int) -> None:
         if not isinstance(max_kb, int) or max_kb <= 0:
             raise invalid(f"maximum memory {max_kb!r} must be a positive number of KiB")
-        self._call(self._lib.libxl_domain_setmaxmem, self._c(), _check_domid(domid), max_kb)
+        self._call_dom(self._lib.libxl_domain_setmaxmem, domid, max_kb)
 
     def set_vcpus_online(self, domid: int, count: int) -> None:
         """Bring vCPUs 0..count-1 online and the others offline."""
@@ -450,7 +463,7 @@ class Context:
             raise invalid(f"vcpu count {count!r} must be between 1 and {nmax} (the maximum)")
         bm = self._bitmap(range(count), nbits=nmax)
         try:
-            self._call(self._lib.libxl_set_vcpuonline, self._c(), domid, bm, self._ffi.NULL)
+            self._call_dom(self._lib.libxl_set_vcpuonline, domid, bm, self._ffi.NULL)
         finally:
             self._lib.libxl_bitmap_dispose(bm)
 
@@ -474,8 +487,7 @@ class Context:
                     raise invalid(f"affinity {cpus} must be a non-empty set of CPUs in "
                                   f"0..{ncpus - 1}")
                 maps.append(self._bitmap(cpus, nbits=ncpus))
-            self._call(self._lib.libxl_set_vcpuaffinity, self._c(), _check_domid(domid),
-                       vcpuid, maps[0], maps[1])
+            self._call_dom(self._lib.libxl_set_vcpuaffinity, domid, vcpuid, maps[0], maps[1])
         finally:
             for m in maps:
                 if m != self._ffi.NULL:
@@ -491,7 +503,7 @@ class Context:
         lib.libxl_device_disk_init(p)
         try:
             self._fill_disk(p, disk)
-            self._call(lib.libxl_device_disk_add, self._c(), _check_domid(domid), p, ffi.NULL)
+            self._call_dom(lib.libxl_device_disk_add, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_disk_dispose(p)
 
@@ -503,7 +515,7 @@ class Context:
         lib.libxl_device_disk_init(p)
         try:
             p.vdev = lib.xlpy_strdup(vdev.encode())
-            self._call(lib.libxl_device_disk_remove, self._c(), _check_domid(domid), p, ffi.NULL)
+            self._call_dom(lib.libxl_device_disk_remove, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_disk_dispose(p)
 
@@ -516,7 +528,7 @@ class Context:
         lib.libxl_device_nic_init(p)
         try:
             self._fill_nic(p, nic)
-            self._call(lib.libxl_device_nic_add, self._c(), _check_domid(domid), p, ffi.NULL)
+            self._call_dom(lib.libxl_device_nic_add, domid, p, ffi.NULL)
             return int(p.devid)
         finally:
             lib.libxl_device_nic_dispose(p)
@@ -529,7 +541,7 @@ class Context:
         lib.libxl_device_nic_init(p)
         try:
             p.devid = devid
-            self._call(lib.libxl_device_nic_remove, self._c(), _check_domid(domid), p, ffi.NULL)
+            self._call_dom(lib.libxl_device_nic_remove, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_nic_dispose(p)
 
