@@ -11,6 +11,8 @@ static libxl_dominfo info(libxl_ctx *ctx, uint32_t domid)
     return di;
 }
 
+static char self_path[4096];
+
 static int run_child(const char *what, uint32_t domid, const char *arg)
 {
     char id[16];
@@ -19,7 +21,7 @@ static int run_child(const char *what, uint32_t domid, const char *arg)
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        execl("/proc/self/exe", "test_persist", what, id, arg, (char *)NULL);
+        execl(self_path, self_path, what, id, arg, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
     if (argc != 1)
         return 2;
 
+    /* argv[0], not /proc/self/exe: under valgrind the latter is valgrind itself. */
+    CHECK(realpath(argv[0], self_path) != NULL);
     char dir[] = "/tmp/xlsim-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char path[256], bell[300];
