@@ -126,9 +126,11 @@ def parse_disk(spec: str) -> DiskConfig:
         if "=" in p:
             k, v = p.split("=", 1)
             kw[k.strip()] = v.strip()
-        elif p:
-            positional.append(p)
+        else:
+            positional.append(p)        # empty positions count: ",,hdc:cdrom,r"
     for name, v in zip(("target", "format", "vdev", "access"), positional):
+        if not v:
+            continue
         if name in kw:
             raise invalid(f"disk {spec!r}: {name} given twice")
         kw[name] = v
@@ -142,7 +144,7 @@ def parse_disk(spec: str) -> DiskConfig:
     cdrom = kw.get("devtype") == "cdrom"
     if vdev.endswith(":cdrom"):
         vdev, cdrom = vdev[:-6], True
-    fmt = kw.get("format", "raw").lower()
+    fmt = (kw.get("format") or "raw").lower()
     if fmt not in _FORMATS:
         raise invalid(f"disk {spec!r}: unknown format {fmt!r}")
     access = kw.get("access", "ro" if cdrom else "rw").lower()

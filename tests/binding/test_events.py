@@ -1,0 +1,213 @@
+"""Domain events, blocking and asyncio, driven through libxl's osevent hooks."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from xenlight_py import Context, DomainConfig, DomainEvent, ShutdownReason
+
+
+def _collect(stream, n: int) -> list[DomainEvent]:  # type: ignore[no-untyped-def]
+    out = []
+    for ev in stream:
+        out.append(ev)
+        if len(out) == n:
+            break
+    return out
+
+
+def test_shutdown_then_death(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+    with ctx.events([domid], timeout=10) as evs:
+        ctx.shutdown(domid)
+        ev = next(evs)
+        assert ev == DomainEvent("shutdown", domid, ctx.domain_info(domid).uuid,
+                                 ShutdownReason.POWEROFF)
+        assert ctx.domain_info(domid).shutdown
+        ctx.destroy(domid)
+        ev = next(evs)
+        assert ev.kind == "death" and ev.domid == domid and ev.reason is None
+
+
+@pytest.mark.parametrize("act, reason", [
+    ("guest_poweroff", ShutdownReason.POWEROFF), ("guest_reboot", ShutdownReason.REBOOT),
+    ("guest_crash", ShutdownReason.CRASH),
+])
+def test_guest_initiated(ctx: Context, pv: DomainConfig, act: str,
+                         reason: ShutdownReason) -> None:
+    domid = ctx.create_domain(pv)
+    with ctx.events(timeout=10) as evs:        # every domain
+        getattr(ctx.sim, act)(domid)
+        ev = next(evs)
+        assert (ev.kind, ev.domid, ev.reason) == ("shutdown", domid, reason)
+        info = ctx.domain_info(domid)
+        assert info.shutdown_reason == reason
+        if reason == ShutdownReason.CRASH:
+            assert info.state[4] == "c"
+
+
+def test_reboot_request(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+    with ctx.events([domid], timeout=10) as evs:
+        ctx.reboot(domid)
+        ev = next(evs)
+        assert (ev.kind, ev.reason) == ("shutdown", ShutdownReason.REBOOT)
+
+
+def test_ignored_shutdown_times_out(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+    ctx.sim.set_ignore_shutdown(domid, True)
+    ctx.sim.set_shutdown_delay(domid, 1)
+    with ctx.events([domid], timeout=0.3) as evs:
+        ctx.shutdown(domid)
+        assert list(evs) == []          # iteration ends at the timeout
+    assert ctx.domain_info(domid).running
+
+
+def test_streams_are_separate(ctx: Context, pv: DomainConfig) -> None:
+    a = ctx.create_domain(pv)
+    b = ctx.create_domain(DomainConfig(name="other", kernel="/k"))
+    with ctx.events([a], timeout=5) as sa, ctx.events([b], timeout=5) as sb, \
+            ctx.events(timeout=5) as sall:
+        ctx.destroy(b)
+        ctx.destroy(a)
+        assert [e.domid for e in _collect(sa, 1)] == [a]
+        assert [e.domid for e in _collect(sb, 1)] == [b]
+        assert sorted(e.domid for e in _collect(sall, 2)) == sorted([a, b])
+        assert sa.get(timeout=0.05) is None
+
+
+def test_all_domains_includes_new_ones(ctx: Context, pv: DomainConfig) -> None:
+    with ctx.events(timeout=5) as evs:
+        domid = ctx.create_domain(pv)           # created after the stream started
+        ctx.sim.guest_crash(domid)
+        ev = next(evs)
+        assert (ev.domid, ev.reason) == (domid, ShutdownReason.CRASH)
+
+
+def test_event_from_another_thread(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+    with ctx.events([domid], timeout=10) as evs:
+        t = threading.Timer(0.05, ctx.sim.guest_poweroff, args=(domid,))
+        t.start()
+        ev = next(evs)
+        t.join()
+        assert ev.reason == ShutdownReason.POWEROFF
+
+
+def test_two_threads_waiting(ctx: Context, pv: DomainConfig) -> None:
+    """Two blocking streams in two threads: whichever thread services libxl's fd, both
+    get their event (no lost wake-up)."""
+    a = ctx.create_domain(pv)
+    b = ctx.create_domain(DomainConfig(name="b", kernel="/k"))
+    got: dict[int, DomainEvent | None] = {}
+    streams = {a: ctx.events([a]), b: ctx.events([b])}
+
+    def wait(domid: int) -> None:
+        got[domid] = streams[domid].get(timeout=10)
+
+    threads = [threading.Thread(target=wait, args=(d,)) for d in (a, b)]
+    for t in threads:
+        t.start()
+    ctx.sim.guest_poweroff(a)
+    ctx.sim.guest_crash(b)
+    for t in threads:
+        t.join()
+    for s in streams.values():
+        s.close()
+    assert got[a] is not None and got[a].reason == ShutdownReason.POWEROFF
+    assert got[b] is not None and got[b].reason == ShutdownReason.CRASH
+
+
+def test_asyncio(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+
+    async def main() -> list[DomainEvent]:
+        seen = []
+        async with ctx.aevents([domid]) as evs:
+            ctx.shutdown(domid)
+            async for ev in evs:
+                seen.append(ev)
+                if ev.kind == "shutdown":
+                    ctx.destroy(domid)
+                else:
+                    break
+        return seen
+
+    seen = asyncio.run(asyncio.wait_for(main(), 10))
+    assert [(e.kind, e.reason) for e in seen] == [("shutdown", ShutdownReason.POWEROFF),
+                                                  ("death", None)]
+
+
+def test_asyncio_two_streams_one_loop(ctx: Context, pv: DomainConfig) -> None:
+    a = ctx.create_domain(pv)
+    b = ctx.create_domain(DomainConfig(name="b", kernel="/k"))
+
+    async def first(stream) -> DomainEvent:  # type: ignore[no-untyped-def]
+        return await stream.__anext__()
+
+    async def main() -> tuple[DomainEvent, DomainEvent, DomainEvent | None]:
+        sa, sb = ctx.aevents([a]), ctx.aevents([b])
+        try:
+            ta = asyncio.ensure_future(first(sa))
+            tb = asyncio.ensure_future(first(sb))
+            await asyncio.sleep(0)
+            ctx.sim.guest_reboot(b)
+            ctx.sim.guest_crash(a)
+            ea, eb = await asyncio.gather(ta, tb)
+            none = await sa.next(timeout=0.05)
+            return ea, eb, none
+        finally:
+            sa.close()
+            sb.close()
+
+    ea, eb, none = asyncio.run(asyncio.wait_for(main(), 10))
+    assert (ea.domid, ea.reason) == (a, ShutdownReason.CRASH)
+    assert (eb.domid, eb.reason) == (b, ShutdownReason.REBOOT)
+    assert none is None
+
+
+def test_asyncio_loop_not_blocked(ctx: Context, pv: DomainConfig) -> None:
+    """The loop keeps running other tasks while waiting (the shutdown answer comes from
+    the simulated guest after its delay, through a libxl timeout or fd)."""
+    domid = ctx.create_domain(pv)
+    ctx.sim.set_shutdown_delay(domid, 100)
+
+    async def main() -> tuple[DomainEvent, int]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        t = asyncio.ensure_future(ticker())
+        async with ctx.aevents([domid]) as evs:
+            ctx.shutdown(domid)
+            ev = await evs.__anext__()
+        stop.set()
+        await t
+        return ev, ticks
+
+    ev, ticks = asyncio.run(asyncio.wait_for(main(), 10))
+    assert ev.reason == ShutdownReason.POWEROFF
+    assert ticks > 1
+
+
+def test_closed_stream_stops(ctx: Context, pv: DomainConfig) -> None:
+    domid = ctx.create_domain(pv)
+    s = ctx.events([domid], timeout=1)
+    s.close()
+    assert list(s) == []
+
+
+def test_bad_arguments(ctx: Context) -> None:
+    from xenlight_py import InvalidArgument
+    with pytest.raises(InvalidArgument):
+        ctx.events([-1])
+    with pytest.raises(InvalidArgument):
+        ctx.events(timeout=-1)
