@@ -320,10 +320,16 @@ def _defused_tree(body: bytes):
     return DET.fromstring(body, forbid_dtd=True)
 
 
-@pytest.mark.parametrize("shape", ["create", "big"])
+def _small_request() -> bytes:
+    """The most common call shape: a getter with a session and a ref."""
+    return xc.dumps(("OpaqueRef:9b1d6c3e-3a4e-4f1a-9a57-0c1f2e3d4b5a",
+                     "OpaqueRef:1b1d6c3e-3a4e-4f1a-9a57-0c1f2e3d4b5a"), "VM.get_record").encode()
+
+
+@pytest.mark.parametrize("shape", ["small", "create", "big"])
 @pytest.mark.parametrize("decoder", ["ours", "stdlib_loads", "defusedxml_tree_only"])
 def test_decode_request(benchmark, shape, decoder):
-    body = _create_request() if shape == "create" else _big_request()
+    body = {"small": _small_request, "create": _create_request, "big": _big_request}[shape]()
     fn = {"ours": xmlrpc.parse_request, "stdlib_loads": xc.loads,
           "defusedxml_tree_only": _defused_tree}[decoder]
     benchmark.group = f"decode {shape} ({len(body):,} bytes)"
