@@ -72,7 +72,6 @@ class HttpServer:
         self._endpoints: list[Endpoint] = []
         self._unix_path: str | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._stopping = False
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -165,7 +164,6 @@ class HttpServer:
         runner = self._runner
         if runner is None:
             return
-        self._stopping = True
         for site in self._sites:
             await site.stop()
         pending = {t for t in self._inflight if not t.done()}
@@ -180,7 +178,6 @@ class HttpServer:
         self._sites.clear()
         self._endpoints.clear()
         self._unix_path = None
-        self._stopping = False
 
     # -- handlers --------------------------------------------------------------------------
 
