@@ -33,8 +33,8 @@ def parse_token(token: object) -> int:
         raise XenAPIError("EVENT_FROM_TOKEN_PARSE_FAILURE", str(token))
     if token == "":
         return 0
-    parts = token.split(",")
-    if len(parts) > 2 or not all(p.isascii() and p.isdigit() for p in parts):
+    parts = token.split(",")        # xapi's form only: "<generation>,<message generation>"
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
         raise XenAPIError("EVENT_FROM_TOKEN_PARSE_FAILURE", token)
     return int(parts[0])
 
@@ -43,11 +43,6 @@ def parse_token(token: object) -> int:
 class Subscription:
     classes: frozenset[str] | None          # None: every class
     refs: frozenset[tuple[str, str]]
-
-    def counted_classes(self, all_classes: list[str]) -> list[str]:
-        if self.classes is None:
-            return all_classes
-        return sorted(self.classes | {c for c, _r in self.refs})
 
 
 @dataclass(slots=True)
@@ -115,8 +110,8 @@ class EventService:
             await store.wait_for_change(current, remaining)
             if sessions.get(session.ref) is None:
                 raise XenAPIError("SESSION_INVALID", session.ref)
-        counts = {c.lower(): len(store.records(c))
-                  for c in sub.counted_classes(self.event_classes)}
+        # like xapi: the live-object count of every class (subscribed or not), task included
+        counts = {c.lower(): len(store.records(c)) for c in self.event_classes}
         return {"events": [self._event(ch) for ch in changes], "valid_ref_counts": counts,
                 "token": make_token(current)}
 
