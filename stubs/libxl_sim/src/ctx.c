@@ -104,8 +104,11 @@ void xlsim__unlock_ctx(libxl_ctx *ctx)
     xlsim__flush(ctx ? ctx->lg : NULL, "libxl");
 }
 
+/* ctx may be NULL here (libxl_cpu_bitmap_alloc(NULL, ...)), so make sure of the state. */
 int libxl_get_max_cpus(libxl_ctx *ctx)
 {
+    if (xlsim__init())
+        return ERROR_FAIL;
     xlsim__lock();
     int rc = xlsim__fault("libxl_get_max_cpus");
     int n = xlsim__S->cfg.nr_cpus;
@@ -120,6 +123,8 @@ int libxl_get_online_cpus(libxl_ctx *ctx)
 
 int libxl_get_max_nodes(libxl_ctx *ctx)
 {
+    if (xlsim__init())
+        return ERROR_FAIL;
     xlsim__lock();
     int n = xlsim__S->cfg.nr_nodes;
     xlsim__unlock_ctx(ctx);

@@ -395,10 +395,13 @@ uint64_t xlsim__vcpu_time(const struct sim_dom *d, int v, uint64_t now)
     return vc->base_ns + (vc->online ? per_vcpu_delta(d, now) : 0);
 }
 
+/* Ballooning: from mem_from_kb towards target_kb at balloon_kb_per_s since mem_since_ns. */
 uint64_t xlsim__current_kb(const struct sim_dom *d, uint64_t now)
 {
-    if (d->mem_from_kb == d->target_kb || now <= d->mem_since_ns)
-        return d->mem_from_kb == d->target_kb ? d->target_kb : d->mem_from_kb;
+    if (d->mem_from_kb == d->target_kb)
+        return d->target_kb;
+    if (now <= d->mem_since_ns)
+        return d->mem_from_kb;
     unsigned __int128 moved = (unsigned __int128)(now - d->mem_since_ns) *
                               xlsim__S->cfg.balloon_kb_per_s / 1000000000u;
     if (d->mem_from_kb < d->target_kb) {
