@@ -126,3 +126,24 @@ def test_explicit_implementations_registered_for_the_core_messages():
     for name in ("session.login_with_password", "session.logout", "session.change_password",
                  "task.cancel", "event.from", "event.next", "event.inject"):
         assert name in IMPLEMENTATIONS
+
+
+def test_only_owners_and_operators_cancel_or_destroy_a_task():
+    async def body(h):
+        alice = await h.login("alice")
+        bob = await h.login("bob")
+        ops = await h.login("ops")
+        t = await h.call("task.create", alice, "mine", "")
+        for method in ("task.cancel", "task.destroy"):
+            with pytest.raises(XenAPIError) as info:
+                await h.call(method, bob, t)
+            action = method.split(".")[1]
+            assert info.value.description == [
+                "RBAC_PERMISSION_DENIED", f"task.{action}/any",
+                "No permission in user session. (Roles with this permission: pool-admin, "
+                "pool-operator)"]
+        await h.call("task.cancel", alice, t)               # the owner may
+        assert await h.call("task.get_status", bob, t) == "cancelled"
+        await h.call("task.destroy", ops, t)                # and so may a pool operator
+        assert h.store.get("task", t) is None
+    run(body, users={"alice": "vm-operator", "bob": "vm-operator", "ops": "pool-operator"})

@@ -11,17 +11,23 @@ from .registry import implements
 
 @implements("task.create")
 async def create(ctx: Context, label: str, description: str) -> str:
-    return await ctx.services.tasks.create(label, description)
+    assert ctx.session is not None
+    return await ctx.services.tasks.create(label, description, owner=ctx.session.user)
 
 
 @implements("task.cancel")
 async def cancel(ctx: Context, task: str) -> None:
+    assert ctx.session is not None
+    ctx.services.tasks.check_owner("cancel", task, ctx.session)
     await ctx.services.tasks.cancel(task)
 
 
 @implements("task.destroy")
 async def destroy(ctx: Context, self: str) -> None:
+    assert ctx.session is not None
+    ctx.services.tasks.check_owner("destroy", self, ctx.session)
     ctx.txn.delete("task", self)
+    ctx.services.tasks.forget(self)
 
 
 def _setter(field: str):  # noqa: ANN202

@@ -216,7 +216,7 @@ class Dispatcher:
                            caller: Caller, session_ref: str | None, session: Any) -> str:
         services = self.services
         tasks = services.tasks
-        ref = await tasks.create(method)
+        ref = await tasks.create(method, owner=session.user if session is not None else None)
         msg = entry.msg
         void = msg.result is None or msg.result.kind == "void"
 

@@ -20,12 +20,20 @@ from .context import TaskCancelled, TaskHandle
 
 if TYPE_CHECKING:
     from .app import Services
+    from .sessions import SessionInfo
 
 log = logging.getLogger(__name__)
 
+ANY_TASK_ROLES = frozenset({"pool-admin", "pool-operator"})
 GC_KEEP = 200
 GC_AGE = 65 * 60.0
 FINISHED = ("success", "failure", "cancelled")
+
+
+def rbac_denied_any(action: str) -> XenAPIError:
+    return XenAPIError("RBAC_PERMISSION_DENIED", f"task.{action}/any",
+                       "No permission in user session. (Roles with this permission: "
+                       "pool-admin, pool-operator)")
 
 
 def _now() -> _dt.datetime:
@@ -39,8 +47,19 @@ class TaskManager:
         self.gc_keep = gc_keep
         self.gc_age = gc_age
         self._running: dict[str, tuple[TaskHandle, asyncio.Task[Any]]] = {}
+        self._owners: dict[str, str] = {}     # task ref -> user whose session made it
 
-    async def create(self, name_label: str, name_description: str = "") -> str:
+    def check_owner(self, action: str, ref: str, session: "SessionInfo") -> None:
+        """Only a task's owner, pool operators and up may cancel or destroy it (xapi's
+        `task.<action>/any` permission); RBAC_PERMISSION_DENIED otherwise."""
+        owner = self._owners.get(ref)
+        if (owner is None or owner == session.user or session.local_superuser
+                or session.role in ANY_TASK_ROLES):
+            return
+        raise rbac_denied_any(action)
+
+    async def create(self, name_label: str, name_description: str = "",
+                     owner: str | None = None) -> str:
         services = self.services
         ref = new_ref()
         rec = services.default_record("task")
@@ -53,7 +72,12 @@ class TaskManager:
         })
         async with services.store.transaction() as txn:
             txn.create("task", ref, rec)
+        if owner is not None:
+            self._owners[ref] = owner
         return ref
+
+    def forget(self, ref: str) -> None:
+        self._owners.pop(ref, None)
 
     def start(self, ref: str, run: Callable[[TaskHandle], Awaitable[tuple[Any, bool]]]) -> None:
         """Run `run(handle)` in the background; it returns (value, is_void)."""
@@ -153,5 +177,7 @@ class TaskManager:
             async with self.services.store.transaction() as txn:
                 for ref in old:
                     txn.delete("task", ref)
+            for ref in old:
+                self.forget(ref)
             log.info("garbage-collected %d finished task(s)", len(old))
         return len(old)
