@@ -40,6 +40,12 @@ class FakeDispatcher:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list, Caller]] = []
         self.records = vm_records(3)
+        self.gate: asyncio.Event | None = None
+
+    def _gate(self) -> asyncio.Event:
+        if self.gate is None:  # created on the server's loop
+            self.gate = asyncio.Event()
+        return self.gate
 
     async def call(self, method: str, params: list, caller: Caller) -> Any:
         self.calls.append((method, params, caller))
@@ -61,6 +67,12 @@ class FakeDispatcher:
         if method == "sleep":
             await asyncio.sleep(float(params[0]))
             return "slept"
+        if method == "block":      # waits until some other call says "release"
+            await self._gate().wait()
+            return "released"
+        if method == "release":
+            self._gate().set()
+            return "ok"
         if method == "whoami":
             return {"transport": caller.transport, "peer": caller.peer,
                     "local_superuser": caller.local_superuser}
@@ -369,6 +381,39 @@ def test_keep_alive_one_connection_many_calls(srv):
         peers.add(value["peer"])
     conn.close()
     assert len(peers) == 1   # every call came over the same client socket
+
+
+def test_calls_run_concurrently_and_replies_do_not_mix(srv):
+    port = srv.port()
+    blocked: dict[str, Any] = {}
+
+    def blocker() -> None:
+        blocked["reply"] = loads(post(port, "/", xml_call("block"))[2])
+
+    t = threading.Thread(target=blocker)
+    t.start()
+    while not any(c[0] == "block" for c in srv.dispatcher.calls):
+        threading.Event().wait(0.01)
+    # While one call waits inside the dispatcher, many others are served, each its own answer.
+    results: dict[int, Any] = {}
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for j in range(10):
+            results[i * 100 + j] = loads(post(port, "/", xml_call("echo", i, j), conn=conn)[2])
+        conn.close()
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert results == {i * 100 + j: {"Status": "Success", "Value": [str(i), str(j)]}
+                       for i in range(8) for j in range(10)}
+    assert t.is_alive()   # still waiting: it was not serialised before the others
+    assert loads(post(port, "/", xml_call("release"))[2])["Value"] == "ok"
+    t.join(timeout=30)
+    assert blocked["reply"] == {"Status": "Success", "Value": "released"}
 
 
 def test_tcp_nodelay_and_extra_routes():
