@@ -91,6 +91,12 @@ int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out);
 /* Number of live domains including dom0 (cheap; for tests). */
 int xlsim_domain_count(void);
 
+/* Where the control API's own messages go (the libxl calls log to their context's
+ * logger). NULL (the default) means stderr at level error. Not owned: the caller
+ * keeps it alive while set. Addition to the original contract. */
+struct xentoollog_logger;
+void xlsim_set_logger(struct xentoollog_logger *lg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,11 +30,22 @@ static void make_stderr_logger(void)
     stderr_logger = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
 }
 
+static xentoollog_logger *_Atomic user_logger;
+
+void xlsim_set_logger(struct xentoollog_logger *lg)
+{
+    user_logger = lg;
+}
+
 static void done(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, make_stderr_logger);
-    xlsim__flush((xentoollog_logger *)stderr_logger, "xlsim");
+    xentoollog_logger *lg = user_logger;
+    if (!lg) {
+        pthread_once(&once, make_stderr_logger);
+        lg = (xentoollog_logger *)stderr_logger;
+    }
+    xlsim__flush(lg, "xlsim");
 }
 
 static int begin(void)

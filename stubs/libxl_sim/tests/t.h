@@ -20,7 +20,7 @@
 static int t_checks;
 
 #define CHECK(cond) do { \
-    t_checks++; \
+    __atomic_fetch_add(&t_checks, 1, __ATOMIC_RELAXED); \
     if (!(cond)) { \
         fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
         exit(1); \
@@ -29,7 +29,7 @@ static int t_checks;
 
 #define CHECK_RC(expr, want) do { \
     long long got_ = (long long)(expr); \
-    t_checks++; \
+    __atomic_fetch_add(&t_checks, 1, __ATOMIC_RELAXED); \
     if (got_ != (long long)(want)) { \
         fprintf(stderr, "%s:%d: %s returned %lld, expected %lld (%s)\n", __FILE__, __LINE__, \
                 #expr, got_, (long long)(want), #want); \

@@ -216,6 +216,19 @@ static void test_logger(void)
     CHECK(strstr(buf, "\ndebug: shown\n"));
     CHECK(strstr(buf, "libxl: error: libxl_domain_destroy: Domain 0:Cannot destroy dom0\n"));
     CHECK(!strcmp(xtl_level_to_string(XTL_WARN), "warning"));
+
+    /* The control API's messages follow xlsim_set_logger. */
+    f = tmpfile();
+    s = xtl_createlogger_stdiostream(f, XTL_DEBUG, 0);
+    xlsim_set_logger((xentoollog_logger *)s);
+    CHECK_RC(xlsim_domain_set_load(4000, 0.5), ERROR_DOMAIN_NOTFOUND);
+    xlsim_set_logger(NULL);
+    xtl_logger_destroy((xentoollog_logger *)s);
+    rewind(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    CHECK(!strcmp(buf, "xlsim: error: domain 4000 does not exist\n"));
 }
 
 int main(void)
