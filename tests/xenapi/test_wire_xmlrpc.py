@@ -137,6 +137,56 @@ def test_record_encoding_equals_plain_dict_encoding():
     assert xmlrpc.encode_success(Record(d)) == xmlrpc.encode_success(dict(d))
 
 
+def _random_value(rng, depth=0):
+    """A value of a random kind (rng: random.Random), nested up to two levels."""
+    kinds = ["str", "dirty", "int", "bool", "float", "none", "date", "list", "map", "enum"]
+    if depth > 1:
+        kinds = kinds[:7]
+    kind = rng.choice(kinds)
+    if kind == "str":
+        return rng.choice(["", "OpaqueRef:NULL", "plain text", "caf\u00e9", "tab\tnew\nline"])
+    if kind == "dirty":
+        return rng.choice(["<xml a='1'/>", "a & b", "cr\r", "bell\x07", "x > y"])
+    if kind == "int":
+        return rng.choice([0, -1, 2**63 - 1, 123456789])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "float":
+        return rng.choice([1.0, 0.1 + 0.2, -2.5e-300])
+    if kind == "none":
+        return None
+    if kind == "date":
+        return datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
+    if kind == "enum":
+        import enum
+
+        class Mode(str, enum.Enum):
+            RW = "RW"
+        return Mode.RW
+    if kind == "list":
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(["k", "a<b", "x&y", 3]): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_shape_specialised_record_encoding_matches_the_generic_encoder():
+    import random
+    rng = random.Random(1234)
+    xmlenc.clear_memo()
+    for _ in range(300):
+        nfields = rng.randrange(1, 30)
+        d = {f"field_{i}" if i % 7 else f"odd<{i}>&": _random_value(rng) for i in range(nfields)}
+        # Every record through the Record path (shape encoders from 8 fields on) must give the
+        # same bytes as the generic path for a plain dict.
+        assert xmlrpc.encode_success(Record(d)) == xmlrpc.encode_success(dict(d))
+        # Same shape again, different values: the cached encoder must not mix them up.
+        d2 = {k: _random_value(rng) if not isinstance(v, (list, dict)) else v for k, v in d.items()}
+        for k in d2:
+            if type(d2[k]) is not type(d[k]):
+                d2[k] = d[k]
+        assert xmlrpc.encode_success(Record(d2)) == xmlrpc.encode_success(dict(d2))
+    assert xmlenc._SHAPES  # the specialised path was really taken
+
+
 # -- decoding -------------------------------------------------------------------------------
 
 def test_python_sdk_style_request_with_whitespace():

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from ..values import Bare, Record
 from .memo import RecordMemo, join_parts
+from .xmlshape import ShapeEncoders
 from .timefmt import format_datetime
 
 # Characters that need an entity (& < >), must be kept through XML line-end normalisation (\r),
@@ -67,14 +68,62 @@ def _key(k: object) -> str:
 def _record(rec: Record) -> bytes:
     data = _MEMO.get(rec)
     if data is None:
-        parts: list[Any] = []
-        _struct(rec, parts.append)
-        data = _finish(parts)
+        encode = _SHAPES.encoder(rec)
+        if encode is not None:
+            data = encode(*rec.values()).encode()
+        else:
+            parts: list[Any] = []
+            _struct(rec, parts.append)
+            data = _finish(parts)
         _MEMO.put(rec, data)
     return data
 
 
+def _fragment(v: Any) -> str:
+    """`<value>...</value>` text of any value (what the shape encoders call for non-scalars)."""
+    parts: list[Any] = []
+    _value(v, parts.append)
+    try:
+        return "".join(parts)
+    except TypeError:  # a memoized Record inside
+        return _finish(parts).decode()
+
+
+def _seq_fragment(seq: list[Any]) -> str:
+    """A list's text, with the all-plain-strings case done in C."""
+    if not seq:
+        return "<value><array><data></data></array></value>"
+    try:
+        flat = "".join(seq)
+    except TypeError:
+        return _fragment(seq)
+    if _clean(flat):
+        return "<value><array><data><value>" + "</value><value>".join(seq) + "</value></data></array></value>"
+    return _fragment(seq)
+
+
+def _map_fragment(d: dict[Any, Any]) -> str:
+    """A dict's text, with the clean (string -> string) case done in C."""
+    if not d:
+        return "<value><struct></struct></value>"
+    try:
+        clean = _clean("".join(d)) and _clean("".join(d.values()))
+    except TypeError:
+        clean = False
+    if clean:
+        return "<value><struct>" + "".join(
+            ["<member><name>" + k + "</name><value>" + v + "</value></member>" for k, v in d.items()]
+        ) + "</struct></value>"
+    return _fragment(d)
+
+
+def _datetime_fragment(d: datetime) -> str:
+    return f"<value><dateTime.iso8601>{format_datetime(d)}</dateTime.iso8601></value>"
+
+
 _finish = join_parts
+_SHAPES = ShapeEncoders(_fragment, {list: _seq_fragment, dict: _map_fragment, datetime: _datetime_fragment},
+                        escape, lambda s: _clean(s), lambda k: _key(k), format_double)
 
 
 # "<member><name>key</name>" per struct key seen: record field names repeat in every record,
