@@ -27,6 +27,24 @@ static __thread int tl_changed;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static libxl_ctx *reg_head;
+static char bell_path[4096];
+
+/* A forked child must not use its parent's contexts (as libxl): forget them, and
+ * watch the bell with an inotify instance of its own so that it does not drain
+ * the parent's notifications. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&reg_lock, NULL);
+    reg_head = NULL;
+    if (bell_ifd >= 0) {
+        close(bell_ifd);
+        bell_ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (bell_ifd >= 0 && inotify_add_watch(bell_ifd, bell_path, IN_MODIFY) < 0) {
+            close(bell_ifd);
+            bell_ifd = -1;
+        }
+    }
+}
 
 uint64_t xlsim__now(void)
 {
@@ -226,8 +244,8 @@ static void do_init(void)
     fcntl(fd, F_SETLK, &fl);
     close(fd);
 
-    char bell[4096];
-    if (snprintf(bell, sizeof(bell), "%s.bell", path) < (int)sizeof(bell)) {
+    char *bell = bell_path;
+    if (snprintf(bell_path, sizeof(bell_path), "%s.bell", path) < (int)sizeof(bell_path)) {
         bell_fd = open(bell, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         bell_ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (bell_fd < 0 || bell_ifd < 0 || inotify_add_watch(bell_ifd, bell, IN_MODIFY) < 0) {
@@ -235,6 +253,7 @@ static void do_init(void)
                 bell, strerror(errno));
         }
     }
+    pthread_atfork(NULL, NULL, after_fork_child);
     return;
 
 fail_errno:

@@ -116,6 +116,28 @@ int main(int argc, char **argv)
     CHECK(di.shutdown && di.shutdown_reason == LIBXL_SHUTDOWN_REASON_POWEROFF);
     CHECK_RC(libxl_domain_destroy(ctx, child_dom, NULL), 0);
 
+    /* A forked child (no exec) uses a context of its own; its change reaches us. */
+    uint32_t victim = t_create(ctx, "victim", 64, 1);
+    CHECK_RC(libxl_evenable_domain_death(ctx, victim, 0, &g), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        libxl_ctx *c = NULL;
+        libxl_event *e;
+        int ok = libxl_ctx_alloc(&c, LIBXL_VERSION, 0, NULL) == 0 &&
+                 libxl_domain_destroy(c, victim, NULL) == 0 &&
+                 libxl_event_check(c, &e, LIBXL_EVENTMASK_ALL, NULL, NULL) == ERROR_NOT_READY;
+        libxl_ctx_free(c);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
+    CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH && ev->domid == victim);
+    libxl_event_free(ctx, ev);
+    libxl_evdisable_domain_death(ctx, g);
+
     /* Another process resetting the host is seen here at once. */
     CHECK(t_create(ctx, "before-reset", 64, 1) != 0);
     CHECK_RC(run_child("reset", 0, ""), 0);
