@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 
 logger = logging.getLogger("xenlight")
 # A library must not print through logging's last-resort handler: applications configure it.
@@ -24,7 +25,20 @@ _TO_LOGGING = {
     XTL_WARN: logging.WARNING, XTL_ERROR: logging.ERROR, XTL_CRITICAL: logging.CRITICAL,
 }
 
-_tls = threading.local()
+class _ThreadLog(threading.local):
+    """Per thread: a capture list (when a call wants every line) and a short ring of recent
+    warning/error lines numbered by ``seq`` (cheap: a hot call only reads ``seq`` before it
+    and looks at the ring only if it failed)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] | None = None
+        self.seq = 0
+        self.recent: deque[tuple[int, str]] = deque(maxlen=RING)
+
+
+RING = 64
+tls = _ThreadLog()
+_tls = tls
 
 
 def min_xtl_level() -> int:
@@ -46,17 +60,25 @@ def format_line(errnoval: int, context: str | None, msg: str) -> str:
 
 def emit(level: int, errnoval: int, context: str | None, msg: str) -> None:
     line = format_line(errnoval, context, msg)
-    lines = getattr(_tls, "lines", None)
-    if lines is not None and level >= XTL_WARN:
-        lines.append(line)
+    if level >= XTL_WARN:
+        t = _tls
+        t.seq += 1
+        t.recent.append((t.seq, line))
+        if t.lines is not None:
+            t.lines.append(line)
     pylevel = _TO_LOGGING.get(level, logging.ERROR)
     if logger.isEnabledFor(pylevel):
         logger.log(pylevel, "%s", line)
 
 
+def since(seq: int) -> list[str]:
+    """This thread's warning/error lines emitted after ``tls.seq`` was ``seq``."""
+    return [line for n, line in _tls.recent if n > seq]
+
+
 def begin() -> list[str] | None:
     """Start capturing this thread's libxl warnings/errors; returns the previous capture."""
-    prev = getattr(_tls, "lines", None)
+    prev = _tls.lines
     _tls.lines = []
     return prev
 

@@ -6,7 +6,8 @@ import os
 import pytest
 
 from xenlight_py import (ConfigError, Context, DiskConfig, DomainConfig, DomainNotFound,
-                         DomainType, InvalidArgument, NicConfig, NotFound, ShutdownReason)
+                         DomainType, InvalidArgument, NicConfig, NotFound, ShutdownReason,
+                         XenlightError)
 
 
 def test_create_runs_by_default(ctx: Context, pv: DomainConfig) -> None:
@@ -116,9 +117,15 @@ def test_suspend_failure_removes_image(ctx: Context, pv: DomainConfig, tmp_path)
     domid = ctx.create_domain(pv)
     ctx.sim.fail_next("libxl_domain_suspend", -3)
     img = tmp_path / "vm.save"
-    with pytest.raises(Exception):
+    with pytest.raises(XenlightError):
         ctx.suspend(domid, img)
     assert not img.exists()
+    img.write_bytes(b"an older image")
+    ctx.sim.fail_next("libxl_domain_suspend", -3)
+    with pytest.raises(XenlightError):
+        ctx.suspend(domid, img)
+    assert img.read_bytes() == b"an older image"     # left as it was
+    assert list(tmp_path.iterdir()) == [img]          # no partial file
     assert ctx.domain_info(domid).running
 
 

@@ -1,0 +1,116 @@
+"""xenlight_py benchmarks (pytest-benchmark), baselines in the same run.
+
+(a) domain_info through the Python API vs the raw cffi call (init + libxl_domain_info +
+    dispose), and vs the raw call plus reading every field through cffi (what a naive
+    binding pays to get the same data into Python). Target: API <= 2x the raw call.
+(b) list_domains at 1, 64, 1024 and 4096 domains. Target: <= 4 ms at 4096.
+(c) the simulator's own cost for the same calls, timed from C (clock_gettime loop in the sim
+    target), reported per call in extra_info.
+
+Run: .venv/bin/python -m pytest bench/test_bench_binding.py --benchmark-only \
+        --benchmark-columns=min,median,mean,ops
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from xenlight_py import Context, DomainConfig
+
+os.environ.pop("XLSIM_STATE_FILE", None)
+
+C_LOOP = 20000
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Iterator[Context]:
+    c = Context(backend="sim")
+    c.sim.configure(total_memkb=1 << 40)
+    yield c
+    c.sim.configure()
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def domid(ctx: Context) -> int:
+    return ctx.create_domain(DomainConfig(name="bench", kernel="/k", memory=64, vcpus=2))
+
+
+# ---- (a) domain_info ----
+
+def test_domain_info_api(benchmark, ctx: Context, domid: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "domain_info"
+    info = benchmark(ctx.domain_info, domid)
+    assert info.domid == domid
+
+
+def test_domain_info_raw_call(benchmark, ctx: Context, domid: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "domain_info"
+    ffi, lib, c = ctx._ffi, ctx._lib, ctx._ctx
+    p = ffi.new("libxl_dominfo *")
+
+    def raw() -> int:
+        lib.libxl_dominfo_init(p)
+        rc = lib.libxl_domain_info(c, p, domid)
+        lib.libxl_dominfo_dispose(p)
+        return rc
+
+    assert benchmark(raw) == 0
+
+
+def test_domain_info_raw_call_and_fields(benchmark, ctx: Context, domid: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "domain_info"
+    ffi, lib, c = ctx._ffi, ctx._lib, ctx._ctx
+    p = ffi.new("libxl_dominfo *")
+    names = [f for f, _ in ffi.typeof("libxl_dominfo").fields if f not in ("uuid", "ssid_label")]
+
+    def raw() -> dict:  # type: ignore[type-arg]
+        lib.libxl_dominfo_init(p)
+        lib.libxl_domain_info(c, p, domid)
+        d = {n: getattr(p, n) for n in names}
+        d["uuid"] = bytes(p.uuid.uuid)
+        lib.libxl_dominfo_dispose(p)
+        return d
+
+    assert benchmark(raw)["domid"] == domid
+
+
+def test_domain_info_sim_from_c(benchmark, ctx: Context, domid: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "domain_info (simulator, C loop of 20000)"
+    ns = benchmark.pedantic(ctx.sim.bench_domain_info_ns, args=(ctx, domid, C_LOOP),
+                            rounds=10, iterations=1)
+    benchmark.extra_info["per_call_ns"] = ns / C_LOOP
+
+
+# ---- (b) list_domains ----
+
+def _populate(ctx: Context, n: int) -> None:
+    have = len(ctx.list_domains())
+    for i in range(have, n):
+        ctx.create_domain(DomainConfig(name=f"b{i}", kernel="/k", memory=8), paused=True)
+    assert len(ctx.list_domains()) == n
+
+
+@pytest.mark.parametrize("n", [1, 64, 1024, 4096])
+def test_list_domains(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "list_domains"
+    with Context(backend="sim") as c:
+        c.sim.configure(total_memkb=1 << 40)
+        _populate(c, n)
+        doms = benchmark(c.list_domains)
+        assert len(doms) == n
+        c.sim.configure()
+
+
+@pytest.mark.parametrize("n", [1, 64, 1024, 4096])
+def test_list_domains_sim_from_c(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = "list_domains (simulator, C loop of 200)"
+    with Context(backend="sim") as c:
+        c.sim.configure(total_memkb=1 << 40)
+        _populate(c, n)
+        ns = benchmark.pedantic(c.sim.bench_list_domain_ns, args=(c, 200), rounds=5,
+                                iterations=1)
+        benchmark.extra_info["per_call_ns"] = ns / 200
+        c.sim.configure()
