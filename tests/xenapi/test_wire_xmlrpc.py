@@ -185,6 +185,17 @@ def test_shape_specialised_record_encoding_matches_the_generic_encoder():
                 d2[k] = d[k]
         assert xmlrpc.encode_success(Record(d2)) == xmlrpc.encode_success(dict(d2))
     assert xmlenc._SHAPES  # the specialised path was really taken
+    assert xmlenc._SHAPES._suspects  # and fields needing escaping were learnt on the way
+
+
+def test_learnt_escaping_still_checks_every_field():
+    fields = {f"f{i}": "clean" for i in range(10)}
+    first = Record(fields, f3="<needs escaping>")
+    assert b"<value>&lt;needs escaping&gt;</value>" in xmlrpc.encode_success(first)
+    # Same shape: f3 is now escaped one by one, the others still checked in bulk.
+    second = Record(fields, f3="clean now", f7="a & b")
+    assert xmlrpc.encode_success(second) == xmlrpc.encode_success(dict(second))
+    assert b"<value>a &amp; b</value>" in xmlrpc.encode_success(second)
 
 
 # -- decoding -------------------------------------------------------------------------------

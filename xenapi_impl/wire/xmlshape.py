@@ -35,6 +35,9 @@ class ShapeEncoders:
         self._member_name = member_name
         self._double = double
         self._encoders: dict[_Shape, Callable[..., str]] = {}
+        # Per shape, the string fields that once needed escaping (e.g. VM.recommendations holds
+        # XML): they are escaped one by one so the bulk check of the others can still pass.
+        self._suspects: dict[_Shape, frozenset[int]] = {}
 
     def encoder(self, rec: dict[Any, Any]) -> Callable[..., str] | None:
         """The encoder for `rec`'s shape (call it with `*rec.values()`), or None."""
@@ -45,18 +48,31 @@ class ShapeEncoders:
         if fn is None:
             if len(self._encoders) >= MAX_SHAPES:
                 return None
-            fn = self._build(shape)
+            fn = self._build(shape, frozenset())
             self._encoders[shape] = fn
         return fn
+
+    def _learn(self, shape: _Shape, before: tuple[str, ...], after: tuple[str, ...],
+               positions: tuple[int, ...]) -> None:
+        """Called by a generated encoder whose bulk check failed: remember which string fields
+        needed escaping and regenerate the encoder with them checked one by one."""
+        dirty = {pos for pos, b, a in zip(positions, before, after, strict=True) if a != b}
+        if not dirty:
+            return  # e.g. a CR or a dropped control character only: nothing to learn
+        suspects = self._suspects.get(shape, frozenset()) | dirty
+        self._suspects[shape] = suspects
+        if shape in self._encoders:
+            self._encoders[shape] = self._build(shape, suspects)
 
     def __len__(self) -> int:
         return len(self._encoders)
 
-    def _build(self, shape: _Shape) -> Callable[..., str]:
+    def _build(self, shape: _Shape, suspects: frozenset[int]) -> Callable[..., str]:
         keys, types = shape
         consts: list[str] = []      # markup between values, as constants
         pieces: list[str] = []      # expressions joined at run time
-        strings: list[str] = []     # names of plain str arguments (checked, maybe escaped)
+        strings: list[int] = []     # positions of plain str arguments, checked in bulk
+        singles: list[int] = []     # positions of str arguments always escaped one by one
         pending = "<value><struct>"
         for i, (k, t) in enumerate(zip(keys, types, strict=True)):
             arg = f"a{i}"
@@ -64,7 +80,7 @@ class ShapeEncoders:
             if t is str:
                 pending += "<value>"
                 expr, tail = arg, "</value></member>"
-                strings.append(arg)
+                (singles if i in suspects else strings).append(i)
             elif t is int:
                 pending += "<value>"
                 expr, tail = f"_int({arg})", "</value></member>"
@@ -90,16 +106,21 @@ class ShapeEncoders:
 
         args = ", ".join(f"a{i}" for i in range(len(keys)))
         lines = [f"def encode({args}):"]
+        for i in singles:
+            lines.append(f"    a{i} = _escape(a{i})")
         if strings:
-            joined = ", ".join(strings) + ("," if len(strings) == 1 else "")
-            lines.append(f"    if not _clean(''.join(({joined}))):")
-            for name in strings:
-                lines.append(f"        {name} = _escape({name})")
+            names = "".join(f"a{i}, " for i in strings)
+            lines.append(f"    if not _clean(''.join(({names}))):")
+            lines.append(f"        _before = ({names})")
+            for i in strings:
+                lines.append(f"        a{i} = _escape(a{i})")
+            lines.append(f"        _learn(_shape, _before, ({names}), _positions)")
         lines.append(f"    return ''.join(({', '.join(pieces)},))")
         namespace: dict[str, Any] = {
             "_c": tuple(consts), "_int": int.__repr__, "_bool": _BOOL, "_double": self._double,
             "_fragment": self._fragment, "_escape": self._escape, "_clean": self._clean,
-            "_h": self._helpers,
+            "_h": self._helpers, "_learn": self._learn, "_shape": shape,
+            "_positions": tuple(strings),
         }
         exec(compile("\n".join(lines), "<xmlrpc record encoder>", "exec"), namespace)
         fn: Callable[..., str] = namespace["encode"]
