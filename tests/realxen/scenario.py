@@ -27,6 +27,9 @@ GUEST_MEMORY_MIB = 128           # the smallest that boots the Debian kernel (58
 BALLOON_TARGET_KIB = 96 * 1024
 MISSING_DOMID = 31000            # a valid domid no domain has
 EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
+# Xen and dom0 allocate from the same free pool as guests (a page or two for their own
+# use between two samples: 4 KiB seen), so "memory came back" allows this much.
+FREE_SLACK_KIB = 1024
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def _event(rec: Recorder, ev: Any, domid: int, uuid: str) -> None:
     rec.events.append({"kind": ev.kind, "domid_is_guest": ev.domid == domid,
                        "uuid_is_guest": ev.uuid == uuid,
                        "reason": _name(ev.reason) if ev.reason is not None else None})
+    rec.raw.setdefault("events", []).append({"kind": ev.kind, "domid": ev.domid, "uuid": ev.uuid})
 
 
 def _wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
@@ -162,7 +166,8 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
         name="rx-too-big", type=DomainType.PV, memory=huge_mib, kernel=guest.kernel,
         ramdisk=guest.ramdisk, cmdline=guest.cmdline)))
     obs("error.create_huge_memory.domids_after", [d.domid for d in ctx.list_domains()])
-    obs("error.create_huge_memory.free_kb_unchanged", ctx.free_memory() == free0)
+    obs("error.create_huge_memory.free_kb_restored", _wait_for(
+        lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 30))
 
     # -- create the guest (paused, as libxl leaves it), watch its events --
     cfg = DomainConfig(name=GUEST_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
@@ -287,6 +292,6 @@ def _guest_lifecycle(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, r
     extra = stream.get(timeout=1.0)
     obs("destroyed.no_further_event", extra is None)
     # Freed pages may pass through the scrubber first: wait for the memory to come back.
-    back = _wait_for(lambda: ctx.free_memory() >= free0, 30)
+    back = _wait_for(lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 30)
     obs("host.free_kb.restored_after_destroy", back)
     rec.raw["host.free_kb.after_destroy"] = ctx.free_memory()
