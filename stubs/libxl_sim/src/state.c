@@ -32,9 +32,12 @@ static char bell_path[4096];
 /* A forked child must not use its parent's contexts (as libxl): forget them, and
  * watch the bell with an inotify instance of its own so that it does not drain
  * the parent's notifications. */
+static libxl_ctx *volatile inherited_head;  /* the parent's, kept only so they stay reachable */
+
 static void after_fork_child(void)
 {
     pthread_mutex_init(&reg_lock, NULL);
+    inherited_head = reg_head;
     reg_head = NULL;
     if (bell_ifd >= 0) {
         close(bell_ifd);
