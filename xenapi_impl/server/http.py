@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -143,18 +143,30 @@ class HttpServer:
         app.router.add_route("POST", "/{tail:.*}", self._xmlrpc)
         # Graceful draining is done in stop(); aiohttp only cancels what outlives it.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-        await runner.setup()
-        self._runner = runner
-        for transport, s in bound:
-            site = web.SockSite(runner, s, ssl_context=ssl_ctx if transport == "https" else None)
-            await site.start()
-            self._sites.append(site)
-            if transport == "unix":
-                assert self._unix_path is not None
-                self._endpoints.append(Endpoint("unix", self._unix_path))
-            else:
-                host, port = s.getsockname()[:2]
-                self._endpoints.append(Endpoint(transport, host, port))
+        try:
+            await runner.setup()
+            self._runner = runner
+            for transport, s in bound:
+                site = web.SockSite(runner, s, ssl_context=ssl_ctx if transport == "https" else None)
+                await site.start()
+                self._sites.append(site)
+                if transport == "unix":
+                    assert self._unix_path is not None
+                    self._endpoints.append(Endpoint("unix", self._unix_path))
+                else:
+                    host, port = s.getsockname()[:2]
+                    self._endpoints.append(Endpoint(transport, host, port))
+        except BaseException:
+            await runner.cleanup()
+            for _, s in bound:
+                s.close()
+            if self._unix_path is not None:
+                unixsock.remove(self._unix_path)
+            self._runner = None
+            self._sites.clear()
+            self._endpoints.clear()
+            self._unix_path = None
+            raise
         for e in self._endpoints:
             self._log.info("listening on %s", e.url)
 

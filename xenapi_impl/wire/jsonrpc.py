@@ -9,10 +9,10 @@ well-formed JSON-RPC error: code -32700 (not JSON) or -32600 (not a valid reques
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from collections.abc import Callable
 
 from ..errors import XenAPIError
 from ..values import Bare, Record

@@ -9,14 +9,14 @@ the empty string, `<double>` as %.16g unless that loses bits, datetimes as YYYYM
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from collections.abc import Callable
 
 from ..values import Bare, Record
 from .memo import RecordMemo, join_parts
-from .xmlshape import ShapeEncoders
 from .timefmt import format_datetime
+from .xmlshape import ShapeEncoders
 
 # Characters that need an entity (& < >), must be kept through XML line-end normalisation (\r),
 # or cannot appear in XML 1.0 at all (dropped, as xapi does: no client could read them).
