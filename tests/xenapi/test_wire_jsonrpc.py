@@ -81,6 +81,13 @@ def test_parse_errors():
     assert refused(b"3").description == ["JSONRPC_INVALID_REQUEST", "the request must be a JSON object"]
 
 
+def test_absurd_nesting_is_a_parse_error():
+    body = b'{"method":"m","params":' + b"[" * 100_000 + b"]" * 100_000 + b',"id":1}'
+    e = refused(body)
+    assert e.rpc_code == jsonrpc.PARSE_ERROR
+    assert e.description == ["JSONRPC_PARSE_ERROR", "nesting too deep"]
+
+
 def test_invalid_utf8_names_the_string_and_keeps_version_and_id():
     body = b'{"jsonrpc":"2.0","method":"VM.set_name_label","params":["s","r","ab\xffcd"],"id":7}'
     e = refused(body)

@@ -92,6 +92,9 @@ def parse_request(body: bytes) -> JsonRequest:
         doc = _decoder.decode(text.lstrip("\ufeff"))
     except ValueError as e:
         raise JsonRpcRequestError(UNKNOWN_REQUEST, PARSE_ERROR, "JSONRPC_PARSE_ERROR", str(e)) from None
+    except RecursionError:
+        raise JsonRpcRequestError(UNKNOWN_REQUEST, PARSE_ERROR, "JSONRPC_PARSE_ERROR",
+                                  "nesting too deep") from None
 
     def invalid(why: str, request: JsonRequest = UNKNOWN_REQUEST) -> JsonRpcRequestError:
         return JsonRpcRequestError(request, INVALID_REQUEST, "JSONRPC_INVALID_REQUEST", why)
