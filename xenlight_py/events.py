@@ -163,6 +163,23 @@ class _Watch:
                             self.user, out)
             self._evgens[domid] = out[0]
 
+    def resync(self) -> None:
+        """For an every-domain watch: also watch domains created elsewhere (another context
+        or process) since the last look."""
+        if not self.all_domains or self.closed:
+            return
+        try:
+            current = {d.domid for d in self._ctx.list_domains() if d.domid != 0}
+        except XenlightError:
+            return
+        with self._lock:
+            new = current - self._evgens.keys()
+        for d in sorted(new):
+            try:
+                self.watch(d)
+            except XenlightError:
+                pass        # gone again already: nothing to report for it
+
     def _disable(self, domid: int) -> None:
         with self._lock:
             ev = self._evgens.pop(domid, None)
@@ -266,6 +283,9 @@ class EventStream:
         """The next event, or None if none arrived within ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            # libxl may consume its fds' readiness inside event_check, so an every-domain
+            # watch looks for new domains at each turn, not only when an fd fired.
+            self._watch.resync()
             ev = self._watch.check()
             if ev is not None or self._watch.closed:
                 return ev
@@ -456,6 +476,7 @@ class AsyncEventStream:
 
     def _drain(self) -> None:
         try:
+            self._watch.resync()
             while True:
                 ev = self._watch.check()
                 if ev is None:

@@ -211,3 +211,29 @@ def test_bad_arguments(ctx: Context) -> None:
         ctx.events([-1])
     with pytest.raises(InvalidArgument):
         ctx.events(timeout=-1)
+
+
+def test_all_domains_sees_other_contexts(ctx: Context, pv: DomainConfig) -> None:
+    with Context(backend="sim") as other:
+        with ctx.events(timeout=5) as evs:
+            domid = other.create_domain(pv)      # not through ctx
+            other.pause(domid)                   # changes: libxl's fd fires
+            other.unpause(domid)
+            ctx.sim.guest_crash(domid)
+            got = [e for e in _collect(evs, 1)]
+        assert (got[0].domid, got[0].reason) == (domid, ShutdownReason.CRASH)
+
+
+def test_asyncio_all_domains_sees_other_contexts(ctx: Context, pv: DomainConfig) -> None:
+    async def main() -> DomainEvent:
+        with Context(backend="sim") as other:
+            async with ctx.aevents() as evs:
+                domid = other.create_domain(pv)
+                other.pause(domid)
+                other.unpause(domid)
+                await asyncio.sleep(0.05)
+                ctx.sim.guest_crash(domid)
+                return await evs.__anext__()
+
+    ev = asyncio.run(asyncio.wait_for(main(), 10))
+    assert ev.reason == ShutdownReason.CRASH
