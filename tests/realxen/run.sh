@@ -47,9 +47,9 @@ case $xenver in 4.17.*) ;; *) fail "libxen-dev is $xenver; the hypervisor and to
 
 mkdir -p "$WORK"
 phase "fetching Debian packages"
-if [ "$(id -u)" = 0 ] && [ ! -f "$WORK/.apt-updated" ]; then
+# Refresh apt's lists unless that happened in the last hour (CI has just done it).
+if [ "$(id -u)" = 0 ] && ! find /var/lib/apt/lists -maxdepth 1 -name '*Release' -mmin -60 2>/dev/null | grep -q .; then
     apt-get update -qq || fail "apt-get update failed"
-    touch "$WORK/.apt-updated"
 fi
 "$HERE/fetch_debs.sh" "$WORK" || fail "could not fetch the Debian packages"
 
