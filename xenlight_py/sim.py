@@ -59,6 +59,12 @@ class SimControl:
         self._ffi = b.ffi
         self._lib = b.lib
 
+    @staticmethod
+    def _domid(domid: int) -> int:
+        if not isinstance(domid, int) or isinstance(domid, bool) or not 0 <= domid < 0x7FF0:
+            raise invalid(f"domid {domid!r} is not a valid domain id")
+        return domid
+
     def _check(self, rc: int, function: str) -> None:
         if rc < 0:
             raise make_error(rc, self._b.error_name(rc), function)
@@ -95,30 +101,33 @@ class SimControl:
     # -- the guest acting by itself --
 
     def guest_shutdown(self, domid: int, reason: ShutdownReason | int) -> None:
-        self._check(self._lib.xlsim_guest_shutdown(domid, int(reason)), "xlsim_guest_shutdown")
+        self._check(self._lib.xlsim_guest_shutdown(self._domid(domid), int(reason)), "xlsim_guest_shutdown")
 
     def guest_poweroff(self, domid: int) -> None:
-        self._check(self._lib.xlsim_guest_poweroff(domid), "xlsim_guest_poweroff")
+        self._check(self._lib.xlsim_guest_poweroff(self._domid(domid)), "xlsim_guest_poweroff")
 
     def guest_reboot(self, domid: int) -> None:
-        self._check(self._lib.xlsim_guest_reboot(domid), "xlsim_guest_reboot")
+        self._check(self._lib.xlsim_guest_reboot(self._domid(domid)), "xlsim_guest_reboot")
 
     def guest_crash(self, domid: int) -> None:
-        self._check(self._lib.xlsim_guest_crash(domid), "xlsim_guest_crash")
+        self._check(self._lib.xlsim_guest_crash(self._domid(domid)), "xlsim_guest_crash")
 
     def set_ignore_shutdown(self, domid: int, ignore: bool = True) -> None:
-        self._check(self._lib.xlsim_guest_set_ignore_shutdown(domid, int(ignore)),
+        self._check(self._lib.xlsim_guest_set_ignore_shutdown(self._domid(domid), int(ignore)),
                     "xlsim_guest_set_ignore_shutdown")
 
     def set_shutdown_delay(self, domid: int, delay_ms: int) -> None:
         if not isinstance(delay_ms, int) or delay_ms < 0:
             raise invalid(f"delay {delay_ms!r} must be a non-negative number of ms")
-        self._check(self._lib.xlsim_guest_set_shutdown_delay(domid, delay_ms),
+        self._check(self._lib.xlsim_guest_set_shutdown_delay(self._domid(domid), delay_ms),
                     "xlsim_guest_set_shutdown_delay")
 
     def set_load(self, domid: int, load: float) -> None:
         """Load of each running vCPU of the domain, 0.0 .. 1.0."""
-        self._check(self._lib.xlsim_domain_set_load(domid, float(load)), "xlsim_domain_set_load")
+        if not isinstance(load, (int, float)) or not 0.0 <= load <= 1.0:
+            raise invalid(f"load {load!r} must be between 0.0 and 1.0")
+        self._check(self._lib.xlsim_domain_set_load(self._domid(domid), float(load)),
+                    "xlsim_domain_set_load")
 
     # -- faults --
 
@@ -127,6 +136,8 @@ class SimControl:
         ``rc`` (a negative libxl error code). count 0 clears that fault."""
         if not isinstance(function, str) or not function:
             raise invalid("function must name a libxl/xc function")
+        if not isinstance(count, int) or count < 0 or not isinstance(rc, int) or rc >= 0:
+            raise invalid("fail_next needs count >= 0 and a negative libxl error code")
         self._check(self._lib.xlsim_fail_next(function.encode(), count, rc), "xlsim_fail_next")
 
     def clear_faults(self) -> None:
@@ -135,18 +146,20 @@ class SimControl:
     # -- observations --
 
     def disk_stats(self, domid: int, vdev: str) -> IoStats:
+        if not isinstance(vdev, str) or not vdev:
+            raise invalid(f"vdev {vdev!r} must be a device name")
         s = self._ffi.new("xlsim_io_stats *")
-        self._check(self._lib.xlsim_disk_stats(domid, vdev.encode(), s), "xlsim_disk_stats")
+        self._check(self._lib.xlsim_disk_stats(self._domid(domid), vdev.encode(), s), "xlsim_disk_stats")
         return IoStats(s.rd_bytes, s.wr_bytes, s.rd_reqs, s.wr_reqs)
 
     def nic_stats(self, domid: int, devid: int) -> IoStats:
         s = self._ffi.new("xlsim_io_stats *")
-        self._check(self._lib.xlsim_nic_stats(domid, devid, s), "xlsim_nic_stats")
+        self._check(self._lib.xlsim_nic_stats(self._domid(domid), devid, s), "xlsim_nic_stats")
         return IoStats(s.rd_bytes, s.wr_bytes, s.rd_reqs, s.wr_reqs)
 
     def guest_info(self, domid: int) -> GuestInfo:
         g = self._ffi.new("struct xlsim_guest_info *")
-        self._check(self._lib.xlsim_guest_info(domid, g), "xlsim_guest_info")
+        self._check(self._lib.xlsim_guest_info(self._domid(domid), g), "xlsim_guest_info")
         s = self._ffi.string
         return GuestInfo(g.mem_total_kb, g.mem_free_kb, s(g.os_name).decode(errors="replace"),
                          s(g.os_kernel).decode(errors="replace"),

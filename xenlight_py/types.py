@@ -216,8 +216,12 @@ class DiskConfig:
                  f"disk vdev {self.vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
         _require(self.target is not None or self.is_cdrom,
                  f"disk {self.vdev}: target is required unless the disk is an (empty) cdrom")
-        object.__setattr__(self, "format", DiskFormat(self.format))
-        object.__setattr__(self, "backend", DiskBackend(self.backend))
+        try:
+            object.__setattr__(self, "format", DiskFormat(self.format))
+            object.__setattr__(self, "backend", DiskBackend(self.backend))
+        except ValueError:
+            raise invalid(f"disk {self.vdev}: unknown format {self.format!r} or "
+                          f"backend {self.backend!r}") from None
         _require(0 <= self.backend_domid < 0x7FF0, f"disk {self.vdev}: bad backend_domid")
 
 

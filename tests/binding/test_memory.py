@@ -54,3 +54,11 @@ def test_dom0_and_host_config(ctx: Context) -> None:
     with pytest.raises(InvalidArgument):
         ctx.sim.configure(no_such_field=1)
     assert ctx.physinfo().nr_cpus == 8
+
+
+def test_sim_control_validates(ctx: Context) -> None:
+    for call in (lambda: ctx.sim.guest_crash(-1), lambda: ctx.sim.set_load(0, 2.0),
+                 lambda: ctx.sim.fail_next("libxl_domain_info", rc=5),
+                 lambda: ctx.sim.disk_stats(0, "")):
+        with pytest.raises(InvalidArgument):
+            call()
