@@ -106,3 +106,22 @@ def differences(real: dict[str, Any], sim: dict[str, Any]) -> list[Difference]:
         if va != vb or type(va) is not type(vb):
             out.append(Difference(key, va, vb))
     return out
+
+
+def main(argv: list[str]) -> int:
+    """compare.py REAL.json OTHER.json: prints the differences (exit 1 if any)."""
+    import json
+    if len(argv) != 2:
+        print("usage: compare.py REAL.json OTHER.json")
+        return 2
+    a, b = (json.loads(open(p).read()) for p in argv)
+    diffs = differences(a, b)
+    for d in diffs:
+        print(d)
+    print(f"{len(comparable(a))} observables compared, {len(diffs)} differ")
+    return 1 if diffs else 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

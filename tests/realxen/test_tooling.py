@@ -109,3 +109,28 @@ def test_verdict_fails_on_a_failed_scenario_check() -> None:
     bad = {"checks": [{"name": "shutdown", "ok": False, "detail": "no DOMAIN_SHUTDOWN in 60 s"}]}
     v = verdict.parse(_log(*_good_lines(bad)), ["xl", "scenario"])
     assert v.problems == ["scenario check shutdown: no DOMAIN_SHUTDOWN in 60 s"]
+
+
+def _result(**over: object) -> dict:
+    o = {"host.total_pages": 1000, "dom0.current_memkb": 1000, "host.free_kb.before": 2900,
+         "host.free_kb.after_create": 2900 - 512 - 40, "created.current_memkb": 512,
+         "guest.name": "g", "created.paused": True}
+    o.update(over)
+    return {"observed": o, "events": [{"kind": "death"}], "checks": [{"name": "c", "ok": True}]}
+
+
+def test_compare_normalises_machine_figures_and_keeps_the_rest_exact() -> None:
+    import compare
+    a = compare.comparable(_result())
+    assert "host.free_kb.before" not in a and "host.free_kb.after_create" not in a
+    assert a["host.free_is_total_minus_dom0_minus_small_xen_heap"] is True   # 100 KiB of 4000
+    assert a["host.create_costs_guest_memory_plus_under_1MiB"] is True       # 40 KiB over
+    assert a["events[0].kind"] == "death" and a["events.count"] == 1 and a["check: c"] is True
+    # Another machine's free figures, same relations: no difference.
+    assert compare.differences(_result(), _result(**{"host.free_kb.before": 2950,
+                                                     "host.free_kb.after_create": 2950 - 512})) == []
+    diffs = {d.key: d for d in compare.differences(_result(), _result(**{
+        "host.free_kb.after_create": 2900 - 512 - 4096, "created.paused": 1, "guest.name": "h"}))}
+    assert set(diffs) == {"host.create_costs_guest_memory_plus_under_1MiB", "created.paused",
+                          "guest.name"}
+    assert str(diffs["guest.name"]) == "guest.name: real Xen 'g', simulator 'h'"
