@@ -155,8 +155,10 @@ def _default(v: Any) -> Any:
 
 
 # ensure_ascii: a lone surrogate can never make the reply unencodable, and it costs nothing on
-# ASCII data. NaN and infinities are written as xapi writes them (NaN, Infinity).
-_dumps = json.JSONEncoder(separators=(",", ":"), default=_default).encode
+# ASCII data. NaN and infinities are written as xapi writes them (NaN, Infinity). No circular
+# reference check (results are data from the store; a cycle would end as a RecursionError,
+# which the transport reports as INTERNAL_ERROR).
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_default, check_circular=False).encode
 _MEMO: RecordMemo[bytes] = RecordMemo()  # UTF-8 JSON text of each Record seen
 _NESTED = (Record, dict, list, tuple)
 
