@@ -52,7 +52,7 @@ def _cpuset(cpus: frozenset[int], nr_cpus: int) -> str:
     for c in sorted(x for x in cpus if x < nr_cpus):
         if start is None:
             start = prev = c
-        elif c == prev + 1:  # type: ignore[operator]
+        elif c == prev + 1:
             prev = c
         else:
             ranges.append(f"{start}-{prev}" if start != prev else f"{start}")

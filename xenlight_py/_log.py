@@ -2,7 +2,7 @@
 
 The C shim formats each message (libxl hands a va_list) and calls :func:`emit` in the thread
 that made the libxl call, so the lines a failing call produced can be attached to its
-exception: :func:`begin` starts a capture for the current thread, :func:`end` returns it.
+exception: read ``tls.seq`` before the call, :func:`since` after it.
 """
 from __future__ import annotations
 
@@ -26,12 +26,10 @@ _TO_LOGGING = {
 }
 
 class _ThreadLog(threading.local):
-    """Per thread: a capture list (when a call wants every line) and a short ring of recent
-    warning/error lines numbered by ``seq`` (cheap: a hot call only reads ``seq`` before it
-    and looks at the ring only if it failed)."""
+    """Per thread: a short ring of recent warning/error lines numbered by ``seq`` (cheap: a
+    call only reads ``seq`` before it and looks at the ring only if it failed)."""
 
     def __init__(self) -> None:
-        self.lines: list[str] | None = None
         self.seq = 0
         self.recent: deque[tuple[int, str]] = deque(maxlen=RING)
 
@@ -64,8 +62,6 @@ def emit(level: int, errnoval: int, context: str | None, msg: str) -> None:
         t = _tls
         t.seq += 1
         t.recent.append((t.seq, line))
-        if t.lines is not None:
-            t.lines.append(line)
     pylevel = _TO_LOGGING.get(level, logging.ERROR)
     if logger.isEnabledFor(pylevel):
         logger.log(pylevel, "%s", line)
@@ -74,19 +70,3 @@ def emit(level: int, errnoval: int, context: str | None, msg: str) -> None:
 def since(seq: int) -> list[str]:
     """This thread's warning/error lines emitted after ``tls.seq`` was ``seq``."""
     return [line for n, line in _tls.recent if n > seq]
-
-
-def begin() -> list[str] | None:
-    """Start capturing this thread's libxl warnings/errors; returns the previous capture."""
-    prev = _tls.lines
-    _tls.lines = []
-    return prev
-
-
-def end(prev: list[str] | None) -> list[str]:
-    """Stop capturing (restoring the outer capture, if nested) and return the lines."""
-    lines = _tls.lines
-    _tls.lines = prev
-    if prev is not None:
-        prev.extend(lines)
-    return lines

@@ -35,7 +35,7 @@ _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
 _DOMID_MAX = 0x7FEF
 
 
-def _make_dominfo(v: tuple) -> DomainInfo:
+def _make_dominfo(v: tuple[Any, ...]) -> DomainInfo:
     """DomainInfo from one unpacked flat record (already in field order).
 
     Bypasses the generated __init__ (21 frozen-dataclass setattr calls, ~3x slower): the
@@ -297,7 +297,7 @@ class Context:
             raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_domid_to_name", lines,
                               f"domain {domid} does not exist")
         try:
-            return ffi.string(p).decode()
+            return str(ffi.string(p).decode())
         finally:
             lib.free(p)
 
@@ -317,11 +317,9 @@ class Context:
 
     def lookup(self, domain: int | str) -> int:
         """A domid from a domid, a decimal string or a domain name (as xl accepts)."""
-        if isinstance(domain, int) and not isinstance(domain, bool):
-            return _check_domid(domain)
-        if isinstance(domain, str) and domain.isdigit():
-            return _check_domid(int(domain))
-        return self.name_to_domid(domain)
+        if isinstance(domain, str):
+            return _check_domid(int(domain)) if domain.isdigit() else self.name_to_domid(domain)
+        return _check_domid(domain)
 
     # ---- domains: lifecycle ----
 

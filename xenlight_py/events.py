@@ -204,9 +204,9 @@ class _Watch:
         ev = out[0]
         try:
             domid = int(ev.domid)
-            uuid = bytes(ffi.buffer(ev.domuuid.uuid, 16)).hex()
-            uuid = (f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:]}"
-                    if uuid.strip("0") else None)
+            h = bytes(ffi.buffer(ev.domuuid.uuid, 16)).hex()
+            uuid = (f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+                    if h.strip("0") else None)
             if ev.type == _EV_SHUTDOWN:
                 raw = lib.xlpy_event_shutdown(ev).shutdown_reason
                 # uint8_t in the event: 255 is UNKNOWN (-1).
