@@ -140,7 +140,7 @@ def cmd_shutdown(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     with ctx.events([domid], timeout=args.timeout) as evs:
         ctx.shutdown(domid)
-        print(f"Waiting for 1 domains")
+        print("Waiting for 1 domains")
         for ev in evs:
             if ev.kind == "shutdown":
                 ctx.destroy(domid)      # act as the toolstack: on_poweroff=destroy

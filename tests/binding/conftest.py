@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Iterator
 
@@ -32,7 +33,7 @@ def pv() -> DomainConfig:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
-    import subprocess
+    """python -m xenlight_py ARGS, with the environment plus env."""
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "xenlight_py", *args], capture_output=True,
