@@ -13,7 +13,6 @@
 struct plan {
     char name[XLSIM_NAME_LEN];
     uint8_t uuid[16];
-    int generated_uuid;
     int type;
     uint32_t ssidref, poolid, want_domid;
     uint32_t max_vcpus;
@@ -67,14 +66,9 @@ static int plan_from_config(struct plan *p, const libxl_domain_config *dc)
         LOG(ERROR, "domain name longer than %d bytes", XLSIM_NAME_LEN - 1);
         return ERROR_INVAL;
     }
-    if (libxl_uuid_is_nil(&ci->uuid)) {
-        libxl_uuid u;
-        libxl_uuid_generate(&u);
-        memcpy(p->uuid, u.uuid, 16);
-        p->generated_uuid = 1;
-    } else {
-        memcpy(p->uuid, ci->uuid.uuid, 16);
-    }
+    /* A nil uuid stays nil: libxl 4.17 passes it to Xen as the handle (xl, not
+     * libxl, generates uuids); observed on real Xen. */
+    memcpy(p->uuid, ci->uuid.uuid, 16);
     p->ssidref = ci->ssidref;
     p->poolid = ci->poolid;
     if (p->poolid != 0) {
@@ -260,9 +254,11 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     uint64_t now = xlsim__now();
     uint64_t free_kb = xlsim__free_kb(now);
     if (p->target_kb > free_kb) {
-        LOG(ERROR, "not enough free memory for %s: needs %llu KiB, %llu KiB free", p->name,
-            (unsigned long long)p->target_kb, (unsigned long long)free_kb);
-        return ERROR_NOMEM;
+        /* Real Xen 4.17 fails the build in libxenguest, rc ERROR_FAIL, nothing left. */
+        LOG(ERROR, "xc: panic: meminit_pv: failed to allocate 0x%llx pages (%llu KiB free)",
+            (unsigned long long)(p->target_kb / 4), (unsigned long long)free_kb);
+        LOG(ERROR, "domcreate_rebuild_done: cannot (re-)build domain %s: -3", p->name);
+        return ERROR_FAIL;
     }
     uint32_t domid;
     rc = alloc_domid(p->want_domid, &domid);
@@ -313,8 +309,6 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
 /* As libxl, the defaults chosen are written back into the caller's config. */
 static void write_back(libxl_domain_config *dc, const struct plan *p)
 {
-    if (p->generated_uuid)
-        memcpy(dc->c_info.uuid.uuid, p->uuid, 16);
     dc->b_info.max_vcpus = (int)p->max_vcpus;
     dc->b_info.max_memkb = p->static_max_kb;
     dc->b_info.target_memkb = p->target_kb;

@@ -56,6 +56,8 @@ int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how
         } else {
             xlsim__accrue(d, now);
             d->pause_count--;
+            if (d->pause_count == 0)
+                d->has_run = 1;
             if (d->pause_count == 0 && d->pending_reason != -2 && !d->pending_due_ns)
                 d->pending_due_ns = now + (d->pending_left_ns ? d->pending_left_ns : 1);
             xlsim__touch();

@@ -101,7 +101,8 @@ libxl_vcpuinfo *libxl_list_vcpu(libxl_ctx *ctx, uint32_t domid, int *nb_vcpu, in
         o->cpu = (uint32_t)xlsim__vcpu_cpu(d, (int)v);
         o->online = c->vcpu[v].online;
         o->running = o->online && dom_running;
-        o->blocked = o->online && !d->shutdown && !o->running;
+        o->blocked = o->online && !d->shutdown && !o->running &&
+                     (!d->pause_count || d->has_run);
         o->vcpu_time = xlsim__vcpu_time(d, (int)v, now);
         fill_cpumap(&o->cpumap, c->vcpu[v].hard, nr_cpus);
         fill_cpumap(&o->cpumap_soft, c->vcpu[v].soft, nr_cpus);

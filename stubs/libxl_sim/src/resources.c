@@ -35,14 +35,27 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid, int64_t target_memkb
     int rc = xlsim__fault("libxl_set_memory_target");
     struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
     if (!rc && !d) {
-        LOGD(ERROR, domid, "Cannot get memory info: no such domain");
-        rc = ERROR_FAIL;
+        /* Real libxl 4.17 fails first in the userdata lock: ERROR_LOCK_FAIL (observed). */
+        xlsim__log(XTL_ERROR, ENOENT, "libxl__userdata_path: unable to find domain info for "
+                   "domain %u", domid);
+        rc = ERROR_LOCK_FAIL;
     }
     if (!rc) {
-        int64_t nt = relative ? (int64_t)d->target_kb + target_memkb : target_memkb;
+        /* As libxl_mem.c: a relative decrease below zero clamps to 0; an absolute
+         * negative value reads as a huge unsigned one, above static max. */
+        int64_t nt;
+        if (!relative)
+            nt = target_memkb;
+        else if (target_memkb < 0)
+            nt = (0 - (uint64_t)target_memkb) > d->target_kb
+                     ? 0 : (int64_t)(d->target_kb - (0 - (uint64_t)target_memkb));
+        else
+            nt = (uint64_t)target_memkb > (uint64_t)INT64_MAX - d->target_kb
+                     ? INT64_MAX : (int64_t)(d->target_kb + (uint64_t)target_memkb);
         uint64_t now = xlsim__now();
-        if (nt <= 0) {
-            LOGD(ERROR, domid, "memory target %lld must be positive", (long long)nt);
+        if (nt < 0) {
+            LOGD(ERROR, domid, "memory_dynamic_max must be less than or equal to "
+                 "memory_static_max");
             rc = ERROR_INVAL;
         } else if (domid == 0 && nt < XLSIM_MIN_DOM0_MEM) {
             LOGD(ERROR, domid, "New target %lld for dom0 is below the minimum threshold",
@@ -53,21 +66,13 @@ int libxl_set_memory_target(libxl_ctx *ctx, uint32_t domid, int64_t target_memkb
                  "memory_static_max %llu", (long long)nt, (unsigned long long)d->static_max_kb);
             rc = ERROR_INVAL;
         } else {
-            uint64_t cur = xlsim__current_kb(d, now);
-            uint64_t before = xlsim__reserved_kb(d, now);
-            uint64_t after = cur > (uint64_t)nt ? cur : (uint64_t)nt;
-            if (after > before && after - before > xlsim__free_kb(now)) {
-                LOGD(ERROR, domid, "not enough free memory to balloon up to %lld KiB",
-                     (long long)nt);
-                rc = ERROR_NOMEM;
-            } else {
-                d->mem_from_kb = cur;
-                d->mem_since_ns = now;
-                d->target_kb = (uint64_t)nt;
-                if (enforce)
-                    d->max_kb = (uint64_t)nt + XLSIM_MAXMEM_CONSTANT;
-                xlsim__touch();
-            }
+            /* libxl only sets the target: no check of the host's free memory. */
+            d->mem_from_kb = xlsim__current_kb(d, now);
+            d->mem_since_ns = now;
+            d->target_kb = (uint64_t)nt;
+            if (enforce)
+                d->max_kb = (uint64_t)nt + XLSIM_MAXMEM_CONSTANT;
+            xlsim__touch();
         }
     }
     xlsim__unlock_ctx(ctx);

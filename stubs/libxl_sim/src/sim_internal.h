@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 1
+#define XLSIM_STATE_VERSION 2
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -90,6 +90,7 @@ struct sim_dom {
     uint8_t shutdown;
     int8_t shutdown_reason;
     uint8_t ignore_shutdown;
+    uint8_t has_run;                  /* unpaused at least once: its vCPUs exist as blocked */
     int8_t pending_reason;            /* -2: no pending request */
     uint64_t pending_due_ns;          /* 0 while frozen (paused) */
     uint64_t pending_left_ns;         /* remaining delay while frozen */

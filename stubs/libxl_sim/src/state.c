@@ -141,6 +141,7 @@ void xlsim__host_reset(const xlsim_host_config *cfg)
     d->domid = 0;
     d->serial = ++S->next_serial;
     d->type = LIBXL_DOMAIN_TYPE_PV;
+    d->has_run = 1;
     snprintf(d->name, sizeof(d->name), "Domain-0");
     d->shutdown_reason = LIBXL_SHUTDOWN_REASON_UNKNOWN;
     d->pending_reason = -2;
@@ -495,7 +496,9 @@ void xlsim__dominfo(const struct sim_dom *d, uint64_t now, libxl_dominfo *o)
     o->paused = d->pause_count > 0;
     o->shutdown = d->shutdown;
     o->running = !d->shutdown && !o->paused && d->load_ppm > 0;
-    o->blocked = !d->shutdown && !o->running;
+    /* Real Xen: a domain paused before it ever ran is "--p---" (its vCPUs never
+     * blocked), one paused after running is "-bp---". */
+    o->blocked = !d->shutdown && !o->running && (!o->paused || d->has_run);
     o->dying = false;
     o->never_stop = false;
     o->shutdown_reason = d->shutdown ? (libxl_shutdown_reason)d->shutdown_reason

@@ -179,7 +179,8 @@ int xc_vcpu_getinfo(xc_interface *xch, uint32_t domid, uint32_t vcpu, xc_vcpuinf
         info->vcpu = vcpu;
         info->online = (uint8_t)online;
         info->running = (uint8_t)running;
-        info->blocked = (uint8_t)(online && !d->shutdown && !running);
+        info->blocked = (uint8_t)(online && !d->shutdown && !running &&
+                                  (!d->pause_count || d->has_run));
         info->cpu_time = xlsim__vcpu_time(d, (int)vcpu, now);
         info->cpu = (uint32_t)xlsim__vcpu_cpu(d, (int)vcpu);
     }

@@ -59,6 +59,7 @@ static inline void t_config(libxl_domain_config *dc, const char *name, int mem_m
     libxl_domain_config_init(dc);
     dc->c_info.type = LIBXL_DOMAIN_TYPE_PV;
     dc->c_info.name = strdup(name);
+    libxl_uuid_generate(&dc->c_info.uuid);  /* xl generates it; libxl would keep nil */
     libxl_domain_build_info_init_type(&dc->b_info, LIBXL_DOMAIN_TYPE_PV);
     dc->b_info.max_memkb = dc->b_info.target_memkb = (uint64_t)mem_mib * 1024;
     dc->b_info.max_vcpus = vcpus;

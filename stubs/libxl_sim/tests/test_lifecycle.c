@@ -28,12 +28,12 @@ static void test_dom0_and_create(libxl_ctx *ctx)
     t_config(&dc, "guest1", 128, 1);
     CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), 0);
     CHECK(domid == 1);
-    CHECK(!libxl_uuid_is_nil(&dc.c_info.uuid));  /* generated and written back */
     libxl_dominfo di = info(ctx, domid);
     CHECK(di.current_memkb == 131072);
     CHECK(di.max_memkb == 132096);
     CHECK(di.vcpu_online == 1 && di.vcpu_max_id == 0);
-    CHECK(di.paused && di.blocked && !di.running && !di.shutdown);  /* xl: -bp--- */
+    CHECK(di.paused && !di.blocked && !di.running && !di.shutdown);  /* real Xen: --p--- */
+    CHECK(di.cpu_time == 0);
     CHECK(di.shutdown_reason == LIBXL_SHUTDOWN_REASON_UNKNOWN);
     CHECK(di.domain_type == LIBXL_DOMAIN_TYPE_PV);
     CHECK(!libxl_uuid_compare(&di.uuid, &dc.c_info.uuid));
@@ -68,6 +68,10 @@ static void test_dom0_and_create(libxl_ctx *ctx)
     CHECK_RC(libxl_domain_unpause(ctx, domid, NULL), 0);         /* 0 */
     di = info(ctx, domid);
     CHECK(!di.paused && di.running && !di.blocked);
+    CHECK_RC(libxl_domain_pause(ctx, domid, NULL), 0);
+    di = info(ctx, domid);
+    CHECK(di.paused && di.blocked && !di.running);  /* xl pause after running: -bp--- */
+    CHECK_RC(libxl_domain_unpause(ctx, domid, NULL), 0);
     CHECK_RC(libxl_domain_unpause(ctx, domid, NULL), ERROR_FAIL); /* -EINVAL in Xen */
     for (int i = 0; i < 255; i++)
         CHECK_RC(libxl_domain_pause(ctx, domid, NULL), 0);
@@ -103,6 +107,16 @@ static void test_dom0_and_create(libxl_ctx *ctx)
     CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(libxl_domain_info(ctx, NULL, domid), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(xlsim_domain_count(), 1);
+
+    /* libxl keeps a nil uuid nil (Xen's handle), as observed on real Xen 4.17. */
+    t_config(&dc, "niluuid", 64, 1);
+    libxl_uuid_clear(&dc.c_info.uuid);
+    CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), 0);
+    CHECK(libxl_uuid_is_nil(&dc.c_info.uuid));
+    di = info(ctx, domid);
+    CHECK(libxl_uuid_is_nil(&di.uuid));
+    libxl_domain_config_dispose(&dc);
+    CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
 }
 
 static void test_bad_configs(libxl_ctx *ctx)
@@ -269,7 +283,16 @@ static void test_memory(libxl_ctx *ctx)
     CHECK_RC(libxl_domain_setmaxmem(ctx, domid, 1024 * 1024), 0);
     CHECK(info(ctx, domid).max_memkb == 1024 * 1024 + 1024);
     CHECK_RC(libxl_set_memory_target(ctx, 0, 64 * 1024, 0, 0), ERROR_INVAL);  /* dom0 minimum */
-    CHECK_RC(libxl_set_memory_target(ctx, 999, 64 * 1024, 0, 0), ERROR_FAIL);
+    /* As real libxl 4.17: the userdata lock fails first for an absent domain. */
+    CHECK_RC(libxl_set_memory_target(ctx, 999, 64 * 1024, 0, 0), ERROR_LOCK_FAIL);
+    /* A relative decrease below zero clamps the target to 0 (real Xen accepts it). */
+    CHECK_RC(libxl_set_memory_target(ctx, domid, -(1LL << 40), 1, 0), 0);
+    CHECK_RC(libxl_get_memory_target(ctx, domid, &target), 0);
+    CHECK(target == 0);
+    CHECK_RC(libxl_set_memory_target(ctx, domid, -1, 0, 0), ERROR_INVAL);  /* absolute < 0 */
+    CHECK_RC(libxl_set_memory_target(ctx, domid, INT64_MAX, 1, 0), ERROR_INVAL);
+    CHECK_RC(libxl_get_memory_target(ctx, domid, &target), 0);
+    CHECK(target == 0);
 
     /* Fast balloon: the guest reaches its target. */
     cfg.balloon_kb_per_s = 4U * 1024 * 1024;
