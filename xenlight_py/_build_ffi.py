@@ -110,8 +110,10 @@ def build_inplace(target: str) -> str:
     finally:
         os.chdir(cwd)
     for old in glob.glob(os.path.join(HERE, f"_{target}.*.so")):
-        os.unlink(old)      # one extension per target (the abi3 and cpython tags differ)
-    dest = os.path.join(HERE, os.path.basename(so))
+        os.unlink(old)
+    # The name pip's build uses, so that either build replaces the other (a cpython-tagged
+    # file would shadow an abi3 one rebuilt later by `make venv`).
+    dest = os.path.join(HERE, f"_{target}.abi3.so")
     shutil.copy2(so, dest)
     return dest
 
