@@ -17,8 +17,18 @@ def check(url: str, user: str, password: str) -> str:
             return f"FAIL expected one host, got {len(hosts)}"
         rec = session.xenapi.host.get_record(hosts[0])
         sv = rec.get("software_version", {})
-        return (f"OK host name_label={rec.get('name_label')!r} "
-                f"xen={sv.get('xen', '?')} cpus={len(rec.get('host_CPUs', []))}")
+        line = (f"OK host name_label={rec.get('name_label')!r} "
+                f"xen={sv.get('xen', '?')} host_CPUs={len(rec.get('host_CPUs', []))}")
+        # Informative only (the verdict is login + host record): what the server shows of dom0.
+        try:
+            vms = session.xenapi.VM.get_all_records()
+            ctrl = [v for v in vms.values() if v.get("is_control_domain")]
+            line += f" VMs={len(vms)} control_domains={len(ctrl)}"
+            if ctrl:
+                line += f" dom0_power_state={ctrl[0].get('power_state')}"
+        except Exception as e:  # report, do not fail: the VM side is not required yet
+            line += f" VM.get_all_records failed: {type(e).__name__}: {e}"
+        return line
     finally:
         session.xenapi.session.logout()
 
