@@ -44,6 +44,12 @@ class Context:
     task: TaskHandle | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # every write of a message keeps the model's relation sets (VM.VBDs...) current
+        relations = getattr(self.services.model, "relations", None)
+        if relations is not None:
+            self.txn = relations.wrap(self.txn)
+
     @property
     def store(self):  # noqa: ANN201 - the Store (read side)
         return self.services.store
