@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid as _uuid
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -154,15 +155,17 @@ class Context:
         return rc
 
     def _call_dom(self, fn: Callable[..., int], domid: int, *args: Any) -> int:
-        """_call for functions of one domain. libxl reports a missing domain as a plain
-        ERROR_FAIL from most of them; the binding tells that case apart (DomainNotFound)."""
+        """_call for functions of one domain. libxl reports a missing domain in several ways
+        (ERROR_FAIL from most calls, ERROR_LOCK_FAIL from libxl_set_memory_target on Xen
+        4.17); the binding tells that case apart: any failure for a domain that does not
+        exist is DomainNotFound."""
         ctx = self._c()
         _check_domid(domid)
         seq = _log.tls.seq
         rc = fn(ctx, domid, *args)
         if rc < 0:
             lines = _log.since(seq)
-            if rc == ERROR_FAIL and not self.domain_exists(domid):
+            if rc != ERROR_DOMAIN_NOTFOUND and not self.domain_exists(domid):
                 rc = ERROR_DOMAIN_NOTFOUND
                 raise self._error(rc, fn.__name__, lines, f"domain {domid} does not exist")
             raise self._error(rc, fn.__name__, lines)
@@ -611,9 +614,9 @@ class Context:
         c = d.c_info
         c.type = int(cfg.type)
         c.name = dup(cfg.name)
-        if cfg.uuid:
-            import uuid as _uuid
-            ffi.memmove(c.uuid.uuid, _uuid.UUID(cfg.uuid).bytes, 16)
+        # libxl keeps a nil uuid as the domain's handle (real Xen 4.17; xl generates one
+        # itself): give every domain a uuid, as xl does.
+        ffi.memmove(c.uuid.uuid, (_uuid.UUID(cfg.uuid) if cfg.uuid else _uuid.uuid4()).bytes, 16)
         b_ptr = ffi.addressof(d, "b_info")
         lib.libxl_domain_build_info_init_type(b_ptr, int(cfg.type))
         b = d.b_info

@@ -285,7 +285,7 @@ class DomainConfig:
     on_reboot: ShutdownAction = ShutdownAction.RESTART
     on_crash: ShutdownAction = ShutdownAction.DESTROY
     on_watchdog: ShutdownAction = ShutdownAction.DESTROY
-    uuid: str | None = None            # None: libxl generates one
+    uuid: str | None = None            # None: a random one (as xl; libxl would leave it nil)
     boot: str | None = None            # HVM boot order, e.g. "cd"
     cpus: frozenset[int] | None = None  # hard affinity of all vCPUs (None: any)
 

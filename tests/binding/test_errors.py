@@ -135,6 +135,16 @@ def test_missing_domain_is_domain_not_found(ctx: Context, op: str) -> None:
     assert ei.value.rc == -21 and "42" in str(ei.value)
 
 
+@pytest.mark.parametrize("rc", [-3, -15, -6])
+def test_any_failure_for_a_missing_domain_is_domain_not_found(ctx: Context, rc: int) -> None:
+    """Real Xen 4.17 answers libxl_set_memory_target on a missing domid with
+    ERROR_LOCK_FAIL (tests/realxen): whatever the code, a missing domain is reported as such."""
+    ctx.sim.fail_next("libxl_set_memory_target", rc)
+    with pytest.raises(errors.DomainNotFound) as ei:
+        ctx.set_memory_target(42, 65536)
+    assert any("injected" in line for line in ei.value.log)
+
+
 def test_log_reaches_logging_and_exception(ctx: Context, pv: DomainConfig, caplog) -> None:  # type: ignore[no-untyped-def]
     ctx.create_domain(pv)
     with caplog.at_level(logging.WARNING, logger="xenlight"):

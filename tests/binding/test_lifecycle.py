@@ -51,6 +51,13 @@ def test_domain_types(ctx: Context, cfg: DomainConfig) -> None:
     assert ctx.domid_to_name(domid) == cfg.name
 
 
+def test_every_domain_gets_a_uuid(ctx: Context, pv: DomainConfig) -> None:
+    # real libxl keeps a nil c_info.uuid as the handle (tests/realxen): the binding fills it
+    a = ctx.domain_info(ctx.create_domain(pv)).uuid
+    b = ctx.domain_info(ctx.create_domain(DomainConfig(name="b", kernel="/k"))).uuid
+    assert a != b and a.strip("0-") and b.strip("0-")
+
+
 def test_uuid_is_kept(ctx: Context) -> None:
     u = "6f2c1a8e-1d2b-4c3d-9e4f-0a1b2c3d4e5f"
     domid = ctx.create_domain(DomainConfig(name="u", kernel="/k", uuid=u.upper()))
