@@ -119,10 +119,11 @@ def cmd_info(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_create(ctx: Context, args: argparse.Namespace) -> int:
+    print(f"Parsing config from {args.config}", file=sys.stderr)   # as xl, on stderr
     cfg = xlcfg.load(args.config)
-    print(f'Parsing config from {args.config}')
     domid = ctx.create_domain(cfg, paused=args.paused)
-    print(f"Created domain {cfg.name} (domid {domid})" + (" paused" if args.paused else ""))
+    print(f"Created domain {cfg.name} (domid {domid})" + (" paused" if args.paused else ""),
+          file=sys.stderr)
     return 0
 
 

@@ -35,7 +35,8 @@ def test_create_list_pause_destroy(env, tmp_path) -> None:  # type: ignore[no-un
     cfg.write_text(CONFIG)
     r = run_cli("--backend", "sim", "create", str(cfg), env=env)
     assert r.returncode == 0, r.stderr
-    assert "Created domain web1 (domid 1)" in r.stdout
+    assert r.stderr.splitlines() == [f"Parsing config from {cfg}", "Created domain web1 (domid 1)"]
+    assert r.stdout == ""
 
     r = run_cli("--backend", "sim", "list", env=env)
     lines = r.stdout.splitlines()
