@@ -340,16 +340,12 @@ static void console_available(libxl_ctx *ctx, const libxl_asyncprogress_how *how
 {
     if (!how)
         return;
+    /* libxl__event_new fills domid and for_user only (domuuid stays nil). */
     libxl_event *ev = xlsim__calloc(1, sizeof(*ev));
     libxl_event_init(ev);
     libxl_event_init_type(ev, LIBXL_EVENT_TYPE_DOMAIN_CREATE_CONSOLE_AVAILABLE);
     ev->domid = domid;
     ev->for_user = how->for_event;
-    xlsim__lock();
-    struct sim_dom *d = xlsim__dom(domid);
-    if (d)
-        memcpy(ev->domuuid.uuid, d->uuid, 16);
-    xlsim__unlock();
     if (how->callback)
         how->callback(ctx, ev, how->for_callback);  /* the callback owns the event */
     else
@@ -420,8 +416,9 @@ int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how
             LOGD(ERROR, domid, "Non-existant domain");
             rc = ERROR_DOMAIN_NOTFOUND;
         } else if (domid == 0) {
-            LOGD(ERROR, domid, "Cannot destroy dom0");
-            rc = ERROR_INVAL;
+            /* Xen refuses to destroy the hardware domain: the hypercall fails. */
+            LOGD(ERROR, domid, "xc_domain_destroy failed: cannot destroy dom0");
+            rc = ERROR_FAIL;
         } else {
             xlsim__free_domain(d);
         }

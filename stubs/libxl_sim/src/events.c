@@ -5,8 +5,8 @@
  * earliest pending deadline as a timeout).
  *
  * Events are derived, not pushed: a "scan" compares each watch with the
- * shared state (domain gone or replaced -> DEATH; shut down -> SHUTDOWN once
- * per shutdown). Every change in this process pokes each context's eventfd;
+ * shared state (domain gone or replaced -> DEATH; shut down -> SHUTDOWN, once
+ * per watch, as libxl's domain_death_xswatch_callback). Every change in this process pokes each context's eventfd;
  * changes in other processes write the state file's bell, whose inotify fd
  * each context also watches. Time-driven changes (a guest answering a
  * shutdown request) happen lazily, so watchers wake at the earliest deadline.
@@ -118,20 +118,18 @@ static uint64_t scan(libxl_ctx *ctx)
                 continue;
             }
             xlsim__settle(d, now);
-            if (d->shutdown) {
-                if (!g->shutdown_reported) {
-                    libxl_event *ev = new_event(LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN, g->domid,
-                                                d->uuid, g->user);
-                    ev->u.domain_shutdown.shutdown_reason = (uint8_t)d->shutdown_reason;
-                    *out_tail = ev;
-                    out_tail = &ev->link.tqe_next;
-                    g->shutdown_reported = 1;
-                }
-            } else {
-                g->shutdown_reported = 0;
-                if (d->pending_due_ns && (!deadline || d->pending_due_ns < deadline))
-                    deadline = d->pending_due_ns;
+            /* As libxl's death watch: SHUTDOWN once per watch (never re-armed, even if
+             * the domain resumes), and, like libxl__event_new, no domuuid. */
+            if (d->shutdown && !g->shutdown_reported) {
+                libxl_event *ev = new_event(LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN, g->domid,
+                                            NULL, g->user);
+                ev->u.domain_shutdown.shutdown_reason = (uint8_t)d->shutdown_reason;
+                *out_tail = ev;
+                out_tail = &ev->link.tqe_next;
+                g->shutdown_reported = 1;
             }
+            if (!d->shutdown && d->pending_due_ns && (!deadline || d->pending_due_ns < deadline))
+                deadline = d->pending_due_ns;
         }
         xlsim__unlock();
     }

@@ -27,6 +27,7 @@ static void test_shutdown_then_death(libxl_ctx *ctx)
     CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN && ev->domid == domid);
     CHECK(ev->for_user == 42);
     CHECK(ev->u.domain_shutdown.shutdown_reason == LIBXL_SHUTDOWN_REASON_POWEROFF);
+    CHECK(libxl_uuid_is_nil(&ev->domuuid));  /* libxl__event_new leaves it nil */
     libxl_event_free(ctx, ev);
     libxl_dominfo di;
     CHECK_RC(libxl_domain_info(ctx, &di, domid), 0);
@@ -63,6 +64,26 @@ static void test_shutdown_then_death(libxl_ctx *ctx)
     CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN);
     CHECK(ev->u.domain_shutdown.shutdown_reason == LIBXL_SHUTDOWN_REASON_CRASH);
     libxl_event_free(ctx, ev);
+    CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
+    CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
+    CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH);
+    libxl_event_free(ctx, ev);
+    libxl_evdisable_domain_death(ctx, g);
+
+    /* A watch reports SHUTDOWN once: a suspended then resumed guest that shuts
+     * down again gives no second one (libxl's shutdown_reported is never reset). */
+    domid = running_guest(ctx, "ev4", 0);
+    CHECK_RC(libxl_evenable_domain_death(ctx, domid, 0, &g), 0);
+    FILE *img = tmpfile();
+    CHECK_RC(libxl_domain_suspend(ctx, domid, fileno(img), 0, NULL), 0);
+    CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
+    CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN);
+    CHECK(ev->u.domain_shutdown.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND);
+    libxl_event_free(ctx, ev);
+    fclose(img);
+    CHECK_RC(libxl_domain_resume(ctx, domid, 1, NULL), 0);
+    CHECK_RC(xlsim_guest_poweroff(domid), 0);
+    CHECK_RC(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), ERROR_NOT_READY);
     CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
     CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
     CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH);

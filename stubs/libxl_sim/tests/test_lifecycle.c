@@ -102,7 +102,7 @@ static void test_dom0_and_create(libxl_ctx *ctx)
     CHECK_RC(libxl_domain_pause(ctx, 777, NULL), ERROR_FAIL);
     CHECK_RC(libxl_domain_info(ctx, NULL, 777), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(libxl_domain_info(ctx, NULL, domid), 0);
-    CHECK_RC(libxl_domain_destroy(ctx, 0, NULL), ERROR_INVAL);
+    CHECK_RC(libxl_domain_destroy(ctx, 0, NULL), ERROR_FAIL);
     CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
     CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(libxl_domain_info(ctx, NULL, domid), ERROR_DOMAIN_NOTFOUND);
