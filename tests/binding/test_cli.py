@@ -69,7 +69,7 @@ def test_destroy_and_errors(env, tmp_path) -> None:  # type: ignore[no-untyped-d
     cfg.write_text('name = "a"\nkernel = "/k"\n')
     assert run_cli("--backend", "sim", "create", "-p", str(cfg), env=env).returncode == 0
     r = run_cli("--backend", "sim", "list", "a", env=env)
-    assert r.stdout.splitlines()[1].split()[4] == "-bp---"
+    assert r.stdout.splitlines()[1].split()[4] == "--p---"
     assert run_cli("--backend", "sim", "destroy", "a", env=env).returncode == 0
     r = run_cli("--backend", "sim", "destroy", "a", env=env)
     assert r.returncode == 1 and "no domain named 'a'" in r.stderr
