@@ -43,29 +43,11 @@ EXPECTED = json.loads((REALXEN / "expected_realxen.json").read_text())
 # Disagreements found by the real run and reported to the simulator's owner, each with the
 # function and field. They are expected failures (strict: once the simulator is fixed the
 # case passes, and this entry must go). Keep this list empty when the simulator agrees.
-_NIL_UUID = ("libxl_domain_create_new with a nil c_info.uuid: real libxl 4.17 gives the domain "
-             "the nil handle (xl, not libxl, generates uuids), so libxl_dominfo.uuid and the "
-             "events' domuuid are nil; the simulator invents a random uuid")
 KNOWN_SIM_DISAGREEMENTS: dict[str, str] = {
-    "created.uuid_is_nil": _NIL_UUID,
-    "running.uuid_is_nil": _NIL_UUID,
-    "paused.uuid_is_nil": _NIL_UUID,
-    "unpaused.uuid_is_nil": _NIL_UUID,
-    "shut_down.uuid_is_nil": _NIL_UUID,
-    "events[0].uuid_is_guest": _NIL_UUID,
-    "error.create_huge_memory": (
-        "libxl_domain_create_new, memory 4x the host: real returns ERROR_FAIL (-3; libxenguest "
-        "'meminit_pv: failed to allocate', 'cannot (re-)build domain'), the simulator ERROR_NOMEM (-5)"),
-    "error.memory_target_below_zero": (
-        "libxl_set_memory_target(relative=1, -2^40 KiB): real accepts it (rc 0, target clamped "
-        "to 0), the simulator refuses with ERROR_INVAL (-6)"),
-    "error.memory_target_below_zero.target_kb_after": (
-        "libxl_get_memory_target after the below-zero relative change: real 0, simulator keeps "
-        "the old target (98304)"),
-    "error.missing_domain.set_memory_target": (
-        "libxl_set_memory_target on a missing domid: real ERROR_LOCK_FAIL (-15, from "
-        "libxl__userdata_path under the userdata lock), the simulator ERROR_FAIL (-3, which "
-        "the binding reports as DomainNotFound -21)"),
+    "events[0].uuid_is_guest": (
+        "libxl_event.domuuid of DOMAIN_SHUTDOWN: real libxl 4.17 leaves it nil (its domain "
+        "death watch fills in only the domid), the simulator puts the domain's uuid there "
+        "(its DOMAIN_DEATH event is nil, as on real Xen)"),
 }
 
 
