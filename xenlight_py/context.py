@@ -614,6 +614,8 @@ class Context:
         c = d.c_info
         c.type = int(cfg.type)
         c.name = dup(cfg.name)
+        if cfg.domid is not None:
+            c.domid = cfg.domid
         # libxl keeps a nil uuid as the domain's handle (real Xen 4.17; xl generates one
         # itself): give every domain a uuid, as xl does.
         ffi.memmove(c.uuid.uuid, (_uuid.UUID(cfg.uuid) if cfg.uuid else _uuid.uuid4()).bytes, 16)

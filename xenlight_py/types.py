@@ -288,6 +288,7 @@ class DomainConfig:
     uuid: str | None = None            # None: a random one (as xl; libxl would leave it nil)
     boot: str | None = None            # HVM boot order, e.g. "cd"
     cpus: frozenset[int] | None = None  # hard affinity of all vCPUs (None: any)
+    domid: int | None = None           # ask for this domid (None: the next free one)
 
     def __post_init__(self) -> None:
         check_domain_name(self.name)
@@ -332,6 +333,10 @@ class DomainConfig:
                 object.__setattr__(self, "uuid", str(_uuid.UUID(self.uuid)))
             except ValueError:
                 raise invalid(f"uuid {self.uuid!r} is not a UUID") from None
+        _require(self.domid is None or (isinstance(self.domid, int)
+                                        and not isinstance(self.domid, bool)
+                                        and 1 <= self.domid <= 0x7FEF),
+                 f"domid {self.domid!r} must be between 1 and 32751")
         if self.cpus is not None:
             object.__setattr__(self, "cpus", frozenset(self.cpus))
             _require(all(isinstance(c, int) and c >= 0 for c in self.cpus) and bool(self.cpus),

@@ -58,6 +58,15 @@ def test_every_domain_gets_a_uuid(ctx: Context, pv: DomainConfig) -> None:
     assert a != b and a.strip("0-") and b.strip("0-")
 
 
+def test_requested_domid(ctx: Context) -> None:
+    assert ctx.create_domain(DomainConfig(name="d", kernel="/k", domid=42)) == 42
+    with pytest.raises(XenlightError):
+        ctx.create_domain(DomainConfig(name="e", kernel="/k", domid=42))
+    assert ctx.sim.domain_count() == 2
+    with pytest.raises(ConfigError):
+        DomainConfig(name="f", kernel="/k", domid=0)
+
+
 def test_uuid_is_kept(ctx: Context) -> None:
     u = "6f2c1a8e-1d2b-4c3d-9e4f-0a1b2c3d4e5f"
     domid = ctx.create_domain(DomainConfig(name="u", kernel="/k", uuid=u.upper()))
