@@ -113,11 +113,12 @@ class Context:
 
     def close(self) -> None:
         """Free the libxl context. Idempotent; no other thread may be using it."""
-        ctx, self._ctx = self._ctx, None
+        ctx = self._ctx
         if ctx is None:
             return
         for w in list(self._watchers):
-            w._detach_ctx(ctx)
+            w._detach_ctx(ctx)          # disables its death watches while ctx is alive
+        self._ctx = None
         self._lib.libxl_ctx_free(ctx)
         self._lib.xlpy_logger_free(self._logger)
         self._logger = None

@@ -237,3 +237,19 @@ def test_asyncio_all_domains_sees_other_contexts(ctx: Context, pv: DomainConfig)
 
     ev = asyncio.run(asyncio.wait_for(main(), 10))
     assert ev.reason == ShutdownReason.CRASH
+
+
+def test_close_context_with_open_streams(pv: DomainConfig) -> None:
+    c = Context(backend="sim")
+    c.sim.configure()
+    domid = c.create_domain(pv)
+    s = c.events([domid], timeout=0.1)
+    a = c.aevents()
+    c.close()
+    assert list(s) == []            # the stream ends instead of using a freed context
+    s.close()
+
+    async def main() -> list[DomainEvent]:
+        return [e async for e in a]
+
+    assert asyncio.run(main()) == []
