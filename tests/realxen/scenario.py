@@ -62,8 +62,10 @@ class Recorder:
         return ok
 
 
-def _info_obs(rec: Recorder, prefix: str, info: DomainInfo) -> None:
-    """The comparable fields of a DomainInfo (raw cpu_time and uuid go to raw)."""
+def _info_obs(rec: Recorder, prefix: str, info: DomainInfo, full_state: bool = False) -> None:
+    """The comparable fields of a DomainInfo (raw cpu_time and uuid go to raw).
+    full_state: the running/blocked letters are deterministic at this moment too (a domain
+    that never ran, one that shut down, dom0 while it asks), so compare all of xl's state."""
     # running/blocked are left out: they say what the vCPUs were doing at the instant of
     # the sample (an idle real guest is mostly blocked, dom0 runs while it asks).
     for f in ("paused", "shutdown", "dying", "never_stop",
@@ -74,6 +76,8 @@ def _info_obs(rec: Recorder, prefix: str, info: DomainInfo) -> None:
     rec.obs(f"{prefix}.domain_type", _name(info.domain_type))
     # xl's state without the running/blocked letters, which depend on the moment sampled.
     rec.obs(f"{prefix}.state_flags", info.state[2:])
+    if full_state:
+        rec.obs(f"{prefix}.state", info.state)
     rec.raw[f"{prefix}.cpu_time"] = info.cpu_time
     rec.raw[f"{prefix}.uuid"] = info.uuid
     rec.obs(f"{prefix}.uuid_is_nil", info.uuid == "00000000-0000-0000-0000-000000000000")
@@ -155,7 +159,7 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
     before = ctx.list_domains()
     obs("list.before.domids", [d.domid for d in before])
     d0 = ctx.domain_info(0)
-    _info_obs(rec, "dom0", d0)
+    _info_obs(rec, "dom0", d0, full_state=True)
     obs("dom0.name", ctx.domid_to_name(0))
     obs("dom0.name_to_domid", ctx.name_to_domid("Domain-0"))
     obs("dom0.vcpus.count", len(ctx.list_vcpus(0)))
@@ -193,7 +197,7 @@ def _guest_lifecycle(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, r
     obs, check = rec.obs, rec.check
     info = ctx.domain_info(domid)
     uuid = info.uuid
-    _info_obs(rec, "created", info)
+    _info_obs(rec, "created", info, full_state=True)
     free1 = ctx.free_memory()
     obs("host.free_kb.after_create", free1)
     obs("created.memory_target_kb", ctx.memory_target(domid))
@@ -271,7 +275,7 @@ def _guest_lifecycle(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, r
                  ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "POWEROFF",
                  f"got {ev!r}"):
         return
-    _info_obs(rec, "shut_down", ctx.domain_info(domid))
+    _info_obs(rec, "shut_down", ctx.domain_info(domid), full_state=True)
     obs("shut_down.listed", domid in {d.domid for d in ctx.list_domains()})
     # A relative change that takes the target below zero. Done here, on the shut-down
     # domain, because real Xen accepts it (libxl clamps the target to 0) and a running
