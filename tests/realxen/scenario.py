@@ -185,21 +185,20 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
     obs("guest.domid_is_new", domid > max(d.domid for d in before))
     stream = ctx.events([domid])
     try:
-        _guest_lifecycle(ctx, guest, wait_ready, rec, domid, free0, stream, p.nr_cpus)
+        _guest_lifecycle(ctx, wait_ready, rec, domid, free0, stream, p.nr_cpus)
     finally:
         stream.close()
         if ctx.domain_exists(domid):  # never leave the guest behind, whatever failed
             ctx.destroy(domid)
 
 
-def _guest_lifecycle(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Recorder,
+def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
                      domid: int, free0: int, stream: Any, nr_cpus: int) -> None:
     obs, check = rec.obs, rec.check
     info = ctx.domain_info(domid)
     uuid = info.uuid
     _info_obs(rec, "created", info, full_state=True)
-    free1 = ctx.free_memory()
-    obs("host.free_kb.after_create", free1)
+    obs("host.free_kb.after_create", ctx.free_memory())
     obs("created.memory_target_kb", ctx.memory_target(domid))
     t0 = info.cpu_time
     time.sleep(0.3)
