@@ -430,9 +430,12 @@ int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how
 int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid, const char *old_name,
                         const char *new_name)
 {
+    /* As libxl__domain_rename: NULL is ERROR_INVAL, a non-empty name must be unique
+     * (ERROR_INVAL), a wrong old name is ERROR_FAIL; an empty name is allowed. */
     char buf[XLSIM_NAME_LEN];
-    if (!new_name || !new_name[0] || xlsim__copy_str(buf, sizeof(buf), new_name)) {
-        LOGD(ERROR, domid, "new name must be 1..%d bytes", XLSIM_NAME_LEN - 1);
+    if (!new_name || xlsim__copy_str(buf, sizeof(buf), new_name)) {
+        LOGD(ERROR, domid, "%s", new_name ? "New domain name too long for the simulator"
+                                          : "New domain name not specified");
         xlsim__flush(ctx->lg, "libxl");
         return ERROR_INVAL;
     }
@@ -440,16 +443,18 @@ int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid, const char *old_name,
     int rc = xlsim__fault("libxl_domain_rename");
     if (!rc) {
         struct sim_dom *d = xlsim__dom(domid);
-        if (!d) {
-            LOGD(ERROR, domid, "no such domain");
+        if (buf[0] && name_in_use(buf, domid)) {
+            LOGD(ERROR, domid, "Domain with name \"%s\" already exists.", buf);
+            rc = ERROR_INVAL;
+        } else if (!d && old_name) {
+            LOGD(ERROR, domid, "Check old name for domain allegedly named `%s'", old_name);
             rc = ERROR_FAIL;
+        } else if (!d) {
+            rc = ERROR_DOMAIN_NOTFOUND;  /* from its libxl_domain_info */
         } else if (old_name && strcmp(old_name, d->name)) {
-            LOGD(ERROR, domid, "domain allegedly named `%s' is actually named `%s'", old_name,
-                 d->name);
-            rc = ERROR_INVAL;
-        } else if (strcmp(buf, d->name) && name_in_use(buf, domid)) {
-            LOGD(ERROR, domid, "domain with name \"%s\" already exists", buf);
-            rc = ERROR_INVAL;
+            LOGD(ERROR, domid, "Allegedly named `%s' is actually named `%s' - racing ?",
+                 old_name, d->name);
+            rc = ERROR_FAIL;
         } else {
             memcpy(d->name, buf, sizeof(d->name));
             xlsim__touch();

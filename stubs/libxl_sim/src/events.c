@@ -199,6 +199,16 @@ int xlsim__ao_complete(libxl_ctx *ctx, const libxl_asyncop_how *ao_how, uint32_t
     return rc;
 }
 
+int xlsim__ao_start_failed(libxl_ctx *ctx, const libxl_asyncop_how *ao_how, uint32_t domid,
+                           int rc)
+{
+    if (rc) {
+        scan(ctx);
+        return rc;
+    }
+    return xlsim__ao_complete(ctx, ao_how, domid, 0);
+}
+
 int libxl_evenable_domain_death(libxl_ctx *ctx, uint32_t domid, libxl_ev_user user,
                                 libxl_evgen_domain_death **evgen_out)
 {

@@ -36,7 +36,7 @@ int libxl_domain_pause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *
         }
     }
     xlsim__unlock_ctx(ctx);
-    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+    return xlsim__ao_start_failed(ctx, ao_how, domid, rc);
 }
 
 int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how *ao_how)
@@ -67,20 +67,35 @@ int libxl_domain_unpause(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
-/* Ask the guest (a PV control request); it answers after its delay unless it ignores us. */
+/* Ask the guest (libxl writes control/shutdown and waits for the guest to acknowledge
+ * it, up to 60 s). A running guest acknowledges at once and shuts down after its
+ * delay; a paused, shut down or deaf guest never acknowledges: ERROR_TIMEDOUT (the
+ * simulator does not make the caller wait the 60 s), and a paused guest still acts
+ * on the request once unpaused, as the xenstore node stays. */
 static int request(libxl_ctx *ctx, uint32_t domid, int reason, const char *fn,
                    const libxl_asyncop_how *ao_how)
 {
+    int started = 0;
     xlsim__lock();
     int rc = xlsim__fault(fn);
     if (!rc) {
         struct sim_dom *d = xlsim__dom(domid);
         uint64_t now = xlsim__now();
         if (!d || domid == 0) {
-            LOGD(ERROR, domid, "%s", d ? "dom0 cannot be asked to shut down" : "no such domain");
+            if (d)
+                LOGD(ERROR, domid, "dom0 cannot be asked to shut down");
+            else
+                xlsim__log(XTL_ERROR, -1, "libxl__domain_type: unable to get domain type for "
+                           "domid=%u", domid);
             rc = ERROR_FAIL;
         } else {
+            started = 1;
             xlsim__settle(d, now);
+            if (d->shutdown || d->ignore_shutdown || d->pause_count) {
+                LOGD(ERROR, domid, "guest didn't acknowledge control request: %d",
+                     ERROR_TIMEDOUT);
+                rc = ERROR_TIMEDOUT;
+            }
             if (!d->shutdown && !d->ignore_shutdown) {
                 uint64_t delay = (uint64_t)d->shutdown_delay_ms * 1000000ULL;
                 d->pending_reason = (int8_t)reason;
@@ -98,6 +113,8 @@ static int request(libxl_ctx *ctx, uint32_t domid, int reason, const char *fn,
         }
     }
     xlsim__unlock_ctx(ctx);
+    if (!started)
+        return xlsim__ao_start_failed(ctx, ao_how, domid, rc);
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
@@ -178,6 +195,12 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
     uint64_t serial = 0;
     xlsim__lock();
     int rc = xlsim__fault("libxl_domain_suspend");
+    if (!rc && !xlsim__dom(domid)) {
+        xlsim__log(XTL_ERROR, -1, "libxl__domain_type: unable to get domain type for domid=%u",
+                   domid);
+        xlsim__unlock_ctx(ctx);
+        return xlsim__ao_start_failed(ctx, ao_how, domid, ERROR_FAIL);
+    }
     if (!rc) {
         struct sim_dom *d = xlsim__dom(domid);
         uint64_t now = xlsim__now();

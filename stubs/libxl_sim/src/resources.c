@@ -11,13 +11,14 @@ int libxl_domain_setmaxmem(libxl_ctx *ctx, uint32_t domid, uint64_t max_memkb)
     if (!rc) {
         struct sim_dom *d = xlsim__dom(domid);
         if (!d) {
-            LOGD(ERROR, domid, "no such domain");
-            rc = ERROR_FAIL;
+            xlsim__log(XTL_ERROR, ENOENT, "libxl__userdata_path: unable to find domain info "
+                       "for domain %u", domid);
+            rc = ERROR_LOCK_FAIL;
         } else if (max_memkb < d->target_kb) {
-            LOGD(ERROR, domid, "memory_static_max %llu must be greater than or equal to "
-                 "memory_dynamic_max %llu", (unsigned long long)max_memkb,
-                 (unsigned long long)d->target_kb);
-            rc = ERROR_INVAL;
+            /* Real libxl 4.17 returns its initial rc here: 1, not an error code. */
+            LOGD(ERROR, domid, "memory_static_max must be greater than or or equal to "
+                 "memory_dynamic_max");
+            rc = 1;
         } else {
             d->static_max_kb = max_memkb;
             d->max_kb = max_memkb + XLSIM_MAXMEM_CONSTANT;
@@ -90,17 +91,20 @@ int libxl_set_vcpuonline(libxl_ctx *ctx, uint32_t domid, libxl_bitmap *cpumap,
         rc = ERROR_DOMAIN_NOTFOUND;
     }
     if (!rc) {
+        /* As libxl: the number of set bits is checked against max_vcpus, then each
+         * vCPU below max is made available or not; bits beyond are ignored. */
         uint8_t on[XLSIM_MAX_VCPUS / 8];
-        if (!cpumap || !cpumap->map) {
-            LOGD(ERROR, domid, "no vCPU map given");
-            rc = ERROR_INVAL;
-        } else if (xlsim__bitmap_bits_from(on, sizeof(on), cpumap, (int)d->max_vcpus)) {
-            LOGD(ERROR, domid, "Requested vCPUs beyond maxcpus %u", d->max_vcpus);
+        int count = cpumap ? libxl_bitmap_count_set(cpumap) : 0;
+        if (count == 0) {
+            LOGD(ERROR, domid, "Requested 0 VCPUs!");
             rc = ERROR_FAIL;
-        } else if (!xlsim__popcount(on, sizeof(on))) {
-            LOGD(ERROR, domid, "a domain needs at least one online vCPU");
-            rc = ERROR_INVAL;
+        } else if ((uint32_t)count > d->max_vcpus) {
+            LOGD(ERROR, domid, "Requested %d VCPUs, however maxcpus is %u!", count,
+                 d->max_vcpus);
+            rc = ERROR_FAIL;
         } else {
+            xlsim__bitmap_bits_from(on, sizeof(on), cpumap, (int)d->max_vcpus);
+            on[0] |= 1;  /* the guest cannot take its boot vCPU offline */
             struct sim_dom_cold *c = xlsim__cold(d);
             xlsim__accrue(d, xlsim__now());
             d->online_vcpus = 0;

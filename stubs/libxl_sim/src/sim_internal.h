@@ -230,6 +230,10 @@ void xlsim__ctx_register(libxl_ctx *ctx);
 void xlsim__ctx_unregister(libxl_ctx *ctx);
 /* Finish an operation: return rc synchronously, or report it through ao_how. */
 int xlsim__ao_complete(libxl_ctx *ctx, const libxl_asyncop_how *ao_how, uint32_t domid, int rc);
+/* As libxl's AO_CREATE_FAIL: a failure detected while starting the operation is
+ * returned directly even with ao_how (no callback, no event); success completes. */
+int xlsim__ao_start_failed(libxl_ctx *ctx, const libxl_asyncop_how *ao_how, uint32_t domid,
+                           int rc);
 void xlsim__emit(libxl_ctx *ctx, libxl_event *ev);  /* queue or hand to callbacks */
 void xlsim__scan(libxl_ctx *ctx);
 void xlsim__events_free(libxl_ctx *ctx);

@@ -510,7 +510,9 @@ void xlsim__dominfo(const struct sim_dom *d, uint64_t now, libxl_dominfo *o)
     o->vcpu_online = d->online_vcpus;
     o->cpupool = d->cpupool;
     o->gpaddr_bits = 52;
-    o->domain_type = (libxl_domain_type)d->type;
+    /* libxl derives it from XEN_DOMINF_hvm_guest: a PVH domain reads back as HVM. */
+    o->domain_type = d->type == LIBXL_DOMAIN_TYPE_PV ? LIBXL_DOMAIN_TYPE_PV
+                                                     : LIBXL_DOMAIN_TYPE_HVM;
 }
 
 void xlsim__free_domain(struct sim_dom *d)

@@ -105,7 +105,8 @@ static void test_ignore_and_paused(libxl_ctx *ctx)
     uint32_t domid = running_guest(ctx, "stubborn", 0);
     CHECK_RC(xlsim_guest_set_ignore_shutdown(domid, 1), 0);
     CHECK_RC(libxl_evenable_domain_death(ctx, domid, 0, &g), 0);
-    CHECK_RC(libxl_domain_shutdown(ctx, domid, NULL), 0);
+    /* libxl waits for the guest to acknowledge the request: it never does. */
+    CHECK_RC(libxl_domain_shutdown(ctx, domid, NULL), ERROR_TIMEDOUT);
     CHECK_RC(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), ERROR_NOT_READY);
     libxl_dominfo di;
     CHECK_RC(libxl_domain_info(ctx, &di, domid), 0);
@@ -114,14 +115,15 @@ static void test_ignore_and_paused(libxl_ctx *ctx)
 
     /* A paused guest answers only once unpaused. */
     CHECK_RC(libxl_domain_pause(ctx, domid, NULL), 0);
-    CHECK_RC(libxl_domain_shutdown(ctx, domid, NULL), 0);
+    CHECK_RC(libxl_domain_shutdown(ctx, domid, NULL), ERROR_TIMEDOUT);  /* not acknowledged... */
     CHECK_RC(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), ERROR_NOT_READY);
     CHECK_RC(libxl_domain_info(ctx, &di, domid), 0);
     CHECK(!di.shutdown && di.paused);
-    CHECK_RC(libxl_domain_unpause(ctx, domid, NULL), 0);
+    CHECK_RC(libxl_domain_unpause(ctx, domid, NULL), 0);  /* ...but acted on once unpaused */
     CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
     CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN);
     libxl_event_free(ctx, ev);
+    CHECK_RC(libxl_domain_reboot(ctx, domid, NULL), ERROR_TIMEDOUT);  /* already shut down */
     CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
     CHECK_RC(libxl_event_wait(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL), 0);
     libxl_event_free(ctx, ev);
@@ -169,6 +171,11 @@ static void test_callbacks_and_async(libxl_ctx *ctx)
     CHECK(ao_rc == 0);
     CHECK_RC(libxl_domain_unpause(ctx, domid, &how), 0);  /* started: fails later */
     CHECK(ao_rc == ERROR_FAIL);
+    /* A failure found while starting (libxl's AO_CREATE_FAIL) is returned directly. */
+    ao_rc = 1;
+    CHECK_RC(libxl_domain_pause(ctx, 999, &how), ERROR_FAIL);
+    CHECK_RC(libxl_domain_shutdown(ctx, 999, &how), ERROR_FAIL);
+    CHECK(ao_rc == 1);  /* no completion callback */
     libxl_asyncop_how how_ev = { .callback = NULL, .u.for_event = 99 };
     CHECK_RC(libxl_domain_destroy(ctx, domid, &how_ev), 0);
     CHECK_RC(libxl_event_wait(ctx, &ev, 1ULL << LIBXL_EVENT_TYPE_OPERATION_COMPLETE, NULL, NULL), 0);
