@@ -54,10 +54,10 @@ def check_other_config(oc: dict[str, str]) -> None:
     for key, value in oc.items():
         ok = True
         if key in ("model", "accel"):
-            ok = bool(_TOKEN.match(value))
+            ok = bool(_TOKEN.fullmatch(value))
         elif key == "script":
             # the hotplug script runs as root: only names in /etc/xen/scripts
-            ok = bool(_SCRIPT.match(value)) and ".." not in value
+            ok = bool(_SCRIPT.fullmatch(value)) and ".." not in value
         elif key == "ip":
             ok = bool(value.split()) and all(valid_ip(a) for a in value.split())
         elif key == "mtu":

@@ -25,7 +25,7 @@ class MacGenerationError(RuntimeError):
 
 def is_valid_mac(mac: str) -> bool:
     """xapi's syntax: six colon-separated pairs of hex digits."""
-    return bool(_MAC.match(mac))
+    return bool(_MAC.fullmatch(mac))
 
 
 def normalize_mac(mac: str) -> str:

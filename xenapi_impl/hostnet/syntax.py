@@ -12,7 +12,7 @@ MIN_MTU, MAX_MTU = 68, 65535
 
 def valid_ifname(name: str) -> bool:
     """A Linux interface name: 1..15 characters, no '/', ':', blanks; not '.' or '..'."""
-    return 0 < len(name) <= MAX_IFNAME and bool(_IFNAME.match(name)) \
+    return 0 < len(name) <= MAX_IFNAME and bool(_IFNAME.fullmatch(name)) \
         and name not in (".", "..")
 
 
