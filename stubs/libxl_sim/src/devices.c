@@ -110,7 +110,7 @@ int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *
     int rc = xlsim__fault("libxl_device_disk_remove");
     struct sim_dom *d = rc ? NULL : device_domain(domid, "disk remove");
     if (!rc && !d)
-        rc = ERROR_FAIL;
+        rc = ERROR_DOMAIN_NOTFOUND;  /* libxl__initiate_device_generic_remove's domain_info */
     if (!rc && (!disk || !disk->vdev)) {
         LOGD(ERROR, domid, "disk remove: vdev required");
         rc = ERROR_INVAL;
@@ -189,7 +189,7 @@ int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *ni
     int rc = xlsim__fault("libxl_device_nic_remove");
     struct sim_dom *d = rc ? NULL : device_domain(domid, "nic remove");
     if (!rc && !d)
-        rc = ERROR_FAIL;
+        rc = ERROR_DOMAIN_NOTFOUND;  /* libxl__initiate_device_generic_remove's domain_info */
     if (!rc && (!nic || nic->devid < 0)) {
         LOGD(ERROR, domid, "nic remove: devid required");
         rc = ERROR_INVAL;

@@ -353,6 +353,7 @@ static void test_devices(libxl_ctx *ctx)
     CHECK_RC(xlsim_disk_stats(domid, "xvdz", &st), ERROR_NOTFOUND);
     CHECK_RC(libxl_device_disk_remove(ctx, domid, &disk, NULL), 0);
     CHECK_RC(libxl_device_disk_remove(ctx, domid, &disk, NULL), ERROR_NOTFOUND);
+    CHECK_RC(libxl_device_disk_remove(ctx, 999, &disk, NULL), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(xlsim_disk_stats(domid, "xvdb", &st), ERROR_NOTFOUND);
     libxl_device_disk_dispose(&disk);
 
