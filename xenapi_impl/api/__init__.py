@@ -5,4 +5,5 @@ from __future__ import annotations
 def load_all() -> None:
     """Import every implementation module so their @implements decorators run."""
     from . import event, host, pool, session, system, task, user  # noqa: F401
+    from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401

@@ -1,0 +1,222 @@
+"""SR, PBD, VDI and VBD messages in process, on real files in a temporary directory."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness import VM_REQUIRED, Harness, run
+from xenapi_impl.errors import XenAPIError
+from xenapi_impl.store import NULL_REF
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+async def fails(coro) -> list[str]:
+    with pytest.raises(XenAPIError) as info:
+        await coro
+    return info.value.description
+
+
+async def file_sr(h: Harness, s: str, path: str, name: str = "sr") -> str:
+    return await h.call("SR.create", s, h.services.host_ref, {"path": path}, "0", name, "",
+                        "file", "", False, {})
+
+
+def vdi_rec(sr: str, size: int = GiB, **extra):
+    rec = {"SR": sr, "virtual_size": str(size), "type": "user", "sharable": False,
+           "read_only": False, "other_config": {}, "name_label": "disk"}
+    rec.update(extra)
+    return rec
+
+
+def vbd_rec(vm: str, vdi: str = NULL_REF, **extra):
+    rec = {"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": False, "mode": "RW",
+           "type": "Disk", "empty": vdi == NULL_REF, "other_config": {},
+           "qos_algorithm_type": "", "qos_algorithm_params": {}}
+    rec.update(extra)
+    return rec
+
+
+def image(path: str, uuid: str) -> str:
+    return os.path.join(path, uuid + ".img")
+
+
+def test_sr_create_makes_storage_a_plugged_pbd_and_sizes(tmp_path):
+    async def body(h):
+        s = await h.login()
+        path = str(tmp_path / "sr1")
+        sr = await file_sr(h, s, path)
+        assert os.path.isdir(path)
+        rec = await h.call("SR.get_record", s, sr)
+        assert (rec["type"], rec["content_type"], rec["VDIs"]) == ("file", "", [])
+        assert int(rec["physical_size"]) > 0
+        assert "vdi_create" in rec["allowed_operations"]
+        [pbd] = rec["PBDs"]
+        prec = await h.call("PBD.get_record", s, pbd)
+        assert prec["currently_attached"] is True and prec["host"] == h.services.host_ref
+        assert prec["device_config"] == {"path": path}
+        assert pbd in await h.call("host.get_PBDs", s, h.services.host_ref)
+        assert sorted(await h.call("SR.get_supported_types", s)) == ["file", "iso"]
+        assert await fails(h.call("SR.create", s, h.services.host_ref, {}, "0", "x", "", "nfs3",
+                                  "", False, {})) == ["SR_UNKNOWN_DRIVER", "nfs3"]
+        d = await fails(h.call("SR.create", s, h.services.host_ref, {}, "0", "x", "", "file",
+                               "", False, {}))
+        assert d[:2] == ["SR_BACKEND_FAILURE", "DeviceConfigInvalid"]
+        assert len(await h.call("SR.get_all", s)) == 1 and len(await h.call("PBD.get_all", s)) == 1
+    run(body)
+
+
+def test_vdi_create_resize_clone_snapshot_copy_destroy_on_disk(tmp_path):
+    async def body(h):
+        s = await h.login()
+        p1, p2 = str(tmp_path / "a"), str(tmp_path / "b")
+        sr1, sr2 = await file_sr(h, s, p1), await file_sr(h, s, p2)
+        vdi = await h.call("VDI.create", s, vdi_rec(sr1, GiB + 1, other_config={"k": "v"}))
+        rec = await h.call("VDI.get_record", s, vdi)
+        f = image(p1, rec["location"])
+        assert rec["location"] == rec["uuid"] and os.path.getsize(f) == GiB + 512
+        assert os.stat(f).st_blocks == 0                        # sparse
+        assert (rec["virtual_size"], rec["SR"], rec["other_config"]) == (GiB + 512, sr1,
+                                                                         {"k": "v"})
+        assert rec["managed"] is True and rec["missing"] is False
+        assert await h.call("SR.get_VDIs", s, sr1) == [vdi]
+        assert (await h.call("SR.get_record", s, sr1))["virtual_allocation"] == GiB + 512
+
+        with open(f, "r+b") as fh:                              # data survives copies
+            fh.seek(MiB)
+            fh.write(b"hello")
+        await h.call("VDI.resize", s, vdi, str(2 * GiB))
+        assert os.path.getsize(f) == 2 * GiB
+        assert await h.call("VDI.get_virtual_size", s, vdi) == 2 * GiB
+        assert await fails(h.call("VDI.resize", s, vdi, str(GiB))) == [
+            "VDI_TOO_SMALL", vdi, str(2 * GiB)]
+        assert await fails(h.call("VDI.resize_online", s, vdi, str(3 * GiB))) == [
+            "SR_OPERATION_NOT_SUPPORTED", sr1]
+
+        clone = await h.call("VDI.clone", s, vdi, {})
+        crec = await h.call("VDI.get_record", s, clone)
+        assert crec["is_a_snapshot"] is False and crec["snapshot_of"] == NULL_REF
+        assert crec["name_label"] == "disk" and crec["other_config"] == {"k": "v"}
+        snap = await h.call("VDI.snapshot", s, vdi, {})
+        srec = await h.call("VDI.get_record", s, snap)
+        assert (srec["is_a_snapshot"], srec["snapshot_of"], srec["read_only"]) == (
+            True, vdi, True)
+        assert srec["snapshot_time"].year >= 2024
+        assert await h.call("VDI.get_snapshots", s, vdi) == [snap]
+        assert sorted(await h.call("SR.get_VDIs", s, sr1)) == sorted([vdi, clone, snap])
+
+        copied = await h.call("VDI.copy", s, vdi, sr2, NULL_REF, NULL_REF)
+        corec = await h.call("VDI.get_record", s, copied)
+        assert corec["SR"] == sr2 and await h.call("SR.get_VDIs", s, sr2) == [copied]
+        for ref, path in ((clone, p1), (snap, p1), (copied, p2)):
+            loc = await h.call("VDI.get_location", s, ref)
+            with open(image(path, loc), "rb") as fh:
+                fh.seek(MiB)
+                assert fh.read(5) == b"hello"
+        assert (await fails(h.call("VDI.copy", s, vdi, sr2, NULL_REF, copied)))[:3] == [
+            "VALUE_NOT_SUPPORTED", "into_vdi", copied]
+
+        await h.call("VDI.destroy", s, clone)
+        assert not os.path.exists(image(p1, crec["location"]))
+        assert sorted(await h.call("SR.get_VDIs", s, sr1)) == sorted([vdi, snap])
+        assert await fails(h.call("VDI.get_record", s, clone)) == [
+            "HANDLE_INVALID", "VDI", clone]
+    run(body)
+
+
+def test_vdi_create_errors_change_nothing(tmp_path):
+    async def body(h):
+        s = await h.login()
+        path = str(tmp_path / "sr")
+        sr = await file_sr(h, s, path)
+        assert await fails(h.call("VDI.create", s, vdi_rec(sr, -1))) == [
+            "INVALID_VALUE", "virtual_size", "-1"]
+        assert await fails(h.call("VDI.create", s, vdi_rec("OpaqueRef:nope"))) == [
+            "HANDLE_INVALID", "SR", "OpaqueRef:nope"]
+        [pbd] = await h.call("SR.get_PBDs", s, sr)
+        await h.call("PBD.unplug", s, pbd)
+        assert await fails(h.call("VDI.create", s, vdi_rec(sr))) == ["SR_NOT_ATTACHED", sr]
+        assert sorted(os.listdir(path)) == [".xenapi-sr.json", ".xenapi-sr.lock"]
+        assert await h.call("VDI.get_all", s) == []
+    run(body)
+
+
+def test_scan_adopts_dropped_files_and_marks_vanished_ones_missing(tmp_path):
+    async def body(h):
+        s = await h.login()
+        path = str(tmp_path / "sr")
+        sr = await file_sr(h, s, path)
+        vdi = await h.call("VDI.create", s, vdi_rec(sr, MiB))
+        with open(os.path.join(path, "imported.img"), "wb") as fh:
+            fh.truncate(4 * MiB)
+        await h.call("SR.scan", s, sr)
+        vdis = await h.call("SR.get_VDIs", s, sr)
+        [new] = [v for v in vdis if v != vdi]
+        nrec = await h.call("VDI.get_record", s, new)
+        assert (nrec["location"], nrec["name_label"], nrec["virtual_size"]) == (
+            "imported", "imported", 4 * MiB)
+        await h.call("SR.scan", s, sr)                          # idempotent
+        assert len(await h.call("SR.get_VDIs", s, sr)) == 2
+
+        os.unlink(image(path, await h.call("VDI.get_location", s, vdi)))
+        await h.call("SR.scan", s, sr)
+        assert await h.call("VDI.get_missing", s, vdi) is True
+        assert await h.call("VDI.get_missing", s, new) is False
+        await h.call("VDI.destroy", s, vdi)                     # forgets the missing image
+        assert await h.call("SR.get_VDIs", s, sr) == [new]
+    run(body)
+
+
+def test_sr_update_destroy_forget_and_pbd_rules(tmp_path):
+    async def body(h):
+        s = await h.login()
+        path = str(tmp_path / "sr")
+        sr = await file_sr(h, s, path)
+        vdi = await h.call("VDI.create", s, vdi_rec(sr, MiB))
+        with open(image(path, await h.call("VDI.get_location", s, vdi)), "r+b") as fh:
+            fh.write(b"x" * 65536)
+        await h.call("SR.update", s, sr)
+        assert (await h.call("SR.get_record", s, sr))["physical_utilisation"] >= 65536
+
+        [pbd] = await h.call("SR.get_PBDs", s, sr)
+        assert await fails(h.call("SR.destroy", s, sr)) == ["SR_HAS_PBD", sr]
+        assert await fails(h.call("SR.forget", s, sr)) == ["SR_HAS_PBD", sr]
+        assert await fails(h.call("PBD.destroy", s, pbd)) == [
+            "OPERATION_NOT_ALLOWED", "PBD is currently attached"]
+        assert await fails(h.call("PBD.create", s, {
+            "host": h.services.host_ref, "SR": sr, "device_config": {}})) == [
+            "PBD_EXISTS", sr, h.services.host_ref, pbd]
+        await h.call("PBD.unplug", s, pbd)
+        await h.call("PBD.unplug", s, pbd)                      # idempotent, like xapi
+        assert await fails(h.call("SR.scan", s, sr)) == ["SR_NOT_ATTACHED", sr]
+        assert await fails(h.call("SR.destroy", s, sr)) == ["SR_NOT_EMPTY"]
+        await h.call("PBD.plug", s, pbd)
+        await h.call("VDI.destroy", s, vdi)
+        await h.call("PBD.unplug", s, pbd)
+        await h.call("SR.destroy", s, sr)
+        assert not os.path.exists(path)
+        assert await h.call("SR.get_all", s) == [] and await h.call("PBD.get_all", s) == []
+
+        sr2 = await file_sr(h, s, path)
+        sr_uuid = await h.call("SR.get_uuid", s, sr2)
+        vdi_uuid = await h.call("VDI.get_uuid", s, await h.call("VDI.create", s, vdi_rec(sr2, MiB)))
+        [pbd2] = await h.call("SR.get_PBDs", s, sr2)
+        await h.call("PBD.unplug", s, pbd2)
+        await h.call("SR.forget", s, sr2)                       # records only
+        assert await h.call("VDI.get_all", s) == [] and await h.call("PBD.get_all", s) == []
+        assert os.path.exists(image(path, vdi_uuid))
+        # introduce the same storage again: its VDI comes back with the same uuid
+        assert await fails(h.call("SR.introduce", s, "../x", "x", "", "file", "", False,
+                                  {})) == ["INVALID_VALUE", "uuid", "../x"]
+        sr3 = await h.call("SR.introduce", s, sr_uuid, "again", "", "file", "", False, {})
+        assert await fails(h.call("SR.introduce", s, sr_uuid, "x", "", "file", "", False,
+                                  {})) == ["SR_UUID_EXISTS", sr_uuid]
+        assert await fails(h.call("VDI.create", s, vdi_rec(sr3))) == ["SR_HAS_NO_PBDS", sr3]
+        pbd3 = await h.call("PBD.create", s, {"host": h.services.host_ref, "SR": sr3,
+                                              "device_config": {"path": path}})
+        await h.call("PBD.plug", s, pbd3)
+        [back] = await h.call("SR.get_VDIs", s, sr3)
+        assert await h.call("VDI.get_uuid", s, back) == vdi_uuid
+    run(body)

@@ -1,0 +1,194 @@
+"""VDI.*: virtual disk images, through the driver of their SR's plugged PBD.
+
+The record's uuid is the driver's VDI id and ``location`` the driver's name for the image.
+Operations that make an image (create, clone, snapshot, copy) commit their records themselves
+and delete the image again if that fails, so no call leaves an image without a record.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from typing import Any, Awaitable, Callable
+
+from ..errors import XenAPIError
+from ..server.context import Context
+from ..storage import SRDriver, StorageError, VDIInfo
+from ..store import NULL_REF, new_ref
+from .pbd import attached_driver, call
+from .registry import implements
+from .sr import vdi_record
+
+log = logging.getLogger(__name__)
+
+
+def _in_use(ctx: Context, vdi: str, operation: str) -> None:
+    for vbd in ctx.txn.get("VDI", vdi)["VBDs"]:
+        if ctx.txn.get("VBD", vbd)["currently_attached"]:
+            raise XenAPIError("VDI_IN_USE", vdi, operation)
+
+
+async def _new_image(ctx: Context, sr: str, drv: SRDriver,
+                     make: Callable[[], Awaitable[VDIInfo]],
+                     record: Callable[[VDIInfo], dict[str, Any]]) -> str:
+    """Make an image in `sr`, then its record; commit now, deleting the image if that fails."""
+    info = await make()
+    ref = new_ref()
+    try:
+        ctx.txn.create("VDI", ref, record(info))
+        await _sr_refresh_sizes(ctx, sr, drv)
+        await ctx.txn.commit()
+    except BaseException:
+        try:
+            drv.vdi_delete(info.uuid)
+        except StorageError:
+            log.warning("could not delete image %s of a failed call", info.uuid, exc_info=True)
+        raise
+    return ref
+
+
+async def _sr_refresh_sizes(ctx: Context, sr: str, drv: SRDriver) -> None:
+    st = await call(ctx, drv.stat)
+    ctx.txn.update("SR", sr, {"physical_utilisation": st.physical_utilisation,
+                              "virtual_allocation": st.virtual_allocation})
+
+
+@implements("VDI.create")
+async def create(ctx: Context, record: dict[str, Any]) -> str:
+    sr = record["SR"]
+    if sr == NULL_REF or not ctx.txn.exists("SR", sr):
+        raise XenAPIError("HANDLE_INVALID", "SR", sr)
+    drv = attached_driver(ctx, sr)
+    size = record["virtual_size"]
+    if size < 0:
+        raise XenAPIError("INVALID_VALUE", "virtual_size", str(size))
+
+    def full(info: VDIInfo) -> dict[str, Any]:
+        rec = vdi_record(ctx, sr, info)
+        for k in ("name_label", "name_description", "type", "sharable", "read_only",
+                  "other_config", "xenstore_data", "sm_config", "tags"):
+            if k in record:
+                rec[k] = record[k]
+        return rec
+
+    ref = await _new_image(ctx, sr, drv, lambda: call(
+        ctx, drv.vdi_create, size, read_only=record["read_only"],
+        name_label=record.get("name_label", "")), full)
+    return ref
+
+
+@implements("VDI.destroy")
+async def destroy(ctx: Context, self: str) -> None:
+    rec = ctx.txn.get("VDI", self)
+    _in_use(ctx, self, "destroy")
+    drv = attached_driver(ctx, rec["SR"])
+    await call(ctx, drv.vdi_delete, rec["uuid"])
+    # like xapi: the VDI's (unattached) VBDs go with it rather than dangle
+    for vbd in list(rec["VBDs"]):
+        from .vbd import destroy_record
+        destroy_record(ctx, vbd)
+    ctx.txn.delete("VDI", self)
+    await _sr_refresh_sizes(ctx, rec["SR"], drv)
+
+
+@implements("VDI.forget")
+async def forget(ctx: Context, vdi: str) -> None:
+    _in_use(ctx, vdi, "forget")
+    ctx.txn.delete("VDI", vdi)
+
+
+async def _resize(ctx: Context, vdi: str, size: int) -> None:
+    rec = ctx.txn.get("VDI", vdi)
+    if size < 0:
+        raise XenAPIError("INVALID_VALUE", "size", str(size))
+    drv = attached_driver(ctx, rec["SR"])
+    info = await call(ctx, drv.vdi_resize, rec["uuid"], size)
+    ctx.txn.update("VDI", vdi, {"virtual_size": info.virtual_size,
+                                "physical_utilisation": info.physical_utilisation})
+    await _sr_refresh_sizes(ctx, rec["SR"], drv)
+
+
+@implements("VDI.resize")
+async def resize(ctx: Context, vdi: str, size: int) -> None:
+    _in_use(ctx, vdi, "resize")
+    await _resize(ctx, vdi, size)
+
+
+@implements("VDI.resize_online")
+async def resize_online(ctx: Context, vdi: str, size: int) -> None:
+    # no driver we ship declares VDI_RESIZE_ONLINE: xapi answers with the SR's lack of support
+    raise XenAPIError("SR_OPERATION_NOT_SUPPORTED", ctx.txn.get("VDI", vdi)["SR"])
+
+
+async def _clone(ctx: Context, vdi: str, snapshot: bool) -> str:
+    rec = ctx.txn.get("VDI", vdi)
+    drv = attached_driver(ctx, rec["SR"])
+    fn = drv.vdi_snapshot if snapshot else drv.vdi_clone
+
+    def full(info: VDIInfo) -> dict[str, Any]:
+        new = vdi_record(ctx, rec["SR"], info)
+        for k in ("name_label", "name_description", "type", "sharable", "other_config",
+                  "xenstore_data", "sm_config", "tags", "on_boot", "allow_caching"):
+            new[k] = rec[k]
+        if snapshot:
+            new.update(is_a_snapshot=True, snapshot_of=vdi, read_only=info.read_only,
+                       snapshot_time=info.snapshot_time
+                       or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+        else:
+            new["read_only"] = rec["read_only"]
+        return new
+
+    return await _new_image(ctx, rec["SR"], drv, lambda: call(ctx, fn, rec["uuid"]), full)
+
+
+@implements("VDI.clone")
+async def clone(ctx: Context, vdi: str, driver_params: dict[str, str]) -> str:
+    return await _clone(ctx, vdi, snapshot=False)
+
+
+@implements("VDI.snapshot")
+async def snapshot(ctx: Context, vdi: str, driver_params: dict[str, str]) -> str:
+    return await _clone(ctx, vdi, snapshot=True)
+
+
+@implements("VDI.copy", nullable=("base_vdi", "into_vdi"))
+async def copy(ctx: Context, vdi: str, sr: str, base_vdi: str, into_vdi: str) -> str:
+    if into_vdi != NULL_REF:
+        raise XenAPIError("VALUE_NOT_SUPPORTED", "into_vdi", into_vdi,
+                          "copying into an existing VDI is not supported")
+    rec = ctx.txn.get("VDI", vdi)
+    src = attached_driver(ctx, rec["SR"])
+    dest = attached_driver(ctx, sr)
+
+    def full(info: VDIInfo) -> dict[str, Any]:
+        new = vdi_record(ctx, sr, info)
+        for k in ("name_label", "name_description", "type", "sharable", "other_config",
+                  "xenstore_data", "tags"):
+            new[k] = rec[k]
+        new["read_only"] = False
+        return new
+
+    return await _new_image(ctx, sr, dest, lambda: call(ctx, src.vdi_copy, rec["uuid"], dest),
+                            full)
+
+
+@implements("VDI.update")
+async def update(ctx: Context, vdi: str) -> None:
+    rec = ctx.txn.get("VDI", vdi)
+    info = await call(ctx, attached_driver(ctx, rec["SR"]).vdi_stat, rec["uuid"])
+    ctx.txn.update("VDI", vdi, {"virtual_size": info.virtual_size,
+                                "physical_utilisation": info.physical_utilisation,
+                                "missing": False})
+
+
+def _setter(field: str):  # noqa: ANN202
+    async def set_field(ctx: Context, self: str, value: Any) -> None:
+        ctx.txn.update("VDI", self, {field: value})
+    return set_field
+
+
+implements("VDI.set_name_label")(_setter("name_label"))
+implements("VDI.set_name_description")(_setter("name_description"))
+implements("VDI.set_sharable")(_setter("sharable"))
+implements("VDI.set_read_only")(_setter("read_only"))
+implements("VDI.set_on_boot")(_setter("on_boot"))
+implements("VDI.set_allow_caching")(_setter("allow_caching"))
