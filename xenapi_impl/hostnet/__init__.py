@@ -8,7 +8,7 @@ Nothing here changes the host's network configuration.
 """
 from __future__ import annotations
 
-from .discover import discover
+from .probe import discover
 from .mac import (MacGenerationError, derived_mac, generate_mac, is_locally_administered,
                   is_unicast, is_valid_mac, normalize_mac, random_mac, usable_guest_mac)
 from .model import KINDS, Address, HostNetwork, Interface

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .discover import discover
+from .probe import discover
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any, Protocol
 
-from .discover import discover
+from .probe import discover
 from .model import HostNetwork
 
 
