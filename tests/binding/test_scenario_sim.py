@@ -43,12 +43,7 @@ EXPECTED = json.loads((REALXEN / "expected_realxen.json").read_text())
 # Disagreements found by the real run and reported to the simulator's owner, each with the
 # function and field. They are expected failures (strict: once the simulator is fixed the
 # case passes, and this entry must go). Keep this list empty when the simulator agrees.
-KNOWN_SIM_DISAGREEMENTS: dict[str, str] = {
-    "events[0].uuid_is_guest": (
-        "libxl_event.domuuid of DOMAIN_SHUTDOWN: real libxl 4.17 leaves it nil (its domain "
-        "death watch fills in only the domid), the simulator puts the domain's uuid there "
-        "(its DOMAIN_DEATH event is nil, as on real Xen)"),
-}
+KNOWN_SIM_DISAGREEMENTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
