@@ -220,3 +220,146 @@ def test_sr_update_destroy_forget_and_pbd_rules(tmp_path):
         [back] = await h.call("SR.get_VDIs", s, sr3)
         assert await h.call("VDI.get_uuid", s, back) == vdi_uuid
     run(body)
+
+
+def test_vbd_records_relations_events_and_checks(tmp_path):
+    async def body(h):
+        s = await h.login()
+        sr = await file_sr(h, s, str(tmp_path / "sr"))
+        vm = await h.call("VM.create", s, dict(VM_REQUIRED))
+        disk = await h.call("VDI.create", s, vdi_rec(sr, MiB))
+        ro = await h.call("VDI.create", s, vdi_rec(sr, MiB, read_only=True))
+        token = (await h.call("event.from", s, ["vm", "vdi"], "", 0.0))["token"]
+
+        vbd = await h.call("VBD.create", s, vbd_rec(vm, disk, userdevice="autodetect"))
+        rec = await h.call("VBD.get_record", s, vbd)
+        assert (rec["userdevice"], rec["currently_attached"], rec["device"]) == ("0", False, "")
+        m = await h.call("VBD_metrics.get_record", s, rec["metrics"])
+        assert (m["io_read_kbs"], m["io_write_kbs"]) == (0.0, 0.0)
+        assert await h.call("VM.get_VBDs", s, vm) == [vbd]
+        assert await h.call("VDI.get_VBDs", s, disk) == [vbd]
+        r = await h.call("event.from", s, ["vm", "vdi"], token, 0.0)
+        assert {(e["class"], e["operation"], e["ref"]) for e in r["events"]} == {
+            ("vm", "mod", vm), ("vdi", "mod", disk)}
+
+        cd = await h.call("VBD.create", s, vbd_rec(vm, NULL_REF, userdevice="autodetect",
+                                                   type="CD", mode="RO", empty=True))
+        assert await h.call("VBD.get_userdevice", s, cd) == "1"
+        assert sorted(await h.call("VM.get_VBDs", s, vm)) == sorted([vbd, cd])
+
+        async def bad(**kw):
+            return await fails(h.call("VBD.create", s, vbd_rec(vm, disk, **kw)))
+        assert await bad(userdevice="xvda") == ["DEVICE_ALREADY_EXISTS", "xvda"]
+        assert await bad(userdevice="0") == ["DEVICE_ALREADY_EXISTS", "0"]
+        assert await bad(userdevice="disk9") == ["INVALID_DEVICE", "disk9"]
+        assert await bad(userdevice="255") == ["INVALID_DEVICE", "255"]
+        assert await bad(type="CD", userdevice="5") == ["VBD_CDS_MUST_BE_READONLY"]
+        d = await fails(h.call("VBD.create", s, vbd_rec(vm, NULL_REF, userdevice="5")))
+        assert d[0] == "VBD_NOT_REMOVABLE_MEDIA" and d[1].startswith("OpaqueRef:")
+        assert await fails(h.call("VBD.create", s, vbd_rec(vm, NULL_REF, userdevice="5",
+                                                            empty=False))) == [
+            "HANDLE_INVALID", "VDI", NULL_REF]
+        assert await fails(h.call("VBD.create", s, vbd_rec(vm, ro, userdevice="5"))) == [
+            "VDI_READONLY", ro]
+        assert await fails(h.call("VBD.create", s, vbd_rec("OpaqueRef:x", disk))) == [
+            "HANDLE_INVALID", "VM", "OpaqueRef:x"]
+        assert len(await h.call("VBD.get_all", s)) == 2
+        assert len(await h.call("VBD_metrics.get_all", s)) == 2
+
+        # removable media
+        assert await fails(h.call("VBD.insert", s, vbd, ro)) == ["VBD_NOT_REMOVABLE_MEDIA", vbd]
+        assert await fails(h.call("VBD.eject", s, cd)) == ["VBD_IS_EMPTY", cd]
+        await h.call("VBD.insert", s, cd, ro)
+        assert (await h.call("VBD.get_VDI", s, cd), await h.call("VBD.get_empty", s, cd)) == (
+            ro, False)
+        assert await h.call("VDI.get_VBDs", s, ro) == [cd]
+        assert await fails(h.call("VBD.insert", s, cd, ro)) == ["VBD_NOT_EMPTY", cd]
+        await h.call("VBD.eject", s, cd)
+        assert await h.call("VDI.get_VBDs", s, ro) == []
+        assert await fails(h.call("VBD.eject", s, vbd)) == ["VBD_NOT_REMOVABLE_MEDIA", vbd]
+
+        # plug/unplug on a halted VM
+        assert await fails(h.call("VBD.plug", s, vbd)) == [
+            "VM_BAD_POWER_STATE", vm, "running", "halted"]
+        assert await fails(h.call("VBD.unplug", s, vbd)) == [
+            "VM_BAD_POWER_STATE", vm, "running", "halted"]
+        assert await fails(h.call("VBD.set_mode", s, cd, "RW")) == ["VBD_CDS_MUST_BE_READONLY"]
+
+        # destroying the VDI takes its unattached VBDs (and their metrics) with it
+        metrics = await h.call("VBD.get_metrics", s, vbd)
+        await h.call("VDI.destroy", s, disk)
+        assert await h.call("VM.get_VBDs", s, vm) == [cd]
+        assert await fails(h.call("VBD_metrics.get_record", s, metrics)) == [
+            "HANDLE_INVALID", "VBD_metrics", metrics]
+        await h.call("VBD.destroy", s, cd)
+        assert await h.call("VM.get_VBDs", s, vm) == [] and await h.call(
+            "VBD_metrics.get_all", s) == []
+    run(body)
+
+
+def test_attached_vbd_blocks_vdi_destroy_pbd_unplug_and_vbd_destroy(tmp_path):
+    async def body(h):
+        s = await h.login()
+        path = str(tmp_path / "sr")
+        sr = await file_sr(h, s, path)
+        vm = await h.call("VM.create", s, dict(VM_REQUIRED))
+        disk = await h.call("VDI.create", s, vdi_rec(sr, MiB))
+        vbd = await h.call("VBD.create", s, vbd_rec(vm, disk))
+        # what the VM engineer's start/hot-plug path will do: mark the VBD attached
+        async with h.store.transaction() as txn:
+            txn.update("VBD", vbd, {"currently_attached": True})
+        assert await fails(h.call("VDI.destroy", s, disk)) == ["VDI_IN_USE", disk, "destroy"]
+        assert await fails(h.call("VDI.resize", s, disk, str(GiB))) == [
+            "VDI_IN_USE", disk, "resize"]
+        [pbd] = await h.call("SR.get_PBDs", s, sr)
+        assert await fails(h.call("PBD.unplug", s, pbd)) == ["VDI_IN_USE", disk, "unplug"]
+        vbd_uuid = await h.call("VBD.get_uuid", s, vbd)
+        vm_uuid = await h.call("VM.get_uuid", s, vm)
+        assert await fails(h.call("VBD.destroy", s, vbd)) == [
+            "OPERATION_NOT_ALLOWED", f"VBD '{vbd_uuid}' still attached to '{vm_uuid}'"]
+        assert await fails(h.call("VBD.plug", s, vbd)) == [
+            "VM_BAD_POWER_STATE", vm, "running", "halted"]
+        assert os.path.exists(image(path, await h.call("VDI.get_location", s, disk)))
+        assert await h.call("PBD.get_currently_attached", s, pbd) is True
+    run(body)
+
+
+def test_first_start_seeds_local_and_iso_srs_and_restart_reattaches(tmp_path):
+    from xenapi_impl.server.seed import seed
+
+    db = str(tmp_path / "x.db")
+
+    async def first(h):
+        await seed(h.services, backend="sim", db_path=db)
+        s = await h.login()
+        pool = h.services.pool_ref
+        local = await h.call("pool.get_default_SR", s, pool)
+        assert await h.call("SR.get_name_label", s, local) == "Local storage"
+        assert await h.call("SR.get_type", s, local) == "file"
+        [iso] = await h.call("SR.get_by_name_label", s, "ISO library")
+        assert (await h.call("SR.get_type", s, iso),
+                await h.call("SR.get_content_type", s, iso)) == ("iso", "iso")
+        for sr, sub, key in ((local, "local", "path"), (iso, "iso", "location")):
+            [pbd] = await h.call("SR.get_PBDs", s, sr)
+            assert await h.call("PBD.get_currently_attached", s, pbd) is True
+            assert await h.call("PBD.get_device_config", s, pbd) == {key: f"{db}.sr/{sub}"}
+        with open(f"{db}.sr/iso/install.iso", "wb") as fh:
+            fh.write(b"\0" * 4096)
+        await h.call("SR.scan", s, iso)
+        [cd] = await h.call("SR.get_VDIs", s, iso)
+        assert await h.call("VDI.get_read_only", s, cd) is True
+        assert await fails(h.call("VDI.create", s, vdi_rec(iso))) == [
+            "SR_OPERATION_NOT_SUPPORTED", iso]
+        vdi = await h.call("VDI.create", s, vdi_rec(local, MiB))
+        return local, vdi
+
+    local, vdi = run(first, db)
+
+    async def second(h):
+        await seed(h.services, backend="sim", db_path=db)     # a restart: no new SRs
+        s = await h.login()
+        assert len(await h.call("SR.get_all", s)) == 2
+        assert await h.call("VDI.resize", s, vdi, str(2 * MiB)) is None  # the SR is attached
+        assert await h.call("VDI.get_virtual_size", s, vdi) == 2 * MiB
+        assert await h.call("pool.get_default_SR", s, h.services.pool_ref) == local
+    run(second, db)

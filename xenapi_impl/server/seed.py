@@ -32,6 +32,8 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     await _host_and_pool(services, backend)
     from ..api.pif import seed_pifs
     await seed_pifs(services)           # this host's NICs as PIFs (first start only)
+    from ..api.sr import seed_storage
+    await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
     return await _first_admin(services, db_path)
 
 
