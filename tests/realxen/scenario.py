@@ -26,6 +26,8 @@ GUEST_NAME = "rx-scenario"
 GUEST_MEMORY_MIB = 128           # the smallest that boots the Debian kernel (58 MB image)
 BALLOON_TARGET_KIB = 96 * 1024
 MISSING_DOMID = 31000            # a valid domid no domain has
+MAXMEM_KIB = 160 * 1024
+RENAMED = "rx-renamed"
 EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
 # Xen and dom0 allocate from the same free pool as guests (a page or two for their own
 # use between two samples: 4 KiB seen), so "memory came back" allows this much.
@@ -248,6 +250,27 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     check("the guest ballooned down to its new target", reached,
           f"current {info.current_memkb} KiB, target {BALLOON_TARGET_KIB}")
 
+    # -- maximum memory: raise it, and a maximum below the current target --
+    ctx.set_max_memory(domid, MAXMEM_KIB)
+    info = ctx.domain_info(domid)
+    obs("maxmem.max_memkb", info.max_memkb)
+    obs("maxmem.target_kb", ctx.memory_target(domid))
+    _error(rec, "error.maxmem_below_target",
+           lambda: ctx.set_max_memory(domid, BALLOON_TARGET_KIB // 2), must_fail=False)
+    obs("error.maxmem_below_target.max_memkb_after", ctx.domain_info(domid).max_memkb)
+
+    # -- rename, and a rename onto a name in use --
+    ctx.rename(domid, RENAMED)
+    obs("rename.new_name", ctx.domid_to_name(domid))
+    obs("rename.new_name_to_domid_matches", ctx.name_to_domid(RENAMED) == domid)
+    _error(rec, "rename.old_name_lookup", lambda: ctx.name_to_domid(GUEST_NAME))
+    _error(rec, "error.rename_to_name_in_use", lambda: ctx.rename(domid, "Domain-0"))
+    _error(rec, "error.rename_wrong_old_name",
+           lambda: ctx.rename(domid, GUEST_NAME, old_name="rx-not-its-name"))
+    obs("rename.name_after_errors", ctx.domid_to_name(domid))
+    ctx.rename(domid, GUEST_NAME, old_name=RENAMED)
+    obs("rename.back", ctx.domid_to_name(domid))
+
     # -- requests about a domain that does not exist --
     m = MISSING_DOMID
     for key, fn in (("domain_info", lambda: ctx.domain_info(m)),
@@ -259,6 +282,8 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
                     ("memory_target", lambda: ctx.memory_target(m)),
                     ("list_vcpus", lambda: ctx.list_vcpus(m)),
                     ("domid_to_name", lambda: ctx.domid_to_name(m)),
+                    ("rename", lambda: ctx.rename(m, "rx-ghost")),
+                    ("set_max_memory", lambda: ctx.set_max_memory(m, 65536)),
                     ("name_to_domid", lambda: ctx.name_to_domid("rx-no-such-domain"))):
         _error(rec, f"error.missing_domain.{key}", fn)
     obs("error.missing_domain.domain_exists", ctx.domain_exists(m))
