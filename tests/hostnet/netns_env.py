@@ -21,12 +21,27 @@ UPLINK_MAC = "02:00:00:aa:00:02"
 
 
 def available() -> str | None:
-    """Why namespaces cannot be used here, or None."""
+    """Why namespaces cannot be used here, or None (tried once: containers may refuse)."""
+    global _why
+    if _why is None:
+        _why = _probe()
+    return _why or None
+
+
+_why: str | None = None
+
+
+def _probe() -> str:
     if os.geteuid() != 0:
         return "needs root"
     if shutil.which("ip") is None:
         return "needs iproute2"
-    return None
+    name = "xnt-probe-" + uuid.uuid4().hex[:8]
+    done = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"ip netns add refused: {done.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return ""
 
 
 class NetnsEnv:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from xenapi_impl.hostnet import discover, iproute
 from xenapi_impl.hostnet.model import HostNetwork
 from xenapi_impl.hostnet.sysfs import read_interface
 
-IP = "ip"
+needs_ip = pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
 
 
 def _ip_json(*args: str, ns: str | None = None) -> list[dict]:
@@ -28,6 +29,7 @@ def _discover_in(ns: str) -> HostNetwork:
     return HostNetwork.from_json(json.loads(out))
 
 
+@needs_ip
 def test_this_machine_matches_iproute2():
     net = discover()
     links = {link["ifname"]: link for link in _ip_json("link", "show")}
@@ -62,6 +64,7 @@ def test_physical_nic_details_from_sysfs():
             assert len(iface.vendor_id) == 4 and len(iface.device_id) == 4
 
 
+@needs_ip
 def test_without_iproute2_addresses_come_from_ioctl_and_proc(monkeypatch):
     with_ip = discover()
     monkeypatch.setattr("xenapi_impl.hostnet.probe.ip_json", lambda: None)

@@ -31,15 +31,21 @@ class Netns:
     """A named network namespace (`ip netns add NAME`): discovery runs in a child process
     under `ip netns exec`, which also gives it the namespace's own /sys/class/net."""
 
-    def __init__(self, name: str, python: str = sys.executable) -> None:
+    def __init__(self, name: str, python: str = sys.executable, timeout: float = 30.0) -> None:
         self.name = name
         self.python = python
+        self.timeout = timeout
 
     async def discover(self) -> HostNetwork:
         proc = await asyncio.create_subprocess_exec(
             "ip", "netns", "exec", self.name, self.python, "-m", "xenapi_impl.hostnet",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise DiscoveryError(f"discovery in netns {self.name} timed out") from None
         if proc.returncode != 0:
             raise DiscoveryError(f"discovery in netns {self.name} failed: "
                                  f"{err.decode(errors='replace').strip()}")
