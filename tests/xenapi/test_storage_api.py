@@ -363,3 +363,28 @@ def test_first_start_seeds_local_and_iso_srs_and_restart_reattaches(tmp_path):
         assert await h.call("VDI.get_virtual_size", s, vdi) == 2 * MiB
         assert await h.call("pool.get_default_SR", s, h.services.pool_ref) == local
     run(second, db)
+
+
+def test_failed_sr_create_leaves_no_records_and_probe(tmp_path):
+    async def body(h):
+        s = await h.login()
+        host = h.services.host_ref
+        d = await fails(h.call("SR.create", s, host, {"path": str(tmp_path / "no" / "dir")},
+                               "0", "x", "", "file", "", False, {}))
+        assert d[0] == "SR_BACKEND_FAILURE"
+        assert await fails(h.call("SR.create", s, host, {"path": str(tmp_path / "a")}, "-1",
+                                  "x", "", "file", "", False, {})) == [
+            "INVALID_VALUE", "physical_size", "-1"]
+        assert await h.call("SR.get_all", s) == [] and await h.call("PBD.get_all", s) == []
+        assert sorted(os.listdir(tmp_path)) == []
+        sr = await file_sr(h, s, str(tmp_path / "a"))
+        uuid = await h.call("SR.get_uuid", s, sr)
+        xml = await h.call("SR.probe", s, host, {"path": str(tmp_path / "a")}, "file", {})
+        assert f"<UUID>{uuid}</UUID>" in xml and xml.count("<SR>") == 1
+        assert "<SR>" not in await h.call("SR.probe", s, host, {"path": str(tmp_path)}, "file",
+                                          {})
+        await h.call("SR.set_name_label", s, sr, "renamed")
+        assert await h.call("SR.get_name_label", s, sr) == "renamed"
+        assert await fails(h.call("SR.set_physical_size", s, sr, "-5")) == [
+            "INVALID_VALUE", "value", "-5"]
+    run(body)
