@@ -28,6 +28,7 @@ BALLOON_TARGET_KIB = 96 * 1024
 MISSING_DOMID = 31000            # a valid domid no domain has
 MAXMEM_KIB = 160 * 1024
 RENAMED = "rx-renamed"
+REBOOT_NAME = "rx-reboot"
 EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
 # Xen and dom0 allocate from the same free pool as guests (a page or two for their own
 # use between two samples: 4 KiB seen), so "memory came back" allows this much.
@@ -192,6 +193,46 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
         stream.close()
         if ctx.domain_exists(domid):  # never leave the guest behind, whatever failed
             ctx.destroy(domid)
+
+    # -- a second guest, created running (the binding's default), asked to reboot --
+    cfg2 = DomainConfig(name=REBOOT_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
+                        kernel=guest.kernel, ramdisk=guest.ramdisk, cmdline=guest.cmdline)
+    domid2 = ctx.create_domain(cfg2)
+    stream = ctx.events([domid2])
+    try:
+        _reboot_lifecycle(ctx, wait_ready, rec, domid2, stream)
+    finally:
+        stream.close()
+        if ctx.domain_exists(domid2):
+            ctx.destroy(domid2)
+
+
+def _reboot_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder, domid: int,
+                      stream: Any) -> None:
+    obs, check = rec.obs, rec.check
+    info = ctx.domain_info(domid)
+    uuid = info.uuid
+    obs("reboot_guest.paused_after_create", info.paused)
+    obs("reboot_guest.uuid_differs_from_first", uuid != rec.raw.get("created.uuid"))
+    if wait_ready is not None:
+        rec.raw["reboot_guest.ready"] = wait_ready(REBOOT_NAME, domid)
+    ctx.reboot(domid)
+    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    if ev is not None:
+        _event(rec, ev, domid, uuid)
+    if not check("DOMAIN_SHUTDOWN with reason reboot after the reboot request",
+                 ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "REBOOT",
+                 f"got {ev!r}"):
+        return
+    # libxl does not restart a domain by itself: it stays shut down until the toolstack acts.
+    _info_obs(rec, "rebooted", ctx.domain_info(domid), full_state=True)
+    ctx.destroy(domid)
+    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    if ev is not None:
+        _event(rec, ev, domid, uuid)
+    check("DOMAIN_DEATH after destroying the rebooted guest",
+          ev is not None and ev.kind == "death", f"got {ev!r}")
+    obs("reboot_guest.destroyed_list.domids", [d.domid for d in ctx.list_domains()])
 
 
 def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
