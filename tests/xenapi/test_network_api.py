@@ -442,3 +442,34 @@ def test_reconfigure_ip_records_only(netns):
         assert [a.cidr for a in net.interfaces["br7"].ipv4] == ["10.78.0.1/24"]
         assert net.interfaces["uplink1"].ipv6 == []
     run_in(netns.name, body)
+
+
+# --- concurrency ------------------------------------------------------------------------------
+def test_concurrent_creates_keep_devices_bridges_and_macs_unique(tmp_path):
+    """Checks and writes of concurrent calls do not interleave (SQLite: commits wait for
+    the disk, so without serialisation two calls could pass the same check)."""
+    async def body(h: Harness) -> None:
+        s = await h.login()
+        vm = await h.call("VM.create", s, VM_REQUIRED)
+        n = await h.call("network.create", s, NET)
+
+        async def attempt(method: str, *args: Any) -> str:
+            try:
+                return await h.call(method, s, *args)
+            except XenAPIError as exc:
+                return exc.code
+        got = await asyncio.gather(*[attempt("VIF.create", vif_rec(vm, n, "3"))
+                                     for _ in range(6)])
+        assert sorted(g.startswith("OpaqueRef:") for g in got) == [False] * 5 + [True]
+        assert got.count("DEVICE_ALREADY_EXISTS") == 5
+        got = await asyncio.gather(*[attempt("network.create", {**NET, "bridge": "brx"})
+                                     for _ in range(6)])
+        assert got.count("BRIDGE_NAME_EXISTS") == 5
+        got = await asyncio.gather(*[attempt("network.create", NET) for _ in range(6)])
+        bridges = [await h.call("network.get_bridge", s, r) for r in got]
+        assert len(set(bridges)) == 6
+        vms = [await h.call("VM.create", s, VM_REQUIRED) for _ in range(8)]
+        got = await asyncio.gather(*[attempt("VIF.create", vif_rec(v, n, "0")) for v in vms])
+        macs = [await h.call("VIF.get_MAC", s, r) for r in got]
+        assert len(set(macs)) == 8
+    run(body, str(tmp_path / "x.db"))

@@ -9,7 +9,9 @@ the detached VIFs still pointing at it.
 """
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator
 
 from ..errors import XenAPIError
 from ..hostnet.syntax import valid_ifname, valid_mtu
@@ -19,6 +21,24 @@ from .registry import implements
 
 #: purposes that may not be combined on one network (xapi: NBD with and without TLS)
 INCOMPATIBLE_PURPOSES = {("nbd", "insecure_nbd"), ("insecure_nbd", "nbd")}
+
+
+def network_lock(services: Any) -> asyncio.Lock:
+    """One lock per server for the network uniqueness rules (bridge names, VIF devices and
+    MACs, PIF devices): a commit waits for the disk, so two calls could otherwise both pass
+    a check before either's write is visible."""
+    lock = getattr(services, "_network_lock", None)
+    if lock is None:
+        lock = services._network_lock = asyncio.Lock()
+    return lock
+
+
+@contextlib.asynccontextmanager
+async def serialized(ctx: Context) -> AsyncIterator[None]:
+    """Check and write under the lock, and commit before releasing it."""
+    async with network_lock(ctx.services):
+        yield
+        await ctx.txn.commit()
 
 
 def bridges_in_use(txn: Any) -> set[str]:
@@ -67,12 +87,18 @@ def create_network(txn: Any, services: Any, values: dict[str, Any]) -> str:
 
 @implements("network.create")
 async def create(ctx: Context, record: dict[str, Any]) -> str:
-    return create_network(ctx.txn, ctx.services, record)
+    async with serialized(ctx):
+        ref = create_network(ctx.txn, ctx.services, record)
+    return ref
 
 
 @implements("network.destroy")
 async def destroy(ctx: Context, network: str) -> None:
-    txn = ctx.txn
+    async with serialized(ctx):           # no VIF may join while we look
+        _destroy(ctx.txn, network)
+
+
+def _destroy(txn: Any, network: str) -> None:
     vifs = children(txn, "VIF", "network", network)
     attached = [v for v in vifs if txn.get("VIF", v)["currently_attached"]]
     if attached:

@@ -28,7 +28,7 @@ from ..hostnet.source import DiscoveryError, source_for
 from ..hostnet.syntax import prefix_to_netmask, valid_cidr, valid_ip, valid_netmask
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
-from .network import children, create_network, free_bridge
+from .network import children, create_network, free_bridge, network_lock, serialized
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ async def seed_pifs(services: Any) -> None:
     except (OSError, DiscoveryError, ValueError) as exc:
         log.warning("network discovery failed, no PIFs created: %s", exc)
         return
-    async with store.transaction() as raw:
+    async with network_lock(services), store.transaction() as raw:
         relations = getattr(services.model, "relations", None)
         txn = relations.wrap(raw) if relations is not None else raw
         created = scan_into(txn, services, host, net)
@@ -172,8 +172,9 @@ def _check_this_host(ctx: Context, host: str) -> None:
 @implements("PIF.scan")
 async def scan(ctx: Context, host: str) -> None:
     _check_this_host(ctx, host)
-    net = await discover(ctx.services)
-    scan_into(ctx.txn, ctx.services, host, net)
+    async with serialized(ctx):
+        net = await discover(ctx.services)
+        scan_into(ctx.txn, ctx.services, host, net)
 
 
 @implements("PIF.introduce")
@@ -183,15 +184,17 @@ async def introduce(ctx: Context, host: str, mac: str, device: str,
     if mac and not is_valid_mac(mac):
         raise XenAPIError("MAC_INVALID", mac)
     _check_this_host(ctx, host)
-    if any(ctx.txn.get("PIF", r)["device"] == device for r in host_pifs(ctx.txn, host)):
-        raise XenAPIError("DUPLICATE_PIF_DEVICE_NAME", device)
-    net = await discover(ctx.services)
-    iface = net.interfaces.get(device)
-    if iface is None:
-        raise XenAPIError("PIF_DEVICE_NOT_FOUND")
-    if mac and iface.mac != mac:
-        raise XenAPIError("MAC_DOES_NOT_EXIST", mac)
-    return introduce_pif(ctx.txn, ctx.services, host, net, iface, managed)
+    async with serialized(ctx):
+        if any(ctx.txn.get("PIF", r)["device"] == device for r in host_pifs(ctx.txn, host)):
+            raise XenAPIError("DUPLICATE_PIF_DEVICE_NAME", device)
+        net = await discover(ctx.services)
+        iface = net.interfaces.get(device)
+        if iface is None:
+            raise XenAPIError("PIF_DEVICE_NOT_FOUND")
+        if mac and iface.mac != mac:
+            raise XenAPIError("MAC_DOES_NOT_EXIST", mac)
+        ref = introduce_pif(ctx.txn, ctx.services, host, net, iface, managed)
+    return ref
 
 
 def _not_management(rec: dict[str, Any], pif: str) -> None:

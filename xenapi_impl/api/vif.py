@@ -21,6 +21,7 @@ from ..hostnet.mac import generate_mac, is_valid_mac, normalize_mac, usable_gues
 from ..hostnet.syntax import valid_cidr, valid_ip, valid_mtu
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .network import serialized
 from .registry import implements
 
 QOS_ALGORITHMS = ("ratelimit",)
@@ -110,6 +111,12 @@ def delete_vif(txn: Any, vif: str) -> None:
 
 @implements("VIF.create")
 async def create(ctx: Context, record: dict[str, Any]) -> str:
+    async with serialized(ctx):
+        ref = _create(ctx, record)
+    return ref
+
+
+def _create(ctx: Context, record: dict[str, Any]) -> str:
     txn = ctx.txn
     rec = ctx.services.default_record("VIF")
     rec.update(record)
@@ -226,7 +233,10 @@ async def move(ctx: Context, vif: str, network: str) -> None:
         # re-plugging onto another bridge is the backend's job (not there yet)
         _hook(ctx, "vif_move", "VIF.move")
         await ctx.services.backend.vif_move(rec["VM"], vif, rec, network)
-    ctx.txn.update("VIF", vif, {"network": network})
+    async with serialized(ctx):           # the target network may be being destroyed
+        if ctx.txn.get("network", network) is None:
+            raise XenAPIError("HANDLE_INVALID", "network", network)
+        ctx.txn.update("VIF", vif, {"network": network})
 
 
 # --- checked setters (the implicit ones would skip the checks) ------------------------------
