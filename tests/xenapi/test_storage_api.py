@@ -388,3 +388,38 @@ def test_failed_sr_create_leaves_no_records_and_probe(tmp_path):
         assert await fails(h.call("SR.set_physical_size", s, sr, "-5")) == [
             "INVALID_VALUE", "value", "-5"]
     run(body)
+
+
+def test_one_storage_operation_per_vdi_at_a_time(tmp_path):
+    import asyncio
+    import threading
+
+    from xenapi_impl.api.pbd import AttachedSRs
+
+    async def body(h):
+        s = await h.login()
+        sr = await file_sr(h, s, str(tmp_path / "sr"))
+        vdi = await h.call("VDI.create", s, vdi_rec(sr, MiB))
+        drv = AttachedSRs.of(h.services).drivers[await h.call("SR.get_uuid", s, sr)]
+        started, release = threading.Event(), threading.Event()
+        real_clone = drv.vdi_clone
+
+        def slow_clone(uuid):               # the driver call is still running in its thread
+            started.set()
+            release.wait(10)
+            return real_clone(uuid)
+        drv.vdi_clone = slow_clone
+        task = await h.call("Async.VDI.clone", s, vdi, {})
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        assert await fails(h.call("VDI.destroy", s, vdi)) == [
+            "OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, "clone", task]
+        assert await fails(h.call("VDI.resize", s, vdi, str(2 * MiB))) == [
+            "OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, "clone", task]
+        release.set()
+        while await h.call("task.get_status", s, task) == "pending":
+            await asyncio.sleep(0.01)
+        assert await h.call("task.get_status", s, task) == "success"
+        await h.call("VDI.destroy", s, vdi)               # free again
+        assert len(await h.call("SR.get_VDIs", s, sr)) == 1
+    run(body)

@@ -8,8 +8,9 @@ drivers speak replaced by the references clients know.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import XenAPIError
 from ..server.context import Context
@@ -26,6 +27,8 @@ class AttachedSRs:
 
     def __init__(self) -> None:
         self.drivers: dict[str, SRDriver] = {}
+        #: VDI ref -> (operation, task ref) of the storage operation running on it
+        self.busy: dict[str, tuple[str, str]] = {}
 
     @staticmethod
     def of(services: Any) -> "AttachedSRs":
@@ -33,6 +36,21 @@ class AttachedSRs:
         if found is None:
             found = services.attached_srs = AttachedSRs()
         return found
+
+
+@contextlib.contextmanager
+def exclusive(ctx: Context, vdi: str, operation: str) -> Iterator[None]:
+    """One storage operation per VDI at a time (its image is being read or changed in a
+    worker thread); another one meanwhile gets OTHER_OPERATION_IN_PROGRESS like xapi's."""
+    busy = AttachedSRs.of(ctx.services).busy
+    if vdi in busy:
+        op, task = busy[vdi]
+        raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, op, task)
+    busy[vdi] = (operation, ctx.task.ref if ctx.task is not None else NULL_REF)
+    try:
+        yield
+    finally:
+        busy.pop(vdi, None)
 
 
 def storage_error(ctx: Context, exc: StorageError) -> XenAPIError:
@@ -163,5 +181,5 @@ async def set_device_config(ctx: Context, self: str, value: dict[str, str]) -> N
     ctx.txn.update("PBD", self, {"device_config": dict(value)})
 
 
-__all__ = ["AttachedSRs", "attached_driver", "attached_vdis", "call", "driver_class",
+__all__ = ["AttachedSRs", "exclusive", "attached_driver", "attached_vdis", "call", "driver_class",
            "new_driver", "plug_record", "storage_error", "NULL_REF"]

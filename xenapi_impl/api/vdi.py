@@ -14,7 +14,7 @@ from ..errors import XenAPIError
 from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo
 from ..store import NULL_REF, new_ref
-from .pbd import attached_driver, call
+from .pbd import attached_driver, call, exclusive
 from .registry import implements
 from .sr import vdi_record
 
@@ -78,6 +78,11 @@ async def create(ctx: Context, record: dict[str, Any]) -> str:
 
 @implements("VDI.destroy")
 async def destroy(ctx: Context, self: str) -> None:
+    with exclusive(ctx, self, "destroy"):
+        await _destroy(ctx, self)
+
+
+async def _destroy(ctx: Context, self: str) -> None:
     rec = ctx.txn.get("VDI", self)
     _in_use(ctx, self, "destroy")
     drv = attached_driver(ctx, rec["SR"])
@@ -110,7 +115,8 @@ async def _resize(ctx: Context, vdi: str, size: int) -> None:
 @implements("VDI.resize")
 async def resize(ctx: Context, vdi: str, size: int) -> None:
     _in_use(ctx, vdi, "resize")
-    await _resize(ctx, vdi, size)
+    with exclusive(ctx, vdi, "resize"):
+        await _resize(ctx, vdi, size)
 
 
 @implements("VDI.resize_online")
@@ -142,12 +148,14 @@ async def _clone(ctx: Context, vdi: str, snapshot: bool) -> str:
 
 @implements("VDI.clone")
 async def clone(ctx: Context, vdi: str, driver_params: dict[str, str]) -> str:
-    return await _clone(ctx, vdi, snapshot=False)
+    with exclusive(ctx, vdi, "clone"):
+        return await _clone(ctx, vdi, snapshot=False)
 
 
 @implements("VDI.snapshot")
 async def snapshot(ctx: Context, vdi: str, driver_params: dict[str, str]) -> str:
-    return await _clone(ctx, vdi, snapshot=True)
+    with exclusive(ctx, vdi, "snapshot"):
+        return await _clone(ctx, vdi, snapshot=True)
 
 
 @implements("VDI.copy", nullable=("base_vdi", "into_vdi"))
@@ -167,8 +175,9 @@ async def copy(ctx: Context, vdi: str, sr: str, base_vdi: str, into_vdi: str) ->
         new["read_only"] = False
         return new
 
-    return await _new_image(ctx, sr, dest, lambda: call(ctx, src.vdi_copy, rec["uuid"], dest),
-                            full)
+    with exclusive(ctx, vdi, "copy"):
+        return await _new_image(ctx, sr, dest,
+                                lambda: call(ctx, src.vdi_copy, rec["uuid"], dest), full)
 
 
 @implements("VDI.update")
