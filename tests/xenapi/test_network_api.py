@@ -246,6 +246,10 @@ class RecordingBackend:
     async def vif_unplug(self, vm_ref, vm, vif_ref, vif, force) -> None:
         self.calls.append(("unplug_force" if force else "unplug", vm_ref, vif_ref))
 
+    async def vif_move(self, vm_ref, vm, vif_ref, vif, network_ref) -> None:
+        assert vif["network"] != network_ref
+        self.calls.append(("move", vm_ref, vif_ref))
+
 
 def test_vif_plug_unplug_by_power_state():
     async def body(h: Harness) -> None:
@@ -258,6 +262,10 @@ def test_vif_plug_unplug_by_power_state():
         await _force(h, "VM", vm, power_state="Running")
         assert await fails(h, "VIF.plug", s, v) == ["NOT_IMPLEMENTED", "VIF.plug"]
         assert await h.call("VIF.get_currently_attached", s, v) is False
+        await _force(h, "VIF", v, currently_attached=True)
+        assert await fails(h, "VIF.move", s, v, n) == ["NOT_IMPLEMENTED", "VIF.move"]
+        assert await fails(h, "VIF.unplug", s, v) == ["NOT_IMPLEMENTED", "VIF.unplug"]
+        await _force(h, "VIF", v, currently_attached=False)
         backend = h.services.backend = RecordingBackend()
         await h.call("VIF.plug", s, v)
         assert await h.call("VIF.get_currently_attached", s, v) is True
@@ -267,11 +275,15 @@ def test_vif_plug_unplug_by_power_state():
             "OPERATION_NOT_ALLOWED", "VIF is currently attached to a running VM: unplug it first"]
         assert await fails(h, "PIF.unplug", s, await _a_pif_on(h, s, n)) == \
             ["VIF_IN_USE", n, v]
+        n2 = await h.call("network.create", s, NET)
+        await h.call("VIF.move", s, v, n2)             # while plugged: through the backend
+        assert await h.call("network.get_VIFs", s, n2) == [v]
         await h.call("VIF.unplug", s, v)
         assert await fails(h, "VIF.unplug_force", s, v) == ["DEVICE_ALREADY_DETACHED", v]
         await h.call("VIF.plug", s, v)
         await h.call("VIF.unplug_force", s, v)
-        assert backend.calls == [("plug", vm, v), ("unplug", vm, v), ("plug", vm, v),
+        assert backend.calls == [("plug", vm, v), ("move", vm, v), ("unplug", vm, v),
+                                 ("plug", vm, v),
                                  ("unplug_force", vm, v)]
         await h.call("VIF.destroy", s, v)
         assert await h.call("VM.get_VIFs", s, vm) == []

@@ -41,6 +41,10 @@ class VifHotplug(Protocol):
     async def vif_unplug(self, vm_ref: str, vm: dict[str, Any], vif_ref: str,
                          vif: dict[str, Any], force: bool) -> None: ...
 
+    async def vif_move(self, vm_ref: str, vm: dict[str, Any], vif_ref: str,
+                       vif: dict[str, Any], network_ref: str) -> None:
+        """Re-attach a plugged VIF to another network's bridge."""
+
 
 # --- validation --------------------------------------------------------------------------
 def check_device(device: str) -> None:
@@ -230,9 +234,9 @@ async def unplug_force(ctx: Context, vif: str) -> None:
 async def move(ctx: Context, vif: str, network: str) -> None:
     rec = ctx.txn.get("VIF", vif)
     if rec["currently_attached"]:
-        # re-plugging onto another bridge is the backend's job (not there yet)
-        _hook(ctx, "vif_move", "VIF.move")
-        await ctx.services.backend.vif_move(rec["VM"], vif, rec, network)
+        # re-plugging onto another bridge is the backend's job
+        vm_ref, vm, rec = _running_vm(ctx, vif)
+        await _hook(ctx, "vif_move", "VIF.move")(vm_ref, vm, vif, rec, network)
     async with serialized(ctx):           # the target network may be being destroyed
         if ctx.txn.get("network", network) is None:
             raise XenAPIError("HANDLE_INVALID", "network", network)

@@ -11,6 +11,7 @@ import fcntl
 import ipaddress
 import json
 import logging
+import os
 import shutil
 import socket
 import struct
@@ -30,7 +31,7 @@ _SIOCGIFNETMASK = 0x891B
 def ip_json() -> list[dict[str, Any]] | None:
     """`ip -j -d addr show`, or None when iproute2 is missing or fails."""
     ip = shutil.which("ip") or next((p for p in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip")
-                                     if shutil.os.path.exists(p)), None)
+                                     if os.path.exists(p)), None)
     if ip is None:
         return None
     try:

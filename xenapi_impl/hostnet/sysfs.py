@@ -9,7 +9,6 @@ from .model import Interface
 SYS_NET = "/sys/class/net"
 _PCI_ADDR = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _PCI_IDS = ("/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids")
-ARPHRD_ETHER = 1
 IFF_UP = 0x1
 
 
