@@ -182,4 +182,4 @@ async def set_device_config(ctx: Context, self: str, value: dict[str, str]) -> N
 
 
 __all__ = ["AttachedSRs", "exclusive", "attached_driver", "attached_vdis", "call", "driver_class",
-           "new_driver", "plug_record", "storage_error", "NULL_REF"]
+           "new_driver", "plug_record", "storage_error"]
