@@ -18,8 +18,9 @@ venv: $(VPY)
 
 # Run the XenAPI server on the simulator with a fresh database.
 run: venv
-	rm -f $(DB) $(DB)-wal $(DB)-shm
-	$(VENV)/bin/xenapi-server serve --backend sim --db $(DB) --http $(HTTP)
+	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).*
+	@echo "== log in as root with the password the server writes to $(DB).root-password"
+	XLSIM_STATE_FILE=$(DB).xlsim $(VENV)/bin/xenapi-server serve --backend sim --db $(DB) --http $(HTTP)
 
 # C checks of the simulator (warnings as errors, AddressSanitizer, real Xen headers).
 sim-check:
