@@ -423,3 +423,27 @@ def test_one_storage_operation_per_vdi_at_a_time(tmp_path):
         await h.call("VDI.destroy", s, vdi)               # free again
         assert len(await h.call("SR.get_VDIs", s, sr)) == 1
     run(body)
+
+
+def test_userdevice_uniqueness_holds_under_concurrent_creates_on_sqlite(tmp_path):
+    import asyncio
+
+    async def body(h):
+        s = await h.login()
+        vm = await h.call("VM.create", s, dict(VM_REQUIRED))
+
+        async def attempt(dev):
+            try:
+                return await h.call("VBD.create", s, vbd_rec(
+                    vm, NULL_REF, userdevice=dev, type="CD", mode="RO", empty=True))
+            except XenAPIError as e:
+                return e.description
+        same = await asyncio.gather(*(attempt("7") for _ in range(6)))
+        ok = [r for r in same if isinstance(r, str)]
+        assert len(ok) == 1 and [r for r in same if not isinstance(r, str)] == [
+            ["DEVICE_ALREADY_EXISTS", "7"]] * 5
+        auto = await asyncio.gather(*(attempt("autodetect") for _ in range(6)))
+        devices = [await h.call("VBD.get_userdevice", s, r) for r in auto]
+        assert sorted(devices, key=int) == ["0", "1", "2", "3", "4", "5"]
+        assert len(await h.call("VM.get_VBDs", s, vm)) == 7
+    run(body, str(tmp_path / "x.db"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
 from ..errors import XenAPIError
 from ..server.context import Context
@@ -29,6 +29,8 @@ class AttachedSRs:
         self.drivers: dict[str, SRDriver] = {}
         #: VDI ref -> (operation, task ref) of the storage operation running on it
         self.busy: dict[str, tuple[str, str]] = {}
+        #: uniqueness checks (VBD userdevice per VM, one PBD per SR and host) and their commit
+        self.lock = asyncio.Lock()
 
     @staticmethod
     def of(services: Any) -> "AttachedSRs":
@@ -51,6 +53,16 @@ def exclusive(ctx: Context, vdi: str, operation: str) -> Iterator[None]:
         yield
     finally:
         busy.pop(vdi, None)
+
+
+@contextlib.asynccontextmanager
+async def serialized(ctx: Context) -> AsyncIterator[None]:
+    """Check a uniqueness rule and write under one lock, committing before releasing it: a
+    commit waits for the disk, so two calls could otherwise both pass the check."""
+    async with AttachedSRs.of(ctx.services).lock:
+        yield
+        if not ctx.txn.done:
+            await ctx.txn.commit()
 
 
 def storage_error(ctx: Context, exc: StorageError) -> XenAPIError:
@@ -136,13 +148,14 @@ async def create(ctx: Context, record: dict[str, Any]) -> str:
         raise XenAPIError("HANDLE_INVALID", "host", host)
     if not ctx.txn.exists("SR", sr):
         raise XenAPIError("HANDLE_INVALID", "SR", sr)
-    for other in ctx.txn.get("SR", sr)["PBDs"]:
-        if ctx.txn.get("PBD", other)["host"] == host:
-            raise XenAPIError("PBD_EXISTS", sr, host, other)
-    full = ctx.services.default_record("PBD")
-    full.update(record, uuid=new_uuid(), currently_attached=False)
-    ref = new_ref()
-    ctx.txn.create("PBD", ref, full)
+    async with serialized(ctx):
+        for other in ctx.txn.get("SR", sr)["PBDs"]:
+            if ctx.txn.get("PBD", other)["host"] == host:
+                raise XenAPIError("PBD_EXISTS", sr, host, other)
+        full = ctx.services.default_record("PBD")
+        full.update(record, uuid=new_uuid(), currently_attached=False)
+        ref = new_ref()
+        ctx.txn.create("PBD", ref, full)
     return ref
 
 
@@ -181,5 +194,5 @@ async def set_device_config(ctx: Context, self: str, value: dict[str, str]) -> N
     ctx.txn.update("PBD", self, {"device_config": dict(value)})
 
 
-__all__ = ["AttachedSRs", "exclusive", "attached_driver", "attached_vdis", "call", "driver_class",
+__all__ = ["AttachedSRs", "exclusive", "serialized", "attached_driver", "attached_vdis", "call", "driver_class",
            "new_driver", "plug_record", "storage_error"]

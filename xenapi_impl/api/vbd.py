@@ -75,6 +75,12 @@ def _power_state(ctx: Context, vbd: str) -> tuple[str, str]:
 
 @implements("VBD.create")
 async def create(ctx: Context, record: dict[str, Any]) -> str:
+    from .pbd import serialized
+    async with serialized(ctx):       # userdevice uniqueness holds under concurrent calls
+        return _create(ctx, record)
+
+
+def _create(ctx: Context, record: dict[str, Any]) -> str:
     vm, vdi, type_, mode = record["VM"], record["VDI"], record["type"], record["mode"]
     empty = record["empty"]
     ref = new_ref()
