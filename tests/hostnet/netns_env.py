@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 
 NIC0_MAC = "02:00:00:aa:00:01"
@@ -76,10 +77,20 @@ class NetnsEnv:
             self.ip("route", "add", "default", "via", "10.77.0.1", "dev", "nic0", "onlink")
             self.ip("-6", "route", "add", "default", "via", "fd77::1", "dev", "nic0",
                     "onlink")
+            self._wait_carrier("nic0")
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def _wait_carrier(self, dev: str) -> None:
+        """A veth's carrier comes up asynchronously once both ends are up: wait for it
+        (a readiness wait, not a timing assertion)."""
+        for _ in range(500):
+            if self.exec("cat", f"/sys/class/net/{dev}/carrier").strip() == "1":
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"{dev}: no carrier in the test namespace")
 
     def add_veth(self, a: str, b: str) -> None:
         self.ip("link", "add", a, "type", "veth", "peer", "name", b)

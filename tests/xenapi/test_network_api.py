@@ -309,6 +309,7 @@ def netns():
 
 def run_in(ns: str, body) -> Any:
     async def main() -> Any:
+        await Netns(ns).discover()        # a failure here shows its reason (seed only logs it)
         h = Harness()
         h.services.hostnet = Netns(ns)
         await h.start()
