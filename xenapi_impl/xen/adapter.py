@@ -1,8 +1,8 @@
 """Opening the hypervisor backend. `xenlight_py` is imported lazily, here only.
 
-For now the server only records which backend it runs on (VM lifecycle comes later); opening
-still proves the backend is usable, so `--backend xen` on a host without Xen fails at start
-with a clear message instead of at the first VM call.
+Opening proves the backend is usable, so `--backend xen` on a host without Xen fails at start
+with a clear message instead of at the first VM call. `Backend.hypervisor` is what the API
+layer calls (xen/hypervisor.py); `xen/pump.py` applies the domains' own changes.
 """
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ class BackendUnavailable(Exception):
 class Backend:
     kind: str                   # "sim" or "xen"
     context: Any = None         # xenlight_py.Context once the binding is available
+    #: seconds a guest has to finish a clean shutdown/reboot (xapi's default)
+    clean_timeout: float = 1200.0
+    _hypervisor: Any = None
+
+    @property
+    def hypervisor(self) -> Any:
+        """The asynchronous operations on the context (None without the binding)."""
+        if self.context is None:
+            return None
+        if self._hypervisor is None:
+            from .hypervisor import Hypervisor
+            self._hypervisor = Hypervisor(self.context, self.kind)
+        return self._hypervisor
 
     def close(self) -> None:
         ctx, self.context = self.context, None

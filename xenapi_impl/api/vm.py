@@ -1,0 +1,531 @@
+"""VM.*: the lifecycle of VMs on this host, through the Xen adapter (`xen/`).
+
+An operation is checked in xapi's order (blocked operation, power state, another operation in
+progress, template), then announced: `current_operations` gets the task (or a fresh ref for a
+synchronous call) and that is committed at once, so clients see it and a concurrent call gets
+OTHER_OPERATION_IN_PROGRESS. The hypervisor work runs off the event loop; its record changes
+are committed together with the end of the operation. A failure leaves the VM as it found it.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import logging
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from ..errors import XenAPIError
+from ..server.context import Context
+from ..store import NULL_REF, new_ref, new_uuid
+from .registry import implements
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+#: what each power state allows (xapi's tables, restricted to what this server implements)
+ALLOWED = {
+    "Halted": ["start", "start_on", "clone", "copy", "destroy", "changing_VCPUs",
+               "changing_memory_limits", "changing_static_range", "changing_dynamic_range"],
+    "Running": ["pause", "suspend", "clean_shutdown", "clean_reboot", "hard_shutdown",
+                "hard_reboot", "shutdown", "changing_dynamic_range", "changing_VCPUs_live"],
+    "Paused": ["unpause", "hard_shutdown", "hard_reboot", "shutdown"],
+    "Suspended": ["resume", "resume_on", "hard_shutdown", "shutdown", "destroy"],
+}
+TEMPLATE_ALLOWED = ["clone", "copy", "provision", "destroy", "export"]
+
+
+class VmOps:
+    """VM ref -> (operation, its ref) of the operation running on it (one per Services)."""
+
+    def __init__(self) -> None:
+        self.busy: dict[str, tuple[str, str]] = {}
+
+    @staticmethod
+    def of(services: Any) -> "VmOps":
+        found = getattr(services, "vm_ops", None)
+        if found is None:
+            found = services.vm_ops = VmOps()
+        return found
+
+
+def allowed_operations(rec: dict[str, Any]) -> list[str]:
+    if rec["current_operations"]:
+        return []
+    if rec["is_a_template"]:
+        return list(TEMPLATE_ALLOWED)
+    if rec["is_control_domain"]:
+        return []
+    return list(ALLOWED.get(rec["power_state"], []))
+
+
+def hypervisor(ctx: Context) -> Any:
+    hv = getattr(ctx.services.backend, "hypervisor", None)
+    if hv is None:
+        raise XenAPIError("NOT_IMPLEMENTED", ctx.method)     # no hypervisor backend
+    return hv
+
+
+def txn_of(ctx: Context) -> Any:
+    """A fresh transaction that keeps the relation sets (host.resident_VMs...) current."""
+    txn = ctx.store.transaction()
+    relations = getattr(ctx.services.model, "relations", None)
+    return relations.wrap(txn) if relations is not None else txn
+
+
+def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...]) -> dict[str, Any]:
+    rec = ctx.txn.get("VM", vm)
+    blocked = rec["blocked_operations"]
+    if op in blocked:
+        raise XenAPIError("OPERATION_BLOCKED", vm, blocked[op])
+    if rec["power_state"] not in states:
+        raise XenAPIError("VM_BAD_POWER_STATE", vm, ",".join(s.lower() for s in states),
+                          rec["power_state"].lower())
+    busy = VmOps.of(ctx.services).busy.get(vm)
+    if busy is not None:
+        raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, busy[0], busy[1])
+    if rec["is_a_template"]:
+        raise XenAPIError("VM_IS_TEMPLATE", vm)
+    if rec["is_control_domain"]:
+        raise XenAPIError("OPERATION_NOT_ALLOWED",
+                          "This operation is not allowed on the control domain")
+    return rec
+
+
+@contextlib.asynccontextmanager
+async def operation(ctx: Context, vm: str, op: str,
+                    states: tuple[str, ...]) -> AsyncIterator[Any]:
+    """Check, announce (committed), run the body with a transaction committed with the
+    operation's end; a failing body's writes are discarded, the announcement still removed."""
+    check_operation(ctx, vm, op, states)
+    ops = VmOps.of(ctx.services).busy
+    op_ref = ctx.task.ref if ctx.task is not None else new_ref()
+    ops[vm] = (op, op_ref)
+    try:
+        ctx.txn.update("VM", vm, {"current_operations": {op_ref: op}, "allowed_operations": []})
+        await ctx.txn.commit()
+        txn = txn_of(ctx)
+        try:
+            yield txn
+        except BaseException:
+            txn.rollback()
+            txn = txn_of(ctx)
+            raise
+        finally:
+            rec = txn.get("VM", vm)
+            if rec is not None:
+                cur = {k: v for k, v in rec["current_operations"].items() if k != op_ref}
+                txn.update("VM", vm, {"current_operations": cur})
+                txn.update("VM", vm, {"allowed_operations": allowed_operations(
+                    txn.get("VM", vm))})
+            await txn.commit()
+    finally:
+        ops.pop(vm, None)
+
+
+# --- VM.create: checked, with its metrics and allowed operations ------------------------
+def check_memory(rec: dict[str, Any]) -> None:
+    smin, dmin = rec["memory_static_min"], rec["memory_dynamic_min"]
+    dmax, smax = rec["memory_dynamic_max"], rec["memory_static_max"]
+    if not smin <= dmin <= dmax <= smax:
+        raise XenAPIError("MEMORY_CONSTRAINT_VIOLATION",
+                          "Memory limits must satisfy: static_min <= dynamic_min <= "
+                          "dynamic_max <= static_max")
+
+
+def check_vcpus(rec: dict[str, Any]) -> None:
+    if rec["VCPUs_max"] < 1:
+        raise XenAPIError("VALUE_NOT_SUPPORTED", "VCPUs_max", str(rec["VCPUs_max"]),
+                          "value must be at least 1")
+    if not 1 <= rec["VCPUs_at_startup"] <= rec["VCPUs_max"]:
+        raise XenAPIError("VALUE_NOT_SUPPORTED", "VCPUs_at_startup",
+                          str(rec["VCPUs_at_startup"]), "value must be between 1 and VCPUs_max")
+
+
+def new_metrics(ctx: Context, txn: Any) -> str:
+    ref = new_ref()
+    txn.create("VM_metrics", ref, {**ctx.services.default_record("VM_metrics"),
+                                   "uuid": new_uuid(), "memory_actual": 0, "VCPUs_number": 0,
+                                   "state": [], "other_config": {}})
+    return ref
+
+
+@implements("VM.create")
+async def create(ctx: Context, record: dict[str, Any]) -> str:
+    full = ctx.services.default_record("VM")
+    full.update(record)
+    check_memory(full)
+    check_vcpus(full)
+    ref = new_ref()
+    # runtime state is the server's, never the client's
+    full.update(uuid=new_uuid(), power_state="Halted", resident_on=NULL_REF,
+                current_operations={}, is_control_domain=False,
+                metrics=new_metrics(ctx, ctx.txn), consoles=[], crash_dumps=[])
+    full["allowed_operations"] = allowed_operations(full)
+    ctx.txn.create("VM", ref, full)
+    return ref
+
+
+# --- starting ----------------------------------------------------------------------------
+class Attached:
+    """VDIs attached for a domain being started, detached again if the start fails."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.vdis: list[tuple[Any, str]] = []      # (driver, vdi uuid)
+
+    async def attach(self, sr: str, vdi_uuid: str, writable: bool) -> str:
+        from .pbd import attached_driver, call
+        drv = attached_driver(self.ctx, sr)
+        info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable)
+        self.vdis.append((drv, vdi_uuid))
+        return info.pdev_path
+
+    async def detach_all(self) -> None:
+        for drv, uuid in reversed(self.vdis):
+            try:
+                await asyncio.to_thread(drv.vdi_detach, uuid)
+            except Exception:  # noqa: BLE001 - best effort on the failure path; say so
+                log.warning("could not detach VDI %s", uuid, exc_info=True)
+        self.vdis.clear()
+
+
+async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list, list]:
+    from ..xen.config import Disk, Nic
+    rec = txn.get("VM", vm)
+    disks = []
+    for vbd in rec["VBDs"]:
+        b = txn.get("VBD", vbd)
+        cd = b["type"] == "CD"
+        if b["empty"] or b["VDI"] == NULL_REF:
+            if cd:
+                disks.append(Disk(b["userdevice"], None, False, True))
+            continue
+        v = txn.get("VDI", b["VDI"])
+        rw = b["mode"] == "RW" and not v["read_only"]
+        path = await att.attach(v["SR"], v["uuid"], rw)
+        disks.append(Disk(b["userdevice"], path, rw, cd))
+    nics = []
+    for vif in rec["VIFs"]:
+        f = txn.get("VIF", vif)
+        net = txn.get("network", f["network"])
+        nics.append(Nic(f["device"], f["MAC"], net["bridge"] if net else "", f["MTU"],
+                        f["other_config"], f["qos_algorithm_type"], f["qos_algorithm_params"]))
+    return disks, nics
+
+
+async def _check_memory_free(ctx: Context, hv: Any, vm: str, rec: dict[str, Any]) -> None:
+    needed = rec["memory_static_max"]
+    available = await hv.free_memory_kib() * 1024
+    if needed > available:
+        raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(needed), str(available))
+
+
+async def boot(ctx: Context, txn: Any, vm: str, paused: bool,
+               restore: Callable[[Any], Awaitable[int]] | None = None) -> int:
+    """Create the VM's domain (or restore it through `restore(cfg)`) and record it running.
+    Any failure destroys what was made and detaches the disks before raising."""
+    from ..xen import config
+    hv = hypervisor(ctx)
+    rec = txn.get("VM", vm)
+    await _check_memory_free(ctx, hv, vm, rec)
+    att = Attached(ctx)
+    domid = None
+    try:
+        disks, nics = await _devices(ctx, txn, vm, att)
+        phys = await hv.physinfo()
+        cfg = config.build(rec, disks, nics, nr_cpus=phys.nr_cpus)
+        if ctx.task is not None:
+            ctx.task.check_cancelled()
+        domid = await (restore(cfg) if restore is not None else hv.create(cfg, paused))
+        info = await hv.domain_info(domid)
+    except BaseException:
+        await _destroy_by_uuid(hv, rec["uuid"], domid)
+        await att.detach_all()
+        raise
+    ctx.services.vm_devices = getattr(ctx.services, "vm_devices", {})
+    ctx.services.vm_devices[vm] = att.vdis
+    _record_running(ctx, txn, vm, domid, paused, info)
+    return domid
+
+
+async def _destroy_by_uuid(hv: Any, uuid: str, domid: int | None) -> None:
+    """No domain of a failed start stays behind (libxl may fail after making one)."""
+    try:
+        for d in await hv.list_domains():
+            if d.uuid == uuid and d.domid != 0 or d.domid == domid:
+                await hv.destroy(d.domid)
+    except XenAPIError:
+        log.warning("cleaning up the domain of a failed start of %s failed", uuid,
+                    exc_info=True)
+
+
+def _record_running(ctx: Context, txn: Any, vm: str, domid: int, paused: bool,
+                    info: Any) -> None:
+    rec = txn.get("VM", vm)
+    metrics = rec["metrics"]
+    if metrics == NULL_REF or txn.get("VM_metrics", metrics) is None:
+        metrics = new_metrics(ctx, txn)
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    txn.update("VM_metrics", metrics, {
+        "start_time": now, "last_updated": now,
+        "VCPUs_number": info.vcpu_online if info is not None else rec["VCPUs_at_startup"],
+        "memory_actual": (info.current_memkb * 1024) if info is not None
+        else rec["memory_dynamic_max"],
+        "hvm": rec["HVM_boot_policy"] != "", "state": []})
+    from ..xen.config import domain_type
+    txn.update("VM", vm, {"power_state": "Paused" if paused else "Running", "domid": domid,
+                          "resident_on": ctx.services.host_ref, "metrics": metrics,
+                          "memory_target": rec["memory_dynamic_max"],
+                          "domain_type": domain_type(rec)})
+    for vbd in rec["VBDs"]:
+        txn.update("VBD", vbd, {"currently_attached": True})
+    for vif in rec["VIFs"]:
+        txn.update("VIF", vif, {"currently_attached": True})
+    for c in rec["consoles"]:
+        if txn.get("console", c) is not None:
+            txn.delete("console", c)
+    txn.create("console", new_ref(), {**ctx.services.default_record("console"),
+                                      "uuid": new_uuid(), "protocol": "vt100",
+                                      "location": f"/console/{domid}", "VM": vm,
+                                      "other_config": {}})
+
+
+async def halt(ctx: Context, txn: Any, vm: str, *, destroy: bool = True) -> None:
+    """Destroy the VM's domain (if asked), detach its disks, record it Halted."""
+    rec = txn.get("VM", vm)
+    if destroy and rec["domid"] >= 0:
+        await hypervisor(ctx).destroy(rec["domid"])
+    await release_devices(ctx, vm)
+    record_halted(ctx, txn, vm)
+
+
+async def release_devices(ctx: Context, vm: str) -> None:
+    vdis = getattr(ctx.services, "vm_devices", {}).pop(vm, [])
+    att = Attached(ctx)
+    att.vdis = vdis
+    await att.detach_all()
+
+
+def record_halted(ctx: Context, txn: Any, vm: str, state: str = "Halted") -> None:
+    rec = txn.get("VM", vm)
+    txn.update("VM", vm, {"power_state": state, "domid": -1, "resident_on": NULL_REF})
+    if rec["metrics"] != NULL_REF and txn.get("VM_metrics", rec["metrics"]) is not None:
+        txn.update("VM_metrics", rec["metrics"], {"VCPUs_number": 0, "memory_actual": 0})
+    for vbd in rec["VBDs"]:
+        if txn.get("VBD", vbd) is not None:
+            txn.update("VBD", vbd, {"currently_attached": state == "Suspended"})
+    for vif in rec["VIFs"]:
+        if txn.get("VIF", vif) is not None:
+            txn.update("VIF", vif, {"currently_attached": False})
+    for c in rec["consoles"]:
+        if txn.get("console", c) is not None:
+            txn.delete("console", c)
+
+
+def _check_host(ctx: Context, host: str) -> None:
+    hrec = ctx.txn.get("host", host)
+    if not hrec["enabled"]:
+        raise XenAPIError("HOST_DISABLED", host)
+
+
+@implements("VM.start")
+async def start(ctx: Context, vm: str, start_paused: bool, force: bool) -> None:
+    check_operation(ctx, vm, "start", ("Halted",))
+    _check_host(ctx, ctx.services.host_ref)
+    async with operation(ctx, vm, "start", ("Halted",)) as txn:
+        await boot(ctx, txn, vm, start_paused)
+
+
+@implements("VM.start_on")
+async def start_on(ctx: Context, vm: str, host: str, start_paused: bool, force: bool) -> None:
+    check_operation(ctx, vm, "start_on", ("Halted",))
+    _check_host(ctx, host)
+    if host != ctx.services.host_ref:
+        raise XenAPIError("HOST_OFFLINE", host)
+    async with operation(ctx, vm, "start_on", ("Halted",)) as txn:
+        await boot(ctx, txn, vm, start_paused)
+
+
+# --- running -> paused -> running ----------------------------------------------------------
+@implements("VM.pause")
+async def pause(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "pause", ("Running",)) as txn:
+        await hypervisor(ctx).pause(txn.get("VM", vm)["domid"])
+        txn.update("VM", vm, {"power_state": "Paused"})
+
+
+@implements("VM.unpause")
+async def unpause(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "unpause", ("Paused",)) as txn:
+        await hypervisor(ctx).unpause(txn.get("VM", vm)["domid"])
+        txn.update("VM", vm, {"power_state": "Running"})
+
+
+# --- shutdown and reboot -------------------------------------------------------------------
+#: seconds a guest has to finish a clean shutdown/reboot once asked (xapi's default 1200)
+CLEAN_TIMEOUT = 1200.0
+
+
+async def ask_guest(ctx: Context, vm: str, domid: int, reboot: bool) -> None:
+    """Ask the guest to power off / reboot and wait until it has shut down (the domain stays
+    until the caller destroys it). VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT if the guest never
+    acknowledged, VM_SHUTDOWN_TIMEOUT [vm, timeout] if it did not finish in time."""
+    hv = hypervisor(ctx)
+    timeout = getattr(ctx.services.backend, "clean_timeout", CLEAN_TIMEOUT)
+    from ..xen.hypervisor import NotAcknowledged
+    try:
+        stream = await hv.request_shutdown(domid, reboot)
+    except NotAcknowledged as exc:
+        raise XenAPIError("VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT", vm) from exc
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            info = await hv.domain_info(domid)
+            if info is None or info.shutdown or info.dying:
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                raise XenAPIError("VM_SHUTDOWN_TIMEOUT", vm, f"{timeout:g}")
+            await stream.next(left)
+            if ctx.task is not None and ctx.task.cancelled:
+                ctx.task.check_cancelled()
+    finally:
+        stream.close()
+
+
+@implements("VM.clean_shutdown")
+async def clean_shutdown(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "clean_shutdown", ("Running",)) as txn:
+        await ask_guest(ctx, vm, txn.get("VM", vm)["domid"], reboot=False)
+        await halt(ctx, txn, vm)
+
+
+@implements("VM.hard_shutdown")
+async def hard_shutdown(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "hard_shutdown", ("Running", "Paused", "Suspended")) as txn:
+        await _hard_halt(ctx, txn, vm)
+
+
+async def _hard_halt(ctx: Context, txn: Any, vm: str) -> None:
+    if txn.get("VM", vm)["power_state"] == "Suspended":
+        await _drop_suspend_image(ctx, txn, vm)
+        record_halted(ctx, txn, vm)
+    else:
+        await halt(ctx, txn, vm)
+
+
+@implements("VM.shutdown")
+async def shutdown(ctx: Context, vm: str) -> None:
+    """Clean shutdown when the VM runs, hard shutdown if that fails or it cannot."""
+    async with operation(ctx, vm, "shutdown", ("Running", "Paused", "Suspended")) as txn:
+        rec = txn.get("VM", vm)
+        if rec["power_state"] == "Running":
+            try:
+                await ask_guest(ctx, vm, rec["domid"], reboot=False)
+            except XenAPIError as exc:
+                log.info("clean shutdown of %s failed (%s): hard shutdown", vm, exc.code)
+        await _hard_halt(ctx, txn, vm)
+
+
+@implements("VM.clean_reboot")
+async def clean_reboot(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "clean_reboot", ("Running",)) as txn:
+        await ask_guest(ctx, vm, txn.get("VM", vm)["domid"], reboot=True)
+        await restart(ctx, txn, vm)
+
+
+@implements("VM.hard_reboot")
+async def hard_reboot(ctx: Context, vm: str) -> None:
+    async with operation(ctx, vm, "hard_reboot", ("Running", "Paused")) as txn:
+        await restart(ctx, txn, vm)
+
+
+async def restart(ctx: Context, txn: Any, vm: str) -> None:
+    """A new domain (new domid) for the VM; if it cannot be made, the VM ends Halted."""
+    await halt(ctx, txn, vm)
+    await boot(ctx, txn, vm, False)
+
+
+# --- suspend and resume ------------------------------------------------------------------
+def _suspend_sr(ctx: Context, txn: Any, vm: str) -> str:
+    rec = txn.get("VM", vm)
+    pool = txn.get("pool", ctx.services.pool_ref)
+    for sr in (rec["suspend_SR"], pool["suspend_image_SR"], pool["default_SR"]):
+        if sr != NULL_REF and txn.get("SR", sr) is not None:
+            return sr
+    raise XenAPIError("VM_NO_SUSPEND_SR", vm)
+
+
+@implements("VM.suspend")
+async def suspend(ctx: Context, vm: str) -> None:
+    from .pbd import attached_driver, call
+    from .sr import vdi_record
+    async with operation(ctx, vm, "suspend", ("Running",)) as txn:
+        rec = txn.get("VM", vm)
+        sr = _suspend_sr(ctx, txn, vm)
+        drv = attached_driver(ctx, sr)
+        # the image holds the guest's memory plus libxl's headers: static max + 1 MiB slack
+        info = await call(ctx, drv.vdi_create, rec["memory_static_max"] + MIB,
+                          name_label=f"Suspend image of {rec['name_label']}")
+        try:
+            path = (await call(ctx, drv.vdi_attach, info.uuid, True)).pdev_path
+            try:
+                await hypervisor(ctx).suspend(rec["domid"], path)
+            finally:
+                await call(ctx, drv.vdi_detach, info.uuid)
+            await hypervisor(ctx).destroy(rec["domid"])
+        except BaseException:
+            with contextlib.suppress(Exception):
+                drv.vdi_delete(info.uuid)
+            raise
+        vdi = new_ref()
+        txn.create("VDI", vdi, vdi_record(ctx, sr, info, type="suspend",
+                                          name_description="suspend image"))
+        txn.update("VM", vm, {"suspend_VDI": vdi})
+        await release_devices(ctx, vm)
+        record_halted(ctx, txn, vm, "Suspended")
+
+
+async def _drop_suspend_image(ctx: Context, txn: Any, vm: str) -> None:
+    from .pbd import attached_driver, call
+    vdi = txn.get("VM", vm)["suspend_VDI"]
+    vrec = txn.get("VDI", vdi) if vdi != NULL_REF else None
+    if vrec is not None:
+        drv = attached_driver(ctx, vrec["SR"])
+        await call(ctx, drv.vdi_delete, vrec["uuid"])
+        txn.delete("VDI", vdi)
+    txn.update("VM", vm, {"suspend_VDI": NULL_REF})
+
+
+async def _resume(ctx: Context, vm: str, host: str, start_paused: bool, op: str) -> None:
+    from .pbd import attached_driver, call
+    check_operation(ctx, vm, op, ("Suspended",))
+    _check_host(ctx, host)
+    if host != ctx.services.host_ref:
+        raise XenAPIError("HOST_OFFLINE", host)
+    async with operation(ctx, vm, op, ("Suspended",)) as txn:
+        vdi = txn.get("VM", vm)["suspend_VDI"]
+        vrec = txn.get("VDI", vdi) if vdi != NULL_REF else None
+        if vrec is None:
+            raise XenAPIError("VM_HAS_NO_SUSPEND_VDI", vm)
+        drv = attached_driver(ctx, vrec["SR"])
+        path = (await call(ctx, drv.vdi_attach, vrec["uuid"], False)).pdev_path
+        try:
+            hv = hypervisor(ctx)
+            await boot(ctx, txn, vm, start_paused,
+                       restore=lambda cfg: hv.create_restore(cfg, path, start_paused))
+        finally:
+            await call(ctx, drv.vdi_detach, vrec["uuid"])
+        await _drop_suspend_image(ctx, txn, vm)
+
+
+@implements("VM.resume")
+async def resume(ctx: Context, vm: str, start_paused: bool, force: bool) -> None:
+    await _resume(ctx, vm, ctx.services.host_ref, start_paused, "resume")
+
+
+@implements("VM.resume_on")
+async def resume_on(ctx: Context, vm: str, host: str, start_paused: bool,
+                    force: bool) -> None:
+    await _resume(ctx, vm, host, start_paused, "resume_on")

@@ -1,0 +1,125 @@
+"""Blocking binding calls, run off the event loop, with libxl failures turned into XenAPI
+errors. The only place besides adapter.py that imports `xenlight_py`."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any, Callable, TypeVar
+
+from ..errors import XenAPIError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class NotAcknowledged(Exception):
+    """The guest did not acknowledge a shutdown/reboot request (no PV control driver)."""
+
+
+class Hypervisor:
+    """Asynchronous face of one `xenlight_py.Context` (thread-safe, releases the GIL)."""
+
+    def __init__(self, context: Any, kind: str) -> None:
+        self.context = context
+        self.kind = kind
+
+    @property
+    def sim(self) -> Any:
+        return self.context.sim
+
+    async def run(self, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run `fn` in a worker thread; a libxl failure becomes INTERNAL_ERROR naming `what`,
+        the libxl function, its error and what libxl logged (libxl's only error text)."""
+        from xenlight_py import XenlightError
+        try:
+            return await asyncio.to_thread(functools.partial(fn, *args, **kw))
+        except XenlightError as exc:
+            raise libxl_error(what, exc) from exc
+
+    # host ------------------------------------------------------------------------------
+    async def physinfo(self) -> Any:
+        return await self.run("physinfo", self.context.physinfo)
+
+    async def version_info(self) -> Any:
+        return await self.run("version_info", self.context.version_info)
+
+    async def free_memory_kib(self) -> int:
+        return await self.run("free_memory", self.context.free_memory)
+
+    async def list_domains(self) -> list[Any]:
+        return await self.run("list_domains", self.context.list_domains)
+
+    async def domain_info(self, domid: int) -> Any | None:
+        """The domain's info, or None if it no longer exists."""
+        from xenlight_py import DomainNotFound
+        try:
+            return await asyncio.to_thread(self.context.domain_info, domid)
+        except DomainNotFound:
+            return None
+
+    # domains ---------------------------------------------------------------------------
+    async def create(self, cfg: Any, paused: bool) -> int:
+        return await self.run("domain create", self.context.create_domain, cfg, paused=paused)
+
+    async def create_restore(self, cfg: Any, path: str, paused: bool) -> int:
+        return await self.run("domain restore", self.context.create_restore, cfg, path,
+                              paused=paused)
+
+    async def destroy(self, domid: int) -> None:
+        """Destroy the domain; one that is already gone is not an error."""
+        from xenlight_py import DomainNotFound
+        try:
+            await asyncio.to_thread(self.context.destroy, domid)
+        except DomainNotFound:
+            pass
+        except Exception as exc:  # noqa: BLE001 - mapped below
+            from xenlight_py import XenlightError
+            if isinstance(exc, XenlightError):
+                raise libxl_error("domain destroy", exc) from exc
+            raise
+
+    async def pause(self, domid: int) -> None:
+        await self.run("domain pause", self.context.pause, domid)
+
+    async def unpause(self, domid: int) -> None:
+        await self.run("domain unpause", self.context.unpause, domid)
+
+    async def suspend(self, domid: int, path: str) -> None:
+        await self.run("domain suspend", self.context.suspend, domid, path)
+
+    async def rename(self, domid: int, name: str) -> None:
+        await self.run("domain rename", self.context.rename, domid, name)
+
+    async def request_shutdown(self, domid: int, reboot: bool = False) -> Any:
+        """Ask the guest to power off (or reboot) and return an event stream opened before
+        asking, so the acknowledgement cannot be missed; the caller closes it."""
+        from xenlight_py import Timeout
+        stream = self.context.aevents([domid])
+        try:
+            await asyncio.to_thread(self.context.reboot if reboot else self.context.shutdown,
+                                    domid)
+        except Timeout as exc:
+            stream.close()
+            raise NotAcknowledged(str(exc)) from exc
+        except BaseException as exc:
+            stream.close()
+            from xenlight_py import XenlightError
+            if isinstance(exc, XenlightError):
+                raise libxl_error("domain reboot" if reboot else "domain shutdown",
+                                  exc) from exc
+            raise
+        return stream
+
+    def events(self) -> Any:
+        """Every domain's events, as an asyncio stream (domids=None)."""
+        return self.context.aevents(None)
+
+
+def libxl_error(what: str, exc: Exception) -> XenAPIError:
+    rc = getattr(exc, "rc", "?")
+    name = getattr(exc, "name", type(exc).__name__)
+    fn = getattr(exc, "function", "")
+    lines = "; ".join(getattr(exc, "log_lines", None) or getattr(exc, "log", None) or [])
+    text = f"{what} failed: {fn}: {name} (rc {rc})" + (f": {lines}" if lines else "")
+    return XenAPIError("INTERNAL_ERROR", text)
