@@ -529,3 +529,57 @@ async def resume(ctx: Context, vm: str, start_paused: bool, force: bool) -> None
 async def resume_on(ctx: Context, vm: str, host: str, start_paused: bool,
                     force: bool) -> None:
     await _resume(ctx, vm, host, start_paused, "resume_on")
+
+
+# --- what the guests do by themselves (called by xen/pump.py) -----------------------------
+def vm_of_domid(services: Any, domid: int) -> str | None:
+    """The VM whose domain on this host is `domid`, unless an operation owns it now."""
+    if domid == 0:
+        return None
+    for ref, rec in services.store.records("VM").items():
+        if rec["domid"] == domid and rec["resident_on"] == services.host_ref \
+                and rec["power_state"] in ("Running", "Paused") \
+                and not rec["is_control_domain"]:
+            return None if ref in VmOps.of(services).busy else ref
+    return None
+
+
+def _internal_ctx(services: Any, method: str, txn: Any) -> Context:
+    from ..server.caller import Caller
+    return Context(services, Caller("unix", "xen-events", local_superuser=True), method, txn)
+
+
+async def guest_shut_down(services: Any, vm: str, domid: int, field: str) -> None:
+    """The guest powered off, rebooted or crashed: apply VM.<field> like xapi."""
+    async with services.store.transaction() as raw:
+        ctx = _internal_ctx(services, "VM.hard_shutdown", raw)
+        rec = ctx.txn.get("VM", vm)
+        if rec is None or rec["domid"] != domid:
+            return
+        action = rec[field]
+        async with operation(ctx, vm, "hard_reboot" if "restart" in action
+                             else "hard_shutdown", ("Running", "Paused")) as txn:
+            if action == "preserve":
+                # the domain stays (shut down, for inspection) until hard_shutdown
+                txn.update("VM", vm, {"power_state": "Paused"})
+            elif action in ("restart", "coredump_and_restart"):
+                await restart(ctx, txn, vm)
+            elif action == "rename_restart":
+                hv = hypervisor(ctx)
+                await hv.rename(domid, f"{rec['uuid']}-zombie-{domid}")
+                await release_devices(ctx, vm)
+                record_halted(ctx, txn, vm)
+                await boot(ctx, txn, vm, False)
+            else:                       # destroy, coredump_and_destroy, soft_reboot
+                await halt(ctx, txn, vm)
+
+
+async def guest_vanished(services: Any, vm: str, domid: int) -> None:
+    """The domain died without this server destroying it (xl destroy, a crash elsewhere)."""
+    async with services.store.transaction() as raw:
+        ctx = _internal_ctx(services, "VM.hard_shutdown", raw)
+        rec = ctx.txn.get("VM", vm)
+        if rec is None or rec["domid"] != domid:
+            return
+        async with operation(ctx, vm, "hard_shutdown", ("Running", "Paused")) as txn:
+            await halt(ctx, txn, vm, destroy=False)

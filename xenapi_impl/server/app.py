@@ -67,6 +67,9 @@ class Services:
     # --- life cycle ------------------------------------------------------------------------
     def start_maintenance(self, interval: float = MAINTENANCE_INTERVAL) -> None:
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain(interval))
+        start = getattr(self.backend, "start", None)
+        if start is not None:
+            start(self)             # the hypervisor's event pump
 
     async def _maintain(self, interval: float) -> None:
         while True:
@@ -82,6 +85,9 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        stop = getattr(self.backend, "stop", None)
+        if stop is not None:
+            await stop()
         left = await self.tasks.drain(grace)
         if left:
             log.warning("%d task(s) still running at shutdown", left)

@@ -38,6 +38,24 @@ class Backend:
             self._hypervisor = Hypervisor(self.context, self.kind)
         return self._hypervisor
 
+    _pump: Any = None
+
+    def start(self, services: Any) -> None:
+        """Start the background loops (the event pump) on the running event loop."""
+        if self.hypervisor is not None and self._pump is None:
+            from .pump import EventPump
+            self._pump = EventPump(services, self.hypervisor)
+            self._pump.start()
+
+    @property
+    def pump(self) -> Any:
+        return self._pump
+
+    async def stop(self) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            await pump.stop()
+
     def close(self) -> None:
         ctx, self.context = self.context, None
         close = getattr(ctx, "close", None)
