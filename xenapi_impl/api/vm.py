@@ -583,3 +583,33 @@ async def guest_vanished(services: Any, vm: str, domid: int) -> None:
             return
         async with operation(ctx, vm, "hard_shutdown", ("Running", "Paused")) as txn:
             await halt(ctx, txn, vm, destroy=False)
+
+
+@implements("VM.destroy")
+async def destroy(ctx: Context, self: str) -> None:
+    """Remove a halted (or suspended) VM with its VBDs, VIFs, metrics and suspend image; the
+    disks (VDIs) stay, like xapi."""
+    rec = ctx.txn.get("VM", self)
+    if rec["is_control_domain"]:
+        raise XenAPIError("OPERATION_NOT_ALLOWED",
+                          "This operation is not allowed on the control domain")
+    if rec["power_state"] not in ("Halted", "Suspended"):
+        raise XenAPIError("VM_BAD_POWER_STATE", self, "halted,suspended",
+                          rec["power_state"].lower())
+    busy = VmOps.of(ctx.services).busy.get(self)
+    if busy is not None:
+        raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VM", self, busy[0], busy[1])
+    from .vbd import destroy_record
+    from .vif import delete_vif
+    for vbd in list(rec["VBDs"]):
+        destroy_record(ctx, vbd)
+    for vif in list(rec["VIFs"]):
+        delete_vif(ctx.txn, vif)
+    for c in rec["consoles"]:
+        if ctx.txn.get("console", c) is not None:
+            ctx.txn.delete("console", c)
+    if rec["power_state"] == "Suspended":
+        await _drop_suspend_image(ctx, ctx.txn, self)
+    if rec["metrics"] != NULL_REF and ctx.txn.get("VM_metrics", rec["metrics"]) is not None:
+        ctx.txn.delete("VM_metrics", rec["metrics"])
+    ctx.txn.delete("VM", self)
