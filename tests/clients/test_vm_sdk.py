@@ -2,10 +2,13 @@
 process (sim backend): its whole life cycle, with event.from seeing every power state."""
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 import pytest
 import XenAPI
+from serverproc import VENV_BIN, ServerProcess
 
 NULL = "OpaqueRef:NULL"
 MiB = 1 << 20
@@ -137,3 +140,49 @@ def test_task_failure_reports_precise_error(x):
         "VALUE_NOT_SUPPORTED", "PV_kernel", "", "a PV VM needs PV_kernel or PV_bootloader"]
     assert x.VM.get_power_state(vm) == "Halted"
     x.VM.destroy(vm)
+
+
+def xenlight(state: str, *args: str) -> str:
+    """The binding's xl-like CLI on the simulated host the server uses (shared state file)."""
+    env = {**os.environ, "XLSIM_STATE_FILE": state}
+    return subprocess.run([os.path.join(VENV_BIN, "xenlight"), "--backend", "sim", *args],
+                          env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_restart_after_sigkill_resyncs(tmp_path, monkeypatch):
+    state = str(tmp_path / "xlsim.state")
+    monkeypatch.setenv("XLSIM_STATE_FILE", state)    # domains outlive the server process
+    srv = ServerProcess(str(tmp_path)).start()
+    try:
+        x = XenAPI.Session(srv.url)
+        x.xenapi.login_with_password("root", srv.password, "1.0", "pytest-vm")
+        a = x.xenapi.VM.create(vm_record("keeps-running"))
+        b = x.xenapi.VM.create(vm_record("domain-vanishes"))
+        for vm in (a, b):
+            x.xenapi.VM.start(vm, False, False)
+        dom_a, dom_b = x.xenapi.VM.get_domid(a), x.xenapi.VM.get_domid(b)
+        cfg = tmp_path / "stray.cfg"
+        cfg.write_text('name = "stray"\nkernel = "/boot/vmlinuz"\nmemory = 64\n')
+        xenlight(state, "create", str(cfg))           # a domain no VM knows
+        srv.kill()
+        xenlight(state, "destroy", dom_b)             # gone while the server was down
+
+        srv.start()
+        x = XenAPI.Session(srv.url)
+        x.xenapi.login_with_password("root", srv.password, "1.0", "pytest-vm")
+        ra, rb = x.xenapi.VM.get_record(a), x.xenapi.VM.get_record(b)
+        assert ra["power_state"] == "Running" and ra["domid"] == dom_a
+        assert ra["current_operations"] == {} and "clean_shutdown" in ra["allowed_operations"]
+        assert rb["power_state"] == "Halted" and rb["resident_on"] == NULL
+        msgs = [m for m in x.xenapi.message.get_all_records().values()
+                if m["name"] == "UNKNOWN_DOMAIN"]
+        assert len(msgs) == 1 and "no VM" in msgs[0]["body"]
+        listing = xenlight(state, "list")
+        assert "stray" in listing                     # reported, never destroyed
+        x.xenapi.VM.clean_shutdown(a)
+        assert x.xenapi.VM.get_power_state(a) == "Halted"
+        x.xenapi.VM.start(b, False, False)            # and the halted one starts again
+        assert x.xenapi.VM.get_power_state(b) == "Running"
+        x.xenapi.VM.hard_shutdown(b)
+    finally:
+        srv.stop()
