@@ -19,7 +19,7 @@ from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DO
                      ERROR_FAIL, ERROR_INVAL, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
-                    ShutdownReason, VcpuInfo, VersionInfo, check_domain_name)
+                    VcpuInfo, VersionInfo, check_domain_name)
 
 if TYPE_CHECKING:
     from .sim import SimControl
@@ -31,30 +31,8 @@ _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
 _DOMID_MAX = 0x7FEF
 
 
-class _EnumOf(dict):  # type: ignore[type-arg]
-    """int -> enum member; a value the enum does not know stays the int. Subscripting a
-    dict subclass with __missing__ is one C-level lookup on the hot path."""
-
-    def __missing__(self, key: int) -> int:
-        return key
-
-
-_REASONS = _EnumOf((int(r), r) for r in ShutdownReason)
-_TYPES = _EnumOf((int(t), t) for t in DomainType)
-
-
-def _make_dominfo(v: tuple[Any, ...], _new: Any = tuple.__new__, _cls: type = DomainInfo,
-                  _r: _EnumOf = _REASONS, _t: _EnumOf = _TYPES) -> DomainInfo:
-    """DomainInfo from one unpacked flat record (already in field order): three fields are
-    converted (uuid bytes -> str, the two enums), the tuple is built in C by tuple.__new__
-    (NamedTuple's __new__ would go through keyword handling)."""
-    (domid, uuid, ssidref, running, blocked, paused, shutdown, dying, never_stop, reason,
-     outstanding, current, shared, paged, maxmem, cpu_time, vcpu_max_id, vcpu_online,
-     cpupool, gpaddr_bits, dtype) = v
-    return _new(_cls, (domid, uuid.decode(), ssidref, running, blocked, paused, shutdown,
-                       dying, never_stop, _r[reason], outstanding, current, shared, paged,
-                       maxmem, cpu_time, vcpu_max_id, vcpu_online, cpupool, gpaddr_bits,
-                       _t[dtype]))
+_from_record = DomainInfo._from_record
+_log_tls = _log.tls
 
 
 def _check_domid(domid: int) -> int:
@@ -87,6 +65,7 @@ class Context:
         self._watch_lock = threading.Lock()
         self._sim: SimControl | None = None
         self._scratch = threading.local()
+        self._info_flat = lib.xlpy_domain_info_flat
         pctx = ffi.new("libxl_ctx **")
         seq = _log.tls.seq
         rc = lib.libxl_ctx_alloc(pctx, lib.LIBXL_VERSION, 0, self._logger)
@@ -218,6 +197,8 @@ class Context:
 
     def domain_info(self, domid: int) -> DomainInfo:
         """The domain's libxl_dominfo. Raises DomainNotFound."""
+        # The hottest call of a toolstack: one C call fills a packed record in this thread's
+        # scratch buffer, struct unpacks it, DomainInfo keeps the tuple (types.py).
         ctx = self._ctx
         if ctx is None or type(domid) is not int or not 0 <= domid <= _DOMID_MAX:
             self._c()
@@ -226,13 +207,13 @@ class Context:
             buf, ptr = self._scratch.v
         except AttributeError:
             buf, ptr = self._new_scratch()
-        seq = _log.tls.seq
-        rc = self._lib.xlpy_domain_info_flat(ctx, domid, ptr)
+        seq = _log_tls.seq
+        rc = self._info_flat(ctx, domid, ptr)
         if rc:
             raise self._error(rc, "libxl_domain_info", _log.since(seq),
                               f"domain {domid} does not exist"
                               if rc == ERROR_DOMAIN_NOTFOUND else None)
-        return _make_dominfo(_unpack_dominfo(buf))
+        return _from_record(_unpack_dominfo(buf))
 
     def _new_scratch(self) -> tuple[bytearray, Any]:
         # One scratch record per thread and context: domain_info is the hottest call.
@@ -258,7 +239,7 @@ class Context:
             raise self._error(n, "libxl_list_domain", lines)
         try:
             raw = ffi.buffer(out[0], n * _DOMINFO.size)
-            return list(map(_make_dominfo, _DOMINFO.iter_unpack(raw)))
+            return list(map(_from_record, _DOMINFO.iter_unpack(raw)))
         finally:
             lib.free(out[0])
 

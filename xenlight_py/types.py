@@ -5,7 +5,7 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any
 
 from .errors import invalid
 
@@ -67,42 +67,169 @@ def _enum_or_raw(cls: type[enum.IntEnum], v: int) -> enum.IntEnum | int:
         return v
 
 
-class DomainInfo(NamedTuple):
+_REASON_OF = {int(r): r for r in ShutdownReason}
+_TYPE_OF = {int(t): t for t in DomainType}
+
+
+class DomainInfo:
     """One domain as libxl_dominfo reports it. Memory in KiB, cpu_time in nanoseconds.
 
-    An immutable named tuple (not a dataclass like the other values): ``domain_info`` and
-    ``list_domains`` are the hottest calls of a toolstack, and a tuple is built in one C call
-    from the record the C shim packs (a 21-field frozen dataclass cost ~0.7 us per domain).
-    It compares, hashes and unpacks as a tuple; ``_asdict()``/``_replace()`` work.
+    Immutable. It holds the tuple the C shim's packed record unpacks to, so ``domain_info``
+    and ``list_domains`` (the hottest calls of a toolstack) build one in two C-level steps
+    (a frozen dataclass cost ~0.7 us per domain); ``uuid`` (the shim's ASCII bytes) and the
+    two enums are converted when read. Two DomainInfo are equal when every field is; they
+    hash, pickle and copy. ``_fields``, ``_asdict()`` and ``_replace(**changes)`` as for a
+    named tuple.
 
     ``domain_type`` is what libxl reads back from the hypervisor's flags: a PVH guest reads
     as HVM (libxl 4.17 and real Xen; only the config knows it was PVH). ``uuid`` is the
-    domain's handle; dom0's is nil (all zeros) on real Xen.
+    domain's handle; dom0's is nil (all zeros) on real Xen. A shutdown_reason or
+    domain_type value the enums do not know is returned as the plain int.
     """
-    domid: int
-    uuid: str
-    ssidref: int
-    running: bool
-    blocked: bool
-    paused: bool
-    shutdown: bool
-    dying: bool
-    never_stop: bool
-    shutdown_reason: ShutdownReason
-    outstanding_memkb: int
-    current_memkb: int
-    shared_memkb: int
-    paged_memkb: int
-    max_memkb: int
-    cpu_time: int
-    vcpu_max_id: int
-    vcpu_online: int
-    cpupool: int
-    gpaddr_bits: int
-    domain_type: DomainType
+    __slots__ = ("_r",)
+    _r: tuple[Any, ...]
+    _fields = ("domid", "uuid", "ssidref", "running", "blocked", "paused", "shutdown", "dying",
+               "never_stop", "shutdown_reason", "outstanding_memkb", "current_memkb",
+               "shared_memkb", "paged_memkb", "max_memkb", "cpu_time", "vcpu_max_id",
+               "vcpu_online", "cpupool", "gpaddr_bits", "domain_type")
 
-    # Derived values are properties, computed when read (building them for every domain of
-    # a list would cost more than the record itself).
+    def __init__(self, domid: int, uuid: str, ssidref: int, running: bool, blocked: bool,
+                 paused: bool, shutdown: bool, dying: bool, never_stop: bool,
+                 shutdown_reason: ShutdownReason, outstanding_memkb: int, current_memkb: int,
+                 shared_memkb: int, paged_memkb: int, max_memkb: int, cpu_time: int,
+                 vcpu_max_id: int, vcpu_online: int, cpupool: int, gpaddr_bits: int,
+                 domain_type: DomainType) -> None:
+        # stored as the C shim's record holds it (see _from_record)
+        _set_record(self, (domid, uuid.encode("ascii"), ssidref, running, blocked, paused,
+                           shutdown, dying, never_stop, int(shutdown_reason), outstanding_memkb,
+                           current_memkb, shared_memkb, paged_memkb, max_memkb, cpu_time,
+                           vcpu_max_id, vcpu_online, cpupool, gpaddr_bits, int(domain_type)))
+
+    @classmethod
+    def _from_record(cls, record: tuple[Any, ...]) -> DomainInfo:
+        """From the unpacked packed record (struct format in context.py), no copying."""
+        o = _new_object(cls)
+        _set_record(o, record)
+        return o
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"DomainInfo is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"DomainInfo is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not DomainInfo:
+            return NotImplemented
+        return self._r == other._r      # the record <-> fields mapping is one-to-one
+
+    def __hash__(self) -> int:
+        return hash(self._r)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DomainInfo._from_record, (self._r,))
+
+    def __repr__(self) -> str:
+        return "DomainInfo(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields) + ")"
+
+    def _asdict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self._fields}
+
+    def _replace(self, **changes: Any) -> DomainInfo:
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise TypeError(f"DomainInfo has no field(s) {sorted(unknown)}")
+        return DomainInfo(**{**self._asdict(), **changes})
+
+    @property
+    def domid(self) -> int:
+        return self._r[0]
+
+    @property
+    def uuid(self) -> str:
+        return self._r[1].decode()          # canonical lower-case form from the C shim
+
+    @property
+    def ssidref(self) -> int:
+        return self._r[2]
+
+    @property
+    def running(self) -> bool:
+        return self._r[3]
+
+    @property
+    def blocked(self) -> bool:
+        return self._r[4]
+
+    @property
+    def paused(self) -> bool:
+        return self._r[5]
+
+    @property
+    def shutdown(self) -> bool:
+        return self._r[6]
+
+    @property
+    def dying(self) -> bool:
+        return self._r[7]
+
+    @property
+    def never_stop(self) -> bool:
+        return self._r[8]
+
+    @property
+    def shutdown_reason(self) -> ShutdownReason:
+        v = self._r[9]
+        return _REASON_OF.get(v, v)      # unknown to the enum: the int
+
+    @property
+    def outstanding_memkb(self) -> int:
+        return self._r[10]
+
+    @property
+    def current_memkb(self) -> int:
+        return self._r[11]
+
+    @property
+    def shared_memkb(self) -> int:
+        return self._r[12]
+
+    @property
+    def paged_memkb(self) -> int:
+        return self._r[13]
+
+    @property
+    def max_memkb(self) -> int:
+        return self._r[14]
+
+    @property
+    def cpu_time(self) -> int:
+        return self._r[15]
+
+    @property
+    def vcpu_max_id(self) -> int:
+        return self._r[16]
+
+    @property
+    def vcpu_online(self) -> int:
+        return self._r[17]
+
+    @property
+    def cpupool(self) -> int:
+        return self._r[18]
+
+    @property
+    def gpaddr_bits(self) -> int:
+        return self._r[19]
+
+    @property
+    def domain_type(self) -> DomainType:
+        v = self._r[20]
+        return _TYPE_OF.get(v, v)        # unknown to the enum: the int
+
+    # Derived values are computed when read (building them for every domain of a list
+    # would cost more than the record itself).
+
     @property
     def state(self) -> str:
         """xl's six-letter state, e.g. ``-b----`` (running, blocked, paused, shutdown,
@@ -124,7 +251,13 @@ class DomainInfo(NamedTuple):
         return self.cpu_time / 1e9
 
 
+_new_object = object.__new__
+_set_record = DomainInfo._r.__set__      # type: ignore[attr-defined]  # the slot's C setter
+
+
 @dataclass(frozen=True)
+
+
 class VcpuInfo:
     """One vCPU (libxl_vcpuinfo). vcpu_time in ns (bit 63 masked); affinities as CPU sets."""
     vcpuid: int
@@ -138,6 +271,8 @@ class VcpuInfo:
 
 
 @dataclass(frozen=True)
+
+
 class PhysInfo:
     """The host (libxl_physinfo). Pages are 4 KiB; ``*_kib`` properties convert."""
     threads_per_core: int
@@ -171,6 +306,8 @@ class PhysInfo:
 
 
 @dataclass(frozen=True)
+
+
 class VersionInfo:
     """libxl_version_info."""
     xen_version_major: int
@@ -212,6 +349,8 @@ def _require(cond: bool, message: str) -> None:
 
 
 @dataclass(frozen=True)
+
+
 class DiskConfig:
     """A virtual block device (libxl_device_disk)."""
     vdev: str
@@ -238,6 +377,8 @@ class DiskConfig:
 
 
 @dataclass(frozen=True)
+
+
 class NicConfig:
     """A virtual network interface (libxl_device_nic). rate: bytes per second (0: unlimited),
     applied with libxl's default 50 ms credit interval."""
@@ -274,6 +415,8 @@ class NicConfig:
 
 
 @dataclass(frozen=True)
+
+
 class DomainConfig:
     """What to create (libxl_domain_config). Memory in MiB, as in xl config files.
 
@@ -368,6 +511,8 @@ class DomainConfig:
 
 
 @dataclass(frozen=True)
+
+
 class DomainEvent:
     """A domain event: kind "shutdown" (with its reason) or "death"."""
     kind: str
