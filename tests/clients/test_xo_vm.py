@@ -1,0 +1,120 @@
+"""Xen Orchestra's connector (npm `xen-api`, see node/package.json) starts VMs against the real
+server as xo-server does: VM.start(ref, false, false) and Async.VM.start followed through task
+events; its object cache (fed only by event.from) must show them Running, in both transports.
+Every state it reports is checked again through the official Python SDK."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+import XenAPI
+
+NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
+SCRIPT = os.path.join(NODE_DIR, "xo_vm.mjs")
+NULL = "OpaqueRef:NULL"
+MiB = 1 << 20
+
+if shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_DIR, "node_modules",
+                                                                  "xen-api")):
+    raise RuntimeError("node or tests/clients/node/node_modules/xen-api missing: "
+                       "install nodejs and npm, then run `make venv`")
+
+
+def vm_record(name: str) -> dict:
+    """A minimal PV VM with the fields WIRE.md lists as required by VM.create."""
+    return {"name_label": name, "name_description": "", "user_version": "1",
+            "is_a_template": False, "affinity": NULL,
+            "memory_static_max": str(128 * MiB), "memory_dynamic_max": str(128 * MiB),
+            "memory_dynamic_min": str(128 * MiB), "memory_static_min": str(64 * MiB),
+            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
+            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
+            "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
+            "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
+            "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {}, "PCI_bus": "",
+            "other_config": {}, "recommendations": ""}
+
+
+def _read(proc: subprocess.Popen) -> dict:
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(10)
+        raise AssertionError(f"node exited ({proc.returncode}): {proc.stderr.read()}")
+    msg = json.loads(line)
+    if msg["step"] == "warning":
+        return _read(proc)
+    assert msg["step"] != "error", msg
+    return msg
+
+
+@pytest.fixture
+def sdk(server):
+    s = XenAPI.Session(server.url)
+    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-xo-vm")
+    yield s.xenapi
+    s.xenapi.session.logout()
+
+
+@pytest.mark.parametrize("transport,path", [("auto", "/jsonrpc"), ("xml-rpc", "/xmlrpc")])
+def test_xo_starts_vms(server, sdk, transport, path):
+    tag = uuid.uuid4().hex[:8]
+    sync_vm = sdk.VM.create(vm_record(f"xo-sync-{tag}"))
+    async_vm = sdk.VM.create(vm_record(f"xo-async-{tag}"))
+    host = sdk.host.get_all()[0]
+    proc = subprocess.Popen(["node", SCRIPT, server.url, "root", server.password, transport,
+                             sync_vm, async_vm], cwd=NODE_DIR, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        ready = _read(proc)
+        assert ready["step"] == "ready"
+        assert [v["power_state"] for v in ready["vms"]] == ["Halted", "Halted"]
+        assert ready["vms"][0]["id"] == sdk.VM.get_uuid(sync_vm)      # cached by uuid
+
+        started = _read(proc)
+        assert started["step"] == "sync"
+        # void: "" in XML-RPC; JSON-RPC 1.0 (WIRE.md) allows null
+        assert started["result"] == "" if transport == "xml-rpc" else started["result"] in ("", None)
+        vm = started["vm"]
+        sync_domid = vm["domid"]
+        assert vm["ref"] == sync_vm and vm["resident_on"] == host
+        assert sdk.VM.get_power_state(sync_vm) == "Running"
+        assert str(vm["domid"]) == sdk.VM.get_domid(sync_vm) and int(vm["domid"]) > 0
+
+        started = _read(proc)
+        assert started["step"] == "async"
+        assert started["result"] == ""                  # the task's result: void
+        vm = started["vm"]
+        assert vm["ref"] == async_vm and vm["resident_on"] == host
+        assert sdk.VM.get_power_state(async_vm) == "Running"
+        assert str(vm["domid"]) == sdk.VM.get_domid(async_vm) and vm["domid"] != sync_domid
+
+        again = _read(proc)
+        assert again["step"] == "again"
+        # the error reaches XO through the task's error_info, as xapi reports it
+        assert again["code"] == "VM_BAD_POWER_STATE" and again["fromTask"] is True
+        assert again["params"] == [async_vm, "halted", "running"]
+        assert sdk.VM.get_power_state(async_vm) == "Running"
+
+        halted = _read(proc)
+        assert halted["step"] == "halted"
+        assert [v["power_state"] for v in halted["vms"]] == ["Halted", "Halted"]
+        assert [v["resident_on"] for v in halted["vms"]] == [NULL, NULL]
+        assert sdk.VM.get_power_state(sync_vm) == sdk.VM.get_power_state(async_vm) == "Halted"
+
+        done = _read(proc)
+        assert done["step"] == "done"
+        assert path in done["paths"]
+        other = "/xmlrpc" if path == "/jsonrpc" else "/jsonrpc"
+        assert other not in done["paths"]             # auto mode never fell back
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for vm in (sync_vm, async_vm):
+            if sdk.VM.get_power_state(vm) != "Halted":
+                sdk.VM.hard_shutdown(vm)
+            sdk.VM.destroy(vm)
