@@ -28,6 +28,7 @@ async def refresh_from_hypervisor(services: Any) -> None:
     hv = getattr(services.backend, "hypervisor", None)
     if hv is None:
         return
+    services.backend.bind(services)        # the hot-plug hooks read networks
     phys, ver = await hv.physinfo(), await hv.version_info()
     doms = await hv.list_domains()
     dom0 = next((d for d in doms if d.domid == 0), None)

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .hotplug import Hotplug
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("sim", "xen")
@@ -21,7 +23,7 @@ class BackendUnavailable(Exception):
 
 
 @dataclass
-class Backend:
+class Backend(Hotplug):
     kind: str                   # "sim" or "xen"
     context: Any = None         # xenlight_py.Context once the binding is available
     #: seconds a guest has to finish a clean shutdown/reboot (xapi's default)
@@ -42,6 +44,7 @@ class Backend:
 
     def start(self, services: Any) -> None:
         """Start the background loops (the event pump) on the running event loop."""
+        self.bind(services)
         if self.hypervisor is not None and self._pump is None:
             from .pump import EventPump
             self._pump = EventPump(services, self.hypervisor)

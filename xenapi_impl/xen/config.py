@@ -82,6 +82,22 @@ def nic_rate(nic: Nic) -> int:
     return int(kbps) * 1024 if kbps.isdigit() else 0
 
 
+def disk_config(d: Disk, hvm: bool) -> Any:
+    import xenlight_py as xl
+    return xl.DiskConfig(vdev(d.userdevice, hvm), d.pdev_path, readwrite=d.readwrite,
+                         is_cdrom=d.is_cdrom)
+
+
+def nic_config(n: Nic) -> Any:
+    import xenlight_py as xl
+    return xl.NicConfig(mac=n.mac, bridge=n.bridge or None,
+                        mtu=int(n.other_config.get("mtu") or n.mtu or 0),
+                        model=n.other_config.get("model") or None,
+                        ip=n.other_config.get("ip") or None,
+                        script=n.other_config.get("script") or None,
+                        rate=nic_rate(n), devid=int(n.device))
+
+
 def build(vm: Mapping[str, Any], disks: list[Disk], nics: list[Nic], *,
           nr_cpus: int) -> Any:
     """The DomainConfig that starts `vm` (its uuid is the domain's uuid and name)."""
@@ -133,16 +149,8 @@ def build(vm: Mapping[str, Any], disks: list[Disk], nics: list[Nic], *,
             kernel=kernel, ramdisk=ramdisk, cmdline=cmdline, bootloader=bootloader,
             bootloader_args=bl_args, boot=boot,
             cpus=cpu_mask(vm["VCPUs_params"], nr_cpus),
-            disks=tuple(xl.DiskConfig(vdev(d.userdevice, hvm), d.pdev_path,
-                                      readwrite=d.readwrite, is_cdrom=d.is_cdrom)
-                        for d in disks),
-            nics=tuple(xl.NicConfig(mac=n.mac, bridge=n.bridge or None,
-                                    mtu=int(n.other_config.get("mtu") or n.mtu or 0),
-                                    model=n.other_config.get("model") or None,
-                                    ip=n.other_config.get("ip") or None,
-                                    script=n.other_config.get("script") or None,
-                                    rate=nic_rate(n), devid=int(n.device))
-                       for n in nics),
+            disks=tuple(disk_config(d, hvm) for d in disks),
+            nics=tuple(nic_config(n) for n in nics),
             # the toolstack, not libxl, applies actions_after_* (the event pump)
             on_poweroff=xl.ShutdownAction.DESTROY, on_reboot=action("actions_after_reboot"),
             on_crash=action("actions_after_crash"))
