@@ -41,9 +41,9 @@ def _read(name: str) -> str:
         return f.read()
 
 
-def _rel(path: str) -> str:
+def _rel(path: str, relative: bool = True) -> str:
     """Paths relative to the project root when building from it (setuptools prefers them)."""
-    if os.path.abspath(os.getcwd()) == ROOT:
+    if relative and os.path.abspath(os.getcwd()) == ROOT:
         return os.path.relpath(path, ROOT)
     return path
 
@@ -53,7 +53,8 @@ def cdef_text(sim: bool) -> str:
     return "\n".join(_read(a + ".h") for a in areas)
 
 
-def make_sim() -> FFI:
+def make_sim(relative: bool = True) -> FFI:
+    """relative=False: absolute source paths (cffi's own compile() runs in its tmpdir)."""
     sources = sorted(glob.glob(os.path.join(SIM_DIR, "src", "*.c")))
     if not sources:
         raise RuntimeError(f"no simulator sources in {SIM_DIR}/src: cannot build xenlight_py._sim")
@@ -62,8 +63,8 @@ def make_sim() -> FFI:
     ffi.set_source(
         "xenlight_py._sim",
         INCLUDES + "#include <xlsim.h>\n" + _read("shim.h") + _read("sim_shim.h"),
-        sources=[_rel(s) for s in sources],
-        include_dirs=[_rel(os.path.join(SIM_DIR, "include"))],
+        sources=[_rel(s, relative) for s in sources],
+        include_dirs=[_rel(os.path.join(SIM_DIR, "include"), relative)],
         define_macros=[("_GNU_SOURCE", None)],
         extra_compile_args=CFLAGS + ["-std=gnu11"],
         # Bind the simulator's libxl_* calls to its own definitions even if a real
@@ -100,15 +101,10 @@ def build_inplace(target: str) -> str:
     """Compile one target under build/ (objects stay out of the source tree) and copy the
     extension next to this file. Returns its path."""
     import shutil
-    builder = make_sim() if target == "sim" else make_xen()
+    builder = make_sim(relative=False) if target == "sim" else make_xen()
     tmp = os.path.join(ROOT, "build", "xenlight_py-inplace")
     os.makedirs(tmp, exist_ok=True)
-    cwd = os.getcwd()
-    os.chdir(ROOT)          # relative source paths, as setuptools sees them
-    try:
-        so = builder.compile(tmpdir=tmp)
-    finally:
-        os.chdir(cwd)
+    so = builder.compile(tmpdir=tmp)
     for old in glob.glob(os.path.join(HERE, f"_{target}.*.so")):
         os.unlink(old)
     # The name pip's build uses, so that either build replaces the other (a cpython-tagged

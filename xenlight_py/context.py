@@ -313,7 +313,10 @@ class Context:
 
         libxl leaves a new domain paused; by default (like ``xl create``) it is unpaused
         here, so it runs. ``paused=True`` returns it still paused. If creation or the unpause
-        fails, nothing is left behind (a half-created domain is destroyed).
+        fails, nothing is left behind (a half-created domain is destroyed). Errors are what
+        libxl returned: a domain that does not fit in memory is ERROR_FAIL (XenlightError,
+        not OutOfMemory: libxl 4.17 does not say why the build failed, its log does).
+        A PVH domain's DomainInfo.domain_type reads HVM (libxl's behaviour).
         """
         if not isinstance(cfg, DomainConfig):
             raise invalid(f"create_domain needs a DomainConfig, not {type(cfg).__name__}")
@@ -377,12 +380,16 @@ class Context:
         self._call_dom(self._lib.libxl_domain_unpause, domid, self._ffi.NULL)
 
     def shutdown(self, domid: int) -> None:
-        """Ask the guest to shut down (it may ignore it); watch events for the outcome."""
+        """Ask the guest to shut down; watch events for the outcome. libxl 4.17 waits for
+        the guest to acknowledge the request (up to 60 s on real Xen): a guest that does not
+        (paused, already shut down, or deaf) raises Timeout (ERROR_TIMEDOUT). The request
+        stays in xenstore, so a paused guest still acts on it once unpaused."""
         self._call_dom(self._lib.libxl_domain_shutdown, domid, self._ffi.NULL)
 
     def reboot(self, domid: int) -> None:
         """Ask the guest to reboot: it shuts down with reason REBOOT; the toolstack then
-        destroys and re-creates it (libxl does not restart domains by itself)."""
+        destroys and re-creates it (libxl does not restart domains by itself). Timeout as
+        :meth:`shutdown` when the guest does not acknowledge."""
         self._call_dom(self._lib.libxl_domain_reboot, domid, self._ffi.NULL)
 
     def destroy(self, domid: int) -> None:

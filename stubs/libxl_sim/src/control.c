@@ -5,8 +5,10 @@
  */
 #include "sim_internal.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Functions whose failures can be injected with xlsim_fail_next. */
 static const char *const faultable[] = {
@@ -318,6 +320,30 @@ int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out)
     return end(rc);
 }
 
+/* The first IPv4 address of a nic's ip= list (space-separated, IPv6 allowed), in
+ * canonical dotted-quad form, or "" if it has none. A dotted quad (at most 15
+ * characters) always fits: the list as a whole (up to 47) would not. */
+static void first_ipv4(const char *ips, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    while (*ips) {
+        size_t n = strcspn(ips, " ");
+        char tok[INET_ADDRSTRLEN];
+        struct in_addr a;
+        if (n > 0 && n < sizeof(tok)) {
+            memcpy(tok, ips, n);
+            tok[n] = '\0';
+            if (inet_pton(AF_INET, tok, &a) == 1) {
+                if (!inet_ntop(AF_INET, &a, out, (socklen_t)outsz))
+                    out[0] = '\0';
+                return;
+            }
+        }
+        ips += n;
+        ips += strspn(ips, " ");
+    }
+}
+
 int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out)
 {
     if (!out)
@@ -340,7 +366,7 @@ int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out)
             if (!c->nic[i].used)
                 continue;
             if (c->nic[i].ip[0])
-                snprintf(out->ipv4, sizeof(out->ipv4), "%s", c->nic[i].ip);
+                first_ipv4(c->nic[i].ip, out->ipv4, sizeof(out->ipv4));
             else
                 snprintf(out->ipv4, sizeof(out->ipv4), "10.%u.%u.%u", (domid >> 8) & 0xff,
                          domid & 0xff, 2 + (unsigned)c->nic[i].devid);
