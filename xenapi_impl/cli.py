@@ -2,6 +2,7 @@
 
     xenapi-server serve --backend sim|xen --db PATH [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
+                        [--monitor-interval SECONDS]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH
     xenapi-server user passwd NAME --password-stdin --db PATH
     xenapi-server user list --db PATH
@@ -35,6 +36,16 @@ def _host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .server.rbac import ROLES
 
@@ -56,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                                                    "callers log in without a password)")
     s.add_argument("--log-level", default="INFO",
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper)
+    s.add_argument("--monitor-interval", type=_seconds, default=5.0, metavar="SECONDS",
+                   help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
 
@@ -142,6 +155,7 @@ async def _serve(args: argparse.Namespace) -> int:
     log.info("database %s opened (%s objects)", os.path.abspath(args.db),
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
+    services.monitor_interval = args.monitor_interval
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=args.db)
@@ -149,6 +163,8 @@ async def _serve(args: argparse.Namespace) -> int:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)
         http = HttpServer(dispatcher)
+        from .server import rrd_http
+        rrd_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=args.cert, key=args.key,
                          unix=args.unix)
     except BaseException:

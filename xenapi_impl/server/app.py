@@ -47,6 +47,9 @@ class Services:
         self.events = EventService(self)
         self.dispatcher: Any = None     # set by the Dispatcher built on these services
         self._maintenance: asyncio.Task[None] | None = None
+        #: seconds between metrics rounds; the monitor (xen/monitor.py) runs with the backend
+        self.monitor_interval = 5.0
+        self.monitor: Any = None
 
     def default_record(self, cls: str) -> dict[str, Any]:
         return self.model.classes[cls].default_record()
@@ -70,6 +73,10 @@ class Services:
         start = getattr(self.backend, "start", None)
         if start is not None:
             start(self)             # the hypervisor's event pump
+        if getattr(self.backend, "hypervisor", None) is not None and self.monitor is None:
+            from ..xen.monitor import Monitor
+            self.monitor = Monitor(self, self.monitor_interval)
+            self.monitor.start()
 
     async def _maintain(self, interval: float) -> None:
         while True:
@@ -85,6 +92,8 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.monitor is not None:
+            await self.monitor.stop()
         stop = getattr(self.backend, "stop", None)
         if stop is not None:
             await stop()

@@ -1,0 +1,205 @@
+"""The monitor in process on the simulated host: VM, guest, device and host metrics written by
+one loop through the store, only when they change, and the time series it feeds."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from test_vm_lifecycle import VmHarness, new_vm
+from xenapi_impl.store import NULL_REF
+from xenapi_impl.xen.monitor import Monitor
+
+
+async def running_vm(h: VmHarness, s: str, vcpus: int = 2) -> tuple[str, str, str, int]:
+    """A started VM with one disk (xvda) and one NIC (device 0): (vm, vbd, vif, domid)."""
+    vm = await new_vm(h, s, VCPUs_at_startup=str(vcpus))
+    sr = await h.call("pool.get_default_SR", s, (await h.call("pool.get_all", s))[0])
+    vdi = await h.call("VDI.create", s, {
+        "SR": sr, "virtual_size": str(1 << 24), "type": "user", "sharable": False,
+        "read_only": False, "other_config": {}, "name_label": "d", "name_description": ""})
+    vbd = await h.call("VBD.create", s, {
+        "VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+        "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+        "qos_algorithm_params": {}})
+    net = await h.call("network.create", s, {"name_label": "n", "name_description": "",
+                                              "MTU": "1500", "other_config": {}})
+    vif = await h.call("VIF.create", s, {
+        "device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+        "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    await h.call("VM.start", s, vm, False, False)
+    return vm, vbd, vif, await h.call("VM.get_domid", s, vm)
+
+
+async def ticks(m: Monitor, n: int, gap: float = 0.05) -> None:
+    for _ in range(n):
+        await asyncio.sleep(gap)
+        await m.tick()
+
+
+def run(tmp_path: Any, body: Any) -> Any:
+    async def main() -> Any:
+        h = await VmHarness(str(tmp_path)).start()
+        try:
+            return await body(h, await h.login())
+        finally:
+            await h.close()
+    return asyncio.run(main())
+
+
+def test_vm_device_guest_and_host_metrics(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        vm, vbd, vif, domid = await running_vm(h, s)
+        assert await h.call("VM.get_guest_metrics", s, vm) == NULL_REF
+        m = Monitor(h.services, 0.1)
+        h.sim.set_load(domid, 0.6)
+        await ticks(m, 3)
+        vmm = await h.call("VM_metrics.get_record", s, await h.call("VM.get_metrics", s, vm))
+        assert set(vmm["VCPUs_utilisation"]) == {0, 1}
+        for u in vmm["VCPUs_utilisation"].values():
+            assert u == pytest.approx(0.6, abs=0.02)
+        assert vmm["VCPUs_number"] == 2
+        assert set(vmm["VCPUs_CPU"]) == {0, 1}
+        assert vmm["VCPUs_flags"] == {0: ["running"], 1: ["running"]}
+        assert int(vmm["memory_actual"]) == h.xl.domain_info(domid).current_memkb * 1024
+
+        # the guest reported: its metrics exist and the VM points at them
+        gm = await h.call("VM.get_guest_metrics", s, vm)
+        assert gm != NULL_REF
+        g = await h.call("VM_guest_metrics.get_record", s, gm)
+        info = h.sim.guest_info(domid)
+        assert g["os_version"]["name"] == info.os_name
+        assert g["os_version"]["uname"] == info.os_kernel
+        assert g["memory"]["free"] == str(info.mem_free_kb)
+        assert int(g["memory"]["used"]) == info.mem_total_kb - info.mem_free_kb
+        assert g["networks"]["0/ip"] == info.ipv4 != ""
+        assert g["live"] and g["PV_drivers_detected"]
+
+        # device rates from the counters' deltas: the simulator moves 8 MB/s read and 2 MB/s
+        # written per busy vCPU-second on a disk, 4 MB/s in and 1 MB/s out on a NIC
+        vbdm = await h.call("VBD_metrics.get_record", s, await h.call("VBD.get_metrics", s, vbd))
+        vifm = await h.call("VIF_metrics.get_record", s, await h.call("VIF.get_metrics", s, vif))
+        busy = 2 * 0.6
+        assert vbdm["io_read_kbs"] == pytest.approx(busy * 8e6 / 1024, rel=0.05)
+        assert vbdm["io_write_kbs"] == pytest.approx(busy * 2e6 / 1024, rel=0.05)
+        assert vifm["io_read_kbs"] == pytest.approx(busy * 4e6 / 1024, rel=0.05)
+        assert vifm["io_write_kbs"] == pytest.approx(busy * 1e6 / 1024, rel=0.05)
+
+        # host: memory from physinfo, pCPU utilisation from the vCPUs placed on them
+        host = h.services.host_ref
+        hm = await h.call("host_metrics.get_record", s, await h.call("host.get_metrics", s, host))
+        phys = h.xl.physinfo()
+        assert int(hm["memory_total"]) == phys.total_pages * 4096
+        assert int(hm["memory_free"]) == phys.free_pages * 4096
+        assert hm["live"]
+        cpus = await h.call("host_cpu.get_all_records", s)
+        # every domain's vCPUs count (dom0's too); a pCPU is as busy as the vCPUs on it
+        all_vcpus = sum(sum(r["VCPUs_utilisation"].values())
+                        for r in (await h.call("VM_metrics.get_all_records", s)).values())
+        assert all_vcpus >= busy - 0.05
+        assert sum(c["utilisation"] for c in cpus.values()) == pytest.approx(all_vcpus, abs=0.02)
+
+        # the load changes: utilisation converges to it
+        h.sim.set_load(domid, 0.2)
+        await ticks(m, 2)
+        vmm = await h.call("VM_metrics.get_record", s, await h.call("VM.get_metrics", s, vm))
+        for u in vmm["VCPUs_utilisation"].values():
+            assert u == pytest.approx(0.2, abs=0.02)
+    run(tmp_path, body)
+
+
+def test_memory_actual_follows_balloon(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        await m.tick()
+        metrics = await h.call("VM.get_metrics", s, vm)
+        assert int(await h.call("VM_metrics.get_memory_actual", s, metrics)) == 256 << 20
+        h.xl.set_memory_target(domid, 160 * 1024)
+        for _ in range(100):
+            await ticks(m, 1)
+            if int(await h.call("VM_metrics.get_memory_actual", s, metrics)) == 160 << 20:
+                break
+        assert int(await h.call("VM_metrics.get_memory_actual", s, metrics)) == 160 << 20
+        gm = await h.call("VM.get_guest_metrics", s, vm)
+        assert (await h.call("VM_guest_metrics.get_memory", s, gm))["total"] == str(160 * 1024)
+    run(tmp_path, body)
+
+
+def test_nothing_written_when_nothing_changes(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        h.sim.set_load(domid, 0.0)          # idle guest: every figure is steady
+        await ticks(m, 3)
+        commits, generation = m.commits, h.store.generation
+        await ticks(m, 5)
+        assert m.ticks == 8
+        assert (m.commits, h.store.generation) == (commits, generation)
+
+        # a change is one commit, and event.from sees the metrics objects modified
+        token = (await h.call("event.from", s, ["VM_metrics", "VM_guest_metrics", "VBD_metrics",
+                                                "VIF_metrics", "host_cpu"], "", 0.1))["token"]
+        h.sim.set_load(domid, 0.5)
+        await ticks(m, 2)
+        assert m.commits in (commits + 1, commits + 2)
+        got = await h.call("event.from", s, ["VM_metrics", "VM_guest_metrics", "VBD_metrics",
+                                              "VIF_metrics", "host_cpu"], token, 1.0)
+        mods = {(e["class"], e["operation"]) for e in got["events"]}   # xapi's lower case
+        assert {("vm_metrics", "mod"), ("vm_guest_metrics", "mod"), ("vbd_metrics", "mod"),
+                ("vif_metrics", "mod"), ("host_cpu", "mod")} <= mods
+        metrics = await h.call("VM.get_metrics", s, vm)
+        ev = [e for e in got["events"] if e["class"] == "vm_metrics" and e["ref"] == metrics]
+        assert ev and ev[-1]["snapshot"]["VCPUs_utilisation"][0] == pytest.approx(0.5, abs=0.02)
+    run(tmp_path, body)
+
+
+def test_halted_vm_is_left_alone(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        h.sim.set_load(domid, 0.5)
+        await ticks(m, 2)
+        await h.call("VM.hard_shutdown", s, vm)
+        metrics = await h.call("VM.get_metrics", s, vm)
+        before = await h.call("VM_metrics.get_record", s, metrics)
+        await ticks(m, 2)
+        assert await h.call("VM_metrics.get_record", s, metrics) == before
+        assert before["memory_actual"] == 0
+    run(tmp_path, body)
+
+
+def test_loop_runs_at_its_interval_and_feeds_the_time_series(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s, vcpus=1)
+        uuid = await h.call("VM.get_uuid", s, vm)
+        h.sim.set_load(domid, 0.4)
+        m = Monitor(h.services, 0.05)
+        m.start()
+        try:
+            while m.ticks < 5:
+                await asyncio.wait_for(m.ticked.wait(), 5)
+        finally:
+            await m.stop()
+        done = m.ticks
+        await asyncio.sleep(0.2)
+        assert m.ticks == done                       # stopped means stopped
+        a = m.rrd.archives[0]
+        cols = {k for k in a.acc} | set(a.cols)
+        for name in ("cpu0", "memory", "memory_internal_free", "vbd_xvda_read",
+                     "vbd_xvda_write", "vif_0_rx", "vif_0_tx"):
+            assert ("vm", uuid, name) in cols
+        host_uuid = await h.call("host.get_uuid", s, h.services.host_ref)
+        for name in ("cpu0", "memory_total_kib", "memory_free_kib", "loadavg"):
+            assert ("host", host_uuid, name) in cols
+        s0, n0 = a.acc[("vm", uuid, "cpu0")] if ("vm", uuid, "cpu0") in a.acc else (0.4, 1)
+        assert s0 / n0 == pytest.approx(0.4, abs=0.05)
+    run(tmp_path, body)
+
+
+def test_bad_interval_refused(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        for bad in (0, -1, float("nan")):
+            with pytest.raises(ValueError, match="must be positive"):
+                Monitor(h.services, bad)
+    run(tmp_path, body)

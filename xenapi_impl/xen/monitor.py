@@ -1,0 +1,424 @@
+"""The monitor: one loop that samples the hypervisor every `interval` seconds and
+
+- writes VM_metrics, VM_guest_metrics, VBD_metrics, VIF_metrics, host_metrics and host_cpu in
+  ONE store transaction per tick, with only the fields that changed (no commit at all when
+  nothing did); values are rounded so that sampling noise does not make an event per tick;
+- feeds the time series behind /rrd_updates (xen/rrd.py) with xapi's data source names.
+
+The hypervisor is read in a worker thread (the binding releases the GIL) through
+`xenlight_py`'s public API only; the records are written on the event loop, after checking
+that each VM still runs the sampled domain and that no VM operation owns it right now, so a
+VM being shut down never gets the numbers of its dead domain written back.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store import NULL_REF
+from ..store.refs import new_ref, new_uuid
+from .config import domain_type, vdev
+from .rrd import Key, Rrd
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 5.0
+UTIL_DIGITS = 3         # vCPU / pCPU utilisation: 0.1 % steps
+KBS_DIGITS = 1          # device rates in KiB/s: 0.1 KiB/s steps
+SECTOR = 512            # Linux block statistics count 512-byte sectors
+XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
+
+
+@dataclass
+class _Vm:
+    """A VM running here, as the store knew it when the tick began."""
+    ref: str
+    uuid: str
+    domid: int
+    control: bool
+    vbds: dict[str, str] = field(default_factory=dict)      # vdev -> VBD ref
+    vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
+
+
+@dataclass
+class _Read:
+    """One reading of the hypervisor (taken in a worker thread)."""
+    wall: float
+    mono: int
+    phys: Any
+    domains: dict[int, Any]
+    vcpus: dict[int, list[Any]]
+    disks: dict[tuple[int, str], tuple[int, int]]       # (domid, vdev) -> (read, written) B
+    nics: dict[tuple[int, int], tuple[int, int]]        # (domid, devid) -> (rx, tx) bytes
+    guests: dict[int, Any]
+    loadavg: float | None
+
+
+class Monitor:
+    """Samples the host every `interval` seconds; `tick()` does one round (tests call it)."""
+
+    def __init__(self, services: Any, interval: float = DEFAULT_INTERVAL,
+                 rrd: Rrd | None = None) -> None:
+        if not interval > 0:
+            raise ValueError(f"monitor interval {interval!r} must be positive")
+        self.services = services
+        self.interval = float(interval)
+        self.rrd = rrd if rrd is not None else Rrd()
+        self._task: asyncio.Task[None] | None = None
+        # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
+        self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
+        self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
+        #: ticks done and commits made (tests count them; nothing changed -> no commit)
+        self.ticks = 0
+        self.commits = 0
+        self.ticked = asyncio.Event()
+
+    # --- life cycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:       # noqa: BLE001 - a failed round must not end monitoring
+                log.exception("monitor round failed")
+            # keep the cadence; after a round longer than the interval start the next at once
+            next_at = max(next_at + self.interval, loop.time())
+            await asyncio.sleep(next_at - loop.time())
+
+    # --- one round -------------------------------------------------------------------------
+    async def tick(self) -> None:
+        hv = getattr(self.services.backend, "hypervisor", None)
+        if hv is None:
+            return
+        vms = self._running_vms()
+        read = await asyncio.to_thread(self._read, hv.context, hv.kind, vms)
+        series: dict[Key, float] = {}
+        await self._write(read, vms, series)
+        self.rrd.update(read.wall, series)
+        self.ticks += 1
+        self.ticked.set()
+        self.ticked = asyncio.Event()
+
+    def _running_vms(self) -> dict[int, _Vm]:
+        store = self.services.store
+        host = self.services.host_ref
+        out: dict[int, _Vm] = {}
+        for ref, rec in store.records("VM").items():
+            if rec["power_state"] not in ("Running", "Paused") or rec["resident_on"] != host:
+                continue
+            vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"])
+            hvm = domain_type(rec) == "hvm"
+            for vbd in rec["VBDs"]:
+                r = store.get("VBD", vbd)
+                if r is not None and r["currently_attached"] and not r["empty"]:
+                    # the guest's device name, as the domain's config named it
+                    name = r["device"] or (vdev(r["userdevice"], hvm) if r["userdevice"] else "")
+                    if name:
+                        vm.vbds[name] = vbd
+            for vif in rec["VIFs"]:
+                r = store.get("VIF", vif)
+                if r is not None and r["currently_attached"] and r["device"].isdigit():
+                    vm.vifs[int(r["device"])] = vif
+            out[vm.domid] = vm
+        return out
+
+    @staticmethod
+    def _read(ctx: Any, kind: str, vms: dict[int, _Vm]) -> _Read:
+        """Everything the round needs from the hypervisor, read in one go (worker thread)."""
+        from xenlight_py import XenlightError
+        phys = ctx.physinfo()
+        mono = time.monotonic_ns()
+        wall = time.time()
+        domains = {d.domid: d for d in ctx.list_domains()}
+        vcpus: dict[int, list[Any]] = {}
+        for domid in domains:
+            try:
+                vcpus[domid] = ctx.list_vcpus(domid)
+            except XenlightError:
+                pass                # died since list_domains
+        disks: dict[tuple[int, str], tuple[int, int]] = {}
+        nics: dict[tuple[int, int], tuple[int, int]] = {}
+        guests: dict[int, Any] = {}
+        sim = ctx.sim if kind == "sim" else None
+        for domid, vm in vms.items():
+            if domid not in domains:
+                continue
+            for vdev in vm.vbds:
+                got = _disk_counters(sim, domid, vdev)
+                if got is not None:
+                    disks[(domid, vdev)] = got
+            for devid in vm.vifs:
+                got = _nic_counters(sim, domid, devid)
+                if got is not None:
+                    nics[(domid, devid)] = got
+            if sim is not None and domid != 0:
+                try:
+                    guests[domid] = sim.guest_info(domid)
+                except XenlightError:
+                    pass            # no guest agent answer this round
+        loadavg = None
+        if kind != "sim":
+            with contextlib.suppress(OSError):
+                loadavg = os.getloadavg()[0]
+        return _Read(wall, mono, phys, domains, vcpus, disks, nics, guests, loadavg)
+
+    # --- rates -----------------------------------------------------------------------------
+    def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
+        """Per domain, per online vCPU: utilisation 0..1 since the previous round."""
+        from xenlight_py.stats import utilisation
+        out: dict[int, dict[int, float]] = {}
+        prev, cur = self._prev_cpu, {}
+        for domid, vcs in read.vcpus.items():
+            uuid = read.domains[domid].uuid
+            per: dict[int, float] = {}
+            for v in vcs:
+                if not v.online:
+                    continue
+                cur[(domid, v.vcpuid)] = (uuid, read.mono, v.vcpu_time)
+                p = prev.get((domid, v.vcpuid))
+                if p is not None and p[0] == uuid:
+                    per[v.vcpuid] = min(1.0, utilisation(p[2], v.vcpu_time, read.mono - p[1]))
+            out[domid] = per
+        self._prev_cpu = cur
+        return out
+
+    def _io_rates(self, read: _Read) -> dict[tuple[str, int, Any], tuple[float, float]]:
+        """Per device: (first, second) counter in bytes/s since the previous round."""
+        out: dict[tuple[str, int, Any], tuple[float, float]] = {}
+        prev, cur = self._prev_io, {}
+        for kind, table in (("vbd", read.disks), ("vif", read.nics)):
+            for (domid, dev), (a, b) in table.items():
+                key = (kind, domid, dev)
+                uuid = read.domains[domid].uuid
+                cur[key] = (uuid, read.mono, a, b)
+                p = prev.get(key)
+                if p is None or p[0] != uuid or read.mono <= p[1] or a < p[2] or b < p[3]:
+                    continue        # first sight, new domain, or counters reset (replug)
+                dt = (read.mono - p[1]) / 1e9
+                out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
+        self._prev_io = cur
+        return out
+
+    # --- records ---------------------------------------------------------------------------
+    async def _write(self, read: _Read, vms: dict[int, _Vm], series: dict[Key, float]) -> None:
+        services = self.services
+        store = services.store
+        util = self._cpu_util(read)
+        rates = self._io_rates(read)
+        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        try:
+            from ..api.vm import VmOps
+            busy = VmOps.of(services).busy
+        except ImportError:             # pragma: no cover - the VM API is always there
+            busy = set()
+        relations = getattr(services.model, "relations", None)
+        async with store.transaction() as raw:
+            txn = relations.wrap(raw) if relations is not None else raw
+            for domid, vm in vms.items():
+                info = read.domains.get(domid)
+                rec = store.get("VM", vm.ref)
+                if info is None or rec is None or rec["domid"] != domid or vm.ref in busy \
+                        or rec["power_state"] not in ("Running", "Paused") \
+                        or (not vm.control and info.uuid != vm.uuid):
+                    continue        # gone, replaced, or an operation owns it: not ours now
+                self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series)
+            self._host(txn, read, util, now, series)
+            if not raw.empty:
+                await raw.commit()
+                self.commits += 1
+
+    def _vm(self, txn: Any, read: _Read, vm: _Vm, rec: Any, info: Any,
+            util: dict[int, float], rates: dict, now: _dt.datetime,
+            series: dict[Key, float]) -> None:
+        u = vm.uuid
+        memory = info.current_memkb * 1024
+        series[("vm", u, "memory")] = float(memory)
+        for i, x in util.items():
+            series[("vm", u, f"cpu{i}")] = x
+        vcs = [v for v in read.vcpus.get(vm.domid, []) if v.online]
+        _update(txn, "VM_metrics", rec["metrics"], {
+            "memory_actual": memory,
+            "VCPUs_number": info.vcpu_online,
+            "VCPUs_utilisation": {i: round(x, UTIL_DIGITS) for i, x in util.items()},
+            "VCPUs_CPU": {v.vcpuid: v.cpu for v in vcs},
+            "VCPUs_flags": {v.vcpuid: _vcpu_flags(v) for v in vcs},
+        }, now)
+        for vdev, vbd in vm.vbds.items():
+            r = rates.get(("vbd", vm.domid, vdev))
+            if r is None:
+                continue
+            series[("vm", u, f"vbd_{vdev}_read")] = r[0]
+            series[("vm", u, f"vbd_{vdev}_write")] = r[1]
+            vrec = txn.get("VBD", vbd)
+            if vrec is not None:
+                _update(txn, "VBD_metrics", vrec["metrics"], _kbs(r), now)
+        for devid, vif in vm.vifs.items():
+            r = rates.get(("vif", vm.domid, devid))
+            if r is None:
+                continue
+            series[("vm", u, f"vif_{devid}_rx")] = r[0]
+            series[("vm", u, f"vif_{devid}_tx")] = r[1]
+            vrec = txn.get("VIF", vif)
+            if vrec is not None:
+                _update(txn, "VIF_metrics", vrec["metrics"], _kbs(r), now)
+        g = read.guests.get(vm.domid)
+        if g is not None:
+            series[("vm", u, "memory_internal_free")] = float(g.mem_free_kb)
+            self._guest(txn, vm, rec, g, now)
+
+    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: Any, now: _dt.datetime) -> None:
+        """VM_guest_metrics from the guest agent; created (and VM.guest_metrics set) when the
+        guest first reports, like xapi does when the PV tools first write to xenstore."""
+        networks: dict[str, str] = {}
+        if g.ipv4 and vm.vifs:
+            dev = min(vm.vifs)
+            networks = {f"{dev}/ip": g.ipv4, f"{dev}/ipv4/0": g.ipv4}
+        used = max(0, g.mem_total_kb - g.mem_free_kb)
+        vals = {
+            "os_version": {"name": g.os_name, "uname": g.os_kernel,
+                           "distro": g.os_name.split()[0].lower() if g.os_name else ""},
+            "memory": {"total": str(g.mem_total_kb), "free": str(g.mem_free_kb),
+                       "used": str(used)},
+            "networks": networks, "PV_drivers_detected": True, "live": True,
+        }
+        gm = rec["guest_metrics"]
+        if gm == NULL_REF or txn.get("VM_guest_metrics", gm) is None:
+            gm = new_ref()
+            txn.create("VM_guest_metrics", gm, {
+                **self.services.default_record("VM_guest_metrics"), "uuid": new_uuid(),
+                "other_config": {}, "last_updated": now, **vals})
+            txn.update("VM", vm.ref, {"guest_metrics": gm})
+        else:
+            _update(txn, "VM_guest_metrics", gm, vals, now)
+
+    def _host(self, txn: Any, read: _Read, util: dict[int, dict[int, float]],
+              now: _dt.datetime, series: dict[Key, float]) -> None:
+        services = self.services
+        host = services.host_ref
+        hrec = services.store.get("host", host)
+        if hrec is None:
+            return
+        h = hrec["uuid"]
+        phys = read.phys
+        total, free = phys.total_pages * 4096, phys.free_pages * 4096
+        series[("host", h, "memory_total_kib")] = float(total // 1024)
+        series[("host", h, "memory_free_kib")] = float(free // 1024)
+        # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it.
+        pcpu = [0.0] * phys.nr_cpus
+        for domid, per in util.items():
+            placed = {v.vcpuid: v.cpu for v in read.vcpus.get(domid, [])}
+            for i, x in per.items():
+                c = placed.get(i, -1)
+                if 0 <= c < len(pcpu):
+                    pcpu[c] += x
+        pcpu = [min(1.0, x) for x in pcpu]
+        for n, x in enumerate(pcpu):
+            series[("host", h, f"cpu{n}")] = x
+        load = read.loadavg if read.loadavg is not None else \
+            sum(sum(per.values()) for per in util.values())    # sim: runnable vCPUs
+        series[("host", h, "loadavg")] = load
+        _update(txn, "host_metrics", hrec["metrics"],
+                {"memory_total": total, "memory_free": free, "live": True}, now)
+        for ref in txn.refs("host_cpu"):
+            c = txn.get("host_cpu", ref)
+            if c["host"] == host and 0 <= c["number"] < len(pcpu):
+                x = round(pcpu[c["number"]], UTIL_DIGITS)
+                if c["utilisation"] != x:
+                    txn.update("host_cpu", ref, {"utilisation": x})
+
+
+def _update(txn: Any, cls: str, ref: str, vals: dict[str, Any], now: _dt.datetime) -> None:
+    """Write the fields of `vals` that differ (and last_updated with them); nothing if none."""
+    if ref == NULL_REF:
+        return
+    rec = txn.get(cls, ref)
+    if rec is None:
+        return
+    changed = {k: v for k, v in vals.items() if rec.get(k) != v}
+    if changed:
+        changed["last_updated"] = now
+        txn.update(cls, ref, changed)
+
+
+def _kbs(rate: tuple[float, float]) -> dict[str, float]:
+    return {"io_read_kbs": round(rate[0] / 1024, KBS_DIGITS),
+            "io_write_kbs": round(rate[1] / 1024, KBS_DIGITS)}
+
+
+def _vcpu_flags(v: Any) -> list[str]:
+    return ["running"] if v.running else ["blocked"] if v.blocked else []
+
+
+# --- device counters -----------------------------------------------------------------------
+def _disk_counters(sim: Any, domid: int, vdev: str) -> tuple[int, int] | None:
+    """(bytes read, bytes written) of a guest disk; None when unknown."""
+    if sim is not None:
+        from xenlight_py import XenlightError
+        try:
+            s = sim.disk_stats(domid, vdev)
+        except XenlightError:
+            return None
+        return s.rd_bytes, s.wr_bytes
+    devnum = _xvd_devnum(vdev)
+    if devnum is None:
+        return None
+    base = f"/sys/bus/xen-backend/devices/vbd-{domid}-{devnum}/statistics"
+    rd, wr = _sysfs_int(f"{base}/rd_sect"), _sysfs_int(f"{base}/wr_sect")
+    return None if rd is None or wr is None else (rd * SECTOR, wr * SECTOR)
+
+
+def _nic_counters(sim: Any, domid: int, devid: int) -> tuple[int, int] | None:
+    """(bytes received, bytes sent) by the guest; None when unknown."""
+    if sim is not None:
+        from xenlight_py import XenlightError
+        try:
+            s = sim.nic_stats(domid, devid)
+        except XenlightError:
+            return None
+        return s.rd_bytes, s.wr_bytes
+    # the backend vif's counters are dom0's view: what it transmits, the guest receives
+    base = f"/sys/class/net/vif{domid}.{devid}/statistics"
+    tx, rx = _sysfs_int(f"{base}/tx_bytes"), _sysfs_int(f"{base}/rx_bytes")
+    return None if tx is None or rx is None else (tx, rx)
+
+
+def _xvd_devnum(vdev: str) -> int | None:
+    """xvdX -> blkback's device number (202 << 8 | index << 4); None for other names."""
+    if not vdev.startswith("xvd") or len(vdev) < 4 or not vdev[3:].isalpha():
+        return None
+    index = 0
+    for ch in vdev[3:]:
+        index = index * 26 + (ord(ch) - ord("a") + 1)
+    index -= 1
+    return (XVD_MAJOR << 8) | (index << 4) if index < 16 else (1 << 28) | (index << 8)
+
+
+def _sysfs_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+__all__ = ["DEFAULT_INTERVAL", "Monitor"]
