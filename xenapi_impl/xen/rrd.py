@@ -164,12 +164,21 @@ class Rrd:
 # --- rendering (xapi's two layouts) ---------------------------------------------------------
 
 def _clean(v: float) -> float:
-    """A float32 value with the float32 noise gone (0.3, not 0.30000001192092896)."""
-    return float(f"{v:.7g}")
+    """The shortest decimal that is this float32 value (0.3, not 0.30000001192092896;
+    268435456, not 268435500): whole numbers as they are, else the fewest digits."""
+    if math.isinf(v) or v == int(v):
+        return float(v)
+    for digits in (6, 7, 8):
+        x = float(f"{v:.{digits}g}")
+        if array("f", [x])[0] == v:
+            return x
+    return float(f"{v:.9g}")
 
 
 def _num(v: float) -> str:
-    return "NaN" if v != v else repr(_clean(v))
+    if v != v:
+        return "NaN"
+    return ("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else repr(_clean(v))
 
 
 def to_xml(e: Export) -> str:
@@ -192,7 +201,7 @@ def to_json(e: Export) -> str:
     import json
 
     def val(v: float) -> float | None:
-        return None if v != v else _clean(v)
+        return None if v != v or math.isinf(v) else _clean(v)
 
     return json.dumps({
         "meta": {"start": e.start, "step": e.step, "end": e.end, "rows": len(e.rows),
