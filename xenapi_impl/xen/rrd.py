@@ -156,8 +156,8 @@ class Rrd:
         if rows:
             first, last = rows[-1][0], rows[0][0]
         else:
-            last = a.times[a.ordered()[-1]] if len(a.times) else start
-            first = max(start, last)
+            newest = a.times[a.ordered()[-1]] if len(a.times) else start
+            first = last = max(start, newest)
         return Export(first, last, a.step, legend, rows)
 
 
