@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 5.0
 UTIL_DIGITS = 3         # vCPU / pCPU utilisation: 0.1 % steps
-KBS_DIGITS = 1          # device rates in KiB/s: 0.1 KiB/s steps
+KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
 SECTOR = 512            # Linux block statistics count 512-byte sectors
 XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
 
@@ -50,10 +50,10 @@ class _Vm:
 class _Read:
     """One reading of the hypervisor (taken in a worker thread)."""
     wall: float
-    mono: int
     phys: Any
     domains: dict[int, Any]
     vcpus: dict[int, list[Any]]
+    stamps: dict[int, int]                              # domid -> monotonic ns of its read
     disks: dict[tuple[int, str], tuple[int, int]]       # (domid, vdev) -> (read, written) B
     nics: dict[tuple[int, int], tuple[int, int]]        # (domid, devid) -> (rx, tx) bytes
     guests: dict[int, Any]
@@ -147,40 +147,42 @@ class Monitor:
         """Everything the round needs from the hypervisor, read in one go (worker thread)."""
         from xenlight_py import XenlightError
         phys = ctx.physinfo()
-        mono = time.monotonic_ns()
         wall = time.time()
         domains = {d.domid: d for d in ctx.list_domains()}
         vcpus: dict[int, list[Any]] = {}
-        for domid in domains:
-            try:
-                vcpus[domid] = ctx.list_vcpus(domid)
-            except XenlightError:
-                pass                # died since list_domains
+        stamps: dict[int, int] = {}
         disks: dict[tuple[int, str], tuple[int, int]] = {}
         nics: dict[tuple[int, int], tuple[int, int]] = {}
         guests: dict[int, Any] = {}
         sim = ctx.sim if kind == "sim" else None
-        for domid, vm in vms.items():
-            if domid not in domains:
-                continue
-            for vdev in vm.vbds:
-                got = _disk_counters(sim, domid, vdev)
-                if got is not None:
-                    disks[(domid, vdev)] = got
-            for devid in vm.vifs:
-                got = _nic_counters(sim, domid, devid)
-                if got is not None:
-                    nics[(domid, devid)] = got
-            if sim is not None and domid != 0:
-                try:
-                    guests[domid] = sim.guest_info(domid)
-                except XenlightError:
-                    pass            # no guest agent answer this round
+        for domid in domains:
+            try:
+                vcpus[domid] = ctx.list_vcpus(domid)
+            except XenlightError:
+                continue            # died since list_domains
+            vm = vms.get(domid)
+            if vm is not None:
+                for vdev in vm.vbds:
+                    got = _disk_counters(sim, domid, vdev)
+                    if got is not None:
+                        disks[(domid, vdev)] = got
+                for devid in vm.vifs:
+                    got = _nic_counters(sim, domid, devid)
+                    if got is not None:
+                        nics[(domid, devid)] = got
+                if sim is not None and domid != 0:
+                    try:
+                        guests[domid] = sim.guest_info(domid)
+                    except XenlightError:
+                        pass        # no guest agent answer this round
+            # when this domain's counters were read: rates over 5 s must not take in the
+            # time spent reading the other domains (1,000 of them take tens of ms)
+            stamps[domid] = time.monotonic_ns()
         loadavg = None
         if kind != "sim":
             with contextlib.suppress(OSError):
                 loadavg = os.getloadavg()[0]
-        return _Read(wall, mono, phys, domains, vcpus, disks, nics, guests, loadavg)
+        return _Read(wall, phys, domains, vcpus, stamps, disks, nics, guests, loadavg)
 
     # --- rates -----------------------------------------------------------------------------
     def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
@@ -190,14 +192,15 @@ class Monitor:
         prev, cur = self._prev_cpu, {}
         for domid, vcs in read.vcpus.items():
             uuid = read.domains[domid].uuid
+            now = read.stamps[domid]
             per: dict[int, float] = {}
             for v in vcs:
                 if not v.online:
                     continue
-                cur[(domid, v.vcpuid)] = (uuid, read.mono, v.vcpu_time)
+                cur[(domid, v.vcpuid)] = (uuid, now, v.vcpu_time)
                 p = prev.get((domid, v.vcpuid))
                 if p is not None and p[0] == uuid:
-                    per[v.vcpuid] = min(1.0, utilisation(p[2], v.vcpu_time, read.mono - p[1]))
+                    per[v.vcpuid] = min(1.0, utilisation(p[2], v.vcpu_time, now - p[1]))
             out[domid] = per
         self._prev_cpu = cur
         return out
@@ -210,11 +213,12 @@ class Monitor:
             for (domid, dev), (a, b) in table.items():
                 key = (kind, domid, dev)
                 uuid = read.domains[domid].uuid
-                cur[key] = (uuid, read.mono, a, b)
+                now = read.stamps[domid]
+                cur[key] = (uuid, now, a, b)
                 p = prev.get(key)
-                if p is None or p[0] != uuid or read.mono <= p[1] or a < p[2] or b < p[3]:
+                if p is None or p[0] != uuid or now <= p[1] or a < p[2] or b < p[3]:
                     continue        # first sight, new domain, or counters reset (replug)
-                dt = (read.mono - p[1]) / 1e9
+                dt = (now - p[1]) / 1e9
                 out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
         self._prev_io = cur
         return out
@@ -361,8 +365,13 @@ def _update(txn: Any, cls: str, ref: str, vals: dict[str, Any], now: _dt.datetim
 
 
 def _kbs(rate: tuple[float, float]) -> dict[str, float]:
-    return {"io_read_kbs": round(rate[0] / 1024, KBS_DIGITS),
-            "io_write_kbs": round(rate[1] / 1024, KBS_DIGITS)}
+    return {"io_read_kbs": _significant(rate[0] / 1024),
+            "io_write_kbs": _significant(rate[1] / 1024)}
+
+
+def _significant(x: float) -> float:
+    """`KBS_DIGITS` significant digits: a rate's noise must not make an event every round."""
+    return float(f"{x:.{KBS_DIGITS}g}")
 
 
 def _vcpu_flags(v: Any) -> list[str]:
