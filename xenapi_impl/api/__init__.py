@@ -8,3 +8,4 @@ def load_all() -> None:
     from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401
     from . import message, vm  # noqa: F401
+    from . import vm_copy, vm_live  # noqa: F401
