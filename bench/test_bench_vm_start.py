@@ -2,7 +2,8 @@
 backend) over HTTP keep-alive, XML-RPC as the SDKs speak it; one event.from watcher sees them
 Running.
 
-  vm_start_1000  8 client threads, each with one keep-alive connection, send Async.VM.start for
+  vm_start_1000  [bare] VMs without devices, [disk+nic] each with a 64 MiB disk on the default
+                 SR and a NIC. 8 client threads, each with one keep-alive connection, send Async.VM.start for
                  their share of 1,000 halted VMs (32 MiB each: 1,000 fit in the simulated
                  host's 60 GiB free) as fast as the server answers; one more connection follows
                  event.from on vm and task. Measured: wall time from the first request until
@@ -110,7 +111,7 @@ class Watcher(threading.Thread):
             self.all_running.set()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server():
     with tempfile.TemporaryDirectory() as work:
         with ServerProcess(work) as srv:
@@ -122,12 +123,33 @@ def _login(url: str, password: str) -> str:
         "root", password, "1.0", "bench-vm-start"))
 
 
-def test_vm_start_1000(benchmark, server) -> None:  # type: ignore[no-untyped-def]
+def _make_vm(c: Client, i: int, devices: bool, sr: str, net: str) -> str:
+    vm = c.call("VM.create", vm_record(i))
+    if devices:
+        vdi = c.call("VDI.create", {"SR": sr, "virtual_size": str(64 * MiB), "type": "user",
+                                    "sharable": False, "read_only": False, "other_config": {},
+                                    "name_label": f"root-{i}", "name_description": ""})
+        c.call("VBD.create", {"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True,
+                              "mode": "RW", "type": "Disk", "empty": False, "other_config": {},
+                              "qos_algorithm_type": "", "qos_algorithm_params": {}})
+        c.call("VIF.create", {"device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+                              "other_config": {}, "qos_algorithm_type": "",
+                              "qos_algorithm_params": {}})
+    return vm
+
+
+@pytest.mark.parametrize("devices", [False, True], ids=["bare", "disk+nic"])
+def test_vm_start_1000(benchmark, server, devices: bool) -> None:  # type: ignore[no-untyped-def]
     session = _login(server.url, server.password)
     clients = [Client(server.url, session) for _ in range(THREADS)]
+    c0 = clients[0]
+    sr = c0.call("pool.get_default_SR", c0.call("pool.get_all")[0])
+    net = c0.call("network.create", {"name_label": "scale-net", "name_description": "",
+                                     "MTU": "1500", "other_config": {}})
     with ThreadPoolExecutor(THREADS) as pool:     # one connection per thread, never shared
-        shares = list(pool.map(lambda t: [clients[t].call("VM.create", vm_record(i))
-                                          for i in range(t, N_VMS, THREADS)], range(THREADS)))
+        shares = list(pool.map(
+            lambda t: [_make_vm(clients[t], i, devices, sr, net)
+                       for i in range(t, N_VMS, THREADS)], range(THREADS)))
     vms = [vm for share in shares for vm in share]
     results: dict[str, Any] = {}
 
@@ -166,7 +188,10 @@ def test_vm_start_1000(benchmark, server) -> None:  # type: ignore[no-untyped-de
     running = [states[vm] for vm in vms if states[vm]["power_state"] == "Running"]
     assert len(running) == N_VMS and len({r["domid"] for r in running}) == N_VMS
     lat = results["lat"]
-    info = {"vms": N_VMS, "threads": THREADS, "wall_s": round(results["wall"], 2),
+    if devices:
+        vbds = check.call("VBD.get_all_records")
+        assert sum(1 for r in vbds.values() if r["currently_attached"]) == N_VMS
+    info = {"vms": N_VMS, "devices": "1 disk + 1 nic" if devices else "none", "threads": THREADS, "wall_s": round(results["wall"], 2),
             "all_requests_answered_s": round(results["submitted"], 2),
             "starts_per_s": round(N_VMS / results["wall"], 1),
             "tasks_seen_success": len(lat),
