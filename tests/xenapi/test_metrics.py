@@ -203,3 +203,31 @@ def test_bad_interval_refused(tmp_path):
             with pytest.raises(ValueError, match="must be positive"):
                 Monitor(h.services, bad)
     run(tmp_path, body)
+
+
+def test_stop_waits_for_a_read_in_progress(tmp_path):
+    """The server closes the binding's context after stop(): no read may still be running."""
+    async def body(h: VmHarness, s: str) -> None:
+        import threading
+        import time
+        await running_vm(h, s)
+        m = Monitor(h.services, 0.05)
+        started, finished = threading.Event(), threading.Event()
+        real = m._read
+
+        def slow_read(*args: Any) -> Any:
+            started.set()
+            time.sleep(0.3)
+            try:
+                return real(*args)
+            finally:
+                finished.set()
+
+        m._read = slow_read         # type: ignore[method-assign]
+        m.start()
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        await m.stop()
+        assert finished.is_set()
+        assert m.ticks == 0          # the round was abandoned, its records not written
+    run(tmp_path, body)

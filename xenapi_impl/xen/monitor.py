@@ -71,6 +71,7 @@ class Monitor:
         self.interval = float(interval)
         self.rrd = rrd if rrd is not None else Rrd()
         self._task: asyncio.Task[None] | None = None
+        self._reading: asyncio.Future[_Read] | None = None
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
         self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
@@ -90,6 +91,9 @@ class Monitor:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            await asyncio.wait([reading])
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -111,7 +115,15 @@ class Monitor:
         if hv is None:
             return
         vms = self._running_vms()
-        read = await asyncio.to_thread(self._read, hv.context, hv.kind, vms)
+        loop = asyncio.get_running_loop()
+        # shielded: a stop() mid-read waits for the thread, so the context is never closed
+        # under a read still running
+        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, vms)
+        try:
+            read = await asyncio.shield(self._reading)
+        finally:
+            if self._reading is not None and self._reading.done():
+                self._reading = None
         series: dict[Key, float] = {}
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
