@@ -231,3 +231,23 @@ def test_stop_waits_for_a_read_in_progress(tmp_path):
         assert finished.is_set()
         assert m.ticks == 0          # the round was abandoned, its records not written
     run(tmp_path, body)
+
+
+def test_xen_disk_device_numbers():
+    """blkback's sysfs names (vbd-DOMID-DEVNUM) on the xen backend: xvd major 202, 16
+    minors per disk, the extended scheme from the 17th disk on."""
+    from xenapi_impl.xen.monitor import _xvd_devnum
+    assert [_xvd_devnum(d) for d in ("xvda", "xvdb", "xvdp")] == [51712, 51728, 51952]
+    assert _xvd_devnum("xvdq") == (1 << 28) | (16 << 8)
+    assert _xvd_devnum("xvdaa") == (1 << 28) | (26 << 8)
+    assert [_xvd_devnum(d) for d in ("hda", "xvd", "xvd1", "sda")] == [None] * 4
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "soon"])
+def test_cli_monitor_interval_refused(bad, capsys):
+    from xenapi_impl import cli
+    with pytest.raises(SystemExit) as ei:
+        cli.main(["serve", "--backend", "sim", "--db", "/nonexistent/x.db",
+                  "--http", "127.0.0.1:0", "--monitor-interval", bad])
+    assert ei.value.code == 2
+    assert f"expected a positive number of seconds, got {bad!r}" in capsys.readouterr().err
