@@ -60,7 +60,8 @@ def x(server):
 
 @pytest.fixture(scope="module")
 def vm(x):
-    """A halted PV VM with one disk on the default SR and one NIC, like a template clone."""
+    """A halted PV VM with one disk on the default SR, an empty CD drive and one NIC, like a
+    VM installed from a template."""
     name = f"ansible-{uuid.uuid4().hex[:8]}"
     ref = x.VM.create({
         "name_label": name, "name_description": "driven by ansible", "user_version": "1",
@@ -81,6 +82,9 @@ def vm(x):
     x.VBD.create({"VM": ref, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
                   "type": "Disk", "empty": False, "other_config": {},
                   "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    x.VBD.create({"VM": ref, "VDI": NULL, "userdevice": "3", "bootable": False, "mode": "RO",
+                  "type": "CD", "empty": True, "other_config": {},
+                  "qos_algorithm_type": "", "qos_algorithm_params": {}})   # an empty drive
     net = x.network.create({"name_label": name + "-net", "name_description": "", "MTU": "1500",
                             "other_config": {}})
     x.VIF.create({"device": "0", "network": net, "VM": ref, "MAC": "", "MTU": "1500",
@@ -104,16 +108,17 @@ def test_guest_info_by_name_and_by_uuid(server, x, vm, tmp_path):
     assert facts["home_server"] == ""               # no affinity
     assert facts["customization_agent"] == "custom"  # no guest agent reports static-ip setting
     sr = x.SR.get_record(vm["sr"])
-    [disk] = facts["disks"]
+    [disk_vbd] = [v for v in map(x.VBD.get_record, rec["VBDs"]) if v["type"] == "Disk"]
+    [disk] = facts["disks"]                         # the CD drive is no disk
     assert disk == {"size": 64 * MiB, "name": "root", "name_desc": "root disk",
                     "sr": sr["name_label"], "sr_uuid": sr["uuid"],
-                    "os_device": x.VBD.get_device(rec["VBDs"][0]), "vbd_userdevice": "0"}
+                    "os_device": disk_vbd["device"], "vbd_userdevice": "0"}
     [nic] = facts["networks"]
     vif = x.VIF.get_record(rec["VIFs"][0])
     assert nic["name"] == vm["name"] + "-net" and nic["vif_device"] == "0"
     assert nic["mac"] == vif["MAC"] and len(vif["MAC"]) == 17 and nic["mtu"] == "1500"
     assert nic["gateway"] == "10.0.0.1"             # from xenstore_data (custom agent)
-    assert facts["cdrom"] == {}
+    assert facts["cdrom"] == {"type": "none"}
 
     by_uuid = ok(run_module(server, str(tmp_path), "xenserver_guest_info", {"uuid": vm["uuid"]}))
     assert by_uuid["instance"] == facts
