@@ -163,11 +163,21 @@ def _vm_record(ctx: Context, txn: Any, src: dict[str, Any], name: str,
 
 
 def _add_devices(sub: Context, vm: str, vbds: list[tuple[dict[str, Any], str]],
-                 vifs: list[dict[str, Any]], keep_macs: bool) -> None:
+                 vifs: list[dict[str, Any]], keep_macs: bool, made: list[str]) -> None:
     from .vbd import _create as create_vbd
     from .vif import _create as create_vif
     for b, vdi in vbds:
-        create_vbd(sub, {**{k: b[k] for k in VBD_FIELDS}, "VM": vm, "VDI": vdi})
+        mode = b["mode"]
+        vrec = sub.txn.get("VDI", vdi) if vdi != NULL_REF else None
+        if mode == "RW" and vrec is not None and vrec["read_only"]:
+            if vdi in made and not vrec["is_a_snapshot"]:
+                # a clone of a (read-only) snapshot disk is a writable disk: the SR
+                # makes it writable, VDI.clone copies the source's flag into the record
+                sub.txn.update("VDI", vdi, {"read_only": False})
+            else:
+                mode = "RO"             # a snapshot's disks are read-only
+        create_vbd(sub, {**{k: b[k] for k in VBD_FIELDS}, "VM": vm, "VDI": vdi,
+                         "mode": mode})
     for f in vifs:
         create_vif(sub, {**{k: f[k] for k in VIF_FIELDS}, "VM": vm,
                          "MAC": f["MAC"] if keep_macs else ""})
@@ -190,7 +200,7 @@ async def _new_vm(ctx: Context, src_ref: str, name: str, op: str,
             async with serialized(sub):      # generated MACs stay unique under concurrency
                 ref, rec = _vm_record(ctx, sub.txn, src, name, **values)
                 sub.txn.create("VM", ref, rec)
-                _add_devices(sub, ref, vbds, vifs, keep_macs)
+                _add_devices(sub, ref, vbds, vifs, keep_macs, disks.made)
                 if after is not None:
                     after(sub, ref)
         except BaseException:
@@ -304,7 +314,7 @@ async def revert(ctx: Context, snapshot: str) -> None:
                 sub.txn.update("VM", vm, values)
                 vifs = [f for f in (ctx.store.get("VIF", r) for r in snap["VIFs"])
                         if f is not None]
-                _add_devices(sub, vm, vbds, vifs, keep_macs=True)
+                _add_devices(sub, vm, vbds, vifs, True, disks.made)
         except BaseException:
             await disks.discard()
             raise

@@ -1,20 +1,32 @@
-"""VM settings beside those in api/vm.py (which holds the memory limits, dynamic range and
-vCPU setters): the static memory range, live vCPU parameters, and is_a_template."""
+"""VM settings: memory limits and ranges, vCPU counts (static and live), live vCPU
+parameters, is_a_template. Static changes need a halted VM (templates included, like
+xapi); live ones a running VM, applied through the hypervisor before they are recorded."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import XenAPIError
 from ..server.context import Context
-from .registry import implements
-from .vm import VmOps, allowed_operations, check_memory, hypervisor
+from .registry import IMPLEMENTATIONS, implements
+from ..store import NULL_REF
+from .vm import VmOps, allowed_operations, check_memory, check_vcpus, hypervisor
 from .vm_copy import check
+
+# api/vm.py (the lifecycle module, loaded first) may carry its own versions of these
+# setters while the two modules are reconciled: then its registration stands and these
+# are not registered. tests/xenapi/test_vm_live.py holds whichever is active to the same
+# behaviour.
+def _unless_registered(full_name: str) -> Callable[[Any], Any]:
+    if full_name in IMPLEMENTATIONS:
+        return lambda fn: fn
+    return implements(full_name)
+
 
 #: VCPUs_params keys the credit scheduler knows (xapi passes these to Xen)
 SCHED_KEYS = ("weight", "cap")
 
 
-@implements("VM.set_memory_static_range")
+@_unless_registered("VM.set_memory_static_range")
 async def set_memory_static_range(ctx: Context, self: str, min: int, max: int) -> None:
     """static_min and static_max of a halted VM (or template)."""
     rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
@@ -80,3 +92,103 @@ async def set_is_a_template(ctx: Context, self: str, value: bool) -> None:
     ctx.txn.update("VM", self, values)
     ctx.txn.update("VM", self, {"allowed_operations":
                                 allowed_operations(ctx.txn.get("VM", self))})
+
+
+# --- memory and vCPU counts ------------------------------------------------------------------
+def _set_memory(ctx: Context, vm: str, rec: dict[str, Any], **values: int) -> None:
+    check_memory({**rec, **values})
+    ctx.txn.update("VM", vm, values)
+
+
+@_unless_registered("VM.set_memory_limits")
+async def set_memory_limits(ctx: Context, self: str, static_min: int, static_max: int,
+                            dynamic_min: int, dynamic_max: int) -> None:
+    rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
+    _set_memory(ctx, self, rec, memory_static_min=static_min, memory_static_max=static_max,
+                memory_dynamic_min=dynamic_min, memory_dynamic_max=dynamic_max)
+
+
+@_unless_registered("VM.set_memory")
+async def set_memory(ctx: Context, self: str, value: int) -> None:
+    """static_max, dynamic_min and dynamic_max to `value`, static_min unchanged (xapi)."""
+    rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
+    _set_memory(ctx, self, rec, memory_static_max=value, memory_dynamic_min=value,
+                memory_dynamic_max=value)
+
+
+@_unless_registered("VM.set_memory_static_max")
+async def set_memory_static_max(ctx: Context, self: str, value: int) -> None:
+    rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
+    _set_memory(ctx, self, rec, memory_static_max=value)
+
+
+@_unless_registered("VM.set_memory_static_min")
+async def set_memory_static_min(ctx: Context, self: str, value: int) -> None:
+    rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
+    _set_memory(ctx, self, rec, memory_static_min=value)
+
+
+async def _dynamic(ctx: Context, vm: str, dmin: int | None, dmax: int | None) -> None:
+    rec = check(ctx, vm, "changing_dynamic_range", ("Halted", "Running"), template_ok=True)
+    values = {"memory_dynamic_min": rec["memory_dynamic_min"] if dmin is None else dmin,
+              "memory_dynamic_max": rec["memory_dynamic_max"] if dmax is None else dmax}
+    check_memory({**rec, **values})
+    if rec["power_state"] == "Running":
+        # no memory squeezer here: the balloon target is dynamic_max, as when it started
+        hv = hypervisor(ctx)
+        await hv.run("memory target", hv.context.set_memory_target, rec["domid"],
+                     values["memory_dynamic_max"] // 1024)
+        values["memory_target"] = values["memory_dynamic_max"]
+        info = await hv.domain_info(rec["domid"])
+        if info is not None and _metrics(ctx, rec):
+            ctx.txn.update("VM_metrics", rec["metrics"],
+                           {"memory_actual": info.current_memkb * 1024})
+    ctx.txn.update("VM", vm, values)
+
+
+def _metrics(ctx: Context, rec: dict[str, Any]) -> bool:
+    return rec["metrics"] != NULL_REF and ctx.txn.get("VM_metrics", rec["metrics"]) is not None
+
+
+@_unless_registered("VM.set_memory_dynamic_range")
+async def set_memory_dynamic_range(ctx: Context, self: str, min: int, max: int) -> None:
+    await _dynamic(ctx, self, min, max)
+
+
+@_unless_registered("VM.set_memory_dynamic_max")
+async def set_memory_dynamic_max(ctx: Context, self: str, value: int) -> None:
+    await _dynamic(ctx, self, None, value)
+
+
+@_unless_registered("VM.set_memory_dynamic_min")
+async def set_memory_dynamic_min(ctx: Context, self: str, value: int) -> None:
+    await _dynamic(ctx, self, value, None)
+
+
+# --- vCPUs -------------------------------------------------------------------------------
+@_unless_registered("VM.set_VCPUs_max")
+async def set_VCPUs_max(ctx: Context, self: str, value: int) -> None:
+    rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
+    check_vcpus({**rec, "VCPUs_max": value})
+    ctx.txn.update("VM", self, {"VCPUs_max": value})
+
+
+@_unless_registered("VM.set_VCPUs_at_startup")
+async def set_VCPUs_at_startup(ctx: Context, self: str, value: int) -> None:
+    rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
+    check_vcpus({**rec, "VCPUs_at_startup": value})
+    ctx.txn.update("VM", self, {"VCPUs_at_startup": value})
+
+
+@_unless_registered("VM.set_VCPUs_number_live")
+async def set_VCPUs_number_live(ctx: Context, self: str, nvcpu: int) -> None:
+    """vCPUs 0..nvcpu-1 online in the running guest; like xapi, VCPUs_at_startup follows
+    (the guest keeps the count across reboots) and the metrics' VCPUs_number."""
+    rec = check(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
+    if not 1 <= nvcpu <= rec["VCPUs_max"]:
+        raise XenAPIError("INVALID_VALUE", "nvcpu", str(nvcpu))
+    hv = hypervisor(ctx)
+    await hv.run("vcpu hot-plug", hv.context.set_vcpus_online, rec["domid"], nvcpu)
+    ctx.txn.update("VM", self, {"VCPUs_at_startup": nvcpu})
+    if _metrics(ctx, rec):
+        ctx.txn.update("VM_metrics", rec["metrics"], {"VCPUs_number": nvcpu})
