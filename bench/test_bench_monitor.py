@@ -134,9 +134,12 @@ def test_get_all_records(benchmark, host, monitor):
         return len(xmlrpc.encode_success(await host.call("VM.get_all_records", host.session)))
 
     m = Monitor(host.services, 0.2)
+    async def start() -> None:
+        m.start()
+
     if monitor:
         host.services.monitor = m
-        m.start()
+        host.loop.run_until_complete(start())
     try:
         # between calls the loop runs 50 ms, so monitor rounds (and their commits) interleave
         size = benchmark.pedantic(

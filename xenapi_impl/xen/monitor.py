@@ -72,6 +72,7 @@ class Monitor:
         self.rrd = rrd if rrd is not None else Rrd()
         self._task: asyncio.Task[None] | None = None
         self._reading: asyncio.Future[_Read] | None = None
+        self._linked: Any = None        # this round's transaction, keeping relations
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
         self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
@@ -139,12 +140,12 @@ class Monitor:
             if rec["power_state"] not in ("Running", "Paused") or rec["resident_on"] != host:
                 continue
             vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"])
-            hvm = domain_type(rec) == "hvm"
             for vbd in rec["VBDs"]:
                 r = store.get("VBD", vbd)
                 if r is not None and r["currently_attached"] and not r["empty"]:
                     # the guest's device name, as the domain's config named it
-                    name = r["device"] or (vdev(r["userdevice"], hvm) if r["userdevice"] else "")
+                    name = r["device"] or (vdev(r["userdevice"], domain_type(rec) == "hvm")
+                                           if r["userdevice"] else "")
                     if name:
                         vm.vbds[name] = vbd
             for vif in rec["VIFs"]:
@@ -249,7 +250,10 @@ class Monitor:
             busy = set()
         relations = getattr(services.model, "relations", None)
         async with store.transaction() as raw:
-            txn = relations.wrap(raw) if relations is not None else raw
+            # metrics fields hold no references: plain writes; the relation-keeping wrapper
+            # (slow to reach through) only where a reference is set (VM.guest_metrics)
+            self._linked = relations.wrap(raw) if relations is not None else raw
+            txn = raw
             for domid, vm in vms.items():
                 info = read.domains.get(domid)
                 rec = store.get("VM", vm.ref)
@@ -320,10 +324,11 @@ class Monitor:
         gm = rec["guest_metrics"]
         if gm == NULL_REF or txn.get("VM_guest_metrics", gm) is None:
             gm = new_ref()
-            txn.create("VM_guest_metrics", gm, {
+            linked = self._linked
+            linked.create("VM_guest_metrics", gm, {
                 **self.services.default_record("VM_guest_metrics"), "uuid": new_uuid(),
                 "other_config": {}, "last_updated": now, **vals})
-            txn.update("VM", vm.ref, {"guest_metrics": gm})
+            linked.update("VM", vm.ref, {"guest_metrics": gm})
         else:
             _update(txn, "VM_guest_metrics", gm, vals, now)
 
