@@ -16,6 +16,7 @@ from serverproc import VENV_BIN
 
 HERE = os.path.join(os.path.dirname(__file__), "ansible")
 ANSIBLE = os.path.join(VENV_BIN, "ansible")
+PLAYBOOK = os.path.join(VENV_BIN, "ansible-playbook")
 NULL = "OpaqueRef:NULL"
 MiB = 1 << 20
 
@@ -23,12 +24,16 @@ if not os.path.exists(ANSIBLE):
     raise RuntimeError("ansible missing from the venv: .venv/bin/pip install ansible==12.3.0")
 
 
+def ansible_env(tmp: str) -> dict[str, str]:
+    """JSON output; nothing written outside tmp; modules run by this venv's python."""
+    return {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+            "ANSIBLE_HOME": tmp, "ANSIBLE_LOCAL_TEMP": os.path.join(tmp, "tmp"),
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
+
+
 def run_module(server, tmp: str, module: str, args: dict, *, check: bool = False) -> dict:
     """One ad-hoc `ansible localhost -m community.general.<module>`; its task result."""
-    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-           "ANSIBLE_HOME": tmp, "ANSIBLE_LOCAL_TEMP": os.path.join(tmp, "tmp"),
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "0",
-           "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
+    env = ansible_env(tmp)
     args = {"hostname": server.url, "username": "root", "password": server.password,
             "validate_certs": False, **args}
     cmd = [ANSIBLE, "localhost", "-i", os.path.join(HERE, "inventory.ini"),
@@ -239,3 +244,24 @@ def test_powered_on_waits_for_ip_address(server, x, vm, tmp_path):
         assert res["instance"]["networks"][0]["ip"] == metrics["networks"]["0/ip"]
     finally:
         x.VM.hard_shutdown(vm["ref"])
+
+
+def test_playbook_power_cycle(server, x, vm, tmp_path):
+    """ansible-playbook with the local inventory: info, power on (twice), guest reboot through
+    an Async task, guest shutdown; the playbook asserts on the module results itself."""
+    assert x.VM.get_power_state(vm["ref"]) == "Halted"
+    extra = {"xen_url": server.url, "xen_password": server.password, "vm_uuid": vm["uuid"],
+             "vm_name": vm["name"]}
+    proc = subprocess.run([PLAYBOOK, "-i", os.path.join(HERE, "inventory.ini"),
+                           os.path.join(HERE, "power_cycle.yml"), "-e", json.dumps(extra)],
+                          env=ansible_env(str(tmp_path)), capture_output=True, text=True,
+                          timeout=300)
+    out = json.loads(proc.stdout)
+    results = {t["task"]["name"]: t["hosts"]["localhost"] for t in out["plays"][0]["tasks"]}
+    assert proc.returncode == 0, [r.get("msg") for r in results.values() if r.get("failed")]
+    assert out["stats"]["localhost"]["failures"] == 0
+    assert out["stats"]["localhost"]["changed"] == 3
+    assert results["Every step did what it says"]["msg"] == "All assertions passed"
+    domid = results["Running, with a new domain"]["instance"]["domid"]
+    assert domid != results["Find the VM by name"]["instance"]["domid"]
+    assert x.VM.get_power_state(vm["ref"]) == "Halted" and x.VM.get_domid(vm["ref"]) == "-1"
