@@ -333,3 +333,24 @@ def test_set_is_a_template(tmp_path):
         assert rec["is_default_template"] is False
         assert "default_template" not in rec["other_config"]
     run(tmp_path, body)
+
+
+def test_busy_vm_refused_and_snapshot_names_checked(tmp_path):
+    async def body(h: VmHarness, s: str) -> None:
+        from xenapi_impl.api.vm import VmOps
+        vm = await new_vm(h, s)
+        busy = VmOps.of(h.services).busy
+        busy[vm] = ("start", "OpaqueRef:other-task")       # another call owns the VM
+        try:
+            for call in (h.call("VM.clone", s, vm, "c"),
+                         h.call("VM.copy", s, vm, "c", NULL_REF),
+                         h.call("VM.snapshot", s, vm, "c", []),
+                         h.call("VM.set_is_a_template", s, vm, True)):
+                assert await fails(call) == ["OTHER_OPERATION_IN_PROGRESS", "VM", vm,
+                                             "start", "OpaqueRef:other-task"]
+        finally:
+            busy.pop(vm)
+        assert await fails(h.call("VM.snapshot", s, vm, "", [])) == [
+            "INVALID_VALUE", "new_name", ""]
+        assert len(await h.call("VM.get_all", s)) == 1 + 1 + len(BUILTIN)   # + dom0
+    run(tmp_path, body)
