@@ -157,7 +157,7 @@ async def create(ctx: Context, record: dict[str, Any]) -> str:
     check_vcpus(full)
     ref = new_ref()
     # runtime state is the server's, never the client's
-    full.update(uuid=new_uuid(), power_state="Halted", resident_on=NULL_REF,
+    full.update(uuid=new_uuid(), power_state="Halted", domid=-1, resident_on=NULL_REF,
                 current_operations={}, is_control_domain=False,
                 metrics=new_metrics(ctx, ctx.txn), consoles=[], crash_dumps=[])
     full["allowed_operations"] = allowed_operations(full)
