@@ -251,3 +251,21 @@ def test_cli_monitor_interval_refused(bad, capsys):
                   "--http", "127.0.0.1:0", "--monitor-interval", bad])
     assert ei.value.code == 2
     assert f"expected a positive number of seconds, got {bad!r}" in capsys.readouterr().err
+
+
+def test_xen_backend_read_path_leaves_unknowns_unset(tmp_path):
+    """The xen backend's read (sysfs counters, no simulator guest agent) on this host, which
+    has no blkback/netback devices: VM figures still come from libxl, device rates and guest
+    data stay unknown instead of being made up."""
+    async def body(h: VmHarness, s: str) -> None:
+        _vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        vms = m._running_vms()
+        read = Monitor._read(h.xl, "xen", vms)
+        assert domid in read.domains and len(read.vcpus[domid]) == 2
+        assert read.disks == {} and read.nics == {} and read.guests == {}
+        assert read.loadavg is not None and read.loadavg >= 0.0
+        sim_read = Monitor._read(h.xl, "sim", vms)
+        assert (domid, "xvda") in sim_read.disks and (domid, 0) in sim_read.nics
+        assert domid in sim_read.guests
+    run(tmp_path, body)
