@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import XenAPI
-from serverproc import ServerProcess
+from serverproc import SERVER, ServerProcess
 
 MiB = 1 << 20
 NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
@@ -169,6 +169,21 @@ def test_session_required_and_bad_queries_refused(srv, running):
     gone = s._session
     s.xenapi.session.logout()
     assert get(srv, session_id=gone, start=0, interval=5)[0] == 401
+
+
+def test_read_only_user_may_read(srv, running):
+    """RBAC: the graphs are readable with the least role (xapi lets read-only users see them)."""
+    _x, _session, vm_uuid = running
+    subprocess.run([SERVER, "user", "add", "viewer", "--role", "read-only", "--password-stdin",
+                    "--db", srv.db], input="viewer-pw\n", text=True, check=True,
+                   capture_output=True)
+    s = XenAPI.Session(srv.url)
+    s.xenapi.login_with_password("viewer", "viewer-pw", "1.0", "pytest-rrd-ro")
+    try:
+        doc = wait_json(srv, s._session, vm_uuid)
+        assert f"AVERAGE:vm:{vm_uuid}:memory" in doc["meta"]["legend"]
+    finally:
+        s.xenapi.session.logout()
 
 
 XO_STATS = r"""
