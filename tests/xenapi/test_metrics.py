@@ -160,12 +160,16 @@ def test_halted_vm_is_left_alone(tmp_path):
         m = Monitor(h.services, 0.1)
         h.sim.set_load(domid, 0.5)
         await ticks(m, 2)
+        uuid = await h.call("VM.get_uuid", s, vm)
+        assert ("vm", uuid, "memory") in m.rrd.archives[0].acc
         await h.call("VM.hard_shutdown", s, vm)
         metrics = await h.call("VM.get_metrics", s, vm)
         before = await h.call("VM_metrics.get_record", s, metrics)
         await ticks(m, 2)
         assert await h.call("VM_metrics.get_record", s, metrics) == before
         assert before["memory_actual"] == 0
+        # its time series are dropped (rrd_updates reports the VMs running here)
+        assert not [k for a in m.rrd.archives for k in (*a.cols, *a.acc) if k[1] == uuid]
     run(tmp_path, body)
 
 

@@ -129,3 +129,15 @@ def test_xml_and_json_layouts():
     assert doc["data"] == [{"t": 1015, "values": [1.0, None]},
                            {"t": 1010, "values": [268435456.0, 0.3]},
                            {"t": 1005, "values": [268435456.0, 0.3]}]
+
+
+def test_forget_drops_one_owner_everywhere():
+    rrd = Rrd([(5, 10), (60, 10)])
+    other = ("vm", "u2", "cpu0")
+    feed(rrd, 6000, 6131, {CPU: 1.0, other: 2.0, MEM: 3.0})
+    rrd.forget("vm", "u1")
+    for a in rrd.archives:
+        assert not [k for k in (*a.cols, *a.acc, *a.last_seen) if k[1] == "u1"]
+    assert rrd.export(0, 5, host=True).legend == ["AVERAGE:host:h1:memory_free_kib",
+                                                  "AVERAGE:vm:u2:cpu0"]
+    assert rrd.export(0, 60).legend == ["AVERAGE:vm:u2:cpu0"]

@@ -73,6 +73,7 @@ class Monitor:
         self._task: asyncio.Task[None] | None = None
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
+        self._vm_uuids: set[str] = set()    # VMs running here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
         self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
@@ -128,6 +129,10 @@ class Monitor:
         series: dict[Key, float] = {}
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
+        running = {vm.uuid for vm in vms.values()}
+        for uuid in self._vm_uuids - running:
+            self.rrd.forget("vm", uuid)
+        self._vm_uuids = running
         self.ticks += 1
         self.ticked.set()
         self.ticked = asyncio.Event()

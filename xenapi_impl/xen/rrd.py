@@ -6,7 +6,9 @@ archive keeps its last `rows` points. The finest archive is fed by the samples; 
 one by the finished points of the finest (an average of averages over equal intervals is the
 average). Rows are labelled with the end of their interval, a multiple of the step (rrdtool's
 convention). Values are float32 (a graph needs no more; it halves the memory of 1,000 VMs).
-A data source that has not been seen for a whole archive's span is dropped from it.
+A data source that has not been seen for a whole archive's span is dropped from it, and the
+monitor drops a VM's sources when it stops running here (`forget`), so memory stays bounded by
+the sources of the running VMs.
 """
 from __future__ import annotations
 
@@ -129,6 +131,14 @@ class Rrd:
             # a finished fine point stands for its whole interval, which ends at `end`
             for a in coarser:
                 a.add(end - finest.step / 2, point)
+
+    def forget(self, kind: str, uuid: str) -> None:
+        """Drop every source of one owner (a VM no longer running here: like xapi's
+        rrd_updates, only resident VMs are reported, and a departed VM must not keep memory)."""
+        for a in self.archives:
+            for table in (a.cols, a.last_seen, a.acc):
+                for k in [k for k in table if k[0] == kind and k[1] == uuid]:
+                    del table[k]
 
     def archive_for(self, interval: int) -> Archive:
         """xapi's choice: the finest archive whose step is at least `interval`."""
