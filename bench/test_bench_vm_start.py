@@ -3,9 +3,10 @@ backend) over HTTP keep-alive, XML-RPC as the SDKs speak it; one event.from watc
 Running.
 
   vm_start_1000  [bare] VMs without devices, [disk+nic] each with a 64 MiB disk on the default
-                 SR and a NIC. 8 client threads, each with one keep-alive connection, send Async.VM.start for
-                 their share of 1,000 halted VMs (32 MiB each: 1,000 fit in the simulated
-                 host's 60 GiB free) as fast as the server answers; one more connection follows
+                 SR and a NIC. 8 client threads, each with one keep-alive connection, send
+                 Async.VM.start for their share of 1,000 halted VMs (32 MiB each: 1,000 fit in
+                 the simulated host's 60 GiB free) as fast as the server answers; one more
+                 connection follows
                  event.from on vm and task. Measured: wall time from the first request until
                  event.from has reported every VM Running (target: 20 s on 2 cores), and per
                  start the time from the task's creation (the Async call answered) until
@@ -191,7 +192,8 @@ def test_vm_start_1000(benchmark, server, devices: bool) -> None:  # type: ignor
     if devices:
         vbds = check.call("VBD.get_all_records")
         assert sum(1 for r in vbds.values() if r["currently_attached"]) == N_VMS
-    info = {"vms": N_VMS, "devices": "1 disk + 1 nic" if devices else "none", "threads": THREADS, "wall_s": round(results["wall"], 2),
+    info = {"vms": N_VMS, "devices": "1 disk + 1 nic" if devices else "none",
+            "threads": THREADS, "wall_s": round(results["wall"], 2),
             "all_requests_answered_s": round(results["submitted"], 2),
             "starts_per_s": round(N_VMS / results["wall"], 1),
             "tasks_seen_success": len(lat),

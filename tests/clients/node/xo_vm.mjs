@@ -40,7 +40,13 @@ const cachedState = (ref, state) =>
     check()
   })
 
-const view = vm => ({ ref: vm.$ref, id: vm.$id, power_state: vm.power_state, domid: vm.domid, resident_on: vm.resident_on })
+const view = vm => ({
+  ref: vm.$ref,
+  id: vm.$id,
+  power_state: vm.power_state,
+  domid: vm.domid,
+  resident_on: vm.resident_on,
+})
 
 try {
   await xapi.connect()
