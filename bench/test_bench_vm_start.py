@@ -6,8 +6,9 @@ Running.
                  SR and a NIC. 8 client threads, each with one keep-alive connection, send
                  Async.VM.start for their share of 1,000 halted VMs (32 MiB each: 1,000 fit in
                  the simulated host's 60 GiB free) as fast as the server answers; one more
-                 connection follows event.from on vm and task. Measured: wall time from the first request until
-                 event.from has reported every VM Running (target: 20 s on 2 cores), and per
+                 connection follows event.from on vm and task. Measured: wall time from the
+                 first request until event.from has reported every VM Running (target: 20 s
+                 on 2 cores), and per
                  start the time from the task's creation (the Async call answered) until
                  event.from reports the task's success: p50/p99/max in extra_info.
   baseline       the same 1,000 domain creations straight through the binding
