@@ -162,12 +162,18 @@ def test_halted_vm_is_left_alone(tmp_path):
         await ticks(m, 2)
         uuid = await h.call("VM.get_uuid", s, vm)
         assert ("vm", uuid, "memory") in m.rrd.archives[0].acc
+        gm = await h.call("VM.get_guest_metrics", s, vm)
+        assert gm != NULL_REF
         await h.call("VM.hard_shutdown", s, vm)
+        # the guest agent's report belonged to the run that ended
+        assert await h.call("VM.get_guest_metrics", s, vm) == NULL_REF
+        assert gm not in await h.call("VM_guest_metrics.get_all", s)
         metrics = await h.call("VM.get_metrics", s, vm)
         before = await h.call("VM_metrics.get_record", s, metrics)
         await ticks(m, 2)
         assert await h.call("VM_metrics.get_record", s, metrics) == before
         assert before["memory_actual"] == 0
+        assert before["install_time"].year >= 2024    # set by VM.create, kept
         # its time series are dropped (rrd_updates reports the VMs running here)
         assert not [k for a in m.rrd.archives for k in (*a.cols, *a.acc) if k[1] == uuid]
     run(tmp_path, body)

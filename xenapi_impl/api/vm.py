@@ -143,9 +143,11 @@ def check_vcpus(rec: dict[str, Any]) -> None:
 
 def new_metrics(ctx: Context, txn: Any) -> str:
     ref = new_ref()
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     txn.create("VM_metrics", ref, {**ctx.services.default_record("VM_metrics"),
                                    "uuid": new_uuid(), "memory_actual": 0, "VCPUs_number": 0,
-                                   "state": [], "other_config": {}})
+                                   "state": [], "other_config": {}, "install_time": now,
+                                   "last_updated": now})
     return ref
 
 
@@ -308,7 +310,12 @@ async def release_devices(ctx: Context, vm: str) -> None:
 
 def record_halted(ctx: Context, txn: Any, vm: str, state: str = "Halted") -> None:
     rec = txn.get("VM", vm)
-    txn.update("VM", vm, {"power_state": state, "domid": -1, "resident_on": NULL_REF})
+    txn.update("VM", vm, {"power_state": state, "domid": -1, "resident_on": NULL_REF,
+                          "guest_metrics": NULL_REF})
+    # what the guest agent reported belongs to the run that ended (xapi drops it too)
+    if rec["guest_metrics"] != NULL_REF and txn.get("VM_guest_metrics",
+                                                    rec["guest_metrics"]) is not None:
+        txn.delete("VM_guest_metrics", rec["guest_metrics"])
     if rec["metrics"] != NULL_REF and txn.get("VM_metrics", rec["metrics"]) is not None:
         txn.update("VM_metrics", rec["metrics"], {"VCPUs_number": 0, "memory_actual": 0})
     for vbd in rec["VBDs"]:
