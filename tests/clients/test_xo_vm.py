@@ -1,6 +1,7 @@
 """Xen Orchestra's connector (npm `xen-api`, see node/package.json) starts VMs against the real
 server as xo-server does: VM.start(ref, false, false) and Async.VM.start followed through task
-events; its object cache (fed only by event.from) must show them Running, in both transports.
+events, and Async.VM.start_on paused then VM.unpause; its object cache (fed only by event.from)
+must show each state, in both transports.
 Every state it reports is checked again through the official Python SDK."""
 from __future__ import annotations
 
@@ -104,6 +105,17 @@ def test_xo_starts_vms(server, sdk, transport, path):
         assert [v["power_state"] for v in halted["vms"]] == ["Halted", "Halted"]
         assert [v["resident_on"] for v in halted["vms"]] == [NULL, NULL]
         assert sdk.VM.get_power_state(sync_vm) == sdk.VM.get_power_state(async_vm) == "Halted"
+
+        paused = _read(proc)
+        assert paused["step"] == "paused" and paused["host"] == host
+        assert paused["vm"]["resident_on"] == host
+        assert str(paused["vm"]["domid"]) == sdk.VM.get_domid(sync_vm)
+        unpaused = _read(proc)
+        assert unpaused["step"] == "unpaused"
+        assert unpaused["vm"]["power_state"] == "Running"
+        assert unpaused["vm"]["domid"] == paused["vm"]["domid"]     # the same domain, resumed
+        assert unpaused["final"]["power_state"] == "Halted"
+        assert sdk.VM.get_power_state(sync_vm) == "Halted"
 
         done = _read(proc)
         assert done["step"] == "done"

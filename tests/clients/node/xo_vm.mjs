@@ -4,7 +4,8 @@
 // SYNC_VM is started with VM.start(ref, false, false), ASYNC_VM with Async.VM.start followed
 // through task events (callAsync), as xo-server's startVm does; each must then show Running in
 // the connector's object cache, which only event.from updates. Starting a running VM again must
-// fail through the task with VM_BAD_POWER_STATE. One JSON object per line on stdout.
+// fail through the task with VM_BAD_POWER_STATE. Last, SYNC_VM goes through Async.VM.start_on
+// the pool master, paused, then VM.unpause. One JSON object per line on stdout.
 import { Agent } from 'undici'
 import { createClient } from 'xen-api'
 
@@ -72,6 +73,16 @@ try {
   await xapi.callAsync('VM.clean_shutdown', asyncRef)
   const halted = await Promise.all([syncRef, asyncRef].map(ref => cachedState(ref, 'Halted')))
   say({ step: 'halted', vms: halted.map(view) })
+
+  // "start on this host", paused (XO's start_on path), then unpause
+  const host = xapi.pool.master
+  await xapi.callAsync('VM.start_on', syncRef, host, true, false)
+  const paused = await cachedState(syncRef, 'Paused')
+  say({ step: 'paused', host, vm: view(paused) })
+  await xapi.call('VM.unpause', syncRef)
+  const unpaused = await cachedState(syncRef, 'Running')
+  await xapi.call('VM.hard_shutdown', syncRef)
+  say({ step: 'unpaused', vm: view(unpaused), final: view(await cachedState(syncRef, 'Halted')) })
   await xapi.disconnect()
   say({ step: 'done', paths: [...paths].sort() })
   process.exit(0)
