@@ -287,6 +287,9 @@ def test_snapshot_and_revert(tmp_path):
         assert rec["VCPUs_max"] == 2 and rec["parent"] == snap
         [now] = await disks_of(h, s, vm)
         assert now not in (src, sdisk) and await read(h, s, now) == b"snap1"
+        assert await h.call("VDI.get_read_only", s, now) is False
+        assert [await h.call("VBD.get_mode", s, b) for b in rec["VBDs"]] == ["RW"]
+        assert [await h.call("VBD.get_mode", s, b) for b in srec["VBDs"]] == ["RO"]
         assert await fails(h.call("VDI.get_record", s, src)) == ["HANDLE_INVALID", "VDI",
                                                                   src]
         assert await read(h, s, sdisk) == b"snap1"                # the snapshot stays

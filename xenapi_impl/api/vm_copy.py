@@ -169,13 +169,18 @@ def _add_devices(sub: Context, vm: str, vbds: list[tuple[dict[str, Any], str]],
     for b, vdi in vbds:
         mode = b["mode"]
         vrec = sub.txn.get("VDI", vdi) if vdi != NULL_REF else None
+        src = sub.txn.get("VDI", b["VDI"]) if b["VDI"] != NULL_REF else None
+        if vrec is not None and vdi in made and not vrec["is_a_snapshot"] \
+                and src is not None and src["is_a_snapshot"]:
+            # a clone of a snapshot's disk (revert, a VM made from a snapshot) is a disk
+            # again: the SR made it writable (VDI.clone copied the snapshot's flag into
+            # the record) and its VBD read-write (a snapshot's VBDs are read-only only
+            # because its disks are; an originally read-only disk comes back read-write)
+            sub.txn.update("VDI", vdi, {"read_only": False})
+            vrec = sub.txn.get("VDI", vdi)
+            mode = "RW"
         if mode == "RW" and vrec is not None and vrec["read_only"]:
-            if vdi in made and not vrec["is_a_snapshot"]:
-                # a clone of a (read-only) snapshot disk is a writable disk: the SR
-                # makes it writable, VDI.clone copies the source's flag into the record
-                sub.txn.update("VDI", vdi, {"read_only": False})
-            else:
-                mode = "RO"             # a snapshot's disks are read-only
+            mode = "RO"                 # a snapshot's disks are read-only
         create_vbd(sub, {**{k: b[k] for k in VBD_FIELDS}, "VM": vm, "VDI": vdi,
                          "mode": mode})
     for f in vifs:
