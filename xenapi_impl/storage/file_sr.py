@@ -2,13 +2,20 @@
 
 Layout of the SR directory (device_config["path"]):
     <location>.img        one VDI each; VDIs made here have location == uuid
-    .xenapi-sr.json       sidecar metadata: SR uuid, per-VDI flags, current attachments
+    .xenapi-sr.json       sidecar metadata: SR uuid, per-VDI flags ("attached" is only read:
+                          SRs written before .attach/ kept their attachments there)
+    .attach/<vdi-uuid>    one small JSON record per attached VDI: {"rw": bool, "count": n}
     .xenapi-sr.lock       flock'ed by whoever changes the SR
     .<uuid>.img.part      an image being written (never seen by scan)
 
 Every change to the metadata happens under the SR lock, and the metadata is re-read inside the
 lock, so several processes may drive the same SR. Long copies (clone, snapshot) run outside the
 lock into a hidden temporary file that is renamed into place under the lock afterwards.
+
+Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record, staged
+(written and fsync'ed) before taking the lock, so the lock covers the checks and one rename;
+the metadata is only re-parsed when its bytes changed. Delete, resize, SR detach and destroy
+look at the records under the same lock, so none of them races an attach.
 """
 from __future__ import annotations
 
@@ -30,10 +37,13 @@ from .errors import (
 )
 from .info import AttachInfo, ProbeResult, ScanResult, SRStat, VDIInfo
 from .locking import SRLock
-from .metadata import fsync_dir, read_json, write_json
+from .metadata import (
+    discard, fsync_dir, parse_json, publish, read_bytes, read_json, stage_json, write_json,
+)
 
 METADATA = ".xenapi-sr.json"
 LOCKFILE = ".xenapi-sr.lock"
+ATTACH_DIR = ".attach"
 SUFFIX = ".img"
 FORMAT = 1
 
@@ -71,6 +81,9 @@ class FileSRDriver(SRDriver):
         self.path = os.path.normpath(self.device_config["path"])
         self._meta_path = os.path.join(self.path, METADATA)
         self._lock_path = os.path.join(self.path, LOCKFILE)
+        self._attach_dir = os.path.join(self.path, ATTACH_DIR)
+        #: (bytes, parsed) of the metadata last read by _view
+        self._cached: tuple[bytes, Doc] | None = None
 
     @classmethod
     def _check_device_config(cls, config: dict[str, str]) -> None:
@@ -87,9 +100,25 @@ class FileSRDriver(SRDriver):
         return os.path.join(self.path, location + SUFFIX)
 
     def _load(self) -> Doc:
-        """The metadata, checked to be this SR's."""
+        """The metadata, checked to be this SR's: a fresh copy the caller may change."""
         with os_errors(f"reading SR {self.sr_uuid}"):
             doc = read_json(self._meta_path)
+        return self._checked(doc)
+
+    def _view(self) -> Doc:
+        """The metadata for reading only (never change it): parsed again only when the file's
+        bytes differ from the last read, which a 1,000-VDI SR's attaches would otherwise pay
+        for on every call."""
+        with os_errors(f"reading SR {self.sr_uuid}"):
+            data = read_bytes(self._meta_path)
+        cached = self._cached
+        if data is not None and cached is not None and cached[0] == data:
+            return cached[1]
+        doc = self._checked(None if data is None else parse_json(self._meta_path, data))
+        self._cached = (data, doc) if data is not None else None
+        return doc
+
+    def _checked(self, doc: Doc | None) -> Doc:
         if doc is None:
             raise SRNotFound(self.path, f"no SR at {self.path}")
         if doc.get("sr_uuid") != self.sr_uuid:
@@ -110,6 +139,66 @@ class FileSRDriver(SRDriver):
         if entry is None:
             raise VDINotFound(self.sr_uuid, vdi)
         return entry
+
+    # -- attachment records ------------------------------------------------------------------
+    def _attach_file(self, vdi: str) -> str:
+        return os.path.join(self._attach_dir, vdi)
+
+    def _checked_attachment(self, vdi: str, rec: Any) -> dict[str, Any]:
+        if not isinstance(rec, dict) or not isinstance(rec.get("rw"), bool) \
+                or type(rec.get("count")) is not int or rec["count"] < 1:
+            raise BackendFailure("MetadataCorrupt",
+                                 f"attachment record of VDI {vdi} in {self.path} is invalid")
+        return rec
+
+    def _attachment(self, doc: Doc, vdi: str) -> dict[str, Any] | None:
+        """The VDI's current attachment: its record file, else (older SRs) its metadata entry."""
+        with os_errors(f"reading attachment of VDI {vdi}"):
+            rec = read_json(self._attach_file(vdi))
+        if rec is None:
+            rec = doc["attached"].get(vdi)
+        return None if rec is None else self._checked_attachment(vdi, rec)
+
+    def _all_attachments(self, doc: Doc) -> dict[str, dict[str, Any]]:
+        found = {vdi: self._checked_attachment(vdi, rec) for vdi, rec in doc["attached"].items()}
+        with os_errors(f"listing attachments of SR {self.sr_uuid}"):
+            try:
+                names = os.listdir(self._attach_dir)
+            except FileNotFoundError:
+                names = []
+            for name in names:
+                if name.startswith("."):            # a record being staged
+                    continue
+                rec = read_json(self._attach_file(name))
+                if rec is not None:                 # else detached meanwhile
+                    found[name] = self._checked_attachment(name, rec)
+        return found
+
+    def _make_attach_dir(self) -> None:
+        try:
+            os.mkdir(self._attach_dir, 0o700)
+        except FileExistsError:
+            return
+        fsync_dir(self.path)
+
+    def _set_attachment(self, doc: Doc, vdi: str, rec: dict[str, Any] | None) -> None:
+        """Under the lock: replace (None: remove) the VDI's record durably; an entry left in the
+        metadata by an older version moves out of it."""
+        path = self._attach_file(vdi)
+        with os_errors(f"recording attachment of VDI {vdi}", path=self.path):
+            if rec is None:
+                try:
+                    os.unlink(path)
+                    fsync_dir(self._attach_dir)
+                except FileNotFoundError:
+                    pass
+            else:
+                self._make_attach_dir()
+                write_json(path, rec)
+        if vdi in doc["attached"]:
+            full = self._load()
+            full["attached"].pop(vdi, None)
+            self._save(full)
 
     def _images(self) -> dict[str, os.stat_result]:
         """location -> stat of every regular ``*.img`` file (hidden files are ours: skipped)."""
@@ -213,14 +302,19 @@ class FileSRDriver(SRDriver):
     def _destroy(self) -> None:
         with self._lock():
             doc = self._load()
-            if doc["attached"]:
-                raise VDIInUse(sorted(doc["attached"])[0], "sr_destroy")
+            attached = self._all_attachments(doc)
+            if attached:
+                raise VDIInUse(sorted(attached)[0], "sr_destroy")
             images = self._images()
             locations = {e["location"] for e in doc["vdis"].values()}
             count = len(doc["vdis"]) + len(set(images) - locations)
             if count:
                 raise SRNotEmpty(self.sr_uuid, count)
             with os_errors(f"destroying SR {self.sr_uuid}"):
+                if os.path.isdir(self._attach_dir):
+                    for name in os.listdir(self._attach_dir):   # only records left half-staged
+                        _unlink_quiet(os.path.join(self._attach_dir, name))
+                    os.rmdir(self._attach_dir)
                 os.unlink(self._meta_path)
                 fsync_dir(self.path)
                 _unlink_quiet(self._lock_path)
@@ -234,15 +328,15 @@ class FileSRDriver(SRDriver):
     def _attach(self) -> None:
         if not os.path.isdir(self.path):
             raise SRNotFound(self.path, f"{self.path} is not a directory")
-        self._load()
+        self._view()
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise BackendFailure("SRReadOnly", f"{self.path} is not writable")
 
     def _detach(self) -> None:
         with self._lock():
-            doc = self._load()
-            if doc["attached"]:
-                raise VDIInUse(sorted(doc["attached"])[0], "sr_detach")
+            attached = self._all_attachments(self._view())
+            if attached:
+                raise VDIInUse(sorted(attached)[0], "sr_detach")
 
     def _scan(self, known: frozenset[str]) -> ScanResult:
         with self._lock():
@@ -270,7 +364,7 @@ class FileSRDriver(SRDriver):
                           new=[present[u] for u in new_uuids], missing=missing)
 
     def _stat(self) -> SRStat:
-        doc = self._load()
+        doc = self._view()
         with os_errors(f"stat of SR {self.sr_uuid}"):
             fs = os.statvfs(self.path)
             images = self._images()
@@ -309,7 +403,7 @@ class FileSRDriver(SRDriver):
         with self._lock():
             doc = self._load()
             entry = self._entry(doc, vdi)
-            if vdi in doc["attached"]:
+            if self._attachment(doc, vdi) is not None:
                 raise VDIInUse(vdi, "destroy")
             # The image goes first: a crash in between leaves a VDI reported missing, never an
             # orphan image that a scan would bring back.
@@ -324,7 +418,7 @@ class FileSRDriver(SRDriver):
             entry = self._entry(doc, vdi)
             if entry.get("read_only"):
                 raise VDIReadOnly(vdi)
-            if vdi in doc["attached"]:
+            if self._attachment(doc, vdi) is not None:
                 raise VDIInUse(vdi, "resize")
             current = self._stat_image(vdi, entry).st_size
             if size < current:
@@ -388,37 +482,56 @@ class FileSRDriver(SRDriver):
             _unlink_quiet(tmp)
 
     def _vdi_attach(self, vdi: str, writable: bool) -> AttachInfo:
-        with self._lock():
-            doc = self._load()
-            entry = self._entry(doc, vdi)
-            self._stat_image(vdi, entry)
-            if writable and entry.get("read_only"):
-                raise VDIReadOnly(vdi)
-            current = doc["attached"].get(vdi)
-            if current is not None and (writable or current["rw"]):
-                raise VDIInUse(vdi, "attach")
-            count = current["count"] + 1 if current else 1
-            doc["attached"][vdi] = {"rw": writable, "count": count}
-            self._save(doc)
-            return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
-                              readwrite=writable)
+        path = self._attach_file(vdi)
+        with os_errors(f"attaching VDI {vdi}", path=self.path):
+            self._make_attach_dir()
+            # The usual record (a first attachment), written and fsync'ed before the lock: under
+            # it only the checks and a rename run, so attaches of different VDIs barely wait.
+            staged: str | None = stage_json(path, {"rw": writable, "count": 1})
+        try:
+            with self._lock():
+                doc = self._view()
+                entry = self._entry(doc, vdi)
+                self._stat_image(vdi, entry)
+                if writable and entry.get("read_only"):
+                    raise VDIReadOnly(vdi)
+                current = self._attachment(doc, vdi)
+                if current is not None and (writable or current["rw"]):
+                    raise VDIInUse(vdi, "attach")
+                if current is not None or vdi in doc["attached"]:
+                    count = current["count"] + 1 if current else 1
+                    self._set_attachment(doc, vdi, {"rw": writable, "count": count})
+                else:
+                    with os_errors(f"attaching VDI {vdi}", path=self.path):
+                        tmp, staged = staged, None
+                        assert tmp is not None
+                        publish(tmp, path)
+        finally:
+            if staged is not None:
+                discard(staged)
+        # After the lock: the rename is visible to everyone already; this makes it durable
+        # before the caller hears of it.
+        with os_errors(f"attaching VDI {vdi}"):
+            fsync_dir(self._attach_dir)
+        return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
+                          readwrite=writable)
 
     def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         with self._lock():
-            doc = self._load()
-            current = doc["attached"].get(vdi)
+            doc = self._view()
+            current = self._attachment(doc, vdi)
             if current is None:
                 return
             if current["count"] > 1 and not all_attachments:
-                current["count"] -= 1
+                self._set_attachment(doc, vdi, {"rw": current["rw"],
+                                                "count": current["count"] - 1})
             else:
-                del doc["attached"][vdi]
-            self._save(doc)
+                self._set_attachment(doc, vdi, None)
 
     def _attachments(self) -> dict[str, int]:
-        return {vdi: a["count"] for vdi, a in self._load()["attached"].items()}
+        return {vdi: a["count"] for vdi, a in self._all_attachments(self._view()).items()}
 
     def _vdi_stat(self, vdi: str) -> VDIInfo:
-        doc = self._load()
+        doc = self._view()
         entry = self._entry(doc, vdi)
         return self._info(vdi, entry, self._stat_image(vdi, entry))
