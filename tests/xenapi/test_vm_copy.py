@@ -92,6 +92,12 @@ def test_template_cannot_start_or_be_snapshotted(tmp_path):
         assert await fails(h.call("VM.start", s, t, False, False)) == ["VM_IS_TEMPLATE", t]
         assert await fails(h.call("VM.snapshot", s, t, "x", [])) == ["VM_IS_TEMPLATE", t]
         assert domains(h) == []
+        # built-in templates can't be deleted; a clone of one (not a default template) can
+        assert await fails(h.call("VM.destroy", s, t)) == ["VM_CANNOT_DELETE_DEFAULT_TEMPLATE", t]
+        assert await h.call("VM.get_is_default_template", s, t) is True
+        mine = await h.call("VM.clone", s, t, "my template")
+        await h.call("VM.destroy", s, mine)
+        assert mine not in await h.call("VM.get_all", s)
     run(tmp_path, body)
 
 

@@ -600,6 +600,9 @@ async def destroy(ctx: Context, self: str) -> None:
     if rec["is_control_domain"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED",
                           "This operation is not allowed on the control domain")
+    if rec["is_default_template"]:
+        # built-in templates belong to the server (they would come back at the next start)
+        raise XenAPIError("VM_CANNOT_DELETE_DEFAULT_TEMPLATE", self)
     if rec["power_state"] not in ("Halted", "Suspended"):
         raise XenAPIError("VM_BAD_POWER_STATE", self, "halted,suspended",
                           rec["power_state"].lower())

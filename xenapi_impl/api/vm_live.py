@@ -7,26 +7,16 @@ from typing import Any, Callable
 
 from ..errors import XenAPIError
 from ..server.context import Context
-from .registry import IMPLEMENTATIONS, implements
+from .registry import implements
 from ..store import NULL_REF
 from .vm import VmOps, allowed_operations, check_memory, check_vcpus, hypervisor
 from .vm_copy import check
-
-# api/vm.py (the lifecycle module, loaded first) may carry its own versions of these
-# setters while the two modules are reconciled: then its registration stands and these
-# are not registered. tests/xenapi/test_vm_live.py holds whichever is active to the same
-# behaviour.
-def _unless_registered(full_name: str) -> Callable[[Any], Any]:
-    if full_name in IMPLEMENTATIONS:
-        return lambda fn: fn
-    return implements(full_name)
-
 
 #: VCPUs_params keys the credit scheduler knows (xapi passes these to Xen)
 SCHED_KEYS = ("weight", "cap")
 
 
-@_unless_registered("VM.set_memory_static_range")
+@implements("VM.set_memory_static_range")
 async def set_memory_static_range(ctx: Context, self: str, min: int, max: int) -> None:
     """static_min and static_max of a halted VM (or template)."""
     rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
@@ -100,7 +90,7 @@ def _set_memory(ctx: Context, vm: str, rec: dict[str, Any], **values: int) -> No
     ctx.txn.update("VM", vm, values)
 
 
-@_unless_registered("VM.set_memory_limits")
+@implements("VM.set_memory_limits")
 async def set_memory_limits(ctx: Context, self: str, static_min: int, static_max: int,
                             dynamic_min: int, dynamic_max: int) -> None:
     rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
@@ -108,7 +98,7 @@ async def set_memory_limits(ctx: Context, self: str, static_min: int, static_max
                 memory_dynamic_min=dynamic_min, memory_dynamic_max=dynamic_max)
 
 
-@_unless_registered("VM.set_memory")
+@implements("VM.set_memory")
 async def set_memory(ctx: Context, self: str, value: int) -> None:
     """static_max, dynamic_min and dynamic_max to `value`, static_min unchanged (xapi)."""
     rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
@@ -116,13 +106,13 @@ async def set_memory(ctx: Context, self: str, value: int) -> None:
                 memory_dynamic_max=value)
 
 
-@_unless_registered("VM.set_memory_static_max")
+@implements("VM.set_memory_static_max")
 async def set_memory_static_max(ctx: Context, self: str, value: int) -> None:
     rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_max=value)
 
 
-@_unless_registered("VM.set_memory_static_min")
+@implements("VM.set_memory_static_min")
 async def set_memory_static_min(ctx: Context, self: str, value: int) -> None:
     rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_min=value)
@@ -150,37 +140,37 @@ def _metrics(ctx: Context, rec: dict[str, Any]) -> bool:
     return rec["metrics"] != NULL_REF and ctx.txn.get("VM_metrics", rec["metrics"]) is not None
 
 
-@_unless_registered("VM.set_memory_dynamic_range")
+@implements("VM.set_memory_dynamic_range")
 async def set_memory_dynamic_range(ctx: Context, self: str, min: int, max: int) -> None:
     await _dynamic(ctx, self, min, max)
 
 
-@_unless_registered("VM.set_memory_dynamic_max")
+@implements("VM.set_memory_dynamic_max")
 async def set_memory_dynamic_max(ctx: Context, self: str, value: int) -> None:
     await _dynamic(ctx, self, None, value)
 
 
-@_unless_registered("VM.set_memory_dynamic_min")
+@implements("VM.set_memory_dynamic_min")
 async def set_memory_dynamic_min(ctx: Context, self: str, value: int) -> None:
     await _dynamic(ctx, self, value, None)
 
 
 # --- vCPUs -------------------------------------------------------------------------------
-@_unless_registered("VM.set_VCPUs_max")
+@implements("VM.set_VCPUs_max")
 async def set_VCPUs_max(ctx: Context, self: str, value: int) -> None:
     rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
     check_vcpus({**rec, "VCPUs_max": value})
     ctx.txn.update("VM", self, {"VCPUs_max": value})
 
 
-@_unless_registered("VM.set_VCPUs_at_startup")
+@implements("VM.set_VCPUs_at_startup")
 async def set_VCPUs_at_startup(ctx: Context, self: str, value: int) -> None:
     rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
     check_vcpus({**rec, "VCPUs_at_startup": value})
     ctx.txn.update("VM", self, {"VCPUs_at_startup": value})
 
 
-@_unless_registered("VM.set_VCPUs_number_live")
+@implements("VM.set_VCPUs_number_live")
 async def set_VCPUs_number_live(ctx: Context, self: str, nvcpu: int) -> None:
     """vCPUs 0..nvcpu-1 online in the running guest; like xapi, VCPUs_at_startup follows
     (the guest keeps the count across reboots) and the metrics' VCPUs_number."""
