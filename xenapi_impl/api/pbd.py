@@ -8,8 +8,12 @@ drivers speak replaced by the references clients know.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import logging
+import os
 from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
 from ..errors import XenAPIError
@@ -74,10 +78,18 @@ def storage_error(ctx: Context, exc: StorageError) -> XenAPIError:
     return XenAPIError(exc.code, *params)
 
 
+#: Storage's own workers, apart from the loop's default executor and the hypervisor's: driver
+#: calls mostly wait for fsync, so more threads than cores overlap those waits, and a burst of
+#: 1,000 attaches queued here does not hold up the hypervisor steps of starts already attached.
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=min(16, 4 * (os.cpu_count() or 1)),
+                                              thread_name_prefix="storage")
+
+
 async def call(ctx: Context, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-    """Run a driver call in a worker thread; StorageError becomes its XenAPI error."""
+    """Run a driver call in a storage worker thread; StorageError becomes its XenAPI error."""
+    job = functools.partial(contextvars.copy_context().run, fn, *args, **kw)
     try:
-        return await asyncio.to_thread(fn, *args, **kw)
+        return await asyncio.get_running_loop().run_in_executor(_POOL, job)
     except StorageError as exc:
         raise storage_error(ctx, exc) from None
 

@@ -3,14 +3,30 @@ errors. The only place besides adapter.py that imports `xenlight_py`."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import functools
 import logging
+import os
 from typing import Any, Callable, TypeVar
 
 from ..errors import XenAPIError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: The binding's own workers. Not the loop's default executor: storage work (fsyncs) and other
+#: blocking jobs queue there, and a start's hypervisor steps must not wait behind 1,000 queued
+#: disk attaches. Few threads suffice: the calls are short and release the GIL.
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1)),
+                                              thread_name_prefix="hypervisor")
+
+
+async def in_pool(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """``fn(*args, **kw)`` in the hypervisor's worker threads (context variables kept, like
+    ``asyncio.to_thread``)."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kw)
+    return await asyncio.get_running_loop().run_in_executor(_POOL, call)
 
 
 class NotAcknowledged(Exception):
@@ -33,7 +49,7 @@ class Hypervisor:
         the libxl function, its error and what libxl logged (libxl's only error text)."""
         from xenlight_py import XenlightError
         try:
-            return await asyncio.to_thread(functools.partial(fn, *args, **kw))
+            return await in_pool(fn, *args, **kw)
         except XenlightError as exc:
             raise libxl_error(what, exc) from exc
 
@@ -54,7 +70,7 @@ class Hypervisor:
         """The domain's info, or None if it no longer exists."""
         from xenlight_py import DomainNotFound
         try:
-            return await asyncio.to_thread(self.context.domain_info, domid)
+            return await in_pool(self.context.domain_info, domid)
         except DomainNotFound:
             return None
 
@@ -70,7 +86,7 @@ class Hypervisor:
         """Destroy the domain; one that is already gone is not an error."""
         from xenlight_py import DomainNotFound
         try:
-            await asyncio.to_thread(self.context.destroy, domid)
+            await in_pool(self.context.destroy, domid)
         except DomainNotFound:
             pass
         except Exception as exc:  # noqa: BLE001 - mapped below
@@ -97,8 +113,7 @@ class Hypervisor:
         from xenlight_py import Timeout
         stream = self.context.aevents([domid])
         try:
-            await asyncio.to_thread(self.context.reboot if reboot else self.context.shutdown,
-                                    domid)
+            await in_pool(self.context.reboot if reboot else self.context.shutdown, domid)
         except Timeout as exc:
             stream.close()
             raise NotAcknowledged(str(exc)) from exc
