@@ -9,3 +9,4 @@ def load_all() -> None:
     from . import network, pif, vif  # noqa: F401
     from . import message, vm  # noqa: F401
     from . import vm_copy, vm_live  # noqa: F401
+    from . import host_logging  # noqa: F401

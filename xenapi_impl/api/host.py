@@ -162,9 +162,3 @@ async def dmesg(ctx: Context, host: str) -> str:
         f"Detected {phys.cpu_khz / 1000:.3f} MHz processor.",
         f"System RAM: {phys.total_pages * 4 // 1024}MB ({phys.total_pages * 4}kB)",
         f"Xen capabilities: {ver.capabilities}"))
-
-
-@implements("host.get_log")
-async def get_log(ctx: Context, host: str) -> str:
-    # xapi answers the empty string here too (its log is fetched over HTTP)
-    return ""

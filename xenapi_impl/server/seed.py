@@ -30,6 +30,8 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     """Create what a fresh database lacks; returns the path of a generated password file."""
     await _sync_roles(services)
     await _host_and_pool(services, backend)
+    from .logconfig import apply_stored
+    apply_stored(services)              # host.logging: the stored levels and destinations
     from ..api.host import refresh_from_hypervisor
     await refresh_from_hypervisor(services)    # host, pCPUs, metrics, dom0 from the hypervisor
     from ..api.pif import seed_pifs
