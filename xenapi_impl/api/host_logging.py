@@ -7,12 +7,15 @@ A change is validated as a whole map before anything is stored (bad input: INVAL
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Mapping
 
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..server.logconfig import LOGCONFIG, LoggingConfigError, apply_stored
 from .registry import implements
+
+log = logging.getLogger(__name__)
 
 
 async def _store_and_apply(ctx: Context, host: str, new: Mapping[str, str]) -> None:
@@ -57,4 +60,6 @@ async def get_log(ctx: Context, host: str) -> str:
     the server was started to log to; "" when it logs to no file (stderr/syslog only)."""
     if host != ctx.services.host_ref:
         return ""
-    return await asyncio.to_thread(LOGCONFIG.tail)
+    text = await asyncio.to_thread(LOGCONFIG.tail)
+    log.debug("host.get_log: %d characters for session %s", len(text), ctx.session_ref)
+    return text
