@@ -3,6 +3,7 @@
     xenlight [--backend sim|xen] list [DOMAIN...]
     xenlight vcpu-list [DOMAIN...]
     xenlight info
+    xenlight dmesg [-c]
     xenlight create [-p] CONFIG
     xenlight pause|unpause|destroy DOMAIN
     xenlight shutdown [-w] DOMAIN
@@ -152,6 +153,11 @@ def cmd_shutdown(ctx: Context, args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_dmesg(ctx: Context, args: argparse.Namespace) -> int:
+    sys.stdout.write(ctx.xen_dmesg(clear=args.clear))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xenlight", description="xl-like tool on xenlight_py")
     p.add_argument("--backend", choices=("sim", "xen"), default=None,
@@ -165,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_vcpu_list)
     s = sub.add_parser("info", help="host information")
     s.set_defaults(func=cmd_info)
+    s = sub.add_parser("dmesg", help="the Xen console ring")
+    s.add_argument("-c", dest="clear", action="store_true", help="clear the ring after reading")
+    s.set_defaults(func=cmd_dmesg)
     s = sub.add_parser("create", help="create a domain from an xl config file")
     s.add_argument("-p", dest="paused", action="store_true", help="leave it paused")
     s.add_argument("config")

@@ -193,6 +193,30 @@ class Context:
         self._call(self._lib.libxl_get_free_memory, self._c(), out)
         return int(out[0])
 
+    def xen_dmesg(self, clear: bool = False) -> str:
+        """The hypervisor's console ring, as ``xl dmesg`` prints it; ``clear`` empties the
+        ring after reading it (``xl dmesg -c``)."""
+        ffi, lib = self._ffi, self._lib
+        ctx = self._c()
+        seq = _log.tls.seq
+        cr = lib.libxl_xen_console_read_start(ctx, 1 if clear else 0)
+        if cr == ffi.NULL:
+            raise self._error(ERROR_FAIL, "libxl_xen_console_read_start", _log.since(seq),
+                              "cannot read the Xen console ring")
+        chunks: list[bytes] = []
+        line = ffi.new("char **")
+        try:
+            while True:
+                rc = lib.libxl_xen_console_read_line(ctx, cr, line)
+                if rc < 0:
+                    raise self._error(rc, "libxl_xen_console_read_line", _log.since(seq))
+                if rc == 0:
+                    break
+                chunks.append(ffi.string(line[0]))   # owned by the reader
+        finally:
+            lib.libxl_xen_console_read_finish(ctx, cr)
+        return b"".join(chunks).decode("utf-8", "replace")
+
     # ---- domains: queries ----
 
     def domain_info(self, domid: int) -> DomainInfo:

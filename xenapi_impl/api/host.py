@@ -146,19 +146,21 @@ async def list_methods(ctx: Context) -> list[str]:
     return list(ctx.services.model.list_methods())
 
 
+async def _console_ring(ctx: Context, clear: bool) -> str:
+    """The hypervisor's console ring through libxl_xen_console_read_* (``xl dmesg``), on the
+    simulated host as on real Xen."""
+    hv = getattr(ctx.services.backend, "hypervisor", None)
+    if hv is None:
+        raise XenAPIError("NOT_IMPLEMENTED", "host.dmesg (no hypervisor backend)")
+    return str(await hv.run("xen_dmesg", hv.context.xen_dmesg, clear))
+
+
 @implements("host.dmesg")
 async def dmesg(ctx: Context, host: str) -> str:
-    """The hypervisor's console ring. libxl has no call for it: the simulator's host writes
-    its boot log; on real Xen it is NOT_IMPLEMENTED rather than an invented text."""
-    hv = getattr(ctx.services.backend, "hypervisor", None)
-    if hv is None or hv.kind != "sim":
-        raise XenAPIError("NOT_IMPLEMENTED", "host.dmesg (libxl offers no console ring)")
-    phys, ver = await hv.physinfo(), await hv.version_info()
-    return "".join(f"(XEN) {line}\n" for line in (
-        f"Xen version {ver.xen_version} ({ver.compile_by}@{ver.compile_domain}) "
-        f"({ver.compiler}) {ver.compile_date}",
-        f"Command line: {ver.commandline}",
-        f"Brought up {phys.nr_cpus} CPUs",
-        f"Detected {phys.cpu_khz / 1000:.3f} MHz processor.",
-        f"System RAM: {phys.total_pages * 4 // 1024}MB ({phys.total_pages * 4}kB)",
-        f"Xen capabilities: {ver.capabilities}"))
+    return await _console_ring(ctx, False)
+
+
+@implements("host.dmesg_clear")
+async def dmesg_clear(ctx: Context, host: str) -> str:
+    """The ring, emptied after reading (``xl dmesg -c``)."""
+    return await _console_ring(ctx, True)

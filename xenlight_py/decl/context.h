@@ -17,6 +17,12 @@ int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo);
 int libxl_get_free_memory(libxl_ctx *ctx, uint64_t *memkb);
 int libxl_get_max_cpus(libxl_ctx *ctx);
 
+/* Xen's console ring (xl dmesg); read_line hands out chunks owned by the reader. */
+typedef struct libxl__xen_console_reader libxl_xen_console_reader;
+libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear);
+int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
+void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
+
 /* The binding's logger: libxl's vmessage (a va_list) is formatted in C and handed to
  * xlpy_log_cb; lines below min_level are dropped in C, before any Python is entered. */
 xentoollog_logger *xlpy_logger_new(int min_level);

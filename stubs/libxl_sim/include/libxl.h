@@ -187,6 +187,13 @@ int libxl_get_online_cpus(libxl_ctx *ctx);
 int libxl_get_max_nodes(libxl_ctx *ctx);
 
 /* old_name NULL: any old name is fine; else the domain must have it. */
+/* Xen's console ring (xl dmesg). read_line: 1 with *line_r set (owned by the reader,
+ * valid until the next call), 0 at the end; the reader is freed by read_finish. */
+typedef struct libxl__xen_console_reader libxl_xen_console_reader;
+libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear);
+int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
+void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
+
 int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid, const char *old_name,
                         const char *new_name);
 

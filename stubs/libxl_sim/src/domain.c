@@ -301,6 +301,10 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     S->slot_of[domid] = (int16_t)slot;
     S->live[domid / 64] |= 1ULL << (domid % 64);
     S->ndoms++;
+    xlsim__cons("d%u: domain created (%s, %u vCPUs, %llu KiB)", (unsigned)domid,
+                d->type == LIBXL_DOMAIN_TYPE_PV ? "PV" : d->type == LIBXL_DOMAIN_TYPE_PVH ? "PVH"
+                                                                                 : "HVM",
+                (unsigned)d->max_vcpus, (unsigned long long)d->max_kb);
     xlsim__touch();
     *domid_out = domid;
     return 0;

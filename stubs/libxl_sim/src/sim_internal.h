@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 2
+#define XLSIM_STATE_VERSION 3
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -120,6 +120,16 @@ struct sim_fault {
     int32_t rc;
 };
 
+/* Xen's console ring (xl dmesg): bytes written so far wrap in buf; reads start at
+ * max(head - size, clear_mark), as a read with clear empties Xen's ring. */
+#define XLSIM_CONS_RING 16384
+struct sim_cons {
+    uint64_t head;                    /* total bytes ever written */
+    uint64_t clear_mark;              /* head at the last clearing read */
+    uint64_t boot_ns;                 /* host reset: lines are stamped with uptime */
+    char buf[XLSIM_CONS_RING];
+};
+
 struct sim_state {
     uint64_t magic;
     uint32_t version;
@@ -133,6 +143,7 @@ struct sim_state {
     uint32_t faults_armed;
     xlsim_host_config cfg;
     struct sim_fault faults[XLSIM_MAX_FAULTS];
+    struct sim_cons cons;
     int16_t slot_of[XLSIM_NR_DOMIDS]; /* domid -> slot, -1 if none */
     uint64_t live[(XLSIM_NR_DOMIDS + 63) / 64];
     uint16_t free_slots[XLSIM_SLOTS];
@@ -153,6 +164,10 @@ int xlsim__check_config(const xlsim_host_config *cfg);
 int xlsim__bell_fd(void);             /* inotify fd of the state file's bell, -1 without */
 void xlsim__drain(int fd);
 void xlsim__poke_all(void);           /* wake every context of this process */
+
+/* ---- Xen console ring (console.c) ---- */
+void xlsim__cons(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* lock held */
+void xlsim__cons_boot(void);          /* lock held: reset the ring to the boot banner */
 
 /* ---- domains (state.c) ---- */
 struct sim_dom *xlsim__dom(uint32_t domid); /* lock held; NULL if none */

@@ -162,6 +162,7 @@ void xlsim__host_reset(const xlsim_host_config *cfg)
     S->slot_of[0] = 0;
     S->live[0] |= 1;
     S->ndoms = 1;
+    xlsim__cons_boot();
     xlsim__touch();
 }
 
@@ -454,6 +455,11 @@ uint64_t xlsim__free_kb(uint64_t now)
 
 void xlsim__guest_shutdown(struct sim_dom *d, int reason, uint64_t at)
 {
+    if (reason == LIBXL_SHUTDOWN_REASON_CRASH)
+        xlsim__cons("domain_crash called for d%u: Domain %u (vcpu#0) crashed",
+                    (unsigned)d->domid, (unsigned)d->domid);
+    else
+        xlsim__cons("d%u: shutdown code %d", (unsigned)d->domid, reason);
     xlsim__accrue(d, at);
     d->shutdown = 1;
     d->shutdown_reason = (int8_t)reason;
@@ -519,6 +525,7 @@ void xlsim__free_domain(struct sim_dom *d)
 {
     struct sim_state *S = xlsim__S;
     int slot = (int)(d - S->dom);
+    xlsim__cons("d%u: domain destroyed", (unsigned)d->domid);
     S->slot_of[d->domid] = -1;
     S->live[d->domid / 64] &= ~(1ULL << (d->domid % 64));
     d->in_use = 0;

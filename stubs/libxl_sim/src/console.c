@@ -1,0 +1,118 @@
+/*
+ * console.c: Xen's console ring, as `xl dmesg` reads it. The hypervisor's
+ * messages (boot banner, domain creation, crash, destruction) are appended to a
+ * fixed ring in the shared state, so every process sees the same log; old bytes
+ * are overwritten once it wraps, and a clearing read empties it.
+ */
+#include "sim_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* A reader holds a snapshot taken at read_start; read_line hands it out a line
+ * at a time (libxl hands out chunks of the ring: callers concatenate). */
+struct libxl__xen_console_reader {
+    char *text;
+    size_t len, pos;
+    char *line;                       /* the last line returned, owned here */
+};
+
+static void ring_put(const char *s, size_t n)
+{
+    struct sim_cons *c = &xlsim__S->cons;
+    for (size_t i = 0; i < n; i++)
+        c->buf[(c->head + i) % XLSIM_CONS_RING] = s[i];
+    c->head += n;
+}
+
+void xlsim__cons(const char *fmt, ...)
+{
+    char line[512];
+    uint64_t now = xlsim__now(), boot = xlsim__S->cons.boot_ns;
+    uint64_t up = (now > boot ? now - boot : 0) / 1000;  /* Xen stamps lines with its uptime */
+    int n = snprintf(line, sizeof(line), "(XEN) [%7llu.%06llu] ",
+                     (unsigned long long)(up / 1000000 % 10000000),
+                     (unsigned long long)(up % 1000000));
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    ring_put(line, len);
+}
+
+void xlsim__cons_boot(void)
+{
+    struct sim_state *S = xlsim__S;
+    S->cons.head = S->cons.clear_mark = 0;
+    S->cons.boot_ns = xlsim__now();
+    xlsim__cons("Xen version 4.17.0 (libxl_sim) (gcc (Debian 12.2.0-14) 12.2.0) debug=n");
+    xlsim__cons("Command line: placeholder dom0_mem=%lluK,max:%lluK dom0_max_vcpus=%d",
+                (unsigned long long)S->cfg.dom0_memkb, (unsigned long long)S->cfg.dom0_memkb,
+                S->cfg.dom0_vcpus);
+    xlsim__cons("System RAM: %lluMB (%llukB)", (unsigned long long)(S->cfg.total_memkb / 1024),
+                (unsigned long long)S->cfg.total_memkb);
+    xlsim__cons("Brought up %d CPUs", S->cfg.nr_cpus);
+    xlsim__cons("Using scheduler: SMP Credit Scheduler (credit)");
+    xlsim__cons("*** LOADING DOMAIN 0 ***");
+    xlsim__cons("Dom0 has maximum %d VCPUs", S->cfg.dom0_vcpus);
+}
+
+libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear)
+{
+    if (xlsim__init())
+        return NULL;
+    libxl_xen_console_reader *cr = xlsim__calloc(1, sizeof(*cr));
+    xlsim__lock();
+    struct sim_cons *c = &xlsim__S->cons;
+    uint64_t from = c->head > XLSIM_CONS_RING ? c->head - XLSIM_CONS_RING : 0;
+    if (c->clear_mark > from)
+        from = c->clear_mark;
+    cr->len = (size_t)(c->head - from);
+    cr->text = xlsim__calloc(cr->len + 1, 1);
+    for (size_t i = 0; i < cr->len; i++)
+        cr->text[i] = c->buf[(from + i) % XLSIM_CONS_RING];
+    /* A wrapped ring starts mid-line: skip to the first whole line, as a reader would see. */
+    if (from && from != c->clear_mark) {
+        char *nl = memchr(cr->text, '\n', cr->len);
+        cr->pos = nl ? (size_t)(nl - cr->text) + 1 : cr->len;
+    }
+    if (clear)
+        c->clear_mark = c->head;
+    xlsim__unlock_ctx(ctx);
+    return cr;
+}
+
+int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r)
+{
+    (void)ctx;
+    if (!cr || !line_r)
+        return ERROR_INVAL;
+    free(cr->line);
+    cr->line = NULL;
+    if (cr->pos >= cr->len) {
+        *line_r = NULL;
+        return 0;
+    }
+    const char *start = cr->text + cr->pos;
+    const char *nl = memchr(start, '\n', cr->len - cr->pos);
+    size_t n = nl ? (size_t)(nl - start) + 1 : cr->len - cr->pos;
+    cr->line = xlsim__calloc(n + 1, 1);
+    memcpy(cr->line, start, n);
+    cr->pos += n;
+    *line_r = cr->line;
+    return 1;
+}
+
+void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr)
+{
+    (void)ctx;
+    if (!cr)
+        return;
+    free(cr->line);
+    free(cr->text);
+    free(cr);
+}
