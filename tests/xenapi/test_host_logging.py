@@ -12,6 +12,7 @@ import pytest
 from harness import Harness, run
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.server.logconfig import DEFAULT_SYSLOG_ADDRESS, LOGCONFIG
+from xenapi_impl.store import StoreUnavailable
 
 PROBE = logging.getLogger("xenapi_impl.test_probe")
 
@@ -231,3 +232,21 @@ def test_map_survives_restart_and_is_reapplied(tmp_path, clean_logging):
     os.remove(path)                         # and logrotate moved the file away meanwhile
     asyncio.run(second())
     assert "after restart" in clean_logging.messages
+
+
+def test_a_change_that_did_not_commit_is_not_applied(tmp_path, monkeypatch):
+    path = str(tmp_path / "never.log")
+
+    async def body(h: Harness) -> None:
+        s, host = await _host(h)
+
+        async def disk_fails(ops):          # the store's durable-write step fails
+            raise StoreUnavailable("disk write failed")
+        monkeypatch.setattr(h.store, "_persist", disk_fails)
+        assert (await _fails(h, "host.set_logging", s, host, {"level": "debug", "file": path})
+                )[0] == "INTERNAL_ERROR"
+        monkeypatch.undo()
+        assert await h.call("host.get_logging", s, host) == {}
+        assert logging.getLogger().level == logging.WARNING
+        assert LOGCONFIG.file == "" and not os.path.exists(path)
+    run(body)

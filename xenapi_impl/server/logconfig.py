@@ -21,7 +21,10 @@ import re
 import stat
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from .app import Services
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
@@ -232,10 +235,9 @@ class LogConfig:
 LOGCONFIG = LogConfig()
 
 
-def apply_stored(services: object) -> None:
+def apply_stored(services: "Services") -> None:
     """Apply this host's stored `logging` map (at start, and after a change is committed)."""
-    store = getattr(services, "store")
-    rec = store.get("host", getattr(services, "host_ref"))
+    rec = services.store.get("host", services.host_ref)
     if rec is None:
         return
     mapping = dict(rec.get("logging") or {})
