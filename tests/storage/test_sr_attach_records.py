@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sr_helpers import MiB
-from xenapi_impl.storage import BackendFailure, FileSRDriver, VDIInUse, VDINotFound
+from xenapi_impl.storage import BackendFailure, FileSRDriver, SRNotFound, VDIInUse, VDINotFound
 from xenapi_impl.storage.file_sr import ATTACH_DIR, METADATA
 
 
@@ -111,6 +112,14 @@ def test_a_changed_metadata_file_is_read_again(file_sr: FileSRDriver, sr_path: s
     file_sr.vdi_delete(vdi.uuid)                           # now gone for `other` too
     with pytest.raises(VDINotFound):
         other.vdi_attach(vdi.uuid, writable=False)
+
+
+def test_attach_when_the_sr_directory_is_gone(file_sr: FileSRDriver, sr_path: str) -> None:
+    vdi = file_sr.vdi_create(MiB)
+    shutil.rmtree(sr_path)
+    with pytest.raises(SRNotFound):
+        file_sr.vdi_attach(vdi.uuid)
+    assert not os.path.exists(sr_path)
 
 
 ATTACHER = """

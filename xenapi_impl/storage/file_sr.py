@@ -179,6 +179,8 @@ class FileSRDriver(SRDriver):
             os.mkdir(self._attach_dir, 0o700)
         except FileExistsError:
             return
+        except FileNotFoundError:
+            raise SRNotFound(self.path, f"{self.path} does not exist") from None
         fsync_dir(self.path)
 
     def _set_attachment(self, doc: Doc, vdi: str, rec: dict[str, Any] | None) -> None:
