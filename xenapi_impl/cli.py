@@ -2,7 +2,7 @@
 
     xenapi-server serve --backend sim|xen --db PATH [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
-                        [--monitor-interval SECONDS]
+                        [--monitor-interval SECONDS] [--log-file PATH]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH
     xenapi-server user passwd NAME --password-stdin --db PATH
     xenapi-server user list --db PATH
@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.handlers
 import os
 import signal
 import sys
 from typing import Sequence
 
 log = logging.getLogger("xenapi_impl")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                                                    "callers log in without a password)")
     s.add_argument("--log-level", default="INFO",
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper)
+    s.add_argument("--log-file", metavar="PATH",
+                   help="also log to this file (reopened when rotated; host.get_log reads it)")
     s.add_argument("--monitor-interval", type=_seconds, default=5.0, metavar="SECONDS",
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--grace", type=float, default=10.0,
@@ -188,8 +192,17 @@ async def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=args.log_level, stream=sys.stderr, format=LOG_FORMAT)
+        if args.log_file:
+            from .server.logconfig import LOGCONFIG
+            try:
+                handler = logging.handlers.WatchedFileHandler(args.log_file)
+            except OSError as exc:
+                print(f"xenapi-server: cannot open --log-file: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            handler.setFormatter(logging.Formatter(LOG_FORMAT))
+            logging.getLogger().addHandler(handler)
+            LOGCONFIG.server_log_file = args.log_file
         if not (args.http or args.https or args.unix):
             print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
             return EXIT_USAGE

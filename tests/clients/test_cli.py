@@ -126,3 +126,16 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 1 and "does not exist" in r.stderr
     r = run_cli("serve", "--backend", "sim", "--db", str(tmp_path / "x.db"), "--http", "nope")
     assert r.returncode == 2 and "HOST:PORT" in r.stderr
+
+
+def test_log_file_receives_the_log_and_host_get_log_reads_it(tmp_path):
+    logfile = tmp_path / "server.log"
+    with ServerProcess(str(tmp_path), extra=["--log-file", str(logfile)]) as srv:
+        s = XenAPI.Session(srv.url)
+        s.xenapi.login_with_password("root", srv.password)
+        host = s.xenapi.host.get_all()[0]
+        text = logfile.read_text()
+        assert "database" in text and "listening on http://127.0.0.1:" in text
+        assert "session opened for root" in s.xenapi.host.get_log(host)
+    assert run_cli("serve", "--backend", "sim", "--db", str(tmp_path / "x.db"), "--http",
+                   "127.0.0.1:0", "--log-file", str(tmp_path / "no" / "dir.log")).returncode == 2
