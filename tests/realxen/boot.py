@@ -53,17 +53,27 @@ def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None
     return cmd
 
 
-def xenapi_host_check(port: int, ctl: int, user: str, password: str) -> None:
+# Must stay below dom0's wait for the verdict (xenapi_phase.sh, VERDICT_WAIT).
+HOST_CHECK_TIMEOUT = 200
+
+
+def xenapi_host_check(port: int, ctl: int, user: str, password: str, serial_log: Path) -> None:
     """Runs the official client against dom0's server, then hands dom0 the verdict."""
     try:
         res = subprocess.run(
             [sys.executable, str(HERE / "xenapi_host_check.py"), "--url",
-             f"http://127.0.0.1:{port}", "--user", user, "--password", password],
-            capture_output=True, text=True, timeout=150)
+             f"http://127.0.0.1:{port}", "--user", user, "--password", password,
+             "--serial-log", str(serial_log)],
+            capture_output=True, text=True, timeout=HOST_CHECK_TIMEOUT)
         lines = res.stdout.strip().splitlines()
+        for line in lines[:-1]:
+            print(f"\nboot: host check: {line.strip()}", flush=True)
         verdict = lines[-1] if lines else f"FAIL no output: {res.stderr.strip()[-300:]}"
-    except subprocess.TimeoutExpired:
-        verdict = "FAIL the client check timed out"
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        for line in out.strip().splitlines():
+            print(f"\nboot: host check: {line.strip()}", flush=True)
+        verdict = f"FAIL the client check timed out after {HOST_CHECK_TIMEOUT} s"
     print(f"\nboot: XenAPI check from the host: {verdict}", flush=True)
     for _ in range(20):
         try:
@@ -95,7 +105,8 @@ def boot(cmd: list[str], serial_log: Path, timeout: float, echo: bool) -> tuple[
             seen = len(data)
             if checker is None and (m := XENAPI_READY.search(data.decode(errors="replace"))):
                 checker = threading.Thread(target=xenapi_host_check, daemon=True,
-                                           args=(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)))
+                                           args=(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4),
+                                                 serial_log))
                 checker.start()
             if done_at is None and DONE_MARKER.encode() in data:
                 done_at = time.monotonic()
@@ -134,7 +145,7 @@ def main() -> int:
     ap.add_argument("--images", type=Path, required=True)
     ap.add_argument("--serial-log", type=Path, required=True)
     ap.add_argument("--steps", default="xl,scenario")
-    ap.add_argument("--timeout", type=float, default=240)
+    ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--hostfwd", type=int, default=0, help="forward this TCP port into dom0")
     ap.add_argument("--mem", type=int, default=2048, help="QEMU machine memory, MiB")
     ap.add_argument("--echo", action="store_true", help="copy the serial console to stdout")

@@ -18,6 +18,7 @@ fi
 PKGS=(
     xen-hypervisor-4.17-amd64   # the hypervisor
     xen-utils-4.17              # xl, xenstored, xenconsoled, xen-init-dom0, libxl-save-helper
+    xen-utils-common            # /etc/xen/scripts: the block and vif-bridge hotplug scripts
     xenstore-utils              # xenstore-read and friends
     libxenmisc4.17 libxenstore4 libxengnttab1 libxenevtchn1 libxentoolcore1 libxentoollog1
     libxencall1 libxenforeignmemory1 libxendevicemodel1 libxenhypfs1   # the dom0 libraries

@@ -1,34 +1,316 @@
-"""From the host: log in to the XenAPI server running in dom0 with the official XenAPI
-client and read the host record. Prints one line starting with OK or FAIL."""
+"""From the host: drive the XenAPI server running in dom0 with the official XenAPI client:
+read the host (checked against dom0's own physinfo), then the whole life of a PV VM on the
+real hypervisor: create (disk in the local file SR, NIC on dom0's bridge), start, Running
+through event.from, the guest's banner, VM_metrics from Xen, clean shutdown, destroy.
+
+dom0 prints what only it can see on the serial console, which this script reads:
+  REALXEN-PHYSINFO nr_cpus=N total_memory=MiB      (from `xl info`, before the server starts)
+  REALXEN-GUESTLOG <domain name> <line>            (REALXEN-GUEST-* lines of guests' consoles)
+The domain of a VM is named after the VM's uuid.
+
+Prints one line starting with OK or FAIL (the verdict handed back to dom0); the lines before
+it say what each check saw.
+"""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+MiB = 1 << 20
+NULL = "OpaqueRef:NULL"
+BRIDGE = "xenbr0"           # made by dom0/xenapi_phase.sh before the server starts
+GUEST_KERNEL = "/realxen/guest/vmlinuz"     # inside dom0 (build_images.py puts them there)
+GUEST_RAMDISK = "/realxen/guest/initrd.gz"
+GUEST_MEM = 128 * MiB
 
 
-def check(url: str, user: str, password: str) -> str:
+class CheckFailed(Exception):
+    """A check saw something other than what the real hypervisor should show."""
+
+
+class Console:
+    """dom0's serial console as QEMU writes it (a file that grows)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def text(self) -> str:
+        return self.path.read_bytes().decode(errors="replace").replace("\r", "")
+
+    def wait(self, pattern: str, seconds: float) -> re.Match[str] | None:
+        end = time.monotonic() + seconds
+        rx = re.compile(pattern)
+        while True:
+            if m := rx.search(self.text()):
+                return m
+            if time.monotonic() > end:
+                return None
+            time.sleep(0.5)
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def check_host(x: Any, console: Console) -> str:
+    hosts = x.host.get_all()
+    if len(hosts) != 1:
+        raise CheckFailed(f"expected one host, got {len(hosts)}")
+    rec = x.host.get_record(hosts[0])
+    m = console.wait(r"REALXEN-PHYSINFO nr_cpus=(\d+) total_memory=(\d+)", 5)
+    if not m:
+        raise CheckFailed("dom0 printed no REALXEN-PHYSINFO line")
+    nr_cpus, total_mib = int(m.group(1)), int(m.group(2))
+    if len(rec["host_CPUs"]) != nr_cpus:
+        raise CheckFailed(f"host_CPUs has {len(rec['host_CPUs'])} entries, xl info nr_cpus={nr_cpus}")
+    xen = rec["software_version"].get("xen", "")
+    if not xen.startswith("4.17"):
+        raise CheckFailed(f"software_version xen={xen!r}, expected 4.17.x")
+    hm = x.host_metrics.get_record(rec["metrics"])
+    total = int(hm["memory_total"])
+    # xl rounds total_pages down to MiB; the server reports bytes.
+    if total // MiB != total_mib:
+        raise CheckFailed(f"host_metrics memory_total={total} ({total // MiB} MiB), "
+                          f"xl info total_memory={total_mib} MiB")
+    free = int(hm["memory_free"])
+    if not 0 < free < total:
+        raise CheckFailed(f"host_metrics memory_free={free} not within (0, {total})")
+    return (f"host name_label={rec['name_label']!r} xen={xen} host_CPUs={nr_cpus} "
+            f"memory_total={total_mib}MiB free={free // MiB}MiB")
+
+
+def vm_record(name: str) -> dict[str, Any]:
+    mem = str(GUEST_MEM)
+    return {"name_label": name, "name_description": "realxen PV guest", "user_version": "1",
+            "is_a_template": False, "affinity": NULL,
+            "memory_static_max": mem, "memory_dynamic_max": mem,
+            "memory_dynamic_min": mem, "memory_static_min": mem,
+            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
+            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
+            "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": GUEST_KERNEL,
+            "PV_ramdisk": GUEST_RAMDISK, "PV_args": "console=hvc0 quiet", "PV_bootloader_args": "",
+            "PV_legacy_args": "", "HVM_boot_policy": "", "HVM_boot_params": {},
+            "platform": {}, "PCI_bus": "", "other_config": {}, "recommendations": ""}
+
+
+class Watcher:
+    """A blocking event.from with a class subscription ("VM"): the VM's latest power state."""
+
+    def __init__(self, x: Any, vm: str) -> None:
+        self.x, self.vm = x, vm
+        self.token = x.event.__getattr__("from")(["VM"], "", 0.0)["token"]
+
+    def expect(self, state: str, seconds: float = 60) -> dict[str, Any]:
+        end = time.monotonic() + seconds
+        seen = []
+        while time.monotonic() < end:
+            got = self.x.event.__getattr__("from")(["VM"], self.token, 10.0)
+            self.token = got["token"]
+            snaps = [e["snapshot"] for e in got["events"]
+                     if e["ref"] == self.vm and e["operation"] != "del"]
+            seen += [s["power_state"] for s in snaps]
+            if snaps and snaps[-1]["power_state"] == state:
+                return snaps[-1]
+        raise CheckFailed(f"event.from never reported {state} in {seconds:.0f} s (saw {seen})")
+
+
+def task_result(x: Any, task: str, seconds: float = 120) -> list[str] | None:
+    """Waits for an Async task; None on success, else its error_info."""
+    end = time.monotonic() + seconds
+    while x.task.get_status(task) == "pending":
+        if time.monotonic() > end:
+            raise CheckFailed(f"task {task} still pending after {seconds:.0f} s")
+        time.sleep(0.5)
+    status = x.task.get_status(task)
+    info = None if status == "success" else (x.task.get_error_info(task) or [status])
+    x.task.destroy(task)
+    return info
+
+
+def failure_text(info: list[str]) -> str:
+    return " ".join(str(i) for i in info).replace("\n", " ")[:600]
+
+
+class Life:
+    """The VM's life; `notes` gathers what could not be done, with the exact reason."""
+
+    def __init__(self, x: Any, console: Console) -> None:
+        self.x, self.console = x, console
+        self.notes: list[str] = []
+        self.vm = self.vdi = self.vbd = self.vif = ""
+        self.devices = "none"
+
+    def create(self) -> str:
+        x = self.x
+        self.vm = x.VM.create(vm_record("realxen-xenapi-guest"))
+        self.uuid = x.VM.get_uuid(self.vm)
+        sr = x.pool.get_default_SR(x.pool.get_all()[0])
+        if sr == NULL:
+            raise CheckFailed("the pool has no default SR (the server seeds 'Local storage')")
+        self.vdi = x.VDI.create({"SR": sr, "virtual_size": str(16 * MiB), "type": "user",
+                                 "sharable": False, "read_only": False, "other_config": {},
+                                 "name_label": "realxen disk", "name_description": ""})
+        self.vbd = self.make_vbd()
+        nets = [n for n, r in x.network.get_all_records().items() if r["bridge"] == BRIDGE]
+        net = nets[0] if nets else x.network.create({
+            "name_label": "realxen bridge", "name_description": "", "MTU": "1500",
+            "other_config": {}, "bridge": BRIDGE})
+        self.net = net
+        self.vif = self.make_vif()
+        sr_type = x.SR.get_type(sr)
+        return (f"created VM {self.uuid} (128 MiB, 1 vCPU, PV {GUEST_KERNEL}), VDI in SR "
+                f"type={sr_type}, network bridge={x.network.get_bridge(net)}")
+
+    def make_vbd(self) -> str:
+        return self.x.VBD.create({"VM": self.vm, "VDI": self.vdi, "userdevice": "0",
+                                  "bootable": False, "mode": "RW", "type": "Disk",
+                                  "empty": False, "other_config": {},
+                                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+
+    def make_vif(self) -> str:
+        return self.x.VIF.create({"device": "0", "network": self.net, "VM": self.vm, "MAC": "",
+                                  "MTU": "1500", "other_config": {}, "qos_algorithm_type": "",
+                                  "qos_algorithm_params": {}})
+
+    def try_start(self) -> list[str] | None:
+        info = task_result(self.x, self.x.Async.VM.start(self.vm, False, False))
+        if info is not None:
+            state = self.x.VM.get_power_state(self.vm)
+            if state != "Halted":
+                raise CheckFailed(f"a failed start left the VM {state}: {failure_text(info)}")
+        return info
+
+    def start(self, watcher: Watcher) -> str:
+        """Starts with disk and NIC; when libxl cannot attach one, says exactly why and starts
+        without it (each device alone first, so a working one is kept)."""
+        x = self.x
+        info = self.try_start()
+        if info is not None:
+            self.notes.append(f"start with disk+NIC failed: {failure_text(info)}")
+            x.VIF.destroy(self.vif)
+            self.vif = ""
+            info = self.try_start()
+            if info is None:
+                self.notes.append("the NIC is what fails (started with the disk alone)")
+            else:
+                self.notes.append(f"start with the disk alone failed: {failure_text(info)}")
+                x.VBD.destroy(self.vbd)
+                self.vbd = ""
+                self.vif = self.make_vif()
+                info = self.try_start()
+                if info is None:
+                    self.notes.append("the disk is what fails (started with the NIC alone)")
+                else:
+                    self.notes.append(f"start with the NIC alone failed: {failure_text(info)}")
+                    x.VIF.destroy(self.vif)
+                    self.vif = ""
+                    info = self.try_start()
+                    if info is not None:
+                        raise CheckFailed(f"VM.start without devices failed: {failure_text(info)}")
+                    self.notes.append("both devices fail: started without disk and NIC")
+        snap = watcher.expect("Running")
+        domid = int(snap["domid"])
+        if domid <= 0:
+            raise CheckFailed(f"Running with domid {domid}")
+        attached = []
+        for cls, ref in (("VBD", self.vbd), ("VIF", self.vif)):
+            if ref:
+                if not getattr(x, cls).get_currently_attached(ref):
+                    raise CheckFailed(f"{cls} not currently_attached on the running VM")
+                attached.append(cls)
+        self.devices = "+".join(attached) or "none"
+        return f"started: event.from saw Running, domid={domid}, attached: {attached or 'none'}"
+
+    def banner(self) -> str:
+        m = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} (REALXEN-GUEST-UP[^\n]*)", 90)
+        if not m:
+            raise CheckFailed("no REALXEN-GUEST-UP from the guest's console in 90 s")
+        return f"guest banner: {m.group(1)}"
+
+    def metrics(self) -> str:
+        x = self.x
+        end = time.monotonic() + 30
+        while True:
+            rec = x.VM_metrics.get_record(x.VM.get_metrics(self.vm))
+            if rec["VCPUs_utilisation"]:
+                break
+            if time.monotonic() > end:
+                raise CheckFailed(f"VCPUs_utilisation still empty after 30 s: {rec}")
+            time.sleep(1)
+        actual = int(rec["memory_actual"])
+        # Xen's count of the domain's pages: the 128 MiB target, give or take what the
+        # guest's balloon driver and Xen's own accounting move.
+        if abs(actual - GUEST_MEM) > 8 * MiB:
+            raise CheckFailed(f"memory_actual={actual}, expected about {GUEST_MEM}")
+        if rec["VCPUs_number"] != "1":
+            raise CheckFailed(f"VCPUs_number={rec['VCPUs_number']}, expected 1")
+        util = {k: float(v) for k, v in rec["VCPUs_utilisation"].items()}
+        if list(util) != ["0"] or not 0.0 <= util["0"] <= 1.0:
+            raise CheckFailed(f"VCPUs_utilisation={util}")
+        return (f"VM_metrics: memory_actual={actual / MiB:.1f}MiB VCPUs_number=1 "
+                f"VCPUs_utilisation={util}")
+
+    def shutdown(self, watcher: Watcher) -> str:
+        x = self.x
+        x.VM.clean_shutdown(self.vm)
+        snap = watcher.expect("Halted")
+        if snap["domid"] != "-1" or snap["resident_on"] != NULL:
+            raise CheckFailed(f"Halted VM still has domid={snap['domid']} "
+                              f"resident_on={snap['resident_on']}")
+        if self.vbd and x.VBD.get_currently_attached(self.vbd):
+            raise CheckFailed("VBD still attached after clean_shutdown")
+        honoured = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-POWEROFF", 10)
+        return ("clean_shutdown: event.from saw Halted"
+                + ("; the guest ran its poweroff" if honoured else
+                   "; (the guest's poweroff line did not reach its console log)"))
+
+    def destroy(self) -> str:
+        x = self.x
+        x.VM.destroy(self.vm)
+        try:
+            x.VM.get_record(self.vm)
+        except Exception as e:  # XenAPI.Failure: the expected HANDLE_INVALID
+            if "HANDLE_INVALID" not in str(e):
+                raise
+        else:
+            raise CheckFailed("VM.get_record still answers after VM.destroy")
+        for cls, ref in (("VBD", self.vbd), ("VIF", self.vif)):
+            if ref and ref in getattr(x, cls).get_all():
+                raise CheckFailed(f"{cls} survived VM.destroy")
+        x.VDI.destroy(self.vdi)
+        return "destroyed: VM, VBD, VIF gone; VDI destroyed"
+
+
+def check(url: str, user: str, password: str, console: Console) -> str:
     import XenAPI  # the official SDK (test dependency in the venv)
 
     session = XenAPI.Session(url)
     session.xenapi.login_with_password(user, password, "1.0", "realxen")
+    x = session.xenapi
+    done: list[str] = []
+    life = Life(x, console)
     try:
-        hosts = session.xenapi.host.get_all()
-        if len(hosts) != 1:
-            return f"FAIL expected one host, got {len(hosts)}"
-        rec = session.xenapi.host.get_record(hosts[0])
-        sv = rec.get("software_version", {})
-        line = (f"OK host name_label={rec.get('name_label')!r} "
-                f"xen={sv.get('xen', '?')} host_CPUs={len(rec.get('host_CPUs', []))}")
-        # Informative only (the verdict is login + host record): what the server shows of dom0.
-        try:
-            vms = session.xenapi.VM.get_all_records()
-            ctrl = [v for v in vms.values() if v.get("is_control_domain")]
-            line += f" VMs={len(vms)} control_domains={len(ctrl)}"
-            if ctrl:
-                line += f" dom0_power_state={ctrl[0].get('power_state')}"
-        except Exception as e:  # report, do not fail: the VM side is not required yet
-            line += f" VM.get_all_records failed: {type(e).__name__}: {e}"
-        return line
+        steps: list[Callable[[], str]] = [
+            lambda: check_host(x, console), life.create]
+        for step in steps:
+            done.append(step())
+            say("  " + done[-1])
+        watcher = Watcher(x, life.vm)
+        for step in (lambda: life.start(watcher), life.banner, life.metrics,
+                     lambda: life.shutdown(watcher), life.destroy):
+            done.append(step())
+            say("  " + done[-1])
+        for n in life.notes:
+            say("  NOTE " + n)
+        return f"OK {len(done)} checks; guest devices: {life.devices}" + (
+            "" if not life.notes else " | " + " | ".join(life.notes))
+    except CheckFailed as e:
+        return f"FAIL after {len(done)} checks: {e}" + (
+            "" if not life.notes else " | " + " | ".join(life.notes))
     finally:
         session.xenapi.session.logout()
 
@@ -38,9 +320,10 @@ def main() -> int:
     ap.add_argument("--url", required=True)
     ap.add_argument("--user", default="root")
     ap.add_argument("--password", required=True)
+    ap.add_argument("--serial-log", type=Path, required=True, help="dom0's console (QEMU's serial file)")
     args = ap.parse_args()
     try:
-        line = check(args.url, args.user, args.password)
+        line = check(args.url, args.user, args.password, Console(args.serial_log))
     except Exception as e:  # any failure is the verdict, reported to dom0 and the log
         line = f"FAIL {type(e).__name__}: {e}"
     print(line.replace("\n", " "))
