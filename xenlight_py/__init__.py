@@ -12,13 +12,14 @@ from .errors import (Aborted, BackendUnavailable, ConfigError, DeviceExists, Dom
                      VersionMismatch, XenlightError)
 from .events import AsyncEventStream, EventStream
 from .types import (DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
-                    DomainType, NicConfig, PhysInfo, ShutdownAction, ShutdownReason, VcpuInfo,
+                    DomainType, NicConfig, PhysInfo, SchedParams, ShutdownAction, ShutdownReason,
+                    VcpuInfo,
                     VersionInfo)
 
 __all__ = [
     "Context", "EventStream", "AsyncEventStream",
     "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DomainEvent",
-    "DomainConfig", "DiskConfig", "NicConfig",
+    "DomainConfig", "DiskConfig", "NicConfig", "SchedParams",
     "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
     "XenlightError", "DomainNotFound", "NotFound", "InvalidArgument", "ConfigError",
     "OutOfMemory", "FunctionNotImplemented", "Timeout", "NotReady", "DeviceExists",

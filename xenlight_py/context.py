@@ -19,7 +19,8 @@ from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DO
                      ERROR_FAIL, ERROR_INVAL, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
-                    VcpuInfo, VersionInfo, check_domain_name)
+                    SchedParams,
+                    VcpuInfo, VersionInfo, check_domain_name, check_sched)
 
 if TYPE_CHECKING:
     from .sim import SimControl
@@ -516,6 +517,33 @@ class Context:
 
     # ---- devices ----
 
+    def sched_params(self, domid: int) -> SchedParams:
+        """The domain's credit scheduler weight and cap."""
+        lib = self._lib
+        p = self._ffi.new("libxl_domain_sched_params *")
+        lib.libxl_domain_sched_params_init(p)
+        try:
+            self._call_dom(lib.libxl_domain_sched_params_get, domid, p)
+            return SchedParams(int(p.weight), int(p.cap))
+        finally:
+            lib.libxl_domain_sched_params_dispose(p)
+
+    def set_sched_params(self, domid: int, weight: int | None = None,
+                         cap: int | None = None) -> None:
+        """Change the domain's weight and/or cap live (None: unchanged). Ranges are checked
+        here first (cap against the domain's vCPU count), so a bad value changes nothing."""
+        if weight is None and cap is None:
+            raise invalid("set_sched_params: give weight, cap or both")
+        check_sched(weight, cap, self.domain_info(domid).vcpu_max_id + 1)
+        lib = self._lib
+        p = self._ffi.new("libxl_domain_sched_params *")
+        lib.libxl_domain_sched_params_init(p)
+        if weight is not None:
+            p.weight = weight
+        if cap is not None:
+            p.cap = cap
+        self._call_dom(lib.libxl_domain_sched_params_set, domid, p)
+
     def add_disk(self, domid: int, disk: DiskConfig) -> None:
         if not isinstance(disk, DiskConfig):
             raise invalid(f"add_disk needs a DiskConfig, not {type(disk).__name__}")
@@ -656,6 +684,10 @@ class Context:
             b.bootloader = dup(cfg.bootloader)
             if cfg.bootloader_args:
                 b.bootloader_args = self._string_list(cfg.bootloader_args)
+        if cfg.weight is not None:
+            b.sched_params.weight = cfg.weight
+        if cfg.cap is not None:
+            b.sched_params.cap = cfg.cap
         if cfg.type == DomainType.HVM and cfg.boot:
             lib.xlpy_b_info_hvm(b_ptr).boot = dup(cfg.boot)
         if cfg.disks:

@@ -444,6 +444,8 @@ class DomainConfig:
     boot: str | None = None            # HVM boot order, e.g. "cd"
     cpus: frozenset[int] | None = None  # hard affinity of all vCPUs (None: any)
     domid: int | None = None           # ask for this domid (None: the next free one)
+    weight: int | None = None          # credit scheduler weight 1..65535 (None: Xen's 256)
+    cap: int | None = None             # percent of one pCPU, 0 = none (None: 0)
 
     def __post_init__(self) -> None:
         check_domain_name(self.name)
@@ -488,6 +490,7 @@ class DomainConfig:
                 object.__setattr__(self, "uuid", str(_uuid.UUID(self.uuid)))
             except ValueError:
                 raise invalid(f"uuid {self.uuid!r} is not a UUID") from None
+        check_sched(self.weight, self.cap, self.max_vcpus)
         _require(self.domid is None or (isinstance(self.domid, int)
                                         and not isinstance(self.domid, bool)
                                         and 1 <= self.domid <= 0x7FEF),
@@ -526,3 +529,21 @@ __all__ = [
     "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DiskConfig", "NicConfig",
     "DomainConfig", "DomainEvent",
 ]
+
+
+def check_sched(weight: int | None, cap: int | None, max_vcpus: int) -> None:
+    """The credit scheduler's ranges, as libxl checks them (None: unchanged/default)."""
+    if weight is not None:
+        _require(type(weight) is int and 1 <= weight <= 65535,
+                 f"weight {weight!r} must be between 1 and 65535")
+    if cap is not None:
+        _require(type(cap) is int and 0 <= cap <= 100 * max_vcpus,
+                 f"cap {cap!r} must be between 0 and {100 * max_vcpus} "
+                 f"(100 per vCPU, {max_vcpus} vCPUs)")
+
+
+@dataclass(frozen=True)
+class SchedParams:
+    """A domain's credit scheduler parameters (libxl_domain_sched_params)."""
+    weight: int
+    cap: int

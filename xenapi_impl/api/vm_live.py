@@ -11,9 +11,8 @@ from .registry import implements
 from ..store import NULL_REF
 from .vm import VmOps, allowed_operations, check_memory, check_vcpus, hypervisor
 from .vm_copy import check
+from ..xen.sched import SCHED_KEYS, BadSchedValue, parse_sched
 
-#: VCPUs_params keys the credit scheduler knows (xapi passes these to Xen)
-SCHED_KEYS = ("weight", "cap")
 
 
 @implements("VM.set_memory_static_range")
@@ -38,13 +37,23 @@ def parse_mask(value: str, nr_cpus: int) -> list[int]:
 
 @implements("VM.add_to_VCPUs_params_live")
 async def add_to_VCPUs_params_live(ctx: Context, self: str, key: str, value: str) -> None:
-    """"mask" pins every vCPU of the running guest to those pCPUs (hard affinity) and is
-    recorded. "weight"/"cap" would need the credit scheduler's per-domain parameters, which
-    the binding does not expose: NOT_IMPLEMENTED, nothing recorded (never a silent no-op)."""
+    """"mask" pins every vCPU of the running guest to those pCPUs (hard affinity);
+    "weight"/"cap" set the domain's credit scheduler parameters. Applied to the domain
+    first, then recorded; a bad value is INVALID_VALUE ["VCPUs_params:<key>", value]."""
     rec = check(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
     if key in SCHED_KEYS:
-        raise XenAPIError("NOT_IMPLEMENTED", f"VM.add_to_VCPUs_params_live: {key}: the "
-                          "scheduler parameters of a running domain cannot be changed here")
+        hv = hypervisor(ctx)
+        info = await hv.domain_info(rec["domid"])
+        if info is None:
+            raise XenAPIError("VM_BAD_POWER_STATE", self, "running", "halted")
+        try:
+            n = parse_sched(key, value, info.vcpu_max_id + 1)
+        except BadSchedValue:
+            raise XenAPIError("INVALID_VALUE", f"VCPUs_params:{key}", value) from None
+        await hv.run("scheduler parameters", hv.context.set_sched_params, rec["domid"],
+                     **{key: n})
+        ctx.txn.update("VM", self, {"VCPUs_params": {**rec["VCPUs_params"], key: value}})
+        return
     if key != "mask":
         raise XenAPIError("INVALID_VALUE", "VCPUs_params", key)
     hv = hypervisor(ctx)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import XenAPIError
+from .sched import BadSchedValue, sched_from_params
 
 MIB = 1024 * 1024
 #: VM.actions_after_* -> libxl's on_* action names (xenlight_py.ShutdownAction members)
@@ -72,6 +73,15 @@ def cpu_mask(params: Mapping[str, str], nr_cpus: int) -> frozenset[int] | None:
                               f"(0..{nr_cpus - 1})")
         cpus.add(int(part))
     return frozenset(cpus)
+
+
+def sched_params(params: Mapping[str, str], max_vcpus: int) -> dict[str, int]:
+    """VCPUs_params weight/cap -> DomainConfig weight/cap (credit scheduler)."""
+    try:
+        return sched_from_params(params, max_vcpus)
+    except BadSchedValue as exc:
+        key, reason = exc.args
+        raise unsupported("VCPUs_params", f"{key}={params[key]}", reason) from None
 
 
 def nic_rate(nic: Nic) -> int:
@@ -149,6 +159,7 @@ def build(vm: Mapping[str, Any], disks: list[Disk], nics: list[Nic], *,
             kernel=kernel, ramdisk=ramdisk, cmdline=cmdline, bootloader=bootloader,
             bootloader_args=bl_args, boot=boot,
             cpus=cpu_mask(vm["VCPUs_params"], nr_cpus),
+            **sched_params(vm["VCPUs_params"], maxv),
             disks=tuple(disk_config(d, hvm) for d in disks),
             nics=tuple(nic_config(n) for n in nics),
             # the toolstack, not libxl, applies actions_after_* (the event pump)

@@ -181,6 +181,22 @@ typedef struct {
 } xlpy_build_info_pv;
 typedef struct { char *pvshim_path; ...; } xlpy_build_info_pvh;
 
+typedef enum libxl_scheduler {
+    LIBXL_SCHEDULER_UNKNOWN = 0, LIBXL_SCHEDULER_SEDF = 4, LIBXL_SCHEDULER_CREDIT = 5,
+    LIBXL_SCHEDULER_CREDIT2 = 6, LIBXL_SCHEDULER_ARINC653 = 7, LIBXL_SCHEDULER_RTDS = 8,
+    LIBXL_SCHEDULER_NULL = 9
+} libxl_scheduler;
+typedef struct libxl_domain_sched_params {
+    libxl_scheduler sched;
+    int weight;
+    int cap;
+    ...;
+} libxl_domain_sched_params;
+#define LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT ...
+#define LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT ...
+void libxl_domain_sched_params_init(libxl_domain_sched_params *p);
+void libxl_domain_sched_params_dispose(libxl_domain_sched_params *p);
+
 typedef struct libxl_domain_build_info {
     int max_vcpus;
     libxl_bitmap avail_vcpus;
@@ -195,6 +211,7 @@ typedef struct libxl_domain_build_info {
     char *bootloader;
     libxl_string_list bootloader_args;
     libxl_domain_type type;
+    libxl_domain_sched_params sched_params;
     ...;
 } libxl_domain_build_info;
 xlpy_build_info_hvm *xlpy_b_info_hvm(libxl_domain_build_info *b);

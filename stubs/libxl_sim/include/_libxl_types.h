@@ -182,6 +182,29 @@ typedef struct libxl_domain_restore_params {
 void libxl_domain_restore_params_dispose(libxl_domain_restore_params *p);
 void libxl_domain_restore_params_init(libxl_domain_restore_params *p);
 
+typedef enum libxl_scheduler {
+    LIBXL_SCHEDULER_UNKNOWN = 0,
+    LIBXL_SCHEDULER_SEDF = 4,
+    LIBXL_SCHEDULER_CREDIT = 5,
+    LIBXL_SCHEDULER_CREDIT2 = 6,
+    LIBXL_SCHEDULER_ARINC653 = 7,
+    LIBXL_SCHEDULER_RTDS = 8,
+    LIBXL_SCHEDULER_NULL = 9,
+} libxl_scheduler;
+
+typedef struct libxl_domain_sched_params {
+    libxl_scheduler sched;
+    int weight;
+    int cap;
+    int period;
+    int budget;
+    int extratime;
+    int slice;
+    int latency;
+} libxl_domain_sched_params;
+void libxl_domain_sched_params_dispose(libxl_domain_sched_params *p);
+void libxl_domain_sched_params_init(libxl_domain_sched_params *p);
+
 typedef struct libxl_domain_build_info {
     int max_vcpus;
     libxl_bitmap avail_vcpus;
@@ -207,6 +230,7 @@ typedef struct libxl_domain_build_info {
     libxl_string_list extra;
     libxl_string_list extra_pv;
     libxl_string_list extra_hvm;
+    libxl_domain_sched_params sched_params;
     uint32_t event_channels;
     char * kernel;
     char * cmdline;

@@ -187,6 +187,19 @@ int libxl_get_online_cpus(libxl_ctx *ctx);
 int libxl_get_max_nodes(libxl_ctx *ctx);
 
 /* old_name NULL: any old name is fine; else the domain must have it. */
+/* Scheduler parameters (the simulated host runs the credit scheduler: weight, cap). */
+#define LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT    -1
+#define LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT       -1
+#define LIBXL_DOMAIN_SCHED_PARAM_PERIOD_DEFAULT    -1
+#define LIBXL_DOMAIN_SCHED_PARAM_SLICE_DEFAULT     -1
+#define LIBXL_DOMAIN_SCHED_PARAM_LATENCY_DEFAULT   -1
+#define LIBXL_DOMAIN_SCHED_PARAM_EXTRATIME_DEFAULT -1
+#define LIBXL_DOMAIN_SCHED_PARAM_BUDGET_DEFAULT    -1
+int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
+                                  libxl_domain_sched_params *params);
+int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
+                                  const libxl_domain_sched_params *params);
+
 /* Xen's console ring (xl dmesg). read_line: 1 with *line_r set (owned by the reader,
  * valid until the next call), 0 at the end; the reader is freed by read_finish. */
 typedef struct libxl__xen_console_reader libxl_xen_console_reader;

@@ -20,6 +20,7 @@ struct plan {
     uint8_t hard[XLSIM_MAX_VCPUS][XLSIM_CPUMAP_BYTES];
     uint8_t soft[XLSIM_MAX_VCPUS][XLSIM_CPUMAP_BYTES];
     uint64_t target_kb, static_max_kb;
+    uint32_t weight, cap;
     uint32_t ndisks, nnics;
     struct sim_disk disk[XLSIM_MAX_DISKS];
     struct sim_nic nic[XLSIM_MAX_NICS];
@@ -88,6 +89,11 @@ static int plan_from_config(struct plan *p, const libxl_domain_config *dc)
         return ERROR_INVAL;
     }
     p->max_vcpus = (uint32_t)mv;
+    p->weight = XLSIM_SCHED_WEIGHT;
+    p->cap = 0;
+    int src = xlsim__sched_resolve(&bi->sched_params, p->max_vcpus, &p->weight, &p->cap);
+    if (src)
+        return src;
     if (bi->avail_vcpus.size && bi->avail_vcpus.map) {
         if (xlsim__bitmap_bits_from(p->online, sizeof(p->online), &bi->avail_vcpus, mv)) {
             LOG(ERROR, "avail_vcpus has vCPUs beyond max_vcpus %d", mv);
@@ -281,6 +287,8 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     d->pending_reason = -2;
     d->shutdown_delay_ms = S->cfg.shutdown_delay_ms;
     d->max_vcpus = p->max_vcpus;
+    d->sched_weight = p->weight;
+    d->sched_cap = p->cap;
     d->load_ppm = XLSIM_DEFAULT_LOAD_PPM;
     d->since_ns = d->mem_since_ns = now;
     d->mem_from_kb = d->target_kb = p->target_kb;
@@ -316,6 +324,7 @@ static void write_back(libxl_domain_config *dc, const struct plan *p)
     dc->b_info.max_vcpus = (int)p->max_vcpus;
     dc->b_info.max_memkb = p->static_max_kb;
     dc->b_info.target_memkb = p->target_kb;
+    dc->b_info.sched_params.sched = LIBXL_SCHEDULER_CREDIT;
     for (uint32_t i = 0; i < p->nnics; i++) {
         dc->nics[i].devid = p->nic[i].devid;
         memcpy(dc->nics[i].mac, p->nic[i].mac, 6);

@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 3
+#define XLSIM_STATE_VERSION 4
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -104,6 +104,7 @@ struct sim_dom {
     uint64_t max_kb;                  /* Xen's max (max_pages * 4) */
     uint64_t static_max_kb;           /* libxl's memory/static-max */
     uint32_t cpupool;
+    uint32_t sched_weight, sched_cap; /* credit scheduler: 1..65535, 0 (none)..100*vCPUs */
     uint32_t ndisks, nnics;
     char name[XLSIM_NAME_LEN];
 };
@@ -164,6 +165,13 @@ int xlsim__check_config(const xlsim_host_config *cfg);
 int xlsim__bell_fd(void);             /* inotify fd of the state file's bell, -1 without */
 void xlsim__drain(int fd);
 void xlsim__poke_all(void);           /* wake every context of this process */
+
+/* ---- scheduler (sched.c) ---- */
+#define XLSIM_SCHED_WEIGHT 256        /* the credit scheduler's defaults */
+/* Lock held. Resolve params against current (weight, cap) for a domain of max_vcpus;
+ * ERROR_INVAL (logged) for another scheduler or values out of range. */
+int xlsim__sched_resolve(const libxl_domain_sched_params *p, uint32_t max_vcpus,
+                         uint32_t *weight, uint32_t *cap);
 
 /* ---- Xen console ring (console.c) ---- */
 void xlsim__cons(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* lock held */

@@ -146,6 +146,7 @@ void xlsim__host_reset(const xlsim_host_config *cfg)
     d->shutdown_reason = LIBXL_SHUTDOWN_REASON_UNKNOWN;
     d->pending_reason = -2;
     d->max_vcpus = d->online_vcpus = (uint32_t)cfg->dom0_vcpus;
+    d->sched_weight = XLSIM_SCHED_WEIGHT;
     d->load_ppm = XLSIM_DEFAULT_LOAD_PPM;
     d->since_ns = d->mem_since_ns = now;
     d->mem_from_kb = d->target_kb = cfg->dom0_memkb;
@@ -390,7 +391,14 @@ static uint64_t per_vcpu_delta(const struct sim_dom *d, uint64_t t)
 {
     if (!xlsim__accruing(d) || t <= d->since_ns)
         return 0;
-    unsigned __int128 x = (unsigned __int128)(t - d->since_ns) * d->load_ppm;
+    uint64_t ppm = d->load_ppm;
+    /* A credit cap (percent of one pCPU for the whole domain) bounds each online vCPU. */
+    if (d->sched_cap && d->online_vcpus) {
+        uint64_t capped = (uint64_t)d->sched_cap * 10000u / d->online_vcpus;
+        if (capped < ppm)
+            ppm = capped;
+    }
+    unsigned __int128 x = (unsigned __int128)(t - d->since_ns) * ppm;
     return (uint64_t)(x / 1000000u);
 }
 

@@ -202,6 +202,25 @@ void libxl_domain_build_info_init(libxl_domain_build_info *p)
     p->iommu_memkb = LIBXL_MEMKB_DEFAULT;
     p->event_channels = 1023;
     p->type = LIBXL_DOMAIN_TYPE_INVALID;
+    libxl_domain_sched_params_init(&p->sched_params);
+}
+
+void libxl_domain_sched_params_init(libxl_domain_sched_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->sched = LIBXL_SCHEDULER_UNKNOWN;
+    p->weight = LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT;
+    p->cap = LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT;
+    p->period = LIBXL_DOMAIN_SCHED_PARAM_PERIOD_DEFAULT;
+    p->budget = LIBXL_DOMAIN_SCHED_PARAM_BUDGET_DEFAULT;
+    p->extratime = LIBXL_DOMAIN_SCHED_PARAM_EXTRATIME_DEFAULT;
+    p->slice = LIBXL_DOMAIN_SCHED_PARAM_SLICE_DEFAULT;
+    p->latency = LIBXL_DOMAIN_SCHED_PARAM_LATENCY_DEFAULT;
+}
+
+void libxl_domain_sched_params_dispose(libxl_domain_sched_params *p)
+{
+    memset(p, 0, sizeof(*p));
 }
 
 void libxl_domain_build_info_init_type(libxl_domain_build_info *p, libxl_domain_type type)
