@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 DONE_MARKER = "REALXEN-DOM0-DONE"
-XENAPI_READY = re.compile(r"REALXEN-XENAPI-READY port=(\d+) ctl=(\d+) user=(\S+) password=(\S*)")
+# Only a whole line: the serial file is read while it grows, and a password cut short
+# by a read mid-line fails the login.
+XENAPI_READY = re.compile(r"REALXEN-XENAPI-READY port=(\d+) ctl=(\d+) user=(\S+) password=(\S*)[\r\n]")
 HERE = Path(__file__).resolve().parent
 
 # smap=0: with SMAP visible, a PV dom0 faults at once under TCG.

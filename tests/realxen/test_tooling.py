@@ -134,3 +134,23 @@ def test_compare_normalises_machine_figures_and_keeps_the_rest_exact() -> None:
     assert set(diffs) == {"host.create_costs_guest_memory_plus_under_1MiB", "created.paused",
                           "guest.name"}
     assert str(diffs["guest.name"]) == "guest.name: real Xen 'g', simulator 'h'"
+
+
+def test_xenapi_ready_marker_needs_the_whole_line() -> None:
+    # boot.py reads the serial file while QEMU writes it: a match on half a line would
+    # hand the host a truncated password (SESSION_AUTHENTICATION_FAILED).
+    import boot
+    line = "REALXEN-XENAPI-READY port=4000 ctl=4001 user=root password=6wU4NMv_cAfsPJn"
+    assert boot.XENAPI_READY.search(line) is None
+    m = boot.XENAPI_READY.search(line + "_Uvv\r\r\nREALXEN-XENAPI-HOST")
+    assert m is not None and m.groups() == ("4000", "4001", "root", "6wU4NMv_cAfsPJn_Uvv")
+
+
+def test_host_check_console_waits_for_a_pattern(tmp_path: Path) -> None:
+    import xenapi_host_check as hc
+    log = tmp_path / "serial.log"
+    log.write_bytes(b"REALXEN-PHYSINFO nr_cpus=2 total_memory=2047\r\r\n")
+    c = hc.Console(log)
+    m = c.wait(r"REALXEN-PHYSINFO nr_cpus=(\d+) total_memory=(\d+)", 0)
+    assert m is not None and m.groups() == ("2", "2047")
+    assert c.wait(r"REALXEN-GUESTLOG x REALXEN-GUEST-UP", 0) is None
