@@ -18,9 +18,9 @@ from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
-from .types import (DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig, PhysInfo,
-                    SchedParams,
-                    VcpuInfo, VersionInfo, check_domain_name, check_sched)
+from .types import (DiskConfig, DiskFormat, DomainConfig, DomainInfo, DomainType, NicConfig,
+                    PhysInfo, SchedParams, VcpuInfo, VersionInfo, check_domain_name,
+                    check_sched)
 
 if TYPE_CHECKING:
     from .sim import SimControl
@@ -565,6 +565,25 @@ class Context:
         try:
             p.vdev = lib.xlpy_strdup(vdev.encode())
             self._call_dom(lib.libxl_device_disk_remove, domid, p, ffi.NULL)
+        finally:
+            lib.libxl_device_disk_dispose(p)
+
+    def cdrom_insert(self, domid: int, vdev: str, path: str | None,
+                     format: DiskFormat = DiskFormat.RAW) -> None:
+        """Change the media of the domain's cdrom ``vdev`` to ``path`` (None ejects, as
+        ``xl cd-eject``: an empty pdev_path). libxl does this for HVM domains only."""
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(vdev, str) or not vdev:
+            raise invalid(f"vdev {vdev!r} must be a device name")
+        if path is not None and (not isinstance(path, str) or not path):
+            raise invalid(f"cdrom media path {path!r} must be a non-empty string or None")
+        disk = DiskConfig(vdev=vdev, target=path, format=DiskFormat(format), is_cdrom=True,
+                          readwrite=False)
+        p = ffi.new("libxl_device_disk *")
+        lib.libxl_device_disk_init(p)
+        try:
+            self._fill_disk(p, disk)
+            self._call_dom(lib.libxl_cdrom_insert, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_disk_dispose(p)
 

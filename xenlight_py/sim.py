@@ -152,6 +152,15 @@ class SimControl:
         self._check(self._lib.xlsim_disk_stats(self._domid(domid), vdev.encode(), s), "xlsim_disk_stats")
         return IoStats(s.rd_bytes, s.wr_bytes, s.rd_reqs, s.wr_reqs)
 
+    def disk_path(self, domid: int, vdev: str) -> str | None:
+        """What backs the domain's disk ``vdev`` now (None: an empty cdrom drive)."""
+        if not isinstance(vdev, str) or not vdev:
+            raise invalid(f"vdev {vdev!r} must be a device name")
+        buf = self._ffi.new("char[]", 4096)
+        self._check(self._lib.xlsim_disk_path(self._domid(domid), vdev.encode(), buf, 4096),
+                    "xlsim_disk_path")
+        return self._ffi.string(buf).decode() or None
+
     def nic_stats(self, domid: int, devid: int) -> IoStats:
         s = self._ffi.new("xlsim_io_stats *")
         self._check(self._lib.xlsim_nic_stats(self._domid(domid), devid, s), "xlsim_nic_stats")

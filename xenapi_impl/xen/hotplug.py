@@ -2,8 +2,11 @@
 network engineers' hooks (api/vbd.py `VBDHotplug`, api/vif.py `VifHotplug`).
 
 VBD hooks record `currently_attached` themselves (api/vbd.py leaves it to the backend); VIF
-hooks leave it to api/vif.py. CD insert/eject into a running domain is not offered (the
-hooks are absent, so those calls answer NOT_IMPLEMENTED honestly).
+hooks leave it to api/vif.py. CD insert/eject on a running VM (`vbd_insert`/`vbd_eject`):
+the new ISO VDI is attached through its SR first, then the drive's media changes (HVM:
+libxl_cdrom_insert, an empty path ejecting as xl does; PV, where libxl offers no media
+change: the drive is detached and attached again with the new media), then the old media's
+VDI is detached; api/vbd.py records VDI/empty after the hook succeeds.
 """
 from __future__ import annotations
 
@@ -71,6 +74,62 @@ class Hotplug:
                     await call(ctx, drv.vdi_detach, u)
                     break
         ctx.txn.update("VBD", vbd, {"currently_attached": False})
+
+    async def _release(self, ctx: Any, vm_ref: str, vdi_ref: str) -> None:
+        """Detach a VDI this VM's domain held (the media taken out of a drive)."""
+        if vdi_ref == NULL_REF or not ctx.txn.exists("VDI", vdi_ref):
+            return
+        uuid = ctx.txn.get("VDI", vdi_ref)["uuid"]
+        held = getattr(ctx.services, "vm_devices", {}).get(vm_ref, [])
+        for i, (drv, u) in enumerate(held):
+            if u == uuid:
+                del held[i]
+                from ..api.pbd import call
+                await call(ctx, drv.vdi_detach, u)
+                return
+
+    async def _change_media(self, ctx: Any, vbd: str, vdi: str) -> None:
+        from ..api.vm import Attached
+        from .config import Disk, disk_config, vdev
+        rec = ctx.txn.get("VBD", vbd)
+        vm = ctx.txn.get("VM", rec["VM"])
+        hv = self.hypervisor
+        hvm = _hvm(vm)
+        device = vdev(rec["userdevice"], hvm)
+        att = Attached(ctx)
+        path = None
+        if vdi != NULL_REF:
+            v = ctx.txn.get("VDI", vdi)
+            path = await att.attach(v["SR"], v["uuid"], False)
+        try:
+            if hvm:
+                await hv.run("cdrom insert", hv.context.cdrom_insert, vm["domid"], device, path)
+            else:
+                cfg = disk_config(Disk(rec["userdevice"], path, False, True), hvm)
+                await hv.run("cdrom detach", hv.context.remove_disk, vm["domid"], device)
+                try:
+                    await hv.run("cdrom attach", hv.context.add_disk, vm["domid"], cfg)
+                except BaseException:
+                    # Keep the guest's drive (empty): the old media's path is not known
+                    # here, and a drive that vanished would break the guest's device list.
+                    await hv.run("cdrom attach", hv.context.add_disk, vm["domid"],
+                                 disk_config(Disk(rec["userdevice"], None, False, True), hvm))
+                    raise
+        except BaseException:
+            await att.detach_all()
+            raise
+        if not rec["empty"]:
+            await self._release(ctx, rec["VM"], rec["VDI"])
+        devices = getattr(ctx.services, "vm_devices", None)
+        if devices is None:
+            devices = ctx.services.vm_devices = {}
+        devices.setdefault(rec["VM"], []).extend(att.vdis)
+
+    async def vbd_insert(self, ctx: Any, vbd: str, vdi: str) -> None:
+        await self._change_media(ctx, vbd, vdi)
+
+    async def vbd_eject(self, ctx: Any, vbd: str) -> None:
+        await self._change_media(ctx, vbd, NULL_REF)
 
     # --- VIF --------------------------------------------------------------------------
     def _nic(self, vif: dict[str, Any], network: str) -> Any:

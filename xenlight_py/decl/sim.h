@@ -36,6 +36,7 @@ typedef struct xlsim_io_stats {
     ...;
 } xlsim_io_stats;
 int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out);
+int xlsim_disk_path(uint32_t domid, const char *vdev, char *out, size_t len);
 int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out);
 
 /* xlsim.h declares both a typedef and a function named xlsim_guest_info (C rejects that);

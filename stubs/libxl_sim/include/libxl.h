@@ -187,6 +187,11 @@ int libxl_get_online_cpus(libxl_ctx *ctx);
 int libxl_get_max_nodes(libxl_ctx *ctx);
 
 /* old_name NULL: any old name is fine; else the domain must have it. */
+/* Change a cdrom's media (the device must exist; HVM only, as libxl). An empty or NULL
+ * pdev_path ejects. */
+int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
+                       const libxl_asyncop_how *ao_how);
+
 /* Scheduler parameters (the simulated host runs the credit scheduler: weight, cap). */
 #define LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT    -1
 #define LIBXL_DOMAIN_SCHED_PARAM_CAP_DEFAULT       -1

@@ -77,6 +77,10 @@ typedef struct xlsim_io_stats {
 int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out);
 int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out);
 
+/* The backing path of a domain's disk (what blkback opened; "" for an empty cdrom) into
+ * out[len]. ERROR_DOMAIN_NOTFOUND / ERROR_NOTFOUND / ERROR_INVAL (len too small). */
+int xlsim_disk_path(uint32_t domid, const char *vdev, char *out, size_t len);
+
 /* What the simulated guest agent reports (as a PV guest agent writes to xenstore).
  * No typedef: the name xlsim_guest_info is the function's (C forbids both). */
 struct xlsim_guest_info {

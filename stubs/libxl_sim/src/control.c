@@ -18,7 +18,7 @@ static const char *const faultable[] = {
     "libxl_domain_pause", "libxl_domain_unpause", "libxl_domain_shutdown",
     "libxl_domain_reboot", "libxl_domain_destroy", "libxl_domain_suspend",
     "libxl_domain_resume", "libxl_domain_rename", "libxl_domain_setmaxmem",
-    "libxl_domain_sched_params_get", "libxl_domain_sched_params_set",
+    "libxl_domain_sched_params_get", "libxl_domain_sched_params_set", "libxl_cdrom_insert",
     "libxl_set_memory_target", "libxl_set_vcpuonline", "libxl_set_vcpuaffinity",
     "libxl_device_disk_add", "libxl_device_disk_remove", "libxl_device_nic_add",
     "libxl_device_nic_remove", "libxl_name_to_domid", "libxl_evenable_domain_death",
@@ -285,6 +285,32 @@ int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out)
             }
         }
         if (rc)
+            LOG(ERROR, "domain %u has no disk %s", domid, vdev);
+    }
+    return end(rc);
+}
+
+int xlsim_disk_path(uint32_t domid, const char *vdev, char *out, size_t len)
+{
+    if (!vdev || !out || !len)
+        return ERROR_INVAL;
+    if (begin())
+        return ERROR_FAIL;
+    int rc = 0;
+    struct sim_dom *d = xlsim__dom(domid);
+    if (!d) {
+        LOG(ERROR, "domain %u does not exist", domid);
+        rc = ERROR_DOMAIN_NOTFOUND;
+    } else {
+        rc = ERROR_NOTFOUND;
+        struct sim_dom_cold *c = xlsim__cold(d);
+        for (int i = 0; i < XLSIM_MAX_DISKS; i++) {
+            if (c->disk[i].used && !strcmp(c->disk[i].vdev, vdev)) {
+                rc = xlsim__copy_str(out, len, c->disk[i].pdev_path);
+                break;
+            }
+        }
+        if (rc == ERROR_NOTFOUND)
             LOG(ERROR, "domain %u has no disk %s", domid, vdev);
     }
     return end(rc);

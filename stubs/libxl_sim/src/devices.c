@@ -134,6 +134,52 @@ int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
+/* As libxl: the cdrom must already be attached and the domain HVM (a PV guest's media is
+ * changed by detaching and attaching the disk). Eject: an empty pdev_path, format EMPTY. */
+int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
+                       const libxl_asyncop_how *ao_how)
+{
+    char path[XLSIM_PATH_LEN];
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_cdrom_insert");
+    struct sim_dom *d = rc ? NULL : device_domain(domid, "cdrom insert");
+    if (!rc && !d)
+        rc = ERROR_DOMAIN_NOTFOUND;
+    if (!rc && (!disk || !disk->vdev)) {
+        LOGD(ERROR, domid, "cdrom insert: vdev required");
+        rc = ERROR_INVAL;
+    }
+    if (!rc && d->type != LIBXL_DOMAIN_TYPE_HVM) {
+        LOGD(ERROR, domid, "cdrom-insert requires an HVM domain");
+        rc = ERROR_INVAL;
+    }
+    if (!rc && xlsim__copy_str(path, sizeof(path), disk->pdev_path)) {
+        LOGD(ERROR, domid, "cdrom insert: pdev_path longer than %d bytes", XLSIM_PATH_LEN - 1);
+        rc = ERROR_INVAL;
+    }
+    if (!rc) {
+        struct sim_disk *found = NULL;
+        struct sim_dom_cold *c = xlsim__cold(d);
+        for (int i = 0; i < XLSIM_MAX_DISKS && !found; i++)
+            if (c->disk[i].used && !strcmp(c->disk[i].vdev, disk->vdev))
+                found = &c->disk[i];
+        if (!found) {
+            LOGD(ERROR, domid, "Virtual device not found");
+            rc = ERROR_FAIL;
+        } else if (!found->is_cdrom) {
+            LOGD(ERROR, domid, "disk %s is not a cdrom", disk->vdev);
+            rc = ERROR_INVAL;
+        } else {
+            memcpy(found->pdev_path, path, sizeof(path));
+            found->format = path[0] ? disk->format : LIBXL_DISK_FORMAT_EMPTY;
+            found->io_base_ns = xlsim__cpu_time(d, xlsim__now());  /* new media, new counters */
+            xlsim__touch();
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
 int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
                          const libxl_asyncop_how *ao_how)
 {
