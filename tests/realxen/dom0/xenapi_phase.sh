@@ -35,6 +35,7 @@ echo "REALXEN-PHYSINFO nr_cpus=$(sed -n 's/^nr_cpus *: *//p' /tmp/xlinfo)" \
 syslogd -O /tmp/messages 2>/dev/null
 
 python3 -c 'import xenapi_impl.cli' || { echo "xenapi_impl.cli is not importable"; exit 1; }
+BASH_ENV=/realxen/hotplug_trace.sh \
 python3 -c 'import sys; from xenapi_impl.cli import main; sys.exit(main())' \
     serve --backend xen --db "$DB" --http "0.0.0.0:$PORT" --monitor-interval 1 \
     >/tmp/xenapi.log 2>&1 &
@@ -82,6 +83,9 @@ echo "  server log (errors and libxl lines):"
 grep -i -E 'error|fail|libxl|traceback' /tmp/xenapi.log | tail -n 40 | cut -c1-400 | sed 's/^/  | /'
 echo "  hotplug scripts (syslog) and other output in the server's log:"
 grep -i -E 'block|vif|hotplug|xen' /tmp/messages 2>/dev/null | tail -n 20 | cut -c1-400 | sed 's/^/  | /'
+echo "  the last failing hotplug script, traced (bash -x):"
+[ -f /tmp/hotplug-trace.log ] || echo "  | (no trace file: BASH_ENV did not reach the scripts)"
+[ -f /tmp/hotplug-trace.log ] && grep -B 30 -m 1 -E '^\++ sigerr$' /tmp/hotplug-trace.log | cut -c1-300 | sed 's/^/  | /'
 grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' /tmp/xenapi.log | tail -n 20 | cut -c1-400 | sed 's/^/  | /'
 echo "  server log (tail):"
 tail -n 15 /tmp/xenapi.log | cut -c1-400 | sed 's/^/  | /'
