@@ -568,6 +568,14 @@ class Context:
         finally:
             lib.libxl_device_disk_dispose(p)
 
+    def core_dump(self, domid: int, path: str | os.PathLike[str]) -> None:
+        """Write the domain's core to ``path`` (``xl dump-core``), replacing the file."""
+        target = os.fspath(path)
+        if not isinstance(target, str) or not target:
+            raise invalid(f"core dump path {path!r} must be a non-empty path")
+        self._call_dom(self._lib.libxl_domain_core_dump, domid, target.encode(),
+                       self._ffi.NULL)
+
     def cdrom_insert(self, domid: int, vdev: str, path: str | None,
                      format: DiskFormat = DiskFormat.RAW) -> None:
         """Change the media of the domain's cdrom ``vdev`` to ``path`` (None ejects, as

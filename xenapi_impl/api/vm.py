@@ -18,6 +18,7 @@ from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .registry import implements
+from . import crashdump as _crashdump  # noqa: F401  (registers crashdump.destroy)
 
 log = logging.getLogger(__name__)
 
@@ -566,6 +567,8 @@ async def guest_shut_down(services: Any, vm: str, domid: int, field: str) -> Non
         action = rec[field]
         async with operation(ctx, vm, "hard_reboot" if "restart" in action
                              else "hard_shutdown", ("Running", "Paused")) as txn:
+            if action.startswith("coredump_and_"):
+                await _dump_core(ctx, txn, vm, domid)
             if action == "preserve":
                 # the domain stays (shut down, for inspection) until hard_shutdown
                 txn.update("VM", vm, {"power_state": "Paused"})
@@ -579,6 +582,15 @@ async def guest_shut_down(services: Any, vm: str, domid: int, field: str) -> Non
                 await boot(ctx, txn, vm, False)
             else:                       # destroy, coredump_and_destroy, soft_reboot
                 await halt(ctx, txn, vm)
+
+
+async def _dump_core(ctx: Context, txn: Any, vm: str, domid: int) -> None:
+    """A failed dump is logged, not raised: the crashed guest is still destroyed/restarted."""
+    from ..xen.coredump import dump_core
+    try:
+        await dump_core(ctx, txn, vm, domid)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("VM %s: the core dump of domain %d failed", vm, domid)
 
 
 async def guest_vanished(services: Any, vm: str, domid: int) -> None:

@@ -47,6 +47,8 @@ int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
                          const libxl_asyncop_how *ao_how);
 int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
                             const libxl_asyncop_how *ao_how);
+int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid, const char *filename,
+                           const libxl_asyncop_how *ao_how);
 int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
                        const libxl_asyncop_how *ao_how);
 int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,

@@ -187,6 +187,11 @@ int libxl_get_online_cpus(libxl_ctx *ctx);
 int libxl_get_max_nodes(libxl_ctx *ctx);
 
 /* old_name NULL: any old name is fine; else the domain must have it. */
+/* Write the domain's core to filename (the simulator: ELF64 ET_CORE, a "Xen" note with the
+ * domain's facts, a sparse PT_LOAD of its memory). */
+int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid, const char *filename,
+                           const libxl_asyncop_how *ao_how);
+
 /* Change a cdrom's media (the device must exist; HVM only, as libxl). An empty or NULL
  * pdev_path ejects. */
 int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,

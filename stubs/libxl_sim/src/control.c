@@ -19,6 +19,7 @@ static const char *const faultable[] = {
     "libxl_domain_reboot", "libxl_domain_destroy", "libxl_domain_suspend",
     "libxl_domain_resume", "libxl_domain_rename", "libxl_domain_setmaxmem",
     "libxl_domain_sched_params_get", "libxl_domain_sched_params_set", "libxl_cdrom_insert",
+    "libxl_domain_core_dump",
     "libxl_set_memory_target", "libxl_set_vcpuonline", "libxl_set_vcpuaffinity",
     "libxl_device_disk_add", "libxl_device_disk_remove", "libxl_device_nic_add",
     "libxl_device_nic_remove", "libxl_name_to_domid", "libxl_evenable_domain_death",
