@@ -7,6 +7,6 @@ def load_all() -> None:
     from . import event, host, pool, session, system, task, user  # noqa: F401
     from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401
-    from . import message, vm  # noqa: F401
+    from . import crashdump, message, vm  # noqa: F401
     from . import vm_copy, vm_live  # noqa: F401
     from . import host_logging  # noqa: F401

@@ -18,7 +18,6 @@ from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .registry import implements
-from . import crashdump as _crashdump  # noqa: F401  (registers crashdump.destroy)
 
 log = logging.getLogger(__name__)
 
