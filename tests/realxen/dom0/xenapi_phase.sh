@@ -83,9 +83,10 @@ echo "  server log (errors and libxl lines):"
 grep -i -E 'error|fail|libxl|traceback' /tmp/xenapi.log | tail -n 40 | cut -c1-400 | sed 's/^/  | /'
 echo "  hotplug scripts (syslog) and other output in the server's log:"
 grep -i -E 'block|vif|hotplug|xen' /tmp/messages 2>/dev/null | tail -n 20 | cut -c1-400 | sed 's/^/  | /'
-echo "  the last failing hotplug script, traced (bash -x):"
-[ -f /tmp/hotplug-trace.log ] || echo "  | (no trace file: BASH_ENV did not reach the scripts)"
-[ -f /tmp/hotplug-trace.log ] && grep -B 30 -m 1 -E '^\++ sigerr$' /tmp/hotplug-trace.log | cut -c1-300 | sed 's/^/  | /'
+echo "  the first failing hotplug script run, traced (bash -x):"
+H=/var/log/xen/xen-hotplug.log
+[ -f $H ] || echo "  | (no $H)"
+[ -f $H ] && grep -v -E '^\+* *(_|local |log |logger )' $H | grep -B 25 -m 1 -E '^\++ sigerr$' | cut -c1-300 | sed 's/^/  | /'
 grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' /tmp/xenapi.log | tail -n 20 | cut -c1-400 | sed 's/^/  | /'
 echo "  server log (tail):"
 tail -n 15 /tmp/xenapi.log | cut -c1-400 | sed 's/^/  | /'
