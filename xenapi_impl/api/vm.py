@@ -72,7 +72,9 @@ def txn_of(ctx: Context) -> Any:
     return relations.wrap(txn) if relations is not None else txn
 
 
-def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...]) -> dict[str, Any]:
+def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...], *,
+                    template_ok: bool = False) -> dict[str, Any]:
+    """xapi's order: blocked operation, power state, another operation, template, dom0."""
     rec = ctx.txn.get("VM", vm)
     blocked = rec["blocked_operations"]
     if op in blocked:
@@ -83,7 +85,7 @@ def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...]) -> 
     busy = VmOps.of(ctx.services).busy.get(vm)
     if busy is not None:
         raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, busy[0], busy[1])
-    if rec["is_a_template"]:
+    if rec["is_a_template"] and not template_ok:
         raise XenAPIError("VM_IS_TEMPLATE", vm)
     if rec["is_control_domain"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED",

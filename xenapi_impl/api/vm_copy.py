@@ -20,7 +20,7 @@ from ..store import NULL_REF, new_ref, new_uuid
 from . import vdi as vdi_api
 from .registry import implements
 from .templates import DEFAULT_TEMPLATE_KEY
-from .vm import VmOps, allowed_operations, new_metrics, txn_of
+from .vm import VmOps, allowed_operations, check_operation, new_metrics, txn_of
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +43,6 @@ VIF_FIELDS = ("device", "network", "MTU", "other_config", "qos_algorithm_type",
 
 
 # --- checks and the announced operation ---------------------------------------------------
-def check(ctx: Context, vm: str, op: str, states: tuple[str, ...], *,
-          template_ok: bool) -> dict[str, Any]:
-    """xapi's order: blocked operation, power state, another operation, template, dom0."""
-    rec = ctx.txn.get("VM", vm)
-    blocked = rec["blocked_operations"]
-    if op in blocked:
-        raise XenAPIError("OPERATION_BLOCKED", vm, blocked[op])
-    if rec["power_state"] not in states:
-        raise XenAPIError("VM_BAD_POWER_STATE", vm, ",".join(s.lower() for s in states),
-                          rec["power_state"].lower())
-    busy = VmOps.of(ctx.services).busy.get(vm)
-    if busy is not None:
-        raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, busy[0], busy[1])
-    if rec["is_a_template"] and not template_ok:
-        raise XenAPIError("VM_IS_TEMPLATE", vm)
-    if rec["is_control_domain"]:
-        raise XenAPIError("OPERATION_NOT_ALLOWED",
-                          "This operation is not allowed on the control domain")
-    return rec
-
-
 @contextlib.asynccontextmanager
 async def announced(ctx: Context, vm: str, op: str) -> AsyncIterator[None]:
     """`op` in the VM's current_operations (committed now) until the body ends."""
@@ -232,7 +211,7 @@ def _check_name(name: str) -> None:
 async def clone(ctx: Context, vm: str, new_name: str) -> str:
     """A halted VM or template: disks through the SR's clone, VIFs with new MACs."""
     _check_name(new_name)
-    check(ctx, vm, "clone", ("Halted",), template_ok=True)
+    check_operation(ctx, vm, "clone", ("Halted",), template_ok=True)
     return await _new_vm(ctx, vm, new_name, "clone", _clone_of, keep_macs=False)
 
 
@@ -240,7 +219,7 @@ async def clone(ctx: Context, vm: str, new_name: str) -> str:
 async def copy(ctx: Context, vm: str, new_name: str, sr: str) -> str:
     """Full copies of the disks into `sr`, or each disk's own SR when `sr` is NULL."""
     _check_name(new_name)
-    check(ctx, vm, "copy", ("Halted",), template_ok=True)
+    check_operation(ctx, vm, "copy", ("Halted",), template_ok=True)
     if sr != NULL_REF and not ctx.txn.exists("SR", sr):
         raise XenAPIError("HANDLE_INVALID", "SR", sr)
 
@@ -256,7 +235,7 @@ async def snapshot(ctx: Context, vm: str, new_name: str, ignore_vdis: list[str])
     """Halted, running or paused VM: a template recording the VM's configuration with
     snapshots of its disks (taken while it runs: crash-consistent) and its MACs."""
     _check_name(new_name)
-    rec = check(ctx, vm, "snapshot", ("Halted", "Running", "Paused"), template_ok=False)
+    rec = check_operation(ctx, vm, "snapshot", ("Halted", "Running", "Paused"), template_ok=False)
     if rec["is_a_snapshot"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED", "A snapshot cannot be snapshotted")
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -274,7 +253,7 @@ async def snapshot(ctx: Context, vm: str, new_name: str, ignore_vdis: list[str])
 async def checkpoint(ctx: Context, vm: str, new_name: str) -> str:
     # A checkpoint needs the guest's memory saved without stopping it (libxl's
     # checkpointing save); the binding has no such call, so say so rather than pretend.
-    check(ctx, vm, "checkpoint", ("Running",), template_ok=False)
+    check_operation(ctx, vm, "checkpoint", ("Running",), template_ok=False)
     raise XenAPIError("NOT_IMPLEMENTED", "VM.checkpoint: saving the memory of a running "
                       "guest is not supported by this host's toolstack; use VM.snapshot")
 
@@ -290,7 +269,7 @@ async def revert(ctx: Context, snapshot: str) -> None:
     if vm == NULL_REF or not ctx.txn.exists("VM", vm):
         raise XenAPIError("VM_REVERT_FAILED", vm, snapshot)
     # a running VM is not stopped behind its owner's back: it must be shut down first
-    check(ctx, vm, "revert", ("Halted",), template_ok=False)
+    check_operation(ctx, vm, "revert", ("Halted",), template_ok=False)
     disks = NewDisks(ctx)
     async with announced(ctx, vm, "revert"):
         try:
@@ -383,7 +362,7 @@ async def provision(ctx: Context, vm: str) -> None:
     rec = ctx.txn.get("VM", vm)
     if not rec["is_a_template"]:
         raise XenAPIError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE")
-    check(ctx, vm, "provision", ("Halted",), template_ok=True)
+    check_operation(ctx, vm, "provision", ("Halted",), template_ok=True)
     wanted = parse_provision(rec["other_config"].get("disks", "<provision/>"))
     targets = [_provision_sr(ctx, d["sr"]) for d in wanted]
     used = {ctx.txn.get("VBD", b)["userdevice"] for b in rec["VBDs"]}

@@ -9,8 +9,8 @@ from ..errors import XenAPIError
 from ..server.context import Context
 from .registry import implements
 from ..store import NULL_REF
-from .vm import VmOps, allowed_operations, check_memory, check_vcpus, hypervisor
-from .vm_copy import check
+from .vm import (VmOps, allowed_operations, check_memory, check_operation, check_vcpus,
+                 hypervisor)
 from ..xen.sched import SCHED_KEYS, BadSchedValue, parse_sched
 
 
@@ -18,7 +18,7 @@ from ..xen.sched import SCHED_KEYS, BadSchedValue, parse_sched
 @implements("VM.set_memory_static_range")
 async def set_memory_static_range(ctx: Context, self: str, min: int, max: int) -> None:
     """static_min and static_max of a halted VM (or template)."""
-    rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
     values = {"memory_static_min": min, "memory_static_max": max}
     check_memory({**rec, **values})
     ctx.txn.update("VM", self, values)
@@ -40,7 +40,7 @@ async def add_to_VCPUs_params_live(ctx: Context, self: str, key: str, value: str
     """"mask" pins every vCPU of the running guest to those pCPUs (hard affinity);
     "weight"/"cap" set the domain's credit scheduler parameters. Applied to the domain
     first, then recorded; a bad value is INVALID_VALUE ["VCPUs_params:<key>", value]."""
-    rec = check(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
+    rec = check_operation(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
     if key in SCHED_KEYS:
         hv = hypervisor(ctx)
         info = await hv.domain_info(rec["domid"])
@@ -102,7 +102,7 @@ def _set_memory(ctx: Context, vm: str, rec: dict[str, Any], **values: int) -> No
 @implements("VM.set_memory_limits")
 async def set_memory_limits(ctx: Context, self: str, static_min: int, static_max: int,
                             dynamic_min: int, dynamic_max: int) -> None:
-    rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_min=static_min, memory_static_max=static_max,
                 memory_dynamic_min=dynamic_min, memory_dynamic_max=dynamic_max)
 
@@ -110,25 +110,25 @@ async def set_memory_limits(ctx: Context, self: str, static_min: int, static_max
 @implements("VM.set_memory")
 async def set_memory(ctx: Context, self: str, value: int) -> None:
     """static_max, dynamic_min and dynamic_max to `value`, static_min unchanged (xapi)."""
-    rec = check(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_memory_limits", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_max=value, memory_dynamic_min=value,
                 memory_dynamic_max=value)
 
 
 @implements("VM.set_memory_static_max")
 async def set_memory_static_max(ctx: Context, self: str, value: int) -> None:
-    rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_max=value)
 
 
 @implements("VM.set_memory_static_min")
 async def set_memory_static_min(ctx: Context, self: str, value: int) -> None:
-    rec = check(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_static_range", ("Halted",), template_ok=True)
     _set_memory(ctx, self, rec, memory_static_min=value)
 
 
 async def _dynamic(ctx: Context, vm: str, dmin: int | None, dmax: int | None) -> None:
-    rec = check(ctx, vm, "changing_dynamic_range", ("Halted", "Running"), template_ok=True)
+    rec = check_operation(ctx, vm, "changing_dynamic_range", ("Halted", "Running"), template_ok=True)
     values = {"memory_dynamic_min": rec["memory_dynamic_min"] if dmin is None else dmin,
               "memory_dynamic_max": rec["memory_dynamic_max"] if dmax is None else dmax}
     check_memory({**rec, **values})
@@ -167,14 +167,14 @@ async def set_memory_dynamic_min(ctx: Context, self: str, value: int) -> None:
 # --- vCPUs -------------------------------------------------------------------------------
 @implements("VM.set_VCPUs_max")
 async def set_VCPUs_max(ctx: Context, self: str, value: int) -> None:
-    rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
     check_vcpus({**rec, "VCPUs_max": value})
     ctx.txn.update("VM", self, {"VCPUs_max": value})
 
 
 @implements("VM.set_VCPUs_at_startup")
 async def set_VCPUs_at_startup(ctx: Context, self: str, value: int) -> None:
-    rec = check(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
+    rec = check_operation(ctx, self, "changing_VCPUs", ("Halted",), template_ok=True)
     check_vcpus({**rec, "VCPUs_at_startup": value})
     ctx.txn.update("VM", self, {"VCPUs_at_startup": value})
 
@@ -183,7 +183,7 @@ async def set_VCPUs_at_startup(ctx: Context, self: str, value: int) -> None:
 async def set_VCPUs_number_live(ctx: Context, self: str, nvcpu: int) -> None:
     """vCPUs 0..nvcpu-1 online in the running guest; like xapi, VCPUs_at_startup follows
     (the guest keeps the count across reboots) and the metrics' VCPUs_number."""
-    rec = check(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
+    rec = check_operation(ctx, self, "changing_VCPUs_live", ("Running",), template_ok=False)
     if not 1 <= nvcpu <= rec["VCPUs_max"]:
         raise XenAPIError("INVALID_VALUE", "nvcpu", str(nvcpu))
     hv = hypervisor(ctx)
