@@ -36,9 +36,7 @@ async def refresh_from_hypervisor(services: Any) -> None:
     store = services.store
     hrec = store.get("host", host)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-    relations = getattr(services.model, "relations", None)
-    async with store.transaction() as raw:
-        txn = relations.wrap(raw) if relations is not None else raw
+    async with services.transaction() as txn:
         sw = dict(hrec["software_version"])
         sw.update(xen=ver.xen_version, platform_version=ver.xen_version,
                   xen_compiler=ver.compiler, xen_changeset=ver.changeset or "")

@@ -155,9 +155,7 @@ async def seed_pifs(services: Any) -> None:
     except (OSError, DiscoveryError, ValueError) as exc:
         log.warning("network discovery failed, no PIFs created: %s", exc)
         return
-    async with network_lock(services), store.transaction() as raw:
-        relations = getattr(services.model, "relations", None)
-        txn = relations.wrap(raw) if relations is not None else raw
+    async with network_lock(services), services.transaction() as txn:
         created = scan_into(txn, services, host, net)
     log.info("discovered %d network interface(s): %s", len(created),
              ", ".join(i.name for i in net.interfaces.values() if i.kind in PIF_KINDS))

@@ -94,9 +94,7 @@ async def seed_templates(services: Any) -> None:
     missing = [n for n in BUILTIN if store.find_uuid(template_uuid(n)) is None]
     if not missing:
         return
-    async with store.transaction() as raw:
-        relations = getattr(services.model, "relations", None)
-        txn = relations.wrap(raw) if relations is not None else raw
+    async with services.transaction() as txn:
         ctx = SimpleNamespace(services=services)     # new_metrics reads only ctx.services
         for name in missing:
             rec = template_record(services, name)

@@ -67,9 +67,7 @@ def hypervisor(ctx: Context) -> Any:
 
 def txn_of(ctx: Context) -> Any:
     """A fresh transaction that keeps the relation sets (host.resident_VMs...) current."""
-    txn = ctx.store.transaction()
-    relations = getattr(ctx.services.model, "relations", None)
-    return relations.wrap(txn) if relations is not None else txn
+    return ctx.services.transaction()
 
 
 def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...], *,

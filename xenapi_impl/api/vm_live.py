@@ -3,7 +3,7 @@ parameters, is_a_template. Static changes need a halted VM (templates included, 
 xapi); live ones a running VM, applied through the hypervisor before they are recorded."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import XenAPIError
 from ..server.context import Context

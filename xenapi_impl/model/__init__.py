@@ -10,7 +10,7 @@ from xenapi_impl.model.dsl import (
     QUALIFIERS, REQUIRED, RO_CTOR, RO_RUN, RW, ClassDef, FieldDef, MessageDef, Param,
 )
 from xenapi_impl.model.registry import Model
-from xenapi_impl.model.relations import RELATIONS, Relations
+from xenapi_impl.model.relations import RELATIONS
 from xenapi_impl.model.roles import builtin_roles, permitted
 from xenapi_impl.model.system import SYSTEM_MESSAGES
 from xenapi_impl.model.types import XType, parse_type
@@ -20,6 +20,4 @@ __all__ = [
     "RO_CTOR", "RO_RUN", "QUALIFIERS", "parse_type", "permitted", "builtin_roles",
 ]
 
-MODEL: Model = Model(ALL_CLASSES, SYSTEM_MESSAGES)
-#: one-to-many relations, kept current by relations.LinkedTransaction (ctx.txn)
-MODEL.relations = Relations(RELATIONS)  # type: ignore[attr-defined]
+MODEL: Model = Model(ALL_CLASSES, SYSTEM_MESSAGES, RELATIONS)

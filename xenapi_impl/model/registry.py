@@ -9,6 +9,7 @@ from typing import Iterable
 
 from xenapi_impl.model.dsl import ClassDef, DeclarationError, MessageDef
 from xenapi_impl.model.external import EXTERNAL_CLASSES
+from xenapi_impl.model.relations import Relation, Relations
 from xenapi_impl.model.types import EnumDef, RecordType, XType, all_enums, interned_types
 
 __all__ = ["Model"]
@@ -27,7 +28,10 @@ class Model:
     - ``external_classes``: names only referenced by types (see external.py).
     """
 
-    def __init__(self, classes: Iterable[ClassDef], system: Iterable[MessageDef]) -> None:
+    def __init__(self, classes: Iterable[ClassDef], system: Iterable[MessageDef],
+                 relations: Iterable[Relation] = ()) -> None:
+        #: one-to-many relations, kept current by relations.LinkedTransaction
+        self.relations = Relations(relations)
         self.classes: dict[str, ClassDef] = {}
         for c in classes:
             if c.name in self.classes:

@@ -149,6 +149,13 @@ class LinkedTransaction:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._txn, name)
 
+    async def __aenter__(self) -> "LinkedTransaction":
+        await self._txn.__aenter__()  # type: ignore[attr-defined]
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self._txn.__aexit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+
     # -- writes --------------------------------------------------------------------------------
     def create(self, cls: str, ref: str, record: Mapping[str, Any]) -> None:
         rec = dict(record)

@@ -51,6 +51,11 @@ class Services:
         self.monitor_interval = 5.0
         self.monitor: Any = None
 
+    def transaction(self) -> Any:
+        """A store transaction whose writes keep the model's relation sets (VM.VBDs...)
+        current; usable as `async with` or with explicit commit/rollback."""
+        return self.model.relations.wrap(self.store.transaction())
+
     def default_record(self, cls: str) -> dict[str, Any]:
         return self.model.classes[cls].default_record()
 

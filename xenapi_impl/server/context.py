@@ -46,9 +46,7 @@ class Context:
 
     def __post_init__(self) -> None:
         # every write of a message keeps the model's relation sets (VM.VBDs...) current
-        relations = getattr(self.services.model, "relations", None)
-        if relations is not None:
-            self.txn = relations.wrap(self.txn)
+        self.txn = self.services.model.relations.wrap(self.txn)
 
     @property
     def store(self):  # noqa: ANN201 - the Store (read side)

@@ -180,10 +180,10 @@ class Monitor:
                 continue            # died since list_domains
             vm = vms.get(domid)
             if vm is not None:
-                for vdev in vm.vbds:
-                    got = _disk_counters(sim, domid, vdev)
+                for dev in vm.vbds:
+                    got = _disk_counters(sim, domid, dev)
                     if got is not None:
-                        disks[(domid, vdev)] = got
+                        disks[(domid, dev)] = got
                 for devid in vm.vifs:
                     got = _nic_counters(sim, domid, devid)
                     if got is not None:
@@ -248,17 +248,13 @@ class Monitor:
         util = self._cpu_util(read)
         rates = self._io_rates(read)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-        try:
-            from ..api.vm import VmOps
-            busy = VmOps.of(services).busy
-        except ImportError:             # pragma: no cover - the VM API is always there
-            busy = set()
-        relations = getattr(services.model, "relations", None)
-        async with store.transaction() as raw:
+        from ..api.vm import VmOps
+        busy = VmOps.of(services).busy
+        async with services.transaction() as linked:
             # metrics fields hold no references: plain writes; the relation-keeping wrapper
             # (slow to reach through) only where a reference is set (VM.guest_metrics)
-            self._linked = relations.wrap(raw) if relations is not None else raw
-            txn = raw
+            self._linked = linked
+            txn = linked.inner
             for domid, vm in vms.items():
                 info = read.domains.get(domid)
                 rec = store.get("VM", vm.ref)
@@ -268,8 +264,8 @@ class Monitor:
                     continue        # gone, replaced, or an operation owns it: not ours now
                 self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series)
             self._host(txn, read, util, now, series)
-            if not raw.empty:
-                await raw.commit()
+            if not txn.empty:
+                await txn.commit()
                 self.commits += 1
 
     def _vm(self, txn: Any, read: _Read, vm: _Vm, rec: Any, info: Any,
@@ -288,12 +284,12 @@ class Monitor:
             "VCPUs_CPU": {v.vcpuid: v.cpu for v in vcs},
             "VCPUs_flags": {v.vcpuid: _vcpu_flags(v) for v in vcs},
         }, now)
-        for vdev, vbd in vm.vbds.items():
-            r = rates.get(("vbd", vm.domid, vdev))
+        for dev, vbd in vm.vbds.items():
+            r = rates.get(("vbd", vm.domid, dev))
             if r is None:
                 continue
-            series[("vm", u, f"vbd_{vdev}_read")] = r[0]
-            series[("vm", u, f"vbd_{vdev}_write")] = r[1]
+            series[("vm", u, f"vbd_{dev}_read")] = r[0]
+            series[("vm", u, f"vbd_{dev}_write")] = r[1]
             vrec = txn.get("VBD", vbd)
             if vrec is not None:
                 _update(txn, "VBD_metrics", vrec["metrics"], _kbs(r), now)
