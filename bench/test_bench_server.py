@@ -221,7 +221,9 @@ def test_get_all_records(benchmark, request, n, form):
         conn.request("POST", "/", xml_body, {"Content-Type": "text/xml"})
         (reply,), _ = xc.loads(conn.getresponse().read())
         records = reply["Value"]
-        assert len(records) == n
+        made = [r for r in records.values()      # besides dom0 and the built-in templates
+                if not (r["is_a_template"] or r["is_control_domain"])]
+        assert len(made) == n
         size = benchmark.pedantic(
             lambda: len(xc.dumps(({"Status": "Success", "Value": records},),
                                  methodresponse=True)), rounds=5, iterations=1)
