@@ -93,7 +93,15 @@ def _check_database(db: str) -> dict[str, int]:
         con.close()
 
 
-def test_sigkill_while_writing_loses_no_acknowledged_write(tmp_path):
+def _ended(srv: ServerProcess):
+    def end() -> None:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait(10)
+    return end
+
+
+def test_sigkill_while_writing_loses_no_acknowledged_write(tmp_path, request):
     rng = random.Random(1234)
     db = str(tmp_path / "xapi.db")
     created: dict[str, str] = {}
@@ -103,6 +111,7 @@ def test_sigkill_while_writing_loses_no_acknowledged_write(tmp_path):
     total_acks = 0
     for rnd in range(ROUNDS):
         srv = ServerProcess(str(tmp_path), db=db).start()
+        request.addfinalizer(_ended(srv))   # even when an assertion fails mid-round
         x = XenAPI.Session(srv.url)
         x.xenapi.login_with_password("root", srv.password)
         # everything acknowledged in earlier rounds survived the kill
@@ -148,6 +157,7 @@ def test_sigkill_while_writing_loses_no_acknowledged_write(tmp_path):
     assert total_acks >= ROUNDS * 20
     # the last round's writes too
     srv = ServerProcess(str(tmp_path), db=db).start()
+    request.addfinalizer(_ended(srv))   # even when an assertion fails mid-round
     try:
         x = XenAPI.Session(srv.url)
         x.xenapi.login_with_password("root", srv.password)
