@@ -244,7 +244,6 @@ async def boot(ctx: Context, txn: Any, vm: str, paused: bool,
         await _destroy_by_uuid(hv, rec["uuid"], domid)
         await att.detach_all()
         raise
-    ctx.services.vm_devices = getattr(ctx.services, "vm_devices", {})
     ctx.services.vm_devices[vm] = att.vdis
     _record_running(ctx, txn, vm, domid, paused, info)
     return domid
@@ -302,7 +301,7 @@ async def halt(ctx: Context, txn: Any, vm: str, *, destroy: bool = True) -> None
 
 
 async def release_devices(ctx: Context, vm: str) -> None:
-    vdis = getattr(ctx.services, "vm_devices", {}).pop(vm, [])
+    vdis = ctx.services.vm_devices.pop(vm, [])
     att = Attached(ctx)
     att.vdis = vdis
     await att.detach_all()

@@ -50,6 +50,8 @@ class Services:
         #: seconds between metrics rounds; the monitor (xen/monitor.py) runs with the backend
         self.monitor_interval = 5.0
         self.monitor: Any = None
+        #: VM ref -> [(SR driver, VDI uuid)] attached for its running domain (released at halt)
+        self.vm_devices: dict[str, list[tuple[Any, str]]] = {}
 
     def transaction(self) -> Any:
         """A store transaction whose writes keep the model's relation sets (VM.VBDs...)

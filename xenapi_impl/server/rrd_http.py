@@ -57,8 +57,7 @@ def handler(services: Any) -> Any:
             interval = _int(q, "interval", 5)
             cf = q.get("cf", "AVERAGE").upper()
             vm_uuid = q.get("vm_uuid") or None
-            monitor = getattr(services, "monitor", None)
-            rrd = monitor.rrd if monitor is not None else empty
+            rrd = services.monitor.rrd if services.monitor is not None else empty
             export = rrd.export(start, interval, cf=cf,
                                 host=q.get("host", "false").lower() in _TRUE, vm_uuid=vm_uuid)
         except RrdError as exc:

@@ -52,10 +52,7 @@ class Hotplug:
         except BaseException:
             await att.detach_all()
             raise
-        devices = getattr(ctx.services, "vm_devices", None)
-        if devices is None:
-            devices = ctx.services.vm_devices = {}
-        devices.setdefault(rec["VM"], []).extend(att.vdis)
+        ctx.services.vm_devices.setdefault(rec["VM"], []).extend(att.vdis)
         ctx.txn.update("VBD", vbd, {"currently_attached": True, "device": cfg.vdev})
 
     async def vbd_unplug(self, ctx: Any, vbd: str, force: bool) -> None:
@@ -64,15 +61,8 @@ class Hotplug:
         vm = ctx.txn.get("VM", rec["VM"])
         await self.hypervisor.run("disk unplug", self.hypervisor.context.remove_disk,
                                   vm["domid"], vdev(rec["userdevice"], _hvm(vm)))
-        if not rec["empty"] and rec["VDI"] != NULL_REF:
-            uuid = ctx.txn.get("VDI", rec["VDI"])["uuid"]
-            held = getattr(ctx.services, "vm_devices", {}).get(rec["VM"], [])
-            for i, (drv, u) in enumerate(held):
-                if u == uuid:
-                    del held[i]
-                    from ..api.pbd import call
-                    await call(ctx, drv.vdi_detach, u)
-                    break
+        if not rec["empty"]:
+            await self._release(ctx, rec["VM"], rec["VDI"])
         ctx.txn.update("VBD", vbd, {"currently_attached": False})
 
     async def _release(self, ctx: Any, vm_ref: str, vdi_ref: str) -> None:
@@ -80,7 +70,7 @@ class Hotplug:
         if vdi_ref == NULL_REF or not ctx.txn.exists("VDI", vdi_ref):
             return
         uuid = ctx.txn.get("VDI", vdi_ref)["uuid"]
-        held = getattr(ctx.services, "vm_devices", {}).get(vm_ref, [])
+        held = ctx.services.vm_devices.get(vm_ref, [])
         for i, (drv, u) in enumerate(held):
             if u == uuid:
                 del held[i]
@@ -120,10 +110,7 @@ class Hotplug:
             raise
         if not rec["empty"]:
             await self._release(ctx, rec["VM"], rec["VDI"])
-        devices = getattr(ctx.services, "vm_devices", None)
-        if devices is None:
-            devices = ctx.services.vm_devices = {}
-        devices.setdefault(rec["VM"], []).extend(att.vdis)
+        ctx.services.vm_devices.setdefault(rec["VM"], []).extend(att.vdis)
 
     async def vbd_insert(self, ctx: Any, vbd: str, vdi: str) -> None:
         await self._change_media(ctx, vbd, vdi)

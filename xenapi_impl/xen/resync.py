@@ -97,5 +97,4 @@ async def _reattach(ctx: Any, vm: str) -> None:
         except XenAPIError as exc:
             log.error("resync: disk %s of VM %s cannot be attached again: %s",
                       v["uuid"], rec["uuid"], exc)
-    ctx.services.vm_devices = getattr(ctx.services, "vm_devices", {})
     ctx.services.vm_devices[vm] = att.vdis
