@@ -274,19 +274,14 @@ int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out)
         LOG(ERROR, "domain %u does not exist", domid);
         rc = ERROR_DOMAIN_NOTFOUND;
     } else {
-        rc = ERROR_NOTFOUND;
-        struct sim_dom_cold *c = xlsim__cold(d);
-        uint64_t cpu = xlsim__cpu_time(d, xlsim__now());
-        for (int i = 0; i < XLSIM_MAX_DISKS; i++) {
-            if (c->disk[i].used && !strcmp(c->disk[i].vdev, vdev)) {
-                /* 8 MB/s read and 2 MB/s written per busy vCPU-second. */
-                io_from(cpu - c->disk[i].io_base_ns, 8000000, 2000000, out);
-                rc = 0;
-                break;
-            }
-        }
-        if (rc)
+        struct sim_disk *disk = xlsim__disk(d, vdev);
+        if (disk) {
+            /* 8 MB/s read and 2 MB/s written per busy vCPU-second. */
+            io_from(xlsim__cpu_time(d, xlsim__now()) - disk->io_base_ns, 8000000, 2000000, out);
+        } else {
             LOG(ERROR, "domain %u has no disk %s", domid, vdev);
+            rc = ERROR_NOTFOUND;
+        }
     }
     return end(rc);
 }
@@ -303,16 +298,13 @@ int xlsim_disk_path(uint32_t domid, const char *vdev, char *out, size_t len)
         LOG(ERROR, "domain %u does not exist", domid);
         rc = ERROR_DOMAIN_NOTFOUND;
     } else {
-        rc = ERROR_NOTFOUND;
-        struct sim_dom_cold *c = xlsim__cold(d);
-        for (int i = 0; i < XLSIM_MAX_DISKS; i++) {
-            if (c->disk[i].used && !strcmp(c->disk[i].vdev, vdev)) {
-                rc = xlsim__copy_str(out, len, c->disk[i].pdev_path);
-                break;
-            }
-        }
-        if (rc == ERROR_NOTFOUND)
+        struct sim_disk *disk = xlsim__disk(d, vdev);
+        if (disk) {
+            rc = xlsim__copy_str(out, len, disk->pdev_path);
+        } else {
             LOG(ERROR, "domain %u has no disk %s", domid, vdev);
+            rc = ERROR_NOTFOUND;
+        }
     }
     return end(rc);
 }

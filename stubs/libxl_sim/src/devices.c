@@ -116,19 +116,15 @@ int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *
         rc = ERROR_INVAL;
     }
     if (!rc) {
-        struct sim_dom_cold *c = xlsim__cold(d);
-        rc = ERROR_NOTFOUND;
-        for (int i = 0; i < XLSIM_MAX_DISKS; i++) {
-            if (c->disk[i].used && !strcmp(c->disk[i].vdev, disk->vdev)) {
-                memset(&c->disk[i], 0, sizeof(c->disk[i]));
-                d->ndisks--;
-                xlsim__touch();
-                rc = 0;
-                break;
-            }
-        }
-        if (rc)
+        struct sim_disk *found = xlsim__disk(d, disk->vdev);
+        if (found) {
+            memset(found, 0, sizeof(*found));
+            d->ndisks--;
+            xlsim__touch();
+        } else {
             LOGD(ERROR, domid, "disk remove: no disk %s", disk->vdev);
+            rc = ERROR_NOTFOUND;
+        }
     }
     xlsim__unlock_ctx(ctx);
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
@@ -158,11 +154,7 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
         rc = ERROR_INVAL;
     }
     if (!rc) {
-        struct sim_disk *found = NULL;
-        struct sim_dom_cold *c = xlsim__cold(d);
-        for (int i = 0; i < XLSIM_MAX_DISKS && !found; i++)
-            if (c->disk[i].used && !strcmp(c->disk[i].vdev, disk->vdev))
-                found = &c->disk[i];
+        struct sim_disk *found = xlsim__disk(d, disk->vdev);
         if (!found) {
             LOGD(ERROR, domid, "Virtual device not found");
             rc = ERROR_FAIL;

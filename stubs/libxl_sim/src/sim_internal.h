@@ -183,6 +183,15 @@ static inline struct sim_dom_cold *xlsim__cold(const struct sim_dom *d)
 {
     return &xlsim__S->cold[d - xlsim__S->dom];
 }
+/* d's disk with this vdev, or NULL (lock held). */
+static inline struct sim_disk *xlsim__disk(const struct sim_dom *d, const char *vdev)
+{
+    struct sim_dom_cold *c = xlsim__cold(d);
+    for (int i = 0; i < XLSIM_MAX_DISKS; i++)
+        if (c->disk[i].used && !strcmp(c->disk[i].vdev, vdev))
+            return &c->disk[i];
+    return NULL;
+}
 void xlsim__accrue(struct sim_dom *d, uint64_t t); /* checkpoint cpu time at t */
 int xlsim__accruing(const struct sim_dom *d);
 uint64_t xlsim__cpu_time(const struct sim_dom *d, uint64_t now);
