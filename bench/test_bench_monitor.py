@@ -23,20 +23,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "xenapi"))
+from vm_records import vm_create_record  # noqa: E402
 
-MiB = 1 << 20
-VM = {
-    "name_label": "bench", "name_description": "", "user_version": "1",
-    "is_a_template": False, "affinity": "OpaqueRef:NULL",
-    "memory_static_max": str(64 * MiB), "memory_dynamic_max": str(64 * MiB),
-    "memory_dynamic_min": str(64 * MiB), "memory_static_min": str(32 * MiB),
-    "VCPUs_params": {}, "VCPUs_max": "2", "VCPUs_at_startup": "2",
-    "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-    "actions_after_crash": "restart", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-    "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
-    "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {}, "PCI_bus": "",
-    "other_config": {}, "recommendations": "",
-}
+VM = vm_create_record("bench", memory_mib=64, static_min_mib=32, vcpus=2,
+                      actions_after_crash="restart")
 
 
 class Host:

@@ -34,6 +34,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clients"))
 from serverproc import ServerProcess  # noqa: E402
+from vm_records import vm_create_record  # noqa: E402
 
 N_VMS = 1000
 THREADS = 8
@@ -42,16 +43,7 @@ TARGET_S = 20.0
 
 
 def vm_record(i: int) -> dict[str, Any]:
-    return {"name_label": f"scale-{i:04d}", "name_description": "", "user_version": "1",
-            "is_a_template": False, "affinity": "OpaqueRef:NULL",
-            "memory_static_max": str(32 * MiB), "memory_dynamic_max": str(32 * MiB),
-            "memory_dynamic_min": str(32 * MiB), "memory_static_min": str(32 * MiB),
-            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
-            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-            "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-            "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
-            "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {}, "PCI_bus": "",
-            "other_config": {}, "recommendations": ""}
+    return vm_create_record(f"scale-{i:04d}", memory_mib=32, static_min_mib=32)
 
 
 def _percentile(values: list[float], p: float) -> float:

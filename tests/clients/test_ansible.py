@@ -13,6 +13,7 @@ import uuid
 import pytest
 import XenAPI
 from serverproc import VENV_BIN
+from vm_records import vm_create_record
 
 HERE = os.path.join(os.path.dirname(__file__), "ansible")
 ANSIBLE = os.path.join(VENV_BIN, "ansible")
@@ -68,18 +69,10 @@ def vm(x):
     """A halted PV VM with one disk on the default SR, an empty CD drive and one NIC, like a
     VM installed from a template."""
     name = f"ansible-{uuid.uuid4().hex[:8]}"
-    ref = x.VM.create({
-        "name_label": name, "name_description": "driven by ansible", "user_version": "1",
-        "is_a_template": False, "affinity": NULL,
-        "memory_static_max": str(512 * MiB), "memory_dynamic_max": str(256 * MiB),
-        "memory_dynamic_min": str(256 * MiB), "memory_static_min": str(128 * MiB),
-        "VCPUs_params": {}, "VCPUs_max": "2", "VCPUs_at_startup": "2",
-        "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-        "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-        "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
-        "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {"cores-per-socket": "2"},
-        "PCI_bus": "", "other_config": {"folder": "/lab"}, "recommendations": "",
-        "xenstore_data": {"vm-data/networks/0/gateway": "10.0.0.1"}})
+    ref = x.VM.create(vm_create_record(
+        name, static_max_mib=512, vcpus=2, name_description="driven by ansible",
+        platform={"cores-per-socket": "2"}, other_config={"folder": "/lab"},
+        xenstore_data={"vm-data/networks/0/gateway": "10.0.0.1"}))
     sr = x.pool.get_default_SR(x.pool.get_all()[0])
     vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 * MiB), "type": "user",
                         "sharable": False, "read_only": False, "other_config": {},

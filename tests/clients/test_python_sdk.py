@@ -7,18 +7,11 @@ import time
 
 import pytest
 import XenAPI
+from vm_records import vm_create_record
 
-VM = {
-    "name_label": "sdk-vm", "name_description": "", "user_version": "1",
-    "is_a_template": False, "affinity": "OpaqueRef:NULL", "memory_static_max": "268435456",
-    "memory_dynamic_max": "268435456", "memory_dynamic_min": "134217728",
-    "memory_static_min": "134217728", "VCPUs_params": {}, "VCPUs_max": "2",
-    "VCPUs_at_startup": "1", "actions_after_shutdown": "destroy",
-    "actions_after_reboot": "restart", "actions_after_crash": "restart", "PV_bootloader": "",
-    "PV_kernel": "", "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "",
-    "PV_legacy_args": "", "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {},
-    "PCI_bus": "", "other_config": {}, "recommendations": "",
-}
+VM = vm_create_record("sdk-vm", memory_mib=128, static_max_mib=256, VCPUs_max="2",
+                      memory_dynamic_max="268435456", actions_after_crash="restart",
+                      PV_kernel="")
 NETWORK = {"name_label": "net0", "name_description": "", "MTU": "1500", "other_config": {},
            "bridge": "xenbr9", "managed": True, "tags": []}
 BOGUS = "OpaqueRef:11111111-2222-4333-8444-555555555555"

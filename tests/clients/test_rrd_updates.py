@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import XenAPI
 from serverproc import SERVER, ServerProcess
+from vm_records import vm_create_record
 
 MiB = 1 << 20
 NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
@@ -36,17 +37,7 @@ def running(srv):
     s = XenAPI.Session(srv.url)
     s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-rrd")
     x = s.xenapi
-    vm = x.VM.create({
-        "name_label": "rrd-vm", "name_description": "", "user_version": "1",
-        "is_a_template": False, "affinity": "OpaqueRef:NULL",
-        "memory_static_max": str(512 * MiB), "memory_dynamic_max": str(256 * MiB),
-        "memory_dynamic_min": str(256 * MiB), "memory_static_min": str(128 * MiB),
-        "VCPUs_params": {}, "VCPUs_max": "2", "VCPUs_at_startup": "2",
-        "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-        "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-        "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
-        "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {}, "PCI_bus": "",
-        "other_config": {}, "recommendations": ""})
+    vm = x.VM.create(vm_create_record("rrd-vm", static_max_mib=512, vcpus=2))
     net = x.network.create({"name_label": "rrd-net", "name_description": "", "MTU": "1500",
                             "other_config": {}})
     x.VIF.create({"device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",

@@ -9,6 +9,7 @@ import time
 import pytest
 import XenAPI
 from serverproc import VENV_BIN, ServerProcess
+from vm_records import vm_create_record
 
 NULL = "OpaqueRef:NULL"
 MiB = 1 << 20
@@ -23,16 +24,7 @@ def x(server):
 
 
 def vm_record(name: str) -> dict:
-    return {"name_label": name, "name_description": "", "user_version": "1",
-            "is_a_template": False, "affinity": NULL,
-            "memory_static_max": str(512 * MiB), "memory_dynamic_max": str(256 * MiB),
-            "memory_dynamic_min": str(256 * MiB), "memory_static_min": str(128 * MiB),
-            "VCPUs_params": {}, "VCPUs_max": "2", "VCPUs_at_startup": "2",
-            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-            "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-            "PV_ramdisk": "", "PV_args": "console=hvc0", "PV_bootloader_args": "",
-            "PV_legacy_args": "", "HVM_boot_policy": "", "HVM_boot_params": {},
-            "platform": {}, "PCI_bus": "", "other_config": {}, "recommendations": ""}
+    return vm_create_record(name, static_max_mib=512, vcpus=2, PV_args="console=hvc0")
 
 
 def details(call, *args):

@@ -13,11 +13,11 @@ import uuid
 
 import pytest
 import XenAPI
+from vm_records import vm_create_record
 
 NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 SCRIPT = os.path.join(NODE_DIR, "xo_vm.mjs")
 NULL = "OpaqueRef:NULL"
-MiB = 1 << 20
 
 if shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_DIR, "node_modules",
                                                                   "xen-api")):
@@ -27,16 +27,7 @@ if shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_DIR, "nod
 
 def vm_record(name: str) -> dict:
     """A minimal PV VM with the fields WIRE.md lists as required by VM.create."""
-    return {"name_label": name, "name_description": "", "user_version": "1",
-            "is_a_template": False, "affinity": NULL,
-            "memory_static_max": str(128 * MiB), "memory_dynamic_max": str(128 * MiB),
-            "memory_dynamic_min": str(128 * MiB), "memory_static_min": str(64 * MiB),
-            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
-            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-            "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": "/boot/vmlinuz",
-            "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "", "PV_legacy_args": "",
-            "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {}, "PCI_bus": "",
-            "other_config": {}, "recommendations": ""}
+    return vm_create_record(name, memory_mib=128, static_min_mib=64)
 
 
 def _read(proc: subprocess.Popen) -> dict:
