@@ -43,6 +43,9 @@ DOM0_MODULES = ["xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntallo
 # Device backends for the XenAPI step's guest (disk: blkback on a loop device; NIC: netback
 # on a bridge). Loaded by xenapi_phase.sh, which reports a failure instead of stopping dom0.
 BACKEND_MODULES = ["xen-blkback", "xen-netback", "bridge", "loop"]
+# The guest's frontends (modules in Debian's kernel): its rc loads them and reports the
+# disks and NICs it sees, so the XenAPI check knows the devices reached the guest.
+GUEST_MODULES = ["xen-blkfront", "xen-netfront"]
 
 # Standard library parts dom0 never uses (size: the initramfs lives in dom0's RAM).
 STDLIB_SKIP = {"test", "tkinter", "idlelib", "ensurepip", "lib2to3", "turtledemo",
@@ -201,11 +204,15 @@ def maybe_stripped(src: Path, tmp: Path) -> Path:
     return out
 
 
-def build_guest(root: Path, out: Path) -> None:
+def build_guest(root: Path, out: Path, kver: str) -> None:
     with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
         w = CpioWriter(gz)
-        for d in ("/dev", "/proc", "/sys", "/etc", "/tmp", "/root"):
+        for d in ("/dev", "/proc", "/sys", "/etc", "/tmp", "/root", "/lib/modules"):
             w.mkdir(d)
+        mods = find_modules(root / "lib/modules" / kver / "kernel", GUEST_MODULES)
+        for ko in mods:
+            w.add_file(f"/lib/modules/{ko.name}", ko, mode=0o644)
+        w.add_bytes("/etc/realxen-modules", "".join(k.name + "\n" for k in mods).encode())
         w.add_chardev("/dev/console", 5, 1)
         add_busybox(w, root / "bin/busybox")
         # The kernel runs /init; as busybox init it reads /etc/inittab and turns the
@@ -257,6 +264,14 @@ def build_dom0(root: Path, out: Path, python: str, guest_initrd: Path, kernel: P
             raise BuildError("/bin/bash missing on the host (the Xen hotplug scripts need it)")
         w.add_file("/bin/bash", bash, mode=0o755)
         libs.add(bash)
+        # The block script's lock (locking.sh) needs flock(1), which busybox lacks; its
+        # sharing check parses util-linux's `losetup -a` format, which busybox's differs from.
+        for tool in ("/usr/bin/flock", "/usr/sbin/losetup"):
+            src = Path(tool)
+            if not src.is_file():
+                raise BuildError(f"{tool} missing on the host (util-linux / mount packages)")
+            w.add_file(tool, src, mode=0o755)
+            libs.add(src)
         # After the Xen tools, so that a real binary wins over a busybox applet.
         add_busybox(w, root / "bin/busybox")
         if (root / "etc/xen").is_dir():
@@ -344,7 +359,7 @@ def main() -> int:
         with gzip.open(xen_gz, "rb") as src, open(out / "xen", "wb") as dst:
             shutil.copyfileobj(src, dst)
         shutil.copyfile(kernel, out / "vmlinuz")
-        build_guest(root, out / "guest.cpio.gz")
+        build_guest(root, out / "guest.cpio.gz", kver)
         stats = build_dom0(root, out / "dom0.cpio.gz", args.python, out / "guest.cpio.gz",
                            kernel, tmp, kver, not args.without_binding)
     except BuildError as e:
