@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from . import _log
 from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
-                     ERROR_FAIL, ERROR_INVAL, invalid, make_error)
+                     ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
-from .types import (DiskConfig, DiskFormat, DomainConfig, DomainInfo, DomainType, NicConfig,
-                    PhysInfo, SchedParams, VcpuInfo, VersionInfo, check_domain_name,
+from .types import (_VDEV_RE, DiskConfig, DiskFormat, DomainConfig, DomainInfo, DomainType,
+                    NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo, check_domain_name,
                     check_sched)
 
 if TYPE_CHECKING:
@@ -557,16 +557,31 @@ class Context:
             lib.libxl_device_disk_dispose(p)
 
     def remove_disk(self, domid: int, vdev: str) -> None:
+        """Unplug disk ``vdev`` (``xl block-detach``): the disk is read back from xenstore
+        first, because libxl removes by backend kind, which only the attached disk knows."""
         ffi, lib = self._ffi, self._lib
-        if not isinstance(vdev, str) or not vdev:
-            raise invalid(f"vdev {vdev!r} must be a device name")
+        if not isinstance(vdev, str) or not _VDEV_RE.match(vdev):
+            raise invalid(f"vdev {vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
         p = ffi.new("libxl_device_disk *")
         lib.libxl_device_disk_init(p)
         try:
-            p.vdev = lib.xlpy_strdup(vdev.encode())
+            self._lookup_device(lib.libxl_vdev_to_device_disk, domid, vdev.encode(), p,
+                                what=f"disk {vdev}")
             self._call_dom(lib.libxl_device_disk_remove, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_disk_dispose(p)
+
+    def _lookup_device(self, fn: Callable[..., int], domid: int, key: Any, out: Any,
+                       what: str) -> None:
+        """libxl's device lookups answer ERROR_FAIL for a device the domain does not have;
+        the binding names that case: NotFound."""
+        try:
+            self._call_dom(fn, domid, key, out)
+        except XenlightError as e:
+            if e.rc != ERROR_FAIL:
+                raise
+            raise self._error(ERROR_NOTFOUND, fn.__name__, e.log,
+                              f"domain {domid} has no {what}") from None
 
     def core_dump(self, domid: int, path: str | os.PathLike[str]) -> None:
         """Write the domain's core to ``path`` (``xl dump-core``), replacing the file."""
@@ -610,18 +625,19 @@ class Context:
             lib.libxl_device_nic_dispose(p)
 
     def remove_nic(self, domid: int, devid: int) -> None:
+        """Unplug nic ``devid`` (``xl network-detach``). libxl itself answers success for a
+        devid the domain does not have; like xl, the binding looks the nic up first."""
         ffi, lib = self._ffi, self._lib
         if not isinstance(devid, int) or devid < 0:
             raise invalid(f"nic devid {devid!r} must be a non-negative integer")
         p = ffi.new("libxl_device_nic *")
         lib.libxl_device_nic_init(p)
         try:
-            p.devid = devid
+            self._lookup_device(lib.libxl_devid_to_device_nic, domid, devid, p,
+                                what=f"nic {devid}")
             self._call_dom(lib.libxl_device_nic_remove, domid, p, ffi.NULL)
         finally:
             lib.libxl_device_nic_dispose(p)
-
-    # ---- events ----
 
     def events(self, domids: Iterable[int] | None = None,
                timeout: float | None = None) -> EventStream:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
@@ -24,6 +25,19 @@ def ctx() -> Iterator[Context]:
     finally:
         c.sim.clear_faults()
         c.close()
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Callable[..., str]:
+    """image(name) makes a sparse disk image file and returns its path: like libxl, the
+    simulator stats a local disk's file and refuses one that is not there."""
+    def make(name: str, size: int = 1 << 20) -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(size)
+        return str(path)
+    return make
 
 
 @pytest.fixture

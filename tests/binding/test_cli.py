@@ -17,7 +17,7 @@ vcpus = 2
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/initrd.img"
 extra = "console=hvc0"
-disk = [ 'format=raw, vdev=xvda, access=rw, target=/srv/web1.img' ]
+disk = [ 'format=raw, vdev=xvda, access=rw, target={disk}' ]
 vif = [ 'mac=00:16:3e:01:02:03,bridge=xenbr0' ]
 """
 
@@ -32,7 +32,8 @@ def env(tmp_path):  # type: ignore[no-untyped-def]
 
 def test_create_list_pause_destroy(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     cfg = tmp_path / "web1.cfg"
-    cfg.write_text(CONFIG)
+    (tmp_path / "web1.img").write_bytes(b"")
+    cfg.write_text(CONFIG.format(disk=tmp_path / "web1.img"))
     r = run_cli("--backend", "sim", "create", str(cfg), env=env)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines() == [f"Parsing config from {cfg}", "Created domain web1 (domid 1)"]

@@ -68,7 +68,7 @@ def _calls(ctx: Context, domid: int, tmp: str) -> dict[str, Callable[[], object]
         "libxl_set_memory_target": lambda: ctx.set_memory_target(domid, 128 * 1024),
         "libxl_set_vcpuonline": lambda: ctx.set_vcpus_online(domid, 1),
         "libxl_set_vcpuaffinity": lambda: ctx.set_vcpu_affinity(domid, 0, {1}),
-        "libxl_device_disk_add": lambda: ctx.add_disk(domid, DiskConfig("xvdz", "/x")),
+        "libxl_device_disk_add": lambda: ctx.add_disk(domid, DiskConfig("xvdz", tmp + ".disk")),
         "libxl_device_nic_add": lambda: ctx.add_nic(domid, NicConfig(bridge="br9")),
         "libxl_evenable_domain_death": lambda: ctx.events([domid]),
     }
@@ -84,6 +84,7 @@ def test_every_injected_fault(ctx: Context, pv: DomainConfig, tmp_path, function
     domid = ctx.create_domain(pv, paused=function == "libxl_domain_unpause")
     before = ctx.domain_info(domid)
     call = _calls(ctx, domid, str(tmp_path / "img"))[function]
+    (tmp_path / "img.disk").write_bytes(b"")   # the hot-plugged disk's file (libxl stats it)
     ctx.sim.fail_next(function, -5)
     with pytest.raises(XenlightError) as ei:
         call()
@@ -113,18 +114,19 @@ def test_unpause_failure_after_create_leaves_nothing(ctx: Context, pv: DomainCon
 
 
 @pytest.mark.parametrize("function", ["libxl_device_disk_add", "libxl_device_nic_add"])
-def test_device_fault_is_for_hotplug_only(ctx: Context, function: str) -> None:
+def test_device_fault_is_for_hotplug_only(ctx: Context, function: str,
+                                          image: Callable[..., str]) -> None:
     """Devices given at create are part of libxl_domain_create_new (the simulator's
     device_*_add fault points are the hot-plug calls): create succeeds and the armed fault
     hits the next hot-plug, which changes nothing."""
-    cfg = DomainConfig(name="d", kernel="/k", disks=(DiskConfig("xvda", "/a"),),
+    cfg = DomainConfig(name="d", kernel="/k", disks=(DiskConfig("xvda", image("a")),),
                        nics=(NicConfig(bridge="xenbr0"),))
     ctx.sim.fail_next(function, -3)
     domid = ctx.create_domain(cfg)
     assert ctx.domain_info(domid).running
     with pytest.raises(XenlightError) as ei:
         if function == "libxl_device_disk_add":
-            ctx.add_disk(domid, DiskConfig("xvdb", "/b"))
+            ctx.add_disk(domid, DiskConfig("xvdb", image("b")))
         else:
             ctx.add_nic(domid, NicConfig(bridge="xenbr1", devid=5))
     assert ei.value.function == function and ei.value.rc == -3
@@ -133,6 +135,25 @@ def test_device_fault_is_for_hotplug_only(ctx: Context, function: str) -> None:
             ctx.sim.disk_stats(domid, "xvdb")
         else:
             ctx.sim.nic_stats(domid, 5)
+
+
+@pytest.mark.parametrize("function", ["libxl_vdev_to_device_disk", "libxl_devid_to_device_nic"])
+def test_device_lookup_fault_unplugs_nothing(ctx: Context, pv: DomainConfig, function: str,
+                                             image: Callable[..., str]) -> None:
+    """An unplug reads the device back first; when that read fails, the device stays (and
+    a failure other than "not there" is not reported as NotFound)."""
+    domid = ctx.create_domain(pv)
+    ctx.add_disk(domid, DiskConfig("xvdb", image("b")))
+    devid = ctx.add_nic(domid, NicConfig(bridge="xenbr0"))
+    unplug = {"libxl_vdev_to_device_disk": lambda: ctx.remove_disk(domid, "xvdb"),
+              "libxl_devid_to_device_nic": lambda: ctx.remove_nic(domid, devid)}[function]
+    ctx.sim.fail_next(function, -5)
+    with pytest.raises(errors.OutOfMemory) as ei:
+        unplug()
+    assert ei.value.function == function
+    ctx.sim.disk_stats(domid, "xvdb")
+    ctx.sim.nic_stats(domid, devid)
+    unplug()
 
 
 @pytest.mark.parametrize("op", ["pause", "unpause", "shutdown", "reboot", "destroy",

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -35,16 +37,20 @@ def test_create_paused_then_unpause(ctx: Context, pv: DomainConfig) -> None:
     assert ctx.domain_info(domid).state == "-bp---"
 
 
-@pytest.mark.parametrize("cfg", [
-    DomainConfig(name="pvh1", type=DomainType.PVH, kernel="/boot/vmlinuz", memory=128),
-    DomainConfig(name="hvm1", type=DomainType.HVM, memory=512, boot="dc",
-                 disks=(DiskConfig("hda", "/img/a.raw"),
-                        DiskConfig("hdc", None, is_cdrom=True)),
-                 nics=(NicConfig(model="e1000", bridge="xenbr0"),)),
-    DomainConfig(name="pvgrub", kernel=None, bootloader="pygrub",
-                 bootloader_args=("-q",), disks=(DiskConfig("xvda", "/img/b.qcow2"),)),
-])
-def test_domain_types(ctx: Context, cfg: DomainConfig) -> None:
+@pytest.mark.parametrize("make", [
+    lambda img: DomainConfig(name="pvh1", type=DomainType.PVH, kernel="/boot/vmlinuz",
+                             memory=128),
+    lambda img: DomainConfig(name="hvm1", type=DomainType.HVM, memory=512, boot="dc",
+                             disks=(DiskConfig("hda", img("a.raw")),
+                                    DiskConfig("hdc", None, is_cdrom=True)),
+                             nics=(NicConfig(model="e1000", bridge="xenbr0"),)),
+    lambda img: DomainConfig(name="pvgrub", kernel=None, bootloader="pygrub",
+                             bootloader_args=("-q",),
+                             disks=(DiskConfig("xvda", img("b.qcow2")),)),
+], ids=["pvh", "hvm", "pygrub"])
+def test_domain_types(ctx: Context, make: Callable[..., DomainConfig],
+                      image: Callable[..., str]) -> None:
+    cfg = make(image)
     domid = ctx.create_domain(cfg)
     info = ctx.domain_info(domid)
     # libxl 4.17 derives domain_type from the hypervisor's flags, where a PVH guest is an
@@ -192,9 +198,9 @@ def test_vcpu_times_masked(ctx: Context, pv: DomainConfig) -> None:
         assert 0 <= v.vcpu_time < 1 << 63
 
 
-def test_devices_hotplug(ctx: Context, pv: DomainConfig) -> None:
+def test_devices_hotplug(ctx: Context, pv: DomainConfig, image: Callable[..., str]) -> None:
     domid = ctx.create_domain(pv)
-    ctx.add_disk(domid, DiskConfig("xvdb", "/img/data.raw"))
+    ctx.add_disk(domid, DiskConfig("xvdb", image("data.raw")))
     assert ctx.sim.disk_stats(domid, "xvdb").rd_bytes >= 0
     devid = ctx.add_nic(domid, NicConfig(mac="00:16:3e:12:34:56", bridge="xenbr1", mtu=9000,
                                         rate=1_250_000, ip="10.0.0.5"))
@@ -204,14 +210,43 @@ def test_devices_hotplug(ctx: Context, pv: DomainConfig) -> None:
     with pytest.raises(NotFound):
         ctx.sim.disk_stats(domid, "xvdb")
     ctx.remove_nic(domid, devid)
-    with pytest.raises(NotFound):
+    # libxl answers success for either; the binding looks the device up first, as xl does.
+    with pytest.raises(NotFound, match=f"domain {domid} has no nic {devid}"):
         ctx.remove_nic(domid, devid)
+    with pytest.raises(NotFound, match=f"domain {domid} has no disk xvdb"):
+        ctx.remove_disk(domid, "xvdb")
+    with pytest.raises(ConfigError, match="not a virtual device name"):
+        ctx.remove_disk(domid, "xvd0")
+    with pytest.raises(DomainNotFound):
+        ctx.remove_disk(999, "xvdb")
 
 
-def test_create_with_devices(ctx: Context) -> None:
+def test_disk_file_must_exist(ctx: Context, pv: DomainConfig, tmp_path: Path) -> None:
+    """libxl stats a local disk's file (no script, backend phy or unknown) before anything
+    is built or plugged, and nothing changes: a create fails as a whole (ERROR_FAIL, as Xen
+    4.17 answers), a hot-plug with ERROR_INVAL."""
+    missing = str(tmp_path / "no-such.img")
+    with pytest.raises(XenlightError) as ei:
+        ctx.create_domain(DomainConfig(name="nodisk", kernel="/k",
+                                       disks=(DiskConfig("xvda", missing),)))
+    assert ei.value.rc == -3 and "Unable to set disk defaults for disk 0" in str(ei.value)
+    assert any("failed to stat" in line for line in ei.value.log)
+    assert [d.domid for d in ctx.list_domains()] == [0]
+    domid = ctx.create_domain(pv)
+    with pytest.raises(InvalidArgument, match="failed to stat"):
+        ctx.add_disk(domid, DiskConfig("xvdb", missing))
+    with pytest.raises(NotFound):
+        ctx.sim.disk_stats(domid, "xvdb")
+    # With a script (e.g. a network block device) or another backend domain, libxl does
+    # not look at the path.
+    ctx.add_disk(domid, DiskConfig("xvdc", "iscsi:target", script="block-iscsi"))
+    ctx.add_disk(domid, DiskConfig("xvdd", missing, backend_domid=1))
+
+
+def test_create_with_devices(ctx: Context, image: Callable[..., str]) -> None:
     cfg = DomainConfig(name="dev", kernel="/k",
-                       disks=(DiskConfig("xvda", "/img/root.raw"),
-                              DiskConfig("xvdb", "/img/swap.qcow2")),
+                       disks=(DiskConfig("xvda", image("root.raw")),
+                              DiskConfig("xvdb", image("swap.qcow2"))),
                        nics=(NicConfig(mac="00:16:3e:00:00:01", bridge="xenbr0"),
                              NicConfig(bridge="xenbr1", devid=3)))
     domid = ctx.create_domain(cfg)

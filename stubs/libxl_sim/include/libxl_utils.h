@@ -9,6 +9,13 @@
 int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid);
 char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid); /* malloc'd, NULL if none */
 
+/* The attached device as libxl reads it back from xenstore (backend kind included):
+ * ERROR_INVAL for a malformed vdev, ERROR_FAIL when the domain has no such device. */
+int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
+                              libxl_device_nic *nic);
+int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid, const char *vdev,
+                              libxl_device_disk *disk);
+
 /* bitmap->map comes from malloc: libxl_bitmap_dispose() when done. */
 int libxl_bitmap_alloc(libxl_ctx *ctx, libxl_bitmap *bitmap, int n_bits);
 void libxl_bitmap_copy_alloc(libxl_ctx *ctx, libxl_bitmap *dptr, const libxl_bitmap *sptr);

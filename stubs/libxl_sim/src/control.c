@@ -22,7 +22,8 @@ static const char *const faultable[] = {
     "libxl_domain_core_dump",
     "libxl_set_memory_target", "libxl_set_vcpuonline", "libxl_set_vcpuaffinity",
     "libxl_device_disk_add", "libxl_device_disk_remove", "libxl_device_nic_add",
-    "libxl_device_nic_remove", "libxl_name_to_domid", "libxl_evenable_domain_death",
+    "libxl_device_nic_remove", "libxl_vdev_to_device_disk", "libxl_devid_to_device_nic",
+    "libxl_name_to_domid", "libxl_evenable_domain_death",
     "xc_interface_open", "xc_domain_getinfolist", "xc_physinfo", "xc_vcpu_getinfo",
 };
 

@@ -79,7 +79,14 @@ int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid, const char *filename,
     int rc = xlsim__fault("libxl_domain_core_dump");
     struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
     if (!rc && !d) {
-        LOGD(ERROR, domid, "xc_domain_dumpcore failed: no such domain");
+        /* libxc opens (creates, truncates) the file before it asks about the domain: on
+         * Xen 4.17 a failed dump of a missing domain leaves an empty file behind. */
+        int fd = filename && *filename ?
+                 open(filename, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        if (fd >= 0)
+            close(fd);
+        LOGD(ERROR, domid, "Core dumping domain to %s: No such process",
+             filename ? filename : "(null)");
         rc = ERROR_FAIL;
     } else if (!rc && domid == 0) {
         LOGD(ERROR, domid, "xc_domain_dumpcore failed: cannot dump the control domain");

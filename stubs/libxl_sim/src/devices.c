@@ -4,7 +4,38 @@
  */
 #include "sim_internal.h"
 
-/* Validate a caller disk into the simulator's record (no lock needed). */
+#include <sys/stat.h>
+
+/* libxl__device_disk_set_backend: a local disk without a script must exist (stat), and an
+ * unspecified backend becomes phy for a raw file or block device, qdisk otherwise.
+ * ERROR_INVAL when it cannot be used. */
+int xlsim__disk_backend(const libxl_device_disk *disk, uint32_t domid, int32_t *backend)
+{
+    struct stat st;
+    int format = disk->format ? disk->format : LIBXL_DISK_FORMAT_RAW;
+    int local = disk->backend_domid == 0 && !disk->script;
+    int checked = format != LIBXL_DISK_FORMAT_EMPTY && local &&
+                  (disk->backend == LIBXL_DISK_BACKEND_UNKNOWN ||
+                   disk->backend == LIBXL_DISK_BACKEND_PHY);
+    *backend = disk->backend;
+    if (checked && stat(disk->pdev_path, &st)) {
+        LOGD(ERROR, domid, "Disk vdev=%s failed to stat: %s: %s", disk->vdev, disk->pdev_path,
+             strerror(errno));
+        return ERROR_INVAL;
+    }
+    if (disk->backend != LIBXL_DISK_BACKEND_UNKNOWN)
+        return 0;
+    if (format == LIBXL_DISK_FORMAT_EMPTY ||
+        (format == LIBXL_DISK_FORMAT_RAW &&
+         (!local || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))))
+        *backend = LIBXL_DISK_BACKEND_PHY;
+    else
+        *backend = LIBXL_DISK_BACKEND_QDISK;
+    return 0;
+}
+
+/* Validate a caller disk into the simulator's record, its backend chosen as libxl does
+ * (no lock needed). */
 int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32_t domid)
 {
     memset(out, 0, sizeof(*out));
@@ -21,11 +52,13 @@ int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32
         LOGD(ERROR, domid, "disk %s: no pdev_path (only a cdrom may be empty)", out->vdev);
         return ERROR_INVAL;
     }
+    int rc = xlsim__disk_backend(disk, domid, &out->backend);
+    if (rc)
+        return rc;
     out->used = 1;
     out->readwrite = disk->readwrite ? 1 : 0;
     out->is_cdrom = disk->is_cdrom ? 1 : 0;
     out->removable = disk->removable ? 1 : 0;
-    out->backend = disk->backend;
     out->format = disk->format;
     return 0;
 }
@@ -97,6 +130,7 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *dis
             c->disk[free_i] = rec;
             d->ndisks++;
             xlsim__touch();
+            disk->backend = rec.backend;  /* as libxl: its choice goes back to the caller */
         }
     }
     xlsim__unlock_ctx(ctx);
@@ -108,26 +142,103 @@ int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *
 {
     xlsim__lock();
     int rc = xlsim__fault("libxl_device_disk_remove");
-    struct sim_dom *d = rc ? NULL : device_domain(domid, "disk remove");
-    if (!rc && !d)
-        rc = ERROR_DOMAIN_NOTFOUND;  /* libxl__initiate_device_generic_remove's domain_info */
     if (!rc && (!disk || !disk->vdev)) {
         LOGD(ERROR, domid, "disk remove: vdev required");
         rc = ERROR_INVAL;
     }
+    /* libxl__device_from_disk: the backend kind names the xenstore path to remove, so a
+     * disk that was not read back (libxl_vdev_to_device_disk) is refused first. */
+    if (!rc && disk->backend != LIBXL_DISK_BACKEND_PHY && disk->backend != LIBXL_DISK_BACKEND_TAP &&
+        disk->backend != LIBXL_DISK_BACKEND_QDISK) {
+        LOGD(ERROR, domid, "Unrecognized disk backend type: %d", (int)disk->backend);
+        rc = ERROR_INVAL;
+    }
+    struct sim_dom *d = rc ? NULL : device_domain(domid, "disk remove");
+    if (!rc && !d)
+        rc = ERROR_DOMAIN_NOTFOUND;  /* libxl__initiate_device_generic_remove's domain_info */
     if (!rc) {
+        /* Real libxl removes what xenstore holds: nothing there is not an error. */
         struct sim_disk *found = xlsim__disk(d, disk->vdev);
         if (found) {
             memset(found, 0, sizeof(*found));
             d->ndisks--;
             xlsim__touch();
-        } else {
-            LOGD(ERROR, domid, "disk remove: no disk %s", disk->vdev);
-            rc = ERROR_NOTFOUND;
         }
     }
     xlsim__unlock_ctx(ctx);
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+/* libxl__device_disk_dev_number's grammar: xvd<letters>[N], hd[a-d][N], sd[a-p][N], dNpM or
+ * a number; partitions without leading zeroes. */
+static int vdev_valid(const char *v)
+{
+    static const struct { const char *prefix; int max_disk, max_part; } kinds[] = {
+        {"xvd", (1 << 20) - 1, 255}, {"hd", 3, 63}, {"sd", 15, 15}};
+    char *end;
+    int disk, part, used = -1;
+    if (sscanf(v, "d%ip%i%n", &disk, &part, &used) >= 2 && used == (int)strlen(v))
+        return disk >= 0 && disk < (1 << 20) && part >= 0 && part < 256;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 0);
+    if (*v && !errno && !*end)
+        return n <= 0x7fffffffUL;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        size_t pl = strlen(kinds[k].prefix);
+        if (strncmp(v, kinds[k].prefix, pl))
+            continue;
+        const char *p = v + pl;
+        long idx = -1;
+        while (*p >= 'a' && *p <= 'z') {
+            idx = (idx + 1) * 26 + (*p++ - 'a');
+            if (idx > kinds[k].max_disk)
+                return 0;
+        }
+        if (idx < 0)
+            return 0;
+        if (!*p)
+            return 1;
+        if (*p == '0')
+            return 0;
+        long pn = strtol(p, &end, 10);
+        return !*end && pn <= kinds[k].max_part;
+    }
+    return 0;
+}
+
+int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid, const char *vdev,
+                              libxl_device_disk *disk)
+{
+    if (!vdev || !vdev_valid(vdev))
+        return ERROR_INVAL;
+    libxl_device_disk_init(disk);
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_vdev_to_device_disk");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    struct sim_disk *found = d ? xlsim__disk(d, vdev) : NULL;
+    if (!rc && !found) {
+        /* What libxl logs when the device's xenstore directory is not there. */
+        LOGD(ERROR, domid, "Missing xenstore node /libxl/%u/device/vbd/%s/params",
+             (unsigned)domid, vdev);
+        rc = ERROR_FAIL;
+    }
+    if (!rc) {
+        /* As read back from xenstore: the format is not recorded there. */
+        disk->backend_domid = 0;
+        disk->vdev = strdup(found->vdev);
+        disk->pdev_path = strdup(found->pdev_path);
+        disk->backend = found->backend;
+        disk->format = LIBXL_DISK_FORMAT_UNKNOWN;
+        disk->readwrite = found->readwrite;
+        disk->is_cdrom = found->is_cdrom;
+        disk->removable = found->removable;
+        if (!disk->vdev || !disk->pdev_path) {
+            libxl_device_disk_dispose(disk);
+            rc = ERROR_NOMEM;
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
 }
 
 /* As libxl: the cdrom must already be attached and the domain HVM (a PV guest's media is
@@ -161,6 +272,8 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
         } else if (!found->is_cdrom) {
             LOGD(ERROR, domid, "disk %s is not a cdrom", disk->vdev);
             rc = ERROR_INVAL;
+        } else if (path[0] && (rc = xlsim__disk_backend(disk, domid, &(int32_t){0}))) {
+            /* libxl__device_disk_setdefault on the new media: it must exist. */
         } else {
             memcpy(found->pdev_path, path, sizeof(path));
             found->format = path[0] ? disk->format : LIBXL_DISK_FORMAT_EMPTY;
@@ -170,6 +283,16 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
     }
     xlsim__unlock_ctx(ctx);
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+/* d's nic with this devid, or NULL (lock held). */
+static struct sim_nic *nic_by_devid(struct sim_dom *d, int devid)
+{
+    struct sim_dom_cold *c = xlsim__cold(d);
+    for (int i = 0; i < XLSIM_MAX_NICS; i++)
+        if (c->nic[i].used && c->nic[i].devid == devid)
+            return &c->nic[i];
+    return NULL;
 }
 
 int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
@@ -233,20 +356,43 @@ int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *ni
         rc = ERROR_INVAL;
     }
     if (!rc) {
-        struct sim_dom_cold *c = xlsim__cold(d);
-        rc = ERROR_NOTFOUND;
-        for (int i = 0; i < XLSIM_MAX_NICS; i++) {
-            if (c->nic[i].used && c->nic[i].devid == nic->devid) {
-                memset(&c->nic[i], 0, sizeof(c->nic[i]));
-                d->nnics--;
-                xlsim__touch();
-                rc = 0;
-                break;
-            }
+        /* As on Xen 4.17: removing a devid the domain does not have succeeds (xl looks the
+         * nic up first with libxl_devid_to_device_nic). */
+        struct sim_nic *found = nic_by_devid(d, nic->devid);
+        if (found) {
+            memset(found, 0, sizeof(*found));
+            d->nnics--;
+            xlsim__touch();
         }
-        if (rc)
-            LOGD(ERROR, domid, "nic remove: no nic %d", nic->devid);
     }
     xlsim__unlock_ctx(ctx);
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
+}
+
+int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
+                              libxl_device_nic *nic)
+{
+    libxl_device_nic_init(nic);
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_devid_to_device_nic");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    struct sim_nic *found = d && devid >= 0 ? nic_by_devid(d, devid) : NULL;
+    if (!rc && !found)
+        rc = ERROR_FAIL;  /* libxl: no /libxl/<domid>/device/vif/<devid> */
+    if (!rc) {
+        nic->backend_domid = 0;
+        nic->devid = found->devid;
+        nic->mtu = found->mtu;
+        nic->nictype = found->nictype;
+        memcpy(nic->mac, found->mac, 6);
+        const char *src[] = {found->bridge, found->ip, found->model, found->ifname};
+        char **dst[] = {&nic->bridge, &nic->ip, &nic->model, &nic->ifname};
+        for (int i = 0; i < 4 && !rc; i++)
+            if (src[i][0] && !(*dst[i] = strdup(src[i])))
+                rc = ERROR_NOMEM;
+        if (rc)
+            libxl_device_nic_dispose(nic);
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
 }

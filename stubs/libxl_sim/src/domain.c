@@ -38,9 +38,6 @@ static int nonempty(const libxl_bitmap *b)
     return b->map && b->size && !libxl_bitmap_is_empty(b);
 }
 
-int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32_t domid);
-int xlsim__nic_from(struct sim_nic *out, const libxl_device_nic *nic, uint32_t domid);
-
 /* Lock held (reads the host's cpu count). */
 static int plan_from_config(struct plan *p, const libxl_domain_config *dc)
 {
@@ -157,6 +154,12 @@ static int plan_from_config(struct plan *p, const libxl_domain_config *dc)
         return ERROR_INVAL;
     }
     for (int i = 0; i < dc->num_disks; i++) {
+        int32_t backend;
+        /* initiate_domain_create: a disk libxl cannot set up fails the create as a whole. */
+        if (xlsim__disk_backend(&dc->disks[i], 0, &backend)) {
+            LOG(ERROR, "Unable to set disk defaults for disk %d", i);
+            return ERROR_FAIL;
+        }
         int rc = xlsim__disk_from(&p->disk[i], &dc->disks[i], 0);
         if (rc)
             return rc;

@@ -271,6 +271,11 @@ void xlsim__scan(libxl_ctx *ctx);
 void xlsim__events_free(libxl_ctx *ctx);
 void xlsim__unlock_ctx(libxl_ctx *ctx); /* unlock + flush log to ctx */
 
+/* devices.c: caller devices into the simulator's records (no lock needed). */
+int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32_t domid);
+int xlsim__disk_backend(const libxl_device_disk *disk, uint32_t domid, int32_t *backend);
+int xlsim__nic_from(struct sim_nic *out, const libxl_device_nic *nic, uint32_t domid);
+
 /* ---- helpers (types.c / utils.c) ---- */
 int xlsim__bitmap_bits_from(uint8_t *dst, size_t dst_bytes, const libxl_bitmap *src, int nbits);
 int xlsim__popcount(const uint8_t *map, size_t bytes);

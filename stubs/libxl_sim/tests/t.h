@@ -39,6 +39,39 @@ static int t_checks;
 
 #define T_DONE() do { printf("  %s: %d checks passed\n", __FILE__, t_checks); return 0; } while (0)
 
+/* t_file("disk.img"): the path of an empty file made for the test (removed at exit).
+ * libxl stats a local disk's file, so disks and media must name files that exist. */
+#define T_MAX_FILES 16
+static char t_files[T_MAX_FILES][128];
+static int t_nfiles;
+static char t_dir[] = "/tmp/xlsim-t-XXXXXX";
+
+static void t_files_remove(void)
+{
+    for (int i = 0; i < t_nfiles; i++)
+        unlink(t_files[i]);
+    rmdir(t_dir);
+}
+
+static inline const char *t_file(const char *name)
+{
+    for (int i = 0; i < t_nfiles; i++)
+        if (!strcmp(strrchr(t_files[i], '/') + 1, name))
+            return t_files[i];
+    if (!t_nfiles) {
+        CHECK(mkdtemp(t_dir) != NULL);
+        atexit(t_files_remove);
+    }
+    CHECK(t_nfiles < T_MAX_FILES && !strchr(name, '/'));
+    char *path = t_files[t_nfiles];
+    CHECK(snprintf(path, sizeof(t_files[0]), "%s/%s", t_dir, name) < (int)sizeof(t_files[0]));
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    t_nfiles++;
+    return path;
+}
+
 /* A logger that keeps only errors, on stderr, so failing tests explain themselves. */
 static inline xentoollog_logger *t_logger(void)
 {

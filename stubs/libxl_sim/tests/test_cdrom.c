@@ -39,38 +39,42 @@ int main(void)
     media(domid, "hdc", "");
 
     libxl_device_disk disk;
-    cd(&disk, "hdc", "/srv/iso/debian.iso");
+    cd(&disk, "hdc", t_file("debian.iso"));
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), 0);
     libxl_device_disk_dispose(&disk);
-    media(domid, "hdc", "/srv/iso/debian.iso");
-    cd(&disk, "hdc", "/srv/iso/other.iso");     /* a change without eject */
+    media(domid, "hdc", t_file("debian.iso"));
+    cd(&disk, "hdc", t_file("other.iso"));     /* a change without eject */
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), 0);
     libxl_device_disk_dispose(&disk);
-    media(domid, "hdc", "/srv/iso/other.iso");
+    media(domid, "hdc", t_file("other.iso"));
     cd(&disk, "hdc", NULL);                    /* eject, as xl cd-eject */
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), 0);
     libxl_device_disk_dispose(&disk);
     media(domid, "hdc", "");
 
     /* Refusals change nothing. */
-    cd(&disk, "hdd", "/srv/x.iso");
+    cd(&disk, "hdd", t_file("x.iso"));
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), ERROR_FAIL);      /* no such device */
     CHECK_RC(libxl_cdrom_insert(ctx, 999, &disk, NULL), ERROR_DOMAIN_NOTFOUND);
     libxl_device_disk_dispose(&disk);
     libxl_device_disk xvda;
     libxl_device_disk_init(&xvda);
     xvda.vdev = strdup("xvda");
-    xvda.pdev_path = strdup("/srv/disk.img");
+    xvda.pdev_path = strdup(t_file("disk.img"));
     xvda.readwrite = 1;
     CHECK_RC(libxl_device_disk_add(ctx, domid, &xvda, NULL), 0);
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &xvda, NULL), ERROR_INVAL);    /* not a cdrom */
     libxl_device_disk_dispose(&xvda);
-    media(domid, "xvda", "/srv/disk.img");
+    media(domid, "xvda", t_file("disk.img"));
     CHECK_RC(xlsim_fail_next("libxl_cdrom_insert", 1, ERROR_FAIL), 0);
-    cd(&disk, "hdc", "/srv/iso/debian.iso");
+    cd(&disk, "hdc", t_file("debian.iso"));
     CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), ERROR_FAIL);
     media(domid, "hdc", "");
     CHECK_RC(libxl_cdrom_insert(ctx, domid, NULL, NULL), ERROR_INVAL);
+    libxl_device_disk_dispose(&disk);
+    cd(&disk, "hdc", "/nonexistent/media.iso");    /* libxl stats the new media */
+    CHECK_RC(libxl_cdrom_insert(ctx, domid, &disk, NULL), ERROR_INVAL);
+    media(domid, "hdc", "");
 
     /* PV guests: libxl refuses (their media changes by detach + attach). */
     uint32_t pv = t_create(ctx, "pv1", 128, 1);

@@ -172,7 +172,7 @@ static void test_bad_configs(libxl_ctx *ctx)
     for (int i = 0; i < 2; i++) {
         libxl_device_disk_init(&dc.disks[i]);
         dc.disks[i].vdev = strdup("xvda");
-        dc.disks[i].pdev_path = strdup("/dev/vg/x");
+        dc.disks[i].pdev_path = strdup(t_file("x.img"));
     }
     CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), ERROR_DEVICE_EXISTS);
     libxl_domain_config_dispose(&dc);
@@ -342,19 +342,53 @@ static void test_devices(libxl_ctx *ctx)
     libxl_device_disk disk;
     libxl_device_disk_init(&disk);
     disk.vdev = strdup("xvdb");
-    disk.pdev_path = strdup("/srv/disk.img");
+    disk.pdev_path = strdup(t_file("disk.img"));
     disk.format = LIBXL_DISK_FORMAT_RAW;
     disk.readwrite = 1;
     CHECK_RC(libxl_device_disk_add(ctx, domid, &disk, NULL), 0);
+    CHECK(disk.backend == LIBXL_DISK_BACKEND_PHY);   /* libxl writes its choice back */
     CHECK_RC(libxl_device_disk_add(ctx, domid, &disk, NULL), ERROR_DEVICE_EXISTS);
     CHECK_RC(libxl_device_disk_add(ctx, 999, &disk, NULL), ERROR_FAIL);
     xlsim_io_stats st;
     CHECK_RC(xlsim_disk_stats(domid, "xvdb", &st), 0);
     CHECK_RC(xlsim_disk_stats(domid, "xvdz", &st), ERROR_NOTFOUND);
+
+    /* Read back as xenstore holds it (what xl block-detach removes by). */
+    libxl_device_disk got;
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, domid, "xvdb", &got), 0);
+    CHECK(got.backend == LIBXL_DISK_BACKEND_PHY && got.format == LIBXL_DISK_FORMAT_UNKNOWN);
+    CHECK(!strcmp(got.pdev_path, disk.pdev_path) && !strcmp(got.vdev, "xvdb") && got.readwrite);
+    libxl_device_disk_dispose(&got);
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, domid, "xvdz", &got), ERROR_FAIL);
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, domid, "xvd0", &got), ERROR_INVAL);
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, domid, "nonsense", &got), ERROR_INVAL);
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, 999, "xvdb", &got), ERROR_FAIL);
+    CHECK_RC(libxl_vdev_to_device_disk(ctx, domid, "d1p2", &got), ERROR_FAIL);
+
+    /* A disk named by vdev alone has no backend kind: libxl__device_from_disk refuses it. */
+    libxl_device_disk bare;
+    libxl_device_disk_init(&bare);
+    bare.vdev = strdup("xvdb");
+    CHECK_RC(libxl_device_disk_remove(ctx, domid, &bare, NULL), ERROR_INVAL);
+    libxl_device_disk_dispose(&bare);
+    CHECK_RC(xlsim_disk_stats(domid, "xvdb", &st), 0);
+
     CHECK_RC(libxl_device_disk_remove(ctx, domid, &disk, NULL), 0);
-    CHECK_RC(libxl_device_disk_remove(ctx, domid, &disk, NULL), ERROR_NOTFOUND);
-    CHECK_RC(libxl_device_disk_remove(ctx, 999, &disk, NULL), ERROR_DOMAIN_NOTFOUND);
     CHECK_RC(xlsim_disk_stats(domid, "xvdb", &st), ERROR_NOTFOUND);
+    /* As Xen 4.17: removing what xenstore does not hold succeeds. */
+    CHECK_RC(libxl_device_disk_remove(ctx, domid, &disk, NULL), 0);
+    CHECK_RC(libxl_device_disk_remove(ctx, 999, &disk, NULL), ERROR_DOMAIN_NOTFOUND);
+    libxl_device_disk_dispose(&disk);
+
+    /* libxl stats a local file: a missing one is refused and nothing is plugged. */
+    libxl_device_disk_init(&disk);
+    disk.vdev = strdup("xvdc");
+    disk.pdev_path = strdup("/nonexistent/disk.img");
+    CHECK_RC(libxl_device_disk_add(ctx, domid, &disk, NULL), ERROR_INVAL);
+    CHECK_RC(xlsim_disk_stats(domid, "xvdc", &st), ERROR_NOTFOUND);
+    disk.script = strdup("block-iscsi");      /* a script's target is not a local path */
+    CHECK_RC(libxl_device_disk_add(ctx, domid, &disk, NULL), 0);
+    CHECK_RC(xlsim_disk_stats(domid, "xvdc", &st), 0);
     libxl_device_disk_dispose(&disk);
 
     libxl_device_disk bad;
@@ -381,8 +415,16 @@ static void test_devices(libxl_ctx *ctx)
     snprintf(want_ip, sizeof(want_ip), "10.0.%u.2", domid);  /* first nic, devid 0 */
     CHECK(!strcmp(gi.ipv4, want_ip));
     CHECK(strstr(gi.os_name, "Debian") != NULL);
+    libxl_device_nic back;
+    CHECK_RC(libxl_devid_to_device_nic(ctx, domid, 1, &back), 0);
+    CHECK(back.devid == 1 && !strcmp(back.bridge, "xenbr0") && !memcmp(back.mac, nic.mac, 6));
+    libxl_device_nic_dispose(&back);
+    CHECK_RC(libxl_devid_to_device_nic(ctx, domid, 7, &back), ERROR_FAIL);
+    CHECK_RC(libxl_devid_to_device_nic(ctx, 999, 0, &back), ERROR_FAIL);
     CHECK_RC(libxl_device_nic_remove(ctx, domid, &nic, NULL), 0);
-    CHECK_RC(libxl_device_nic_remove(ctx, domid, &nic, NULL), ERROR_NOTFOUND);
+    CHECK_RC(libxl_devid_to_device_nic(ctx, domid, 1, &back), ERROR_FAIL);
+    /* As Xen 4.17: removing a devid the domain does not have succeeds. */
+    CHECK_RC(libxl_device_nic_remove(ctx, domid, &nic, NULL), 0);
     libxl_device_nic_dispose(&nic);
 
     /* I/O counters grow with the running guest's work. */
