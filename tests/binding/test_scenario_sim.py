@@ -55,7 +55,8 @@ def sim_result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     with Context(backend="sim") as ctx:
         ctx.sim.configure(**compare.host_config(EXPECTED))
         try:
-            yield scenario.run(ctx, scenario.Guest(str(kernel), str(ramdisk), "console=hvc0 quiet"))
+            yield scenario.run(ctx, scenario.Guest(str(kernel), str(ramdisk), "console=hvc0 quiet",
+                                                    scratch=str(files)))
         finally:
             ctx.sim.configure()     # leave the default host to the next test
 

@@ -40,8 +40,8 @@ XENSTORE_CLIENTS = ["xenstore", "xenstore-read", "xenstore-write", "xenstore-ls"
 # Kernel modules for dom0, in the order they are wanted; dependencies are added
 # in front. xen-privcmd must precede xenfs ("Unknown symbol xen_privcmd_fops").
 DOM0_MODULES = ["xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "e1000"]
-# Device backends for the XenAPI step's guest (disk: blkback on a loop device; NIC: netback
-# on a bridge). Loaded by xenapi_phase.sh, which reports a failure instead of stopping dom0.
+# Device backends for hot-plugged and XenAPI guest devices (disk: blkback on a loop device; NIC: netback
+# on a bridge). Loaded by dom0/init (step "backends"), which also makes the bridge xenbr0.
 BACKEND_MODULES = ["xen-blkback", "xen-netback", "bridge", "loop"]
 # The guest's frontends (modules in Debian's kernel): its rc loads them and reports the
 # disks and NICs it sees, so the XenAPI check knows the devices reached the guest.

@@ -14,12 +14,13 @@ shutdown request"), which must hold on both backends.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from xenlight_py import (Context, DomainConfig, DomainInfo, DomainType, ShutdownAction,
-                         XenlightError)
+from xenlight_py import (Context, DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig,
+                         ShutdownAction, XenlightError)
 
 SCHEMA = 1
 GUEST_NAME = "rx-scenario"
@@ -33,6 +34,8 @@ EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emu
 # Xen and dom0 allocate from the same free pool as guests (a page or two for their own
 # use between two samples: 4 KiB seen), so "memory came back" allows this much.
 FREE_SLACK_KIB = 1024
+BRIDGE = "xenbr0"                # dom0's bridge (dom0/init makes it; the simulator takes any)
+HOTPLUG_DISK_MIB = 8
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Guest:
     kernel: str
     ramdisk: str | None
     cmdline: str
+    scratch: str = "/tmp"        # a directory for the hot-plugged disk's file and the core dump
+
 
 
 # Waits until the guest has booted far enough to act on requests (real guest: its console
@@ -126,6 +131,7 @@ def _wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bo
 
 def run(ctx: Context, guest: Guest, wait_ready: ReadyWait | None = None) -> dict[str, Any]:
     rec = Recorder()
+    rec.raw["scratch"] = guest.scratch
     t_start = time.monotonic()
     try:
         _scenario(ctx, guest, wait_ready, rec)
@@ -175,6 +181,13 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
     obs("error.create_huge_memory.domids_after", [d.domid for d in ctx.list_domains()])
     obs("error.create_huge_memory.free_kb_restored", _wait_for(
         lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 30))
+
+    # -- a disk whose file does not exist: refused before anything is built --
+    _error(rec, "error.create_missing_disk_file", lambda: ctx.create_domain(DomainConfig(
+        name="rx-no-disk", type=DomainType.PV, memory=GUEST_MEMORY_MIB, kernel=guest.kernel,
+        ramdisk=guest.ramdisk, cmdline=guest.cmdline,
+        disks=(DiskConfig(vdev="xvda", target=os.path.join(guest.scratch, "rx-no-such.img")),))))
+    obs("error.create_missing_disk_file.domids_after", [d.domid for d in ctx.list_domains()])
 
     # -- create the guest (paused, as libxl leaves it), watch its events --
     cfg = DomainConfig(name=GUEST_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
@@ -280,6 +293,10 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     ctx.unpause(domid)
     _info_obs(rec, "unpaused", ctx.domain_info(domid))
 
+    _controls(ctx, rec, domid, nr_cpus)
+    _devices(ctx, rec, domid, guest_scratch(rec))
+    _core_dump(ctx, rec, domid, guest_scratch(rec))
+
     # -- memory target (the guest's balloon driver follows it) --
     ctx.set_memory_target(domid, BALLOON_TARGET_KIB)
     obs("balloon.target_kb", ctx.memory_target(domid))
@@ -364,3 +381,116 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     back = _wait_for(lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 30)
     obs("host.free_kb.restored_after_destroy", back)
     rec.raw["host.free_kb.after_destroy"] = ctx.free_memory()
+
+
+def guest_scratch(rec: Recorder) -> str:
+    return rec.raw["scratch"]
+
+
+def _controls(ctx: Context, rec: Recorder, domid: int, nr_cpus: int) -> None:
+    """Scheduler parameters, vCPU pinning and online count, the hypervisor's console ring."""
+    obs = rec.obs
+    p = ctx.sched_params(domid)
+    obs("sched.default", [p.weight, p.cap])
+    ctx.set_sched_params(domid, weight=512)
+    p = ctx.sched_params(domid)
+    obs("sched.after_weight_512", [p.weight, p.cap])
+    ctx.set_sched_params(domid, cap=50)
+    p = ctx.sched_params(domid)
+    obs("sched.after_cap_50", [p.weight, p.cap])
+    ctx.set_sched_params(domid, weight=256, cap=0)
+    p = ctx.sched_params(domid)
+    obs("sched.restored", [p.weight, p.cap])
+    _error(rec, "error.missing_domain.sched_params", lambda: ctx.sched_params(MISSING_DOMID))
+
+    ctx.set_vcpu_affinity(domid, 0, [0])
+    v = ctx.list_vcpus(domid)[0]
+    obs("vcpus.pinned_affinity", sorted(v.affinity))
+    rec.raw["vcpus.pinned_cpu"] = v.cpu   # moves at the vCPU's next schedule: not compared
+    ctx.set_vcpu_affinity(domid, 0, range(nr_cpus))
+    obs("vcpus.unpinned_affinity_covers_host",
+        set(range(nr_cpus)) <= set(ctx.list_vcpus(domid)[0].affinity))
+    _error(rec, "error.vcpu_affinity_no_such_vcpu", lambda: ctx.set_vcpu_affinity(domid, 7, [0]))
+    _error(rec, "error.missing_domain.set_vcpu_affinity",
+           lambda: ctx.set_vcpu_affinity(MISSING_DOMID, 0, [0]))
+    ctx.set_vcpus_online(domid, 1)
+    obs("vcpus.online_after_set_1", [x.online for x in ctx.list_vcpus(domid)])
+
+    ring = ctx.xen_dmesg()
+    lines = ring.splitlines()
+    obs("dmesg.nonempty", bool(lines))
+    obs("dmesg.ends_with_newline", ring.endswith("\n"))
+    obs("dmesg.has_xen_version_4_17", any("Xen version 4.17" in ln for ln in lines))
+    obs("dmesg.lines_start_with_XEN", all(ln.startswith("(XEN) ") for ln in lines))
+    rec.raw["dmesg.head"] = lines[:3]
+
+
+def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
+    """Hot-plug and unplug of a file-backed disk and a bridged NIC on the running PV guest,
+    and the requests about devices that must fail."""
+    obs = rec.obs
+    image = os.path.join(scratch, "rx-hotplug.img")
+    with open(image, "wb") as f:
+        f.truncate(HOTPLUG_DISK_MIB << 20)
+    try:
+        disk = DiskConfig(vdev="xvdb", target=image)
+        _error(rec, "disk.add", lambda: ctx.add_disk(domid, disk), must_fail=False)
+        _error(rec, "error.disk.add_same_vdev_again", lambda: ctx.add_disk(domid, disk))
+        _error(rec, "error.disk.add_missing_file", lambda: ctx.add_disk(
+            domid, DiskConfig(vdev="xvdc", target=os.path.join(scratch, "rx-no-such.img"))))
+        _error(rec, "error.missing_domain.add_disk", lambda: ctx.add_disk(MISSING_DOMID, disk))
+        _error(rec, "disk.remove", lambda: ctx.remove_disk(domid, "xvdb"), must_fail=False)
+        _error(rec, "error.disk.remove_absent_vdev", lambda: ctx.remove_disk(domid, "xvdz"))
+        _error(rec, "error.cdrom_insert_on_pv", lambda: ctx.cdrom_insert(domid, "xvdd", image))
+        _error(rec, "error.missing_domain.cdrom_insert",
+               lambda: ctx.cdrom_insert(MISSING_DOMID, "hdc", image))
+    finally:
+        os.unlink(image)
+
+    devid = None
+
+    def add() -> int:
+        nonlocal devid
+        devid = ctx.add_nic(domid, NicConfig(bridge=BRIDGE))
+        return devid
+    _error(rec, "nic.add", add, must_fail=False)
+    obs("nic.add.devid", devid)
+    if devid is not None:
+        _error(rec, "nic.remove", lambda: ctx.remove_nic(domid, devid), must_fail=False)
+    _error(rec, "error.nic.remove_absent_devid", lambda: ctx.remove_nic(domid, 7))
+    _error(rec, "error.missing_domain.add_nic",
+           lambda: ctx.add_nic(MISSING_DOMID, NicConfig(bridge=BRIDGE)))
+
+
+def _core_dump(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
+    """xl dump-core: an ELF core of the guest's memory; the guest goes on running."""
+    obs = rec.obs
+    core = os.path.join(scratch, "rx-core")
+    mem_kb = ctx.domain_info(domid).current_memkb
+    try:
+        _error(rec, "core.dump", lambda: ctx.core_dump(domid, core), must_fail=False)
+        with open(core, "rb") as f:
+            head = f.read(20)
+        size = os.path.getsize(core)
+        obs("core.elf_magic", head[:4] == b"\x7fELF")
+        obs("core.elf_class_64", head[4] == 2)
+        obs("core.elf_type", int.from_bytes(head[16:18], "little"))
+        obs("core.elf_machine", int.from_bytes(head[18:20], "little"))
+        # The guest's pages plus headers, notes and the p2m table.
+        obs("core.size_covers_memory", size >= mem_kb * 1024)
+        obs("core.size_overhead_under_2MiB", size - mem_kb * 1024 < 2 << 20)
+        rec.raw["core.size"] = size
+        info = ctx.domain_info(domid)
+        obs("core.guest_still_running", not (info.paused or info.shutdown or info.dying))
+    except OSError as e:
+        rec.check("core dump file readable", False, str(e))
+    finally:
+        if os.path.exists(core):
+            os.unlink(core)
+    _error(rec, "error.missing_domain.core_dump",
+           lambda: ctx.core_dump(MISSING_DOMID, core))
+    # libxc creates the file before it asks about the domain: an empty file is left.
+    obs("error.missing_domain.core_dump.file_left",
+        os.path.getsize(core) if os.path.exists(core) else None)
+    if os.path.exists(core):
+        os.unlink(core)

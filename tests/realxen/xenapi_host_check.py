@@ -230,6 +230,46 @@ class Life:
             raise CheckFailed(f"the guest's NICs have MACs {macs}, the VIF says {want_macs}")
         return f"the guest sees disks={disks} nics={nics}"
 
+    def guest_sees(self, disks: list[str], macs: list[str], after: int) -> int:
+        """Waits for the guest's first REALXEN-GUEST-DEVCHANGE line numbered above `after`
+        that shows exactly these disks (names) and NIC MACs; returns its number."""
+        rx = re.compile(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVCHANGE n=(\d+) "
+                        r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]")
+        end = time.monotonic() + 30
+        seen = []
+        while time.monotonic() < end:
+            for m in rx.finditer(self.console.text()):
+                n = int(m.group(1))
+                if n <= after:
+                    continue
+                got_disks = sorted(d.split(":")[0] for d in m.group(2).split())
+                got_macs = sorted(v.split("mac=")[1] for v in m.group(3).split())
+                if (got_disks, got_macs) == (sorted(disks), sorted(macs)):
+                    return n
+                if (n, got_disks, got_macs) not in seen:
+                    seen.append((n, got_disks, got_macs))
+            time.sleep(0.5)
+        raise CheckFailed(f"the guest never showed disks={disks} macs={macs} "
+                          f"(its changes after #{after}: {seen})")
+
+    def hotplug(self) -> str:
+        """VBD and VIF unplugged from the running VM and plugged back: XenAPI's records
+        follow, and the guest itself sees the devices go and come back."""
+        x = self.x
+        mac = x.VIF.get_MAC(self.vif).lower()
+        x.VBD.unplug(self.vbd)
+        x.VIF.unplug(self.vif)
+        if x.VBD.get_currently_attached(self.vbd) or x.VIF.get_currently_attached(self.vif):
+            raise CheckFailed("VBD/VIF still currently_attached after unplug")
+        n = self.guest_sees([], [], 0)
+        x.VBD.plug(self.vbd)
+        x.VIF.plug(self.vif)
+        if not (x.VBD.get_currently_attached(self.vbd) and x.VIF.get_currently_attached(self.vif)):
+            raise CheckFailed("VBD/VIF not currently_attached after plug")
+        self.guest_sees(["xvda"], [mac], n)
+        return ("hot-unplug and plug of the VBD and the VIF: currently_attached follows, the "
+                "guest saw xvda and its NIC go and come back")
+
     def metrics(self) -> str:
         x = self.x
         end = time.monotonic() + 30
@@ -299,7 +339,8 @@ def check(url: str, user: str, password: str, console: Console) -> str:
             done.append(step())
             say("  " + done[-1])
         watcher = Watcher(x, life.vm)
-        for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.metrics,
+        for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
+                     life.metrics,
                      lambda: life.shutdown(watcher), life.destroy):
             done.append(step())
             say("  " + done[-1])

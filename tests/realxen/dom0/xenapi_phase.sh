@@ -10,21 +10,11 @@ PORT=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^realxen.port=//p')
 [ -n "$PORT" ] || { echo "no realxen.port= on the kernel command line"; exit 1; }
 CTL=$((PORT + 1))
 DB=/tmp/x.db
-BRIDGE=xenbr0
 VERDICT_WAIT=240  # above boot.py's HOST_CHECK_TIMEOUT
 
 ip link set lo up
 ip link set eth0 up || { echo "no eth0 (e1000 module / QEMU NIC missing)"; exit 1; }
 udhcpc -i eth0 -s /realxen/udhcpc.script -q -n -t 5 || { echo "udhcpc got no lease"; exit 1; }
-
-# Backends for the guest's disk and NIC. A failure here is reported; the host's check then
-# sees libxl's own error for the device and says so.
-while read -r ko; do
-    insmod "/lib/modules/$ko" 2>/tmp/insmod.err || echo "xenapi: insmod $ko failed: $(cat /tmp/insmod.err)"
-done </etc/realxen-backend-modules
-ip link add name "$BRIDGE" type bridge 2>/tmp/br.err || brctl addbr "$BRIDGE" 2>>/tmp/br.err \
-    || echo "xenapi: cannot create bridge $BRIDGE: $(cat /tmp/br.err)"
-ip link set "$BRIDGE" up 2>/dev/null
 
 # The host compares the server's host record with what Xen itself says.
 xl info >/tmp/xlinfo 2>&1 || { echo "xl info failed:"; cat /tmp/xlinfo; exit 1; }
