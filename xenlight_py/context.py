@@ -374,6 +374,9 @@ class Context:
         domid = ffi.new("uint32_t *", 0xFFFFFFFF)
         lib.libxl_domain_config_init(d)
         lib.libxl_domain_restore_params_init(params)
+        # suspend() writes libxl's v2 stream; the init value (1) would send the image
+        # through convert-legacy-stream (xl restore sets 2 from its own header too).
+        params.stream_version = 2
         try:
             self._fill_config(d, cfg)
             self._call(lib.libxl_domain_create_restore, ctx, d, domid, fd, -1, params,
@@ -420,20 +423,25 @@ class Context:
     def destroy(self, domid: int) -> None:
         self._call_dom(self._lib.libxl_domain_destroy, domid, self._ffi.NULL)
 
-    def suspend(self, domid: int, path: str | os.PathLike[str], live: bool = False) -> None:
-        """Write the domain's suspend image to ``path`` (mode 0600). The domain is left shut
-        down with reason SUSPEND; destroy it (or use :meth:`save`). The image is written to
-        a temporary file renamed over ``path`` on success, so a failure leaves ``path`` as it
-        was."""
+    def suspend(self, domid: int, path: str | os.PathLike[str], live: bool = False,
+                in_place: bool = False) -> None:
+        """Write the domain's suspend image to ``path``. The domain is left shut down with
+        reason SUSPEND; destroy it (or use :meth:`save`).
+
+        By default the image goes to a new file (mode 0600) renamed over ``path`` on success,
+        so a failure leaves ``path`` as it was. ``in_place=True`` writes into ``path`` as it
+        is, from its start, without truncating or replacing it: for a disk (a VDI file or a
+        block device) made to hold the image; libxl's restore stops at the stream's end."""
         _check_domid(domid)
         self._c()
         path = os.fspath(path)
-        tmp = f"{path}.partial-{os.getpid()}-{threading.get_ident()}"
+        target = path if in_place else f"{path}.partial-{os.getpid()}-{threading.get_ident()}"
+        flags = os.O_WRONLY | os.O_CLOEXEC | (0 if in_place else os.O_CREAT | os.O_EXCL)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(target, flags, 0o600)
         except OSError as e:
-            raise invalid(f"cannot create the suspend image {path!r}: {e.strerror}",
-                          "libxl_domain_suspend") from e
+            raise invalid(f"cannot {'open' if in_place else 'create'} the suspend image "
+                          f"{path!r}: {e.strerror}", "libxl_domain_suspend") from e
         ok = False
         try:
             flags = self._lib.LIBXL_SUSPEND_LIVE if live else 0
@@ -442,10 +450,11 @@ class Context:
             ok = True
         finally:
             os.close(fd)
-            if ok:
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
+            if not in_place:
+                if ok:
+                    os.replace(target, path)
+                else:
+                    os.unlink(target)
 
     def save(self, domid: int, path: str | os.PathLike[str]) -> None:
         """``xl save``: suspend to ``path``, then destroy the domain."""

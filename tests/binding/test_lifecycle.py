@@ -155,6 +155,26 @@ def test_suspend_failure_removes_image(ctx: Context, pv: DomainConfig, tmp_path)
     assert ctx.domain_info(domid).running
 
 
+def test_suspend_in_place_writes_into_the_disk(ctx: Context, pv: DomainConfig,
+                                               tmp_path: Path) -> None:
+    """in_place: the image goes into the given file from its start (a VDI keeps its size and
+    identity), and restores from there; a missing target is refused before libxl runs."""
+    disk = tmp_path / "suspend.vdi"
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    inode = disk.stat().st_ino
+    domid = ctx.create_domain(pv)
+    with pytest.raises(InvalidArgument, match="cannot open the suspend image"):
+        ctx.suspend(domid, tmp_path / "absent", in_place=True)
+    assert not (tmp_path / "absent").exists() and ctx.domain_info(domid).running
+    ctx.suspend(domid, disk, in_place=True)
+    assert disk.stat().st_ino == inode and disk.stat().st_size == 8 << 20
+    assert disk.read_bytes()[:8] != bytes(8)       # the image starts the disk
+    ctx.destroy(domid)
+    new = ctx.create_restore(pv, disk)
+    assert ctx.domain_info(new).running
+
+
 def test_restore_missing_image(ctx: Context, pv: DomainConfig, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidArgument, match="cannot open the suspend image"):
         ctx.create_restore(pv, tmp_path / "nope")

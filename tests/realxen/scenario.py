@@ -30,6 +30,7 @@ MISSING_DOMID = 31000            # a valid domid no domain has
 MAXMEM_KIB = 160 * 1024
 RENAMED = "rx-renamed"
 REBOOT_NAME = "rx-reboot"
+SAVE_NAME = "rx-save"
 EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
 # Xen and dom0 allocate from the same free pool as guests (a page or two for their own
 # use between two samples: 4 KiB seen), so "memory came back" allows this much.
@@ -218,6 +219,10 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
         stream.close()
         if ctx.domain_exists(domid2):
             ctx.destroy(domid2)
+
+    # -- a third guest: suspended to a file and resumed in place, then saved and restored
+    #    as a new domain (xl save / xl restore) --
+    _save_restore(ctx, wait_ready, rec, guest)
 
 
 def _reboot_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder, domid: int,
@@ -494,3 +499,89 @@ def _core_dump(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
         os.path.getsize(core) if os.path.exists(core) else None)
     if os.path.exists(core):
         os.unlink(core)
+
+
+def _save_restore(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
+                  guest: Guest) -> None:
+    obs, check = rec.obs, rec.check
+    image = os.path.join(guest.scratch, "rx-save.img")
+    cfg = DomainConfig(name=SAVE_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
+                       kernel=guest.kernel, ramdisk=guest.ramdisk, cmdline=guest.cmdline,
+                       on_poweroff=ShutdownAction.DESTROY, on_reboot=ShutdownAction.DESTROY,
+                       on_crash=ShutdownAction.DESTROY)
+    domid = ctx.create_domain(cfg)
+    restored = None
+    stream = ctx.events([domid])
+    try:
+        uuid = ctx.domain_info(domid).uuid
+        if wait_ready is not None:
+            rec.raw["save_guest.ready"] = wait_ready(SAVE_NAME, domid)
+        # Suspend: the guest writes its state out and the domain is left shut down.
+        t = time.monotonic()
+        ctx.suspend(domid, image)
+        rec.timings["suspend_s"] = round(time.monotonic() - t, 3)
+        obs("save.image_written", os.path.getsize(image) > 0)
+        rec.raw["save.image_size"] = os.path.getsize(image)
+        ev = stream.get(timeout=EVENT_TIMEOUT_S)
+        if ev is not None:
+            _event(rec, ev, domid, uuid)
+        check("DOMAIN_SHUTDOWN with reason suspend after the suspend",
+              ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "SUSPEND",
+              f"got {ev!r}")
+        _info_obs(rec, "suspended", ctx.domain_info(domid), full_state=True)
+        # Resume in place (the suspend cancelled): the same domain runs on.
+        ctx.resume(domid)
+        info = ctx.domain_info(domid)
+        obs("resumed_in_place.shutdown", info.shutdown)
+        obs("resumed_in_place.paused", info.paused)
+        obs("resumed_in_place.dying", info.dying)
+        _error(rec, "error.resume_running_domain", lambda: ctx.resume(domid), must_fail=False)
+        _error(rec, "error.missing_domain.suspend",
+               lambda: ctx.suspend(MISSING_DOMID, image + ".x"))
+        obs("error.missing_domain.suspend.no_file", not os.path.exists(image + ".x"))
+        # xl save: suspend again and destroy; the image restores as a new domain. libxl
+        # reports a domain's shutdown once per registration: after the resume in place the
+        # second suspend is not reported, only the death.
+        ctx.save(domid, image)
+        ev = stream.get(timeout=EVENT_TIMEOUT_S)
+        while ev is not None:
+            _event(rec, ev, domid, uuid)
+            if ev.kind == "death":
+                break
+            ev = stream.get(timeout=EVENT_TIMEOUT_S)
+        obs("saved.no_further_event", stream.get(timeout=1.0) is None)
+        obs("saved.exists", ctx.domain_exists(domid))
+        stream.close()
+        t = time.monotonic()
+        restored = ctx.create_restore(cfg, image)
+        rec.timings["restore_s"] = round(time.monotonic() - t, 3)
+        rec.raw["restored.domid"] = restored
+        obs("restored.domid_is_new", restored != domid)
+        info = ctx.domain_info(restored)
+        obs("restored.uuid_same", info.uuid == uuid)
+        obs("restored.name", ctx.domid_to_name(restored))
+        for f in ("paused", "shutdown", "dying", "max_memkb", "vcpu_online"):
+            obs(f"restored.{f}", getattr(info, f))
+        obs("restored.current_memkb_within_1MiB_of_guest",
+            abs(info.current_memkb - GUEST_MEMORY_MIB * 1024) <= 1024)
+        # The restored guest is alive: it honours a shutdown request.
+        stream = ctx.events([restored])
+        ctx.shutdown(restored)
+        ev = stream.get(timeout=EVENT_TIMEOUT_S)
+        if ev is not None:
+            _event(rec, ev, restored, uuid)
+        check("the restored guest honoured a shutdown request (DOMAIN_SHUTDOWN poweroff)",
+              ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "POWEROFF",
+              f"got {ev!r}")
+        ctx.destroy(restored)
+        _error(rec, "error.restore_missing_image",
+               lambda: ctx.create_restore(cfg, image + ".missing"))
+        obs("save_restore.domids_after", [d.domid for d in ctx.list_domains()])
+    finally:
+        stream.close()
+        for d in (domid, restored):
+            if d is not None and ctx.domain_exists(d):
+                ctx.destroy(d)
+        for f in (image, image + ".x"):
+            if os.path.exists(f):
+                os.unlink(f)

@@ -154,3 +154,23 @@ def test_host_check_console_waits_for_a_pattern(tmp_path: Path) -> None:
     m = c.wait(r"REALXEN-PHYSINFO nr_cpus=(\d+) total_memory=(\d+)", 0)
     assert m is not None and m.groups() == ("2", "2047")
     assert c.wait(r"REALXEN-GUESTLOG x REALXEN-GUEST-UP", 0) is None
+
+
+def test_host_check_reads_the_guests_device_changes(tmp_path: Path) -> None:
+    # The guest numbers each change; the check wants the first one after a given number
+    # that shows exactly the wanted disks and MACs (intermediate states are skipped).
+    import xenapi_host_check as hc
+    log = tmp_path / "serial.log"
+    u = "7c0e"
+    log.write_text(
+        f"REALXEN-GUESTLOG {u} REALXEN-GUEST-DEVCHANGE n=1 disks=[] nics=[eth0:mac=aa:bb:cc:dd:ee:ff]\n"
+        f"REALXEN-GUESTLOG {u} REALXEN-GUEST-DEVCHANGE n=2 disks=[] nics=[]\n"
+        f"REALXEN-GUESTLOG other REALXEN-GUEST-DEVCHANGE n=3 disks=[xvda:sectors=8] nics=[]\n"
+        f"REALXEN-GUESTLOG {u} REALXEN-GUEST-DEVCHANGE n=3 disks=[xvda:sectors=32768] "
+        f"nics=[eth0:mac=aa:bb:cc:dd:ee:ff]\n")
+    life = hc.Life(None, hc.Console(log))
+    life.uuid = u
+    assert life.guest_sees([], [], 0) == 2
+    assert life.guest_sees(["xvda"], ["aa:bb:cc:dd:ee:ff"], 2) == 3
+    with pytest.raises(hc.CheckFailed, match=r"never showed.*\(3, \['xvda'\]"):
+        life.guest_sees([], [], 2, timeout=0)

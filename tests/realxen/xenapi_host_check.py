@@ -230,14 +230,15 @@ class Life:
             raise CheckFailed(f"the guest's NICs have MACs {macs}, the VIF says {want_macs}")
         return f"the guest sees disks={disks} nics={nics}"
 
-    def guest_sees(self, disks: list[str], macs: list[str], after: int) -> int:
+    def guest_sees(self, disks: list[str], macs: list[str], after: int,
+                   timeout: float = 30) -> int:
         """Waits for the guest's first REALXEN-GUEST-DEVCHANGE line numbered above `after`
         that shows exactly these disks (names) and NIC MACs; returns its number."""
         rx = re.compile(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVCHANGE n=(\d+) "
                         r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]")
-        end = time.monotonic() + 30
+        end = time.monotonic() + timeout
         seen = []
-        while time.monotonic() < end:
+        while True:
             for m in rx.finditer(self.console.text()):
                 n = int(m.group(1))
                 if n <= after:
@@ -248,9 +249,10 @@ class Life:
                     return n
                 if (n, got_disks, got_macs) not in seen:
                     seen.append((n, got_disks, got_macs))
+            if time.monotonic() >= end:
+                raise CheckFailed(f"the guest never showed disks={disks} macs={macs} "
+                                  f"(its changes after #{after}: {seen})")
             time.sleep(0.5)
-        raise CheckFailed(f"the guest never showed disks={disks} macs={macs} "
-                          f"(its changes after #{after}: {seen})")
 
     def hotplug(self) -> str:
         """VBD and VIF unplugged from the running VM and plugged back: XenAPI's records
@@ -269,6 +271,35 @@ class Life:
         self.guest_sees(["xvda"], [mac], n)
         return ("hot-unplug and plug of the VBD and the VIF: currently_attached follows, the "
                 "guest saw xvda and its NIC go and come back")
+
+    def suspend_resume(self, watcher: Watcher) -> str:
+        """VM.suspend writes the guest's memory to a suspend VDI (libxl_domain_suspend, the
+        guest cooperating) and ends the domain; VM.resume creates a new domain from it
+        (libxl_domain_create_restore) with the disk and NIC attached again. That the guest
+        is alive afterwards is shown by the clean shutdown that follows (the guest acts on it)."""
+        x = self.x
+        old_domid = x.VM.get_domid(self.vm)
+        x.VM.suspend(self.vm)
+        snap = watcher.expect("Suspended")
+        if snap["domid"] != "-1":
+            raise CheckFailed(f"Suspended VM still has domid {snap['domid']}")
+        vdi = snap["suspend_VDI"]
+        if vdi == NULL:
+            raise CheckFailed("Suspended VM has no suspend_VDI")
+        image = int(x.VDI.get_physical_utilisation(vdi))
+        if image < GUEST_MEM // 2:   # the guest's pages (its 128 MiB) and libxl's headers
+            raise CheckFailed(f"the suspend VDI occupies {image} bytes")
+        x.VM.resume(self.vm, False, False)
+        snap = watcher.expect("Running")
+        if int(snap["domid"]) <= 0 or snap["domid"] == old_domid:
+            raise CheckFailed(f"resumed with domid {snap['domid']} (was {old_domid})")
+        if snap["suspend_VDI"] != NULL or vdi in x.VDI.get_all():
+            raise CheckFailed("the suspend VDI outlived the resume")
+        for cls, ref in (("VBD", self.vbd), ("VIF", self.vif)):
+            if not getattr(x, cls).get_currently_attached(ref):
+                raise CheckFailed(f"{cls} not currently_attached after resume")
+        return (f"suspend: Suspended, suspend image {image / MiB:.1f} MiB; resume: Running "
+                f"as domid {snap['domid']} (was {old_domid}), VBD and VIF attached")
 
     def metrics(self) -> str:
         x = self.x
@@ -340,7 +371,7 @@ def check(url: str, user: str, password: str, console: Console) -> str:
             say("  " + done[-1])
         watcher = Watcher(x, life.vm)
         for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
-                     life.metrics,
+                     lambda: life.suspend_resume(watcher), life.metrics,
                      lambda: life.shutdown(watcher), life.destroy):
             done.append(step())
             say("  " + done[-1])

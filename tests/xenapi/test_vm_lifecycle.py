@@ -226,6 +226,8 @@ def test_suspend_resume(tmp_path):
         assert rec["power_state"] == "Suspended" and domains(h) == []
         vdi = await h.call("VDI.get_record", s, rec["suspend_VDI"])
         assert vdi["type"] == "suspend" and vdi["virtual_size"] >= 256 * 1024 * 1024
+        # what the written image occupies, not the empty file made for it
+        assert 0 < vdi["physical_utilisation"] <= vdi["virtual_size"]
         await h.call("VM.resume", s, vm, False, False)
         rec2 = await h.call("VM.get_record", s, vm)
         assert rec2["power_state"] == "Running" and rec2["suspend_VDI"] == "OpaqueRef:NULL"

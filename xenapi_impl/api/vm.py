@@ -481,6 +481,8 @@ async def suspend(ctx: Context, vm: str) -> None:
             finally:
                 await call(ctx, drv.vdi_detach, info.uuid)
             await hypervisor(ctx).destroy(rec["domid"])
+            # The record tells what the image occupies now that it is written.
+            info = await call(ctx, drv.vdi_stat, info.uuid)
         except BaseException:
             with contextlib.suppress(Exception):
                 drv.vdi_delete(info.uuid)

@@ -102,7 +102,9 @@ class Hypervisor:
         await self.run("domain unpause", self.context.unpause, domid)
 
     async def suspend(self, domid: int, path: str) -> None:
-        await self.run("domain suspend", self.context.suspend, domid, path)
+        """Write the suspend image into the attached VDI at ``path`` (in place: a VDI is
+        not a file to replace)."""
+        await self.run("domain suspend", self.context.suspend, domid, path, in_place=True)
 
     async def rename(self, domid: int, name: str) -> None:
         await self.run("domain rename", self.context.rename, domid, name)

@@ -406,6 +406,15 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, u
     if (params && params->checkpointed_stream != 0) {
         xlsim__log(XTL_ERROR, -1, "checkpointed streams (Remus/COLO) are not simulated");
         rc = ERROR_INVAL;
+    } else if (params && params->stream_version != 2) {
+        /* libxl_domain_suspend writes a v2 stream (xl restore sets stream_version 2 from
+         * its header). The init value, 1, sends the image through convert-legacy-stream,
+         * which does not take a v2 stream (on Xen 4.17 in a dom0 without the converter
+         * the restoring process crashed). */
+        xlsim__log(XTL_ERROR, -1, "restore: stream_version %u: the image is a v2 stream "
+                   "(libxl_domain_suspend); set stream_version = 2",
+                   (unsigned)params->stream_version);
+        rc = ERROR_FAIL;
     } else if (read_exactly(restore_fd, &img, sizeof(img)) < 0) {
         xlsim__log(XTL_ERROR, errno, "restore: cannot read the save image from fd %d",
                    restore_fd);

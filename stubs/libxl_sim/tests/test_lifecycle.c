@@ -478,6 +478,12 @@ static void test_suspend_restore(libxl_ctx *ctx)
     libxl_domain_restore_params params;
     libxl_domain_restore_params_init(&params);
     CHECK(params.stream_version == 1);
+    /* The init value means a legacy stream: not what libxl_domain_suspend wrote. */
+    CHECK_RC(libxl_domain_create_restore(ctx, &dc, &newid, fd, -1, &params, NULL, NULL),
+             ERROR_FAIL);
+    CHECK(newid == (uint32_t)INVALID_DOMID);
+    CHECK_RC(xlsim_domain_count(), 1);
+    params.stream_version = 2;               /* as xl restore sets it for a v2 image */
     CHECK_RC(libxl_domain_create_restore(ctx, &dc, &newid, fd, -1, &params, NULL, NULL), 0);
     di = info(ctx, newid);
     CHECK(di.paused && !libxl_uuid_compare(&di.uuid, &dc.c_info.uuid));
