@@ -120,6 +120,17 @@ def _event(rec: Recorder, ev: Any, domid: int, uuid: str) -> None:
     rec.raw.setdefault("events", []).append({"kind": ev.kind, "domid": ev.domid, "uuid": ev.uuid})
 
 
+def _expect(rec: Recorder, stream: Any, domid: int, uuid: str, kind: str, reason: str | None,
+            name: str) -> bool:
+    """Waits for the stream's next event, records it, and checks (as `name`) that it is of
+    this kind (and shutdown reason)."""
+    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    if ev is not None:
+        _event(rec, ev, domid, uuid)
+    return rec.check(name, ev is not None and ev.kind == kind
+                     and (reason is None or _name(ev.reason) == reason), f"got {ev!r}")
+
+
 def _wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while True:
@@ -227,7 +238,7 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
 
 def _reboot_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder, domid: int,
                       stream: Any) -> None:
-    obs, check = rec.obs, rec.check
+    obs = rec.obs
     info = ctx.domain_info(domid)
     uuid = info.uuid
     obs("reboot_guest.paused_after_create", info.paused)
@@ -235,21 +246,14 @@ def _reboot_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     if wait_ready is not None:
         rec.raw["reboot_guest.ready"] = wait_ready(REBOOT_NAME, domid)
     ctx.reboot(domid)
-    ev = stream.get(timeout=EVENT_TIMEOUT_S)
-    if ev is not None:
-        _event(rec, ev, domid, uuid)
-    if not check("DOMAIN_SHUTDOWN with reason reboot after the reboot request",
-                 ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "REBOOT",
-                 f"got {ev!r}"):
+    if not _expect(rec, stream, domid, uuid, "shutdown", "REBOOT",
+                   "DOMAIN_SHUTDOWN with reason reboot after the reboot request"):
         return
     # libxl does not restart a domain by itself: it stays shut down until the toolstack acts.
     _info_obs(rec, "rebooted", ctx.domain_info(domid), full_state=True)
     ctx.destroy(domid)
-    ev = stream.get(timeout=EVENT_TIMEOUT_S)
-    if ev is not None:
-        _event(rec, ev, domid, uuid)
-    check("DOMAIN_DEATH after destroying the rebooted guest",
-          ev is not None and ev.kind == "death", f"got {ev!r}")
+    _expect(rec, stream, domid, uuid, "death", None,
+            "DOMAIN_DEATH after destroying the rebooted guest")
     obs("reboot_guest.destroyed_list.domids", [d.domid for d in ctx.list_domains()])
 
 
@@ -354,13 +358,10 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     # -- orderly shutdown: the guest must honour it --
     t = time.monotonic()
     ctx.shutdown(domid)
-    ev = stream.get(timeout=EVENT_TIMEOUT_S)
+    ok = _expect(rec, stream, domid, uuid, "shutdown", "POWEROFF",
+                 "DOMAIN_SHUTDOWN with reason poweroff after the shutdown request")
     rec.timings["shutdown_event_s"] = round(time.monotonic() - t, 3)
-    if ev is not None:
-        _event(rec, ev, domid, uuid)
-    if not check("DOMAIN_SHUTDOWN with reason poweroff after the shutdown request",
-                 ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "POWEROFF",
-                 f"got {ev!r}"):
+    if not ok:
         return
     _info_obs(rec, "shut_down", ctx.domain_info(domid), full_state=True)
     obs("shut_down.listed", domid in {d.domid for d in ctx.list_domains()})
@@ -373,10 +374,7 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
 
     # -- destroy: DOMAIN_DEATH, and the domain is gone --
     ctx.destroy(domid)
-    ev = stream.get(timeout=EVENT_TIMEOUT_S)
-    if ev is not None:
-        _event(rec, ev, domid, uuid)
-    check("DOMAIN_DEATH after destroy", ev is not None and ev.kind == "death", f"got {ev!r}")
+    _expect(rec, stream, domid, uuid, "death", None, "DOMAIN_DEATH after destroy")
     obs("destroyed.exists", ctx.domain_exists(domid))
     _error(rec, "error.destroyed.domain_info", lambda: ctx.domain_info(domid))
     obs("destroyed.list.domids", [d.domid for d in ctx.list_domains()])
@@ -503,7 +501,7 @@ def _core_dump(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
 
 def _save_restore(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
                   guest: Guest) -> None:
-    obs, check = rec.obs, rec.check
+    obs = rec.obs
     image = os.path.join(guest.scratch, "rx-save.img")
     cfg = DomainConfig(name=SAVE_NAME, type=DomainType.PV, memory=GUEST_MEMORY_MIB, vcpus=1,
                        kernel=guest.kernel, ramdisk=guest.ramdisk, cmdline=guest.cmdline,
@@ -522,12 +520,8 @@ def _save_restore(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
         rec.timings["suspend_s"] = round(time.monotonic() - t, 3)
         obs("save.image_written", os.path.getsize(image) > 0)
         rec.raw["save.image_size"] = os.path.getsize(image)
-        ev = stream.get(timeout=EVENT_TIMEOUT_S)
-        if ev is not None:
-            _event(rec, ev, domid, uuid)
-        check("DOMAIN_SHUTDOWN with reason suspend after the suspend",
-              ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "SUSPEND",
-              f"got {ev!r}")
+        _expect(rec, stream, domid, uuid, "shutdown", "SUSPEND",
+                "DOMAIN_SHUTDOWN with reason suspend after the suspend")
         _info_obs(rec, "suspended", ctx.domain_info(domid), full_state=True)
         # Resume in place (the suspend cancelled): the same domain runs on.
         ctx.resume(domid)
@@ -567,12 +561,8 @@ def _save_restore(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
         # The restored guest is alive: it honours a shutdown request.
         stream = ctx.events([restored])
         ctx.shutdown(restored)
-        ev = stream.get(timeout=EVENT_TIMEOUT_S)
-        if ev is not None:
-            _event(rec, ev, restored, uuid)
-        check("the restored guest honoured a shutdown request (DOMAIN_SHUTDOWN poweroff)",
-              ev is not None and ev.kind == "shutdown" and _name(ev.reason) == "POWEROFF",
-              f"got {ev!r}")
+        _expect(rec, stream, restored, uuid, "shutdown", "POWEROFF",
+                "the restored guest honoured a shutdown request (DOMAIN_SHUTDOWN poweroff)")
         ctx.destroy(restored)
         _error(rec, "error.restore_missing_image",
                lambda: ctx.create_restore(cfg, image + ".missing"))
