@@ -462,9 +462,13 @@ class Context:
         self.destroy(domid)
 
     def resume(self, domid: int, suspend_cancel: bool = True) -> None:
-        """Resume a domain left in the suspended state (after :meth:`suspend`)."""
+        """Resume a domain left in the suspended state (after :meth:`suspend`). This
+        context's event streams that watch the domain re-register it, so that its next
+        shutdown is reported as well (libxl reports one per registration)."""
         self._call_dom(self._lib.libxl_domain_resume, domid, int(suspend_cancel),
                        self._ffi.NULL)
+        for w in list(self._watchers):
+            w._domain_resumed(domid)
 
     def rename(self, domid: int, new_name: str, old_name: str | None = None) -> None:
         check_domain_name(new_name)

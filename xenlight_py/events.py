@@ -180,6 +180,19 @@ class _Watch:
             except XenlightError:
                 pass        # gone again already: nothing to report for it
 
+    def rearm(self, domid: int) -> None:
+        """Register a watched domain's watch anew. libxl reports a domain's shutdown once
+        per registration; after a suspend is cancelled (resume in place) the domain runs
+        again and a later shutdown must be reported too."""
+        with self._lock:
+            if self.closed or domid not in self._evgens:
+                return
+        self._disable(domid)
+        try:
+            self.watch(domid)
+        except XenlightError:
+            pass        # the domain is gone: its death was reported by the old watch
+
     def _disable(self, domid: int) -> None:
         with self._lock:
             ev = self._evgens.pop(domid, None)
@@ -266,6 +279,9 @@ class EventStream:
     def _domain_created(self, domid: int) -> None:
         if self._watch.all_domains:
             self._watch.watch(domid)
+
+    def _domain_resumed(self, domid: int) -> None:
+        self._watch.rearm(domid)
 
     def _detach_ctx(self, ctx: Any) -> None:
         self._watch.detach_ctx()
@@ -468,6 +484,9 @@ class AsyncEventStream:
     def _domain_created(self, domid: int) -> None:
         if self._watch.all_domains:
             self._watch.watch(domid)
+
+    def _domain_resumed(self, domid: int) -> None:
+        self._watch.rearm(domid)
 
     def _detach_ctx(self, ctx: Any) -> None:
         self._watch.detach_ctx()

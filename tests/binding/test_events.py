@@ -48,6 +48,36 @@ def test_guest_initiated(ctx: Context, pv: DomainConfig, act: str,
             assert info.state[4] == "c"
 
 
+def test_shutdown_after_a_cancelled_suspend_is_reported(ctx: Context, pv: DomainConfig,
+                                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """libxl reports a domain's shutdown once per watch registration (so does real Xen 4.17,
+    tests/realxen): resume() re-registers the domain on this context's streams, so the
+    guest's next shutdown after a resume in place still arrives, on blocking and async
+    streams alike."""
+    domid = ctx.create_domain(pv)
+    with ctx.events([domid], timeout=10) as evs:
+        astream = ctx.aevents([domid])
+        ctx.suspend(domid, tmp_path / "img")
+        assert next(evs) == DomainEvent("shutdown", domid, None, ShutdownReason.SUSPEND)
+        ctx.resume(domid)
+        ctx.sim.guest_poweroff(domid)
+        assert next(evs) == DomainEvent("shutdown", domid, None, ShutdownReason.POWEROFF)
+
+        async def both() -> list[DomainEvent]:
+            out = []
+            async for ev in astream:
+                out.append(ev)
+                if len(out) == 2:
+                    return out
+            return out
+        try:
+            got = asyncio.run(asyncio.wait_for(both(), 10))
+        finally:
+            astream.close()
+        assert [(e.kind, e.reason) for e in got] == [("shutdown", ShutdownReason.SUSPEND),
+                                                     ("shutdown", ShutdownReason.POWEROFF)]
+
+
 def test_reboot_request(ctx: Context, pv: DomainConfig) -> None:
     domid = ctx.create_domain(pv)
     with ctx.events([domid], timeout=10) as evs:

@@ -534,8 +534,8 @@ def _save_restore(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
                lambda: ctx.suspend(MISSING_DOMID, image + ".x"))
         obs("error.missing_domain.suspend.no_file", not os.path.exists(image + ".x"))
         # xl save: suspend again and destroy; the image restores as a new domain. libxl
-        # reports a domain's shutdown once per registration: after the resume in place the
-        # second suspend is not reported, only the death.
+        # reports a domain's shutdown once per watch registration; resume() registers the
+        # domain anew on this context's streams, so this second suspend is reported too.
         ctx.save(domid, image)
         ev = stream.get(timeout=EVENT_TIMEOUT_S)
         while ev is not None:

@@ -141,7 +141,7 @@ class Life:
 
     def __init__(self, x: Any, console: Console) -> None:
         self.x, self.console = x, console
-        self.vm = self.vdi = self.vbd = self.vif = ""
+        self.vm = self.vdi = self.vbd = self.vif = self.cp = ""
         self.devices = "none"
 
     def create(self) -> str:
@@ -301,6 +301,56 @@ class Life:
         return (f"suspend: Suspended, suspend image {image / MiB:.1f} MiB; resume: Running "
                 f"as domid {snap['domid']} (was {old_domid}), VBD and VIF attached")
 
+    def checkpoint(self) -> str:
+        """VM.checkpoint: the guest's memory into a suspend image and its disk snapshotted
+        while it stands still, then it runs on in the same domain (resume in place). The
+        steps after this one (metrics, the clean shutdown the guest acts on) show it alive."""
+        x = self.x
+        domid = x.VM.get_domid(self.vm)
+        self.cp = x.VM.checkpoint(self.vm, "realxen checkpoint")
+        rec = x.VM.get_record(self.vm)
+        if rec["power_state"] != "Running" or rec["domid"] != domid:
+            raise CheckFailed(f"after VM.checkpoint the VM is {rec['power_state']} in domain "
+                              f"{rec['domid']} (was Running in {domid})")
+        c = x.VM.get_record(self.cp)
+        if (c["power_state"], c["is_a_snapshot"], c["snapshot_of"]) != \
+                ("Suspended", True, self.vm):
+            raise CheckFailed(f"checkpoint record: {c['power_state']} "
+                              f"is_a_snapshot={c['is_a_snapshot']}")
+        image = int(x.VDI.get_physical_utilisation(c["suspend_VDI"]))
+        if image < GUEST_MEM // 2:
+            raise CheckFailed(f"the checkpoint's memory image occupies {image} bytes")
+        return (f"checkpoint: the VM ran on in domain {domid}; the checkpoint is Suspended "
+                f"with a {image / MiB:.1f} MiB memory image and {len(c['VBDs'])} disk snapshot")
+
+    def revert(self, watcher: Watcher) -> str:
+        """VM.revert to the checkpoint (the VM Halted): the VM is Suspended with a copy of
+        the checkpoint's memory, VM.resume brings the guest back from that moment, and it
+        acts on a clean shutdown. Then the checkpoint goes, with its memory and disk."""
+        x = self.x
+        x.VM.revert(self.cp)
+        if x.VM.get_power_state(self.vm) != "Suspended":
+            raise CheckFailed(f"after VM.revert to a checkpoint the VM is "
+                              f"{x.VM.get_power_state(self.vm)}, not Suspended")
+        x.VM.resume(self.vm, False, False)
+        snap = watcher.expect("Running")
+        # revert gave the VM new VBD/VIF records and a clone of the disk
+        self.vbd = x.VM.get_VBDs(self.vm)[0]
+        self.vif = x.VM.get_VIFs(self.vm)[0]
+        self.vdi = x.VBD.get_VDI(self.vbd)
+        for cls, ref in (("VBD", self.vbd), ("VIF", self.vif)):
+            if not getattr(x, cls).get_currently_attached(ref):
+                raise CheckFailed(f"{cls} not attached after resuming the reverted VM")
+        x.VM.clean_shutdown(self.vm)
+        watcher.expect("Halted")
+        cdisks = [x.VBD.get_VDI(b) for b in x.VM.get_VBDs(self.cp)]
+        x.VM.destroy(self.cp)
+        for v in cdisks:
+            x.VDI.destroy(v)
+        return (f"revert to the checkpoint: Suspended; resume: Running as domid {snap['domid']} "
+                f"from the checkpoint's memory, and the guest acted on clean_shutdown; "
+                f"checkpoint destroyed")
+
     def metrics(self) -> str:
         x = self.x
         end = time.monotonic() + 30
@@ -371,8 +421,9 @@ def check(url: str, user: str, password: str, console: Console) -> str:
             say("  " + done[-1])
         watcher = Watcher(x, life.vm)
         for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
-                     lambda: life.suspend_resume(watcher), life.metrics,
-                     lambda: life.shutdown(watcher), life.destroy):
+                     lambda: life.suspend_resume(watcher), life.checkpoint, life.metrics,
+                     lambda: life.shutdown(watcher), lambda: life.revert(watcher),
+                     life.destroy):
             done.append(step())
             say("  " + done[-1])
         return f"OK {len(done)} checks; guest devices: {life.devices}"

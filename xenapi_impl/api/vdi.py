@@ -27,7 +27,7 @@ def _in_use(ctx: Context, vdi: str, operation: str) -> None:
             raise XenAPIError("VDI_IN_USE", vdi, operation)
 
 
-async def _new_image(ctx: Context, sr: str, drv: SRDriver,
+async def new_image(ctx: Context, sr: str, drv: SRDriver,
                      make: Callable[[], Awaitable[VDIInfo]],
                      record: Callable[[VDIInfo], dict[str, Any]]) -> str:
     """Make an image in `sr`, then its record; commit now, deleting the image if that fails."""
@@ -70,7 +70,7 @@ async def create(ctx: Context, record: dict[str, Any]) -> str:
                 rec[k] = record[k]
         return rec
 
-    ref = await _new_image(ctx, sr, drv, lambda: call(
+    ref = await new_image(ctx, sr, drv, lambda: call(
         ctx, drv.vdi_create, size, read_only=record["read_only"],
         name_label=record.get("name_label", "")), full)
     return ref
@@ -143,7 +143,7 @@ async def _clone(ctx: Context, vdi: str, snapshot: bool) -> str:
             new["read_only"] = rec["read_only"]
         return new
 
-    return await _new_image(ctx, rec["SR"], drv, lambda: call(ctx, fn, rec["uuid"]), full)
+    return await new_image(ctx, rec["SR"], drv, lambda: call(ctx, fn, rec["uuid"]), full)
 
 
 @implements("VDI.clone")
@@ -176,7 +176,7 @@ async def copy(ctx: Context, vdi: str, sr: str, base_vdi: str, into_vdi: str) ->
         return new
 
     with exclusive(ctx, vdi, "copy"):
-        return await _new_image(ctx, sr, dest,
+        return await new_image(ctx, sr, dest,
                                 lambda: call(ctx, src.vdi_copy, rec["uuid"], dest), full)
 
 

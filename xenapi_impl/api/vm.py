@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 #: what each power state allows (xapi's tables, restricted to what this server implements)
 ALLOWED = {
-    "Halted": ["start", "start_on", "clone", "copy", "destroy", "changing_VCPUs",
+    "Halted": ["start", "start_on", "clone", "copy", "snapshot", "destroy", "changing_VCPUs",
                "changing_memory_limits", "changing_static_range", "changing_dynamic_range"],
-    "Running": ["pause", "suspend", "clean_shutdown", "clean_reboot", "hard_shutdown",
-                "hard_reboot", "shutdown", "changing_dynamic_range", "changing_VCPUs_live"],
-    "Paused": ["unpause", "hard_shutdown", "hard_reboot", "shutdown"],
+    "Running": ["pause", "suspend", "snapshot", "checkpoint", "clean_shutdown", "clean_reboot",
+                "hard_shutdown", "hard_reboot", "shutdown", "changing_dynamic_range",
+                "changing_VCPUs_live"],
+    "Paused": ["unpause", "snapshot", "hard_shutdown", "hard_reboot", "shutdown"],
     "Suspended": ["resume", "resume_on", "hard_shutdown", "shutdown", "destroy"],
 }
 TEMPLATE_ALLOWED = ["clone", "copy", "provision", "destroy", "export"]
@@ -454,7 +455,8 @@ async def restart(ctx: Context, txn: Any, vm: str) -> None:
 
 
 # --- suspend and resume ------------------------------------------------------------------
-def _suspend_sr(ctx: Context, txn: Any, vm: str) -> str:
+def suspend_sr(ctx: Context, txn: Any, vm: str) -> str:
+    """Where the VM's memory image goes: its suspend_SR, the pool's, or the default SR."""
     rec = txn.get("VM", vm)
     pool = txn.get("pool", ctx.services.pool_ref)
     for sr in (rec["suspend_SR"], pool["suspend_image_SR"], pool["default_SR"]):
@@ -463,30 +465,39 @@ def _suspend_sr(ctx: Context, txn: Any, vm: str) -> str:
     raise XenAPIError("VM_NO_SUSPEND_SR", vm)
 
 
+async def memory_image(ctx: Context, rec: dict[str, Any], sr: str,
+                       then: Callable[[], Awaitable[None]] | None = None) -> Any:
+    """A new image in `sr` holding the VM's domain suspended into it (libxl_domain_suspend,
+    written in place); `then` runs once it is written. Returns the image's VDIInfo as
+    written; the image is deleted again if anything fails."""
+    from .pbd import attached_driver, call
+    drv = attached_driver(ctx, sr)
+    # the image holds the guest's memory plus libxl's headers: static max + 1 MiB slack
+    info = await call(ctx, drv.vdi_create, rec["memory_static_max"] + MIB,
+                      name_label=f"Suspend image of {rec['name_label']}")
+    try:
+        path = (await call(ctx, drv.vdi_attach, info.uuid, True)).pdev_path
+        try:
+            await hypervisor(ctx).suspend(rec["domid"], path)
+        finally:
+            await call(ctx, drv.vdi_detach, info.uuid)
+        if then is not None:
+            await then()
+        return await call(ctx, drv.vdi_stat, info.uuid)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            drv.vdi_delete(info.uuid)
+        raise
+
+
 @implements("VM.suspend")
 async def suspend(ctx: Context, vm: str) -> None:
-    from .pbd import attached_driver, call
     from .sr import vdi_record
     async with operation(ctx, vm, "suspend", ("Running",)) as txn:
         rec = txn.get("VM", vm)
-        sr = _suspend_sr(ctx, txn, vm)
-        drv = attached_driver(ctx, sr)
-        # the image holds the guest's memory plus libxl's headers: static max + 1 MiB slack
-        info = await call(ctx, drv.vdi_create, rec["memory_static_max"] + MIB,
-                          name_label=f"Suspend image of {rec['name_label']}")
-        try:
-            path = (await call(ctx, drv.vdi_attach, info.uuid, True)).pdev_path
-            try:
-                await hypervisor(ctx).suspend(rec["domid"], path)
-            finally:
-                await call(ctx, drv.vdi_detach, info.uuid)
-            await hypervisor(ctx).destroy(rec["domid"])
-            # The record tells what the image occupies now that it is written.
-            info = await call(ctx, drv.vdi_stat, info.uuid)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                drv.vdi_delete(info.uuid)
-            raise
+        sr = suspend_sr(ctx, txn, vm)
+        info = await memory_image(ctx, rec, sr,
+                                  then=lambda: hypervisor(ctx).destroy(rec["domid"]))
         vdi = new_ref()
         txn.create("VDI", vdi, vdi_record(ctx, sr, info, type="suspend",
                                           name_description="suspend image"))

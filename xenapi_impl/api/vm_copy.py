@@ -12,6 +12,7 @@ import contextlib
 import datetime as _dt
 import logging
 import xml.etree.ElementTree as ET
+from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..errors import XenAPIError
@@ -20,7 +21,8 @@ from ..store import NULL_REF, new_ref, new_uuid
 from . import vdi as vdi_api
 from .registry import implements
 from .templates import DEFAULT_TEMPLATE_KEY
-from .vm import VmOps, allowed_operations, check_operation, new_metrics, txn_of
+from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_image,
+                 new_metrics, suspend_sr, txn_of)
 
 log = logging.getLogger(__name__)
 
@@ -167,22 +169,29 @@ def _add_devices(sub: Context, vm: str, vbds: list[tuple[dict[str, Any], str]],
                          "MAC": f["MAC"] if keep_macs else ""})
 
 
+Hold = Callable[["NewDisks"], AbstractAsyncContextManager[dict[str, Any]]]
+
+
 async def _new_vm(ctx: Context, src_ref: str, name: str, op: str,
                   how: Callable[[str, dict[str, Any]], Callable[[Context], Awaitable[str]]],
                   *, keep_macs: bool, skip: frozenset[str] = frozenset(),
                   after: Callable[[Context, str], None] | None = None,
-                  **values: Any) -> str:
-    """The operation `op` on `src_ref` (already checked): disks by `how`, then the VM."""
+                  hold: Hold | None = None, **values: Any) -> str:
+    """The operation `op` on `src_ref` (already checked): disks by `how`, then the VM.
+    `hold`, if given, is entered around the disks being made (checkpoint: the guest stands
+    still meanwhile) and yields more values for the new VM's record."""
     disks = NewDisks(ctx)
     async with announced(ctx, src_ref, op):
         try:
             src = ctx.store.get("VM", src_ref)
-            vbds = await _copy_disks(ctx, disks, src, how, skip)
+            async with (hold(disks) if hold is not None
+                        else contextlib.nullcontext({})) as extra:
+                vbds = await _copy_disks(ctx, disks, src, how, skip)
             vifs = [f for f in (ctx.store.get("VIF", r) for r in src["VIFs"]) if f is not None]
             from .pbd import serialized
             sub = sub_context(ctx)
             async with serialized(sub):      # generated MACs stay unique under concurrency
-                ref, rec = _vm_record(ctx, sub.txn, src, name, **values)
+                ref, rec = _vm_record(ctx, sub.txn, src, name, **values, **extra)
                 sub.txn.create("VM", ref, rec)
                 _add_devices(sub, ref, vbds, vifs, keep_macs, disks.made)
                 if after is not None:
@@ -251,17 +260,63 @@ async def snapshot(ctx: Context, vm: str, new_name: str, ignore_vdis: list[str])
 
 @implements("VM.checkpoint")
 async def checkpoint(ctx: Context, vm: str, new_name: str) -> str:
-    # A checkpoint needs the guest's memory saved without stopping it (libxl's
-    # checkpointing save); the binding has no such call, so say so rather than pretend.
-    check_operation(ctx, vm, "checkpoint", ("Running",), template_ok=False)
-    raise XenAPIError("NOT_IMPLEMENTED", "VM.checkpoint: saving the memory of a running "
-                      "guest is not supported by this host's toolstack; use VM.snapshot")
+    """A snapshot with the guest's memory. The domain is suspended into a suspend image,
+    its disks are snapshotted while it stands still (so disks and memory agree), then it
+    runs on where it stopped (resume in place, the suspend cancelled). The checkpoint is a
+    Suspended snapshot: VM.revert gives the VM its disks and a copy of that memory back, and
+    VM.resume carries on from the moment of the checkpoint."""
+    _check_name(new_name)
+    rec = check_operation(ctx, vm, "checkpoint", ("Running",), template_ok=False)
+    if rec["is_a_snapshot"]:
+        raise XenAPIError("OPERATION_NOT_ALLOWED", "A snapshot cannot be checkpointed")
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    sr = suspend_sr(ctx, ctx.txn, vm)
+    from .pbd import attached_driver
+    from .sr import vdi_record
+
+    @contextlib.asynccontextmanager
+    async def guest_still(disks: NewDisks) -> AsyncIterator[dict[str, Any]]:
+        src = ctx.store.get("VM", vm)
+
+        async def image(sub: Context) -> str:
+            return await vdi_api.new_image(
+                sub, sr, attached_driver(sub, sr), lambda: memory_image(sub, src, sr),
+                lambda info: vdi_record(sub, sr, info, type="suspend",
+                                        name_description="checkpoint memory image"))
+        ref = await disks.make(image)
+        try:
+            yield {"suspend_VDI": ref}
+        finally:
+            try:
+                await hypervisor(ctx).resume_in_place(src["domid"])
+            except Exception:
+                stuck.append(src["domid"])
+                raise
+
+    def link(sub: Context, snap: str) -> None:
+        sub.txn.update("VM", vm, {"parent": snap})
+
+    stuck: list[int] = []
+    try:
+        return await _new_vm(ctx, vm, new_name, "checkpoint", _snapshot_of, keep_macs=True,
+                             hold=guest_still, after=link, is_a_template=True,
+                             is_a_snapshot=True, snapshot_of=vm, snapshot_time=now,
+                             parent=rec["parent"], power_state="Suspended")
+    finally:
+        if stuck:
+            # a guest that cannot run on is not left suspended behind a Running record:
+            # its domain goes and the VM is recorded Halted (the error says why)
+            from .vm import guest_vanished
+            await hypervisor(ctx).destroy(stuck[0])
+            await guest_vanished(ctx.services, vm, stuck[0])
 
 
 @implements("VM.revert")
 async def revert(ctx: Context, snapshot: str) -> None:
     """The snapshot's VM gets the snapshot's configuration, clones of its disks and its
-    VIFs; its previous disks are destroyed unless another VBD still uses them."""
+    VIFs (and, from a checkpoint, a copy of its memory image: the VM is then Suspended and
+    VM.resume goes on from the checkpoint); its previous disks are destroyed unless another
+    VBD still uses them."""
     snap = ctx.txn.get("VM", snapshot)
     if not snap["is_a_snapshot"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED", "VM.revert needs a snapshot")
@@ -274,6 +329,10 @@ async def revert(ctx: Context, snapshot: str) -> None:
     async with announced(ctx, vm, "revert"):
         try:
             vbds = await _copy_disks(ctx, disks, snap, _clone_of)
+            memory = None
+            if snap["power_state"] == "Suspended" and snap["suspend_VDI"] != NULL_REF:
+                # the checkpoint keeps its memory image: the VM gets a copy to resume from
+                memory = await disks.make(_clone_of(snap["suspend_VDI"], {}))
             old = ctx.store.get("VM", vm)
             sub = sub_context(ctx)
             from .pbd import serialized
@@ -295,6 +354,10 @@ async def revert(ctx: Context, snapshot: str) -> None:
                                        "blocked_operations") and k in snap}
                 values["other_config"] = dict(snap["other_config"])
                 values["parent"] = snapshot
+                if memory is not None:      # a checkpoint: the VM comes back suspended
+                    values.update(power_state="Suspended", suspend_VDI=memory)
+                    values["allowed_operations"] = allowed_operations(
+                        {**sub.txn.get("VM", vm), **values})
                 sub.txn.update("VM", vm, values)
                 vifs = [f for f in (ctx.store.get("VIF", r) for r in snap["VIFs"])
                         if f is not None]

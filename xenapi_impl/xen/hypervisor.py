@@ -106,6 +106,11 @@ class Hypervisor:
         not a file to replace)."""
         await self.run("domain suspend", self.context.suspend, domid, path, in_place=True)
 
+    async def resume_in_place(self, domid: int) -> None:
+        """Let a domain suspended by :meth:`suspend` run on (the suspend cancelled: the
+        guest carries on where it stopped, as after a checkpoint)."""
+        await self.run("domain resume", self.context.resume, domid, True)
+
     async def rename(self, domid: int, name: str) -> None:
         await self.run("domain rename", self.context.rename, domid, name)
 
