@@ -91,6 +91,13 @@ class Context:
 
     # ---- lifetime ----
 
+    def refresh_log_level(self) -> None:
+        """Follow the ``xenlight`` logger's current level. libxl's messages below it are
+        dropped in C, before they are formatted; the threshold is read when the context is
+        made, so call this after changing that logger's level (lowering it to DEBUG, say)."""
+        if self._logger is not None:
+            self._lib.xlpy_logger_set_min_level(self._logger, _log.min_xtl_level())
+
     def close(self) -> None:
         """Free the libxl context. Idempotent; no other thread may be using it."""
         ctx = self._ctx

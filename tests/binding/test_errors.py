@@ -202,3 +202,29 @@ def test_xen_backend_fails_clearly() -> None:
     text = str(e)
     assert "cannot open libxc handle" in text     # libxl's own words, from its log
     assert "'sim'" in text and "XENLIGHT_BACKEND=sim" in text
+
+
+def test_libxl_messages_follow_the_xenlight_level(ctx: Context, pv: DomainConfig,
+                                                  caplog) -> None:  # type: ignore[no-untyped-def]
+    """libxl's messages below the `xenlight` logger's level are dropped in C; the threshold
+    follows the logger once refresh_log_level() is called."""
+    lg = logging.getLogger("xenlight")
+    before = lg.level
+    caplog.set_level(logging.DEBUG)          # the capture handler takes everything
+
+    def built() -> int:
+        return sum("domain built" in r.getMessage() for r in caplog.records
+                   if r.name == "xenlight")
+    try:
+        lg.setLevel(logging.WARNING)
+        ctx.refresh_log_level()
+        ctx.create_domain(pv)
+        lg.setLevel(logging.DEBUG)
+        ctx.create_domain(DomainConfig(name="b", kernel="/k"))   # C still drops it
+        assert built() == 0
+        ctx.refresh_log_level()
+        ctx.create_domain(DomainConfig(name="c", kernel="/k"))
+        assert built() == 1
+    finally:
+        lg.setLevel(before)
+        ctx.refresh_log_level()

@@ -250,3 +250,31 @@ def test_a_change_that_did_not_commit_is_not_applied(tmp_path, monkeypatch):
         assert logging.getLogger().level == logging.WARNING
         assert LOGCONFIG.file == "" and not os.path.exists(path)
     run(body)
+
+
+def test_xenlight_level_reaches_libxl_messages_live(tmp_path, clean_logging):
+    """libxl drops messages below the `xenlight` logger's level in C; lowering that level
+    through host.logging makes libxl's debug messages appear at once, raising it again
+    stops them (the simulator logs each domain it builds at debug level, as libxl does)."""
+    from test_vm_lifecycle import VmHarness, new_vm
+
+    def built() -> list[str]:
+        return [m for m in clean_logging.messages if "domain built" in m]
+
+    async def main() -> None:
+        h = await VmHarness(str(tmp_path)).start()
+        try:
+            s, host = await _host(h)
+            vm = await new_vm(h, s)
+            await h.call("VM.start", s, vm, False, False)
+            assert built() == []
+            await h.call("host.add_to_logging", s, host, "level:xenlight", "debug")
+            await h.call("VM.hard_reboot", s, vm)
+            [line] = built()
+            assert "libxl_domain_create_new: domain built" in line
+            await h.call("host.remove_from_logging", s, host, "level:xenlight")
+            await h.call("VM.hard_reboot", s, vm)
+            assert len(built()) == 1
+        finally:
+            await h.close()
+    asyncio.run(main())

@@ -243,6 +243,9 @@ def apply_stored(services: "Services") -> None:
     mapping = dict(rec.get("logging") or {})
     for err in LOGCONFIG.apply(mapping):
         log.warning("host logging: %s; left at its default", err)
+    changed = getattr(services.backend, "logging_changed", None)
+    if changed is not None:
+        changed()                   # libxl filters its messages in C: tell it the new levels
     if mapping:
         log.info("host logging applied: %s", ", ".join(f"{k}={v}" for k, v in
                                                          sorted(mapping.items())))

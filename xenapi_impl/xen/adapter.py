@@ -54,6 +54,12 @@ class Backend(Hotplug):
     def pump(self) -> Any:
         return self._pump
 
+    def logging_changed(self) -> None:
+        """The process's log levels changed: libxl's own messages follow them."""
+        refresh = getattr(self.context, "refresh_log_level", None)
+        if refresh is not None:
+            refresh()
+
     async def stop(self) -> None:
         pump, self._pump = self._pump, None
         if pump is not None:

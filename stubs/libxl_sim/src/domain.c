@@ -345,6 +345,9 @@ static int create_common(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domi
     int rc = xlsim__fault(fn);
     if (!rc)
         rc = create_locked(dc, p, domid);
+    if (!rc)    /* libxl reports its steps at debug level (dropped unless asked for) */
+        LOGD(DEBUG, *domid, "%s: domain built, %u vCPUs, %llu KiB", fn,
+             (unsigned)dc->b_info.max_vcpus, (unsigned long long)dc->b_info.target_memkb);
     xlsim__unlock_ctx(ctx);
     if (!rc)
         write_back(dc, p);
