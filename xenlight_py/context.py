@@ -18,9 +18,9 @@ from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
-from .types import (_VDEV_RE, DiskConfig, DiskFormat, DomainConfig, DomainInfo, DomainType,
-                    NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo, check_domain_name,
-                    check_sched)
+from .types import (_VDEV_RE, DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
+                    DomainType, NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
+                    check_domain_name, check_sched)
 
 if TYPE_CHECKING:
     from .sim import SimControl
@@ -573,6 +573,26 @@ class Context:
         try:
             self._fill_disk(p, disk)
             self._call_dom(lib.libxl_device_disk_add, domid, p, ffi.NULL)
+        finally:
+            lib.libxl_device_disk_dispose(p)
+
+    def disk(self, domid: int, vdev: str) -> DiskConfig:
+        """The attached disk ``vdev`` as libxl reads it back from xenstore
+        (libxl_vdev_to_device_disk). xenstore does not keep the format: it reads UNKNOWN."""
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(vdev, str) or not _VDEV_RE.match(vdev):
+            raise invalid(f"vdev {vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
+        p = ffi.new("libxl_device_disk *")
+        lib.libxl_device_disk_init(p)
+        try:
+            self._lookup_device(lib.libxl_vdev_to_device_disk, domid, vdev.encode(), p,
+                                what=f"disk {vdev}")
+            text = (lambda c: ffi.string(c).decode() if c != ffi.NULL else None)
+            target = text(p.pdev_path) or None
+            return DiskConfig(vdev=vdev, target=target, format=DiskFormat(p.format),
+                              backend=DiskBackend(p.backend), readwrite=bool(p.readwrite),
+                              is_cdrom=bool(p.is_cdrom), script=text(p.script),
+                              backend_domid=int(p.backend_domid))
         finally:
             lib.libxl_device_disk_dispose(p)
 

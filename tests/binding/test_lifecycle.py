@@ -7,9 +7,9 @@ from typing import Callable
 
 import pytest
 
-from xenlight_py import (ConfigError, Context, DiskConfig, DomainConfig, DomainInfo,
-                         DomainNotFound, DomainType, InvalidArgument, NicConfig, NotFound,
-                         ShutdownReason, XenlightError)
+from xenlight_py import (ConfigError, Context, DiskBackend, DiskConfig, DiskFormat,
+                         DomainConfig, DomainInfo, DomainNotFound, DomainType, InvalidArgument,
+                         NicConfig, NotFound, ShutdownReason, XenlightError)
 
 
 def test_create_runs_by_default(ctx: Context, pv: DomainConfig) -> None:
@@ -222,6 +222,12 @@ def test_devices_hotplug(ctx: Context, pv: DomainConfig, image: Callable[..., st
     domid = ctx.create_domain(pv)
     ctx.add_disk(domid, DiskConfig("xvdb", image("data.raw")))
     assert ctx.sim.disk_stats(domid, "xvdb").rd_bytes >= 0
+    # read back as xenstore holds it: libxl chose phy for a raw file; no format kept there
+    back = ctx.disk(domid, "xvdb")
+    assert (back.target, back.backend, back.format, back.readwrite, back.is_cdrom) == \
+        (image("data.raw"), DiskBackend.PHY, DiskFormat.UNKNOWN, True, False)
+    with pytest.raises(NotFound, match=f"domain {domid} has no disk xvdq"):
+        ctx.disk(domid, "xvdq")
     devid = ctx.add_nic(domid, NicConfig(mac="00:16:3e:12:34:56", bridge="xenbr1", mtu=9000,
                                         rate=1_250_000, ip="10.0.0.5"))
     assert devid >= 0

@@ -438,6 +438,11 @@ def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
     try:
         disk = DiskConfig(vdev="xvdb", target=image)
         _error(rec, "disk.add", lambda: ctx.add_disk(domid, disk), must_fail=False)
+        back = ctx.disk(domid, "xvdb")      # as libxl reads it back from xenstore
+        obs("disk.readback", {"target_is_image": back.target == image,
+                              "backend": back.backend.name, "format": back.format.name,
+                              "readwrite": back.readwrite, "is_cdrom": back.is_cdrom})
+        _error(rec, "error.disk.readback_absent", lambda: ctx.disk(domid, "xvdy"))
         _error(rec, "error.disk.add_same_vdev_again", lambda: ctx.add_disk(domid, disk))
         _error(rec, "error.disk.add_missing_file", lambda: ctx.add_disk(
             domid, DiskConfig(vdev="xvdc", target=os.path.join(scratch, "rx-no-such.img"))))

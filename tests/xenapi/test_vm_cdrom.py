@@ -80,6 +80,12 @@ def test_insert_eject_running(tmp_path, hvm):  # type: ignore[no-untyped-def]
         await h.call("VBD.insert", s, vbd, b)
         uuid_b = await h.call("VDI.get_uuid", s, b)
         assert uuid_b in attached(path_a)
+        # An eject that fails leaves the media in the drive, in the record, attached.
+        h.sim.fail_next("libxl_cdrom_insert" if hvm else "libxl_device_disk_add", -3)
+        assert (await fails(h.call("VBD.eject", s, vbd)))[0] == "INTERNAL_ERROR"
+        assert h.sim.disk_path(domid, dev) == path_b
+        assert (await h.call("VBD.get_record", s, vbd))["VDI"] == b
+        assert uuid_b in attached(path_a)
         await h.call("VM.hard_shutdown", s, vm)
         assert uuid_b not in attached(path_a)          # the domain's end detached it
     run(tmp_path, body)

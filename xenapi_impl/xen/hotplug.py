@@ -95,15 +95,16 @@ class Hotplug:
             if hvm:
                 await hv.run("cdrom insert", hv.context.cdrom_insert, vm["domid"], device, path)
             else:
+                # A PV guest's media changes by detach and attach; the drive as it is now
+                # (read back from libxl) is put back if the new one cannot be attached.
+                before = await hv.run("cdrom lookup", hv.context.disk, vm["domid"], device)
                 cfg = disk_config(Disk(rec["userdevice"], path, False, True), hvm)
                 await hv.run("cdrom detach", hv.context.remove_disk, vm["domid"], device)
                 try:
                     await hv.run("cdrom attach", hv.context.add_disk, vm["domid"], cfg)
                 except BaseException:
-                    # Keep the guest's drive (empty): the old media's path is not known
-                    # here, and a drive that vanished would break the guest's device list.
-                    await hv.run("cdrom attach", hv.context.add_disk, vm["domid"],
-                                 disk_config(Disk(rec["userdevice"], None, False, True), hvm))
+                    await hv.run("cdrom attach", hv.context.add_disk, vm["domid"], disk_config(
+                        Disk(rec["userdevice"], before.target, False, True), hvm))
                     raise
         except BaseException:
             await att.detach_all()
