@@ -26,6 +26,7 @@ BRIDGE = "xenbr0"           # made by dom0/xenapi_phase.sh before the server sta
 GUEST_KERNEL = "/realxen/guest/vmlinuz"     # inside dom0 (build_images.py puts them there)
 GUEST_RAMDISK = "/realxen/guest/initrd.gz"
 GUEST_MEM = 128 * MiB
+BALLOON_MEM = 96 * MiB
 VDI_SIZE = 16 * MiB
 
 
@@ -89,7 +90,7 @@ def vm_record(name: str) -> dict[str, Any]:
     return {"name_label": name, "name_description": "realxen PV guest", "user_version": "1",
             "is_a_template": False, "affinity": NULL,
             "memory_static_max": mem, "memory_dynamic_max": mem,
-            "memory_dynamic_min": mem, "memory_static_min": mem,
+            "memory_dynamic_min": mem, "memory_static_min": str(BALLOON_MEM),
             "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
             "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
             "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": GUEST_KERNEL,
@@ -301,6 +302,32 @@ class Life:
         return (f"suspend: Suspended, suspend image {image / MiB:.1f} MiB; resume: Running "
                 f"as domid {snap['domid']} (was {old_domid}), VBD and VIF attached")
 
+    def live_changes(self, watcher: Watcher) -> str:
+        """VM.pause/unpause (event.from sees Paused, then Running) and a live memory change:
+        VM.set_memory_dynamic_range moves the balloon target and the real guest's balloon
+        driver gives the pages back, which VM_metrics.memory_actual shows."""
+        x = self.x
+        x.VM.pause(self.vm)
+        watcher.expect("Paused")
+        x.VM.unpause(self.vm)
+        watcher.expect("Running")
+        target = BALLOON_MEM
+        x.VM.set_memory_dynamic_range(self.vm, str(target), str(target))
+        if int(x.VM.get_memory_target(self.vm)) != target:
+            raise CheckFailed(f"memory_target {x.VM.get_memory_target(self.vm)} after "
+                              f"set_memory_dynamic_range({target})")
+        metrics = x.VM.get_metrics(self.vm)
+        end = time.monotonic() + 60
+        while (actual := int(x.VM_metrics.get_memory_actual(metrics))) > target + MiB:
+            if time.monotonic() > end:
+                raise CheckFailed(f"the guest did not balloon down: memory_actual {actual}, "
+                                  f"target {target}")
+            time.sleep(1)
+        x.VM.set_memory_dynamic_range(self.vm, str(GUEST_MEM), str(GUEST_MEM))
+        return (f"pause/unpause seen through event.from; set_memory_dynamic_range "
+                f"{target // MiB} MiB: the guest ballooned to {actual / MiB:.1f} MiB; "
+                f"back to {GUEST_MEM // MiB} MiB")
+
     def checkpoint(self) -> str:
         """VM.checkpoint: the guest's memory into a suspend image and its disk snapshotted
         while it stands still, then it runs on in the same domain (resume in place). The
@@ -422,6 +449,7 @@ def check(url: str, user: str, password: str, console: Console) -> str:
         watcher = Watcher(x, life.vm)
         for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
                      lambda: life.suspend_resume(watcher), life.checkpoint, life.metrics,
+                     lambda: life.live_changes(watcher),
                      lambda: life.shutdown(watcher), lambda: life.revert(watcher),
                      life.destroy):
             done.append(step())
