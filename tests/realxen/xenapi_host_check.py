@@ -91,7 +91,7 @@ def vm_record(name: str) -> dict[str, Any]:
             "is_a_template": False, "affinity": NULL,
             "memory_static_max": mem, "memory_dynamic_max": mem,
             "memory_dynamic_min": mem, "memory_static_min": str(BALLOON_MEM),
-            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
+            "VCPUs_params": {}, "VCPUs_max": "2", "VCPUs_at_startup": "1",
             "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
             "actions_after_crash": "destroy", "PV_bootloader": "", "PV_kernel": GUEST_KERNEL,
             "PV_ramdisk": GUEST_RAMDISK, "PV_args": "console=hvc0 quiet", "PV_bootloader_args": "",
@@ -163,7 +163,7 @@ class Life:
         self.net = net
         self.vif = self.make_vif()
         sr_type = x.SR.get_type(sr)
-        return (f"created VM {self.uuid} (128 MiB, 1 vCPU, PV {GUEST_KERNEL}), VDI in SR "
+        return (f"created VM {self.uuid} (128 MiB, 1 of 2 vCPUs, PV {GUEST_KERNEL}), VDI in SR "
                 f"type={sr_type}, network bridge={x.network.get_bridge(net)}")
 
     def make_vbd(self) -> str:
@@ -324,9 +324,17 @@ class Life:
                                   f"target {target}")
             time.sleep(1)
         x.VM.set_memory_dynamic_range(self.vm, str(GUEST_MEM), str(GUEST_MEM))
+        # A second vCPU (VCPUs_max 2, 1 at startup): the guest brings it up, so Xen counts
+        # it online and VM_metrics says so after a monitor tick.
+        x.VM.set_VCPUs_number_live(self.vm, "2")
+        end = time.monotonic() + 30
+        while (n := x.VM_metrics.get_VCPUs_number(metrics)) != "2":
+            if time.monotonic() > end:
+                raise CheckFailed(f"VCPUs_number stayed {n} after set_VCPUs_number_live 2")
+            time.sleep(1)
         return (f"pause/unpause seen through event.from; set_memory_dynamic_range "
-                f"{target // MiB} MiB: the guest ballooned to {actual / MiB:.1f} MiB; "
-                f"back to {GUEST_MEM // MiB} MiB")
+                f"{target // MiB} MiB: the guest ballooned to {actual / MiB:.1f} MiB, then "
+                f"back to {GUEST_MEM // MiB} MiB; set_VCPUs_number_live 2: VCPUs_number 2")
 
     def checkpoint(self) -> str:
         """VM.checkpoint: the guest's memory into a suspend image and its disk snapshotted
