@@ -336,6 +336,35 @@ class Life:
                 f"{target // MiB} MiB: the guest ballooned to {actual / MiB:.1f} MiB, then "
                 f"back to {GUEST_MEM // MiB} MiB; set_VCPUs_number_live 2: VCPUs_number 2")
 
+    def boots(self) -> list[str]:
+        """The boot ids of the guest's banners so far, in order."""
+        seen: list[str] = []
+        for b in re.findall(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-UP[^\n]* boot=(\w+)",
+                            self.console.text()):
+            if b not in seen:
+                seen.append(b)
+        return seen
+
+    def reboots(self) -> str:
+        """VM.clean_reboot (the guest acts on it) and VM.hard_reboot: each gives the VM a
+        new domain, in which the guest boots again (a new banner, a new boot id)."""
+        x = self.x
+        out = []
+        for how in ("clean_reboot", "hard_reboot"):
+            before, boots = x.VM.get_domid(self.vm), len(self.boots())
+            getattr(x.VM, how)(self.vm)
+            rec = x.VM.get_record(self.vm)
+            if rec["power_state"] != "Running" or rec["domid"] in (before, "-1"):
+                raise CheckFailed(f"after VM.{how} the VM is {rec['power_state']} in domain "
+                                  f"{rec['domid']} (was {before})")
+            end = time.monotonic() + 90
+            while len(self.boots()) <= boots:
+                if time.monotonic() > end:
+                    raise CheckFailed(f"no new banner from the guest in 90 s after VM.{how}")
+                time.sleep(0.5)
+            out.append(f"{how}: domain {before} -> {rec['domid']}, the guest booted again")
+        return "; ".join(out)
+
     def checkpoint(self) -> str:
         """VM.checkpoint: the guest's memory into a suspend image and its disk snapshotted
         while it stands still, then it runs on in the same domain (resume in place). The
@@ -457,7 +486,7 @@ def check(url: str, user: str, password: str, console: Console) -> str:
         watcher = Watcher(x, life.vm)
         for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
                      lambda: life.suspend_resume(watcher), life.checkpoint, life.metrics,
-                     lambda: life.live_changes(watcher),
+                     lambda: life.live_changes(watcher), life.reboots,
                      lambda: life.shutdown(watcher), lambda: life.revert(watcher),
                      life.destroy):
             done.append(step())
