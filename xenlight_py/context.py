@@ -6,12 +6,13 @@ single point that turns failures into :mod:`xenlight_py.errors` exceptions.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import uuid as _uuid
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import _log
 from ._ffi import Backend, backend_name, load
@@ -579,26 +580,23 @@ class Context:
     def disk(self, domid: int, vdev: str) -> DiskConfig:
         """The attached disk ``vdev`` as libxl reads it back from xenstore
         (libxl_vdev_to_device_disk). xenstore does not keep the format: it reads UNKNOWN."""
-        ffi, lib = self._ffi, self._lib
-        if not isinstance(vdev, str) or not _VDEV_RE.match(vdev):
-            raise invalid(f"vdev {vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
-        p = ffi.new("libxl_device_disk *")
-        lib.libxl_device_disk_init(p)
-        try:
-            self._lookup_device(lib.libxl_vdev_to_device_disk, domid, vdev.encode(), p,
-                                what=f"disk {vdev}")
+        ffi = self._ffi
+        with self._attached_disk(domid, vdev) as p:
             text = (lambda c: ffi.string(c).decode() if c != ffi.NULL else None)
-            target = text(p.pdev_path) or None
-            return DiskConfig(vdev=vdev, target=target, format=DiskFormat(p.format),
-                              backend=DiskBackend(p.backend), readwrite=bool(p.readwrite),
-                              is_cdrom=bool(p.is_cdrom), script=text(p.script),
-                              backend_domid=int(p.backend_domid))
-        finally:
-            lib.libxl_device_disk_dispose(p)
+            return DiskConfig(vdev=vdev, target=text(p.pdev_path) or None,
+                              format=DiskFormat(p.format), backend=DiskBackend(p.backend),
+                              readwrite=bool(p.readwrite), is_cdrom=bool(p.is_cdrom),
+                              script=text(p.script), backend_domid=int(p.backend_domid))
 
     def remove_disk(self, domid: int, vdev: str) -> None:
         """Unplug disk ``vdev`` (``xl block-detach``): the disk is read back from xenstore
         first, because libxl removes by backend kind, which only the attached disk knows."""
+        with self._attached_disk(domid, vdev) as p:
+            self._call_dom(self._lib.libxl_device_disk_remove, domid, p, self._ffi.NULL)
+
+    @contextlib.contextmanager
+    def _attached_disk(self, domid: int, vdev: str) -> Iterator[Any]:
+        """A libxl_device_disk filled from xenstore for the domain's disk ``vdev``."""
         ffi, lib = self._ffi, self._lib
         if not isinstance(vdev, str) or not _VDEV_RE.match(vdev):
             raise invalid(f"vdev {vdev!r} is not a virtual device name like 'xvda' or 'hdc'")
@@ -607,7 +605,7 @@ class Context:
         try:
             self._lookup_device(lib.libxl_vdev_to_device_disk, domid, vdev.encode(), p,
                                 what=f"disk {vdev}")
-            self._call_dom(lib.libxl_device_disk_remove, domid, p, ffi.NULL)
+            yield p
         finally:
             lib.libxl_device_disk_dispose(p)
 

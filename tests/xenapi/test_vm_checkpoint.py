@@ -2,10 +2,10 @@
 VM.revert back to it (sim backend, the file SR beside the database, the event pump on)."""
 from __future__ import annotations
 
+import pytest
 from test_vm_copy import default_sr, disk, disks_of, image, nic, read
 from test_vm_events import run, until
 from test_vm_lifecycle import VmHarness, domains, fails, new_vm
-
 
 
 async def running_vm(h: VmHarness, s: str) -> tuple[str, str, int]:
@@ -77,34 +77,30 @@ def test_revert_to_a_checkpoint_resumes_from_it(tmp_path):
     run(tmp_path, body)
 
 
-def test_failed_suspend_leaves_nothing_and_the_guest_running(tmp_path):
+@pytest.mark.parametrize("function, after", [
+    # the suspend failed: the guest still runs in its domain, untouched
+    ("libxl_domain_suspend", "Running"),
+    # suspended but cannot run on: its domain goes and the VM is Halted, not a Running
+    # record over a suspended domain
+    ("libxl_domain_resume", "Halted"),
+])
+def test_a_failed_checkpoint_leaves_no_record_and_a_true_power_state(tmp_path, function,
+                                                                     after):
     async def body(h: VmHarness, s: str) -> None:
         vm, vdi, domid = await running_vm(h, s)
         vms, vdis = await h.call("VM.get_all", s), await h.call("VDI.get_all", s)
-        h.sim.fail_next("libxl_domain_suspend", -3)
-        code, *_ = await fails(h.call("VM.checkpoint", s, vm, "cp"))
-        assert code == "INTERNAL_ERROR"
-        assert await h.call("VM.get_all", s) == vms
-        assert sorted(await h.call("VDI.get_all", s)) == sorted(vdis)
-        rec = await h.call("VM.get_record", s, vm)
-        assert rec["power_state"] == "Running" and rec["domid"] == domid
-        assert rec["current_operations"] == {} and "checkpoint" in rec["allowed_operations"]
-        assert not h.xl.domain_info(domid).shutdown
-    run(tmp_path, body)
-
-
-def test_a_guest_that_cannot_resume_is_halted_not_left_suspended(tmp_path):
-    async def body(h: VmHarness, s: str) -> None:
-        vm, vdi, domid = await running_vm(h, s)
-        vms, vdis = await h.call("VM.get_all", s), await h.call("VDI.get_all", s)
-        h.sim.fail_next("libxl_domain_resume", -3)
+        h.sim.fail_next(function, -3)
         code, *_ = await fails(h.call("VM.checkpoint", s, vm, "cp"))
         assert code == "INTERNAL_ERROR"
         assert await h.call("VM.get_all", s) == vms            # no checkpoint record
         assert sorted(await h.call("VDI.get_all", s)) == sorted(vdis)
         rec = await h.call("VM.get_record", s, vm)
-        assert (rec["power_state"], rec["domid"]) == ("Halted", -1)
-        assert domains(h) == []
+        assert rec["power_state"] == after and rec["current_operations"] == {}
+        if after == "Running":
+            assert rec["domid"] == domid and "checkpoint" in rec["allowed_operations"]
+            assert not h.xl.domain_info(domid).shutdown
+        else:
+            assert rec["domid"] == -1 and domains(h) == []
     run(tmp_path, body)
 
 
