@@ -61,6 +61,7 @@ HOST_CHECK_TIMEOUT = 200
 
 def xenapi_host_check(port: int, ctl: int, user: str, password: str, serial_log: Path) -> None:
     """Runs the official client against dom0's server, then hands dom0 the verdict."""
+    t0 = time.monotonic()
     try:
         res = subprocess.run(
             [sys.executable, str(HERE / "xenapi_host_check.py"), "--url",
@@ -76,7 +77,8 @@ def xenapi_host_check(port: int, ctl: int, user: str, password: str, serial_log:
         for line in out.strip().splitlines():
             print(f"\nboot: host check: {line.strip()}", flush=True)
         verdict = f"FAIL the client check timed out after {HOST_CHECK_TIMEOUT} s"
-    print(f"\nboot: XenAPI check from the host: {verdict}", flush=True)
+    print(f"\nboot: XenAPI check from the host ({time.monotonic() - t0:.0f} s): {verdict}",
+          flush=True)
     for _ in range(20):
         try:
             with socket.create_connection(("127.0.0.1", ctl), timeout=10) as s:
