@@ -29,3 +29,13 @@ def implements(full_name: str, *, nullable: tuple[str, ...] = ()) -> Callable[[I
         NULLABLE[full_name] = frozenset(nullable)
         return fn
     return register
+
+
+def implements_setter(full_name: str, field: str) -> None:
+    """Register the plain setter of an explicit message: "Class.set_x" writes `field` of the
+    object (the dispatcher has checked the value's type and that the reference is live)."""
+    cls = full_name.split(".", 1)[0]
+
+    async def set_field(ctx: Any, self: str, value: Any) -> None:
+        ctx.txn.update(cls, self, {field: value})
+    implements(full_name)(set_field)

@@ -18,7 +18,7 @@ from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo, canonical_uuid, supported_types
 from ..store import NULL_REF, new_ref, new_uuid
 from .pbd import AttachedSRs, attached_driver, call, driver_class, new_driver, plug_record
-from .registry import implements
+from .registry import implements, implements_setter
 
 log = logging.getLogger(__name__)
 
@@ -235,15 +235,9 @@ async def probe(ctx: Context, host: str, device_config: dict[str, str], type: st
     return f"<?xml version=\"1.0\" ?>\n<SRlist>{items}</SRlist>\n"
 
 
-def _setter(field: str):  # noqa: ANN202
-    async def set_field(ctx: Context, sr: str, value: Any) -> None:
-        ctx.txn.update("SR", sr, {field: value})
-    return set_field
-
-
-implements("SR.set_name_label")(_setter("name_label"))
-implements("SR.set_name_description")(_setter("name_description"))
-implements("SR.set_shared")(_setter("shared"))
+implements_setter("SR.set_name_label", "name_label")
+implements_setter("SR.set_name_description", "name_description")
+implements_setter("SR.set_shared", "shared")
 
 
 @implements("SR.set_physical_size")

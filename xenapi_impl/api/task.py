@@ -6,7 +6,7 @@ from typing import Any
 
 from ..server.context import Context
 from ..server.tasks import FINISHED
-from .registry import implements
+from .registry import implements, implements_setter
 
 
 @implements("task.create")
@@ -30,14 +30,6 @@ async def destroy(ctx: Context, self: str) -> None:
     ctx.services.tasks.forget(self)
 
 
-def _setter(field: str):  # noqa: ANN202
-    async def set_field(ctx: Context, self: str, value: Any) -> None:
-        ctx.txn.update("task", self, {field: value})
-    return set_field
-
-
-
-
 @implements("task.set_status")
 async def set_status(ctx: Context, self: str, value: str) -> None:
     changes: dict[str, Any] = {"status": value}
@@ -47,9 +39,9 @@ async def set_status(ctx: Context, self: str, value: str) -> None:
     ctx.txn.update("task", self, changes)
 
 
-implements("task.set_result")(_setter("result"))
-implements("task.set_error_info")(_setter("error_info"))
-implements("task.set_other_config")(_setter("other_config"))
+implements_setter("task.set_result", "result")
+implements_setter("task.set_error_info", "error_info")
+implements_setter("task.set_other_config", "other_config")
 
 
 @implements("task.set_progress")

@@ -15,7 +15,7 @@ from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo
 from ..store import NULL_REF, new_ref
 from .pbd import attached_driver, call, exclusive
-from .registry import implements
+from .registry import implements, implements_setter
 from .sr import vdi_record
 
 log = logging.getLogger(__name__)
@@ -189,15 +189,9 @@ async def update(ctx: Context, vdi: str) -> None:
                                 "missing": False})
 
 
-def _setter(field: str):  # noqa: ANN202
-    async def set_field(ctx: Context, self: str, value: Any) -> None:
-        ctx.txn.update("VDI", self, {field: value})
-    return set_field
-
-
-implements("VDI.set_name_label")(_setter("name_label"))
-implements("VDI.set_name_description")(_setter("name_description"))
-implements("VDI.set_sharable")(_setter("sharable"))
-implements("VDI.set_read_only")(_setter("read_only"))
-implements("VDI.set_on_boot")(_setter("on_boot"))
-implements("VDI.set_allow_caching")(_setter("allow_caching"))
+implements_setter("VDI.set_name_label", "name_label")
+implements_setter("VDI.set_name_description", "name_description")
+implements_setter("VDI.set_sharable", "sharable")
+implements_setter("VDI.set_read_only", "read_only")
+implements_setter("VDI.set_on_boot", "on_boot")
+implements_setter("VDI.set_allow_caching", "allow_caching")
