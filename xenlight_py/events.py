@@ -253,7 +253,28 @@ class _Watch:
         self.close()
 
 
-class EventStream:
+class _Watching:
+    """What both streams do with their :class:`_Watch`, as the context tells them of a
+    domain created or resumed, or of its own end."""
+
+    _watch: _Watch
+
+    def watch(self, domid: int) -> None:
+        """Add a domain to this stream."""
+        self._watch.watch(domid)
+
+    def _domain_created(self, domid: int) -> None:
+        if self._watch.all_domains:
+            self._watch.watch(domid)
+
+    def _domain_resumed(self, domid: int) -> None:
+        self._watch.rearm(domid)
+
+    def _detach_ctx(self, ctx: Any) -> None:
+        self._watch.detach_ctx()
+
+
+class EventStream(_Watching):
     """Blocking iterator of :class:`DomainEvent`; see :meth:`Context.events`."""
 
     def __init__(self, ctx: Context, domids: Iterable[int] | None,
@@ -272,19 +293,6 @@ class EventStream:
             os.write(self._wfd, b"\0")
         except (BlockingIOError, OSError):
             pass    # already awake (pipe full) or closed
-
-    def watch(self, domid: int) -> None:
-        self._watch.watch(domid)
-
-    def _domain_created(self, domid: int) -> None:
-        if self._watch.all_domains:
-            self._watch.watch(domid)
-
-    def _domain_resumed(self, domid: int) -> None:
-        self._watch.rearm(domid)
-
-    def _detach_ctx(self, ctx: Any) -> None:
-        self._watch.detach_ctx()
 
     def __iter__(self) -> Iterator[DomainEvent]:
         return self
@@ -453,7 +461,7 @@ _attachments: "weakref.WeakKeyDictionary[OsEvents, dict[asyncio.AbstractEventLoo
 _attach_lock = threading.Lock()
 
 
-class AsyncEventStream:
+class AsyncEventStream(_Watching):
     """Async iterator of :class:`DomainEvent`; see :meth:`Context.aevents`."""
 
     def __init__(self, ctx: Context, domids: Iterable[int] | None) -> None:
@@ -478,18 +486,8 @@ class AsyncEventStream:
         self._att = att
         att.sync()
 
-    def watch(self, domid: int) -> None:
-        self._watch.watch(domid)
-
-    def _domain_created(self, domid: int) -> None:
-        if self._watch.all_domains:
-            self._watch.watch(domid)
-
-    def _domain_resumed(self, domid: int) -> None:
-        self._watch.rearm(domid)
-
     def _detach_ctx(self, ctx: Any) -> None:
-        self._watch.detach_ctx()
+        super()._detach_ctx(ctx)
         if self._att is not None:
             self._att.wake()
 
