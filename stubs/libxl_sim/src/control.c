@@ -95,15 +95,23 @@ int xlsim_host_get_config(xlsim_host_config *cfg)
     return end(0);
 }
 
-/* Lock held: a guest (not dom0) that exists. */
-static struct sim_dom *guest(uint32_t domid, int *rc)
+/* Lock held: the domain, or NULL with *rc = ERROR_DOMAIN_NOTFOUND (logged). */
+static struct sim_dom *domain(uint32_t domid, int *rc)
 {
     struct sim_dom *d = xlsim__dom(domid);
     if (!d) {
         LOG(ERROR, "domain %u does not exist", domid);
         *rc = ERROR_DOMAIN_NOTFOUND;
-        return NULL;
     }
+    return d;
+}
+
+/* Lock held: a guest (not dom0) that exists. */
+static struct sim_dom *guest(uint32_t domid, int *rc)
+{
+    struct sim_dom *d = domain(domid, rc);
+    if (!d)
+        return NULL;
     if (domid == 0) {
         LOG(ERROR, "dom0 is not a simulated guest");
         *rc = ERROR_INVAL;
@@ -185,11 +193,8 @@ int xlsim_domain_set_load(uint32_t domid, double load)
     if (begin())
         return ERROR_FAIL;
     int rc = 0;
-    struct sim_dom *d = xlsim__dom(domid);
-    if (!d) {
-        LOG(ERROR, "domain %u does not exist", domid);
-        rc = ERROR_DOMAIN_NOTFOUND;
-    } else {
+    struct sim_dom *d = domain(domid, &rc);
+    if (d) {
         xlsim__accrue(d, xlsim__now());
         d->load_ppm = (uint32_t)lround(load * 1000000.0);
         xlsim__touch();
@@ -263,6 +268,17 @@ static void io_from(uint64_t work_ns, uint64_t rd_per_s, uint64_t wr_per_s, xlsi
     out->wr_reqs = out->wr_bytes / 4096;
 }
 
+/* Lock held: d's disk vdev, or NULL with *rc = ERROR_NOTFOUND (logged). */
+static struct sim_disk *disk_of(struct sim_dom *d, const char *vdev, int *rc)
+{
+    struct sim_disk *disk = xlsim__disk(d, vdev);
+    if (!disk) {
+        LOG(ERROR, "domain %u has no disk %s", d->domid, vdev);
+        *rc = ERROR_NOTFOUND;
+    }
+    return disk;
+}
+
 int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out)
 {
     if (!vdev || !out)
@@ -270,20 +286,10 @@ int xlsim_disk_stats(uint32_t domid, const char *vdev, xlsim_io_stats *out)
     if (begin())
         return ERROR_FAIL;
     int rc = 0;
-    struct sim_dom *d = xlsim__dom(domid);
-    if (!d) {
-        LOG(ERROR, "domain %u does not exist", domid);
-        rc = ERROR_DOMAIN_NOTFOUND;
-    } else {
-        struct sim_disk *disk = xlsim__disk(d, vdev);
-        if (disk) {
-            /* 8 MB/s read and 2 MB/s written per busy vCPU-second. */
-            io_from(xlsim__cpu_time(d, xlsim__now()) - disk->io_base_ns, 8000000, 2000000, out);
-        } else {
-            LOG(ERROR, "domain %u has no disk %s", domid, vdev);
-            rc = ERROR_NOTFOUND;
-        }
-    }
+    struct sim_dom *d = domain(domid, &rc);
+    struct sim_disk *disk = d ? disk_of(d, vdev, &rc) : NULL;
+    if (disk)   /* 8 MB/s read and 2 MB/s written per busy vCPU-second. */
+        io_from(xlsim__cpu_time(d, xlsim__now()) - disk->io_base_ns, 8000000, 2000000, out);
     return end(rc);
 }
 
@@ -294,19 +300,10 @@ int xlsim_disk_path(uint32_t domid, const char *vdev, char *out, size_t len)
     if (begin())
         return ERROR_FAIL;
     int rc = 0;
-    struct sim_dom *d = xlsim__dom(domid);
-    if (!d) {
-        LOG(ERROR, "domain %u does not exist", domid);
-        rc = ERROR_DOMAIN_NOTFOUND;
-    } else {
-        struct sim_disk *disk = xlsim__disk(d, vdev);
-        if (disk) {
-            rc = xlsim__copy_str(out, len, disk->pdev_path);
-        } else {
-            LOG(ERROR, "domain %u has no disk %s", domid, vdev);
-            rc = ERROR_NOTFOUND;
-        }
-    }
+    struct sim_dom *d = domain(domid, &rc);
+    struct sim_disk *disk = d ? disk_of(d, vdev, &rc) : NULL;
+    if (disk)
+        rc = xlsim__copy_str(out, len, disk->pdev_path);
     return end(rc);
 }
 
@@ -317,26 +314,16 @@ int xlsim_nic_stats(uint32_t domid, int devid, xlsim_io_stats *out)
     if (begin())
         return ERROR_FAIL;
     int rc = 0;
-    struct sim_dom *d = xlsim__dom(domid);
-    if (!d) {
-        LOG(ERROR, "domain %u does not exist", domid);
-        rc = ERROR_DOMAIN_NOTFOUND;
-    } else {
+    struct sim_dom *d = domain(domid, &rc);
+    struct sim_nic *nic = d ? xlsim__nic(d, devid) : NULL;
+    if (d && !nic) {
+        LOG(ERROR, "domain %u has no nic %d", domid, devid);
         rc = ERROR_NOTFOUND;
-        struct sim_dom_cold *c = xlsim__cold(d);
-        uint64_t cpu = xlsim__cpu_time(d, xlsim__now());
-        for (int i = 0; i < XLSIM_MAX_NICS; i++) {
-            if (c->nic[i].used && c->nic[i].devid == devid) {
-                /* 4 MB/s received and 1 MB/s sent per busy vCPU-second. */
-                io_from(cpu - c->nic[i].io_base_ns, 4000000, 1000000, out);
-                out->rd_reqs = out->rd_bytes / 1500;  /* packets */
-                out->wr_reqs = out->wr_bytes / 1500;
-                rc = 0;
-                break;
-            }
-        }
-        if (rc)
-            LOG(ERROR, "domain %u has no nic %d", domid, devid);
+    } else if (nic) {
+        /* 4 MB/s received and 1 MB/s sent per busy vCPU-second. */
+        io_from(xlsim__cpu_time(d, xlsim__now()) - nic->io_base_ns, 4000000, 1000000, out);
+        out->rd_reqs = out->rd_bytes / 1500;  /* packets */
+        out->wr_reqs = out->wr_bytes / 1500;
     }
     return end(rc);
 }

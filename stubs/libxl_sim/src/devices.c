@@ -285,16 +285,6 @@ int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
-/* d's nic with this devid, or NULL (lock held). */
-static struct sim_nic *nic_by_devid(struct sim_dom *d, int devid)
-{
-    struct sim_dom_cold *c = xlsim__cold(d);
-    for (int i = 0; i < XLSIM_MAX_NICS; i++)
-        if (c->nic[i].used && c->nic[i].devid == devid)
-            return &c->nic[i];
-    return NULL;
-}
-
 int libxl_device_nic_add(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *nic,
                          const libxl_asyncop_how *ao_how)
 {
@@ -358,7 +348,7 @@ int libxl_device_nic_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_nic *ni
     if (!rc) {
         /* As on Xen 4.17: removing a devid the domain does not have succeeds (xl looks the
          * nic up first with libxl_devid_to_device_nic). */
-        struct sim_nic *found = nic_by_devid(d, nic->devid);
+        struct sim_nic *found = xlsim__nic(d, nic->devid);
         if (found) {
             memset(found, 0, sizeof(*found));
             d->nnics--;
@@ -376,7 +366,7 @@ int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
     xlsim__lock();
     int rc = xlsim__fault("libxl_devid_to_device_nic");
     struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
-    struct sim_nic *found = d && devid >= 0 ? nic_by_devid(d, devid) : NULL;
+    struct sim_nic *found = d && devid >= 0 ? xlsim__nic(d, devid) : NULL;
     if (!rc && !found)
         rc = ERROR_FAIL;  /* libxl: no /libxl/<domid>/device/vif/<devid> */
     if (!rc) {

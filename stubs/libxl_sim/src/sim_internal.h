@@ -192,6 +192,15 @@ static inline struct sim_disk *xlsim__disk(const struct sim_dom *d, const char *
             return &c->disk[i];
     return NULL;
 }
+/* d's nic with this devid, or NULL (lock held). */
+static inline struct sim_nic *xlsim__nic(const struct sim_dom *d, int devid)
+{
+    struct sim_dom_cold *c = xlsim__cold(d);
+    for (int i = 0; i < XLSIM_MAX_NICS; i++)
+        if (c->nic[i].used && c->nic[i].devid == devid)
+            return &c->nic[i];
+    return NULL;
+}
 void xlsim__accrue(struct sim_dom *d, uint64_t t); /* checkpoint cpu time at t */
 int xlsim__accruing(const struct sim_dom *d);
 uint64_t xlsim__cpu_time(const struct sim_dom *d, uint64_t now);
