@@ -284,24 +284,18 @@ class Monitor:
             "VCPUs_CPU": {v.vcpuid: v.cpu for v in vcs},
             "VCPUs_flags": {v.vcpuid: _vcpu_flags(v) for v in vcs},
         }, now)
-        for dev, vbd in vm.vbds.items():
-            r = rates.get(("vbd", vm.domid, dev))
-            if r is None:
-                continue
-            series[("vm", u, f"vbd_{dev}_read")] = r[0]
-            series[("vm", u, f"vbd_{dev}_write")] = r[1]
-            vrec = txn.get("VBD", vbd)
-            if vrec is not None:
-                _update(txn, "VBD_metrics", vrec["metrics"], _kbs(r), now)
-        for devid, vif in vm.vifs.items():
-            r = rates.get(("vif", vm.domid, devid))
-            if r is None:
-                continue
-            series[("vm", u, f"vif_{devid}_rx")] = r[0]
-            series[("vm", u, f"vif_{devid}_tx")] = r[1]
-            vrec = txn.get("VIF", vif)
-            if vrec is not None:
-                _update(txn, "VIF_metrics", vrec["metrics"], _kbs(r), now)
+        # per device: its rates' series names (xapi's) and its metrics record
+        for kind, devices, cls, names in (("vbd", vm.vbds, "VBD", ("read", "write")),
+                                          ("vif", vm.vifs, "VIF", ("rx", "tx"))):
+            for dev, ref in devices.items():
+                r = rates.get((kind, vm.domid, dev))
+                if r is None:
+                    continue
+                series[("vm", u, f"{kind}_{dev}_{names[0]}")] = r[0]
+                series[("vm", u, f"{kind}_{dev}_{names[1]}")] = r[1]
+                drec = txn.get(cls, ref)
+                if drec is not None:
+                    _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(r), now)
         g = read.guests.get(vm.domid)
         if g is not None:
             series[("vm", u, "memory_internal_free")] = float(g.mem_free_kb)
