@@ -34,8 +34,8 @@ int xlsim__disk_backend(const libxl_device_disk *disk, uint32_t domid, int32_t *
     return 0;
 }
 
-/* Validate a caller disk into the simulator's record, its backend chosen as libxl does
- * (no lock needed). */
+/* Validate a caller disk into the simulator's record (no lock needed); the caller sets
+ * its backend with xlsim__disk_backend, whose failure each call reports its own way. */
 int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32_t domid)
 {
     memset(out, 0, sizeof(*out));
@@ -52,9 +52,6 @@ int xlsim__disk_from(struct sim_disk *out, const libxl_device_disk *disk, uint32
         LOGD(ERROR, domid, "disk %s: no pdev_path (only a cdrom may be empty)", out->vdev);
         return ERROR_INVAL;
     }
-    int rc = xlsim__disk_backend(disk, domid, &out->backend);
-    if (rc)
-        return rc;
     out->used = 1;
     out->readwrite = disk->readwrite ? 1 : 0;
     out->is_cdrom = disk->is_cdrom ? 1 : 0;
@@ -110,6 +107,8 @@ int libxl_device_disk_add(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *dis
         rc = ERROR_INVAL;
     if (!rc)
         rc = xlsim__disk_from(&rec, disk, domid);
+    if (!rc)
+        rc = xlsim__disk_backend(disk, domid, &rec.backend);
     if (!rc) {
         struct sim_dom_cold *c = xlsim__cold(d);
         int free_i = -1;

@@ -163,6 +163,7 @@ static int plan_from_config(struct plan *p, const libxl_domain_config *dc)
         int rc = xlsim__disk_from(&p->disk[i], &dc->disks[i], 0);
         if (rc)
             return rc;
+        p->disk[i].backend = backend;
         for (int j = 0; j < i; j++)
             if (!strcmp(p->disk[j].vdev, p->disk[i].vdev)) {
                 LOG(ERROR, "disk %s given twice", p->disk[i].vdev);
