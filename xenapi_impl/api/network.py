@@ -17,6 +17,7 @@ from ..errors import XenAPIError
 from ..hostnet.syntax import valid_ifname, valid_mtu
 from ..server.context import Context
 from ..store import new_ref, new_uuid
+from .owned import delete_with_metrics
 from .registry import implements
 
 #: purposes that may not be combined on one network (xapi: NBD with and without TLS)
@@ -106,9 +107,8 @@ def _destroy(txn: Any, network: str) -> None:
     pifs = children(txn, "PIF", "network", network)
     if pifs:
         raise XenAPIError("NETWORK_CONTAINS_PIF", *pifs)
-    from .vif import delete_vif
     for vif in vifs:                      # detached VIFs go with their network, as in xapi
-        delete_vif(txn, vif)
+        delete_with_metrics(txn, "VIF", vif)
     txn.delete("network", network)
 
 

@@ -29,6 +29,7 @@ from ..hostnet.syntax import prefix_to_netmask, valid_cidr, valid_ip, valid_netm
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .network import children, create_network, free_bridge, network_lock, serialized
+from .owned import delete_with_metrics
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -200,24 +201,17 @@ def _not_management(rec: dict[str, Any], pif: str) -> None:
         raise XenAPIError("PIF_IS_MANAGEMENT_INTERFACE", pif)
 
 
-def _delete_pif(txn: Any, pif: str) -> None:
-    metrics = txn.get("PIF", pif)["metrics"]
-    if metrics != NULL_REF and txn.get("PIF_metrics", metrics) is not None:
-        txn.delete("PIF_metrics", metrics)
-    txn.delete("PIF", pif)
-
-
 @implements("PIF.forget")
 async def forget(ctx: Context, pif: str) -> None:
     """Forget the record (the interface itself stays; a rescan finds it again). The
     network stays too: VIFs may still use it."""
     _not_management(ctx.txn.get("PIF", pif), pif)
-    _delete_pif(ctx.txn, pif)
+    delete_with_metrics(ctx.txn, "PIF", pif)
 
 
 @implements("PIF.db_forget")
 async def db_forget(ctx: Context, pif: str) -> None:
-    _delete_pif(ctx.txn, pif)
+    delete_with_metrics(ctx.txn, "PIF", pif)
 
 
 @implements("PIF.db_introduce", nullable=("bond_slave_of", "VLAN_master_of"))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .owned import delete_with_metrics
 from .registry import implements
 
 #: userdevice numbers a VM may use (xapi allows 0..254 for PV; HVM guests see the first 4 IDE)
@@ -46,14 +47,6 @@ def _used_devices(ctx: Context, vm: str, skip: str = "") -> set[int]:
             if n is not None:
                 used.add(n)
     return used
-
-
-def destroy_record(ctx: Context, vbd: str) -> None:
-    """Remove a VBD and its metrics (the VM's and VDI's sets follow)."""
-    metrics = ctx.txn.get("VBD", vbd)["metrics"]
-    if metrics != NULL_REF and ctx.txn.exists("VBD_metrics", metrics):
-        ctx.txn.delete("VBD_metrics", metrics)
-    ctx.txn.delete("VBD", vbd)
 
 
 async def _hotplug(ctx: Context, vm: str, name: str, *args: Any) -> None:
@@ -128,7 +121,7 @@ async def destroy(ctx: Context, self: str) -> None:
         vm = ctx.txn.get("VM", rec["VM"])
         raise XenAPIError("OPERATION_NOT_ALLOWED", f"VBD '{rec['uuid']}' still attached to "
                           f"'{vm['uuid'] if vm else rec['VM']}'")
-    destroy_record(ctx, self)
+    delete_with_metrics(ctx.txn, "VBD", self)
 
 
 @implements("VBD.plug")

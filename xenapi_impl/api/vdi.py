@@ -15,6 +15,7 @@ from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo
 from ..store import NULL_REF, new_ref
 from .pbd import attached_driver, call, exclusive
+from .owned import delete_with_metrics
 from .registry import implements, implements_setter
 from .sr import vdi_record
 
@@ -89,8 +90,7 @@ async def _destroy(ctx: Context, self: str) -> None:
     await call(ctx, drv.vdi_delete, rec["uuid"])
     # like xapi: the VDI's (unattached) VBDs go with it rather than dangle
     for vbd in list(rec["VBDs"]):
-        from .vbd import destroy_record
-        destroy_record(ctx, vbd)
+        delete_with_metrics(ctx.txn, "VBD", vbd)
     ctx.txn.delete("VDI", self)
     await _sr_refresh_sizes(ctx, rec["SR"], drv)
 

@@ -20,8 +20,9 @@ from ..errors import XenAPIError
 from ..hostnet.mac import generate_mac, is_valid_mac, normalize_mac, usable_guest_mac
 from ..hostnet.syntax import valid_cidr, valid_ip, valid_mtu
 from ..server.context import Context
-from ..store import NULL_REF, new_ref, new_uuid
+from ..store import new_ref, new_uuid
 from .network import serialized
+from .owned import delete_with_metrics
 from .registry import implements
 
 QOS_ALGORITHMS = ("ratelimit",)
@@ -105,14 +106,6 @@ def vm_vifs(txn: Any, vm: str) -> list[str]:
     return [r for r in txn.refs("VIF") if txn.get("VIF", r)["VM"] == vm]
 
 
-def delete_vif(txn: Any, vif: str) -> None:
-    """Remove a VIF and its metrics record."""
-    metrics = txn.get("VIF", vif)["metrics"]
-    if metrics != NULL_REF and txn.get("VIF_metrics", metrics) is not None:
-        txn.delete("VIF_metrics", metrics)
-    txn.delete("VIF", vif)
-
-
 @implements("VIF.create")
 async def create(ctx: Context, record: dict[str, Any]) -> str:
     async with serialized(ctx):
@@ -177,7 +170,7 @@ async def destroy(ctx: Context, vif: str) -> None:
     if ctx.txn.get("VIF", vif)["currently_attached"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED",
                           "VIF is currently attached to a running VM: unplug it first")
-    delete_vif(ctx.txn, vif)
+    delete_with_metrics(ctx.txn, "VIF", vif)
 
 
 # --- hot-plug ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .owned import delete_with_metrics
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -632,17 +633,13 @@ async def destroy(ctx: Context, self: str) -> None:
     busy = VmOps.of(ctx.services).busy.get(self)
     if busy is not None:
         raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", "VM", self, busy[0], busy[1])
-    from .vbd import destroy_record
-    from .vif import delete_vif
     for vbd in list(rec["VBDs"]):
-        destroy_record(ctx, vbd)
+        delete_with_metrics(ctx.txn, "VBD", vbd)
     for vif in list(rec["VIFs"]):
-        delete_vif(ctx.txn, vif)
+        delete_with_metrics(ctx.txn, "VIF", vif)
     for c in rec["consoles"]:
         if ctx.txn.get("console", c) is not None:
             ctx.txn.delete("console", c)
     if rec["power_state"] == "Suspended":
         await _drop_suspend_image(ctx, ctx.txn, self)
-    if rec["metrics"] != NULL_REF and ctx.txn.get("VM_metrics", rec["metrics"]) is not None:
-        ctx.txn.delete("VM_metrics", rec["metrics"])
-    ctx.txn.delete("VM", self)
+    delete_with_metrics(ctx.txn, "VM", self)

@@ -19,6 +19,7 @@ from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from . import vdi as vdi_api
+from .owned import delete_with_metrics
 from .registry import implements
 from .templates import DEFAULT_TEMPLATE_KEY
 from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_image,
@@ -336,8 +337,6 @@ async def revert(ctx: Context, snapshot: str) -> None:
             old = ctx.store.get("VM", vm)
             sub = sub_context(ctx)
             from .pbd import serialized
-            from .vbd import destroy_record
-            from .vif import delete_vif
             async with serialized(sub):
                 old_vdis = []
                 for r in old["VBDs"]:
@@ -345,10 +344,10 @@ async def revert(ctx: Context, snapshot: str) -> None:
                     if b is not None and _is_disk(b):
                         old_vdis.append(b["VDI"])
                     if b is not None:
-                        destroy_record(sub, r)
+                        delete_with_metrics(sub.txn, "VBD", r)
                 for r in old["VIFs"]:
                     if sub.txn.get("VIF", r) is not None:
-                        delete_vif(sub.txn, r)
+                        delete_with_metrics(sub.txn, "VIF", r)
                 values = {k: snap[k] for k in CONFIG_FIELDS
                           if k not in ("name_description", "is_a_template",
                                        "blocked_operations") and k in snap}
