@@ -7,7 +7,8 @@ import time
 import pytest
 import XenAPI
 
-from test_python_sdk import VM, details
+from sdk import details
+from test_python_sdk import VM
 from xenapi_impl.hostnet import discover, is_locally_administered
 
 NET = {"name_label": "sdk-net", "name_description": "", "MTU": "1500", "other_config": {},

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import XenAPI
+from sdk import details
 from vm_records import vm_create_record
 
 VM = vm_create_record("sdk-vm", memory_mib=128, static_max_mib=256, VCPUs_max="2",
@@ -15,12 +16,6 @@ VM = vm_create_record("sdk-vm", memory_mib=128, static_max_mib=256, VCPUs_max="2
 NETWORK = {"name_label": "net0", "name_description": "", "MTU": "1500", "other_config": {},
            "bridge": "xenbr9", "managed": True, "tags": []}
 BOGUS = "OpaqueRef:11111111-2222-4333-8444-555555555555"
-
-
-def details(call, *args):
-    with pytest.raises(XenAPI.Failure) as info:
-        call(*args)
-    return info.value.details
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ code does."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -18,9 +16,9 @@ import pytest
 import XenAPI
 from serverproc import SERVER, ServerProcess
 from vm_records import vm_create_record
+from xo import NODE_DIR, require_node
 
 MiB = 1 << 20
-NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 HOST_SOURCES = {"memory_total_kib", "memory_free_kib", "loadavg"}
 
 
@@ -202,9 +200,8 @@ await xapi.disconnect()
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not os.path.isdir(
-    os.path.join(NODE_DIR, "node_modules", "xen-api")), reason="node / xen-api not installed")
 def test_xen_orchestra_reads_the_stats(srv, running):
+    require_node()          # a missing connector fails, as in the other XO tests
     _x, session, vm_uuid = running
     wait_json(srv, session, vm_uuid)
     got = subprocess.run(["node", "--input-type=module", "-e", XO_STATS, srv.url, "root",

@@ -7,17 +7,12 @@ import time
 
 import pytest
 import XenAPI
+from sdk import details
 
 from test_python_sdk import VM
 
 NULL = "OpaqueRef:NULL"
 MiB = 1 << 20
-
-
-def details(call, *args):
-    with pytest.raises(XenAPI.Failure) as info:
-        call(*args)
-    return info.value.details
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import XenAPI
+from sdk import details
 from serverproc import VENV_BIN, ServerProcess
 
 from xenapi_impl.api.templates import BUILTIN, template_uuid
@@ -49,12 +50,6 @@ def domain_row(srv, domid: str) -> list[str]:
         if cols[1] == str(domid):
             return cols
     raise AssertionError(f"domain {domid} not listed")
-
-
-def details(call, *args):
-    with pytest.raises(XenAPI.Failure) as info:
-        call(*args)
-    return info.value.details
 
 
 def image(x, vdi: str) -> str:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import XenAPI
+from sdk import details
 from serverproc import VENV_BIN, ServerProcess
 from vm_records import vm_create_record
 
@@ -25,12 +26,6 @@ def x(server):
 
 def vm_record(name: str) -> dict:
     return vm_create_record(name, static_max_mib=512, vcpus=2, PV_args="console=hvc0")
-
-
-def details(call, *args):
-    with pytest.raises(XenAPI.Failure) as info:
-        call(*args)
-    return info.value.details
 
 
 class Watcher:

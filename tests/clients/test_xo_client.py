@@ -3,35 +3,17 @@ node against the real server: it logs in, loads every class into its cache, foll
 sees an object created by the Python SDK appear, and calls methods (sync and Async)."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
 import XenAPI
+from xo import NODE_DIR, read_step, require_node
 
-NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 SCRIPT = os.path.join(NODE_DIR, "xo_check.mjs")
 
-if shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_DIR, "node_modules",
-                                                                  "xen-api")):
-    # Fail loudly: this client is part of what the server must prove (make venv runs npm ci).
-    raise RuntimeError("node or tests/clients/node/node_modules/xen-api missing: "
-                       "install nodejs and npm, then run `make venv`")
-
-
-def _read(proc: subprocess.Popen) -> dict:
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait(10)
-        raise AssertionError(f"node exited ({proc.returncode}): {proc.stderr.read()}")
-    msg = json.loads(line)
-    if msg["step"] == "warning":
-        return _read(proc)
-    assert msg["step"] != "error", msg
-    return msg
+require_node()
 
 
 @pytest.mark.parametrize("transport,path", [("auto", "/jsonrpc"), ("xml-rpc", "/xmlrpc")])
@@ -40,7 +22,7 @@ def test_xen_orchestra_connector(server, transport, path):
                             cwd=NODE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        ready = _read(proc)
+        ready = read_step(proc)
         assert ready["step"] == "ready"
         print("xen-api loaded", ready["objects"], "objects of", ready["nTypes"], "classes")
         # every class with get_all_records was loaded; the seeded objects are in its cache
@@ -56,16 +38,16 @@ def test_xen_orchestra_connector(server, transport, path):
                                          "managed": True, "tags": []})
         proc.stdin.write(name + "\n")
         proc.stdin.flush()
-        seen = _read(proc)
+        seen = read_step(proc)
         assert seen["step"] == "seen" and seen["ref"] == net
         assert seen["id"] == sdk.xenapi.network.get_uuid(net)          # cached by uuid
 
-        called = _read(proc)
+        called = read_step(proc)
         assert called["name_label"] == name + "-renamed"
         assert sdk.xenapi.network.get_name_label(net) == name + "-renamed"
         assert called["asyncResult"].startswith("OpaqueRef:")
 
-        done = _read(proc)
+        done = read_step(proc)
         assert done["step"] == "done"
         assert path in done["paths"]
         other = "/xmlrpc" if path == "/jsonrpc" else "/jsonrpc"

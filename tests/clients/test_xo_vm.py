@@ -5,41 +5,24 @@ must show each state, in both transports.
 Every state it reports is checked again through the official Python SDK."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
 import XenAPI
 from vm_records import vm_create_record
+from xo import NODE_DIR, read_step, require_node
 
-NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 SCRIPT = os.path.join(NODE_DIR, "xo_vm.mjs")
 NULL = "OpaqueRef:NULL"
 
-if shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_DIR, "node_modules",
-                                                                  "xen-api")):
-    raise RuntimeError("node or tests/clients/node/node_modules/xen-api missing: "
-                       "install nodejs and npm, then run `make venv`")
+require_node()
 
 
 def vm_record(name: str) -> dict:
     """A minimal PV VM with the fields WIRE.md lists as required by VM.create."""
     return vm_create_record(name, memory_mib=128, static_min_mib=64)
-
-
-def _read(proc: subprocess.Popen) -> dict:
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait(10)
-        raise AssertionError(f"node exited ({proc.returncode}): {proc.stderr.read()}")
-    msg = json.loads(line)
-    if msg["step"] == "warning":
-        return _read(proc)
-    assert msg["step"] != "error", msg
-    return msg
 
 
 @pytest.fixture
@@ -60,12 +43,12 @@ def test_xo_starts_vms(server, sdk, transport, path):
                              sync_vm, async_vm], cwd=NODE_DIR, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        ready = _read(proc)
+        ready = read_step(proc)
         assert ready["step"] == "ready"
         assert [v["power_state"] for v in ready["vms"]] == ["Halted", "Halted"]
         assert ready["vms"][0]["id"] == sdk.VM.get_uuid(sync_vm)      # cached by uuid
 
-        started = _read(proc)
+        started = read_step(proc)
         assert started["step"] == "sync"
         # void: "" in XML-RPC; JSON-RPC 1.0 (WIRE.md) allows null
         voids = ("",) if transport == "xml-rpc" else ("", None)
@@ -76,7 +59,7 @@ def test_xo_starts_vms(server, sdk, transport, path):
         assert sdk.VM.get_power_state(sync_vm) == "Running"
         assert str(vm["domid"]) == sdk.VM.get_domid(sync_vm) and int(vm["domid"]) > 0
 
-        started = _read(proc)
+        started = read_step(proc)
         assert started["step"] == "async"
         assert started["result"] == ""                  # the task's result: void
         vm = started["vm"]
@@ -84,31 +67,31 @@ def test_xo_starts_vms(server, sdk, transport, path):
         assert sdk.VM.get_power_state(async_vm) == "Running"
         assert str(vm["domid"]) == sdk.VM.get_domid(async_vm) and vm["domid"] != sync_domid
 
-        again = _read(proc)
+        again = read_step(proc)
         assert again["step"] == "again"
         # the error reaches XO through the task's error_info, as xapi reports it
         assert again["code"] == "VM_BAD_POWER_STATE" and again["fromTask"] is True
         assert again["params"] == [async_vm, "halted", "running"]
         assert sdk.VM.get_power_state(async_vm) == "Running"
 
-        halted = _read(proc)
+        halted = read_step(proc)
         assert halted["step"] == "halted"
         assert [v["power_state"] for v in halted["vms"]] == ["Halted", "Halted"]
         assert [v["resident_on"] for v in halted["vms"]] == [NULL, NULL]
         assert sdk.VM.get_power_state(sync_vm) == sdk.VM.get_power_state(async_vm) == "Halted"
 
-        paused = _read(proc)
+        paused = read_step(proc)
         assert paused["step"] == "paused" and paused["host"] == host
         assert paused["vm"]["resident_on"] == host
         assert str(paused["vm"]["domid"]) == sdk.VM.get_domid(sync_vm)
-        unpaused = _read(proc)
+        unpaused = read_step(proc)
         assert unpaused["step"] == "unpaused"
         assert unpaused["vm"]["power_state"] == "Running"
         assert unpaused["vm"]["domid"] == paused["vm"]["domid"]     # the same domain, resumed
         assert unpaused["final"]["power_state"] == "Halted"
         assert sdk.VM.get_power_state(sync_vm) == "Halted"
 
-        done = _read(proc)
+        done = read_step(proc)
         assert done["step"] == "done"
         assert path in done["paths"]
         other = "/xmlrpc" if path == "/jsonrpc" else "/jsonrpc"
