@@ -256,25 +256,22 @@ def test_xenlight_level_reaches_libxl_messages_live(tmp_path, clean_logging):
     """libxl drops messages below the `xenlight` logger's level in C; lowering that level
     through host.logging makes libxl's debug messages appear at once, raising it again
     stops them (the simulator logs each domain it builds at debug level, as libxl does)."""
-    from test_vm_lifecycle import VmHarness, new_vm
+    from test_vm_lifecycle import new_vm
+    from test_vm_lifecycle import run as run_vm
 
     def built() -> list[str]:
         return [m for m in clean_logging.messages if "domain built" in m]
 
-    async def main() -> None:
-        h = await VmHarness(str(tmp_path)).start()
-        try:
-            s, host = await _host(h)
-            vm = await new_vm(h, s)
-            await h.call("VM.start", s, vm, False, False)
-            assert built() == []
-            await h.call("host.add_to_logging", s, host, "level:xenlight", "debug")
-            await h.call("VM.hard_reboot", s, vm)
-            [line] = built()
-            assert "libxl_domain_create_new: domain built" in line
-            await h.call("host.remove_from_logging", s, host, "level:xenlight")
-            await h.call("VM.hard_reboot", s, vm)
-            assert len(built()) == 1
-        finally:
-            await h.close()
-    asyncio.run(main())
+    async def body(h: Harness, s: str) -> None:
+        host = (await h.call("host.get_all", s))[0]
+        vm = await new_vm(h, s)
+        await h.call("VM.start", s, vm, False, False)
+        assert built() == []
+        await h.call("host.add_to_logging", s, host, "level:xenlight", "debug")
+        await h.call("VM.hard_reboot", s, vm)
+        [line] = built()
+        assert "libxl_domain_create_new: domain built" in line
+        await h.call("host.remove_from_logging", s, host, "level:xenlight")
+        await h.call("VM.hard_reboot", s, vm)
+        assert len(built()) == 1
+    run_vm(tmp_path, body)

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from test_vm_lifecycle import VmHarness, new_vm
+from test_vm_lifecycle import VmHarness, new_vm, run
 from xenapi_impl.store import NULL_REF
 from xenapi_impl.xen.monitor import Monitor
 
@@ -35,16 +35,6 @@ async def ticks(m: Monitor, n: int, gap: float = 0.05) -> None:
     for _ in range(n):
         await asyncio.sleep(gap)
         await m.tick()
-
-
-def run(tmp_path: Any, body: Any) -> Any:
-    async def main() -> Any:
-        h = await VmHarness(str(tmp_path)).start()
-        try:
-            return await body(h, await h.login())
-        finally:
-            await h.close()
-    return asyncio.run(main())
 
 
 def test_vm_device_guest_and_host_metrics(tmp_path):
