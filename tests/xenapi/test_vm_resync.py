@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from test_vm_lifecycle import VmHarness, domains, new_vm
-from xenapi_impl.xen.resync import resync
+from xenapi_impl.api.resync import resync
 
 
 def test_interrupted_start_and_vanished_domain(tmp_path):

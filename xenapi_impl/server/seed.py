@@ -40,7 +40,7 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
     from ..api.templates import seed_templates
     await seed_templates(services)      # built-in templates (stable uuids) if missing
-    from ..xen.resync import resync
+    from ..api.resync import resync
     await resync(services)              # VM records vs the hypervisor's domains
     return await _first_admin(services, db_path)
 

@@ -74,6 +74,20 @@ class Hypervisor:
         except DomainNotFound:
             return None
 
+    async def disk(self, domid: int, vdev: str) -> Any | None:
+        """The disk ``vdev`` as the domain holds it (its target None for an empty drive),
+        or None when the domain has no such disk."""
+        from xenlight_py import DomainNotFound, NotFound
+        try:
+            return await in_pool(self.context.disk, domid, vdev)
+        except (NotFound, DomainNotFound):
+            return None
+        except Exception as exc:  # noqa: BLE001 - mapped below
+            from xenlight_py import XenlightError
+            if isinstance(exc, XenlightError):
+                raise libxl_error("disk lookup", exc) from exc
+            raise
+
     # domains ---------------------------------------------------------------------------
     async def create(self, cfg: Any, paused: bool) -> int:
         return await self.run("domain create", self.context.create_domain, cfg, paused=paused)
