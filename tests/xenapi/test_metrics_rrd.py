@@ -7,7 +7,7 @@ import math
 import xml.etree.ElementTree as ET
 
 import pytest
-from xenapi_impl.xen.rrd import ARCHIVES, Archive, Rrd, RrdError, to_json, to_xml
+from xenapi_impl.rrd import ARCHIVES, Archive, Rrd, RrdError, to_json, to_xml
 
 CPU = ("vm", "u1", "cpu0")
 MEM = ("host", "h1", "memory_free_kib")

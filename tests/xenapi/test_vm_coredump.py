@@ -8,7 +8,7 @@ import struct
 from test_vm_events import run, until
 from test_vm_lifecycle import VmHarness, fails, new_vm
 from xenapi_impl.store import NULL_REF
-from xenapi_impl.xen.coredump import core_vdi_size
+from xenapi_impl.api.crashdump import core_vdi_size
 
 
 async def vdi_path(h: VmHarness, s: str, vdi: str) -> str:

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from test_vm_lifecycle import VmHarness, domains, new_vm
+from xenapi_impl.api.agent_hooks import agent_hooks
 
 
 def run(tmp_path: Any, body: Any) -> Any:
     async def main() -> Any:
         h = await VmHarness(str(tmp_path)).start()
-        h.services.backend.start(h.services)
+        h.services.backend.start(h.services, agent_hooks(h.services))
         try:
             return await body(h, await h.login())
         finally:

@@ -2,13 +2,13 @@
 
 create follows xapi's checks (CDs read-only, only CDs empty, no RW VBD on a read-only VDI,
 userdevice valid and free on the VM, "autodetect" picks the lowest free one) and makes the
-VBD_metrics record. plug/unplug/insert/eject on a running VM go through the backend's
-``VBDHotplug`` methods; on a halted VM plug/unplug answer VM_BAD_POWER_STATE like xapi.
+VBD_metrics record. plug/unplug/insert/eject on a running VM change its domain
+(api/vbd_live.py); on a halted VM plug/unplug answer VM_BAD_POWER_STATE like xapi.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import XenAPIError
 from ..server.context import Context
@@ -19,15 +19,6 @@ from .registry import implements
 #: userdevice numbers a VM may use (xapi allows 0..254 for PV; HVM guests see the first 4 IDE)
 MAX_DEVICES = 255
 _NAMED = re.compile(r"^(?:xvd|hd|sd)([a-z])$")
-
-
-class VBDHotplug(Protocol):
-    """What the Xen adapter offers for running VMs (slots in as ctx.services.backend)."""
-
-    def vbd_plug(self, ctx: Context, vbd: str) -> Any: ...
-    def vbd_unplug(self, ctx: Context, vbd: str, force: bool) -> Any: ...
-    def vbd_insert(self, ctx: Context, vbd: str, vdi: str) -> Any: ...
-    def vbd_eject(self, ctx: Context, vbd: str) -> Any: ...
 
 
 def _device_number(userdevice: str) -> int | None:
@@ -50,12 +41,12 @@ def _used_devices(ctx: Context, vm: str, skip: str = "") -> set[int]:
 
 
 async def _hotplug(ctx: Context, vm: str, name: str, *args: Any) -> None:
-    fn = getattr(ctx.services.backend, name, None)
-    if fn is None:
+    """Change the running VM's domain (api/vbd_live.py); without a hypervisor backend
+    there is no domain to change."""
+    if getattr(ctx.services.backend, "hypervisor", None) is None:
         raise XenAPIError("NOT_IMPLEMENTED", f"VBD hot-plug ({name}) on a running VM")
-    result = fn(ctx, *args)
-    if hasattr(result, "__await__"):
-        await result
+    from . import vbd_live
+    await getattr(vbd_live, name)(ctx, *args)
 
 
 def _power_state(ctx: Context, vbd: str) -> tuple[str, str]:
@@ -131,7 +122,7 @@ async def plug(ctx: Context, self: str) -> None:
         raise XenAPIError("VM_BAD_POWER_STATE", vm, "running", state.lower())
     if ctx.txn.get("VBD", self)["currently_attached"]:
         raise XenAPIError("DEVICE_ALREADY_ATTACHED", self)
-    await _hotplug(ctx, vm, "vbd_plug", self)
+    await _hotplug(ctx, vm, "plug", self)
 
 
 async def _unplug(ctx: Context, self: str, force: bool) -> None:
@@ -143,7 +134,7 @@ async def _unplug(ctx: Context, self: str, force: bool) -> None:
         raise XenAPIError("DEVICE_ALREADY_DETACHED", self)
     if not force and not rec["unpluggable"]:
         raise XenAPIError("VBD_NOT_UNPLUGGABLE", self)
-    await _hotplug(ctx, vm, "vbd_unplug", self, force)
+    await _hotplug(ctx, vm, "unplug", self, force)
 
 
 @implements("VBD.unplug")
@@ -164,7 +155,7 @@ async def insert(ctx: Context, vbd: str, vdi: str) -> None:
     if not rec["empty"]:
         raise XenAPIError("VBD_NOT_EMPTY", vbd)
     if rec["currently_attached"]:
-        await _hotplug(ctx, rec["VM"], "vbd_insert", vbd, vdi)
+        await _hotplug(ctx, rec["VM"], "change_media", vbd, vdi)
     ctx.txn.update("VBD", vbd, {"VDI": vdi, "empty": False})
 
 
@@ -176,7 +167,7 @@ async def eject(ctx: Context, vbd: str) -> None:
     if rec["empty"]:
         raise XenAPIError("VBD_IS_EMPTY", vbd)
     if rec["currently_attached"]:
-        await _hotplug(ctx, rec["VM"], "vbd_eject", vbd)
+        await _hotplug(ctx, rec["VM"], "change_media", vbd, NULL_REF)
     ctx.txn.update("VBD", vbd, {"VDI": NULL_REF, "empty": True})
 
 

@@ -551,7 +551,26 @@ async def resume_on(ctx: Context, vm: str, host: str, start_paused: bool,
     await _resume(ctx, vm, host, start_paused, "resume_on")
 
 
-# --- what the guests do by themselves (called by xen/pump.py) -----------------------------
+# --- what the guests do by themselves (xen/pump.py, through AgentHooks.domain_event) ------
+#: libxl shutdown reason -> the VM field naming what to do
+REASON_FIELD = {"POWEROFF": "actions_after_shutdown", "REBOOT": "actions_after_reboot",
+                "CRASH": "actions_after_crash", "WATCHDOG": "actions_after_crash"}
+
+
+async def domain_event(services: Any, kind: str, domid: int, reason: str | None) -> None:
+    """A domain of this host shut down (with libxl's reason) or died by itself."""
+    vm = vm_of_domid(services, domid)
+    if vm is None:
+        return
+    if kind == "death":
+        await guest_vanished(services, vm, domid)
+        return
+    field = REASON_FIELD.get(reason or "")
+    if field is None:               # suspend / soft reset: the operation that asked acts
+        return
+    await guest_shut_down(services, vm, domid, field)
+
+
 def vm_of_domid(services: Any, domid: int) -> str | None:
     """The VM whose domain on this host is `domid`, unless an operation owns it now."""
     if domid == 0:
@@ -598,7 +617,7 @@ async def guest_shut_down(services: Any, vm: str, domid: int, field: str) -> Non
 
 async def _dump_core(ctx: Context, txn: Any, vm: str, domid: int) -> None:
     """A failed dump is logged, not raised: the crashed guest is still destroyed/restarted."""
-    from ..xen.coredump import dump_core
+    from .crashdump import dump_core
     try:
         await dump_core(ctx, txn, vm, domid)
     except Exception:  # noqa: BLE001 - see the docstring

@@ -47,7 +47,7 @@ class Services:
         self.events = EventService(self)
         self.dispatcher: Any = None     # set by the Dispatcher built on these services
         self._maintenance: asyncio.Task[None] | None = None
-        #: seconds between metrics rounds; the monitor (xen/monitor.py) runs with the backend
+        #: seconds between metrics rounds; the backend runs the monitor (xen/monitor.py)
         self.monitor_interval = 5.0
         self.monitor: Any = None
         #: VM ref -> [(SR driver, VDI uuid)] attached for its running domain (released at halt)
@@ -79,11 +79,10 @@ class Services:
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain(interval))
         start = getattr(self.backend, "start", None)
         if start is not None:
-            start(self)             # the hypervisor's event pump
-        if getattr(self.backend, "hypervisor", None) is not None and self.monitor is None:
-            from ..xen.monitor import Monitor
-            self.monitor = Monitor(self, self.monitor_interval)
-            self.monitor.start()
+            # the hypervisor's event pump and monitor, reporting through the API layer
+            from ..api.agent_hooks import agent_hooks
+            start(self, agent_hooks(self), self.monitor_interval)
+            self.monitor = getattr(self.backend, "monitor", None)
 
     async def _maintain(self, interval: float) -> None:
         while True:
@@ -99,8 +98,6 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
-        if self.monitor is not None:
-            await self.monitor.stop()
         stop = getattr(self.backend, "stop", None)
         if stop is not None:
             await stop()

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import XenAPIError
-from ..xen.rrd import Rrd, RrdError, to_json, to_xml
+from ..rrd import Rrd, RrdError, to_json, to_xml
 from .http import JSON_TYPE, XML_TYPE
 
 PATH = "/rrd_updates"

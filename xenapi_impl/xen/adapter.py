@@ -2,12 +2,15 @@
 
 Opening proves the backend is usable, so `--backend xen` on a host without Xen fails at start
 with a clear message instead of at the first VM call. `Backend.hypervisor` is what the API
-layer calls (xen/hypervisor.py); `xen/pump.py` applies the domains' own changes.
+layer calls (xen/hypervisor.py). What the hypervisor reports by itself (domain events through
+`xen/pump.py`, metrics through `xen/monitor.py`) goes up through `AgentHooks`, the API layer's
+service functions handed over at start: this package never imports the API layer.
 """
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,16 @@ BACKENDS = ("sim", "xen")
 
 class BackendUnavailable(Exception):
     """The requested backend cannot be used on this host."""
+
+
+@dataclass(frozen=True)
+class AgentHooks:
+    """The API layer's service functions that what the hypervisor reports goes through."""
+
+    #: (kind "shutdown"/"death", domid, libxl shutdown reason name or None)
+    domain_event: Callable[[str, int, str | None], Awaitable[None]]
+    #: VM refs an operation owns right now (their numbers are the operation's to write)
+    busy_vms: Callable[[], Collection[str]]
 
 
 @dataclass
@@ -41,14 +54,23 @@ class Backend(Hotplug):
         return self._hypervisor
 
     _pump: Any = None
+    monitor: Any = None
 
-    def start(self, services: Any) -> None:
-        """Start the background loops (the event pump) on the running event loop."""
+    def start(self, services: Any, hooks: AgentHooks,
+              monitor_interval: float | None = None) -> None:
+        """Start the background loops on the running event loop: the event pump, and the
+        monitor every ``monitor_interval`` seconds (None: no monitor)."""
         self.bind(services)
-        if self.hypervisor is not None and self._pump is None:
+        if self.hypervisor is None:
+            return
+        if self._pump is None:
             from .pump import EventPump
-            self._pump = EventPump(services, self.hypervisor)
+            self._pump = EventPump(self.hypervisor, hooks.domain_event)
             self._pump.start()
+        if monitor_interval is not None and self.monitor is None:
+            from .monitor import Monitor
+            self.monitor = Monitor(services, monitor_interval, busy=hooks.busy_vms)
+            self.monitor.start()
 
     @property
     def pump(self) -> Any:
@@ -61,6 +83,9 @@ class Backend(Hotplug):
             refresh()
 
     async def stop(self) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            await monitor.stop()
         pump, self._pump = self._pump, None
         if pump is not None:
             await pump.stop()

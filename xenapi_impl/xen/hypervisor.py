@@ -88,6 +88,22 @@ class Hypervisor:
                 raise libxl_error("disk lookup", exc) from exc
             raise
 
+    async def add_disk(self, domid: int, cfg: Any, what: str = "disk hot-plug") -> None:
+        await self.run(what, self.context.add_disk, domid, cfg)
+
+    async def remove_disk(self, domid: int, vdev: str, what: str = "disk unplug") -> None:
+        await self.run(what, self.context.remove_disk, domid, vdev)
+
+    async def cdrom_insert(self, domid: int, vdev: str, path: str | None) -> None:
+        """Change an HVM guest's CD media in place (None: eject)."""
+        await self.run("cdrom insert", self.context.cdrom_insert, domid, vdev, path)
+
+    async def add_nic(self, domid: int, cfg: Any) -> None:
+        await self.run("nic hot-plug", self.context.add_nic, domid, cfg)
+
+    async def remove_nic(self, domid: int, devid: int) -> None:
+        await self.run("nic unplug", self.context.remove_nic, domid, devid)
+
     # domains ---------------------------------------------------------------------------
     async def create(self, cfg: Any, paused: bool) -> int:
         return await self.run("domain create", self.context.create_domain, cfg, paused=paused)
@@ -124,6 +140,9 @@ class Hypervisor:
         """Let a domain suspended by :meth:`suspend` run on (the suspend cancelled: the
         guest carries on where it stopped, as after a checkpoint)."""
         await self.run("domain resume", self.context.resume, domid, True)
+
+    async def core_dump(self, domid: int, path: str) -> None:
+        await self.run("core dump", self.context.core_dump, domid, path)
 
     async def rename(self, domid: int, name: str) -> None:
         await self.run("domain rename", self.context.rename, domid, name)

@@ -18,13 +18,14 @@ import datetime as _dt
 import logging
 import os
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import NULL_REF
 from ..store.refs import new_ref, new_uuid
 from .config import domain_type, vdev
-from .rrd import Key, Rrd
+from ..rrd import Key, Rrd
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,13 @@ class Monitor:
     """Samples the host every `interval` seconds; `tick()` does one round (tests call it)."""
 
     def __init__(self, services: Any, interval: float = DEFAULT_INTERVAL,
-                 rrd: Rrd | None = None) -> None:
+                 rrd: Rrd | None = None, busy: Callable[[], Collection[str]] = tuple) -> None:
         if not interval > 0:
             raise ValueError(f"monitor interval {interval!r} must be positive")
         self.services = services
         self.interval = float(interval)
         self.rrd = rrd if rrd is not None else Rrd()
+        self._busy = busy               # VMs an operation owns: it writes their records
         self._task: asyncio.Task[None] | None = None
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
@@ -248,8 +250,7 @@ class Monitor:
         util = self._cpu_util(read)
         rates = self._io_rates(read)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-        from ..api.vm import VmOps
-        busy = VmOps.of(services).busy
+        busy = self._busy()
         async with services.transaction() as linked:
             # metrics fields hold no references: plain writes; the relation-keeping wrapper
             # (slow to reach through) only where a reference is set (VM.guest_metrics)
