@@ -274,3 +274,20 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
         for s in (a, b, c):
             await s.close()
     asyncio.run(main())
+
+
+def test_a_database_that_went_back_is_refused_not_diverged_from(pg_db):
+    """A restored backup, or a failover to a replica that missed commits, would reuse
+    generations this process already applied: it refuses to write rather than diverge."""
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        for i in range(3):
+            async with a.transaction() as t:
+                t.create("VM", new_ref(), vm(str(i)))
+        pg_db.psql("UPDATE _head SET gen = 1")
+        with pytest.raises(StoreUnavailable, match="went back"):
+            async with a.transaction() as t:
+                t.create("VM", new_ref(), vm("x"))
+        assert len(a.records("VM")) == 3
+        await a.close()
+    asyncio.run(main())

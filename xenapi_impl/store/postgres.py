@@ -241,6 +241,8 @@ class PostgresStore(MemoryStore):
                     gen, trimmed, ts = await (await conn.execute(
                         "UPDATE _head SET gen = gen + 1 WHERE id = 1"
                         " RETURNING gen, trimmed, now()")).fetchone()  # type: ignore[misc]
+                    if gen <= self._generation:
+                        raise _went_back(gen, self._generation)
                     if trimmed > self._generation:
                         raise _Behind()
                     since = min(start, self._generation) if shared else self._generation
@@ -267,7 +269,9 @@ class PostgresStore(MemoryStore):
 
     def _check_stale(self, ops: list[Op], rows: list[tuple[Any, ...]], start: int,
                      trimmed: int) -> None:
-        keys = {(cls, ref) for _k, cls, ref, _f in ops if cls != _CREDENTIAL}
+        # only updates and deletions are decisions about what was read (a create cannot be
+        # stale; a touch, event.inject, changes nothing)
+        keys = {(cls, ref) for kind, cls, ref, _f in ops if kind in ("update", "delete")}
         if not keys:
             return
         if trimmed > start:                 # cannot tell what changed since: refuse
@@ -344,8 +348,10 @@ class PostgresStore(MemoryStore):
                     async with self._pool.connection() as conn, conn.transaction():
                         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
                                            " READ ONLY")
-                        (trimmed,) = await (await conn.execute(
-                            "SELECT trimmed FROM _head")).fetchone()  # type: ignore[misc]
+                        head, trimmed = await (await conn.execute(
+                            "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
+                        if head < self._generation:
+                            raise _went_back(head, self._generation)
                         if trimmed > self._generation:
                             raise _Behind()
                         rows = await (await conn.execute(
@@ -381,11 +387,13 @@ class PostgresStore(MemoryStore):
     async def _listen(self) -> None:
         """Wake on NOTIFY (and every poll_interval) and catch up from the log; reconnect by
         taking a new connection from the listen pool."""
+        delay = 0.5
         while not self._closed:
             try:
                 async with self._listen_pool.connection() as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     await self.catch_up()       # what was committed while we were not listening
+                    delay = 0.5
                     while not self._closed:
                         async for note in conn.notifies(timeout=self.poll_interval):
                             self.notified += 1
@@ -397,8 +405,9 @@ class PostgresStore(MemoryStore):
             except Exception as exc:    # noqa: BLE001 - the database went away: retry
                 if not self._closed:
                     log.warning("lost the database's change notifications (%s); reconnecting",
-                                exc)
-                    await asyncio.sleep(0.5)
+                                exc or type(exc).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
 
     # --- credentials (shared: written through the log, so every process sees them) ---------
     async def put_credential(self, cred: Credential) -> None:
@@ -431,6 +440,15 @@ class PostgresStore(MemoryStore):
                 pass
         async with self._sync:
             await self._close_pools()
+
+
+def _went_back(head: int, mine: int) -> StoreUnavailable:
+    """The database lost commits this process applied (restored from a backup, or failed over
+    to a replica without synchronous replication): its generations would be reused for other
+    changes, so refuse rather than diverge."""
+    log.critical("the database is at generation %d but this server applied %d: it lost "
+                 "acknowledged commits; restart this server to reload it", head, mine)
+    return StoreUnavailable(f"the database went back from generation {mine} to {head}")
 
 
 def _duplicate(exc: psycopg.errors.UniqueViolation) -> Exception:
