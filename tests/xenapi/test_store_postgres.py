@@ -291,3 +291,69 @@ def test_a_database_that_went_back_is_refused_not_diverged_from(pg_db):
         assert len(a.records("VM")) == 3
         await a.close()
     asyncio.run(main())
+
+
+def test_group_commit_refuses_only_the_bad_commits_of_a_batch(pg_db):
+    """b missed a's changes (its listener is stopped): its next batch applies them first, and
+    of three queued commits only the stale update and the duplicate uuid are refused."""
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        b = await PostgresStore.open(pg_db.url, SPECS, poll_interval=3600)
+        x = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", x, vm("x"))
+        await until(lambda: b.get("VM", x) is not None)
+        b._listener.cancel()                      # from now on b hears nothing by itself
+        stale = b.transaction()                   # reads x before a changes it
+        stale.update("VM", x, {"name_label": stale.get("VM", x)["name_label"] + " from b"})
+        taken = new_uuid()
+        async with a.transaction() as t:
+            t.update("VM", x, {"name_label": "x from a"})
+            t.create("VM", new_ref(), vm("a's", uuid=taken))
+        assert b.get("VM", x)["name_label"] == "x"          # b has not seen it
+
+        async def create(rec):
+            async with b.transaction() as t:
+                t.create("VM", new_ref(), rec)
+
+        results = await asyncio.gather(stale.commit(), create(vm("dup", uuid=taken)),
+                                       create(vm("fine")), return_exceptions=True)
+        assert isinstance(results[0], StoreConflict)
+        assert type(results[1]).__name__ == "DuplicateUuid"
+        assert results[2] is None
+        # b applied a's changes before its own, in the database's order
+        assert b.get("VM", x)["name_label"] == "x from a"
+        assert sorted(r["name_label"] for r in b.records("VM").values()) == ["a's", "fine",
+                                                                              "x from a"]
+        await until(lambda: len(a.records("VM")) == 3)
+        assert dict(a.records("VM")) == dict(b.records("VM"))
+        await a.close()
+        await b.close()
+    asyncio.run(main())
+
+
+def test_missed_notifications_are_caught_up_from_the_log(pg_db):
+    """b's notification connection is killed by the server while a writes: b reconnects and
+    applies everything after its generation from the log."""
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        b = await PostgresStore.open(pg_db.url, SPECS, poll_interval=3600)
+        refs = []
+        listening = ("FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+                     " AND datname = current_database()")
+        for _ in range(100):                      # both listeners connected
+            if pg_db.psql(f"SELECT count(*) {listening}") == "2":
+                break
+            await asyncio.sleep(0.05)
+        killed = pg_db.psql(f"SELECT count(pg_terminate_backend(pid)) {listening}")
+        assert killed == "2"                      # a's and b's listeners
+        for i in range(5):
+            ref = new_ref()
+            async with a.transaction() as t:
+                t.create("VM", ref, vm(str(i)))
+            refs.append(ref)
+        await until(lambda: b.generation == a.generation, 15)
+        assert all(b.get("VM", r) == a.get("VM", r) for r in refs)
+        await a.close()
+        await b.close()
+    asyncio.run(main())

@@ -14,6 +14,8 @@ and keeps it coherent with the writes of every other process through the change 
   stale read), writes the rows, appends to `_log`, NOTIFYs, and commits. Memory is updated
   only after PostgreSQL acknowledged the commit: first the other processes' changes, then its
   own, so every process applies the same changes in the same order with the same generations.
+  Group commit: the commits a process queued while its previous database transaction ran go
+  into the next one together, each with its own generation (and its own stale check).
 - Commits of non-persistent classes (sessions, tasks) stay in this process's memory, but take
   their generation from `_head` too, so local and shared changes share one ordered sequence.
 - NOTIFY is only a wake-up: a listener connection wakes on it (and polls every
@@ -36,7 +38,8 @@ import datetime as _dt
 import logging
 import re
 import uuid as _uuid
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 import psycopg
 import psycopg_pool
@@ -44,7 +47,7 @@ import psycopg_pool
 from ..values import Record
 from . import codec, sql
 from .base import ClassSpec, Credential, Transaction
-from .errors import DuplicateRef, DuplicateUuid, StoreConflict, StoreUnavailable
+from .errors import DuplicateRef, DuplicateUuid, StoreConflict, StoreError, StoreUnavailable
 from .memory import MemoryStore, _Entry
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,23 @@ _SCHEMA = (
     " ref TEXT NOT NULL, uuid TEXT NOT NULL, fields TEXT, PRIMARY KEY (gen, seq))",
 )
 _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    """A commit waiting for the writer task."""
+
+    operations: Callable[[], list[Op]]      # re-read when admitted: memory may have moved
+    start: int                              # the generation the transaction's reads began at
+    fut: asyncio.Future[int]
+    ops: list[Op] = field(default_factory=list)
+    gen: int = 0
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    for p in batch:
+        if not p.fut.done():
+            p.fut.set_exception(exc)
 
 
 class _Behind(Exception):
@@ -108,6 +128,8 @@ class PostgresStore(MemoryStore):
         # in generation order
         self._sync = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
         self.notified = 0                      # NOTIFYs received (tests, diagnostics)
 
     @classmethod
@@ -204,68 +226,145 @@ class PostgresStore(MemoryStore):
 
     # --- writes -----------------------------------------------------------------------------
     async def _commit(self, txn: Transaction) -> int:
+        self._validate(txn)                 # fail fast, before queueing for the database
+        return await self._submit(txn.operations, txn.start)
+
+    async def _submit(self, operations: Callable[[], list[Op]], start: int) -> int:
+        """Queue a commit for the writer task; answered once PostgreSQL acknowledged it (and
+        memory has it), or with the reason it was refused."""
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        self._validate(txn)                 # fail fast, before queueing for the database
-        return await self._write(txn.operations, txn.start)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(operations, start, loop.create_future())
+        self._pending.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_loop())
+        return await pending.fut
 
-    async def _write(self, operations: Any, start: int) -> int:
-        """Commit `operations()` (re-read under the lock: memory may have moved meanwhile)."""
-        async with self._sync:
-            for _attempt in range(2):
-                ops = operations()
-                if any(op[1] != _CREDENTIAL for op in ops):
-                    ops = self._check_ops(ops)
-                try:
-                    gen, ts, behind = await self._exchange(ops, start)
-                except _Behind:
-                    await self._resync()    # then validate and try again once
+    async def _write_loop(self) -> None:
+        """Group commit: every commit queued while the previous batch was in the database goes
+        into the next database transaction, each with its own generation."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with asyncio.timeout(self.timeout):
+                    async with self._sync:
+                        await self._write_batch(batch)
+            except TimeoutError:
+                _fail(batch, StoreUnavailable("the database is unavailable: no answer within "
+                                              f"{self.timeout:g} s"))
+            except asyncio.CancelledError:
+                _fail(batch, StoreUnavailable("the store is closed"))
+                raise
+            except Exception as exc:    # noqa: BLE001 - each caller gets the reason
+                _fail(batch, exc if isinstance(exc, StoreError) else StoreUnavailable(
+                    f"the database is unavailable: {exc}"))
+
+    async def _write_batch(self, batch: list["_Pending"]) -> None:
+        for _attempt in range(2):
+            live = self._admit(batch)
+            if not live:
+                return
+            try:
+                ts, behind, refused = await self._exchange(live)
+            except _Behind:
+                await self._resync()        # then validate and try again once
+                continue
+            except (DuplicateUuid, DuplicateRef) as exc:
+                if len(live) == 1:
+                    _fail(live, exc)
+                    return
+                for p in live:              # find the culprit: one commit at a time
+                    await self._write_batch([p])
+                return
+            self._apply_log(behind)
+            for p in live:
+                if p in refused:
+                    _fail([p], refused[p])
                     continue
-                self._apply_log(behind)
-                self._apply_own(ops, gen, ts)
-                return gen
-            raise StoreUnavailable("this server could not catch up with the database log")
+                self._apply_own(p.ops, p.gen, ts)
+                if not p.fut.done():
+                    p.fut.set_result(p.gen)
+            return
+        _fail(batch, StoreUnavailable("this server could not catch up with the database log"))
+
+    def _admit(self, batch: list["_Pending"]) -> list["_Pending"]:
+        """Check each commit against memory as it is now (it may have moved while the commit
+        waited) and against earlier creates of the batch; refuse the ones that fail."""
+        live: list[_Pending] = []
+        uuids: set[str] = set()
+        for p in batch:
+            if p.fut.done():
+                continue
+            try:
+                ops = p.operations()
+                if any(op[1] != _CREDENTIAL for op in ops):
+                    self._check_ops(ops)
+                new = {f["uuid"] for k, c, _r, f in ops
+                       if k == "create" and c != _CREDENTIAL and f.get("uuid")}
+                dup = new & uuids
+                if dup:
+                    raise DuplicateUuid(next(iter(dup)))
+                uuids |= new
+            except (StoreError, ValueError) as exc:
+                _fail([p], exc)
+                continue
+            p.ops = ops
+            live.append(p)
+        return live
 
     def _persistent(self, ops: list[Op]) -> list[Op]:
         return [op for op in ops if op[1] == _CREDENTIAL or self._specs[op[1]].persistent]
 
-    async def _exchange(self, ops: list[Op], start: int
-                        ) -> tuple[int, _dt.datetime, list[tuple[Any, ...]]]:
-        """One database transaction: take the next generation, read the log rows this
-        process has not applied, check for stale writes, write, log, notify, commit.
-        Returns (generation, commit time, unapplied log rows of other commits)."""
-        shared = self._persistent(ops)
+    async def _exchange(self, live: list["_Pending"]
+                        ) -> tuple[_dt.datetime, list[tuple[Any, ...]],
+                                   dict["_Pending", StoreConflict]]:
+        """One database transaction for a batch: take a generation per commit (locking
+        `_head`), read the log rows this process has not applied, refuse stale writes, write
+        the rest, log, notify, commit. Returns (commit time, unapplied log rows of other
+        commits, the refused commits)."""
+        shared = {p: self._persistent(p.ops) for p in live}
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self._pool.connection() as conn, conn.transaction():
-                    gen, trimmed, ts = await (await conn.execute(
-                        "UPDATE _head SET gen = gen + 1 WHERE id = 1"
-                        " RETURNING gen, trimmed, now()")).fetchone()  # type: ignore[misc]
-                    if gen <= self._generation:
-                        raise _went_back(gen, self._generation)
-                    if trimmed > self._generation:
-                        raise _Behind()
-                    since = min(start, self._generation) if shared else self._generation
-                    rows = await (await conn.execute(
-                        f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                        (since,))).fetchall()
-                    if shared:
-                        self._check_stale(shared, rows, start, trimmed)
-                        await self._write_rows(conn, shared, gen, ts)
-                        if gen % self._trim_every == 0 and gen > self.log_retention:
-                            await conn.execute("DELETE FROM _log WHERE gen <= %s",
-                                               (gen - self.log_retention,))
-                            await conn.execute("UPDATE _head SET trimmed = %s",
-                                               (gen - self.log_retention,))
-        except (StoreConflict, _Behind):
-            raise
+            async with self._pool.connection() as conn, conn.transaction():
+                last, trimmed, ts = await (await conn.execute(
+                    "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
+                    (len(live),))).fetchone()  # type: ignore[misc]
+                first = last - len(live) + 1
+                if first <= self._generation:
+                    raise _went_back(first, self._generation)
+                if trimmed > self._generation:
+                    raise _Behind()
+                for i, p in enumerate(live):
+                    p.gen = first + i
+                since = min([self._generation] + [p.start for p in live if shared[p]])
+                rows = await (await conn.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                    (since,))).fetchall()
+                refused: dict[_Pending, StoreConflict] = {}
+                writes = []
+                for p in live:
+                    if shared[p]:
+                        try:
+                            self._check_stale(shared[p], rows, p.start, trimmed)
+                        except StoreConflict as exc:
+                            refused[p] = exc
+                            continue
+                        writes.append((shared[p], p.gen))
+                if writes:
+                    await self._write_rows(conn, writes, ts)
+                    boundary = (last // self._trim_every) * self._trim_every
+                    if boundary >= first and boundary > self.log_retention:
+                        await conn.execute("DELETE FROM _log WHERE gen <= %s",
+                                           (boundary - self.log_retention,))
+                        await conn.execute("UPDATE _head SET trimmed = %s",
+                                           (boundary - self.log_retention,))
         except psycopg.errors.UniqueViolation as exc:
             raise _duplicate(exc) from None
-        except (psycopg.Error, psycopg_pool.PoolTimeout, TimeoutError, OSError) as exc:
+        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
             log.error("database write failed: %s", exc)
             raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
                                    ) from None
-        return gen, ts, [r for r in rows if r[0] > self._generation]
+        return ts, [r for r in rows if r[0] > self._generation], refused
 
     def _check_stale(self, ops: list[Op], rows: list[tuple[Any, ...]], start: int,
                      trimmed: int) -> None:
@@ -283,27 +382,31 @@ class PostgresStore(MemoryStore):
             if g > start and origin != self._origin and (cls, ref) in keys:
                 raise StoreConflict(cls, ref)
 
-    async def _write_rows(self, conn: psycopg.AsyncConnection[Any], ops: list[Op], gen: int,
-                          ts: _dt.datetime) -> None:
-        stmts = sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")
+    async def _write_rows(self, conn: psycopg.AsyncConnection[Any],
+                          writes: list[tuple[list[Op], int]], ts: _dt.datetime) -> None:
+        stmts: list[sql.Statement] = []
         entries = []
-        for seq, (kind, cls, ref, fields) in enumerate(ops):
-            if cls == _CREDENTIAL:
-                if fields is None:
-                    stmts.append(("DELETE FROM _credentials WHERE name = %s", (ref,)))
+        for ops, gen in writes:
+            stmts += sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")
+            for seq, (kind, cls, ref, fields) in enumerate(ops):
+                if cls == _CREDENTIAL:
+                    if fields is None:
+                        stmts.append(("DELETE FROM _credentials WHERE name = %s", (ref,)))
+                    else:
+                        stmts.append(("INSERT INTO _credentials VALUES (%s, %s, %s) ON CONFLICT"
+                                      " (name) DO UPDATE SET hash = excluded.hash,"
+                                      " role = excluded.role",
+                                      (ref, fields["hash"], fields["role"])))
+                    uuid = ""
+                elif kind == "create":
+                    uuid = fields.get("uuid") or ""
                 else:
-                    stmts.append(("INSERT INTO _credentials VALUES (%s, %s, %s) ON CONFLICT"
-                                  " (name) DO UPDATE SET hash = excluded.hash,"
-                                  " role = excluded.role", (ref, fields["hash"], fields["role"])))
-                uuid = ""
-            elif kind == "create":
-                uuid = fields.get("uuid") or ""
-            else:
-                uuid = self._records[cls][ref].get("uuid") or ""
-            entries.append((gen, seq, ts, self._origin, kind, cls, ref, uuid,
-                            None if fields is None else codec.encode(fields)))
-        stmts.append(("SELECT pg_notify(%s, %s)", (CHANNEL, str(gen))))
-        async with conn.pipeline():         # one round trip for the whole commit
+                    old = self._records[cls].get(ref)
+                    uuid = (old.get("uuid") if old is not None else None) or ""
+                entries.append((gen, seq, ts, self._origin, kind, cls, ref, uuid,
+                                None if fields is None else codec.encode(fields)))
+        stmts.append(("SELECT pg_notify(%s, %s)", (CHANNEL, str(writes[-1][1]))))
+        async with conn.pipeline():         # one round trip for the whole batch
             for stmt, args in stmts:
                 await conn.execute(stmt, args)
             async with conn.cursor() as cur:
@@ -414,13 +517,14 @@ class PostgresStore(MemoryStore):
         if self._closed:
             raise StoreUnavailable("the store is closed")
         fields = {"hash": cred.password_hash, "role": cred.role}
-        await self._write(lambda: [("credential", _CREDENTIAL, cred.name, fields)],
-                          self._generation)
+        await self._submit(lambda: [("credential", _CREDENTIAL, cred.name, fields)],
+                           self._generation)
 
     async def delete_credential(self, name: str) -> bool:
         if self.get_credential(name) is None:
             return False
-        await self._write(lambda: [("credential", _CREDENTIAL, name, None)], self._generation)
+        await self._submit(lambda: [("credential", _CREDENTIAL, name, None)],
+                           self._generation)
         return True
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -432,6 +536,8 @@ class PostgresStore(MemoryStore):
         if self._closed:
             return
         await super().close()
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)   # queued commits
         if self._listener is not None:
             self._listener.cancel()
             try:
