@@ -81,6 +81,40 @@ def test_two_servers_share_one_postgresql_database(tmp_path, pg_db):
             assert time.monotonic() < deadline
             time.sleep(0.02)
 
+        # both servers add keys to one map at once (read-modify-write of the whole field): a
+        # write based on a stale read is refused with OTHER_OPERATION_IN_PROGRESS and retried,
+        # so no key is lost
+        conflicts = [0, 0]
+        errors: list[BaseException] = []
+
+        def add_keys(x, n: int) -> None:
+            try:
+                for i in range(25):
+                    while True:
+                        try:
+                            x.network.add_to_other_config(ref, f"k{n}-{i}", "v")
+                            break
+                        except XenAPI.Failure as f:
+                            if f.details[0] != "OTHER_OPERATION_IN_PROGRESS":
+                                raise
+                            conflicts[n] += 1
+            except BaseException as exc:    # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+        adders = [threading.Thread(target=add_keys, args=(x, n)) for n, x in ((0, x1), (1, x2))]
+        for t in adders:
+            t.start()
+        for t in adders:
+            t.join(120)
+        assert not errors, errors
+        want = {f"k{n}-{i}" for n in (0, 1) for i in range(25)}
+        deadline = time.monotonic() + 10
+        while set(x1.network.get_other_config(ref)) != want:
+            assert time.monotonic() < deadline, sorted(x1.network.get_other_config(ref))
+            time.sleep(0.05)
+        assert set(x2.network.get_other_config(ref)) == want
+        print(f"{sum(conflicts)} stale writes refused and retried in 50 concurrent map adds")
+
         # `xenapi-server user add` against the database: the user logs in on both servers
         out = subprocess.run([SERVER, "user", "add", "bob", "--role", "read-only",
                               "--password-stdin", "--db", pg_db.url], input="bob-pw\n",
