@@ -18,8 +18,8 @@ from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
 from xenapi_impl.server.app import store_specs
 from xenapi_impl.server.events import make_token
-from xenapi_impl.store import (ClassSpec, Credential, StoreConflict, StoreUnavailable, new_ref,
-                               new_uuid, open_database)
+from xenapi_impl.store import (ClassSpec, Credential, StoreConflict, StoreUnavailable, codec,
+                               new_ref, new_uuid, open_database)
 from xenapi_impl.store.postgres import PostgresStore
 
 SPECS = [
@@ -137,7 +137,18 @@ def test_stale_write_is_refused_and_concurrent_writes_serialise(pg_db):
         want = 1 + 2 * per_store
         assert a.get("VM", ref)["other_config"]["n"] == want
         assert b.get("VM", ref)["other_config"]["n"] == want
+        # one order for everyone: the same changes, generations and commit times everywhere
+        def seen(s):
+            return [(ch.ref, ch.operation, ch.generation, ch.timestamp, ch.record)
+                    for ch in s.changes_since(1)]
+        assert seen(a) == seen(b) and len(seen(a)) == 1
+        # the log, in generation order, holds n = 1, 2, ... 81: each committed increment read
+        # the value the one before it committed
+        logged = [codec.decode(f)["other_config"]["n"] for f in pg_db.psql(
+            "SELECT fields FROM _log WHERE op = 'update' ORDER BY gen, seq").splitlines()]
+        assert logged == list(range(1, want + 1))
         c = await open_database(pg_db.url, SPECS)
+        assert seen(c) == seen(a)
         assert c.get("VM", ref)["other_config"]["n"] == want
         print(f"{conflicts} conflicts retried in {2 * per_store} concurrent increments")
         for s in (a, b, c):
@@ -356,4 +367,48 @@ def test_missed_notifications_are_caught_up_from_the_log(pg_db):
         assert all(b.get("VM", r) == a.get("VM", r) for r in refs)
         await a.close()
         await b.close()
+    asyncio.run(main())
+
+
+def test_callers_during_an_outage_get_an_error_in_bounded_time(pg_db, pg_cluster):
+    """PostgreSQL down for several seconds: every commit queued meanwhile fails within two
+    timeouts (its batch's and the one before), memory is unchanged, and once the server is
+    back the store writes again without being reopened."""
+    timeout = 1.0
+
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS, timeout=timeout)
+        ref = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", ref, vm("before"))
+        gen = a.generation
+        await asyncio.to_thread(pg_cluster.stop)
+
+        async def write(i):
+            t0 = time.monotonic()
+            try:
+                async with a.transaction() as t:
+                    t.update("VM", ref, {"name_label": f"during {i}"})
+            except StoreUnavailable as exc:
+                return time.monotonic() - t0, str(exc)
+            return time.monotonic() - t0, None
+
+        results = await asyncio.gather(*(write(i) for i in range(20)))
+        assert all(err is not None and "unavailable" in err for _d, err in results), results
+        slowest = max(d for d, _e in results)
+        assert slowest < 2 * timeout + 1, results
+        assert a.generation == gen and a.get("VM", ref)["name_label"] == "before"
+        await asyncio.to_thread(pg_cluster.start)
+        t_up = time.monotonic()
+        while True:
+            try:
+                async with a.transaction() as t:
+                    t.update("VM", ref, {"name_label": "after"})
+                break
+            except StoreUnavailable:
+                assert time.monotonic() - t_up < 30, "the store did not reconnect"
+                await asyncio.sleep(0.1)
+        print(f"outage: 20 callers failed within {slowest:.2f} s; writing again "
+              f"{time.monotonic() - t_up:.2f} s after the server was back")
+        await a.close()
     asyncio.run(main())
