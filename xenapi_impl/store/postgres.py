@@ -112,11 +112,16 @@ class PostgresStore(MemoryStore):
         self.timeout = timeout
         self.poll_interval = poll_interval
         self._origin = _uuid.uuid4().hex      # marks this process's rows in `_log`
-        kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server"}
+        # a process frozen in the middle of a commit must not hold the `_head` lock (and so
+        # every host's writes) for long: the server aborts its transaction
+        idle = max(5, int(3 * timeout))
+        kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server",
+                  "options": f"-c idle_in_transaction_session_timeout={idle}s"}
         # check_connection: a connection broken by a database restart is replaced before use
-        # instead of failing a caller; the pools reconnect with backoff by themselves
+        # instead of failing a caller; the pools reconnect with backoff by themselves. One
+        # connection is enough: a process has one database exchange at a time
         self._pool = psycopg_pool.AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, timeout=timeout, kwargs=kwargs,
+            url, min_size=1, max_size=1, open=False, timeout=timeout, kwargs=kwargs,
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-store",
             reconnect_timeout=24 * 3600)
         self._listen_pool = psycopg_pool.AsyncConnectionPool(
@@ -130,7 +135,6 @@ class PostgresStore(MemoryStore):
         self._listener: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
-        self.notified = 0                      # NOTIFYs received (tests, diagnostics)
 
     @classmethod
     async def open(cls, url: str, specs: Iterable[ClassSpec], **kw: Any) -> "PostgresStore":
@@ -499,7 +503,6 @@ class PostgresStore(MemoryStore):
                     delay = 0.5
                     while not self._closed:
                         async for note in conn.notifies(timeout=self.poll_interval):
-                            self.notified += 1
                             if not note.payload.isdigit() or int(note.payload) > self._generation:
                                 await self.catch_up()
                         await self.catch_up()
