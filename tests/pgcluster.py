@@ -164,17 +164,6 @@ class PgCluster:
         return (f"postgresql://{self.user}@/{self.database}?host={self.sockdir}"
                 f"&port={self.port}")
 
-    @property
-    def tcp_url(self) -> str:
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
-
-    def multi_host_url(self) -> str:
-        """Two hosts, the first of which refuses connections, as a Patroni client URL is
-        written: libpq tries them in order and keeps the one that accepts writes."""
-        dead = _free_port()
-        return (f"postgresql://{self.user}@127.0.0.1:{dead},127.0.0.1:{self.port}/"
-                f"{self.database}?target_session_attrs=read-write")
-
     def psql(self, query: str, database: str | None = None) -> str:
         out = self._run(os.path.join(self.bindir, "psql"), "-h", self.sockdir, "-p",
                         str(self.port), "-U", self.user, "-d", database or self.database, "-At",
@@ -212,6 +201,8 @@ class PgDatabase:
         return f"postgresql://{c.user}@/{self.name}?host={c.sockdir}&port={c.port}"
 
     def multi_host_url(self) -> str:
+        """Two hosts, the first of which refuses connections, as a Patroni client URL is
+        written: libpq tries them in order and keeps the one that accepts writes."""
         c = self.cluster
         return (f"postgresql://{c.user}@127.0.0.1:{_free_port()},127.0.0.1:{c.port}/{self.name}"
                 f"?target_session_attrs=read-write")
