@@ -216,6 +216,8 @@ class PostgresStore(MemoryStore):
                 continue                # credentials (or a class this model dropped)
             key = (cls, ref)
             entry = index.get(key)
+            if entry is not None and entry.deleted and op != "create":
+                continue                # a write queued behind its object's deletion: as _apply
             if op == "create" or entry is None:
                 entry = index[key] = _Entry(g if op == "create" else base, g, ts, uuid)
             entry.generation, entry.timestamp = g, ts
