@@ -1,12 +1,16 @@
 """`xenapi-server`: run the XenAPI server, manage its local users.
 
-    xenapi-server serve --backend sim|xen --db PATH [--http HOST:PORT]... [--https HOST:PORT]...
+    xenapi-server serve --backend sim|xen --db PATH|URL [--state-dir DIR]
+                        [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH]
-    xenapi-server user add NAME --role ROLE --password-stdin --db PATH
-    xenapi-server user passwd NAME --password-stdin --db PATH
-    xenapi-server user list --db PATH
-    xenapi-server user del NAME --db PATH
+    xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
+    xenapi-server user passwd NAME --password-stdin --db PATH|URL
+    xenapi-server user list --db PATH|URL
+    xenapi-server user del NAME --db PATH|URL
+
+--db is a SQLite file (a single host) or a `postgresql://` URL (a pool's shared database;
+libpq's URL form, several hosts and `target_session_attrs=read-write` included).
 """
 from __future__ import annotations
 
@@ -57,7 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the server")
     s.add_argument("--backend", choices=("sim", "xen"), required=True,
                    help="hypervisor backend: the libxl simulator or a real Xen dom0")
-    s.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    s.add_argument("--db", required=True,
+                   help="SQLite database file (created if missing), or a postgresql:// URL "
+                        "of the pool's shared database")
+    s.add_argument("--state-dir", metavar="DIR",
+                   help="this host's own files (first root password, local SR directories); "
+                        "default: beside a SQLite --db; required with a postgresql:// --db")
     s.add_argument("--http", action="append", type=_host_port, default=[],
                    metavar="HOST:PORT", help="listen for HTTP (repeatable; port 0: any free)")
     s.add_argument("--https", action="append", type=_host_port, default=[],
@@ -104,22 +113,36 @@ def _read_password() -> str:
     return password
 
 
-def _open(db: str):  # noqa: ANN202 - (Services, store)
+async def _open(db: str):  # noqa: ANN202 - (Services, store)
     from .model import MODEL
     from .server.app import Services, store_specs
-    from .store import open_store
+    from .store import is_database_url, open_database
 
-    if not os.path.isdir(os.path.dirname(os.path.abspath(db))):
+    if not is_database_url(db) and not os.path.isdir(os.path.dirname(os.path.abspath(db))):
         raise CliError(f"{db}: the directory does not exist")
-    store = open_store(db, store_specs(MODEL))
+    store = await open_database(db, store_specs(MODEL))
     return Services(MODEL, store), store
+
+
+def _state_base(args: argparse.Namespace) -> str:
+    """The path this host's own files are named after (`<base>.root-password`, `<base>.sr/`):
+    the SQLite file itself, or `<state-dir>/xapi` for a shared database."""
+    from .store import is_database_url
+
+    if args.state_dir:
+        if not os.path.isdir(args.state_dir):
+            raise CliError(f"--state-dir {args.state_dir}: not a directory")
+        return os.path.join(args.state_dir, "xapi")
+    if is_database_url(args.db):
+        raise CliError("a postgresql:// --db needs --state-dir (this host's own files)")
+    return args.db
 
 
 def _user_command(args: argparse.Namespace) -> int:
     from .server.seed import add_user
 
     async def run() -> int:
-        services, store = _open(args.db)
+        services, store = await _open(args.db)
         try:
             if args.user_command == "add":
                 await add_user(services, args.name, _read_password(), args.role)
@@ -151,18 +174,24 @@ async def _serve(args: argparse.Namespace) -> int:
     from .server.dispatch import Dispatcher
     from .server.http import HttpServer
     from .server.seed import seed
-    from .store import open_store
+    from .store import is_database_url, open_database
     from .xen.adapter import open_backend
 
+    state = _state_base(args)
     backend = open_backend(args.backend)
-    store = open_store(args.db, store_specs(MODEL), exclusive=True)
-    log.info("database %s opened (%s objects)", os.path.abspath(args.db),
+    store = await open_database(args.db, store_specs(MODEL), exclusive=True)
+    if is_database_url(args.db):
+        from .store.postgres import redact
+        where = f"shared database {redact(args.db)} at generation {store.generation}"
+    else:
+        where = f"database {os.path.abspath(args.db)}"
+    log.info("%s opened (%s objects)", where,
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
     try:
         api.load_all()
-        password_file = await seed(services, backend=args.backend, db_path=args.db)
+        password_file = await seed(services, backend=args.backend, db_path=state)
         if password_file is None:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)

@@ -16,10 +16,14 @@ _LISTEN = re.compile(r"listening on (https?)://[^ ]*?:(\d+)/")
 
 class ServerProcess:
     def __init__(self, workdir: str, *, http: bool = True, https: bool = False,
-                 unix: bool = False, db: str | None = None, extra: list[str] | None = None
-                 ) -> None:
+                 unix: bool = False, db: str | None = None, extra: list[str] | None = None,
+                 state_dir: str | None = None, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.db = db or os.path.join(workdir, "xapi.db")
+        # a shared (postgresql://) database keeps this host's own files in --state-dir
+        self.password_file = (os.path.join(state_dir, "xapi.root-password") if state_dir
+                              else self.db + ".root-password")
+        self.env = {**os.environ, **env} if env else None
         self.log_path = os.path.join(workdir, "server.log")
         self.unix_path = os.path.join(workdir, "xapi-sock") if unix else None
         self.cert = os.path.join(workdir, "server.pem")
@@ -30,6 +34,8 @@ class ServerProcess:
             args += ["--https", "127.0.0.1:0", "--cert", self.cert]
         if unix:
             args += ["--unix", self.unix_path]
+        if state_dir:
+            args += ["--state-dir", state_dir]
         self.args = args + (extra or [])
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: dict[str, int] = {}
@@ -37,7 +43,8 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> "ServerProcess":
         self._log = open(self.log_path, "ab")
         self._offset = self._log.tell()        # the log may hold earlier runs: read past them
-        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=self.env)
         deadline = time.monotonic() + timeout
         wanted = {a.lstrip("-") for a in self.args if a in ("--http", "--https")}
         while time.monotonic() < deadline:
@@ -66,7 +73,7 @@ class ServerProcess:
 
     @property
     def password(self) -> str:
-        with open(self.db + ".root-password") as f:
+        with open(self.password_file) as f:
             return f.read().strip()
 
     def kill(self) -> None:

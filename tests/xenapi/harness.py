@@ -10,7 +10,7 @@ from xenapi_impl.server.app import Services, store_specs
 from xenapi_impl.server.caller import Caller
 from xenapi_impl.server.dispatch import Dispatcher
 from xenapi_impl.server.seed import add_user, seed
-from xenapi_impl.store import MemoryStore, open_store
+from xenapi_impl.store import MemoryStore, Store, open_store
 
 HTTP = Caller("http", "127.0.0.1:1")
 UNIX_ROOT = Caller("unix", "uid=0 pid=1", local_superuser=True)
@@ -30,10 +30,14 @@ VM_REQUIRED = {
 
 
 class Harness:
-    def __init__(self, path: str | None = None, *, users: dict[str, str] | None = None) -> None:
+    def __init__(self, path: str | None = None, *, users: dict[str, str] | None = None,
+                 store: Store | None = None) -> None:
         api.load_all()
         specs = store_specs(MODEL)
-        self.store = open_store(path, specs) if path else MemoryStore(specs)
+        if store is not None:       # e.g. a PostgresStore (opened by the test: it is async)
+            self.store = store
+        else:
+            self.store = open_store(path, specs) if path else MemoryStore(specs)
         self.services = Services(MODEL, self.store, auth_failure_delay=0.01)
         self.users = {"root": "pool-admin", **(users or {})}
         self.dispatcher: Dispatcher | None = None

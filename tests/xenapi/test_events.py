@@ -149,3 +149,24 @@ def test_python_sdk_alias_event_from():
         r = await h.call("event_from", s, ["pool"], "", 0.0)
         assert len(r["events"]) == 1
     run(body)
+
+
+def test_event_from_token_past_the_forgotten_deletions_gets_events_lost(monkeypatch):
+    """A token from before deletions the store no longer remembers gets EVENTS_LOST (a client
+    re-reads everything) instead of a silent gap; "" and newer tokens still work."""
+    from xenapi_impl.store import memory
+
+    monkeypatch.setattr(memory, "MAX_TOMBSTONES", 2)
+
+    async def body(h):
+        s = await h.login()
+        vms = [await h.call("VM.create", s, dict(VM_REQUIRED)) for _ in range(4)]
+        old = (await h.call("event.from", s, ["vm"], "", 0.0))["token"]
+        for vm in vms:
+            await h.call("VM.destroy", s, vm)
+        assert await desc_of(h.call("event.from", s, ["vm"], old, 0.0)) == ["EVENTS_LOST"]
+        fresh = await h.call("event.from", s, ["vm"], "", 0.0)
+        assert fresh["events"] == []
+        again = await h.call("event.from", s, ["vm"], fresh["token"], 0.0)
+        assert again["events"] == []
+    run(body)

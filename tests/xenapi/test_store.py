@@ -1,4 +1,7 @@
-"""The store on its own: transactions, durability across reopen, the change index."""
+"""The store on its own: transactions, durability across reopen, the change index.
+
+The contract tests run on every backend (`backend` fixture): memory, SQLite and PostgreSQL
+(a private server, tests/pgcluster.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +11,7 @@ import sqlite3
 import pytest
 
 from xenapi_impl.store import (ClassSpec, Credential, DuplicateUuid, MemoryStore, NoSuchObject,
-                               StoreUnavailable, new_ref, new_uuid, open_store)
+                               StoreUnavailable, new_ref, new_uuid, open_database, open_store)
 from xenapi_impl.store import codec
 from xenapi_impl.values import Record
 
@@ -21,6 +24,36 @@ SPECS = [
 
 def run(coro):
     return asyncio.run(coro)
+
+
+class Backend:
+    """Opens (and reopens) one store of a backend: `await backend.open()`."""
+
+    def __init__(self, kind: str, request: pytest.FixtureRequest, tmp_path) -> None:
+        self.kind = kind
+        self.pg = request.getfixturevalue("pg_db") if kind == "postgres" else None
+        self.path = str(tmp_path / "db.sqlite")
+
+    @property
+    def durable(self) -> bool:
+        return self.kind != "memory"
+
+    async def open(self):
+        if self.kind == "memory":
+            return MemoryStore(SPECS)
+        if self.kind == "sqlite":
+            return open_store(self.path, SPECS)
+        return await open_database(self.pg.url, SPECS)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def backend(request, tmp_path) -> Backend:
+    return Backend(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable(request, tmp_path) -> Backend:
+    return Backend(request.param, request, tmp_path)
 
 
 def vm(name="a", **extra):
@@ -40,9 +73,9 @@ def test_codec_round_trips_every_value_kind():
     assert isinstance(codec.decode(codec.encode(True)), bool)
 
 
-def test_commit_applies_all_writes_and_bumps_generation():
+def test_commit_applies_all_writes_and_bumps_generation(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         ref = new_ref()
         async with s.transaction() as t:
             t.create("VM", ref, vm("one"))
@@ -57,12 +90,13 @@ def test_commit_applies_all_writes_and_bumps_generation():
         async with s.transaction() as t:
             t.update("VM", ref, {"name_label": "three"})
         assert rec["name_label"] == "two" and s.get("VM", ref)["name_label"] == "three"
+        await s.close()
     run(main())
 
 
-def test_failed_call_changes_nothing():
+def test_failed_call_changes_nothing(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         ref = new_ref()
         with pytest.raises(ZeroDivisionError):
             async with s.transaction() as t:
@@ -72,12 +106,13 @@ def test_failed_call_changes_nothing():
         with pytest.raises(NoSuchObject):
             async with s.transaction() as t:
                 t.update("VM", new_ref(), {"name_label": "x"})
+        await s.close()
     run(main())
 
 
-def test_uuids_unique_across_classes():
+def test_uuids_unique_across_classes(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         u = new_uuid()
         async with s.transaction() as t:
             t.create("VM", new_ref(), vm(uuid=u))
@@ -85,15 +120,15 @@ def test_uuids_unique_across_classes():
             async with s.transaction() as t:
                 t.create("network", new_ref(), {"uuid": u, "name_label": "n", "MTU": 1500})
         assert len(s.records("network")) == 0 and s.generation == 1
+        await s.close()
     run(main())
 
 
-def test_sqlite_persists_committed_writes_only(tmp_path):
-    path = str(tmp_path / "db.sqlite")
+def test_persists_committed_writes_only(durable):
     ref, ref2, tref = new_ref(), new_ref(), new_ref()
 
     async def first():
-        s = open_store(path, SPECS)
+        s = await durable.open()
         async with s.transaction() as t:
             t.create("VM", ref, vm("keep", other_config={"a": "b"}, tags=["t1"]))
             t.create("VM", ref2, vm("gone"))
@@ -109,7 +144,7 @@ def test_sqlite_persists_committed_writes_only(tmp_path):
         await s.close()
 
     async def second():
-        s = open_store(path, SPECS)
+        s = await durable.open()
         rec = s.get("VM", ref)
         assert rec["name_label"] == "keep"
         assert rec["other_config"] == {"a": "c", "d": "e"}
@@ -123,7 +158,10 @@ def test_sqlite_persists_committed_writes_only(tmp_path):
 
     run(first())
     run(second())
-    db = sqlite3.connect(path)
+    if durable.kind == "postgres":
+        assert durable.pg.psql("SELECT count(*) FROM _uuids") == "1"
+        return
+    db = sqlite3.connect(durable.path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert db.execute("SELECT count(*) FROM _uuids").fetchone() == (1,)
@@ -147,9 +185,9 @@ def test_disk_failure_fails_the_call_and_leaves_memory_unchanged(tmp_path):
     run(main())
 
 
-def test_changes_since_coalesces_add_mod_del():
+def test_changes_since_coalesces_add_mod_del(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         a, b, c, d = (new_ref() for _ in range(4))
         async with s.transaction() as t:
             t.create("VM", a, vm("a"))
@@ -172,12 +210,13 @@ def test_changes_since_coalesces_add_mod_del():
         assert s.changes_since(s.generation) == []
         assert s.changes_since(token, frozenset({"network"})) == []
         assert [ch.ref for ch in s.changes_since(token, frozenset(), frozenset({("VM", a)}))] == [a]
+        await s.close()
     run(main())
 
 
-def test_wait_for_change_wakes_on_commit_without_polling():
+def test_wait_for_change_wakes_on_commit_without_polling(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         gen = s.generation
         waiter = asyncio.create_task(s.wait_for_change(gen, 30))
         await asyncio.sleep(0)
@@ -186,15 +225,15 @@ def test_wait_for_change_wakes_on_commit_without_polling():
             t.create("VM", new_ref(), vm())
         assert await asyncio.wait_for(waiter, 5) is True
         assert await s.wait_for_change(s.generation, 0.01) is False
+        await s.close()
     run(main())
 
 
-def test_group_commit_keeps_order_of_concurrent_writers(tmp_path):
-    path = str(tmp_path / "db")
+def test_group_commit_keeps_order_of_concurrent_writers(durable):
     ref = new_ref()
 
     async def main():
-        s = open_store(path, SPECS)
+        s = await durable.open()
         async with s.transaction() as t:
             t.create("VM", ref, vm("0"))
 
@@ -207,18 +246,21 @@ def test_group_commit_keeps_order_of_concurrent_writers(tmp_path):
         return last
 
     last = run(main())
-    s = open_store(path, SPECS)
-    assert s.get("VM", ref)["name_label"] == last       # disk and memory agree on the last write
-    s.close_sync()
+
+    async def reopen():
+        s = await durable.open()
+        assert s.get("VM", ref)["name_label"] == last   # disk and memory agree on the last write
+        await s.close()
+    run(reopen())
 
 
-def test_old_tombstones_are_forgotten_past_the_horizon(monkeypatch):
+def test_old_tombstones_are_forgotten_past_the_horizon(monkeypatch, backend):
     from xenapi_impl.store import memory
 
     monkeypatch.setattr(memory, "MAX_TOMBSTONES", 2)
 
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         refs = [new_ref() for _ in range(4)]
         async with s.transaction() as t:
             for r in refs:
@@ -230,12 +272,13 @@ def test_old_tombstones_are_forgotten_past_the_horizon(monkeypatch):
         # only the two newest deletions are still known; the horizon says where memory ends
         assert [c.ref for c in s.changes_since(token)] == refs[2:]
         assert s.horizon == token + 2
+        await s.close()
     run(main())
 
 
-def test_transaction_rules():
+def test_transaction_rules(backend):
     async def main():
-        s = MemoryStore(SPECS)
+        s = await backend.open()
         ref = new_ref()
         async with s.transaction() as t:
             t.create("VM", ref, vm())
@@ -256,4 +299,5 @@ def test_transaction_rules():
             t.update("VM", ref, {"name_label": "x"})
         t.rollback()
         assert s.get("VM", ref) is not None
+        await s.close()
     run(main())

@@ -15,7 +15,7 @@ from ..api.registry import IMPLEMENTATIONS, NULLABLE
 from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..model.types import NULL_REF, XType
-from ..store import DuplicateUuid, NoSuchObject, StoreError
+from ..store import DuplicateUuid, NoSuchObject, StoreConflict, StoreError
 from . import implicit, rbac
 from .caller import Caller
 from .context import Context, TaskCancelled, TaskHandle
@@ -135,6 +135,9 @@ class Dispatcher:
         except DuplicateUuid as exc:
             raise XenAPIError("DB_UNIQUENESS_CONSTRAINT_VIOLATION", "", "uuid",
                               exc.uuid) from None
+        except StoreConflict as exc:
+            # another host of the pool changed the object first: clients retry on this error
+            raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", exc.cls, exc.ref) from None
         except StoreError as exc:
             log.error("%s: store failure: %s", method, exc)
             raise XenAPIError("INTERNAL_ERROR", str(exc)) from None
@@ -236,6 +239,8 @@ class Dispatcher:
             raise
         except NoSuchObject as exc:
             raise XenAPIError("HANDLE_INVALID", exc.cls, exc.ref) from None
+        except StoreConflict as exc:
+            raise XenAPIError("OTHER_OPERATION_IN_PROGRESS", exc.cls, exc.ref) from None
         except StoreError as exc:
             raise XenAPIError("INTERNAL_ERROR", str(exc)) from None
 

@@ -96,10 +96,14 @@ class EventService:
                          timeout: float) -> dict[str, Any]:
         sub = self.parse_subscription(classes)
         since = parse_token(token)
+        store = self.services.store
+        if 0 < since < store.horizon:
+            # deletions after the token were forgotten (or the shared log was trimmed past it):
+            # the client must re-read everything rather than miss them silently
+            raise XenAPIError("EVENTS_LOST")
         if not math.isfinite(timeout):
             timeout = 0.0 if math.isnan(timeout) else MAX_TIMEOUT
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_TIMEOUT)
-        store = self.services.store
         sessions = self.services.sessions
         while True:
             current = store.generation

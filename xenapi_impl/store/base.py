@@ -57,7 +57,8 @@ class Credential:
 
 
 class Store(abc.ABC):
-    """Abstract store. Implementations: MemoryStore (tests), SqliteStore (default)."""
+    """Abstract store. Implementations: MemoryStore (tests), SqliteStore (default),
+    PostgresStore (a pool's shared database)."""
 
     # --- reads (no I/O) ---------------------------------------------------------------
     @property
@@ -134,7 +135,7 @@ class Transaction:
     an exception discards everything.
     """
 
-    __slots__ = ("store", "_ops", "done", "generation")
+    __slots__ = ("store", "_ops", "done", "generation", "start")
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -142,6 +143,9 @@ class Transaction:
         self._ops: dict[tuple[str, str], list[Any]] = {}
         self.done = False
         self.generation = 0
+        # the generation its reads started from: a shared store refuses a write to an object
+        # another process changed since (a write based on a stale read)
+        self.start = store.generation
 
     async def __aenter__(self) -> "Transaction":
         return self

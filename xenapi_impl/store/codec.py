@@ -1,4 +1,5 @@
-"""Column encoding of field values for the SQLite backend.
+"""Column encoding of field values for the SQLite and PostgreSQL backends (and of the changed
+fields in PostgreSQL's change log).
 
 Values are stored as JSON text with two tagged forms so that decoding needs no type
 information: datetimes (`{"d": iso}`) and maps (`{"m": [[k, v], ...]}`, keys may be ints).

@@ -31,5 +31,15 @@ class DuplicateRef(StoreError):
         self.ref = ref
 
 
+class StoreConflict(StoreError):
+    """Another process changed an object this transaction writes since the transaction's reads
+    began: the write was based on a stale read and is refused (the caller may retry)."""
+
+    def __init__(self, cls: str, ref: str) -> None:
+        super().__init__(f"{cls} {ref} was changed by another server since this call read it")
+        self.cls = cls
+        self.ref = ref
+
+
 class StoreUnavailable(StoreError):
     """The store is closed, or its backing storage failed (nothing more is accepted)."""

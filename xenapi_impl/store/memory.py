@@ -110,7 +110,11 @@ class MemoryStore(Store):
 
     # --- writes ---------------------------------------------------------------------------
     def _validate(self, txn: Transaction) -> list[tuple[str, str, str, Any]]:
-        ops = txn.operations()
+        return self._check_ops(txn.operations())
+
+    def _check_ops(self, ops: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
+        """Check a commit's writes against memory: the objects exist (or not), known fields,
+        unique uuids. Returns `ops`."""
         new_uuids: set[str] = set()
         for kind, cls, ref, fields in ops:
             spec = self.spec(cls)
@@ -153,10 +157,13 @@ class MemoryStore(Store):
     async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
         """Make the writes durable before they are applied (nothing to do in memory)."""
 
-    def _apply(self, ops: list[tuple[str, str, str, Any]]) -> int:
-        self._generation += 1
-        gen = self._generation
-        now = _now()
+    def _apply(self, ops: list[tuple[str, str, str, Any]], gen: int | None = None,
+               now: _dt.datetime | None = None) -> int:
+        """Apply one commit's writes at `gen` (default: the next generation); a shared database
+        gives its own generation and commit time so that every process agrees on them."""
+        gen = self._generation + 1 if gen is None else gen
+        self._generation = gen
+        now = _now() if now is None else now
         index = self._index
         for kind, cls, ref, fields in ops:
             table = self._records[cls]

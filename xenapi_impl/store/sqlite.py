@@ -1,8 +1,7 @@
 """SQLite write-through persistence under the in-memory store.
 
-Layout (derived from the class specs): one table per persistent class, `ref` primary key,
-`uuid` unique, one column per field holding `codec`-encoded JSON; `_uuids` (uuid -> class, ref)
-keeps uuids unique across classes; `_credentials` holds local users; `_meta` the schema version.
+Layout: the class tables and `_uuids` of `sql.py` (shared with the PostgreSQL backend);
+`_credentials` holds local users; `_meta` the schema version.
 
 Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite returns. A single
 writer thread takes every pending commit from a queue and writes them in one SQLite
@@ -21,8 +20,7 @@ import sqlite3
 import threading
 from typing import Any, Iterable
 
-from ..values import Record
-from . import codec
+from . import sql
 from .base import ClassSpec, Credential
 from .errors import StoreUnavailable
 from .memory import MemoryStore
@@ -31,15 +29,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 _STOP = object()
-
-
-def _q(name: str) -> str:
-    """Quote an identifier (field names such as `class` are SQL keywords)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _table(cls: str) -> str:
-    return _q("c_" + cls)
 
 
 class SqliteStore(MemoryStore):
@@ -89,21 +78,17 @@ class SqliteStore(MemoryStore):
                 raise StoreUnavailable(f"{self.path}: schema version {row[0]}, this server "
                                        f"reads version {SCHEMA_VERSION}")
             db.execute("INSERT OR REPLACE INTO _meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            db.execute("CREATE TABLE IF NOT EXISTS _uuids (uuid TEXT PRIMARY KEY, cls TEXT NOT NULL,"
-                       " ref TEXT NOT NULL)")
-            db.execute("CREATE TABLE IF NOT EXISTS _credentials (name TEXT PRIMARY KEY,"
-                       " hash TEXT NOT NULL, role TEXT NOT NULL)")
+            db.execute(sql.UUIDS_TABLE)
+            db.execute(sql.CREDENTIALS_TABLE)
             for spec in self._specs.values():
                 if not spec.persistent:
                     continue
-                table = _table(spec.name)
-                cols = "".join(f", {_q(f)} TEXT" for f in spec.fields if f != "uuid")
-                db.execute(f"CREATE TABLE IF NOT EXISTS {table} (ref TEXT PRIMARY KEY,"
-                           f" uuid TEXT UNIQUE{cols})")
+                db.execute(sql.create_table(spec))
+                table = sql.table(spec.name)
                 have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
                 for f in spec.fields:       # fields added to the model since the file was made
                     if f not in have:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {_q(f)} TEXT")
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {sql.quote(f)} TEXT")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -111,50 +96,15 @@ class SqliteStore(MemoryStore):
 
     def _load_all(self) -> None:
         for spec in self._specs.values():
-            if not spec.persistent:
-                continue
-            fields = [f for f in spec.fields if f != "uuid"]
-            cols = "".join(", " + _q(f) for f in fields)
-            for row in self._db.execute(f"SELECT ref, uuid{cols} FROM {_table(spec.name)}"):
-                rec = Record()
-                rec_uuid = row[1]
-                for f in spec.fields:
-                    if f == "uuid":
-                        rec[f] = rec_uuid
-                for f, text in zip(fields, row[2:]):
-                    rec[f] = None if text is None else codec.decode(text)
-                # keep the model's field order (uuid first where the model puts it)
-                self._load(spec.name, row[0], Record((f, rec.get(f)) for f in spec.fields))
+            if spec.persistent:
+                for row in self._db.execute(sql.select_all(spec)):
+                    self._load(spec.name, *sql.record_of(spec, row))
         for name, phash, role in self._db.execute("SELECT name, hash, role FROM _credentials"):
             self._credentials[name] = Credential(name, phash, role)
 
     # --- writes ---------------------------------------------------------------------------
-    def _statements(self, ops: list[tuple[str, str, str, Any]]) -> list[tuple[str, tuple]]:
-        out: list[tuple[str, tuple]] = []
-        for kind, cls, ref, fields in ops:
-            table = _table(cls)
-            if kind == "create":
-                names = [f for f in fields if f != "uuid"]
-                uuid = fields.get("uuid")
-                cols = "".join(", " + _q(f) for f in names)
-                marks = ", ?" * len(names)
-                out.append((f"INSERT INTO {table} (ref, uuid{cols}) VALUES (?, ?{marks})",
-                            (ref, uuid, *(codec.encode(fields[f]) for f in names))))
-                if uuid:
-                    out.append(("INSERT INTO _uuids VALUES (?, ?, ?)", (uuid, cls, ref)))
-            elif kind == "update":
-                names = [f for f in fields if f != "uuid"]
-                if names:
-                    sets = ", ".join(f"{_q(f)} = ?" for f in names)
-                    out.append((f"UPDATE {table} SET {sets} WHERE ref = ?",
-                                (*(codec.encode(fields[f]) for f in names), ref)))
-            elif kind == "delete":
-                out.append(("DELETE FROM _uuids WHERE cls = ? AND ref = ?", (cls, ref)))
-                out.append((f"DELETE FROM {table} WHERE ref = ?", (ref,)))
-        return out
-
     async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
-        await self._submit(self._statements(ops))
+        await self._submit(sql.statements(ops, "?"))
 
     def get_credential(self, name: str) -> Credential | None:
         if self._closed:

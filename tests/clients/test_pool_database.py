@@ -1,0 +1,149 @@
+"""Two real `xenapi-server serve` processes on one PostgreSQL database (`--db postgresql://...`),
+each with its own simulator state and state directory, driven with the XenAPI SDK: a write on
+one is read on the other and reaches event.from there; users added by the CLI log in on both;
+a token survives a restart of the server process. The database is a private PostgreSQL server
+(tests/pgcluster.py)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+
+import XenAPI
+
+from serverproc import SERVER, ServerProcess
+
+
+def _network(name: str) -> dict:
+    return {"name_label": name, "name_description": "", "MTU": "1500", "other_config": {},
+            "bridge": "", "managed": True, "tags": []}
+
+
+def _server(tmp_path, name: str, db: str) -> ServerProcess:
+    work = tmp_path / name
+    work.mkdir()
+    # the monitor would make both processes (one host record until pool.join) write the same
+    # metrics records; this test is about the database
+    return ServerProcess(str(work), db=db, state_dir=str(work),
+                         env={"XLSIM_STATE_FILE": str(work / "xlsim.state")},
+                         extra=["--monitor-interval", "3600"])
+
+
+def _login(srv: ServerProcess, user: str, password: str) -> XenAPI.Session:
+    s = XenAPI.Session(srv.url)
+    s.xenapi.login_with_password(user, password, "1.0", "pool-db-test")
+    return s
+
+
+def test_a_postgresql_db_needs_a_state_dir(pg_db):
+    out = subprocess.run([SERVER, "serve", "--backend", "sim", "--db", pg_db.url,
+                          "--http", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "--state-dir" in out.stderr
+
+
+def test_two_servers_share_one_postgresql_database(tmp_path, pg_db):
+    one = _server(tmp_path, "one", pg_db.url).start()
+    # the second connects as a Patroni client would: several hosts, the writable one
+    two = _server(tmp_path, "two", pg_db.multi_host_url()).start()
+    try:
+        password = one.password
+        assert not os.path.exists(two.password_file)    # root already existed: no new password
+        s1, s2 = _login(one, "root", password), _login(two, "root", password)
+        x1, x2 = s1.xenapi, s2.xenapi
+
+        # event.from on server two wakes for a write on server one
+        token = x2.event_from(["network"], "", 0.0)["token"]
+        got: dict = {}
+
+        def follow() -> None:
+            got["result"] = x2.event_from(["network"], token, 30.0)
+            got["at"] = time.monotonic()
+
+        follower = threading.Thread(target=follow)
+        follower.start()
+        time.sleep(0.3)                      # let it block on server two
+        t0 = time.monotonic()
+        ref = x1.network.create(_network("shared"))
+        follower.join(35)
+        assert not follower.is_alive()
+        events = [e for e in got["result"]["events"] if e["ref"] == ref]
+        assert [e["operation"] for e in events] == ["add"]
+        assert events[0]["snapshot"]["name_label"] == "shared"
+        print(f"server one's commit seen by event.from on server two after "
+              f"{(got['at'] - t0) * 1000:.0f} ms (client round trip included)")
+        assert x2.network.get_record(ref) == x1.network.get_record(ref)
+
+        # a write on two, read on one
+        x2.network.set_name_label(ref, "renamed on two")
+        deadline = time.monotonic() + 10
+        while x1.network.get_name_label(ref) != "renamed on two":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+        # both servers add keys to one map at once (read-modify-write of the whole field): a
+        # write based on a stale read is refused with OTHER_OPERATION_IN_PROGRESS and retried,
+        # so no key is lost
+        conflicts = [0, 0]
+        errors: list[BaseException] = []
+
+        def add_keys(x, n: int) -> None:
+            try:
+                for i in range(25):
+                    while True:
+                        try:
+                            x.network.add_to_other_config(ref, f"k{n}-{i}", "v")
+                            break
+                        except XenAPI.Failure as f:
+                            if f.details[0] != "OTHER_OPERATION_IN_PROGRESS":
+                                raise
+                            conflicts[n] += 1
+            except BaseException as exc:    # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+        adders = [threading.Thread(target=add_keys, args=(x, n)) for n, x in ((0, x1), (1, x2))]
+        for t in adders:
+            t.start()
+        for t in adders:
+            t.join(120)
+        assert not errors, errors
+        want = {f"k{n}-{i}" for n in (0, 1) for i in range(25)}
+        deadline = time.monotonic() + 10
+        while set(x1.network.get_other_config(ref)) != want:
+            assert time.monotonic() < deadline, sorted(x1.network.get_other_config(ref))
+            time.sleep(0.05)
+        assert set(x2.network.get_other_config(ref)) == want
+        print(f"{sum(conflicts)} stale writes refused and retried in 50 concurrent map adds")
+
+        # `xenapi-server user add` against the database: the user logs in on both servers
+        out = subprocess.run([SERVER, "user", "add", "bob", "--role", "read-only",
+                              "--password-stdin", "--db", pg_db.url], input="bob-pw\n",
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        listed = subprocess.run([SERVER, "user", "list", "--db", pg_db.url],
+                                capture_output=True, text=True, timeout=60)
+        assert "bob\tread-only" in listed.stdout
+        for srv in (one, two):
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    _login(srv, "bob", "bob-pw").xenapi.session.logout()
+                    break
+                except XenAPI.Failure:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+
+        # a token from server two survives server two's restart; changes made meanwhile on
+        # server one are all there, deletions included
+        token = x2.event_from(["network"], "", 0.0)["token"]
+        two.stop()
+        other = x1.network.create(_network("while two was down"))
+        x1.network.destroy(ref)
+        two = _server(tmp_path, "two-again", pg_db.url).start()
+        x2 = _login(two, "root", password).xenapi
+        events = x2.event_from(["network"], token, 0.0)["events"]
+        assert {(e["ref"], e["operation"]) for e in events} == {(other, "add"), (ref, "del")}
+        assert one.log().count("Traceback") == 0 and two.log().count("Traceback") == 0
+    finally:
+        two.stop()
+        one.stop()

@@ -1,0 +1,573 @@
+"""PostgreSQL under the in-memory store: the pool's database, shared by every server process.
+
+Each process keeps the in-memory authoritative read copy of `MemoryStore` (reads take no SQL)
+and keeps it coherent with the writes of every other process through the change log:
+
+- Layout: the class tables and `_uuids` of `sql.py` (the same as SQLite's), `_credentials`,
+  `_meta` (schema version), `_head` (one row: the last generation, and how far `_log` was
+  trimmed) and `_log` (one row per object written by a commit, ordered by (gen, seq)).
+- A commit locks the `_head` row (`UPDATE ... RETURNING gen`): commits of all processes are
+  serialised there and take consecutive generations in commit order, so the log visible to any
+  reader is always a prefix with no holes of unfinished commits. Still holding the lock it
+  reads the log rows it has not applied yet, refuses the write (`StoreConflict`) if another
+  process wrote one of its objects since the transaction's reads began (a write based on a
+  stale read), writes the rows, appends to `_log`, NOTIFYs, and commits. Memory is updated
+  only after PostgreSQL acknowledged the commit: first the other processes' changes, then its
+  own, so every process applies the same changes in the same order with the same generations.
+  Group commit: the commits a process queued while its previous database transaction ran go
+  into the next one together, each with its own generation (and its own stale check).
+- Commits of non-persistent classes (sessions, tasks) stay in this process's memory, but take
+  their generation from `_head` too, so local and shared changes share one ordered sequence.
+- NOTIFY is only a wake-up: a listener connection wakes on it (and polls every
+  `poll_interval` in case it missed one, e.g. while reconnecting) and applies every log row
+  after its generation. Tokens are these generations, so they stay valid across restarts of
+  the process or of PostgreSQL; at start the index of changes is rebuilt from the retained log.
+- The log keeps the last `log_retention` generations. A token below what is retained gets
+  EVENTS_LOST (`horizon`); a process that fell further behind than the retained log reloads
+  the tables and diffs them against memory (coalesced changes stay exact).
+- Failures: a caller whose commit cannot reach the database within `timeout` gets
+  `StoreUnavailable`; memory is unchanged. If the connection died after COMMIT was sent the
+  outcome is unknown to the caller, but the log is the truth: if it committed, every process
+  (this one included) applies it from the log. psycopg_pool reconnects by itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as _dt
+import logging
+import re
+import uuid as _uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import psycopg
+import psycopg_pool
+
+from ..values import Record
+from . import codec, sql
+from .base import ClassSpec, Credential, Transaction
+from .errors import DuplicateRef, DuplicateUuid, StoreConflict, StoreError, StoreUnavailable
+from .memory import MemoryStore, _Entry
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+CHANNEL = "xenapi_store"
+#: generations kept in `_log` (tokens older than that get EVENTS_LOST)
+DEFAULT_LOG_RETENTION = 100_000
+#: pg_advisory_xact_lock key serialising schema creation by processes starting together
+_SCHEMA_LOCK = 0x78617069          # "xapi"
+_CREDENTIAL = ""                   # the `cls` of a credential row in `_log`
+
+Op = tuple[str, str, str, Any]     # (kind, cls, ref, fields) as Transaction.operations()
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS _head (id INT PRIMARY KEY CHECK (id = 1),"
+    " gen BIGINT NOT NULL, trimmed BIGINT NOT NULL)",
+    "INSERT INTO _head VALUES (1, 0, 0) ON CONFLICT DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS _log (gen BIGINT NOT NULL, seq INT NOT NULL,"
+    " ts TIMESTAMPTZ NOT NULL, origin TEXT NOT NULL, op TEXT NOT NULL, cls TEXT NOT NULL,"
+    " ref TEXT NOT NULL, uuid TEXT NOT NULL, fields TEXT, PRIMARY KEY (gen, seq))",
+)
+_LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    """A commit waiting for the writer task."""
+
+    operations: Callable[[], list[Op]]      # re-read when admitted: memory may have moved
+    start: int                              # the generation the transaction's reads began at
+    fut: asyncio.Future[int]
+    ops: list[Op] = field(default_factory=list)
+    gen: int = 0
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    for p in batch:
+        if not p.fut.done():
+            p.fut.set_exception(exc)
+
+
+class _Behind(Exception):
+    """The log was trimmed past this process's generation: reload the tables."""
+
+
+def redact(url: str) -> str:
+    """A connection URL without its password, for logs and messages."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+class PostgresStore(MemoryStore):
+    """Open with `await PostgresStore.open(url, specs)`."""
+
+    def __init__(self, url: str, specs: Iterable[ClassSpec], *,
+                 log_retention: int = DEFAULT_LOG_RETENTION, timeout: float = 10.0,
+                 poll_interval: float = 10.0) -> None:
+        super().__init__(specs)
+        self.url = url
+        self.log_retention = max(1, log_retention)
+        self._trim_every = max(1, min(1000, self.log_retention // 10))
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._origin = _uuid.uuid4().hex      # marks this process's rows in `_log`
+        # a process frozen in the middle of a commit must not hold the `_head` lock (and so
+        # every host's writes) for long: the server aborts its transaction
+        idle = max(5, int(3 * timeout))
+        kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server",
+                  "options": f"-c idle_in_transaction_session_timeout={idle}s"}
+        # check_connection: a connection broken by a database restart is replaced before use
+        # instead of failing a caller; the pools reconnect with backoff by themselves. One
+        # connection is enough: a process has one database exchange at a time
+        self._pool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=1, max_size=1, open=False, timeout=timeout, kwargs=kwargs,
+            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-store",
+            reconnect_timeout=24 * 3600)
+        self._listen_pool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=1, max_size=1, open=False, timeout=timeout,
+            kwargs={**kwargs, "autocommit": True},
+            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
+            reconnect_timeout=24 * 3600)
+        # one database exchange at a time per process (commits, catch-ups): memory is applied
+        # in generation order
+        self._sync = asyncio.Lock()
+        self._listener: asyncio.Task[None] | None = None
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, url: str, specs: Iterable[ClassSpec], **kw: Any) -> "PostgresStore":
+        store = cls(url, specs, **kw)
+        try:
+            await store._pool.open(wait=True, timeout=store.timeout)
+            await store._create_schema()
+            await store._load_all()
+            await store._listen_pool.open(wait=True, timeout=store.timeout)
+        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
+            await store._close_pools()
+            raise StoreUnavailable(f"cannot open the database {redact(url)}: {exc}") from None
+        except BaseException:
+            await store._close_pools()
+            raise
+        store._listener = asyncio.get_running_loop().create_task(store._listen())
+        return store
+
+    # --- schema and load ----------------------------------------------------------------
+    async def _create_schema(self) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            await conn.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY,"
+                               " value TEXT)")
+            row = await (await conn.execute(
+                "SELECT value FROM _meta WHERE key = 'schema'")).fetchone()
+            if row is not None and int(row[0]) != SCHEMA_VERSION:
+                raise StoreUnavailable(f"{redact(self.url)}: schema version {row[0]}, this "
+                                       f"server reads version {SCHEMA_VERSION}")
+            await conn.execute("INSERT INTO _meta VALUES ('schema', %s) ON CONFLICT (key) DO"
+                               " UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+            for stmt in (sql.UUIDS_TABLE, sql.CREDENTIALS_TABLE, *_SCHEMA):
+                await conn.execute(stmt)
+            for spec in self._specs.values():
+                if spec.persistent:
+                    await conn.execute(sql.create_table(spec))
+                    for f in sql.value_fields(spec):    # fields added to the model since
+                        await conn.execute(f"ALTER TABLE {sql.table(spec.name)} ADD COLUMN IF"
+                                           f" NOT EXISTS {sql.quote(f)} TEXT")
+
+    async def _snapshot(self, conn: psycopg.AsyncConnection[Any], with_log: bool
+                        ) -> tuple[int, int, dict[str, dict[str, Record]], dict[str, Credential],
+                                   list[tuple[Any, ...]]]:
+        """One consistent read of everything: (head gen, trimmed, records, credentials, log)."""
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        gen, trimmed = await (await conn.execute(
+            "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
+        records: dict[str, dict[str, Record]] = {}
+        for spec in self._specs.values():
+            if spec.persistent:
+                rows = await (await conn.execute(sql.select_all(spec))).fetchall()
+                records[spec.name] = dict(sql.record_of(spec, row) for row in rows)
+        creds = {r[0]: Credential(*r) for r in await (await conn.execute(
+            "SELECT name, hash, role FROM _credentials")).fetchall()}
+        rows = []
+        if with_log:
+            rows = await (await conn.execute(
+                f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                (trimmed,))).fetchall()
+        return gen, trimmed, records, creds, rows
+
+    async def _load_all(self) -> None:
+        """Records from the tables; the change index from the retained log, so tokens handed
+        out before a restart still give exact changes (older ones: EVENTS_LOST)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            gen, trimmed, records, creds, rows = await self._snapshot(conn, with_log=True)
+        base = max(trimmed, 1)          # objects last changed before the retained log
+        now = _dt.datetime.now(_dt.timezone.utc)
+        index = self._index
+        for cls, table in records.items():
+            for ref, rec in table.items():
+                self._records[cls][ref] = rec
+                uuid = rec.get("uuid") or ""
+                if uuid:
+                    self._uuids[uuid] = (cls, ref)
+                index[(cls, ref)] = _Entry(base, base, now, uuid)
+        for g, ts, _origin, op, cls, ref, uuid, _fields in rows:
+            if cls not in self._specs:
+                continue                # credentials (or a class this model dropped)
+            key = (cls, ref)
+            entry = index.get(key)
+            if entry is not None and entry.deleted and op != "create":
+                continue                # a write queued behind its object's deletion: as _apply
+            if op == "create" or entry is None:
+                entry = index[key] = _Entry(g if op == "create" else base, g, ts, uuid)
+            entry.generation, entry.timestamp = g, ts
+            if op == "delete":
+                entry.deleted = True
+                self._tombstones.append(key)
+            index.move_to_end(key)
+        self._prune_tombstones()
+        self._credentials = creds
+        self._generation = gen
+        self._horizon = max(self._horizon, trimmed)
+
+    # --- writes -----------------------------------------------------------------------------
+    async def _commit(self, txn: Transaction) -> int:
+        self._validate(txn)                 # fail fast, before queueing for the database
+        return await self._submit(txn.operations, txn.start)
+
+    async def _submit(self, operations: Callable[[], list[Op]], start: int) -> int:
+        """Queue a commit for the writer task; answered once PostgreSQL acknowledged it (and
+        memory has it), or with the reason it was refused."""
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        pending = _Pending(operations, start, loop.create_future())
+        self._pending.append(pending)
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_loop())
+        return await pending.fut
+
+    async def _write_loop(self) -> None:
+        """Group commit: every commit queued while the previous batch was in the database goes
+        into the next database transaction, each with its own generation."""
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with asyncio.timeout(self.timeout):
+                    async with self._sync:
+                        await self._write_batch(batch)
+            except TimeoutError:
+                _fail(batch, StoreUnavailable("the database is unavailable: no answer within "
+                                              f"{self.timeout:g} s"))
+            except asyncio.CancelledError:
+                _fail(batch, StoreUnavailable("the store is closed"))
+                raise
+            except Exception as exc:    # noqa: BLE001 - each caller gets the reason
+                _fail(batch, exc if isinstance(exc, StoreError) else StoreUnavailable(
+                    f"the database is unavailable: {exc}"))
+
+    async def _write_batch(self, batch: list["_Pending"]) -> None:
+        for _attempt in range(2):
+            live = self._admit(batch)
+            if not live:
+                return
+            try:
+                ts, behind, refused = await self._exchange(live)
+            except _Behind:
+                await self._resync()        # then validate and try again once
+                continue
+            except (DuplicateUuid, DuplicateRef) as exc:
+                if len(live) == 1:
+                    _fail(live, exc)
+                    return
+                for p in live:              # find the culprit: one commit at a time
+                    await self._write_batch([p])
+                return
+            self._apply_log(behind)
+            for p in live:
+                if p in refused:
+                    _fail([p], refused[p])
+                    continue
+                self._apply_own(p.ops, p.gen, ts)
+                if not p.fut.done():
+                    p.fut.set_result(p.gen)
+            return
+        _fail(batch, StoreUnavailable("this server could not catch up with the database log"))
+
+    def _admit(self, batch: list["_Pending"]) -> list["_Pending"]:
+        """Check each commit against memory as it is now (it may have moved while the commit
+        waited) and against earlier creates of the batch; refuse the ones that fail."""
+        live: list[_Pending] = []
+        uuids: set[str] = set()
+        for p in batch:
+            if p.fut.done():
+                continue
+            try:
+                ops = p.operations()
+                if any(op[1] != _CREDENTIAL for op in ops):
+                    self._check_ops(ops)
+                new = {f["uuid"] for k, c, _r, f in ops
+                       if k == "create" and c != _CREDENTIAL and f.get("uuid")}
+                dup = new & uuids
+                if dup:
+                    raise DuplicateUuid(next(iter(dup)))
+                uuids |= new
+            except (StoreError, ValueError) as exc:
+                _fail([p], exc)
+                continue
+            p.ops = ops
+            live.append(p)
+        return live
+
+    def _persistent(self, ops: list[Op]) -> list[Op]:
+        return [op for op in ops if op[1] == _CREDENTIAL or self._specs[op[1]].persistent]
+
+    async def _exchange(self, live: list["_Pending"]
+                        ) -> tuple[_dt.datetime, list[tuple[Any, ...]],
+                                   dict["_Pending", StoreConflict]]:
+        """One database transaction for a batch: take a generation per commit (locking
+        `_head`), read the log rows this process has not applied, refuse stale writes, write
+        the rest, log, notify, commit. Returns (commit time, unapplied log rows of other
+        commits, the refused commits)."""
+        shared = {p: self._persistent(p.ops) for p in live}
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                last, trimmed, ts = await (await conn.execute(
+                    "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
+                    (len(live),))).fetchone()  # type: ignore[misc]
+                first = last - len(live) + 1
+                if first <= self._generation:
+                    raise _went_back(first, self._generation)
+                if trimmed > self._generation:
+                    raise _Behind()
+                for i, p in enumerate(live):
+                    p.gen = first + i
+                since = min([self._generation] + [p.start for p in live if shared[p]])
+                rows = await (await conn.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                    (since,))).fetchall()
+                refused: dict[_Pending, StoreConflict] = {}
+                writes = []
+                for p in live:
+                    if shared[p]:
+                        try:
+                            self._check_stale(shared[p], rows, p.start, trimmed)
+                        except StoreConflict as exc:
+                            refused[p] = exc
+                            continue
+                        writes.append((shared[p], p.gen))
+                if writes:
+                    await self._write_rows(conn, writes, ts)
+                    boundary = (last // self._trim_every) * self._trim_every
+                    if boundary >= first and boundary > self.log_retention:
+                        await conn.execute("DELETE FROM _log WHERE gen <= %s",
+                                           (boundary - self.log_retention,))
+                        await conn.execute("UPDATE _head SET trimmed = %s",
+                                           (boundary - self.log_retention,))
+        except psycopg.errors.UniqueViolation as exc:
+            raise _duplicate(exc) from None
+        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
+            log.error("database write failed: %s", exc)
+            raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
+                                   ) from None
+        return ts, [r for r in rows if r[0] > self._generation], refused
+
+    def _check_stale(self, ops: list[Op], rows: list[tuple[Any, ...]], start: int,
+                     trimmed: int) -> None:
+        # only updates and deletions are decisions about what was read (a create cannot be
+        # stale; a touch, event.inject, changes nothing)
+        keys = {(cls, ref) for kind, cls, ref, _f in ops if kind in ("update", "delete")}
+        if not keys:
+            return
+        if trimmed > start:                 # cannot tell what changed since: refuse
+            cls, ref = next(iter(keys))
+            raise StoreConflict(cls, ref)
+        for g, _ts, origin, _op, cls, ref, _uuid, _f in rows:
+            # this process's own concurrent commits are ordered as with SQLite (last write
+            # wins per field); another process's change since our reads makes ours stale
+            if g > start and origin != self._origin and (cls, ref) in keys:
+                raise StoreConflict(cls, ref)
+
+    async def _write_rows(self, conn: psycopg.AsyncConnection[Any],
+                          writes: list[tuple[list[Op], int]], ts: _dt.datetime) -> None:
+        stmts: list[sql.Statement] = []
+        entries = []
+        for ops, gen in writes:
+            stmts += sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")
+            for seq, (kind, cls, ref, fields) in enumerate(ops):
+                if cls == _CREDENTIAL:
+                    if fields is None:
+                        stmts.append(("DELETE FROM _credentials WHERE name = %s", (ref,)))
+                    else:
+                        stmts.append(("INSERT INTO _credentials VALUES (%s, %s, %s) ON CONFLICT"
+                                      " (name) DO UPDATE SET hash = excluded.hash,"
+                                      " role = excluded.role",
+                                      (ref, fields["hash"], fields["role"])))
+                    uuid = ""
+                elif kind == "create":
+                    uuid = fields.get("uuid") or ""
+                else:
+                    old = self._records[cls].get(ref)
+                    uuid = (old.get("uuid") if old is not None else None) or ""
+                entries.append((gen, seq, ts, self._origin, kind, cls, ref, uuid,
+                                None if fields is None else codec.encode(fields)))
+        stmts.append(("SELECT pg_notify(%s, %s)", (CHANNEL, str(writes[-1][1]))))
+        async with conn.pipeline():         # one round trip for the whole batch
+            for stmt, args in stmts:
+                await conn.execute(stmt, args)
+            async with conn.cursor() as cur:
+                await cur.executemany("INSERT INTO _log VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                                      " %s)", entries)
+
+    def _apply_own(self, ops: list[Op], gen: int, ts: _dt.datetime) -> None:
+        for _kind, cls, name, fields in ops:
+            if cls == _CREDENTIAL:
+                self._set_credential(name, fields)
+        self._apply([op for op in ops if op[1] != _CREDENTIAL], gen, ts)
+
+    def _set_credential(self, name: str, fields: dict[str, str] | None) -> None:
+        if fields is None:
+            self._credentials.pop(name, None)
+        else:
+            self._credentials[name] = Credential(name, fields["hash"], fields["role"])
+
+    # --- keeping up with the other processes -------------------------------------------------
+    def _apply_log(self, rows: list[tuple[Any, ...]]) -> None:
+        """Apply log rows (ordered by gen, seq) not applied yet, one commit at a time."""
+        by_gen: dict[int, list[tuple[Any, ...]]] = collections.defaultdict(list)
+        for row in rows:
+            if row[0] > self._generation:
+                by_gen[row[0]].append(row)
+        for gen in sorted(by_gen):
+            ops: list[Op] = []
+            ts = by_gen[gen][0][1]
+            for _g, _ts, _origin, op, cls, ref, _uuid, text in by_gen[gen]:
+                fields = None if text is None else codec.decode(text)
+                if cls == _CREDENTIAL:
+                    self._set_credential(ref, fields)
+                elif cls in self._specs:
+                    ops.append((op, cls, ref, fields))
+            self._apply(ops, gen, ts)
+
+    async def catch_up(self) -> None:
+        """Apply whatever other processes committed that this one has not seen yet."""
+        async with self._sync:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    async with self._pool.connection() as conn, conn.transaction():
+                        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
+                                           " READ ONLY")
+                        head, trimmed = await (await conn.execute(
+                            "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
+                        if head < self._generation:
+                            raise _went_back(head, self._generation)
+                        if trimmed > self._generation:
+                            raise _Behind()
+                        rows = await (await conn.execute(
+                            f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                            (self._generation,))).fetchall()
+            except _Behind:
+                await self._resync()
+                return
+            self._apply_log(rows)
+
+    async def _resync(self) -> None:
+        """The log no longer reaches back to this process's generation: read the tables and
+        apply the difference to memory as one change (exact coalesced events for tokens at
+        or after our old generation). Called with `_sync` held."""
+        async with asyncio.timeout(self.timeout * 6):
+            async with self._pool.connection() as conn, conn.transaction():
+                gen, _trimmed, records, creds, _rows = await self._snapshot(conn, False)
+        log.warning("fell behind the retained database log (at %d, now %d): reloaded",
+                    self._generation, gen)
+        ops: list[Op] = []
+        for cls, table in records.items():
+            mine = self._records[cls]
+            ops += [("delete", cls, ref, None) for ref in mine if ref not in table]
+            for ref, rec in table.items():
+                old = mine.get(ref)
+                if old is None:
+                    ops.append(("create", cls, ref, dict(rec)))
+                elif old != rec:
+                    ops.append(("update", cls, ref, dict(rec)))
+        self._credentials = creds
+        self._apply(ops, max(gen, self._generation + 1), _dt.datetime.now(_dt.timezone.utc))
+
+    async def _listen(self) -> None:
+        """Wake on NOTIFY (and every poll_interval) and catch up from the log; reconnect by
+        taking a new connection from the listen pool."""
+        delay = 0.5
+        while not self._closed:
+            try:
+                async with self._listen_pool.connection() as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    await self.catch_up()       # what was committed while we were not listening
+                    delay = 0.5
+                    while not self._closed:
+                        async for note in conn.notifies(timeout=self.poll_interval):
+                            if not note.payload.isdigit() or int(note.payload) > self._generation:
+                                await self.catch_up()
+                        await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:    # noqa: BLE001 - the database went away: retry
+                if not self._closed:
+                    log.warning("lost the database's change notifications (%s); reconnecting",
+                                exc or type(exc).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+
+    # --- credentials (shared: written through the log, so every process sees them) ---------
+    async def put_credential(self, cred: Credential) -> None:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        fields = {"hash": cred.password_hash, "role": cred.role}
+        await self._submit(lambda: [("credential", _CREDENTIAL, cred.name, fields)],
+                           self._generation)
+
+    async def delete_credential(self, name: str) -> bool:
+        if self.get_credential(name) is None:
+            return False
+        await self._submit(lambda: [("credential", _CREDENTIAL, name, None)],
+                           self._generation)
+        return True
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def _close_pools(self) -> None:
+        await self._listen_pool.close()
+        await self._pool.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await super().close()
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)   # queued commits
+        if self._listener is not None:
+            self._listener.cancel()
+            try:
+                await self._listener
+            except (asyncio.CancelledError, Exception):   # noqa: BLE001 - closing anyway
+                pass
+        async with self._sync:
+            await self._close_pools()
+
+
+def _went_back(head: int, mine: int) -> StoreUnavailable:
+    """The database lost commits this process applied (restored from a backup, or failed over
+    to a replica without synchronous replication): its generations would be reused for other
+    changes, so refuse rather than diverge."""
+    log.critical("the database is at generation %d but this server applied %d: it lost "
+                 "acknowledged commits; restart this server to reload it", head, mine)
+    return StoreUnavailable(f"the database went back from generation {mine} to {head}")
+
+
+def _duplicate(exc: psycopg.errors.UniqueViolation) -> Exception:
+    """DuplicateUuid / DuplicateRef from PostgreSQL's unique violation detail."""
+    detail = exc.diag.message_detail or ""
+    m = re.search(r"Key \((\w+)\)=\((.*)\) already exists", detail)
+    if m and m.group(1) == "uuid":
+        return DuplicateUuid(m.group(2))
+    if m and m.group(1) == "ref":
+        return DuplicateRef(m.group(2))
+    return StoreUnavailable(f"database constraint violated: {exc}")

@@ -1,0 +1,82 @@
+"""The relational layout shared by the SQLite and PostgreSQL backends (one source of truth).
+
+One table per persistent class, derived from its `ClassSpec`: `ref` primary key, `uuid`
+unique, one TEXT column per other field holding `codec`-encoded JSON. `_uuids` (uuid -> class,
+ref) keeps uuids unique across classes. Both dialects take the same statements; only the
+parameter mark differs (`?` for sqlite3, `%s` for psycopg).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..values import Record
+from . import codec
+from .base import ClassSpec
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+#: uuid -> (class, ref) of every persistent object: uuids are unique across classes
+UUIDS_TABLE = ("CREATE TABLE IF NOT EXISTS _uuids (uuid TEXT PRIMARY KEY, cls TEXT NOT NULL,"
+               " ref TEXT NOT NULL)")
+CREDENTIALS_TABLE = ("CREATE TABLE IF NOT EXISTS _credentials (name TEXT PRIMARY KEY,"
+                     " hash TEXT NOT NULL, role TEXT NOT NULL)")
+
+
+def quote(name: str) -> str:
+    """Quote an identifier (field names such as `class` are SQL keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table(cls: str) -> str:
+    return quote("c_" + cls)
+
+
+def value_fields(spec: ClassSpec) -> list[str]:
+    """The fields stored as codec columns (`uuid` has its own plain, unique column)."""
+    return [f for f in spec.fields if f != "uuid"]
+
+
+def create_table(spec: ClassSpec) -> str:
+    cols = "".join(f", {quote(f)} TEXT" for f in value_fields(spec))
+    return f"CREATE TABLE IF NOT EXISTS {table(spec.name)} (ref TEXT PRIMARY KEY, uuid TEXT UNIQUE{cols})"
+
+
+def select_all(spec: ClassSpec) -> str:
+    cols = "".join(", " + quote(f) for f in value_fields(spec))
+    return f"SELECT ref, uuid{cols} FROM {table(spec.name)}"
+
+
+def record_of(spec: ClassSpec, row: Iterable[Any]) -> tuple[str, Record]:
+    """(ref, Record in the model's field order) of a row read with `select_all`."""
+    ref, uuid, *texts = row
+    values = {f: None if t is None else codec.decode(t) for f, t in zip(value_fields(spec), texts)}
+    values["uuid"] = uuid
+    return ref, Record((f, values.get(f)) for f in spec.fields)
+
+
+def statements(ops: Iterable[tuple[str, str, str, Any]], mark: str) -> list[Statement]:
+    """The writes of a commit's persistent operations (touch writes nothing)."""
+    out: list[Statement] = []
+    for kind, cls, ref, fields in ops:
+        tbl = table(cls)
+        if kind == "create":
+            names = [f for f in fields if f != "uuid"]
+            uuid = fields.get("uuid")
+            cols = "".join(", " + quote(f) for f in names)
+            marks = f", {mark}" * len(names)
+            out.append((f"INSERT INTO {tbl} (ref, uuid{cols}) VALUES ({mark}, {mark}{marks})",
+                        (ref, uuid, *(codec.encode(fields[f]) for f in names))))
+            if uuid:
+                out.append((f"INSERT INTO _uuids VALUES ({mark}, {mark}, {mark})",
+                            (uuid, cls, ref)))
+        elif kind == "update":
+            names = [f for f in fields if f != "uuid"]
+            if names:
+                sets = ", ".join(f"{quote(f)} = {mark}" for f in names)
+                out.append((f"UPDATE {tbl} SET {sets} WHERE ref = {mark}",
+                            (*(codec.encode(fields[f]) for f in names), ref)))
+        elif kind == "delete":
+            out.append((f"DELETE FROM _uuids WHERE cls = {mark} AND ref = {mark}", (cls, ref)))
+            out.append((f"DELETE FROM {tbl} WHERE ref = {mark}", (ref,)))
+    return out
