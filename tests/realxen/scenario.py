@@ -31,7 +31,7 @@ MAXMEM_KIB = 160 * 1024
 RENAMED = "rx-renamed"
 REBOOT_NAME = "rx-reboot"
 SAVE_NAME = "rx-save"
-EVENT_TIMEOUT_S = 90.0           # the guest has to notice and act under TCG emulation
+EVENT_TIMEOUT_S = 300.0          # the guest has to notice and act under TCG emulation
 # Xen and dom0 allocate from the same free pool as guests (a page or two for their own
 # use between two samples: 4 KiB seen), so "memory came back" allows this much.
 FREE_SLACK_KIB = 1024
@@ -53,18 +53,29 @@ class Guest:
 ReadyWait = Callable[[str, int], str]
 
 
+# Called now and then (at most every PROGRESS_EVERY_S) with the observables so far and the
+# latest one: the real-Xen run's watchdog ends a run only when nothing progresses.
+Progress = Callable[[int, str], None]
+PROGRESS_EVERY_S = 10.0
+
+
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, progress: Progress | None = None) -> None:
         self.observed: dict[str, Any] = {}
         self.raw: dict[str, Any] = {}
         self.checks: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.timings: dict[str, float] = {}
+        self._progress = progress
+        self._reported = time.monotonic()
 
     def obs(self, key: str, value: Any) -> None:
         if key in self.observed:
             raise KeyError(f"observable {key} recorded twice")
         self.observed[key] = value
+        if self._progress is not None and time.monotonic() - self._reported >= PROGRESS_EVERY_S:
+            self._reported = time.monotonic()
+            self._progress(len(self.observed), key)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append({"name": name, "ok": bool(ok), "detail": detail})
@@ -141,8 +152,9 @@ def _wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bo
         time.sleep(step)
 
 
-def run(ctx: Context, guest: Guest, wait_ready: ReadyWait | None = None) -> dict[str, Any]:
-    rec = Recorder()
+def run(ctx: Context, guest: Guest, wait_ready: ReadyWait | None = None,
+        progress: Progress | None = None) -> dict[str, Any]:
+    rec = Recorder(progress)
     rec.raw["scratch"] = guest.scratch
     t_start = time.monotonic()
     try:
@@ -309,7 +321,7 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     # -- memory target (the guest's balloon driver follows it) --
     ctx.set_memory_target(domid, BALLOON_TARGET_KIB)
     obs("balloon.target_kb", ctx.memory_target(domid))
-    reached = _wait_for(lambda: ctx.domain_info(domid).current_memkb <= BALLOON_TARGET_KIB, 60)
+    reached = _wait_for(lambda: ctx.domain_info(domid).current_memkb <= BALLOON_TARGET_KIB, 240)
     info = ctx.domain_info(domid)
     obs("balloon.reached", reached)
     obs("balloon.current_memkb", info.current_memkb)
@@ -381,7 +393,7 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     extra = stream.get(timeout=1.0)
     obs("destroyed.no_further_event", extra is None)
     # Freed pages may pass through the scrubber first: wait for the memory to come back.
-    back = _wait_for(lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 30)
+    back = _wait_for(lambda: ctx.free_memory() >= free0 - FREE_SLACK_KIB, 120)
     obs("host.free_kb.restored_after_destroy", back)
     rec.raw["host.free_kb.after_destroy"] = ctx.free_memory()
 

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import boot  # noqa: E402
 import console_json  # noqa: E402
 import verdict  # noqa: E402
 from cpio import CpioError, CpioWriter  # noqa: E402
@@ -67,7 +68,8 @@ RESULT = {"checks": [{"name": "create", "ok": True, "detail": ""}], "x": "y" * 5
 
 def _good_lines(result=RESULT) -> list[str]:
     return ["REALXEN-STEP modules OK", "REALXEN-STEP xenstored OK", "REALXEN-STEP xenconsoled OK",
-            "REALXEN-STEP xl OK", *console_json.encode(result), "REALXEN-STEP scenario OK",
+            "REALXEN-STEP-TIME xl 23", "REALXEN-STEP xl OK", *console_json.encode(result),
+            "REALXEN-STEP-TIME scenario 61", "REALXEN-STEP scenario OK",
             "REALXEN-DOM0-DONE failed=0"]
 
 
@@ -91,6 +93,7 @@ def test_verdict_passes_a_complete_run() -> None:
     v = verdict.parse(_log(*_good_lines()), ["xl", "scenario"])
     assert v.passed, v.problems
     assert v.scenario == RESULT and v.steps["scenario"] == "OK"
+    assert v.seconds == {"xl": 23, "scenario": 61}
 
 
 @pytest.mark.parametrize("mutate, problem", [
@@ -174,3 +177,30 @@ def test_host_check_reads_the_guests_device_changes(tmp_path: Path) -> None:
     assert life.guest_sees(["xvda"], ["aa:bb:cc:dd:ee:ff"], 2) == 3
     with pytest.raises(hc.CheckFailed, match=r"never showed.*\(3, \['xvda'\]"):
         life.guest_sees([], [], 2, timeout=0)
+
+
+def _fake_qemu(tmp_path: Path, script: str) -> list[str]:
+    """A stand-in for QEMU that writes `script`'s lines to the serial file at its pace."""
+    prog = tmp_path / "fake_qemu.py"
+    prog.write_text("import sys, time\n"
+                    "out = open(sys.argv[1], 'a')\n"
+                    f"{script}\n")
+    return [sys.executable, str(prog), str(tmp_path / "serial.log")]
+
+
+def test_boot_keeps_a_run_that_progresses_past_the_stall_limit(tmp_path: Path) -> None:
+    """A slow run that keeps printing outlives several stall periods; only the total
+    limit or dom0's end stops it."""
+    cmd = _fake_qemu(tmp_path, "for i in range(12):\n"
+                               "    out.write(f'step {i}\\n'); out.flush(); time.sleep(0.25)\n"
+                               "out.write('REALXEN-DOM0-DONE failed=0\\n'); out.flush()\n")
+    how, log = boot.boot(cmd, tmp_path / "serial.log", timeout=60, stall=1.0, echo=False)
+    assert how == "qemu exited 0"
+    assert "step 11" in log and boot.DONE_MARKER in log
+
+
+def test_boot_ends_a_run_that_stops_progressing(tmp_path: Path) -> None:
+    cmd = _fake_qemu(tmp_path, "out.write('REALXEN-DOM0-UP\\n'); out.flush()\n"
+                               "time.sleep(120)\n")
+    how, log = boot.boot(cmd, tmp_path / "serial.log", timeout=60, stall=1.5, echo=False)
+    assert how.startswith("no progress for 2 s") and "REALXEN-DOM0-UP" in log

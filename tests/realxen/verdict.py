@@ -2,6 +2,7 @@
 
 Markers (printed by dom0/init and the step scripts):
   REALXEN-STEP <name> OK | FAIL ...     one per step
+  REALXEN-STEP-TIME <name> <seconds>    how long the step took (dom0's clock)
   REALXEN-DOM0-DONE failed=<0|1>        dom0 reached the end
   the scenario's result as JSON, in the checksummed lines of console_json
 """
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 import console_json
 
 STEP = re.compile(r"^REALXEN-STEP (\S+) (OK|FAIL)\b(.*)$")
+STEP_TIME = re.compile(r"^REALXEN-STEP-TIME (\S+) (\d+)$")
 DONE = re.compile(r"^REALXEN-DOM0-DONE failed=(\d+)")
 
 
 @dataclass
 class Verdict:
     steps: dict[str, str] = field(default_factory=dict)  # name -> "OK" / "FAIL..."
+    seconds: dict[str, int] = field(default_factory=dict)  # name -> duration in dom0
     done: bool = False
     dom0_failed: bool = True
     scenario: dict | None = None
@@ -36,6 +39,8 @@ def parse(log: str, expected_steps: list[str]) -> Verdict:
     for line in lines:
         if m := STEP.match(line.rstrip()):
             v.steps[m.group(1)] = m.group(2) + m.group(3)
+        elif m := STEP_TIME.match(line.rstrip()):
+            v.seconds[m.group(1)] = int(m.group(2))
         elif m := DONE.match(line.rstrip()):
             v.done = True
             v.dom0_failed = m.group(1) != "0"

@@ -44,7 +44,7 @@ class Console:
         return self.path.read_bytes().decode(errors="replace").replace("\r", "")
 
     def wait(self, pattern: str, seconds: float) -> re.Match[str] | None:
-        end = time.monotonic() + seconds
+        end = deadline(seconds)
         rx = re.compile(pattern)
         while True:
             if m := rx.search(self.text()):
@@ -52,6 +52,16 @@ class Console:
             if time.monotonic() > end:
                 return None
             time.sleep(0.5)
+
+
+# Every wait for a state is PATIENCE times its nominal limit: it ends as soon as the state is
+# reached, so a generous limit costs a fast machine nothing and lets a slower one (several
+# times slower under TCG) finish. boot.py ends a run that stops progressing altogether.
+PATIENCE = 4.0
+
+
+def deadline(seconds: float) -> float:
+    return time.monotonic() + seconds * PATIENCE
 
 
 def say(msg: str) -> None:
@@ -107,7 +117,7 @@ class Watcher:
         self.token = x.event.__getattr__("from")(["VM"], "", 0.0)["token"]
 
     def expect(self, state: str, seconds: float = 60) -> dict[str, Any]:
-        end = time.monotonic() + seconds
+        end = deadline(seconds)
         seen = []
         while time.monotonic() < end:
             got = self.x.event.__getattr__("from")(["VM"], self.token, 10.0)
@@ -117,15 +127,16 @@ class Watcher:
             seen += [s["power_state"] for s in snaps]
             if snaps and snaps[-1]["power_state"] == state:
                 return snaps[-1]
-        raise CheckFailed(f"event.from never reported {state} in {seconds:.0f} s (saw {seen})")
+        raise CheckFailed(f"event.from never reported {state} in {seconds * PATIENCE:.0f} s "
+                          f"(saw {seen})")
 
 
 def task_result(x: Any, task: str, seconds: float = 120) -> list[str] | None:
     """Waits for an Async task; None on success, else its error_info."""
-    end = time.monotonic() + seconds
+    end = deadline(seconds)
     while x.task.get_status(task) == "pending":
         if time.monotonic() > end:
-            raise CheckFailed(f"task {task} still pending after {seconds:.0f} s")
+            raise CheckFailed(f"task {task} still pending after {seconds * PATIENCE:.0f} s")
         time.sleep(0.5)
     status = x.task.get_status(task)
     info = None if status == "success" else (x.task.get_error_info(task) or [status])
@@ -208,7 +219,8 @@ class Life:
     def banner(self) -> str:
         m = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} (REALXEN-GUEST-UP[^\n]*)", 90)
         if not m:
-            raise CheckFailed("no REALXEN-GUEST-UP from the guest's console in 90 s")
+            raise CheckFailed("no REALXEN-GUEST-UP from the guest's console in "
+                              f"{90 * PATIENCE:.0f} s")
         return f"guest banner: {m.group(1)}"
 
     def guest_devices(self) -> str:
@@ -216,7 +228,8 @@ class Life:
         m = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVICES "
                               r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]", 30)
         if not m:
-            raise CheckFailed("no REALXEN-GUEST-DEVICES line from the guest in 30 s")
+            raise CheckFailed("no REALXEN-GUEST-DEVICES line from the guest in "
+                              f"{30 * PATIENCE:.0f} s")
         disks = dict(d.split(":", 1) for d in m.group(1).split())
         nics = dict(n.split(":", 1) for n in m.group(2).split())
         if self.vbd:
@@ -237,7 +250,7 @@ class Life:
         that shows exactly these disks (names) and NIC MACs; returns its number."""
         rx = re.compile(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVCHANGE n=(\d+) "
                         r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]")
-        end = time.monotonic() + timeout
+        end = deadline(timeout)
         seen = []
         while True:
             for m in rx.finditer(self.console.text()):
@@ -317,7 +330,7 @@ class Life:
             raise CheckFailed(f"memory_target {x.VM.get_memory_target(self.vm)} after "
                               f"set_memory_dynamic_range({target})")
         metrics = x.VM.get_metrics(self.vm)
-        end = time.monotonic() + 60
+        end = deadline(60)
         while (actual := int(x.VM_metrics.get_memory_actual(metrics))) > target + MiB:
             if time.monotonic() > end:
                 raise CheckFailed(f"the guest did not balloon down: memory_actual {actual}, "
@@ -327,7 +340,7 @@ class Life:
         # A second vCPU (VCPUs_max 2, 1 at startup): the guest brings it up, so Xen counts
         # it online and VM_metrics says so after a monitor tick.
         x.VM.set_VCPUs_number_live(self.vm, "2")
-        end = time.monotonic() + 30
+        end = deadline(30)
         while (n := x.VM_metrics.get_VCPUs_number(metrics)) != "2":
             if time.monotonic() > end:
                 raise CheckFailed(f"VCPUs_number stayed {n} after set_VCPUs_number_live 2")
@@ -357,10 +370,11 @@ class Life:
             if rec["power_state"] != "Running" or rec["domid"] in (before, "-1"):
                 raise CheckFailed(f"after VM.{how} the VM is {rec['power_state']} in domain "
                                   f"{rec['domid']} (was {before})")
-            end = time.monotonic() + 90
+            end = deadline(90)
             while len(self.boots()) <= boots:
                 if time.monotonic() > end:
-                    raise CheckFailed(f"no new banner from the guest in 90 s after VM.{how}")
+                    raise CheckFailed("no new banner from the guest in "
+                                      f"{90 * PATIENCE:.0f} s after VM.{how}")
                 time.sleep(0.5)
             out.append(f"{how}: domain {before} -> {rec['domid']}, the guest booted again")
         return "; ".join(out)
@@ -417,13 +431,13 @@ class Life:
 
     def metrics(self) -> str:
         x = self.x
-        end = time.monotonic() + 30
+        end = deadline(30)
         while True:
             rec = x.VM_metrics.get_record(x.VM.get_metrics(self.vm))
             if rec["VCPUs_utilisation"]:
                 break
             if time.monotonic() > end:
-                raise CheckFailed(f"VCPUs_utilisation still empty after 30 s: {rec}")
+                raise CheckFailed(f"VCPUs_utilisation still empty after {30 * PATIENCE:.0f} s: {rec}")
             time.sleep(1)
         actual = int(rec["memory_actual"])
         # Xen's count of the domain's pages: the 128 MiB target, give or take what the

@@ -33,3 +33,18 @@ wait_listen() {
     done
     return 1
 }
+
+# wait_gone DOMAIN SECONDS: waits until xl no longer lists DOMAIN.
+wait_gone() {
+    n=0
+    while xl list "$1" >/dev/null 2>&1; do
+        if [ $n -ge $2 ]; then
+            echo "$1 still exists $2 s after its shutdown:"
+            xl list
+            return 1
+        fi
+        sleep 1
+        n=$((n + 1))
+    done
+    echo "$1 is gone after ${n} s"
+}

@@ -12,7 +12,7 @@ from xenlight_py import Context  # noqa: E402
 BANNER = "REALXEN-GUEST-UP"
 
 
-def wait_banner(name: str, domid: int, timeout: float = 90.0) -> str:
+def wait_banner(name: str, domid: int, timeout: float = 600.0) -> str:
     """The guest is up when its banner reaches its console log (xenconsoled --log=guest)."""
     path = f"/var/log/xen/console/guest-{name}.log"
     deadline = time.monotonic() + timeout
@@ -28,11 +28,15 @@ def wait_banner(name: str, domid: int, timeout: float = 90.0) -> str:
     raise TimeoutError(f"no {BANNER} on the console of {name} (domain {domid}) in {timeout:.0f} s")
 
 
+def report(count: int, latest: str) -> None:
+    print(f"REALXEN-PROGRESS scenario: {count} observables, latest {latest}", flush=True)
+
+
 def main() -> int:
     guest = scenario.Guest(kernel="/realxen/guest/vmlinuz", ramdisk="/realxen/guest/initrd.gz",
                            cmdline="console=hvc0 quiet")
     with Context(backend="xen") as ctx:
-        result = scenario.run(ctx, guest, wait_ready=wait_banner)
+        result = scenario.run(ctx, guest, wait_ready=wait_banner, progress=report)
     for line in console_json.encode(result):
         print(line, flush=True)
     failed = [c for c in result["checks"] if not c["ok"]]
