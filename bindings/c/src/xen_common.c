@@ -284,6 +284,8 @@ find_api_version(xen_session *s)
     if (xen_session_get_this_host(s, &host, s) && xen_host_get_api_version_major(s, &major, host)
         && xen_host_get_api_version_minor(s, &minor, host))
         s->api_version = xen_api_version_from_int(major, minor);
+    else
+        xen_session_clear_error(s);     /* an older server: the version stays unknown */
     xen_host_free(host);
 }
 
