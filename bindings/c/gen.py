@@ -53,6 +53,12 @@ EVENT_BATCH = [("events", "event record set"), ("valid_ref_counts", "(string -> 
 # (src/xen_common.c), with the official SDK's signatures.
 HAND_WRITTEN = {"session.login_with_password", "session.slave_local_login_with_password",
                 "session.logout", "session.local_logout"}
+# xen_api_failure.h: the error codes messages declare, and those any call may answer (from the
+# dispatcher, the type checks and the session layer).
+PROTOCOL_ERRORS = ["FIELD_TYPE_ERROR", "HANDLE_INVALID", "INTERNAL_ERROR", "INVALID_VALUE",
+                   "MESSAGE_METHOD_UNKNOWN", "MESSAGE_PARAMETER_COUNT_MISMATCH",
+                   "RBAC_PERMISSION_DENIED", "SESSION_AUTHENTICATION_FAILED", "SESSION_INVALID",
+                   "XMLRPC_UNMARSHAL_FAILURE"]
 KEYWORDS = {"class": "XEN_CLAZZ", "public": "pubblic"}
 RESERVED_PARAMS = {"session", "result"}
 # The API versions a program may name (xen_api_version_<major>_<minor>), the server's last.
@@ -385,8 +391,11 @@ class Gen:
         k = self.ctype(t.key, False, needs)
         v = self.ctype(t.value, True, needs) if isinstance(t.value, RecordType) else \
             self.ctype(t.value, False, needs)
-        incl = "".join(f"#include <xen/api/xen_{n}.h>\n" for n in sorted(needs | {"common"}))
-        h = [f"#ifndef XEN_{name.upper()}_H\n#define XEN_{name.upper()}_H\n\n{incl}\n"
+        # not xen_common.h: it includes xen_session.h, which needs maps
+        incl = "".join(f"#include <xen/api/xen_{n}.h>\n" for n in sorted(needs))
+        h = [f"#ifndef XEN_{name.upper()}_H\n#define XEN_{name.upper()}_H\n\n"
+             f"#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n"
+             f"#include <time.h>\n{incl}\n"
              f"typedef struct xen_{name}_contents\n{{\n    {k}key;\n    {v}val;\n"
              f"}} xen_{name}_contents;\n\n"
              f"typedef struct xen_{name}\n{{\n    size_t size;\n"
@@ -462,6 +471,7 @@ class Gen:
             out[f"{inc}xen_{name}.h"], out[f"{src}xen_{name}.c"] = \
                 self.set_files(name, self.prim_sets[name])
         out[f"{inc}xen_api_version.h"], out[f"{src}xen_api_version.c"] = self.version_files()
+        out[f"{inc}xen_api_failure.h"], out[f"{src}xen_api_failure.c"] = self.failure_files()
         headers = sorted(p.rsplit("/", 1)[1] for p in out if p.startswith(inc))
         out[f"{inc}xen_all.h"] = ("#ifndef XEN_ALL_H\n#define XEN_ALL_H\n\n"
                                   "#include <xen/api/xen_common.h>\n"
@@ -496,6 +506,30 @@ class Gen:
              "        if (numbers_[i][0] == major_version && numbers_[i][1] == minor_version)\n"
              "            return (xen_api_version)i;\n"
              "    return xen_api_unknown_version;\n}\n")
+        return h, c
+
+    def failure_files(self) -> tuple[str, str]:
+        codes = sorted(set(PROTOCOL_ERRORS).union(
+            *(m.errors for c in MODEL.classes.values() for m in c.messages.values())))
+        rows = "".join(f"    XEN_API_FAILURE_{code},\n" for code in codes)
+        h = ("#ifndef XEN_API_FAILURE_H\n#define XEN_API_FAILURE_H\n\n"
+             "/** The first element of a failed call's error_description. */\n"
+             f"enum xen_api_failure\n{{\n{rows}"
+             "    /** Unknown to this version of the binding. */\n"
+             "    XEN_API_FAILURE_UNDEFINED\n};\n\n"
+             f"extern const char *{self.ident('xen_api_failure_to_string')}"
+             "(enum xen_api_failure val);\n\n"
+             f"extern enum xen_api_failure {self.ident('xen_api_failure_from_string')}"
+             "(const char *str);\n\n#endif\n")
+        names = "".join(f"    \"{code}\",\n" for code in codes)
+        c = ("#include \"xen_internal.h\"\n#include <xen/api/xen_api_failure.h>\n\n"
+             f"static const char *const codes_[] = {{\n{names}}};\n\n"
+             "static const xen_type_ type_ = { .kind = XEN_K_ENUM, .name = \"api failure\", "
+             f".size = sizeof(int), .values = codes_, .nvalues = {len(codes)} }};\n\n"
+             "const char *\nxen_api_failure_to_string(enum xen_api_failure val)\n{\n"
+             "    return xen_enum_to_string_(&type_, (int)val);\n}\n\n"
+             "enum xen_api_failure\nxen_api_failure_from_string(const char *str)\n{\n"
+             "    return (enum xen_api_failure)xen_enum_from_string_(&type_, str);\n}\n")
         return h, c
 
     def types_files(self) -> tuple[str, str]:

@@ -214,6 +214,8 @@ main(int argc, char **argv)
     /* a refused call: the exact error, kept until cleared */
     CHECK(!xen_vm_start(session, vm, false, false));
     CHECK(!session->ok && session->error_description_count == 4);
+    CHECK(xen_api_failure_from_string(session->error_description[0])
+          == XEN_API_FAILURE_VM_BAD_POWER_STATE);
     printf("refused start: [%s, %s, %s, %s]\n", session->error_description[0],
            strcmp(session->error_description[1], vm) == 0 ? "<vm ref>" : "<other>",
            session->error_description[2], session->error_description[3]);

@@ -46,6 +46,8 @@ void (*const free_batch)(xen_event_batch *) = xen_event_batch_free;
 xen_string_set *(*const alloc_strings)(size_t) = xen_string_set_alloc;
 xen_vm_record *(*const alloc_record)(void) = xen_vm_record_alloc;
 const xen_call_func transport = xen_curl_call;
+const char *(*const failure_to_string)(enum xen_api_failure) = xen_api_failure_to_string;
+enum xen_api_failure (*const failure_from_string)(const char *) = xen_api_failure_from_string;
 
 int
 main(void)
@@ -59,5 +61,7 @@ main(void)
     (void)e.XEN_CLAZZ, (void)e.operation, (void)e.ref, (void)e.obj_uuid, (void)e.id;
     (void)s.ok, (void)s.error_description, (void)s.error_description_count;
     (void)s.session_id, (void)s.api_version, (void)s.call_func, (void)s.handle;
-    return XEN_VM_POWER_STATE_UNDEFINED == 4 ? 0 : 1;
+    return xen_api_failure_from_string("VM_BAD_POWER_STATE") == XEN_API_FAILURE_VM_BAD_POWER_STATE
+        && xen_api_failure_from_string("A_FUTURE_ERROR") == XEN_API_FAILURE_UNDEFINED
+        && xen_vm_power_state_from_string(NULL, "Running") == XEN_VM_POWER_STATE_RUNNING ? 0 : 1;
 }

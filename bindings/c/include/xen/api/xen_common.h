@@ -85,4 +85,8 @@ extern void xen_session_clear_error(xen_session *session);
 /* Free a session object without logging out (e.g. one returned by VDI.open_database). */
 extern void xen_session_free(xen_session *session);
 
+/* The session class's other messages (xen_session_get_this_host...), as the official
+ * xen_common.h declares them. */
+#include <xen/api/xen_session.h>
+
 #endif
