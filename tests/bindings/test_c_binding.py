@@ -39,7 +39,7 @@ def lib() -> Path:
     """`make bindings`' C part: headers and libxenserver.{so,a} under build/bindings/c."""
     for tool in ("cc", "make", "pkg-config", "valgrind"):
         assert shutil.which(tool), f"{tool} missing (.ci/run installs it)"
-    r = sh(["make", "-C", str(SRC), f"PY={sys.executable}", f"BUILD={BUILD}"])
+    r = sh(["make", "-j2", "-C", str(SRC), f"PY={sys.executable}", f"BUILD={BUILD}"])
     assert r.returncode == 0, f"building libxenserver failed:\n{r.stdout}\n{r.stderr}"
     for f in ("lib/libxenserver.so", "lib/libxenserver.a", "include/xen/api/xen_all.h",
               "include/xen/api/xen_vm.h", "include/xen/api/xen_common.h"):
