@@ -534,8 +534,8 @@ class Gen:
 
     def types_files(self) -> tuple[str, str]:
         names = sorted(self.descs)
-        externs = "".join(f"extern const xen_type_ {n};\n" for n in names)
-        enums = "".join(f"extern const char *const xen_{e}_values_[];\n"
+        externs = "".join(f"extern XEN_HIDDEN_ const xen_type_ {n};\n" for n in names)
+        enums = "".join(f"extern XEN_HIDDEN_ const char *const xen_{e}_values_[];\n"
                         for e in sorted(MODEL.enums))
         h = ("#ifndef XEN_TYPES_H\n#define XEN_TYPES_H\n\n#include \"xen_internal.h\"\n\n"
              f"{externs}\n{enums}\n#endif\n")

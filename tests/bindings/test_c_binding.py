@@ -89,6 +89,11 @@ def test_generation_is_deterministic_and_covers_the_model(lib, tmp_path):
     defined = set(re.findall(r" T (xen_\w+)$", sh(["nm", "-D", "--defined-only",
                                                   str(lib / "lib" / "libxenserver.so")]).stdout,
                              re.M))
+    exported = re.findall(r" [TDRB] (\w+)$", sh(["nm", "-D", "--defined-only",
+                                                str(lib / "lib" / "libxenserver.so")]).stdout,
+                          re.M)
+    internal = [n for n in exported if n.endswith("_") or n.startswith("xen_t_")]
+    assert not internal, f"the runtime's internals are exported: {internal[:5]}"
     functions = 0
     for c in MODEL.classes.values():
         x = c.name.lower()

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <xen/api/xen_common.h>
 
+/* Not exported from libxenserver.so: only the public API is. */
+#define XEN_HIDDEN_ __attribute__((visibility("hidden")))
+
 typedef enum
 {
     XEN_K_STRING,   /* char * (also every handle: an OpaqueRef string) */
@@ -67,7 +70,7 @@ typedef struct
     } u;
 } xen_record_opt_;
 
-extern const xen_type_ xen_t_string_, xen_t_int_, xen_t_float_, xen_t_bool_,
+extern XEN_HIDDEN_ const xen_type_ xen_t_string_, xen_t_int_, xen_t_float_, xen_t_bool_,
     xen_t_datetime_, xen_t_session_;
 
 typedef struct
@@ -80,23 +83,24 @@ typedef struct
  * Call method with args (the session id is prepended unless no_session); on success parse the
  * result into *result (a slot of result_type; NULL for void). Returns session->ok.
  */
-extern bool xen_call_(xen_session *s, const char *method, const xen_arg_ *args, size_t nargs,
-                      const xen_type_ *result_type, void *result);
-extern bool xen_call_no_session_(xen_session *s, const char *method, const xen_arg_ *args,
-                                 size_t nargs, const xen_type_ *result_type, void *result);
+extern XEN_HIDDEN_ bool xen_call_(xen_session *s, const char *method, const xen_arg_ *args,
+                                  size_t nargs, const xen_type_ *result_type, void *result);
+extern XEN_HIDDEN_ bool xen_call_no_session_(xen_session *s, const char *method,
+                                             const xen_arg_ *args, size_t nargs,
+                                             const xen_type_ *result_type, void *result);
 
 /* A zeroed set or map of n entries, or a zeroed struct / record_opt (n ignored). */
-extern void *xen_alloc_(const xen_type_ *t, size_t n);
+extern XEN_HIDDEN_ void *xen_alloc_(const xen_type_ *t, size_t n);
 /* Free everything the slot holds (the slot itself is the caller's). */
-extern void xen_free_(const xen_type_ *t, void *slot);
+extern XEN_HIDDEN_ void xen_free_(const xen_type_ *t, void *slot);
 
-extern const char *xen_enum_to_string_(const xen_type_ *t, int v);
-extern int xen_enum_from_string_(const xen_type_ *t, const char *s);
+extern XEN_HIDDEN_ const char *xen_enum_to_string_(const xen_type_ *t, int v);
+extern XEN_HIDDEN_ int xen_enum_from_string_(const xen_type_ *t, const char *s);
 
-extern char *xen_strdup_(const char *s);
+extern XEN_HIDDEN_ char *xen_strdup_(const char *s);
 
 /* Record an error on the session (kept if one is already there). */
-extern void xen_session_error_(xen_session *s, int n, ...);
+extern XEN_HIDDEN_ void xen_session_error_(xen_session *s, int n, ...);
 
 /* xen_marshal.c: XML-RPC over libxml2. */
 typedef struct
@@ -106,13 +110,14 @@ typedef struct
     bool oom;
 } xen_buf_;
 
-extern void xen_buf_add_(xen_buf_ *b, const char *s, size_t n);
-extern void xen_buf_str_(xen_buf_ *b, const char *s);
-extern void xen_write_request_(xen_buf_ *b, const char *method, const char *session_id,
-                               const xen_arg_ *args, size_t nargs);
+extern XEN_HIDDEN_ void xen_buf_add_(xen_buf_ *b, const char *s, size_t n);
+extern XEN_HIDDEN_ void xen_buf_str_(xen_buf_ *b, const char *s);
+extern XEN_HIDDEN_ void xen_write_request_(xen_buf_ *b, const char *method,
+                                           const char *session_id, const xen_arg_ *args,
+                                           size_t nargs);
 /* Parse a response into *result; on a XenAPI failure or a malformed response, record the
  * error on s. */
-extern void xen_read_response_(xen_session *s, const char *data, size_t len,
-                               const xen_type_ *result_type, void *result);
+extern XEN_HIDDEN_ void xen_read_response_(xen_session *s, const char *data, size_t len,
+                                           const xen_type_ *result_type, void *result);
 
 #endif
