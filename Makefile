@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv run test bench sim-check clean
+.PHONY: venv run test bench sim-check bindings clean
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: venv
 # C checks of the simulator (warnings as errors, AddressSanitizer, real Xen headers).
 sim-check:
 	$(MAKE) -C stubs/libxl_sim check
+
+# libxenserver, the C binding generated from the model (bindings/c): headers under
+# build/bindings/c/include/xen/api, build/bindings/c/lib/libxenserver.so and .a.
+bindings: venv
+	$(MAKE) -C bindings/c PY=$(abspath $(VPY)) BUILD=$(CURDIR)/build/bindings/c
 
 test: venv
 	$(MAKE) -C stubs/libxl_sim check
