@@ -14,20 +14,30 @@ from typing import Any
 
 os.environ["XLSIM_STATE_FILE"] = sys.argv[1]   # before the simulator's first call
 
-from xenlight_py import Context, DomainConfig, XenlightError  # noqa: E402
+from xenlight_py import Context, DiskConfig, DomainConfig, XenlightError  # noqa: E402
 from xenlight_py.migration import migrate_receive, migrate_send  # noqa: E402
 
 
 def config(c: dict[str, Any]) -> DomainConfig:
+    disks = [DiskConfig("xvda", c["disk"])] if c.get("disk") else []
     return DomainConfig(name=c["name"], kernel="/boot/vmlinuz", memory=c["memory"],
-                        vcpus=c.get("vcpus", 1), uuid=c.get("uuid"))
+                        vcpus=c.get("vcpus", 1), uuid=c.get("uuid"), disks=disks)
 
 
 def info(ctx: Context, domid: int) -> dict[str, Any]:
     i = ctx.domain_info(domid)
     return {"domid": domid, "name": ctx.domid_to_name(domid), "uuid": i.uuid,
             "running": i.running, "paused": i.paused, "shutdown": i.shutdown,
-            "reason": int(i.shutdown_reason), "state": i.state}
+            "reason": int(i.shutdown_reason), "state": i.state, "vcpus": i.vcpu_online,
+            "memkb": i.current_memkb,
+            "disk": disk(ctx, domid)}
+
+
+def disk(ctx: Context, domid: int) -> str | None:
+    try:
+        return ctx.disk(domid, "xvda").target
+    except XenlightError:
+        return None
 
 
 def main() -> None:

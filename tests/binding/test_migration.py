@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from xenlight_py import (Context, DomainConfig, MigrationFailed, ShutdownReason, XenlightError,
+from xenlight_py import (Context, DiskConfig, DomainConfig, MigrationFailed, ShutdownReason, XenlightError,
                          migrate, migrate_send)
 from xenlight_py.errors import ERROR_FAIL
 
@@ -25,8 +25,9 @@ MEM = 64                                  # MiB: the stream carries every page
 UUID = "3f2a1c4e-8b7d-4e6f-9a01-23456789abcd"
 
 
-def vm_config(name: str = "vm") -> DomainConfig:
-    return DomainConfig(name=name, kernel="/boot/vmlinuz", memory=MEM, vcpus=2, uuid=UUID)
+def vm_config(name: str = "vm", disk: str | None = None) -> DomainConfig:
+    return DomainConfig(name=name, kernel="/boot/vmlinuz", memory=MEM, vcpus=2, uuid=UUID,
+                        disks=[DiskConfig("xvda", disk)] if disk else [])
 
 
 class Host:
@@ -97,7 +98,8 @@ def send_to(ctx: Context, domid: int, host: Host, cfg: DomainConfig) -> Any:
     """Migrate domid from this process to host over TCP; returns (error, remote answer)."""
     port = host.call("listen")
     host.start("receive", cfg={"name": cfg.name, "memory": cfg.memory, "vcpus": cfg.vcpus,
-                               "uuid": cfg.uuid})
+                               "uuid": cfg.uuid,
+                               "disk": cfg.disks[0].target if cfg.disks else None})
     err = None
     with socket.create_connection(("127.0.0.1", port)) as conn:
         try:
@@ -110,12 +112,16 @@ def send_to(ctx: Context, domid: int, host: Host, cfg: DomainConfig) -> Any:
         return err, e
 
 
-def test_two_hosts_commit(ctx: Context, host_b: Host) -> None:
-    domid = running_vm(ctx)
+def test_two_hosts_commit(ctx: Context, host_b: Host, image: Any) -> None:
+    shared = image("shared/vm.img")          # storage both hosts see
+    cfg = vm_config(disk=shared)
+    domid = ctx.create_domain(cfg)
+    ctx.sim.set_load(domid, 0.5)
+    time.sleep(0.02)
     before = ctx.sim.guest_state(domid)
     free_a, free_b = ctx.free_memory(), host_b.call("free")
     with ctx.events([domid], timeout=10) as events:
-        err, new = send_to(ctx, domid, host_b, vm_config())
+        err, new = send_to(ctx, domid, host_b, cfg)
         assert err is None and isinstance(new, int)
         seen = [events.get(5), events.get(5)]
     # The source saw its copy suspend (not a guest shutdown), then destroyed.
@@ -127,6 +133,7 @@ def test_two_hosts_commit(ctx: Context, host_b: Host) -> None:
     [b] = host_b.call("list")
     assert (b["domid"], b["name"], b["uuid"]) == (new, "vm", UUID)
     assert b["running"] and not b["paused"] and not b["shutdown"]
+    assert (b["vcpus"], b["memkb"], b["disk"]) == (2, MEM * 1024, shared)
     after = host_b.call("guest", domid=new)
     assert after["boot_id"] == before.boot_id
     assert after["uptime_ns"] >= before.uptime_ns and after["resumes"] == 1
@@ -142,7 +149,7 @@ def test_two_hosts_commit(ctx: Context, host_b: Host) -> None:
             from xenlight_py.migration import migrate_receive
             conn, _ = srv.accept()
             with conn:
-                got["domid"] = migrate_receive(ctx, conn, vm_config())
+                got["domid"] = migrate_receive(ctx, conn, cfg)
 
         t = threading.Thread(target=receive)
         t.start()
@@ -153,6 +160,7 @@ def test_two_hosts_commit(ctx: Context, host_b: Host) -> None:
     assert ctx.sim.guest_state(back).boot_id == before.boot_id
     assert ctx.sim.guest_state(back).resumes == 2
     assert ctx.domain_info(back).running and ctx.domid_to_name(back) == "vm"
+    assert ctx.disk(back, "xvda").target == shared
     assert ctx.free_memory() == free_a and host_b.call("free") == free_b
 
 
