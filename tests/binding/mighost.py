@@ -69,6 +69,14 @@ def main() -> None:
                 conn, _ = listener.accept()
                 with conn:
                     out = migrate_receive(ctx, conn, config(req["cfg"]))
+            elif op == "restore":             # the bare libxl steps, no handshake
+                assert listener is not None
+                conn, _ = listener.accept()
+                with conn:
+                    out = ctx.create_restore(config(req["cfg"]), conn, paused=True)
+            elif op == "unpause":
+                ctx.unpause(req["domid"])
+                out = None
             elif op == "send":
                 with socket.create_connection(("127.0.0.1", req["port"])) as conn:
                     migrate_send(ctx, req["domid"], conn)

@@ -164,6 +164,28 @@ def test_two_hosts_commit(ctx: Context, host_b: Host, image: Any) -> None:
     assert ctx.free_memory() == free_a and host_b.call("free") == free_b
 
 
+def test_two_hosts_memory_until_the_commit(ctx: Context, host_b: Host) -> None:
+    """The bare libxl steps across two processes: B's free memory drops when its restore
+    builds the domain; A's rises only when A destroys its suspended copy."""
+    domid = running_vm(ctx)
+    free_a, free_b = ctx.free_memory(), host_b.call("free")
+    port = host_b.call("listen")
+    host_b.start("restore", cfg={"name": "vm--incoming", "memory": MEM, "vcpus": 2})
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        ctx.suspend(domid, conn, live=True)
+    new = host_b.result()
+    [b] = host_b.call("list")
+    assert b["paused"] and not b["running"] and b["name"] == "vm--incoming"
+    assert host_b.call("free") == free_b - MEM * 1024
+    info = ctx.domain_info(domid)
+    assert info.shutdown and info.shutdown_reason == ShutdownReason.SUSPEND
+    assert ctx.free_memory() == free_a                   # both hosts hold a copy
+    host_b.call("unpause", domid=new)
+    ctx.destroy(domid)
+    assert ctx.free_memory() == free_a + MEM * 1024
+    assert host_b.call("list")[0]["running"]
+
+
 # (side, function): where the fault is injected; each must end with the source running.
 FAULTS = [
     ("a", ["libxl_domain_suspend/live"]),                       # mid-stream, guest running
