@@ -299,7 +299,14 @@ def test_suspend_to_pipe_and_restore_from_it(ctx: Context) -> None:
     domid = running_vm(ctx)
     boot = ctx.sim.guest_state(domid).boot_id
     r, w = os.pipe()
-    t = threading.Thread(target=lambda: (ctx.suspend(domid, w, live=True), os.close(w)))
+
+    def write() -> None:
+        try:
+            ctx.suspend(domid, w, live=True)
+        finally:
+            os.close(w)                       # the reader sees the end even on a failure
+
+    t = threading.Thread(target=write)
     t.start()
     with open(r, "rb", closefd=True) as f:
         new = ctx.create_restore(vm_config("copy"), f)
