@@ -11,6 +11,7 @@ from .errors import (Aborted, BackendUnavailable, ConfigError, DeviceExists, Dom
                      LockFailed, NoParavirt, NotFound, NotReady, OutOfMemory, Timeout,
                      VersionMismatch, XenlightError)
 from .events import AsyncEventStream, EventStream
+from .migration import MigrationFailed, MigrationUndefined, migrate, migrate_receive, migrate_send
 from .types import (DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
                     DomainType, NicConfig, PhysInfo, SchedParams, ShutdownAction, ShutdownReason,
                     VcpuInfo,
@@ -25,4 +26,5 @@ __all__ = [
     "OutOfMemory", "FunctionNotImplemented", "Timeout", "NotReady", "DeviceExists",
     "DomainDestroyed", "Aborted", "LockFailed", "VersionMismatch", "NoParavirt",
     "FeatureRemoved", "BackendUnavailable",
+    "MigrationFailed", "MigrationUndefined", "migrate", "migrate_send", "migrate_receive",
 ]

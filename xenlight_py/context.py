@@ -37,6 +37,22 @@ _from_record = DomainInfo._from_record
 _log_tls = _log.tls
 
 
+def _as_fd(target: Any) -> int | None:
+    """A file descriptor from an int or an object with fileno() (socket, file); None for a
+    path. The fd stays the caller's."""
+    if isinstance(target, bool):
+        raise invalid(f"{target!r} is neither a path nor a file descriptor")
+    if isinstance(target, int):
+        fd = target
+    elif hasattr(target, "fileno") and not isinstance(target, (str, bytes, os.PathLike)):
+        fd = target.fileno()
+    else:
+        return None
+    if not isinstance(fd, int) or fd < 0:
+        raise invalid(f"{target!r} is not an open file descriptor")
+    return fd
+
+
 def _check_domid(domid: int) -> int:
     if not isinstance(domid, int) or isinstance(domid, bool) or not 0 <= domid <= _DOMID_MAX:
         raise invalid(f"domid {domid!r} is not a valid domain id (0..{_DOMID_MAX})")
@@ -365,18 +381,29 @@ class Context:
             lib.libxl_domain_config_dispose(d)
         return self._finish_create(int(domid[0]), paused)
 
-    def create_restore(self, cfg: DomainConfig, path: str | os.PathLike[str],
+    def create_restore(self, cfg: DomainConfig, source: str | os.PathLike[str] | int | Any,
                        paused: bool = False) -> int:
-        """Create a domain from a suspend image written by :meth:`suspend`/:meth:`save`."""
+        """Create a domain from a stream written by :meth:`suspend`/:meth:`save`.
+
+        ``source`` is a path, or a readable file descriptor (an int, or an object with
+        ``fileno()``: a socket, a pipe) that libxl reads exactly the stream from, leaving
+        the fd open and positioned after it (xl's migration protocol goes on on the same
+        socket). As libxl, the domain is built paused and the stream read into it; a
+        truncated or corrupt stream fails (ERROR_FAIL) and leaves no domain. For an incoming
+        migration pass ``paused=True`` and unpause at the commit point."""
         if not isinstance(cfg, DomainConfig):
             raise invalid(f"create_restore needs a DomainConfig, not {type(cfg).__name__}")
         ffi, lib = self._ffi, self._lib
         ctx = self._c()
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as e:
-            raise invalid(f"cannot open the suspend image {os.fspath(path)!r}: {e.strerror}",
-                          "libxl_domain_create_restore") from e
+        fd = _as_fd(source)
+        own = fd is None
+        if own:
+            try:
+                fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+            except (OSError, TypeError) as e:
+                raise invalid(f"cannot open the suspend image {source!r}: "
+                              f"{getattr(e, 'strerror', None) or e}",
+                              "libxl_domain_create_restore") from e
         d = ffi.new("libxl_domain_config *")
         params = ffi.new("libxl_domain_restore_params *")
         domid = ffi.new("uint32_t *", 0xFFFFFFFF)
@@ -392,7 +419,8 @@ class Context:
         finally:
             lib.libxl_domain_restore_params_dispose(params)
             lib.libxl_domain_config_dispose(d)
-            os.close(fd)
+            if own:
+                os.close(fd)
         return self._finish_create(int(domid[0]), paused)
 
     def _finish_create(self, domid: int, paused: bool) -> int:
@@ -431,28 +459,44 @@ class Context:
     def destroy(self, domid: int) -> None:
         self._call_dom(self._lib.libxl_domain_destroy, domid, self._ffi.NULL)
 
-    def suspend(self, domid: int, path: str | os.PathLike[str], live: bool = False,
-                in_place: bool = False) -> None:
-        """Write the domain's suspend image to ``path``. The domain is left shut down with
-        reason SUSPEND; destroy it (or use :meth:`save`).
+    def suspend(self, domid: int, target: str | os.PathLike[str] | int | Any,
+                live: bool = False, in_place: bool = False) -> None:
+        """Write the domain's save/migration stream (libxl's v2 format) to ``target``. The
+        domain is left shut down with reason SUSPEND: destroy it (or use :meth:`save`), or
+        :meth:`resume` it (a failed or cancelled migration).
 
-        By default the image goes to a new file (mode 0600) renamed over ``path`` on success,
-        so a failure leaves ``path`` as it was. ``in_place=True`` writes into ``path`` as it
-        is, from its start, without truncating or replacing it: for a disk (a VDI file or a
-        block device) made to hold the image; libxl's restore stops at the stream's end."""
+        ``target`` is a path or a writable file descriptor (an int, or an object with
+        ``fileno()``: a socket to the destination host, a pipe). ``live=True`` is
+        LIBXL_SUSPEND_LIVE: memory is copied while the guest runs and it is suspended only
+        for the last pages (migration); without it the guest suspends first. An fd is
+        written as a stream (no seek, no truncation) and left open; a failure (the peer
+        went away: ERROR_FAIL) before the guest suspended leaves it running, after that
+        suspended (resume it). A path goes to a new file (mode 0600) renamed over ``path``
+        on success, so a failure leaves ``path`` as it was; ``in_place=True`` writes into
+        ``path`` as it is, from its start, without truncating or replacing it: for a disk (a
+        VDI file or a block device) made to hold the image; libxl's restore stops at the
+        stream's end."""
         _check_domid(domid)
         self._c()
-        path = os.fspath(path)
-        target = path if in_place else f"{path}.partial-{os.getpid()}-{threading.get_ident()}"
-        flags = os.O_WRONLY | os.O_CLOEXEC | (0 if in_place else os.O_CREAT | os.O_EXCL)
+        flags = self._lib.LIBXL_SUSPEND_LIVE if live else 0
+        fd = _as_fd(target)
+        if fd is not None:
+            self._call_dom(self._lib.libxl_domain_suspend, domid, fd, flags, self._ffi.NULL)
+            return
         try:
-            fd = os.open(target, flags, 0o600)
+            path = os.fspath(target)
+        except TypeError as e:
+            raise invalid(f"suspend needs a path or a file descriptor, not {target!r}",
+                          "libxl_domain_suspend") from e
+        tmp = path if in_place else f"{path}.partial-{os.getpid()}-{threading.get_ident()}"
+        oflags = os.O_WRONLY | os.O_CLOEXEC | (0 if in_place else os.O_CREAT | os.O_EXCL)
+        try:
+            fd = os.open(tmp, oflags, 0o600)
         except OSError as e:
             raise invalid(f"cannot {'open' if in_place else 'create'} the suspend image "
                           f"{path!r}: {e.strerror}", "libxl_domain_suspend") from e
         ok = False
         try:
-            flags = self._lib.LIBXL_SUSPEND_LIVE if live else 0
             self._call_dom(self._lib.libxl_domain_suspend, domid, fd, flags, self._ffi.NULL)
             os.fsync(fd)
             ok = True
@@ -460,9 +504,9 @@ class Context:
             os.close(fd)
             if not in_place:
                 if ok:
-                    os.replace(target, path)
+                    os.replace(tmp, path)
                 else:
-                    os.unlink(target)
+                    os.unlink(tmp)
 
     def save(self, domid: int, path: str | os.PathLike[str]) -> None:
         """``xl save``: suspend to ``path``, then destroy the domain."""

@@ -45,6 +45,15 @@ class GuestInfo:
     ipv4: str
 
 
+@dataclass(frozen=True)
+class GuestState:
+    """The guest's own state, which lives in its memory: a save/restore or a migration
+    carries it to the new domain (Xen's accounting, cpu_time, restarts with each domain)."""
+    boot_id: str          # random at create (Linux's /proc/sys/kernel/random/boot_id)
+    uptime_ns: int        # time the guest has run (unpaused, not shut down)
+    resumes: int          # times it came back from a suspend (restore or suspend_cancel)
+
+
 _CONFIG_FIELDS = tuple(HostConfig.__dataclass_fields__)
 
 
@@ -133,7 +142,11 @@ class SimControl:
 
     def fail_next(self, function: str, rc: int, count: int = 1) -> None:
         """Make the next ``count`` calls of the libxl/xc function ``function`` fail with
-        ``rc`` (a negative libxl error code). count 0 clears that fault."""
+        ``rc`` (a negative libxl error code). count 0 clears that fault. Points inside the
+        save/migration stream: "libxl_domain_suspend/live" (after a pre-copy round, the
+        guest still running), "libxl_domain_suspend/suspended" (the guest suspended, before
+        its last pages), "libxl_domain_create_restore/stream" (after the first pages read
+        into the new domain, which is destroyed again)."""
         if not isinstance(function, str) or not function:
             raise invalid("function must name a libxl/xc function")
         if not isinstance(count, int) or count < 0 or not isinstance(rc, int) or rc >= 0:
@@ -173,6 +186,19 @@ class SimControl:
         return GuestInfo(g.mem_total_kb, g.mem_free_kb, s(g.os_name).decode(errors="replace"),
                          s(g.os_kernel).decode(errors="replace"),
                          s(g.ipv4).decode(errors="replace"))
+
+    def guest_state(self, domid: int) -> GuestState:
+        g = self._ffi.new("struct xlsim_guest_state *")
+        self._check(self._lib.xlsim_guest_state(self._domid(domid), g), "xlsim_guest_state")
+        return GuestState(self._ffi.string(g.boot_id).decode(), int(g.uptime_ns),
+                          int(g.resumes))
+
+    def guest_console(self, domid: int) -> str:
+        """What the guest wrote on its console (hvc0), the last 2 KiB."""
+        buf = self._ffi.new("char[]", 4096)
+        self._check(self._lib.xlsim_guest_console(self._domid(domid), buf, 4096),
+                    "xlsim_guest_console")
+        return self._ffi.string(buf).decode(errors="replace")
 
     def domain_count(self) -> int:
         n = self._lib.xlsim_domain_count()

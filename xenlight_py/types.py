@@ -523,6 +523,14 @@ class DomainEvent:
     uuid: str | None                   # None: libxl gave a nil uuid (libxl 4.17 always does)
     reason: ShutdownReason | None = None
 
+    @property
+    def suspended(self) -> bool:
+        """A shutdown with reason SUSPEND: the guest suspended for a save, a checkpoint or
+        a migration (libxl_domain_suspend), not a guest shutdown. The domain's copy is then
+        resumed (a cancelled or failed migration) or destroyed (saved, or migrated away:
+        the "death" that follows is that destroy, not the VM halting)."""
+        return self.kind == "shutdown" and self.reason == ShutdownReason.SUSPEND
+
 
 __all__ = [
     "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",

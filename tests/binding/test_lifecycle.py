@@ -158,17 +158,19 @@ def test_suspend_failure_removes_image(ctx: Context, pv: DomainConfig, tmp_path)
 def test_suspend_in_place_writes_into_the_disk(ctx: Context, pv: DomainConfig,
                                                tmp_path: Path) -> None:
     """in_place: the image goes into the given file from its start (a VDI keeps its size and
-    identity), and restores from there; a missing target is refused before libxl runs."""
+    identity), and restores from there; a missing target is refused before libxl runs. The
+    image holds the guest's memory: the disk is sized as the server sizes it (memory + 1 MiB)."""
     disk = tmp_path / "suspend.vdi"
+    size = (pv.memory + 1) << 20
     with open(disk, "wb") as f:
-        f.truncate(8 << 20)
+        f.truncate(size)
     inode = disk.stat().st_ino
     domid = ctx.create_domain(pv)
     with pytest.raises(InvalidArgument, match="cannot open the suspend image"):
         ctx.suspend(domid, tmp_path / "absent", in_place=True)
     assert not (tmp_path / "absent").exists() and ctx.domain_info(domid).running
     ctx.suspend(domid, disk, in_place=True)
-    assert disk.stat().st_ino == inode and disk.stat().st_size == 8 << 20
+    assert disk.stat().st_ino == inode and disk.stat().st_size == size
     assert disk.read_bytes()[:8] != bytes(8)       # the image starts the disk
     ctx.destroy(domid)
     new = ctx.create_restore(pv, disk)

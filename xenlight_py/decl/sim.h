@@ -50,6 +50,14 @@ struct xlsim_guest_info {
     ...;
 };
 int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out);
+struct xlsim_guest_state {
+    char boot_id[...];
+    uint64_t uptime_ns;
+    uint32_t resumes;
+    ...;
+};
+int xlsim_guest_state(uint32_t domid, struct xlsim_guest_state *out);
+int xlsim_guest_console(uint32_t domid, char *out, size_t len);
 int xlsim_domain_count(void);
 
 /* Benchmark helpers (sim target only): time n calls from C with CLOCK_MONOTONIC and return

@@ -61,7 +61,14 @@ int xlsim_guest_set_shutdown_delay(uint32_t domid, unsigned delay_ms);
 int xlsim_domain_set_load(uint32_t domid, double load);
 
 /* Make the next `count` calls of the libxl/xc function named `function` (e.g.
- * "libxl_domain_create_new") fail with rc (a negative libxl error code). count 0 clears. */
+ * "libxl_domain_create_new") fail with rc (a negative libxl error code). count 0 clears.
+ * Points inside the save/migration stream have names of their own:
+ *   "libxl_domain_suspend/live"        after a pre-copy round (the guest still runs; the
+ *                                      stream is cut short, no END)
+ *   "libxl_domain_suspend/suspended"   once the guest has suspended, before its last pages
+ *                                      (left suspended: resume it or destroy it)
+ *   "libxl_domain_create_restore/stream" after the first pages were read into the new
+ *                                      domain (it is destroyed again) */
 int xlsim_fail_next(const char *function, int count, int rc);
 
 /* Clear every injected fault. */
@@ -91,6 +98,20 @@ struct xlsim_guest_info {
     char ipv4[40];           /* address of the first nic, dotted quad, "" if none */
 };
 int xlsim_guest_info(uint32_t domid, struct xlsim_guest_info *out);
+
+/* The guest's own state, which lives in its memory: a save/restore or a migration carries it
+ * to the new domain (a new boot only comes with a new domain built by create_new). Xen's
+ * accounting (cpu_time, I/O counters) restarts with each domain; this does not. */
+struct xlsim_guest_state {
+    char boot_id[40];        /* uuid text, random at create_new (Linux's boot_id) */
+    uint64_t uptime_ns;      /* time the guest has run (unpaused, not shut down) */
+    uint32_t resumes;        /* times it came back from a suspend (restore or cancel) */
+};
+int xlsim_guest_state(uint32_t domid, struct xlsim_guest_state *out);
+
+/* The guest's console output (hvc0, as xenconsoled logs it; the last 2 KiB) into
+ * out[len], NUL-terminated. Returns its length, or ERROR_INVAL if len is too small. */
+int xlsim_guest_console(uint32_t domid, char *out, size_t len);
 
 /* Number of live domains including dom0 (cheap; for tests). */
 int xlsim_domain_count(void);

@@ -116,3 +116,46 @@ void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr)
     free(cr->text);
     free(cr);
 }
+
+/* ---- the guest's own console (hvc0) ---- */
+
+void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)
+{
+    struct sim_dom_cold *c = xlsim__cold(d);
+    char line[256];
+    uint64_t up = xlsim__uptime(d, now) / 1000;  /* the guest stamps lines with its uptime */
+    int n = snprintf(line, sizeof(line), "[%5llu.%06llu] ",
+                     (unsigned long long)(up / 1000000 % 100000),
+                     (unsigned long long)(up % 1000000));
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    if (c->gcons_len + len > XLSIM_GUEST_CONS) {
+        /* Drop the oldest whole lines to make room. */
+        size_t drop = c->gcons_len + len - XLSIM_GUEST_CONS;
+        char *nl = memchr(c->gcons + drop, '\n', c->gcons_len - drop);
+        drop = nl ? (size_t)(nl - c->gcons) + 1 : c->gcons_len;
+        memmove(c->gcons, c->gcons + drop, c->gcons_len - drop);
+        c->gcons_len -= (uint32_t)drop;
+    }
+    memcpy(c->gcons + c->gcons_len, line, len);
+    c->gcons_len += (uint32_t)len;
+}
+
+void xlsim__guest_boot(struct sim_dom *d)
+{
+    libxl_uuid u;
+    libxl_uuid_generate(&u);
+    memcpy(d->boot_id, u.uuid, 16);
+    d->uptime_base_ns = 0;
+    d->guest_resumes = 0;
+    xlsim__cold(d)->gcons_len = 0;
+    xlsim__gcons(d, xlsim__now(), "Linux version 6.1.0-sim (Debian 6.1.0-sim) #1 SMP");
+    xlsim__gcons(d, xlsim__now(), "random: boot_id " LIBXL_UUID_FMT,
+                 LIBXL_UUID_BYTES(u));
+}

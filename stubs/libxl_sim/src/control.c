@@ -17,6 +17,9 @@ static const char *const faultable[] = {
     "libxl_get_max_cpus", "libxl_domain_create_new", "libxl_domain_create_restore",
     "libxl_domain_pause", "libxl_domain_unpause", "libxl_domain_shutdown",
     "libxl_domain_reboot", "libxl_domain_destroy", "libxl_domain_suspend",
+    /* points inside the save/migration stream (stream.c) */
+    "libxl_domain_suspend/live", "libxl_domain_suspend/suspended",
+    "libxl_domain_create_restore/stream",
     "libxl_domain_resume", "libxl_domain_rename", "libxl_domain_setmaxmem",
     "libxl_domain_sched_params_get", "libxl_domain_sched_params_set", "libxl_cdrom_insert",
     "libxl_domain_core_dump",
@@ -391,4 +394,45 @@ int xlsim_domain_count(void)
     int n = (int)xlsim__S->ndoms;
     end(0);
     return n;
+}
+
+int xlsim_guest_state(uint32_t domid, struct xlsim_guest_state *out)
+{
+    if (!out)
+        return ERROR_INVAL;
+    if (begin())
+        return ERROR_FAIL;
+    int rc;
+    struct sim_dom *d = guest(domid, &rc);
+    if (d) {
+        libxl_uuid u;
+        memcpy(u.uuid, d->boot_id, 16);
+        memset(out, 0, sizeof(*out));
+        snprintf(out->boot_id, sizeof(out->boot_id), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(u));
+        out->uptime_ns = xlsim__uptime(d, xlsim__now());
+        out->resumes = d->guest_resumes;
+    }
+    return end(rc);
+}
+
+int xlsim_guest_console(uint32_t domid, char *out, size_t len)
+{
+    if (!out || !len)
+        return ERROR_INVAL;
+    if (begin())
+        return ERROR_FAIL;
+    int rc;
+    struct sim_dom *d = guest(domid, &rc);
+    if (d) {
+        struct sim_dom_cold *c = xlsim__cold(d);
+        if (c->gcons_len >= len) {
+            LOG(ERROR, "the console of domain %u holds %u bytes", domid, c->gcons_len);
+            rc = ERROR_INVAL;
+        } else {
+            memcpy(out, c->gcons, c->gcons_len);
+            out[c->gcons_len] = 0;
+            rc = (int)c->gcons_len;
+        }
+    }
+    return end(rc);
 }

@@ -4,7 +4,6 @@
  * auto-allocated id, wrapping below DOMID_FIRST_RESERVED, skipping live ones).
  */
 #include "sim_internal.h"
-#include "sim_image.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -310,6 +309,7 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     d->ndisks = p->ndisks;
     d->nnics = p->nnics;
     d->in_use = 1;
+    xlsim__guest_boot(d);  /* a restore replaces this with the stream's guest state */
     S->slot_of[domid] = (int16_t)slot;
     S->live[domid / 64] |= 1ULL << (domid % 64);
     S->ndoms++;
@@ -335,8 +335,7 @@ static void write_back(libxl_domain_config *dc, const struct plan *p)
     }
 }
 
-static int create_common(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domid,
-                         const char *fn)
+int xlsim__create(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domid, const char *fn)
 {
     if (!dc || !domid)
         return ERROR_INVAL;
@@ -376,24 +375,10 @@ int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config, uint3
                             const libxl_asyncop_how *ao_how,
                             const libxl_asyncprogress_how *aop_console_how)
 {
-    int rc = create_common(ctx, d_config, domid, "libxl_domain_create_new");
+    int rc = xlsim__create(ctx, d_config, domid, "libxl_domain_create_new");
     if (!rc)
         console_available(ctx, aop_console_how, *domid);
     return xlsim__ao_complete(ctx, ao_how, domid ? *domid : (uint32_t)INVALID_DOMID, rc);
-}
-
-static int read_exactly(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = read(fd, (char *)buf + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
 }
 
 int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, uint32_t *domid,
@@ -403,11 +388,12 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, u
                                 const libxl_asyncprogress_how *aop_console_how)
 {
     (void)send_back_fd;
-    struct xlsim_image img;
     int rc = 0;
     if (domid)
         *domid = (uint32_t)INVALID_DOMID;
-    if (params && params->checkpointed_stream != 0) {
+    if (!d_config || !domid) {
+        rc = ERROR_INVAL;
+    } else if (params && params->checkpointed_stream != 0) {
         xlsim__log(XTL_ERROR, -1, "checkpointed streams (Remus/COLO) are not simulated");
         rc = ERROR_INVAL;
     } else if (params && params->stream_version != 2) {
@@ -419,17 +405,12 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, u
                    "(libxl_domain_suspend); set stream_version = 2",
                    (unsigned)params->stream_version);
         rc = ERROR_FAIL;
-    } else if (read_exactly(restore_fd, &img, sizeof(img)) < 0) {
-        xlsim__log(XTL_ERROR, errno, "restore: cannot read the save image from fd %d",
-                   restore_fd);
-        rc = ERROR_FAIL;
-    } else if (xlsim__image_check(&img)) {
-        xlsim__log(XTL_ERROR, -1, "restore: fd %d is not a simulator save image", restore_fd);
-        rc = ERROR_FAIL;
     }
     xlsim__flush(ctx->lg, "libxl");
+    /* As libxl: the domain is built (paused), then the stream is read into it; a bad or
+     * truncated stream destroys it again. */
     if (!rc)
-        rc = create_common(ctx, d_config, domid, "libxl_domain_create_restore");
+        rc = xlsim__restore_stream(ctx, d_config, domid, restore_fd);
     if (!rc)
         console_available(ctx, aop_console_how, *domid);
     return xlsim__ao_complete(ctx, ao_how, domid ? *domid : (uint32_t)INVALID_DOMID, rc);

@@ -4,7 +4,6 @@
  * suspend to an fd and resume.
  */
 #include "sim_internal.h"
-#include "sim_image.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -128,47 +127,8 @@ int libxl_domain_reboot(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how 
     return request(ctx, domid, LIBXL_SHUTDOWN_REASON_REBOOT, "libxl_domain_reboot", ao_how);
 }
 
-static uint32_t image_sum(const struct xlsim_image *img)
-{
-    const uint8_t *b = (const uint8_t *)img;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < offsetof(struct xlsim_image, checksum); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
-
-void xlsim__image_fill(struct xlsim_image *img)
-{
-    memcpy(img->magic, XLSIM_IMAGE_MAGIC, 8);
-    img->version = 1;
-    img->size = (uint32_t)sizeof(*img);
-    img->checksum = image_sum(img);
-}
-
-int xlsim__image_check(const struct xlsim_image *img)
-{
-    if (memcmp(img->magic, XLSIM_IMAGE_MAGIC, 8) || img->version != 1 ||
-        img->size != sizeof(*img) || img->checksum != image_sum(img))
-        return ERROR_FAIL;
-    return 0;
-}
-
-static int write_exactly(int fd, const void *buf, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = write(fd, (const char *)buf + done, len - done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
 /* Lock held: can this domain be suspended now? */
-static int suspendable(struct sim_dom *d, uint32_t domid)
+int xlsim__suspendable(struct sim_dom *d, uint32_t domid)
 {
     if (!d || domid == 0) {
         LOGD(ERROR, domid, "%s", d ? "dom0 cannot be suspended" : "no such domain");
@@ -189,9 +149,6 @@ static int suspendable(struct sim_dom *d, uint32_t domid)
 int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
                          const libxl_asyncop_how *ao_how)
 {
-    (void)flags;  /* LIBXL_SUSPEND_LIVE / _DEBUG change nothing in the simulation */
-    struct xlsim_image img;
-    memset(&img, 0, sizeof(img));
     uint64_t serial = 0;
     xlsim__lock();
     int rc = xlsim__fault("libxl_domain_suspend");
@@ -203,46 +160,15 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
     }
     if (!rc) {
         struct sim_dom *d = xlsim__dom(domid);
-        uint64_t now = xlsim__now();
-        if (d)
-            xlsim__settle(d, now);
-        rc = suspendable(d, domid);
-        if (!rc) {
-            memcpy(img.uuid, d->uuid, 16);
-            memcpy(img.name, d->name, sizeof(img.name));
-            img.target_kb = d->target_kb;
-            img.static_max_kb = d->static_max_kb;
-            img.cpu_time_ns = xlsim__cpu_time(d, now);
-            img.max_vcpus = d->max_vcpus;
-            img.online_vcpus = d->online_vcpus;
-            img.domid = domid;
-            serial = d->serial;
-        }
+        xlsim__settle(d, xlsim__now());
+        rc = xlsim__suspendable(d, domid);
+        serial = d->serial;
     }
     xlsim__unlock_ctx(ctx);
-    if (!rc) {
-        xlsim__image_fill(&img);
-        if (write_exactly(fd, &img, sizeof(img)) < 0) {
-            xtl_log(ctx->lg, XTL_ERROR, errno, "libxl",
-                    "Domain %u: cannot write the save image to fd %d", domid, fd);
-            rc = ERROR_FAIL;
-        }
-    }
-    if (!rc) {
-        /* The image is out: the guest is now suspended (shut down, reason suspend). */
-        xlsim__lock();
-        struct sim_dom *d = xlsim__dom(domid);
-        uint64_t now = xlsim__now();
-        if (d && d->serial == serial)
-            xlsim__settle(d, now);
-        if (!d || d->serial != serial) {
-            LOGD(ERROR, domid, "domain vanished during suspend");
-            rc = ERROR_FAIL;
-        } else if (!(rc = suspendable(d, domid))) {
-            xlsim__guest_shutdown(d, LIBXL_SHUTDOWN_REASON_SUSPEND, now);
-        }
-        xlsim__unlock_ctx(ctx);
-    }
+    /* The stream (stream.c) suspends the guest on the way: after the pre-copy rounds
+     * with LIBXL_SUSPEND_LIVE, before the memory without. */
+    if (!rc)
+        rc = xlsim__save_stream(ctx, domid, serial, fd, !!(flags & LIBXL_SUSPEND_LIVE));
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
@@ -268,6 +194,8 @@ int libxl_domain_resume(libxl_ctx *ctx, uint32_t domid, int suspend_cancel,
             d->shutdown = 0;
             d->shutdown_reason = LIBXL_SHUTDOWN_REASON_UNKNOWN;
             d->since_ns = now;
+            d->guest_resumes++;
+            xlsim__gcons(d, now, "PM: suspend cancelled, resumed");
             xlsim__touch();
         }
     }

@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 4
+#define XLSIM_STATE_VERSION 5
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -106,10 +106,20 @@ struct sim_dom {
     uint32_t cpupool;
     uint32_t sched_weight, sched_cap; /* credit scheduler: 1..65535, 0 (none)..100*vCPUs */
     uint32_t ndisks, nnics;
+    /* The guest's own state (in its memory: a save/restore or migration carries it). */
+    uint8_t boot_id[16];              /* random at create_new */
+    uint64_t uptime_base_ns;          /* time run (unpaused, not shut down) up to since_ns */
+    uint32_t guest_resumes;           /* times the guest came back from suspend */
     char name[XLSIM_NAME_LEN];
 };
 
+/* The guest's console (hvc0), as xenconsoled would log it: bytes in order, the
+ * oldest dropped when full. Part of the guest state a migration carries. */
+#define XLSIM_GUEST_CONS 2048
+
 struct sim_dom_cold {
+    uint32_t gcons_len;
+    char gcons[XLSIM_GUEST_CONS];
     struct sim_vcpu vcpu[XLSIM_MAX_VCPUS];
     struct sim_disk disk[XLSIM_MAX_DISKS];
     struct sim_nic nic[XLSIM_MAX_NICS];
@@ -213,6 +223,10 @@ void xlsim__guest_shutdown(struct sim_dom *d, int reason, uint64_t at);
 int xlsim__vcpu_cpu(const struct sim_dom *d, int v);
 void xlsim__dominfo(const struct sim_dom *d, uint64_t now, libxl_dominfo *out);
 void xlsim__free_domain(struct sim_dom *d);
+uint64_t xlsim__uptime(const struct sim_dom *d, uint64_t now); /* guest-visible run time */
+void xlsim__guest_boot(struct sim_dom *d);  /* lock held: new boot id, banner on hvc0 */
+void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));  /* lock held: a line on the guest console */
 
 /* ---- logging (log.c): messages are queued per thread while the lock is held
  * and emitted by xlsim__flush once it is released. ---- */
@@ -292,7 +306,16 @@ char *xlsim__strdup(const char *s);   /* NULL-safe, aborts on OOM like libxl */
 void *xlsim__calloc(size_t n, size_t sz);
 int xlsim__copy_str(char *dst, size_t dstlen, const char *src); /* ERROR_INVAL if too long */
 
-/* ---- suspend image (domain.c) ---- */
-#define XLSIM_IMAGE_MAGIC "XLSIMSV1"
+/* ---- save/migration stream (stream.c) ---- */
+/* Write the stream of domid (instance serial) into fd, suspending the guest on the way
+ * (live: after the pre-copy rounds). Lock not held. 0 or a libxl error. */
+int xlsim__save_stream(libxl_ctx *ctx, uint32_t domid, uint64_t serial, int fd, int live);
+/* Read a stream from fd into a new paused domain built from dc (create_common). Lock not
+ * held. On failure nothing is left and *domid is INVALID_DOMID. */
+int xlsim__restore_stream(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domid, int fd);
+/* domain.c: create a paused domain from dc (validated first, written back); the fault
+ * point is fn. lifecycle.c: can d be suspended now (lock held; logs why not)? */
+int xlsim__create(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domid, const char *fn);
+int xlsim__suspendable(struct sim_dom *d, uint32_t domid);
 
 #endif /* XLSIM_INTERNAL_H */

@@ -412,8 +412,18 @@ void xlsim__accrue(struct sim_dom *d, uint64_t t)
                 c->vcpu[v].base_ns += delta;
         d->cpu_base_ns += delta * d->online_vcpus;
     }
+    if (xlsim__accruing(d) && t > d->since_ns)
+        d->uptime_base_ns += t - d->since_ns;
     if (t > d->since_ns)
         d->since_ns = t;
+}
+
+uint64_t xlsim__uptime(const struct sim_dom *d, uint64_t now)
+{
+    uint64_t up = d->uptime_base_ns;
+    if (xlsim__accruing(d) && now > d->since_ns)
+        up += now - d->since_ns;
+    return up;
 }
 
 uint64_t xlsim__cpu_time(const struct sim_dom *d, uint64_t now)
