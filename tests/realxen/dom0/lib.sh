@@ -12,6 +12,9 @@ wait_console() {
         fi
         sleep 1
         n=$((n + 1))
+        if [ $((n % 30)) -eq 0 ]; then   # a slow boot is progress: say so every 30 s
+            echo "REALXEN-PROGRESS waiting for '$2' on the console of $1 ($n s)"
+        fi
     done
     echo "no '$2' on the console of $1 after $3 s; log:"
     tail -n 20 "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'

@@ -15,8 +15,14 @@ BANNER = "REALXEN-GUEST-UP"
 def wait_banner(name: str, domid: int, timeout: float = 600.0) -> str:
     """The guest is up when its banner reaches its console log (xenconsoled --log=guest)."""
     path = f"/var/log/xen/console/guest-{name}.log"
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
+    said = start
     while time.monotonic() < deadline:
+        if time.monotonic() - said >= 30:     # a slow boot is progress: say so
+            said = time.monotonic()
+            print(f"REALXEN-PROGRESS scenario: waiting for the banner of {name} "
+                  f"({said - start:.0f} s)", flush=True)
         try:
             with open(path, errors="replace") as f:
                 for line in f:
