@@ -134,7 +134,9 @@ class StringType(XType):
 
 def _int_from_str(s: str) -> int | None:
     body = s[1:] if s[:1] in ("-", "+") else s
-    if body and body.isascii() and body.isdigit():
+    # past 19 significant digits it is no int64; int() would also refuse one past Python's
+    # digit limit (4300) with an error naming Python internals
+    if body and body.isascii() and body.isdigit() and len(body.lstrip("0")) <= 19:
         return int(s)
     return None
 
