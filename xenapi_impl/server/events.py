@@ -113,6 +113,8 @@ class EventService:
         while True:
             current = store.generation
             changes = store.changes_since(since, sub.classes, sub.refs)
+            if 0 < since < store.horizon:   # deletions after the token may be forgotten
+                raise XenAPIError("EVENTS_LOST")
             remaining = deadline - time.monotonic()
             if changes or remaining <= 0:
                 break
