@@ -180,3 +180,16 @@ def test_only_owners_and_operators_write_a_task():
             "success", "<value>forged</value>", ["FORGED"], 0.9)
     run(body, users={"admin": "vm-admin", "ro": "read-only", "vmop": "vm-operator",
                      "vmpower": "vm-power-admin", "ops": "pool-operator"})
+
+
+def test_task_progress_refuses_nan_and_clamps_the_rest():
+    async def body(h):
+        s = await h.login()
+        t = await h.call("task.create", s, "t", "")
+        with pytest.raises(XenAPIError) as info:
+            await h.call("task.set_progress", s, t, float("nan"))
+        assert info.value.description == ["INVALID_VALUE", "value", "nan"]
+        assert await h.call("task.get_progress", s, t) == 0.0
+        await h.call("task.set_progress", s, t, float("inf"))
+        assert await h.call("task.get_progress", s, t) == 1.0
+    run(body)

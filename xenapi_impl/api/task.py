@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
+from ..errors import XenAPIError
 from ..server.context import Context
 from ..server.tasks import FINISHED
 from .registry import implements, implements_setter
@@ -63,6 +65,8 @@ implements_setter("task.set_other_config", "other_config")
 @implements("task.set_progress")
 async def set_progress(ctx: Context, self: str, value: float) -> None:
     _check_writer(ctx, "set_progress", self)
+    if math.isnan(value):           # clamping would keep a NaN: refuse it like event.from
+        raise XenAPIError("INVALID_VALUE", "value", "%.16g" % value)
     ctx.txn.update("task", self, {"progress": min(max(value, 0.0), 1.0)})
 
 
