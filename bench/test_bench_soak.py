@@ -14,6 +14,7 @@ Reproduce: SOAK_SECONDS=480 .venv/bin/python -m pytest bench/test_bench_soak.py 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -89,6 +90,7 @@ def test_soak_rss(benchmark):
         assert "Traceback" not in srv.log()
     finally:
         srv.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"\n{n} iterations in {samples[-1][0]:.0f} s ({n / samples[-1][0]:.0f}/s)")
     print("   s  iterations  RSS MiB")
     for t, i, rss in samples:
