@@ -103,3 +103,40 @@ def assert_no_leak(server) -> None:
     log = server.log()
     assert "Traceback" not in log
     assert "set_int_max_str_digits" not in log
+
+
+def test_huge_numbers_in_string_fields_get_the_fields_own_errors(server, session):
+    """Numbers inside strings (device names, other_config, QoS and VCPUs_params values) are
+    parsed by the API: past Python's digit limit they are invalid like any other bad value."""
+    x = xmlrpc.client.ServerProxy(server.url, allow_none=True)
+    net = x.network.create(session, {"name_label": "huge", "name_description": "",
+                                     "MTU": "1500", "other_config": {}})["Value"]
+    vm = x.VM.create(session, vm_create_record("huge-devices"))["Value"]
+
+    def vif(**fields) -> dict:
+        rec = {"device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+               "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {}}
+        rec.update(fields)
+        return x.VIF.create(session, rec)
+
+    def failure(*description: str) -> dict:
+        return {"Status": "Failure", "ErrorDescription": list(description)}
+
+    assert vif(device=HUGE) == failure("INVALID_DEVICE", HUGE)
+    assert vif(other_config={"mtu": HUGE}) == failure("INVALID_VALUE", "other_config:mtu", HUGE)
+    assert vif(qos_algorithm_type="ratelimit", qos_algorithm_params={"kbps": HUGE}) == \
+        failure("INVALID_VALUE", "qos_algorithm_params:kbps", HUGE)
+    assert x.VBD.create(session, {
+        "VM": vm, "VDI": "OpaqueRef:NULL", "userdevice": HUGE, "bootable": False, "mode": "RO",
+        "type": "CD", "empty": True, "other_config": {}, "qos_algorithm_type": "",
+        "qos_algorithm_params": {}}) == failure("INVALID_DEVICE", HUGE)
+    for key in ("weight", "cap", "mask"):      # checked when the VM starts
+        v = x.VM.create(session, vm_create_record(f"huge-{key}",
+                                                  VCPUs_params={key: HUGE}))["Value"]
+        reply = x.VM.start(session, v, False, False)
+        assert reply["ErrorDescription"][:3] == ["VALUE_NOT_SUPPORTED", "VCPUs_params",
+                                                 f"{key}={HUGE}"]
+        assert x.VM.get_power_state(session, v)["Value"] == "Halted"
+    assert x.VM.get_record(session, vm)["Value"]["VIFs"] == []
+    assert x.VM.get_record(session, vm)["Value"]["VBDs"] == []
+    assert_no_leak(server)
