@@ -151,22 +151,46 @@ def test_python_sdk_alias_event_from():
     run(body)
 
 
-def test_event_from_token_past_the_forgotten_deletions_gets_events_lost(monkeypatch):
-    """A token from before deletions the store no longer remembers gets EVENTS_LOST (a client
-    re-reads everything) instead of a silent gap; "" and newer tokens still work."""
+def test_a_token_older_than_the_remembered_deletions_gets_events_lost(monkeypatch):
+    """Deletions are forgotten past a count and an age; event.from from a token before what is
+    remembered answers EVENTS_LOST (the client re-reads everything) instead of silently
+    missing the "del" events; tokens within the memory still work."""
     from xenapi_impl.store import memory
 
     monkeypatch.setattr(memory, "MAX_TOMBSTONES", 2)
 
     async def body(h):
         s = await h.login()
-        vms = [await h.call("VM.create", s, dict(VM_REQUIRED)) for _ in range(4)]
+        vms = [await h.call("VM.create", s, dict(VM_REQUIRED)) for _ in range(3)]
         old = (await h.call("event.from", s, ["vm"], "", 0.0))["token"]
-        for vm in vms:
-            await h.call("VM.destroy", s, vm)
+        await h.call("VM.destroy", s, vms[0])
+        await h.call("VM.destroy", s, vms[1])
+        recent = (await h.call("event.from", s, ["vm"], "", 0.0))["token"]
+        await h.call("VM.destroy", s, vms[2])
+        # each destroy deletes a VM and its metrics: only the last one's two are remembered
         assert await desc_of(h.call("event.from", s, ["vm"], old, 0.0)) == ["EVENTS_LOST"]
-        fresh = await h.call("event.from", s, ["vm"], "", 0.0)
-        assert fresh["events"] == []
-        again = await h.call("event.from", s, ["vm"], fresh["token"], 0.0)
-        assert again["events"] == []
+        r = await h.call("event.from", s, ["vm"], recent, 0.0)
+        assert {(e["ref"], e["operation"]) for e in r["events"]} >= {(vms[2], "del")}
+        r = await h.call("event.from", s, ["vm"], "", 0.0)      # starting afresh works
+        assert not {e["ref"] for e in r["events"]} & set(vms)
+    run(body)
+
+
+def test_deletions_are_forgotten_after_the_age_bound(monkeypatch):
+    import datetime as dt
+
+    from xenapi_impl.store import memory
+
+    async def body(h):
+        s = await h.login()
+        vm = await h.call("VM.create", s, dict(VM_REQUIRED))
+        token = (await h.call("event.from", s, ["vm"], "", 0.0))["token"]
+        await h.call("VM.destroy", s, vm)
+        r = await h.call("event.from", s, ["vm"], token, 0.0)
+        assert [(e["ref"], e["operation"]) for e in r["events"]] == [(vm, "del")]
+        later = memory._now() + memory.TOMBSTONE_MAX_AGE + dt.timedelta(seconds=1)
+        monkeypatch.setattr(memory, "_now", lambda: later)
+        await h.call("pool.set_name_label", s, h.services.pool_ref, "any commit prunes")
+        assert h.store.horizon > events_mod.parse_token(token)
+        assert await desc_of(h.call("event.from", s, ["vm"], token, 0.0)) == ["EVENTS_LOST"]
     run(body)

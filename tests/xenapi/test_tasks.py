@@ -147,3 +147,49 @@ def test_only_owners_and_operators_cancel_or_destroy_a_task():
         await h.call("task.destroy", ops, t)                # and so may a pool operator
         assert h.store.get("task", t) is None
     run(body, users={"alice": "vm-operator", "bob": "vm-operator", "ops": "pool-operator"})
+
+
+def test_only_owners_and_operators_write_a_task():
+    """task.set_status/result/error_info/progress on a vm-admin's task: refused (exact
+    RBAC_PERMISSION_DENIED, nothing written) for every lesser role; allowed to the owner and
+    to pool operators."""
+    writes = {"task.set_status": "success", "task.set_result": "<value>forged</value>",
+              "task.set_error_info": ["FORGED"], "task.set_progress": 0.9}
+
+    async def body(h):
+        admin = await h.login("admin")
+        t = await h.call("task.create", admin, "mine", "")
+        before = await h.call("task.get_record", admin, t)
+        for user in ("ro", "vmop", "vmpower"):
+            other = await h.login(user)
+            for method, value in writes.items():
+                with pytest.raises(XenAPIError) as info:
+                    await h.call(method, other, t, value)
+                action = method.split(".")[1]
+                assert info.value.description == [
+                    "RBAC_PERMISSION_DENIED", f"task.{action}/any",
+                    "No permission in user session. (Roles with this permission: pool-admin, "
+                    "pool-operator)"]
+        assert await h.call("task.get_record", admin, t) == before
+        ops = await h.login("ops")
+        await h.call("task.set_progress", ops, t, 0.5)          # a pool operator may
+        for method, value in writes.items():                     # and so may the owner
+            await h.call(method, admin, t, value)
+        rec = await h.call("task.get_record", admin, t)
+        assert (rec["status"], rec["result"], rec["error_info"], rec["progress"]) == (
+            "success", "<value>forged</value>", ["FORGED"], 0.9)
+    run(body, users={"admin": "vm-admin", "ro": "read-only", "vmop": "vm-operator",
+                     "vmpower": "vm-power-admin", "ops": "pool-operator"})
+
+
+def test_task_progress_refuses_nan_and_clamps_the_rest():
+    async def body(h):
+        s = await h.login()
+        t = await h.call("task.create", s, "t", "")
+        with pytest.raises(XenAPIError) as info:
+            await h.call("task.set_progress", s, t, float("nan"))
+        assert info.value.description == ["INVALID_VALUE", "value", "nan"]
+        assert await h.call("task.get_progress", s, t) == 0.0
+        await h.call("task.set_progress", s, t, float("inf"))
+        assert await h.call("task.get_progress", s, t) == 1.0
+    run(body)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
+from ..errors import XenAPIError
 from ..server.context import Context
 from ..server.tasks import FINISHED
 from .registry import implements, implements_setter
@@ -30,8 +32,14 @@ async def destroy(ctx: Context, self: str) -> None:
     ctx.services.tasks.forget(self)
 
 
+def _check_writer(ctx: Context, method: str, task: str) -> None:
+    assert ctx.session is not None
+    ctx.services.tasks.check_owner(method, task, ctx.session)
+
+
 @implements("task.set_status")
 async def set_status(ctx: Context, self: str, value: str) -> None:
+    _check_writer(ctx, "set_status", self)
     changes: dict[str, Any] = {"status": value}
     if value in FINISHED:           # a client finishing its own task: stamp it for the GC
         changes.update(finished=datetime.datetime.now(datetime.timezone.utc),
@@ -39,13 +47,26 @@ async def set_status(ctx: Context, self: str, value: str) -> None:
     ctx.txn.update("task", self, changes)
 
 
-implements_setter("task.set_result", "result")
-implements_setter("task.set_error_info", "error_info")
+@implements("task.set_result")
+async def set_result(ctx: Context, self: str, value: str) -> None:
+    _check_writer(ctx, "set_result", self)
+    ctx.txn.update("task", self, {"result": value})
+
+
+@implements("task.set_error_info")
+async def set_error_info(ctx: Context, self: str, value: list[str]) -> None:
+    _check_writer(ctx, "set_error_info", self)
+    ctx.txn.update("task", self, {"error_info": value})
+
+
 implements_setter("task.set_other_config", "other_config")
 
 
 @implements("task.set_progress")
 async def set_progress(ctx: Context, self: str, value: float) -> None:
+    _check_writer(ctx, "set_progress", self)
+    if math.isnan(value):           # clamping would keep a NaN: refuse it like event.from
+        raise XenAPIError("INVALID_VALUE", "value", "%.16g" % value)
     ctx.txn.update("task", self, {"progress": min(max(value, 0.0), 1.0)})
 
 

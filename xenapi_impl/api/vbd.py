@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..errors import XenAPIError
+from ..model.types import decimal_int
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .owned import delete_with_metrics
@@ -23,8 +24,8 @@ _NAMED = re.compile(r"^(?:xvd|hd|sd)([a-z])$")
 
 def _device_number(userdevice: str) -> int | None:
     """The disk number a userdevice names ("0", "xvda", "hdb"...), or None if invalid."""
-    if userdevice.isdigit() and (userdevice == "0" or not userdevice.startswith("0")):
-        n = int(userdevice)
+    n = decimal_int(userdevice, 3, signed=False)
+    if n is not None and (userdevice == "0" or not userdevice.startswith("0")):
         return n if n < MAX_DEVICES else None
     m = _NAMED.match(userdevice)
     return ord(m.group(1)) - ord("a") if m else None

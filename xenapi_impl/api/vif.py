@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from ..errors import XenAPIError
 from ..hostnet.mac import generate_mac, is_valid_mac, normalize_mac, usable_guest_mac
 from ..hostnet.syntax import valid_cidr, valid_ip, valid_mtu
+from ..model.types import decimal_int
 from ..server.context import Context
 from ..store import new_ref, new_uuid
 from .network import serialized
@@ -50,8 +51,8 @@ class VifHotplug(Protocol):
 # --- validation --------------------------------------------------------------------------
 def check_device(device: str) -> None:
     """An unsigned decimal integer in canonical form ("0", "12"; not "01", "-1", "x")."""
-    if not (device.isascii() and device.isdigit()) or (len(device) > 1 and device[0] == "0") \
-            or int(device) > MAX_DEVICE:
+    n = decimal_int(device, 5, signed=False)
+    if n is None or (len(device) > 1 and device[0] == "0") or n > MAX_DEVICE:
         raise XenAPIError("INVALID_DEVICE", device)
 
 
@@ -67,7 +68,8 @@ def check_other_config(oc: dict[str, str]) -> None:
         elif key == "ip":
             ok = bool(value.split()) and all(valid_ip(a) for a in value.split())
         elif key == "mtu":
-            ok = value.isdigit() and valid_mtu(int(value))
+            mtu = decimal_int(value, 6, signed=False)
+            ok = mtu is not None and valid_mtu(mtu)
         if not ok:
             raise XenAPIError("INVALID_VALUE", f"other_config:{key}", value)
 
@@ -78,8 +80,8 @@ def check_qos(algorithm: str, params: dict[str, str]) -> None:
     for key, value in params.items():
         if algorithm == "ratelimit" and key not in RATELIMIT_PARAMS:
             raise XenAPIError("INVALID_VALUE", "qos_algorithm_params", key)
-        if key in RATELIMIT_PARAMS and not (value.isascii() and value.isdigit()
-                                            and 0 < int(value) < 2**63):
+        n = decimal_int(value, signed=False)
+        if key in RATELIMIT_PARAMS and not (n is not None and 0 < n < 2**63):
             raise XenAPIError("INVALID_VALUE", f"qos_algorithm_params:{key}", value)
 
 

@@ -25,7 +25,7 @@ __all__ = [
     "READ_ONLY", "ORDER", "DESCRIPTIONS", "INTERNAL", "at_least", "R_POOL_ADMIN", "R_POOL_OP",
     "R_VM_POWER_ADMIN", "R_VM_ADMIN", "R_VM_OP", "R_READ_ONLY", "R_CLIENT_CERT",
     "R_LOCAL_ROOT_ONLY", "permitted", "ordered", "role_uuid", "role_ref", "builtin_roles",
-    "POOL_ADMIN_UUID",
+    "POOL_ADMIN_UUID", "R_TASK_ANY",
 ]
 
 POOL_ADMIN = "pool-admin"
@@ -82,6 +82,9 @@ R_VM_OP = at_least(VM_OPERATOR)
 R_READ_ONLY = at_least(READ_ONLY)  # everyone, client-cert included
 R_CLIENT_CERT = frozenset({CLIENT_CERT})
 R_LOCAL_ROOT_ONLY: frozenset[str] = frozenset()
+#: xapi's `task.<action>/any` permissions (no message carries them): acting on a task another
+#: user made (cancel, destroy, set_status, set_result, ...); a task's owner needs none
+R_TASK_ANY = R_POOL_OP
 
 
 def ordered(roles: frozenset[str] | set[str]) -> list[str]:

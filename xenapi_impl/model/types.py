@@ -132,11 +132,18 @@ class StringType(XType):
         return ""
 
 
-def _int_from_str(s: str) -> int | None:
-    body = s[1:] if s[:1] in ("-", "+") else s
-    if body and body.isascii() and body.isdigit():
+def decimal_int(s: str, max_digits: int = 19, *, signed: bool = True) -> int | None:
+    """The value of ASCII decimal text (digits, after a sign if `signed`), or None if it is
+    not one or has more than `max_digits` significant digits (19: int64). Checked before int(), which
+    takes other Unicode digits and refuses text past Python's digit limit (4300) with an
+    error naming Python internals; every parse of a client's number goes through here."""
+    body = s[1:] if signed and s[:1] in ("-", "+") else s
+    if body and body.isascii() and body.isdigit() and len(body.lstrip("0")) <= max_digits:
         return int(s)
     return None
+
+
+_int_from_str = decimal_int
 
 
 class IntType(XType):

@@ -34,9 +34,20 @@ def parse_token(token: object) -> int:
     if token == "":
         return 0
     parts = token.split(",")        # xapi's form only: "<generation>,<message generation>"
-    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+    # int64 generations: a longer number is no token of ours (and int() would refuse one past
+    # Python's digit limit with an error of its own)
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p.lstrip("0")) <= 19
+                                  for p in parts):
         raise XenAPIError("EVENT_FROM_TOKEN_PARSE_FAILURE", token)
     return int(parts[0])
+
+
+def check_timeout(timeout: float) -> float:
+    """event.from's timeout in seconds: finite and not negative (a NaN would otherwise make
+    every deadline comparison false), else INVALID_VALUE ["timeout", value]."""
+    if not math.isfinite(timeout) or timeout < 0:
+        raise XenAPIError("INVALID_VALUE", "timeout", "%.16g" % timeout)
+    return min(timeout, MAX_TIMEOUT)
 
 
 @dataclass(slots=True)
@@ -96,18 +107,14 @@ class EventService:
                          timeout: float) -> dict[str, Any]:
         sub = self.parse_subscription(classes)
         since = parse_token(token)
+        deadline = time.monotonic() + check_timeout(timeout)
         store = self.services.store
-        if 0 < since < store.horizon:
-            # deletions after the token were forgotten (or the shared log was trimmed past it):
-            # the client must re-read everything rather than miss them silently
-            raise XenAPIError("EVENTS_LOST")
-        if not math.isfinite(timeout):
-            timeout = 0.0 if math.isnan(timeout) else MAX_TIMEOUT
-        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_TIMEOUT)
         sessions = self.services.sessions
         while True:
             current = store.generation
             changes = store.changes_since(since, sub.classes, sub.refs)
+            if 0 < since < store.horizon:   # deletions after the token may be forgotten
+                raise XenAPIError("EVENTS_LOST")
             remaining = deadline - time.monotonic()
             if changes or remaining <= 0:
                 break

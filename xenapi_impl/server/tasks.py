@@ -15,7 +15,9 @@ import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..errors import XenAPIError
+from ..model.roles import R_TASK_ANY
 from ..store import NULL_REF, NoSuchObject, new_ref, new_uuid
+from . import rbac
 from .context import TaskCancelled, TaskHandle
 
 if TYPE_CHECKING:
@@ -24,16 +26,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ANY_TASK_ROLES = frozenset({"pool-admin", "pool-operator"})
 GC_KEEP = 200
 GC_AGE = 65 * 60.0
 FINISHED = ("success", "failure", "cancelled")
 
 
 def rbac_denied_any(action: str) -> XenAPIError:
-    return XenAPIError("RBAC_PERMISSION_DENIED", f"task.{action}/any",
-                       "No permission in user session. (Roles with this permission: "
-                       "pool-admin, pool-operator)")
+    return rbac.denied(f"task.{action}/any", R_TASK_ANY)
 
 
 def _now() -> _dt.datetime:
@@ -50,11 +49,12 @@ class TaskManager:
         self._owners: dict[str, str] = {}     # task ref -> user whose session made it
 
     def check_owner(self, action: str, ref: str, session: "SessionInfo") -> None:
-        """Only a task's owner, pool operators and up may cancel or destroy it (xapi's
-        `task.<action>/any` permission); RBAC_PERMISSION_DENIED otherwise."""
+        """Only a task's owner, or a holder of xapi's `task.<action>/any` permission, may
+        cancel, destroy or write it (else anyone could forge another user's result);
+        RBAC_PERMISSION_DENIED otherwise."""
         owner = self._owners.get(ref)
         if (owner is None or owner == session.user or session.local_superuser
-                or session.role in ANY_TASK_ROLES):
+                or session.role in R_TASK_ANY):
             return
         raise rbac_denied_any(action)
 

@@ -42,4 +42,5 @@ class StoreConflict(StoreError):
 
 
 class StoreUnavailable(StoreError):
-    """The store is closed, or its backing storage failed (nothing more is accepted)."""
+    """The store is closed, or its backing storage refused a write (a full disk: the next
+    write tries again; an I/O error: nothing more is accepted until a restart)."""

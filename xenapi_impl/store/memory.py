@@ -17,8 +17,12 @@ from ..values import Record
 from .base import Change, ClassSpec, Credential, Store, Transaction
 from .errors import DuplicateRef, DuplicateUuid, NoSuchObject, StoreUnavailable, UnknownClass
 
-# Deleted objects are remembered (for "del" events) up to this many; older ones are forgotten.
-MAX_TOMBSTONES = 100_000
+# Deleted objects are remembered (for "del" events) up to this many, and for this long; older
+# ones are forgotten and the horizon moves past them (event.from from a token before it answers
+# EVENTS_LOST). Each costs about 0.6 KB: without the bounds, steady create/destroy grew the
+# server ~10 MiB/min up to 100,000 (bench/RESULTS.md, soak).
+MAX_TOMBSTONES = 20_000
+TOMBSTONE_MAX_AGE = _dt.timedelta(minutes=15)
 
 
 @dataclass(slots=True)
@@ -194,16 +198,24 @@ class MemoryStore(Store):
             entry.generation = gen
             entry.timestamp = now
             index.move_to_end(key)
-        self._prune_tombstones()
+        self._prune_tombstones(now)
         self._notify()
         return gen
 
-    def _prune_tombstones(self) -> None:
-        while len(self._tombstones) > MAX_TOMBSTONES:
-            key = self._tombstones.popleft()
-            entry = self._index.pop(key, None)
-            if entry is not None:
+    def _prune_tombstones(self, now: _dt.datetime) -> None:
+        """Forget the oldest deletions past the count or age bound (oldest first: the deque
+        is in deletion order)."""
+        tombstones, index = self._tombstones, self._index
+        cutoff = now - TOMBSTONE_MAX_AGE
+        while tombstones:
+            key = tombstones[0]
+            entry = index.get(key)
+            if entry is not None and entry.deleted:
+                if len(tombstones) <= MAX_TOMBSTONES and entry.timestamp >= cutoff:
+                    break
+                del index[key]
                 self._horizon = max(self._horizon, entry.generation)
+            tombstones.popleft()
 
     def _notify(self) -> None:
         if self._changed is not None:

@@ -7,7 +7,11 @@ Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite return
 writer thread takes every pending commit from a queue and writes them in one SQLite
 transaction (group commit); each caller is answered only after that transaction committed,
 and the in-memory copy is updated only then, in the same order as on disk. If the disk write
-fails, the callers get the error, memory is unchanged, and the store refuses further writes.
+fails, the batch is rolled back, its callers get the error (SQLite's words: "database or disk is
+full") and memory is unchanged. A full disk or a busy database is transient: the next commit
+tries again, so writes resume by themselves once the disk takes them (a failed batch is gone,
+never replayed). Any other failure (I/O error, corruption) leaves the file's state uncertain
+(an fsync that failed may still have written), so the store then refuses writes until a restart.
 """
 from __future__ import annotations
 
@@ -29,6 +33,15 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 _STOP = object()
+# Primary SQLite result codes (extended codes keep them in the low byte) after which the file
+# is as it was before the batch, so the next batch may simply try again:
+# SQLITE_BUSY, SQLITE_LOCKED (another process writing: `xenapi-server user add`), SQLITE_FULL
+_TRANSIENT = frozenset({5, 6, 13})
+
+
+def _transient(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _TRANSIENT
 
 
 class SqliteStore(MemoryStore):
@@ -48,7 +61,9 @@ class SqliteStore(MemoryStore):
         # running server; this connection is only used from the event-loop thread.
         self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._failed: BaseException | None = None
+        self._failed: BaseException | None = None     # a write error that stops all writes
+        self._failing: BaseException | None = None    # the last error, until a write passes
+        self.write_failures = 0
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
 
@@ -129,7 +144,8 @@ class SqliteStore(MemoryStore):
 
     async def _submit(self, stmts: list[tuple[str, tuple]]) -> None:
         if self._failed is not None:
-            raise StoreUnavailable(f"the database failed earlier: {self._failed}")
+            raise StoreUnavailable(f"database writes stopped after a write error (restart "
+                                   f"the server): {_describe(self._failed)}")
         if self._closed:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
@@ -163,16 +179,43 @@ class SqliteStore(MemoryStore):
                 db.execute("COMMIT")
             except BaseException as exc:     # disk full, I/O error...: fail the whole batch
                 error = exc
-                log.critical("database write failed, refusing further writes: %s", exc)
-                self._failed = exc
-                try:
-                    db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
+                self._rollback()
+                self._write_failed(exc)
+            else:
+                self._write_passed()
             for _stmts, fut, loop in batch:
                 loop.call_soon_threadsafe(_resolve, fut, error)
             if stop:
                 return
+
+    def _rollback(self) -> None:
+        """Discard the failed batch (SQLite may already have rolled it back by itself)."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("database rollback failed: %s", exc)
+            self._failed = self._failed or exc
+
+    def _write_failed(self, exc: BaseException) -> None:
+        # writer thread; one log line when writes start failing, not one per commit
+        if not _transient(exc):
+            if self._failed is None:
+                log.critical("database write failed, refusing further writes until a "
+                             "restart: %s", _describe(exc))
+            self._failed = self._failed or exc
+        elif self._failing is None:
+            log.error("database write failed, will retry with the next write: %s",
+                      _describe(exc))
+        self._failing = exc
+        self.write_failures += 1
+
+    def _write_passed(self) -> None:
+        if self._failing is not None:
+            log.warning("database writes succeed again (%d failed meanwhile)",
+                        self.write_failures)
+            self._failing = None
+            self.write_failures = 0
 
     async def close(self) -> None:
         if self._closed:
@@ -194,13 +237,19 @@ class SqliteStore(MemoryStore):
         self._unlock()
 
 
+def _describe(exc: BaseException) -> str:
+    """SQLite's message with its result code ("database or disk is full (SQLITE_FULL)")."""
+    name = getattr(exc, "sqlite_errorname", None)
+    return f"{exc} ({name})" if name else f"{type(exc).__name__}: {exc}"
+
+
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
     if fut.cancelled():
         return
     if error is None:
         fut.set_result(None)
     else:
-        fut.set_exception(StoreUnavailable(f"database write failed: {error}"))
+        fut.set_exception(StoreUnavailable(f"database write failed: {_describe(error)}"))
 
 
 def open_store(path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False

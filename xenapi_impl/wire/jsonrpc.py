@@ -50,7 +50,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+_MAX_INT_CHARS = 100        # int64 needs 20; larger ones still parse, for FIELD_TYPE_ERROR
+
+
+def _parse_int(text: str) -> int:
+    # int() refuses numbers past Python's digit limit with a hint about Python internals;
+    # such a number is no JSON-RPC we read (int64 at most): a parse error of our own words
+    if len(text) > _MAX_INT_CHARS:
+        raise ValueError(f"integer of {len(text)} digits is out of range")
+    return int(text)
+
+
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_parse_int)
 
 
 def _invalid_utf8(request: JsonRequest, s: str) -> JsonRpcRequestError:

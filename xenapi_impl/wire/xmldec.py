@@ -60,7 +60,9 @@ def _scalar(tag: str, text: str) -> Any:
         return text
     s = text.strip()
     if tag in ("int", "i4", "i8"):
-        if _INT.match(s):
+        # int64 has at most 19 significant digits; checked before int(), which refuses a
+        # number past Python's digit limit with an error of its own
+        if _INT.match(s) and len(s.lstrip("+-").lstrip("0")) <= 19:
             n = int(s)
             if _INT64_MIN <= n <= _INT64_MAX:
                 return n

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import XenAPIError
+from ..model.types import decimal_int
 from .sched import BadSchedValue, sched_from_params
 
 MIB = 1024 * 1024
@@ -67,11 +68,12 @@ def cpu_mask(params: Mapping[str, str], nr_cpus: int) -> frozenset[int] | None:
     cpus = set()
     for part in mask.split(","):
         part = part.strip()
-        if not part.isdigit() or int(part) >= nr_cpus:
+        cpu = decimal_int(part, signed=False)
+        if cpu is None or cpu >= nr_cpus:
             raise unsupported("VCPUs_params", f"mask={mask}",
                               f"CPU {part!r} is not a physical CPU of this host "
                               f"(0..{nr_cpus - 1})")
-        cpus.add(int(part))
+        cpus.add(cpu)
     return frozenset(cpus)
 
 
@@ -89,7 +91,8 @@ def nic_rate(nic: Nic) -> int:
     if nic.qos_algorithm_type != "ratelimit":
         return 0
     kbps = nic.qos_algorithm_params.get("kbps", "")
-    return int(kbps) * 1024 if kbps.isdigit() else 0
+    n = decimal_int(kbps, signed=False)
+    return n * 1024 if n is not None else 0
 
 
 def disk_config(d: Disk, hvm: bool) -> Any:

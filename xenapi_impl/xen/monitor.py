@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..server.ratelog import FailureLog
 from ..store import NULL_REF
 from ..store.refs import new_ref, new_uuid
 from .config import domain_type, vdev
@@ -83,6 +84,7 @@ class Monitor:
         self.ticks = 0
         self.commits = 0
         self.ticked = asyncio.Event()
+        self.failures = FailureLog(log, "monitor round")
 
     # --- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -107,8 +109,10 @@ class Monitor:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:       # noqa: BLE001 - a failed round must not end monitoring
-                log.exception("monitor round failed")
+            except Exception as exc:    # noqa: BLE001 - a failed round must not end monitoring
+                self.failures.failed(exc)   # a full disk fails every round: not a line each
+            else:
+                self.failures.passed()
             # keep the cadence; after a round longer than the interval start the next at once
             next_at = max(next_at + self.interval, loop.time())
             await asyncio.sleep(next_at - loop.time())

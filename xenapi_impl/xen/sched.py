@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..model.types import decimal_int
+
 #: the VCPUs_params keys that are scheduler parameters
 SCHED_KEYS = ("weight", "cap")
 
@@ -16,9 +18,9 @@ class BadSchedValue(ValueError):
 def parse_sched(key: str, value: str, max_vcpus: int) -> int:
     """The integer a VCPUs_params weight/cap value stands for, or BadSchedValue."""
     text = value.strip()
-    if not (text.isdigit() or (text.startswith("-") and text[1:].isdigit())):
+    n = decimal_int(text) if not text.startswith("+") else None
+    if n is None:
         raise BadSchedValue(f"{key} must be an integer")
-    n = int(text)
     if key == "weight" and not 1 <= n <= 65535:
         raise BadSchedValue("weight must be between 1 and 65535")
     if key == "cap" and not 0 <= n <= 100 * max_vcpus:
