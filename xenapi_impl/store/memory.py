@@ -202,11 +202,11 @@ class MemoryStore(Store):
         self._notify()
         return gen
 
-    def _prune_tombstones(self, now: _dt.datetime) -> None:
+    def _prune_tombstones(self, now: _dt.datetime | None = None) -> None:
         """Forget the oldest deletions past the count or age bound (oldest first: the deque
         is in deletion order)."""
         tombstones, index = self._tombstones, self._index
-        cutoff = now - TOMBSTONE_MAX_AGE
+        cutoff = (_now() if now is None else now) - TOMBSTONE_MAX_AGE
         while tombstones:
             key = tombstones[0]
             entry = index.get(key)
