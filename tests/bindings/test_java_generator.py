@@ -99,3 +99,9 @@ def test_external_classes_are_reference_holders(files: dict[str, str]) -> None:
     for name in MODEL.external_classes:
         src = files[str(PACKAGE_DIR / f"{class_name(name)}.java")]
         assert "(Connection c" not in src
+
+
+def test_api_version_latest_is_the_servers(files: dict[str, str]) -> None:
+    from xenapi_impl.server.seed import API_VERSION_MAJOR, API_VERSION_MINOR
+    src = files[str(PACKAGE_DIR / "APIVersion.java")]
+    assert f"return API_{API_VERSION_MAJOR}_{API_VERSION_MINOR};" in src

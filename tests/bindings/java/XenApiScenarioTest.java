@@ -31,7 +31,8 @@ class XenApiScenarioTest {
     @BeforeAll
     void login() throws Exception {
         c = new Connection(new URL(prop("xenapi.url")));
-        Session s = Session.loginWithPassword(c, "root", prop("xenapi.password"), "1.0", "junit");
+        Session s = Session.loginWithPassword(c, "root", prop("xenapi.password"),
+                APIVersion.latest().toString(), "junit");
         assertEquals(s.toWireString(), c.getSessionReference());
     }
 
@@ -49,6 +50,7 @@ class XenApiScenarioTest {
         Pool pool = pools.iterator().next();
         Host master = pool.getMaster(c);
         assertEquals(2L, master.getAPIVersionMajor(c));
+        assertEquals(APIVersion.latest(), c.getAPIVersion());
         Pool.Record r = pool.getRecord(c);
         assertEquals(master, r.master);
         assertNotNull(r.otherConfig);

@@ -307,6 +307,31 @@ def render_types(model: Model) -> str:
     return "\n".join(out).rstrip() + "\n}\n"
 
 
+# -- APIVersion --------------------------------------------------------------------------------
+
+#: the API versions a server may report, oldest first; the last is the one ours reports
+#: (xenapi_impl/server/seed.py; a test keeps them equal)
+API_VERSIONS = [(1, n) for n in range(1, 11)] + [(2, n) for n in range(0, 22)]
+
+
+def render_api_version() -> str:
+    consts = [f"API_{a}_{b}" for a, b in API_VERSIONS]
+    out = [HEADER, f"package {PACKAGE};", "",
+           "/** The XenAPI versions, as host.API_version_major/minor report them. */",
+           "public enum APIVersion {", *(f"    {k}," for k in consts), "    UNKNOWN;", "",
+           "    /** The version this binding was generated for. */",
+           "    public static APIVersion latest() {", f"        return {consts[-1]};", "    }", "",
+           "    public static APIVersion fromMajorMinor(long major, long minor) {",
+           "        for (APIVersion v : values()) {",
+           '            if (v.toString().equals(major + "." + minor)) {', "                return v;",
+           "            }", "        }", "        return UNKNOWN;", "    }", "",
+           "    /** {@code major.minor}, the string login_with_password takes. */",
+           "    @Override", "    public String toString() {",
+           '        return this == UNKNOWN ? "Unknown" : name().substring(4).replace(\'_\', \'.\');',
+           "    }", "}"]
+    return "\n".join(out) + "\n"
+
+
 # -- the whole tree ----------------------------------------------------------------------------
 
 def _check_names(model: Model) -> None:
@@ -327,6 +352,7 @@ def render(model: Model = MODEL) -> dict[str, str]:
         files[f"{class_name(name)}.java"] = render_class(
             None, name, f"{doc} (not served by this server: only named by reference types).")
     files["Types.java"] = render_types(model)
+    files["APIVersion.java"] = render_api_version()
     for src in sorted(RUNTIME_DIR.glob("*.java")):
         files[src.name] = src.read_text()
     return {str(PACKAGE_DIR / k): v for k, v in sorted(files.items())}

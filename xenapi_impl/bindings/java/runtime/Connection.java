@@ -32,6 +32,7 @@ public class Connection {
     private volatile Duration connectTimeout = Duration.ofSeconds(30);
     private volatile String userAgent = "xen-api-java (xenapi_impl)";
     private volatile HttpClient http;
+    private volatile APIVersion apiVersion;
     private final AtomicLong ids = new AtomicLong();
 
     /** A connection to the server at {@code url} (e.g. {@code http://host}), not logged in. */
@@ -85,6 +86,25 @@ public class Connection {
         return sessionReference;
     }
 
+    /**
+     * The API version of the pool's master (asked once per session; UNKNOWN before login or
+     * if the server does not say).
+     */
+    public APIVersion getAPIVersion() {
+        APIVersion v = apiVersion;
+        if (v == null && sessionReference != null) {
+            try {
+                Host master = Pool.getAll(this).iterator().next().getMaster(this);
+                v = APIVersion.fromMajorMinor(master.getAPIVersionMajor(this),
+                        master.getAPIVersionMinor(this));
+            } catch (IOException | RuntimeException e) {
+                v = APIVersion.UNKNOWN;
+            }
+            apiVersion = v;
+        }
+        return v == null ? APIVersion.UNKNOWN : v;
+    }
+
     /** The URL calls are posted to. */
     public URI getEndpoint() {
         return endpoint;
@@ -111,8 +131,10 @@ public class Connection {
         }
         if (value instanceof Session && method.contains("login")) {
             sessionReference = ((Session) value).toWireString();
+            apiVersion = null;
         } else if (method.endsWith("logout")) {
             sessionReference = null;
+            apiVersion = null;
         }
     }
 
