@@ -66,7 +66,8 @@ def test_every_class_and_message_is_generated(files: dict[str, str]) -> None:
         assert f"public class {class_name(c.name)} extends XenAPIObject" in src
         assert "public static class Record implements Types.Record" in src
         for f in c.fields.values():
-            assert f'@JsonProperty("{f.name}")\n        public {jtype(f.type)} {camel(f.name)};' in src
+            decl = f"public {jtype(f.type)} {camel(f.name)};"
+            assert f'@JsonProperty("{f.name}")\n        {decl}' in src
         for m in c.messages.values():
             skip = 0 if is_static(c, m) else 1
             for is_async in (False, True) if m.is_async else (False,):

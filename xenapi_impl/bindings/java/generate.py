@@ -16,7 +16,8 @@ written against it compile unchanged:
 
 Naming follows the official SDK's published rules: ``name_label`` -> ``nameLabel``,
 ``VCPUs_max`` -> ``VCPUsMax`` (a segment whose second letter is upper case keeps its case),
-``clone`` -> ``createClone``, ``class`` -> ``clazz``, ``VM_BAD_POWER_STATE`` -> ``VmBadPowerState``.
+``clone`` -> ``createClone``, ``class`` -> ``clazz``, error ``VM_BAD_POWER_STATE`` ->
+``VmBadPowerState``.
 Output is deterministic: model declaration order, no timestamps.
 """
 from __future__ import annotations
@@ -26,14 +27,15 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Iterator
+from string import Template
+from typing import Iterable, Iterator
 
 from xenapi_impl.model import MODEL
 from xenapi_impl.model.dsl import ClassDef, MessageDef, Param
 from xenapi_impl.model.errors import ERRORS
 from xenapi_impl.model.registry import Model
 from xenapi_impl.model.types import (AnyRecordType, EnumType, MapType, RecordType, RefType,
-                                     SetType, XType)
+                                     SetType, XType, EnumDef)
 
 __all__ = ["render", "write", "main", "class_name", "camel", "RUNTIME_DIR", "PACKAGE_DIR"]
 
@@ -66,7 +68,7 @@ def class_name(name: str) -> str:
 
 
 def camel(name: str) -> str:
-    """A member or parameter name: ``name_label`` -> ``nameLabel``, ``VCPUs_max`` -> ``VCPUsMax``."""
+    """A member or parameter: ``name_label`` -> ``nameLabel``, ``VCPUs_max`` -> ``VCPUsMax``."""
     words = [_segment(s) for s in name.replace(" ", "_").split("_")]
     head = words[0]
     if not (len(head) >= 2 and head[1].isupper()):
@@ -113,8 +115,9 @@ def jtype(t: XType | None) -> str:
 
 def empty_value(t: XType) -> str | None:
     """What the Record sends for a null field the constructor requires (None: leave it out)."""
-    return {"string": '""', "int": "0L", "float": "0.0", "bool": "false", "datetime": "new Date(0)",
-            "set": "new LinkedHashSet<>()", "map": "new LinkedHashMap<>()",
+    return {"string": '""', "int": "0L", "float": "0.0", "bool": "false",
+            "datetime": "new Date(0)", "set": "new LinkedHashSet<>()",
+            "map": "new LinkedHashMap<>()",
             "ref": '"OpaqueRef:NULL"'}.get(t.kind)
 
 
@@ -140,8 +143,8 @@ def is_static(c: ClassDef, m: MessageDef) -> bool:
 
 def _variants(c: ClassDef, m: MessageDef) -> Iterator[tuple[list[Param], bool]]:
     """(Java parameters, async) for each overload: one per allowed arity, sync then async."""
-    args = m.arg_params[0 if is_static(c, m) else 1:]
-    skip = 0 if is_static(c, m) else 1
+    skip = 0 if is_static(c, m) else 1          # an instance method's object is `this`
+    args = m.arg_params[skip:]
     lengths = range(m.min_args - skip, len(args) + 1)
     for is_async in ((False, True) if m.is_async else (False,)):
         for n in lengths:
@@ -153,11 +156,12 @@ def _method(c: ClassDef, m: MessageDef, params: list[Param], is_async: bool) -> 
     result = "Task" if is_async else jtype(m.result)
     name = camel(m.name) + ("Async" if is_async else "")
     sig = ", ".join(["Connection c", *(f"{jtype(p.type)} {camel(p.name)}" for p in params)])
-    wire = (["c.getSessionReference()"] if m.takes_session else []) + ([] if static else ["this.ref"])
+    wire = ["c.getSessionReference()"] if m.takes_session else []
+    wire += [] if static else ["this.ref"]
     wire += [f"{camel(p.name)} == null ? null : {camel(p.name)}.toMap()"
              if isinstance(p.type, RecordType) else camel(p.name) for p in params]
     throws = ["BadServerResponse", "XenAPIException", "IOException"]
-    throws += [f"Types.{error_class(e)}" for e in m.errors if e in ERRORS]
+    throws += [f"Types.{error_class(e)}" for e in m.errors]
     extra = ["", "@param c the connection the call is made on"]
     extra += [f"@param {camel(p.name)} {' '.join(p.doc.split()) or p.name}" for p in params]
     if is_async:
@@ -179,8 +183,8 @@ def _record(c: ClassDef) -> list[str]:
            "    public static class Record implements Types.Record {"]
     for f in fields:
         out += doc_comment(f.doc, "        ")
-        out += [f'        @JsonProperty("{f.name}")', f"        public {jtype(f.type)} {camel(f.name)};",
-                ""]
+        out += [f'        @JsonProperty("{f.name}")',
+                f"        public {jtype(f.type)} {camel(f.name)};", ""]
     out += ["        @Override", "        public String toString() {",
             "            StringBuilder b = new StringBuilder();"]
     out += [f'            b.append(String.format("%1$20s: %2$s%n", "{camel(f.name)}", '
@@ -209,8 +213,8 @@ _EXTERNAL_RECORD = [
     "        void set(String name, Object value) {", "            fields.put(name, value);",
     "        }", "", "        @Override", "        public Map<String, Object> toMap() {",
     "            return new LinkedHashMap<>(fields);", "        }", "",
-    "        @Override", "        public String toString() {", "            return fields.toString();",
-    "        }", "    }", ""]
+    "        @Override", "        public String toString() {",
+    "            return fields.toString();", "        }", "    }", ""]
 
 
 def render_class(c: ClassDef | None, name: str, doc: str) -> str:
@@ -247,64 +251,105 @@ def _error_params(code: str) -> list[str]:
     return names
 
 
+_ENUM = Template("""\
+    public enum $name {
+        /** A value this binding does not know (from a newer server). */
+        @JsonEnumDefaultValue
+        UNRECOGNIZED,
+$constants
+
+        /** The wire spelling (UNRECOGNIZED for an unknown value). */
+        @Override
+        public String toString() {
+            switch (this) {
+$cases
+                default: return "UNRECOGNIZED";
+            }
+        }
+    }
+""")
+
+_ERROR = Template("""\
+    /** The server's $code failure. */
+    public static class $name extends XenAPIException {
+$fields
+        public $name($params) {
+            super(new String[] {"$code"$args});
+$assign
+        }
+    }
+""")
+
+_TYPES_TAIL = Template("""\
+    /** Throws the typed exception of a failure [CODE, params...] (XenAPIException for a
+     *  code this binding does not know). */
+    public static void checkError(String[] d) throws XenAPIException {
+        if (d == null || d.length == 0) {
+            throw new BadServerResponse("a failure without an error code");
+        }
+        switch (d[0]) {
+$cases
+            default: throw new XenAPIException(d);
+        }
+    }
+
+    static {
+$records
+    }
+""")
+
+_TASK_RESULT = Template("""\
+    /** The $name a successful task returned. */
+    public static $name to$name(Task task, Connection c) throws IOException {
+        String ref = taskRef(task, c);
+        return ref == null ? null : new $name(ref);
+    }
+""")
+
+
+def _lines(items: Iterable[str]) -> str:
+    return "\n".join(items)
+
+
+def render_enum(e: EnumDef) -> str:
+    constants = []
+    for i, v in enumerate(e.values):
+        constants += doc_comment(e.docs.get(v, ""), "        ")
+        end = ";" if i == len(e.values) - 1 else ","
+        constants += [f'        @JsonProperty("{v}")', f"        {enum_constant(v)}{end}"]
+    cases = (f'                case {enum_constant(v)}: return "{v}";' for v in e.values)
+    return _lines([*doc_comment(e.doc, "    "), ""]) + _ENUM.substitute(
+        name=class_name(e.name), constants=_lines(constants), cases=_lines(cases))
+
+
+def render_error(code: str) -> str:
+    ps = _error_params(code)
+    return _ERROR.substitute(
+        code=code, name=error_class(code), params=", ".join(f"String {p}" for p in ps),
+        args="".join(f", {p}" for p in ps),
+        fields=_lines(f"        public final String {p};" for p in ps),
+        assign=_lines(f"            this.{p} = {p};" for p in ps))
+
+
 def render_types(model: Model) -> str:
-    out = [HEADER, f"package {PACKAGE};", "",
-           "import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;",
-           "import com.fasterxml.jackson.annotation.JsonProperty;",
-           "import java.io.IOException;", "import java.util.*;", "",
-           "/** Enums, errors and helpers shared by the API classes. */",
-           "public class Types {", "",
-           *(RUNTIME_DIR / "Types.members").read_text().rstrip().splitlines(), ""]
-    for e in model.enums.values():
-        jn = class_name(e.name)
-        out += doc_comment(e.doc, "    ")
-        out += [f"    public enum {jn} {{",
-                "        /** A value this binding does not know (a newer server). */",
-                "        @JsonEnumDefaultValue", "        UNRECOGNIZED,"]
-        for i, v in enumerate(e.values):
-            out += doc_comment(e.docs.get(v, ""), "        ")
-            out += [f'        @JsonProperty("{v}")',
-                    f"        {enum_constant(v)}{';' if i == len(e.values) - 1 else ','}"]
-        out += ["", "        /** The wire spelling (UNRECOGNIZED for an unknown value). */",
-                "        @Override", "        public String toString() {", "            switch (this) {"]
-        out += [f'                case {enum_constant(v)}: return "{v}";' for v in e.values]
-        out += ['                default: return "UNRECOGNIZED";', "            }", "        }",
-                "    }", ""]
-    for code in ERRORS:
-        jn = error_class(code)
-        ps = _error_params(code)
-        out += [f"    /** The server's {code} failure. */",
-                f"    public static class {jn} extends XenAPIException {{"]
-        out += [f"        public final String {p};" for p in ps]
-        out += [f"        public {jn}({', '.join(f'String {p}' for p in ps)}) {{",
-                f'            super(new String[] {{{", ".join([chr(34) + code + chr(34), *ps])}}});']
-        out += [f"            this.{p} = {p};" for p in ps]
-        out += ["        }", "    }", ""]
-    out += ["    /** Throws the typed exception of a failure [CODE, params...]",
-            "     * (XenAPIException for a code this binding does not know). */",
-            "    public static void checkError(String[] d) throws XenAPIException {",
-            "        if (d == null || d.length == 0) throw new BadServerResponse(\"empty error\");",
-            "        switch (d[0]) {"]
-    for code in ERRORS:
-        args = ", ".join(f"arg(d, {i + 1})" for i in range(len(ERRORS[code])))
-        out.append(f'            case "{code}": throw new {error_class(code)}({args});')
-    out += ["            default: throw new XenAPIException(d);", "        }", "    }", "",
-            "    private static final Map<String, Class<? extends Record>> RECORDS = new HashMap<>();",
-            "    static {"]
-    out += [f'        RECORDS.put("{c.name.lower()}", {class_name(c.name)}.Record.class);'
-            for c in model.classes.values()]
-    out += ["    }", "",
-            "    /** The Record class of an API class named as events name it (\"vm\"), or null. */",
-            "    public static Class<? extends Record> recordClass(String apiClass) {",
-            "        return apiClass == null ? null : RECORDS.get(apiClass.toLowerCase(Locale.ROOT));",
-            "    }", ""]
-    for c in model.classes.values():
-        jn = class_name(c.name)
-        out += [f"    /** The {jn} a successful task returned. */",
-                f"    public static {jn} to{jn}(Task task, Connection c) throws IOException {{",
-                "        String ref = taskRef(task, c);",
-                f"        return ref == null ? null : new {jn}(ref);", "    }", ""]
-    return "\n".join(out).rstrip() + "\n}\n"
+    """Types.java: the hand-written members (runtime/Types.members), then the generated ones."""
+    cases = (f'            case "{code}": throw new {error_class(code)}('
+             + ", ".join(f"arg(d, {i + 1})" for i in range(len(params))) + ");"
+             for code, params in ERRORS.items())
+    records = (f'        RECORDS.put("{c.name.lower()}", {class_name(c.name)}.Record.class);'
+               for c in model.classes.values())
+    parts = [HEADER + f"package {PACKAGE};\n\n"
+             "import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;\n"
+             "import com.fasterxml.jackson.annotation.JsonProperty;\n"
+             "import java.io.IOException;\nimport java.util.*;\n\n"
+             "/** Enums, errors and helpers shared by the API classes. */\n"
+             "public class Types {\n",
+             (RUNTIME_DIR / "Types.members").read_text()]
+    parts += [render_enum(e) for e in model.enums.values()]
+    parts += [render_error(code) for code in ERRORS]
+    parts.append(_TYPES_TAIL.substitute(cases=_lines(cases), records=_lines(records)))
+    parts += [_TASK_RESULT.substitute(name=class_name(c.name)) for c in model.classes.values()]
+    return "\n".join(p.rstrip("\n") + "\n" for p in parts).rstrip() + "\n}\n"
 
 
 # -- APIVersion --------------------------------------------------------------------------------
@@ -313,23 +358,41 @@ def render_types(model: Model) -> str:
 #: (xenapi_impl/server/seed.py; a test keeps them equal)
 API_VERSIONS = [(1, n) for n in range(1, 11)] + [(2, n) for n in range(0, 22)]
 
+_API_VERSION = Template("""\
+package $package;
+
+/** The XenAPI versions, as host.API_version_major/minor report them. */
+public enum APIVersion {
+$constants
+    UNKNOWN;
+
+    /** The version this binding was generated for. */
+    public static APIVersion latest() {
+        return $latest;
+    }
+
+    public static APIVersion fromMajorMinor(long major, long minor) {
+        for (APIVersion v : values()) {
+            if (v.toString().equals(major + "." + minor)) {
+                return v;
+            }
+        }
+        return UNKNOWN;
+    }
+
+    /** {@code major.minor}, as session.login_with_password takes it. */
+    @Override
+    public String toString() {
+        return this == UNKNOWN ? "Unknown" : name().substring(4).replace('_', '.');
+    }
+}
+""")
+
 
 def render_api_version() -> str:
     consts = [f"API_{a}_{b}" for a, b in API_VERSIONS]
-    out = [HEADER, f"package {PACKAGE};", "",
-           "/** The XenAPI versions, as host.API_version_major/minor report them. */",
-           "public enum APIVersion {", *(f"    {k}," for k in consts), "    UNKNOWN;", "",
-           "    /** The version this binding was generated for. */",
-           "    public static APIVersion latest() {", f"        return {consts[-1]};", "    }", "",
-           "    public static APIVersion fromMajorMinor(long major, long minor) {",
-           "        for (APIVersion v : values()) {",
-           '            if (v.toString().equals(major + "." + minor)) {', "                return v;",
-           "            }", "        }", "        return UNKNOWN;", "    }", "",
-           "    /** {@code major.minor}, the string login_with_password takes. */",
-           "    @Override", "    public String toString() {",
-           '        return this == UNKNOWN ? "Unknown" : name().substring(4).replace(\'_\', \'.\');',
-           "    }", "}"]
-    return "\n".join(out) + "\n"
+    return HEADER + _API_VERSION.substitute(
+        package=PACKAGE, latest=consts[-1], constants=_lines(f"    {k}," for k in consts))
 
 
 # -- the whole tree ----------------------------------------------------------------------------
