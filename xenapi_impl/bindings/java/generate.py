@@ -299,6 +299,11 @@ $records
 """)
 
 _TASK_RESULT = Template("""\
+    /** The $name of a reference (a String from an untyped map or an event's ref field). */
+    public static $name to$name(Object ref) {
+        return ref == null ? null : new $name(ref.toString());
+    }
+
     /** The $name a successful task returned. */
     public static $name to$name(Task task, Connection c) throws IOException {
         String ref = taskRef(task, c);
