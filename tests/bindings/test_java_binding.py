@@ -29,7 +29,7 @@ JACKSON = [SHARE / f"jackson-{n}.jar" for n in ("databind", "core", "annotations
 JUNIT = SHARE / "junit-platform-console-standalone.jar"
 INSTALL = "apt-get install default-jdk-headless libjackson2-databind-java junit5"
 #: the JUnit scenario's @Test methods (XenApiScenarioTest.java)
-JUNIT_TESTS = 8
+JUNIT_TESTS = 9
 
 
 def _require_toolchain() -> None:
@@ -57,7 +57,7 @@ def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("xapi-java")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XLSIM_STATE_FILE", str(work / "xlsim.state"))
-        with ServerProcess(str(work)) as srv:
+        with ServerProcess(str(work), https=True) as srv:
             yield srv
 
 
@@ -79,7 +79,8 @@ def test_junit_scenario_against_the_server(jar: Path, server, tmp_path: Path) ->
     assert r.returncode == 0, r.stdout + r.stderr
     listed = ",".join(class_name(c.name) for c in MODEL.classes.values() if c.get_all)
     reports = tmp_path / "reports"
-    r = _run(["java", f"-Dxenapi.url={server.url}", f"-Dxenapi.password={server.password}",
+    r = _run(["java", f"-Dxenapi.url={server.url}", f"-Dxenapi.https={server.https_url}",
+              f"-Dxenapi.cert={server.cert}", f"-Dxenapi.password={server.password}",
               f"-Dxenapi.classes={listed}", "-jar", str(JUNIT), "--disable-banner",
               "--details=tree", "--class-path", os.pathsep.join([str(classes), cp]),
               "--select-class", "XenApiScenarioTest", "--reports-dir", str(reports)])

@@ -4,16 +4,26 @@ import com.sun.net.httpserver.HttpServer;
 import com.xensource.xenapi.*;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.util.*;
 import org.junit.jupiter.api.*;
 
 /**
  * The generated Java binding against a real server process (tests/bindings/test_java_binding.py
- * starts it and passes xenapi.url, xenapi.password and xenapi.classes, the API classes that
- * have get_all_records).
+ * starts it and passes xenapi.url, xenapi.https (its HTTPS URL), xenapi.cert (its self-signed
+ * certificate), xenapi.password and xenapi.classes (the API classes with get_all_records)).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -272,5 +282,31 @@ class XenApiScenarioTest {
         } finally {
             server.stop(0);
         }
+    }
+
+    /** HTTPS trusting the host's self-signed certificate; the JDK's default trust refuses it. */
+    @Test
+    @Order(9)
+    void httpsWithTheServersCertificate() throws Exception {
+        Matcher pem = Pattern.compile("-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                Pattern.DOTALL).matcher(Files.readString(Path.of(prop("xenapi.cert"))));
+        assertTrue(pem.find());
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        trust.setCertificateEntry("server", CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(pem.group().getBytes(StandardCharsets.US_ASCII))));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ssl = SSLContext.getInstance("TLS");
+        ssl.init(null, tmf.getTrustManagers(), null);
+
+        Connection tls = new Connection(new URL(prop("xenapi.https")), ssl);
+        Session.loginWithPassword(tls, "root", prop("xenapi.password"));
+        assertEquals(Pool.getAll(c), Pool.getAll(tls));
+        Session.logout(tls);
+
+        IOException refused = assertThrows(IOException.class, () -> Session.loginWithPassword(
+                new Connection(new URL(prop("xenapi.https"))), "root", prop("xenapi.password")));
+        assertFalse(refused instanceof Types.XenAPIException, refused.toString());
     }
 }

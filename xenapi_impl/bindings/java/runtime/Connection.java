@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
 
 /**
  * A connection to a XenAPI server: JSON-RPC 2.0 over HTTP(S) ({@code java.net.http}), to
@@ -33,11 +34,12 @@ public class Connection {
     private volatile String userAgent = "xen-api-java (xenapi_impl)";
     private volatile HttpClient http;
     private volatile APIVersion apiVersion;
+    private SSLContext sslContext;
     private final AtomicLong ids = new AtomicLong();
 
     /** A connection to the server at {@code url} (e.g. {@code http://host}), not logged in. */
     public Connection(URL url) {
-        this(url, null);
+        this(url, (String) null);
     }
 
     /** A connection that uses an existing session. */
@@ -46,9 +48,18 @@ public class Connection {
         this.sessionReference = sessionReference;
     }
 
+    /**
+     * A connection over HTTPS that trusts what {@code sslContext} trusts (e.g. a host's
+     * self-signed certificate); the default trusts the JDK's certificate authorities.
+     */
+    public Connection(URL url, SSLContext sslContext) {
+        this(url, (String) null);
+        this.sslContext = sslContext;
+    }
+
     /** A connection with a reply timeout and a connection timeout, in seconds. */
     public Connection(URL url, int replyTimeout, int connTimeout) {
-        this(url, null);
+        this(url, (String) null);
         setRequestTimeout(replyTimeout);
         setConnectionTimeout(connTimeout);
     }
@@ -141,8 +152,12 @@ public class Connection {
     private HttpClient client() {
         HttpClient h = http;
         if (h == null) {
-            h = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(connectTimeout).build();
+            HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(connectTimeout);
+            if (sslContext != null) {
+                b.sslContext(sslContext);
+            }
+            h = b.build();
             http = h;
         }
         return h;
