@@ -64,6 +64,17 @@ class XenApiScenarioTest {
         Pool.Record r = pool.getRecord(c);
         assertEquals(master, r.master);
         assertNotNull(r.otherConfig);
+
+        // datetimes both ways: the session's last activity is now; a Date as a parameter
+        Date lastActive = new Session(c.getSessionReference()).getLastActive(c);
+        assertTrue(Math.abs(lastActive.getTime() - System.currentTimeMillis()) < 3_600_000L,
+                lastActive.toString());
+        Message msg = Message.create(c, "JAVA_TEST", 5L, Types.Cls.POOL, r.uuid, "from junit");
+        Map<Message, Message.Record> since = Message.getSince(c, new Date(System.currentTimeMillis() - 60_000L));
+        assertTrue(since.containsKey(msg));
+        assertTrue(Math.abs(since.get(msg).timestamp.getTime() - System.currentTimeMillis()) < 3_600_000L);
+        assertFalse(Message.getSince(c, new Date(System.currentTimeMillis() + 3_600_000L)).containsKey(msg));
+        msg.destroy(c);
     }
 
     /** Every class's records, each field present: the Record's wire names are the server's. */
