@@ -10,7 +10,8 @@ written against it compile unchanged:
   returning a ``Task``; messages with optional trailing parameters get one overload per arity;
 - ``Types``: one enum per model enum (``UNRECOGNIZED`` first, the default for unknown wire
   values), one exception per error code of ``model/errors.py`` with its named parameters,
-  ``checkError``, ``to<Class>(Task, Connection)`` for async results;
+  ``checkError``, ``to<Class>(Task, Connection)`` for async results and ``to<Class>(Object)``;
+- ``APIVersion``, whose ``latest()`` is the version our server reports;
 - the hand-written runtime in ``runtime/`` (Connection, JSON-RPC marshalling, EventBatch,
   XenAPIObject) is copied beside the generated files.
 
@@ -34,8 +35,8 @@ from xenapi_impl.model import MODEL
 from xenapi_impl.model.dsl import ClassDef, MessageDef, Param
 from xenapi_impl.model.errors import ERRORS
 from xenapi_impl.model.registry import Model
-from xenapi_impl.model.types import (AnyRecordType, EnumType, MapType, RecordType, RefType,
-                                     SetType, XType, EnumDef)
+from xenapi_impl.model.types import (AnyRecordType, EnumDef, EnumType, MapType, RecordType,
+                                     RefType, SetType, XType)
 
 __all__ = ["render", "write", "main", "class_name", "camel", "RUNTIME_DIR", "PACKAGE_DIR"]
 
