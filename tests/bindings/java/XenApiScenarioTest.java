@@ -74,7 +74,6 @@ class XenApiScenarioTest {
         assertTrue(since.containsKey(msg));
         assertTrue(Math.abs(since.get(msg).timestamp.getTime() - System.currentTimeMillis()) < 3_600_000L);
         assertFalse(Message.getSince(c, new Date(System.currentTimeMillis() + 3_600_000L)).containsKey(msg));
-        msg.destroy(c);
     }
 
     /** Every class's records, each field present: the Record's wire names are the server's. */
@@ -101,7 +100,7 @@ class XenApiScenarioTest {
             }
             classes++;
         }
-        assertTrue(classes >= 20, "classes: " + classes);
+        assertTrue(classes >= 22, "classes: " + classes);      // 22 in the model today
     }
 
     /** Clone a template, provision it, add a disk and a NIC; start, suspend, resume, shut down. */
