@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv run test bench sim-check bindings clean
+.PHONY: venv run test bench sim-check clean bindings bindings-c bindings-java
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -26,14 +26,29 @@ run: venv
 sim-check:
 	$(MAKE) -C stubs/libxl_sim check
 
+# Client bindings generated from the model (xenapi_impl/model) into build/bindings/.
+bindings: bindings-c bindings-java
+
 # libxenserver, the C binding generated from the model (bindings/c): headers under
 # build/bindings/c/include/xen/api, build/bindings/c/lib/libxenserver.so and .a.
-bindings: venv
+bindings-c: venv
 	$(MAKE) -C bindings/c PY=$(abspath $(VPY)) BUILD=$(CURDIR)/build/bindings/c
 
 test: venv
 	$(MAKE) -C stubs/libxl_sim check
 	$(VPY) -m pytest -q tests
+
+# The Java binding: sources from xenapi_impl/bindings/java, compiled offline against Debian's
+# Jackson (libjackson2-databind-java) into build/bindings/java/xen-api.jar.
+JAVA_OUT := build/bindings/java
+JAVA_CP  ?= /usr/share/java/jackson-databind.jar:/usr/share/java/jackson-core.jar:/usr/share/java/jackson-annotations.jar
+GENPY    ?= $(if $(wildcard $(VPY)),$(VPY),$(PY))
+bindings-java:
+	rm -rf $(JAVA_OUT)/src $(JAVA_OUT)/classes $(JAVA_OUT)/xen-api.jar
+	PYTHONPATH=$(CURDIR) $(GENPY) -m xenapi_impl.bindings.java $(JAVA_OUT)/src
+	javac --release 17 -encoding UTF-8 -nowarn -Xlint:-options -cp $(JAVA_CP) -d $(JAVA_OUT)/classes \
+	    $$(find $(JAVA_OUT)/src -name '*.java' | LC_ALL=C sort)
+	jar --create --file $(JAVA_OUT)/xen-api.jar -C $(JAVA_OUT)/classes .
 
 bench: venv
 	$(VPY) -m pytest -q bench --benchmark-only --benchmark-columns=min,median,mean,ops

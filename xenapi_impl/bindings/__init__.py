@@ -1,0 +1,1 @@
+"""Client bindings generated from the data model (xenapi_impl.model)."""

@@ -1,0 +1,3 @@
+from xenapi_impl.bindings.java.generate import main
+
+raise SystemExit(main())
