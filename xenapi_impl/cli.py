@@ -1,7 +1,7 @@
 """`xenapi-server`: run the XenAPI server, manage its local users.
 
     xenapi-server serve --backend sim|xen --db PATH [--http HOST:PORT]... [--https HOST:PORT]...
-                        [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
+                        [--cert FILE] [--key FILE] [--unix [PATH]] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH
     xenapi-server user passwd NAME --password-stdin --db PATH
@@ -65,8 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cert", help="PEM certificate for HTTPS (a self-signed one is generated "
                                   "there if missing)")
     s.add_argument("--key", help="PEM private key, if not in the certificate file")
-    s.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (local superuser "
-                                                   "callers log in without a password)")
+    s.add_argument("--unix", metavar="PATH", nargs="?", const="",
+                   help="listen on a Unix socket (local superuser callers log in without a "
+                        "password); without PATH: $XENAPI_SOCKET, else /var/lib/xcp/xapi, "
+                        "where xe connects by default")
     s.add_argument("--log-level", default="INFO",
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper)
     s.add_argument("--log-file", metavar="PATH",
@@ -154,6 +156,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from .store import open_store
     from .xen.adapter import open_backend
 
+    if args.unix == "":
+        from .server.unixsock import default_path
+        args.unix = default_path()
     backend = open_backend(args.backend)
     store = open_store(args.db, store_specs(MODEL), exclusive=True)
     log.info("database %s opened (%s objects)", os.path.abspath(args.db),
@@ -203,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
             logging.getLogger().addHandler(handler)
             LOGCONFIG.server_log_file = args.log_file
-        if not (args.http or args.https or args.unix):
+        if not (args.http or args.https or args.unix is not None):
             print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
             return EXIT_USAGE
         if args.https and not args.cert:
