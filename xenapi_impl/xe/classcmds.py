@@ -169,9 +169,14 @@ def _param_set(cls: CliClass):
                 continue
             cf = cls.field(key)
             if cf is None:
-                cf, sub = _filter_field(cls, key)
+                name, sep, sub = key.partition(":")
+                cf = cls.field(name) if sep else None
+                if cf is None:
+                    raise CliFailure(f"Unknown field '{key}'")
                 if cf.is_set:
                     raise CliFailure("Cannot param-set on set fields")
+                if not cf.is_map:
+                    raise CliFailure(f"Field '{cf.name}' is not a set or map")
                 if not (cf.adder or cf.setter):
                     raise CliFailure(f"Map field '{cf.name}' is read-only.")
                 keyed.append((cf, sub or "", text))

@@ -24,6 +24,7 @@ from xenapi_impl.model.types import (
 
 NULL_REF = "OpaqueRef:NULL"
 NOT_IN_DATABASE = "<not in database>"     # what xe prints for a null or dangling ref
+LOWERCASE_ENUMS = frozenset({"vm_power_state"})
 
 
 class BadValue(Exception):
@@ -156,7 +157,8 @@ def _text(t: XType, v: Any, refs: Refs) -> str:
     if isinstance(t, BoolType):
         return "true" if v else "false"
     if isinstance(t, EnumType):
-        return str(v).lower()        # as xe prints enums (power-state: halted)
+        # the API's spelling, but xe prints VM power states uncapitalized (halted, running)
+        return str(v).lower() if t.enum.name in LOWERCASE_ENUMS else str(v)
     if isinstance(t, DateTimeType):
         if isinstance(v, xmlrpc.client.DateTime):
             return v.value

@@ -249,7 +249,7 @@ def _uninstall(ctx: Ctx) -> None:
         lines.append(f"VM : {rec['uuid']} ({rec['name_label']})")
         for vbd in rec["VBDs"]:
             b = ctx.call("VBD.get_record", vbd)
-            if b["type"] != "Disk" or b["VDI"] == NULL_REF:
+            if b["type"] != "Disk" or b["mode"] != "RW" or b["VDI"] == NULL_REF:
                 continue
             try:
                 d = ctx.call("VDI.get_record", b["VDI"])
@@ -259,7 +259,10 @@ def _uninstall(ctx: Ctx) -> None:
             lines.append(f"VDI: {d['uuid']} ({d['name_label']}) {shared}")
             vdis.append(b["VDI"])
         plan.append((ref, vdis))
-    do_vm_op(ctx, choose)
+    for ref, rec in do_vm_op(ctx, lambda ref, rec: (ref, rec)):
+        choose(ref, rec)
+        for snap in rec["snapshots"]:          # as xe: a VM goes with its snapshots
+            choose(snap, ctx.call("VM.get_record", snap))
     ctx.printer.items(["The following items are about to be destroyed", *lines])
     if not ctx.flag("force"):
         ctx.printer.items(["Type 'yes' to continue"])
