@@ -11,7 +11,7 @@ from xenapi_impl.xe.commands import Ctx, Spec, Table
 from xenapi_impl.xe.fields import (
     BadValue, CliClass, CliField, format_value, listable_classes, matches, parse_value,
 )
-from xenapi_impl.xe.grammar import STD_PARAMS, CliFailure, UsageError
+from xenapi_impl.xe.grammar import STD_PARAMS, CliFailure
 
 
 @dataclass
@@ -279,8 +279,7 @@ def register(table: Table) -> None:
                        f"Lists all the {view.plural}, filtering on the optional arguments. To "
                        "filter on map parameters, use the syntax 'map-param:key=value'",
                        _list(view), standard=view.name in ("vm", "template", "sr", "network",
-                                                           "host"),
-                       extra={"class": c}))
+                                                           "host")))
         if view.name in ("template", "snapshot"):
             continue     # their param commands are vm-param-*, as for any VM
         n = view.name
@@ -316,6 +315,3 @@ def register(table: Table) -> None:
                            f"Clears the specified parameter (param-name can be "
                            f"{','.join(clearable)}).", _param_clear(c)))
 
-
-__all__ = ["register", "views", "View", "all_rows", "filter_rows", "user_filters", "columns",
-           "record_lines", "UsageError"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 import sys
 import time
 import xmlrpc.client
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from xenapi_impl.model import MODEL
 from xenapi_impl.xe.fields import NULL_REF, Refs
-from xenapi_impl.xe.grammar import CliFailure, Invocation, UsageError
+from xenapi_impl.xe.grammar import Invocation, UsageError
 from xenapi_impl.xe.output import Printer, ProgressBar
 from xenapi_impl.xe.transport import Api, Failure
 
@@ -101,10 +101,6 @@ class Ctx:
             return uuid
         return value
 
-    def fail(self, message: str) -> CliFailure:
-        return CliFailure(message)
-
-
 Run = Callable[[Ctx], None]
 
 
@@ -120,8 +116,6 @@ class Spec:
     run: Run
     standard: bool = False
     vm_selectors: bool = False
-    needs_server: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Table:

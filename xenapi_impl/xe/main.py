@@ -24,7 +24,7 @@ def table() -> Table:
         verbs.register(t)
         t.add(Spec("help", [], ["all", "minimal"], "Display help about the commands "
                    "(--all: every command; --minimal: names only, comma-separated).",
-                   lambda ctx: None, standard=True, needs_server=False))
+                   lambda ctx: None, standard=True))
         _TABLE = t
     return _TABLE
 
@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Failure as exc:
         sys.stdout.flush()
         if exc.code == "SESSION_AUTHENTICATION_FAILED":
-            user = inv.conn.credentials()[0] if not inv.conn.passwordfile else "x"
-            return _usage_error("", "Authentication failed" if user
+            named = inv.conn.username or inv.conn.passwordfile
+            return _usage_error("", "Authentication failed" if named
                                 else "Username/password must be specified")
         _err(*describe(exc.code, exc.params, ctx.ref_text))
     except ConnectError as exc:

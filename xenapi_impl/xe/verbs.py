@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from defusedxml import ElementTree as SafeET
 
@@ -13,7 +13,7 @@ from xenapi_impl.xe.classcmds import filter_rows, all_rows, columns, record_line
 from xenapi_impl.xe.commands import Ctx, Spec, Table
 from xenapi_impl.xe.errors import describe
 from xenapi_impl.xe.fields import NULL_REF, CliClass, format_value
-from xenapi_impl.xe.grammar import STD_PARAMS, CliFailure
+from xenapi_impl.xe.grammar import CliFailure
 from xenapi_impl.xe.transport import Failure
 
 VM = CliClass(MODEL.classes["VM"])
@@ -92,8 +92,7 @@ def do_vm_op(ctx: Ctx, op: Callable[[str, dict[str, Any]], Any], ignore: tuple[s
 
 def _power(method: str, *extra: Callable[[Ctx], Any]):
     def run(ctx: Ctx) -> None:
-        do_vm_op(ctx, lambda ref, _: ctx.run_task(method, ref, *(f(ctx) for f in extra)),
-                 ignore=("on",))
+        do_vm_op(ctx, lambda ref, _: ctx.run_task(method, ref, *(f(ctx) for f in extra)))
     return run
 
 
@@ -546,8 +545,8 @@ def _event_wait(ctx: Ctx) -> None:
 
 
 def register(table: Table) -> None:
-    def vm(name: str, run: Callable[[Ctx], None], help: str, reqd: list[str] = (),  # type: ignore[assignment]
-           optn: list[str] = (), standard: bool = True) -> None:  # type: ignore[assignment]
+    def vm(name: str, run: Callable[[Ctx], None], help: str, reqd: Sequence[str] = (),
+           optn: Sequence[str] = (), standard: bool = True) -> None:
         table.add(Spec(name, list(reqd), list(optn), help + VM_SELECTORS_HELP, run,
                        standard=standard, vm_selectors=True))
 
@@ -617,5 +616,3 @@ def register(table: Table) -> None:
                    "line: an object of the class with the given field values ("
                    "'field=/=value' for not equal).", _event_wait))
 
-
-__all__ = ["register", "MultipleFailure", "select_vms", "do_vm_op", "STD_PARAMS"]
