@@ -195,9 +195,12 @@ def test_devices_session(xe, api, srv):
     sr = xe.ok("sr-create", "name-label=second", "type=file", f"device-config:path={path}")
     xe("sr-list", "name-label=second", "params=name-label,type,content-type")
     xe("pbd-list", f"sr-uuid={sr}", "params=sr-uuid,device-config,currently-attached")
+    xe("vm-install", "template=Generic Linux PV", "new-name-label=on-second", f"sr-uuid={sr}")
+    xe("vm-disk-list", "vm=on-second", "vbd-params=userdevice", "vdi-params=sr-uuid")
     check_golden("devices", xe.transcript())
     xe.ok("vdi-param-set", f"uuid={vdi}", "name-label=data")
     xe.ok("vm-uninstall", "vm=cd01", "--force")
+    xe.ok("vm-uninstall", "vm=on-second", "--force")
 
 
 def test_errors_session(xe, api):
@@ -467,3 +470,45 @@ def test_event_wait(xe, api):
     rc, _, err = xe("event-wait", "class=vm", f"uuid={vm}", "power-state=halted", "timeout=1")
     assert (rc, err) == (1, "Error: Timed out waiting for the event\n")
     xe.ok("vm-uninstall", f"uuid={vm}", "--force")
+
+
+def test_uninstall_asks_without_force(xe, monkeypatch):
+    """vm-uninstall lists what it will destroy and asks; anything but "yes" keeps it all."""
+    vm = xe.ok("vm-install", "template=Generic Linux PV", "new-name-label=keepme")
+    monkeypatch.setattr("sys.stdin", io.StringIO("no\n"))
+    rc, out, _ = xe("vm-uninstall", f"uuid={vm}")
+    assert rc == 0 and out.endswith("Type 'yes' to continue\nAborted (you typed: 'no')\n")
+    assert xe.ok("vm-list", f"uuid={vm}", "--minimal") == vm
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+    rc, out, _ = xe("vm-uninstall", f"uuid={vm}")
+    assert rc == 0 and out.endswith("All objects destroyed\n")
+    assert xe.ok("vm-list", f"uuid={vm}", "--minimal") == ""
+
+
+def test_progress_bar_on_a_terminal(srv):
+    """With stdout a terminal, a long task may draw its bar; it is wiped before the result, so
+    the screen ends with the uuid alone on its line."""
+    import pty
+    master, slave = pty.openpty()
+    env = {**os.environ, "XENAPI_SOCKET": srv.unix_path}
+    p = subprocess.Popen([XE, "vm-install", "template=Debian Bookworm 12",
+                          "new-name-label=on-a-tty"], stdout=slave, stderr=subprocess.PIPE,
+                         env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert p.wait(60) == 0, p.stderr.read()
+    screen = b"".join(chunks).decode().replace("\r\n", "\n")     # the tty's newlines
+    uuid = screen.rstrip("\n").split("\r")[-1]
+    assert UUID.fullmatch(uuid), repr(screen)
+    if "[" in screen:                       # a bar was drawn: wiped before the uuid
+        assert "% ETA" in screen
+    Xe(srv.unix_path, srv.workdir).ok("vm-uninstall", f"uuid={uuid}", "--force")
