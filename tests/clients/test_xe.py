@@ -85,7 +85,8 @@ class Xe:
         def sub(m: re.Match[str]) -> str:
             key = m.group(0)
             if key not in self.names:
-                self.names[key] = f"<{kind}{sum(v.startswith(f'<{kind}') for v in self.names.values()) + 1}>"
+                n = sum(v.startswith(f"<{kind}") for v in self.names.values()) + 1
+                self.names[key] = f"<{kind}{n}>"
             return self.names[key]
         return pattern.sub(sub, text)
 
@@ -225,6 +226,7 @@ def test_errors_session(xe, api):
     xe("vm-param-set", f"uuid={a}", "name-label=renamed", "user-version=x")
     assert api.VM.get_name_label(api.VM.get_by_uuid(a)) == "twin"   # nothing half-applied
     xe("vm-param-remove", f"uuid={a}", "param-name=tags", "param-key=nope")
+    xe("vm-param-set", f"uuid={a}", "memory-static-max=1")
     xe("vm-param-list", "uuid=00000000-0000-0000-0000-000000000000")
     xe("vm-param-list")
     xe("vm-frobnicate", "vm=twin")
@@ -234,6 +236,12 @@ def test_errors_session(xe, api):
     xe("vm-start", "vm=twin", "--multiple")
     xe("vm-list", "name-label=twin", "params=power-state")
     check_golden("errors", xe.transcript())
+    rc, out, _ = xe("vm-start", "vm=twin", "--multiple")     # every failure, one a line
+    assert rc == 1
+    assert sorted(line.split(":")[0] for line in out.splitlines()
+                  if line.startswith("operation failed on")) == \
+        sorted(f"operation failed on {u}" for u in (a, b))
+    assert out.count("You attempted an operation on a VM that was not in an appropriate") == 2
     for uuid in (a, b):
         xe.ok("vm-uninstall", f"uuid={uuid}", "--force")
 
@@ -512,3 +520,15 @@ def test_progress_bar_on_a_terminal(srv):
     if "[" in screen:                       # a bar was drawn: wiped before the uuid
         assert "% ETA" in screen
     Xe(srv.unix_path, srv.workdir).ok("vm-uninstall", f"uuid={uuid}", "--force")
+
+
+def test_describe_known_and_unknown_codes():
+    """A known code: its description and name: value lines (<extra>/<unknown> when the
+    counts differ, as xe); any other code: Error code / Error parameters."""
+    from xenapi_impl.xe.errors import describe
+    same = lambda name, value: value                       # noqa: E731
+    assert describe("NO_SUCH_CODE", ["a", "b"], same) == [
+        "Error code: NO_SUCH_CODE", "Error parameters: a, b"]
+    assert describe("VM_IS_TEMPLATE", ["v", "x"], same) == [
+        "The operation attempted is not valid for a template VM", "vm: v", "<extra>: x"]
+    assert describe("UUID_INVALID", ["VM"], same)[1:] == ["type: VM", "uuid: <unknown>"]

@@ -138,7 +138,8 @@ def _param_get(cls: CliClass):
             key = ctx.params["param-key"]
             if key not in value:
                 raise CliFailure(f"Key {key} not found in map")
-            ctx.printer.items([format_value(cf.type.value, value[key], ctx.refs)])  # type: ignore[attr-defined]
+            vtype = cf.type.value  # type: ignore[attr-defined]
+            ctx.printer.items([format_value(vtype, value[key], ctx.refs)])
             return
         ctx.printer.items([format_value(cf.type, value, ctx.refs)])
     return run

@@ -79,6 +79,124 @@ ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "SR_HAS_PBD": ("The SR is still connected to a host via a PBD. It cannot be destroyed or "
                    "forgotten.", ("sr",)),
     "EVENTS_LOST": ("Some events have been lost from the queue and cannot be retrieved.", ()),
+    "BRIDGE_NAME_EXISTS": ("The specified bridge already exists.", ("bridge",)),
+    "CHANGE_PASSWORD_REJECTED": (
+        "The system rejected the password change request; perhaps the new password was too "
+        "short?",
+        ("msg",)),
+    "DB_UNIQUENESS_CONSTRAINT_VIOLATION": (
+        "You attempted an operation which would have resulted in duplicate keys in the "
+        "database.",
+        ("table", "field", "value")),
+    "DEVICE_ALREADY_ATTACHED": ("The device is already attached to a VM", ("device",)),
+    "DEVICE_ALREADY_DETACHED": ("The device is not currently attached", ("device",)),
+    "DUPLICATE_PIF_DEVICE_NAME": (
+        "A PIF with this specified device name already exists.",
+        ("device",)),
+    "EVENT_FROM_TOKEN_PARSE_FAILURE": (
+        "The event.from token could not be parsed. Valid values include: "", and a value "
+        "returned from a previous event.from call.",
+        ("token",)),
+    "EVENT_SUBSCRIPTION_PARSE_FAILURE": (
+        "The server failed to parse your event subscription. Valid values include: *, class- "
+        "name, class-name/object-reference.",
+        ("subscription",)),
+    "HOST_DISABLED": ("The specified server is disabled.", ("host",)),
+    "HOST_OFFLINE": (
+        "You attempted an operation which involves a host which could not be contacted.",
+        ("host",)),
+    "INVALID_CIDR_ADDRESS_SPECIFIED": (
+        "A required parameter contained an invalid CIDR address (<addr>/<prefix length>)",
+        ("parameter",)),
+    "INVALID_DEVICE": ("The device name is invalid", ("device",)),
+    "INVALID_IP_ADDRESS_SPECIFIED": (
+        "A required parameter contained an invalid IP address",
+        ("parameter",)),
+    "MAC_DOES_NOT_EXIST": ("The MAC address specified does not exist on this server.", ("MAC",)),
+    "MAC_INVALID": ("The MAC address specified is not valid.", ("MAC",)),
+    "MEMORY_CONSTRAINT_VIOLATION": (
+        "The dynamic memory range does not satisfy the following constraint.",
+        ("constraint",)),
+    "MESSAGE_METHOD_UNKNOWN": (
+        "You tried to call a method that does not exist. The method name that you used is "
+        "echoed.",
+        ("method",)),
+    "MESSAGE_PARAMETER_COUNT_MISMATCH": (
+        "You tried to call a method with the incorrect number of parameters. The fully- "
+        "qualified method name that you used, and the number of received and expected "
+        "parameters are returned.",
+        ("method", "expected", "received")),
+    "NETWORK_CONTAINS_PIF": ("The network contains active PIFs and cannot be deleted.", ("pifs",)),
+    "NETWORK_CONTAINS_VIF": ("The network contains active VIFs and cannot be deleted.", ("vifs",)),
+    "NETWORK_INCOMPATIBLE_PURPOSES": (
+        "You tried to add a purpose to a network but the new purpose is not compatible with an "
+        "existing purpose of the network or other networks.",
+        ("new_purpose", "conflicting_purpose")),
+    "PBD_EXISTS": ("A PBD already exists connecting the SR to the server.", ("sr", "host", "pbd")),
+    "PIF_DEVICE_NOT_FOUND": ("The specified device was not found.", ()),
+    "PIF_DOES_NOT_ALLOW_UNPLUG": (
+        "The operation you requested cannot be performed because the specified PIF does not "
+        "allow unplug.",
+        ("PIF",)),
+    "PIF_IS_PHYSICAL": (
+        "You tried to destroy a PIF, but it represents an aspect of the physical host "
+        "configuration, and so cannot be destroyed. The parameter echoes the PIF handle you "
+        "gave.",
+        ("PIF",)),
+    "PIF_UNMANAGED": (
+        "The operation you requested cannot be performed because the specified PIF is not "
+        "managed by xapi.",
+        ("PIF",)),
+    "SESSION_AUTHENTICATION_FAILED": (
+        "The credentials given by the user are incorrect, so access has been denied, and you "
+        "have not been issued a session handle.",
+        ()),
+    "SESSION_NOT_REGISTERED": (
+        "This session is not registered to receive events. You must call event.register before "
+        "event.next. The session handle you are using is echoed.",
+        ("handle",)),
+    "SR_NOT_ATTACHED": ("The SR is not attached.", ("sr",)),
+    "SR_NOT_EMPTY": ("The SR operation cannot be performed because the SR is not empty.", ()),
+    "SR_UNKNOWN_DRIVER": (
+        "The SR could not be connected because the driver was not recognised.",
+        ("driver",)),
+    "SR_UUID_EXISTS": ("An SR with that uuid already exists.", ("uuid",)),
+    "SR_VDI_LOCKING_FAILED": (
+        "The operation could not proceed because necessary VDIs were already locked at the "
+        "storage level.",
+        ()),
+    "USER_IS_NOT_LOCAL_SUPERUSER": (
+        "Only the local superuser can perform this operation.",
+        ("msg",)),
+    "VBD_NOT_UNPLUGGABLE": (
+        "Drive could not be hot-unplugged because it is not marked as unpluggable",
+        ("vbd",)),
+    "VDI_MISSING": (
+        "This operation cannot be performed because the specified VDI could not be found on the "
+        "storage substrate",
+        ("sr", "vdi")),
+    "VDI_TOO_LARGE": ("The VDI is too large.", ("vdi", "maximum size")),
+    "VDI_TOO_SMALL": (
+        "The VDI is too small. Please resize it to at least the minimum size.",
+        ("vdi", "minimum size")),
+    "VIF_IN_USE": ("Network has active VIFs", ("network", "VIF")),
+    "VLAN_TAG_INVALID": (
+        "The VLAN tag you gave was invalid -- it must be between 0 and 4094. The parameter "
+        "echoes the VLAN tag you gave.",
+        ("VLAN",)),
+    "VM_CANNOT_DELETE_DEFAULT_TEMPLATE": (
+        "You cannot delete the specified default template.",
+        ("vm",)),
+    "VM_HAS_NO_SUSPEND_VDI": ("VM cannot be resumed because it has no suspend VDI", ("vm",)),
+    "VM_REVERT_FAILED": (
+        "An error occured while reverting the specified virtual machine to the specified "
+        "snapshot",
+        ("vm", "snapshot")),
+    "VM_SHUTDOWN_TIMEOUT": ("VM failed to shutdown before the timeout expired", ("vm", "timeout")),
+    "XMLRPC_UNMARSHAL_FAILURE": (
+        "The server failed to unmarshal the XMLRPC message; it was expecting one element and "
+        "received something else.",
+        ("expected", "received")),
 }
 
 
