@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xenapi_impl.xe.commands import Ctx, Spec, Table
+from xenapi_impl.xe.commands import Ctx, Run, Spec, Table
 from xenapi_impl.xe.fields import (
     BadValue, CliClass, CliField, format_value, listable_classes, matches, parse_value,
 )
@@ -82,9 +82,9 @@ def user_filters(ctx: Ctx, ignore: tuple[str, ...] = ()) -> list[tuple[str, str]
             and not k.startswith("database:")]
 
 
-def columns(ctx: Ctx, cls: CliClass, default: list[str]) -> list[CliField]:
-    """The fields to print, in the model's order: params=all, params=a,b or the default."""
-    wanted = ctx.params.get("params")
+def columns(cls: CliClass, wanted: str | None, default: list[str]) -> list[CliField]:
+    """The fields to print, in the model's order: ``wanted`` (the params= value: "all" or
+    "a,b") or the default."""
     if wanted == "all":
         return list(cls.fields.values())
     names = set(wanted.split(",")) if wanted is not None else set(default)
@@ -113,23 +113,23 @@ def _field_named(cls: CliClass, name: str) -> CliField:
 
 # -- the commands ----------------------------------------------------------------------------
 
-def _list(view: View):
+def _list(view: View) -> Run:
     def run(ctx: Ctx) -> None:
         rows = all_rows(ctx, view.cls)
         rows = filter_rows(ctx, view.cls, rows, list(view.filters) + user_filters(ctx))
-        fields = columns(ctx, view.cls, view.cls.default_columns())
+        fields = columns(view.cls, ctx.params.get("params"), view.cls.default_columns())
         ctx.printer.table([record_lines(ctx, fields, rec) for _, rec in rows])
     return run
 
 
-def _param_list(cls: CliClass):
+def _param_list(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         _, rec = by_uuid(ctx, cls)
         ctx.printer.table([record_lines(ctx, list(cls.fields.values()), rec)])
     return run
 
 
-def _param_get(cls: CliClass):
+def _param_get(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         _, rec = by_uuid(ctx, cls)
         cf = _field_named(cls, ctx.param("param-name"))
@@ -160,7 +160,7 @@ def _set_map_key(ctx: Ctx, ref: str, cf: CliField, rec: dict[str, Any], key: str
     rec[cf.field.name] = current
 
 
-def _param_set(cls: CliClass):
+def _param_set(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         ref, rec = by_uuid(ctx, cls)
         plain: list[tuple[CliField, Any]] = []
@@ -198,7 +198,7 @@ def _param_set(cls: CliClass):
     return run
 
 
-def _param_add(cls: CliClass):
+def _param_add(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         ref, _ = by_uuid(ctx, cls)
         cf = _field_named(cls, ctx.param("param-name"))
@@ -218,7 +218,7 @@ def _param_add(cls: CliClass):
     return run
 
 
-def _param_remove(cls: CliClass):
+def _param_remove(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         ref, rec = by_uuid(ctx, cls)
         cf = _field_named(cls, ctx.param("param-name"))
@@ -234,7 +234,7 @@ def _param_remove(cls: CliClass):
     return run
 
 
-def _param_clear(cls: CliClass):
+def _param_clear(cls: CliClass) -> Run:
     def run(ctx: Ctx) -> None:
         ref, rec = by_uuid(ctx, cls)
         cf = _field_named(cls, ctx.param("param-name"))

@@ -90,9 +90,9 @@ def do_vm_op(ctx: Ctx, op: Callable[[str, dict[str, Any]], Any], ignore: tuple[s
     return results
 
 
-def _power(method: str, *extra: Callable[[Ctx], Any]):
+def _power(method: str) -> Callable[[Ctx], None]:
     def run(ctx: Ctx) -> None:
-        do_vm_op(ctx, lambda ref, _: ctx.run_task(method, ref, *(f(ctx) for f in extra)))
+        do_vm_op(ctx, lambda ref, _: ctx.run_task(method, ref))
     return run
 
 
@@ -113,7 +113,7 @@ def _resume(ctx: Ctx) -> None:
     do_vm_op(ctx, lambda ref, _: ctx.run_task("VM.resume", ref, False, _force(ctx)))
 
 
-def _forced(clean: str, hard: str):
+def _forced(clean: str, hard: str) -> Callable[[Ctx], None]:
     def run(ctx: Ctx) -> None:
         method = hard if ctx.flag("force") else clean
         do_vm_op(ctx, lambda ref, _: ctx.run_task(method, ref))
@@ -305,30 +305,22 @@ def _vbds(ctx: Ctx, rec: dict[str, Any], kind: str) -> list[tuple[str, dict[str,
     return sorted(out, key=lambda x: x[1]["userdevice"])
 
 
-def _disk_list(kind: str, word: str):
+def _disk_list(kind: str, word: str) -> Callable[[Ctx], None]:
     def run(ctx: Ctx) -> None:
         def op(_: str, rec: dict[str, Any]) -> None:
             for n, (_, b) in enumerate(_vbds(ctx, rec, kind)):
                 ctx.printer.text(f"{word} {n} VBD:")
-                fields = columns(_sub(ctx, "vbd-params"), VBD,
+                fields = columns(VBD, ctx.params.get("vbd-params"),
                                  ["uuid", "vm-uuid", "userdevice", "empty"])
                 ctx.printer.table([record_lines(ctx, fields, b)])
                 if b["VDI"] != NULL_REF:
                     d = ctx.call("VDI.get_record", b["VDI"])
-                    fields = columns(_sub(ctx, "vdi-params"), VDI,
+                    fields = columns(VDI, ctx.params.get("vdi-params"),
                                      ["uuid", "name-label", "virtual-size", "sr-uuid"])
                     ctx.printer.text(f"{word} {n} VDI:")
                     ctx.printer.table([record_lines(ctx, fields, d)])
         do_vm_op(ctx, op, ("vbd-params", "vdi-params"))
     return run
-
-
-def _sub(ctx: Ctx, key: str) -> Ctx:
-    """A view of ctx whose params= is ``key`` (vbd-params=, vdi-params=)."""
-    view = Ctx.__new__(Ctx)
-    view.__dict__.update(ctx.__dict__)
-    view.params = {"params": ctx.params[key]} if key in ctx.params else {}
-    return view
 
 
 def _bytes(field: str, text: str) -> int:
@@ -449,7 +441,8 @@ def _cd_eject(ctx: Ctx) -> None:
 def _vif_list(ctx: Ctx) -> None:
     def op(_: str, rec: dict[str, Any]) -> None:
         vifs = [ctx.call("VIF.get_record", v) for v in rec["VIFs"]]
-        fields = columns(ctx, VIF, ["uuid", "device", "MAC", "vm-uuid", "network-uuid"])
+        fields = columns(VIF, ctx.params.get("params"),
+                         ["uuid", "device", "MAC", "vm-uuid", "network-uuid"])
         ctx.printer.table([record_lines(ctx, fields, v) for v in
                            sorted(vifs, key=lambda v: v["device"])])
     do_vm_op(ctx, op, ("params",))
