@@ -384,8 +384,14 @@ def test_remote_http_https_and_password_file(srv, tmp_path):
                "--minimal")
     assert r.returncode == 0 and UUID.fullmatch(r.stdout.strip()), r
     r = run_xe("-s", "127.0.0.1", "-p", https, "--cafile", srv.cert, "-u", "root", "-pw", pw,
-               "host-list", "--minimal")
-    assert r.returncode in (0, 1)     # verifying: works when the certificate names 127.0.0.1
+               "host-list", "--minimal")          # the server's certificate names 127.0.0.1
+    assert r.returncode == 0 and UUID.fullmatch(r.stdout.strip()), r
+    other = tmp_path / "other.pem"
+    from xenapi_impl.server.tls import generate_self_signed
+    generate_self_signed(str(other))
+    r = run_xe("-s", "127.0.0.1", "-p", https, "--cafile", str(other), "-u", "root", "-pw",
+               pw, "host-list")
+    assert r.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in r.stderr, r
     r = run_xe("-s", "127.0.0.1", "-p", http, "--nossl", "-u", "root", "-pw", pw, "vm-list",
                "params=name-label", "is-control-domain=true")
     assert r.returncode == 0 and "Control domain" in r.stdout, r
