@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv run test bench sim-check clean bindings bindings-c bindings-java
+.PHONY: venv run test bench sim-check clean bindings bindings-c bindings-java completion
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: venv
 	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).*
 	@echo "== log in as root with the password the server writes to $(DB).root-password"
 	XLSIM_STATE_FILE=$(DB).xlsim $(VENV)/bin/xenapi-server serve --backend sim --db $(DB) --http $(HTTP)
+
+# Regenerate xe's bash completion from its command table (shipped in the package).
+completion: venv
+	$(VPY) -m xenapi_impl.xe.completion > xenapi_impl/xe/xe-completion.bash
 
 # C checks of the simulator (warnings as errors, AddressSanitizer, real Xen headers).
 sim-check:

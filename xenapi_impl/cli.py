@@ -2,7 +2,7 @@
 
     xenapi-server serve --backend sim|xen --db PATH|URL [--state-dir DIR]
                         [--http HOST:PORT]... [--https HOST:PORT]...
-                        [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
+                        [--cert FILE] [--key FILE] [--unix [PATH]] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
@@ -74,8 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cert", help="PEM certificate for HTTPS (a self-signed one is generated "
                                   "there if missing)")
     s.add_argument("--key", help="PEM private key, if not in the certificate file")
-    s.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (local superuser "
-                                                   "callers log in without a password)")
+    s.add_argument("--unix", metavar="PATH", nargs="?", const="",
+                   help="listen on a Unix socket (local superuser callers log in without a "
+                        "password); without PATH: $XENAPI_SOCKET, else /var/lib/xcp/xapi, "
+                        "where xe connects by default")
     s.add_argument("--log-level", default="INFO",
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper)
     s.add_argument("--log-file", metavar="PATH",
@@ -178,6 +180,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from .xen.adapter import open_backend
 
     state = _state_base(args)
+    if args.unix == "":
+        from .server.unixsock import default_path
+        args.unix = default_path()
     backend = open_backend(args.backend)
     store = await open_database(args.db, store_specs(MODEL), exclusive=True)
     if is_database_url(args.db):
@@ -232,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
             logging.getLogger().addHandler(handler)
             LOGCONFIG.server_log_file = args.log_file
-        if not (args.http or args.https or args.unix):
+        if not (args.http or args.https or args.unix is not None):
             print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
             return EXIT_USAGE
         if args.https and not args.cert:

@@ -17,6 +17,14 @@ import tempfile
 
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
+#: the socket `serve --unix` listens on when given no path, and where `xe` connects without
+#: -s: xapi's own path. The XENAPI_SOCKET environment variable overrides it for both.
+DEFAULT_PATH = "/var/lib/xcp/xapi"
+
+
+def default_path() -> str:
+    return os.environ.get("XENAPI_SOCKET") or DEFAULT_PATH
+
 
 class UnixSocketError(Exception):
     """The socket path cannot be used (the message says why)."""

@@ -1,0 +1,5 @@
+import sys
+
+from xenapi_impl.xe.main import main
+
+sys.exit(main())
