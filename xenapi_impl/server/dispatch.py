@@ -98,8 +98,10 @@ class Dispatcher:
             record_arg = None
             for i, p in enumerate(msg.arg_params):
                 if _mentions_refs(p.type):
-                    null_ok = p.name in nullable or (msg.implicit in _NULL_OK_KINDS
-                                                      and i > 0)
+                    # NULL is fine where the reference's default for the parameter is
+                    # NULL: a client that sends the default has left the option unset
+                    null_ok = p.name in nullable or p.default == NULL_REF or (
+                        msg.implicit in _NULL_OK_KINDS and i > 0)
                     ref_checks.append((i, p.type, null_ok))
                 elif p.type.kind == "record" and msg.implicit == "create":
                     record_arg = i
