@@ -321,3 +321,31 @@ def test_get_all_records_where(x):
         x.VM.hard_shutdown(b)
         x.VM.destroy(a)
         x.VM.destroy(b)
+
+
+def test_domain_types(x):
+    """xapi derives domain_type from HVM_boot_policy when a client leaves it unspecified; the
+    metrics name the running domain's type; the built-in templates say what they boot."""
+    from xenapi_impl.api.templates import template_uuid
+    assert x.VM.get_domain_type(x.VM.get_by_uuid(template_uuid("Generic Linux PV"))) == "pv"
+    assert x.VM.get_domain_type(x.VM.get_by_uuid(template_uuid("Debian Bookworm 12"))) == "pv"
+    assert x.VM.get_domain_type(x.VM.get_by_uuid(template_uuid("Other install media"))) \
+        == "hvm"
+    hvm = new_vm(x, HVM_boot_policy="BIOS order", PV_kernel="")
+    assert x.VM.get_domain_type(hvm) == "hvm"
+    x.VM.destroy(hvm)
+    vm = new_vm(x)
+    assert x.VM.get_domain_type(vm) == "pv"
+    metrics = x.VM.get_metrics(vm)
+    assert x.VM_metrics.get_current_domain_type(metrics) == "unspecified"
+    x.VM.start(vm, False, False)
+    try:
+        assert x.VM_metrics.get_current_domain_type(metrics) == "pv"
+        assert x.VM_metrics.get_record(metrics)["current_domain_type"] == "pv"
+    finally:
+        x.VM.hard_shutdown(vm)
+    assert x.VM_metrics.get_current_domain_type(metrics) == "unspecified"
+    # a clone of a template (the installers' way) keeps the type
+    clone = install(x, "typed")
+    assert x.VM.get_domain_type(clone) == "pv"
+    x.VM.destroy(clone)
