@@ -120,6 +120,10 @@ async def operation(ctx: Context, vm: str, op: str,
                 txn.update("VM", vm, {"allowed_operations": allowed_operations(
                     txn.get("VM", vm))})
             await txn.commit()
+            monitor = getattr(ctx.services, "monitor", None)
+            if monitor is not None:
+                # a VM that now runs here: /rrd_updates lists its sources at once
+                monitor.declare_vm(vm)
     finally:
         ops.pop(vm, None)
 
