@@ -349,3 +349,28 @@ def test_domain_types(x):
     clone = install(x, "typed")
     assert x.VM.get_domain_type(clone) == "pv"
     x.VM.destroy(clone)
+
+
+def test_pygrub_without_boot_disk_is_refused(x):
+    """Real Xen's libxl (4.17) runs a PV guest's bootloader on its first disk and fails the
+    create without one; the simulator refuses the same: the VM stays Halted."""
+    vm = new_vm(x, PV_bootloader="pygrub", PV_kernel="")
+    d = details(x.VM.start, vm, False, False)
+    assert d[0] == "INTERNAL_ERROR" and "cannot run bootloader with no boot disk" in d[1], d
+    rec = x.VM.get_record(vm)
+    assert rec["power_state"] == "Halted" and rec["domid"] == "-1"
+    assert rec["guest_metrics"] == NULL
+    # an empty CD drive is no boot disk either
+    x.VBD.create({"VM": vm, "VDI": NULL, "userdevice": "3", "bootable": False, "mode": "RO",
+                  "type": "CD", "empty": True, "other_config": {},
+                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    d = details(x.VM.start, vm, False, False)
+    assert d[0] == "INTERNAL_ERROR" and "in_disk->pdev_path" in d[1], d
+    assert x.VM.get_power_state(vm) == "Halted"
+    x.VM.destroy(vm)
+    # with its provisioned disk, the Debian template's clone (pygrub) starts
+    inst = install(x, "pygrub-ok", "Debian Bookworm 12")
+    x.VM.start(inst, False, False)
+    assert x.VM.get_power_state(inst) == "Running"
+    x.VM.hard_shutdown(inst)
+    x.VM.destroy(inst)
