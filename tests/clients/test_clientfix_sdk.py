@@ -374,3 +374,27 @@ def test_pygrub_without_boot_disk_is_refused(x):
     assert x.VM.get_power_state(inst) == "Running"
     x.VM.hard_shutdown(inst)
     x.VM.destroy(inst)
+
+
+def test_host_evacuate_with_default_network(x):
+    """host.evacuate(host, NULL, 0), as clients send the defaults: no HANDLE_INVALID; with
+    nothing running it is done, a running VM has no other host to go to (xapi's plan)."""
+    host = x.host.get_all()[0]
+    x.host.evacuate(host, NULL, "0")
+    x.host.assert_can_evacuate(host)
+    assert x.host.get_vms_which_prevent_evacuation(host) == {}
+    bogus = "OpaqueRef:5b1c9e2a-0000-4000-8000-000000000000"
+    assert details(x.host.evacuate, host, bogus, "0") == ["HANDLE_INVALID", "network", bogus]
+    vm = new_vm(x)
+    x.VM.start(vm, False, False)
+    try:
+        assert details(x.host.evacuate, host, NULL, "0") == [
+            "HOST_NOT_ENOUGH_FREE_MEMORY", vm]
+        assert details(x.host.assert_can_evacuate, host) == [
+            "CANNOT_EVACUATE_HOST", f"HOST_NOT_ENOUGH_FREE_MEMORY,{vm}"]
+        assert x.host.get_vms_which_prevent_evacuation(host) == {
+            vm: ["HOST_NOT_ENOUGH_FREE_MEMORY", vm]}
+        assert x.VM.get_power_state(vm) == "Running"
+    finally:
+        x.VM.hard_shutdown(vm)
+        x.VM.destroy(vm)
