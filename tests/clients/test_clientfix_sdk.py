@@ -201,10 +201,16 @@ def test_memory_arithmetic(x):
     # PV: 1 MiB + shadow ceil((256*2 + 2*1024) / 256) = 10 MiB
     assert over == 11 * MiB
     total = 2048 * MiB
-    best = int(x.VM.maximise_memory(vm, str(total), False))
-    assert best % MiB == 0 and best + over <= total + 10 * MiB
-    assert best > 1900 * MiB
-    assert int(x.VM.maximise_memory(vm, str(total), True)) <= best
+
+    def overhead(smax_mib: int, vcpus: int) -> int:     # xapi's PV memory model, in MiB
+        return 1 + max(1, -(-(256 * vcpus + 2 * smax_mib) // 256))
+
+    def largest(vcpus: int) -> int:
+        return max(m for m in range(2049) if m + overhead(m, vcpus) <= 2048) * MiB
+    assert int(x.VM.maximise_memory(vm, str(total), False)) == largest(2) == 2029 * MiB
+    # approximate: as if the VM had 64 vCPUs
+    assert int(x.VM.maximise_memory(vm, str(total), True)) == largest(64)
+    assert int(x.VM.maximise_memory(vm, "0", False)) == 0
     host = x.host.get_all()[0]
     free = int(x.host.compute_free_memory(host))
     assert 0 < free <= int(x.host_metrics.get_memory_total(x.host.get_metrics(host)))
@@ -398,3 +404,23 @@ def test_host_evacuate_with_default_network(x):
     finally:
         x.VM.hard_shutdown(vm)
         x.VM.destroy(vm)
+
+
+def test_suspended_vm_suspend_vdi_and_reset(x):
+    """A suspended VM's image may be replaced (set_suspend_VDI); power_state_reset records a
+    suspended VM Halted and drops its image, as a hard shutdown would."""
+    vm = new_vm(x)
+    x.VM.start(vm, False, False)
+    x.VM.suspend(vm)
+    image = x.VM.get_suspend_VDI(vm)
+    assert image != NULL
+    x.VM.set_suspend_VDI(vm, image)                 # the same image: accepted
+    assert x.VM.get_suspend_VDI(vm) == image
+    x.VM.power_state_reset(vm)
+    rec = x.VM.get_record(vm)
+    assert rec["power_state"] == "Halted" and rec["suspend_VDI"] == NULL
+    assert image not in x.VDI.get_all()
+    assert "start" in rec["allowed_operations"]
+    x.VM.start(vm, False, False)                    # and it starts afresh
+    x.VM.hard_shutdown(vm)
+    x.VM.destroy(vm)
