@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="also log to this file (reopened when rotated; host.get_log reads it)")
     s.add_argument("--monitor-interval", type=_seconds, default=5.0, metavar="SECONDS",
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
+    s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
+                   help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
 
@@ -194,6 +196,7 @@ async def _serve(args: argparse.Namespace) -> int:
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
+    services.plugin_dir = args.plugin_dir
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=state)

@@ -60,7 +60,8 @@ class Archive:
             return done         # the clock went back: ignore samples of a finished interval
         acc = self.acc
         for k, v in values.items():
-            if v != v:          # NaN: unknown, not zero
+            if v != v:          # NaN: unknown, not zero; the source is listed all the same
+                self.declare(k)
                 continue
             a = acc.get(k)
             if a is None:
@@ -69,6 +70,13 @@ class Archive:
                 a[0] += v
                 a[1] += 1.0
         return done
+
+    def declare(self, k: Key) -> None:
+        """List source `k` (NaN in every row) until it gets values or is not seen again."""
+        if k not in self.cols:
+            n = len(self.times)
+            self.cols[k] = array("f", [NAN]) * (n if n < self.rows else self.rows)
+        self.last_seen[k] = max(self.last_seen.get(k, 0), self.bucket_end)
 
     def _finish(self) -> tuple[int, dict[Key, float]]:
         point = {k: s / n for k, (s, n) in self.acc.items()}
@@ -131,6 +139,12 @@ class Rrd:
             # a finished fine point stands for its whole interval, which ends at `end`
             for a in coarser:
                 a.add(end - finest.step / 2, point)
+
+    def declare(self, keys: Iterable[Key]) -> None:
+        """Sources that exist from now on, NaN until sampled (a VM that just started)."""
+        for a in self.archives:
+            for k in keys:
+                a.declare(k)
 
     def forget(self, kind: str, uuid: str) -> None:
         """Drop every source of one owner (a VM no longer running here: like xapi's

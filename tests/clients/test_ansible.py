@@ -1,6 +1,7 @@
 """Ansible's XenServer modules (community.general, shipped in the pinned `ansible` package) run
 by the real `ansible` CLI against the real server process: xenserver_guest_info finds a VM by
-name and by uuid, xenserver_guest_powerstate drives it through every state it supports. Each
+name and by uuid, xenserver_guest_powerstate drives it through every state it supports,
+xenserver_guest creates a VM from a template (disk, NIC), reconfigures and removes it. Each
 result is checked in the module's JSON output and again through the official Python SDK."""
 from __future__ import annotations
 
@@ -251,3 +252,56 @@ def test_playbook_power_cycle(server, x, vm, tmp_path):
     domid = results["Running, with a new domain"]["instance"]["domid"]
     assert domid != results["Find the VM by name"]["instance"]["domid"]
     assert x.VM.get_power_state(vm["ref"]) == "Halted" and x.VM.get_domid(vm["ref"]) == "-1"
+
+
+def test_guest_create_reconfigure_remove(server, x, tmp_path):
+    """xenserver_guest as installers use it: a VM from the "Generic Linux PV" template (VM.copy
+    to the default SR, VM.provision, which must leave a VM and no template), with a disk and a
+    NIC, powered on; then its vCPUs and memory reconfigured (halted first: the module calls
+    VM.get_allowed_VBD/VIF_devices on every reconfigure); then removed with its disk."""
+    tmp = str(tmp_path)
+    name = f"ansible-guest-{uuid.uuid4().hex[:6]}"
+    net = x.network.create({"name_label": name + "-net", "name_description": "",
+                            "MTU": "1500", "other_config": {}})
+
+    def guest(**args) -> dict:
+        return run_module(server, tmp, "xenserver_guest", {"name": name, **args})
+
+    spec = {"template": "Generic Linux PV",
+            "disks": [{"size_mb": 64, "name": name + "-disk"}],
+            "networks": [{"name": name + "-net"}],
+            "hardware": {"num_cpus": 1, "memory_mb": 256}}
+    res = ok(guest(state="poweredon", **spec))
+    assert res["changed"] is True
+    [ref] = x.VM.get_by_name_label(name)
+    rec = x.VM.get_record(ref)
+    assert rec["is_a_template"] is False and rec["power_state"] == "Running"
+    assert rec["VCPUs_max"] == "1" and rec["memory_static_max"] == str(256 * MiB)
+    disks = [x.VBD.get_record(b) for b in rec["VBDs"] if x.VBD.get_type(b) == "Disk"]
+    assert [int(x.VDI.get_virtual_size(d["VDI"])) for d in disks] == [64 * MiB]
+    assert x.VDI.get_name_label(disks[0]["VDI"]) == name + "-disk"
+    [vif] = rec["VIFs"]
+    assert x.VIF.get_network(vif) == net and x.VIF.get_device(vif) == "0"
+    assert res["instance"]["state"] == "poweredon"
+
+    res = ok(guest(state="present", **spec))          # idempotent
+    assert res["changed"] is False
+
+    # vCPUs and memory need the VM halted: force lets the module shut it down and back up
+    res = ok(guest(state="present", force=True,
+                   **{**spec, "hardware": {"num_cpus": 2, "memory_mb": 512}}))
+    assert res["changed"] is True
+    rec = x.VM.get_record(ref)
+    assert rec["VCPUs_max"] == "2" and rec["VCPUs_at_startup"] == "2"
+    assert rec["memory_static_max"] == str(512 * MiB)
+    assert rec["memory_dynamic_max"] == str(512 * MiB)
+    assert rec["power_state"] == "Running"            # powered on again, as it was
+    assert res["instance"]["hardware"]["num_cpus"] == 2
+    assert res["instance"]["hardware"]["memory_mb"] == 512
+
+    vdi = disks[0]["VDI"]
+    res = ok(guest(state="absent", force=True))
+    assert res["changed"] is True
+    assert x.VM.get_by_name_label(name) == []
+    assert vdi not in x.VDI.get_all()                 # its disk went with it
+    x.network.destroy(net)

@@ -214,3 +214,40 @@ def test_xen_orchestra_reads_the_stats(srv, running):
     assert cpu0 and cpu0[-1] == pytest.approx(0.1, abs=0.03)     # oldest .. newest
     assert len(out["vm"]["memory"]) == len(cpu0)
     assert out["host"]["memory_free_kib"][-1] > 0
+
+
+def test_new_vm_sources_listed_at_once(srv, running):
+    """A VM just started: its cpu, disk and network series are in the legend of the very
+    next /rrd_updates (NaN, i.e. null, until the monitor has measured them), as xapi's."""
+    x, session, _uuid = running
+    vm = x.VM.create(vm_create_record("rrd-new", vcpus=2))
+    sr = x.pool.get_default_SR(x.pool.get_all()[0])
+    vdi = x.VDI.create({"SR": sr, "virtual_size": str(8 * MiB), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": "rrd-disk"})
+    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {},
+                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    net = x.network.get_all()[0]
+    x.VIF.create({"device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+                  "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    x.VM.start(vm, False, False)
+    try:
+        u = x.VM.get_uuid(vm)
+        status, _c, body = get(srv, session_id=session, start=0, interval=5, json="true",
+                               vm_uuid=u)
+        assert status == 200
+        doc = json.loads(body)
+        names = {e.split(":", 3)[3] for e in doc["meta"]["legend"]}
+        assert {"memory", "cpu0", "cpu1", "vbd_xvda_read", "vbd_xvda_write", "vif_0_rx",
+                "vif_0_tx"} <= names, names
+        assert doc["meta"]["columns"] == len(doc["meta"]["legend"])
+        for row in doc["data"]:                 # rows from before the VM ran: null
+            assert len(row["values"]) == doc["meta"]["columns"]
+        # the XML layout lists them too
+        status, _c, body = get(srv, session_id=session, start=0, interval=5, vm_uuid=u)
+        assert status == 200 and f"AVERAGE:vm:{u}:vbd_xvda_read" in body
+    finally:
+        x.VM.hard_shutdown(vm)
+        x.VM.destroy(vm)
+        x.VDI.destroy(vdi)

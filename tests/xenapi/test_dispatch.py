@@ -155,3 +155,31 @@ def test_failing_call_changes_nothing():
         await fails(h, "FIELD_TYPE_ERROR", "VM.create", s, {"name_label": "x"})
         assert h.store.generation == gen and len(h.store.records("VM")) == n
     run(body)
+
+
+def test_null_for_an_optional_ref_whose_default_is_null():
+    """A client that sends the reference's default (NULL) for an optional ref parameter has
+    left the option unset: it passes the handle check (host.evacuate's network); a required
+    ref parameter, or an optional one given a dangling ref, is still HANDLE_INVALID."""
+    async def body(h):
+        s = await h.login()
+        host = (await h.call("host.get_all", s))[0]
+        params = {p.name: p for p in MODEL.methods["host.evacuate"].arg_params}
+        assert params["network"].default == NULL
+        code = (await fails_any(h, "host.evacuate", s, host, NULL, 0))
+        assert code != "HANDLE_INVALID"
+        assert await fails(h, "HANDLE_INVALID", "host.evacuate", s, NULL, NULL, 0) \
+            == ["host", NULL]
+        bogus = "OpaqueRef:5b1c9e2a-0000-4000-8000-000000000000"
+        assert await fails(h, "HANDLE_INVALID", "host.evacuate", s, host, bogus, 0) \
+            == ["network", bogus]
+    run(body)
+
+
+async def fails_any(h, method, *params):
+    """The error code of a call that may fail (or "" if it succeeds)."""
+    try:
+        await h.call(method, *params)
+    except XenAPIError as exc:
+        return exc.code
+    return ""

@@ -129,10 +129,11 @@ def test_vm_from_template_clone_provision_start(tmp_path):
         assert (b["userdevice"], b["bootable"], b["mode"]) == ("0", True, "RW")
         assert "disks" not in await h.call("VM.get_other_config", s, vm)
         assert len(await h.call("VDI.get_all", s)) == before + 1
-        await h.call("VM.provision", s, vm)            # nothing left to provision
+        # provision made it a VM (xapi): a second one is refused, nothing more is made
+        assert await h.call("VM.get_is_a_template", s, vm) is False
+        assert await fails(h.call("VM.provision", s, vm)) == [
+            "PROVISION_ONLY_ALLOWED_ON_TEMPLATE"]
         assert len(await disks_of(h, s, vm)) == 1
-
-        await h.call("VM.set_is_a_template", s, vm, False)
         await h.call("VM.start", s, vm, False, False)
         [d] = domains(h)
         assert str(d.uuid) == rec["uuid"]

@@ -1,7 +1,7 @@
 """message.*: alerts about objects (xapi defines these explicitly, not as implicit messages).
 
 The server itself raises messages too (e.g. resync reporting a domain no VM knows:
-`new_message`). get_all_records_where is not offered: its expression language is xapi's own.
+`new_message`). get_all_records_where takes xapi's expression language (server/where.py).
 """
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ async def get_all(ctx: Context) -> list[str]:
 @implements("message.get_all_records")
 async def get_all_records(ctx: Context) -> dict[str, Any]:
     return _all(ctx)
+
+
+@implements("message.get_all_records_where")
+async def get_all_records_where(ctx: Context, expr: str) -> dict[str, Any]:
+    from ..model import MODEL
+    from ..server.where import records_where
+    return records_where(_all(ctx), MODEL.classes["message"], expr)
 
 
 @implements("message.get_record")

@@ -40,10 +40,10 @@ def template_uuid(name: str) -> str:
     return str(_uuid.uuid5(NAMESPACE, name))
 
 
-_HVM = {"HVM_boot_policy": "BIOS order", "HVM_boot_params": {"order": "cd"},
+_HVM = {"domain_type": "hvm", "HVM_boot_policy": "BIOS order", "HVM_boot_params": {"order": "cd"},
         "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "false",
                      "nx": "true", "device-model": "qemu-upstream-compat"}}
-_PV = {"HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {"nx": "true"}}
+_PV = {"domain_type": "pv", "HVM_boot_policy": "", "HVM_boot_params": {}, "platform": {"nx": "true"}}
 
 #: name -> (description, memory, vCPUs, boot fields, install methods, disk size)
 BUILTIN: dict[str, tuple[str, int, int, dict[str, Any], str, int]] = {
@@ -92,6 +92,14 @@ async def seed_templates(services: Any) -> None:
         return
     store = services.store
     missing = [n for n in BUILTIN if store.find_uuid(template_uuid(n)) is None]
+    # templates made by earlier versions said "unspecified": they get their type
+    untyped = [(n, found[1]) for n in BUILTIN
+               if (found := store.find_uuid(template_uuid(n))) is not None
+               and store.get("VM", found[1])["domain_type"] == "unspecified"]
+    if untyped:
+        async with services.transaction() as txn:
+            for name, ref in untyped:
+                txn.update("VM", ref, {"domain_type": BUILTIN[name][3]["domain_type"]})
     if not missing:
         return
     async with services.transaction() as txn:

@@ -180,6 +180,68 @@ async def copy(ctx: Context, vdi: str, sr: str, base_vdi: str, into_vdi: str) ->
                                 lambda: call(ctx, src.vdi_copy, rec["uuid"], dest), full)
 
 
+@implements("VDI.revert")
+async def revert(ctx: Context, snapshot: str) -> None:
+    """The VDI the snapshot was taken of gets the snapshot's content back (its previous
+    content is lost); it must not be attached. A VDI that is no snapshot, or whose original
+    is gone or on another SR, cannot be reverted by the SR: UNIMPLEMENTED_IN_SM_BACKEND."""
+    srec = ctx.txn.get("VDI", snapshot)
+    vdi = srec["snapshot_of"]
+    if not srec["is_a_snapshot"] or vdi == NULL_REF or not ctx.txn.exists("VDI", vdi) \
+            or ctx.txn.get("VDI", vdi)["SR"] != srec["SR"]:
+        raise XenAPIError("UNIMPLEMENTED_IN_SM_BACKEND",
+                          "VDI.revert needs a snapshot whose VDI is on the same SR")
+    _in_use(ctx, vdi, "revert")
+    rec = ctx.txn.get("VDI", vdi)
+    drv = attached_driver(ctx, rec["SR"])
+    with exclusive(ctx, vdi, "revert"):
+        info = await call(ctx, drv.vdi_revert, rec["uuid"], srec["uuid"])
+    ctx.txn.update("VDI", vdi, {"virtual_size": info.virtual_size,
+                                "physical_utilisation": info.physical_utilisation})
+    await _sr_refresh_sizes(ctx, rec["SR"], drv)
+
+
+@implements("VDI.introduce", nullable=("metadata_of_pool", "snapshot_of"))
+async def introduce(ctx: Context, uuid: str, name_label: str, name_description: str, sr: str,
+                    type: str, sharable: bool, read_only: bool, other_config: dict[str, str],
+                    location: str, xenstore_data: dict[str, str], sm_config: dict[str, str],
+                    managed: bool, virtual_size: int, physical_utilisation: int,
+                    metadata_of_pool: str, is_a_snapshot: bool, snapshot_time: Any,
+                    snapshot_of: str) -> str:
+    """A record for an image the SR holds but the database does not know (found by a scan:
+    by uuid, else by location); its sizes are the SR's. SR_OPERATION_NOT_SUPPORTED for an
+    SR that cannot scan, VDI_LOCATION_MISSING if no such image, LOCATION_NOT_UNIQUE if a
+    record already has it."""
+    drv = attached_driver(ctx, sr)
+    if "SR_SCAN" not in drv.capabilities:
+        raise XenAPIError("SR_OPERATION_NOT_SUPPORTED", sr)
+    for v in ctx.txn.get("SR", sr)["VDIs"]:
+        other = ctx.txn.get("VDI", v)
+        if location and other["location"] == location:
+            raise XenAPIError("LOCATION_NOT_UNIQUE", sr, location)
+    result = await call(ctx, drv.scan, [])
+    found = next((i for i in result.vdis if uuid and i.uuid == uuid), None) or next(
+        (i for i in result.vdis if location and i.location == location), None)
+    if found is None:
+        raise XenAPIError("VDI_LOCATION_MISSING", sr, location)
+    if ctx.store.find_uuid(found.uuid) is not None:
+        raise XenAPIError("LOCATION_NOT_UNIQUE", sr, found.location)
+    ref = new_ref()
+    values = dict(name_label=name_label, name_description=name_description, type=type,
+                  sharable=sharable, read_only=read_only or found.read_only,
+                  other_config=other_config, xenstore_data=xenstore_data,
+                  sm_config={**found.sm_config, **sm_config}, managed=managed,
+                  metadata_of_pool=metadata_of_pool,
+                  is_a_snapshot=is_a_snapshot or found.is_a_snapshot)
+    if snapshot_of != NULL_REF:
+        values["snapshot_of"] = snapshot_of
+    if is_a_snapshot:
+        values["snapshot_time"] = snapshot_time
+    ctx.txn.create("VDI", ref, vdi_record(ctx, sr, found, **values))
+    await _sr_refresh_sizes(ctx, sr, drv)
+    return ref
+
+
 @implements("VDI.update")
 async def update(ctx: Context, vdi: str) -> None:
     rec = ctx.txn.get("VDI", vdi)

@@ -120,6 +120,10 @@ async def operation(ctx: Context, vm: str, op: str,
                 txn.update("VM", vm, {"allowed_operations": allowed_operations(
                     txn.get("VM", vm))})
             await txn.commit()
+            monitor = getattr(ctx.services, "monitor", None)
+            if monitor is not None:
+                # a VM that now runs here: /rrd_updates lists its sources at once
+                monitor.declare_vm(vm)
     finally:
         ops.pop(vm, None)
 
@@ -155,8 +159,12 @@ def new_metrics(ctx: Context, txn: Any) -> str:
 
 @implements("VM.create")
 async def create(ctx: Context, record: dict[str, Any]) -> str:
+    from ..xen.config import domain_type
     full = ctx.services.default_record("VM")
     full.update(record)
+    if full["domain_type"] == "unspecified":
+        # xapi: clients unaware of domain_type set only HVM_boot_policy; derive it
+        full["domain_type"] = domain_type(full)
     check_memory(full)
     check_vcpus(full)
     ref = new_ref()
@@ -262,6 +270,11 @@ async def _destroy_by_uuid(hv: Any, uuid: str, domid: int | None) -> None:
                     exc_info=True)
 
 
+def _domain_type(rec: dict[str, Any]) -> str:
+    from ..xen.config import domain_type
+    return domain_type(rec)
+
+
 def _record_running(ctx: Context, txn: Any, vm: str, domid: int, paused: bool,
                     info: Any) -> None:
     rec = txn.get("VM", vm)
@@ -274,12 +287,12 @@ def _record_running(ctx: Context, txn: Any, vm: str, domid: int, paused: bool,
         "VCPUs_number": info.vcpu_online if info is not None else rec["VCPUs_at_startup"],
         "memory_actual": (info.current_memkb * 1024) if info is not None
         else rec["memory_dynamic_max"],
-        "hvm": rec["HVM_boot_policy"] != "", "state": []})
-    from ..xen.config import domain_type
+        "hvm": rec["HVM_boot_policy"] != "", "state": [],
+        "current_domain_type": _domain_type(rec)})
     txn.update("VM", vm, {"power_state": "Paused" if paused else "Running", "domid": domid,
                           "resident_on": ctx.services.host_ref, "metrics": metrics,
                           "memory_target": rec["memory_dynamic_max"],
-                          "domain_type": domain_type(rec)})
+                          "domain_type": _domain_type(rec)})
     for vbd in rec["VBDs"]:
         txn.update("VBD", vbd, {"currently_attached": True})
     for vif in rec["VIFs"]:
@@ -318,7 +331,11 @@ def record_halted(ctx: Context, txn: Any, vm: str, state: str = "Halted") -> Non
                                                     rec["guest_metrics"]) is not None:
         txn.delete("VM_guest_metrics", rec["guest_metrics"])
     if rec["metrics"] != NULL_REF and txn.get("VM_metrics", rec["metrics"]) is not None:
-        txn.update("VM_metrics", rec["metrics"], {"VCPUs_number": 0, "memory_actual": 0})
+        txn.update("VM_metrics", rec["metrics"], {
+            "VCPUs_number": 0, "memory_actual": 0,
+            # a suspended guest keeps its type; a halted one has none (xapi)
+            "current_domain_type": _domain_type(rec) if state == "Suspended"
+            else "unspecified"})
     for vbd in rec["VBDs"]:
         if txn.get("VBD", vbd) is not None:
             txn.update("VBD", vbd, {"currently_attached": state == "Suspended"})

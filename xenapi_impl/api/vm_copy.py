@@ -419,8 +419,9 @@ def _provision_sr(ctx: Context, sr_uuid: str) -> str:
 
 @implements("VM.provision")
 async def provision(ctx: Context, vm: str) -> None:
-    """Make the disks the template's other_config "disks" lists (then drop the key, so a
-    second provision makes none)."""
+    """Make the disks the template's other_config "disks" lists (then drop the key), and
+    make the template a VM (is_a_template false), as xapi's provision does: a clone of a
+    template, provisioned, can start."""
     rec = ctx.txn.get("VM", vm)
     if not rec["is_a_template"]:
         raise XenAPIError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE")
@@ -455,7 +456,7 @@ async def provision(ctx: Context, vm: str) -> None:
                                      "qos_algorithm_type": "", "qos_algorithm_params": {}})
                 oc = {k: v for k, v in sub.txn.get("VM", vm)["other_config"].items()
                       if k != "disks"}
-                sub.txn.update("VM", vm, {"other_config": oc})
+                sub.txn.update("VM", vm, {"other_config": oc, "is_a_template": False})
         except BaseException:
             await disks.discard()
             raise

@@ -98,8 +98,10 @@ class Dispatcher:
             record_arg = None
             for i, p in enumerate(msg.arg_params):
                 if _mentions_refs(p.type):
-                    null_ok = p.name in nullable or (msg.implicit in _NULL_OK_KINDS
-                                                      and i > 0)
+                    # NULL is fine where the reference's default for the parameter is
+                    # NULL: a client that sends the default has left the option unset
+                    null_ok = p.name in nullable or p.default == NULL_REF or (
+                        msg.implicit in _NULL_OK_KINDS and i > 0)
                     ref_checks.append((i, p.type, null_ok))
                 elif p.type.kind == "record" and msg.implicit == "create":
                     record_arg = i
@@ -109,7 +111,32 @@ class Dispatcher:
             if msg.is_async or msg.implicit in ("create", "destroy"):
                 self._add("Async." + name, _Entry(msg, impl, True, checkers, ref_checks,
                                                   record_arg))
+        self._add_records_where()
         self._sync_names.sort()
+
+    def _add_records_where(self) -> None:
+        """xapi's hidden `<class>.get_all_records_where(expr)` for every class with get_all
+        (message declares it in the model and implements it in api/message.py)."""
+        from ..model import roles as R
+        from ..model.dsl import SESSION_PARAM, MessageDef, Param
+        from ..model.types import parse_type
+        from .where import records_where
+        for cname, cdef in self.model.classes.items():
+            name = f"{cname}.get_all_records_where"
+            if not cdef.get_all or name in self.model.methods:
+                continue
+            msg = MessageDef(cls=cname, name="get_all_records_where",
+                             params=[SESSION_PARAM, Param("expr", parse_type("string"),
+                                                          "expression on the records")],
+                             result=parse_type(f"({cname} ref -> {cname} record) map"),
+                             roles=R.R_READ_ONLY,
+                             doc=f"The {cname} records the expression selects.")
+
+            async def impl(ctx: Context, expr: str, _c: str = cname, _d: Any = cdef) -> Any:
+                return records_where(ctx.store.records(_c), _d, expr)
+            entry = _Entry(msg, impl, False, [(p.name, p.type.check) for p in msg.arg_params],
+                           [], None)
+            self._add(name, entry)
 
     def _add(self, name: str, entry: _Entry) -> None:
         self._table[name] = entry

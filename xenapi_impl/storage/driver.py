@@ -299,6 +299,25 @@ class SRDriver(abc.ABC):
         with self._guard():
             return self._vdi_stat(self._vdi_uuid(vdi))
 
+    def vdi_revert(self, vdi: str, snapshot: str) -> VDIInfo:
+        """Give ``vdi`` the content and size of ``snapshot`` (a VDI of this SR), through the
+        attach paths of both: ``vdi`` must be neither attached (VDIInUse) nor read-only."""
+        self._require(VDI_ATTACH, "vdi_revert")
+        self._require_attached()
+        snap = self.vdi_stat(snapshot)
+        source = self.vdi_attach(snap.uuid, writable=False)
+        try:
+            target = self.vdi_attach(vdi, writable=True)
+            try:
+                with os_errors(f"reverting VDI {vdi}", snap.physical_utilisation):
+                    _copy_file(source.pdev_path, target.pdev_path, snap.virtual_size,
+                               snap.virtual_size)
+            finally:
+                self.vdi_detach(vdi)
+        finally:
+            self.vdi_detach(snap.uuid)
+        return self.vdi_stat(vdi)
+
     def vdi_copy(self, vdi: str, dest: SRDriver) -> VDIInfo:
         """Copy ``vdi`` into a new VDI of ``dest`` (any driver, this one included), sparsely.
 

@@ -26,7 +26,7 @@ from ..server.ratelog import FailureLog
 from ..store import NULL_REF
 from ..store.refs import new_ref, new_uuid
 from .config import domain_type, vdev
-from ..rrd import Key, Rrd
+from ..rrd import NAN, Key, Rrd
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class _Vm:
     control: bool
     vbds: dict[str, str] = field(default_factory=dict)      # vdev -> VBD ref
     vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
+    vcpus: int = 0                                          # vCPUs it started with
 
 
 @dataclass
@@ -150,21 +151,49 @@ class Monitor:
         for ref, rec in store.records("VM").items():
             if rec["power_state"] not in ("Running", "Paused") or rec["resident_on"] != host:
                 continue
-            vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"])
-            for vbd in rec["VBDs"]:
-                r = store.get("VBD", vbd)
-                if r is not None and r["currently_attached"] and not r["empty"]:
-                    # the guest's device name, as the domain's config named it
-                    name = r["device"] or (vdev(r["userdevice"], domain_type(rec) == "hvm")
-                                           if r["userdevice"] else "")
-                    if name:
-                        vm.vbds[name] = vbd
-            for vif in rec["VIFs"]:
-                r = store.get("VIF", vif)
-                if r is not None and r["currently_attached"] and r["device"].isdigit():
-                    vm.vifs[int(r["device"])] = vif
+            vm = self._vm_of(ref, rec)
             out[vm.domid] = vm
         return out
+
+    def _vm_of(self, ref: str, rec: Any) -> _Vm:
+        store = self.services.store
+        vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"],
+                 vcpus=rec["VCPUs_at_startup"])
+        for vbd in rec["VBDs"]:
+            r = store.get("VBD", vbd)
+            if r is not None and r["currently_attached"] and not r["empty"]:
+                # the guest's device name, as the domain's config named it
+                name = r["device"] or (vdev(r["userdevice"], domain_type(rec) == "hvm")
+                                       if r["userdevice"] else "")
+                if name:
+                    vm.vbds[name] = vbd
+        for vif in rec["VIFs"]:
+            r = store.get("VIF", vif)
+            if r is not None and r["currently_attached"] and r["device"].isdigit():
+                vm.vifs[int(r["device"])] = vif
+        return vm
+
+    @staticmethod
+    def _sources(vm: _Vm, vcpus: int) -> list[Key]:
+        """Every data source a running VM has (xapi lists them as soon as it runs)."""
+        u = vm.uuid
+        keys: list[Key] = [("vm", u, "memory")]
+        keys += [("vm", u, f"cpu{i}") for i in range(vcpus)]
+        for dev in vm.vbds:
+            keys += [("vm", u, f"vbd_{dev}_read"), ("vm", u, f"vbd_{dev}_write")]
+        for devid in vm.vifs:
+            keys += [("vm", u, f"vif_{devid}_rx"), ("vm", u, f"vif_{devid}_tx")]
+        return keys
+
+    def declare_vm(self, ref: str) -> None:
+        """A VM just started (or resumed) here: its data sources are listed by /rrd_updates
+        at once, NaN until the next rounds measure them."""
+        rec = self.services.store.get("VM", ref)
+        if rec is None or rec["power_state"] not in ("Running", "Paused"):
+            return
+        vm = self._vm_of(ref, rec)
+        self.rrd.declare(self._sources(vm, vm.vcpus))
+        self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
 
     @staticmethod
     def _read(ctx: Any, kind: str, vms: dict[int, _Vm]) -> _Read:
@@ -278,6 +307,9 @@ class Monitor:
             series: dict[Key, float]) -> None:
         u = vm.uuid
         memory = info.current_memkb * 1024
+        # every source is listed even before it has a value (rates need two readings)
+        for k in self._sources(vm, info.vcpu_online):
+            series[k] = NAN
         series[("vm", u, "memory")] = float(memory)
         for i, x in util.items():
             series[("vm", u, f"cpu{i}")] = x

@@ -245,8 +245,37 @@ static int name_in_use(const char *name, uint32_t except_domid)
     return 0;
 }
 
+/* libxl__bootloader_run (libxl 4.17) for a new PV/PVH domain with a bootloader: the boot
+ * disk is the config's first disk (initiate_domain_create); without one the run fails, rc
+ * ERROR_FAIL, after the domain was made (its domid is used up) and it is destroyed again. A
+ * first disk with no pdev_path (an empty CD drive) trips libxl's
+ * assert(in_disk->pdev_path) in libxl__device_disk_local_initiate_attach, which aborts the
+ * toolstack process on real Xen: the simulator refuses the create instead. */
+static int run_bootloader(const libxl_domain_config *dc, int type, uint32_t domid)
+{
+    const libxl_domain_build_info *bi = &dc->b_info;
+    const char *bootloader = bi->bootloader;
+    if (!bootloader && type == LIBXL_DOMAIN_TYPE_PV)
+        bootloader = bi->u.pv.bootloader;     /* the deprecated field, copied by setdefault */
+    if (type == LIBXL_DOMAIN_TYPE_HVM || !bootloader)
+        return 0;
+    if (dc->num_disks <= 0) {
+        xlsim__log(XTL_ERROR, -1, "libxl__bootloader_run: Domain %u:cannot run bootloader "
+                   "with no boot disk", (unsigned)domid);
+    } else if (!dc->disks[0].pdev_path) {
+        xlsim__log(XTL_ERROR, -1, "libxl__device_disk_local_initiate_attach: Assertion "
+                   "`in_disk->pdev_path' failed (the boot disk, the first, is empty)");
+    } else {
+        return 0;
+    }
+    xlsim__log(XTL_ERROR, -1, "domcreate_rebuild_done: Domain %u:cannot (re-)build domain: %d",
+               (unsigned)domid, ERROR_FAIL);
+    return ERROR_FAIL;
+}
+
 /* Lock held: everything validated first, then one commit. */
-static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domid_out)
+static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domid_out,
+                         int restoring)
 {
     struct sim_state *S = xlsim__S;
     int rc = plan_from_config(p, dc);
@@ -273,6 +302,11 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     rc = alloc_domid(p->want_domid, &domid);
     if (rc)
         return rc;
+    if (!restoring) {       /* a restore does not run the bootloader */
+        rc = run_bootloader(dc, p->type, domid);
+        if (rc)
+            return rc;
+    }
 
     int slot = S->free_slots[--S->nfree];
     struct sim_dom *d = &S->dom[slot];
@@ -344,7 +378,7 @@ int xlsim__create(libxl_ctx *ctx, libxl_domain_config *dc, uint32_t *domid, cons
     xlsim__lock();
     int rc = xlsim__fault(fn);
     if (!rc)
-        rc = create_locked(dc, p, domid);
+        rc = create_locked(dc, p, domid, strcmp(fn, "libxl_domain_create_new") != 0);
     if (!rc)    /* libxl reports its steps at debug level (dropped unless asked for) */
         LOGD(DEBUG, *domid, "%s: domain built, %u vCPUs, %llu KiB", fn,
              (unsigned)dc->b_info.max_vcpus, (unsigned long long)dc->b_info.target_memkb);

@@ -530,6 +530,52 @@ static void test_physinfo_version(libxl_ctx *ctx)
     CHECK_RC(libxl_ctx_free(NULL), 0);
 }
 
+/* libxl 4.17 runs the bootloader of a PV/PVH guest on its first disk: without a disk (or with
+ * an empty first drive) the create fails, ERROR_FAIL, and leaves no domain behind. */
+static void test_bootloader_needs_a_disk(libxl_ctx *ctx)
+{
+    int before = xlsim_domain_count();
+    libxl_domain_config dc;
+    uint32_t domid = 0;
+    t_config(&dc, "pygrub-nodisk", 64, 1);
+    free(dc.b_info.kernel);
+    dc.b_info.kernel = NULL;
+    dc.b_info.bootloader = strdup("pygrub");
+    CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), ERROR_FAIL);
+    CHECK(domid == (uint32_t)INVALID_DOMID);
+    CHECK_RC(xlsim_domain_count(), before);
+    uint32_t byname = 0;
+    CHECK_RC(libxl_name_to_domid(ctx, "pygrub-nodisk", &byname), ERROR_INVAL);
+
+    /* an empty CD drive as the first disk: still no boot disk */
+    dc.disks = calloc(1, sizeof(*dc.disks));
+    dc.num_disks = 1;
+    libxl_device_disk_init(&dc.disks[0]);
+    dc.disks[0].vdev = strdup("xvdd");
+    dc.disks[0].is_cdrom = 1;
+    dc.disks[0].removable = 1;
+    dc.disks[0].format = LIBXL_DISK_FORMAT_EMPTY;
+    CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), ERROR_FAIL);
+    CHECK_RC(xlsim_domain_count(), before);
+
+    /* with a disk the bootloader runs; a restore never runs it */
+    libxl_device_disk_dispose(&dc.disks[0]);
+    libxl_device_disk_init(&dc.disks[0]);
+    dc.disks[0].vdev = strdup("xvda");
+    dc.disks[0].pdev_path = strdup(t_file("boot.img"));
+    dc.disks[0].readwrite = 1;
+    CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), 0);
+    CHECK_RC(xlsim_domain_count(), before + 1);
+    CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
+    libxl_domain_config_dispose(&dc);
+
+    /* an HVM guest or a PV guest with a kernel needs no boot disk */
+    t_config(&dc, "kernel-nodisk", 64, 1);
+    CHECK_RC(libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL), 0);
+    CHECK_RC(libxl_domain_destroy(ctx, domid, NULL), 0);
+    libxl_domain_config_dispose(&dc);
+}
+
 int main(void)
 {
     xentoollog_logger *lg = t_logger();
@@ -542,6 +588,7 @@ int main(void)
     test_devices(ctx);
     test_suspend_restore(ctx);
     test_physinfo_version(ctx);
+    test_bootloader_needs_a_disk(ctx);
     libxl_ctx_free(ctx);
     xtl_logger_destroy(lg);
     T_DONE();
