@@ -144,7 +144,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line; for `serve --config FILE`, the file's settings under the flags."""
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(prog="xenapi-server serve", add_help=False)
     pre.add_argument("--config")
     config = pre.parse_known_args(argv[1:])[0].config if argv[:1] == ["serve"] else None
     if config is None:
@@ -185,6 +185,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         elif a.required:
             serve.error(f"{'/'.join(a.option_strings)} is required (a flag or a setting "
                         f"in {config})")
+        elif isinstance(a.default, str) and a.type is not None:
+            value = a.type(a.default)       # as argparse treats a string default
         else:
             value = list(a.default) if isinstance(a.default, list) else a.default
         setattr(args, a.dest, value)
@@ -261,9 +263,8 @@ async def _serve(args: argparse.Namespace) -> int:
     from .server.http import HttpServer
     from .server.seed import seed
     from .store import is_database_url, open_database
-    from .xen.adapter import open_backend
-
     from .server import sdnotify
+    from .xen.adapter import open_backend
 
     state = _state_base(args)
     cert = args.cert
