@@ -213,8 +213,9 @@ def test_https_without_cert_generates_one_beside_the_database(tmp_path: Path) ->
 # -- make run ----------------------------------------------------------------------------------
 
 def _make_n(target: str) -> str:
-    return subprocess.run(["make", "-n", "-C", str(REPO), target], capture_output=True,
-                          text=True, timeout=60, check=True).stdout
+    # DB given explicitly: the Makefile's `DB ?=` would take one from the environment
+    return subprocess.run(["make", "-n", "-C", str(REPO), target, "DB=./xenapi-dev.db"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
 
 
 def test_make_run_keeps_the_database_and_installs_no_test_extras() -> None:
