@@ -64,7 +64,9 @@ def test_sd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
     WatchdogSec/2 while it runs, STOPPING=1 at SIGTERM, and a clean exit."""
     path = str(tmp_path / "notify")
     listener = NotifySocket(path)
-    srv = ServerProcess(str(tmp_path), env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "600000"})
+    # WATCHDOG_PID emptied: pytest itself may run under a service with a watchdog
+    srv = ServerProcess(str(tmp_path), env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "600000",
+                                            "WATCHDOG_PID": ""})
     try:
         srv.start()
         listener.wait_for("READY=1")
