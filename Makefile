@@ -5,22 +5,30 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv run test bench sim-check clean bindings bindings-c bindings-java completion
+.PHONY: venv venv-run run run-fresh test bench sim-check clean bindings bindings-c bindings-java completion
 
 $(VPY):
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 
 # (Re)build the package and its compiled cffi backends whenever sources change.
+# venv-run: what the server needs; venv: that and the tests' extras and node clients.
+venv-run: $(VPY)
+	$(VPY) -m pip install -q -e .
+
 venv: $(VPY)
 	$(VPY) -m pip install -q -e '.[test]'
 	@if [ -f tests/clients/node/package.json ]; then cd tests/clients/node && npm ci --silent --no-audit --no-fund; fi
 
-# Run the XenAPI server on the simulator with a fresh database.
-run: venv
-	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).*
+# Run the XenAPI server on the simulator. The database (and the simulated host's state,
+# $(DB).xlsim) is kept between runs: run-fresh deletes them first.
+run: venv-run
 	@echo "== log in as root with the password the server writes to $(DB).root-password"
 	XLSIM_STATE_FILE=$(DB).xlsim $(VENV)/bin/xenapi-server serve --backend sim --db $(DB) --http $(HTTP)
+
+run-fresh:
+	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).*
+	$(MAKE) run
 
 # Regenerate xe's bash completion from its command table (shipped in the package).
 completion: venv

@@ -3,7 +3,7 @@
     xenapi-server serve --backend sim|xen --db PATH|URL [--state-dir DIR]
                         [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix [PATH]] [--log-level LEVEL]
-                        [--monitor-interval SECONDS] [--log-file PATH]
+                        [--monitor-interval SECONDS] [--log-file PATH] [--config FILE]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
     xenapi-server user list --db PATH|URL
@@ -11,6 +11,11 @@
 
 --db is a SQLite file (a single host) or a `postgresql://` URL (a pool's shared database;
 libpq's URL form, several hosts and `target_session_attrs=read-write` included).
+
+`serve --config FILE` reads the serve options from a TOML file (/etc/xenapi/server.toml on a
+dom0): each key is a flag's name without the dashes (`db = "/var/lib/xenapi/xapi.db"`,
+`http = ["0.0.0.0:80"]`, `log-level = "INFO"`); flags given on the command line win.
+Under systemd (Type=notify) the server reports READY=1, WATCHDOG=1 and STOPPING=1.
 """
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ import logging.handlers
 import os
 import signal
 import sys
-from typing import Sequence
+import tomllib
+from typing import Any, Sequence
 
 log = logging.getLogger("xenapi_impl")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--https", action="append", type=_host_port, default=[],
                    metavar="HOST:PORT", help="listen for HTTPS (repeatable)")
     s.add_argument("--cert", help="PEM certificate for HTTPS (a self-signed one is generated "
-                                  "there if missing)")
+                                  "there if missing; default: <db>.https.pem beside a "
+                                  "SQLite --db, or in --state-dir)")
     s.add_argument("--key", help="PEM private key, if not in the certificate file")
     s.add_argument("--unix", metavar="PATH", nargs="?", const="",
                    help="listen on a Unix socket (local superuser callers log in without a "
@@ -88,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
+    s.add_argument("--config", metavar="FILE",
+                   help="TOML file setting any of these options (key: the flag's name without "
+                        "the dashes); flags given here override it")
 
     u = sub.add_parser("user", help="manage local users")
     usub = u.add_subparsers(dest="user_command", required=True)
@@ -107,6 +117,84 @@ def _parser() -> argparse.ArgumentParser:
     rm.add_argument("name")
     rm.add_argument("--db", required=True)
     return p
+
+
+def _config_value(action: argparse.Action, key: str, value: Any, path: str) -> Any:
+    """A config file's value for one option, converted and checked as the flag's would be."""
+    def one(v: Any) -> Any:
+        if isinstance(v, (dict, list)) or (isinstance(v, bool) and action.type is not None):
+            raise CliError(f"{path}: {key}: expected a single value, got {v!r}")
+        if action.type is not None:
+            try:
+                v = action.type(str(v))
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+                raise CliError(f"{path}: {key}: {exc}") from None
+        elif not isinstance(v, str):
+            raise CliError(f"{path}: {key}: expected a string, got {v!r}")
+        if action.choices is not None and v not in action.choices:
+            raise CliError(f"{path}: {key}: {v!r} is not one of {', '.join(action.choices)}")
+        return v
+
+    if isinstance(action, argparse._AppendAction):
+        return [one(v) for v in (value if isinstance(value, list) else [value])]
+    if isinstance(action, argparse._StoreTrueAction):
+        if not isinstance(value, bool):
+            raise CliError(f"{path}: {key}: expected true or false, got {value!r}")
+        return value
+    return one(value)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; for `serve --config FILE`, the file's settings under the flags."""
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(prog="xenapi-server serve", add_help=False)
+    pre.add_argument("--config")
+    config = pre.parse_known_args(argv[1:])[0].config if argv[:1] == ["serve"] else None
+    if config is None:
+        return parser.parse_args(argv)
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    serve = sub.choices["serve"]
+    options = {a.option_strings[0][2:]: a for a in serve._actions
+               if a.option_strings and a.option_strings[0].startswith("--")
+               and a.dest not in ("help", "config")}
+    try:
+        with open(config, "rb") as f:
+            table = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CliError(f"--config {config}: {exc}") from None
+    unknown = sorted(set(table) - set(options))
+    if unknown:
+        raise CliError(f"{config}: unknown setting(s) {', '.join(unknown)} "
+                       f"(known: {', '.join(sorted(options))})")
+    settings = {options[k].dest: _config_value(options[k], k, v, config)
+                for k, v in table.items()}
+    # what the command line gives explicitly: parse with every default suppressed
+    saved = [(a, a.default, a.required) for a in serve._actions]
+    for a in serve._actions:
+        a.default, a.required = argparse.SUPPRESS, False
+    try:
+        given = vars(parser.parse_args(argv))
+    finally:
+        for a, default, required in saved:
+            a.default, a.required = default, required
+    args = argparse.Namespace(command="serve", config=config)
+    for a in serve._actions:
+        if a.dest in ("help", "config"):
+            continue
+        if a.dest in given:
+            value = given[a.dest]
+        elif a.dest in settings:
+            value = settings[a.dest]
+        elif a.required:
+            serve.error(f"{'/'.join(a.option_strings)} is required (a flag or a setting "
+                        f"in {config})")
+        elif isinstance(a.default, str) and a.type is not None:
+            value = a.type(a.default)       # as argparse treats a string default
+        else:
+            value = list(a.default) if isinstance(a.default, list) else a.default
+        setattr(args, a.dest, value)
+    return args
 
 
 def _read_password() -> str:
@@ -179,12 +267,18 @@ async def _serve(args: argparse.Namespace) -> int:
     from .server.http import HttpServer
     from .server.seed import seed
     from .store import is_database_url, open_database
+    from .server import sdnotify
     from .xen.adapter import open_backend
 
     state = _state_base(args)
     if args.unix == "":
         from .server.unixsock import default_path
         args.unix = default_path()
+    cert = args.cert
+    if args.https and cert is None:
+        cert = state + ".https.pem"
+        log.info("HTTPS certificate %s%s", cert,
+                 "" if os.path.exists(cert) else " (self-signed, generated now)")
     backend = open_backend(args.backend)
     store = await open_database(args.db, store_specs(MODEL), exclusive=True)
     if is_database_url(args.db):
@@ -206,7 +300,7 @@ async def _serve(args: argparse.Namespace) -> int:
         http = HttpServer(dispatcher)
         from .server import rrd_http
         rrd_http.register(http, services)
-        await http.start(http=args.http, https=args.https, cert=args.cert, key=args.key,
+        await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
     except BaseException:
         await services.close(grace=0)
@@ -218,16 +312,26 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    sdnotify.notify("READY=1\nSTATUS=serving")
+    interval = sdnotify.watchdog_interval()
+    pinger = asyncio.create_task(sdnotify.watchdog(interval)) if interval else None
     await stop.wait()
+    sdnotify.notify("STOPPING=1")
     log.info("stopping: letting calls in flight finish (up to %.0fs)", args.grace)
     await http.stop(args.grace)
     await services.close(args.grace)
+    if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
+        pinger.cancel()
     log.info("stopped; database closed")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parse_args(argv)
+    except CliError as exc:
+        print(f"xenapi-server: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "serve":
         logging.basicConfig(level=args.log_level, stream=sys.stderr, format=LOG_FORMAT)
         if args.log_file:
@@ -242,9 +346,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             LOGCONFIG.server_log_file = args.log_file
         if not (args.http or args.https or args.unix is not None):
             print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
-            return EXIT_USAGE
-        if args.https and not args.cert:
-            print("xenapi-server: --https needs --cert", file=sys.stderr)
             return EXIT_USAGE
     from .server.tls import CertificateError
     from .server.unixsock import UnixSocketError

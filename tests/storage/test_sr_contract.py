@@ -3,7 +3,6 @@ and driver lookup (built-ins and entry-point plugins)."""
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,9 +18,7 @@ from xenapi_impl.storage import (
     VDITooLarge, VDITooSmall, drivers, get_driver, registry, supported_types,
 )
 
-from reference_dir import REFERENCE_DIR
-ERRORS = REFERENCE_DIR / "xenapi-errors.json"
-MODEL = REFERENCE_DIR / "xenapi.json"
+from reference_dir import reference_classes, reference_errors
 
 SR, VDI = new_uuid(), new_uuid()
 ONE_OF_EACH: list[StorageError] = [
@@ -60,7 +57,7 @@ def test_every_error_class_is_checked_here() -> None:
 
 @pytest.mark.parametrize("exc", ONE_OF_EACH, ids=lambda e: type(e).__name__)
 def test_error_codes_and_params_match_the_reference(exc: StorageError) -> None:
-    reference = json.loads(ERRORS.read_text())
+    reference = reference_errors()
     assert exc.code in reference
     assert len(exc.params) == len(reference[exc.code]), (exc.code, reference[exc.code])
     assert all(isinstance(p, str) for p in exc.params)
@@ -78,7 +75,7 @@ def test_error_params_carry_the_facts() -> None:
 
 @pytest.mark.parametrize("driver", [FileSRDriver, ISOSRDriver], ids=lambda d: d.TYPE)
 def test_sm_record_fields_match_the_sm_class(driver: type[SRDriver]) -> None:
-    [sm] = [c for c in json.loads(MODEL.read_text()) if c["name"] == "SM"]
+    sm = reference_classes()["SM"]
     fields = {f["name"] for f in sm["fields"]}
     record = driver.info().sm_record()
     # everything but the API layer's own fields (uuid, other_config) comes from the driver
