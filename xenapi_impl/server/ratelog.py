@@ -12,6 +12,10 @@ import time
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
+#: what aiohttp raises for a request it cannot parse or decode: the client's fault
+CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError)
 
 
 class RateLimitedLog:
@@ -52,10 +56,9 @@ class ClientErrorLogger(logging.LoggerAdapter):
 
     def exception(self, msg: object, *args: Any, exc_info: Any = True, **kw: Any) -> None:
         exc = exc_info if isinstance(exc_info, BaseException) else None
-        if isinstance(exc, HttpProcessingError):
+        if isinstance(exc, CLIENT_ERRORS):
             text = (str(msg) % args) if args else str(msg)
-            self.limiter.warning("malformed request", "%s: %s %s", text,
-                                 getattr(exc, "code", 400), _one_line(exc))
+            self.limiter.warning("malformed request", "%s: %s", text, _one_line(exc))
         else:   # a fault of ours: keep the traceback
             self.logger.error(msg, *args, exc_info=exc_info, **kw)
 
