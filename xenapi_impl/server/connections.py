@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,6 +36,7 @@ REFUSED = 4     # over a cap: the refusal is being written, what the client send
 
 CLOSE_GRACE = 2.0        # seconds a closing connection may take to flush before it is aborted
 MAX_LINGERING = 64       # refusals kept open to be read before the socket closes
+_RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: close() sends a reset
 
 
 class _Conn(asyncio.Protocol):
@@ -250,8 +253,16 @@ class ConnectionGuard:
         transport.close()
 
     def _abort(self, conn: _Conn) -> None:
-        if conn.transport is not None:
-            conn.transport.abort()           # frees the socket and anything still buffered
+        transport = conn.transport
+        if transport is not None:
+            # asyncio's abort() drops its own buffer but then closes the socket normally,
+            # leaving the kernel to deliver its send queue (megabytes, to a client that does
+            # not read) for minutes; a zero linger makes the close a reset that frees it.
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+            transport.abort()
         self._forget(conn)
 
     def _forget(self, conn: _Conn) -> None:

@@ -344,6 +344,10 @@ class HttpServer:
                     except Exception as e:
                         self._log.exception("cannot encode the result of %s", method)
                         out = fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+            except ConnectionError:     # the client left mid-request: nobody to answer
+                response = web.Response(status=400)
+                response.force_close()
+                return response
             except Exception as e:
                 self._log.exception("internal error in the transport handling %s", method)
                 return _reply(fail(["INTERNAL_ERROR", str(e) or type(e).__name__]), ctype)

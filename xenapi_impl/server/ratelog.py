@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-#: what aiohttp raises for a request it cannot parse or decode: the client's fault
-CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError)
+#: what aiohttp raises for a request it cannot parse or decode, or a client that left: the
+#: client's doing
+CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError, ConnectionError)
 
 
 class RateLimitedLog:
