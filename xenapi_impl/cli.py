@@ -94,8 +94,9 @@ def _add_limit_flags(s: argparse.ArgumentParser) -> None:
                    metavar="N", help="failed logins per address per minute before its logins "
                                      "are refused unchecked (default %(default)d)")
     g.add_argument("--login-failures-per-user", type=_count, default=lg.failures_per_user,
-                   metavar="N", help="failed logins per user per minute before its logins are "
-                                     "checked one at a time (default %(default)d)")
+                   metavar="N", help="failed logins per user per minute before its logins "
+                                     "are checked only from addresses with no failure "
+                                     "(default %(default)d)")
 
 
 def _parser() -> argparse.ArgumentParser:

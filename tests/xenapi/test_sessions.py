@@ -163,7 +163,7 @@ def test_a_source_that_keeps_failing_is_refused_unchecked():
 
     async def body(h):
         mgr = h.services.sessions
-        mgr.gate = LoginGate(LoginLimits(failures_per_source=3, failures_per_user=2))
+        mgr.gate = LoginGate(LoginLimits(failures_per_source=3, failures_per_user=3))
         guesser = Caller("http", "192.0.2.7:4000")
         for _ in range(3):
             desc = await code_of(h.call("session.login_with_password", "root", "x", caller=guesser))
@@ -172,6 +172,11 @@ def test_a_source_that_keeps_failing_is_refused_unchecked():
         assert desc[:2] == ["SESSION_AUTHENTICATION_FAILED", "root"]
         assert "too many failed logins from this address" in desc[2]
         assert mgr.gate.refused == 1
-        # the user is over its own limit too, but is checked (one at a time), not locked out
+        # root is over its own limit too: a second address that has failed once is refused
+        # for root unchecked, but a clean address is still checked (the real user gets in)
+        other = Caller("http", "192.0.2.8:4000")
+        await code_of(h.call("session.login_with_password", "alice", "x", caller=other))
+        desc = await code_of(h.call("session.login_with_password", "root", PASSWORD, caller=other))
+        assert "too many failed logins for this user" in desc[2] and mgr.gate.refused == 2
         assert (await h.login()).startswith("OpaqueRef:")
     run(body)

@@ -35,7 +35,10 @@ CLOSING = 3     # being closed by us: aborted if not gone after CLOSE_GRACE
 REFUSED = 4     # over a cap: the refusal is being written, what the client sends is dropped
 
 CLOSE_GRACE = 2.0        # seconds a closing connection may take to flush before it is aborted
-MAX_LINGERING = 64       # refusals kept open to be read before the socket closes
+MAX_LINGERING = 16       # refusals kept open to be read before the socket closes
+#: connections asyncio accepts in one go, before any of them reaches the guard: the
+#: descriptors kept out of the cap (limits.FD_RESERVE) must cover a batch
+ACCEPT_BATCH = 32
 _RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: close() sends a reset
 
 
@@ -291,6 +294,13 @@ class GuardedSockSite(web.SockSite):
         await web.BaseSite.start(self)
         server = self._runner.server
         assert server is not None
+        # A TLS connection reaches the guard only once its handshake is done: bound that
+        # phase like request headers.
+        tls = {} if self._ssl_context is None else {
+            "ssl_handshake_timeout": self._guard.limits.header_timeout}
+        # asyncio uses `backlog` both for listen() and as how many connections it accepts
+        # per wake-up; the batch must stay small, the kernel's queue need not.
         self._server = await asyncio.get_running_loop().create_server(
             self._guard.protocol_factory(server), sock=self._sock, ssl=self._ssl_context,
-            backlog=self._backlog)
+            backlog=ACCEPT_BATCH, **tls)
+        self._sock.listen(max(self._backlog, ACCEPT_BATCH))

@@ -25,7 +25,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from ..errors import XenAPIError
 from ..wire import jsonrpc, xmlrpc
-from . import tls, unixsock
+from . import inflate, tls, unixsock
 from .caller import Caller
 from .connections import ConnectionGuard, GuardedSockSite
 from .limits import TransportLimits, connection_cap
@@ -35,7 +35,7 @@ DEFAULT_MAX_BODY = TransportLimits.max_body
 # Transport failures; not in xapi's catalogue (xapi has no such limits), sent with an HTTP 4xx.
 TOO_LARGE = "REQUEST_ENTITY_TOO_LARGE"          # [limit in bytes]
 TIMED_OUT = "REQUEST_TIMEOUT"                    # [seconds the body may take]
-BAD_ENCODING = "INVALID_CONTENT_ENCODING"        # [Content-Encoding, what is wrong]
+BAD_ENCODING = "INVALID_CONTENT_ENCODING"        # [Content-Encoding, what is wrong] (400, 415)
 BAD_BODY = "INVALID_REQUEST_BODY"                # [what is wrong] (e.g. broken chunking)
 
 XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
@@ -170,7 +170,7 @@ class HttpServer:
         # body the handler did not want) is bounded by the body timeout.
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=0.1,
-            keepalive_timeout=self.limits.idle_timeout + 5,
+            keepalive_timeout=self.limits.idle_timeout + 5, auto_decompress=False,
             lingering_time=min(10.0, self.limits.body_timeout),
             logger=ClientErrorLogger(logging.getLogger("aiohttp.server"), self._limiter))
         try:
@@ -241,12 +241,11 @@ class HttpServer:
         })
 
     async def _read_body(self, request: web.Request) -> bytes:
-        """The request body, decompressed; BodyRejected if it is too large (counted as it
-        inflates, so a compression bomb stops at the limit), too slow or badly encoded.
+        """The request body, decoded; BodyRejected if it is too large (before or after
+        inflating: a compression bomb stops at the limit), too slow or badly encoded.
 
-        Not `request.read()`: that raises the decompressor's output chunk to the whole limit
-        (16 MiB per read per connection) and leaves aiohttp to inflate the rest of a refused
-        body while it lingers.
+        aiohttp's own decompression is off (inflate.py says why); the body is read as it came,
+        bounded by the limit as it arrives, then inflated off the event loop.
         """
         limit = self._max_body
         length = request.content_length
@@ -261,26 +260,33 @@ class HttpServer:
                         raise BodyRejected(413, [TOO_LARGE, str(limit)])
         except TimeoutError:
             raise BodyRejected(408, [TIMED_OUT, f"{self.limits.body_timeout:g}"]) from None
-        except (HttpProcessingError, RequestPayloadError) as e:    # undecodable, bad chunking
-            encoding = request.headers.get("Content-Encoding", "")
-            if encoding:
-                raise BodyRejected(400, [BAD_ENCODING, encoding,
-                                         f"the body is not valid {encoding} data"]) from None
+        except (HttpProcessingError, RequestPayloadError) as e:    # e.g. broken chunking
             what = " ".join(str(getattr(e, "message", "") or e).split())[:200]
             raise BodyRejected(400, [BAD_BODY, what]) from None
-        return bytes(body)
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return bytes(body)
+        if encoding not in inflate.ENCODINGS:
+            raise BodyRejected(415, [BAD_ENCODING, encoding, "unsupported content encoding"])
+        try:
+            return await inflate.inflate_async(bytes(body), encoding, limit)
+        except inflate.TooLarge:
+            raise BodyRejected(413, [TOO_LARGE, str(limit)]) from None
+        except inflate.InflateError:
+            raise BodyRejected(400, [BAD_ENCODING, encoding,
+                                     f"the body is not valid {encoding} data"]) from None
 
     async def _reject(self, request: web.Request, rejected: "BodyRejected", body: bytes,
                       content_type: str) -> web.StreamResponse:
-        """Answer a refused body and close without reading (or inflating) the rest of it."""
+        """Answer a refused body and close; a body too slow to wait for is not drained."""
         self._limiter.warning("rejected request", "rejected a request from %s: HTTP %d %s",
                               caller_of(request).peer, rejected.status,
                               " ".join(rejected.description))
         response = web.Response(status=rejected.status, body=body,
                                 headers={"Content-Type": content_type})
         response.force_close()
-        if rejected.status == 413 and not request.headers.get("Content-Encoding"):
-            return response         # plain bytes: let aiohttp drain them so the client reads this
+        if rejected.status != 408:
+            return response         # aiohttp drains what is left, so the client reads this
         await response.prepare(request)
         await response.write_eof()
         if self.guard is not None:

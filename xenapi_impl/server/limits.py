@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-#: descriptors kept out of the connection cap: database, log files, the simulator, executor
-#: threads, refusals being written, listening sockets
+#: descriptors kept out of the connection cap: database, log files, listening sockets (about
+#: 16), a batch of connections accepted before the guard sees them (32), refusals being
+#: written (16), files opened by calls
 FD_RESERVE = 100
 
 

@@ -1,20 +1,23 @@
-"""Login throttling: bounded concurrent password hashing, per-source and per-user limits on
-failed logins, and the same work for unknown users as for known ones.
+"""Login throttling: bounded concurrent password hashing that serves well-behaved sources
+first, per-source and per-user limits on failed logins, and the same work for unknown users
+as for known ones.
 
-A wrong password costs the server one argon2 verification (tens of milliseconds of a core),
-so a flood of them would take every core and make real logins wait. Hence:
-- at most `max_concurrent` verifications run at once (the rest wait their turn, off-CPU);
-- a source address with `failures_per_source` failures in `window` seconds is refused without
-  any verification until its window ends;
-- a user name with `failures_per_user` failures in the window (from anywhere) is verified one
-  attempt at a time, so a distributed guesser gets one core's worth at most while the real
-  user can still log in;
+A password check is one argon2 verification: a few hundred milliseconds of a core and 64 MiB.
+A flood of wrong passwords would take every core and make real logins wait. Hence:
+- at most `max_concurrent` verifications run at once; a source with no failure in the current
+  window goes ahead of sources that have failed (so a guesser's queue does not delay others);
+- a source with `failures_per_source` failures in `window` seconds is refused without any
+  verification until its window ends;
+- a user name with `failures_per_user` failures in the window is checked only for sources with
+  no failure of their own: a guesser spread over many addresses gets one try per address,
+  and the real user, from a clean address, is never locked out;
 - an unknown user is verified against a dummy hash, so the answer takes as long as for a
   known user with a wrong password and does not tell which names exist.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
 from dataclasses import dataclass
@@ -39,10 +42,12 @@ class LoginLimits:
 
 
 class LoginThrottled(Exception):
-    """The source has failed too often; `retry_after` seconds until it may try again."""
+    """Refused unchecked: `why` ("source" or "user") failed too often; `retry_after` seconds
+    until that window ends."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(retry_after)
+    def __init__(self, why: str, retry_after: float) -> None:
+        super().__init__(why, retry_after)
+        self.why = why
         self.retry_after = retry_after
 
 
@@ -76,51 +81,90 @@ class _FailureCounts:
             self._counts = dict(keep)
 
 
+class _Slots:
+    """A semaphore whose waiters from clean sources are woken before the others."""
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._waiters: tuple[collections.deque[asyncio.Future[None]], ...] = (
+            collections.deque(), collections.deque())     # clean, suspect
+
+    async def acquire(self, suspect: bool) -> None:
+        if self._free > 0 and not any(self._waiters):
+            self._free -= 1
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters[suspect].append(fut)
+        try:
+            await fut                     # the releaser handed its slot over
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()            # handed over, but the waiter is gone: pass it on
+            else:
+                self._waiters[suspect].remove(fut)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                fut = queue.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+                    return
+        self._free += 1
+
+
 class LoginGate:
     def __init__(self, limits: LoginLimits | None = None) -> None:
         self.limits = limits or LoginLimits()
-        self._hashing = asyncio.Semaphore(self.limits.max_concurrent)
+        self._slots = _Slots(self.limits.max_concurrent)
         self._by_source = _FailureCounts(self.limits.window)
         self._by_user = _FailureCounts(self.limits.window)
-        self._user_locks: dict[str, asyncio.Lock] = {}
         self._dummy: str | None = None
+        self._dummy_lock = asyncio.Lock()
         self.dummy_checks = 0          # verifications of unknown users (against the dummy hash)
         self.refused = 0               # attempts refused without verification
 
     async def verify(self, source: str, user: str, password_hash: str | None,
                      password: str) -> bool:
         """Whether `password` matches `password_hash` (None: unknown user, always False after
-        the same work). Raises LoginThrottled if `source` has failed too often."""
+        the same work). Raises LoginThrottled when the attempt is refused unchecked."""
         lim = self.limits
         now = time.monotonic()
         failures, left = self._by_source.count(source, now)
         if failures >= lim.failures_per_source:
             self.refused += 1
-            raise LoginThrottled(left)
+            raise LoginThrottled("source", left)
+        user_failures, user_left = self._by_user.count(user, now)
+        if failures and user_failures >= lim.failures_per_user:
+            self.refused += 1
+            raise LoginThrottled("user", user_left)
         unknown = password_hash is None
         if password_hash is None:
             self.dummy_checks += 1
-            password_hash = await self._dummy_hash()
-        if self._by_user.count(user, now)[0] >= lim.failures_per_user:
-            lock = self._user_locks.setdefault(user, asyncio.Lock())
-            async with lock:
-                ok = await self._check(password_hash, password)
-            if len(self._user_locks) > MAX_TRACKED:
-                self._user_locks = {k: v for k, v in self._user_locks.items() if v.locked()}
-        else:
-            ok = await self._check(password_hash, password)
-        ok = ok and not unknown
+            password_hash = await self._dummy_hash(suspect=failures > 0)
+        ok = await self._check(password_hash, password, suspect=failures > 0) and not unknown
         if not ok:
             now = time.monotonic()
             self._by_source.add(source, now)
             self._by_user.add(user, now)
         return ok
 
-    async def _check(self, password_hash: str, password: str) -> bool:
-        async with self._hashing:
+    async def _check(self, password_hash: str, password: str, *, suspect: bool) -> bool:
+        await self._slots.acquire(suspect)
+        try:
             return await passwords.verify_password_async(password_hash, password)
+        finally:
+            self._slots.release()
 
-    async def _dummy_hash(self) -> str:
-        if self._dummy is None:
-            self._dummy = await passwords.hash_password_async(passwords.generate_password())
+    async def _dummy_hash(self, *, suspect: bool) -> str:
+        """A hash of a random password with the real parameters, made once (in a slot)."""
+        async with self._dummy_lock:
+            if self._dummy is None:
+                await self._slots.acquire(suspect)
+                try:
+                    self._dummy = await passwords.hash_password_async(
+                        passwords.generate_password())
+                finally:
+                    self._slots.release()
         return self._dummy

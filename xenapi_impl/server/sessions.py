@@ -91,10 +91,11 @@ class SessionManager:
                                         cred.password_hash if cred is not None else None, pwd)
         except LoginThrottled as e:
             ok = False
-            message = (f"Authentication failure: too many failed logins from this address; "
+            whose = "from this address" if e.why == "source" else "for this user"
+            message = (f"Authentication failure: too many failed logins {whose}; "
                        f"try again in {max(1, round(e.retry_after))} s")
-            _ratelog.warning("throttled login", "login for user %r from %s refused "
-                                  "unchecked: too many failures from there", uname, caller.peer)
+            _ratelog.warning("throttled login", "login for user %r from %s refused unchecked: "
+                             "too many failed logins %s", uname, caller.peer, whose)
         else:
             if not ok:
                 _ratelog.warning("failed login", "failed login for user %r from %s%s",
