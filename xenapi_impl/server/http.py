@@ -396,8 +396,11 @@ async def _send(request: web.Request, body: bytes, content_type: str) -> web.Str
         for start in range(0, len(body), STREAM_CHUNK):
             await response.write(view[start:start + STREAM_CHUNK])
         await response.write_eof()
-    except ConnectionError:
-        pass  # the client went away mid-reply; nothing left to tell it
+    except ConnectionError as e:
+        # The client went away mid-reply (or was dropped); nothing left to tell it. The
+        # exception stays in aiohttp's drain future, and through its traceback this frame
+        # and `body`, in a cycle only a full garbage collection would free: cut it here.
+        e.__traceback__ = None
     return response
 
 

@@ -4,8 +4,9 @@ as for known ones.
 
 A password check is one argon2 verification: a few hundred milliseconds of a core and 64 MiB.
 A flood of wrong passwords would take every core and make real logins wait. Hence:
-- at most `max_concurrent` verifications run at once; a source with no failure in the current
-  window goes ahead of sources that have failed (so a guesser's queue does not delay others);
+- at most `max_concurrent` verifications run at once, in three queues: first sources that
+  logged in successfully in the last day, then sources with no failure in the window and no
+  other attempt in progress, then the rest (so a guesser's queue does not delay others);
 - a source with `failures_per_source` failures in `window` seconds is refused without any
   verification until its window ends;
 - a user name with `failures_per_user` failures in the window is checked only for sources with
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from . import passwords
 
 MAX_TRACKED = 10_000     # sources and user names remembered per window (a flood's are bounded)
+TRUST_FOR = 24 * 3600.0  # a source that logged in successfully goes first for this long
+TRUSTED, CLEAN, SUSPECT = 0, 1, 2        # the hashing queues, served in this order
 
 
 @dataclass(frozen=True)
@@ -82,26 +85,26 @@ class _FailureCounts:
 
 
 class _Slots:
-    """A semaphore whose waiters from clean sources are woken before the others."""
+    """A semaphore with one queue of waiters per priority (0 first)."""
 
     def __init__(self, n: int) -> None:
         self._free = n
         self._waiters: tuple[collections.deque[asyncio.Future[None]], ...] = (
-            collections.deque(), collections.deque())     # clean, suspect
+            collections.deque(), collections.deque(), collections.deque())
 
-    async def acquire(self, suspect: bool) -> None:
+    async def acquire(self, priority: int) -> None:
         if self._free > 0 and not any(self._waiters):
             self._free -= 1
             return
         fut = asyncio.get_running_loop().create_future()
-        self._waiters[suspect].append(fut)
+        self._waiters[priority].append(fut)
         try:
             await fut                     # the releaser handed its slot over
         except asyncio.CancelledError:
             if fut.done() and not fut.cancelled():
                 self.release()            # handed over, but the waiter is gone: pass it on
             else:
-                self._waiters[suspect].remove(fut)
+                self._waiters[priority].remove(fut)
             raise
 
     def release(self) -> None:
@@ -120,6 +123,8 @@ class LoginGate:
         self._slots = _Slots(self.limits.max_concurrent)
         self._by_source = _FailureCounts(self.limits.window)
         self._by_user = _FailureCounts(self.limits.window)
+        self._in_progress: collections.Counter[str] = collections.Counter()   # per source
+        self._trusted: dict[str, float] = {}          # source -> last successful login
         self._dummy: str | None = None
         self._dummy_lock = asyncio.Lock()
         self.dummy_checks = 0          # verifications of unknown users (against the dummy hash)
@@ -139,29 +144,47 @@ class LoginGate:
         if failures and user_failures >= lim.failures_per_user:
             self.refused += 1
             raise LoginThrottled("user", user_left)
+        if failures or self._in_progress[source]:
+            priority = SUSPECT
+        elif now - self._trusted.get(source, -TRUST_FOR) < TRUST_FOR:
+            priority = TRUSTED
+        else:
+            priority = CLEAN
         unknown = password_hash is None
-        if password_hash is None:
-            self.dummy_checks += 1
-            password_hash = await self._dummy_hash(suspect=failures > 0)
-        ok = await self._check(password_hash, password, suspect=failures > 0) and not unknown
-        if not ok:
-            now = time.monotonic()
+        self._in_progress[source] += 1
+        try:
+            if password_hash is None:
+                self.dummy_checks += 1
+                password_hash = await self._dummy_hash(priority)
+            ok = await self._check(password_hash, password, priority) and not unknown
+        finally:
+            self._in_progress[source] -= 1
+            if not self._in_progress[source]:
+                del self._in_progress[source]
+        now = time.monotonic()
+        if ok:
+            if len(self._trusted) >= MAX_TRACKED:
+                self._trusted = {k: t for k, t in self._trusted.items() if now - t < TRUST_FOR}
+                if len(self._trusted) >= MAX_TRACKED:
+                    self._trusted.clear()
+            self._trusted[source] = now
+        else:
             self._by_source.add(source, now)
             self._by_user.add(user, now)
         return ok
 
-    async def _check(self, password_hash: str, password: str, *, suspect: bool) -> bool:
-        await self._slots.acquire(suspect)
+    async def _check(self, password_hash: str, password: str, priority: int) -> bool:
+        await self._slots.acquire(priority)
         try:
             return await passwords.verify_password_async(password_hash, password)
         finally:
             self._slots.release()
 
-    async def _dummy_hash(self, *, suspect: bool) -> str:
+    async def _dummy_hash(self, priority: int) -> str:
         """A hash of a random password with the real parameters, made once (in a slot)."""
         async with self._dummy_lock:
             if self._dummy is None:
-                await self._slots.acquire(suspect)
+                await self._slots.acquire(priority)
                 try:
                     self._dummy = await passwords.hash_password_async(
                         passwords.generate_password())

@@ -33,3 +33,4 @@ def return_large_frees_to_os(threshold: int = LARGE) -> bool:
         log.debug("mallopt(M_MMAP_THRESHOLD) refused")
         return False
     return True
+
