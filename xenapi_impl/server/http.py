@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
@@ -153,7 +154,6 @@ class HttpServer:
                 self._unix_path = None
             raise
 
-        import resource
         fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         guard = ConnectionGuard(self.limits, limiter=self._limiter, max_connections=connection_cap(
             self.limits.max_connections, fd_limit))
