@@ -131,8 +131,8 @@ class ConnectionGuard:
                 conn.phase, conn.since = IDLE, time.monotonic()
 
     def close_after_reply(self, request: web.Request) -> None:
-        """Close the connection of `request` now that its reply is written, without reading
-        the rest of its body (aiohttp would read, and inflate, up to 10 s more of it)."""
+        """Close the connection of `request` now that its reply is written, without waiting
+        for the rest of its body (aiohttp would linger for it up to 10 s)."""
         conn = self._by_transport.get(request.transport)
         if conn is not None:
             self._close(conn)
