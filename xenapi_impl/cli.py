@@ -4,6 +4,11 @@
                         [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix [PATH]] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH] [--config FILE]
+                        [--idle-timeout S] [--header-timeout S] [--body-timeout S]
+                        [--send-timeout S] [--max-connections N]
+                        [--max-connections-per-address N] [--max-body BYTES]
+                        [--max-sessions-per-user N] [--max-concurrent-logins N]
+                        [--login-failures-per-source N] [--login-failures-per-user N]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
     xenapi-server user list --db PATH|URL
@@ -58,6 +63,52 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _add_limit_flags(s: argparse.ArgumentParser) -> None:
+    """What the server tolerates from clients (server/limits.py, logins.py, sessions.py)."""
+    from .server.limits import TransportLimits
+    from .server.logins import LoginLimits
+    from .server.sessions import MAX_PER_USER
+
+    t, lg = TransportLimits(), LoginLimits()
+    g = s.add_argument_group("client limits")
+    g.add_argument("--idle-timeout", type=_seconds, default=t.idle_timeout, metavar="S",
+                   help="close a connection with no request in progress after S seconds "
+                        "(default %(default)g)")
+    g.add_argument("--header-timeout", type=_seconds, default=t.header_timeout, metavar="S",
+                   help="a request's headers must arrive within S seconds (default %(default)g)")
+    g.add_argument("--body-timeout", type=_seconds, default=t.body_timeout, metavar="S",
+                   help="a request's body must arrive within S seconds (default %(default)g)")
+    g.add_argument("--send-timeout", type=_seconds, default=t.send_timeout, metavar="S",
+                   help="drop a connection whose client reads nothing of its reply for S "
+                        "seconds (default %(default)g)")
+    g.add_argument("--max-connections", type=_count, default=t.max_connections, metavar="N",
+                   help="open connections in all, lowered to fit the file descriptor limit "
+                        "(default %(default)d)")
+    g.add_argument("--max-connections-per-address", type=_count,
+                   default=t.max_connections_per_address, metavar="N",
+                   help="open TCP connections per client address (default %(default)d)")
+    g.add_argument("--max-body", type=_count, default=t.max_body, metavar="BYTES",
+                   help="request body size after decompression (default %(default)d)")
+    g.add_argument("--max-sessions-per-user", type=_count, default=MAX_PER_USER, metavar="N",
+                   help="live sessions per user; the least recently used is closed first "
+                        "(default %(default)d)")
+    g.add_argument("--max-concurrent-logins", type=_count, default=lg.max_concurrent,
+                   metavar="N", help="password checks run at once (default %(default)d)")
+    g.add_argument("--login-failures-per-source", type=_count, default=lg.failures_per_source,
+                   metavar="N", help="failed logins per address per minute before its logins "
+                                     "are refused unchecked (default %(default)d)")
+    g.add_argument("--login-failures-per-user", type=_count, default=lg.failures_per_user,
+                   metavar="N", help="failed logins per user per minute before its logins "
+                                     "are checked only from addresses with no failure "
+                                     "(default %(default)d)")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .server.rbac import ROLES
 
@@ -98,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", metavar="FILE",
                    help="TOML file setting any of these options (key: the flag's name without "
                         "the dashes); flags given here override it")
+    _add_limit_flags(s)
 
     u = sub.add_parser("user", help="manage local users")
     usub = u.add_subparsers(dest="user_command", required=True)
@@ -265,6 +317,10 @@ async def _serve(args: argparse.Namespace) -> int:
     from .server.app import Services, store_specs
     from .server.dispatch import Dispatcher
     from .server.http import HttpServer
+    from .server.limits import TransportLimits, raise_fd_limit
+    from .server.logins import LoginGate, LoginLimits
+    from .ratelimit import RateLimitedLog
+    from .server.ratelog import loop_exception_handler
     from .server.seed import seed
     from .store import is_database_url, open_database
     from .server import sdnotify
@@ -279,6 +335,16 @@ async def _serve(args: argparse.Namespace) -> int:
         cert = state + ".https.pem"
         log.info("HTTPS certificate %s%s", cert,
                  "" if os.path.exists(cert) else " (self-signed, generated now)")
+    from .server.memory import return_large_frees_to_os
+    return_large_frees_to_os()
+    raise_fd_limit()
+    asyncio.get_running_loop().set_exception_handler(
+        loop_exception_handler(RateLimitedLog(logging.getLogger("xenapi_impl.server.http"))))
+    limits = TransportLimits(
+        idle_timeout=args.idle_timeout, header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout, send_timeout=args.send_timeout,
+        max_connections=args.max_connections,
+        max_connections_per_address=args.max_connections_per_address, max_body=args.max_body)
     backend = open_backend(args.backend)
     store = await open_database(args.db, store_specs(MODEL), exclusive=True)
     if is_database_url(args.db):
@@ -291,13 +357,18 @@ async def _serve(args: argparse.Namespace) -> int:
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
     services.plugin_dir = args.plugin_dir
+    services.sessions.max_per_user = args.max_sessions_per_user
+    services.sessions.gate = LoginGate(LoginLimits(
+        max_concurrent=args.max_concurrent_logins,
+        failures_per_source=args.login_failures_per_source,
+        failures_per_user=args.login_failures_per_user))
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=state)
         if password_file is None:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)
-        http = HttpServer(dispatcher)
+        http = HttpServer(dispatcher, limits=limits)
         from .server import rrd_http
         rrd_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,

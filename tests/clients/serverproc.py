@@ -17,7 +17,8 @@ _LISTEN = re.compile(r"listening on (https?)://[^ ]*?:(\d+)/")
 class ServerProcess:
     def __init__(self, workdir: str, *, http: bool = True, https: bool = False,
                  unix: bool = False, db: str | None = None, extra: list[str] | None = None,
-                 state_dir: str | None = None, env: dict[str, str] | None = None) -> None:
+                 state_dir: str | None = None, env: dict[str, str] | None = None,
+                 preexec_fn: Any = None) -> None:
         self.workdir = workdir
         self.db = db or os.path.join(workdir, "xapi.db")
         # a shared (postgresql://) database keeps this host's own files in --state-dir
@@ -37,6 +38,7 @@ class ServerProcess:
         if state_dir:
             args += ["--state-dir", state_dir]
         self.args = args + (extra or [])
+        self.preexec_fn = preexec_fn      # e.g. lowering RLIMIT_NOFILE before exec
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: dict[str, int] = {}
 
@@ -44,7 +46,7 @@ class ServerProcess:
         self._log = open(self.log_path, "ab")
         self._offset = self._log.tell()        # the log may hold earlier runs: read past them
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=self.env)
+                                     env=self.env, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout
         wanted = {a.lstrip("-") for a in self.args if a in ("--http", "--https")}
         while time.monotonic() < deadline:
@@ -62,6 +64,15 @@ class ServerProcess:
         with open(self.log_path, "rb") as f:
             f.seek(getattr(self, "_offset", 0))
             return f.read().decode("utf-8", "replace")
+
+    def status(self, key: str) -> int:
+        """A /proc/<pid>/status figure of the server (VmRSS, VmHWM: kB)."""
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        raise KeyError(key)
 
     @property
     def url(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from xenapi_impl.server import ratelog
-from xenapi_impl.server.ratelog import FailureLog
+from xenapi_impl.ratelimit import FailureLog
 from xenapi_impl.store import StoreUnavailable
 
 

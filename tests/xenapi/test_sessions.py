@@ -78,7 +78,7 @@ def test_idle_sessions_expire_and_the_cap_evicts_the_oldest():
         assert h.store.get("session", s) is None and h.store.get("session", s2) is None
         assert len(mgr) == 0
 
-        mgr.max_per_user = 3
+        mgr.max_per_originator = 3
         refs = [await h.login(originator="o") for _ in range(3)]
         await h.call("pool.get_all", refs[0])           # refs[1] is now the least recent
         newest = await h.login(originator="o")
@@ -115,4 +115,68 @@ def test_logout_wakes_a_blocked_event_from():
         desc = await code_of(asyncio.wait_for(blocked, 5))
         assert desc == ["SESSION_INVALID", s]
         assert await h.call("pool.get_all", other)
+    run(body)
+
+
+def test_the_per_user_cap_spans_originators():
+    async def body(h):
+        mgr = h.services.sessions
+        mgr.max_per_user = 3
+        refs = [await h.login(originator=f"o{i}") for i in range(3)]
+        await h.call("pool.get_all", refs[0])           # refs[1] is now the least recent
+        newest = await h.login(originator="o-new")
+        assert mgr.get(refs[1]) is None and h.store.get("session", refs[1]) is None
+        assert all(mgr.get(r) is not None for r in (refs[0], refs[2], newest))
+        assert len(mgr) == 3
+        alice = await h.login("alice")                 # another user has a cap of its own
+        assert mgr.get(alice) is not None and len(mgr) == 4
+    run(body, users={"alice": "vm-operator"})
+
+
+def test_unknown_users_are_checked_against_a_dummy_hash(monkeypatch):
+    from xenapi_impl.server import passwords
+    checked = []
+    real = passwords.verify_password_async
+
+    async def spy(password_hash, password):
+        checked.append(password_hash)
+        return await real(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password_async", spy)
+
+    async def body(h):
+        gate = h.services.sessions.gate
+        desc = await code_of(h.call("session.login_with_password", "nobody", PASSWORD))
+        assert desc == ["SESSION_AUTHENTICATION_FAILED", "nobody", "Authentication failure"]
+        desc = await code_of(h.call("session.login_with_password", "root", "wrong"))
+        assert desc == ["SESSION_AUTHENTICATION_FAILED", "root", "Authentication failure"]
+        # both paths ran one argon2 verification; the unknown user's against the dummy hash
+        root_hash = h.store.get_credential("root").password_hash
+        assert checked == [gate._dummy, root_hash] and gate.dummy_checks == 1
+        assert gate._dummy.startswith("$argon2id$") and gate._dummy != root_hash
+    run(body)
+
+
+def test_a_source_that_keeps_failing_is_refused_unchecked():
+    from xenapi_impl.server.caller import Caller
+    from xenapi_impl.server.logins import LoginGate, LoginLimits
+
+    async def body(h):
+        mgr = h.services.sessions
+        mgr.gate = LoginGate(LoginLimits(failures_per_source=3, failures_per_user=3))
+        guesser = Caller("http", "192.0.2.7:4000")
+        for _ in range(3):
+            desc = await code_of(h.call("session.login_with_password", "root", "x", caller=guesser))
+            assert desc == ["SESSION_AUTHENTICATION_FAILED", "root", "Authentication failure"]
+        desc = await code_of(h.call("session.login_with_password", "root", PASSWORD, caller=guesser))
+        assert desc[:2] == ["SESSION_AUTHENTICATION_FAILED", "root"]
+        assert "too many failed logins from this address" in desc[2]
+        assert mgr.gate.refused == 1
+        # root is over its own limit too: a second address that has failed once is refused
+        # for root unchecked, but a clean address is still checked (the real user gets in)
+        other = Caller("http", "192.0.2.8:4000")
+        await code_of(h.call("session.login_with_password", "alice", "x", caller=other))
+        desc = await code_of(h.call("session.login_with_password", "root", PASSWORD, caller=other))
+        assert "too many failed logins for this user" in desc[2] and mgr.gate.refused == 2
+        assert (await h.login()).startswith("OpaqueRef:")
     run(body)

@@ -5,26 +5,40 @@ The transport reads the body (bounded), decodes it with the wire codecs, awaits
 `dispatcher.call(method, params, caller)` and encodes the result or the failure. A client never
 sees a stack trace or an HTML error page: bad requests get a well-formed failure in the protocol
 they used, XenAPIError becomes its description, and anything else becomes INTERNAL_ERROR with
-the traceback logged here.
+the traceback logged here. What a client does wrong (an oversized, slow or badly encoded body,
+an unparsable request) gets an HTTP 4xx and a rate-limited line in the log, never a traceback.
+
+Connections go through a ConnectionGuard (connections.py): caps, idle/header/send timeouts.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from ..errors import XenAPIError
 from ..wire import jsonrpc, xmlrpc
-from . import tls, unixsock
+from . import inflate, tls, unixsock
 from .caller import Caller
+from .connections import ConnectionGuard, GuardedSockSite
+from .limits import TransportLimits, connection_cap
+from ..ratelimit import RateLimitedLog
+from .ratelog import ClientErrorLogger
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
-TOO_LARGE = "REQUEST_ENTITY_TOO_LARGE"  # not in xapi's catalogue: xapi has no such limit message
+DEFAULT_MAX_BODY = TransportLimits.max_body
+# Transport failures; not in xapi's catalogue (xapi has no such limits), sent with an HTTP 4xx.
+TOO_LARGE = "REQUEST_ENTITY_TOO_LARGE"          # [limit in bytes]
+TIMED_OUT = "REQUEST_TIMEOUT"                    # [seconds the body may take]
+BAD_ENCODING = "INVALID_CONTENT_ENCODING"        # [Content-Encoding, what is wrong] (400, 415)
+BAD_BODY = "INVALID_REQUEST_BODY"                # [what is wrong] (e.g. broken chunking)
 
 XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
 JSON_TYPE = "application/json"
@@ -58,13 +72,20 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
 class HttpServer:
     """Serves one dispatcher on any number of HTTP, HTTPS and Unix socket endpoints."""
 
-    def __init__(self, dispatcher: Dispatcher, *, max_body: int = DEFAULT_MAX_BODY,
-                 logger: logging.Logger | None = None, unix_mode: int = 0o600) -> None:
-        if max_body <= 0:
-            raise ValueError("max_body must be positive")
+    def __init__(self, dispatcher: Dispatcher, *, limits: TransportLimits | None = None,
+                 max_body: int | None = None, logger: logging.Logger | None = None,
+                 unix_mode: int = 0o600) -> None:
+        limits = limits or TransportLimits()
+        if max_body is not None:
+            if max_body <= 0:
+                raise ValueError("max_body must be positive")
+            limits = replace(limits, max_body=max_body)
         self._dispatcher = dispatcher
-        self._max_body = max_body
+        self.limits = limits
+        self._max_body = limits.max_body
         self._log = logger or logging.getLogger("xenapi_impl.server.http")
+        self._limiter = RateLimitedLog(self._log)
+        self.guard: ConnectionGuard | None = None
         self._unix_mode = unix_mode
         self._extra: list[tuple[str, str, Handler]] = []
         self._runner: web.AppRunner | None = None
@@ -134,7 +155,10 @@ class HttpServer:
                 self._unix_path = None
             raise
 
-        app = web.Application(client_max_size=self._max_body)
+        fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        guard = ConnectionGuard(self.limits, limiter=self._limiter, max_connections=connection_cap(
+            self.limits.max_connections, fd_limit))
+        app = web.Application(client_max_size=self._max_body, middlewares=[guard.middleware])
         app.on_response_prepare.append(_cors)
         for method, path, handler in self._extra:
             app.router.add_route(method, path, handler)
@@ -142,12 +166,22 @@ class HttpServer:
         app.router.add_route("POST", "/jsonrpc", self._jsonrpc)
         app.router.add_route("POST", "/{tail:.*}", self._xmlrpc)
         # Graceful draining is done in stop(); aiohttp only cancels what outlives it.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
+        # aiohttp's keep-alive timer is only a backstop: the guard closes idle connections
+        # first, and aborts those whose client does not read. Lingering (reading the rest of a
+        # body the handler did not want) is bounded by the body timeout.
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.1,
+            keepalive_timeout=self.limits.idle_timeout + 5, auto_decompress=False,
+            lingering_time=min(10.0, self.limits.body_timeout),
+            logger=ClientErrorLogger(logging.getLogger("aiohttp.server"), self._limiter))
         try:
             await runner.setup()
             self._runner = runner
+            self.guard = guard
+            guard.start()
             for transport, s in bound:
-                site = web.SockSite(runner, s, ssl_context=ssl_ctx if transport == "https" else None)
+                site = GuardedSockSite(runner, s, guard,
+                                       ssl_context=ssl_ctx if transport == "https" else None)
                 await site.start()
                 self._sites.append(site)
                 if transport == "unix":
@@ -157,6 +191,8 @@ class HttpServer:
                     host, port = s.getsockname()[:2]
                     self._endpoints.append(Endpoint(transport, host, port))
         except BaseException:
+            await guard.stop()
+            self.guard = None
             await runner.cleanup()
             for _, s in bound:
                 s.close()
@@ -183,6 +219,9 @@ class HttpServer:
             _, late = await asyncio.wait(pending, timeout=max(grace, 0.0))
             if late:
                 self._log.warning("cancelling %d call(s) still running after %.1fs", len(late), grace)
+        if self.guard is not None:
+            await self.guard.stop()
+            self.guard = None
         await runner.cleanup()
         if self._unix_path is not None:
             unixsock.remove(self._unix_path)
@@ -202,19 +241,57 @@ class HttpServer:
             "Allow": "POST, GET, OPTIONS",
         })
 
-    async def _read_body(self, request: web.Request) -> bytes | None:
-        """The request body, or None when it exceeds the limit."""
-        length = request.content_length
-        if length is not None and length > self._max_body:
-            return None
-        try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return None
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The request body, decoded; BodyRejected if it is too large (before or after
+        inflating: a compression bomb stops at the limit), too slow or badly encoded.
 
-    def _too_large(self, body: bytes, content_type: str) -> web.Response:
-        response = web.Response(status=413, body=body, headers={"Content-Type": content_type})
-        response.force_close()  # the rest of the body was not read
+        aiohttp's own decompression is off (inflate.py says why); the body is read as it came,
+        bounded by the limit as it arrives, then inflated off the event loop.
+        """
+        limit = self._max_body
+        length = request.content_length
+        if length is not None and length > limit:
+            raise BodyRejected(413, [TOO_LARGE, str(limit)])
+        body = bytearray()
+        try:
+            async with asyncio.timeout(self.limits.body_timeout):
+                while chunk := await request.content.readany():
+                    body += chunk
+                    if len(body) > limit:
+                        raise BodyRejected(413, [TOO_LARGE, str(limit)])
+        except TimeoutError:
+            raise BodyRejected(408, [TIMED_OUT, f"{self.limits.body_timeout:g}"]) from None
+        except (HttpProcessingError, RequestPayloadError) as e:    # e.g. broken chunking
+            what = " ".join(str(getattr(e, "message", "") or e).split())[:200]
+            raise BodyRejected(400, [BAD_BODY, what]) from None
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return bytes(body)
+        if encoding not in inflate.ENCODINGS:
+            raise BodyRejected(415, [BAD_ENCODING, encoding, "unsupported content encoding"])
+        try:
+            return await inflate.inflate_async(bytes(body), encoding, limit)
+        except inflate.TooLarge:
+            raise BodyRejected(413, [TOO_LARGE, str(limit)]) from None
+        except inflate.InflateError:
+            raise BodyRejected(400, [BAD_ENCODING, encoding,
+                                     f"the body is not valid {encoding} data"]) from None
+
+    async def _reject(self, request: web.Request, rejected: "BodyRejected", body: bytes,
+                      content_type: str) -> web.StreamResponse:
+        """Answer a refused body and close; a body too slow to wait for is not drained."""
+        self._limiter.warning("rejected request", "rejected a request from %s: HTTP %d %s",
+                              caller_of(request).peer, rejected.status,
+                              " ".join(rejected.description))
+        response = web.Response(status=rejected.status, body=body,
+                                headers={"Content-Type": content_type})
+        response.force_close()
+        if rejected.status != 408:
+            return response         # aiohttp drains what is left, so the client reads this
+        await response.prepare(request)
+        await response.write_eof()
+        if self.guard is not None:
+            self.guard.close_after_reply(request)
         return response
 
     async def _call(self, method: str, params: list[Any], caller: Caller) -> tuple[bool, Any]:
@@ -250,9 +327,10 @@ class HttpServer:
             method = "?"
             try:
                 caller = caller_of(request)
-                body = await self._read_body(request)
-                if body is None:
-                    return self._too_large(fail([TOO_LARGE, str(self._max_body)]), ctype)
+                try:
+                    body = await self._read_body(request)
+                except BodyRejected as rejected:
+                    return await self._reject(request, rejected, fail(rejected.description), ctype)
                 try:
                     if xml:
                         method, params = xmlrpc.parse_request(body)
@@ -273,12 +351,25 @@ class HttpServer:
                     except Exception as e:
                         self._log.exception("cannot encode the result of %s", method)
                         out = fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+            except ConnectionError:     # the client left mid-request: nobody to answer
+                response = web.Response(status=400)
+                response.force_close()
+                return response
             except Exception as e:
                 self._log.exception("internal error in the transport handling %s", method)
                 return _reply(fail(["INTERNAL_ERROR", str(e) or type(e).__name__]), ctype)
             return await _send(request, out, ctype)
         finally:
             self._inflight.discard(task)
+
+
+class BodyRejected(Exception):
+    """A request body the transport refuses: HTTP `status` and the failure to send."""
+
+    def __init__(self, status: int, description: list[str]) -> None:
+        super().__init__(status, description)
+        self.status = status
+        self.description = description
 
 
 def _reply(body: bytes, content_type: str) -> web.Response:
@@ -306,8 +397,11 @@ async def _send(request: web.Request, body: bytes, content_type: str) -> web.Str
         for start in range(0, len(body), STREAM_CHUNK):
             await response.write(view[start:start + STREAM_CHUNK])
         await response.write_eof()
-    except ConnectionError:
-        pass  # the client went away mid-reply; nothing left to tell it
+    except ConnectionError as e:
+        # The client went away mid-reply (or was dropped); nothing left to tell it. The
+        # exception stays in aiohttp's drain future, and through its traceback this frame
+        # and `body`, in a cycle only a full garbage collection would free: cut it here.
+        e.__traceback__ = None
     return response
 
 

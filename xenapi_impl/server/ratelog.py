@@ -1,42 +1,56 @@
-"""A repeating failure, logged as one line when it starts, at most once per `every` seconds
-while it lasts, and once when it ends: a loop that fails each round (the monitor on a full
-disk) must not fill the log with a traceback per round."""
+"""The transport's side of rate-limited logging (aiohttp's): a request aiohttp cannot parse
+is one rate-limited line, not a traceback; so is asyncio's "out of descriptors" accept
+failure. The limiter itself is `xenapi_impl.ratelimit.RateLimitedLog`."""
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
+from typing import Any
 
-from ..errors import XenAPIError
-from ..store import StoreError
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
+from ..ratelimit import RateLimitedLog
+
+#: what aiohttp raises for a request it cannot parse or decode, or a client that left: the
+#: client's doing
+CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError, ConnectionError)
 
 
-class FailureLog:
-    def __init__(self, logger: logging.Logger, what: str, every: float = 300.0) -> None:
-        self.log = logger
-        self.what = what
-        self.every = every
-        self.failures = 0           # since the last success
-        self._logged_at = 0.0
+class ClientErrorLogger(logging.LoggerAdapter):
+    """The logger handed to aiohttp's connection handler: a request aiohttp cannot parse is
+    the client's fault and gets a rate-limited line without a traceback; anything else keeps
+    its traceback (rate-limited too)."""
 
-    def failed(self, exc: BaseException) -> None:
-        """Log `exc` unless it was logged less than `every` seconds ago. Expected failures
-        (the store's, XenAPI errors) are one line; anything else carries its traceback the
-        first time, since it is a bug."""
-        self.failures += 1
-        now = time.monotonic()
-        if self.failures > 1 and now - self._logged_at < self.every:
+    def __init__(self, logger: logging.Logger, limiter: RateLimitedLog) -> None:
+        super().__init__(logger, {})
+        self.limiter = limiter
+
+    def exception(self, msg: object, *args: Any, exc_info: Any = True, **kw: Any) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else None
+        if isinstance(exc, CLIENT_ERRORS):
+            text = (str(msg) % args) if args else str(msg)
+            self.limiter.warning("malformed request", "%s: %s", text, _one_line(exc))
+        else:   # a fault of ours: keep the traceback
+            self.logger.error(msg, *args, exc_info=exc_info, **kw)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:200]
+
+
+def loop_exception_handler(limiter: RateLimitedLog):  # noqa: ANN201 - asyncio's handler type
+    """An asyncio exception handler that turns "out of descriptors" accept failures (asyncio
+    retries them every second, logging a traceback each time) into rate-limited lines."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message", ""))
+        if message.startswith("socket.accept() out of system resource"):
+            exc = context.get("exception")
+            limiter.warning("accept failure", "cannot accept connections: %s (asyncio "
+                            "retries in 1s)", exc)
             return
-        self._logged_at = now
-        expected = isinstance(exc, (StoreError, XenAPIError))
-        text = str(exc) if expected else f"{type(exc).__name__}: {exc}"
-        if self.failures == 1:
-            self.log.error("%s failed: %s (repeats are logged at most every %g s)", self.what,
-                           text, self.every, exc_info=None if expected else exc)
-        else:
-            self.log.error("%s still failing (%d times in a row): %s", self.what,
-                           self.failures, text)
+        loop.default_exception_handler(context)
 
-    def passed(self) -> None:
-        if self.failures:
-            self.log.warning("%s succeeds again after %d failure(s)", self.what, self.failures)
-            self.failures = 0
+    return handle

@@ -1,4 +1,4 @@
-"""Sessions: login, validation, idle expiry, the per-user cap, logout.
+"""Sessions: login, validation, idle expiry, the per-user caps, logout.
 
 Sessions live in memory only (the model's session class is not persistent): a restart logs
 everyone out, as in xapi. The session record is in the store (so session.get_* and events
@@ -18,15 +18,19 @@ from ..errors import XenAPIError
 from ..store import NULL_REF, new_ref, new_uuid
 from . import rbac
 from .caller import Caller
-from .passwords import verify_password_async
+from .logins import LoginGate, LoginLimits, LoginThrottled
+from ..ratelimit import RateLimitedLog
 
 if TYPE_CHECKING:
     from .app import Services
 
 log = logging.getLogger(__name__)
+#: failed logins are what a guesser makes by the thousand: a few lines per period, then a count
+_ratelog = RateLimitedLog(log)
 
 IDLE_TIMEOUT = 24 * 3600.0          # seconds without a call before a session expires
-MAX_PER_USER = 500                  # sessions per (user, originator); the oldest go first
+MAX_PER_ORIGINATOR = 500            # sessions per (user, originator); the least recent go first
+MAX_PER_USER = 1000                 # sessions per user, whatever the originators (as xapi)
 TOUCH_INTERVAL = 1.0                # last_active is refreshed at most this often
 
 
@@ -48,13 +52,19 @@ class SessionInfo:
 
 class SessionManager:
     def __init__(self, services: "Services", *, auth_failure_delay: float = 1.0,
-                 idle_timeout: float = IDLE_TIMEOUT, max_per_user: int = MAX_PER_USER) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, max_per_originator: int = MAX_PER_ORIGINATOR,
+                 max_per_user: int = MAX_PER_USER, login_limits: LoginLimits | None = None
+                 ) -> None:
         self.services = services
         self.auth_failure_delay = auth_failure_delay
         self.idle_timeout = idle_timeout
+        self.max_per_originator = max_per_originator
         self.max_per_user = max_per_user
+        self.gate = LoginGate(login_limits)
         self._sessions: dict[str, SessionInfo] = {}
+        # least recently used first: per (user, originator) and per user
         self._by_key: dict[tuple[str, str], collections.OrderedDict[str, None]] = {}
+        self._by_user: dict[str, collections.OrderedDict[str, None]] = {}
         self._permissions: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
@@ -75,22 +85,36 @@ class SessionManager:
         if caller.local_superuser:
             return await self._open("root", "pool-admin", originator, True)
         cred = self.services.store.get_credential(uname)
-        ok = cred is not None and await verify_password_async(cred.password_hash, pwd)
+        message = "Authentication failure"
+        try:
+            ok = await self.gate.verify(caller.source, uname,
+                                        cred.password_hash if cred is not None else None, pwd)
+        except LoginThrottled as e:
+            ok = False
+            whose = "from this address" if e.why == "source" else "for this user"
+            message = (f"Authentication failure: too many failed logins {whose}; "
+                       f"try again in {max(1, round(e.retry_after))} s")
+            _ratelog.warning("throttled login", "login for user %r from %s refused unchecked: "
+                             "too many failed logins %s", uname, caller.peer, whose)
+        else:
+            if not ok:
+                _ratelog.warning("failed login", "failed login for user %r from %s%s",
+                                      uname, caller.peer, "" if cred else " (unknown user)")
         if not ok or cred is None:
-            log.warning("failed login for user %r from %s", uname, caller.peer)
             await asyncio.sleep(self.auth_failure_delay)    # slows guessing, blocks nobody
-            raise XenAPIError("SESSION_AUTHENTICATION_FAILED", uname, "Authentication failure")
+            raise XenAPIError("SESSION_AUTHENTICATION_FAILED", uname, message)
         return await self._open(cred.name, cred.role, originator, False)
 
     async def _open(self, user: str, role: str, originator: str, superuser: bool) -> str:
         services = self.services
         key = (user, originator)
-        group = self._by_key.get(key)
-        while group is not None and len(group) >= self.max_per_user:
-            oldest = next(iter(group))
-            log.info("session cap reached for %s/%r: closing the oldest session", user,
-                     originator)
-            await self.logout(oldest)
+        for group, cap, what in ((self._by_key.get(key), self.max_per_originator,
+                                  f"{user}/{originator!r}"),
+                                 (self._by_user.get(user), self.max_per_user, user)):
+            while group and len(group) >= cap:
+                _ratelog.log(logging.INFO, "session cap", "session cap (%d) reached for "
+                                  "%s: closing the least recently used session", cap, what)
+                await self.logout(next(iter(group)))
         ref = new_ref()
         now = _dt.datetime.now(_dt.timezone.utc)
         record = services.default_record("session")
@@ -109,6 +133,7 @@ class SessionManager:
         info = SessionInfo(ref, user, role, originator, superuser, mono, mono)
         self._sessions[ref] = info
         self._by_key.setdefault(key, collections.OrderedDict())[ref] = None
+        self._by_user.setdefault(user, collections.OrderedDict())[ref] = None
         log.info("session opened for %s (role %s%s)", user, role,
                  ", local superuser" if superuser else "")
         return ref
@@ -123,9 +148,9 @@ class SessionManager:
         if now - info.last_active > self.idle_timeout:
             raise XenAPIError("SESSION_INVALID", ref)   # expire_idle removes it for good
         info.last_active = now
-        group = self._by_key.get(info.key)
-        if group is not None:
-            group.move_to_end(ref)
+        for group in (self._by_key.get(info.key), self._by_user.get(info.user)):
+            if group is not None:
+                group.move_to_end(ref)
         if now - info.touched >= TOUCH_INTERVAL:
             info.touched = now
             try:
@@ -154,11 +179,12 @@ class SessionManager:
 
     def _forget(self, info: SessionInfo) -> None:
         self._sessions.pop(info.ref, None)
-        group = self._by_key.get(info.key)
-        if group is not None:
-            group.pop(info.ref, None)
-            if not group:
-                del self._by_key[info.key]
+        for index, key in ((self._by_key, info.key), (self._by_user, info.user)):
+            group = index.get(key)
+            if group is not None:
+                group.pop(info.ref, None)
+                if not group:
+                    del index[key]
 
     async def expire_idle(self, now: float | None = None) -> int:
         """Close every session idle for longer than the timeout; returns how many."""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..server.ratelog import FailureLog
+from ..ratelimit import FailureLog
 from ..store import NULL_REF
 from ..store.refs import new_ref, new_uuid
 from .config import domain_type, vdev

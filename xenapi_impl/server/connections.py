@@ -1,0 +1,306 @@
+"""Connection guard: caps, idle/header/send timeouts and clear refusals for every connection
+the transport accepts.
+
+aiohttp's keep-alive timer closes idle connections with `transport.close()`, which waits for
+unsent data: a client that never reads keeps its socket and its reply forever. It has no
+header deadline and no connection cap. So each connection's aiohttp protocol is wrapped in a
+`_Conn` that records what phase the connection is in; one sweeper task enforces the deadlines
+and aborts (never politely closes) connections that overstay, which frees the descriptor and
+the buffered reply at once. The body deadline is the request handler's (http.py), since only
+it reads the body.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .limits import TransportLimits
+from ..ratelimit import RateLimitedLog
+
+log = logging.getLogger(__name__)
+
+# Phases of a connection.
+IDLE = 0        # no request in progress and no byte of the next one
+HEADERS = 1     # bytes of a request arrived, its handler has not started
+BUSY = 2        # a handler is running (reading the body, calling, replying)
+CLOSING = 3     # being closed by us: aborted if not gone after CLOSE_GRACE
+REFUSED = 4     # over a cap: the refusal is being written, what the client sends is dropped
+
+CLOSE_GRACE = 2.0        # seconds a closing connection may take to flush before it is aborted
+MAX_LINGERING = 16       # refusals kept open to be read before the socket closes
+#: connections asyncio accepts in one go, before any of them reaches the guard: the
+#: descriptors kept out of the cap (limits.FD_RESERVE) must cover a batch
+ACCEPT_BATCH = 32
+_RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: close() sends a reset
+
+
+class _Conn(asyncio.Protocol):
+    """Wraps aiohttp's protocol for one connection, recording its phase and write stalls."""
+
+    __slots__ = ("guard", "inner", "transport", "address", "phase", "since", "paused_since")
+
+    def __init__(self, guard: "ConnectionGuard", inner: asyncio.Protocol) -> None:
+        self.guard = guard
+        self.inner = inner
+        self.transport: asyncio.Transport | None = None
+        self.address: str | None = None      # TCP peer host; None on the Unix socket
+        self.phase = IDLE
+        self.since = time.monotonic()
+        self.paused_since: float | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        if self.guard._admit(self):
+            self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.phase == REFUSED:
+            return
+        if self.phase == IDLE:
+            self.phase, self.since = HEADERS, time.monotonic()
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        if self.phase == REFUSED:
+            return None                       # the client read the refusal and left: close
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        refused = self.phase == REFUSED
+        self.guard._forget(self)
+        if not refused:
+            self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.paused_since = time.monotonic()
+        if self.phase != REFUSED:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.paused_since = None
+        if self.phase != REFUSED:
+            self.inner.resume_writing()
+
+
+class ConnectionGuard:
+    """Admits, tracks and times out the connections of one HttpServer."""
+
+    def __init__(self, limits: TransportLimits, *, max_connections: int | None = None,
+                 limiter: RateLimitedLog | None = None) -> None:
+        self.limits = limits
+        self.max_connections = max_connections or limits.max_connections
+        self.limiter = limiter or RateLimitedLog(log)
+        self._conns: dict[_Conn, None] = {}        # admitted and not yet lost, oldest first
+        self._by_transport: dict[Any, _Conn] = {}
+        self._per_address: dict[str, int] = {}
+        self._refused: dict[_Conn, float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self.refusals = 0
+        self.timeouts = 0
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def protocol_factory(self, inner: Callable[[], asyncio.Protocol]
+                         ) -> Callable[[], asyncio.Protocol]:
+        """What to give loop.create_server instead of aiohttp's own factory."""
+        return lambda: _Conn(self, inner())
+
+    @web.middleware
+    async def middleware(self, request: web.Request,
+                         handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                         ) -> web.StreamResponse:
+        """Marks the connection busy while a handler runs, idle once it has answered."""
+        conn = self._by_transport.get(request.transport)
+        if conn is not None and conn.phase in (IDLE, HEADERS):
+            conn.phase = BUSY
+        try:
+            return await handler(request)
+        finally:
+            if conn is not None and conn.phase == BUSY:
+                conn.phase, conn.since = IDLE, time.monotonic()
+
+    def close_after_reply(self, request: web.Request) -> None:
+        """Close the connection of `request` now that its reply is written, without waiting
+        for the rest of its body (aiohttp would linger for it up to 10 s)."""
+        conn = self._by_transport.get(request.transport)
+        if conn is not None:
+            self._close(conn)
+        elif request.transport is not None:
+            request.transport.close()
+
+    def start(self) -> None:
+        lim = self.limits
+        tick = min(lim.idle_timeout, lim.header_timeout, lim.send_timeout) / 4
+        self._sweeper = asyncio.get_running_loop().create_task(
+            self._sweep(min(max(tick, 0.05), 1.0)))
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        for conn in list(self._refused):
+            self._abort(conn)
+
+    # -- admission ---------------------------------------------------------------------------
+
+    def _admit(self, conn: _Conn) -> bool:
+        transport = conn.transport
+        assert transport is not None
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            conn.address = str(peer[0])
+        lim = self.limits
+        if conn.address is not None and \
+                self._per_address.get(conn.address, 0) >= lim.max_connections_per_address:
+            self._refuse(conn, 429, "Too Many Requests",
+                         f"too many connections from {conn.address} (at most "
+                         f"{lim.max_connections_per_address})")
+            return False
+        if len(self._conns) >= self.max_connections and not self._evict_idle():
+            self._refuse(conn, 503, "Service Unavailable",
+                         f"too many connections (at most {self.max_connections})")
+            return False
+        self._conns[conn] = None
+        self._by_transport[transport] = conn
+        if conn.address is not None:
+            self._per_address[conn.address] = self._per_address.get(conn.address, 0) + 1
+        return True
+
+    def _evict_idle(self) -> bool:
+        """Make room by dropping the connection idle (or stuck in its headers) longest."""
+        victim = min((c for c in self._conns if c.phase in (IDLE, HEADERS)),
+                     key=lambda c: c.since, default=None)
+        if victim is None:
+            return False
+        self.limiter.warning("connection cap", "connection cap (%d) reached: closing the "
+                             "longest idle connection, from %s", self.max_connections,
+                             victim.address or "the Unix socket")
+        self._abort(victim)
+        return True
+
+    def _refuse(self, conn: _Conn, status: int, reason: str, text: str) -> None:
+        self.refusals += 1
+        self.limiter.warning("refused connection", "refused a connection: %s", text)
+        conn.phase, conn.since = REFUSED, time.monotonic()
+        body = (text + "\n").encode()
+        transport = conn.transport
+        assert transport is not None
+        transport.write(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                        b"Connection: close\r\nRetry-After: 5\r\n\r\n%s"
+                        % (status, reason.encode(), len(body), body))
+        # Closing at once would answer the request the client is sending with a reset, and
+        # most clients then report the reset, not the refusal: so finish writing, keep reading
+        # (and dropping) for a moment, close on the client's EOF or after CLOSE_GRACE.
+        if transport.can_write_eof() and len(self._refused) < MAX_LINGERING:
+            transport.write_eof()
+            self._refused[conn] = conn.since
+        else:
+            transport.close()
+
+    # -- timeouts ----------------------------------------------------------------------------
+
+    async def _sweep(self, tick: float) -> None:
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                self._enforce(time.monotonic())
+            except Exception:       # noqa: BLE001 - the sweeper must survive; say why
+                log.exception("connection sweep failed")
+
+    def _enforce(self, now: float) -> None:
+        lim = self.limits
+        for conn, since in list(self._refused.items()):
+            if now - since > CLOSE_GRACE:
+                self._abort(conn)
+        for conn in list(self._conns):
+            age = now - conn.since
+            if conn.paused_since is not None and now - conn.paused_since > lim.send_timeout:
+                self._timed_out(conn, "send", "the client did not read its reply")
+            elif conn.phase == CLOSING:
+                if age > CLOSE_GRACE:
+                    self._abort(conn)
+            elif conn.phase == IDLE and age > lim.idle_timeout:
+                self.timeouts += 1
+                self._close(conn)   # quietly: idle keep-alive connections are normal
+            elif conn.phase == HEADERS and age > lim.header_timeout:
+                self._timed_out(conn, "header", "request headers incomplete")
+
+    def _timed_out(self, conn: _Conn, which: str, why: str) -> None:
+        self.timeouts += 1
+        self.limiter.warning(f"{which} timeout", "%s timeout: %s from %s; connection closed",
+                             which, why, conn.address or "the Unix socket")
+        self._abort(conn)
+
+    def _close(self, conn: _Conn) -> None:
+        """Close once what is written has gone; the sweeper aborts it if it does not go."""
+        transport = conn.transport
+        if transport is None:
+            return
+        if transport.get_write_buffer_size():
+            self._abort(conn)
+            return
+        conn.phase, conn.since = CLOSING, time.monotonic()
+        transport.close()
+
+    def _abort(self, conn: _Conn) -> None:
+        transport = conn.transport
+        if transport is not None:
+            # asyncio's abort() drops its own buffer but then closes the socket normally,
+            # leaving the kernel to deliver its send queue (megabytes, to a client that does
+            # not read) for minutes; a zero linger makes the close a reset that frees it.
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+            transport.abort()
+        self._forget(conn)
+
+    def _forget(self, conn: _Conn) -> None:
+        self._refused.pop(conn, None)
+        if self._conns.pop(conn, 0) is None:     # it was admitted: present with value None
+            self._by_transport.pop(conn.transport, None)
+            if conn.address is not None:
+                left = self._per_address.get(conn.address, 1) - 1
+                if left > 0:
+                    self._per_address[conn.address] = left
+                else:
+                    self._per_address.pop(conn.address, None)
+
+
+class GuardedSockSite(web.SockSite):
+    """aiohttp's SockSite serving through a ConnectionGuard."""
+
+    __slots__ = ("_guard",)
+
+    def __init__(self, runner: web.BaseRunner, sock: Any, guard: ConnectionGuard,
+                 **kwargs: Any) -> None:
+        super().__init__(runner, sock, **kwargs)
+        self._guard = guard
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        # A TLS connection reaches the guard only once its handshake is done: bound that
+        # phase like request headers.
+        tls = {} if self._ssl_context is None else {
+            "ssl_handshake_timeout": self._guard.limits.header_timeout}
+        # asyncio uses `backlog` both for listen() and as how many connections it accepts
+        # per wake-up; the batch must stay small, the kernel's queue need not.
+        self._server = await asyncio.get_running_loop().create_server(
+            self._guard.protocol_factory(server), sock=self._sock, ssl=self._ssl_context,
+            backlog=ACCEPT_BATCH, **tls)
+        self._sock.listen(max(self._backlog, ACCEPT_BATCH))
