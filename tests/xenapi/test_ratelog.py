@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from xenapi_impl.server import ratelog
+from xenapi_impl import ratelimit
 from xenapi_impl.ratelimit import FailureLog
 from xenapi_impl.store import StoreUnavailable
 
 
 def test_a_repeating_failure_is_logged_once_per_period(caplog, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(ratelog.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: now[0])
     flog = FailureLog(logging.getLogger("t"), "round", every=60)
     with caplog.at_level(logging.INFO, "t"):
         for _ in range(50):                     # 50 rounds, 1 s apart: one line
