@@ -202,6 +202,8 @@ async def _serve(args: argparse.Namespace) -> int:
         vdi_http.register(http, services)
         from .server import xva_http
         xva_http.register(http, services)
+        from .server import console_http
+        console_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=args.cert, key=args.key,
                          unix=args.unix)
     except BaseException:

@@ -64,10 +64,12 @@ class Request:
         return self.ctx.task
 
 
-async def authenticate(services: Any, request: web.Request, method: str) -> tuple[str, Any, bool]:
+async def authenticate(services: Any, request: web.Request, method: str,
+                       query: Any = None) -> tuple[str, Any, bool]:
     """(session ref, SessionInfo, opened here) or HttpFailure(401/403)."""
     sessions = services.sessions
-    ref = request.query.get("session_id") or request.cookies.get("session_id")
+    query = request.query if query is None else query
+    ref = query.get("session_id") or request.cookies.get("session_id")
     opened = False
     if not ref:
         auth = request.headers.get("Authorization", "")

@@ -166,6 +166,28 @@ class Hypervisor:
             raise
         return stream
 
+    async def console_text(self, domid: int, name: str = "") -> str:
+        """What the guest wrote on its text console (hvc0), the most recent part.
+
+        The simulator keeps each guest's console ring (its last 2 KiB). On real Xen the
+        console's output is read from xenconsoled's log of the guest
+        (`xenconsoled --log=guest`, /var/log/xen/console/guest-<name>.log, its last 16 KiB);
+        without that log there is nothing to read yet (libxl_console_get_tty is not bound).
+        """
+        if self.kind == "sim":
+            return await self.run("console read", self.sim.guest_console, domid)
+        path = f"/var/log/xen/console/guest-{name}.log"
+
+        def tail() -> str:
+            try:
+                with open(path, "rb") as f:
+                    f.seek(0, 2)
+                    f.seek(max(0, f.tell() - 16384))
+                    return f.read().decode(errors="replace")
+            except OSError:
+                return ""
+        return await in_pool(tail) if name else ""
+
     def events(self) -> Any:
         """Every domain's events, as an asyncio stream (domids=None)."""
         return self.context.aevents(None)
