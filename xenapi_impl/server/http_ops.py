@@ -195,13 +195,17 @@ class BodyReader:
         return data
 
     def read_exact(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            chunk = self.read(n - len(out))
-            if not chunk:
-                break
-            out += chunk
-        return bytes(out)
+        """`n` bytes, fewer only at the body's end (one hop to the loop, not one per packet)."""
+        async def gather() -> bytes:
+            try:
+                return await self.content.readexactly(n)
+            except asyncio.IncompleteReadError as exc:
+                return exc.partial
+        data = on_loop(self.loop, gather())
+        self.total += len(data)
+        if self.progress is not None:
+            self.progress.add(len(data))
+        return data
 
 
 async def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
