@@ -98,16 +98,22 @@ def ova_xml(version: dict[str, Any], objects: list[dict[str, Any]]) -> bytes:
     return text.encode()
 
 
+def _foreign(value: Any, ids: dict[str, str]) -> bool:
+    return isinstance(value, str) and value.startswith("OpaqueRef:") and value not in ids
+
+
 def replace_refs(value: Any, ids: dict[str, str], null: str = "OpaqueRef:NULL") -> Any:
-    """`value` with every reference string mapped by `ids` (others become `null`)."""
+    """`value` with every reference string mapped by `ids`: a single reference to anything
+    else becomes `null`, such references are left out of sets and maps."""
     if isinstance(value, str):
         if value.startswith("OpaqueRef:"):
             return ids.get(value, null)
         return value
     if isinstance(value, list):
-        return [replace_refs(v, ids, null) for v in value]
+        return [replace_refs(v, ids, null) for v in value if not _foreign(v, ids)]
     if isinstance(value, dict):
-        return {replace_refs(k, ids, null): replace_refs(v, ids, null) for k, v in value.items()}
+        return {replace_refs(k, ids, null): replace_refs(v, ids, null)
+                for k, v in value.items() if not _foreign(k, ids)}
     return value
 
 
