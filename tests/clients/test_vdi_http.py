@@ -253,3 +253,33 @@ def test_throughput_of_a_sparse_gib(srv, api, capsys):
         with capsys.disabled():
             print(f"\n1 GiB sparse ({fmt}, 16 MiB data): export {len(body) / MiB:.0f} MiB in "
                   f"{t1 - t0:.2f}s, import in {t2 - t1:.2f}s")
+
+
+def test_task_cancel_stops_an_upload(srv, api):
+    size = 64 * MiB
+    vdi = _vdi(api, size)
+    task = api.xenapi.task.create("to cancel", "")
+
+    def slow():
+        for i in range(64):
+            if i == 3:
+                # the server has seen some bytes: cancel the client's task
+                while float(api.xenapi.task.get_progress(task)) == 0.0:
+                    time.sleep(0.05)
+                api.xenapi.task.cancel(task)
+            yield bytes([i + 1]) * MiB
+            time.sleep(0.05)
+
+    try:
+        status, text, _ = _request(
+            srv, "PUT", "/import_raw_vdi", {"session_id": api._session, "vdi": vdi,
+                                            "task_id": task},
+            headers={"Content-Length": str(size)}, chunks=slow())
+    except (ConnectionError, http.client.HTTPException):
+        status = None                   # the server may close before the client is done
+    assert status in (None, 500)
+    assert wait_task(api, task) == "cancelled"
+    # the VDI is free again for the next operation
+    status, text, _ = _request(srv, "PUT", "/import_raw_vdi",
+                               {"session_id": api._session, "vdi": vdi}, body=b"x" * MiB)
+    assert status == 200, text

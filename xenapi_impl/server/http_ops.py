@@ -24,7 +24,7 @@ from aiohttp import web
 from ..errors import XenAPIError
 from ..store import NoSuchObject
 from . import rbac
-from .context import Context, TaskHandle
+from .context import Context, TaskCancelled, TaskHandle
 from .http import caller_of
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,17 @@ class Progress:
         if now - self._last < 0.2:
             return
         self._last = now
-        self.req.task.check_cancelled()
+        self.check_cancelled()
         frac = min(self.done / self.total, 0.99)
         asyncio.run_coroutine_threadsafe(self.req.task.set_progress(frac), self.loop)
+
+
+    def check_cancelled(self) -> None:
+        """task.cancel on a task.create'd task marks its record only: look there too."""
+        self.req.task.check_cancelled()
+        rec = self.req.services.store.get("task", self.req.task.ref)
+        if rec is not None and rec["status"] in ("cancelling", "cancelled"):
+            raise TaskCancelled(self.req.task.ref)
 
 
 def on_loop(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
