@@ -46,7 +46,8 @@ def new_output(before: str, now: str) -> str:
 
 
 def _domain(services: Any, query: Any, match: dict[str, str]) -> tuple[int, str]:
-    """(domid, VM name_label) of the console asked for, or HttpFailure(404)."""
+    """(domid, domain name: the VM's uuid, see xen/config.py) of the console asked for, or
+    HttpFailure(404)."""
     store = services.store
     if "domid" in match:
         try:
@@ -55,7 +56,7 @@ def _domain(services: Any, query: Any, match: dict[str, str]) -> tuple[int, str]
             raise HttpFailure(text(404, "no such console")) from None
         for vm in store.records("VM").values():
             if vm["domid"] == domid and vm["power_state"] in ("Running", "Paused"):
-                return domid, vm["name_label"]
+                return domid, vm["uuid"]
         raise HttpFailure(text(404, f"no running domain {domid}"))
     ref = query.get("ref")
     if not (ref and store.get("console", ref) is not None):
@@ -67,7 +68,7 @@ def _domain(services: Any, query: Any, match: dict[str, str]) -> tuple[int, str]
         if store.get("console", ref)["VM"] != NULL_REF else None
     if vm is None or vm["power_state"] not in ("Running", "Paused") or vm["domid"] < 0:
         raise HttpFailure(text(404, "the console's VM is not running"))
-    return vm["domid"], vm["name_label"]
+    return vm["domid"], vm["uuid"]
 
 
 def _alive(services: Any, domid: int) -> bool:
