@@ -28,6 +28,9 @@ from .http_ops import HttpFailure, Progress, text
 EXPORT_PATH = "/export_raw_vdi"
 IMPORT_PATH = "/import_raw_vdi"
 PIECE = 1 << 20
+#: Xen Orchestra's Content-Length for a body whose length it does not know (2^50): larger
+#: declared lengths are not taken as the image's size
+UNKNOWN_LENGTH = 1 << 50
 SEND = 4 << 20             # export: data read and sent this much at a time
 _ZERO = bytes(4 * SEND)    # holes are sent from here, up to 16 MiB per write
 
@@ -124,13 +127,13 @@ def import_into(fd: int, size: int, fmt: str, body: http_ops.BodyReader, vdi: st
     """Fill the image from the body (in a worker thread). Raises XenAPIError."""
     empty_image(fd, size)
     if fmt == "raw":
+        # at most the disk's size is read: a client that does not know the length (Xen
+        # Orchestra) announces a huge Content-Length and waits for the answer
         pos = 0
-        while True:
-            chunk = body.read_exact(PIECE)
+        while pos < size:
+            chunk = body.read_exact(min(PIECE, size - pos))
             if not chunk:
                 break
-            if pos + len(chunk) > size:
-                raise XenAPIError("VDI_TOO_SMALL", vdi, str(pos + len(chunk)))
             write_sparse(fd, pos, chunk)
             pos += len(chunk)
         return
@@ -224,12 +227,17 @@ def import_handler(services: Any) -> Any:
             rec = services.store.get("VDI", vdi)
             if rec["read_only"]:
                 raise XenAPIError("VDI_READONLY", vdi)
+            length = request.content_length
+            if (fmt == "raw" and length is not None
+                    and rec["virtual_size"] < length < UNKNOWN_LENGTH):
+                raise XenAPIError("VDI_TOO_SMALL", vdi, str(length))
             with exclusive(ctx, vdi, "import_raw_vdi"):
                 drv, uuid, path = await open_image(ctx, vdi, writable=True)
                 try:
                     fd = os.open(path, os.O_RDWR)
                     try:
-                        total = request.content_length or rec["virtual_size"]
+                        total = min(request.content_length or rec["virtual_size"],
+                                    rec["virtual_size"] if fmt == "raw" else UNKNOWN_LENGTH)
                         body = http_ops.BodyReader(request, loop, Progress(req, total, loop))
                         await http_ops.run_in_thread(
                             import_into, fd, rec["virtual_size"], fmt, body, vdi)
@@ -258,6 +266,9 @@ def import_handler(services: Any) -> Any:
 
 
 def register(http: Any, services: Any) -> None:
-    http.add_route("GET", EXPORT_PATH, export_handler(services))
-    http.add_route("PUT", IMPORT_PATH, import_handler(services))
-    http.add_route("POST", IMPORT_PATH, import_handler(services))
+    # also with a trailing slash: Xen Orchestra asks for /export_raw_vdi/ and /import_raw_vdi/
+    for path in (EXPORT_PATH, EXPORT_PATH + "/"):
+        http.add_route("GET", path, export_handler(services))
+    for path in (IMPORT_PATH, IMPORT_PATH + "/"):
+        http.add_route("PUT", path, import_handler(services))
+        http.add_route("POST", path, import_handler(services))

@@ -108,6 +108,8 @@ def import_handler(services: Any) -> Any:
         loop = asyncio.get_running_loop()
         try:
             total = request.content_length or 0
+            if total >= (1 << 50):          # Xen Orchestra's "length unknown"
+                total = 0
             body = http_ops.BodyReader(request, loop,
                                        Progress(req, total, loop) if total else None)
             refs = await xva.import_xva(req.ctx, body.read, sr)
@@ -132,6 +134,9 @@ def import_handler(services: Any) -> Any:
 
 
 def register(http: Any, services: Any) -> None:
-    http.add_route("GET", EXPORT_PATH, export_handler(services))
-    http.add_route("PUT", IMPORT_PATH, import_handler(services))
-    http.add_route("POST", IMPORT_PATH, import_handler(services))
+    # also with a trailing slash: Xen Orchestra asks for /export/ and /import/
+    for path in (EXPORT_PATH, EXPORT_PATH + "/"):
+        http.add_route("GET", path, export_handler(services))
+    for path in (IMPORT_PATH, IMPORT_PATH + "/"):
+        http.add_route("PUT", path, import_handler(services))
+        http.add_route("POST", path, import_handler(services))

@@ -260,17 +260,15 @@ class VhdReader:
                 continue
             limit = min(header.block_size, self.size - base)
             yield from _present(bitmap, data[:limit], base)
-        # the stream ends with the footer again; anything else is a damaged stream
-        tail = b""
-        while True:
-            chunk = self._read(1 << 16)
-            if not chunk:
-                break
-            tail = (tail + chunk)[-FOOTER_SIZE:]
-            self.pos += len(chunk)
-        end = Footer.parse(tail) if len(tail) == FOOTER_SIZE else None
-        if end is None or end.current_size != footer.current_size:
-            raise VhdError("the VHD does not end with its footer (truncated?)")
+        # the footer again, right after the last block (or the BAT): the stream's end. It is
+        # not read to EOF: clients that do not know the length (Xen Orchestra) announce a
+        # huge Content-Length and wait for the answer once the VHD is through
+        try:
+            end = Footer.parse(self._exact(FOOTER_SIZE, "closing footer"))
+        except VhdError as exc:
+            raise VhdError(f"the VHD does not end with its footer: {exc}") from None
+        if end.current_size != footer.current_size:
+            raise VhdError("the VHD's closing footer does not match its first one")
 
     def _fixed(self, first: bytes) -> Iterator[tuple[int, bytes]]:
         """A fixed VHD: the disk's bytes, then the footer (so the last 512 bytes are held
