@@ -328,6 +328,16 @@ def test_hand_built_fixture_imports_and_starts(pair):
     x.VM.start(vm, False, False)
     assert x.VM.get_power_state(vm) == "Running"
     x.VM.hard_shutdown(vm)
+    assert rec["uuid"] != "00000000-1111-2222-3333-444444444444"
+    # restore=true keeps the VM's uuid, while it is free
+    uuids = []
+    for _ in range(2):
+        status, text, _ = request(b, "PUT", "/import", {"session_id": s._session,
+                                                        "restore": "true"},
+                                  body=hand_built_xva(FIXTURE_CHUNKS))
+        assert status == 200, text
+        uuids.append(x.VM.get_uuid(text.decode().split()[0]))
+    assert uuids[0] == "00000000-1111-2222-3333-444444444444" != uuids[1]
     s.xenapi.session.logout()
 
 

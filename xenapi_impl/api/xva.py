@@ -126,8 +126,10 @@ class Importer:
     """One XVA import: `run(read)` in a worker thread; async steps go to the loop."""
 
     def __init__(self, ctx: Context, sr: str, loop: asyncio.AbstractEventLoop,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, *,
+                 restore: bool = False) -> None:
         self.ctx = ctx
+        self.restore = restore
         self.sr = sr
         self.loop = loop
         self.progress = progress
@@ -302,6 +304,10 @@ class Importer:
                 src["suspend_SR"] = NULL_REF
                 name = src["name_label"]
                 ref, rec = _vm_record(ctx, sub.txn, src, name)
+                old = o["snapshot"].get("uuid")
+                if self.restore and isinstance(old, str) and old and \
+                        store.find_uuid(old) is None:
+                    rec["uuid"] = old        # a full restore keeps the VM's identity
                 rec["is_a_snapshot"] = False
                 sub.txn.create("VM", ref, rec)
                 vbds, vifs = [], []
@@ -328,7 +334,8 @@ class Importer:
 
 
 async def import_xva(ctx: Context, read: Callable[[int], bytes], sr: str,
-                     progress: Callable[[int], None] | None = None) -> list[str]:
+                     progress: Callable[[int], None] | None = None, *,
+                     restore: bool = False) -> list[str]:
     """Import the XVA read (blocking) through `read` into `sr`; the new VMs' refs."""
     if sr == NULL_REF:
         sr = ctx.store.get("pool", ctx.services.pool_ref)["default_SR"]
@@ -337,13 +344,14 @@ async def import_xva(ctx: Context, read: Callable[[int], bytes], sr: str,
     from .pbd import attached_driver
     attached_driver(ctx, sr)                 # SR_NOT_ATTACHED before reading anything
     loop = asyncio.get_running_loop()
-    importer = Importer(ctx, sr, loop, progress)
+    importer = Importer(ctx, sr, loop, progress, restore=restore)
     return await loop.run_in_executor(None, importer.run, read)
 
 
 @implements("VM.import")
 async def vm_import(ctx: Context, url: str, sr: str, full_restore: bool, force: bool) -> list[str]:
-    """Fetch the XVA at `url` (http, https) and import it into `sr`."""
+    """Fetch the XVA at `url` (http, https) and import it into `sr`; `full_restore` keeps
+    the VMs' uuids (when free here). `force` is accepted and has nothing to override."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -355,7 +363,8 @@ async def vm_import(ctx: Context, url: str, sr: str, full_restore: bool, force: 
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise XenAPIError("IMPORT_ERROR", f"cannot fetch {url}: {exc}") from None
     try:
-        return await import_xva(ctx, resp.read1 if hasattr(resp, "read1") else resp.read, sr)
+        return await import_xva(ctx, resp.read1 if hasattr(resp, "read1") else resp.read, sr,
+                                restore=full_restore)
     except TaskCancelled:
         raise
     finally:

@@ -1,11 +1,12 @@
 """GET /export and PUT /import: whole VMs in the XVA format (api/xva.py, xvaformat.py).
 
     GET /export?ref=<VM ref>|uuid=<VM uuid>[&task_id=T][&session_id=S]
-    PUT /import[?sr_id=<SR ref>|sr_uuid=<uuid>][&task_id=T][&session_id=S]
+    PUT /import[?sr_id=<SR ref>|sr_uuid=<uuid>][&restore=true][&task_id=T][&session_id=S]
 
 Authentication and tasks as in http_ops (session_id in the query or a cookie, or basic auth).
 The import's task result is the new VMs' refs as an XML-RPC value (what xapi's clients parse
-with `task.get_result`); a failure leaves no VM and no VDI behind and fails the task.
+with `task.get_result`); `restore=true` keeps the VMs' uuids (when free here); a failure
+leaves no VM and no VDI behind and fails the task.
 """
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def import_handler(services: Any) -> Any:
                 total = 0
             body = http_ops.BodyReader(request, loop,
                                        Progress(req, total, loop) if total else None)
-            refs = await xva.import_xva(req.ctx, body.read, sr)
+            restore = q.get("restore", "false").lower() == "true"
+            refs = await xva.import_xva(req.ctx, body.read, sr, restore=restore)
         except TaskCancelled:
             await http_ops.finish(req, cancelled=True)
             return text(500, "cancelled", **{"Task-Id": req.task.ref})
