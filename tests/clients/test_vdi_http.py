@@ -112,7 +112,7 @@ def test_round_trip_keeps_holes(srv, api, fmt):
         assert body == _expected(size)
     else:
         assert body[:8] == b"conectix" and body[-512:-504] == b"conectix"
-        # footer + header + BAT (32 entries -> 512) + 4 blocks (0, 2, 3, 31) of (512 bitmap + 2 MiB) + footer
+        # footer, header, BAT (32 entries: 512), blocks 0, 2, 3, 31 (bitmap + 2 MiB), footer
         assert len(body) == 512 + 1024 + 512 + 4 * (512 + 2 * MiB) + 512
     # the task the server made for the export ended in success
     assert wait_task(api, hdrs["Task-Id"]) == "success"

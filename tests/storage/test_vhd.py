@@ -63,7 +63,8 @@ def test_round_trip_and_layout(tmp_path):
 
 def test_checksums_are_checked():
     footer = vhd.Footer(vhd.DISK_DYNAMIC, MiB, 512, bytes(16)).pack()
-    assert vhd.checksum(footer[:64] + bytes(4) + footer[68:]) == struct.unpack(">I", footer[64:68])[0]
+    stored = struct.unpack(">I", footer[64:68])[0]
+    assert vhd.checksum(footer[:64] + bytes(4) + footer[68:]) == stored
     bad = bytearray(footer)
     bad[50] ^= 1
     with pytest.raises(vhd.VhdError, match="checksum"):

@@ -108,7 +108,8 @@ def export_pieces(fd: int, prefix: str, size: int) -> Any:
 
 
 # --- import ----------------------------------------------------------------------------------
-def _convert(ctx: Context, cls: str, snap: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+def _convert(ctx: Context, cls: str, snap: dict[str, Any],
+             fields: tuple[str, ...]) -> dict[str, Any]:
     """The fields of an exported record, checked and converted by the model's types; a field
     that is missing or does not convert keeps this server's default."""
     defs = ctx.services.model.classes[cls].fields
