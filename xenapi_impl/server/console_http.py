@@ -9,9 +9,8 @@ The location xapi gives is `https://<host address>/console?uuid=<uuid>`; Xen Orc
 it with CONNECT (session_id in a cookie), XenCenter likewise, and browsers' clients with a
 websocket. After CONNECT's `200 OK` (or the websocket handshake) the console's bytes follow
 as the guest writes them: what it wrote so far first, then new output, polled every 0.2 s
-(the simulator keeps a ring of the last 2 KiB per guest; real Xen: see
-`Hypervisor.console_text`). What the client sends is read and dropped: the sim's guests take
-no console input. The stream ends when the domain goes away. Authentication as http_ops
+from the console's tty (`Hypervisor.console_text`: libxl_primary_console_get_tty, the same on
+Xen and on the simulator). What the client sends is read and dropped (no console input). The stream ends when the domain goes away. Authentication as http_ops
 (session_id in the query or cookie, or basic auth); the caller needs VM.pause's roles
 (xapi: vm-operator and up hold http/connect_console).
 """
