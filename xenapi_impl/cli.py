@@ -371,6 +371,12 @@ async def _serve(args: argparse.Namespace) -> int:
         http = HttpServer(dispatcher, limits=limits)
         from .server import rrd_http
         rrd_http.register(http, services)
+        from .server import vdi_http
+        vdi_http.register(http, services)
+        from .server import xva_http
+        xva_http.register(http, services)
+        from .server import console_http
+        console_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
     except BaseException:

@@ -242,6 +242,16 @@ class Context:
             lib.libxl_xen_console_read_finish(ctx, cr)
         return b"".join(chunks).decode("utf-8", "replace")
 
+    def primary_console_tty(self, domid: int) -> str:
+        """The path of the tty a guest's primary console goes to (libxl_primary_console_
+        get_tty: xenconsoled's pty on Xen; the simulator's pty for this process)."""
+        out = self._ffi.new("char **")
+        self._call(self._lib.libxl_primary_console_get_tty, self._c(), domid, out)
+        try:
+            return self._ffi.string(out[0]).decode()
+        finally:
+            self._lib.free(out[0])
+
     # ---- domains: queries ----
 
     def domain_info(self, domid: int) -> DomainInfo:

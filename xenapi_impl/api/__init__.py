@@ -8,6 +8,6 @@ def load_all() -> None:
     from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401
     from . import crashdump, message, vm  # noqa: F401
-    from . import vm_copy, vm_live  # noqa: F401
+    from . import vm_copy, vm_live, xva  # noqa: F401
     from . import host_logging  # noqa: F401
     from . import host_misc, vm_misc  # noqa: F401

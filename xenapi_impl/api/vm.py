@@ -300,10 +300,15 @@ def _record_running(ctx: Context, txn: Any, vm: str, domid: int, paused: bool,
     for c in rec["consoles"]:
         if txn.get("console", c) is not None:
             txn.delete("console", c)
+    # like xapi: the URL XenCenter and Xen Orchestra open (CONNECT or a websocket); the
+    # server answers on /console?uuid=... (server/console_http.py) on every endpoint
+    cuuid = new_uuid()
+    host = txn.get("host", ctx.services.host_ref)
+    address = (host or {}).get("address") or "127.0.0.1"
     txn.create("console", new_ref(), {**ctx.services.default_record("console"),
-                                      "uuid": new_uuid(), "protocol": "vt100",
-                                      "location": f"/console/{domid}", "VM": vm,
-                                      "other_config": {}})
+                                      "uuid": cuuid, "protocol": "vt100",
+                                      "location": f"https://{address}/console?uuid={cuuid}",
+                                      "VM": vm, "other_config": {}})
 
 
 async def halt(ctx: Context, txn: Any, vm: str, *, destroy: bool = True) -> None:

@@ -88,6 +88,7 @@ class HttpServer:
         self.guard: ConnectionGuard | None = None
         self._unix_mode = unix_mode
         self._extra: list[tuple[str, str, Handler]] = []
+        self._connect: list[tuple[str, Handler]] = []
         self._runner: web.AppRunner | None = None
         self._sites: list[web.BaseSite] = []
         self._endpoints: list[Endpoint] = []
@@ -104,6 +105,14 @@ class HttpServer:
         if self._runner is not None:
             raise RuntimeError("add_route must be called before start()")
         self._extra.append((method.upper(), path, handler))
+
+    def add_connect(self, path: str, handler: Handler) -> None:
+        """A route for HTTP CONNECT to `path` (e.g. /console?uuid=...: what XenCenter and Xen
+        Orchestra send). aiohttp takes a CONNECT target for an authority and routes it nowhere,
+        so these are matched on `request.raw_path` before routing."""
+        if self._runner is not None:
+            raise RuntimeError("add_connect must be called before start()")
+        self._connect.append((path, handler))
 
     @property
     def endpoints(self) -> list[Endpoint]:
@@ -160,6 +169,8 @@ class HttpServer:
             self.limits.max_connections, fd_limit))
         app = web.Application(client_max_size=self._max_body, middlewares=[guard.middleware])
         app.on_response_prepare.append(_cors)
+        if self._connect:
+            app.middlewares.append(_connect_routes(list(self._connect)))
         for method, path, handler in self._extra:
             app.router.add_route(method, path, handler)
         app.router.add_route("OPTIONS", "/{tail:.*}", self._options)
@@ -370,6 +381,19 @@ class BodyRejected(Exception):
         super().__init__(status, description)
         self.status = status
         self.description = description
+
+
+def _connect_routes(routes: list[tuple[str, Handler]]) -> Any:
+    @web.middleware
+    async def connect(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method != "CONNECT":
+            return await handler(request)
+        path = request.raw_path.split("?", 1)[0]
+        for prefix, h in routes:
+            if path == prefix:
+                return await h(request)
+        return web.Response(status=404, text="no such CONNECT target\n")
+    return connect
 
 
 def _reply(body: bytes, content_type: str) -> web.Response:

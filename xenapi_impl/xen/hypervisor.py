@@ -39,6 +39,7 @@ class Hypervisor:
     def __init__(self, context: Any, kind: str) -> None:
         self.context = context
         self.kind = kind
+        self._consoles: dict[Any, Any] = {}    # domid -> [tty fd, recent output]
 
     @property
     def sim(self) -> Any:
@@ -166,9 +167,64 @@ class Hypervisor:
             raise
         return stream
 
+    async def console_text(self, domid: int, name: str = "") -> str:
+        """What the guest wrote on its text console (hvc0) since this process first looked,
+        its last 16 KiB: read from the console's tty (libxl_primary_console_get_tty), the
+        same way on Xen (xenconsoled's pty) and on the simulator (which puts what the guest
+        wrote before into a new tty first). "" when there is no tty to read."""
+        return await in_pool(_console_read, self.context, self._consoles, domid)
+
     def events(self) -> Any:
         """Every domain's events, as an asyncio stream (domids=None)."""
         return self.context.aevents(None)
+
+
+CONSOLE_KEEP = 16384
+
+
+def _console_read(context: Any, readers: dict[int, Any], domid: int) -> str:
+    """Drain the domain's console tty into its buffer (a worker thread)."""
+    import os
+    import termios
+    import threading
+    from xenlight_py import XenlightError
+    lock = readers.setdefault("lock", threading.Lock())
+    with lock:
+        for _attempt in range(2):
+            entry = readers.get(domid)
+            if entry is None:
+                try:
+                    path = context.primary_console_tty(domid)
+                    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+                except (XenlightError, OSError):
+                    return ""
+                try:
+                    attrs = termios.tcgetattr(fd)       # raw: bytes as the guest wrote them
+                    attrs[3] &= ~(termios.ICANON | termios.ECHO)
+                    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+                except termios.error:
+                    pass
+                entry = readers[domid] = [fd, bytearray()]
+            fd, buf = entry
+            gone = False
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                except OSError:         # EIO: the other side closed (the domain went away)
+                    gone = True
+                    break
+                if not data:
+                    gone = True
+                    break
+                buf += data
+            del buf[:-CONSOLE_KEEP]
+            if not gone:
+                return buf.decode(errors="replace")
+            os.close(fd)
+            del readers[domid]              # a new domain may have that domid: look again
+        return ""
 
 
 def libxl_error(what: str, exc: Exception) -> XenAPIError:

@@ -23,6 +23,9 @@ libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear
 int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
 void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
 
+/* A guest's primary console: the path of the tty its output is copied to (malloc'd). */
+int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm, char **path);
+
 /* The binding's logger: libxl's vmessage (a va_list) is formatted in C and handed to
  * xlpy_log_cb; lines below min_level are dropped in C, before any Python is entered. */
 xentoollog_logger *xlpy_logger_new(int min_level);

@@ -217,6 +217,11 @@ libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear
 int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
 void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
 
+/* The guest's primary console tty (xenconsoled's pty on Xen): *path is malloc'd.
+ * The simulator gives the asking process a pty of its own per domain: what the guest
+ * wrote so far comes first, then each new line. ERROR_DOMAIN_NOTFOUND without it. */
+int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm, char **path);
+
 int libxl_domain_rename(libxl_ctx *ctx, uint32_t domid, const char *old_name,
                         const char *new_name);
 

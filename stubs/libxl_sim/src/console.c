@@ -6,8 +6,13 @@
  */
 #include "sim_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
 
 /* A reader holds a snapshot taken at read_start; read_line hands it out a line
  * at a time (libxl hands out chunks of the ring: callers concatenate). */
@@ -119,6 +124,102 @@ void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr)
 
 /* ---- the guest's own console (hvc0) ---- */
 
+/* The console's tty, as xenconsoled keeps one per guest on Xen. Ptys cannot live in
+ * the shared state: each process that asks gets its own (kept here, under the sim
+ * lock), raw, its master non-blocking (output is dropped while nobody reads). */
+#define XLSIM_GTTYS 64
+struct gtty {
+    uint32_t domid;
+    uint8_t boot_id[16];
+    int master;                       /* -1: free */
+    char path[64];
+};
+static struct gtty gttys[XLSIM_GTTYS];
+static int gttys_init;
+
+static struct gtty *gtty_of(uint32_t domid)
+{
+    if (!gttys_init) {
+        for (int i = 0; i < XLSIM_GTTYS; i++)
+            gttys[i].master = -1;
+        gttys_init = 1;
+    }
+    for (int i = 0; i < XLSIM_GTTYS; i++)
+        if (gttys[i].master >= 0 && gttys[i].domid == domid)
+            return &gttys[i];
+    return NULL;
+}
+
+static void gtty_put(struct gtty *t, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(t->master, s, n);
+        if (w <= 0)
+            return;                   /* full (EAGAIN) or gone: the output is dropped */
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+void xlsim__gtty_close(uint32_t domid)
+{
+    struct gtty *t = gtty_of(domid);
+    if (t) {
+        close(t->master);
+        t->master = -1;
+    }
+}
+
+int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm, char **path)
+{
+    if (!path)
+        return ERROR_INVAL;
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_primary_console_get_tty");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid_vm);
+    if (!rc && !d)
+        rc = ERROR_DOMAIN_NOTFOUND;
+    if (!rc) {
+        struct gtty *t = gtty_of(domid_vm);
+        if (t && memcmp(t->boot_id, d->boot_id, 16)) {   /* a new guest under that domid */
+            xlsim__gtty_close(domid_vm);
+            t = NULL;
+        }
+        if (!t) {
+            for (int i = 0; i < XLSIM_GTTYS && !t; i++)
+                if (gttys[i].master < 0)
+                    t = &gttys[i];
+            int m = t ? posix_openpt(O_RDWR | O_NOCTTY) : -1;
+            struct termios tio;
+            if (m < 0 || grantpt(m) || unlockpt(m)
+                || ptsname_r(m, t->path, sizeof(t->path)) || tcgetattr(m, &tio)) {
+                LOG(ERROR, "cannot make a console tty for domain %u: %s", domid_vm,
+                    t ? strerror(errno) : "too many");
+                if (m >= 0)
+                    close(m);
+                rc = ERROR_FAIL;
+            } else {
+                cfmakeraw(&tio);
+                tcsetattr(m, TCSANOW, &tio);
+                fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+                fcntl(m, F_SETFD, FD_CLOEXEC);
+                t->master = m;
+                t->domid = domid_vm;
+                memcpy(t->boot_id, d->boot_id, 16);
+                struct sim_dom_cold *c = xlsim__cold(d);
+                gtty_put(t, c->gcons, c->gcons_len);     /* what it wrote so far */
+            }
+        }
+        if (!rc) {
+            *path = strdup(t->path);
+            if (!*path)
+                rc = ERROR_NOMEM;
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}
+
 void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)
 {
     struct sim_dom_cold *c = xlsim__cold(d);
@@ -145,6 +246,9 @@ void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)
     }
     memcpy(c->gcons + c->gcons_len, line, len);
     c->gcons_len += (uint32_t)len;
+    struct gtty *t = gtty_of(d->domid);
+    if (t && !memcmp(t->boot_id, d->boot_id, 16))
+        gtty_put(t, line, len);
 }
 
 void xlsim__guest_boot(struct sim_dom *d)

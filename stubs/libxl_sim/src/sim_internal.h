@@ -223,6 +223,7 @@ void xlsim__guest_shutdown(struct sim_dom *d, int reason, uint64_t at);
 int xlsim__vcpu_cpu(const struct sim_dom *d, int v);
 void xlsim__dominfo(const struct sim_dom *d, uint64_t now, libxl_dominfo *out);
 void xlsim__free_domain(struct sim_dom *d);
+void xlsim__gtty_close(uint32_t domid);     /* this process's console pty of the domain */
 uint64_t xlsim__uptime(const struct sim_dom *d, uint64_t now); /* guest-visible run time */
 void xlsim__guest_boot(struct sim_dom *d);  /* lock held: new boot id, banner on hvc0 */
 void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)

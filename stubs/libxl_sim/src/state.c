@@ -544,6 +544,7 @@ void xlsim__free_domain(struct sim_dom *d)
     struct sim_state *S = xlsim__S;
     int slot = (int)(d - S->dom);
     xlsim__cons("d%u: domain destroyed", (unsigned)d->domid);
+    xlsim__gtty_close(d->domid);
     S->slot_of[d->domid] = -1;
     S->live[d->domid / 64] &= ~(1ULL << (d->domid % 64));
     d->in_use = 0;

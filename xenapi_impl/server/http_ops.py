@@ -1,0 +1,220 @@
+"""What the data-moving HTTP handlers share (export/import of VDIs and VMs, the console):
+authentication, the task that reports progress, and byte streams bridged to worker threads.
+
+Authentication, as xapi's HTTP handlers take it: `session_id` in the query (or a cookie), or
+HTTP basic auth (a session is opened for the request and closed after it). The caller's role
+must hold the permission of the XenAPI message the handler stands for (`rbac.check`).
+
+Tasks: a `task_id` in the query names a task the client made (task.create); otherwise the
+handler makes one. Its progress follows the bytes moved; it ends `success` (with a result) or
+`failure` (with the error), which is also the HTTP answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
+
+from aiohttp import web
+
+from ..errors import XenAPIError
+from ..store import NoSuchObject
+from . import rbac
+from .context import Context, TaskCancelled, TaskHandle
+from .http import caller_of
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def text(status: int, body: str, **headers: str) -> web.Response:
+    return web.Response(status=status, text=body.rstrip("\n") + "\n",
+                        content_type="text/plain", headers=headers)
+
+
+def error_text(exc: XenAPIError) -> str:
+    return " ".join([exc.code, *map(str, exc.params)])
+
+
+class HttpFailure(Exception):
+    """Answer the request with `response` (auth or argument errors, before any task)."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.text)
+        self.response = response
+
+
+@dataclass
+class Request:
+    """An authenticated request: its Context (with the task) and how to finish."""
+    ctx: Context
+    logout: bool
+
+    @property
+    def services(self) -> Any:
+        return self.ctx.services
+
+    @property
+    def task(self) -> TaskHandle:
+        assert self.ctx.task is not None
+        return self.ctx.task
+
+
+async def authenticate(services: Any, request: web.Request, method: str,
+                       query: Any = None) -> tuple[str, Any, bool]:
+    """(session ref, SessionInfo, opened here) or HttpFailure(401/403)."""
+    sessions = services.sessions
+    query = request.query if query is None else query
+    ref = query.get("session_id") or request.cookies.get("session_id")
+    opened = False
+    if not ref:
+        auth = request.headers.get("Authorization", "")
+        if not auth.lower().startswith("basic "):
+            raise HttpFailure(text(401, "authentication needed: session_id=... or basic auth",
+                                   **{"WWW-Authenticate": 'Basic realm="xapi"'}))
+        try:
+            user, _, pwd = base64.b64decode(auth[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise HttpFailure(text(401, "malformed basic authorization")) from None
+        try:
+            ref = await sessions.login(caller_of(request), user, pwd, "http")
+        except XenAPIError as exc:
+            raise HttpFailure(text(401, error_text(exc),
+                                   **{"WWW-Authenticate": 'Basic realm="xapi"'})) from None
+        opened = True
+    try:
+        info = sessions.validate(ref)
+        msg = services.model.methods[method]
+        rbac.check(method, msg.roles, info.role, info.local_superuser)
+    except XenAPIError as exc:
+        if opened:
+            await sessions.logout(ref)
+        raise HttpFailure(text(401 if exc.code == "SESSION_INVALID" else 403,
+                               error_text(exc))) from None
+    return ref, info, opened
+
+
+async def begin(services: Any, request: web.Request, method: str, label: str) -> Request:
+    """Authenticate, then take the client's task (`task_id`) or make one."""
+    ref, info, opened = await authenticate(services, request, method)
+    try:
+        task = request.query.get("task_id")
+        if task:
+            rec = services.store.get("task", task)
+            if rec is None:
+                raise HttpFailure(text(404, f"HANDLE_INVALID task {task}"))
+            if rec["status"] != "pending":
+                raise HttpFailure(text(400, f"task {task} is {rec['status']}, not pending"))
+        else:
+            task = await services.tasks.create(label, f"HTTP {request.method} {request.path}",
+                                               owner=info.user)
+    except BaseException:
+        if opened:
+            await services.sessions.logout(ref)
+        raise
+    ctx = Context(services, caller_of(request), method, services.store.transaction(), ref,
+                  info, TaskHandle(task, services))
+    return Request(ctx, opened)
+
+
+async def finish(req: Request, *, result: Any = None, error: XenAPIError | None = None,
+                 cancelled: bool = False) -> None:
+    """End the task (success with `result`, failure, cancelled) and close a basic-auth session."""
+    services = req.services
+    ref = req.task.ref
+    try:
+        if services.store.get("task", ref) is not None:
+            if cancelled:
+                status, extra = "cancelled", {}
+            elif error is not None:
+                status, extra = "failure", {"error_info": error.description}
+            else:
+                status, extra = "success", {
+                    "progress": 1.0,
+                    "result": "" if result is None else services.value_fragment(result)}
+            import datetime as _dt
+            try:
+                async with services.store.transaction() as txn:
+                    txn.update("task", ref, {"status": status, "allowed_operations": [],
+                                             "current_operations": {},
+                                             "finished": _dt.datetime.now(_dt.timezone.utc),
+                                             **extra})
+            except NoSuchObject:
+                pass
+    finally:
+        if req.logout:
+            await services.sessions.logout(req.ctx.session_ref)
+
+
+class Progress:
+    """Moves the task's progress as bytes go by (at most every 0.2 s), from any thread, and
+    raises TaskCancelled in the mover once task.cancel reached the task."""
+
+    def __init__(self, req: Request, total: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.req = req
+        self.total = max(total, 1)
+        self.done = 0
+        self.loop = loop
+        self._last = 0.0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        self.check_cancelled()
+        frac = min(self.done / self.total, 0.99)
+        asyncio.run_coroutine_threadsafe(self.req.task.set_progress(frac), self.loop)
+
+
+    def check_cancelled(self) -> None:
+        """task.cancel on a task.create'd task marks its record only: look there too."""
+        self.req.task.check_cancelled()
+        rec = self.req.services.store.get("task", self.req.task.ref)
+        if rec is not None and rec["status"] in ("cancelling", "cancelled"):
+            raise TaskCancelled(self.req.task.ref)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
+    """Run a coroutine on the event loop from a worker thread and wait for its value."""
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()  # type: ignore[arg-type]
+
+
+class BodyReader:
+    """The request body as a blocking `read(n)` for a worker thread (b"" at its end)."""
+
+    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop,
+                 progress: Progress | None = None) -> None:
+        self.content = request.content
+        self.loop = loop
+        self.progress = progress
+        self.total = 0
+
+    def read(self, n: int) -> bytes:
+        data = on_loop(self.loop, self.content.read(n))
+        self.total += len(data)
+        if self.progress is not None:
+            self.progress.add(len(data))
+        return data
+
+    def read_exact(self, n: int) -> bytes:
+        """`n` bytes, fewer only at the body's end (one hop to the loop, not one per packet)."""
+        async def gather() -> bytes:
+            try:
+                return await self.content.readexactly(n)
+            except asyncio.IncompleteReadError as exc:
+                return exc.partial
+        data = on_loop(self.loop, gather())
+        self.total += len(data)
+        if self.progress is not None:
+            self.progress.add(len(data))
+        return data
+
+
+async def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)

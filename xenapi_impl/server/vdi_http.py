@@ -1,0 +1,274 @@
+"""GET /export_raw_vdi and PUT /import_raw_vdi: a VDI's contents over HTTP, as xapi serves them.
+
+    GET /export_raw_vdi?vdi=<ref or uuid>[&format=raw|vhd][&task_id=T][&session_id=S]
+    PUT /import_raw_vdi?vdi=<ref or uuid>[&format=raw|vhd][&task_id=T][&session_id=S]
+
+Authentication: `session_id` or HTTP basic auth (http_ops). `raw` is the disk byte for byte
+(Content-Length = virtual_size); an import of raw data writes only the non-zero 1 MiB pieces
+into a freshly emptied image, so holes stay holes. `vhd` is a dynamic VHD (storage/vhd.py)
+holding only the allocated blocks; an import accepts dynamic and fixed VHDs. The task (the
+client's `task_id`, else one made here, named in the `Task-Id` answer header) shows the
+progress and ends success or failure; a failure is also the HTTP answer (text: the XenAPI
+error). The VDI must not be in use by a running VM for an import.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import XenAPIError
+from ..server.context import TaskCancelled
+from ..storage import sparse, vhd
+from . import http_ops
+from .http_ops import HttpFailure, Progress, text
+
+EXPORT_PATH = "/export_raw_vdi"
+IMPORT_PATH = "/import_raw_vdi"
+PIECE = 1 << 20
+#: Xen Orchestra's Content-Length for a body whose length it does not know (2^50): larger
+#: declared lengths are not taken as the image's size
+UNKNOWN_LENGTH = 1 << 50
+SEND = 4 << 20             # export: data read and sent this much at a time
+_ZERO = bytes(4 * SEND)    # holes are sent from here, up to 16 MiB per write
+
+
+def find_vdi(services: Any, key: str) -> str:
+    """A VDI given by ref or uuid, or HttpFailure(404)."""
+    if key and services.store.get("VDI", key) is not None:
+        return key
+    found = services.store.find_uuid(key) if key else None
+    if found is not None and found[0] == "VDI":
+        return found[1]
+    raise HttpFailure(text(404, f"HANDLE_INVALID VDI {key}"))
+
+
+def _format(request: web.Request) -> str:
+    fmt = request.query.get("format", "raw").lower()
+    if fmt not in ("raw", "vhd"):
+        raise HttpFailure(text(400, f"format must be raw or vhd, not {fmt!r}"))
+    return fmt
+
+
+async def open_image(ctx: Any, vdi: str, writable: bool) -> tuple[Any, str, str]:
+    """(driver, uuid, path) of the VDI's image, attached for us; detach with `close_image`."""
+    from ..api.pbd import attached_driver, call
+    rec = ctx.services.store.get("VDI", vdi)
+    drv = attached_driver(ctx, rec["SR"])
+    info = await call(ctx, drv.vdi_attach, rec["uuid"], writable=writable)
+    return drv, rec["uuid"], info.pdev_path
+
+
+async def close_image(ctx: Any, drv: Any, uuid: str) -> None:
+    from ..api.pbd import call
+    await call(ctx, drv.vdi_detach, uuid)
+
+
+async def refresh_sizes(ctx: Any, vdi: str, drv: Any) -> None:
+    from ..api.pbd import call
+    from ..api.vdi import _sr_refresh_sizes
+    rec = ctx.services.store.get("VDI", vdi)
+    info = await call(ctx, drv.vdi_stat, rec["uuid"])
+    txn = ctx.services.store.transaction()
+    txn = ctx.services.model.relations.wrap(txn)
+    ctx.txn = txn
+    txn.update("VDI", vdi, {"physical_utilisation": info.physical_utilisation})
+    await _sr_refresh_sizes(ctx, rec["SR"], drv)
+    await txn.commit()
+
+
+# --- reading an image ---------------------------------------------------------------------
+def raw_pieces(fd: int, size: int) -> Any:
+    """The image's bytes in pieces of up to 1 MiB; holes are sent as zeros without reading."""
+    extents = sparse.data_extents(fd, size)
+    if extents is None:
+        extents = [(0, size)]
+    pos = 0
+    zeros = memoryview(_ZERO)
+    for off, length in extents + [(size, 0)]:
+        while pos < off:
+            n = min(len(zeros), off - pos)
+            yield zeros[:n]
+            pos += n
+        end = off + length
+        while pos < end:
+            n = min(SEND, end - pos)
+            yield os.pread(fd, n, pos)
+            pos += n
+
+
+# --- writing an image ---------------------------------------------------------------------
+def empty_image(fd: int, size: int) -> None:
+    """Make the image all holes (a regular file) before an import writes what is not zero."""
+    st = os.fstat(fd)
+    if os.path.isfile(f"/proc/self/fd/{fd}") or (st.st_mode & 0o170000) == 0o100000:
+        os.ftruncate(fd, 0)
+        os.ftruncate(fd, size)
+    else:                                   # a device: zeros have to be written
+        for off in range(0, size, len(_ZERO)):
+            os.pwrite(fd, _ZERO[:min(len(_ZERO), size - off)], off)
+
+
+def write_sparse(fd: int, offset: int, data: bytes) -> None:
+    """Write `data` at `offset`, skipping the 1 MiB-aligned pieces that are all zero."""
+    view = memoryview(data)
+    pos = 0
+    while pos < len(data):
+        n = min(PIECE - (offset + pos) % PIECE, len(data) - pos)
+        piece = view[pos:pos + n]
+        if piece.tobytes().count(0) != n:
+            os.pwrite(fd, piece, offset + pos)
+        pos += n
+
+
+def import_into(fd: int, size: int, fmt: str, body: http_ops.BodyReader, vdi: str) -> None:
+    """Fill the image from the body (in a worker thread). Raises XenAPIError."""
+    empty_image(fd, size)
+    if fmt == "raw":
+        # at most the disk's size is read: a client that does not know the length (Xen
+        # Orchestra) announces a huge Content-Length and waits for the answer
+        pos = 0
+        while pos < size:
+            chunk = body.read_exact(min(PIECE, size - pos))
+            if not chunk:
+                break
+            write_sparse(fd, pos, chunk)
+            pos += len(chunk)
+        return
+    reader = vhd.VhdReader(body.read)
+    try:
+        for off, data in reader.runs():
+            if off + len(data) > size:
+                raise XenAPIError("VDI_TOO_SMALL", vdi, str(reader.size or off + len(data)))
+            write_sparse(fd, off, data)
+    except vhd.VhdError as exc:
+        raise XenAPIError("IMPORT_ERROR", f"bad VHD: {exc}") from None
+    if reader.size > size:
+        raise XenAPIError("VDI_TOO_SMALL", vdi, str(reader.size))
+
+
+# --- the handlers ---------------------------------------------------------------------------
+def export_handler(services: Any) -> Any:
+    async def export_raw_vdi(request: web.Request) -> web.StreamResponse:
+        try:
+            fmt = _format(request)
+            vdi = find_vdi(services, request.query.get("vdi", ""))
+            req = await http_ops.begin(services, request, "VDI.copy", "export_raw_vdi")
+        except HttpFailure as f:
+            return f.response
+        ctx = req.ctx
+        loop = asyncio.get_running_loop()
+        response: web.StreamResponse | None = None
+        try:
+            from ..api.pbd import exclusive
+            with exclusive(ctx, vdi, "export_raw_vdi"):
+                drv, uuid, path = await open_image(ctx, vdi, writable=False)
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                    try:
+                        size = services.store.get("VDI", vdi)["virtual_size"]
+                        if fmt == "vhd":
+                            plan = await http_ops.run_in_thread(
+                                vhd.plan, fd, size, sparse.data_extents(fd, size))
+                            length, pieces = plan.length, vhd.write(fd, plan)
+                        else:
+                            length, pieces = size, raw_pieces(fd, size)
+                        response = web.StreamResponse(headers={
+                            "Content-Type": "application/octet-stream",
+                            "Task-Id": req.task.ref,
+                            "Content-Disposition":
+                                f'attachment; filename="{uuid}.{fmt}"'})
+                        response.content_length = length
+                        await response.prepare(request)
+                        progress = Progress(req, length, loop)
+
+                        def pump() -> None:
+                            for piece in pieces:
+                                http_ops.on_loop(loop, response.write(piece))
+                                progress.add(len(piece))
+                        await http_ops.run_in_thread(pump)
+                        await response.write_eof()
+                    finally:
+                        os.close(fd)
+                finally:
+                    await close_image(ctx, drv, uuid)
+        except TaskCancelled:
+            await http_ops.finish(req, cancelled=True)
+            return response if response is not None else text(500, "cancelled")
+        except XenAPIError as exc:
+            await http_ops.finish(req, error=exc)
+            return response if response is not None else text(500, http_ops.error_text(exc))
+        except (ConnectionError, OSError) as exc:
+            await http_ops.finish(req, error=XenAPIError("CLIENT_ERROR", str(exc)))
+            return response if response is not None else text(500, str(exc))
+        await http_ops.finish(req)
+        return response
+
+    return export_raw_vdi
+
+
+def import_handler(services: Any) -> Any:
+    async def import_raw_vdi(request: web.Request) -> web.StreamResponse:
+        try:
+            fmt = _format(request)
+            vdi = find_vdi(services, request.query.get("vdi", ""))
+            req = await http_ops.begin(services, request, "VDI.create", "import_raw_vdi")
+        except HttpFailure as f:
+            return f.response
+        ctx = req.ctx
+        loop = asyncio.get_running_loop()
+        try:
+            from ..api.pbd import exclusive
+            from ..api.vdi import _in_use
+            ctx.txn = services.model.relations.wrap(services.store.transaction())
+            _in_use(ctx, vdi, "import_raw_vdi")
+            rec = services.store.get("VDI", vdi)
+            if rec["read_only"]:
+                raise XenAPIError("VDI_READONLY", vdi)
+            length = request.content_length
+            if (fmt == "raw" and length is not None
+                    and rec["virtual_size"] < length < UNKNOWN_LENGTH):
+                raise XenAPIError("VDI_TOO_SMALL", vdi, str(length))
+            with exclusive(ctx, vdi, "import_raw_vdi"):
+                drv, uuid, path = await open_image(ctx, vdi, writable=True)
+                try:
+                    fd = os.open(path, os.O_RDWR)
+                    try:
+                        total = min(request.content_length or rec["virtual_size"],
+                                    rec["virtual_size"] if fmt == "raw" else UNKNOWN_LENGTH)
+                        body = http_ops.BodyReader(request, loop, Progress(req, total, loop))
+                        await http_ops.run_in_thread(
+                            import_into, fd, rec["virtual_size"], fmt, body, vdi)
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                finally:
+                    await close_image(ctx, drv, uuid)
+                await refresh_sizes(ctx, vdi, drv)
+        except TaskCancelled:
+            await http_ops.finish(req, cancelled=True)
+            return text(500, "cancelled", **{"Task-Id": req.task.ref})
+        except XenAPIError as exc:
+            await http_ops.finish(req, error=exc)
+            r = text(500, http_ops.error_text(exc), **{"Task-Id": req.task.ref})
+            r.force_close()
+            return r
+        except Exception as exc:  # noqa: BLE001 - a broken upload (payload errors, I/O)
+            err = XenAPIError("IMPORT_ERROR", f"the upload failed: {type(exc).__name__}: {exc}")
+            await http_ops.finish(req, error=err)
+            return text(500, http_ops.error_text(err))
+        await http_ops.finish(req, result=None)
+        return text(200, "OK", **{"Task-Id": req.task.ref})
+
+    return import_raw_vdi
+
+
+def register(http: Any, services: Any) -> None:
+    # also with a trailing slash: Xen Orchestra asks for /export_raw_vdi/ and /import_raw_vdi/
+    for path in (EXPORT_PATH, EXPORT_PATH + "/"):
+        http.add_route("GET", path, export_handler(services))
+    for path in (IMPORT_PATH, IMPORT_PATH + "/"):
+        http.add_route("PUT", path, import_handler(services))
+        http.add_route("POST", path, import_handler(services))
