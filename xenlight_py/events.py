@@ -417,17 +417,24 @@ class _LoopAttachment:
             wanted[fd] = (token, events)
         for fd, reg in list(self._readers.items()):
             if wanted.get(fd) != reg:
-                self.loop.remove_reader(fd)
-                self.loop.remove_writer(fd)
-                del self._readers[fd]
+                self._unwatch(fd)
         for fd, (token, events) in wanted.items():
             if fd in self._readers:
                 continue
+            # libxl closes an fd right after deregistering it, and this loop learns of that
+            # only here: the number may already name another file, and the loop may still
+            # hold the old one. Start clean, and leave alone what cannot be watched (a
+            # registration that went stale meanwhile: the next sync drops it).
+            self._unwatch(fd)
             self._readers[fd] = (token, events)
-            if events & (select.POLLIN | select.POLLPRI):
-                self.loop.add_reader(fd, self._on_fd, token, select.POLLIN)
-            if events & select.POLLOUT:
-                self.loop.add_writer(fd, self._on_fd, token, select.POLLOUT)
+            try:
+                if events & (select.POLLIN | select.POLLPRI):
+                    self.loop.add_reader(fd, self._on_fd, token, select.POLLIN)
+                if events & select.POLLOUT:
+                    self.loop.add_writer(fd, self._on_fd, token, select.POLLOUT)
+            except (OSError, ValueError):
+                self._unwatch(fd)
+                self._readers[fd] = (token, events)     # as wanted: not retried until it changes
         for token in list(self._timers):
             if token not in timeouts:
                 self._timers.pop(token).cancel()
@@ -436,6 +443,15 @@ class _LoopAttachment:
             if token not in self._timers:
                 self._timers[token] = self.loop.call_at(
                     now_loop + max(0.0, t - now_wall), self._on_timeout, token)
+
+    def _unwatch(self, fd: int) -> None:
+        """Drop the loop's watch on ``fd`` even if the fd is closed or reused by now."""
+        for remove in (self.loop.remove_reader, self.loop.remove_writer):
+            try:
+                remove(fd)
+            except (OSError, ValueError, KeyError):
+                pass
+        self._readers.pop(fd, None)
 
     def _on_fd(self, token: int, revents: int) -> None:
         self._os.dispatch_fd(token, revents)
@@ -446,10 +462,8 @@ class _LoopAttachment:
 
     def close(self) -> None:
         self.closed = True
-        for fd in self._readers:
-            self.loop.remove_reader(fd)
-            self.loop.remove_writer(fd)
-        self._readers.clear()
+        for fd in list(self._readers):
+            self._unwatch(fd)
         for h in self._timers.values():
             h.cancel()
         self._timers.clear()

@@ -1,0 +1,69 @@
+"""libxl's fds on an asyncio loop: libxl closes an fd right after deregistering it, so by the
+time the loop syncs, the number may name another file (seen on real Xen: the server's loop
+raised KeyError / PermissionError from its fd callback). The loop attachment must drop the
+stale watch and watch the new fd."""
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import tempfile
+
+from xenlight_py.events import _LoopAttachment
+
+
+class FakeOsEvents:
+    """What _LoopAttachment reads of libxl's registrations, set by the test."""
+
+    def __init__(self) -> None:
+        self.fds: dict[int, tuple[int, int, None]] = {}
+        self.dispatched: list[tuple[int, int]] = []
+
+    def snapshot(self):
+        return dict(self.fds), {}
+
+    def dispatch_fd(self, token: int, revents: int) -> None:
+        self.dispatched.append((token, revents))
+
+    def dispatch_timeout(self, token: int) -> None:
+        pass
+
+    def remove_listener(self, listener) -> None:
+        pass
+
+
+def test_a_reused_fd_number_is_watched_afresh():
+    async def main() -> None:
+        osev = FakeOsEvents()
+        att = _LoopAttachment(osev, asyncio.get_running_loop())
+        r, w = os.pipe()
+        osev.fds = {1: (r, select.POLLIN, None)}
+        att.sync()
+        # libxl deregisters and closes it; the number is reused by a regular file, which
+        # epoll cannot watch, before the loop hears of either
+        os.close(r)
+        os.close(w)
+        with tempfile.TemporaryFile() as f:
+            if f.fileno() != r:
+                os.dup2(f.fileno(), r)
+            osev.fds = {2: (r, select.POLLIN, None)}
+            att.sync()                              # neither raises nor watches the file
+            if f.fileno() != r:
+                os.close(r)
+        # and then by a pipe that libxl registers: watched, its events reach libxl
+        r2, w2 = os.pipe()
+        if r2 != r:
+            os.dup2(r2, r)
+            os.close(r2)
+        osev.fds = {3: (r, select.POLLIN, None)}
+        att.sync()
+        os.write(w2, b"x")
+        for _ in range(100):
+            if osev.dispatched:
+                break
+            await asyncio.sleep(0.01)
+        assert osev.dispatched[0] == (3, select.POLLIN)
+        att.close()
+        os.close(r)
+        os.close(w2)
+    asyncio.run(main())
