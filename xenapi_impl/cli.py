@@ -4,6 +4,7 @@
                         [--http HOST:PORT]... [--https HOST:PORT]...
                         [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH]
+                        [--address IP] [--name LABEL] [--lease-seconds SECONDS]
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
     xenapi-server user list --db PATH|URL
@@ -82,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="also log to this file (reopened when rotated; host.get_log reads it)")
     s.add_argument("--monitor-interval", type=_seconds, default=5.0, metavar="SECONDS",
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
+    s.add_argument("--address", metavar="IP",
+                   help="this host's management address (host.address; what HOST_IS_SLAVE "
+                        "names on the slaves): default the first --http/--https address, "
+                        "127.0.0.1 if that is a wildcard")
+    s.add_argument("--name", metavar="LABEL",
+                   help="name_label of this host's record when it is created (default: the "
+                        "hostname)")
+    s.add_argument("--lease-seconds", type=_seconds, default=15.0, metavar="SECONDS",
+                   help="pool database: how long the master's and each host's leases last "
+                        "without renewal (renewed every quarter of that)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
 
@@ -189,6 +200,9 @@ async def _serve(args: argparse.Namespace) -> int:
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
+    services.lease_seconds = args.lease_seconds
+    services.address = args.address or _default_address(args)
+    services.host_name = args.name or ""
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=state)
@@ -210,12 +224,23 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("stopping: letting calls in flight finish (up to %.0fs)", args.grace)
-    await http.stop(args.grace)
-    await services.close(args.grace)
+    waiters = [loop.create_task(stop.wait()), loop.create_task(services.stop_requested.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    grace = args.grace if not services.exit_status else 0.0
+    log.info("stopping: letting calls in flight finish (up to %.0fs)", grace)
+    await http.stop(grace)
+    await services.close(grace)
     log.info("stopped; database closed")
-    return 0
+    return services.exit_status
+
+
+def _default_address(args: argparse.Namespace) -> str:
+    for host, _port in (*args.http, *args.https):
+        if host not in ("0.0.0.0", "::", ""):
+            return host
+    return "127.0.0.1"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -275,7 +275,9 @@ async def seed_storage(services: Any, db_path: str | None) -> None:
                 log.error("could not re-attach SR of PBD %s: %s", rec["uuid"], exc)
 
     await in_txn(replug)
-    if db_path is None or services.store.records("SR"):
+    # this host's first start (a pool's database already has other hosts' SRs)
+    if db_path is None or any(p["host"] == services.host_ref
+                              for p in services.store.records("PBD").values()):
         return
     base = os.path.abspath(db_path) + ".sr"
     os.makedirs(base, mode=0o700, exist_ok=True)
@@ -288,9 +290,10 @@ async def seed_storage(services: Any, db_path: str | None) -> None:
                 os.makedirs(path, mode=0o755, exist_ok=True)
             srs[type_] = await create_sr(ctx, services.host_ref, {key: path}, 0, name, "",
                                          type_, content, False, {}, commit=False)
-        ctx.txn.update("pool", services.pool_ref, {"default_SR": srs["file"],
-                                                    "suspend_image_SR": srs["file"],
-                                                    "crash_dump_SR": srs["file"]})
+        pool = ctx.txn.get("pool", services.pool_ref)
+        ctx.txn.update("pool", services.pool_ref, {
+            k: srs["file"] for k in ("default_SR", "suspend_image_SR", "crash_dump_SR")
+            if pool[k] == NULL_REF or ctx.txn.get("SR", pool[k]) is None})
         log.info("created the local SR and the ISO library under %s", base)
 
     await in_txn(make_all)

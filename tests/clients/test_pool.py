@@ -1,0 +1,251 @@
+"""A pool of three real `xenapi-server serve` processes, each its own simulated host (its own
+XLSIM_STATE_FILE and --state-dir), on one private PostgreSQL database, listening as a pool's
+hosts do on distinct loopback addresses (127.0.0.11, .12, .13) and one port. Driven with the
+official SDK (PyPI XenAPI) and Xen Orchestra's connector.
+
+What it proves: each host has its own host record (kept across restarts by its inventory) and
+writes its own metrics and heartbeat; pool.master names the first host; a login on a slave
+gets exactly HOST_IS_SLAVE [master address], the SDK reaches the named master, XO's connector
+follows it by itself; slave_local_login_with_password works on every host. Faults: SIGKILL of
+the master (a slave takes over with emergency_transition_to_master, the dead master is no
+longer live, clients log in to the new master, the old master restarted is a slave), SIGSTOP of
+a slave past its lease (the master marks it not live and fences it; after SIGCONT it stops by
+itself, exit status 3, and writes nothing), designate_new_master, declare_dead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import XenAPI
+
+from serverproc import ServerProcess
+from xo import NODE_DIR, require_node
+
+LEASE = 2.0          # seconds; renewed every 0.5 s
+ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
+
+
+def _free_port() -> int:
+    # the port must be free on each address: probe them all
+    while True:
+        with socket.socket() as s:
+            s.bind((ADDRESSES[0], 0))
+            port = s.getsockname()[1]
+        try:
+            for a in ADDRESSES[1:]:
+                with socket.socket() as s:
+                    s.bind((a, port))
+            return port
+        except OSError:
+            continue
+
+
+class Host:
+    def __init__(self, tmp_path, n: int, db: str, port: int) -> None:
+        self.address = ADDRESSES[n]
+        self.port = port
+        self.work = tmp_path / f"host{n}"
+        self.work.mkdir(exist_ok=True)
+        self.db = db
+        self.n = n
+        self.proc = self._proc()
+
+    def _proc(self) -> ServerProcess:
+        return ServerProcess(
+            str(self.work), http=False, db=self.db, state_dir=str(self.work),
+            env={"XLSIM_STATE_FILE": str(self.work / "xlsim.state")},
+            extra=["--http", f"{self.address}:{self.port}", "--name", f"host{self.n}",
+                   "--lease-seconds", str(LEASE), "--monitor-interval", "1"])
+
+    def start(self) -> "Host":
+        self.proc = self._proc()
+        self.proc.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def session(self, password: str) -> XenAPI.Session:
+        s = XenAPI.Session(self.url)
+        s.xenapi.login_with_password("root", password, "1.0", "pool-test")
+        return s
+
+    def local_session(self, password: str) -> XenAPI.Session:
+        s = XenAPI.Session(self.url)
+        s.slave_local_login_with_password("root", password)
+        return s
+
+
+def _wait(pred, timeout: float = 20, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _is_slave(host: Host, password: str) -> list[str]:
+    with pytest.raises(XenAPI.Failure) as err:
+        host.session(password)
+    return err.value.details
+
+
+def _live(x, host_ref: str) -> bool:
+    return x.host_metrics.get_live(x.host.get_metrics(host_ref))
+
+
+@pytest.fixture
+def pool(tmp_path, pg_db):
+    port = _free_port()
+    hosts = [Host(tmp_path, n, pg_db.url, port) for n in range(3)]
+    hosts[0].start()                  # the first host on an empty database makes the pool
+    for h in hosts[1:]:
+        h.start()
+    try:
+        yield hosts
+    finally:
+        for h in hosts:
+            if h.proc.proc is not None and h.proc.proc.poll() is None:
+                with_stop = h.proc.proc
+                os.kill(with_stop.pid, signal.SIGCONT)
+                h.proc.stop()
+        for h in hosts:
+            assert "Traceback" not in h.proc.log(), h.proc.log()
+
+
+def test_pool_roles_logins_and_metrics(pool):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = x.host.get_all_records()
+    assert len(hosts) == 3
+    by_addr = {h["address"]: ref for ref, h in hosts.items()}
+    assert set(by_addr) == set(ADDRESSES)
+    assert len({h["uuid"] for h in hosts.values()}) == 3
+    pool_ref = x.pool.get_all()[0]
+    assert x.pool.get_master(pool_ref) == by_addr[a.address]
+
+    # a login on a slave: exactly HOST_IS_SLAVE [master address]; the SDK reaches the master
+    for h in (b, c):
+        assert _is_slave(h, password) == ["HOST_IS_SLAVE", a.address]
+        s = XenAPI.Session(f"http://{_is_slave(h, password)[1]}:{h.port}")
+        s.xenapi.login_with_password("root", password, "1.0", "pool-test")
+        assert s.xenapi.pool.get_master(pool_ref) == by_addr[a.address]
+        s.xenapi.session.logout()
+    # slave_local_login_with_password works on every host, and each sees the pool
+    for h in (a, b, c):
+        s = h.local_session(password)
+        assert len(s.xenapi.host.get_all()) == 3
+        s.xenapi.session.logout()
+
+    # each host writes its own metrics: every host's host_metrics live, refreshed, each with
+    # its own pCPUs and its own control domain
+    first = {ref: x.host_metrics.get_last_updated(x.host.get_metrics(ref)) for ref in hosts}
+    _wait(lambda: all(x.host_metrics.get_last_updated(x.host.get_metrics(ref)) != t
+                      for ref, t in first.items()), 10, "every host's heartbeat")
+    assert all(_live(x, ref) for ref in hosts)
+    cpus = x.host_cpu.get_all_records().values()
+    assert {c["host"] for c in cpus} == set(hosts)
+    dom0s = [v for v in x.VM.get_all_records().values() if v["is_control_domain"]]
+    assert sorted(v["resident_on"] for v in dom0s) == sorted(hosts)
+    local_srs = [s for s in x.SR.get_all_records().values() if s["type"] == "file"]
+    assert len(local_srs) == 3
+
+    # Xen Orchestra's connector, given a slave's address, follows HOST_IS_SLAVE to the master
+    require_node()
+    out = subprocess.run(["node", os.path.join(NODE_DIR, "xo_pool.mjs"), c.url, "root",
+                          password], capture_output=True, text=True, timeout=90, cwd=NODE_DIR)
+    steps = [json.loads(line) for line in out.stdout.splitlines()]
+    ready = [s for s in steps if s["step"] == "ready"]
+    assert ready, (out.stdout, out.stderr)
+    assert ready[0]["hostname"] == a.address and ready[0]["masterAddress"] == a.address
+
+    # a restarted slave keeps its host record (its inventory names it)
+    b.proc.stop()
+    b.start()
+    assert set(x.host.get_all()) == set(hosts)
+
+
+def test_master_killed_a_slave_takes_over(pool):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    pool_ref = x.pool.get_all()[0]
+
+    a.proc.kill()                               # SIGKILL the master
+    t0 = time.monotonic()
+    xb = b.local_session(password).xenapi
+    xb.pool.emergency_transition_to_master()
+    took = time.monotonic() - t0
+    assert xb.pool.get_master(pool_ref) == hosts[b.address]
+    # clients: a login on the other slave names the new master (once the change reached it:
+    # the database notifies it) and logging in there works
+    _wait(lambda: _is_slave(c, password) == ["HOST_IS_SLAVE", b.address], 5,
+          "the other slave naming the new master")
+    xn = b.session(password).xenapi
+    net = xn.network.create({"name_label": "after failover", "name_description": "",
+                             "MTU": "1500", "other_config": {}, "bridge": "", "managed": True,
+                             "tags": []})
+    xc = c.local_session(password).xenapi
+    _wait(lambda: net in xc.network.get_all(), 10, "the new master's write on a slave")
+    # the dead master stops being live once its lease ran out
+    _wait(lambda: not _live(xn, hosts[a.address]), 3 * LEASE + 5, "old master not live")
+    print(f"emergency_transition_to_master answered {took * 1000:.0f} ms after SIGKILL")
+    assert xn.pool.recover_slaves() == [hosts[c.address]]
+
+    # the old master, restarted, is a slave of the new one
+    a.start()
+    assert _is_slave(a, password) == ["HOST_IS_SLAVE", b.address]
+    _wait(lambda: _live(xn, hosts[a.address]), 10, "restarted host live again")
+
+    # a planned move back: designate_new_master, the designated host takes the role
+    xn.pool.designate_new_master(hosts[a.address])
+    _wait(lambda: _try_login(a, password), 10, "designated master accepting logins")
+    _wait(lambda: _is_slave(b, password) == ["HOST_IS_SLAVE", a.address], 5,
+          "the old master a slave")
+
+
+def _try_login(h: Host, password: str) -> bool:
+    try:
+        h.session(password).xenapi.session.logout()
+        return True
+    except XenAPI.Failure as f:
+        assert f.details[0] == "HOST_IS_SLAVE"
+        return False
+
+
+def test_a_stopped_slave_is_fenced(pool, pg_db):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    cref = hosts[c.address]
+    with pytest.raises(XenAPI.Failure) as err:
+        x.host.declare_dead(cref)
+    assert err.value.details == ["HOST_IS_LIVE", cref]
+
+    proc = c.proc.proc
+    os.kill(proc.pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    _wait(lambda: not _live(x, cref), 3 * LEASE + 5, "the stopped host not live")
+    print(f"a SIGSTOPped host was marked not live after {time.monotonic() - t0:.1f} s "
+          f"(lease {LEASE:g} s)")
+    gen = int(pg_db.psql("SELECT gen FROM _head"))
+    os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(20) == 3                     # fenced: it stopped by itself
+    assert "fenced" in c.proc.log()
+    # nothing it wrote after SIGCONT reached the database: no row names its host since
+    c_uuid = x.host.get_uuid(cref)
+    metrics_uuid = x.host_metrics.get_uuid(x.host.get_metrics(cref))
+    rows = pg_db.psql(f"SELECT count(*) FROM _log WHERE gen > {gen} AND uuid IN "
+                      f"('{c_uuid}', '{metrics_uuid}')")
+    assert rows == "0"
+    assert not _live(x, cref)
+    x.host.declare_dead(cref)                     # now allowed: it is gone
