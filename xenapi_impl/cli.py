@@ -212,8 +212,13 @@ async def _serve(args: argparse.Namespace) -> int:
         http = HttpServer(dispatcher)
         from .server import rrd_http
         rrd_http.register(http, services)
+        from .server import pool_http
+        pool_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=args.cert, key=args.key,
                          unix=args.unix)
+        from .api.pool_role import record_endpoint
+        https_ports = http.ports("https")
+        await record_endpoint(services, https_ports[0] if https_ports else None, args.cert)
     except BaseException:
         await services.close(grace=0)
         raise

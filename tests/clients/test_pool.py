@@ -24,7 +24,8 @@ import time
 import pytest
 import XenAPI
 
-from serverproc import ServerProcess
+from serverproc import VENV_BIN, ServerProcess
+from vm_records import vm_create_record
 from xo import NODE_DIR, require_node
 
 LEASE = 2.0          # seconds; renewed every 0.5 s
@@ -47,9 +48,10 @@ def _free_port() -> int:
 
 
 class Host:
-    def __init__(self, tmp_path, n: int, db: str, port: int) -> None:
+    def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int) -> None:
         self.address = ADDRESSES[n]
         self.port = port
+        self.https_port = https_port
         self.work = tmp_path / f"host{n}"
         self.work.mkdir(exist_ok=True)
         self.db = db
@@ -60,7 +62,9 @@ class Host:
         return ServerProcess(
             str(self.work), http=False, db=self.db, state_dir=str(self.work),
             env={"XLSIM_STATE_FILE": str(self.work / "xlsim.state")},
-            extra=["--http", f"{self.address}:{self.port}", "--name", f"host{self.n}",
+            extra=["--http", f"{self.address}:{self.port}",
+                   "--https", f"{self.address}:{self.https_port}",
+                   "--cert", str(self.work / "server.pem"), "--name", f"host{self.n}",
                    "--lease-seconds", str(LEASE), "--monitor-interval", "1"])
 
     def start(self) -> "Host":
@@ -102,8 +106,8 @@ def _live(x, host_ref: str) -> bool:
 
 @pytest.fixture
 def pool(tmp_path, pg_db):
-    port = _free_port()
-    hosts = [Host(tmp_path, n, pg_db.url, port) for n in range(3)]
+    port, https_port = _free_port(), _free_port()
+    hosts = [Host(tmp_path, n, pg_db.url, port, https_port) for n in range(3)]
     hosts[0].start()                  # the first host on an empty database makes the pool
     for h in hosts[1:]:
         h.start()
@@ -249,3 +253,76 @@ def test_a_stopped_slave_is_fenced(pool, pg_db):
     assert rows == "0"
     assert not _live(x, cref)
     x.host.declare_dead(cref)                     # now allowed: it is gone
+
+
+def _domains(host: Host) -> str:
+    """The domains of a host's own simulated hypervisor, as `xenlight list` prints them."""
+    out = subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "xenlight_py", "--backend",
+                          "sim", "list"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "XLSIM_STATE_FILE": str(host.work / "xlsim.state")})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_vm_operations_run_on_the_resident_host(pool):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    vm = x.VM.create(vm_create_record("placed", memory_mib=256))
+    dom = x.VM.get_uuid(vm)             # the domain's name on the hypervisor
+
+    # VM.start without a host: the affinity first; the domain runs on that host's hypervisor
+    x.VM.set_affinity(vm, hosts[b.address])
+    t0 = time.monotonic()
+    x.VM.start(vm, False, False)
+    print(f"VM.start forwarded master -> slave over TLS: {(time.monotonic() - t0) * 1000:.0f} ms")
+    assert x.VM.get_resident_on(vm) == hosts[b.address]
+    assert dom in _domains(b) and dom not in _domains(a)
+    # operations on the running VM are carried out by its host, called through the master
+    x.VM.pause(vm)
+    assert x.VM.get_power_state(vm) == "Paused"
+    x.VM.unpause(vm)
+    x.VM.hard_shutdown(vm)
+    assert x.VM.get_power_state(vm) == "Halted" and dom not in _domains(b)
+
+    # start_on names the host
+    x.VM.start_on(vm, hosts[c.address], False, False)
+    assert x.VM.get_resident_on(vm) == hosts[c.address] and dom in _domains(c)
+    # its host's monitor writes its metrics
+    metrics = x.VM.get_metrics(vm)
+    _wait(lambda: int(x.VM_metrics.get_memory_actual(metrics)) > 0, 10, "the VM's metrics")
+    x.VM.clean_shutdown(vm)
+    assert dom not in _domains(c)
+
+    # the affinity host disabled: placed on another host with the memory
+    x.host.disable(hosts[b.address])
+    x.VM.start(vm, False, False)
+    assert x.VM.get_resident_on(vm) != hosts[b.address]
+    x.VM.hard_shutdown(vm)
+    x.host.enable(hosts[b.address])
+
+    # more memory than any host has
+    big = x.VM.create(vm_create_record("too big", memory_mib=1 << 20))
+    with pytest.raises(XenAPI.Failure) as err:
+        x.VM.start(big, False, False)
+    assert err.value.details[0] == "HOST_NOT_ENOUGH_FREE_MEMORY"
+    assert int(err.value.details[1]) == (1 << 20) * (1 << 20)
+
+
+def test_host_to_host_calls_need_the_pool_secret_and_tls(pool):
+    import ssl
+    import urllib.error
+    import urllib.request
+    a, b, _c = pool
+    body = json.dumps({"method": "VM.get_all", "params": []}).encode()
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    for url, headers in ((f"https://{b.address}:{b.https_port}/pool/call",
+                          {"X-Pool-Secret": "guess"}),
+                         (f"http://{b.address}:{b.port}/pool/call", {})):
+        req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, context=ctx if url.startswith("https") else None,
+                                   timeout=10)
+        assert err.value.code == 403

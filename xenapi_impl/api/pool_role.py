@@ -288,3 +288,27 @@ async def declare_dead(ctx: Context, host: str) -> None:
             txn.update("VM", ref, {"current_operations": {}})
             txn.update("VM", ref, {"allowed_operations": allowed_operations(
                 txn.get("VM", ref))})
+
+
+async def record_endpoint(services: Any, https_port: int | None, cert_path: str | None) -> None:
+    """Where other hosts of the pool reach this one (api/host_agent.py): its HTTPS port and
+    the SHA-256 fingerprint of its certificate, which they pin."""
+    import hashlib
+    import re
+    import ssl
+    if not services.store.shared:
+        return                          # one host: nobody to call it
+    oc = dict(services.store.get("host", services.host_ref)["other_config"])
+    want = dict(oc)
+    want.pop("https_port", None)
+    want.pop("tls_sha256", None)
+    if https_port is not None and cert_path is not None:
+        with open(cert_path) as f:
+            pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                            f.read(), re.S)
+        if pem is not None:
+            der = ssl.PEM_cert_to_DER_cert(pem.group(0))
+            want.update(https_port=str(https_port), tls_sha256=hashlib.sha256(der).hexdigest())
+    if want != oc:
+        async with services.transaction() as txn:
+            txn.update("host", services.host_ref, {"other_config": want})

@@ -30,6 +30,8 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     """Create what a fresh database lacks; returns the path of a generated password file."""
     await _sync_roles(services)
     await _host_and_pool(services, backend, db_path)
+    from ..api.pool_role import role_of
+    await role_of(services).start()     # master or slave: leases, heartbeat (a pool's db)
     from .logconfig import apply_stored
     apply_stored(services)              # host.logging: the stored levels and destinations
     from ..api.host import refresh_from_hypervisor
@@ -42,8 +44,6 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     await seed_templates(services)      # built-in templates (stable uuids) if missing
     from ..api.resync import resync
     await resync(services)              # VM records vs the hypervisor's domains
-    from ..api.pool_role import role_of
-    await role_of(services).start()     # master or slave: leases, heartbeat (a pool's db)
     return await _first_admin(services, db_path)
 
 

@@ -144,6 +144,11 @@ class Store(abc.ABC):
         (compare and swap) and end its term. False if it moved meanwhile."""
         return True
 
+    async def pool_secret(self) -> str | None:
+        """The pool's shared secret (host-to-host calls carry it), made on first use; None
+        for a single host's store (no other host to call)."""
+        return None
+
     def fence(self, name: str, holder: str, epoch: int) -> None:
         """From now on every write of this process needs (`holder`, `epoch`) to still hold
         the lease `name` within its term, checked in the commit itself."""

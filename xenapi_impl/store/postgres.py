@@ -437,6 +437,13 @@ class PostgresStore(MemoryStore):
             " WHERE name = %s AND epoch = %s RETURNING epoch", (name, epoch))
         return row is not None
 
+    async def pool_secret(self) -> str | None:
+        import secrets
+        await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT (key)"
+                              " DO NOTHING RETURNING value", (secrets.token_urlsafe(32),))
+        row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+        return row[0]
+
     def fence(self, name: str, holder: str, epoch: int) -> None:
         self._fences[name] = (holder, epoch)
 

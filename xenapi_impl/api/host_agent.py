@@ -1,0 +1,188 @@
+"""The seam between deciding and acting: the API layer decides which host acts (the VM's
+`resident_on`, the host a start is placed on) and a host agent carries the call out on that
+host's hypervisor.
+
+- `LocalAgent`: this host; the call runs here, through the implementation registered for it.
+- `RemoteAgent`: another host of the pool; the call goes to that host's HTTPS endpoint
+  (`POST /pool/call`, JSON), authenticated by the pool secret (`Store.pool_secret`, kept in
+  the pool's database) and over TLS pinned to the certificate fingerprint the host recorded
+  (`host.other_config["tls_sha256"]`, port `["https_port"]`). That host runs it as if it had
+  been called locally (its own implementation, its own hypervisor) and answers the result or
+  the XenAPI error, which the caller gets unchanged. RBAC was checked where the client called.
+
+What the hypervisor reports by itself goes the other way, through AgentHooks (xen/adapter.py),
+on the host that runs the domain: each host writes only its own records.
+
+`route(name, ctx, args)` (the table `ROUTES`) decides the target of a call; the dispatcher
+wraps the implementations of routed messages with `forwarded` (server/dispatch.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from ..errors import XenAPIError
+from ..server.context import Context
+from ..store import NULL_REF
+
+log = logging.getLogger(__name__)
+
+CALL_PATH = "/pool/call"
+SECRET_HEADER = "X-Pool-Secret"
+CALL_TIMEOUT = 600.0
+
+
+class RemoteAgent:
+    """Calls on another host of the pool."""
+
+    def __init__(self, services: Any, host: str) -> None:
+        self.services = services
+        self.host = host
+
+    async def call(self, method: str, args: list[Any]) -> Any:
+        import aiohttp
+        services = self.services
+        rec = services.store.get("host", self.host)
+        oc = rec["other_config"]
+        port, fp = oc.get("https_port"), oc.get("tls_sha256")
+        if not port or not fp:
+            raise XenAPIError("HOST_OFFLINE", self.host)
+        secret = await services.store.pool_secret()
+        url = f"https://{rec['address']}:{port}{CALL_PATH}"
+        body = json.dumps({"method": method, "params": args}, default=str)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                    total=CALL_TIMEOUT, sock_connect=5)) as http:
+                async with http.post(url, data=body, headers={
+                        SECRET_HEADER: secret or "", "Content-Type": "application/json"},
+                        ssl=aiohttp.Fingerprint(bytes.fromhex(fp))) as resp:
+                    answer = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            log.warning("call %s on host %s (%s) failed: %s", method, rec["name_label"],
+                        rec["address"], exc)
+            raise XenAPIError("HOST_OFFLINE", self.host) from None
+        gen = answer.get("generation")
+        store = services.store
+        if isinstance(gen, int) and store.generation < gen:
+            catch_up = getattr(store, "catch_up", None)
+            if catch_up is not None:
+                await catch_up()        # the target's writes, before we answer our client
+        if "error" in answer:
+            raise XenAPIError(answer["error"][0], *answer["error"][1:])
+        return answer.get("result")
+
+
+def agent_for(services: Any, host: str) -> RemoteAgent | None:
+    """None for this host (the call runs here), else the agent reaching `host`."""
+    if host == NULL_REF or host == services.host_ref:
+        return None
+    return RemoteAgent(services, host)
+
+
+# --- deciding where a call runs ---------------------------------------------------------
+def _resident(ctx: Context, vm: str) -> str:
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] not in ("Running", "Paused"):
+        return NULL_REF
+    return rec["resident_on"]
+
+
+def _host_live(services: Any, host: str) -> bool:
+    h = services.store.get("host", host)
+    m = services.store.get("host_metrics", h["metrics"]) if h is not None else None
+    return bool(m is not None and m["live"])
+
+
+def place(ctx: Context, vm: str) -> str:
+    """The host a start without a host runs on: the VM's affinity if it is enabled, live and
+    has the memory, else the enabled live host with the most free memory that has it."""
+    services, store = ctx.services, ctx.services.store
+    rec = store.get("VM", vm)
+    need = max(rec["memory_static_max"], rec["memory_dynamic_max"])
+    best, best_free = NULL_REF, -1
+    for host, h in store.records("host").items():
+        if not h["enabled"] or not _host_live(services, host):
+            continue
+        m = store.get("host_metrics", h["metrics"])
+        free = m["memory_free"] if m is not None else 0
+        if free >= need and host == rec["affinity"]:
+            return host
+        if free > best_free:
+            best, best_free = host, free
+    if best == NULL_REF or best_free < need:
+        raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(need), str(max(best_free, 0)))
+    return best
+
+
+Router = Callable[[Context, list[Any]], tuple[str, str, list[Any]]]
+
+
+def _on_vm(name: str) -> Router:
+    return lambda ctx, args: (_resident(ctx, args[0]), name, args)
+
+
+def _on_device_vm(cls: str, name: str) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        rec = ctx.services.store.get(cls, args[0])
+        return (_resident(ctx, rec["VM"]) if rec is not None else NULL_REF, name, args)
+    return route
+
+
+def _start(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, paused, force = args
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] != "Halted":
+        return NULL_REF, "VM.start", args       # the local implementation reports it
+    host = place(ctx, vm)
+    return host, "VM.start_on", [vm, host, paused, force]
+
+
+def _resume(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, paused, force = args
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] != "Suspended":
+        return NULL_REF, "VM.resume", args
+    host = place(ctx, vm)
+    return host, "VM.resume_on", [vm, host, paused, force]
+
+
+ROUTES: dict[str, Router] = {
+    "VM.start": _start,
+    "VM.resume": _resume,
+    "VM.start_on": lambda ctx, a: (a[1], "VM.start_on", a),
+    "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
+    "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
+    "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
+}
+for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",
+            "hard_reboot", "suspend", "set_VCPUs_number_live", "add_to_VCPUs_params_live",
+            "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
+            "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
+    ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
+                   ("VIF", ("plug", "unplug", "unplug_force"))):
+    for _op in _ops:
+        ROUTES[f"{_cls}.{_op}"] = _on_device_vm(_cls, f"{_cls}.{_op}")
+
+
+def forwarded(name: str, impl: Callable[..., Awaitable[Any]],
+              implementations: dict[str, Callable[..., Awaitable[Any]]]
+              ) -> Callable[..., Awaitable[Any]]:
+    """`impl` of a routed message: run here when this host is the target, else on the
+    target host through its agent."""
+    route = ROUTES[name]
+
+    async def run(ctx: Context, *args: Any) -> Any:
+        if not ctx.services.store.shared or ctx.caller.transport == "pool":
+            return await impl(ctx, *args)       # one host; or already forwarded to us
+        target, method, fargs = route(ctx, list(args))
+        agent = agent_for(ctx.services, target)
+        if agent is None:
+            local = impl if method == name else implementations[method]
+            return await local(ctx, *fargs)
+        if not _host_live(ctx.services, target):
+            raise XenAPIError("HOST_OFFLINE", target)
+        return await agent.call(method, fargs)
+    return run
