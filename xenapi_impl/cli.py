@@ -189,13 +189,18 @@ async def _serve(args: argparse.Namespace) -> int:
     from .xen.adapter import open_backend
 
     state = _state_base(args)
+    db = args.db
+    from .api.pool_join import pool_file
+    if not is_database_url(db) and os.path.exists(pool_file(state)):
+        with open(pool_file(state)) as f:      # this host joined a pool (pool.join)
+            db = f.read().strip()
     backend = open_backend(args.backend)
-    store = await open_database(args.db, store_specs(MODEL), exclusive=True)
-    if is_database_url(args.db):
+    store = await open_database(db, store_specs(MODEL), exclusive=True)
+    if is_database_url(db):
         from .store.postgres import redact
-        where = f"shared database {redact(args.db)} at generation {store.generation}"
+        where = f"shared database {redact(db)} at generation {store.generation}"
     else:
-        where = f"database {os.path.abspath(args.db)}"
+        where = f"database {os.path.abspath(db)}"
     log.info("%s opened (%s objects)", where,
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
@@ -203,6 +208,8 @@ async def _serve(args: argparse.Namespace) -> int:
     services.lease_seconds = args.lease_seconds
     services.address = args.address or _default_address(args)
     services.host_name = args.name or ""
+    services.state_base = state
+    services.db_url = db
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=state)
@@ -218,6 +225,7 @@ async def _serve(args: argparse.Namespace) -> int:
                          unix=args.unix)
         from .api.pool_role import record_endpoint
         https_ports = http.ports("https")
+        services.https_port = https_ports[0] if https_ports else None
         await record_endpoint(services, https_ports[0] if https_ports else None, args.cert)
     except BaseException:
         await services.close(grace=0)
@@ -248,6 +256,13 @@ def _default_address(args: argparse.Namespace) -> str:
     return "127.0.0.1"
 
 
+def _reexec() -> None:
+    """pool.join / pool.eject: start again, the same command, on the new database."""
+    log.warning("restarting: exec %s", " ".join(sys.argv))
+    logging.shutdown()
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -274,7 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .xen.adapter import BackendUnavailable
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args))
+            status = asyncio.run(_serve(args))
+            from .api.pool_join import EXIT_REEXEC
+            if status == EXIT_REEXEC and argv is None:
+                _reexec()
+            return status
         return _user_command(args)
     except (CliError, BackendUnavailable, StoreError, CertificateError, UnixSocketError,
             OSError, ValueError) as exc:

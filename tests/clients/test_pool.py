@@ -29,7 +29,7 @@ from vm_records import vm_create_record
 from xo import NODE_DIR, require_node
 
 LEASE = 2.0          # seconds; renewed every 0.5 s
-ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
+ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14")
 
 
 def _free_port() -> int:
@@ -130,7 +130,7 @@ def test_pool_roles_logins_and_metrics(pool):
     hosts = x.host.get_all_records()
     assert len(hosts) == 3
     by_addr = {h["address"]: ref for ref, h in hosts.items()}
-    assert set(by_addr) == set(ADDRESSES)
+    assert set(by_addr) == set(ADDRESSES[:3])
     assert len({h["uuid"] for h in hosts.values()}) == 3
     pool_ref = x.pool.get_all()[0]
     assert x.pool.get_master(pool_ref) == by_addr[a.address]
@@ -253,6 +253,13 @@ def test_a_stopped_slave_is_fenced(pool, pg_db):
     assert rows == "0"
     assert not _live(x, cref)
     x.host.declare_dead(cref)                     # now allowed: it is gone
+    with pytest.raises(XenAPI.Failure) as err:
+        x.host.destroy(hosts[a.address])
+    assert err.value.details == ["HOST_CANNOT_DESTROY_SELF", hosts[a.address]]
+    x.host.destroy(cref)                          # and its records go
+    assert cref not in x.host.get_all()
+    assert all(p["host"] != cref for p in x.PIF.get_all_records().values())
+    assert all(c["host"] != cref for c in x.host_cpu.get_all_records().values())
 
 
 def _domains(host: Host) -> str:
@@ -326,3 +333,90 @@ def test_host_to_host_calls_need_the_pool_secret_and_tls(pool):
             urllib.request.urlopen(req, context=ctx if url.startswith("https") else None,
                                    timeout=10)
         assert err.value.code == 403
+
+
+def _standalone(tmp_path, port: int, https_port: int) -> ServerProcess:
+    """A fourth host, standalone on its own SQLite database, same ports as the pool's."""
+    work = tmp_path / "joiner"
+    work.mkdir(exist_ok=True)
+    return ServerProcess(str(work), http=False, env={
+        "XLSIM_STATE_FILE": str(work / "xlsim.state")}, extra=[
+        "--http", f"{ADDRESSES[3]}:{port}", "--https", f"{ADDRESSES[3]}:{https_port}",
+        "--cert", str(work / "server.pem"), "--name", "joiner", "--lease-seconds", str(LEASE)])
+
+
+def _sdk(address: str, port: int, password: str, local: bool = False):
+    s = XenAPI.Session(f"http://{address}:{port}")
+    if local:
+        s.slave_local_login_with_password("root", password)
+    else:
+        s.xenapi.login_with_password("root", password, "1.0", "pool-test")
+    return s.xenapi
+
+
+def test_join_and_eject(pool, tmp_path):
+    a, _b, _c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    d = _standalone(tmp_path, a.port, a.https_port).start()
+    try:
+        own_pw = d.password
+        xd = _sdk(ADDRESSES[3], a.port, own_pw)
+        d_host = xd.host.get_all()[0]
+        d_uuid = xd.host.get_uuid(d_host)
+        d_srs = {r["uuid"] for r in xd.SR.get_all_records().values()}
+        vm = xd.VM.create(vm_create_record("joiner's vm"))
+
+        # refused as the reference refuses: running VMs, wrong password, no master there
+        xd.VM.start(vm, False, False)
+        with pytest.raises(XenAPI.Failure) as err:
+            xd.pool.join(a.address, "root", password)
+        assert err.value.details == ["JOINING_HOST_CANNOT_HAVE_RUNNING_VMS"]
+        xd.VM.hard_shutdown(vm)
+        with pytest.raises(XenAPI.Failure) as err:
+            xd.pool.join(a.address, "root", "wrong")
+        assert err.value.details[0] == "SESSION_AUTHENTICATION_FAILED"
+        with pytest.raises(XenAPI.Failure) as err:
+            xd.pool.join("127.0.0.99", "root", password)
+        assert err.value.details == ["JOINING_HOST_CONNECTION_FAILED"]
+
+        t0 = time.monotonic()
+        xd.pool.join(a.address, "root", password)
+        pid = d.proc.pid
+        # the joiner restarts itself (same process, exec) as a slave of the pool
+        _wait(lambda: "HOST_IS_SLAVE" in str(_try(lambda: _sdk(ADDRESSES[3], a.port,
+                                                                  password))), 30, "slave")
+        print(f"pool.join until the joiner answers as a slave: "
+              f"{time.monotonic() - t0:.1f} s")
+        assert d.proc.pid == pid and d.proc.poll() is None
+        assert d_host in x.host.get_all() and x.host.get_uuid(d_host) == d_uuid
+        assert x.host.get_address(d_host) == ADDRESSES[3]
+        assert d_srs <= {r["uuid"] for r in x.SR.get_all_records().values()}
+        assert {c["host"] for c in x.host_cpu.get_all_records().values()} >= {d_host}
+        assert any(p["host"] == d_host for p in x.PIF.get_all_records().values())
+        _wait(lambda: _live(x, d_host), 10, "the joined host live")
+        # the pool's users now: the joiner's own root password is gone with its database
+        assert len(_sdk(ADDRESSES[3], a.port, password, local=True).host.get_all()) == 4
+
+        # eject: its records go, it restarts standalone on a fresh SQLite database
+        x.pool.eject(d_host)
+        _wait(lambda: d_host not in x.host.get_all(), 10, "the ejected host's records gone")
+        # a fresh database: a new root password, and logins as its own master
+        _wait(lambda: not isinstance(_try(lambda: _sdk(ADDRESSES[3], a.port, d.password)),
+                                     (list, type(None))), 30, "standalone again")
+        xs = _sdk(ADDRESSES[3], a.port, d.password)
+        assert [xs.host.get_uuid(h) for h in xs.host.get_all()] == [d_uuid]
+        assert len(x.host.get_all()) == 3
+        assert d.proc.pid == pid
+    finally:
+        d.stop()
+    assert "Traceback" not in d.log(), d.log()
+
+
+def _try(fn):
+    try:
+        return fn()
+    except XenAPI.Failure as f:
+        return f.details
+    except OSError:
+        return None

@@ -10,4 +10,4 @@ def load_all() -> None:
     from . import crashdump, message, vm  # noqa: F401
     from . import vm_copy, vm_live  # noqa: F401
     from . import host_logging  # noqa: F401
-    from . import pool_role  # noqa: F401
+    from . import pool_join, pool_role  # noqa: F401

@@ -52,6 +52,11 @@ class Services:
         #: set when the server must stop by itself (fenced: another host took its role)
         self.stop_requested = asyncio.Event()
         self.exit_status = 0
+        #: this host's own files are named after it (`<state_base>.inventory`, `.pool`...)
+        self.state_base: str | None = None
+        self.https_port: int | None = None
+        #: the database URL as given (pool.join hands a pool's to a joining host)
+        self.db_url = ""
         self.pool_ref = NULL_REF
         self.sessions = SessionManager(self, auth_failure_delay=auth_failure_delay)
         self.tasks = TaskManager(self)

@@ -55,4 +55,30 @@ def register(http: Any, services: Any) -> None:
                                              "generation": services.store.generation},
                                             default=str), content_type="application/json")
 
+    async def join_info(request: web.Request) -> web.Response:
+        """For pool.join on a joining host (api/pool_join.py): the pool database's URL and
+        the API version, to a pool-admin session, over TLS."""
+        peer = caller_of(request)
+        try:
+            ref = str(json.loads(await request.read())["session"])
+        except (ValueError, KeyError, TypeError):
+            ref = ""
+        info = services.sessions.get(ref)
+        if peer.transport != "https" or info is None or info.role != "pool-admin":
+            return web.json_response({"error": ["SESSION_INVALID", ref]}, status=403)
+        from ..api.pool_join import api_version
+        from ..api.pool_role import role_of
+        from ..store import is_database_url
+        if not is_database_url(services.db_url):
+            # a standalone host: xapi makes the pool's database out of it first
+            return web.json_response({"error": [
+                "JOINING_HOST_SERVICE_FAILED", "the master has no pool database: make one "
+                "with `xenapi-server pool-create`"]})
+        if not role_of(services).is_master:
+            return web.json_response({"error": ["HOST_IS_SLAVE",
+                                                role_of(services).master_address()]})
+        host = services.store.get("host", services.host_ref)
+        return web.json_response({"db": services.db_url, "api_version": api_version(host)})
+
     http.add_route("POST", PATH, handle)
+    http.add_route("POST", "/pool/join-info", join_info)
