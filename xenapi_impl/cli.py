@@ -5,6 +5,7 @@
                         [--cert FILE] [--key FILE] [--unix PATH] [--log-level LEVEL]
                         [--monitor-interval SECONDS] [--log-file PATH]
                         [--address IP] [--name LABEL] [--lease-seconds SECONDS]
+    xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
     xenapi-server user list --db PATH|URL
@@ -96,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
 
+    pc = sub.add_parser("pool-create", help="make a standalone host the first host of a pool: "
+                        "move its SQLite records into an empty PostgreSQL database")
+    pc.add_argument("--from-db", required=True, metavar="PATH",
+                    help="the host's SQLite database (its server stopped)")
+    pc.add_argument("--to", required=True, metavar="URL",
+                    help="postgresql:// URL of the pool's (empty) database")
+
     u = sub.add_parser("user", help="manage local users")
     usub = u.add_subparsers(dest="user_command", required=True)
     add = usub.add_parser("add", help="create a user (or replace its password and role)")
@@ -147,6 +155,58 @@ def _state_base(args: argparse.Namespace) -> str:
     if is_database_url(args.db):
         raise CliError("a postgresql:// --db needs --state-dir (this host's own files)")
     return args.db
+
+
+def _pool_create(args: argparse.Namespace) -> int:
+    """Every persistent record and every local user of the SQLite database, copied as they
+    are (same refs, same uuids) into an empty PostgreSQL database in one commit; then
+    `<db>.pool` names the URL, so the same `serve --db PATH` command runs on it (as the
+    pool's master: the pool record names this host). Running domains are untouched: the
+    server is stopped, and at its restart resync keeps them."""
+    from .api.pool_join import pool_file
+    from .model import MODEL
+    from .server.app import store_specs
+    from .store import is_database_url, open_database
+
+    if not is_database_url(args.to):
+        raise CliError("--to must be a postgresql:// URL")
+    if not os.path.isfile(args.from_db):
+        raise CliError(f"{args.from_db}: no such database")
+    if os.path.exists(pool_file(args.from_db)):
+        raise CliError(f"{args.from_db} is already in a pool ({pool_file(args.from_db)})")
+
+    async def run() -> int:
+        specs = store_specs(MODEL)
+        src = await open_database(args.from_db, specs, exclusive=True)
+        try:
+            dst = await open_database(args.to, specs)
+            try:
+                if dst.records("host"):
+                    raise CliError("the PostgreSQL database already holds a pool")
+                n = 0
+                async with dst.transaction() as txn:
+                    for spec in specs:
+                        if not spec.persistent:
+                            continue
+                        for ref, rec in src.records(spec.name).items():
+                            txn.create(spec.name, ref, dict(rec))
+                            n += 1
+                for cred in src.list_credentials():
+                    await dst.put_credential(cred)
+            finally:
+                await dst.close()
+        finally:
+            await src.close()
+        path = pool_file(args.from_db)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(args.to + "\n")
+        print(f"{n} records and {len(src.list_credentials())} users moved; "
+              f"`xenapi-server serve --db {args.from_db}` now runs on the pool database "
+              f"({path})")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _user_command(args: argparse.Namespace) -> int:
@@ -294,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if status == EXIT_REEXEC and argv is None:
                 _reexec()
             return status
+        if args.command == "pool-create":
+            return _pool_create(args)
         return _user_command(args)
     except (CliError, BackendUnavailable, StoreError, CertificateError, UnixSocketError,
             OSError, ValueError) as exc:

@@ -420,3 +420,43 @@ def _try(fn):
         return f.details
     except OSError:
         return None
+
+
+def test_pool_create_moves_a_standalone_host_into_postgresql(tmp_path, pg_db):
+    """`xenapi-server pool-create --from-db x.db --to postgresql://...`: nothing lost, the
+    running VM keeps running, the host is the pool's master, a second host joins as a slave."""
+    from serverproc import SERVER
+    port, https_port = _free_port(), _free_port()
+    first = _standalone(tmp_path, port, https_port).start()
+    password = first.password
+    x = _sdk(ADDRESSES[3], port, password)
+    vm = x.VM.create(vm_create_record("keeps running"))
+    x.VM.start(vm, False, False)
+    domid = x.VM.get_domid(vm)
+    before = {cls: getattr(x, cls).get_all_records()
+              for cls in ("host", "VM", "SR", "VDI", "PBD", "network", "PIF", "pool")}
+    first.stop()                                  # SIGTERM: the domain stays on the host
+
+    out = subprocess.run([SERVER, "pool-create", "--from-db", first.db, "--to", pg_db.url],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    print(out.stdout.strip())
+    again = subprocess.run([SERVER, "pool-create", "--from-db", first.db, "--to", pg_db.url],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "already in a pool" in again.stderr
+
+    first.start()                                 # the same command, now on PostgreSQL
+    try:
+        assert "shared database" in first.log()
+        x = _sdk(ADDRESSES[3], port, password)
+        assert x.VM.get_power_state(vm) == "Running" and x.VM.get_domid(vm) == domid
+        for cls, recs in before.items():
+            now = getattr(x, cls).get_all_records()
+            assert set(now) == set(recs), cls
+            for ref, rec in recs.items():
+                assert now[ref]["uuid"] == rec["uuid"]
+        assert x.pool.get_master(x.pool.get_all()[0]) == next(iter(before["host"]))
+        assert int(pg_db.psql("SELECT count(*) FROM _lease WHERE name = 'master'")) == 1
+        x.VM.hard_shutdown(vm)
+    finally:
+        first.stop()
