@@ -460,3 +460,46 @@ def test_pool_create_moves_a_standalone_host_into_postgresql(tmp_path, pg_db):
         x.VM.hard_shutdown(vm)
     finally:
         first.stop()
+
+
+def test_shared_sr_is_plugged_everywhere_and_each_host_keeps_its_attachments(pool, tmp_path):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    path = tmp_path / "shared-sr"
+    path.mkdir()
+    sr = x.SR.create(hosts[a.address], {"path": str(path)}, "0", "shared", "", "file", "user",
+                     True, {})
+    pbds = [x.PBD.get_record(p) for p in x.SR.get_PBDs(sr)]
+    assert sorted(p["host"] for p in pbds) == sorted(hosts.values())
+    assert all(p["currently_attached"] for p in pbds)
+
+    vm = x.VM.create(vm_create_record("on shared storage"))
+    vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 << 20), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": "root", "name_description": ""})
+    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    x.VM.start_on(vm, hosts[b.address], False, False)
+    vdi_uuid = x.VDI.get_uuid(vdi)
+    record = path / ".attach" / vdi_uuid
+    b_uuid = x.host.get_uuid(hosts[b.address])
+    assert json.loads(record.read_text())["hosts"] == {b_uuid: 1}
+
+    # another host's restart reconciles only its own attachments: B's stays
+    c.proc.stop()
+    c.start()
+    assert json.loads(record.read_text())["hosts"] == {b_uuid: 1}
+    # B's own restart keeps it once (its domain still holds the disk)
+    b.proc.stop()
+    b.start()
+    assert json.loads(record.read_text())["hosts"] == {b_uuid: 1}
+    assert x.VM.get_power_state(vm) == "Running"
+    # the disk is B's: a writable attach elsewhere is refused until B lets go
+    x.VM.hard_shutdown(vm)
+    assert not record.exists()
+    x.VM.start_on(vm, hosts[c.address], False, False)
+    assert json.loads(record.read_text())["hosts"] == {x.host.get_uuid(hosts[c.address]): 1}
+    x.VM.hard_shutdown(vm)

@@ -51,7 +51,9 @@ class RemoteAgent:
             raise XenAPIError("HOST_OFFLINE", self.host)
         secret = await services.store.pool_secret()
         url = f"https://{rec['address']}:{port}{CALL_PATH}"
-        body = json.dumps({"method": method, "params": args}, default=str)
+        # the target applies at least what this host has seen before it runs the call
+        body = json.dumps({"method": method, "params": args,
+                           "generation": services.store.generation}, default=str)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
                     total=CALL_TIMEOUT, sock_connect=5)) as http:
@@ -148,7 +150,16 @@ def _resume(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
     return host, "VM.resume_on", [vm, host, paused, force]
 
 
+def _on_pbd_host(name: str) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        rec = ctx.services.store.get("PBD", args[0])
+        return (rec["host"] if rec is not None else NULL_REF, name, args)
+    return route
+
+
 ROUTES: dict[str, Router] = {
+    "PBD.plug": _on_pbd_host("PBD.plug"),
+    "PBD.unplug": _on_pbd_host("PBD.unplug"),
     "VM.start": _start,
     "VM.resume": _resume,
     "VM.start_on": lambda ctx, a: (a[1], "VM.start_on", a),

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..server.context import Context
-from ..store import NULL_REF, StoreError, StoreFenced
+from ..store import NULL_REF, StoreConflict, StoreError, StoreFenced
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -166,8 +166,16 @@ class PoolRole:
         if hrec is None or hrec["metrics"] == NULL_REF:
             return
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-        async with services.transaction() as txn:
-            txn.update("host_metrics", hrec["metrics"], {"live": True, "last_updated": now})
+        for attempt in range(3):
+            try:
+                async with services.transaction() as txn:
+                    txn.update("host_metrics", hrec["metrics"],
+                               {"live": True, "last_updated": now})
+                return
+            except StoreConflict:
+                # the master marked this host not live meanwhile (a restart within a term)
+                if attempt == 2:
+                    raise
 
     async def _watch_hosts(self) -> None:
         """On the master: a host whose lease expired is not live, and is fenced."""
