@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv run test bench sim-check clean
+.PHONY: venv run run-pool test bench sim-check clean
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: venv
 	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).*
 	@echo "== log in as root with the password the server writes to $(DB).root-password"
 	XLSIM_STATE_FILE=$(DB).xlsim $(VENV)/bin/xenapi-server serve --backend sim --db $(DB) --http $(HTTP)
+
+# A pool: a private PostgreSQL (data under ./.pool, no system service) and three simulated
+# hosts on 127.0.0.11-13 (HTTP 8080, HTTPS 8443), joined with pool.join, with a shared file SR.
+run-pool: venv
+	$(VPY) tests/run_pool.py
 
 # C checks of the simulator (warnings as errors, AddressSanitizer, real Xen headers).
 sim-check:
