@@ -503,3 +503,48 @@ def test_shared_sr_is_plugged_everywhere_and_each_host_keeps_its_attachments(poo
     x.VM.start_on(vm, hosts[c.address], False, False)
     assert json.loads(record.read_text())["hosts"] == {x.host.get_uuid(hosts[c.address]): 1}
     x.VM.hard_shutdown(vm)
+
+
+def test_a_stopped_master_loses_its_role_and_writes_nothing(pool, pg_db):
+    """SIGSTOP the master past its lease, a slave takes over, SIGCONT: the old master's writes
+    are refused (its epoch is stale), it stops by itself and leaves its domain alone."""
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    vm = x.VM.create(vm_create_record("on the old master"))
+    x.VM.start_on(vm, hosts[a.address], False, False)
+    dom = x.VM.get_uuid(vm)
+
+    proc = a.proc.proc
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(LEASE + 1)
+    xb = b.local_session(password).xenapi
+    xb.pool.emergency_transition_to_master()
+    xn = b.session(password).xenapi
+    _wait(lambda: not _live(xn, hosts[a.address]), 3 * LEASE + 5, "the old master not live")
+    gen = int(pg_db.psql("SELECT gen FROM _head"))
+    a_uuid = xn.host.get_uuid(hosts[a.address])
+    os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(20) == 3                     # fenced: it stopped by itself
+    log = a.proc.log()
+    assert "fenced" in log
+    metrics_uuid = xn.host_metrics.get_uuid(xn.host.get_metrics(hosts[a.address]))
+    rows = pg_db.psql(f"SELECT count(*) FROM _log WHERE gen > {gen} AND uuid IN "
+                      f"('{a_uuid}', '{metrics_uuid}', '{dom}')")
+    assert rows == "0"
+    assert xn.pool.get_master(xn.pool.get_all()[0]) == hosts[b.address]
+    assert dom in _domains(a)                     # its domain left as it was
+    # the dead host declared dead: its VM is halted in the records and starts elsewhere
+    xn.host.declare_dead(hosts[a.address])
+    assert xn.VM.get_power_state(vm) == "Halted"
+    xn.VM.start_on(vm, hosts[c.address], False, False)
+    assert dom in _domains(c)
+    xn.VM.hard_shutdown(vm)
+    # Xen Orchestra's connector, pointed at the remaining slave, follows to the new master
+    require_node()
+    out = subprocess.run(["node", os.path.join(NODE_DIR, "xo_pool.mjs"), c.url, "root",
+                          password], capture_output=True, text=True, timeout=90, cwd=NODE_DIR)
+    ready = [json.loads(line) for line in out.stdout.splitlines()
+             if json.loads(line)["step"] == "ready"]
+    assert ready and ready[0]["hostname"] == b.address, (out.stdout, out.stderr)
