@@ -309,6 +309,23 @@ def test_vm_operations_run_on_the_resident_host(pool):
     x.VM.hard_shutdown(vm)
     x.host.enable(hosts[b.address])
 
+    # a disk on B's local SR: only B can run the VM, whatever its affinity
+    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
+                   and x.PBD.get_host(rec["PBDs"][0]) == hosts[b.address])
+    vdi = x.VDI.create({"SR": local_b, "virtual_size": str(64 << 20), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": "local", "name_description": ""})
+    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    x.VM.set_affinity(vm, hosts[c.address])
+    with pytest.raises(XenAPI.Failure) as err:
+        x.VM.start_on(vm, hosts[c.address], False, False)
+    assert err.value.details == ["VM_REQUIRES_SR", vm, local_b]
+    x.VM.start(vm, False, False)
+    assert x.VM.get_resident_on(vm) == hosts[b.address]
+    x.VM.hard_shutdown(vm)
+
     # more memory than any host has
     big = x.VM.create(vm_create_record("too big", memory_mib=1 << 20))
     with pytest.raises(XenAPI.Failure) as err:

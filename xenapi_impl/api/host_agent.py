@@ -97,15 +97,45 @@ def _host_live(services: Any, host: str) -> bool:
     return bool(m is not None and m["live"])
 
 
+def _srs_of(store: Any, vm: str) -> list[str]:
+    """The SRs of the VM's disks."""
+    out = []
+    for vbd in store.get("VM", vm)["VBDs"]:
+        b = store.get("VBD", vbd)
+        if b is None or b["empty"] or b["VDI"] == NULL_REF:
+            continue
+        v = store.get("VDI", b["VDI"])
+        if v is not None and v["SR"] not in out:
+            out.append(v["SR"])
+    return out
+
+
+def missing_sr(store: Any, vm: str, host: str) -> str | None:
+    """An SR of the VM's disks that `host` has no plugged PBD for (it cannot run the VM)."""
+    for sr in _srs_of(store, vm):
+        rec = store.get("SR", sr)
+        if rec is None or not any(
+                (p := store.get("PBD", pbd)) is not None and p["host"] == host
+                and p["currently_attached"] for pbd in rec["PBDs"]):
+            return sr
+    return None
+
+
 def place(ctx: Context, vm: str) -> str:
-    """The host a start without a host runs on: the VM's affinity if it is enabled, live and
-    has the memory, else the enabled live host with the most free memory that has it."""
+    """The host a start without a host runs on: the VM's affinity if it is enabled, live,
+    sees the VM's SRs and has the memory, else the enabled live host seeing the SRs with the
+    most free memory; VM_REQUIRES_SR when no live host sees them all."""
     services, store = ctx.services, ctx.services.store
     rec = store.get("VM", vm)
     need = max(rec["memory_static_max"], rec["memory_dynamic_max"])
     best, best_free = NULL_REF, -1
+    lacking = None
     for host, h in store.records("host").items():
         if not h["enabled"] or not _host_live(services, host):
+            continue
+        sr = missing_sr(store, vm, host)
+        if sr is not None:
+            lacking = sr
             continue
         m = store.get("host_metrics", h["metrics"])
         free = m["memory_free"] if m is not None else 0
@@ -113,6 +143,8 @@ def place(ctx: Context, vm: str) -> str:
             return host
         if free > best_free:
             best, best_free = host, free
+    if best == NULL_REF and lacking is not None:
+        raise XenAPIError("VM_REQUIRES_SR", vm, lacking)
     if best == NULL_REF or best_free < need:
         raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(need), str(max(best_free, 0)))
     return best
@@ -157,12 +189,51 @@ def _on_pbd_host(name: str) -> Router:
     return route
 
 
+def sr_host(ctx: Context, sr: str) -> str:
+    """Where an SR's storage is reached: this host if it has the SR plugged, else a live host
+    that has (a local SR: its host)."""
+    store = ctx.services.store
+    rec = store.get("SR", sr)
+    if rec is None:
+        return NULL_REF
+    plugged = [p["host"] for pbd in rec["PBDs"] if (p := store.get("PBD", pbd)) is not None
+               and p["currently_attached"]]
+    if not plugged or ctx.services.host_ref in plugged:
+        return NULL_REF
+    return next((h for h in plugged if _host_live(ctx.services, h)), plugged[0])
+
+
+def _on_sr(name: str, sr_of: Callable[[Context, list[Any]], str]) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        try:
+            sr = sr_of(ctx, args)
+        except (KeyError, TypeError):
+            sr = NULL_REF
+        return sr_host(ctx, sr), name, args
+    return route
+
+
+def _vdi_sr(ctx: Context, args: list[Any]) -> str:
+    rec = ctx.services.store.get("VDI", args[0])
+    return rec["SR"] if rec is not None else NULL_REF
+
+
+def _start_on(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, host = args[0], args[1]
+    rec = ctx.services.store.get("VM", vm)
+    if rec is not None and rec["power_state"] == "Halted":
+        sr = missing_sr(ctx.services.store, vm, host)
+        if sr is not None:
+            raise XenAPIError("VM_REQUIRES_SR", vm, sr)
+    return host, "VM.start_on", args
+
+
 ROUTES: dict[str, Router] = {
     "PBD.plug": _on_pbd_host("PBD.plug"),
     "PBD.unplug": _on_pbd_host("PBD.unplug"),
     "VM.start": _start,
     "VM.resume": _resume,
-    "VM.start_on": lambda ctx, a: (a[1], "VM.start_on", a),
+    "VM.start_on": _start_on,
     "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
     "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
     "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
@@ -172,6 +243,12 @@ for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
             "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+# storage operations run where the SR is plugged (a local SR: on its host)
+ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])
+for _op in ("destroy", "resize", "resize_online", "clone", "snapshot", "update"):
+    ROUTES[f"VDI.{_op}"] = _on_sr(f"VDI.{_op}", _vdi_sr)
+for _op in ("scan", "update"):
+    ROUTES[f"SR.{_op}"] = _on_sr(f"SR.{_op}", lambda ctx, a: a[0])
 for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
                    ("VIF", ("plug", "unplug", "unplug_force"))):
     for _op in _ops:
