@@ -2,7 +2,8 @@
 `resident_on`, the host a start is placed on) and a host agent carries the call out on that
 host's hypervisor.
 
-- `LocalAgent`: this host; the call runs here, through the implementation registered for it.
+- `LocalAgent`: this host; the call runs here, through the implementation registered for it
+  (`agent_for` answers None for this host and the routed implementation runs directly).
 - `RemoteAgent`: another host of the pool; the call goes to that host's HTTPS endpoint
   (`POST /pool/call`, JSON), authenticated by the pool secret (`Store.pool_secret`, kept in
   the pool's database) and over TLS pinned to the certificate fingerprint the host recorded
@@ -74,6 +75,18 @@ class RemoteAgent:
         if "error" in answer:
             raise XenAPIError(answer["error"][0], *answer["error"][1:])
         return answer.get("result")
+
+
+class LocalAgent:
+    """Calls on this host: the implementation registered for the message, in the calling
+    context (its transaction, its task)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def call(self, method: str, args: list[Any]) -> Any:
+        from .registry import IMPLEMENTATIONS
+        return await IMPLEMENTATIONS[method](self.ctx, *args)
 
 
 def agent_for(services: Any, host: str) -> RemoteAgent | None:
@@ -255,9 +268,7 @@ for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")
         ROUTES[f"{_cls}.{_op}"] = _on_device_vm(_cls, f"{_cls}.{_op}")
 
 
-def forwarded(name: str, impl: Callable[..., Awaitable[Any]],
-              implementations: dict[str, Callable[..., Awaitable[Any]]]
-              ) -> Callable[..., Awaitable[Any]]:
+def forwarded(name: str, impl: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """`impl` of a routed message: run here when this host is the target, else on the
     target host through its agent."""
     route = ROUTES[name]
@@ -268,8 +279,9 @@ def forwarded(name: str, impl: Callable[..., Awaitable[Any]],
         target, method, fargs = route(ctx, list(args))
         agent = agent_for(ctx.services, target)
         if agent is None:
-            local = impl if method == name else implementations[method]
-            return await local(ctx, *fargs)
+            if method == name:
+                return await impl(ctx, *fargs)
+            return await LocalAgent(ctx).call(method, fargs)
         if not _host_live(ctx.services, target):
             raise XenAPIError("HOST_OFFLINE", target)
         return await agent.call(method, fargs)

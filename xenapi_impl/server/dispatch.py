@@ -91,7 +91,7 @@ class Dispatcher:
             impl = IMPLEMENTATIONS.get(name)
             if impl is not None and name in ROUTES:
                 # carried out by the host the call is about (api/host_agent.py)
-                impl = forwarded(name, impl, IMPLEMENTATIONS)
+                impl = forwarded(name, impl)
             if impl is None and msg.implicit is not None:
                 impl = implicit.make(msg)
             elif impl is None and msg.cls in self.model.classes:
