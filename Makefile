@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv venv-run run run-fresh test bench sim-check clean bindings bindings-c bindings-java completion
+.PHONY: venv venv-run run run-fresh run-pool test bench sim-check clean bindings bindings-c bindings-java completion
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ run-fresh:
 # Regenerate xe's bash completion from its command table (shipped in the package).
 completion: venv
 	$(VPY) -m xenapi_impl.xe.completion > xenapi_impl/xe/xe-completion.bash
+
+# A pool: a private PostgreSQL (data under ./.pool, no system service) and three simulated
+# hosts on 127.0.0.11-13 (HTTP 8080, HTTPS 8443), joined with pool.join, with a shared file SR.
+run-pool: venv
+	$(VPY) tests/run_pool.py
 
 # C checks of the simulator (warnings as errors, AddressSanitizer, real Xen headers).
 sim-check:

@@ -9,6 +9,8 @@
                         [--max-connections-per-address N] [--max-body BYTES]
                         [--max-sessions-per-user N] [--max-concurrent-logins N]
                         [--login-failures-per-source N] [--login-failures-per-user N]
+                        [--address IP] [--name LABEL] [--lease-seconds SECONDS]
+    xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
     xenapi-server user list --db PATH|URL
@@ -144,12 +146,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
+    s.add_argument("--address", metavar="IP",
+                   help="this host's management address (host.address; what HOST_IS_SLAVE "
+                        "names on the slaves): default the first --http/--https address, "
+                        "127.0.0.1 if that is a wildcard")
+    s.add_argument("--name", metavar="LABEL",
+                   help="name_label of this host's record when it is created (default: the "
+                        "hostname)")
+    s.add_argument("--lease-seconds", type=_seconds, default=15.0, metavar="SECONDS",
+                   help="pool database: how long the master's and each host's leases last "
+                        "without renewal (renewed every quarter of that)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
     s.add_argument("--config", metavar="FILE",
                    help="TOML file setting any of these options (key: the flag's name without "
                         "the dashes); flags given here override it")
     _add_limit_flags(s)
+
+    pc = sub.add_parser("pool-create", help="make a standalone host the first host of a pool: "
+                        "move its SQLite records into an empty PostgreSQL database")
+    pc.add_argument("--from-db", required=True, metavar="PATH",
+                    help="the host's SQLite database (its server stopped)")
+    pc.add_argument("--to", required=True, metavar="URL",
+                    help="postgresql:// URL of the pool's (empty) database")
 
     u = sub.add_parser("user", help="manage local users")
     usub = u.add_subparsers(dest="user_command", required=True)
@@ -282,6 +301,58 @@ def _state_base(args: argparse.Namespace) -> str:
     return args.db
 
 
+def _pool_create(args: argparse.Namespace) -> int:
+    """Every persistent record and every local user of the SQLite database, copied as they
+    are (same refs, same uuids) into an empty PostgreSQL database in one commit; then
+    `<db>.pool` names the URL, so the same `serve --db PATH` command runs on it (as the
+    pool's master: the pool record names this host). Running domains are untouched: the
+    server is stopped, and at its restart resync keeps them."""
+    from .api.pool_join import pool_file
+    from .model import MODEL
+    from .server.app import store_specs
+    from .store import is_database_url, open_database
+
+    if not is_database_url(args.to):
+        raise CliError("--to must be a postgresql:// URL")
+    if not os.path.isfile(args.from_db):
+        raise CliError(f"{args.from_db}: no such database")
+    if os.path.exists(pool_file(args.from_db)):
+        raise CliError(f"{args.from_db} is already in a pool ({pool_file(args.from_db)})")
+
+    async def run() -> int:
+        specs = store_specs(MODEL)
+        src = await open_database(args.from_db, specs, exclusive=True)
+        try:
+            dst = await open_database(args.to, specs)
+            try:
+                if dst.records("host"):
+                    raise CliError("the PostgreSQL database already holds a pool")
+                n = 0
+                async with dst.transaction() as txn:
+                    for spec in specs:
+                        if not spec.persistent:
+                            continue
+                        for ref, rec in src.records(spec.name).items():
+                            txn.create(spec.name, ref, dict(rec))
+                            n += 1
+                for cred in src.list_credentials():
+                    await dst.put_credential(cred)
+            finally:
+                await dst.close()
+        finally:
+            await src.close()
+        path = pool_file(args.from_db)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(args.to + "\n")
+        print(f"{n} records and {len(src.list_credentials())} users moved; "
+              f"`xenapi-server serve --db {args.from_db}` now runs on the pool database "
+              f"({path})")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _user_command(args: argparse.Namespace) -> int:
     from .server.seed import add_user
 
@@ -345,13 +416,18 @@ async def _serve(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout, send_timeout=args.send_timeout,
         max_connections=args.max_connections,
         max_connections_per_address=args.max_connections_per_address, max_body=args.max_body)
+    db = args.db
+    from .api.pool_join import pool_file
+    if not is_database_url(db) and os.path.exists(pool_file(state)):
+        with open(pool_file(state)) as f:      # this host joined a pool (pool.join)
+            db = f.read().strip()
     backend = open_backend(args.backend)
-    store = await open_database(args.db, store_specs(MODEL), exclusive=True)
-    if is_database_url(args.db):
+    store = await open_database(db, store_specs(MODEL), exclusive=True)
+    if is_database_url(db):
         from .store.postgres import redact
-        where = f"shared database {redact(args.db)} at generation {store.generation}"
+        where = f"shared database {redact(db)} at generation {store.generation}"
     else:
-        where = f"database {os.path.abspath(args.db)}"
+        where = f"database {os.path.abspath(db)}"
     log.info("%s opened (%s objects)", where,
              sum(len(store.records(c)) for c in store.classes()))
     services = Services(MODEL, store, backend=backend)
@@ -362,6 +438,11 @@ async def _serve(args: argparse.Namespace) -> int:
         max_concurrent=args.max_concurrent_logins,
         failures_per_source=args.login_failures_per_source,
         failures_per_user=args.login_failures_per_user))
+    services.lease_seconds = args.lease_seconds
+    services.address = args.address or _default_address(args)
+    services.host_name = args.name or ""
+    services.state_base = state
+    services.db_url = db
     try:
         api.load_all()
         password_file = await seed(services, backend=args.backend, db_path=state)
@@ -377,8 +458,14 @@ async def _serve(args: argparse.Namespace) -> int:
         xva_http.register(http, services)
         from .server import console_http
         console_http.register(http, services)
+        from .server import pool_http
+        pool_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
+        from .api.pool_role import record_endpoint
+        https_ports = http.ports("https")
+        services.https_port = https_ports[0] if https_ports else None
+        await record_endpoint(services, https_ports[0] if https_ports else None, cert)
     except BaseException:
         await services.close(grace=0)
         raise
@@ -399,8 +486,30 @@ async def _serve(args: argparse.Namespace) -> int:
     await services.close(args.grace)
     if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
         pinger.cancel()
+    waiters = [loop.create_task(stop.wait()), loop.create_task(services.stop_requested.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    grace = args.grace if not services.exit_status else 0.0
+    log.info("stopping: letting calls in flight finish (up to %.0fs)", grace)
+    await http.stop(grace)
+    await services.close(grace)
     log.info("stopped; database closed")
-    return 0
+    return services.exit_status
+
+
+def _default_address(args: argparse.Namespace) -> str:
+    for host, _port in (*args.http, *args.https):
+        if host not in ("0.0.0.0", "::", ""):
+            return host
+    return "127.0.0.1"
+
+
+def _reexec() -> None:
+    """pool.join / pool.eject: start again, the same command, on the new database."""
+    log.warning("restarting: exec %s", " ".join(sys.argv))
+    logging.shutdown()
+    os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -430,7 +539,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .xen.adapter import BackendUnavailable
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args))
+            status = asyncio.run(_serve(args))
+            from .api.pool_join import EXIT_REEXEC
+            if status == EXIT_REEXEC and argv is None:
+                _reexec()
+            return status
+        if args.command == "pool-create":
+            return _pool_create(args)
         return _user_command(args)
     except (CliError, BackendUnavailable, StoreError, CertificateError, UnixSocketError,
             OSError, ValueError) as exc:

@@ -27,7 +27,7 @@ def test_attach_writes_one_record_and_leaves_the_metadata_alone(file_sr: FileSRD
     before = (meta.stat().st_ino, meta.read_bytes())
     file_sr.vdi_attach(vdi.uuid)
     assert (meta.stat().st_ino, meta.read_bytes()) == before
-    assert record(file_sr, vdi.uuid) == {"rw": True, "count": 1}
+    assert record(file_sr, vdi.uuid) == {"rw": True, "count": 1, "hosts": {"": 1}}
     assert os.listdir(Path(file_sr.path, ATTACH_DIR)) == [vdi.uuid]   # nothing staged is left
     file_sr.vdi_detach(vdi.uuid)
     assert record(file_sr, vdi.uuid) is None
@@ -38,12 +38,12 @@ def test_read_only_attachments_count_in_the_record(file_sr: FileSRDriver) -> Non
     vdi = file_sr.vdi_create(MiB)
     file_sr.vdi_attach(vdi.uuid, writable=False)
     file_sr.vdi_attach(vdi.uuid, writable=False)
-    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2}
+    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2, "hosts": {"": 2}}
     with pytest.raises(VDIInUse):
         file_sr.vdi_attach(vdi.uuid, writable=True)
-    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2}     # a refusal changes nothing
+    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2, "hosts": {"": 2}}     # a refusal changes nothing
     file_sr.vdi_detach(vdi.uuid)
-    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 1}
+    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 1, "hosts": {"": 1}}
     assert [n for n in os.listdir(Path(file_sr.path, ATTACH_DIR))] == [vdi.uuid]
 
 
@@ -59,7 +59,7 @@ def test_attachment_left_in_the_metadata_by_an_older_version(file_sr: FileSRDriv
     with pytest.raises(VDIInUse):
         file_sr.detach()
     file_sr.vdi_attach(vdi.uuid, writable=False)          # moves into its own record
-    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2}
+    assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2, "hosts": {"": 2}}
     assert json.loads(meta.read_text())["attached"] == {}
     file_sr.vdi_detach(vdi.uuid, all_attachments=True)
     assert file_sr.attachments() == {}
@@ -96,7 +96,7 @@ def test_destroy_refuses_while_a_record_exists(file_sr: FileSRDriver) -> None:
     with pytest.raises(VDIInUse) as e:
         file_sr.destroy()
     assert e.value.params[0] == vdi.uuid
-    assert record(file_sr, vdi.uuid) == {"rw": True, "count": 1}
+    assert record(file_sr, vdi.uuid) == {"rw": True, "count": 1, "hosts": {"": 1}}
 
 
 def test_a_changed_metadata_file_is_read_again(file_sr: FileSRDriver, sr_path: str) -> None:

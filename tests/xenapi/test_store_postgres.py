@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import Harness
+from harness import PASSWORD, Harness
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
 from xenapi_impl.server.app import store_specs
@@ -208,7 +208,8 @@ def test_token_older_than_the_retained_log_gets_events_lost(pg_db):
         s2 = await PostgresStore.open(pg_db.url, specs)
         assert s2.horizon > s1.generation - 60
         h2 = await Harness(store=s2).start()
-        session2 = await h2.login()
+        # a second host of the pool: a slave, so a session local to it
+        session2 = await h2.call("session.slave_local_login_with_password", "root", PASSWORD)
         with pytest.raises(XenAPIError) as err:
             await h2.call("event.from", session2, ["pool"], old, 0.0)
         assert err.value.code == "EVENTS_LOST"

@@ -33,9 +33,21 @@ async def refresh_from_hypervisor(services: Any) -> None:
     doms = await hv.list_domains()
     dom0 = next((d for d in doms if d.domid == 0), None)
     host = services.host_ref
-    store = services.store
-    hrec = store.get("host", host)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    from ..store import StoreConflict
+    for attempt in range(5):
+        # in a pool the master may mark this host not live meanwhile: read again and retry
+        try:
+            await _refresh(services, host, phys, ver, dom0, now)
+            return
+        except StoreConflict:
+            if attempt == 4:
+                raise
+
+
+async def _refresh(services: Any, host: str, phys: Any, ver: Any, dom0: Any,
+                   now: _dt.datetime) -> None:
+    hrec = services.store.get("host", host)
     async with services.transaction() as txn:
         sw = dict(hrec["software_version"])
         sw.update(xen=ver.xen_version, platform_version=ver.xen_version,

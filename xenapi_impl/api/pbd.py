@@ -103,7 +103,9 @@ def driver_class(sr_type: str) -> type[SRDriver]:
 
 def new_driver(ctx: Context, sr_rec: dict[str, Any], device_config: dict[str, str]) -> SRDriver:
     try:
-        return driver_class(sr_rec["type"])(sr_rec["uuid"], device_config)
+        drv = driver_class(sr_rec["type"])(sr_rec["uuid"], device_config)
+        drv.holder = ctx.services.host_uuid
+        return drv
     except StorageError as exc:
         raise storage_error(ctx, exc) from None
 

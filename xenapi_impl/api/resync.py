@@ -70,6 +70,10 @@ async def resync(services: Any) -> dict[str, list[str]]:
             elif dom is not None:
                 # a halted VM's uuid on a domain we did not record: report, do not touch
                 done["unknown"].append(dom.uuid)
+            # in a pool another host's VMs (and the operations another host is running on
+            # halted VMs) are not this host's to reset
+            if services.store.shared and rec["resident_on"] != host and dom is None:
+                continue
             if rec["current_operations"]:
                 txn.update("VM", ref, {"current_operations": {}})
             txn.update("VM", ref, {"allowed_operations": vmapi.allowed_operations(

@@ -11,11 +11,14 @@ from .registry import implements
 @implements("session.login_with_password")
 async def login_with_password(ctx: Context, uname: str, pwd: str, version: str = "1.1",
                               originator: str = "") -> str:
+    from .pool_role import role_of
+    role_of(ctx.services).check_master()        # a slave: HOST_IS_SLAVE [master address]
     return await ctx.services.sessions.login(ctx.caller, uname, pwd, originator)
 
 
 @implements("session.slave_local_login_with_password")
 async def slave_local_login_with_password(ctx: Context, uname: str, pwd: str) -> str:
+    """On any host, master or slave: a session local to this server."""
     return await ctx.services.sessions.login(ctx.caller, uname, pwd, "")
 
 

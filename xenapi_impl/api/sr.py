@@ -130,8 +130,43 @@ async def create_sr(ctx: Context, host: str, device_config: dict[str, str], phys
 async def create(ctx: Context, host: str, device_config: dict[str, str], physical_size: int,
                  name_label: str, name_description: str, type: str, content_type: str,
                  shared: bool, sm_config: dict[str, str]) -> str:
-    return await create_sr(ctx, host, device_config, physical_size, name_label,
-                           name_description, type, content_type, shared, sm_config)
+    sr = await create_sr(ctx, host, device_config, physical_size, name_label,
+                         name_description, type, content_type, shared, sm_config)
+    if shared and ctx.services.store.shared:
+        await plug_on_every_host(ctx, sr, host, device_config)
+    return sr
+
+
+async def plug_on_every_host(ctx: Context, sr: str, first: str,
+                             device_config: dict[str, str]) -> None:
+    """A shared SR, as xapi makes one: a PBD for every other host of the pool, each plugged by
+    its own host (PBD.plug is carried out by the PBD's host, api/host_agent.py); a host that
+    is not live keeps its PBD unplugged."""
+    from .host_agent import _host_live, agent_for
+    services = ctx.services
+    pbds = {}
+    async with services.transaction() as txn:
+        for host in services.store.records("host"):
+            if host == first:
+                continue
+            pbd = new_ref()
+            txn.create("PBD", pbd, {**services.default_record("PBD"), "uuid": new_uuid(),
+                                    "host": host, "SR": sr, "device_config": dict(device_config),
+                                    "currently_attached": False, "other_config": {}})
+            pbds[host] = pbd
+    for host, pbd in pbds.items():
+        if not _host_live(services, host):
+            continue
+        agent = agent_for(services, host)
+        try:
+            if agent is None:
+                async with services.transaction() as raw:
+                    from ..server.context import Context as _Ctx
+                    await plug_record(_Ctx(services, ctx.caller, "PBD.plug", raw), pbd)
+            else:
+                await agent.call("PBD.plug", [pbd])
+        except XenAPIError as exc:
+            log.error("shared SR %s: could not plug it on host %s: %s", sr, host, exc)
 
 
 @implements("SR.make")
@@ -275,7 +310,9 @@ async def seed_storage(services: Any, db_path: str | None) -> None:
                 log.error("could not re-attach SR of PBD %s: %s", rec["uuid"], exc)
 
     await in_txn(replug)
-    if db_path is None or services.store.records("SR"):
+    # this host's first start (a pool's database already has other hosts' SRs)
+    if db_path is None or any(p["host"] == services.host_ref
+                              for p in services.store.records("PBD").values()):
         return
     base = os.path.abspath(db_path) + ".sr"
     os.makedirs(base, mode=0o700, exist_ok=True)
@@ -288,9 +325,10 @@ async def seed_storage(services: Any, db_path: str | None) -> None:
                 os.makedirs(path, mode=0o755, exist_ok=True)
             srs[type_] = await create_sr(ctx, services.host_ref, {key: path}, 0, name, "",
                                          type_, content, False, {}, commit=False)
-        ctx.txn.update("pool", services.pool_ref, {"default_SR": srs["file"],
-                                                    "suspend_image_SR": srs["file"],
-                                                    "crash_dump_SR": srs["file"]})
+        pool = ctx.txn.get("pool", services.pool_ref)
+        ctx.txn.update("pool", services.pool_ref, {
+            k: srs["file"] for k in ("default_SR", "suspend_image_SR", "crash_dump_SR")
+            if pool[k] == NULL_REF or ctx.txn.get("SR", pool[k]) is None})
         log.info("created the local SR and the ISO library under %s", base)
 
     await in_txn(make_all)

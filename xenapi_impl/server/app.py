@@ -41,6 +41,22 @@ class Services:
         self.event_classes = sorted(self.store_classes)
         self.event_class_set = self.store_classes
         self.host_ref = NULL_REF
+        self.host_uuid = ""
+        #: this host's management address (host.address; HOST_IS_SLAVE names the master's)
+        self.address = "127.0.0.1"
+        self.host_name = ""             # name_label of a new host record ("" = hostname)
+        #: the pool role (api/pool_role.py): master or slave, leases, heartbeat
+        self.pool_role: Any = None
+        #: seconds a lease (master role, a host's liveness) lasts without renewal
+        self.lease_seconds = 15.0
+        #: set when the server must stop by itself (fenced: another host took its role)
+        self.stop_requested = asyncio.Event()
+        self.exit_status = 0
+        #: this host's own files are named after it (`<state_base>.inventory`, `.pool`...)
+        self.state_base: str | None = None
+        self.https_port: int | None = None
+        #: the database URL as given (pool.join hands a pool's to a joining host)
+        self.db_url = ""
         self.pool_ref = NULL_REF
         self.sessions = SessionManager(self, auth_failure_delay=auth_failure_delay)
         self.tasks = TaskManager(self)
@@ -98,6 +114,8 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.pool_role is not None:
+            await self.pool_role.stop()
         stop = getattr(self.backend, "stop", None)
         if stop is not None:
             await stop()

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
+from ..api.host_agent import ROUTES, forwarded
 from ..api.registry import IMPLEMENTATIONS, NULLABLE
 from ..errors import XenAPIError
 from ..model.dsl import MessageDef
@@ -88,6 +89,9 @@ class Dispatcher:
                 log.warning("implementation of %s: no such message in the model", name)
         for name, msg in self.model.methods.items():
             impl = IMPLEMENTATIONS.get(name)
+            if impl is not None and name in ROUTES:
+                # carried out by the host the call is about (api/host_agent.py)
+                impl = forwarded(name, impl)
             if impl is None and msg.implicit is not None:
                 impl = implicit.make(msg)
             elif impl is None and msg.cls in self.model.classes:

@@ -29,7 +29,9 @@ def _fit(services: Services, cls: str, values: dict[str, Any]) -> dict[str, Any]
 async def seed(services: Services, *, backend: str, db_path: str | None) -> str | None:
     """Create what a fresh database lacks; returns the path of a generated password file."""
     await _sync_roles(services)
-    await _host_and_pool(services, backend)
+    await _host_and_pool(services, backend, db_path)
+    from ..api.pool_role import role_of
+    await role_of(services).start()     # master or slave: leases, heartbeat (a pool's db)
     from .logconfig import apply_stored
     apply_stored(services)              # host.logging: the stored levels and destinations
     from ..api.host import refresh_from_hypervisor
@@ -65,20 +67,32 @@ async def _sync_roles(services: Services) -> None:
                 txn.delete("role", ref)
 
 
-async def _host_and_pool(services: Services, backend: str) -> None:
+def _own_host(services: Services, uuid: str | None) -> str | None:
+    """This host's record: the one with the inventory's uuid; without an inventory (a database
+    made before there were inventories, or an in-process test) the only host of a database no
+    other process shares."""
+    hosts = services.store.records("host")
+    if uuid is not None:
+        return next((r for r, h in hosts.items() if h["uuid"] == uuid), None)
+    if not services.store.shared and len(hosts) == 1:
+        return next(iter(hosts))
+    return None
+
+
+async def _host_and_pool(services: Services, backend: str, state: str | None = None) -> None:
+    from . import inventory
     store = services.store
-    hosts = store.records("host")
-    if hosts:
-        host_ref = next(iter(hosts))
-    else:
+    uuid = inventory.host_uuid(state)
+    host_ref = _own_host(services, uuid)
+    if host_ref is None:
         host_ref = new_ref()
-        name = socket.gethostname()
+        name = services.host_name or socket.gethostname()
         async with store.transaction() as txn:
             txn.create("host", host_ref, _fit(services, "host", {
-                "uuid": new_uuid(), "name_label": name, "name_description": "",
+                "uuid": uuid or new_uuid(), "name_label": name, "name_description": "",
                 "API_version_major": API_VERSION_MAJOR, "API_version_minor": API_VERSION_MINOR,
                 "API_version_vendor": "XenSource", "API_version_vendor_implementation": {},
-                "enabled": True, "hostname": name, "address": "127.0.0.1",
+                "enabled": True, "hostname": name, "address": services.address,
                 "software_version": {"product_brand": "xen-py-toolstack",
                                      "product_version": "0.1.0", "xen": "4.17",
                                      "platform_name": "Xen", "platform_version": "4.17",
@@ -93,11 +107,17 @@ async def _host_and_pool(services: Services, backend: str) -> None:
             }))
         log.info("created this host's record (%s)", name)
     services.host_ref = host_ref
-    if store.get("host", host_ref)["other_config"].get("backend") != backend:
+    hrec = store.get("host", host_ref)
+    services.host_uuid = hrec["uuid"]
+    inventory.set_host_uuid(state, hrec["uuid"])
+    changes: dict[str, Any] = {}
+    if hrec["other_config"].get("backend") != backend:
+        changes["other_config"] = {**hrec["other_config"], "backend": backend}
+    if hrec["address"] != services.address:
+        changes["address"] = services.address
+    if changes:
         async with store.transaction() as txn:
-            oc = dict(store.get("host", host_ref)["other_config"])
-            oc["backend"] = backend
-            txn.update("host", host_ref, {"other_config": oc})
+            txn.update("host", host_ref, changes)
 
     pools = store.records("pool")
     if pools:

@@ -126,6 +126,9 @@ class SRDriver(abc.ABC):
         self.device_config = self.validate_device_config(device_config)
         self.lock_timeout = lock_timeout
         self.attached = False
+        #: who holds the attachments this driver makes (a host's uuid): on an SR shared by
+        #: the hosts of a pool each host sees, and releases, only its own (`attachments`)
+        self.holder = ""
 
     # -- description -------------------------------------------------------------------------
     @classmethod

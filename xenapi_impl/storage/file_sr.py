@@ -489,7 +489,8 @@ class FileSRDriver(SRDriver):
             self._make_attach_dir()
             # The usual record (a first attachment), written and fsync'ed before the lock: under
             # it only the checks and a rename run, so attaches of different VDIs barely wait.
-            staged: str | None = stage_json(path, {"rw": writable, "count": 1})
+            staged: str | None = stage_json(path, {"rw": writable, "count": 1,
+                                                   "hosts": {self.holder: 1}})
         try:
             with self._lock():
                 doc = self._view()
@@ -502,7 +503,10 @@ class FileSRDriver(SRDriver):
                     raise VDIInUse(vdi, "attach")
                 if current is not None or vdi in doc["attached"]:
                     count = current["count"] + 1 if current else 1
-                    self._set_attachment(doc, vdi, {"rw": writable, "count": count})
+                    hosts = self._holders(current)
+                    hosts[self.holder] = hosts.get(self.holder, 0) + 1
+                    self._set_attachment(doc, vdi, {"rw": writable, "count": count,
+                                                    "hosts": hosts})
                 else:
                     with os_errors(f"attaching VDI {vdi}", path=self.path):
                         tmp, staged = staged, None
@@ -524,14 +528,37 @@ class FileSRDriver(SRDriver):
             current = self._attachment(doc, vdi)
             if current is None:
                 return
-            if current["count"] > 1 and not all_attachments:
-                self._set_attachment(doc, vdi, {"rw": current["rw"],
-                                                "count": current["count"] - 1})
+            hosts = self._holders(current)
+            mine = hosts.pop(self.holder, 0)
+            if not mine:
+                return                  # another host's attachment: not ours to release
+            if mine > 1 and not all_attachments:
+                hosts[self.holder] = mine - 1
+            count = sum(hosts.values())
+            if count:
+                self._set_attachment(doc, vdi, {"rw": current["rw"], "count": count,
+                                                "hosts": hosts})
             else:
                 self._set_attachment(doc, vdi, None)
 
+    def _holders(self, current: dict[str, Any] | None) -> dict[str, int]:
+        """holder -> attachments; a record from before holders were kept (one host) is all
+        this driver's."""
+        if current is None:
+            return {}
+        hosts = current.get("hosts")
+        if not isinstance(hosts, dict):
+            return {self.holder: current["count"]}
+        return {str(k): int(v) for k, v in hosts.items() if int(v) > 0}
+
     def _attachments(self) -> dict[str, int]:
-        return {vdi: a["count"] for vdi, a in self._all_attachments(self._view()).items()}
+        """This holder's attachments (another host's on a shared SR are not reported)."""
+        out = {}
+        for vdi, a in self._all_attachments(self._view()).items():
+            n = self._holders(a).get(self.holder, 0)
+            if n:
+                out[vdi] = n
+        return out
 
     def _vdi_stat(self, vdi: str) -> VDIInfo:
         doc = self._view()

@@ -3,13 +3,13 @@ from typing import Any, Iterable
 
 from .base import Change, ClassSpec, Credential, Store, Transaction
 from .errors import (DuplicateRef, DuplicateUuid, NoSuchObject, StoreConflict, StoreError,
-                     StoreUnavailable, UnknownClass)
+                     StoreFenced, StoreUnavailable, UnknownClass, Lease)
 from .memory import MemoryStore
 from .refs import NULL_REF, new_ref, new_uuid
 from .sqlite import SqliteStore, open_store
 
 __all__ = ["Change", "ClassSpec", "Credential", "Store", "Transaction", "DuplicateRef",
-           "DuplicateUuid", "NoSuchObject", "StoreConflict", "StoreError", "StoreUnavailable", "UnknownClass",
+           "DuplicateUuid", "NoSuchObject", "StoreConflict", "StoreError", "StoreFenced", "Lease", "StoreUnavailable", "UnknownClass",
            "MemoryStore", "SqliteStore", "open_store", "open_database", "is_database_url", "NULL_REF", "new_ref", "new_uuid"]
 
 

@@ -120,6 +120,42 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_credential(self, name: str) -> bool: ...
 
+    # --- leases (a pool's master role, each host's liveness) -------------------------
+    #: True when several server processes share the store (leases and fencing matter)
+    shared = False
+
+    async def lease_acquire(self, name: str, holder: str, seconds: float, *,
+                            force: bool = False, if_holder: bool = True) -> "Lease | None":
+        """Take the lease `name` for `holder` with a new epoch: if nobody holds it, if
+        `holder` already does (and `if_holder`), if it expired, or if `force`. None if another
+        holder keeps it. A single-process store always grants it (nothing to fence)."""
+        from .errors import Lease
+        return Lease(name, holder, 1, True)
+
+    async def lease_renew(self, name: str, holder: str, epoch: int, seconds: float) -> bool:
+        """Extend the term of a lease still held by (`holder`, `epoch`); False if lost."""
+        return True
+
+    async def lease_get(self, name: str) -> "Lease | None":
+        return None
+
+    async def lease_bump(self, name: str, epoch: int) -> bool:
+        """Fence the holder of `name`: take a new epoch if the lease is still at `epoch`
+        (compare and swap) and end its term. False if it moved meanwhile."""
+        return True
+
+    async def pool_secret(self) -> str | None:
+        """The pool's shared secret (host-to-host calls carry it), made on first use; None
+        for a single host's store (no other host to call)."""
+        return None
+
+    def fence(self, name: str, holder: str, epoch: int) -> None:
+        """From now on every write of this process needs (`holder`, `epoch`) to still hold
+        the lease `name` within its term, checked in the commit itself."""
+
+    def unfence(self, name: str) -> None:
+        """Stop requiring the lease `name` (the process gave up that role)."""
+
     # --- lifecycle --------------------------------------------------------------------
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -1,6 +1,8 @@
 """Store failures. The API layer turns them into XenAPI errors; they never reach a client raw."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class StoreError(Exception):
     """Base of every store failure."""
@@ -44,3 +46,25 @@ class StoreConflict(StoreError):
 class StoreUnavailable(StoreError):
     """The store is closed, or its backing storage refused a write (a full disk: the next
     write tries again; an I/O error: nothing more is accepted until a restart)."""
+
+
+class StoreFenced(StoreError):
+    """This process no longer holds a lease its writes depend on (the pool's master lease, or
+    its own host's lease): another host took over, or declared it dead, and bumped the lease's
+    epoch (a fencing token). Its writes are refused, for good."""
+
+    def __init__(self, name: str, detail: str = "") -> None:
+        super().__init__(f"lease {name!r} lost{': ' + detail if detail else ''}; this server's "
+                         "writes are refused")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A lease row: who holds `name`, under which epoch (fencing token), and whether it is
+    still within its term (`valid`) as the database's clock says."""
+
+    name: str
+    holder: str
+    epoch: int
+    valid: bool

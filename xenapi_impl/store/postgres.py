@@ -47,7 +47,8 @@ import psycopg_pool
 from ..values import Record
 from . import codec, sql
 from .base import ClassSpec, Credential, Transaction
-from .errors import DuplicateRef, DuplicateUuid, StoreConflict, StoreError, StoreUnavailable
+from .errors import (DuplicateRef, DuplicateUuid, Lease, StoreConflict, StoreError, StoreFenced,
+                     StoreUnavailable)
 from .memory import MemoryStore, _Entry
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS _log (gen BIGINT NOT NULL, seq INT NOT NULL,"
     " ts TIMESTAMPTZ NOT NULL, origin TEXT NOT NULL, op TEXT NOT NULL, cls TEXT NOT NULL,"
     " ref TEXT NOT NULL, uuid TEXT NOT NULL, fields TEXT, PRIMARY KEY (gen, seq))",
+    # leases: the pool's master role ('master') and each host's liveness ('host/<uuid>');
+    # epoch is the fencing token, expires the end of the term by the database's clock
+    "CREATE TABLE IF NOT EXISTS _lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+    " epoch BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL)",
 )
 _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
 
@@ -135,6 +140,10 @@ class PostgresStore(MemoryStore):
         self._listener: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
+        #: lease name -> (holder, epoch) every persistent write of this process requires
+        self._fences: dict[str, tuple[str, int]] = {}
+
+    shared = True
 
     @classmethod
     async def open(cls, url: str, specs: Iterable[ClassSpec], **kw: Any) -> "PostgresStore":
@@ -342,6 +351,8 @@ class PostgresStore(MemoryStore):
                     raise _Behind()
                 for i, p in enumerate(live):
                     p.gen = first + i
+                if self._fences and any(shared.values()):
+                    await self._check_fences(conn)
                 since = min([self._generation] + [p.start for p in live if shared[p]])
                 rows = await (await conn.execute(
                     f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
@@ -371,6 +382,73 @@ class PostgresStore(MemoryStore):
             raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
                                    ) from None
         return ts, [r for r in rows if r[0] > self._generation], refused
+
+    async def _check_fences(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Under the `_head` lock: every lease this process depends on is still held by it,
+        under its epoch, within its term; else the whole batch is refused (StoreFenced)."""
+        fences = dict(self._fences)
+        rows = await (await conn.execute(
+            "SELECT name, holder, epoch, expires > clock_timestamp() FROM _lease"
+            " WHERE name = ANY(%s)", (list(fences),))).fetchall()
+        have = {r[0]: r[1:] for r in rows}
+        for name, (holder, epoch) in fences.items():
+            got = have.get(name)
+            if got is None or got[0] != holder or got[1] != epoch:
+                raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
+            if not got[2]:
+                raise StoreFenced(name, "its term expired")
+
+    # --- leases ----------------------------------------------------------------------------
+    async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._pool.connection() as conn, conn.transaction():
+                    return await (await conn.execute(query, args)).fetchone()
+        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
+                                   ) from None
+
+    async def lease_acquire(self, name: str, holder: str, seconds: float, *,
+                            force: bool = False, if_holder: bool = True) -> Lease | None:
+        row = await self._lease_sql(
+            "INSERT INTO _lease AS l VALUES (%s, %s, 1, clock_timestamp() + %s * interval '1 s')"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = l.epoch + 1,"
+            " expires = excluded.expires WHERE %s OR l.expires <= clock_timestamp()"
+            " OR (%s AND l.holder = excluded.holder)"
+            " RETURNING holder, epoch", (name, holder, seconds, force, if_holder))
+        return None if row is None else Lease(name, row[0], row[1], True)
+
+    async def lease_renew(self, name: str, holder: str, epoch: int, seconds: float) -> bool:
+        row = await self._lease_sql(
+            "UPDATE _lease SET expires = clock_timestamp() + %s * interval '1 s'"
+            " WHERE name = %s AND holder = %s AND epoch = %s RETURNING epoch",
+            (seconds, name, holder, epoch))
+        return row is not None
+
+    async def lease_get(self, name: str) -> Lease | None:
+        row = await self._lease_sql(
+            "SELECT holder, epoch, expires > clock_timestamp() FROM _lease WHERE name = %s",
+            (name,))
+        return None if row is None else Lease(name, row[0], row[1], row[2])
+
+    async def lease_bump(self, name: str, epoch: int) -> bool:
+        row = await self._lease_sql(
+            "UPDATE _lease SET epoch = epoch + 1, expires = clock_timestamp()"
+            " WHERE name = %s AND epoch = %s RETURNING epoch", (name, epoch))
+        return row is not None
+
+    async def pool_secret(self) -> str | None:
+        import secrets
+        await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT (key)"
+                              " DO NOTHING RETURNING value", (secrets.token_urlsafe(32),))
+        row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+        return row[0]
+
+    def fence(self, name: str, holder: str, epoch: int) -> None:
+        self._fences[name] = (holder, epoch)
+
+    def unfence(self, name: str) -> None:
+        self._fences.pop(name, None)
 
     def _check_stale(self, ops: list[Op], rows: list[tuple[Any, ...]], start: int,
                      trimmed: int) -> None:

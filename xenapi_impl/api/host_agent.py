@@ -1,0 +1,288 @@
+"""The seam between deciding and acting: the API layer decides which host acts (the VM's
+`resident_on`, the host a start is placed on) and a host agent carries the call out on that
+host's hypervisor.
+
+- `LocalAgent`: this host; the call runs here, through the implementation registered for it
+  (`agent_for` answers None for this host and the routed implementation runs directly).
+- `RemoteAgent`: another host of the pool; the call goes to that host's HTTPS endpoint
+  (`POST /pool/call`, JSON), authenticated by the pool secret (`Store.pool_secret`, kept in
+  the pool's database) and over TLS pinned to the certificate fingerprint the host recorded
+  (`host.other_config["tls_sha256"]`, port `["https_port"]`). That host runs it as if it had
+  been called locally (its own implementation, its own hypervisor) and answers the result or
+  the XenAPI error, which the caller gets unchanged. RBAC was checked where the client called.
+
+What the hypervisor reports by itself goes the other way, through AgentHooks (xen/adapter.py),
+on the host that runs the domain: each host writes only its own records.
+
+`route(name, ctx, args)` (the table `ROUTES`) decides the target of a call; the dispatcher
+wraps the implementations of routed messages with `forwarded` (server/dispatch.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from ..errors import XenAPIError
+from ..server.context import Context
+from ..store import NULL_REF
+
+log = logging.getLogger(__name__)
+
+CALL_PATH = "/pool/call"
+SECRET_HEADER = "X-Pool-Secret"
+CALL_TIMEOUT = 600.0
+
+
+class RemoteAgent:
+    """Calls on another host of the pool."""
+
+    def __init__(self, services: Any, host: str) -> None:
+        self.services = services
+        self.host = host
+
+    async def call(self, method: str, args: list[Any]) -> Any:
+        import aiohttp
+        services = self.services
+        rec = services.store.get("host", self.host)
+        oc = rec["other_config"]
+        port, fp = oc.get("https_port"), oc.get("tls_sha256")
+        if not port or not fp:
+            raise XenAPIError("HOST_OFFLINE", self.host)
+        secret = await services.store.pool_secret()
+        url = f"https://{rec['address']}:{port}{CALL_PATH}"
+        # the target applies at least what this host has seen before it runs the call
+        body = json.dumps({"method": method, "params": args,
+                           "generation": services.store.generation}, default=str)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                    total=CALL_TIMEOUT, sock_connect=5)) as http:
+                async with http.post(url, data=body, headers={
+                        SECRET_HEADER: secret or "", "Content-Type": "application/json"},
+                        ssl=aiohttp.Fingerprint(bytes.fromhex(fp))) as resp:
+                    answer = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            log.warning("call %s on host %s (%s) failed: %s", method, rec["name_label"],
+                        rec["address"], exc)
+            raise XenAPIError("HOST_OFFLINE", self.host) from None
+        gen = answer.get("generation")
+        store = services.store
+        if isinstance(gen, int) and store.generation < gen:
+            catch_up = getattr(store, "catch_up", None)
+            if catch_up is not None:
+                await catch_up()        # the target's writes, before we answer our client
+        if "error" in answer:
+            raise XenAPIError(answer["error"][0], *answer["error"][1:])
+        return answer.get("result")
+
+
+class LocalAgent:
+    """Calls on this host: the implementation registered for the message, in the calling
+    context (its transaction, its task)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def call(self, method: str, args: list[Any]) -> Any:
+        from .registry import IMPLEMENTATIONS
+        return await IMPLEMENTATIONS[method](self.ctx, *args)
+
+
+def agent_for(services: Any, host: str) -> RemoteAgent | None:
+    """None for this host (the call runs here), else the agent reaching `host`."""
+    if host == NULL_REF or host == services.host_ref:
+        return None
+    return RemoteAgent(services, host)
+
+
+# --- deciding where a call runs ---------------------------------------------------------
+def _resident(ctx: Context, vm: str) -> str:
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] not in ("Running", "Paused"):
+        return NULL_REF
+    return rec["resident_on"]
+
+
+def _host_live(services: Any, host: str) -> bool:
+    h = services.store.get("host", host)
+    m = services.store.get("host_metrics", h["metrics"]) if h is not None else None
+    return bool(m is not None and m["live"])
+
+
+def _srs_of(store: Any, vm: str) -> list[str]:
+    """The SRs of the VM's disks."""
+    out = []
+    for vbd in store.get("VM", vm)["VBDs"]:
+        b = store.get("VBD", vbd)
+        if b is None or b["empty"] or b["VDI"] == NULL_REF:
+            continue
+        v = store.get("VDI", b["VDI"])
+        if v is not None and v["SR"] not in out:
+            out.append(v["SR"])
+    return out
+
+
+def missing_sr(store: Any, vm: str, host: str) -> str | None:
+    """An SR of the VM's disks that `host` has no plugged PBD for (it cannot run the VM)."""
+    for sr in _srs_of(store, vm):
+        rec = store.get("SR", sr)
+        if rec is None or not any(
+                (p := store.get("PBD", pbd)) is not None and p["host"] == host
+                and p["currently_attached"] for pbd in rec["PBDs"]):
+            return sr
+    return None
+
+
+def place(ctx: Context, vm: str) -> str:
+    """The host a start without a host runs on: the VM's affinity if it is enabled, live,
+    sees the VM's SRs and has the memory, else the enabled live host seeing the SRs with the
+    most free memory; VM_REQUIRES_SR when no live host sees them all."""
+    services, store = ctx.services, ctx.services.store
+    rec = store.get("VM", vm)
+    need = max(rec["memory_static_max"], rec["memory_dynamic_max"])
+    best, best_free = NULL_REF, -1
+    lacking = None
+    for host, h in store.records("host").items():
+        if not h["enabled"] or not _host_live(services, host):
+            continue
+        sr = missing_sr(store, vm, host)
+        if sr is not None:
+            lacking = sr
+            continue
+        m = store.get("host_metrics", h["metrics"])
+        free = m["memory_free"] if m is not None else 0
+        if free >= need and host == rec["affinity"]:
+            return host
+        if free > best_free:
+            best, best_free = host, free
+    if best == NULL_REF and lacking is not None:
+        raise XenAPIError("VM_REQUIRES_SR", vm, lacking)
+    if best == NULL_REF or best_free < need:
+        raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(need), str(max(best_free, 0)))
+    return best
+
+
+Router = Callable[[Context, list[Any]], tuple[str, str, list[Any]]]
+
+
+def _on_vm(name: str) -> Router:
+    return lambda ctx, args: (_resident(ctx, args[0]), name, args)
+
+
+def _on_device_vm(cls: str, name: str) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        rec = ctx.services.store.get(cls, args[0])
+        return (_resident(ctx, rec["VM"]) if rec is not None else NULL_REF, name, args)
+    return route
+
+
+def _start(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, paused, force = args
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] != "Halted":
+        return NULL_REF, "VM.start", args       # the local implementation reports it
+    host = place(ctx, vm)
+    return host, "VM.start_on", [vm, host, paused, force]
+
+
+def _resume(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, paused, force = args
+    rec = ctx.services.store.get("VM", vm)
+    if rec is None or rec["power_state"] != "Suspended":
+        return NULL_REF, "VM.resume", args
+    host = place(ctx, vm)
+    return host, "VM.resume_on", [vm, host, paused, force]
+
+
+def _on_pbd_host(name: str) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        rec = ctx.services.store.get("PBD", args[0])
+        return (rec["host"] if rec is not None else NULL_REF, name, args)
+    return route
+
+
+def sr_host(ctx: Context, sr: str) -> str:
+    """Where an SR's storage is reached: this host if it has the SR plugged, else a live host
+    that has (a local SR: its host)."""
+    store = ctx.services.store
+    rec = store.get("SR", sr)
+    if rec is None:
+        return NULL_REF
+    plugged = [p["host"] for pbd in rec["PBDs"] if (p := store.get("PBD", pbd)) is not None
+               and p["currently_attached"]]
+    if not plugged or ctx.services.host_ref in plugged:
+        return NULL_REF
+    return next((h for h in plugged if _host_live(ctx.services, h)), plugged[0])
+
+
+def _on_sr(name: str, sr_of: Callable[[Context, list[Any]], str]) -> Router:
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        try:
+            sr = sr_of(ctx, args)
+        except (KeyError, TypeError):
+            sr = NULL_REF
+        return sr_host(ctx, sr), name, args
+    return route
+
+
+def _vdi_sr(ctx: Context, args: list[Any]) -> str:
+    rec = ctx.services.store.get("VDI", args[0])
+    return rec["SR"] if rec is not None else NULL_REF
+
+
+def _start_on(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    vm, host = args[0], args[1]
+    rec = ctx.services.store.get("VM", vm)
+    if rec is not None and rec["power_state"] == "Halted":
+        sr = missing_sr(ctx.services.store, vm, host)
+        if sr is not None:
+            raise XenAPIError("VM_REQUIRES_SR", vm, sr)
+    return host, "VM.start_on", args
+
+
+ROUTES: dict[str, Router] = {
+    "PBD.plug": _on_pbd_host("PBD.plug"),
+    "PBD.unplug": _on_pbd_host("PBD.unplug"),
+    "VM.start": _start,
+    "VM.resume": _resume,
+    "VM.start_on": _start_on,
+    "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
+    "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
+    "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
+}
+for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",
+            "hard_reboot", "suspend", "set_VCPUs_number_live", "add_to_VCPUs_params_live",
+            "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
+            "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
+    ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+# storage operations run where the SR is plugged (a local SR: on its host)
+ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])
+for _op in ("destroy", "resize", "resize_online", "clone", "snapshot", "update"):
+    ROUTES[f"VDI.{_op}"] = _on_sr(f"VDI.{_op}", _vdi_sr)
+for _op in ("scan", "update"):
+    ROUTES[f"SR.{_op}"] = _on_sr(f"SR.{_op}", lambda ctx, a: a[0])
+for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
+                   ("VIF", ("plug", "unplug", "unplug_force"))):
+    for _op in _ops:
+        ROUTES[f"{_cls}.{_op}"] = _on_device_vm(_cls, f"{_cls}.{_op}")
+
+
+def forwarded(name: str, impl: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """`impl` of a routed message: run here when this host is the target, else on the
+    target host through its agent."""
+    route = ROUTES[name]
+
+    async def run(ctx: Context, *args: Any) -> Any:
+        if not ctx.services.store.shared or ctx.caller.transport == "pool":
+            return await impl(ctx, *args)       # one host; or already forwarded to us
+        target, method, fargs = route(ctx, list(args))
+        agent = agent_for(ctx.services, target)
+        if agent is None:
+            if method == name:
+                return await impl(ctx, *fargs)
+            return await LocalAgent(ctx).call(method, fargs)
+        if not _host_live(ctx.services, target):
+            raise XenAPIError("HOST_OFFLINE", target)
+        return await agent.call(method, fargs)
+    return run

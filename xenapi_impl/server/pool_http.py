@@ -1,0 +1,88 @@
+"""`POST /pool/call`: a call another host of the pool forwards to this one (api/host_agent.py
+RemoteAgent). Only over HTTPS, only with the pool secret (`X-Pool-Secret`, compared in
+constant time); the call then runs through the dispatcher like any other, under this server's
+internal pool session (pool-admin: RBAC was checked on the host the client called), with the
+caller's transport "pool" so that it runs here and is not forwarded again."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import XenAPIError
+from .caller import Caller
+from .http import caller_of
+
+log = logging.getLogger(__name__)
+
+PATH = "/pool/call"
+SECRET_HEADER = "X-Pool-Secret"
+
+
+def register(http: Any, services: Any) -> None:
+    session: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        peer = caller_of(request)
+        secret = await services.store.pool_secret()
+        given = request.headers.get(SECRET_HEADER, "")
+        if peer.transport != "https" or not secret or not hmac.compare_digest(
+                given.encode(), secret.encode()):
+            log.warning("refused a pool call from %s (%s)", peer.peer,
+                        "not over TLS" if peer.transport != "https" else "wrong pool secret")
+            return web.json_response({"error": ["SESSION_AUTHENTICATION_FAILED", "",
+                                                "not a host of this pool"]}, status=403)
+        try:
+            body = json.loads(await request.read())
+            method, params = str(body["method"]), list(body["params"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": ["INTERNAL_ERROR", "bad pool call"]},
+                                     status=400)
+        gen = body.get("generation")
+        catch_up = getattr(services.store, "catch_up", None)
+        if isinstance(gen, int) and services.store.generation < gen and catch_up is not None:
+            await catch_up()            # what the caller wrote before calling, seen here
+        if not session or services.sessions.get(session[0]) is None:
+            session[:] = [await services.sessions.internal("pool")]
+        caller = Caller("pool", peer.peer)
+        try:
+            result = await services.dispatcher.call(method, [session[0], *params], caller)
+        except XenAPIError as exc:
+            return web.json_response({"error": [exc.code, *exc.params],
+                                      "generation": services.store.generation})
+        # the generation the call's writes reached: the caller applies at least that much
+        # before answering its client (it reads what the call wrote)
+        return web.Response(text=json.dumps({"result": result,
+                                             "generation": services.store.generation},
+                                            default=str), content_type="application/json")
+
+    async def join_info(request: web.Request) -> web.Response:
+        """For pool.join on a joining host (api/pool_join.py): the pool database's URL and
+        the API version, to a pool-admin session, over TLS."""
+        peer = caller_of(request)
+        try:
+            ref = str(json.loads(await request.read())["session"])
+        except (ValueError, KeyError, TypeError):
+            ref = ""
+        info = services.sessions.get(ref)
+        if peer.transport != "https" or info is None or info.role != "pool-admin":
+            return web.json_response({"error": ["SESSION_INVALID", ref]}, status=403)
+        from ..api.pool_join import api_version
+        from ..api.pool_role import role_of
+        from ..store import is_database_url
+        if not is_database_url(services.db_url):
+            # a standalone host: xapi makes the pool's database out of it first
+            return web.json_response({"error": [
+                "JOINING_HOST_SERVICE_FAILED", "the master has no pool database: make one "
+                "with `xenapi-server pool-create`"]})
+        if not role_of(services).is_master:
+            return web.json_response({"error": ["HOST_IS_SLAVE",
+                                                role_of(services).master_address()]})
+        host = services.store.get("host", services.host_ref)
+        return web.json_response({"db": services.db_url, "api_version": api_version(host)})
+
+    http.add_route("POST", PATH, handle)
+    http.add_route("POST", "/pool/join-info", join_info)
