@@ -1,15 +1,13 @@
 """model/errors.py: every error code of the reference with its parameter names."""
 from __future__ import annotations
 
-import json
-
-from reference_dir import REFERENCE_DIR
+from reference_dir import reference_errors
 from xenapi_impl.model import MODEL
 from xenapi_impl.model.errors import ERRORS
 
 
 def test_errors_match_the_reference() -> None:
-    reference = json.loads((REFERENCE_DIR / "xenapi-errors.json").read_text())
+    reference = reference_errors()
     assert list(ERRORS) == list(reference)
     assert {k: list(v) for k, v in ERRORS.items()} == reference
 
