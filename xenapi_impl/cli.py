@@ -479,21 +479,18 @@ async def _serve(args: argparse.Namespace) -> int:
     sdnotify.notify("READY=1\nSTATUS=serving")
     interval = sdnotify.watchdog_interval()
     pinger = asyncio.create_task(sdnotify.watchdog(interval)) if interval else None
-    await stop.wait()
-    sdnotify.notify("STOPPING=1")
-    log.info("stopping: letting calls in flight finish (up to %.0fs)", args.grace)
-    await http.stop(args.grace)
-    await services.close(args.grace)
-    if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
-        pinger.cancel()
+    # SIGTERM/SIGINT, or the pool's fencing (this host lost its lease: stop at once)
     waiters = [loop.create_task(stop.wait()), loop.create_task(services.stop_requested.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for w in waiters:
         w.cancel()
+    sdnotify.notify("STOPPING=1")
     grace = args.grace if not services.exit_status else 0.0
     log.info("stopping: letting calls in flight finish (up to %.0fs)", grace)
     await http.stop(grace)
     await services.close(grace)
+    if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
+        pinger.cancel()
     log.info("stopped; database closed")
     return services.exit_status
 
