@@ -304,6 +304,9 @@ libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num
     LIBXL_EXTERNAL_CALLERS_ONLY;
 void libxl_device_nic_list_free(libxl_device_nic *list, int num) LIBXL_EXTERNAL_CALLERS_ONLY;
 
+/* Seconds since the epoch when the domain was made; (uint32_t)-1 if unknown. */
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
+
 int libxl_domid_valid_guest(uint32_t domid);
 
 #include <libxl_event.h>

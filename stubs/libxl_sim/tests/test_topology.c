@@ -101,6 +101,13 @@ int main(void)
     CHECK_RC(xlsim_fail_next("libxl_get_numainfo", 1, ERROR_FAIL), 0);
     CHECK(libxl_get_numainfo(ctx, &nn) == NULL && nn == 0);
 
+    /* Start time: when the domain was made; none for dom0 or a missing domain. */
+    uint32_t st = libxl_vm_get_start_time(ctx, d1);
+    uint32_t now = (uint32_t)time(NULL);
+    CHECK(st != (uint32_t)-1 && st <= now && now - st < 60);
+    CHECK(libxl_vm_get_start_time(ctx, 0) == (uint32_t)-1);
+    CHECK(libxl_vm_get_start_time(ctx, 4242) == (uint32_t)-1);
+
     libxl_physinfo_dispose(&pi);
     libxl_ctx_free(ctx);
     xtl_logger_destroy(lg);
