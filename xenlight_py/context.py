@@ -11,6 +11,7 @@ import os
 import struct
 import uuid as _uuid
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -407,6 +408,32 @@ class Context:
             return res
         finally:
             lib.libxl_vcpuinfo_list_free(lst, nb[0])
+
+    def start_time(self, domid: int) -> int | None:
+        """When the domain was made, in seconds since the epoch (libxl_vm_get_start_time);
+        None when libxl does not know (dom0, which libxl did not make). A domain that does
+        not exist raises DomainNotFound."""
+        seq = _log.tls.seq
+        t = self._lib.libxl_vm_get_start_time(self._c(), _check_domid(domid))
+        lines = _log.since(seq)
+        if t == 0xFFFFFFFF:
+            if not self.domain_exists(domid):
+                raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_vm_get_start_time", lines,
+                                  f"domain {domid} does not exist")
+            return None
+        return int(t)
+
+    def domain_uptime(self, domid: int) -> int:
+        """Seconds since the domain was made, as ``xl uptime`` counts them: dom0's from
+        this machine's /proc/uptime, the others' from :meth:`start_time`."""
+        start = self.start_time(domid)
+        if start is None:
+            if domid != 0:
+                raise self._error(ERROR_FAIL, "libxl_vm_get_start_time", (),
+                                  f"domain {domid} has no start time")
+            with open("/proc/uptime", encoding="ascii") as f:
+                return int(float(f.read().split()[0]))
+        return max(0, int(time.time()) - start)
 
     def memory_target(self, domid: int) -> int:
         """The domain's balloon target in KiB."""

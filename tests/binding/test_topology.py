@@ -66,3 +66,16 @@ def test_failures_are_mapped(ctx: Context) -> None:
     with pytest.raises(XenlightError, match="libxl_get_cpu_topology"):
         ctx.cpu_topology()
     assert ctx.cpupools()[0].name == "Pool-0"
+
+
+def test_start_time_and_uptime(ctx: Context, pv: DomainConfig) -> None:
+    import time
+    before = int(time.time())
+    domid = ctx.create_domain(pv)
+    start = ctx.start_time(domid)
+    assert start is not None and before - 1 <= start <= int(time.time())
+    assert 0 <= ctx.domain_uptime(domid) <= 5
+    assert ctx.start_time(0) is None                 # libxl did not make dom0
+    assert ctx.domain_uptime(0) > 0                  # /proc/uptime, as xl
+    with pytest.raises(DomainNotFound):
+        ctx.start_time(4000)
