@@ -20,7 +20,8 @@ from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
-from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode, DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
+from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
+                    DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
                     DomainType, NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
                     check_domain_name, check_sched)
 

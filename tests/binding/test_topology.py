@@ -33,7 +33,7 @@ def test_topology_matches_physinfo(ctx: Context) -> None:
         assert len(n.distances) == p.nr_nodes and n.distances[n.node] == 10
 
 
-def test_device_lists(ctx: Context, pv: DomainConfig, image) -> None:  # type: ignore[no-untyped-def]
+def test_device_lists(ctx: Context, image) -> None:  # type: ignore[no-untyped-def]
     cfg = DomainConfig(name="devs", kernel="/k", disks=(
         DiskConfig("xvda", image("a.img")), DiskConfig("xvdb", image("b.img"), readwrite=False)),
         nics=(NicConfig(mac="00:16:3e:00:00:01", bridge="xenbr0"),))
