@@ -456,4 +456,11 @@ typedef struct libxl_cputopology {
 void libxl_cputopology_dispose(libxl_cputopology *p);
 void libxl_cputopology_init(libxl_cputopology *p);
 
+typedef struct libxl_sched_credit_params {
+    int tslice_ms;
+    int ratelimit_us;
+    int vcpu_migr_delay_us;
+} libxl_sched_credit_params;
+void libxl_sched_credit_params_init(libxl_sched_credit_params *p);
+
 #endif /* __LIBXL_TYPES_H */

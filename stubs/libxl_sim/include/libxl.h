@@ -304,6 +304,10 @@ libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num
     LIBXL_EXTERNAL_CALLERS_ONLY;
 void libxl_device_nic_list_free(libxl_device_nic *list, int num) LIBXL_EXTERNAL_CALLERS_ONLY;
 
+/* The credit scheduler's parameters of a cpupool (read only here). */
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
+
 /* Seconds since the epoch when the domain was made; (uint32_t)-1 if unknown. */
 uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
 
