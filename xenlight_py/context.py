@@ -21,6 +21,7 @@ from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DO
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
+                    SchedCreditParams,
                     DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
                     DomainType, NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
                     check_domain_name, check_sched)
@@ -295,6 +296,26 @@ class Context:
             return self._pool(p)
         finally:
             lib.libxl_cpupoolinfo_dispose(p)
+
+    def sched_credit_params(self, poolid: int = 0) -> SchedCreditParams:
+        """The credit scheduler's parameters of a cpupool (libxl_sched_credit_params_get;
+        ``xl sched-credit``'s pool line). libxl answers ERROR_FAIL for a pool that does not
+        exist (or does not run credit); the binding names the first case: NotFound."""
+        if not isinstance(poolid, int) or isinstance(poolid, bool) or not 0 <= poolid < 1 << 32:
+            raise invalid(f"cpupool id {poolid!r} must be a non-negative integer")
+        ffi, lib = self._ffi, self._lib
+        p = ffi.new("libxl_sched_credit_params *")
+        lib.libxl_sched_credit_params_init(p)
+        seq = _log.tls.seq
+        rc = lib.libxl_sched_credit_params_get(self._c(), poolid, p)
+        if rc < 0:
+            lines = _log.since(seq)
+            if rc == ERROR_FAIL and all(c.poolid != poolid for c in self.cpupools()):
+                raise self._error(ERROR_NOTFOUND, "libxl_sched_credit_params_get", lines,
+                                  f"cpupool {poolid} does not exist")
+            raise self._error(rc, "libxl_sched_credit_params_get", lines)
+        return SchedCreditParams(int(p.tslice_ms), int(p.ratelimit_us),
+                                 int(p.vcpu_migr_delay_us))
 
     def cpu_topology(self) -> list[CpuTopology]:
         """Core, socket and node of each physical CPU (libxl_get_cpu_topology); CPUs libxl

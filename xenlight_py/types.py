@@ -348,6 +348,16 @@ class CpupoolInfo:
 @dataclass(frozen=True)
 
 
+class SchedCreditParams:
+    """A cpupool's credit scheduler parameters (libxl_sched_credit_params)."""
+    tslice_ms: int
+    ratelimit_us: int
+    migration_delay_us: int
+
+
+@dataclass(frozen=True)
+
+
 class CpuTopology:
     """Where a physical CPU sits (libxl_cputopology): core, socket and NUMA node."""
     cpu: int

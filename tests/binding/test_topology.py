@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from xenlight_py import (Context, CpupoolInfo, DiskConfig, DiskFormat, DomainConfig,
+from xenlight_py import (Context, CpupoolInfo, SchedCreditParams, DiskConfig, DiskFormat, DomainConfig,
                          DomainNotFound, InvalidArgument, NicConfig, NotFound, XenlightError)
 
 
@@ -79,3 +79,13 @@ def test_start_time_and_uptime(ctx: Context, pv: DomainConfig) -> None:
     assert ctx.domain_uptime(0) > 0                  # /proc/uptime, as xl
     with pytest.raises(DomainNotFound):
         ctx.start_time(4000)
+
+
+def test_sched_credit_params(ctx: Context) -> None:
+    assert ctx.sched_credit_params() == SchedCreditParams(30, 1000, 0)   # Xen's defaults
+    with pytest.raises(NotFound, match="cpupool 2 does not exist"):
+        ctx.sched_credit_params(2)
+    ctx.sim.fail_next("libxl_sched_credit_params_get", -3)
+    with pytest.raises(XenlightError) as e:
+        ctx.sched_credit_params()
+    assert e.value.rc == -3

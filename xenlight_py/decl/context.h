@@ -22,6 +22,8 @@ int libxl_get_max_cpus(libxl_ctx *ctx);
 libxl_cpupoolinfo *libxl_list_cpupool(libxl_ctx *ctx, int *nb_pool_out);
 void libxl_cpupoolinfo_list_free(libxl_cpupoolinfo *list, int nb_pool);
 int libxl_cpupool_info(libxl_ctx *ctx, libxl_cpupoolinfo *info, uint32_t poolid);
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
 libxl_cputopology *libxl_get_cpu_topology(libxl_ctx *ctx, int *nb_cpu_out);
 void libxl_cputopology_list_free(libxl_cputopology *list, int nb_cpu);
 libxl_numainfo *libxl_get_numainfo(libxl_ctx *ctx, int *nr);

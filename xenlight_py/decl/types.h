@@ -302,3 +302,11 @@ typedef struct libxl_numainfo {
     ...;
 } libxl_numainfo;
 #define LIBXL_NUMAINFO_INVALID_ENTRY ...
+
+typedef struct libxl_sched_credit_params {
+    int tslice_ms;
+    int ratelimit_us;
+    int vcpu_migr_delay_us;
+    ...;
+} libxl_sched_credit_params;
+void libxl_sched_credit_params_init(libxl_sched_credit_params *p);
