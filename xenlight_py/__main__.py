@@ -381,22 +381,33 @@ def cmd_mem_max(ctx: Context, args: argparse.Namespace) -> int:
 # ---- scheduler ----
 
 def cmd_sched_credit(ctx: Context, args: argparse.Namespace) -> int:
+    head = "%-33s %4s %6s %4s" % ("Name", "ID", "Weight", "Cap")
+    row = (lambda d, sp: "%-33s %4d %6d %4d" % (_name(ctx, d.domid), d.domid, sp.weight,
+                                                 sp.cap))
     if args.domain is None:
         if args.weight is not None or args.cap is not None:
             print("Must specify a domain.", file=sys.stderr)
             return 1
+        # As xl: each pool's line, the header, then the pool's domains.
         doms = ctx.list_domains()
-    else:
-        domid = ctx.lookup(args.domain)
-        if args.weight is not None or args.cap is not None:
-            ctx.set_sched_params(domid, weight=args.weight, cap=args.cap)
-            return 0
-        doms = [ctx.domain_info(domid)]
-    out = ["%-33s %4s %6s %4s" % ("Name", "ID", "Weight", "Cap")]
-    for d in doms:
-        sp = ctx.sched_params(d.domid)
-        out.append("%-33s %4d %6d %4d" % (_name(ctx, d.domid), d.domid, sp.weight, sp.cap))
-    print("\n".join(out))
+        out = []
+        for pool in ctx.cpupools():
+            try:
+                c = ctx.sched_credit_params(pool.poolid)
+                out.append("Cpupool %s: tslice=%dms ratelimit=%dus migration-delay=%dus" % (
+                    pool.name, c.tslice_ms, c.ratelimit_us, c.migration_delay_us))
+            except XenlightError:
+                out.append(f"Cpupool {pool.name}: [sched params unavailable]")
+            out.append(head)
+            out += [row(d, ctx.sched_params(d.domid)) for d in doms
+                    if d.cpupool == pool.poolid]
+        print("\n".join(out))
+        return 0
+    domid = ctx.lookup(args.domain)
+    if args.weight is not None or args.cap is not None:
+        ctx.set_sched_params(domid, weight=args.weight, cap=args.cap)
+        return 0
+    print(head + "\n" + row(ctx.domain_info(domid), ctx.sched_params(domid)))
     return 0
 
 

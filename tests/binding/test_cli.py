@@ -262,6 +262,7 @@ def test_memory_vcpus_sched(env, web1) -> None:  # type: ignore[no-untyped-def]
 
     ok(env, "sched-credit", "-d", "web1", "-w", "512", "-c", "50")
     assert ok(env, "sched-credit") == [
+        "Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us",
         "Name                                ID Weight  Cap",      # "%-33s %4s %6s %4s"
         "Domain-0                             0    256    0",
         "web1                                 1    512   50"]
