@@ -12,7 +12,7 @@ from .errors import (Aborted, BackendUnavailable, ConfigError, DeviceExists, Dom
                      VersionMismatch, XenlightError)
 from .events import AsyncEventStream, EventStream
 from .migration import MigrationFailed, MigrationUndefined, migrate, migrate_receive, migrate_send
-from .types import (DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
+from .types import (CpupoolInfo, CpuTopology, NumaNode, SchedCreditParams, DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
                     DomainType, NicConfig, PhysInfo, SchedParams, ShutdownAction, ShutdownReason,
                     VcpuInfo,
                     VersionInfo)
@@ -20,6 +20,7 @@ from .types import (DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEve
 __all__ = [
     "Context", "EventStream", "AsyncEventStream",
     "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DomainEvent",
+    "CpupoolInfo", "CpuTopology", "NumaNode", "SchedCreditParams",
     "DomainConfig", "DiskConfig", "NicConfig", "SchedParams",
     "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
     "XenlightError", "DomainNotFound", "NotFound", "InvalidArgument", "ConfigError",

@@ -11,6 +11,7 @@ import os
 import struct
 import uuid as _uuid
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -19,7 +20,9 @@ from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
-from .types import (_VDEV_RE, DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
+from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
+                    SchedCreditParams,
+                    DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
                     DomainType, NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
                     check_domain_name, check_sched)
 
@@ -252,6 +255,108 @@ class Context:
         finally:
             self._lib.free(out[0])
 
+    # ---- cpupools and topology ----
+
+    def _pool(self, p: Any) -> CpupoolInfo:
+        return CpupoolInfo(int(p.poolid), self._str(p.pool_name),
+                           _SCHED_NAMES.get(int(p.sched), "unknown"), int(p.n_dom),
+                           self._bitmap_set(p.cpumap))
+
+    def cpupools(self) -> list[CpupoolInfo]:
+        """Every cpupool (libxl_list_cpupool), in poolid order."""
+        ffi, lib = self._ffi, self._lib
+        n = ffi.new("int *")
+        seq = _log.tls.seq
+        lst = lib.libxl_list_cpupool(self._c(), n)
+        if lst == ffi.NULL:
+            raise self._error(ERROR_FAIL, "libxl_list_cpupool", _log.since(seq),
+                              "cannot list the cpupools")
+        try:
+            return [self._pool(lst[i]) for i in range(n[0])]
+        finally:
+            lib.libxl_cpupoolinfo_list_free(lst, n[0])
+
+    def cpupool_info(self, poolid: int) -> CpupoolInfo:
+        """One cpupool (libxl_cpupool_info). libxl answers ERROR_FAIL for a pool that does
+        not exist; the binding names that case: NotFound."""
+        if not isinstance(poolid, int) or isinstance(poolid, bool) or not 0 <= poolid < 1 << 32:
+            raise invalid(f"cpupool id {poolid!r} must be a non-negative integer")
+        ffi, lib = self._ffi, self._lib
+        p = ffi.new("libxl_cpupoolinfo *")
+        lib.libxl_cpupoolinfo_init(p)
+        try:
+            seq = _log.tls.seq
+            rc = lib.libxl_cpupool_info(self._c(), p, poolid)
+            if rc < 0:
+                lines = _log.since(seq)
+                if rc == ERROR_FAIL and all(c.poolid != poolid for c in self.cpupools()):
+                    raise self._error(ERROR_NOTFOUND, "libxl_cpupool_info", lines,
+                                      f"cpupool {poolid} does not exist")
+                raise self._error(rc, "libxl_cpupool_info", lines)
+            return self._pool(p)
+        finally:
+            lib.libxl_cpupoolinfo_dispose(p)
+
+    def sched_credit_params(self, poolid: int = 0) -> SchedCreditParams:
+        """The credit scheduler's parameters of a cpupool (libxl_sched_credit_params_get;
+        ``xl sched-credit``'s pool line). libxl answers ERROR_FAIL for a pool that does not
+        exist (or does not run credit); the binding names the first case: NotFound."""
+        if not isinstance(poolid, int) or isinstance(poolid, bool) or not 0 <= poolid < 1 << 32:
+            raise invalid(f"cpupool id {poolid!r} must be a non-negative integer")
+        ffi, lib = self._ffi, self._lib
+        p = ffi.new("libxl_sched_credit_params *")
+        lib.libxl_sched_credit_params_init(p)
+        seq = _log.tls.seq
+        rc = lib.libxl_sched_credit_params_get(self._c(), poolid, p)
+        if rc < 0:
+            lines = _log.since(seq)
+            if rc == ERROR_FAIL and all(c.poolid != poolid for c in self.cpupools()):
+                raise self._error(ERROR_NOTFOUND, "libxl_sched_credit_params_get", lines,
+                                  f"cpupool {poolid} does not exist")
+            raise self._error(rc, "libxl_sched_credit_params_get", lines)
+        return SchedCreditParams(int(p.tslice_ms), int(p.ratelimit_us),
+                                 int(p.vcpu_migr_delay_us))
+
+    def cpu_topology(self) -> list[CpuTopology]:
+        """Core, socket and node of each physical CPU (libxl_get_cpu_topology); CPUs libxl
+        marks invalid (offline) are left out."""
+        ffi, lib = self._ffi, self._lib
+        n = ffi.new("int *")
+        seq = _log.tls.seq
+        lst = lib.libxl_get_cpu_topology(self._c(), n)
+        if lst == ffi.NULL:
+            raise self._error(ERROR_FAIL, "libxl_get_cpu_topology", _log.since(seq),
+                              "cannot read the CPU topology")
+        try:
+            bad = lib.LIBXL_CPUTOPOLOGY_INVALID_ENTRY
+            return [CpuTopology(i, int(t.core), int(t.socket), int(t.node))
+                    for i, t in ((i, lst[i]) for i in range(n[0])) if t.core != bad]
+        finally:
+            lib.libxl_cputopology_list_free(lst, n[0])
+
+    def numa_info(self) -> list[NumaNode]:
+        """Each NUMA node's memory (bytes) and distances (libxl_get_numainfo); nodes libxl
+        marks invalid are left out."""
+        ffi, lib = self._ffi, self._lib
+        n = ffi.new("int *")
+        seq = _log.tls.seq
+        lst = lib.libxl_get_numainfo(self._c(), n)
+        if lst == ffi.NULL:
+            raise self._error(ERROR_FAIL, "libxl_get_numainfo", _log.since(seq),
+                              "cannot read the NUMA information")
+        try:
+            bad = lib.LIBXL_NUMAINFO_INVALID_ENTRY
+            out = []
+            for i in range(n[0]):
+                e = lst[i]
+                if e.size == bad:
+                    continue
+                out.append(NumaNode(i, int(e.size), int(e.free),
+                                    tuple(int(e.dists[j]) for j in range(e.num_dists))))
+            return out
+        finally:
+            lib.libxl_numainfo_list_free(lst, n[0])
+
     # ---- domains: queries ----
 
     def domain_info(self, domid: int) -> DomainInfo:
@@ -325,6 +430,32 @@ class Context:
             return res
         finally:
             lib.libxl_vcpuinfo_list_free(lst, nb[0])
+
+    def start_time(self, domid: int) -> int | None:
+        """When the domain was made, in seconds since the epoch (libxl_vm_get_start_time);
+        None when libxl does not know (dom0, which libxl did not make). A domain that does
+        not exist raises DomainNotFound."""
+        seq = _log.tls.seq
+        t = self._lib.libxl_vm_get_start_time(self._c(), _check_domid(domid))
+        lines = _log.since(seq)
+        if t == 0xFFFFFFFF:
+            if not self.domain_exists(domid):
+                raise self._error(ERROR_DOMAIN_NOTFOUND, "libxl_vm_get_start_time", lines,
+                                  f"domain {domid} does not exist")
+            return None
+        return int(t)
+
+    def domain_uptime(self, domid: int) -> int:
+        """Seconds since the domain was made, as ``xl uptime`` counts them: dom0's from
+        this machine's /proc/uptime, the others' from :meth:`start_time`."""
+        start = self.start_time(domid)
+        if start is None:
+            if domid != 0:
+                raise self._error(ERROR_FAIL, "libxl_vm_get_start_time", (),
+                                  f"domain {domid} has no start time")
+            with open("/proc/uptime", encoding="ascii") as f:
+                return int(float(f.read().split()[0]))
+        return max(0, int(time.time()) - start)
 
     def memory_target(self, domid: int) -> int:
         """The domain's balloon target in KiB."""
@@ -641,6 +772,53 @@ class Context:
                               format=DiskFormat(p.format), backend=DiskBackend(p.backend),
                               readwrite=bool(p.readwrite), is_cdrom=bool(p.is_cdrom),
                               script=text(p.script), backend_domid=int(p.backend_domid))
+
+    def _device_list(self, fn: Callable[..., Any], free: Callable[..., None], domid: int,
+                     convert: Callable[[Any], Any]) -> list[Any]:
+        """libxl's device lists answer NULL and 0 both for a domain without devices and for
+        one that does not exist; the binding tells the second apart (DomainNotFound)."""
+        ffi = self._ffi
+        n = ffi.new("int *")
+        seq = _log.tls.seq
+        lst = fn(self._c(), _check_domid(domid), n)
+        lines = _log.since(seq)
+        if lst == ffi.NULL:
+            if not self.domain_exists(domid):
+                raise self._error(ERROR_DOMAIN_NOTFOUND, fn.__name__, lines,
+                                  f"domain {domid} does not exist")
+            return []
+        try:
+            return [convert(lst[i]) for i in range(n[0])]
+        finally:
+            free(lst, n[0])
+
+    def disks(self, domid: int) -> list[DiskConfig]:
+        """The domain's disks as libxl lists them from xenstore (libxl_device_disk_list;
+        ``xl block-list``). xenstore does not keep the format: it reads UNKNOWN."""
+        ffi = self._ffi
+        text = (lambda c: ffi.string(c).decode() if c != ffi.NULL else None)
+
+        def conv(p: Any) -> DiskConfig:
+            return DiskConfig(vdev=text(p.vdev) or "", target=text(p.pdev_path) or None,
+                              format=DiskFormat(p.format), backend=DiskBackend(p.backend),
+                              readwrite=bool(p.readwrite), is_cdrom=bool(p.is_cdrom),
+                              script=text(p.script), backend_domid=int(p.backend_domid))
+        return self._device_list(self._lib.libxl_device_disk_list,
+                                 self._lib.libxl_device_disk_list_free, domid, conv)
+
+    def nics(self, domid: int) -> list[NicConfig]:
+        """The domain's nics (libxl_device_nic_list; ``xl network-list``), devid set."""
+        ffi = self._ffi
+        text = (lambda c: ffi.string(c).decode() if c != ffi.NULL else None)
+
+        def conv(p: Any) -> NicConfig:
+            mac = ":".join("%02x" % b for b in bytes(ffi.buffer(p.mac, 6)))
+            return NicConfig(mac=mac, bridge=text(p.bridge), mtu=int(p.mtu) if p.mtu > 0 else 0,
+                             model=text(p.model), ip=text(p.ip), script=text(p.script),
+                             devid=int(p.devid), ifname=text(p.ifname),
+                             backend_domid=int(p.backend_domid))
+        return self._device_list(self._lib.libxl_device_nic_list,
+                                 self._lib.libxl_device_nic_list_free, domid, conv)
 
     def remove_disk(self, domid: int, vdev: str) -> None:
         """Unplug disk ``vdev`` (``xl block-detach``): the disk is read back from xenstore

@@ -329,6 +329,55 @@ class VersionInfo:
         return f"{self.xen_version_major}.{self.xen_version_minor}{self.xen_version_extra}"
 
 
+_SCHED_NAMES = {4: "sedf", 5: "credit", 6: "credit2", 7: "arinc653", 8: "rtds", 9: "null"}
+
+
+@dataclass(frozen=True)
+
+
+class CpupoolInfo:
+    """A cpupool (libxl_cpupoolinfo): its id, name, scheduler (libxl's name for it, e.g.
+    "credit"), the number of domains in it and its CPUs."""
+    poolid: int
+    name: str
+    sched: str
+    n_dom: int
+    cpus: frozenset[int]
+
+
+@dataclass(frozen=True)
+
+
+class SchedCreditParams:
+    """A cpupool's credit scheduler parameters (libxl_sched_credit_params)."""
+    tslice_ms: int
+    ratelimit_us: int
+    migration_delay_us: int
+
+
+@dataclass(frozen=True)
+
+
+class CpuTopology:
+    """Where a physical CPU sits (libxl_cputopology): core, socket and NUMA node."""
+    cpu: int
+    core: int
+    socket: int
+    node: int
+
+
+@dataclass(frozen=True)
+
+
+class NumaNode:
+    """A NUMA node (libxl_numainfo): memory size and free memory in bytes, and its
+    distances to every node (distances[i]: to node i)."""
+    node: int
+    size: int
+    free: int
+    distances: tuple[int, ...]
+
+
 # ---- configuration ----
 
 _VDEV_RE = re.compile(r"^(xvd|hd|sd)[a-z]+[0-9]*$|^d[0-9]+(p[0-9]+)?$")

@@ -46,9 +46,14 @@ def pv() -> DomainConfig:
                         cmdline="console=hvc0", memory=256, vcpus=2)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
-    """python -m xenlight_py ARGS, with the environment plus env."""
+XENLIGHT = Path(sys.executable).with_name("xenlight")   # the installed console script
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            input: str | None = None) -> "subprocess.CompletedProcess[str]":
+    """The installed ``xenlight`` script with ARGS, in the environment plus env."""
+    assert XENLIGHT.exists(), f"{XENLIGHT} is not installed (make venv)"
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "xenlight_py", *args], capture_output=True,
-                          text=True, env=e, timeout=120)
+    return subprocess.run([str(XENLIGHT), *args], capture_output=True, text=True, env=e,
+                          timeout=120, input=input)

@@ -17,6 +17,18 @@ int libxl_get_physinfo(libxl_ctx *ctx, libxl_physinfo *physinfo);
 int libxl_get_free_memory(libxl_ctx *ctx, uint64_t *memkb);
 int libxl_get_max_cpus(libxl_ctx *ctx);
 
+/* cpupools and topology: arrays malloc'd by libxl, released by the matching _list_free;
+ * NULL (with a count of 0) on failure. */
+libxl_cpupoolinfo *libxl_list_cpupool(libxl_ctx *ctx, int *nb_pool_out);
+void libxl_cpupoolinfo_list_free(libxl_cpupoolinfo *list, int nb_pool);
+int libxl_cpupool_info(libxl_ctx *ctx, libxl_cpupoolinfo *info, uint32_t poolid);
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
+libxl_cputopology *libxl_get_cpu_topology(libxl_ctx *ctx, int *nb_cpu_out);
+void libxl_cputopology_list_free(libxl_cputopology *list, int nb_cpu);
+libxl_numainfo *libxl_get_numainfo(libxl_ctx *ctx, int *nr);
+void libxl_numainfo_list_free(libxl_numainfo *list, int nr);
+
 /* Xen's console ring (xl dmesg); read_line hands out chunks owned by the reader. */
 typedef struct libxl__xen_console_reader libxl_xen_console_reader;
 libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear);

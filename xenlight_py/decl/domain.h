@@ -51,6 +51,13 @@ int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid, const char *vdev,
                               libxl_device_disk *disk);
 int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
                               libxl_device_nic *nic);
+/* A domain's devices as xenstore lists them: NULL and *num 0 for none (or no domain). */
+libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid, int *num);
+void libxl_device_disk_list_free(libxl_device_disk *list, int num);
+libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num);
+void libxl_device_nic_list_free(libxl_device_nic *list, int num);
+/* Seconds since the epoch when the domain was made; (uint32_t)-1 when unknown. */
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
 int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid, const char *filename,
                            const libxl_asyncop_how *ao_how);
 int libxl_cdrom_insert(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *disk,

@@ -273,3 +273,40 @@ void libxl_domain_build_info_init_type(libxl_domain_build_info *p, libxl_domain_
 /* Helpers from the binding's C shim. */
 char *xlpy_strdup(const char *s);  /* malloc'd copy for IDL struct fields (NULL stays NULL) */
 void *xlpy_calloc(size_t n, size_t size);
+
+/* Host topology and cpupools. */
+typedef struct libxl_cpupoolinfo {
+    uint32_t poolid;
+    char *pool_name;
+    libxl_scheduler sched;
+    uint32_t n_dom;
+    libxl_bitmap cpumap;
+    ...;
+} libxl_cpupoolinfo;
+void libxl_cpupoolinfo_init(libxl_cpupoolinfo *p);
+void libxl_cpupoolinfo_dispose(libxl_cpupoolinfo *p);
+
+typedef struct libxl_cputopology {
+    uint32_t core;
+    uint32_t socket;
+    uint32_t node;
+    ...;
+} libxl_cputopology;
+#define LIBXL_CPUTOPOLOGY_INVALID_ENTRY ...
+
+typedef struct libxl_numainfo {
+    uint64_t size;
+    uint64_t free;
+    int num_dists;
+    uint32_t *dists;
+    ...;
+} libxl_numainfo;
+#define LIBXL_NUMAINFO_INVALID_ENTRY ...
+
+typedef struct libxl_sched_credit_params {
+    int tslice_ms;
+    int ratelimit_us;
+    int vcpu_migr_delay_us;
+    ...;
+} libxl_sched_credit_params;
+void libxl_sched_credit_params_init(libxl_sched_credit_params *p);

@@ -427,4 +427,40 @@ void libxl_event_dispose(libxl_event *p);
 void libxl_event_init(libxl_event *p);
 void libxl_event_init_type(libxl_event *p, libxl_event_type type);
 
+
+/* Host topology and cpupools (Xen 4.17 IDL). */
+typedef struct libxl_cpupoolinfo {
+    uint32_t poolid;
+    char * pool_name;
+    libxl_scheduler sched;
+    uint32_t n_dom;
+    libxl_bitmap cpumap;
+} libxl_cpupoolinfo;
+void libxl_cpupoolinfo_dispose(libxl_cpupoolinfo *p);
+void libxl_cpupoolinfo_init(libxl_cpupoolinfo *p);
+
+typedef struct libxl_numainfo {
+    uint64_t size;
+    uint64_t free;
+    int num_dists;
+    uint32_t * dists;
+} libxl_numainfo;
+void libxl_numainfo_dispose(libxl_numainfo *p);
+void libxl_numainfo_init(libxl_numainfo *p);
+
+typedef struct libxl_cputopology {
+    uint32_t core;
+    uint32_t socket;
+    uint32_t node;
+} libxl_cputopology;
+void libxl_cputopology_dispose(libxl_cputopology *p);
+void libxl_cputopology_init(libxl_cputopology *p);
+
+typedef struct libxl_sched_credit_params {
+    int tslice_ms;
+    int ratelimit_us;
+    int vcpu_migr_delay_us;
+} libxl_sched_credit_params;
+void libxl_sched_credit_params_init(libxl_sched_credit_params *p);
+
 #endif /* __LIBXL_TYPES_H */

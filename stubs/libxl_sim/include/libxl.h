@@ -285,6 +285,32 @@ static inline int libxl_set_vcpuonline_0x041200(libxl_ctx *ctx, uint32_t domid,
 #define libxl_set_vcpuonline libxl_set_vcpuonline_0x041200
 #endif
 
+/* cpupools, topology (the simulated host has one pool, Pool-0, credit, every CPU). */
+libxl_cpupoolinfo *libxl_list_cpupool(libxl_ctx *, int *nb_pool_out);
+void libxl_cpupoolinfo_list_free(libxl_cpupoolinfo *list, int nb_pool);
+int libxl_cpupool_info(libxl_ctx *ctx, libxl_cpupoolinfo *info, uint32_t poolid);
+#define LIBXL_CPUTOPOLOGY_INVALID_ENTRY (~(uint32_t)0)
+libxl_cputopology *libxl_get_cpu_topology(libxl_ctx *ctx, int *nb_cpu_out);
+void libxl_cputopology_list_free(libxl_cputopology *, int nb_cpu);
+#define LIBXL_NUMAINFO_INVALID_ENTRY (~(uint32_t)0)
+libxl_numainfo *libxl_get_numainfo(libxl_ctx *ctx, int *nr);
+void libxl_numainfo_list_free(libxl_numainfo *, int nr);
+
+/* A domain's devices, as xenstore lists them (NULL and *num 0 when it has none). */
+libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid, int *num)
+    LIBXL_EXTERNAL_CALLERS_ONLY;
+void libxl_device_disk_list_free(libxl_device_disk *list, int num) LIBXL_EXTERNAL_CALLERS_ONLY;
+libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num)
+    LIBXL_EXTERNAL_CALLERS_ONLY;
+void libxl_device_nic_list_free(libxl_device_nic *list, int num) LIBXL_EXTERNAL_CALLERS_ONLY;
+
+/* The credit scheduler's parameters of a cpupool (read only here). */
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo);
+
+/* Seconds since the epoch when the domain was made; (uint32_t)-1 if unknown. */
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
+
 int libxl_domid_valid_guest(uint32_t domid);
 
 #include <libxl_event.h>

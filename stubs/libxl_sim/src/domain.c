@@ -315,6 +315,7 @@ static int create_locked(libxl_domain_config *dc, struct plan *p, uint32_t *domi
     memset(c, 0, sizeof(*c));
     d->domid = domid;
     d->serial = ++S->next_serial;
+    d->start_s = xlsim__now() / 1000000000u;
     memcpy(d->uuid, p->uuid, 16);
     d->type = p->type;
     d->ssidref = p->ssidref;

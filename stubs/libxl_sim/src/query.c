@@ -205,3 +205,19 @@ char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid)
     xlsim__unlock_ctx(ctx);
     return r;
 }
+
+/* As libxl: the seconds-since-the-epoch when the domain was made (xenstore's
+ * /vm/<uuid>/start_time), (uint32_t)-1 when there is none: no such domain, or dom0 (which
+ * libxl does not make; xl uptime reads /proc/uptime for it). */
+uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid)
+{
+    uint32_t r = (uint32_t)-1;
+    xlsim__lock();
+    struct sim_dom *d = xlsim__fault("libxl_vm_get_start_time") ? NULL : xlsim__dom(domid);
+    if (d && domid != 0)
+        r = (uint32_t)d->start_s;
+    else if (!d)
+        LOGD(ERROR, domid, "Can't get start time: no such domain");
+    xlsim__unlock_ctx(ctx);
+    return r;
+}

@@ -78,3 +78,26 @@ int libxl_domain_sched_params_set(libxl_ctx *ctx, uint32_t domid,
     xlsim__unlock_ctx(ctx);
     return rc;
 }
+
+void libxl_sched_credit_params_init(libxl_sched_credit_params *p) { memset(p, 0, sizeof(*p)); }
+
+/* Xen 4.17's credit defaults (sched_credit_tslice_ms=30, sched_ratelimit_us=1000,
+ * vcpu_migration_delay=0) for the one pool; another poolid fails as xc does for a pool
+ * that does not exist (ERROR_FAIL, logged). */
+int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
+                                  libxl_sched_credit_params *scinfo)
+{
+    xlsim__lock();
+    int rc = xlsim__fault("libxl_sched_credit_params_get");
+    if (!rc && poolid != 0) {
+        xlsim__log(XTL_ERROR, ENOENT, "getting Credit scheduler parameters");
+        rc = ERROR_FAIL;
+    }
+    if (!rc) {
+        scinfo->tslice_ms = 30;
+        scinfo->ratelimit_us = 1000;
+        scinfo->vcpu_migr_delay_us = 0;
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}

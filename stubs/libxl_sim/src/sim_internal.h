@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 5
+#define XLSIM_STATE_VERSION 6
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -110,6 +110,7 @@ struct sim_dom {
     uint8_t boot_id[16];              /* random at create_new */
     uint64_t uptime_base_ns;          /* time run (unpaused, not shut down) up to since_ns */
     uint32_t guest_resumes;           /* times the guest came back from suspend */
+    uint64_t start_s;                 /* libxl's /vm/<uuid>/start_time: made at (seconds) */
     char name[XLSIM_NAME_LEN];
 };
 

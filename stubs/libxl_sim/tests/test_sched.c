@@ -91,6 +91,13 @@ int main(void)
     CHECK(b.cpu_time > a.cpu_time);
     CHECK(b.cpu_time - a.cpu_time <= wall / 10 + 2);  /* 10% of one pCPU, not 200% */
 
+    /* The pool's credit parameters: Xen's defaults; no other pool. */
+    libxl_sched_credit_params cp;
+    libxl_sched_credit_params_init(&cp);
+    CHECK_RC(libxl_sched_credit_params_get(ctx, 0, &cp), 0);
+    CHECK(cp.tslice_ms == 30 && cp.ratelimit_us == 1000 && cp.vcpu_migr_delay_us == 0);
+    CHECK_RC(libxl_sched_credit_params_get(ctx, 3, &cp), ERROR_FAIL);
+
     libxl_ctx_free(ctx);
     xtl_logger_destroy(lg);
     T_DONE();
