@@ -57,6 +57,7 @@ class _Read:
     domains: dict[int, Any]
     vcpus: dict[int, list[Any]]
     stamps: dict[int, int]                              # domid -> monotonic ns of its read
+    cpu_stamps: dict[int, int]                          # domid -> monotonic ns of its vCPUs
     disks: dict[tuple[int, str], tuple[int, int]]       # (domid, vdev) -> (read, written) B
     nics: dict[tuple[int, int], tuple[int, int]]        # (domid, devid) -> (rx, tx) bytes
     guests: dict[int, Any]
@@ -204,6 +205,7 @@ class Monitor:
         domains = {d.domid: d for d in ctx.list_domains()}
         vcpus: dict[int, list[Any]] = {}
         stamps: dict[int, int] = {}
+        cpu_stamps: dict[int, int] = {}
         disks: dict[tuple[int, str], tuple[int, int]] = {}
         nics: dict[tuple[int, int], tuple[int, int]] = {}
         guests: dict[int, Any] = {}
@@ -213,6 +215,9 @@ class Monitor:
                 vcpus[domid] = ctx.list_vcpus(domid)
             except XenlightError:
                 continue            # died since list_domains
+            # right after the read: the device and guest reads below take time, more so on a
+            # loaded host, and a late stamp skews a steady 0.100 into 0.101 (a write a round)
+            cpu_stamps[domid] = time.monotonic_ns()
             vm = vms.get(domid)
             if vm is not None:
                 for dev in vm.vbds:
@@ -235,7 +240,7 @@ class Monitor:
         if kind != "sim":
             with contextlib.suppress(OSError):
                 loadavg = os.getloadavg()[0]
-        return _Read(wall, phys, domains, vcpus, stamps, disks, nics, guests, loadavg)
+        return _Read(wall, phys, domains, vcpus, stamps, cpu_stamps, disks, nics, guests, loadavg)
 
     # --- rates -----------------------------------------------------------------------------
     def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
@@ -245,7 +250,7 @@ class Monitor:
         prev, cur = self._prev_cpu, {}
         for domid, vcs in read.vcpus.items():
             uuid = read.domains[domid].uuid
-            now = read.stamps[domid]
+            now = read.cpu_stamps[domid]
             per: dict[int, float] = {}
             for v in vcs:
                 if not v.online:
