@@ -150,6 +150,37 @@ async def finish(req: Request, *, result: Any = None, error: XenAPIError | None 
             await services.sessions.logout(req.ctx.session_ref)
 
 
+async def export_failed(req: Request, exc: Exception,
+                        response: web.StreamResponse | None) -> web.StreamResponse:
+    """End a download's task after `exc` (cancelled, a XenAPI error, the client gone or an
+    I/O error); the response already started is returned as it is, else a 500."""
+    if isinstance(exc, TaskCancelled):
+        await finish(req, cancelled=True)
+        fallback = "cancelled"
+    elif isinstance(exc, XenAPIError):
+        await finish(req, error=exc)
+        fallback = error_text(exc)
+    else:
+        await finish(req, error=XenAPIError("CLIENT_ERROR", str(exc)))
+        fallback = str(exc)
+    return response if response is not None else text(500, fallback)
+
+
+async def import_failed(req: Request, exc: Exception) -> web.Response:
+    """End an upload's task after `exc`: cancelled, its XenAPI error, or anything else (a
+    broken upload: payload errors, I/O) as IMPORT_ERROR; the connection is closed, since the
+    rest of the body was not read."""
+    if isinstance(exc, TaskCancelled):
+        await finish(req, cancelled=True)
+        return text(500, "cancelled", **{"Task-Id": req.task.ref})
+    if not isinstance(exc, XenAPIError):
+        exc = XenAPIError("IMPORT_ERROR", f"the upload failed: {type(exc).__name__}: {exc}")
+    await finish(req, error=exc)
+    r = text(500, error_text(exc), **{"Task-Id": req.task.ref})
+    r.force_close()
+    return r
+
+
 class Progress:
     """Moves the task's progress as bytes go by (at most every 0.2 s), from any thread, and
     raises TaskCancelled in the mover once task.cancel reached the task."""

@@ -194,15 +194,8 @@ def export_handler(services: Any) -> Any:
                         os.close(fd)
                 finally:
                     await close_image(ctx, drv, uuid)
-        except TaskCancelled:
-            await http_ops.finish(req, cancelled=True)
-            return response if response is not None else text(500, "cancelled")
-        except XenAPIError as exc:
-            await http_ops.finish(req, error=exc)
-            return response if response is not None else text(500, http_ops.error_text(exc))
-        except (ConnectionError, OSError) as exc:
-            await http_ops.finish(req, error=XenAPIError("CLIENT_ERROR", str(exc)))
-            return response if response is not None else text(500, str(exc))
+        except (TaskCancelled, XenAPIError, ConnectionError, OSError) as exc:
+            return await http_ops.export_failed(req, exc, response)
         await http_ops.finish(req)
         return response
 
@@ -247,18 +240,8 @@ def import_handler(services: Any) -> Any:
                 finally:
                     await close_image(ctx, drv, uuid)
                 await refresh_sizes(ctx, vdi, drv)
-        except TaskCancelled:
-            await http_ops.finish(req, cancelled=True)
-            return text(500, "cancelled", **{"Task-Id": req.task.ref})
-        except XenAPIError as exc:
-            await http_ops.finish(req, error=exc)
-            r = text(500, http_ops.error_text(exc), **{"Task-Id": req.task.ref})
-            r.force_close()
-            return r
-        except Exception as exc:  # noqa: BLE001 - a broken upload (payload errors, I/O)
-            err = XenAPIError("IMPORT_ERROR", f"the upload failed: {type(exc).__name__}: {exc}")
-            await http_ops.finish(req, error=err)
-            return text(500, http_ops.error_text(err))
+        except Exception as exc:  # noqa: BLE001 - cancelled, refused, or a broken upload
+            return await http_ops.import_failed(req, exc)
         await http_ops.finish(req, result=None)
         return text(200, "OK", **{"Task-Id": req.task.ref})
 

@@ -76,15 +76,8 @@ def export_handler(services: Any) -> Any:
                 http_ops.on_loop(loop, response.write(xva.fmt.END))
             await http_ops.run_in_thread(pump)
             await response.write_eof()
-        except TaskCancelled:
-            await http_ops.finish(req, cancelled=True)
-            return response if response is not None else text(500, "cancelled")
-        except XenAPIError as exc:
-            await http_ops.finish(req, error=exc)
-            return response if response is not None else text(500, http_ops.error_text(exc))
-        except (ConnectionError, OSError) as exc:
-            await http_ops.finish(req, error=XenAPIError("CLIENT_ERROR", str(exc)))
-            return response if response is not None else text(500, str(exc))
+        except (TaskCancelled, XenAPIError, ConnectionError, OSError) as exc:
+            return await http_ops.export_failed(req, exc, response)
         finally:
             for drv, uuid, fd in opened:
                 os.close(fd)
@@ -115,20 +108,8 @@ def import_handler(services: Any) -> Any:
                                        Progress(req, total, loop) if total else None)
             restore = q.get("restore", "false").lower() == "true"
             refs = await xva.import_xva(req.ctx, body.read, sr, restore=restore)
-        except TaskCancelled:
-            await http_ops.finish(req, cancelled=True)
-            return text(500, "cancelled", **{"Task-Id": req.task.ref})
-        except XenAPIError as exc:
-            await http_ops.finish(req, error=exc)
-            r = text(500, http_ops.error_text(exc), **{"Task-Id": req.task.ref})
-            r.force_close()
-            return r
-        except Exception as exc:  # noqa: BLE001 - a broken upload (payload errors, I/O)
-            err = XenAPIError("IMPORT_ERROR", f"the upload failed: {type(exc).__name__}: {exc}")
-            await http_ops.finish(req, error=err)
-            r = text(500, http_ops.error_text(err), **{"Task-Id": req.task.ref})
-            r.force_close()
-            return r
+        except Exception as exc:  # noqa: BLE001 - cancelled, refused, or a broken upload
+            return await http_ops.import_failed(req, exc)
         await http_ops.finish(req, result=refs)
         return text(200, " ".join(refs), **{"Task-Id": req.task.ref})
 
