@@ -30,6 +30,19 @@ static void ring_put(const char *s, size_t n)
     c->head += n;
 }
 
+/* The rest of a console line after its `n`-byte time stamp: the message, cut to fit, and a
+ * newline. Returns the line's length. */
+__attribute__((format(printf, 4, 0)))
+static size_t end_line(char *line, size_t size, int n, const char *fmt, va_list ap)
+{
+    int m = vsnprintf(line + n, size - (size_t)n - 1, fmt, ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > size - 2)
+        len = size - 2;
+    line[len++] = '\n';
+    return len;
+}
+
 void xlsim__cons(const char *fmt, ...)
 {
     char line[512];
@@ -40,12 +53,8 @@ void xlsim__cons(const char *fmt, ...)
                      (unsigned long long)(up % 1000000));
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    size_t len = end_line(line, sizeof(line), n, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
-    line[len++] = '\n';
     ring_put(line, len);
 }
 
@@ -230,12 +239,8 @@ void xlsim__gcons(struct sim_dom *d, uint64_t now, const char *fmt, ...)
                      (unsigned long long)(up % 1000000));
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    size_t len = end_line(line, sizeof(line), n, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof(line) - 2)
-        len = sizeof(line) - 2;
-    line[len++] = '\n';
     if (c->gcons_len + len > XLSIM_GUEST_CONS) {
         /* Drop the oldest whole lines to make room. */
         size_t drop = c->gcons_len + len - XLSIM_GUEST_CONS;
