@@ -442,6 +442,8 @@ async def _serve(args: argparse.Namespace) -> int:
     services.address = args.address or _default_address(args)
     services.host_name = args.name or ""
     services.state_base = state
+    from .hostconfig import Recorder
+    services.host_config = Recorder(state + ".hostconfig.json")
     services.db_url = db
     try:
         api.load_all()
@@ -463,6 +465,9 @@ async def _serve(args: argparse.Namespace) -> int:
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
         from .api.pool_role import record_endpoint
+        services.tls = http.certificate
+        from .api.certificates import record_served
+        await record_served(services)
         https_ports = http.ports("https")
         services.https_port = https_ports[0] if https_ports else None
         await record_endpoint(services, https_ports[0] if https_ports else None, cert)

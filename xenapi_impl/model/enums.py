@@ -8,6 +8,12 @@ declare_enum('certificate_purpose', [
     ('ldaps',
      'Trusted certificates that are for LDAPS connections to external authentication services.'),
 ])
+declare_enum('certificate_type', [
+    ('ca', 'Certificate that is trusted by the whole pool'),
+    ('host', 'Certificate that identifies a single host to entities outside the pool'),
+    ('host_internal', 'Certificate that identifies a single host to other pool members'),
+    ('pinned', 'Pinned leaf certificate that is trusted by the whole pool'),
+])
 declare_enum('cls', [
     ('VM', 'VM'),
     ('Host', 'Host'),

@@ -10,7 +10,6 @@ EXTERNAL_CLASSES: dict[str, str] = {
     'blob': 'A placeholder for a binary blob',
     'Bond': ('A Network bond that combines physical network interfaces, also known as link '
              'aggregation'),
-    'Certificate': 'An X509 certificate used for TLS connections',
     'data_source': 'Data sources for logging in RRDs',
     'DR_task': 'DR task',
     'Feature': 'A new piece of functionality',

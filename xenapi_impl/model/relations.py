@@ -64,6 +64,7 @@ RELATIONS: tuple[Relation, ...] = (
     _r("console", "VM", "VM", "consoles"),
     _r("crashdump", "VM", "VM", "crash_dumps"),
     _r("crashdump", "VDI", "VDI", "crash_dumps"),
+    _r("Certificate", "host", "host", "certificates"),
 )
 
 

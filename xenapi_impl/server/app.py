@@ -55,6 +55,10 @@ class Services:
         #: this host's own files are named after it (`<state_base>.inventory`, `.pool`...)
         self.state_base: str | None = None
         self.https_port: int | None = None
+        #: the HTTPS certificate served (server/tls.py ServedCertificate; None without HTTPS)
+        self.tls: Any = None
+        #: where dom0 settings (timezone, NTP, ssh...) are applied (hostconfig.py)
+        self.host_config: Any = None
         #: the database URL as given (pool.join hands a pool's to a joining host)
         self.db_url = ""
         self.pool_ref = NULL_REF

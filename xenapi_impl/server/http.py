@@ -94,6 +94,8 @@ class HttpServer:
         self._endpoints: list[Endpoint] = []
         self._unix_path: str | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
+        self.certificate: tls.ServedCertificate | None = None
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -142,7 +144,8 @@ class HttpServer:
         if https:
             if cert is None:
                 raise ValueError("HTTPS needs a certificate path (generated there on first start)")
-            ssl_ctx = tls.server_context(cert, key)
+            self.certificate = tls.ServedCertificate(cert, key)
+            ssl_ctx = self.certificate.context
         if unix is not None:
             unixsock.validate_path(unix)
 

@@ -27,11 +27,12 @@ from xenapi_impl.model.classes.crashdump import CRASHDUMP
 from xenapi_impl.model.classes.message import MESSAGE
 from xenapi_impl.model.classes.user import USER
 from xenapi_impl.model.classes.role import ROLE
+from xenapi_impl.model.classes.certificate import CERTIFICATE
 from xenapi_impl.model.dsl import ClassDef
 
 #: in the order the reference lists them
 ALL_CLASSES: list[ClassDef] = [
     SESSION, TASK, EVENT, POOL, HOST, HOST_METRICS, HOST_CPU, VM, VM_METRICS, VM_GUEST_METRICS,
     NETWORK, VIF, VIF_METRICS, PIF, PIF_METRICS, SR, VDI, VBD, VBD_METRICS, PBD, CONSOLE,
-    CRASHDUMP, MESSAGE, USER, ROLE,
+    CRASHDUMP, MESSAGE, USER, ROLE, CERTIFICATE,
 ]

@@ -1,0 +1,126 @@
+"""Pool and host TLS policy: certificate verification between hosts, legacy SSL, HTTPS only,
+client certificate authentication, and the pool secret.
+
+- `pool.enable_tls_verification` turns verification on for the pool and every host; a host's
+  `emergency_disable_tls_verification` turns it off for that host only: its calls to other hosts
+  (api/host_agent.py) then stop pinning their certificates, until
+  `emergency_reenable_tls_verification` (refused with TLS_VERIFICATION_NOT_ENABLED_IN_POOL when
+  the pool never enabled it).
+- Legacy SSL (SSLv3, TLS < 1.2) is not served (server/tls.py sets TLS 1.2 as the minimum):
+  `set_ssl_legacy true` is refused with VALUE_NOT_SUPPORTED, as xapi does since it removed
+  that support; the host records say false.
+- `https_only` closes plain HTTP (port 80) in dom0's firewall: recorded and handed to the
+  host-configuration seam (hostconfig.py), as every dom0 setting.
+- Client certificate authentication is recorded in the pool (enabled, the expected name).
+- `pool.rotate_secret` replaces the pool secret host-to-host calls carry (Store.rotate_pool_secret);
+  a single host has none.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import XenAPIError
+from ..hostconfig import host_config
+from ..server.context import Context
+from .host_agent import ROUTES, LocalAgent, agent_for
+from .registry import implements
+
+
+async def on_every_host(ctx: Context, method: str, *args: Any, master_last: bool = False) -> None:
+    """Call the host message `method(host, *args)` for every host of the pool, each on its own
+    host (xapi's pool-wide helpers do the same)."""
+    hosts = list(ctx.services.store.records("host"))
+    if master_last:
+        pool = ctx.txn.get("pool", _pool(ctx))
+        hosts.sort(key=lambda h: h == pool["master"])
+    for host in hosts:
+        agent = agent_for(ctx.services, host)
+        if agent is None:
+            await LocalAgent(ctx).call(method, [host, *args])
+        else:
+            await agent.call(method, [host, *args])
+
+
+def _pool(ctx: Context) -> str:
+    return next(iter(ctx.txn.refs("pool")))
+
+
+def on_host(*names: str) -> None:
+    """Route host messages whose first argument is the host to that host."""
+    for name in names:
+        ROUTES[name] = (lambda n: lambda ctx, a: (a[0], n, a))(name)
+
+
+# --- verification ---------------------------------------------------------------------------
+@implements("pool.enable_tls_verification")
+async def enable_tls_verification(ctx: Context) -> None:
+    ctx.txn.update("pool", _pool(ctx), {"tls_verification_enabled": True})
+    for host in ctx.txn.refs("host"):
+        ctx.txn.update("host", host, {"tls_verification_enabled": True})
+
+
+@implements("host.emergency_disable_tls_verification")
+async def emergency_disable_tls_verification(ctx: Context) -> None:
+    ctx.txn.update("host", ctx.services.host_ref, {"tls_verification_enabled": False})
+
+
+@implements("host.emergency_reenable_tls_verification")
+async def emergency_reenable_tls_verification(ctx: Context) -> None:
+    if not ctx.txn.get("pool", _pool(ctx))["tls_verification_enabled"]:
+        raise XenAPIError("TLS_VERIFICATION_NOT_ENABLED_IN_POOL")
+    ctx.txn.update("host", ctx.services.host_ref, {"tls_verification_enabled": True})
+
+
+# --- legacy SSL, HTTPS only --------------------------------------------------------------------
+@implements("host.set_ssl_legacy")
+async def set_ssl_legacy(ctx: Context, self: str, value: bool) -> None:
+    if value:
+        raise XenAPIError("VALUE_NOT_SUPPORTED", "value", "true",
+                          "legacy SSL is not supported: the minimum is TLS 1.2")
+    ctx.txn.update("host", self, {"ssl_legacy": False})
+
+
+@implements("pool.enable_ssl_legacy")
+async def enable_ssl_legacy(ctx: Context, self: str) -> None:
+    await on_every_host(ctx, "host.set_ssl_legacy", True, master_last=True)
+
+
+@implements("pool.disable_ssl_legacy")
+async def disable_ssl_legacy(ctx: Context, self: str) -> None:
+    await on_every_host(ctx, "host.set_ssl_legacy", False, master_last=True)
+
+
+@implements("host.set_https_only")
+async def set_https_only(ctx: Context, self: str, value: bool) -> None:
+    host_config(ctx.services).apply("https_only", value)
+    ctx.txn.update("host", self, {"https_only": value})
+
+
+@implements("pool.set_https_only")
+async def pool_set_https_only(ctx: Context, self: str, value: bool) -> None:
+    await on_every_host(ctx, "host.set_https_only", value)
+
+
+on_host("host.set_ssl_legacy", "host.set_https_only")
+
+
+# --- client certificates, the pool secret -------------------------------------------------------
+@implements("pool.enable_client_certificate_auth")
+async def enable_client_certificate_auth(ctx: Context, self: str, name: str) -> None:
+    ctx.txn.update("pool", self, {"client_certificate_auth_enabled": True,
+                                  "client_certificate_auth_name": name})
+
+
+@implements("pool.disable_client_certificate_auth")
+async def disable_client_certificate_auth(ctx: Context, self: str) -> None:
+    ctx.txn.update("pool", self, {"client_certificate_auth_enabled": False,
+                                  "client_certificate_auth_name": ""})
+
+
+@implements("pool.rotate_secret")
+async def rotate_secret(ctx: Context) -> None:
+    from .pool_role import role_of
+    role_of(ctx.services).check_master()
+    if ctx.txn.get("pool", _pool(ctx))["ha_enabled"]:
+        raise XenAPIError("HA_IS_ENABLED")
+    await ctx.services.store.rotate_pool_secret()
