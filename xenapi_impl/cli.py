@@ -444,6 +444,8 @@ async def _serve(args: argparse.Namespace) -> int:
     services.state_base = state
     from .hostconfig import Recorder
     services.host_config = Recorder(state + ".hostconfig.json")
+    from .api.host_config import expire_ssh
+    services.periodic_jobs.append(expire_ssh)
     services.db_url = db
     try:
         api.load_all()

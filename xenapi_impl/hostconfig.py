@@ -7,7 +7,8 @@ the server runs on (on the simulator and in tests that machine is not the simula
 it must never be reconfigured by a test). It keeps what was applied, in order, in memory and,
 when given a path, in a JSON journal (so it survives a restart and a test driving a real
 server process can see what reached the host). The simulated host's clock follows
-`host.set_servertime` through `now()`; nothing else of the machine is read or written.
+`host.set_servertime` through `now()`; no NTP client runs for it (its servers are reported
+unreachable, its clock not synchronised); nothing of the machine is read or written.
 A dom0 implementation would run the system's tools here (timedatectl, chronyc, hostnamectl,
 systemctl, the firewall); it is not written yet (README: "Host configuration").
 """
@@ -29,6 +30,15 @@ class HostConfig(Protocol):
 
     def now(self) -> _dt.datetime:
         """The host's clock (UTC)."""
+
+    def setting(self, setting: str) -> Any:
+        """The value `setting` has now (None: never set)."""
+
+    def ntp_status(self, servers: list[str]) -> dict[str, str]:
+        """chrony's view of each of `servers` (synced, combined, unreachable...)."""
+
+    def ntp_synchronized(self) -> bool:
+        """Whether the clock is synchronised with its NTP servers."""
 
 
 class Recorder:
@@ -54,9 +64,15 @@ class Recorder:
     def now(self) -> _dt.datetime:
         return _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=self.clock_offset)
 
-    def last(self, setting: str) -> Any:
-        """The value last applied to `setting` (None: never)."""
+    def setting(self, setting: str) -> Any:
         return next((v for s, v in reversed(self.applied) if s == setting), None)
+
+    def ntp_status(self, servers: list[str]) -> dict[str, str]:
+        """No NTP client runs for the simulated host: no server is reached."""
+        return {s: "unreachable" for s in servers}
+
+    def ntp_synchronized(self) -> bool:
+        return False
 
     def _save(self) -> None:
         if self.journal is None:

@@ -82,7 +82,7 @@ async def set_ssl_legacy(ctx: Context, self: str, value: bool) -> None:
 
 @implements("pool.enable_ssl_legacy")
 async def enable_ssl_legacy(ctx: Context, self: str) -> None:
-    await on_every_host(ctx, "host.set_ssl_legacy", True, master_last=True)
+    raise XenAPIError("MESSAGE_REMOVED")        # removed from the reference (stockholm)
 
 
 @implements("pool.disable_ssl_legacy")

@@ -27,6 +27,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from ..errors import XenAPIError
 from ..wire import jsonrpc, xmlrpc
 from . import inflate, tls, unixsock
+from .useragents import UserAgents
 from .caller import Caller
 from .connections import ConnectionGuard, GuardedSockSite
 from .limits import TransportLimits, connection_cap
@@ -96,6 +97,8 @@ class HttpServer:
         self._inflight: set[asyncio.Task[Any]] = set()
         #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
         self.certificate: tls.ServedCertificate | None = None
+        #: the clients' User-Agents (host.get_tracked_user_agents)
+        self.user_agents = getattr(dispatcher.services, "user_agents", None) or UserAgents()
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -341,6 +344,7 @@ class HttpServer:
             method = "?"
             try:
                 caller = caller_of(request)
+                self.user_agents.seen(request.headers.get("User-Agent"))
                 try:
                     body = await self._read_body(request)
                 except BodyRejected as rejected:

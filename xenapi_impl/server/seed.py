@@ -42,6 +42,8 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
     from ..api.templates import seed_templates
     await seed_templates(services)      # built-in templates (stable uuids) if missing
+    from ..api.licensing import seed_edition
+    await seed_edition(services)        # the free edition and its licence parameters
     from ..api.resync import resync
     await resync(services)              # VM records vs the hypervisor's domains
     return await _first_admin(services, db_path)
