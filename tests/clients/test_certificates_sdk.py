@@ -249,3 +249,36 @@ def test_ca_certificates_and_crls(srv):
     assert details(x.pool.certificate_uninstall, "corp.pem") == \
         ["CERTIFICATE_DOES_NOT_EXIST", "corp.pem"]
     x.pool.uninstall_ca_certificate("corp.pem", True)     # force: no error when absent
+
+
+def test_send_test_post_trusts_only_the_pools_certificates(srv):
+    x = login(srv).xenapi
+    pool = x.pool.get_all()[0]
+    port = srv.ports["https"]
+    body = "<?xml version='1.0'?><methodCall><methodName>system.listMethods</methodName>" \
+           "<params></params></methodCall>"
+    d = details(x.pool.send_test_post, "127.0.0.1", str(port), body)
+    assert d[0] == "SSL_VERIFY_ERROR" and "self-signed" in d[1], d
+    # pinned: the server's own certificate, trusted
+    served = ssl.DER_cert_to_PEM_cert(served_der(srv))
+    x.pool.install_trusted_certificate(pool, False, served, [])
+    answer = x.pool.send_test_post("127.0.0.1", str(port), body)
+    assert "<methodResponse>" in answer and "VM.start" in answer
+    # a CA the pool trusts: a certificate it issued is accepted without pinning
+    for ref, r in x.Certificate.get_all_records().items():
+        if r["type"] == "pinned":
+            x.pool.uninstall_trusted_certificate(pool, ref)
+    assert details(x.pool.send_test_post, "127.0.0.1", str(port), body)[0] == \
+        "SSL_VERIFY_ERROR"
+    ca_pem, ca_key_pem, ca = make_cert(cn="Post CA", ca=True)
+    cert_pem, key_pem, _ = make_cert(issuer=ca, issuer_key=serialization.load_pem_private_key(
+        ca_key_pem, None))
+    host = x.host.get_all()[0]
+    x.host.install_server_certificate(host, cert_pem.decode(), key_pem.decode(), "")
+    x.pool.install_ca_certificate("post-ca.pem", ca_pem.decode())
+    assert "<methodResponse>" in x.pool.send_test_post("127.0.0.1", str(port), body)
+    with socket.socket() as s:          # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    assert details(x.pool.send_test_post, "127.0.0.1", str(free), body) == \
+        ["TLS_CONNECTION_FAILED", "127.0.0.1", str(free)]

@@ -14,9 +14,13 @@ client certificate authentication, and the pool secret.
 - Client certificate authentication is recorded in the pool (enabled, the expected name).
 - `pool.rotate_secret` replaces the pool secret host-to-host calls carry (Store.rotate_pool_secret);
   a single host has none.
+- `pool.send_test_post` checks the TLS client side: a POST to a server that must present a
+  certificate from a CA the pool trusts, or a pinned one (api/certificates.py).
 """
 from __future__ import annotations
 
+import asyncio
+import ssl
 from typing import Any
 
 from ..errors import XenAPIError
@@ -124,3 +128,46 @@ async def rotate_secret(ctx: Context) -> None:
     if ctx.txn.get("pool", _pool(ctx))["ha_enabled"]:
         raise XenAPIError("HA_IS_ENABLED")
     await ctx.services.store.rotate_pool_secret()
+
+
+# --- a test of the TLS client side ------------------------------------------------------------
+TEST_POST_TIMEOUT = 30.0
+
+
+def _client_context(ctx: Context) -> ssl.SSLContext:
+    """TLS client context trusting the pool's CA certificates and pinned certificates (a
+    pinned leaf is a trust anchor by itself: OpenSSL's partial-chain flag), nothing else."""
+    from .certificates import trust
+    store = trust(ctx.services)
+    pems = [store.get("ca", n) or b"" for n in store.names("ca")]
+    pems += [store.get("trusted", r["uuid"] + ".pem") or b""
+             for r in ctx.store.records("Certificate").values()
+             if r["type"] in ("ca", "pinned") and not r["name"]]
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.minimum_version = ssl.TLSVersion.TLSv1_2
+    client.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    cadata = b"".join(p for p in pems if p).decode()
+    if cadata:
+        client.load_verify_locations(cadata=cadata)
+    return client
+
+
+@implements("pool.send_test_post")
+async def send_test_post(ctx: Context, host: str, port: int, body: str) -> str:
+    """POST `body` to https://host:port/ and answer the response's body. The server's
+    certificate must chain to a CA the pool trusts or be a pinned trusted certificate
+    (SSL_VERIFY_ERROR [reason] otherwise); no connection: TLS_CONNECTION_FAILED."""
+    import aiohttp
+    url = f"https://{host if ':' not in host else '[' + host + ']'}:{port}/"
+    timeout = aiohttp.ClientTimeout(total=TEST_POST_TIMEOUT, sock_connect=10)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with http.post(url, data=body.encode(), ssl=_client_context(ctx)) as resp:
+                return await resp.text(errors="replace")
+    except aiohttp.ClientConnectorCertificateError as exc:
+        err = exc.certificate_error
+        raise XenAPIError("SSL_VERIFY_ERROR",
+                          str(getattr(err, "verify_message", "") or err)) from None
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        raise XenAPIError("TLS_CONNECTION_FAILED", host, str(port)) from None
