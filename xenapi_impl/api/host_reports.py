@@ -1,5 +1,6 @@
 """host.* and pool.* that report on the host or reach its extensions: API extensions, the
-clients' User-Agents, the system-status capabilities, uncooperative VMs; UEFI Secure Boot
+clients' User-Agents, the system-status capabilities, uncooperative VMs, Xen's debug keys;
+UEFI Secure Boot
 readiness; the telemetry schedule; and the messages the reference removed.
 
 API extensions are executables in the `extensions` directory beside the plugin directory
@@ -102,8 +103,20 @@ async def get_uncooperative_resident_VMs(ctx: Context, self: str) -> list[str]:
     return []
 
 
+@implements("host.send_debug_keys")
+async def send_debug_keys(ctx: Context, host: str, keys: str) -> None:
+    """Xen's debug keys through libxl (`xl debug-keys`): the handlers' output goes to the
+    hypervisor's console ring (host.dmesg), on the simulator as on real Xen."""
+    if not all(" " < c < "\x7f" for c in keys):
+        raise XenAPIError("INVALID_VALUE", "keys", keys)
+    hv = getattr(ctx.services.backend, "hypervisor", None)
+    if hv is None:
+        raise XenAPIError("NOT_IMPLEMENTED", "host.send_debug_keys (no hypervisor backend)")
+    await hv.run("send_debug_keys", hv.context.send_debug_keys, keys)
+
+
 on_host("host.has_extension", "host.call_extension", "host.get_tracked_user_agents",
-        "host.get_system_status_capabilities")
+        "host.get_system_status_capabilities", "host.send_debug_keys")
 
 
 # --- UEFI Secure Boot -------------------------------------------------------------------------
