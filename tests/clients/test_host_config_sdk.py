@@ -266,6 +266,7 @@ def test_reports_and_extensions(srv, x):
     assert details(x.host.call_extension, host, call.replace("echo", "nope")) == \
         ["MESSAGE_METHOD_UNKNOWN", "nope"]
     assert details(x.host.set_cpu_features, host, "x") == ["MESSAGE_REMOVED"]
+    assert details(x.pool.test_archive_target, pool, {}) == ["MESSAGE_REMOVED"]
 
 
 def test_uefi_and_pool_settings(srv, x):

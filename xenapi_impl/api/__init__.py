@@ -13,4 +13,4 @@ def load_all() -> None:
     from . import host_misc, vm_misc  # noqa: F401
     from . import pool_join, pool_role  # noqa: F401
     from . import certificates, tls_policy, host_config  # noqa: F401
-    from . import external_auth, host_reports, licensing  # noqa: F401
+    from . import external_auth, host_reports, licensing, role  # noqa: F401

@@ -155,7 +155,9 @@ async def set_telemetry_next_collection(ctx: Context, self: str, value: _dt.date
 
 
 # --- removed from the reference (xapi answers MESSAGE_REMOVED) ----------------------------------
-for _name in ("host.set_cpu_features", "host.reset_cpu_features"):
+# (pool.test_archive_target tested the archive targets of VM protection policies, removed with
+# them; xapi keeps the message and answers MESSAGE_REMOVED)
+for _name in ("host.set_cpu_features", "host.reset_cpu_features", "pool.test_archive_target"):
     async def _removed(ctx: Context, *args: object) -> None:
         raise XenAPIError("MESSAGE_REMOVED")
     implements(_name)(_removed)
