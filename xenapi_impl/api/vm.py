@@ -15,8 +15,8 @@ import logging
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 
@@ -606,7 +606,7 @@ def vm_of_domid(services: Any, domid: int) -> str | None:
 
 
 def _internal_ctx(services: Any, method: str, txn: Any) -> Context:
-    from ..server.caller import Caller
+    from .caller import Caller
     return Context(services, Caller("unix", "xen-events", local_superuser=True), method, txn)
 
 

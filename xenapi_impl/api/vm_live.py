@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
-from .registry import implements
 from ..store import NULL_REF
-from .vm import (VmOps, allowed_operations, check_memory, check_operation, check_vcpus,
-                 hypervisor)
 from ..xen.sched import SCHED_KEYS, BadSchedValue, parse_sched
-
+from .context import Context
+from .registry import implements
+from .vm import VmOps, allowed_operations, check_memory, check_operation, check_vcpus, hypervisor
 
 
 @implements("VM.set_memory_static_range")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements, implements_setter
-from .vm import (ALLOWED, TEMPLATE_ALLOWED, VmOps, allowed_operations, hypervisor,
-                 record_halted, release_devices)
+from .vm import (ALLOWED, TEMPLATE_ALLOWED, VmOps, allowed_operations, hypervisor, record_halted,
+                 release_devices)
 
 MIB = 1024 * 1024
 #: xapi's high-watermark device numbers (Xapi_vm_helpers): disks 0..254 (dom0: 0..255),
