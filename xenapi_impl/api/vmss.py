@@ -37,6 +37,8 @@ ALL_KEYS = ("hour", "min", "days")
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 #: xapi's bounds of retained_snapshots
 RETAINED = (1, 10)
+#: other_config key of a VMSS snapshot: the time of the run that took it (microseconds)
+RUN_KEY = "vmss_run_time"
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -214,10 +216,13 @@ async def snapshot_vm(ctx: Context, vmss: dict[str, Any], vm: str, when: _dt.dat
     else:
         snap = await _call(ctx, "VM.snapshot", snapshot, vm, name, [])
     async with ctx.services.transaction() as txn:
-        txn.update("VM", snap, {"is_vmss_snapshot": True})
-    ours = sorted((r["snapshot_time"], ref) for ref, r in ctx.store.records("VM").items()
+        # snapshot_time has whole seconds: the run's own time orders runs of one second
+        other = {**txn.get("VM", snap)["other_config"], RUN_KEY: when.isoformat()}
+        txn.update("VM", snap, {"is_vmss_snapshot": True, "other_config": other})
+    ours = sorted((r["snapshot_time"], r["other_config"].get(RUN_KEY, ""), ref)
+                  for ref, r in ctx.store.records("VM").items()
                   if r["snapshot_of"] == vm and r["is_vmss_snapshot"])
-    for _, old in ours[:max(0, len(ours) - int(vmss["retained_snapshots"]))]:
+    for *_, old in ours[:max(0, len(ours) - int(vmss["retained_snapshots"]))]:
         await _destroy_snapshot(ctx, old)
     return snap
 
