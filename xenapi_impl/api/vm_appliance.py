@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref
+from .internal_calls import call_as
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -99,13 +100,9 @@ async def _on_vm(ctx: Context, name: str, fn: Callable[..., Awaitable[Any]], vm:
                  *args: Any) -> None:
     """Run VM.<name> on one VM as its own call; a failure is logged (the caller checks the
     power states afterwards, as xapi does)."""
-    sub = Context(ctx.services, ctx.caller, f"VM.{name}", ctx.store.transaction(),
-                  ctx.session_ref, ctx.session, None)
     try:
-        await fn(sub, vm, *args)
-        await sub.txn.commit()
+        await call_as(ctx, f"VM.{name}", fn, vm, *args)
     except Exception as exc:  # noqa: BLE001 - reported as OPERATION_PARTIALLY_FAILED
-        sub.txn.rollback()
         log.info("%s: VM.%s of %s failed: %s", ctx.method, name, vm, exc)
 
 

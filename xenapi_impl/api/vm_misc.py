@@ -216,3 +216,9 @@ async def send_trigger(ctx: Context, vm: str, trigger: str) -> None:
 
 
 
+
+
+@implements("VM.set_protection_policy", nullable=("value",))
+async def set_protection_policy(ctx: Context, self: str, value: str) -> None:
+    """VM protection policies (VMPP) were removed in favour of VMSS: xapi answers so."""
+    raise XenAPIError("MESSAGE_REMOVED")

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .internal_calls import call_as
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -172,23 +173,6 @@ async def set_last_run_time(ctx: Context, self: str, value: _dt.datetime) -> Non
 
 
 # --- running a schedule ----------------------------------------------------------------------
-def _sub(ctx: Context, method: str) -> Context:
-    return Context(ctx.services, ctx.caller, method, ctx.store.transaction(),
-                   ctx.session_ref, ctx.session, None)
-
-
-async def _call(ctx: Context, method: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run another message's implementation as its own call (committed when it returns)."""
-    sub = _sub(ctx, method)
-    try:
-        out = await fn(sub, *args)
-        await sub.txn.commit()
-        return out
-    except BaseException:
-        sub.txn.rollback()
-        raise
-
-
 async def _destroy_snapshot(ctx: Context, snap: str) -> None:
     """A VMSS snapshot goes with its disks and memory image (VDIs no other VM uses)."""
     from . import vdi as vdi_api
@@ -198,12 +182,12 @@ async def _destroy_snapshot(ctx: Context, snap: str) -> None:
             if ctx.store.get("VBD", b)["type"] != "CD"]
     if rec["suspend_VDI"] != NULL_REF:
         vdis.append(rec["suspend_VDI"])
-    await _call(ctx, "VM.destroy", vm_destroy, snap)
+    await call_as(ctx, "VM.destroy", vm_destroy, snap)
     for vdi in vdis:
         vrec = ctx.store.get("VDI", vdi)
         if vdi == NULL_REF or vrec is None or vrec["VBDs"]:
             continue
-        await _call(ctx, "VDI.destroy", vdi_api.destroy, vdi)
+        await call_as(ctx, "VDI.destroy", vdi_api.destroy, vdi)
 
 
 async def snapshot_vm(ctx: Context, vmss: dict[str, Any], vm: str, when: _dt.datetime) -> str:
@@ -212,9 +196,9 @@ async def snapshot_vm(ctx: Context, vmss: dict[str, Any], vm: str, when: _dt.dat
     rec = ctx.store.get("VM", vm)
     name = f"{rec['name_label']}-{vmss['name_label']}-{when.strftime('%Y%m%d-%H%M')}"
     if vmss["type"] == "checkpoint" and rec["power_state"] == "Running":
-        snap = await _call(ctx, "VM.checkpoint", checkpoint, vm, name)
+        snap = await call_as(ctx, "VM.checkpoint", checkpoint, vm, name)
     else:
-        snap = await _call(ctx, "VM.snapshot", snapshot, vm, name, [])
+        snap = await call_as(ctx, "VM.snapshot", snapshot, vm, name, [])
     async with ctx.services.transaction() as txn:
         # snapshot_time has whole seconds: the run's own time orders runs of one second
         other = {**txn.get("VM", snap)["other_config"], RUN_KEY: when.isoformat()}
