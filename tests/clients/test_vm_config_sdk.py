@@ -69,6 +69,8 @@ def test_shadow_multiplier_and_vendor_device(x, vm):
     assert x.VM.get_HVM_shadow_multiplier(vm) == 4.0
     assert int(x.VM.get_memory_overhead(vm)) > before
     assert int(x.VM.get_memory_overhead(vm)) == int(x.VM.compute_memory_overhead(vm))
+    assert details(x.VM.wait_memory_target_live, vm) == [
+        "VM_BAD_POWER_STATE", vm, "running", "halted"]
     assert details(x.VM.set_HVM_shadow_multiplier, vm, 0.5) == [
         "INVALID_VALUE", "multiplier", "0.5"]
     assert x.VM.get_HVM_shadow_multiplier(vm) == 4.0
@@ -84,6 +86,9 @@ def test_shadow_multiplier_and_vendor_device(x, vm):
     # deprecated: accepted, changes nothing (the target follows the dynamic range)
     x.VM.set_memory_target_live(vm, str(32 * MiB))
     assert x.VM.get_memory_target(vm) == str(64 * MiB)
+    x.VM.wait_memory_target_live(vm)
+    metrics = x.VM.get_metrics(vm)
+    assert abs(int(x.VM_metrics.get_memory_actual(metrics)) - 64 * MiB) <= MiB
 
 
 def test_ha_restart_priority(x, vm):

@@ -5,6 +5,7 @@ platform version, HA restart priority and ha_always_run, agility (can the VM run
 host of the pool), the boot record."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ..errors import XenAPIError
@@ -59,6 +60,37 @@ async def set_HVM_shadow_multiplier(ctx: Context, self: str, value: float) -> No
 @implements("VM.set_memory_target_live")
 async def set_memory_target_live(ctx: Context, self: str, target: int) -> None:
     """Deprecated: xapi does nothing (the target follows the dynamic range)."""
+
+
+#: xapi's wait_memory_target_tolerance_bytes and wait_memory_target_timeout (seconds)
+TARGET_TOLERANCE = 1 << 20
+TARGET_TIMEOUT = 256
+
+
+@implements("VM.wait_memory_target_live")
+async def wait_memory_target_live(ctx: Context, self: str) -> None:
+    """Deprecated: wait (polling each second) until the running guest's memory is within
+    1 MiB of its target, then record it in VM_metrics.memory_actual; xapi's
+    VM_MEMORY_TARGET_WAIT_TIMEOUT [task] after 256 s."""
+    from .vm import hypervisor
+    rec = ctx.txn.get("VM", self)
+    if rec["power_state"] != "Running":
+        raise XenAPIError("VM_BAD_POWER_STATE", self, "running", rec["power_state"].lower())
+    task = ctx.task.ref if ctx.task is not None else NULL_REF
+    hv = hypervisor(ctx)
+    for _ in range(TARGET_TIMEOUT + 1):
+        if ctx.task is not None:
+            ctx.task.check_cancelled()
+        info = await hv.domain_info(rec["domid"])
+        if info is None:
+            raise XenAPIError("VM_BAD_POWER_STATE", self, "running", "halted")
+        actual = info.current_memkb * 1024
+        if abs(actual - rec["memory_target"]) <= TARGET_TOLERANCE:
+            if rec["metrics"] != NULL_REF and ctx.txn.get("VM_metrics", rec["metrics"]):
+                ctx.txn.update("VM_metrics", rec["metrics"], {"memory_actual": actual})
+            return
+        await asyncio.sleep(1.0)
+    raise XenAPIError("VM_MEMORY_TARGET_WAIT_TIMEOUT", task)
 
 
 # --- devices ----------------------------------------------------------------------------------
