@@ -7,7 +7,7 @@ import time
 
 import pytest
 import XenAPI
-from sdk import details
+from sdk import add_disk, details, logged_in
 from vm_records import vm_create_record
 
 NULL = "OpaqueRef:NULL"
@@ -16,10 +16,8 @@ MiB = 1 << 20
 
 @pytest.fixture
 def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-appliance")
-    yield s.xenapi
-    s.xenapi.session.logout()
+    with logged_in(server, "pytest-appliance") as api:
+        yield api
 
 
 def wait_task(x, task: str) -> dict:
@@ -147,12 +145,7 @@ def test_membership_refusals(x):
 def test_recovery_needs_the_disks_srs(x, server):
     sr = x.pool.get_default_SR(x.pool.get_all()[0])
     vm = new_vm(x, "recoverable", 0)
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(16 * MiB), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "disk", "name_description": ""})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {},
-                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    vdi, _ = add_disk(x, vm, sr, 16 * MiB)
     app = x.VM_appliance.create({"name_label": "dr", "name_description": ""})
     x.VM.set_appliance(vm, app)
     s2 = XenAPI.Session(server.url)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import stat
 
 import pytest
-import XenAPI
-from sdk import details
+from sdk import add_disk, details, logged_in
 from serverproc import ServerProcess
 from vm_records import vm_create_record
 
@@ -34,10 +33,8 @@ def srv(tmp_path_factory):
 
 @pytest.fixture
 def x(srv):
-    s = XenAPI.Session(srv.url)
-    s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-vm-config")
-    yield s.xenapi
-    s.xenapi.session.logout()
+    with logged_in(srv, "pytest-vm-config") as api:
+        yield api
 
 
 @pytest.fixture
@@ -111,12 +108,7 @@ def test_ha_restart_priority(x, vm):
 def test_assert_agile_needs_shared_storage_and_networks(x, vm):
     x.VM.assert_agile(vm)                       # nothing attached: runs anywhere
     sr = x.pool.get_default_SR(x.pool.get_all()[0])
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(16 * MiB), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "disk", "name_description": ""})
-    vbd = x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True,
-                        "mode": "RW", "type": "Disk", "empty": False, "other_config": {},
-                        "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    vdi, vbd = add_disk(x, vm, sr, 16 * MiB)
     try:
         if x.SR.get_shared(sr):
             x.VM.assert_agile(vm)

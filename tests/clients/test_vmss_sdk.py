@@ -5,8 +5,7 @@ schedules at their times is tested with a fast clock in tests/xenapi/test_vmss_s
 from __future__ import annotations
 
 import pytest
-import XenAPI
-from sdk import details
+from sdk import add_disk, details, logged_in
 from vm_records import vm_create_record
 
 NULL = "OpaqueRef:NULL"
@@ -15,10 +14,8 @@ MiB = 1 << 20
 
 @pytest.fixture
 def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-vmss")
-    yield s.xenapi
-    s.xenapi.session.logout()
+    with logged_in(server, "pytest-vmss") as api:
+        yield api
 
 
 def vmss_record(**kw) -> dict:
@@ -83,12 +80,7 @@ def test_schedules_are_checked_and_completed(x):
 def test_snapshot_now_keeps_the_newest(x):
     sr = x.pool.get_default_SR(x.pool.get_all()[0])
     vm = x.VM.create(vm_create_record("scheduled", memory_mib=64, static_min_mib=32))
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(16 * MiB), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "disk", "name_description": ""})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {},
-                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    vdi, _ = add_disk(x, vm, sr, 16 * MiB)
     vmss = x.VMSS.create(vmss_record(retained_snapshots="2"))
     template = x.VM.create(vm_create_record("tmpl", is_a_template=True))
     assert details(x.VM.set_snapshot_schedule, template, vmss) == ["VM_IS_TEMPLATE", template]
