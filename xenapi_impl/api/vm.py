@@ -408,12 +408,15 @@ async def unpause(ctx: Context, vm: str) -> None:
 CLEAN_TIMEOUT = 1200.0
 
 
-async def ask_guest(ctx: Context, vm: str, domid: int, reboot: bool) -> None:
+async def ask_guest(ctx: Context, vm: str, domid: int, reboot: bool,
+                    timeout: float | None = None) -> None:
     """Ask the guest to power off / reboot and wait until it has shut down (the domain stays
     until the caller destroys it). VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT if the guest never
-    acknowledged, VM_SHUTDOWN_TIMEOUT [vm, timeout] if it did not finish in time."""
+    acknowledged, VM_SHUTDOWN_TIMEOUT [vm, timeout] if it did not finish in time (`timeout`,
+    else the backend's)."""
     hv = hypervisor(ctx)
-    timeout = getattr(ctx.services.backend, "clean_timeout", CLEAN_TIMEOUT)
+    if timeout is None:
+        timeout = getattr(ctx.services.backend, "clean_timeout", CLEAN_TIMEOUT)
     from ..xen.hypervisor import NotAcknowledged
     try:
         stream = await hv.request_shutdown(domid, reboot)
@@ -463,12 +466,14 @@ async def _hard_halt(ctx: Context, txn: Any, vm: str) -> None:
 
 @implements("VM.shutdown")
 async def shutdown(ctx: Context, vm: str) -> None:
-    """Clean shutdown when the VM runs, hard shutdown if that fails or it cannot."""
+    """Clean shutdown when the VM runs, hard shutdown if that fails or it cannot; a
+    shutdown_delay is also how long the guest has to shut down cleanly (xapi)."""
     async with operation(ctx, vm, "shutdown", ("Running", "Paused", "Suspended")) as txn:
         rec = txn.get("VM", vm)
         if rec["power_state"] == "Running":
             try:
-                await ask_guest(ctx, vm, rec["domid"], reboot=False)
+                await ask_guest(ctx, vm, rec["domid"], reboot=False,
+                                timeout=float(rec["shutdown_delay"]) or None)
             except XenAPIError as exc:
                 log.info("clean shutdown of %s failed (%s): hard shutdown", vm, exc.code)
         await _hard_halt(ctx, txn, vm)
