@@ -128,3 +128,25 @@ def test_protection_policy_was_removed(x):
     vm = x.VM.create(vm_create_record("vmpp", memory_mib=64, static_min_mib=32))
     assert details(x.VM.set_protection_policy, vm, NULL) == ["MESSAGE_REMOVED"]
     x.VM.destroy(vm)
+
+
+def test_checkpoint_schedule_keeps_memory_of_running_vms(x):
+    sr = x.pool.get_default_SR(x.pool.get_all()[0])
+    vm = x.VM.create(vm_create_record("ckpt", memory_mib=64, static_min_mib=32))
+    add_disk(x, vm, sr, 16 * MiB)
+    vmss = x.VMSS.create(vmss_record(type="checkpoint", retained_snapshots="1"))
+    x.VM.set_snapshot_schedule(vm, vmss)
+    x.VM.start(vm, False, False)
+    assert x.VMSS.snapshot_now(vmss) == "SUCCESS"
+    [first] = x.VM.get_snapshots(vm)
+    image = x.VM.get_suspend_VDI(first)
+    assert x.VM.get_power_state(first) == "Suspended" and image != NULL
+    assert x.VM.get_power_state(vm) == "Running"
+    assert x.VMSS.snapshot_now(vmss) == "SUCCESS"
+    [second] = x.VM.get_snapshots(vm)
+    assert second != first
+    # the older checkpoint went with its memory image
+    assert image not in x.VDI.get_all()
+    x.VM.hard_shutdown(vm)
+    x.VM.set_snapshot_schedule(vm, NULL)
+    x.VMSS.destroy(vmss)
