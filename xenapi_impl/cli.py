@@ -469,6 +469,9 @@ async def _serve(args: argparse.Namespace) -> int:
         await services.close(grace=0)
         raise
     services.start_maintenance()
+    from .api.vmss import Scheduler
+    services.vmss_scheduler = Scheduler(services)
+    services.vmss_scheduler.start()
     log.info("backend %s; serving %d methods", args.backend, len(dispatcher.method_names()))
 
     stop = asyncio.Event()

@@ -75,6 +75,10 @@ async def set_is_a_template(ctx: Context, self: str, value: bool) -> None:
                           "This operation is not allowed on the control domain")
     if value and rec["power_state"] != "Halted":
         raise XenAPIError("VM_BAD_POWER_STATE", self, "halted", rec["power_state"].lower())
+    if value and rec["appliance"] != NULL_REF:
+        raise XenAPIError("VM_IS_PART_OF_AN_APPLIANCE", self, rec["appliance"])
+    if value and rec["snapshot_schedule"] != NULL_REF:
+        raise XenAPIError("VM_ASSIGNED_TO_SNAPSHOT_SCHEDULE", self, rec["snapshot_schedule"])
     if not value and rec["is_a_snapshot"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED", "A snapshot cannot be made a VM; use "
                           "VM.clone or VM.revert")

@@ -215,4 +215,13 @@ async def send_trigger(ctx: Context, vm: str, trigger: str) -> None:
     raise XenAPIError("NOT_IMPLEMENTED", "send_trigger")
 
 
+@implements("VM.set_protection_policy", nullable=("value",))
+async def set_protection_policy(ctx: Context, self: str, value: str) -> None:
+    """VM protection policies (VMPP) were removed in favour of VMSS: xapi answers so."""
+    raise XenAPIError("MESSAGE_REMOVED")
 
+
+@implements("VM.query_services")
+async def query_services(ctx: Context, self: str) -> dict[str, str]:
+    """xapi's own implementation answers NOT_IMPLEMENTED (no service registry)."""
+    raise XenAPIError("NOT_IMPLEMENTED", "query_services")

@@ -38,6 +38,8 @@ class Services:
         self.host_name = ""             # name_label of a new host record ("" = hostname)
         #: the pool role (api/pool_role.py): master or slave, leases, heartbeat
         self.pool_role: Any = None
+        #: runs the snapshot schedules (api/vmss.py), started with the server
+        self.vmss_scheduler: Any = None
         #: seconds a lease (master role, a host's liveness) lasts without renewal
         self.lease_seconds = 15.0
         #: set when the server must stop by itself (fenced: another host took its role)
@@ -104,6 +106,8 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.vmss_scheduler is not None:
+            await self.vmss_scheduler.stop()
         if self.pool_role is not None:
             await self.pool_role.stop()
         stop = getattr(self.backend, "stop", None)
