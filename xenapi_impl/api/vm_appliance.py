@@ -20,8 +20,8 @@ import logging
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref
+from .context import Context
 from .internal_calls import call_as
 from .registry import implements
 

@@ -9,8 +9,8 @@ import asyncio
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .registry import implements
 from .vm_misc import memory_overhead
 

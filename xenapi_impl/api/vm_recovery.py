@@ -8,8 +8,8 @@ pool this server knows), so the destination is this database.
 from __future__ import annotations
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .registry import implements
 
 

@@ -19,8 +19,8 @@ import logging
 from typing import Any, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .internal_calls import call_as
 from .registry import implements
 
@@ -302,7 +302,7 @@ class Scheduler:
         """Run the schedules due now; returns how many ran."""
         if not self._is_master():
             return 0
-        from ..server.caller import Caller
+        from .caller import Caller
         ran = 0
         for ref, when in self.due(self.clock()):
             ctx = Context(self.services, Caller("unix", "vmss", local_superuser=True),
