@@ -63,3 +63,4 @@ def test_pool_ha_messages_on_one_host(x):
     finally:
         x.VM.hard_shutdown(vm)
         x.VM.destroy(vm)
+
