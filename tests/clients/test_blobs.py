@@ -12,28 +12,12 @@ import urllib.request
 
 import pytest
 import XenAPI
-from serverproc import ServerProcess
 from vm_records import vm_create_record
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    work = tmp_path_factory.mktemp("blob")
-    with ServerProcess(str(work)) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def x(srv):
-    s = XenAPI.Session(srv.url)
-    s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-blob")
-    yield s.xenapi
-    s.xenapi.session.logout()
-
-
-def request(srv, method: str, data: bytes | None = None, auth: str | None = None,
+def request(server, method: str, data: bytes | None = None, auth: str | None = None,
             **query) -> tuple[int, str, bytes]:
-    req = urllib.request.Request(f"{srv.url}/blob?{urllib.parse.urlencode(query)}",
+    req = urllib.request.Request(f"{server.url}/blob?{urllib.parse.urlencode(query)}",
                                  data=data, method=method)
     if auth:
         req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
@@ -73,33 +57,33 @@ def test_create_new_blob_on_every_owner(x):
     x.blob.destroy(blob)
 
 
-def test_data_over_http(srv, x):
+def test_data_over_http(server, x):
     pool = x.pool.get_all()[0]
     blob = x.pool.create_new_blob(pool, "logo", "image/png", False)
     uuid = x.blob.get_uuid(blob)
     data = os.urandom(200_000)
-    status, _t, body = request(srv, "PUT", data, auth=f"root:{srv.password}", ref=blob)
+    status, _t, body = request(server, "PUT", data, auth=f"root:{server.password}", ref=blob)
     assert status == 200, body
     rec = x.blob.get_record(blob)
     assert rec["size"] == str(len(data))
-    status, ctype, body = request(srv, "GET", auth=f"root:{srv.password}", uuid=uuid)
+    status, ctype, body = request(server, "GET", auth=f"root:{server.password}", uuid=uuid)
     assert status == 200 and ctype == "image/png" and body == data
     # private: no session, no data
-    assert request(srv, "GET", ref=blob)[0] == 401
+    assert request(server, "GET", ref=blob)[0] == 401
     # public: anyone may read
     x.blob.set_public(blob, True)
-    status, _t, body = request(srv, "GET", ref=blob)
+    status, _t, body = request(server, "GET", ref=blob)
     assert status == 200 and body == data
     # but not write
-    assert request(srv, "PUT", b"x", ref=blob)[0] == 401
+    assert request(server, "PUT", b"x", ref=blob)[0] == 401
     assert x.blob.get_size(blob) == str(len(data))
     # replaced by a new upload
-    assert request(srv, "PUT", b"new", auth=f"root:{srv.password}", ref=blob)[0] == 200
-    assert request(srv, "GET", ref=blob)[2] == b"new" and x.blob.get_size(blob) == "3"
+    assert request(server, "PUT", b"new", auth=f"root:{server.password}", ref=blob)[0] == 200
+    assert request(server, "GET", ref=blob)[2] == b"new" and x.blob.get_size(blob) == "3"
     # destroyed: its bytes go, its name leaves the pool's map, the URL answers 404
-    path = os.path.join(srv.workdir, "xapi.db.blobs", uuid)
+    path = os.path.join(server.workdir, "xapi.db.blobs", uuid)
     assert os.path.exists(path)
     x.blob.destroy(blob)
     assert not os.path.exists(path)
     assert "logo" not in x.pool.get_blobs(pool)
-    assert request(srv, "GET", auth=f"root:{srv.password}", ref=blob)[0] == 404
+    assert request(server, "GET", auth=f"root:{server.password}", ref=blob)[0] == 404

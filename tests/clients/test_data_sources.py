@@ -25,17 +25,10 @@ DS_FIELDS = {"name_label", "name_description", "enabled", "standard", "units", "
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    work = tmp_path_factory.mktemp("ds")
-    with ServerProcess(str(work), extra=["--monitor-interval", "0.5"]) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def running(srv):
+def running(monitored):
     """(xenapi, session ref, VM ref, SR ref): a running 2-vCPU VM with a disk and a NIC."""
-    s = XenAPI.Session(srv.url)
-    s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-ds")
+    s = XenAPI.Session(monitored.url)
+    s.xenapi.login_with_password("root", monitored.password, "1.0", "pytest-ds")
     x = s.xenapi
     vm = x.VM.create(vm_create_record("ds-vm", static_max_mib=512, vcpus=2))
     sr = x.pool.get_default_SR(x.pool.get_all()[0])
@@ -75,6 +68,10 @@ def get(srv, path: str, **query) -> tuple[int, str]:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+
+
+def vm_rrd(srv, session: str, uuid: str) -> tuple[ET.Element, list[str], dict]:
+    return parse_rrd(get(srv, "/vm_rrd", session_id=session, uuid=uuid)[1])
 
 
 def parse_rrd(text: str) -> tuple[ET.Element, list[str], dict[int, list[list[float]]]]:
@@ -152,16 +149,16 @@ def test_host_and_sr_data_sources(running):
     assert x.SR.query_data_source(sr, "io_throughput_write") >= 0.0
 
 
-def test_record_and_forget(srv, running):
+def test_record_and_forget(monitored, running):
     x, session, vm, _sr = running
     uuid = x.VM.get_uuid(vm)
-    _root, names, _r = parse_rrd(get(srv, "/vm_rrd", session_id=session, uuid=uuid)[1])
+    _root, names, _r = vm_rrd(monitored, session, uuid)
     assert "vbd_xvda_io_throughput_write" not in names and "cpu0" in names
     x.VM.record_data_source(vm, "vbd_xvda_io_throughput_write")
     assert by_name(x.VM.get_data_sources(vm))["vbd_xvda_io_throughput_write"]["enabled"]
 
     def archived():
-        _root, names, rras = parse_rrd(get(srv, "/vm_rrd", session_id=session, uuid=uuid)[1])
+        _root, names, rras = vm_rrd(monitored, session, uuid)
         if "vbd_xvda_io_throughput_write" not in names:
             return None
         i = names.index("vbd_xvda_io_throughput_write")
@@ -170,18 +167,18 @@ def test_record_and_forget(srv, running):
 
     # forget: cpu0's history goes; the source stays listed and archives from now on
     x.VM.forget_data_source_archives(vm, "cpu0")
-    _root, names, rras = parse_rrd(get(srv, "/vm_rrd", session_id=session, uuid=uuid)[1])
+    _root, names, rras = vm_rrd(monitored, session, uuid)
     if "cpu0" in names:          # a sample may have started its archive again already
         i = names.index("cpu0")
         assert sum(1 for r in rras[1] if r[i] == r[i]) <= 2
     assert "cpu0" in by_name(x.VM.get_data_sources(vm))
 
 
-def test_object_rrd_exports(srv, running):
+def test_object_rrd_exports(monitored, running):
     x, session, vm, sr = running
     host = x.host.get_all()[0]
     wait_for(lambda: x.VM.query_data_source(vm, "cpu1"), "cpu1 measured")
-    status, body = get(srv, "/host_rrd", session_id=session)
+    status, body = get(monitored, "/host_rrd", session_id=session)
     assert status == 200
     root, names, rras = parse_rrd(body)
     assert {"memory_total_kib", "loadavg", "cpu0"} <= set(names)
@@ -190,21 +187,21 @@ def test_object_rrd_exports(srv, running):
     measured = [r[i] for r in rras[1] if r[i] == r[i]]
     assert measured[-1] == pytest.approx(x.host.query_data_source(host, "memory_total_kib"))
 
-    status, body = get(srv, "/vm_rrd", session_id=session, uuid=x.VM.get_uuid(vm))
+    status, body = get(monitored, "/vm_rrd", session_id=session, uuid=x.VM.get_uuid(vm))
     assert status == 200
     _root, names, rras = parse_rrd(body)
     assert {"cpu1", "memory", "vbd_xvda_read", "vif_0_tx"} <= set(names)   # cpu0: forgotten
     i = names.index("memory")
     assert [r[i] for r in rras[1] if r[i] == r[i]][-1] == 256 * MiB
 
-    status, body = get(srv, "/sr_rrd", session_id=session, uuid=x.SR.get_uuid(sr))
+    status, body = get(monitored, "/sr_rrd", session_id=session, uuid=x.SR.get_uuid(sr))
     assert status == 200 and "io_throughput_read" in parse_rrd(body)[1]
 
     # refusals: no session, unknown VM, no uuid
-    assert get(srv, "/host_rrd")[0] == 401
-    assert get(srv, "/vm_rrd", session_id="OpaqueRef:nope", uuid="x")[0] == 401
-    assert get(srv, "/vm_rrd", session_id=session, uuid="no-such-vm")[0] == 404
-    assert get(srv, "/vm_rrd", session_id=session)[0] == 400
+    assert get(monitored, "/host_rrd")[0] == 401
+    assert get(monitored, "/vm_rrd", session_id="OpaqueRef:nope", uuid="x")[0] == 401
+    assert get(monitored, "/vm_rrd", session_id=session, uuid="no-such-vm")[0] == 404
+    assert get(monitored, "/vm_rrd", session_id=session)[0] == 400
 
 
 def test_backup_survives_restart(tmp_path):

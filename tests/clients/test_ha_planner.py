@@ -28,14 +28,6 @@ def test_planner_rules():
     assert plan({"a": GiB, "c": 0}, {"x": ("c", 2 * GiB)}, {"c"}) == {"x": None}
 
 
-@pytest.fixture
-def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-ha")
-    yield s.xenapi
-    s.xenapi.session.logout()
-
-
 def test_pool_ha_messages_on_one_host(x):
     pool = x.pool.get_all()[0]
     host = x.host.get_all()[0]

@@ -9,14 +9,6 @@ import pytest
 import XenAPI
 
 
-@pytest.fixture
-def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-updates")
-    yield s.xenapi
-    s.xenapi.session.logout()
-
-
 def failure(fn, *args) -> list[str]:
     with pytest.raises(XenAPI.Failure) as e:
         fn(*args)

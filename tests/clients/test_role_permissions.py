@@ -7,14 +7,6 @@ import pytest
 import XenAPI
 
 
-@pytest.fixture
-def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-role")
-    yield s.xenapi
-    s.xenapi.session.logout()
-
-
 def test_permissions_of_roles(x):
     roles = {x.role.get_name_label(r): r for r in x.role.get_by_name_label("read-only") +
              x.role.get_by_name_label("pool-admin") + x.role.get_by_name_label("vm-admin")}

@@ -5,16 +5,6 @@ import os
 import shutil
 import sqlite3
 
-import pytest
-import XenAPI
-
-
-@pytest.fixture
-def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-sync")
-    yield s.xenapi
-    s.xenapi.session.logout()
 
 
 def test_sync_database_checkpoints_the_log(server, x):

@@ -28,6 +28,10 @@ def _holders(records: dict[str, Any], permission: str) -> list[str]:
     return [ref for ref in records if permission in _permissions(records, ref)]
 
 
+def _labels(records: dict[str, Any], refs: list[str]) -> list[str]:
+    return [records[r]["name_label"] for r in refs]
+
+
 @implements("role.get_permissions")
 async def get_permissions(ctx: Context, self: str) -> list[str]:
     return _permissions(ctx.store.records("role"), self)
@@ -36,7 +40,7 @@ async def get_permissions(ctx: Context, self: str) -> list[str]:
 @implements("role.get_permissions_name_label")
 async def get_permissions_name_label(ctx: Context, self: str) -> list[str]:
     records = ctx.store.records("role")
-    return [records[r]["name_label"] for r in _permissions(records, self)]
+    return _labels(records, _permissions(records, self))
 
 
 @implements("role.get_by_permission")
@@ -46,7 +50,7 @@ async def get_by_permission(ctx: Context, permission: str) -> list[str]:
 
 @implements("role.get_by_permission_name_label")
 async def get_by_permission_name_label(ctx: Context, label: str) -> list[str]:
+    # permission names are stored lowercase, as xapi's: "VM.start" names "vm.start"
     records = ctx.store.records("role")
-    wanted = label.lower()          # permission names are stored lowercase, as xapi's
-    return sorted({h for ref, rec in records.items() if rec["name_label"].lower() == wanted
-                   for h in _holders(records, ref)})
+    named = [ref for ref, rec in records.items() if rec["name_label"].lower() == label.lower()]
+    return sorted({h for ref in named for h in _holders(records, ref)})
