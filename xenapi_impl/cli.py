@@ -459,6 +459,8 @@ async def _serve(args: argparse.Namespace) -> int:
         console_http.register(http, services)
         from .server import pool_http
         pool_http.register(http, services)
+        from .server import blob_http
+        blob_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
         from .api.pool_role import record_endpoint

@@ -7,7 +7,6 @@ why no such object exists; none of these classes has messages, records, or event
 from __future__ import annotations
 
 EXTERNAL_CLASSES: dict[str, str] = {
-    'blob': 'A placeholder for a binary blob',
     'Bond': ('A Network bond that combines physical network interfaces, also known as link '
              'aggregation'),
     'Certificate': 'An X509 certificate used for TLS connections',

@@ -118,6 +118,11 @@ class Store(abc.ABC):
     async def wait_for_change(self, generation: int, timeout: float) -> bool:
         """Wait until the generation passes `generation`; False on timeout."""
 
+    async def sync(self) -> None:
+        """pool.sync_database: make everything committed so far whole in the database's own
+        files. Every commit is durable when it returns already; a backend with more to do
+        (SQLite's write-ahead log) overrides this."""
+
     # --- local users ------------------------------------------------------------------
     @abc.abstractmethod
     def get_credential(self, name: str) -> Credential | None: ...
