@@ -1,6 +1,6 @@
 """Certificates: the host's TLS server certificate, and the pool's trusted certificates and CRLs.
 
-- The served certificate (server/tls.py `ServedCertificate`, `services.tls`) is described by
+- The served certificate (`services.tls`: server/tls.py `ServedCertificate`) is described by
   this host's Certificate record of type `host` (fingerprints, validity), written at start and
   whenever the certificate changes. `host.install_server_certificate` validates as xapi does
   (SERVER_CERTIFICATE_*), writes the files and loads them into the listeners' TLS context: new
@@ -24,11 +24,12 @@ from typing import Any
 
 from cryptography import x509
 
+from .. import certinfo
 from ..errors import XenAPIError
-from ..server import tls
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
-from .host_agent import ROUTES, agent_for, _host_live
+from .context import Context
+from .host_agent import _host_live, agent_for
+from .host_fanout import on_host
 from .registry import implements
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
@@ -69,7 +70,7 @@ class TrustStore:
             self._memory[(kind, name)] = data
             return
         os.makedirs(os.path.join(self.root, kind), mode=0o700, exist_ok=True)
-        tls._write_private(self._path(kind, name), data)
+        certinfo.write_private(self._path(kind, name), data)
 
     def remove(self, kind: str, name: str) -> bool:
         if self.root is None:
@@ -91,7 +92,7 @@ def trust(services: Any) -> TrustStore:
 
 
 # --- Certificate records --------------------------------------------------------------------
-def _record(services: Any, kind: str, host: str, name: str, f: tls.CertificateFacts,
+def _record(services: Any, kind: str, host: str, name: str, f: certinfo.CertificateFacts,
             purpose: list[str]) -> dict[str, Any]:
     return {**services.default_record("Certificate"), "uuid": new_uuid(), "name": name,
             "type": kind, "host": host, "not_before": f.not_before, "not_after": f.not_after,
@@ -148,16 +149,16 @@ async def install_server_certificate(ctx: Context, host: str, certificate: str,
     served = _served(ctx)
     now = _dt.datetime.now(_dt.timezone.utc)
     try:
-        tls.validate_server_certificate(certificate.encode(), private_key.encode(),
+        certinfo.validate_server_certificate(certificate.encode(), private_key.encode(),
                                         certificate_chain.encode(), now)
-    except tls.InvalidServerCertificate as exc:
+    except certinfo.InvalidServerCertificate as exc:
         raise XenAPIError(*exc.args) from None
-    cert = tls.pem_certificates(certificate.encode())[0]
+    cert = certinfo.pem_certificates(certificate.encode())[0]
     key = private_key.strip().encode() + b"\n"
-    chain = b"".join(tls.pem_certificates(certificate_chain.encode()))
+    chain = b"".join(certinfo.pem_certificates(certificate_chain.encode()))
     try:
         served.install(cert, key, chain)
-    except tls.CertificateError:
+    except certinfo.CertificateError:
         raise XenAPIError("SERVER_CERTIFICATE_KEY_MISMATCH") from None
     await _certificate_changed(ctx)
 
@@ -186,9 +187,8 @@ async def refresh_server_certificate(ctx: Context, host: str) -> None:
         await _regenerate(ctx)
 
 
-for _m in ("get_server_certificate", "install_server_certificate", "reset_server_certificate",
-           "refresh_server_certificate"):
-    ROUTES[f"host.{_m}"] = (lambda name: lambda ctx, a: (a[0], name, a))(f"host.{_m}")
+on_host("host.get_server_certificate", "host.install_server_certificate",
+        "host.reset_server_certificate", "host.refresh_server_certificate")
 
 
 # --- trusted certificates and CRLs ---------------------------------------------------------
@@ -219,10 +219,10 @@ async def _install_ca(ctx: Context, name: str, cert: str) -> None:
     store = trust(ctx.services)
     if store.get("ca", name) is not None:
         raise XenAPIError("CERTIFICATE_ALREADY_EXISTS", name)
-    parsed = tls.load_certificate(cert.encode())
+    parsed = certinfo.load_certificate(cert.encode())
     if parsed is None:
         raise XenAPIError("CERTIFICATE_CORRUPT", name)
-    f = tls.facts(parsed)
+    f = certinfo.facts(parsed)
     if ctx.caller.transport != "pool":       # one pool-wide record, made where it was called
         for ref in _ca_refs(ctx, name):
             ctx.txn.delete("Certificate", ref)
@@ -313,21 +313,21 @@ async def certificate_sync(ctx: Context) -> None:
 def _valid_now(cert: x509.Certificate, prefix: str) -> None:
     now = _dt.datetime.now(_dt.timezone.utc)
     if cert.not_valid_before_utc > now:
-        raise XenAPIError(f"{prefix}_NOT_VALID_YET", tls.xapi_time(now),
-                          tls.xapi_time(cert.not_valid_before_utc))
+        raise XenAPIError(f"{prefix}_NOT_VALID_YET", certinfo.xapi_time(now),
+                          certinfo.xapi_time(cert.not_valid_before_utc))
     if cert.not_valid_after_utc < now:
-        raise XenAPIError(f"{prefix}_EXPIRED", tls.xapi_time(now),
-                          tls.xapi_time(cert.not_valid_after_utc))
+        raise XenAPIError(f"{prefix}_EXPIRED", certinfo.xapi_time(now),
+                          certinfo.xapi_time(cert.not_valid_after_utc))
 
 
 @implements("pool.install_trusted_certificate")
 async def install_trusted_certificate(ctx: Context, self: str, ca: bool, cert: str,
                                       purpose: list[str]) -> str | None:
-    parsed = tls.load_certificate(cert.encode())
+    parsed = certinfo.load_certificate(cert.encode())
     if parsed is None:
         raise XenAPIError("TRUSTED_CERTIFICATE_INVALID")
     _valid_now(parsed, "TRUSTED_CERTIFICATE")
-    f = tls.facts(parsed)
+    f = certinfo.facts(parsed)
     kind = "ca" if ca else "pinned"
     for ref in ctx.txn.refs("Certificate"):
         c = ctx.txn.get("Certificate", ref)

@@ -10,10 +10,10 @@ configuration with the master's and raises an alert (a message) for each host th
 from __future__ import annotations
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .message import new_message
 from .registry import implements
-from .tls_policy import on_every_host, on_host
+from .host_fanout import on_every_host, on_host
 
 AUTH_TYPES = ("AD",)
 NO_SERVICE = "the AD authentication service (winbind) is not installed on this host"

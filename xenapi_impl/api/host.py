@@ -8,8 +8,8 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..hostconfig import host_config
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 

@@ -17,10 +17,10 @@ from typing import Any
 from ..errors import XenAPIError
 from ..hostconfig import host_config
 from ..hostnet.syntax import valid_ip
-from ..server.context import Context
+from .context import Context
 from ..store import NULL_REF
 from .registry import implements
-from .tls_policy import on_every_host, on_host
+from .host_fanout import call_on, on_every_host, on_host
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 #: chrony's servers when the mode is Factory (XenServer's defaults)
@@ -242,7 +242,7 @@ async def set_numa_affinity_policy(ctx: Context, self: str, value: str) -> None:
 async def syslog_reconfigure(ctx: Context, host: str) -> None:
     """Apply host.logging again: this server's own destinations (server/logconfig.py, the
     local syslog among them) and, through the seam, dom0's syslog forwarding."""
-    from ..server.logconfig import apply_stored
+    from ..logconfig import apply_stored
     logging_map = dict(ctx.txn.get("host", host)["logging"])
     host_config(ctx.services).apply("syslog", logging_map)
     apply_stored(ctx.services)
@@ -360,19 +360,13 @@ async def pool_enable_local_storage_caching(ctx: Context, self: str) -> None:
             if not rec["shared"] and rec["type"] in CACHING_SR_TYPES and any(
                     (p := ctx.txn.get("PBD", b)) is not None and p["host"] == host
                     and p["currently_attached"] for b in rec["PBDs"]):
-                await _on(ctx, host, "host.enable_local_storage_caching", ref)
+                await call_on(ctx, host, "host.enable_local_storage_caching", ref)
                 break
 
 
 @implements("pool.disable_local_storage_caching")
 async def pool_disable_local_storage_caching(ctx: Context, self: str) -> None:
     await on_every_host(ctx, "host.disable_local_storage_caching")
-
-
-async def _on(ctx: Context, host: str, method: str, *args: Any) -> None:
-    from .host_agent import LocalAgent, agent_for
-    agent = agent_for(ctx.services, host)
-    await (LocalAgent(ctx) if agent is None else agent).call(method, [host, *args])
 
 
 # --- pool settings of the toolstack itself ------------------------------------------------------

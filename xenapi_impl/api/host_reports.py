@@ -1,7 +1,6 @@
 """host.* and pool.* that report on the host or reach its extensions: API extensions, the
 clients' User-Agents, the system-status capabilities, uncooperative VMs, Xen's debug keys;
-UEFI Secure Boot
-readiness; the telemetry schedule; and the messages the reference removed.
+UEFI Secure Boot readiness; and the messages the reference removed.
 
 API extensions are executables in the `extensions` directory beside the plugin directory
 (xapi's /etc/xapi.d/extensions beside /etc/xapi.d/plugins): `call_extension` takes an XML-RPC
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as _dt
 import io
 import os
 import tarfile
@@ -21,10 +19,10 @@ import xml.etree.ElementTree as ET
 import xmlrpc.client
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .host_misc import DEFAULT_PLUGIN_DIR, run_program
 from .registry import implements
-from .tls_policy import on_host
+from .host_fanout import call_on, on_host
 
 
 def extension_dir(ctx: Context) -> str:
@@ -49,12 +47,8 @@ async def has_extension(ctx: Context, host: str, name: str) -> bool:
 @implements("pool.has_extension")
 async def pool_has_extension(ctx: Context, self: str, name: str) -> bool:
     """Every host has it (each is asked on its own host)."""
-    from .host_agent import agent_for
     for host in ctx.txn.refs("host"):
-        agent = agent_for(ctx.services, host)
-        found = _extension(ctx, name) is not None if agent is None else \
-            await agent.call("host.has_extension", [host, name])
-        if not found:
+        if not await call_on(ctx, host, "host.has_extension", name):
             return False
     return True
 
@@ -137,21 +131,6 @@ async def get_guest_secureboot_readiness(ctx: Context, self: str) -> str:
     if not {"PK.auth", "KEK.auth", "db.auth"} <= names:
         return "not_ready"
     return "ready" if "dbx.auth" in names else "ready_no_dbx"
-
-
-# --- telemetry --------------------------------------------------------------------------------
-PERIODS = {"daily": 1, "weekly": 7, "monthly": 28}
-
-
-@implements("pool.set_telemetry_next_collection")
-async def set_telemetry_next_collection(ctx: Context, self: str, value: _dt.datetime) -> None:
-    """No later than one period of the pool's frequency from now (xapi's rule)."""
-    freq = ctx.txn.get("pool", self)["telemetry_frequency"]
-    latest = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=PERIODS[freq])
-    if value > latest:
-        raise XenAPIError("TELEMETRY_NEXT_COLLECTION_TOO_LATE",
-                          value.strftime("%Y%m%dT%H:%M:%SZ"))
-    ctx.txn.update("pool", self, {"telemetry_next_collection": value})
 
 
 # --- removed from the reference (xapi answers MESSAGE_REMOVED) ----------------------------------

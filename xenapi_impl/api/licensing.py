@@ -13,9 +13,9 @@ import binascii
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements
-from .tls_policy import on_every_host, on_host
+from .host_fanout import on_every_host, on_host
 
 FREE = "free"
 EDITIONS = [FREE]

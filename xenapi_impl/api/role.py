@@ -1,47 +1,56 @@
-"""role.*: permissions of a role and roles holding a permission (xapi's xapi_role.ml).
+"""role.*: the permissions a role holds and the roles that hold a permission.
 
-Role records come from the model (model/roles.py): one per static role whose `subroles` are
-its permissions, one per permission (a message, no subroles). A role's permissions are every
-role reachable through `subroles`; the roles holding a permission are those that reach it.
-"""
+Roles and permissions are both role records (model/roles.py): a permission is internal and
+has no subroles; a role's subroles are its permissions (followed through any nesting)."""
 from __future__ import annotations
 
-from ..server.context import Context
+from typing import Any
+
+from .context import Context
 from .registry import implements
 
 
-def _reachable(ctx: Context, role: str) -> list[str]:
-    """Every role below `role` through subroles (each once, in a stable order)."""
-    seen: dict[str, None] = {}
-    todo = list(ctx.store.get("role", role)["subroles"])
+def _permissions(records: dict[str, Any], ref: str) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = {ref}
+    todo = list(records[ref]["subroles"])
     while todo:
-        ref = todo.pop(0)
-        rec = ctx.store.get("role", ref)
-        if ref in seen or rec is None:
+        r = todo.pop(0)
+        if r in seen or r not in records:
             continue
-        seen[ref] = None
-        todo.extend(rec["subroles"])
-    return list(seen)
+        seen.add(r)
+        out.append(r)
+        todo.extend(records[r]["subroles"])
+    return out
+
+
+def _holders(records: dict[str, Any], permission: str) -> list[str]:
+    return [ref for ref in records if permission in _permissions(records, ref)]
+
+
+def _labels(records: dict[str, Any], refs: list[str]) -> list[str]:
+    return [records[r]["name_label"] for r in refs]
 
 
 @implements("role.get_permissions")
 async def get_permissions(ctx: Context, self: str) -> list[str]:
-    return _reachable(ctx, self)
+    return _permissions(ctx.store.records("role"), self)
 
 
 @implements("role.get_permissions_name_label")
 async def get_permissions_name_label(ctx: Context, self: str) -> list[str]:
-    return [ctx.store.get("role", r)["name_label"] for r in _reachable(ctx, self)]
+    records = ctx.store.records("role")
+    return _labels(records, _permissions(records, self))
 
 
 @implements("role.get_by_permission")
 async def get_by_permission(ctx: Context, permission: str) -> list[str]:
-    return [ref for ref in ctx.store.records("role") if permission in _reachable(ctx, ref)]
+    return _holders(ctx.store.records("role"), permission)
 
 
 @implements("role.get_by_permission_name_label")
 async def get_by_permission_name_label(ctx: Context, label: str) -> list[str]:
-    for ref, rec in ctx.store.records("role").items():
-        if rec["name_label"] == label:
-            return await get_by_permission(ctx, ref)
-    return []
+    # permission names are stored lowercase, as xapi's: "VM.start" names "vm.start"
+    records = ctx.store.records("role")
+    named = [ref for ref, rec in records.items() if rec["name_label"].lower() == label.lower()]
+    return sorted({h for ref in named for h in _holders(records, ref)})

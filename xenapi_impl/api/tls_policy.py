@@ -21,38 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Any
 
 from ..errors import XenAPIError
 from ..hostconfig import host_config
-from ..server.context import Context
-from .host_agent import ROUTES, LocalAgent, agent_for
+from .context import Context
+from .host_fanout import on_every_host, on_host
 from .registry import implements
-
-
-async def on_every_host(ctx: Context, method: str, *args: Any, master_last: bool = False) -> None:
-    """Call the host message `method(host, *args)` for every host of the pool, each on its own
-    host (xapi's pool-wide helpers do the same)."""
-    hosts = list(ctx.services.store.records("host"))
-    if master_last:
-        pool = ctx.txn.get("pool", _pool(ctx))
-        hosts.sort(key=lambda h: h == pool["master"])
-    for host in hosts:
-        agent = agent_for(ctx.services, host)
-        if agent is None:
-            await LocalAgent(ctx).call(method, [host, *args])
-        else:
-            await agent.call(method, [host, *args])
 
 
 def _pool(ctx: Context) -> str:
     return next(iter(ctx.txn.refs("pool")))
-
-
-def on_host(*names: str) -> None:
-    """Route host messages whose first argument is the host to that host."""
-    for name in names:
-        ROUTES[name] = (lambda n: lambda ctx, a: (a[0], n, a))(name)
 
 
 # --- verification ---------------------------------------------------------------------------

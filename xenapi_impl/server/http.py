@@ -24,14 +24,14 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from ..api.caller import Caller
 from ..errors import XenAPIError
+from ..ratelimit import RateLimitedLog
 from ..wire import jsonrpc, xmlrpc
 from . import inflate, tls, unixsock
 from .useragents import UserAgents
-from .caller import Caller
 from .connections import ConnectionGuard, GuardedSockSite
 from .limits import TransportLimits, connection_cap
-from ..ratelimit import RateLimitedLog
 from .ratelog import ClientErrorLogger
 
 DEFAULT_MAX_BODY = TransportLimits.max_body
@@ -98,7 +98,8 @@ class HttpServer:
         #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
         self.certificate: tls.ServedCertificate | None = None
         #: the clients' User-Agents (host.get_tracked_user_agents)
-        self.user_agents = getattr(dispatcher.services, "user_agents", None) or UserAgents()
+        services = getattr(dispatcher, "services", None)
+        self.user_agents = getattr(services, "user_agents", None) or UserAgents()
 
     # -- configuration ---------------------------------------------------------------------
 
