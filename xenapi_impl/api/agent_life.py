@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .pool_join import restart_soon
 from .registry import implements
 

@@ -15,8 +15,8 @@ import tempfile
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 DEFAULT_MIME = "application/octet-stream"

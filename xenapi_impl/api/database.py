@@ -5,7 +5,7 @@ every commit is on disk when it returns, and the pool's hosts share one database
 left to do is the store's own (SQLite: checkpoint its write-ahead log into the .db file)."""
 from __future__ import annotations
 
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 
 

@@ -24,7 +24,7 @@ from ..datasources import describe
 from ..errors import XenAPIError
 from ..rrd import Rrd
 from ..rrd_backup import backup
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 
 KINDS = {"VM": "vm", "host": "host", "SR": "sr"}

@@ -18,7 +18,7 @@ import itertools
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 from .vm_misc import memory_overhead
 

@@ -25,8 +25,8 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 
 log = logging.getLogger(__name__)
 

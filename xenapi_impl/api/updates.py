@@ -11,8 +11,8 @@ import datetime as _dt
 
 from ..errors import XenAPIError
 from ..model.types import format_datetime
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .registry import implements
 
 #: how far ahead the next telemetry collection may be set, per telemetry_frequency

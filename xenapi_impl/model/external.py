@@ -32,10 +32,7 @@ EXTERNAL_CLASSES: dict[str, str] = {
                             'protocol'),
     'VGPU': 'A virtual GPU (vGPU)',
     'VLAN': 'A VLAN mux/demux',
-    'VM_appliance': 'VM appliance',
-    'VM_group': 'A VM group',
     'VMPP': 'VM Protection Policy',
-    'VMSS': 'VM Snapshot Schedule',
     'VTPM': 'A virtual TPM device',
     'VUSB': 'Describes the vusb device',
 }
