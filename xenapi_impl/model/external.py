@@ -8,8 +8,6 @@ from __future__ import annotations
 
 EXTERNAL_CLASSES: dict[str, str] = {
     'blob': 'A placeholder for a binary blob',
-    'Bond': ('A Network bond that combines physical network interfaces, also known as link '
-             'aggregation'),
     'Certificate': 'An X509 certificate used for TLS connections',
     'data_source': 'Data sources for logging in RRDs',
     'DR_task': 'DR task',
@@ -28,11 +26,9 @@ EXTERNAL_CLASSES: dict[str, str] = {
     'Repository': 'Repository for updates',
     'secret': 'A secret',
     'subject': 'A user or group that can log in xapi',
-    'tunnel': 'A tunnel for network traffic',
     'vdi_nbd_server_info': ('Details for connecting to a VDI using the Network Block Device '
                             'protocol'),
     'VGPU': 'A virtual GPU (vGPU)',
-    'VLAN': 'A VLAN mux/demux',
     'VM_appliance': 'VM appliance',
     'VM_group': 'A VM group',
     'VMPP': 'VM Protection Policy',
