@@ -1,8 +1,10 @@
 """PIF.*: discovery of this host's NICs (scan, introduce, forget), plug/unplug and IP
 configuration records.
 
-Nothing here changes the host's real network: plug/unplug and reconfigure_ip(v6) record
-the requested state only (applying it is the job of a network backend we do not have).
+Nothing here changes the host's NICs: plug/unplug and reconfigure_ip(v6) record the
+requested state only (applying it is the job of a network backend we do not have). The
+exception is a VLAN PIF where the server manages the host's links (hostnet.links): unplug
+removes its `<device>.<tag>` device and plug makes it again (api/vlan.py makes VLANs).
 
 Which interfaces get a PIF on scan: physical NICs (a bus device behind them, not a Xen
 backend vif) and veth ends (the uplink of a host that is itself a container or namespace).
@@ -22,6 +24,7 @@ import re
 from typing import Any
 
 from ..errors import XenAPIError
+from ..hostnet.links import vlan_device
 from ..hostnet.mac import is_valid_mac, normalize_mac
 from ..hostnet.model import HostNetwork, Interface
 from ..hostnet.source import DiscoveryError, source_for
@@ -30,6 +33,7 @@ from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .network import children, create_network, free_bridge, network_lock, serialized
 from .owned import delete_with_metrics
+from .pif_links import on_host
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -252,12 +256,29 @@ def _managed(rec: dict[str, Any], pif: str) -> None:
         raise XenAPIError("PIF_UNMANAGED", pif)
 
 
+def _vlan_tag(txn: Any, rec: dict[str, Any]) -> int | None:
+    vlan = txn.get("VLAN", rec["VLAN_master_of"]) if rec["VLAN_master_of"] != NULL_REF \
+        else None
+    return vlan["tag"] if vlan is not None else None
+
+
 @implements("PIF.plug")
 async def plug(ctx: Context, pif: str) -> None:
-    rec = ctx.txn.get("PIF", pif)
+    txn = ctx.txn
+    rec = txn.get("PIF", pif)
     _managed(rec, pif)
+    if rec["bond_slave_of"] != NULL_REF:
+        raise XenAPIError("CANNOT_PLUG_BOND_SLAVE", pif)
+    for tunnel in rec["tunnel_access_PIF_of"]:
+        transport = txn.get("PIF", txn.get("tunnel", tunnel)["transport_PIF"])
+        if transport["ip_configuration_mode"] == "None" and \
+                transport["ipv6_configuration_mode"] == "None":
+            raise XenAPIError("TRANSPORT_PIF_NOT_CONFIGURED", pif)
     if not rec["currently_attached"]:
-        ctx.txn.update("PIF", pif, {"currently_attached": True})
+        tag = _vlan_tag(txn, rec)
+        if tag is not None:
+            await on_host(ctx, pif, lambda links: links.add_vlan(rec["device"], tag))
+        txn.update("PIF", pif, {"currently_attached": True})
 
 
 @implements("PIF.unplug")
@@ -272,6 +293,9 @@ async def unplug(ctx: Context, pif: str) -> None:
         if txn.get("VIF", vif)["currently_attached"]:
             raise XenAPIError("VIF_IN_USE", rec["network"], vif)
     if rec["currently_attached"]:
+        tag = _vlan_tag(txn, rec)
+        if tag is not None:
+            await on_host(ctx, pif, lambda links: links.remove(vlan_device(rec["device"], tag)))
         txn.update("PIF", pif, {"currently_attached": False})
 
 
@@ -333,7 +357,23 @@ async def reconfigure_ipv6(ctx: Context, pif: str, mode: str, ipv6: str, gateway
     ctx.txn.update("PIF", pif, {"ipv6_configuration_mode": mode, **values})
 
 
-@implements("PIF.destroy")
-async def destroy(ctx: Context, pif: str) -> None:
-    """Only VLAN PIFs can be destroyed, and this server makes none."""
-    raise XenAPIError("PIF_IS_PHYSICAL", pif)
+#: PIF.properties xapi accepts, with their values (generic receive offload)
+PIF_PROPERTIES = {"gro": ("on", "off")}
+
+
+@implements("PIF.set_property")
+async def set_property(ctx: Context, pif: str, name: str, value: str) -> None:
+    """As xapi: only known properties with their values (else INVALID_VALUE ["properties",
+    "name = value"]), only on a NIC or a bond master (else CANNOT_CHANGE_PIF_PROPERTIES); the
+    VLANs on top of it take the same value. Recorded (the NIC's offload is not changed)."""
+    txn = ctx.txn
+    if value not in PIF_PROPERTIES.get(name, ()):
+        raise XenAPIError("INVALID_VALUE", "properties", f"{name} = {value}")
+    rec = txn.get("PIF", pif)
+    if not rec["physical"] and not rec["bond_master_of"]:
+        raise XenAPIError("CANNOT_CHANGE_PIF_PROPERTIES", pif)
+    untagged = [txn.get("VLAN", v)["untagged_PIF"] for v in rec["VLAN_slave_of"]]
+    for ref in [pif, *untagged]:
+        if ref != NULL_REF and txn.get("PIF", ref) is not None:
+            txn.update("PIF", ref, {"properties": {**txn.get("PIF", ref)["properties"],
+                                                   name: value}})
