@@ -121,6 +121,12 @@ async def pif_create_vlan(ctx: Context, device: str, network: str, host: str,
     return ctx.store.get("VLAN", vlan)["untagged_PIF"]
 
 
+def _hosts(ctx: Context) -> list[str]:
+    """The pool's hosts, this one first (then in ref order)."""
+    here = ctx.services.host_ref
+    return [here] + sorted(h for h in ctx.txn.refs("host") if h != here)
+
+
 async def _on_every_host(ctx: Context, tagged: list[tuple[str, str]], network: str,
                          tag: int) -> list[str]:
     """One VLAN per (host, tagged PIF); all or none. Answers the untagged PIFs."""
@@ -145,7 +151,7 @@ async def pool_create_vlan_from_pif(ctx: Context, pif: str, network: str, tag: i
     rec = ctx.txn.get("PIF", pif)
     if rec["VLAN"] >= 0:
         raise XenAPIError("PIF_IS_VLAN", pif)
-    tagged = [(host, t) for host in sorted(ctx.txn.refs("host"))
+    tagged = [(host, t) for host in _hosts(ctx)
               if (t := _tagged_on(ctx, host, rec["device"])) is not None]
     return await _on_every_host(ctx, tagged, network, tag)
 
@@ -153,7 +159,7 @@ async def pool_create_vlan_from_pif(ctx: Context, pif: str, network: str, tag: i
 @implements("pool.create_VLAN")
 async def pool_create_vlan(ctx: Context, device: str, network: str, tag: int) -> list[str]:
     tagged = []
-    for host in sorted(ctx.txn.refs("host")):
+    for host in _hosts(ctx):
         t = _tagged_on(ctx, host, device)
         if t is None:
             raise XenAPIError("INVALID_VALUE", "device", device)
