@@ -11,7 +11,7 @@ import pytest
 
 from harness import Harness, run
 from xenapi_impl.errors import XenAPIError
-from xenapi_impl.hostnet.links import LinkError
+from xenapi_impl.hostnet.links import LinkError, tunnel_key
 
 NULL = "OpaqueRef:NULL"
 NET = {"name_label": "n", "name_description": "", "other_config": {}, "bridge": "",
@@ -50,8 +50,9 @@ class SimLinks:
     async def set_bond_mode(self, name: str, mode: str, slaves: list[str]) -> None:
         self.devices[name]["mode"] = mode
 
-    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str) -> None:
-        self._new(name, kind=protocol, local=local_ip, via=via)
+    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str,
+                         key: int) -> None:
+        self._new(name, kind=protocol, local=local_ip, via=via, key=key)
 
     async def remove(self, name: str) -> None:
         if name not in self.devices:
@@ -332,7 +333,9 @@ def test_tunnel_create_and_destroy():
             ("tunnel0", 1400, net, -1, True)
         assert a["MAC"][1] in "26ae" and a["tunnel_access_PIF_of"] == [t]
         assert await h.call("PIF.get_tunnel_transport_PIF_of", s, eth7) == [t]
-        assert links.devices["tunnel0"] == {"kind": "vxlan", "local": "10.1.0.7", "via": "eth7"}
+        assert links.devices["tunnel0"] == {"kind": "vxlan", "local": "10.1.0.7", "via": "eth7",
+                                            "key": tunnel_key(await h.call(
+                                                "network.get_uuid", s, net))}
         assert await fails(h, "tunnel.create", s, access, await h.call(
             "network.create", s, NET), "gre") == ["IS_TUNNEL_ACCESS_PIF", access]
         assert await fails(h, "VLAN.create", s, access, "3", await h.call(

@@ -5,7 +5,8 @@ slave (CANNOT_ADD_TUNNEL_TO_BOND_SLAVE), and needs an IP configuration
 (TRANSPORT_PIF_NOT_CONFIGURED); the network must be managed and have no PIF on that host. The
 access PIF is `tunnel<N>` (lowest free on the host) with a MAC derived from the tunnel's uuid
 (locally administered, as hostnet.mac derives VIF MACs), the network's MTU, VLAN -1; it is
-plugged at once. `status` says `active` "true" once the tunnel's device exists; where the
+plugged at once, making the host's `tunnel<N>` device keyed by the network
+(hostnet.links.tunnel_key: the same on every host). `status` says `active` "true" once the tunnel's device exists; where the
 server only records links it stays "false" (nothing carries the traffic).
 
 xapi makes tunnels only with Open vSwitch (else OPENVSWITCH_NOT_ACTIVE) and leaves the remote
@@ -21,7 +22,7 @@ from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from .network import serialized
 from .owned import delete_with_metrics
-from ..hostnet.links import links_for
+from ..hostnet.links import links_for, tunnel_key
 from .pif_links import check_network_free, free_device, new_pif, on_host
 from .registry import implements
 
@@ -52,8 +53,9 @@ async def create(ctx: Context, transport: str, network: str, protocol: str = "gr
             "transport_PIF": transport, "protocol": protocol, "other_config": {},
             "status": {"active": "false"}})
         local_ip = rec["IP"] or (rec["IPv6"][0].split("/")[0] if rec["IPv6"] else "")
+        key = tunnel_key(txn.get("network", network)["uuid"])
         await on_host(ctx, access, lambda links: links.add_tunnel(
-            device, protocol, local_ip, rec["device"]))
+            device, protocol, local_ip, rec["device"], key))
         txn.update("PIF", access, {"currently_attached": True})
         if links_for(ctx.services) is not None:
             txn.update("tunnel", tunnel, {"status": {"active": "true"}})

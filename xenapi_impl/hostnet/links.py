@@ -4,7 +4,8 @@ that changes the network).
 `Links` is what the API layer asks for; `IpLinks` carries it out with `ip link` (iproute2),
 in this host's namespace or in a named one (`ip -n NAME`). Device names follow the Linux
 bridge backend of xcp-networkd: a VLAN on eth0 with tag 10 is `eth0.10`; bonds and tunnels
-take the PIF's device name (`bond0`, `tunnel0`).
+take the PIF's device name (`bond0`, `tunnel0`). A tunnel is a `vxlan` (port 4789) or
+`gretap` device on the transport PIF's address, keyed by its network (`tunnel_key`).
 
 Bond modes: `active-backup` is Linux's `active-backup`, `lacp` is `802.3ad`; `balance-slb`
 (Open vSwitch's source-MAC balancing) has no Linux twin, the closest is `balance-xor` with a
@@ -17,6 +18,7 @@ changes no record.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Protocol
 
 LINUX_BOND_MODES = {"balance-slb": "balance-xor", "active-backup": "active-backup",
@@ -24,6 +26,16 @@ LINUX_BOND_MODES = {"balance-slb": "balance-xor", "active-backup": "active-backu
 #: Bond.properties keys that map to a Linux bonding option
 LINUX_BOND_OPTIONS = {"updelay": "updelay", "downdelay": "downdelay",
                       "lacp-time": "lacp_rate"}
+
+
+VXLAN_PORT = 4789
+
+
+def tunnel_key(network_uuid: str) -> int:
+    """The VxLAN VNI / GRE key of a network's tunnels: derived from its uuid, so every host
+    of the pool puts the network's tunnels on the same key (1 .. 2^24-1, VxLAN's range)."""
+    digest = hashlib.sha256(network_uuid.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % ((1 << 24) - 1) + 1
 
 
 class LinkError(RuntimeError):
@@ -39,7 +51,8 @@ class Links(Protocol):
     async def add_bond(self, name: str, mode: str, slaves: list[str], mac: str,
                        properties: dict[str, str]) -> None: ...
     async def set_bond_mode(self, name: str, mode: str, slaves: list[str]) -> None: ...
-    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str) -> None: ...
+    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str,
+                         key: int) -> None: ...
     async def remove(self, name: str) -> None: ...
 
 
@@ -70,7 +83,15 @@ class IpLinks:
         name = vlan_device(parent, tag)
         await self.ip("link", "add", "link", parent, "name", name, "type", "vlan",
                       "id", str(tag))
-        await self.ip("link", "set", name, "up")
+        await self._up_or_remove(name)
+
+    async def _up_or_remove(self, name: str) -> None:
+        """A device that cannot be brought up is not left behind."""
+        try:
+            await self.ip("link", "set", name, "up")
+        except LinkError:
+            await self.remove(name)
+            raise
 
     async def add_bond(self, name: str, mode: str, slaves: list[str], mac: str,
                        properties: dict[str, str]) -> None:
@@ -102,13 +123,15 @@ class IpLinks:
         await self._enslave(name, slaves)
         await self.ip("link", "set", name, "up")
 
-    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str) -> None:
+    async def add_tunnel(self, name: str, protocol: str, local_ip: str, via: str,
+                         key: int) -> None:
         if protocol == "vxlan":
-            await self.ip("link", "add", name, "type", "vxlan", "id", "1", "local", local_ip,
-                          "dev", via, "dstport", "4789")
+            await self.ip("link", "add", name, "type", "vxlan", "id", str(key), "local",
+                          local_ip, "dev", via, "dstport", str(VXLAN_PORT))
         else:
-            await self.ip("link", "add", name, "type", "gretap", "local", local_ip)
-        await self.ip("link", "set", name, "up")
+            await self.ip("link", "add", name, "type", "gretap", "local", local_ip,
+                          "key", str(key))
+        await self._up_or_remove(name)
 
     async def remove(self, name: str) -> None:
         await self.ip("link", "del", name)
