@@ -37,7 +37,7 @@ def test_bond_vlan_tunnel_life_cycle_with_events(x):
     bond = x.Bond.create(x.network.create(NET), [a, b], "")
     rec = x.Bond.get_record(bond)
     assert (rec["mode"], rec["properties"], rec["primary_slave"]) == \
-        ("balance-slb", {"hashing_algorithm": "src_mac"}, a)
+        ("balance-slb", {}, a)
     master = rec["master"]
     assert x.PIF.get_bond_master_of(master) == [bond]
     assert sorted(x.PIF.get_bond_slave_of(p) for p in (a, b)) == [bond, bond]
@@ -46,8 +46,10 @@ def test_bond_vlan_tunnel_life_cycle_with_events(x):
     assert x.Bond.get_mode(bond) == "active-backup"
     assert details(x.Bond.set_mode, bond, "round-robin") == \
         ["INVALID_VALUE", "value", "round-robin"]
-    assert details(x.Bond.create, x.network.create(NET), [a], "") == \
+    assert details(x.Bond.create, x.network.create(NET), [], "") == \
         ["PIF_BOND_NEEDS_MORE_MEMBERS"]
+    assert details(x.Bond.create, x.network.create(NET), [a], "") == \
+        ["PIF_ALREADY_BONDED", a]
 
     vnet = x.network.create(NET)
     vlan = x.VLAN.create(master, "100", vnet)

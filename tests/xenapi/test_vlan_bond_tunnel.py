@@ -195,26 +195,26 @@ def test_pif_create_vlan_and_pool_create_vlan():
                             await h.call("network.create", s, NET), "41")
         assert [await h.call("PIF.get_VLAN", s, x) for x in (p, p2)] == [40, 41]
         assert {"eth7.40", "eth7.41"} <= set(links.devices)
-        assert await fails(h, "pool.create_VLAN_from_PIF", s, p, net, "42") == \
+        other = await h.call("network.create", s, NET)
+        assert await fails(h, "pool.create_VLAN_from_PIF", s, p, other, "42") == \
             ["PIF_IS_VLAN", p]
-        assert await fails(h, "pool.create_VLAN", s, "eth7", net, "4095") == \
+        assert await fails(h, "pool.create_VLAN", s, "eth7", other, "4095") == \
             ["VLAN_TAG_INVALID", "4095"]
-        # a second host with eth7 that cannot be reached: all or nothing
+        # a second host, not live, with an eth7 on the same network
         h2 = await other_host(h)
-        await h.call("PIF.db_introduce", s, "eth7", await h.call("network.create", s, NET),
+        await h.call("PIF.db_introduce", s, "eth7", await h.call("PIF.get_network", s, eth7),
                      h2, "02:00:00:00:27:07", "1500", "-1", True, "None", "", "", "", "",
                      NULL, NULL, False, {})
+        # from a PIF: by its network, on the live hosts only (h2 is skipped, as in xapi)
+        [p3] = await h.call("pool.create_VLAN_from_PIF", s, eth7, other, "43")
+        assert await h.call("PIF.get_host", s, p3) == here
+        # by device: every host; h2 cannot be reached, so the VLAN made here goes again
         before, devices = await snapshot(h, s), dict(links.devices)
         net3 = await h.call("network.create", s, NET)
-        assert await fails(h, "pool.create_VLAN_from_PIF", s, eth7, net3, "50") == \
+        assert await fails(h, "pool.create_VLAN", s, "eth7", net3, "50") == \
             ["HOST_OFFLINE", h2]
         assert await h.call("network.get_PIFs", s, net3) == []
         assert (await snapshot(h, s))[:4] == before[:4] and links.devices == devices
-        # a host without the device: pool.create_VLAN refuses before making anything
-        await other_host(h, "h3")
-        assert await fails(h, "pool.create_VLAN", s, "eth7", net3, "50") == \
-            ["INVALID_VALUE", "device", "eth7"]
-        assert links.devices == devices
     run_sim(body)
 
 
@@ -233,7 +233,7 @@ def test_bond_create_moves_the_ip_configuration_and_vlans_and_destroy_gives_them
         assert sorted(rec["slaves"]) == sorted([eth7, eth8])
         assert (rec["primary_slave"], rec["mode"], rec["auto_update_mac"]) == \
             (eth7, "active-backup", True)
-        assert rec["properties"] == {"hashing_algorithm": "src_mac"}
+        assert rec["properties"] == {}                    # only lacp has properties
         assert (m["device"], m["MAC"], m["MTU"], m["network"], m["bond_master_of"]) == \
             ("bond0", "02:00:00:00:07:07", 9000, bnet, [bond])
         assert (m["management"], m["ip_configuration_mode"], m["IP"], m["currently_attached"]) \
@@ -249,16 +249,24 @@ def test_bond_create_moves_the_ip_configuration_and_vlans_and_destroy_gives_them
         assert await fails(h, "VLAN.create", s, eth8, "5", await h.call(
             "network.create", s, NET)) == ["CANNOT_ADD_VLAN_TO_BOND_SLAVE", eth8]
         await h.call("Bond.set_mode", s, bond, "lacp")
-        assert await h.call("Bond.get_properties", s, bond) == \
-            {"hashing_algorithm": "tcpudp_ports"}
+        lacp = {"hashing_algorithm": "tcpudp_ports", "lacp-time": "slow",
+                "lacp-fallback-ab": "true"}
+        assert await h.call("Bond.get_properties", s, bond) == lacp
         assert links.devices["bond0"]["mode"] == "lacp"
-        await h.call("Bond.set_property", s, bond, "updelay", "200")
-        assert await h.call("Bond.get_properties", s, bond) == \
-            {"hashing_algorithm": "tcpudp_ports", "updelay": "200"}
-        assert await fails(h, "Bond.set_property", s, bond, "updelay", "soon") == \
-            ["INVALID_VALUE", "updelay", "soon"]
+        await h.call("Bond.set_property", s, bond, "lacp-time", "fast")
+        assert await h.call("Bond.get_properties", s, bond) == {**lacp, "lacp-time": "fast"}
+        assert await fails(h, "Bond.set_property", s, bond, "updelay", "200") == \
+            ["INVALID_VALUE", "properties", "updelay = 200"]
+        assert await fails(h, "Bond.set_property", s, bond, "lacp-time", "soon") == \
+            ["INVALID_VALUE", "properties", "lacp-time = soon"]
+        await h.call("Bond.set_mode", s, bond, "active-backup")
+        assert await h.call("Bond.get_properties", s, bond) == {}
+        # properties of a bond master go to its slaves; a slave's own cannot change
         await h.call("PIF.set_property", s, master, "gro", "off")
-        assert await h.call("PIF.get_properties", s, master) == {"gro": "off"}
+        assert [await h.call("PIF.get_properties", s, p) for p in (master, eth7, eth8)] == \
+            [{"gro": "off"}] * 3
+        assert await fails(h, "PIF.set_property", s, eth7, "gro", "on") == \
+            ["CANNOT_CHANGE_PIF_PROPERTIES", eth7]
         await h.call("Bond.destroy", s, bond)
         assert "bond0" not in links.devices and "master" not in links.devices["eth7"]
         p = await h.call("PIF.get_record", s, eth7)
@@ -282,19 +290,22 @@ def test_bond_refusals_change_nothing():
             "network.create", s, NET), h2, "02:00:00:00:21:01", "1500", "-1", True, "None",
             "", "", "", "", NULL, NULL, False, {})
         before, devices = await snapshot(h, s), dict(links.devices)
-        assert await fails(h, "Bond.create", s, net, [eth9], "", "balance-slb", {}) == \
+        assert await fails(h, "Bond.create", s, net, [], "", "balance-slb", {}) == \
             ["PIF_BOND_NEEDS_MORE_MEMBERS"]
         assert await fails(h, "Bond.create", s, net, [eth9, far], "", "balance-slb", {}) == \
             ["PIF_CANNOT_BOND_CROSS_HOST"]
         assert await fails(h, "Bond.create", s, net, [eth7, eth8], "", "balance-slb", {}) == \
             ["PIF_BOND_MORE_THAN_ONE_IP"]
         assert await fails(h, "Bond.create", s, net, [eth9, vlan_pif], "", "lacp", {}) == \
-            ["PIF_IS_VLAN", vlan_pif]
+            ["PIF_VLAN_EXISTS", "eth9"]
         assert await fails(h, "Bond.create", s, net, [eth7, eth9], "nope", "lacp", {}) == \
             ["MAC_INVALID", "nope"]
         assert await fails(h, "Bond.create", s, net, [eth7, eth9], "", "lacp",
                            {"hashing_algorithm": "round_robin"}) == \
-            ["INVALID_VALUE", "hashing_algorithm", "round_robin"]
+            ["INVALID_VALUE", "properties", "hashing_algorithm = round_robin"]
+        assert await fails(h, "Bond.create", s, net, [eth7, eth9], "", "active-backup",
+                           {"lacp-time": "fast"}) == \
+            ["INVALID_VALUE", "properties", "lacp-time = fast"]
         assert await fails(h, "PIF.set_property", s, eth9, "gro", "maybe") == \
             ["INVALID_VALUE", "properties", "gro = maybe"]
         assert await fails(h, "PIF.set_property", s, vlan_pif, "gro", "on") == \
@@ -303,13 +314,21 @@ def test_bond_refusals_change_nothing():
         assert (await fails(h, "Bond.create", s, net, [eth7, eth9], "", "lacp", {}))[2] == \
             "RTNETLINK answers: Operation not permitted"
         assert await snapshot(h, s) == before and links.devices == devices
-        bond = await h.call("Bond.create", s, net, [eth7, eth9], "02:00:00:00:0b:0b",
-                            "balance-slb", {"updelay": "100", "unknown": "x"})
+        await h.call("PIF.set_property", s, eth7, "gro", "off")
+        assert await fails(h, "Bond.create", s, net, [eth7, eth9], "", "lacp", {}) == \
+            ["INCOMPATIBLE_PIF_PROPERTIES"]
+        await h.call("PIF.set_property", s, eth9, "gro", "off")
+        bond = await h.call("Bond.create", s, net, [eth7, eth9], "02:00:00:00:0b:0b", "lacp",
+                            {"lacp-time": "fast"})
         assert await h.call("Bond.get_properties", s, bond) == \
-            {"hashing_algorithm": "src_mac", "updelay": "100"}
+            {"hashing_algorithm": "tcpudp_ports", "lacp-time": "fast", "lacp-fallback-ab": "true"}
         assert await h.call("Bond.get_auto_update_mac", s, bond) is False
         assert await fails(h, "Bond.create", s, await h.call("network.create", s, NET),
                            [eth7, eth8], "", "lacp", {}) == ["PIF_ALREADY_BONDED", eth7]
+        # a single member is a bond too (xapi refuses only none)
+        single = await h.call("Bond.create", s, await h.call("network.create", s, NET), [eth8],
+                              "", "active-backup", {})
+        assert await h.call("Bond.get_slaves", s, single) == [eth8]
     run_sim(body)
 
 
@@ -373,8 +392,14 @@ def test_management_reconfigure_and_disable():
             ["PIF_NOT_PRESENT", here, bare]
         await h.call("PIF.reconfigure_ipv6", s, eth9, "Static", "fd00::9/64", "", "")
         await h.call("PIF.set_primary_address_type", s, eth9, "IPv6")
+        await h.call("pool.management_reconfigure", s, net9)       # IPv6 is enough now
+        assert await h.call("host.get_management_interface", s, here) == eth9
+        # every PIF of the network must have the first one's primary address type
+        far = await h.call("PIF.db_introduce", s, "eth1", net9, await other_host(h),
+                           "02:00:00:00:21:01", "1500", "-1", True, "Static", "10.2.0.1",
+                           "255.255.0.0", "", "", NULL, NULL, False, {})
         assert await fails(h, "pool.management_reconfigure", s, net9) == \
-            ["PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE", eth9]
+            ["PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE", far]
         # a standalone host is its own master: no emergency mode
         assert await fails(h, "host.local_management_reconfigure", s, "eth8") == \
             ["NOT_IN_EMERGENCY_MODE"]

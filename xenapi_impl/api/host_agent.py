@@ -296,6 +296,7 @@ for _name, _pif_of in (("VLAN.create", lambda ctx, a: a[0]),
                        ("PIF.unplug", lambda ctx, a: a[0]),
                        ("host.management_reconfigure", lambda ctx, a: a[0])):
     ROUTES[_name] = _on_pif(_name, _pif_of)
+ROUTES["PIF.create_VLAN"] = lambda ctx, a: (a[2], "PIF.create_VLAN", a)
 for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
                    ("VIF", ("plug", "unplug", "unplug_force"))):
     for _op in _ops:

@@ -2,25 +2,28 @@
 host.local_management_reconfigure, host.management_disable) and the pool's network switches
 (pool.set_vswitch_controller, pool.set_igmp_snooping_enabled).
 
-As xapi, the management interface is the PIF flagged `management` on each host:
-reconfiguring moves the flag to the PIF given (refused with HA_IS_ENABLED, CANNOT_PLUG_BOND_SLAVE,
-PIF_HAS_NO_NETWORK_CONFIGURATION / PIF_HAS_NO_V6_NETWORK_CONFIGURATION when the PIF has no
-address of its primary address type) and plugs it; host.management_reconfigure runs on the
-PIF's host. pool.management_reconfigure checks every host first (PIF_NOT_PRESENT [host,
-network] for a host without a PIF on the network, PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE for one
-whose primary address type differs from its current management PIF's) and then reconfigures
-each. host.local_management_reconfigure is for a slave cut off from its master (xapi's
-emergency mode): elsewhere it answers NOT_IN_EMERGENCY_MODE. host.management_disable clears
-the flag on this host's PIFs; a slave needs it (SLAVE_REQUIRES_MANAGEMENT_INTERFACE).
+As xapi, the management interface is the PIF flagged `management` on each host.
+host.management_reconfigure moves the flag to the PIF given and plugs it, on the PIF's host;
+refused with HA_IS_ENABLED, and for a managed PIF with CANNOT_PLUG_BOND_SLAVE or, when it has
+no address of its primary address type, PIF_HAS_NO_NETWORK_CONFIGURATION /
+PIF_HAS_NO_V6_NETWORK_CONFIGURATION. pool.management_reconfigure checks every host first
+(PIF_NOT_PRESENT [host, network] for a host without a PIF on the network,
+PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE for a PIF whose primary address type differs from the
+network's first PIF's) and then reconfigures each, the slaves before the master.
+host.local_management_reconfigure is for a slave cut off from its master (xapi's emergency
+mode): elsewhere it answers NOT_IN_EMERGENCY_MODE. host.management_disable clears the flag on
+this host's PIFs; a slave needs it (SLAVE_REQUIRES_MANAGEMENT_INTERFACE).
 
 What stays as it was: the server keeps listening where it was started (`--http`/`--https`)
 and `host.address` keeps `--address`, so a pool's hosts still reach one another; the flag is
 what clients and host.get_management_interface read.
 
-The vswitch controller address is recorded (an IPv4 address or "" to clear it, else
-INVALID_IP_ADDRESS_SPECIFIED [address]); no Open vSwitch runs here to use it. IGMP snooping:
-the pool's flag, and every non-VLAN PIF's igmp_snooping_status follows it (a VLAN PIF stays
-`unknown`, the reference's answer for a VLAN master).
+Where xapi needs Open vSwitch for the last two (it answers OPERATION_NOT_ALLOWED /
+OPENVSWITCH_NOT_ACTIVE on its Linux-bridge backend), this server records them: the vswitch
+controller address (an IPv4 address or "" to clear it, else INVALID_IP_ADDRESS_SPECIFIED
+["address"]; no vswitch runs here to use it), and the pool's IGMP snooping flag, which every
+managed PIF that is neither a VLAN nor a bond slave reports in igmp_snooping_status (the
+others stay `unknown`, the reference's answer for a VLAN master).
 """
 from __future__ import annotations
 
@@ -65,40 +68,36 @@ def _set_management(ctx: Context, pif: str) -> None:
     txn.update("PIF", pif, {"management": True, "currently_attached": True})
 
 
-def _management_of(txn: Any, host: str) -> str | None:
-    return next((p for p in children(txn, "PIF", "host", host)
-                 if txn.get("PIF", p)["management"]), None)
-
-
 @implements("host.management_reconfigure")
 async def management_reconfigure(ctx: Context, pif: str) -> None:
     _check_no_ha(ctx)
     rec = ctx.txn.get("PIF", pif)
-    if rec["management"]:
-        return
-    _check_usable(rec, pif)
-    _set_management(ctx, pif)
+    if rec["managed"]:
+        _check_usable(rec, pif)
+    if not rec["management"]:
+        _set_management(ctx, pif)
 
 
 @implements("pool.management_reconfigure")
 async def pool_management_reconfigure(ctx: Context, network: str) -> None:
+    """Every host's PIF on `network` becomes its management PIF: all checked first, then
+    each host's host.management_reconfigure on its host, the slaves before the master."""
     _check_no_ha(ctx)
     txn = ctx.txn
-    on_network = {txn.get("PIF", p)["host"]: p for p in children(txn, "PIF", "network", network)}
-    plan = []
+    pifs = list(txn.get("network", network)["PIFs"])
+    on_host = {txn.get("PIF", p)["host"]: p for p in pifs}
     for host in sorted(txn.refs("host")):
-        pif = on_network.get(host)
-        if pif is None:
+        if host not in on_host:
             raise XenAPIError("PIF_NOT_PRESENT", host, network)
+    address_type = txn.get("PIF", pifs[0])["primary_address_type"] if pifs else "IPv4"
+    for pif in pifs:
         rec = txn.get("PIF", pif)
-        _check_usable(rec, pif)
-        current = _management_of(txn, host)
-        if current is not None and \
-                txn.get("PIF", current)["primary_address_type"] != rec["primary_address_type"]:
+        if rec["primary_address_type"] != address_type:
             raise XenAPIError("PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE", pif)
-        plan.append((host, pif))
-    for host, pif in plan:
-        await call_on(ctx, host, "host.management_reconfigure", [pif])
+        _check_usable(rec, pif)
+    master = _pool(ctx)["master"]
+    for host in sorted(on_host, key=lambda h: (h == master, h)):
+        await call_on(ctx, host, "host.management_reconfigure", [on_host[host]])
 
 
 def _local_pif(ctx: Context, interface: str) -> str | None:
@@ -149,6 +148,7 @@ async def set_igmp_snooping_enabled(ctx: Context, pool: str, value: bool) -> Non
     txn.update("pool", pool, {"igmp_snooping_enabled": value})
     status = "enabled" if value else "disabled"
     for pif in sorted(txn.refs("PIF")):
-        if txn.get("PIF", pif)["VLAN"] < 0:
+        rec = txn.get("PIF", pif)
+        if rec["VLAN"] < 0 and rec["bond_slave_of"] == NULL_REF and rec["managed"]:
             txn.update("PIF", pif, {"igmp_snooping_status": status})
 
