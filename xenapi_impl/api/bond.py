@@ -26,8 +26,8 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..hostnet.mac import is_valid_mac, normalize_mac
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .network import serialized
 from .owned import delete_with_metrics
 from .pif_links import check_managed, check_network_free, free_device, new_pif, on_host

@@ -31,8 +31,8 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..hostnet.syntax import valid_ip
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .network import children
 from .pif_links import call_on
 from .pool_role import host_is_live, role_of

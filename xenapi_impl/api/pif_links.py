@@ -6,8 +6,8 @@ from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
 from ..hostnet.links import LinkError, Links, links_for
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .network import children
 
 

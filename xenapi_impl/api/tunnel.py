@@ -22,8 +22,8 @@ from __future__ import annotations
 from ..errors import XenAPIError
 from ..hostnet.links import links_for, tunnel_key
 from ..hostnet.mac import generate_mac
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .network import serialized
 from .pif_links import check_managed, check_network_free, free_device, new_pif, on_host
 from .registry import implements

@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from ..hostnet.links import links_for, vlan_device
+from .context import Context
 from .network import serialized
 from .pif import discover
 from .pif_links import call_on, check_managed, check_network_free, new_pif, on_host
