@@ -114,6 +114,9 @@ def test_vlan_create_and_destroy():
         assert "eth7.10" not in links.devices
         await h.call("PIF.plug", s, untagged)
         assert "eth7.10" in links.devices
+        # nothing built on a PIF may be left without it
+        assert await fails(h, "PIF.forget", s, eth7) == ["PIF_VLAN_STILL_EXISTS", eth7]
+        assert await fails(h, "PIF.forget", s, untagged) == ["PIF_VLAN_STILL_EXISTS", untagged]
         await h.call("VLAN.destroy", s, vlan)
         assert "eth7.10" not in links.devices
         assert await h.call("VLAN.get_all", s) == []
@@ -246,6 +249,7 @@ def test_bond_create_moves_the_ip_configuration_and_vlans_and_destroy_gives_them
         assert links.devices["eth7"]["master"] == "bond0"
         # bond slaves are not plugged, bonded again, or VLAN'd
         assert await fails(h, "PIF.plug", s, eth8) == ["CANNOT_PLUG_BOND_SLAVE", eth8]
+        assert await fails(h, "PIF.forget", s, eth8) == ["PIF_ALREADY_BONDED", eth8]
         assert await fails(h, "VLAN.create", s, eth8, "5", await h.call(
             "network.create", s, NET)) == ["CANNOT_ADD_VLAN_TO_BOND_SLAVE", eth8]
         await h.call("Bond.set_mode", s, bond, "lacp")
@@ -359,6 +363,7 @@ def test_tunnel_create_and_destroy():
             "network.create", s, NET), "gre") == ["IS_TUNNEL_ACCESS_PIF", access]
         assert await fails(h, "VLAN.create", s, access, "3", await h.call(
             "network.create", s, NET)) == ["IS_TUNNEL_ACCESS_PIF", access]
+        assert await fails(h, "PIF.forget", s, eth7) == ["PIF_TUNNEL_STILL_EXISTS", eth7]
         await h.call("tunnel.set_protocol", s, t, "gre")
         await h.call("tunnel.destroy", s, t)
         assert "tunnel0" not in links.devices and await h.call("tunnel.get_all", s) == []

@@ -223,9 +223,19 @@ def _not_management(rec: dict[str, Any], pif: str) -> None:
 @implements("PIF.forget")
 async def forget(ctx: Context, pif: str) -> None:
     """Forget the record (the interface itself stays; a rescan finds it again). The
-    network stays too: VIFs may still use it."""
-    _not_management(ctx.txn.get("PIF", pif), pif)
-    delete_with_metrics(ctx.txn, "PIF", pif)
+    network stays too: VIFs may still use it. As xapi: not the management PIF, nothing built
+    on it (PIF_ALREADY_BONDED, PIF_VLAN_STILL_EXISTS, PIF_TUNNEL_STILL_EXISTS)."""
+    txn = ctx.txn
+    rec = txn.get("PIF", pif)
+    _not_management(rec, pif)
+    if (rec["bond_slave_of"] != NULL_REF and txn.get("Bond", rec["bond_slave_of"])) \
+            or rec["bond_master_of"]:
+        raise XenAPIError("PIF_ALREADY_BONDED", pif)
+    if rec["VLAN_slave_of"] or rec["VLAN"] != -1:
+        raise XenAPIError("PIF_VLAN_STILL_EXISTS", pif)
+    if rec["tunnel_transport_PIF_of"] or rec["tunnel_access_PIF_of"]:
+        raise XenAPIError("PIF_TUNNEL_STILL_EXISTS", pif)
+    delete_with_metrics(txn, "PIF", pif)
 
 
 @implements("PIF.db_forget")
