@@ -82,6 +82,21 @@ def test_vlan_device_in_the_namespace(netns):  # noqa: F811
     run_in(netns.name, body)
 
 
+def test_a_device_removed_by_hand_does_not_block_destroy(netns):  # noqa: F811
+    if not kernel_makes("vxlan"):
+        pytest.skip("this kernel makes no vxlan links")
+
+    async def body(h: Harness) -> None:
+        s = await h.login()
+        ref0, _ = (await pifs_by_device(h, s))["nic0"]
+        tunnel = await h.call("tunnel.create", s, ref0, await h.call("network.create", s, NET),
+                              "vxlan")
+        netns.ip("link", "del", "tunnel0")
+        await h.call("tunnel.destroy", s, tunnel)
+        assert await h.call("tunnel.get_all", s) == []
+    run_in(netns.name, body)
+
+
 def test_bond_device_in_the_namespace(netns):  # noqa: F811
     supported = kernel_makes("bond")
     netns.add_veth("nic2", "nic5")

@@ -134,7 +134,13 @@ class IpLinks:
         await self._up_or_remove(name)
 
     async def remove(self, name: str) -> None:
-        await self.ip("link", "del", name)
+        """Delete a device; one already gone is not an error (destroying its record must
+        stay possible when someone removed the device by hand)."""
+        try:
+            await self.ip("link", "del", name)
+        except LinkError as exc:
+            if "Cannot find device" not in str(exc):
+                raise
 
 
 def links_for(services: object) -> Links | None:
