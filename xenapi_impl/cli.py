@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
+    s.add_argument("--manage-host-network", action="store_true",
+                   help="VLAN/Bond/tunnel messages make and remove the real Linux devices "
+                        "with ip link (a dom0); default: records only")
     s.add_argument("--address", metavar="IP",
                    help="this host's management address (host.address; what HOST_IS_SLAVE "
                         "names on the slaves): default the first --http/--https address, "
@@ -432,6 +435,9 @@ async def _serve(args: argparse.Namespace) -> int:
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
     services.plugin_dir = args.plugin_dir
+    if args.manage_host_network:
+        from .hostnet.links import IpLinks
+        services.netlinks = IpLinks()
     services.sessions.max_per_user = args.max_sessions_per_user
     services.sessions.gate = LoginGate(LoginLimits(
         max_concurrent=args.max_concurrent_logins,

@@ -7,6 +7,7 @@ def load_all() -> None:
     from . import event, host, pool, session, system, task, user  # noqa: F401
     from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401
+    from . import bond, management, tunnel, vlan  # noqa: F401
     from . import crashdump, message, vm  # noqa: F401
     from . import vm_copy, vm_live, xva  # noqa: F401
     from . import host_logging  # noqa: F401

@@ -248,6 +248,29 @@ def _start_on(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
     return host, "VM.start_on", args
 
 
+def _pif_host(ctx: Context, pif: Any) -> str:
+    rec = ctx.services.store.get("PIF", pif) if isinstance(pif, str) else None
+    return rec["host"] if rec is not None else NULL_REF
+
+
+def _on_pif(name: str, pif_of: Callable[[Context, list[Any]], Any]) -> Router:
+    """Network devices are made on the host of the PIF they hang on."""
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        try:
+            pif = pif_of(ctx, args)
+        except (KeyError, TypeError, IndexError):
+            pif = NULL_REF
+        return _pif_host(ctx, pif), name, args
+    return route
+
+
+def _field_of(cls: str, field: str) -> Callable[[Context, list[Any]], Any]:
+    def get(ctx: Context, args: list[Any]) -> Any:
+        rec = ctx.services.store.get(cls, args[0])
+        return rec[field] if rec is not None else NULL_REF
+    return get
+
+
 ROUTES: dict[str, Router] = {
     "PBD.plug": _on_pbd_host("PBD.plug"),
     "PBD.unplug": _on_pbd_host("PBD.unplug"),
@@ -276,6 +299,18 @@ for _op in ("destroy", "resize", "resize_online", "clone", "snapshot", "update")
     ROUTES[f"VDI.{_op}"] = _on_sr(f"VDI.{_op}", _vdi_sr)
 for _op in ("scan", "update"):
     ROUTES[f"SR.{_op}"] = _on_sr(f"SR.{_op}", lambda ctx, a: a[0])
+for _name, _pif_of in (("VLAN.create", lambda ctx, a: a[0]),
+                       ("VLAN.destroy", _field_of("VLAN", "tagged_PIF")),
+                       ("Bond.create", lambda ctx, a: a[1][0]),
+                       ("Bond.destroy", _field_of("Bond", "master")),
+                       ("Bond.set_mode", _field_of("Bond", "master")),
+                       ("tunnel.create", lambda ctx, a: a[0]),
+                       ("tunnel.destroy", _field_of("tunnel", "access_PIF")),
+                       ("PIF.plug", lambda ctx, a: a[0]),
+                       ("PIF.unplug", lambda ctx, a: a[0]),
+                       ("host.management_reconfigure", lambda ctx, a: a[0])):
+    ROUTES[_name] = _on_pif(_name, _pif_of)
+ROUTES["PIF.create_VLAN"] = lambda ctx, a: (a[2], "PIF.create_VLAN", a)
 for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
                    ("VIF", ("plug", "unplug", "unplug_force"))):
     for _op in _ops:

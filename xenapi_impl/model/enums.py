@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from xenapi_impl.model.types import declare_enum
 
+declare_enum('bond_mode', [
+    ('balance-slb', 'Source-level balancing'),
+    ('active-backup', 'Active/passive bonding: only one NIC is carrying traffic'),
+    ('lacp', 'Link aggregation control protocol'),
+])
 declare_enum('certificate_purpose', [
     ('licensing', 'Trusted certificates that are for licensing purpose.'),
     ('ldaps',
@@ -232,6 +237,10 @@ declare_enum('tristate_type', [
     ('yes', 'Known to be true'),
     ('no', 'Known to be false'),
     ('unspecified', 'Unknown or unspecified'),
+])
+declare_enum('tunnel_protocol', [
+    ('gre', 'GRE protocol'),
+    ('vxlan', 'VxLAN Protocol'),
 ])
 declare_enum('update_guidances', [
     ('reboot_host', 'Indicates the updated host should reboot as soon as possible'),
