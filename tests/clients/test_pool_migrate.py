@@ -138,3 +138,175 @@ def test_pool_migrate_seen_by_a_client_on_another_host(pool):
     assert copies(a, uuid) == 1 and copies(c, uuid) == 0
     x.VM.clean_shutdown(vm)
     assert copies(a, uuid) == 0
+
+
+def test_xo_connector_migrates_and_sees_it(pool):
+    """Xen Orchestra's connector, pointed at a slave, follows the master, migrates the VM as
+    XO does (Async call followed through its task) and its cache sees the VM move, Running
+    throughout, the operation announced then cleared."""
+    a, b, c = pool
+    require_node()
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = refs(x)
+    vm = running_vm(x, hosts[b.address], "xo mover")
+    out = subprocess.run(["node", os.path.join(NODE_DIR, "xo_migrate.mjs"), c.url, "root",
+                          password, vm, hosts[c.address]], capture_output=True, text=True,
+                         timeout=90, cwd=NODE_DIR)
+    steps = [json.loads(line) for line in out.stdout.splitlines()]
+    done = [s for s in steps if s["step"] == "done"]
+    assert done, (out.stdout, out.stderr)
+    seen = done[0]["seen"]
+    assert seen[0]["resident_on"] == hosts[b.address]
+    assert seen[-1]["resident_on"] == hosts[c.address] and seen[-1]["current_operations"] == []
+    assert all(v["power_state"] == "Running" for v in seen), seen
+    assert any("pool_migrate" in v["current_operations"] for v in seen), seen
+    assert copies(b, x.VM.get_uuid(vm)) == 0 and copies(c, x.VM.get_uuid(vm)) == 1
+
+
+def details(fn, *args) -> list[str]:
+    with pytest.raises(XenAPI.Failure) as err:
+        fn(*args)
+    return err.value.details
+
+
+def state(x, vm: str) -> tuple:
+    r = x.VM.get_record(vm)
+    return r["power_state"], r["resident_on"], r["domid"], r["current_operations"]
+
+
+def test_refusals_are_exact_and_change_nothing(pool):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = refs(x)
+    B, C = hosts[b.address], hosts[c.address]
+
+    halted = x.VM.create(vm_create_record("halted"))
+    assert details(x.VM.pool_migrate, halted, C, {}) == [
+        "VM_BAD_POWER_STATE", halted, "running", "halted"]
+    assert details(x.VM.assert_can_migrate, halted, {"host": C}, True, {}, {}, {}) == [
+        "VM_BAD_POWER_STATE", halted, "running", "halted"]
+
+    vm = running_vm(x, B)
+    uuid = x.VM.get_uuid(vm)
+    before = state(x, vm)
+
+    def unchanged() -> None:
+        assert state(x, vm) == before
+        assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+
+    # a disabled destination; host.disable also keeps new VMs off it
+    x.host.disable(C)
+    assert details(x.VM.pool_migrate, vm, C, {"live": "true"}) == ["HOST_DISABLED", C]
+    assert C not in x.VM.get_possible_hosts(vm)
+    assert details(x.VM.assert_can_boot_here, vm, C) == ["HOST_DISABLED", C]
+    unchanged()
+    x.host.enable(C)
+    assert sorted(x.VM.get_possible_hosts(vm)) == sorted(hosts.values())
+    x.VM.assert_can_migrate(vm, {"host": C}, True, {}, {}, {})
+
+    # a destination without the memory: C filled by another VM
+    free = int(x.host.compute_free_memory(C))
+    filler = running_vm(x, C, "filler", memory_mib=free // (1 << 20) - 64)
+    left = int(x.host.compute_free_memory(C))
+    err = details(x.VM.pool_migrate, vm, C, {"live": "true"})
+    assert err == ["HOST_NOT_ENOUGH_FREE_MEMORY", str(128 << 20), str(left)]
+    unchanged()
+    x.VM.hard_shutdown(filler)
+
+    # a disk on B's local SR, which C cannot see, and no vdi_map
+    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
+                   and x.PBD.get_host(rec["PBDs"][0]) == B)
+    disky = x.VM.create(vm_create_record("local disk"))
+    vdi = x.VDI.create({"SR": local_b, "virtual_size": str(64 << 20), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": "local", "name_description": ""})
+    x.VBD.create({"VM": disky, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    x.VM.start_on(disky, B, False, False)
+    assert details(x.VM.pool_migrate, disky, C, {}) == ["VM_REQUIRES_SR", disky, local_b]
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+    assert dest["host"] == C
+    assert details(x.VM.migrate_send, disky, dest, True, {}, {}, {}) == [
+        "VM_REQUIRES_SR", disky, local_b]
+    assert x.VM.get_resident_on(disky) == B
+    # to its own host it can go (a localhost migration: the disk is handed over)
+    x.VM.pool_migrate(disky, B, {"live": "true"})
+    assert x.VM.get_resident_on(disky) == B and copies(b, x.VM.get_uuid(disky)) == 1
+    x.VM.hard_shutdown(disky)
+
+    # a VM in another operation: a 1 GiB VM's stream takes a while
+    big = running_vm(x, B, "big", memory_mib=1024)
+    task = x.Async.VM.pool_migrate(big, C, {"live": "true"})
+    wait(lambda: x.VM.get_current_operations(big) != {}, 20, "the migration announced")
+    (op_ref, op), = x.VM.get_current_operations(big).items()
+    assert op == "pool_migrate"
+    assert details(x.VM.pool_migrate, big, C, {}) == [
+        "OTHER_OPERATION_IN_PROGRESS", "VM", big, "pool_migrate", op_ref]
+    assert wait_task(x, task)["status"] == "success"
+    assert x.VM.get_resident_on(big) == C
+
+    # an unreachable destination: C stopped
+    c.proc.stop()
+    wait(lambda: not x.host_metrics.get_live(x.host.get_metrics(C)), 30, "C not live")
+    assert details(x.VM.pool_migrate, vm, C, {}) == ["HOST_OFFLINE", C]
+    unchanged()
+    x.VM.hard_shutdown(vm)
+
+
+def arm(host: Host, function: str) -> None:
+    """Make the next call of `function` fail on the host's simulated hypervisor (its state
+    file holds the faults)."""
+    from xenlight_py.errors import ERROR_FAIL
+    from serverproc import VENV_BIN
+    subprocess.run([os.path.join(VENV_BIN, "python"), "-c",
+                    "import sys; from xenlight_py import Context; "
+                    "Context(backend='sim').sim.fail_next(sys.argv[1], int(sys.argv[2]))",
+                    function, str(ERROR_FAIL)], check=True, timeout=60,
+                   env={**os.environ, "XLSIM_STATE_FILE": str(host.work / "xlsim.state")})
+
+
+#: (side, functions): where the fault is injected; each ends with the source's copy running
+FAULTS = [
+    ("source", ["libxl_domain_suspend/live"]),            # mid-stream, guest running
+    ("source", ["libxl_domain_suspend/suspended"]),       # mid-stream, guest suspended
+    ("dest", ["libxl_domain_create_restore/stream"]),     # restore fails mid-stream
+    ("dest", ["libxl_domain_create_restore"]),            # restore fails at once
+    ("source", ["libxl_domain_suspend/suspended", "libxl_domain_resume"]),  # rollback retried
+    ("source", ["libxl_domain_rename"]),                  # renaming away, before the commit
+    ("dest", ["libxl_domain_rename"]),                    # after the commit: taken back
+    ("dest", ["libxl_domain_unpause"]),                   # after the commit: taken back
+]
+
+
+def test_faults_at_each_handshake_step_leave_one_copy_on_the_source(pool):
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = refs(x)
+    B, C = hosts[b.address], hosts[c.address]
+    vm = running_vm(x, B)
+    uuid = x.VM.get_uuid(vm)
+    domid = x.VM.get_domid(vm)
+    for side, functions in FAULTS:
+        for f in functions:
+            arm(b if side == "source" else c, f)
+        task = x.Async.VM.pool_migrate(vm, C, {"live": "true"})
+        rec = wait_task(x, task)
+        assert rec["status"] == "failure", (functions, rec)
+        assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], (functions, rec["error_info"])
+        wait(lambda: x.VM.get_current_operations(vm) == {}, 10, "the operation cleared")
+        assert state(x, vm) == ("Running", B, domid, {}), functions
+        assert copies(b, uuid) == 1 and copies(c, uuid) == 0, (functions, domains(b),
+                                                                 domains(c))
+        assert uuid + "--" not in domains(b), domains(b)   # its own name back
+        assert "pool_migrate" in x.VM.get_allowed_operations(vm)
+    # after all that it still migrates
+    x.VM.pool_migrate(vm, C, {"live": "true"})
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    assert x.VM.get_resident_on(vm) == C
+    x.VM.hard_shutdown(vm)

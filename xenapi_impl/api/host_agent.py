@@ -250,6 +250,7 @@ ROUTES: dict[str, Router] = {
     "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
     "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
     "host.migrate_receive": lambda ctx, a: (a[0], "host.migrate_receive", a),
+    "host.compute_free_memory": lambda ctx, a: (a[0], "host.compute_free_memory", a),
     "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
 }
 for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",

@@ -22,12 +22,12 @@ import json
 import logging
 import secrets
 import socket
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import XenAPIError
 from ..server.context import Context
 from ..store import NULL_REF, new_ref
-from ..store.errors import StoreError
+from ..store.errors import StoreConflict, StoreError
 from .host_agent import LocalAgent, _host_live, _srs_of, agent_for
 from .message import new_message
 from .registry import implements
@@ -206,16 +206,35 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         ops.pop(vm, None)
 
 
+async def _rewrite(ctx: Context, vm: str,
+                   change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    """Write `change(record)` to the VM as the record stands now; another host's write to it
+    in between (the destination taking its commit back) refuses ours as stale: read again."""
+    for _ in range(20):
+        await catch_up(ctx.services)
+        txn = txn_of(ctx)
+        rec = txn.get("VM", vm)
+        values = change(rec) if rec is not None else None
+        if not values:
+            return
+        txn.update("VM", vm, values)
+        txn.update("VM", vm, {"allowed_operations": allowed_operations(txn.get("VM", vm))})
+        try:
+            await txn.commit()
+            return
+        except StoreConflict:
+            await asyncio.sleep(0.05)
+    log.error("VM %s: could not record the end of its migration", vm)
+
+
 async def _abandon(ctx: Context, vm: str, op_ref: str) -> None:
     """The migration failed: the operation is cleared (the record still says here)."""
-    await catch_up(ctx.services)
-    txn = txn_of(ctx)
-    rec = txn.get("VM", vm)
-    if rec is not None and op_ref in rec["current_operations"]:
-        cur = {k: v for k, v in rec["current_operations"].items() if k != op_ref}
-        txn.update("VM", vm, {"current_operations": cur})
-        txn.update("VM", vm, {"allowed_operations": allowed_operations(txn.get("VM", vm))})
-    await txn.commit()
+    def change(rec: dict[str, Any]) -> dict[str, Any] | None:
+        if op_ref not in rec["current_operations"]:
+            return None
+        return {"current_operations": {k: v for k, v in rec["current_operations"].items()
+                                       if k != op_ref}}
+    await _rewrite(ctx, vm, change)
 
 
 def _management_network(store: Any, host: str) -> str:
@@ -261,6 +280,7 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     def failed(why: str) -> XenAPIError:
         return XenAPIError("VM_MIGRATE_FAILED", vm, source, host, why)
 
+    op = VmOps.of(services).busy[vm][0]
     receiver = await _receiver(ctx, host, dest)
     try:
         sock = await _connect(receiver["xenops"])
@@ -270,7 +290,8 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     # migration's receiver records its own under the same VM)
     mine = services.vm_devices.pop(vm, [])
     try:
-        header = {"token": receiver["token"], "vm": vm, "op": op_ref, "source": source}
+        header = {"token": receiver["token"], "vm": vm, "operation": op, "op": op_ref,
+                  "source": source}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
         await hv.migrate_send(domid, sock, live)
@@ -280,6 +301,7 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
             raise failed(str(exc)) from None
     except (MigrationError, OSError) as exc:
         services.vm_devices[vm] = mine
+        await _reclaim(ctx, vm, domid, source)
         raise failed(str(exc)) from None
     finally:
         sock.close()
@@ -287,6 +309,16 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     att = Attached(ctx)
     att.vdis = mine
     await att.detach_all()
+
+
+async def _reclaim(ctx: Context, vm: str, domid: int, source: str) -> None:
+    """The copy here runs again: if the destination's record of the move stayed (it could
+    not take it back itself), the record comes back here."""
+    def change(rec: dict[str, Any]) -> dict[str, Any] | None:
+        if rec["resident_on"] == source and rec["domid"] == domid:
+            return None
+        return {"resident_on": source, "domid": domid, "power_state": "Running"}
+    await _rewrite(ctx, vm, change)
 
 
 async def _settle(ctx: Context, vm: str, domid: int, op_ref: str, source: str) -> bool:
@@ -387,16 +419,32 @@ async def _accept(services: Any, listener: socket.socket, token: str) -> None:
     finally:
         listener.close()
     try:
-        await _incoming(services, conn, str(header.get("vm")), str(header.get("op")),
-                        str(header.get("source")))
-    except Exception:  # noqa: BLE001 - the sender reports the failure to its client
-        log.warning("incoming migration of %s failed", header.get("vm"), exc_info=True)
+        await _incoming(services, conn, str(header.get("vm")), str(header.get("operation")),
+                        str(header.get("op")), str(header.get("source")))
+    except Exception as exc:  # noqa: BLE001 - the sender reports the failure to its client
+        log.warning("incoming migration of %s failed: %s", header.get("vm"), exc)
     finally:
         conn.close()
 
 
-async def _incoming(services: Any, sock: socket.socket, vm: str, op_ref: str,
+async def _incoming(services: Any, sock: socket.socket, vm: str, op: str, op_ref: str,
                     source: str) -> None:
+    """Restore the VM's domain here, record the move at the commit point, run it. The VM
+    counts as busy here meanwhile, so that this host's pump leaves the incoming domain to
+    the migration (a rolled back one dies here without the VM halting)."""
+    busy = VmOps.of(services).busy
+    mine = vm not in busy               # a localhost migration: the source's entry
+    if mine:
+        busy[vm] = (op, op_ref)
+    try:
+        await _restore(services, sock, vm, op_ref, source)
+    finally:
+        if mine:
+            busy.pop(vm, None)
+
+
+async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
+                   source: str) -> None:
     from ..xen import config
     await catch_up(services)
     ctx = _internal_ctx(services, "host.migrate_receive", services.store.transaction())
@@ -405,12 +453,12 @@ async def _incoming(services: Any, sock: socket.socket, vm: str, op_ref: str,
         raise RuntimeError(f"no migration of {vm} from {source} is in progress")
     hv = hypervisor(ctx)
     att = Attached(ctx, handover=True)
+    committed = []
 
     async def commit(domid: int) -> None:
         await catch_up(services)
         info = await hv.domain_info(domid)
-        txn = txn_of(ctx)
-        cctx = _internal_ctx(services, "host.migrate_receive", txn)
+        cctx = _internal_ctx(services, "host.migrate_receive", txn_of(ctx))
         now = cctx.txn.get("VM", vm)
         if now is None or op_ref not in now["current_operations"] or \
                 now["resident_on"] != source:
@@ -421,6 +469,7 @@ async def _incoming(services: Any, sock: socket.socket, vm: str, op_ref: str,
         cctx.txn.update("VM", vm, {"allowed_operations": allowed_operations(
             cctx.txn.get("VM", vm))})
         await cctx.txn.commit()
+        committed.append(domid)
 
     try:
         disks, nics = await _devices(ctx, ctx.txn, vm, att)
@@ -431,94 +480,15 @@ async def _incoming(services: Any, sock: socket.socket, vm: str, op_ref: str,
     except BaseException:
         with contextlib.suppress(Exception):
             sock.shutdown(socket.SHUT_RDWR)
+        if committed:
+            # recorded here, but the copy here could not run and is gone: the source
+            # resumes its own, so the record goes back to it
+            back = {"resident_on": source, "domid": rec["domid"],
+                    "power_state": rec["power_state"]}
+            await _rewrite(ctx, vm, lambda now: back if now["domid"] == committed[0] else None)
         await att.detach_all()
         raise
     services.vm_devices[vm] = att.vdis
     monitor = getattr(services, "monitor", None)
     if monitor is not None:
         monitor.declare_vm(vm)
-
-
-# --- evacuation: every VM off a host, by live migration -----------------------------------
-def evacuation_plan(ctx: Context, host: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """xapi's plan: each VM running on `host` (dom0 aside) -> another enabled live host that
-    sees its disks and has the memory (counting what the plan already puts there), or the
-    error that stops it (HOST_NOT_ENOUGH_FREE_MEMORY [vm] when no host can take it)."""
-    services, store = ctx.services, ctx.services.store
-    free: dict[str, int] = {}
-    for ref, h in store.records("host").items():
-        if ref == host or not h["enabled"] or not _host_live(services, ref):
-            continue
-        m = store.get("host_metrics", h["metrics"])
-        free[ref] = m["memory_free"] if m is not None else 0
-    plan: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
-    for ref, rec in sorted(store.records("VM").items()):
-        if rec["resident_on"] != host or rec["is_control_domain"] \
-                or rec["power_state"] not in ("Running", "Paused"):
-            continue
-        need = rec["memory_static_max"]
-        fits = [h for h in free if free[h] >= need and all(
-            _sees(store, sr, h) for sr in _srs_of(store, ref))]
-        if rec["power_state"] != "Running" or not fits:
-            errors[ref] = ["HOST_NOT_ENOUGH_FREE_MEMORY", ref] if rec["power_state"] == \
-                "Running" else ["VM_BAD_POWER_STATE", ref, "running", "paused"]
-            continue
-        target = max(fits, key=lambda h: free[h])
-        free[target] -= need
-        plan[ref] = target
-    return plan, errors
-
-
-@implements("host.get_vms_which_prevent_evacuation")
-async def get_vms_which_prevent_evacuation(ctx: Context, self: str) -> dict[str, list[str]]:
-    return evacuation_plan(ctx, self)[1]
-
-
-@implements("host.assert_can_evacuate")
-async def assert_can_evacuate(ctx: Context, host: str) -> None:
-    errors = [",".join(e) for e in evacuation_plan(ctx, host)[1].values()]
-    if errors:
-        raise XenAPIError("CANNOT_EVACUATE_HOST", "|".join(errors))
-
-
-#: VMs migrated at once when the caller leaves evacuate_batch_size 0
-EVACUATE_BATCH = 4
-
-
-@implements("host.evacuate")
-async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: int) -> None:
-    """Migrate every VM off `host`, several at a time, each through its host's agent as a
-    VM.pool_migrate; the plan's first error if one cannot go (nothing moved then). A
-    migration that fails ends the evacuation with its error once the batch is done."""
-    plan, errors = evacuation_plan(ctx, host)
-    for code_and_params in errors.values():
-        raise XenAPIError(*code_and_params)
-    services = ctx.services
-    batch = evacuate_batch_size if evacuate_batch_size > 0 else EVACUATE_BATCH
-    sem = asyncio.Semaphore(batch)
-    done = 0
-
-    async def one(vm: str, target: str) -> None:
-        nonlocal done
-        async with sem:
-            args = [vm, target, {"live": "true"}]
-            agent = agent_for(services, host)
-            if agent is not None:
-                await agent.call("VM.pool_migrate", args)
-            else:
-                vctx = Context(services, ctx.caller, "VM.pool_migrate",
-                               services.store.transaction(), ctx.session_ref, ctx.session)
-                try:
-                    await pool_migrate(vctx, *args)
-                finally:
-                    vctx.txn.rollback()
-            done += 1
-            await _progress(ctx, done / len(plan))
-
-    results = await asyncio.gather(*(one(vm, t) for vm, t in plan.items()),
-                                   return_exceptions=True)
-    await catch_up(services)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
