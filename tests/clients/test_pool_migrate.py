@@ -310,3 +310,83 @@ def test_faults_at_each_handshake_step_leave_one_copy_on_the_source(pool):
     assert copies(b, uuid) == 0 and copies(c, uuid) == 1
     assert x.VM.get_resident_on(vm) == C
     x.VM.hard_shutdown(vm)
+
+
+def shared_sr(x, host: str, path) -> str:
+    path.mkdir()
+    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
+
+
+def with_disk(x, vm: str, sr: str) -> str:
+    vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 << 20), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": "root", "name_description": ""})
+    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    return vdi
+
+
+def test_migrate_send_with_a_shared_disk_and_evacuate(pool, tmp_path):
+    """VM.migrate_send (intra-pool, the token of host.migrate_receive) moves a VM whose disk is
+    on a shared SR: the disk's attachment passes from B to C. host.evacuate empties B, two
+    VMs at a time; a VM whose disk only B sees blocks it, exactly."""
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = refs(x)
+    A, B, C = hosts[a.address], hosts[b.address], hosts[c.address]
+    sr = shared_sr(x, A, tmp_path / "shared")
+    vm = x.VM.create(vm_create_record("disk mover"))
+    vdi = with_disk(x, vm, sr)
+    x.VM.start_on(vm, B, False, False)
+    attach = tmp_path / "shared" / ".attach" / x.VDI.get_uuid(vdi)
+    assert json.loads(attach.read_text())["hosts"] == {x.host.get_uuid(B): 1}
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+    x.VM.assert_can_migrate(vm, dest, True, {vdi: sr}, {}, {})
+    assert x.VM.migrate_send(vm, dest, True, {vdi: sr}, {}, {}) == vm
+    assert x.VM.get_resident_on(vm) == C and copies(c, x.VM.get_uuid(vm)) == 1
+    assert json.loads(attach.read_text())["hosts"] == {x.host.get_uuid(C): 1}
+    # a receiver's token is for one sender: a wrong one is refused, nothing moves
+    bad = {**x.host.migrate_receive(B, net, {}), "token": "0" * 64}
+    task = x.Async.VM.migrate_send(vm, bad, True, {}, {}, {})
+    assert wait_task(x, task)["error_info"][0] == "VM_MIGRATE_FAILED"
+    assert x.VM.get_resident_on(vm) == C and copies(c, x.VM.get_uuid(vm)) == 1
+
+    # evacuation: B runs four VMs (one on the shared SR); then one only B can run
+    movers = [running_vm(x, B, f"evacuee {i}") for i in range(3)] + [vm]
+    x.VM.pool_migrate(vm, B, {"live": "true"})
+    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
+                   and x.PBD.get_host(rec["PBDs"][0]) == B)
+    stuck = x.VM.create(vm_create_record("stuck"))
+    with_disk(x, stuck, local_b)
+    x.VM.start_on(stuck, B, False, False)
+    assert x.host.get_vms_which_prevent_evacuation(B) == {
+        stuck: ["VM_REQUIRES_SR", stuck, local_b]}
+    assert details(x.host.assert_can_evacuate, B) == [
+        "CANNOT_EVACUATE_HOST", f"VM_REQUIRES_SR,{stuck},{local_b}"]
+    assert details(x.host.evacuate, B, NULL, "2") == ["VM_REQUIRES_SR", stuck, local_b]
+    assert all(x.VM.get_resident_on(m) == B for m in movers)     # nothing moved
+    x.VM.hard_shutdown(stuck)
+
+    x.host.disable(B)
+    x.host.assert_can_evacuate(B)
+    t0 = time.monotonic()
+    x.host.evacuate(B, NULL, "2")
+    print(f"evacuated {len(movers)} VMs in {(time.monotonic() - t0) * 1000:.0f} ms")
+    assert x.host.get_vms_which_prevent_evacuation(B) == {}
+    for m in movers:
+        where = x.VM.get_resident_on(m)
+        uuid = x.VM.get_uuid(m)
+        assert where in (A, C) and x.VM.get_power_state(m) == "Running"
+        assert copies(b, uuid) == 0
+        assert copies(a, uuid) + copies(c, uuid) == 1
+        assert copies(a if where == A else c, uuid) == 1
+    # a disabled host gets no new VMs
+    fresh = x.VM.create(vm_create_record("fresh"))
+    x.VM.set_affinity(fresh, B)
+    x.VM.start(fresh, False, False)
+    assert x.VM.get_resident_on(fresh) != B
+    assert details(x.VM.pool_migrate, fresh, B, {}) == ["HOST_DISABLED", B]

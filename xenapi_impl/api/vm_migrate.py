@@ -492,3 +492,96 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
     monitor = getattr(services, "monitor", None)
     if monitor is not None:
         monitor.declare_vm(vm)
+
+
+# --- evacuation: every VM off a host, by live migration -----------------------------------
+def evacuation_plan(ctx: Context, host: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """xapi's plan: each VM running on `host` (dom0 aside) -> another enabled live host that
+    sees its disks and has the memory (counting what the plan already puts there), or the
+    error that stops it (VM_REQUIRES_SR [vm, sr] when no other host sees a disk,
+    HOST_NOT_ENOUGH_FREE_MEMORY [vm] when none has the room)."""
+    services, store = ctx.services, ctx.services.store
+    free: dict[str, int] = {}
+    for ref, h in store.records("host").items():
+        if ref == host or not h["enabled"] or not _host_live(services, ref):
+            continue
+        m = store.get("host_metrics", h["metrics"])
+        free[ref] = m["memory_free"] if m is not None else 0
+    plan: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for ref, rec in sorted(store.records("VM").items()):
+        if rec["resident_on"] != host or rec["is_control_domain"] \
+                or rec["power_state"] not in ("Running", "Paused"):
+            continue
+        if rec["power_state"] != "Running":
+            errors[ref] = ["VM_BAD_POWER_STATE", ref, "running", "paused"]
+            continue
+        need = rec["memory_static_max"]
+        fits, lacking = [], None
+        for h in free:
+            sr = next((sr for sr in _srs_of(store, ref) if not _sees(store, sr, h)), None)
+            if sr is not None:
+                lacking = sr
+            elif free[h] >= need:
+                fits.append(h)
+        if not fits:
+            errors[ref] = ["VM_REQUIRES_SR", ref, lacking] if lacking is not None \
+                else ["HOST_NOT_ENOUGH_FREE_MEMORY", ref]
+            continue
+        target = max(fits, key=lambda h: free[h])
+        free[target] -= need
+        plan[ref] = target
+    return plan, errors
+
+
+@implements("host.get_vms_which_prevent_evacuation")
+async def get_vms_which_prevent_evacuation(ctx: Context, self: str) -> dict[str, list[str]]:
+    return evacuation_plan(ctx, self)[1]
+
+
+@implements("host.assert_can_evacuate")
+async def assert_can_evacuate(ctx: Context, host: str) -> None:
+    errors = [",".join(e) for e in evacuation_plan(ctx, host)[1].values()]
+    if errors:
+        raise XenAPIError("CANNOT_EVACUATE_HOST", "|".join(errors))
+
+
+#: VMs migrated at once when the caller leaves evacuate_batch_size 0
+EVACUATE_BATCH = 4
+
+
+@implements("host.evacuate")
+async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: int) -> None:
+    """Migrate every VM off `host`, `evacuate_batch_size` at a time, each as a VM.pool_migrate
+    carried out by `host`'s agent; the plan's first error if one cannot go (nothing moved
+    then). A migration that fails ends the evacuation with its error once the rest is done."""
+    plan, errors = evacuation_plan(ctx, host)
+    for code_and_params in errors.values():
+        raise XenAPIError(*code_and_params)
+    services = ctx.services
+    sem = asyncio.Semaphore(evacuate_batch_size if evacuate_batch_size > 0 else EVACUATE_BATCH)
+    done = 0
+
+    async def one(vm: str, target: str) -> None:
+        nonlocal done
+        async with sem:
+            args = [vm, target, {"live": "true"}]
+            agent = agent_for(services, host)
+            if agent is not None:
+                await agent.call("VM.pool_migrate", args)
+            else:
+                vctx = Context(services, ctx.caller, "VM.pool_migrate",
+                               services.store.transaction(), ctx.session_ref, ctx.session)
+                try:
+                    await pool_migrate(vctx, *args)
+                finally:
+                    vctx.txn.rollback()
+            done += 1
+            await _progress(ctx, done / len(plan))
+
+    results = await asyncio.gather(*(one(vm, t) for vm, t in plan.items()),
+                                   return_exceptions=True)
+    await catch_up(services)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
