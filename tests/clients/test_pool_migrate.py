@@ -390,3 +390,38 @@ def test_migrate_send_with_a_shared_disk_and_evacuate(pool, tmp_path):
     x.VM.start(fresh, False, False)
     assert x.VM.get_resident_on(fresh) != B
     assert details(x.VM.pool_migrate, fresh, B, {}) == ["HOST_DISABLED", B]
+
+
+def test_master_killed_during_migrations(pool):
+    """SIGKILL the master while four migrations it forwarded run between two slaves: each
+    VM ends with exactly one running copy, where its record says, its operation cleared; a
+    slave takes over with emergency_transition_to_master and clients go on migrating."""
+    a, b, c = pool
+    password = a.proc.password
+    x = a.session(password).xenapi
+    hosts = refs(x)
+    B, C = hosts[b.address], hosts[c.address]
+    vms = [running_vm(x, B, f"kill test {i}", memory_mib=256) for i in range(4)]
+    uuids = {vm: x.VM.get_uuid(vm) for vm in vms}
+    for vm in vms:
+        x.Async.VM.pool_migrate(vm, C, {"live": "true"})
+    wait(lambda: any(x.VM.get_current_operations(vm) for vm in vms), 20, "a migration")
+    a.proc.kill()                                   # SIGKILL the master mid-migrations
+    xb = b.local_session(password).xenapi
+    xb.pool.emergency_transition_to_master()
+    xn = b.session(password).xenapi
+    wait(lambda: all(xn.VM.get_current_operations(vm) == {} for vm in vms), 60,
+         "the migrations to end")
+    for vm in vms:
+        rec = xn.VM.get_record(vm)
+        assert rec["power_state"] == "Running"
+        assert rec["resident_on"] in (B, C)
+        here, there = (b, c) if rec["resident_on"] == B else (c, b)
+        assert copies(here, uuids[vm]) == 1 and copies(there, uuids[vm]) == 0, vm
+    # clients go on: the new master forwards migrations as the old one did
+    for vm in vms:
+        target = B if xn.VM.get_resident_on(vm) == C else C
+        xn.VM.pool_migrate(vm, target, {"live": "true"})
+        assert xn.VM.get_resident_on(vm) == target
+        assert copies(b if target == B else c, uuids[vm]) == 1
+        xn.VM.hard_shutdown(vm)
