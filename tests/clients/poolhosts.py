@@ -35,7 +35,9 @@ def free_port() -> int:
 
 
 class Host:
-    def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int) -> None:
+    def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int,
+                 lease: float = LEASE) -> None:
+        self.lease = lease
         self.address = ADDRESSES[n]
         self.port = port
         self.https_port = https_port
@@ -52,7 +54,7 @@ class Host:
             extra=["--http", f"{self.address}:{self.port}",
                    "--https", f"{self.address}:{self.https_port}",
                    "--cert", str(self.work / "server.pem"), "--name", f"host{self.n}",
-                   "--lease-seconds", str(LEASE), "--monitor-interval", "1"])
+                   "--lease-seconds", str(self.lease), "--monitor-interval", "1"])
 
     def start(self) -> "Host":
         self.proc = self._proc()
@@ -92,8 +94,13 @@ def domains(host: Host) -> str:
 
 @pytest.fixture
 def pool(tmp_path, pg_db):
+    yield from running_pool(tmp_path, pg_db.url)
+
+
+def running_pool(tmp_path, db: str, lease: float = LEASE):
+    """Three hosts on `db` (the first makes the pool), stopped and their logs checked after."""
     port, https_port = free_port(), free_port()
-    hosts = [Host(tmp_path, n, pg_db.url, port, https_port) for n in range(3)]
+    hosts = [Host(tmp_path, n, db, port, https_port, lease) for n in range(3)]
     hosts[0].start()                  # the first host on an empty database makes the pool
     for h in hosts[1:]:
         h.start()
@@ -109,3 +116,18 @@ def pool(tmp_path, pg_db):
             assert "Traceback" not in h.proc.log(), h.proc.log()
 
 
+def with_disk(x, vm: str, sr: str, name: str = "root") -> str:
+    """A new 64 MiB VDI on `sr` as the VM's bootable disk 0."""
+    vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 << 20), "type": "user",
+                        "sharable": False, "read_only": False, "other_config": {},
+                        "name_label": name, "name_description": ""})
+    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
+                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
+                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    return vdi
+
+
+def local_sr(x, host: str) -> str:
+    """The host's own file SR."""
+    return next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
+                and x.PBD.get_host(rec["PBDs"][0]) == host)

@@ -24,6 +24,7 @@ import pytest
 import XenAPI
 
 from poolhosts import LEASE, Host, domains as _domains, free_port as _free_port, pool  # noqa: F401
+from poolhosts import local_sr, with_disk
 from poolhosts import wait as _wait
 from serverproc import ServerProcess
 from vm_records import vm_create_record
@@ -217,14 +218,8 @@ def test_vm_operations_run_on_the_resident_host(pool):
     x.host.enable(hosts[b.address])
 
     # a disk on B's local SR: only B can run the VM, whatever its affinity
-    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
-                   and x.PBD.get_host(rec["PBDs"][0]) == hosts[b.address])
-    vdi = x.VDI.create({"SR": local_b, "virtual_size": str(64 << 20), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "local", "name_description": ""})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
-                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    local_b = local_sr(x, hosts[b.address])
+    with_disk(x, vm, local_b, "local")
     x.VM.set_affinity(vm, hosts[c.address])
     with pytest.raises(XenAPI.Failure) as err:
         x.VM.start_on(vm, hosts[c.address], False, False)
@@ -400,12 +395,7 @@ def test_shared_sr_is_plugged_everywhere_and_each_host_keeps_its_attachments(poo
     assert all(p["currently_attached"] for p in pbds)
 
     vm = x.VM.create(vm_create_record("on shared storage"))
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 << 20), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "root", "name_description": ""})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
-                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    vdi = with_disk(x, vm, sr)
     x.VM.start_on(vm, hosts[b.address], False, False)
     vdi_uuid = x.VDI.get_uuid(vdi)
     record = path / ".attach" / vdi_uuid

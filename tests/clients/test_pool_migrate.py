@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ import time
 import pytest
 import XenAPI
 
-from poolhosts import Host, domains, pool, wait  # noqa: F401
+from poolhosts import Host, domains, local_sr, pool, wait, with_disk  # noqa: F401
 from vm_records import vm_create_record
 from xo import NODE_DIR, require_node
 
@@ -38,6 +37,12 @@ def copies(host: Host, uuid: str) -> int:
 
 def refs(x) -> dict[str, str]:
     return {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+
+
+def connect(pool) -> tuple:
+    """The master's API (root's SDK session) and the host refs by address."""
+    x = pool[0].session(pool[0].proc.password).xenapi
+    return x, refs(x)
 
 
 def running_vm(x, host: str, name: str = "mover", memory_mib: int = 128) -> str:
@@ -77,8 +82,7 @@ def wait_task(x, task: str, timeout: float = 60) -> dict:
 def test_pool_migrate_seen_by_a_client_on_another_host(pool):
     a, b, c = pool
     password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     vm = running_vm(x, hosts[b.address])
     uuid = x.VM.get_uuid(vm)
     domid = x.VM.get_domid(vm)
@@ -147,8 +151,7 @@ def test_xo_connector_migrates_and_sees_it(pool):
     a, b, c = pool
     require_node()
     password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     vm = running_vm(x, hosts[b.address], "xo mover")
     out = subprocess.run(["node", os.path.join(NODE_DIR, "xo_migrate.mjs"), c.url, "root",
                           password, vm, hosts[c.address]], capture_output=True, text=True,
@@ -177,9 +180,7 @@ def state(x, vm: str) -> tuple:
 
 def test_refusals_are_exact_and_change_nothing(pool):
     a, b, c = pool
-    password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     B, C = hosts[b.address], hosts[c.address]
 
     halted = x.VM.create(vm_create_record("halted"))
@@ -216,15 +217,9 @@ def test_refusals_are_exact_and_change_nothing(pool):
     x.VM.hard_shutdown(filler)
 
     # a disk on B's local SR, which C cannot see, and no vdi_map
-    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
-                   and x.PBD.get_host(rec["PBDs"][0]) == B)
+    local_b = local_sr(x, B)
     disky = x.VM.create(vm_create_record("local disk"))
-    vdi = x.VDI.create({"SR": local_b, "virtual_size": str(64 << 20), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "local", "name_description": ""})
-    x.VBD.create({"VM": disky, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
-                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
+    with_disk(x, disky, local_b, "local")
     x.VM.start_on(disky, B, False, False)
     assert details(x.VM.pool_migrate, disky, C, {}) == ["VM_REQUIRES_SR", disky, local_b]
     net = next(p["network"] for p in x.PIF.get_all_records().values()
@@ -285,9 +280,7 @@ FAULTS = [
 
 def test_faults_at_each_handshake_step_leave_one_copy_on_the_source(pool):
     a, b, c = pool
-    password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     B, C = hosts[b.address], hosts[c.address]
     vm = running_vm(x, B)
     uuid = x.VM.get_uuid(vm)
@@ -317,24 +310,12 @@ def shared_sr(x, host: str, path) -> str:
     return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
 
 
-def with_disk(x, vm: str, sr: str) -> str:
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(64 << 20), "type": "user",
-                        "sharable": False, "read_only": False, "other_config": {},
-                        "name_label": "root", "name_description": ""})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW",
-                  "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
-                  "qos_algorithm_params": {}, "device": "", "unpluggable": False})
-    return vdi
-
-
 def test_migrate_send_with_a_shared_disk_and_evacuate(pool, tmp_path):
     """VM.migrate_send (intra-pool, the token of host.migrate_receive) moves a VM whose disk is
     on a shared SR: the disk's attachment passes from B to C. host.evacuate empties B, two
     VMs at a time; a VM whose disk only B sees blocks it, exactly."""
     a, b, c = pool
-    password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     A, B, C = hosts[a.address], hosts[b.address], hosts[c.address]
     sr = shared_sr(x, A, tmp_path / "shared")
     vm = x.VM.create(vm_create_record("disk mover"))
@@ -358,8 +339,7 @@ def test_migrate_send_with_a_shared_disk_and_evacuate(pool, tmp_path):
     # evacuation: B runs four VMs (one on the shared SR); then one only B can run
     movers = [running_vm(x, B, f"evacuee {i}") for i in range(3)] + [vm]
     x.VM.pool_migrate(vm, B, {"live": "true"})
-    local_b = next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"
-                   and x.PBD.get_host(rec["PBDs"][0]) == B)
+    local_b = local_sr(x, B)
     stuck = x.VM.create(vm_create_record("stuck"))
     with_disk(x, stuck, local_b)
     x.VM.start_on(stuck, B, False, False)
@@ -398,8 +378,7 @@ def test_master_killed_during_migrations(pool):
     slave takes over with emergency_transition_to_master and clients go on migrating."""
     a, b, c = pool
     password = a.proc.password
-    x = a.session(password).xenapi
-    hosts = refs(x)
+    x, hosts = connect(pool)
     B, C = hosts[b.address], hosts[c.address]
     vms = [running_vm(x, B, f"kill test {i}", memory_mib=256) for i in range(4)]
     uuids = {vm: x.VM.get_uuid(vm) for vm in vms}
