@@ -257,7 +257,7 @@ for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "
             "hard_reboot", "suspend", "set_VCPUs_number_live", "add_to_VCPUs_params_live",
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
             "set_shadow_multiplier_live", "send_sysrq", "send_trigger", "pool_migrate",
-            "migrate_send"):
+            "migrate_send", "assert_can_migrate"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
 # storage operations run where the SR is plugged (a local SR: on its host)
 ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])
