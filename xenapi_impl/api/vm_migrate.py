@@ -25,7 +25,7 @@ import socket
 from typing import Any, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from ..store import NULL_REF, new_ref
 from ..store.errors import StoreConflict, StoreError
 from .host_agent import LocalAgent, _host_live, _srs_of, agent_for
