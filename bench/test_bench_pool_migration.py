@@ -186,7 +186,9 @@ def test_pool_migrations(benchmark: Any, pool: list[Host]) -> None:
         want = {r["uuid"]: int(r["domid"]) for r in records.values()
                 if r["resident_on"] == ref and not r["is_control_domain"]}
         assert {n: d[0] for n, d in seen.items()} == want, (h.address, seen, want)
-    assert not failures, failures
+    logs = [line for h in pool for line in h.proc.log().splitlines()
+            if "WARNING" in line and "migrat" in line]
+    assert not failures, (failures, logs)
     assert len(walls) == MIGRATIONS
     info = {"migrations": len(walls), "failures": len(failures),
             "wall_ms_median": round(statistics.median(walls), 1),

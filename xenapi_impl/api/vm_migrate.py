@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 #: seconds a receiver waits for its sender to connect
 ACCEPT_TIMEOUT = 60.0
 HEADER_MAX = 4096
+#: commits of the move refused as stale (another host wrote the VM or its metrics since the
+#: read) tried again with a fresh read; the source clearing the operation ends the retries
+COMMIT_TRIES = 10
 #: xapi's message priority for VM_MIGRATED (informational)
 MIGRATED_PRIORITY = 5
 
@@ -456,20 +459,29 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
     committed = []
 
     async def commit(domid: int) -> None:
-        await catch_up(services)
         info = await hv.domain_info(domid)
-        cctx = _internal_ctx(services, "host.migrate_receive", txn_of(ctx))
-        now = cctx.txn.get("VM", vm)
-        if now is None or op_ref not in now["current_operations"] or \
-                now["resident_on"] != source:
-            raise RuntimeError("the migration was abandoned by its source")
-        _record_running(cctx, cctx.txn, vm, domid, False, info)
-        cur = {k: v for k, v in now["current_operations"].items() if k != op_ref}
-        cctx.txn.update("VM", vm, {"current_operations": cur})
-        cctx.txn.update("VM", vm, {"allowed_operations": allowed_operations(
-            cctx.txn.get("VM", vm))})
-        await cctx.txn.commit()
-        committed.append(domid)
+        for attempt in range(COMMIT_TRIES):
+            await catch_up(services)
+            cctx = _internal_ctx(services, "host.migrate_receive", txn_of(ctx))
+            now = cctx.txn.get("VM", vm)
+            if now is None or op_ref not in now["current_operations"] or \
+                    now["resident_on"] != source:
+                raise RuntimeError("the migration was abandoned by its source")
+            _record_running(cctx, cctx.txn, vm, domid, False, info)
+            cur = {k: v for k, v in now["current_operations"].items() if k != op_ref}
+            cctx.txn.update("VM", vm, {"current_operations": cur})
+            cctx.txn.update("VM", vm, {"allowed_operations": allowed_operations(
+                cctx.txn.get("VM", vm))})
+            try:
+                await cctx.txn.commit()
+            except StoreConflict:
+                # the source's monitor wrote the VM's metrics meanwhile: read them again
+                if attempt == COMMIT_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.01)
+                continue
+            committed.append(domid)
+            return
 
     try:
         disks, nics = await _devices(ctx, ctx.txn, vm, att)
