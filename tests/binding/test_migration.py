@@ -342,3 +342,47 @@ def test_truncated_stream_restores_nothing(ctx: Context, tmp_path: Path) -> None
         assert guests(ctx) == [] and ctx.free_memory() == free0
     img.write_bytes(data)
     assert ctx.domain_info(ctx.create_restore(vm_config(), img)).running
+
+
+@pytest.mark.parametrize("refuse", [False, True], ids=["committed", "commit-refused"])
+def test_receiver_commit_hook(ctx: Context, refuse: bool) -> None:
+    """migrate_receive's `commit(domid)` runs after the sender cleared the receiver and before
+    the incoming copy is unpaused (a toolstack records the move there); if it raises, the copy
+    is destroyed and the sender resumes its own: one running copy, the source's."""
+    from xenlight_py import migrate_receive
+    domid = running_vm(ctx)
+    a, b = socket.socketpair()
+    seen: list[tuple[int, str, bool]] = []
+    out: dict[str, Any] = {}
+
+    def commit(new: int) -> None:
+        seen.append((new, ctx.domid_to_name(domid), ctx.domain_info(new).paused))
+        if refuse:
+            raise RuntimeError("the record moved")
+
+    def receive() -> None:
+        try:
+            out["domid"] = migrate_receive(ctx, b, vm_config(), commit)
+        except MigrationFailed as e:
+            out["error"] = e
+        finally:
+            b.close()
+
+    t = threading.Thread(target=receive)
+    t.start()
+    try:
+        migrate_send(ctx, domid, a)
+    except MigrationFailed as e:
+        out["sent"] = e
+    a.close()
+    t.join()
+    assert len(seen) == 1
+    new, source_name, paused = seen[0]
+    assert source_name == "vm--migratedaway" and paused     # cleared, not yet running
+    if refuse:
+        assert isinstance(out["error"], MigrationFailed) and "sent" in out
+        assert guests(ctx) == [domid] and ctx.domain_info(domid).running
+        assert ctx.domid_to_name(domid) == "vm"
+    else:
+        assert out["domid"] == new and guests(ctx) == [new]
+        assert ctx.domain_info(new).running and ctx.domid_to_name(new) == "vm"

@@ -126,7 +126,8 @@ def api(srv):
 def test_vm_lifecycle_session(xe, api):
     """vm-install to vm-uninstall as an operator types it: install (clone + provision, no
     longer a template), list and selectors, power verbs, the power-state error as xe prints it,
-    clone, --multiple, snapshot and revert, vm-migrate's NOT_IMPLEMENTED, uninstall."""
+    clone, --multiple, snapshot and revert, vm-migrate (refused halted, then a localhost
+    live migration), uninstall."""
     vm = xe.ok("vm-install", "template=Debian Bookworm 12", "new-name-label=web01")
     rec = api.VM.get_record(api.VM.get_by_uuid(vm))
     assert rec["is_a_template"] is False and len(rec["VBDs"]) == 1
@@ -150,7 +151,11 @@ def test_vm_lifecycle_session(xe, api):
     xe("snapshot-revert", f"snapshot-uuid={snap}")
     xe("vm-param-get", f"uuid={vm}", "param-name=name-description")
     host = xe.ok("host-list", "--minimal")
-    xe("vm-migrate", "vm=web01", f"host={host}")
+    xe("vm-migrate", "vm=web01", f"host={host}")            # halted: the power-state error
+    xe("vm-start", "vm=web01")
+    xe("vm-migrate", "vm=web01", f"host={host}", "live=true")   # to its own host (localhost)
+    xe("vm-list", "name-label=web01", "params=power-state,resident-on")
+    xe("vm-shutdown", "vm=web01", "--force")
     xe("vm-uninstall", "vm=web02", "--force")
     xe("vm-list", "params=name-label", "is-control-domain=false")
     check_golden("vm_lifecycle", xe.transcript())

@@ -279,12 +279,15 @@ ROUTES: dict[str, Router] = {
     "VM.start_on": _start_on,
     "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
     "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
+    "host.migrate_receive": lambda ctx, a: (a[0], "host.migrate_receive", a),
+    "host.compute_free_memory": lambda ctx, a: (a[0], "host.compute_free_memory", a),
     "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
 }
 for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",
             "hard_reboot", "suspend", "set_VCPUs_number_live", "add_to_VCPUs_params_live",
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
-            "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
+            "set_shadow_multiplier_live", "send_sysrq", "send_trigger", "pool_migrate",
+            "migrate_send", "assert_can_migrate", "restart_device_models"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
 # a host's and a running VM's data sources are in the RRDs of the host that measures them;
 # a host's RRD backups and its agent's restart happen on that host
