@@ -32,11 +32,13 @@ from typing import Any
 
 import pytest
 
+from benchsize import size
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clients"))
 from serverproc import ServerProcess  # noqa: E402
 from vm_records import vm_create_record  # noqa: E402
 
-N_VMS = 1000
+N_VMS = size(1000, 16)
 THREADS = 8
 MiB = 1 << 20
 TARGET_S = 20.0
