@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..values import Bare, Record
-from .memo import RecordMemo, join_parts
+from .memo import RecordMemo, join_parts, register
 from .timefmt import format_datetime
 
 PARSE_ERROR = -32700
@@ -180,6 +180,9 @@ def _record(rec: Record) -> bytes:
         data = _dumps(rec).encode()
         _MEMO.put(rec, data)
     return data
+
+
+register(_MEMO, _record)
 
 
 def _json(v: Any, ap: Callable[[Any], None]) -> None:

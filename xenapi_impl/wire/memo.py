@@ -8,7 +8,7 @@ when the Record is collected, and a reused id can never hit because the referenc
 from __future__ import annotations
 
 import weakref
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from ..values import Record
 
@@ -58,6 +58,14 @@ class RecordMemo(Generic[T]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+#: every encoding's memo and the function that encodes a Record into it (prewarm.py)
+CODECS: list[tuple[RecordMemo[Any], Callable[[Record], Any]]] = []
+
+
+def register(memo: RecordMemo[Any], encode: Callable[[Record], Any]) -> None:
+    CODECS.append((memo, encode))
 
 
 def join_parts(parts: list[Any]) -> bytes:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..values import Bare, Record
-from .memo import RecordMemo, join_parts
+from .memo import RecordMemo, join_parts, register
 from .timefmt import format_datetime
 from .xmlshape import ShapeEncoders
 
@@ -77,6 +77,9 @@ def _record(rec: Record) -> bytes:
             data = _finish(parts)
         _MEMO.put(rec, data)
     return data
+
+
+register(_MEMO, _record)
 
 
 def _fragment(v: Any) -> str:
