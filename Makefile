@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 HTTP    ?= 127.0.0.1:8080
 DB      ?= ./xenapi-dev.db
 
-.PHONY: venv venv-run run run-fresh run-pool test bench sim-check clean bindings bindings-c bindings-java completion
+.PHONY: venv venv-run run run-fresh run-pool test bench bench-short sim-check clean bindings bindings-c bindings-java completion
 
 $(VPY):
 	$(PY) -m venv $(VENV)
@@ -51,9 +51,18 @@ bindings: bindings-c bindings-java
 bindings-c: venv
 	$(MAKE) -C bindings/c PY=$(abspath $(VPY)) BUILD=$(CURDIR)/build/bindings/c
 
+# bench-short: every benchmark once with tiny sizes (bench/benchsize.py), so the suite cannot
+# rot; its figures mean nothing (`make bench` measures).
+BENCH_SHORT_OPTS := --bench-short --benchmark-min-rounds=1 --benchmark-max-time=0.001 \
+	--benchmark-warmup=off -p no:cacheprovider
+
 test: venv
 	$(MAKE) -C stubs/libxl_sim check
 	$(VPY) -m pytest -q tests
+	$(VPY) -m pytest -q bench $(BENCH_SHORT_OPTS)
+
+bench-short: venv
+	$(VPY) -m pytest -q bench $(BENCH_SHORT_OPTS)
 
 # The Java binding: sources from xenapi_impl/bindings/java, compiled offline against Debian's
 # Jackson (libjackson2-databind-java) into build/bindings/java/xen-api.jar.
