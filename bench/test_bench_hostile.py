@@ -46,6 +46,7 @@ ATTACKERS = [f"127.0.0.{i}" for i in range(2, 10)]
 # fewer and smaller attackers, a shorter legitimate client in the short mode
 IDLE, TRICKLE, UNREAD = size(1100, 50), size(200, 10), size(20, 2)
 BOMB_MIB, CALLS, LOGINS = size(1024, 64), size(100, 5), size(5, 1)
+BOMBERS, FLOODERS = size(8, 2), size(16, 2)
 CALL_TIMEOUT = 20.0        # a legitimate call that takes longer counts as failed
 
 
@@ -186,7 +187,7 @@ def gzip_bomb(s: ServerProcess) -> Iterator[None]:
             finally:
                 c.close()
 
-    return _threads(8, work)
+    return _threads(BOMBERS, work)
 
 
 @contextmanager
@@ -223,7 +224,7 @@ def login_flood(s: ServerProcess) -> Iterator[None]:
             n += 1
         c.close()
 
-    return _threads(16, work)
+    return _threads(FLOODERS, work)
 
 
 ATTACKS = {"control": no_attack, "idle": idle, "slowloris": slowloris, "slow_body": slow_body,
