@@ -258,15 +258,6 @@ def _report(benchmark, latencies: list[float], total_calls: int, label: str) -> 
     print(f"\n{label}: {info}")
 
 
-def _server_pids(pid: int) -> list[int]:
-    """The server and its worker processes (their CPU counts as the server's)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [pid] + [int(c) for c in f.read().split()]
-    except OSError:
-        return [pid]
-
-
 @pytest.mark.parametrize("procs", [1, 4])
 @pytest.mark.parametrize("server", ["ours", "stdlib"])
 def test_get_record(benchmark, bench1k, baseline, server, procs):
@@ -277,7 +268,7 @@ def test_get_record(benchmark, bench1k, baseline, server, procs):
     latencies: list[float] = []
     cpu: list[float] = []
     benchmark.pedantic(drive_processes,
-                       args=(port, _server_pids(pid), body, procs, calls, latencies, cpu),
+                       args=(port, [pid], body, procs, calls, latencies, cpu),
                        rounds=ROUNDS, iterations=1, warmup_rounds=1)
     latencies = latencies[procs * calls:]          # drop the warm-up round
     benchmark.extra_info["server_cores_busy"] = round(statistics.median(cpu[1:]), 2)
@@ -459,20 +450,10 @@ def test_server_rss_encoded(benchmark, bench10k):
 
 def _rss(benchmark, b: Bench, label: str) -> None:
     benchmark.group = "server RSS"
-    pid = b.srv.proc.pid
     rss = benchmark.pedantic(lambda: b.srv.status("VmRSS") / 1024, rounds=1, iterations=1)
-    workers = sum(_rss_kb(c) for c in _server_pids(pid)[1:]) / 1024
-    benchmark.extra_info.update({"rss_mib": round(rss, 1), "workers_rss_mib": round(workers, 1),
+    benchmark.extra_info.update({"rss_mib": round(rss, 1),
                                  "hwm_mib": round(b.srv.status("VmHWM") / 1024, 1)})
     print(f"\nserver RSS with {N_BIG} VMs, {label}: {benchmark.extra_info}")
-
-
-def _rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def _sqlite_loop(path: str, commits: int, latencies: list[float]) -> int:
