@@ -82,6 +82,9 @@ def _make_db(path: str, n_vms: int) -> None:
         base = services.default_record("VM")
         for k, v in VM.items():
             base[k] = checked[k].type.check(v, k)
+        # what VM.create records (else the server's first start rewrites every VM to say it)
+        from xenapi_impl.api.vm import allowed_operations
+        base["allowed_operations"] = allowed_operations(base)
         async with store.transaction() as txn:
             for i in range(n_vms):
                 rec = dict(base, uuid=new_uuid(), name_label=f"vm-{i}")
