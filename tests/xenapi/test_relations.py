@@ -4,12 +4,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from harness import VM_REQUIRED, run
+
 from xenapi_impl.model import MODEL
 from xenapi_impl.model.relations import LinkedTransaction, Relation, Relations
-from xenapi_impl.server.app import store_specs
-from xenapi_impl.store import NULL_REF, MemoryStore, new_ref, new_uuid
+from xenapi_impl.store import NULL_REF, MemoryStore, new_ref, new_uuid, store_specs
 
 REL = MODEL.relations
 #: ref sets among served classes that are not the inverse of a child field

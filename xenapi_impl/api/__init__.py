@@ -11,4 +11,6 @@ def load_all() -> None:
     from . import vm_copy, vm_live, xva  # noqa: F401
     from . import host_logging  # noqa: F401
     from . import host_misc, vm_misc  # noqa: F401
+    from . import vm_appliance, vm_config, vm_group, vm_recovery, vmss  # noqa: F401
     from . import pool_join, pool_role  # noqa: F401
+    from . import agent_life, blob, database, datasources, ha, role, updates  # noqa: F401

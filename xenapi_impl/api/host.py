@@ -6,8 +6,8 @@ import datetime as _dt
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 

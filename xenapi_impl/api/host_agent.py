@@ -25,8 +25,8 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +256,13 @@ for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
             "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+# a host's and a running VM's data sources are in the RRDs of the host that measures them;
+# a host's RRD backups and its agent's restart happen on that host
+for _op in ("get_data_sources", "query_data_source", "record_data_source",
+            "forget_data_source_archives", "backup_rrds", "sync_data", "restart_agent"):
+    ROUTES[f"host.{_op}"] = (lambda name: lambda ctx, a: (a[0], name, a))(f"host.{_op}")
+    if "data_source" in _op:
+        ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
 # storage operations run where the SR is plugged (a local SR: on its host)
 ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])
 for _op in ("destroy", "resize", "resize_online", "clone", "snapshot", "update"):

@@ -13,7 +13,7 @@ import signal
 import xmlrpc.client
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 
 DEFAULT_PLUGIN_DIR = "/etc/xapi.d/plugins"

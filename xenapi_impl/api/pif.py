@@ -26,8 +26,8 @@ from ..hostnet.mac import is_valid_mac, normalize_mac
 from ..hostnet.model import HostNetwork, Interface
 from ..hostnet.source import DiscoveryError, source_for
 from ..hostnet.syntax import prefix_to_netmask, valid_cidr, valid_ip, valid_netmask
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .network import children, create_network, free_bridge, network_lock, serialized
 from .owned import delete_with_metrics
 from .registry import implements

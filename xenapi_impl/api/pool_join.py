@@ -34,8 +34,8 @@ import time
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ async def _join(ctx: Context, address: str, user: str, password: str, force: boo
 
 
 async def _copy_into(services: Any, url: str) -> None:
-    from ..server.app import store_specs
+    from ..store import store_specs
     from ..store.postgres import PostgresStore
     src = services.store
     pool_db = await PostgresStore.open(url, store_specs(services.model))

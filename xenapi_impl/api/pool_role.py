@@ -28,8 +28,8 @@ import logging
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, StoreConflict, StoreError, StoreFenced
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)

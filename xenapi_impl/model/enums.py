@@ -139,6 +139,10 @@ declare_enum('pif_igmp_status', [
      ('IGMP snooping status is unknown. If this is a VLAN master, then please consult the '
       'underlying VLAN slave PIF.')),
 ])
+declare_enum('placement_policy', [
+    ('anti_affinity', 'Anti-affinity placement policy'),
+    ('normal', 'Default placement policy'),
+])
 declare_enum('pool_allowed_operations', [
     ('ha_enable', 'Indicates this pool is in the process of enabling HA'),
     ('ha_disable', 'Indicates this pool is in the process of disabling HA'),
@@ -320,6 +324,12 @@ declare_enum('vif_operations', [
     ('plug', 'Attempting to hotplug this VIF'),
     ('unplug', 'Attempting to hot unplug this VIF'),
 ])
+declare_enum('vm_appliance_operation', [
+    ('start', 'Start'),
+    ('clean_shutdown', 'Clean shutdown'),
+    ('hard_shutdown', 'Hard shutdown'),
+    ('shutdown', 'Shutdown'),
+])
 declare_enum('vm_operations', [
     ('snapshot', 'refers to the operation "snapshot"'),
     ('clone', 'refers to the operation "clone"'),
@@ -413,4 +423,14 @@ declare_enum('vm_uefi_mode', [
     ('user',
      ("resets a VM's EFI variables related to Secure Boot to the defaults, placing it into "
       'User Mode')),
+])
+declare_enum('vmss_frequency', [
+    ('hourly', 'Hourly snapshots'),
+    ('daily', 'Daily snapshots'),
+    ('weekly', 'Weekly snapshots'),
+])
+declare_enum('vmss_type', [
+    ('snapshot', 'The snapshot is a disk snapshot'),
+    ('checkpoint', 'The snapshot is a checkpoint'),
+    ('snapshot_with_quiesce', 'Support for VSS has been removed.'),
 ])

@@ -7,7 +7,6 @@ why no such object exists; none of these classes has messages, records, or event
 from __future__ import annotations
 
 EXTERNAL_CLASSES: dict[str, str] = {
-    'blob': 'A placeholder for a binary blob',
     'Bond': ('A Network bond that combines physical network interfaces, also known as link '
              'aggregation'),
     'Certificate': 'An X509 certificate used for TLS connections',
@@ -33,10 +32,7 @@ EXTERNAL_CLASSES: dict[str, str] = {
                             'protocol'),
     'VGPU': 'A virtual GPU (vGPU)',
     'VLAN': 'A VLAN mux/demux',
-    'VM_appliance': 'VM appliance',
-    'VM_group': 'A VM group',
     'VMPP': 'VM Protection Policy',
-    'VMSS': 'VM Snapshot Schedule',
     'VTPM': 'A virtual TPM device',
     'VUSB': 'Describes the vusb device',
 }

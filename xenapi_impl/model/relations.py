@@ -64,6 +64,8 @@ RELATIONS: tuple[Relation, ...] = (
     _r("console", "VM", "VM", "consoles"),
     _r("crashdump", "VM", "VM", "crash_dumps"),
     _r("crashdump", "VDI", "VDI", "crash_dumps"),
+    _r("VM", "appliance", "VM_appliance", "VMs"),
+    _r("VM", "snapshot_schedule", "VMSS", "VMs"),
 )
 
 

@@ -7,8 +7,9 @@ import contextlib
 import logging
 from typing import Any
 
+from ..api.agent_hooks import agent_hooks
 from ..model.types import EPOCH
-from ..store import NULL_REF, ClassSpec, Store
+from ..store import NULL_REF, Store
 from ..wire import xmlrpc
 from ..wire.prewarm import Prewarmer
 from .events import EventService
@@ -18,16 +19,6 @@ from .tasks import TaskManager
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 60.0
-#: classes in the model that hold no records (event.from's results are not objects)
-NOT_STORED = frozenset({"event"})
-
-
-def store_specs(model: Any) -> list[ClassSpec]:
-    """The store's classes: every served class of the model that holds records."""
-    return [ClassSpec.of(c) for c in model.classes.values()
-            if getattr(c, "served", True) and c.name not in NOT_STORED]
-
-
 class Services:
     """What message implementations reach through `ctx.services`."""
 
@@ -51,6 +42,8 @@ class Services:
         self.host_name = ""             # name_label of a new host record ("" = hostname)
         #: the pool role (api/pool_role.py): master or slave, leases, heartbeat
         self.pool_role: Any = None
+        #: runs the snapshot schedules (api/vmss.py), started with the server
+        self.vmss_scheduler: Any = None
         #: seconds a lease (master role, a host's liveness) lasts without renewal
         self.lease_seconds = 15.0
         #: set when the server must stop by itself (fenced: another host took its role)
@@ -100,7 +93,6 @@ class Services:
         start = getattr(self.backend, "start", None)
         if start is not None:
             # the hypervisor's event pump and monitor, reporting through the API layer
-            from ..api.agent_hooks import agent_hooks
             start(self, agent_hooks(self), self.monitor_interval)
             self.monitor = getattr(self.backend, "monitor", None)
 
@@ -118,6 +110,8 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.vmss_scheduler is not None:
+            await self.vmss_scheduler.stop()
         if self.pool_role is not None:
             await self.pool_role.stop()
         stop = getattr(self.backend, "stop", None)

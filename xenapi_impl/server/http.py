@@ -24,13 +24,13 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from ..api.caller import Caller
 from ..errors import XenAPIError
+from ..ratelimit import RateLimitedLog
 from ..wire import jsonrpc, xmlrpc
 from . import inflate, tls, unixsock
-from .caller import Caller
 from .connections import ConnectionGuard, GuardedSockSite
 from .limits import TransportLimits, connection_cap
-from ..ratelimit import RateLimitedLog
 from .ratelog import ClientErrorLogger
 
 DEFAULT_MAX_BODY = TransportLimits.max_body

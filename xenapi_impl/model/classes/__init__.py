@@ -26,12 +26,16 @@ from xenapi_impl.model.classes.console import CONSOLE
 from xenapi_impl.model.classes.crashdump import CRASHDUMP
 from xenapi_impl.model.classes.message import MESSAGE
 from xenapi_impl.model.classes.user import USER
+from xenapi_impl.model.classes.blob import BLOB
 from xenapi_impl.model.classes.role import ROLE
+from xenapi_impl.model.classes.vm_appliance import VM_APPLIANCE
+from xenapi_impl.model.classes.vmss import VMSS
+from xenapi_impl.model.classes.vm_group import VM_GROUP
 from xenapi_impl.model.dsl import ClassDef
 
 #: in the order the reference lists them
 ALL_CLASSES: list[ClassDef] = [
     SESSION, TASK, EVENT, POOL, HOST, HOST_METRICS, HOST_CPU, VM, VM_METRICS, VM_GUEST_METRICS,
     NETWORK, VIF, VIF_METRICS, PIF, PIF_METRICS, SR, VDI, VBD, VBD_METRICS, PBD, CONSOLE,
-    CRASHDUMP, MESSAGE, USER, ROLE,
+    CRASHDUMP, MESSAGE, USER, BLOB, ROLE, VM_APPLIANCE, VMSS, VM_GROUP,
 ]
