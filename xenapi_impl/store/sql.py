@@ -70,11 +70,14 @@ def record_of(spec: ClassSpec, row: Iterable[Any], shared: dict[str, Any] | None
 _SHARED_TYPES = (str, int, float, bool)
 
 
+_SHARED_MAX = 256        # longer texts (descriptions, XML blobs) are rarely equal
+
+
 def _shared(text: str, shared: dict[str, Any]) -> Any:
     value = shared.get(text)
     if value is None:
         value = codec.decode(text)
-        if type(value) in _SHARED_TYPES:
+        if type(value) in _SHARED_TYPES and len(text) <= _SHARED_MAX:
             shared[text] = value
     return value
 

@@ -36,17 +36,16 @@ class Prewarmer:
         return len(self._pending)
 
     def replaced(self, pairs: list[tuple[Record, Record]]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:            # not on a loop (a command-line tool): nobody to serve
+            return
         pending = self._pending
         for memo, encode in CODECS:
             for old, new in pairs:
                 if memo.get(old) is not None:
                     pending.append((weakref.ref(new), encode))
         if pending and not self._scheduled:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:        # no loop (a command-line tool): nothing to serve
-                pending.clear()
-                return
             loop.call_soon(self._drain)
             self._scheduled = True
 
