@@ -21,11 +21,13 @@ from typing import Iterator
 
 import pytest
 
+from benchsize import size
+
 from xenlight_py import Context, DomainConfig, DomainInfo, DomainType, ShutdownReason
 
 os.environ.pop("XLSIM_STATE_FILE", None)
 
-C_LOOP = 20000
+C_LOOP = size(20000, 100)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +159,7 @@ def test_dominfo_build_and_read_every_field(benchmark, ctx: Context, domid: int,
 def test_domain_info_sim_from_c(benchmark, ctx: Context, domid: int) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "domain_info (simulator, C loop of 20000)"
     ns = benchmark.pedantic(ctx.sim.bench_domain_info_ns, args=(ctx, domid, C_LOOP),
-                            rounds=10, iterations=1)
+                            rounds=size(10, 1), iterations=1)
     benchmark.extra_info["per_call_ns"] = ns / C_LOOP
 
 
@@ -170,7 +172,7 @@ def _populate(ctx: Context, n: int) -> None:
     assert len(ctx.list_domains()) == n
 
 
-@pytest.mark.parametrize("n", [1, 64, 1024, 4096])
+@pytest.mark.parametrize("n", size([1, 64, 1024, 4096], [1, 64]))
 def test_list_domains(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "list_domains"
     with Context(backend="sim") as c:
@@ -181,7 +183,7 @@ def test_list_domains(benchmark, n: int) -> None:  # type: ignore[no-untyped-def
         c.sim.configure()
 
 
-@pytest.mark.parametrize("n", [1, 64, 1024, 4096])
+@pytest.mark.parametrize("n", size([1, 64, 1024, 4096], [1, 64]))
 def test_list_domains_sim_from_c(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
     benchmark.group = "list_domains (simulator, C loop of 200)"
     with Context(backend="sim") as c:

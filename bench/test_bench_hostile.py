@@ -36,11 +36,17 @@ from contextlib import contextmanager
 
 import pytest
 
+from benchsize import size
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clients"))
 from serverproc import ServerProcess  # noqa: E402
 
 MiB = 1 << 20
 ATTACKERS = [f"127.0.0.{i}" for i in range(2, 10)]
+# fewer and smaller attackers, a shorter legitimate client in the short mode
+IDLE, TRICKLE, UNREAD = size(1100, 50), size(200, 10), size(20, 2)
+BOMB_MIB, CALLS, LOGINS = size(1024, 64), size(100, 5), size(5, 1)
+BOMBERS, FLOODERS = size(8, 2), size(16, 2)
 CALL_TIMEOUT = 20.0        # a legitimate call that takes longer counts as failed
 
 
@@ -94,7 +100,7 @@ def no_attack(s: ServerProcess) -> Iterator[None]:
 def idle(s: ServerProcess) -> Iterator[None]:
     socks = []
     try:
-        for i in range(1100):
+        for i in range(IDLE):
             try:
                 socks.append(_connect(s, ATTACKERS[i % len(ATTACKERS)]))
             except OSError:
@@ -109,7 +115,7 @@ def idle(s: ServerProcess) -> Iterator[None]:
 def _trickle(s: ServerProcess, head: bytes) -> Iterator[None]:
     """200 connections that send `head`, then one more byte per second each."""
     socks, stop = [], threading.Event()
-    for i in range(200):
+    for i in range(TRICKLE):
         k = _connect(s, ATTACKERS[i % len(ATTACKERS)])
         k.sendall(head)
         socks.append(k)
@@ -147,7 +153,7 @@ _BOMB: list[bytes] = []
 def _bomb() -> bytes:
     if not _BOMB:
         z = zlib.compressobj(9, zlib.DEFLATED, 31)
-        _BOMB.append(b"".join([z.compress(bytes(MiB)) for _ in range(1024)] + [z.flush()]))
+        _BOMB.append(b"".join([z.compress(bytes(MiB)) for _ in range(BOMB_MIB)] + [z.flush()]))
     return _BOMB[0]
 
 
@@ -181,14 +187,14 @@ def gzip_bomb(s: ServerProcess) -> Iterator[None]:
             finally:
                 c.close()
 
-    return _threads(8, work)
+    return _threads(BOMBERS, work)
 
 
 @contextmanager
 def unread(s: ServerProcess) -> Iterator[None]:
     body = xc.dumps((s.bench_session,), "VM.get_all_records").encode()
     socks = []
-    for i in range(20):
+    for i in range(UNREAD):
         k = _connect(s, ATTACKERS[i % len(ATTACKERS)], rcvbuf=4096)
         k.sendall(_request(body))
         socks.append(k)
@@ -218,7 +224,7 @@ def login_flood(s: ServerProcess) -> Iterator[None]:
             n += 1
         c.close()
 
-    return _threads(16, work)
+    return _threads(FLOODERS, work)
 
 
 ATTACKS = {"control": no_attack, "idle": idle, "slowloris": slowloris, "slow_body": slow_body,
@@ -234,7 +240,7 @@ def _legit(s: ServerProcess, calls: list[float], logins: list[float], failed: li
         c.request("POST", "/", body=xc.dumps(("root", password), "session.login_with_password"))
         ref = xc.loads(c.getresponse().read())[0][0]["Value"]
         body = xc.dumps((ref,), "pool.get_all_records").encode()
-        for _ in range(100):
+        for _ in range(CALLS):
             t0 = time.perf_counter()
             c.request("POST", "/", body=body)
             assert xc.loads(c.getresponse().read())[0][0]["Status"] == "Success"
@@ -242,7 +248,7 @@ def _legit(s: ServerProcess, calls: list[float], logins: list[float], failed: li
         c.close()
     except Exception as e:  # noqa: BLE001 - a locked-out client is a result, not a crash
         failed.append(f"calls: {type(e).__name__}: {e}")
-    for _ in range(5):
+    for _ in range(LOGINS):
         t0 = time.perf_counter()
         try:
             c = http.client.HTTPConnection("127.0.0.1", s.ports["http"], timeout=CALL_TIMEOUT)

@@ -26,10 +26,12 @@ from typing import Any
 
 import pytest
 
+from benchsize import size
+
 from xenlight_py import Context, DomainConfig, migrate
 
-SIZES = {"1GiB": 1024, "4GiB": 4096}
-ROUNDS = 3
+SIZES = size({"1GiB": 1024, "4GiB": 4096}, {"64MiB": 64})
+ROUNDS = size(3, 1)
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from benchsize import size
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "xenapi"))
 from vm_records import vm_create_record  # noqa: E402
 
@@ -78,7 +80,7 @@ class Host:
         self.tmp.cleanup()
 
 
-@pytest.fixture(scope="module", params=[100, 1000], ids=lambda n: f"{n}vms")
+@pytest.fixture(scope="module", params=size([100, 1000], [4]), ids=lambda n: f"{n}vms")
 def host(request):
     h = Host(request.param)
     yield h
@@ -96,9 +98,10 @@ def test_tick(benchmark, host):
     from xenapi_impl.xen.monitor import Monitor
     m = Monitor(host.services, 5.0)
     host.loop.run_until_complete(m.tick())          # first round: counters' baselines
-    benchmark.pedantic(lambda: host.loop.run_until_complete(m.tick()), rounds=10,
+    rounds = size(10, 1)
+    benchmark.pedantic(lambda: host.loop.run_until_complete(m.tick()), rounds=rounds,
                        iterations=1, warmup_rounds=1)
-    assert m.ticks >= 11
+    assert m.ticks >= rounds + 1
     _per_vm(benchmark, host.n)
 
 
@@ -108,7 +111,7 @@ def test_tick_baseline_hypervisor_read(benchmark, host):
     vms = m._running_vms()
     hv = host.services.backend.hypervisor
     assert len(vms) == host.n + 1                   # and dom0
-    benchmark.pedantic(lambda: Monitor._read(hv.context, hv.kind, vms), rounds=10,
+    benchmark.pedantic(lambda: Monitor._read(hv.context, hv.kind, vms), rounds=size(10, 1),
                        iterations=1, warmup_rounds=1)
     _per_vm(benchmark, host.n)
 
@@ -133,7 +136,7 @@ def test_get_all_records(benchmark, host, monitor):
     try:
         # between calls the loop runs 50 ms, so monitor rounds (and their commits) interleave
         size = benchmark.pedantic(
-            lambda: host.loop.run_until_complete(get_all()), rounds=40, iterations=1,
+            lambda: host.loop.run_until_complete(get_all()), rounds=size(40, 2), iterations=1,
             setup=lambda: host.loop.run_until_complete(asyncio.sleep(0.05)))
     finally:
         host.loop.run_until_complete(m.stop())

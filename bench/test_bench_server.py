@@ -1,15 +1,20 @@
 """XenAPI server benchmarks: the real `xenapi-server` process over HTTP, side by side with
 stdlib baselines in the same run.
 
-  get_record     VM.get_record over XML-RPC, keep-alive, 1 and 8 concurrent clients, beside a
-                 stdlib SimpleXMLRPCServer (threading, HTTP/1.1 keep-alive) answering the same
-                 record from a dict. calls/s, p50, p99 in extra_info.
+  get_record     VM.get_record over XML-RPC, keep-alive, from 1 and 4 load processes (one
+                 connection each), beside a stdlib SimpleXMLRPCServer (threading, HTTP/1.1
+                 keep-alive) answering the same record from a dict. calls/s, p50, p99, and the
+                 CPU seconds the server used per wall second (>1: more than one core).
   get_all        VM.get_all_records at 1,000 and 10,000 VMs over XML-RPC and JSON-RPC (time per
-                 call end to end, bytes), beside stdlib xmlrpc.client.dumps of the same records.
+                 call end to end, bytes), beside stdlib xmlrpc.client.dumps of the same records;
+                 also the first call right after every VM record changed.
   event_wake     event.from blocked in one client, a write from another: latency from the
                  write's reply to the event reply (and from the write's request).
-  setter         VM.set_name_label with durable commits, 1 and 8 clients: calls/s.
+  setter         VM.set_name_label with durable commits, 1 and 8 clients: calls/s, beside a
+                 plain loop of single SQLite commits (WAL, synchronous=FULL) in the same run.
+  rss            the server's resident memory with 10,000 VMs, after the calls above.
 
+Short mode (CI): BENCH_SHORT=1 or --bench-short (benchsize.py).
 Reproduce: .venv/bin/python -m pytest bench/test_bench_server.py --benchmark-only -s \
            --benchmark-columns=min,median,mean,rounds
 """
@@ -29,6 +34,8 @@ import xmlrpc.client as xc
 
 import pytest
 
+from benchsize import size
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clients"))
 from serverproc import ServerProcess  # noqa: E402
 
@@ -45,6 +52,11 @@ VM = {
     "PCI_bus": "", "other_config": {"folder": "/bench", "base_template_name": "Debian"},
     "recommendations": "", "tags": ["bench", "web"],
 }
+
+
+N_SMALL, N_BIG = size(1_000, 20), size(10_000, 50)     # VMs in the two databases
+LOAD = size(2000, 20)              # get_record calls per round, shared by the load processes
+ROUNDS = size(5, 1)
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -70,6 +82,9 @@ def _make_db(path: str, n_vms: int) -> None:
         base = services.default_record("VM")
         for k, v in VM.items():
             base[k] = checked[k].type.check(v, k)
+        # what VM.create records (else the server's first start rewrites every VM to say it)
+        from xenapi_impl.api.vm import allowed_operations
+        base["allowed_operations"] = allowed_operations(base)
         async with store.transaction() as txn:
             for i in range(n_vms):
                 rec = dict(base, uuid=new_uuid(), name_label=f"vm-{i}")
@@ -95,14 +110,14 @@ class Bench:
 
 @pytest.fixture(scope="module")
 def bench1k():
-    b = Bench(1_000)
+    b = Bench(N_SMALL)
     yield b
     b.close()
 
 
 @pytest.fixture(scope="module")
 def bench10k():
-    b = Bench(10_000)
+    b = Bench(N_BIG)
     yield b
     b.close()
 
@@ -139,7 +154,7 @@ def baseline(bench1k):
     proc = subprocess.Popen([sys.executable, "-c", BASELINE, path], stdout=subprocess.PIPE,
                             text=True)
     port = int(proc.stdout.readline())
-    yield port
+    yield port, proc.pid
     proc.terminate()
     proc.wait(10)
 
@@ -180,6 +195,64 @@ def drive(port: int, path: str, body: bytes, clients: int, calls: int,
     return clients * calls
 
 
+# One load process: connects, says "ready", waits for "go" on stdin, makes its calls on one
+# keep-alive connection (http.client, as the XenAPI SDK uses), prints its latencies (JSON).
+LOADER = r"""
+import http.client, json, sys, time
+port, calls = int(sys.argv[1]), int(sys.argv[2])
+body = sys.stdin.buffer.read(int(sys.stdin.buffer.readline()))
+conn = http.client.HTTPConnection("127.0.0.1", port)
+conn.connect()
+print("ready", flush=True)
+sys.stdin.buffer.readline()
+lat = []
+headers = {"Content-Type": "text/xml"}
+for _ in range(calls):
+    t0 = time.perf_counter()
+    conn.request("POST", "/", body, headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    lat.append(time.perf_counter() - t0)
+    if resp.status != 200 or b"Success" not in data:
+        print(json.dumps({"error": data[:300].decode("utf-8", "replace")}), flush=True)
+        sys.exit(1)
+print(json.dumps({"lat": lat}), flush=True)
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads (and waited-for children)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: int,
+                    latencies: list[float], cpu: list[float]) -> int:
+    """`procs` load processes, `calls` VM.get_record each; appends the server's CPU seconds
+    per wall second (summed over `pids`) to `cpu`."""
+    loaders = [subprocess.Popen([sys.executable, "-c", LOADER, str(port), str(calls)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+               for _ in range(procs)]
+    for p in loaders:
+        p.stdin.write(b"%d\n%s" % (len(body), body))
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == b"ready"
+    cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
+    for p in loaders:
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+    results = [json.loads(p.stdout.readline()) for p in loaders]
+    wall = time.perf_counter() - t0
+    cpu.append((sum(_cpu_seconds(p) for p in pids) - cpu0) / wall)
+    for p in loaders:
+        p.wait(30)
+    for r in results:
+        assert "lat" in r, r
+        latencies.extend(r["lat"])
+    return procs * calls
+
+
 def _report(benchmark, latencies: list[float], total_calls: int, label: str) -> None:
     wall = sum(benchmark.stats.stats.data)
     info = {"calls_per_s": round(total_calls / wall), "p50_ms": round(
@@ -188,18 +261,22 @@ def _report(benchmark, latencies: list[float], total_calls: int, label: str) -> 
     print(f"\n{label}: {info}")
 
 
-@pytest.mark.parametrize("clients", [1, 8])
+@pytest.mark.parametrize("procs", [1, 4])
 @pytest.mark.parametrize("server", ["ours", "stdlib"])
-def test_get_record(benchmark, bench1k, baseline, server, clients):
-    benchmark.group = f"VM.get_record XML-RPC keep-alive, {clients} client(s)"
-    port = bench1k.port if server == "ours" else baseline
+def test_get_record(benchmark, bench1k, baseline, server, procs):
+    benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
+    port, pid = (bench1k.port, bench1k.srv.proc.pid) if server == "ours" else baseline
     body = xc.dumps((bench1k.session, bench1k.vm), "VM.get_record").encode()
-    calls = 2000 // clients
+    calls = LOAD // procs
     latencies: list[float] = []
-    benchmark.pedantic(drive, args=(port, "/", body, clients, calls, latencies), rounds=5,
-                       iterations=1, warmup_rounds=1)
-    latencies = latencies[clients * calls:]          # drop the warm-up round
-    _report(benchmark, latencies, 5 * clients * calls, f"get_record {server} x{clients}")
+    cpu: list[float] = []
+    benchmark.pedantic(drive_processes,
+                       args=(port, [pid], body, procs, calls, latencies, cpu),
+                       rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    latencies = latencies[procs * calls:]          # drop the warm-up round
+    benchmark.extra_info["server_cores_busy"] = round(statistics.median(cpu[1:]), 2)
+    _report(benchmark, latencies, ROUNDS * procs * calls, f"get_record {server} x{procs} "
+            f"(server cores busy {benchmark.extra_info['server_cores_busy']})")
 
 
 def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:
@@ -210,10 +287,22 @@ def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:
     return len(data)
 
 
-@pytest.mark.parametrize("n", [1_000, 10_000])
+def test_server_rss(benchmark, bench10k):
+    """Resident memory of the server holding 10,000 VMs (records, change index, the seeded
+    objects), a session and a few events served, before any bulk read."""
+    b = bench10k
+    proxy = xc.ServerProxy(f"http://127.0.0.1:{b.port}")
+    sub = [f"VM/{b.vm}"]
+    token = getattr(proxy, "event.from")(b.session, sub, "", 0.0)["Value"]["token"]
+    proxy.VM.set_name_label(b.session, b.vm, "rss")
+    assert getattr(proxy, "event.from")(b.session, sub, token, 1.0)["Value"]["events"]
+    _rss(benchmark, b, "records, events, a session")
+
+
+@pytest.mark.parametrize("n", [N_SMALL, N_BIG])
 @pytest.mark.parametrize("form", ["xmlrpc", "jsonrpc", "stdlib_dumps"])
 def test_get_all_records(benchmark, request, n, form):
-    b = request.getfixturevalue("bench1k" if n == 1_000 else "bench10k")
+    b = request.getfixturevalue("bench1k" if n == N_SMALL else "bench10k")
     benchmark.group = f"VM.get_all_records, {n} VMs"
     xml_body = xc.dumps((b.session,), "VM.get_all_records").encode()
     if form == "stdlib_dumps":
@@ -226,13 +315,13 @@ def test_get_all_records(benchmark, request, n, form):
         assert len(made) == n
         size = benchmark.pedantic(
             lambda: len(xc.dumps(({"Status": "Success", "Value": records},),
-                                 methodresponse=True)), rounds=5, iterations=1)
+                                 methodresponse=True)), rounds=ROUNDS, iterations=1)
     elif form == "xmlrpc":
         t0 = time.perf_counter()
         cold = _get_all(b.port, "/", xml_body, "text/xml")
         benchmark.extra_info["first_call_s"] = round(time.perf_counter() - t0, 4)
         size = benchmark.pedantic(_get_all, args=(b.port, "/", xml_body, "text/xml"),
-                                  rounds=5, iterations=1)
+                                  rounds=ROUNDS, iterations=1)
         assert size == cold
     else:
         body = json.dumps({"jsonrpc": "2.0", "method": "VM.get_all_records",
@@ -241,7 +330,7 @@ def test_get_all_records(benchmark, request, n, form):
         _get_all(b.port, "/jsonrpc", body, "application/json")
         benchmark.extra_info["first_call_s"] = round(time.perf_counter() - t0, 4)
         size = benchmark.pedantic(_get_all, args=(b.port, "/jsonrpc", body, "application/json"),
-                                  rounds=5, iterations=1)
+                                  rounds=ROUNDS, iterations=1)
     benchmark.extra_info["bytes"] = size
     print(f"\nget_all_records {n} {form}: {size} bytes, median "
           f"{statistics.median(benchmark.stats.stats.data) * 1e3:.1f} ms, "
@@ -256,6 +345,7 @@ def test_event_from_wakeup(benchmark, bench1k):
     token = getattr(waiter, "event.from")(b.session, [f"VM/{b.vm}"], "", 0.0)["Value"]["token"]
     from_ack: list[float] = []
     from_send: list[float] = []
+    write: list[float] = []         # the write's own round trip (its durable commit included)
     state = {"token": token}
 
     def one_round() -> None:
@@ -284,23 +374,133 @@ def test_event_from_wakeup(benchmark, bench1k):
         state["token"] = reply["Value"]["token"]
         from_ack.append(got["t"] - t_ack)
         from_send.append(got["t"] - t_send)
+        write.append(t_ack - t_send)
 
-    benchmark.pedantic(one_round, rounds=200, iterations=1)
+    benchmark.pedantic(one_round, rounds=size(200, 3), iterations=1)
     info = {"p50_from_reply_ms": round(_percentile(from_ack, 50) * 1e3, 3),
             "p99_from_reply_ms": round(_percentile(from_ack, 99) * 1e3, 3),
             "p50_from_request_ms": round(_percentile(from_send, 50) * 1e3, 3),
-            "p99_from_request_ms": round(_percentile(from_send, 99) * 1e3, 3)}
+            "p99_from_request_ms": round(_percentile(from_send, 99) * 1e3, 3),
+            "p50_write_ms": round(_percentile(write, 50) * 1e3, 3),
+            "p99_write_ms": round(_percentile(write, 99) * 1e3, 3)}
     benchmark.extra_info.update(info)
     print(f"\nevent.from wake-up: {info}")
 
 
+def _rename_all(b: Bench, tag: str) -> None:
+    """Change every VM's name_label (8 connections): every VM record is a new version."""
+    conn = http.client.HTTPConnection("127.0.0.1", b.port)
+    conn.request("POST", "/", xc.dumps((b.session,), "VM.get_all"), {"Content-Type": "text/xml"})
+    (reply,), _ = xc.loads(conn.getresponse().read())
+    conn.close()
+    refs = reply["Value"]
+
+    def rename(part: list[str]) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", b.port)
+        for ref in part:
+            c.request("POST", "/", xc.dumps((b.session, ref, f"{tag}-{ref[-8:]}"),
+                                            "VM.set_name_label"), {"Content-Type": "text/xml"})
+            data = c.getresponse().read()
+            assert b"Success" in data, data[:300]
+        c.close()
+    threads = [threading.Thread(target=rename, args=(refs[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+@pytest.mark.parametrize("form", ["xmlrpc", "jsonrpc"])
+def test_get_all_records_after_change(benchmark, bench10k, form):
+    """The first get_all_records right after every VM record changed (each round renames all
+    the VMs first, untimed), beside the warm call: records are encoded when they are written,
+    off the request path, so this call should cost what a warm one does."""
+    b = bench10k
+    benchmark.group = f"VM.get_all_records, {N_BIG} VMs, first call after all changed"
+    if form == "xmlrpc":
+        path, ctype = "/", "text/xml"
+        body = xc.dumps((b.session,), "VM.get_all_records").encode()
+    else:
+        path, ctype = "/jsonrpc", "application/json"
+        body = json.dumps({"jsonrpc": "2.0", "method": "VM.get_all_records",
+                           "params": [b.session], "id": 1}).encode()
+    rounds = size(3, 1)
+    state = {"n": 0}
+    _get_all(b.port, path, body, ctype)         # a client has read them in this encoding
+
+    def setup() -> None:
+        state["n"] += 1
+        _rename_all(b, f"{form}{state['n']}")
+
+    benchmark.pedantic(_get_all, args=(b.port, path, body, ctype), setup=setup,
+                       rounds=rounds, iterations=1)
+    warm = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        _get_all(b.port, path, body, ctype)
+        warm.append(time.perf_counter() - t0)
+    benchmark.extra_info["warm_median_s"] = round(statistics.median(warm), 4)
+    print(f"\nget_all_records {N_BIG} {form} after all changed: median "
+          f"{statistics.median(benchmark.stats.stats.data) * 1e3:.1f} ms; warm "
+          f"{statistics.median(warm) * 1e3:.1f} ms")
+
+
+def test_server_rss_encoded(benchmark, bench10k):
+    """Resident memory of the server holding 10,000 VMs, after the calls above: both
+    encodings of every VM memoized (get_all_records over XML-RPC and JSON-RPC)."""
+    _rss(benchmark, bench10k, "after get_all_records in both encodings")
+
+
+def _rss(benchmark, b: Bench, label: str) -> None:
+    benchmark.group = "server RSS"
+    rss = benchmark.pedantic(lambda: b.srv.status("VmRSS") / 1024, rounds=1, iterations=1)
+    benchmark.extra_info.update({"rss_mib": round(rss, 1),
+                                 "hwm_mib": round(b.srv.status("VmHWM") / 1024, 1)})
+    print(f"\nserver RSS with {N_BIG} VMs, {label}: {benchmark.extra_info}")
+
+
+def _sqlite_loop(path: str, commits: int, latencies: list[float]) -> int:
+    """The baseline: a plain loop of single SQLite commits (WAL, synchronous=FULL), each one
+    row update like a setter's."""
+    import sqlite3
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS vm (ref TEXT PRIMARY KEY, name_label TEXT)")
+    db.execute("INSERT OR REPLACE INTO vm VALUES ('OpaqueRef:x', '')")
+    for i in range(commits):
+        t0 = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE vm SET name_label = ? WHERE ref = 'OpaqueRef:x'", (f"n{i}",))
+        db.execute("COMMIT")
+        latencies.append(time.perf_counter() - t0)
+    db.close()
+    return commits
+
+
+SETTER_CALLS = size(400, 16)
+
+
 @pytest.mark.parametrize("clients", [1, 8])
 def test_setter_durable(benchmark, bench1k, clients):
-    benchmark.group = f"VM.set_name_label (durable commit), {clients} client(s)"
+    benchmark.group = "VM.set_name_label (durable commit)"
     body = xc.dumps((bench1k.session, bench1k.vm, "renamed"), "VM.set_name_label").encode()
-    calls = 400 // clients
+    calls = SETTER_CALLS // clients
     latencies: list[float] = []
+    rounds = size(3, 1)
     benchmark.pedantic(drive, args=(bench1k.port, "/", body, clients, calls, latencies),
-                       rounds=3, iterations=1, warmup_rounds=1)
+                       rounds=rounds, iterations=1, warmup_rounds=1)
     latencies = latencies[clients * calls:]
-    _report(benchmark, latencies, 3 * clients * calls, f"setter x{clients}")
+    _report(benchmark, latencies, rounds * clients * calls, f"setter x{clients}")
+
+
+def test_setter_baseline_sqlite_loop(benchmark, bench1k):
+    """Baseline for the setters: single durable SQLite commits in a loop, same disk."""
+    benchmark.group = "VM.set_name_label (durable commit)"
+    path = os.path.join(bench1k.dir, "baseline.db")
+    rounds = size(3, 1)
+    latencies: list[float] = []
+    benchmark.pedantic(_sqlite_loop, args=(path, SETTER_CALLS, latencies), rounds=rounds,
+                       iterations=1, warmup_rounds=1)
+    _report(benchmark, latencies[SETTER_CALLS:], rounds * SETTER_CALLS,
+            "sqlite loop of single commits")

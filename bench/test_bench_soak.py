@@ -24,10 +24,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clien
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from serverproc import ServerProcess  # noqa: E402
 from vm_records import vm_create_record  # noqa: E402
+from benchsize import size
 
-SECONDS = float(os.environ.get("SOAK_SECONDS", "480"))
+SECONDS = float(os.environ.get("SOAK_SECONDS", size("480", "1")))
 ITERATIONS = int(os.environ.get("SOAK_ITERATIONS", "200000"))
-SAMPLE = float(os.environ.get("SOAK_SAMPLE", "15"))
+SAMPLE = float(os.environ.get("SOAK_SAMPLE", size("15", "1")))
 RELOGIN = 100       # iterations per session
 
 

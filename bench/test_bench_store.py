@@ -12,14 +12,16 @@ import time
 
 import pytest
 
+from benchsize import size
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from pgcluster import pg_cluster, pg_db  # noqa: E402,F401 - fixtures
 from xenapi_impl.store import ClassSpec, new_ref, new_uuid, open_database  # noqa: E402
 
 SPECS = [ClassSpec("VM", ("uuid", "name_label", "other_config"))]
-SEQUENTIAL = 300
-CONCURRENT = 2000
+SEQUENTIAL = size(300, 10)
+CONCURRENT = size(2000, 50)
 
 
 def _vm(i: int) -> dict:

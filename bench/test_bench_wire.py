@@ -20,6 +20,8 @@ from datetime import datetime, UTC
 
 import pytest
 
+from benchsize import size
+
 from xenapi_impl.values import Record
 from xenapi_impl.wire import jsonrpc, xmlrpc
 from xenapi_impl.wire.jsonrpc import JsonRequest
@@ -162,6 +164,7 @@ def _plain(recs: dict[str, Record]) -> dict:
 
 REQ = JsonRequest("VM.get_all_records", ["s"], 0, "2.0")
 SIZES: dict[tuple[str, int], int] = {}
+NS = size([1000, 10000], [10, 100])       # VMs per get_all_records
 
 
 def _note(benchmark, kind: str, n: int, body: bytes) -> None:
@@ -171,7 +174,7 @@ def _note(benchmark, kind: str, n: int, body: bytes) -> None:
         print(f"\n{kind} n={n}: {len(body):,} bytes")
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_stdlib_xmlrpc_dumps(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     plain = _plain(records(n))
@@ -179,12 +182,12 @@ def test_stdlib_xmlrpc_dumps(benchmark, n):
     _note(benchmark, "stdlib", n, body)
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_xml_cold(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     body = benchmark.pedantic(xmlrpc.encode_success, args=(recs,), setup=xmlrpc.clear_memo,
-                              rounds=5 if n > 1000 else 20)
+                              rounds=size(5 if n > 1000 else 20, 1))
     _note(benchmark, "xml", n, body)
     # Same document as the stdlib modulo its whitespace, int and None encodings: check the
     # client reads back what we meant.
@@ -193,7 +196,7 @@ def test_xml_cold(benchmark, n):
     assert reply["Value"][some]["uuid"] == recs[some]["uuid"]
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_xml_memo(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
@@ -202,17 +205,17 @@ def test_xml_memo(benchmark, n):
     assert body == xmlrpc.encode_success(recs)
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_json_cold(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
     body = benchmark.pedantic(jsonrpc.encode_success, args=(REQ, recs), setup=jsonrpc.clear_memo,
-                              rounds=5 if n > 1000 else 20)
+                              rounds=size(5 if n > 1000 else 20, 1))
     _note(benchmark, "json", n, body)
     assert json.loads(body)["result"].keys() == recs.keys()
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_json_memo(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     recs = records(n)
@@ -220,7 +223,7 @@ def test_json_memo(benchmark, n):
     benchmark(jsonrpc.encode_success, REQ, recs)
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_stdlib_json_dumps(benchmark, n):
     benchmark.group = f"get_all_records of {n} VMs"
     plain = {ref: dict(r, snapshot_time="20250601T12:30:00Z") for ref, r in records(n).items()}
@@ -274,7 +277,7 @@ def _round_trip(conn, path: str, body: bytes) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_server_call_xmlrpc(benchmark, loopback, n):
     """Request sent, parsed, dispatched, reply encoded (memo warm after the first round),
     written and read back whole by the client (not parsed: that is the client's cost)."""
@@ -288,7 +291,7 @@ def test_server_call_xmlrpc(benchmark, loopback, n):
     conn.close()
 
 
-@pytest.mark.parametrize("n", [1000, 10000])
+@pytest.mark.parametrize("n", NS)
 def test_server_call_jsonrpc(benchmark, loopback, n):
     benchmark.group = f"get_all_records of {n} VMs"
     import http.client

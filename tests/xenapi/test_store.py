@@ -301,3 +301,26 @@ def test_transaction_rules(backend):
         assert s.get("VM", ref) is not None
         await s.close()
     run(main())
+
+
+def test_sqlite_load_shares_equal_scalars_but_not_containers(tmp_path):
+    path = str(tmp_path / "shared.db")
+
+    async def write():
+        s = open_store(path, SPECS)
+        async with s.transaction() as t:
+            for i in range(3):
+                t.create("VM", new_ref(), {"uuid": new_uuid(), "name_label": "same label",
+                                           "other_config": {}, "tags": ["t"]})
+        await s.close()
+    run(write())
+    s = open_store(path, SPECS)
+    try:
+        a, b, c = s.records("VM").values()
+        assert a["name_label"] == b["name_label"] == "same label"
+        assert a["name_label"] is b["name_label"] is c["name_label"]     # one object
+        assert a["other_config"] == b["other_config"] == {}
+        assert a["other_config"] is not b["other_config"]               # each its own
+        assert a["tags"] is not b["tags"] and a["uuid"] != b["uuid"]
+    finally:
+        s.close_sync()

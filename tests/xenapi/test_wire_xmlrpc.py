@@ -345,3 +345,18 @@ def test_encode_then_decode_is_identity_for_request_types():
     params = ["s", 1, True, 2.5, {"a": ["b", {"c": "d"}]}, [], datetime(2020, 5, 6, 7, 8, 9, tzinfo=UTC)]
     body = xc.dumps(tuple(params), "X.y").encode()
     assert xmlrpc.parse_request(body) == ("X.y", params)
+
+
+def test_chunked_encoding_is_the_same_document_in_bounded_pieces():
+    from xenapi_impl.wire import jsonrpc
+    from xenapi_impl.wire.memo import CHUNK
+    recs = {f"OpaqueRef:{i}": Record(uuid=f"u{i}", name_label="n" * 3000, other_config={"a": "<b>"})
+            for i in range(1500)}
+    req = jsonrpc.JsonRequest("VM.get_all_records", ["s"], 7, "2.0")
+    for chunks, whole in ((xmlrpc.encode_success_chunks(recs), xmlrpc.encode_success(recs)),
+                          (jsonrpc.encode_success_chunks(req, recs),
+                           jsonrpc.encode_success(req, recs))):
+        assert len(chunks) > 2 and b"".join(chunks) == whole
+        assert all(len(c) < CHUNK + 10_000 for c in chunks)     # about CHUNK each
+    small = xmlrpc.encode_success_chunks("x")
+    assert small == [xmlrpc.encode_success("x")]

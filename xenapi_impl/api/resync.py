@@ -59,7 +59,8 @@ async def resync(services: Any) -> dict[str, list[str]]:
             running = rec["power_state"] in ("Running", "Paused") and rec["resident_on"] == host
             if running and dom is not None and dom.domid == rec["domid"]:
                 state = "Paused" if dom.paused or dom.shutdown else "Running"
-                txn.update("VM", ref, {"power_state": state})
+                if state != rec["power_state"]:
+                    txn.update("VM", ref, {"power_state": state})
                 done["kept"].append(ref)
             elif running:
                 if dom is not None:         # our uuid under another domid: not ours to keep
@@ -78,8 +79,11 @@ async def resync(services: Any) -> dict[str, list[str]]:
                 continue
             if rec["current_operations"]:
                 txn.update("VM", ref, {"current_operations": {}})
-            txn.update("VM", ref, {"allowed_operations": vmapi.allowed_operations(
-                txn.get("VM", ref))})
+            # written only when it differs: a restart with 10,000 VMs otherwise rewrote
+            # every VM record (33 MB of new records, 10,000 rows) to say the same
+            allowed = vmapi.allowed_operations(txn.get("VM", ref))
+            if allowed != txn.get("VM", ref)["allowed_operations"]:
+                txn.update("VM", ref, {"allowed_operations": allowed})
         for uuid, dom in domains.items():
             if uuid not in known:
                 done["unknown"].append(uuid)

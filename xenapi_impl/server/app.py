@@ -11,6 +11,7 @@ from ..api.agent_hooks import agent_hooks
 from ..model.types import EPOCH
 from ..store import NULL_REF, Store
 from ..wire import xmlrpc
+from ..wire.prewarm import Prewarmer
 from .events import EventService
 from .sessions import SessionManager
 from .tasks import TaskManager
@@ -29,6 +30,9 @@ class Services:
         self.model = model
         self.store = store
         self.backend = backend
+        #: encodes the new versions of records clients read right after they are written
+        self.prewarmer = Prewarmer()
+        store.replaced_listeners.append(self.prewarmer.replaced)
         self.store_classes = frozenset(store.classes())
         self.event_classes = sorted(self.store_classes)
         self.event_class_set = self.store_classes

@@ -363,13 +363,14 @@ class HttpServer:
                     return _reply(fail(e.description), ctype)
                 ok, value = await self._call(method, params, caller)
                 if not ok:
-                    out = fail(value)
+                    out = [fail(value)]
                 else:
                     try:
-                        out = xmlrpc.encode_success(value) if xml else jsonrpc.encode_success(req, value)
+                        out = (xmlrpc.encode_success_chunks(value) if xml
+                               else jsonrpc.encode_success_chunks(req, value))
                     except Exception as e:
                         self._log.exception("cannot encode the result of %s", method)
-                        out = fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+                        out = [fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])]
             except ConnectionError:     # the client left mid-request: nobody to answer
                 response = web.Response(status=400)
                 response.force_close()
@@ -413,26 +414,30 @@ STREAM_OVER = 1 << 20     # bodies larger than this are written in chunks
 STREAM_CHUNK = 1 << 20
 
 
-async def _send(request: web.Request, body: bytes, content_type: str) -> web.StreamResponse:
-    """Reply with `body`; a large one is written in chunks, waiting for the socket to drain.
+async def _send(request: web.Request, chunks: list[bytes], content_type: str
+                ) -> web.StreamResponse:
+    """Reply with the concatenation of `chunks`; a large body is written in pieces of at most
+    STREAM_CHUNK bytes, waiting for the socket to drain after each.
 
     One write of a huge body makes asyncio (3.11) buffer it all and shift the buffer after each
     partial send, which costs more than encoding it; chunked writes keep that bounded.
     """
-    if len(body) <= STREAM_OVER:
-        return _reply(body, content_type)
+    length = sum(len(c) for c in chunks)
+    if length <= STREAM_OVER:
+        return _reply(chunks[0] if len(chunks) == 1 else b"".join(chunks), content_type)
     response = web.StreamResponse(headers={"Content-Type": content_type})
-    response.content_length = len(body)
+    response.content_length = length
     await response.prepare(request)
-    view = memoryview(body)
     try:
-        for start in range(0, len(body), STREAM_CHUNK):
-            await response.write(view[start:start + STREAM_CHUNK])
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(chunk), STREAM_CHUNK):
+                await response.write(view[start:start + STREAM_CHUNK])
         await response.write_eof()
     except ConnectionError as e:
         # The client went away mid-reply (or was dropped); nothing left to tell it. The
         # exception stays in aiohttp's drain future, and through its traceback this frame
-        # and `body`, in a cycle only a full garbage collection would free: cut it here.
+        # and `chunks`, in a cycle only a full garbage collection would free: cut it here.
         e.__traceback__ = None
     return response
 

@@ -11,7 +11,7 @@ import collections
 import datetime as _dt
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..values import Record
 from .base import Change, ClassSpec, Credential, Store, Transaction
@@ -56,6 +56,10 @@ class MemoryStore(Store):
         self._changed: asyncio.Event | None = None
         self._credentials: dict[str, Credential] = {}
         self._closed = False
+        #: called on the loop's thread after each applied commit (and volatile replacement)
+        #: with the (old, new) Records of the objects it changed: wire/prewarm.py encodes the
+        #: new versions of the records clients read, off the request path
+        self.replaced_listeners: list[Callable[[list[tuple[Record, Record]]], None]] = []
 
     # --- reads ----------------------------------------------------------------------------
     @property
@@ -169,6 +173,7 @@ class MemoryStore(Store):
         self._generation = gen
         now = _now() if now is None else now
         index = self._index
+        replaced: list[tuple[Record, Record]] = []
         for kind, cls, ref, fields in ops:
             table = self._records[cls]
             key = (cls, ref)
@@ -189,6 +194,7 @@ class MemoryStore(Store):
                 new = Record(old)
                 new.update(fields)
                 table[ref] = new
+                replaced.append((old, new))
             elif kind == "delete":
                 del table[ref]
                 if entry.uuid:
@@ -199,8 +205,14 @@ class MemoryStore(Store):
             entry.timestamp = now
             index.move_to_end(key)
         self._prune_tombstones(now)
-        self._notify()
+        self._notify()          # first, so that the woken event.from calls are served first
+        self._replaced(replaced)
         return gen
+
+    def _replaced(self, replaced: list[tuple[Record, Record]]) -> None:
+        if replaced:
+            for listener in self.replaced_listeners:
+                listener(replaced)
 
     def _prune_tombstones(self, now: _dt.datetime | None = None) -> None:
         """Forget the oldest deletions past the count or age bound (oldest first: the deque
@@ -231,6 +243,7 @@ class MemoryStore(Store):
         new = Record(old)
         new.update(changes)
         self._records[cls][ref] = new
+        self._replaced([(old, new)])
 
     async def wait_for_change(self, generation: int, timeout: float) -> bool:
         if self._generation > generation:

@@ -47,12 +47,39 @@ def select_all(spec: ClassSpec) -> str:
     return f"SELECT ref, uuid{cols} FROM {table(spec.name)}"
 
 
-def record_of(spec: ClassSpec, row: Iterable[Any]) -> tuple[str, Record]:
-    """(ref, Record in the model's field order) of a row read with `select_all`."""
+def record_of(spec: ClassSpec, row: Iterable[Any], shared: dict[str, Any] | None = None
+              ) -> tuple[str, Record]:
+    """(ref, Record in the model's field order) of a row read with `select_all`.
+
+    `shared` (kept across the rows of a load) maps column texts to their decoded immutable
+    values, so that the many equal strings and numbers of a big table ("", "OpaqueRef:NULL",
+    "restart"...) are one object each instead of one per record; maps and lists are never
+    shared (a Record's own containers stay its own).
+    """
     ref, uuid, *texts = row
-    values = {f: None if t is None else codec.decode(t) for f, t in zip(value_fields(spec), texts)}
+    if shared is None:
+        values = {f: None if t is None else codec.decode(t)
+                  for f, t in zip(value_fields(spec), texts)}
+    else:
+        values = {f: None if t is None else _shared(t, shared)
+                  for f, t in zip(value_fields(spec), texts)}
     values["uuid"] = uuid
     return ref, Record((f, values.get(f)) for f in spec.fields)
+
+
+_SHARED_TYPES = (str, int, float, bool)
+
+
+_SHARED_MAX = 256        # longer texts (descriptions, XML blobs) are rarely equal
+
+
+def _shared(text: str, shared: dict[str, Any]) -> Any:
+    value = shared.get(text)
+    if value is None:
+        value = codec.decode(text)
+        if type(value) in _SHARED_TYPES and len(text) <= _SHARED_MAX:
+            shared[text] = value
+    return value
 
 
 def statements(ops: Iterable[tuple[str, str, str, Any]], mark: str) -> list[Statement]:

@@ -123,10 +123,11 @@ class SqliteStore(MemoryStore):
             raise
 
     def _load_all(self) -> None:
+        shared: dict[str, Any] = {}     # equal values of the loaded records, one object each
         for spec in self._specs.values():
             if spec.persistent:
                 for row in self._db.execute(sql.select_all(spec)):
-                    self._load(spec.name, *sql.record_of(spec, row))
+                    self._load(spec.name, *sql.record_of(spec, row, shared))
         for name, phash, role in self._db.execute("SELECT name, hash, role FROM _credentials"):
             self._credentials[name] = Credential(name, phash, role)
 

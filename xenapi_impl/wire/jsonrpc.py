@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..values import Bare, Record
-from .memo import RecordMemo, join_parts
+from .memo import RecordMemo, join_chunks, join_parts, register
 from .timefmt import format_datetime
 
 PARSE_ERROR = -32700
@@ -182,6 +182,9 @@ def _record(rec: Record) -> bytes:
     return data
 
 
+register(_MEMO, _record)
+
+
 def _json(v: Any, ap: Callable[[Any], None]) -> None:
     """Append the JSON text of `v`, splicing memoized Records (bytes). A container with no
     container inside is left whole to the C encoder."""
@@ -230,13 +233,22 @@ def _id(request: JsonRequest) -> str:
 def encode_success(request: JsonRequest, value: Any) -> bytes:
     """The reply carrying `value` in the request's JSON-RPC version (Bare unwrapped: JSON-RPC
     results never had the XML-RPC Status envelope)."""
+    return join_parts(_success_parts(request, value))
+
+
+def encode_success_chunks(request: JsonRequest, value: Any) -> list[bytes]:
+    """encode_success's bytes in consecutive pieces of about 1 MiB (memo.join_chunks)."""
+    return join_chunks(_success_parts(request, value))
+
+
+def _success_parts(request: JsonRequest, value: Any) -> list[Any]:
     if isinstance(value, Bare):
         value = value.value
     parts: list[Any] = ['{"jsonrpc":"2.0","result":' if request.version == "2.0" else '{"result":']
     _json(value, parts.append)
     parts.append(f',"id":{_id(request)}}}' if request.version == "2.0"
                  else f',"error":null,"id":{_id(request)}}}')
-    return join_parts(parts)
+    return parts
 
 
 def encode_bare(request: JsonRequest, value: Any) -> bytes:

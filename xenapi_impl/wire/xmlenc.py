@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..values import Bare, Record
-from .memo import RecordMemo, join_parts
+from .memo import RecordMemo, join_chunks, join_parts, register
 from .timefmt import format_datetime
 from .xmlshape import ShapeEncoders
 
@@ -77,6 +77,9 @@ def _record(rec: Record) -> bytes:
             data = _finish(parts)
         _MEMO.put(rec, data)
     return data
+
+
+register(_MEMO, _record)
 
 
 def _fragment(v: Any) -> str:
@@ -272,10 +275,21 @@ def encode_success(value: Any) -> bytes:
     """A methodResponse `{Status: Success, Value: value}`."""
     if isinstance(value, Bare):
         return encode_bare(value.value)
+    return _finish(_success_parts(value))
+
+
+def encode_success_chunks(value: Any) -> list[bytes]:
+    """encode_success's bytes in consecutive pieces of about 1 MiB (memo.join_chunks)."""
+    if isinstance(value, Bare):
+        return [encode_bare(value.value)]
+    return join_chunks(_success_parts(value))
+
+
+def _success_parts(value: Any) -> list[Any]:
     parts: list[Any] = [_SUCCESS]
     _value(value, parts.append)
     parts.append(_SUCCESS_TAIL)
-    return _finish(parts)
+    return parts
 
 
 def encode_failure(description: list[str]) -> bytes:

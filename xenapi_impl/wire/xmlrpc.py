@@ -3,13 +3,15 @@ in xmldec.py and xmlenc.py)."""
 from __future__ import annotations
 
 from .xmldec import parse_request
-from .xmlenc import clear_memo, encode_bare, encode_failure, encode_success, escape, value_fragment
+from .xmlenc import (clear_memo, encode_bare, encode_failure, encode_success,
+                     encode_success_chunks, escape, value_fragment)
 
 __all__ = [
            "clear_memo",
            "encode_bare",
            "encode_failure",
            "encode_success",
+           "encode_success_chunks",
            "escape",
            "parse_request",
            "value_fragment",
