@@ -56,10 +56,10 @@ bindings-c: venv
 BENCH_SHORT_OPTS := --bench-short --benchmark-min-rounds=1 --benchmark-max-time=0.001 \
 	--benchmark-warmup=off -p no:cacheprovider
 
+# One pytest run: every test, and the bench suite in its short mode (one summary line).
 test: venv
 	$(MAKE) -C stubs/libxl_sim check
-	$(VPY) -m pytest -q tests
-	$(VPY) -m pytest -q bench $(BENCH_SHORT_OPTS)
+	$(VPY) -m pytest -q tests bench $(BENCH_SHORT_OPTS)
 
 bench-short: venv
 	$(VPY) -m pytest -q bench $(BENCH_SHORT_OPTS)
