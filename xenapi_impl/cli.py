@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
+    s.add_argument("--manage-host-network", action="store_true",
+                   help="VLAN/Bond/tunnel messages make and remove the real Linux devices "
+                        "with ip link (a dom0); default: records only")
     s.add_argument("--address", metavar="IP",
                    help="this host's management address (host.address; what HOST_IS_SLAVE "
                         "names on the slaves): default the first --http/--https address, "
@@ -432,6 +435,9 @@ async def _serve(args: argparse.Namespace) -> int:
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
     services.plugin_dir = args.plugin_dir
+    if args.manage_host_network:
+        from .hostnet.links import IpLinks
+        services.netlinks = IpLinks()
     services.sessions.max_per_user = args.max_sessions_per_user
     services.sessions.gate = LoginGate(LoginLimits(
         max_concurrent=args.max_concurrent_logins,
@@ -441,6 +447,10 @@ async def _serve(args: argparse.Namespace) -> int:
     services.address = args.address or _default_address(args)
     services.host_name = args.name or ""
     services.state_base = state
+    from .hostconfig import Recorder
+    services.host_config = Recorder(state + ".hostconfig.json")
+    from .api.host_config import expire_ssh
+    services.periodic_jobs.append(expire_ssh)
     services.db_url = db
     try:
         api.load_all()
@@ -464,6 +474,9 @@ async def _serve(args: argparse.Namespace) -> int:
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
         from .api.pool_role import record_endpoint
+        services.tls = http.certificate
+        from .api.certificates import record_served
+        await record_served(services)
         https_ports = http.ports("https")
         services.https_port = https_ports[0] if https_ports else None
         await record_endpoint(services, https_ports[0] if https_ports else None, cert)

@@ -146,6 +146,13 @@ async def pool_migrate(ctx: Context, vm: str, host: str, options: dict[str, str]
     await migrate(ctx, vm, host, "pool_migrate", _live_option(options), None)
 
 
+@implements("VM.restart_device_models")
+async def restart_device_models(ctx: Context, self: str) -> None:
+    """As xapi: a live migration of the running VM to its own host, whose new domain gets
+    new device models (it runs on the host it is resident on: routed there)."""
+    await migrate(ctx, self, ctx.services.host_ref, "pool_migrate", True, None)
+
+
 @implements("VM.migrate_send")
 async def migrate_send(ctx: Context, vm: str, dest: dict[str, str], live: bool,
                        vdi_map: dict[str, str], vif_map: dict[str, str],

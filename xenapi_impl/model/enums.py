@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from xenapi_impl.model.types import declare_enum
 
+declare_enum('bond_mode', [
+    ('balance-slb', 'Source-level balancing'),
+    ('active-backup', 'Active/passive bonding: only one NIC is carrying traffic'),
+    ('lacp', 'Link aggregation control protocol'),
+])
 declare_enum('certificate_purpose', [
     ('licensing', 'Trusted certificates that are for licensing purpose.'),
     ('ldaps',
      'Trusted certificates that are for LDAPS connections to external authentication services.'),
+])
+declare_enum('certificate_type', [
+    ('ca', 'Certificate that is trusted by the whole pool'),
+    ('host', 'Certificate that identifies a single host to entities outside the pool'),
+    ('host_internal', 'Certificate that identifies a single host to other pool members'),
+    ('pinned', 'Pinned leaf certificate that is trusted by the whole pool'),
 ])
 declare_enum('cls', [
     ('VM', 'VM'),
@@ -226,6 +237,10 @@ declare_enum('tristate_type', [
     ('yes', 'Known to be true'),
     ('no', 'Known to be false'),
     ('unspecified', 'Unknown or unspecified'),
+])
+declare_enum('tunnel_protocol', [
+    ('gre', 'GRE protocol'),
+    ('vxlan', 'VxLAN Protocol'),
 ])
 declare_enum('update_guidances', [
     ('reboot_host', 'Indicates the updated host should reboot as soon as possible'),

@@ -14,6 +14,7 @@ from ..wire import xmlrpc
 from .events import EventService
 from .sessions import SessionManager
 from .tasks import TaskManager
+from .useragents import UserAgents
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class Services:
         #: this host's own files are named after it (`<state_base>.inventory`, `.pool`...)
         self.state_base: str | None = None
         self.https_port: int | None = None
+        #: the HTTPS certificate served (server/tls.py ServedCertificate; None without HTTPS)
+        self.tls: Any = None
+        #: where dom0 settings (timezone, NTP, ssh...) are applied (hostconfig.py)
+        self.host_config: Any = None
+        #: the clients' User-Agents seen by the HTTP server (server/useragents.py)
+        self.user_agents = UserAgents()
         #: the database URL as given (pool.join hands a pool's to a joining host)
         self.db_url = ""
         self.pool_ref = NULL_REF
@@ -56,6 +63,8 @@ class Services:
         self.events = EventService(self)
         self.dispatcher: Any = None     # set by the Dispatcher built on these services
         self._maintenance: asyncio.Task[None] | None = None
+        #: more periodic work, run by the maintenance loop: async fn(services)
+        self.periodic_jobs: list[Any] = []
         #: seconds between metrics rounds; the backend runs the monitor (xen/monitor.py)
         self.monitor_interval = 5.0
         self.monitor: Any = None
@@ -98,6 +107,8 @@ class Services:
             try:
                 await self.sessions.expire_idle()
                 await self.tasks.gc()
+                for job in self.periodic_jobs:
+                    await job(self)
             except Exception:       # noqa: BLE001 - keep maintaining; say why it failed
                 log.exception("maintenance failed")
 

@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 from ..api.host import refresh_from_hypervisor
+from ..api.licensing import seed_edition
 from ..api.pif import seed_pifs
 from ..api.pool_role import role_of
 from ..api.resync import resync
@@ -43,6 +44,7 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     await seed_pifs(services)           # this host's NICs as PIFs (first start only)
     await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
     await seed_templates(services)      # built-in templates (stable uuids) if missing
+    await seed_edition(services)        # the free edition and its licence parameters
     await resync(services)              # VM records vs the hypervisor's domains
     return await _first_admin(services, db_path)
 

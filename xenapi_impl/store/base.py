@@ -165,6 +165,9 @@ class Store(abc.ABC):
         for a single host's store (no other host to call)."""
         return None
 
+    async def rotate_pool_secret(self) -> None:
+        """Replace the pool's shared secret (pool.rotate_secret); nothing for a single host."""
+
     def fence(self, name: str, holder: str, epoch: int) -> None:
         """From now on every write of this process needs (`holder`, `epoch`) to still hold
         the lease `name` within its term, checked in the commit itself."""
