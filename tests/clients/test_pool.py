@@ -23,7 +23,7 @@ import time
 import pytest
 import XenAPI
 
-from poolhosts import LEASE, Host, domains as _domains, free_port as _free_port, pool  # noqa: F401
+from poolhosts import ADDRESSES, LEASE, Host, domains as _domains, free_port as _free_port, pool  # noqa: F401
 from poolhosts import local_sr, with_disk
 from poolhosts import wait as _wait
 from serverproc import ServerProcess

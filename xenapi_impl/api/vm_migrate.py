@@ -148,10 +148,9 @@ async def pool_migrate(ctx: Context, vm: str, host: str, options: dict[str, str]
 
 @implements("VM.restart_device_models")
 async def restart_device_models(ctx: Context, self: str) -> None:
-    """As xapi: a live migration of the running VM to its own host, which gives it fresh
-    backends and device model (a localhost VM.pool_migrate, with its events)."""
-    rec = ctx.txn.get("VM", self)
-    await migrate(ctx, self, rec["resident_on"], "pool_migrate", True, None)
+    """As xapi: a live migration of the running VM to its own host, whose new domain gets
+    new device models (it runs on the host it is resident on: routed there)."""
+    await migrate(ctx, self, ctx.services.host_ref, "pool_migrate", True, None)
 
 
 @implements("VM.migrate_send")
