@@ -127,6 +127,7 @@ def restore(rrd: Rrd, kind: str, uuid: str, parsed: Parsed) -> int:
     archive's time axis: the first restored sets it, the others' rows are placed by their
     times. Returns how many sources were restored."""
     restored: set[str] = set()
+    rrd.last_update = max(rrd.last_update, float(parsed.lastupdate))
     for a in rrd.archives:
         rows = parsed.archives.get(a.step)
         if not rows:

@@ -44,7 +44,8 @@ def _invalid(name: str) -> XenAPIError:
 
 
 def _wire(v: float) -> float:
-    """A float the wire carries (XML-RPC has no NaN): unknown is 0.0, as xapi reports it."""
+    """A source not measured yet reads 0.0: a number every client parses (NaN is not one
+    for strict JSON parsers, and several SDKs' XML-RPC decoders refuse it)."""
     return 0.0 if math.isnan(v) else v
 
 

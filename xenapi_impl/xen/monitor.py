@@ -82,6 +82,7 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
+        self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
         self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
@@ -152,6 +153,10 @@ class Monitor:
         for uuid in self._vm_uuids - running:
             self.rrd.forget("vm", uuid)
         self._vm_uuids = running
+        plugged = {k[1] for k in series if k[0] == "sr"}
+        for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
+            self.rrd.forget("sr", uuid)
+        self._sr_uuids = plugged
         self.ticks += 1
         self.ticked.set()
         self.ticked = asyncio.Event()
