@@ -4,22 +4,12 @@ machine's network is never changed), so the NICs are PIF records made with PIF.d
 what the messages do to the records, their refusals and their events are what is checked."""
 from __future__ import annotations
 
-import pytest
-import XenAPI
-
 from sdk import details
+from test_network_sdk import x  # noqa: F401  (the fixture: an SDK session on `server`)
 
 NULL = "OpaqueRef:NULL"
 NET = {"name_label": "sdk-bond", "name_description": "", "MTU": "1500", "other_config": {},
        "bridge": "", "managed": True, "tags": []}
-
-
-@pytest.fixture
-def x(server):
-    s = XenAPI.Session(server.url)
-    s.xenapi.login_with_password("root", server.password, "1.0", "pytest-vlan-bond")
-    yield s.xenapi
-    s.xenapi.session.logout()
 
 
 def _nic(x, device: str, mac: str, ip: str = "") -> str:
@@ -29,7 +19,7 @@ def _nic(x, device: str, mac: str, ip: str = "") -> str:
                               "", NULL, NULL, False, {})
 
 
-def test_bond_vlan_tunnel_life_cycle_with_events(x):
+def test_bond_vlan_tunnel_life_cycle_with_events(x):  # noqa: F811
     a = _nic(x, "sdk1", "02:00:00:5d:00:01", "10.9.0.1")
     b = _nic(x, "sdk2", "02:00:00:5d:00:02")
     token = x.event_from(["Bond", "VLAN", "tunnel"], "", 0.0)["token"]

@@ -17,9 +17,10 @@ changes no record.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Protocol
+
+from .command import run
 
 LINUX_BOND_MODES = {"balance-slb": "balance-xor", "active-backup": "active-backup",
                     "lacp": "802.3ad"}
@@ -66,18 +67,13 @@ class IpLinks:
     async def ip(self, *args: str) -> None:
         cmd = ["ip", *(["-n", self.netns] if self.netns else []), *args]
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            done = await run(cmd, self.timeout)
         except OSError as exc:
             raise LinkError(f"cannot run ip: {exc}") from None
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise LinkError(f"{' '.join(cmd)}: timed out") from None
-        if proc.returncode != 0:
-            raise LinkError(f"{' '.join(args)}: {err.decode(errors='replace').strip()}")
+        if done is None:
+            raise LinkError(f"{' '.join(cmd)}: timed out")
+        if done[0] != 0:
+            raise LinkError(f"{' '.join(args)}: {done[2].decode(errors='replace').strip()}")
 
     async def add_vlan(self, parent: str, tag: int) -> None:
         name = vlan_device(parent, tag)

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any, Protocol
 
+from .command import run
 from .probe import discover
 from .model import HostNetwork
 
@@ -37,16 +38,12 @@ class Netns:
         self.timeout = timeout
 
     async def discover(self) -> HostNetwork:
-        proc = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", self.name, self.python, "-m", "xenapi_impl.hostnet",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise DiscoveryError(f"discovery in netns {self.name} timed out") from None
-        if proc.returncode != 0:
+        done = await run(["ip", "netns", "exec", self.name, self.python, "-m",
+                          "xenapi_impl.hostnet"], self.timeout)
+        if done is None:
+            raise DiscoveryError(f"discovery in netns {self.name} timed out")
+        status, out, err = done
+        if status != 0:
             raise DiscoveryError(f"discovery in netns {self.name} failed: "
                                  f"{err.decode(errors='replace').strip()}")
         return HostNetwork.from_json(json.loads(out))
