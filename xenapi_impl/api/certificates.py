@@ -203,15 +203,20 @@ def _ca_refs(ctx: Context, name: str) -> list[str]:
             and c["host"] == NULL_REF]
 
 
-async def _to_other_hosts(ctx: Context, method: str, args: list[Any]) -> None:
+async def _to_other_hosts(ctx: Context, method: str, args: list[Any],
+                          already: str | None = None) -> None:
     """Carry a pool-wide trust change to every other live host (not when we are one of them,
-    called by the host that received it)."""
+    called by the host that received it); a host answering `already` has it."""
     if not ctx.services.store.shared or ctx.caller.transport == "pool":
         return
     for host in ctx.services.store.records("host"):
         agent = agent_for(ctx.services, host)
         if agent is not None and _host_live(ctx.services, host):
-            await agent.call(method, args)
+            try:
+                await agent.call(method, args)
+            except XenAPIError as exc:
+                if exc.code != already:
+                    raise
 
 
 async def _install_ca(ctx: Context, name: str, cert: str) -> None:
@@ -300,14 +305,12 @@ async def certificate_sync(ctx: Context) -> None:
     """The CAs and CRLs of this host (the master) to every other live host: each installs
     what it lacks."""
     store = trust(ctx.services)
-    for kind, method in (("ca", "pool.install_ca_certificate"), ("crl", "pool.crl_install")):
+    for kind, method, already in (
+            ("ca", "pool.install_ca_certificate", "CERTIFICATE_ALREADY_EXISTS"),
+            ("crl", "pool.crl_install", "CRL_ALREADY_EXISTS")):
         for name in store.names(kind):
             data = (store.get(kind, name) or b"").decode()
-            try:
-                await _to_other_hosts(ctx, method, [name, data])
-            except XenAPIError as exc:
-                if exc.code not in ("CERTIFICATE_ALREADY_EXISTS", "CRL_ALREADY_EXISTS"):
-                    raise
+            await _to_other_hosts(ctx, method, [name, data], already)
 
 
 def _valid_now(cert: x509.Certificate, prefix: str) -> None:
