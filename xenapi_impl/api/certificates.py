@@ -116,12 +116,17 @@ def _write_served(services: Any, txn: Any) -> None:
 async def record_served(services: Any) -> None:
     """At start (after the listeners): the served certificate's record; a host without HTTPS
     serves none and keeps no such record."""
-    if services.tls is None:
-        return
     async with services.transaction() as txn:
-        _write_served(services, txn)
+        if services.tls is not None:
+            _write_served(services, txn)
+        else:
+            for ref in txn.refs("Certificate"):
+                c = txn.get("Certificate", ref)
+                if c["host"] == services.host_ref and c["type"] == "host":
+                    txn.delete("Certificate", ref)
         # the listener speaks TLS 1.2 and later only (api/tls_policy.py)
-        txn.update("host", services.host_ref, {"ssl_legacy": False})
+        if txn.get("host", services.host_ref)["ssl_legacy"]:
+            txn.update("host", services.host_ref, {"ssl_legacy": False})
 
 
 def _served(ctx: Context) -> Any:
