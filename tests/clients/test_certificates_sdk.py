@@ -282,3 +282,21 @@ def test_send_test_post_trusts_only_the_pools_certificates(srv):
         free = s.getsockname()[1]
     assert details(x.pool.send_test_post, "127.0.0.1", str(free), body) == \
         ["TLS_CONNECTION_FAILED", "127.0.0.1", str(free)]
+
+
+def test_no_https_no_host_certificate(srv):
+    x = login(srv).xenapi
+    host = x.host.get_all()[0]
+    assert host_certificate(x, host)
+    srv.stop()
+    plain = ServerProcess(srv.workdir, https=False).start()     # same database, no HTTPS
+    try:
+        x = login(plain).xenapi
+        assert x.Certificate.get_all() == []
+        assert details(x.host.get_server_certificate, host) == [
+            "INTERNAL_ERROR", "this host serves no HTTPS (started without --https)"]
+    finally:
+        plain.stop()
+    srv.start()
+    assert host_certificate(login(srv).xenapi, host)["fingerprint_sha256"] == colon_hex(
+        served_der(srv), "sha256")

@@ -208,8 +208,16 @@ def test_tls_settings(srv, x):
     assert x.pool.get_client_certificate_auth_name(pool) == "client.example"
     x.pool.disable_client_certificate_auth(pool)
     assert x.pool.get_client_certificate_auth_name(pool) == ""
+    root = local_root(srv)
+    assert details(root.host.emergency_reenable_tls_verification) == \
+        ["TLS_VERIFICATION_NOT_ENABLED_IN_POOL"]
     x.pool.enable_tls_verification()
     assert x.pool.get_tls_verification_enabled(pool) is True
+    assert x.host.get_tls_verification_enabled(host) is True
+    assert details(x.host.emergency_disable_tls_verification)[0] == "RBAC_PERMISSION_DENIED"
+    root.host.emergency_disable_tls_verification()
+    assert x.host.get_tls_verification_enabled(host) is False
+    root.host.emergency_reenable_tls_verification()
     assert x.host.get_tls_verification_enabled(host) is True
     x.pool.rotate_secret()               # a single host has no pool secret: nothing to do
 

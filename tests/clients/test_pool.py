@@ -313,6 +313,9 @@ def test_join_and_eject(pool, tmp_path):
         assert d_srs <= {r["uuid"] for r in x.SR.get_all_records().values()}
         assert {c["host"] for c in x.host_cpu.get_all_records().values()} >= {d_host}
         assert any(p["host"] == d_host for p in x.PIF.get_all_records().values())
+        # its TLS certificate's record came along, once
+        assert [c["type"] for c in x.Certificate.get_all_records().values()
+                if c["host"] == d_host] == ["host"]
         _wait(lambda: _live(x, d_host), 10, "the joined host live")
         # the pool's users now: the joiner's own root password is gone with its database
         assert len(_sdk(ADDRESSES[3], a.port, password, local=True).host.get_all()) == 4
@@ -320,6 +323,7 @@ def test_join_and_eject(pool, tmp_path):
         # eject: its records go, it restarts standalone on a fresh SQLite database
         x.pool.eject(d_host)
         _wait(lambda: d_host not in x.host.get_all(), 10, "the ejected host's records gone")
+        assert not [c for c in x.Certificate.get_all_records().values() if c["host"] == d_host]
         # a fresh database: a new root password, and logins as its own master
         _wait(lambda: not isinstance(_try(lambda: _sdk(ADDRESSES[3], a.port, d.password)),
                                      (list, type(None))), 30, "standalone again")

@@ -57,6 +57,10 @@ def test_certificates_and_settings_across_the_pool(pool):  # noqa: F811
     for h in pool:
         assert os.path.exists(os.path.join(str(h.work), "xapi.trust", "ca", "pool-ca.pem"))
     assert len([r for r in x.Certificate.get_all_records().values() if r["type"] == "ca"]) == 1
+    # a host that lost it gets it back from the master's with certificate_sync
+    os.unlink(os.path.join(str(c.work), "xapi.trust", "ca", "pool-ca.pem"))
+    x.pool.certificate_sync()
+    assert os.path.exists(os.path.join(str(c.work), "xapi.trust", "ca", "pool-ca.pem"))
     x.pool.uninstall_ca_certificate("pool-ca.pem", False)
     for h in pool:
         assert not os.path.exists(os.path.join(str(h.work), "xapi.trust", "ca", "pool-ca.pem"))

@@ -131,3 +131,53 @@ def test_generated_key_matches_certificate(tmp_path):
     key = serialization.load_pem_private_key(data, password=None)
     cert = x509.load_pem_x509_certificate(data)
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def test_served_certificate_replaced_in_each_file_layout(tmp_path):
+    """ServedCertificate (host.install/reset_server_certificate): key inside the PEM, beside
+    it (<name>.key), or in an explicit --key file; each stays loadable."""
+    import datetime as dt
+    import ssl as _ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    def pair(cn):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(1)
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+        return (cert.public_bytes(serialization.Encoding.PEM),
+                key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+
+    def loads(cert, key=None):
+        _ssl.SSLContext(_ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+
+    for layout in ("inside", "beside", "explicit"):
+        d = tmp_path / layout
+        d.mkdir()
+        cert = str(d / "server.pem")
+        key = str(d / ("server.key" if layout == "beside" else "my.key"))
+        tls.generate_self_signed(cert, None if layout == "inside" else key)
+        served = tls.ServedCertificate(cert, key if layout == "explicit" else None)
+        c, k = pair(f"{layout}.example")
+        served.install(c, k)
+        assert served.installed and served.facts().pem.encode() == c
+        loads(cert, key if layout != "inside" else None)
+        if layout == "inside":
+            assert b"PRIVATE KEY" in (d / "server.pem").read_bytes()
+        first = served.facts().sha256
+        served.regenerate()
+        assert not served.installed and served.facts().sha256 != first
+        if layout == "beside":              # the new key went inside; the old one is gone
+            assert not (d / "server.key").exists()
+            loads(cert)
+        else:
+            loads(cert, key if layout == "explicit" else None)

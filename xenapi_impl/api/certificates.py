@@ -116,12 +116,17 @@ def _write_served(services: Any, txn: Any) -> None:
 async def record_served(services: Any) -> None:
     """At start (after the listeners): the served certificate's record; a host without HTTPS
     serves none and keeps no such record."""
-    if services.tls is None:
-        return
     async with services.transaction() as txn:
-        _write_served(services, txn)
+        if services.tls is not None:
+            _write_served(services, txn)
+        else:
+            for ref in txn.refs("Certificate"):
+                c = txn.get("Certificate", ref)
+                if c["host"] == services.host_ref and c["type"] == "host":
+                    txn.delete("Certificate", ref)
         # the listener speaks TLS 1.2 and later only (api/tls_policy.py)
-        txn.update("host", services.host_ref, {"ssl_legacy": False})
+        if txn.get("host", services.host_ref)["ssl_legacy"]:
+            txn.update("host", services.host_ref, {"ssl_legacy": False})
 
 
 def _served(ctx: Context) -> Any:
@@ -203,15 +208,20 @@ def _ca_refs(ctx: Context, name: str) -> list[str]:
             and c["host"] == NULL_REF]
 
 
-async def _to_other_hosts(ctx: Context, method: str, args: list[Any]) -> None:
+async def _to_other_hosts(ctx: Context, method: str, args: list[Any],
+                          already: str | None = None) -> None:
     """Carry a pool-wide trust change to every other live host (not when we are one of them,
-    called by the host that received it)."""
+    called by the host that received it); a host answering `already` has it."""
     if not ctx.services.store.shared or ctx.caller.transport == "pool":
         return
     for host in ctx.services.store.records("host"):
         agent = agent_for(ctx.services, host)
         if agent is not None and _host_live(ctx.services, host):
-            await agent.call(method, args)
+            try:
+                await agent.call(method, args)
+            except XenAPIError as exc:
+                if exc.code != already:
+                    raise
 
 
 async def _install_ca(ctx: Context, name: str, cert: str) -> None:
@@ -300,14 +310,12 @@ async def certificate_sync(ctx: Context) -> None:
     """The CAs and CRLs of this host (the master) to every other live host: each installs
     what it lacks."""
     store = trust(ctx.services)
-    for kind, method in (("ca", "pool.install_ca_certificate"), ("crl", "pool.crl_install")):
+    for kind, method, already in (
+            ("ca", "pool.install_ca_certificate", "CERTIFICATE_ALREADY_EXISTS"),
+            ("crl", "pool.crl_install", "CRL_ALREADY_EXISTS")):
         for name in store.names(kind):
             data = (store.get(kind, name) or b"").decode()
-            try:
-                await _to_other_hosts(ctx, method, [name, data])
-            except XenAPIError as exc:
-                if exc.code not in ("CERTIFICATE_ALREADY_EXISTS", "CRL_ALREADY_EXISTS"):
-                    raise
+            await _to_other_hosts(ctx, method, [name, data], already)
 
 
 def _valid_now(cert: x509.Certificate, prefix: str) -> None:

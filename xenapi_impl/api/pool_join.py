@@ -61,6 +61,8 @@ def own_records(store: Any, host: str) -> list[tuple[str, str]]:
     if h["metrics"] != NULL_REF and store.get("host_metrics", h["metrics"]) is not None:
         out.append(("host_metrics", h["metrics"]))
     out += [("host_cpu", r) for r, c in store.records("host_cpu").items() if c["host"] == host]
+    out += [("Certificate", r) for r, c in store.records("Certificate").items()
+            if c["host"] == host]       # its TLS certificate's record (api/certificates.py)
     pifs = {r for r, p in store.records("PIF").items() if p["host"] == host}
     for r in sorted(pifs):
         out.append(("PIF", r))

@@ -135,8 +135,11 @@ class ServedCertificate:
 
     def install(self, cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b"") -> None:
         """Serve `cert_pem` (+ `chain_pem`) with `key_pem` from now on (already validated:
-        `validate_server_certificate`). The files are replaced whole: a crash leaves the old
-        or the new certificate, and a bad pair fails before anything is written."""
+        `validate_server_certificate`). A bad pair fails before anything is written; each file
+        is replaced whole (with the key inside the certificate's file, a crash leaves the old
+        pair or the new one; with a separate key file, a crash between the two replacements
+        leaves a mismatch that the next start reports). `<cert>.installed` marks it as not
+        generated here (refresh_server_certificate leaves it alone)."""
         probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory() as tmp:
             c, k = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
@@ -167,14 +170,17 @@ class ServedCertificate:
     def regenerate(self) -> None:
         """A new self-signed certificate and key in place of the current ones."""
         key_file = self._key_file()
-        if key_file is not None and key_file != self.key_path:
+        beside = key_file is not None and key_file != self.key_path
+        if beside:
             key_file = None         # a key beside the certificate: the new one goes inside
-            os.unlink(_alongside_key(self.cert_path) or "")
         tmp = self.cert_path + ".new"
         generate_self_signed(tmp, None if key_file is None else key_file + ".new")
         if key_file is not None:
             os.replace(key_file + ".new", key_file)
         os.replace(tmp, self.cert_path)
+        if beside:                  # only now: the new file holds its own key
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.splitext(self.cert_path)[0] + ".key")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._installed_marker)
         self.reload()
