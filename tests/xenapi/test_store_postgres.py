@@ -353,7 +353,7 @@ def test_missed_notifications_are_caught_up_from_the_log(pg_db):
         a = await open_database(pg_db.url, SPECS)
         b = await PostgresStore.open(pg_db.url, SPECS, poll_interval=3600)
         refs = []
-        listening = ("FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+        listening = ("FROM pg_stat_activity WHERE application_name = 'xenapi-listen'"
                      " AND datname = current_database()")
         for _ in range(100):                      # both listeners connected
             if pg_db.psql(f"SELECT count(*) {listening}") == "2":

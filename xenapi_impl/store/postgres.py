@@ -76,6 +76,10 @@ _SCHEMA = (
     " epoch BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL)",
 )
 _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
+#: a catch-up in one statement: `_head` and the log rows after a generation (none: one row of
+#: NULLs after the head)
+_CATCH_UP = ("SELECT h.gen, h.trimmed, l.gen, l.ts, l.origin, l.op, l.cls, l.ref, l.uuid,"
+             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s ORDER BY l.gen, l.seq")
 
 
 @dataclass(eq=False, slots=True)
@@ -131,7 +135,7 @@ class PostgresStore(MemoryStore):
             reconnect_timeout=24 * 3600)
         self._listen_pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout,
-            kwargs={**kwargs, "autocommit": True},
+            kwargs={**kwargs, "autocommit": True, "application_name": "xenapi-listen"},
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
             reconnect_timeout=24 * 3600)
         # one database exchange at a time per process (commits, catch-ups): memory is applied
@@ -527,27 +531,33 @@ class PostgresStore(MemoryStore):
                     ops.append((op, cls, ref, fields))
             self._apply(ops, gen, ts)
 
-    async def catch_up(self) -> None:
-        """Apply whatever other processes committed that this one has not seen yet."""
+    async def catch_up(self, conn: psycopg.AsyncConnection[Any] | None = None) -> None:
+        """Apply whatever other processes committed that this one has not seen yet: one
+        statement (one snapshot, one round trip) on `conn` (the listener's, autocommit) or on
+        a pooled connection."""
         async with self._sync:
             try:
                 async with asyncio.timeout(self.timeout):
-                    async with self._pool.connection() as conn, conn.transaction():
-                        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
-                                           " READ ONLY")
-                        head, trimmed = await (await conn.execute(
-                            "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
-                        if head < self._generation:
-                            raise _went_back(head, self._generation)
-                        if trimmed > self._generation:
-                            raise _Behind()
-                        rows = await (await conn.execute(
-                            f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                            (self._generation,))).fetchall()
+                    if conn is not None:
+                        rows = await self._read_log(conn)
+                    else:
+                        async with self._pool.connection() as pooled, pooled.transaction():
+                            rows = await self._read_log(pooled)
             except _Behind:
                 await self._resync()
                 return
             self._apply_log(rows)
+
+    async def _read_log(self, conn: psycopg.AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+        """The log rows after this process's generation, with `_head` read in the same
+        statement (so the same snapshot: the rows are a prefix with no holes)."""
+        got = await (await conn.execute(_CATCH_UP, (self._generation,))).fetchall()
+        head, trimmed = got[0][0], got[0][1]
+        if head < self._generation:
+            raise _went_back(head, self._generation)
+        if trimmed > self._generation:
+            raise _Behind()
+        return [row[2:] for row in got if row[2] is not None]
 
     async def _resync(self) -> None:
         """The log no longer reaches back to this process's generation: read the tables and
@@ -572,20 +582,29 @@ class PostgresStore(MemoryStore):
         self._apply(ops, max(gen, self._generation + 1), _dt.datetime.now(_dt.timezone.utc))
 
     async def _listen(self) -> None:
-        """Wake on NOTIFY (and every poll_interval) and catch up from the log; reconnect by
-        taking a new connection from the listen pool."""
+        """Wake on NOTIFY (and every poll_interval) and catch up from the log on the listening
+        connection itself (no pool checkout on the wake-up path); reconnect by taking a new
+        connection from the listen pool."""
         delay = 0.5
         while not self._closed:
             try:
                 async with self._listen_pool.connection() as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    await self.catch_up()       # what was committed while we were not listening
+                    await self.catch_up(conn)   # what was committed while we were not listening
                     delay = 0.5
                     while not self._closed:
-                        async for note in conn.notifies(timeout=self.poll_interval):
-                            if not note.payload.isdigit() or int(note.payload) > self._generation:
-                                await self.catch_up()
-                        await self.catch_up()
+                        # stop_after: the generator holds the connection until it ends; a
+                        # notification arriving during the catch-up waits in psycopg's backlog
+                        notes = [n.payload async for n in conn.notifies(
+                            timeout=self.poll_interval, stop_after=1)]
+                        wake = not notes            # the poll: no notification in time
+                        while wake or self._fresh(notes):
+                            await self.catch_up(conn)
+                            # a notification that came in with the catch-up's answer waits
+                            # parsed-or-not in libpq's buffer, where a wait on the socket
+                            # would not see it until the next one arrives
+                            notes = _buffered_notifies(conn)
+                            wake = False
             except asyncio.CancelledError:
                 raise
             except Exception as exc:    # noqa: BLE001 - the database went away: retry
@@ -594,6 +613,10 @@ class PostgresStore(MemoryStore):
                                 exc or type(exc).__name__)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
+
+    def _fresh(self, payloads: list[str]) -> bool:
+        """A notification names a generation this process has not applied (or cannot tell)."""
+        return any(not p.isdigit() or int(p) > self._generation for p in payloads)
 
     # --- credentials (shared: written through the log, so every process sees them) ---------
     async def put_credential(self, cred: Credential) -> None:
@@ -629,6 +652,16 @@ class PostgresStore(MemoryStore):
                 pass
         async with self._sync:
             await self._close_pools()
+
+
+def _buffered_notifies(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+    """Payloads of the notifications libpq already read (PQnotifies parses its buffer),
+    without waiting. (Those psycopg set aside during a query, the next notifies() yields at
+    once.)"""
+    payloads = []
+    while (n := conn.pgconn.notifies()) is not None:
+        payloads.append(n.extra.decode())
+    return payloads
 
 
 def _went_back(head: int, mine: int) -> StoreUnavailable:
