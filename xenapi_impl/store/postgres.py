@@ -128,16 +128,21 @@ class PostgresStore(MemoryStore):
                   "options": f"-c idle_in_transaction_session_timeout={idle}s"}
         # check_connection: a connection broken by a database restart is replaced before use
         # instead of failing a caller; the pools reconnect with backoff by themselves. One
-        # connection is enough: a process has one database exchange at a time
+        # connection is enough: a process has one database exchange at a time.
+        # reconnect_timeout: psycopg_pool doubles its delay between attempts for as long as
+        # that lasts (after a minute's outage it would wait another minute); a short one ends
+        # the series and the next caller starts a new one at 1 s, so a host is back within a
+        # few seconds of its database
+        reconnect = max(2.0, min(timeout, 5.0))
         self._pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout, kwargs=kwargs,
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-store",
-            reconnect_timeout=24 * 3600)
+            reconnect_timeout=reconnect)
         self._listen_pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout,
             kwargs={**kwargs, "autocommit": True, "application_name": "xenapi-listen"},
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
-            reconnect_timeout=24 * 3600)
+            reconnect_timeout=reconnect)
         # one database exchange at a time per process (commits, catch-ups): memory is applied
         # in generation order
         self._sync = asyncio.Lock()
@@ -389,18 +394,19 @@ class PostgresStore(MemoryStore):
 
     async def _check_fences(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Under the `_head` lock: every lease this process depends on is still held by it,
-        under its epoch, within its term; else the whole batch is refused (StoreFenced)."""
+        under its epoch; else the whole batch is refused (StoreFenced). A term that ran out
+        is not a loss by itself: whoever acts on an expired lease (a take-over, the master
+        fencing a silent host, declare_dead) gives it a new epoch first. So a database outage
+        longer than a term, which lets every lease run out, refuses nothing once it is over."""
         fences = dict(self._fences)
         rows = await (await conn.execute(
-            "SELECT name, holder, epoch, expires > clock_timestamp() FROM _lease"
-            " WHERE name = ANY(%s)", (list(fences),))).fetchall()
+            "SELECT name, holder, epoch FROM _lease WHERE name = ANY(%s)",
+            (list(fences),))).fetchall()
         have = {r[0]: r[1:] for r in rows}
         for name, (holder, epoch) in fences.items():
             got = have.get(name)
             if got is None or got[0] != holder or got[1] != epoch:
                 raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
-            if not got[2]:
-                raise StoreFenced(name, "its term expired")
 
     # --- leases ----------------------------------------------------------------------------
     async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
