@@ -164,7 +164,8 @@ def test_a_token_from_before_a_master_failover(pool):
                                    before: "renamed after the failover"})
 
     for x, token, where in ((xn, token_master, "new master"), (xc, token_slave, "slave")):
-        _wait(lambda: after in x.network.get_all(), 10, f"the {where} up to date")
+        _wait(lambda: x.network.get_name_label(after) == acked[after], 10,
+              f"the {where} up to date")
         try:
             last, new_token = _changes(x, token)
         except XenAPI.Failure as f:
@@ -174,16 +175,16 @@ def test_a_token_from_before_a_master_failover(pool):
         for ref, name in acked.items():
             assert ref in last, f"{where}: the change of {ref} ({name}) is missing"
             op, snap = last[ref]
-            assert op in ("add", "mod") and snap["name_label"] == x.network.get_name_label(ref)
+            assert op in ("add", "mod") and snap["name_label"] == name, (where, ref, name)
         # and nothing else but what changed since: the record as it is now
         for ref, (op, snap) in last.items():
             assert snap["name_label"] == x.network.get_name_label(ref)
         # the token it returned goes on from there
-        xn.network.set_name_label(after, "later")
-        _wait(lambda: x.network.get_name_label(after) == "later", 10, f"{where}: later")
+        acked[after] = f"later, seen on the {where}"
+        xn.network.set_name_label(after, acked[after])
+        _wait(lambda: x.network.get_name_label(after) == acked[after], 10, f"{where}: later")
         last, _ = _changes(x, new_token)
-        assert set(last) == {after} and last[after][1]["name_label"] == "later"
-        xn.network.set_name_label(after, "after the failover")
+        assert set(last) == {after} and last[after][1]["name_label"] == acked[after]
 
 
 def test_a_token_survives_a_host_restart_and_a_database_restart(pool, pg_db):
