@@ -348,11 +348,23 @@ class PostgresStore(MemoryStore):
         the rest, log, notify, commit. Returns (commit time, unapplied log rows of other
         commits, the refused commits)."""
         shared = {p: self._persistent(p.ops) for p in live}
+        fences = dict(self._fences) if any(shared.values()) else {}
+        since = min([self._generation] + [p.start for p in live if shared[p]])
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                last, trimmed, ts = await (await conn.execute(
+            # pipeline: BEGIN, the `_head` lock, the fence check and the log read go in one
+            # round trip (the server runs them in order: the reads come after the lock), the
+            # writes and COMMIT in a second
+            async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+                head = await conn.execute(
                     "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
-                    (len(live),))).fetchone()  # type: ignore[misc]
+                    (len(live),))
+                leases = await conn.execute(
+                    "SELECT name, holder, epoch FROM _lease WHERE name = ANY(%s)",
+                    (list(fences),)) if fences else None
+                log_rows = await conn.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                    (since,))
+                last, trimmed, ts = await head.fetchone()  # type: ignore[misc]
                 first = last - len(live) + 1
                 if first <= self._generation:
                     raise _went_back(first, self._generation)
@@ -360,12 +372,9 @@ class PostgresStore(MemoryStore):
                     raise _Behind()
                 for i, p in enumerate(live):
                     p.gen = first + i
-                if self._fences and any(shared.values()):
-                    await self._check_fences(conn)
-                since = min([self._generation] + [p.start for p in live if shared[p]])
-                rows = await (await conn.execute(
-                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                    (since,))).fetchall()
+                if leases is not None:
+                    _check_fences(fences, await leases.fetchall())
+                rows = await log_rows.fetchall()
                 refused: dict[_Pending, StoreConflict] = {}
                 writes = []
                 for p in live:
@@ -391,22 +400,6 @@ class PostgresStore(MemoryStore):
             raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
                                    ) from None
         return ts, [r for r in rows if r[0] > self._generation], refused
-
-    async def _check_fences(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        """Under the `_head` lock: every lease this process depends on is still held by it,
-        under its epoch; else the whole batch is refused (StoreFenced). A term that ran out
-        is not a loss by itself: whoever acts on an expired lease (a take-over, the master
-        fencing a silent host, declare_dead) gives it a new epoch first. So a database outage
-        longer than a term, which lets every lease run out, refuses nothing once it is over."""
-        fences = dict(self._fences)
-        rows = await (await conn.execute(
-            "SELECT name, holder, epoch FROM _lease WHERE name = ANY(%s)",
-            (list(fences),))).fetchall()
-        have = {r[0]: r[1:] for r in rows}
-        for name, (holder, epoch) in fences.items():
-            got = have.get(name)
-            if got is None or got[0] != holder or got[1] != epoch:
-                raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
 
     # --- leases ----------------------------------------------------------------------------
     async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
@@ -658,6 +651,19 @@ class PostgresStore(MemoryStore):
                 pass
         async with self._sync:
             await self._close_pools()
+
+
+def _check_fences(fences: dict[str, tuple[str, int]], rows: list[tuple[Any, ...]]) -> None:
+    """Read under the `_head` lock: every lease this process depends on is still held by it,
+    under its epoch; else the whole batch is refused (StoreFenced). A term that ran out is
+    not a loss by itself: whoever acts on an expired lease (a take-over, the master fencing a
+    silent host, declare_dead) gives it a new epoch first. So a database outage longer than a
+    term, which lets every lease run out, refuses nothing once it is over."""
+    have = {r[0]: r[1:] for r in rows}
+    for name, (holder, epoch) in fences.items():
+        got = have.get(name)
+        if got is None or got[0] != holder or got[1] != epoch:
+            raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
 
 
 def _buffered_notifies(conn: psycopg.AsyncConnection[Any]) -> list[str]:
