@@ -19,13 +19,11 @@ Reproduce: .venv/bin/python -m pytest bench/test_bench_pool.py --benchmark-only 
 """
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import xmlrpc.client as xc
 
@@ -36,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clien
 from pgcluster import PgCluster  # noqa: E402
 from serverproc import SERVER, ServerProcess  # noqa: E402
 
-from test_bench_server import Bench, _make_db, _percentile, _report, drive  # noqa: E402
+from test_bench_server import Bench, _make_db, measure_calls, wake_rounds  # noqa: E402
 
 N_VMS = 1_000
 
@@ -127,13 +125,8 @@ WHERE = ["sqlite", "master", "slave"]
 def test_pool_get_record(benchmark, pool, single, where, clients):
     benchmark.group = f"pool: VM.get_record XML-RPC keep-alive, {clients} client(s)"
     port, session, vm = _target(pool, single, where)
-    body = xc.dumps((session, vm), "VM.get_record").encode()
-    calls = 2000 // clients
-    latencies: list[float] = []
-    benchmark.pedantic(drive, args=(port, "/", body, clients, calls, latencies), rounds=5,
-                       iterations=1, warmup_rounds=1)
-    latencies = latencies[clients * calls:]
-    _report(benchmark, latencies, 5 * clients * calls, f"get_record {where} x{clients}")
+    measure_calls(benchmark, port, xc.dumps((session, vm), "VM.get_record").encode(), clients,
+                  2000 // clients, 5, f"get_record {where} x{clients}")
 
 
 @pytest.mark.parametrize("clients", [1, 8])
@@ -141,68 +134,9 @@ def test_pool_get_record(benchmark, pool, single, where, clients):
 def test_pool_setter(benchmark, pool, single, where, clients):
     benchmark.group = f"pool: VM.set_name_label (durable commit), {clients} client(s)"
     port, session, vm = _target(pool, single, where)
-    body = xc.dumps((session, vm, "renamed"), "VM.set_name_label").encode()
-    calls = 400 // clients
-    latencies: list[float] = []
-    benchmark.pedantic(drive, args=(port, "/", body, clients, calls, latencies), rounds=3,
-                       iterations=1, warmup_rounds=1)
-    latencies = latencies[clients * calls:]
-    _report(benchmark, latencies, 3 * clients * calls, f"setter {where} x{clients}")
-
-
-def _wake_rounds(benchmark, write: tuple[int, str], wait: tuple[int, str], vm: str,
-                 rounds: int) -> dict[str, float]:
-    """event.from blocked on `wait`, VM.set_name_label sent to `write`: each round's latency
-    from the write's request and from its reply to the event reply."""
-    (wport, wsession), (eport, esession) = write, wait
-    writer = http.client.HTTPConnection("127.0.0.1", wport)
-    waiter = xc.ServerProxy(f"http://127.0.0.1:{eport}")
-    classes = [f"VM/{vm}"]
-    state = {"token": getattr(waiter, "event.from")(esession, classes, "", 0.0)["Value"]["token"]}
-    from_ack: list[float] = []
-    from_send: list[float] = []
-
-    def one_round() -> None:
-        got: dict = {}
-        ready = threading.Event()
-
-        def wait() -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", eport)
-            body = xc.dumps((esession, classes, state["token"], 30.0), "event.from")
-            conn.connect()
-            ready.set()
-            conn.request("POST", "/", body, {"Content-Type": "text/xml"})
-            data = conn.getresponse().read()
-            got["t"] = time.perf_counter()
-            got["data"] = data
-            conn.close()
-
-        t = threading.Thread(target=wait)
-        t.start()
-        ready.wait()
-        time.sleep(0.01)                      # let event.from reach the server and block
-        body = xc.dumps((wsession, vm, f"n{time.perf_counter()}"), "VM.set_name_label")
-        t_send = time.perf_counter()
-        writer.request("POST", "/", body, {"Content-Type": "text/xml"})
-        data = writer.getresponse().read()
-        t_ack = time.perf_counter()
-        assert b"Success" in data, data[:300]
-        t.join(30)
-        (reply,), _ = xc.loads(got["data"])
-        assert reply["Status"] == "Success" and len(reply["Value"]["events"]) >= 1, reply
-        state["token"] = reply["Value"]["token"]
-        from_ack.append(got["t"] - t_ack)
-        from_send.append(got["t"] - t_send)
-
-    benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=20)
-    from_ack, from_send = from_ack[20:], from_send[20:]
-    info = {"p50_from_request_ms": round(_percentile(from_send, 50) * 1e3, 3),
-            "p99_from_request_ms": round(_percentile(from_send, 99) * 1e3, 3),
-            "max_from_request_ms": round(max(from_send) * 1e3, 3),
-            "p50_from_reply_ms": round(_percentile(from_ack, 50) * 1e3, 3),
-            "p99_from_reply_ms": round(_percentile(from_ack, 99) * 1e3, 3)}
-    benchmark.extra_info.update(info)
-    return info
+    measure_calls(benchmark, port, xc.dumps((session, vm, "renamed"), "VM.set_name_label"
+                                            ).encode(), clients, 400 // clients, 3,
+                  f"setter {where} x{clients}")
 
 
 @pytest.mark.parametrize("where", ["sqlite", "slave->slave", "master->slave"])
@@ -216,5 +150,5 @@ def test_pool_event_wakeup(benchmark, pool, single, where):
         w = 0 if where == "master->slave" else 2
         write = (pool.hosts[w].ports["http"], pool.sessions[w])
         wait = (pool.hosts[1].ports["http"], pool.sessions[1])
-    info = _wake_rounds(benchmark, write, wait, vm, 300)
+    info = wake_rounds(benchmark, write, wait, vm, 300, warmup=20)
     print(f"\nevent.from wake-up {where}: {info}")
