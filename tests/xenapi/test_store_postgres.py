@@ -20,7 +20,7 @@ from xenapi_impl.model import MODEL
 from xenapi_impl.server.app import store_specs
 from xenapi_impl.server.events import make_token
 from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict,
-                               StoreUnavailable, codec,
+                               StoreFenced, StoreUnavailable, codec,
                                new_ref, new_uuid, open_database)
 from xenapi_impl.store.postgres import PostgresStore
 
@@ -505,4 +505,26 @@ def test_an_instance_behind_the_retained_log_reloads_and_reports_exact_changes(p
         await until(lambda: a.get("VM", keep)["name_label"] == "from b")
         await a.close()
         await b.close()
+    asyncio.run(main())
+
+
+def test_a_lease_is_lost_by_a_new_epoch_not_by_its_term_running_out(pg_db):
+    """A database outage longer than a term lets every lease run out: that alone refuses no
+    write (nobody acted on it). Whoever acts on an expired lease gives it a new epoch, and
+    from then on the old holder's writes are refused."""
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS)
+        lease = await a.lease_acquire("host/x", "x", 0.2)
+        a.fence(lease.name, "x", lease.epoch)
+        await asyncio.sleep(0.5)
+        assert not (await a.lease_get("host/x")).valid
+        ref = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", ref, vm("after the term"))
+        assert await a.lease_bump("host/x", lease.epoch)         # the master fences it
+        with pytest.raises(StoreFenced):
+            async with a.transaction() as t:
+                t.update("VM", ref, {"name_label": "from the fenced holder"})
+        assert a.get("VM", ref)["name_label"] == "after the term"
+        await a.close()
     asyncio.run(main())
