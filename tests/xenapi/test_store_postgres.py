@@ -528,3 +528,39 @@ def test_a_lease_is_lost_by_a_new_epoch_not_by_its_term_running_out(pg_db):
         assert a.get("VM", ref)["name_label"] == "after the term"
         await a.close()
     asyncio.run(main())
+
+
+def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db):
+    """a's commit freezes after taking the `_head` lock (as a SIGSTOPped server would): the
+    database aborts a commit's idle transaction soon, so b's commit, waiting for the lock,
+    goes in within b's timeout; and b's leases answer meanwhile (their own connection)."""
+    async def main():
+        # a's session-wide idle limit is 3 x 30 s: only the commit's own limit can free b
+        a = await PostgresStore.open(pg_db.url, SPECS, timeout=30)
+        b = await PostgresStore.open(pg_db.url, SPECS, timeout=10)
+        frozen = asyncio.Event()
+
+        async def freeze(conn, writes, ts):
+            frozen.set()
+            await asyncio.sleep(3600)
+        a._write_rows = freeze
+        stuck = asyncio.create_task(commit(a, new_ref()))
+        await frozen.wait()
+        ref = new_ref()
+        waiting = asyncio.create_task(commit(b, ref))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()                       # b waits for the lock
+        lease = await b.lease_acquire("host/b", "b", 30)    # leases answer meanwhile
+        assert lease is not None and await b.lease_renew("host/b", "b", lease.epoch, 30)
+        await waiting                                   # in, once a's transaction is aborted
+        assert b.get("VM", ref) is not None
+        stuck.cancel()
+        a._writer.cancel()                              # the frozen exchange itself
+        await asyncio.gather(stuck, a._writer, return_exceptions=True)
+        await b.close()
+        await a.close()
+
+    async def commit(store, ref):
+        async with store.transaction() as t:
+            t.create("VM", ref, vm("x"))
+    asyncio.run(main())

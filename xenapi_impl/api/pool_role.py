@@ -161,7 +161,12 @@ class PoolRole:
             if held is not None and held.holder == me and held.valid \
                     and held.epoch != self.master_epoch:
                 await self._become_master(held.epoch)      # handed over (designate)
-        await self._heartbeat()
+        try:
+            await self._heartbeat()
+        except StoreUnavailable as exc:
+            # the leases answer (their own connection) but writes wait: a frozen host may
+            # hold the commit lock; the master goes on watching, it is what fences that host
+            log.warning("heartbeat failed: %s", exc)
         if self._db_failed:
             self._db_failed = False
             self._quiet_until = time.monotonic() + self.quiet_seconds

@@ -76,6 +76,9 @@ _SCHEMA = (
     " epoch BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL)",
 )
 _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
+#: how long a commit's transaction may sit idle (holding the `_head` lock) before the server
+#: aborts it; the session-wide limit (3 x timeout) is for the long reads of a snapshot
+_COMMIT_IDLE = "SET LOCAL idle_in_transaction_session_timeout = '5s'"
 #: a catch-up in one statement: `_head` and the log rows after a generation (none: one row of
 #: NULLs after the head)
 _CATCH_UP = ("SELECT h.gen, h.trimmed, l.gen, l.ts, l.origin, l.op, l.cls, l.ref, l.uuid,"
@@ -143,6 +146,14 @@ class PostgresStore(MemoryStore):
             kwargs={**kwargs, "autocommit": True, "application_name": "xenapi-listen"},
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
             reconnect_timeout=reconnect)
+        # leases on a connection of their own: a commit waiting for the `_head` lock (held by
+        # a frozen process until the server aborts its transaction) must not keep this host
+        # from renewing its leases, nor the master from fencing the frozen one
+        self._lease_pool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=1, max_size=1, open=False, timeout=timeout,
+            kwargs={**kwargs, "application_name": "xenapi-lease"},
+            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-lease",
+            reconnect_timeout=reconnect)
         # one database exchange at a time per process (commits, catch-ups): memory is applied
         # in generation order
         self._sync = asyncio.Lock()
@@ -162,6 +173,7 @@ class PostgresStore(MemoryStore):
             await store._create_schema()
             await store._load_all()
             await store._listen_pool.open(wait=True, timeout=store.timeout)
+            await store._lease_pool.open(wait=True, timeout=store.timeout)
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
             await store._close_pools()
             raise StoreUnavailable(f"cannot open the database {redact(url)}: {exc}") from None
@@ -354,7 +366,12 @@ class PostgresStore(MemoryStore):
             # pipeline: BEGIN, the `_head` lock, the fence check and the log read go in one
             # round trip (the server runs them in order: the reads come after the lock), the
             # writes and COMMIT in a second
-            async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            async with self._pool.connection() as conn, conn.pipeline() as pipe, \
+                    conn.transaction():
+                # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM)
+                # holds every host's writes until the server aborts its transaction: soon,
+                # for a commit (its statements follow each other in two round trips)
+                await conn.execute(_COMMIT_IDLE)
                 head = await conn.execute(
                     "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
                     (len(live),))
@@ -364,6 +381,9 @@ class PostgresStore(MemoryStore):
                 log_rows = await conn.execute(
                     f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
                     (since,))
+                # Sync, not just a flush: only after a Sync is the transaction idle in the
+                # server's eyes, and its idle limit can free the lock if we freeze now
+                await pipe.sync()
                 last, trimmed, ts = await head.fetchone()  # type: ignore[misc]
                 first = last - len(live) + 1
                 if first <= self._generation:
@@ -405,7 +425,7 @@ class PostgresStore(MemoryStore):
     async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._pool.connection() as conn, conn.transaction():
+                async with self._lease_pool.connection() as conn, conn.transaction():
                     return await (await conn.execute(query, args)).fetchone()
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
@@ -634,6 +654,7 @@ class PostgresStore(MemoryStore):
 
     # --- lifecycle --------------------------------------------------------------------------
     async def _close_pools(self) -> None:
+        await self._lease_pool.close()
         await self._listen_pool.close()
         await self._pool.close()
 
