@@ -40,12 +40,12 @@ class Host:
 
     async def _build(self) -> None:
         from xenapi_impl import api
+        from xenapi_impl.api.caller import Caller
         from xenapi_impl.model import MODEL
-        from xenapi_impl.server.app import Services, store_specs
-        from xenapi_impl.server.caller import Caller
+        from xenapi_impl.server.app import Services
         from xenapi_impl.server.dispatch import Dispatcher
         from xenapi_impl.server.seed import add_user, seed
-        from xenapi_impl.store import open_store
+        from xenapi_impl.store import open_store, store_specs
         from xenapi_impl.xen.adapter import open_backend
 
         api.load_all()

@@ -56,9 +56,9 @@ def _make_db(path: str, n_vms: int) -> None:
     """A database with n_vms VMs, written in one transaction through the store."""
     from xenapi_impl import api
     from xenapi_impl.model import MODEL
-    from xenapi_impl.server.app import Services, store_specs
+    from xenapi_impl.server.app import Services
     from xenapi_impl.server.seed import add_user, seed
-    from xenapi_impl.store import new_ref, new_uuid, open_store
+    from xenapi_impl.store import new_ref, new_uuid, open_store, store_specs
 
     async def build() -> None:
         api.load_all()

@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
+    s.add_argument("--manage-host-network", action="store_true",
+                   help="VLAN/Bond/tunnel messages make and remove the real Linux devices "
+                        "with ip link (a dom0); default: records only")
     s.add_argument("--address", metavar="IP",
                    help="this host's management address (host.address; what HOST_IS_SLAVE "
                         "names on the slaves): default the first --http/--https address, "
@@ -278,8 +281,8 @@ def _read_password() -> str:
 
 async def _open(db: str):  # noqa: ANN202 - (Services, store)
     from .model import MODEL
-    from .server.app import Services, store_specs
-    from .store import is_database_url, open_database
+    from .server.app import Services
+    from .store import is_database_url, open_database, store_specs
 
     if not is_database_url(db) and not os.path.isdir(os.path.dirname(os.path.abspath(db))):
         raise CliError(f"{db}: the directory does not exist")
@@ -309,8 +312,7 @@ def _pool_create(args: argparse.Namespace) -> int:
     server is stopped, and at its restart resync keeps them."""
     from .api.pool_join import pool_file
     from .model import MODEL
-    from .server.app import store_specs
-    from .store import is_database_url, open_database
+    from .store import is_database_url, open_database, store_specs
 
     if not is_database_url(args.to):
         raise CliError("--to must be a postgresql:// URL")
@@ -385,16 +387,16 @@ def _user_command(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from . import api
     from .model import MODEL
-    from .server.app import Services, store_specs
+    from .ratelimit import RateLimitedLog
+    from .server import sdnotify
+    from .server.app import Services
     from .server.dispatch import Dispatcher
     from .server.http import HttpServer
     from .server.limits import TransportLimits, raise_fd_limit
     from .server.logins import LoginGate, LoginLimits
-    from .ratelimit import RateLimitedLog
     from .server.ratelog import loop_exception_handler
     from .server.seed import seed
-    from .store import is_database_url, open_database
-    from .server import sdnotify
+    from .store import is_database_url, open_database, store_specs
     from .xen.adapter import open_backend
 
     state = _state_base(args)
@@ -433,6 +435,9 @@ async def _serve(args: argparse.Namespace) -> int:
     services = Services(MODEL, store, backend=backend)
     services.monitor_interval = args.monitor_interval
     services.plugin_dir = args.plugin_dir
+    if args.manage_host_network:
+        from .hostnet.links import IpLinks
+        services.netlinks = IpLinks()
     services.sessions.max_per_user = args.max_sessions_per_user
     services.sessions.gate = LoginGate(LoginLimits(
         max_concurrent=args.max_concurrent_logins,
@@ -442,6 +447,10 @@ async def _serve(args: argparse.Namespace) -> int:
     services.address = args.address or _default_address(args)
     services.host_name = args.name or ""
     services.state_base = state
+    from .hostconfig import Recorder
+    services.host_config = Recorder(state + ".hostconfig.json")
+    from .api.host_config import expire_ssh
+    services.periodic_jobs.append(expire_ssh)
     services.db_url = db
     try:
         api.load_all()
@@ -460,9 +469,14 @@ async def _serve(args: argparse.Namespace) -> int:
         console_http.register(http, services)
         from .server import pool_http
         pool_http.register(http, services)
+        from .server import blob_http
+        blob_http.register(http, services)
         await http.start(http=args.http, https=args.https, cert=cert, key=args.key,
                          unix=args.unix)
         from .api.pool_role import record_endpoint
+        services.tls = http.certificate
+        from .api.certificates import record_served
+        await record_served(services)
         https_ports = http.ports("https")
         services.https_port = https_ports[0] if https_ports else None
         await record_endpoint(services, https_ports[0] if https_ports else None, cert)
@@ -470,6 +484,9 @@ async def _serve(args: argparse.Namespace) -> int:
         await services.close(grace=0)
         raise
     services.start_maintenance()
+    from .api.vmss import Scheduler
+    services.vmss_scheduler = Scheduler(services)
+    services.vmss_scheduler.start()
     log.info("backend %s; serving %d methods", args.backend, len(dispatcher.method_names()))
 
     stop = asyncio.Event()
@@ -518,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         logging.basicConfig(level=args.log_level, stream=sys.stderr, format=LOG_FORMAT)
         if args.log_file:
-            from .server.logconfig import LOGCONFIG
+            from .logconfig import LOGCONFIG
             try:
                 handler = logging.handlers.WatchedFileHandler(args.log_file)
             except OSError as exc:

@@ -9,6 +9,10 @@ convention). Values are float32 (a graph needs no more; it halves the memory of 
 A data source that has not been seen for a whole archive's span is dropped from it, and the
 monitor drops a VM's sources when it stops running here (`forget`), so memory stays bounded by
 the sources of the running VMs.
+
+Every sample's latest value is kept (`latest`, what query_data_source answers); only the
+sources the catalogue (datasources.py) calls standard, and those `record` enabled, go into the
+archives, as xapi records only its enabled data sources.
 """
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .datasources import standard
+
 #: (step seconds, rows): 10 minutes at 5 s, 1 day at 1 min, 1 week at 1 h, 1 year at 1 day
 ARCHIVES: tuple[tuple[int, int], ...] = ((5, 120), (60, 1440), (3600, 168), (86400, 366))
 NAN = float("nan")
 
-#: (owner kind "vm"|"host", owner uuid, data source name)
+#: (owner kind "vm"|"host"|"sr", owner uuid, data source name)
 Key = tuple[str, str, str]
 
 
@@ -131,9 +137,21 @@ class Rrd:
         self.archives = [Archive(s, r) for s, r in sorted(archives)]
         if not self.archives:
             raise ValueError("at least one archive is needed")
+        #: the last sample of every source measured, recorded or not
+        self.latest: dict[Key, float] = {}
+        #: non-standard sources that record_data_source enabled
+        self.enabled: set[Key] = set()
+        self.last_update = 0.0
+
+    def recorded(self, k: Key) -> bool:
+        """Whether source `k` goes into the archives (standard, or enabled)."""
+        return k in self.enabled or standard(k[0], k[2])
 
     def update(self, t: float, values: Mapping[Key, float]) -> None:
         """Samples of the data sources at wall-clock time `t` (seconds since the epoch)."""
+        self.latest.update(values)
+        self.last_update = t
+        values = {k: v for k, v in values.items() if self.recorded(k)}
         finest, *coarser = self.archives
         for end, point in finest.add(t, values):
             # a finished fine point stands for its whole interval, which ends at `end`
@@ -142,17 +160,37 @@ class Rrd:
 
     def declare(self, keys: Iterable[Key]) -> None:
         """Sources that exist from now on, NaN until sampled (a VM that just started)."""
+        for k in keys:
+            self.latest.setdefault(k, NAN)
+            if self.recorded(k):
+                for a in self.archives:
+                    a.declare(k)
+
+    def sources(self, kind: str, uuid: str) -> list[str]:
+        """The names of every source of one owner, measured or archived."""
+        names = {k[2] for k in self.latest if k[0] == kind and k[1] == uuid}
         for a in self.archives:
-            for k in keys:
-                a.declare(k)
+            names.update(k[2] for k in a.cols if k[0] == kind and k[1] == uuid)
+        return sorted(names)
+
+    def record(self, k: Key) -> None:
+        """Start archiving source `k` from its next sample (record_data_source)."""
+        self.enabled.add(k)
+
+    def forget_archives(self, k: Key) -> None:
+        """Drop the stored history of source `k` (forget_data_source_archives); a source
+        still measured starts again from its next sample."""
+        for a in self.archives:
+            for table in (a.cols, a.last_seen, a.acc):
+                table.pop(k, None)
 
     def forget(self, kind: str, uuid: str) -> None:
         """Drop every source of one owner (a VM no longer running here: like xapi's
         rrd_updates, only resident VMs are reported, and a departed VM must not keep memory)."""
-        for a in self.archives:
-            for table in (a.cols, a.last_seen, a.acc):
-                for k in [k for k in table if k[0] == kind and k[1] == uuid]:
-                    del table[k]
+        for table in (self.latest, *(t for a in self.archives
+                                     for t in (a.cols, a.last_seen, a.acc))):
+            for k in [k for k in table if k[0] == kind and k[1] == uuid]:
+                del table[k]
 
     def archive_for(self, interval: int) -> Archive:
         """xapi's choice: the finest archive whose step is at least `interval`."""

@@ -245,6 +245,11 @@ class Context:
             lib.libxl_xen_console_read_finish(ctx, cr)
         return b"".join(chunks).decode("utf-8", "replace")
 
+    def send_debug_keys(self, keys: str) -> None:
+        """Press Xen's debug keys (``xl debug-keys``); their output goes to the console ring."""
+        self._call(self._lib.libxl_send_debug_keys, self._c(),
+                   self._ffi.new("char[]", keys.encode("ascii")))
+
     def primary_console_tty(self, domid: int) -> str:
         """The path of the tty a guest's primary console goes to (libxl_primary_console_
         get_tty: xenconsoled's pty on Xen; the simulator's pty for this process)."""

@@ -103,7 +103,9 @@ def test_generation_is_deterministic_and_covers_the_model(lib, tmp_path):
         assert record, f"no xen_{x}_record"
         for f in c.fields.values():
             if f.type.name != "<class> record":      # event.snapshot: any class's record
-                name = {"class": "XEN_CLAZZ"}.get(f.name.lower(), f.name.lower())
+                # C keywords renamed as the official SDK does (blob.public -> pubblic)
+                name = {"class": "XEN_CLAZZ", "public": "pubblic"}.get(f.name.lower(),
+                                                                       f.name.lower())
                 assert re.search(rf"[ *]{name};", record.group(1)), f"{c.name}.{f.name}"
         for m in c.messages.values():
             names = [f"xen_{x}_{m.name.lower()}"] + ([f"xen_{x}_{m.name.lower()}_async"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xenapi_impl.bindings.java.generate import class_name
+from java_gen import gen
 from xenapi_impl.model import MODEL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients"))
@@ -64,9 +64,9 @@ def server(tmp_path_factory):
 def test_jar_holds_the_api_classes(jar: Path) -> None:
     names = set(_run(["jar", "--list", "--file", str(jar)]).stdout.split())
     for c in [*MODEL.classes, *MODEL.external_classes]:
-        assert f"com/xensource/xenapi/{class_name(c)}.class" in names, c
+        assert f"com/xensource/xenapi/{gen.class_name(c)}.class" in names, c
     for c in MODEL.classes:
-        assert f"com/xensource/xenapi/{class_name(c)}$Record.class" in names, c
+        assert f"com/xensource/xenapi/{gen.class_name(c)}$Record.class" in names, c
     assert "com/xensource/xenapi/Types$VmBadPowerState.class" in names
     assert "com/xensource/xenapi/Connection.class" in names
 
@@ -77,7 +77,7 @@ def test_junit_scenario_against_the_server(jar: Path, server, tmp_path: Path) ->
     r = _run(["javac", "--release", "17", "-encoding", "UTF-8", "-cp",
               os.pathsep.join([cp, str(JUNIT)]), "-d", str(classes), str(TEST_SRC)])
     assert r.returncode == 0, r.stdout + r.stderr
-    listed = ",".join(class_name(c.name) for c in MODEL.classes.values()
+    listed = ",".join(gen.class_name(c.name) for c in MODEL.classes.values()
                       if "get_all_records" in c.messages)
     reports = tmp_path / "reports"
     r = _run(["java", f"-Dxenapi.url={server.url}", f"-Dxenapi.https={server.https_url}",

@@ -23,10 +23,8 @@ HOST_SOURCES = {"memory_total_kib", "memory_free_kib", "loadavg"}
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    work = tmp_path_factory.mktemp("rrd")
-    with ServerProcess(str(work), extra=["--monitor-interval", "0.5"]) as s:
-        yield s
+def srv(monitored):
+    return monitored
 
 
 @pytest.fixture(scope="module")

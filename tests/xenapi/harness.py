@@ -5,12 +5,12 @@ import asyncio
 from typing import Any
 
 from xenapi_impl import api
+from xenapi_impl.api.caller import Caller
 from xenapi_impl.model import MODEL
-from xenapi_impl.server.app import Services, store_specs
-from xenapi_impl.server.caller import Caller
+from xenapi_impl.server.app import Services
 from xenapi_impl.server.dispatch import Dispatcher
 from xenapi_impl.server.seed import add_user, seed
-from xenapi_impl.store import MemoryStore, Store, open_store
+from xenapi_impl.store import MemoryStore, Store, open_store, store_specs
 
 HTTP = Caller("http", "127.0.0.1:1")
 UNIX_ROOT = Caller("unix", "uid=0 pid=1", local_superuser=True)

@@ -8,10 +8,10 @@ import os
 import socket
 
 import pytest
-
 from harness import Harness, run
+
 from xenapi_impl.errors import XenAPIError
-from xenapi_impl.server.logconfig import DEFAULT_SYSLOG_ADDRESS, LOGCONFIG
+from xenapi_impl.logconfig import DEFAULT_SYSLOG_ADDRESS, LOGCONFIG
 from xenapi_impl.store import StoreUnavailable
 
 PROBE = logging.getLogger("xenapi_impl.test_probe")

@@ -163,7 +163,7 @@ def test_constructor_docs_list_the_reference_constructor_args(ref: dict) -> None
         assert [a.rstrip("*") for a in args] == [f.name for f in c.constructor_fields()], name
         assert [a[:-1] for a in args if a.endswith("*")] == c.required_fields(), name
         checked += 1
-    assert checked == 8
+    assert checked == 11
 
 
 def test_vm_create_required_fields_are_wire_md_list() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from harness import HTTP, PASSWORD, UNIX_ROOT, run
+
 from xenapi_impl.errors import XenAPIError
 
 NULL = "OpaqueRef:NULL"
@@ -134,7 +134,7 @@ def test_the_per_user_cap_spans_originators():
 
 
 def test_unknown_users_are_checked_against_a_dummy_hash(monkeypatch):
-    from xenapi_impl.server import passwords
+    from xenapi_impl import passwords
     checked = []
     real = passwords.verify_password_async
 
@@ -158,7 +158,7 @@ def test_unknown_users_are_checked_against_a_dummy_hash(monkeypatch):
 
 
 def test_a_source_that_keeps_failing_is_refused_unchecked():
-    from xenapi_impl.server.caller import Caller
+    from xenapi_impl.api.caller import Caller
     from xenapi_impl.server.logins import LoginGate, LoginLimits
 
     async def body(h):

@@ -13,15 +13,14 @@ import os
 import time
 
 import pytest
-
 from harness import PASSWORD, Harness
+
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
-from xenapi_impl.server.app import store_specs
 from xenapi_impl.server.events import make_token
-from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict,
-                               StoreFenced, StoreUnavailable, codec,
-                               new_ref, new_uuid, open_database)
+from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreFenced,
+                               StoreUnavailable, codec, new_ref, new_uuid, open_database,
+                               store_specs)
 from xenapi_impl.store.postgres import PostgresStore
 
 SPECS = [

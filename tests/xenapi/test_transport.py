@@ -15,8 +15,8 @@ import pytest
 import XenAPI
 from aiohttp import web
 
+from xenapi_impl.api.caller import Caller
 from xenapi_impl.errors import XenAPIError
-from xenapi_impl.server.caller import Caller
 from xenapi_impl.server.http import HttpServer
 from xenapi_impl.values import Bare, Record
 

@@ -165,9 +165,9 @@ def test_plain_fields(tmp_path):
 def test_vm_live_setters_directly(tmp_path):
     """vm_live's setters called as the dispatcher would, inside one explicit transaction."""
     from xenapi_impl.api import vm_live
+    from xenapi_impl.api.caller import Caller
+    from xenapi_impl.api.context import Context
     from xenapi_impl.errors import XenAPIError
-    from xenapi_impl.server.caller import Caller
-    from xenapi_impl.server.context import Context
 
     async def body(h: VmHarness, s: str) -> None:
         vm, domid = await running(h, s)

@@ -7,8 +7,13 @@ def load_all() -> None:
     from . import event, host, pool, session, system, task, user  # noqa: F401
     from . import pbd, sr, vbd, vdi  # noqa: F401
     from . import network, pif, vif  # noqa: F401
+    from . import bond, management, tunnel, vlan  # noqa: F401
     from . import crashdump, message, vm  # noqa: F401
     from . import vm_copy, vm_live, xva  # noqa: F401
     from . import host_logging  # noqa: F401
     from . import host_misc, vm_misc  # noqa: F401
+    from . import vm_appliance, vm_config, vm_group, vm_recovery, vmss  # noqa: F401
     from . import pool_join, pool_role  # noqa: F401
+    from . import agent_life, blob, database, datasources, ha, role, updates  # noqa: F401
+    from . import certificates, tls_policy, host_config  # noqa: F401
+    from . import external_auth, host_reports, licensing  # noqa: F401

@@ -10,8 +10,8 @@ import logging
 import os
 from typing import Any
 
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .pbd import attached_driver, call
 from .registry import implements
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 
 

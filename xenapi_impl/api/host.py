@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import datetime as _dt
+import zoneinfo
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from ..hostconfig import host_config
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 
 @implements("host.get_servertime")
 async def get_servertime(ctx: Context, host: str) -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    """The host's clock (host.set_servertime moves it: hostconfig.py)."""
+    return host_config(ctx.services).now().replace(microsecond=0)
 
 
 @implements("host.get_server_localtime")
 async def get_server_localtime(ctx: Context, host: str) -> _dt.datetime:
-    return _dt.datetime.now().astimezone().replace(microsecond=0)
+    """The host's wall clock in its time zone (host.timezone): the digits of local time, as
+    xapi answers (the wire marks every datetime UTC, so it is given as a naive value)."""
+    try:
+        zone = zoneinfo.ZoneInfo(ctx.store.get("host", host)["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = _dt.timezone.utc
+    return host_config(ctx.services).now().astimezone(zone).replace(microsecond=0, tzinfo=None)
 
 
 # --- the host as the hypervisor reports it ---------------------------------------------

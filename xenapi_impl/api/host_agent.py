@@ -25,8 +25,8 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ class RemoteAgent:
         if not port or not fp:
             raise XenAPIError("HOST_OFFLINE", self.host)
         secret = await services.store.pool_secret()
+        # certificates are always pinned, except by a host whose TLS verification was
+        # emergency-disabled while the pool's is on (api/tls_policy.py)
+        pool = next(iter(services.store.records("pool").values()), None)
+        own = services.store.get("host", services.host_ref)
+        skip = bool(pool and pool["tls_verification_enabled"] and own is not None
+                    and not own["tls_verification_enabled"])
+        pin = False if skip else aiohttp.Fingerprint(bytes.fromhex(fp))
         url = f"https://{rec['address']}:{port}{CALL_PATH}"
         # the target applies at least what this host has seen before it runs the call
         body = json.dumps({"method": method, "params": args,
@@ -60,7 +67,7 @@ class RemoteAgent:
                     total=CALL_TIMEOUT, sock_connect=5)) as http:
                 async with http.post(url, data=body, headers={
                         SECRET_HEADER: secret or "", "Content-Type": "application/json"},
-                        ssl=aiohttp.Fingerprint(bytes.fromhex(fp))) as resp:
+                        ssl=pin) as resp:
                     answer = await resp.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
             log.warning("call %s on host %s (%s) failed: %s", method, rec["name_label"],
@@ -241,6 +248,29 @@ def _start_on(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
     return host, "VM.start_on", args
 
 
+def _pif_host(ctx: Context, pif: Any) -> str:
+    rec = ctx.services.store.get("PIF", pif) if isinstance(pif, str) else None
+    return rec["host"] if rec is not None else NULL_REF
+
+
+def _on_pif(name: str, pif_of: Callable[[Context, list[Any]], Any]) -> Router:
+    """Network devices are made on the host of the PIF they hang on."""
+    def route(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+        try:
+            pif = pif_of(ctx, args)
+        except (KeyError, TypeError, IndexError):
+            pif = NULL_REF
+        return _pif_host(ctx, pif), name, args
+    return route
+
+
+def _field_of(cls: str, field: str) -> Callable[[Context, list[Any]], Any]:
+    def get(ctx: Context, args: list[Any]) -> Any:
+        rec = ctx.services.store.get(cls, args[0])
+        return rec[field] if rec is not None else NULL_REF
+    return get
+
+
 ROUTES: dict[str, Router] = {
     "PBD.plug": _on_pbd_host("PBD.plug"),
     "PBD.unplug": _on_pbd_host("PBD.unplug"),
@@ -256,12 +286,31 @@ for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
             "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+# a host's and a running VM's data sources are in the RRDs of the host that measures them;
+# a host's RRD backups and its agent's restart happen on that host
+for _op in ("get_data_sources", "query_data_source", "record_data_source",
+            "forget_data_source_archives", "backup_rrds", "sync_data", "restart_agent"):
+    ROUTES[f"host.{_op}"] = (lambda name: lambda ctx, a: (a[0], name, a))(f"host.{_op}")
+    if "data_source" in _op:
+        ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
 # storage operations run where the SR is plugged (a local SR: on its host)
 ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])
 for _op in ("destroy", "resize", "resize_online", "clone", "snapshot", "update"):
     ROUTES[f"VDI.{_op}"] = _on_sr(f"VDI.{_op}", _vdi_sr)
 for _op in ("scan", "update"):
     ROUTES[f"SR.{_op}"] = _on_sr(f"SR.{_op}", lambda ctx, a: a[0])
+for _name, _pif_of in (("VLAN.create", lambda ctx, a: a[0]),
+                       ("VLAN.destroy", _field_of("VLAN", "tagged_PIF")),
+                       ("Bond.create", lambda ctx, a: a[1][0]),
+                       ("Bond.destroy", _field_of("Bond", "master")),
+                       ("Bond.set_mode", _field_of("Bond", "master")),
+                       ("tunnel.create", lambda ctx, a: a[0]),
+                       ("tunnel.destroy", _field_of("tunnel", "access_PIF")),
+                       ("PIF.plug", lambda ctx, a: a[0]),
+                       ("PIF.unplug", lambda ctx, a: a[0]),
+                       ("host.management_reconfigure", lambda ctx, a: a[0])):
+    ROUTES[_name] = _on_pif(_name, _pif_of)
+ROUTES["PIF.create_VLAN"] = lambda ctx, a: (a[2], "PIF.create_VLAN", a)
 for _cls, _ops in (("VBD", ("plug", "unplug", "unplug_force", "insert", "eject")),
                    ("VIF", ("plug", "unplug", "unplug_force"))):
     for _op in _ops:

@@ -11,8 +11,8 @@ import logging
 from typing import Mapping
 
 from ..errors import XenAPIError
-from ..server.context import Context
-from ..server.logconfig import LOGCONFIG, LoggingConfigError, apply_stored
+from ..logconfig import LOGCONFIG, LoggingConfigError, apply_stored
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import signal
 import xmlrpc.client
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements
 
 DEFAULT_PLUGIN_DIR = "/etc/xapi.d/plugins"
@@ -87,6 +87,11 @@ async def call_plugin(ctx: Context, host: str, plugin: str, fn: str,
     path = _plugin_path(ctx, plugin)
     call = xmlrpc.client.dumps((ctx.session_ref or "", dict(args)), methodname=fn,
                                allow_none=False)
+    return await run_program(path, call)
+
+
+async def run_program(path: str, call: str) -> str:
+    """Run a dom0 plugin or extension with the XML-RPC `call` as its argument; its result."""
     try:
         proc = await asyncio.create_subprocess_exec(
             path, call, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,

@@ -9,8 +9,8 @@ import datetime as _dt
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 
@@ -52,7 +52,7 @@ async def get_all_records(ctx: Context) -> dict[str, Any]:
 @implements("message.get_all_records_where")
 async def get_all_records_where(ctx: Context, expr: str) -> dict[str, Any]:
     from ..model import MODEL
-    from ..server.where import records_where
+    from .where import records_where
     return records_where(_all(ctx), MODEL.classes["message"], expr)
 
 

@@ -15,8 +15,8 @@ from typing import Any, AsyncIterator
 
 from ..errors import XenAPIError
 from ..hostnet.syntax import valid_ifname, valid_mtu
-from ..server.context import Context
 from ..store import new_ref, new_uuid
+from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 

@@ -17,9 +17,9 @@ import os
 from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..storage import SRDriver, StorageError, get_driver
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ async def plug_record(ctx: Context, pbd: str) -> None:
         await call(ctx, drv.attach)
     attached[sr_rec["uuid"]] = drv
     ctx.txn.update("PBD", pbd, {"currently_attached": True})
-    from .sr import refresh        # sr imports this module
+    from .sr import refresh  # sr imports this module
     try:
         await refresh(ctx, rec["SR"], drv)
     except XenAPIError:

@@ -1,17 +1,21 @@
 """PIF.*: discovery of this host's NICs (scan, introduce, forget), plug/unplug and IP
 configuration records.
 
-Nothing here changes the host's real network: plug/unplug and reconfigure_ip(v6) record
-the requested state only (applying it is the job of a network backend we do not have).
+Nothing here changes the host's NICs: plug/unplug and reconfigure_ip(v6) record the
+requested state only (applying it is the job of a network backend we do not have). The
+exceptions are VLAN and tunnel access PIFs where the server manages the host's links
+(hostnet.links): unplug removes their device (`<device>.<tag>`, `tunnel<N>`) and plug makes it
+again (api/vlan.py and api/tunnel.py make them).
 
 Which interfaces get a PIF on scan: physical NICs (a bus device behind them, not a Xen
 backend vif) and veth ends (the uplink of a host that is itself a container or namespace).
 Bridges, bonds, VLANs and other virtual devices do not; PIF.introduce takes any existing
 interface by name. A PIF's network is the bridge its NIC is enslaved to if any, else
-"xenbr<N>" (N: the NIC name's trailing number when free, eth1 -> xenbr1, else the lowest
-free one), named "Pool-wide network associated with <device>"; an existing network with
-that bridge is reused. The management PIF is the one whose NIC (or its bridge) holds the
-IPv4 default route. IP settings come from the NIC, or from its bridge when enslaved:
+"xenbr<N>" (N: the NIC name's trailing number, eth1 -> xenbr1, when no network has that bridge
+or its network has no PIF on this host yet: the NICs of one name on a pool's hosts share it;
+else the lowest free N), named "Pool-wide network associated with <device>"; an existing
+network with that bridge is reused. The management PIF is the one whose NIC (or its bridge)
+holds the IPv4 default route. IP settings come from the NIC, or from its bridge when enslaved:
 an address with a finite lifetime is "DHCP" (IPv6: "Autoconf"), a permanent one "Static".
 """
 from __future__ import annotations
@@ -22,14 +26,16 @@ import re
 from typing import Any
 
 from ..errors import XenAPIError
+from ..hostnet.links import vlan_device
 from ..hostnet.mac import is_valid_mac, normalize_mac
 from ..hostnet.model import HostNetwork, Interface
 from ..hostnet.source import DiscoveryError, source_for
 from ..hostnet.syntax import prefix_to_netmask, valid_cidr, valid_ip, valid_netmask
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .network import children, create_network, free_bridge, network_lock, serialized
 from .owned import delete_with_metrics
+from .pif_links import on_host
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -90,8 +96,19 @@ def ip_values(net: HostNetwork, iface: Interface, managed: bool) -> dict[str, An
     return out
 
 
+def _pool_wide(txn: Any, bridge: str, host: str) -> bool:
+    """`bridge` is free, or its network has no PIF on `host` yet: another host's NIC of the
+    same name made it, and this host's joins it (xapi's pool-wide network per device)."""
+    for ref in txn.refs("network"):
+        rec = txn.get("network", ref)
+        if rec["bridge"] == bridge:
+            return rec["managed"] and not any(
+                txn.get("PIF", p)["host"] == host for p in rec["PIFs"])
+    return True
+
+
 def _network_for(txn: Any, services: Any, net: HostNetwork, iface: Interface,
-                 managed: bool) -> str:
+                 managed: bool, host: str) -> str:
     master = net.interfaces.get(iface.master)
     if not managed:
         bridge = iface.name              # an unmanaged NIC is used as it is
@@ -99,7 +116,9 @@ def _network_for(txn: Any, services: Any, net: HostNetwork, iface: Interface,
         bridge = master.name
     else:
         m = _TRAILING_NUMBER.search(iface.name)
-        bridge = free_bridge(txn, "xenbr", int(m.group(1)) if m else None)
+        n = int(m.group(1)) if m else None
+        bridge = f"xenbr{n}" if n is not None and _pool_wide(txn, f"xenbr{n}", host) \
+            else free_bridge(txn, "xenbr", n)
     for ref in txn.refs("network"):
         if txn.get("network", ref)["bridge"] == bridge:
             return ref
@@ -118,7 +137,7 @@ def introduce_pif(txn: Any, services: Any, host: str, net: HostNetwork, iface: I
     rec = services.default_record("PIF")
     rec.update({
         "uuid": new_uuid(), "device": iface.name, "host": host,
-        "network": _network_for(txn, services, net, iface, managed),
+        "network": _network_for(txn, services, net, iface, managed, host),
         "MAC": iface.mac, "MTU": iface.mtu, "VLAN": -1, "metrics": metrics,
         "physical": iface.kind == "physical", "currently_attached": iface.up,
         "managed": managed, "other_config": {}, "properties": {}, "capabilities": [],
@@ -204,9 +223,19 @@ def _not_management(rec: dict[str, Any], pif: str) -> None:
 @implements("PIF.forget")
 async def forget(ctx: Context, pif: str) -> None:
     """Forget the record (the interface itself stays; a rescan finds it again). The
-    network stays too: VIFs may still use it."""
-    _not_management(ctx.txn.get("PIF", pif), pif)
-    delete_with_metrics(ctx.txn, "PIF", pif)
+    network stays too: VIFs may still use it. As xapi: not the management PIF, nothing built
+    on it (PIF_ALREADY_BONDED, PIF_VLAN_STILL_EXISTS, PIF_TUNNEL_STILL_EXISTS)."""
+    txn = ctx.txn
+    rec = txn.get("PIF", pif)
+    _not_management(rec, pif)
+    if (rec["bond_slave_of"] != NULL_REF and txn.get("Bond", rec["bond_slave_of"])) \
+            or rec["bond_master_of"]:
+        raise XenAPIError("PIF_ALREADY_BONDED", pif)
+    if rec["VLAN_slave_of"] or rec["VLAN"] != -1:
+        raise XenAPIError("PIF_VLAN_STILL_EXISTS", pif)
+    if rec["tunnel_transport_PIF_of"] or rec["tunnel_access_PIF_of"]:
+        raise XenAPIError("PIF_TUNNEL_STILL_EXISTS", pif)
+    delete_with_metrics(txn, "PIF", pif)
 
 
 @implements("PIF.db_forget")
@@ -252,12 +281,32 @@ def _managed(rec: dict[str, Any], pif: str) -> None:
         raise XenAPIError("PIF_UNMANAGED", pif)
 
 
+def _vlan_tag(txn: Any, rec: dict[str, Any]) -> int | None:
+    vlan = txn.get("VLAN", rec["VLAN_master_of"]) if rec["VLAN_master_of"] != NULL_REF \
+        else None
+    return vlan["tag"] if vlan is not None else None
+
+
 @implements("PIF.plug")
 async def plug(ctx: Context, pif: str) -> None:
-    rec = ctx.txn.get("PIF", pif)
+    """As xapi: an unmanaged PIF (PIF_UNMANAGED) or a bond slave (CANNOT_PLUG_BOND_SLAVE: its
+    bond's master is plugged instead) is refused; a tunnel's access PIF needs an IPv4
+    configuration on its transport PIF (TRANSPORT_PIF_NOT_CONFIGURED [transport PIF])."""
+    from .tunnel import plug_access
+    txn = ctx.txn
+    rec = txn.get("PIF", pif)
     _managed(rec, pif)
-    if not rec["currently_attached"]:
-        ctx.txn.update("PIF", pif, {"currently_attached": True})
+    if rec["bond_slave_of"] != NULL_REF:
+        raise XenAPIError("CANNOT_PLUG_BOND_SLAVE", pif)
+    if rec["currently_attached"]:
+        return
+    if rec["tunnel_access_PIF_of"]:
+        await plug_access(ctx, rec["tunnel_access_PIF_of"][0])
+        return
+    tag = _vlan_tag(txn, rec)
+    if tag is not None:
+        await on_host(ctx, pif, lambda links: links.add_vlan(rec["device"], tag))
+    txn.update("PIF", pif, {"currently_attached": True})
 
 
 @implements("PIF.unplug")
@@ -272,6 +321,11 @@ async def unplug(ctx: Context, pif: str) -> None:
         if txn.get("VIF", vif)["currently_attached"]:
             raise XenAPIError("VIF_IN_USE", rec["network"], vif)
     if rec["currently_attached"]:
+        tag = _vlan_tag(txn, rec)
+        if tag is not None:
+            await on_host(ctx, pif, lambda links: links.remove(vlan_device(rec["device"], tag)))
+        elif rec["tunnel_access_PIF_of"]:
+            await on_host(ctx, pif, lambda links: links.remove(rec["device"]))
         txn.update("PIF", pif, {"currently_attached": False})
 
 
@@ -333,7 +387,23 @@ async def reconfigure_ipv6(ctx: Context, pif: str, mode: str, ipv6: str, gateway
     ctx.txn.update("PIF", pif, {"ipv6_configuration_mode": mode, **values})
 
 
-@implements("PIF.destroy")
-async def destroy(ctx: Context, pif: str) -> None:
-    """Only VLAN PIFs can be destroyed, and this server makes none."""
-    raise XenAPIError("PIF_IS_PHYSICAL", pif)
+#: PIF.properties xapi accepts, with their values (generic receive offload)
+PIF_PROPERTIES = {"gro": ("on", "off")}
+
+
+@implements("PIF.set_property")
+async def set_property(ctx: Context, pif: str, name: str, value: str) -> None:
+    """As xapi: only known properties with their values (else INVALID_VALUE ["properties",
+    "name = value"]), only on a NIC or a bond master that is not itself bonded (else
+    CANNOT_CHANGE_PIF_PROPERTIES); a bond master's slaves take the same properties. Recorded
+    (the NIC's offload settings are not changed)."""
+    txn = ctx.txn
+    if value not in PIF_PROPERTIES.get(name, ()):
+        raise XenAPIError("INVALID_VALUE", "properties", f"{name} = {value}")
+    rec = txn.get("PIF", pif)
+    if not (rec["physical"] or rec["bond_master_of"]) or rec["bond_slave_of"] != NULL_REF:
+        raise XenAPIError("CANNOT_CHANGE_PIF_PROPERTIES", pif)
+    props = {**rec["properties"], name: value}
+    slaves = [s for b in rec["bond_master_of"] for s in txn.get("Bond", b)["slaves"]]
+    for ref in [pif, *slaves]:
+        txn.update("PIF", ref, {"properties": dict(props)})

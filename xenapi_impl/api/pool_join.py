@@ -4,7 +4,8 @@ A standalone host keeps its records in SQLite (`--db x.db`). pool.join(master_ad
 password), called on it:
 1. checks as xapi's join does: not already in a pool with other hosts
    (JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS), no running or paused VM
-   (JOINING_HOST_CANNOT_HAVE_RUNNING_VMS);
+   (JOINING_HOST_CANNOT_HAVE_RUNNING_VMS), no bond, tunnel or VLAN other than the
+   management one (POOL_JOINING_HOST_HAS_BONDS, _HAS_TUNNELS, _HAS_NON_MANAGEMENT_VLANS);
 2. logs in to the master (HTTPS on this host's own HTTPS port: the hosts of a pool share one
    port; the master's certificate is not known yet, so it is not verified: the password goes
    over TLS as xapi's join sends it) and asks it (`POST /pool/join-info`, a pool-admin
@@ -12,9 +13,9 @@ password), called on it:
    POOL_JOINING_HOST_MUST_HAVE_SAME_API_VERSION [host, master]); cannot reach it:
    JOINING_HOST_CONNECTION_FAILED; a wrong password: SESSION_AUTHENTICATION_FAILED;
 3. copies its own records into the pool database in one transaction: the host (same uuid,
-   same ref), host_metrics, host_cpus, PIFs and their networks (a network of the pool with
-   the same bridge is used instead of a copy), its local SRs with their PBDs and VDIs, its
-   control domain. Its halted VMs' records stay behind (their disks stay in the local SR);
+   same ref), host_metrics, host_cpus, PIFs (with a management VLAN's record) and their
+   networks (a network of the pool with the same bridge is used instead of a copy), its
+   local SRs with their PBDs and VDIs, its control domain. Its halted VMs' records stay behind (their disks stay in the local SR);
 4. writes `<db>.pool` (the URL, mode 0600) and restarts itself (exec): from then on `serve
    --db x.db` runs on the pool database as a slave, its inventory unchanged.
 `pool.join_force` skips the API version check. `pool.eject(host)` on the master: the host
@@ -34,8 +35,8 @@ import time
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,15 @@ def own_records(store: Any, host: str) -> list[tuple[str, str]]:
     if h["metrics"] != NULL_REF and store.get("host_metrics", h["metrics"]) is not None:
         out.append(("host_metrics", h["metrics"]))
     out += [("host_cpu", r) for r, c in store.records("host_cpu").items() if c["host"] == host]
-    for r, p in store.records("PIF").items():
-        if p["host"] == host:
-            out.append(("PIF", r))
-            if p["metrics"] != NULL_REF and store.get("PIF_metrics", p["metrics"]) is not None:
-                out.append(("PIF_metrics", p["metrics"]))
+    pifs = {r for r, p in store.records("PIF").items() if p["host"] == host}
+    for r in sorted(pifs):
+        out.append(("PIF", r))
+        m = store.get("PIF", r)["metrics"]      # a VLAN PIF shares its NIC's metrics
+        if m != NULL_REF and store.get("PIF_metrics", m) is not None and \
+                ("PIF_metrics", m) not in out:
+            out.append(("PIF_metrics", m))
+    for cls, field in (("VLAN", "untagged_PIF"), ("Bond", "master"), ("tunnel", "access_PIF")):
+        out += [(cls, r) for r, v in store.records(cls).items() if v[field] in pifs]
     pbds = {r: p for r, p in store.records("PBD").items() if p["host"] == host}
     for sr in {p["SR"] for p in pbds.values()}:
         rec = store.get("SR", sr)
@@ -80,6 +85,18 @@ def own_records(store: Any, host: str) -> list[tuple[str, str]]:
             if v["metrics"] != NULL_REF and store.get("VM_metrics", v["metrics"]) is not None:
                 out.append(("VM_metrics", v["metrics"]))
     return out
+
+
+def _check_network_can_join(store: Any) -> None:
+    """As xapi's pre-join checks: the joining host brings no bond, no tunnel and no VLAN
+    other than its management interface's (they would clash with the pool's networks)."""
+    if store.records("Bond"):
+        raise XenAPIError("POOL_JOINING_HOST_HAS_BONDS")
+    if store.records("tunnel"):
+        raise XenAPIError("POOL_JOINING_HOST_HAS_TUNNELS")
+    if any(p["VLAN_master_of"] != NULL_REF and not p["management"]
+           for p in store.records("PIF").values()):
+        raise XenAPIError("POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS")
 
 
 def _http_json(url: str, payload: dict[str, Any], timeout: float = 30) -> Any:
@@ -111,6 +128,7 @@ async def _join(ctx: Context, address: str, user: str, password: str, force: boo
     if any(v["power_state"] in ("Running", "Paused") and not v["is_control_domain"]
            for v in store.records("VM").values()):
         raise XenAPIError("JOINING_HOST_CANNOT_HAVE_RUNNING_VMS")
+    _check_network_can_join(store)
     if services.state_base is None or services.https_port is None:
         raise XenAPIError("JOINING_HOST_SERVICE_FAILED")
     base = f"https://{address}:{services.https_port}"
@@ -146,7 +164,7 @@ async def _join(ctx: Context, address: str, user: str, password: str, force: boo
 
 
 async def _copy_into(services: Any, url: str) -> None:
-    from ..server.app import store_specs
+    from ..store import store_specs
     from ..store.postgres import PostgresStore
     src = services.store
     pool_db = await PostgresStore.open(url, store_specs(services.model))

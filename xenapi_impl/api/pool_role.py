@@ -29,8 +29,8 @@ import time
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, StoreConflict, StoreError, StoreFenced, StoreUnavailable
+from .context import Context
 from .registry import implements
 
 log = logging.getLogger(__name__)

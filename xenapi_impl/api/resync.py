@@ -23,10 +23,10 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from ..server.caller import Caller
-from ..server.context import Context
 from ..store import NULL_REF
 from . import vm as vmapi
+from .caller import Caller
+from .context import Context
 from .message import new_message
 from .pbd import AttachedSRs, call
 

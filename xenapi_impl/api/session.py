@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..errors import XenAPIError
-from ..server.context import Context
-from ..server.passwords import hash_password_async, verify_password_async
+from ..passwords import hash_password_async, verify_password_async
 from ..store import Credential
+from .context import Context
 from .registry import implements
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo, canonical_uuid, supported_types
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .pbd import AttachedSRs, attached_driver, call, driver_class, new_driver, plug_record
 from .registry import implements, implements_setter
 
@@ -161,7 +161,7 @@ async def plug_on_every_host(ctx: Context, sr: str, first: str,
         try:
             if agent is None:
                 async with services.transaction() as raw:
-                    from ..server.context import Context as _Ctx
+                    from .context import Context as _Ctx
                     await plug_record(_Ctx(services, ctx.caller, "PBD.plug", raw), pbd)
             else:
                 await agent.call("PBD.plug", [pbd])
@@ -291,8 +291,8 @@ ISO_SR = ("ISO library", "iso", "location", "iso", "iso")
 async def seed_storage(services: Any, db_path: str | None) -> None:
     """Every start: re-attach this host's plugged PBDs. First start (with a database path):
     a local file SR as pool.default_SR and an ISO library, both under ``<db>.sr/``."""
-    from ..server.caller import Caller
-    from ..server.context import Context as _Ctx
+    from .caller import Caller
+    from .context import Context as _Ctx
 
     async def in_txn(fn: Any) -> None:
         async with services.store.transaction() as raw:

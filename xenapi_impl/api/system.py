@@ -1,8 +1,8 @@
 """system.*: XML-RPC introspection (no session)."""
 from __future__ import annotations
 
-from ..server.context import Context
 from ..values import Bare
+from .context import Context
 from .registry import implements
 
 

@@ -6,8 +6,7 @@ import math
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
-from ..server.tasks import FINISHED
+from .context import FINISHED, Context
 from .registry import implements, implements_setter
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..model.types import decimal_int
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 

@@ -10,9 +10,9 @@ the new media, and the drive as it was is put back if the new one cannot be atta
 from __future__ import annotations
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF
 from ..xen.config import Disk, disk_config, domain_type, vdev
+from .context import Context
 from .pbd import call
 from .vm import Attached, hypervisor
 

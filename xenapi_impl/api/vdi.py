@@ -11,11 +11,11 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..storage import SRDriver, StorageError, VDIInfo
 from ..store import NULL_REF, new_ref
-from .pbd import attached_driver, call, exclusive
+from .context import Context
 from .owned import delete_with_metrics
+from .pbd import attached_driver, call, exclusive
 from .registry import implements, implements_setter
 from .sr import vdi_record
 

@@ -20,8 +20,8 @@ from ..errors import XenAPIError
 from ..hostnet.mac import generate_mac, is_valid_mac, normalize_mac, usable_guest_mac
 from ..hostnet.syntax import valid_cidr, valid_ip, valid_mtu
 from ..model.types import decimal_int
-from ..server.context import Context
 from ..store import new_ref, new_uuid
+from .context import Context
 from .network import serialized
 from .owned import delete_with_metrics
 from .registry import implements

@@ -15,8 +15,8 @@ import logging
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
+from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 
@@ -119,6 +119,8 @@ async def operation(ctx: Context, vm: str, op: str,
                 txn.update("VM", vm, {"current_operations": cur})
                 txn.update("VM", vm, {"allowed_operations": allowed_operations(
                     txn.get("VM", vm))})
+                from .vm_appliance import refresh_allowed
+                refresh_allowed(txn, txn.get("VM", vm)["appliance"])
             await txn.commit()
             monitor = getattr(ctx.services, "monitor", None)
             if monitor is not None:
@@ -364,6 +366,15 @@ async def start(ctx: Context, vm: str, start_paused: bool, force: bool) -> None:
     _check_host(ctx, ctx.services.host_ref)
     async with operation(ctx, vm, "start", ("Halted",)) as txn:
         await boot(ctx, txn, vm, start_paused)
+    await delay(ctx, vm, "start_delay")
+
+
+async def delay(ctx: Context, vm: str, field: str) -> None:
+    """xapi's start_delay/shutdown_delay: the call returns that many seconds after the VM
+    started/shut down (an appliance's next group waits for it)."""
+    rec = ctx.store.get("VM", vm)
+    if rec is not None and rec[field] > 0:
+        await asyncio.sleep(rec[field])
 
 
 @implements("VM.start_on")
@@ -374,6 +385,7 @@ async def start_on(ctx: Context, vm: str, host: str, start_paused: bool, force: 
         raise XenAPIError("HOST_OFFLINE", host)
     async with operation(ctx, vm, "start_on", ("Halted",)) as txn:
         await boot(ctx, txn, vm, start_paused)
+    await delay(ctx, vm, "start_delay")
 
 
 # --- running -> paused -> running ----------------------------------------------------------
@@ -396,12 +408,15 @@ async def unpause(ctx: Context, vm: str) -> None:
 CLEAN_TIMEOUT = 1200.0
 
 
-async def ask_guest(ctx: Context, vm: str, domid: int, reboot: bool) -> None:
+async def ask_guest(ctx: Context, vm: str, domid: int, reboot: bool,
+                    timeout: float | None = None) -> None:
     """Ask the guest to power off / reboot and wait until it has shut down (the domain stays
     until the caller destroys it). VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT if the guest never
-    acknowledged, VM_SHUTDOWN_TIMEOUT [vm, timeout] if it did not finish in time."""
+    acknowledged, VM_SHUTDOWN_TIMEOUT [vm, timeout] if it did not finish in time (`timeout`,
+    else the backend's)."""
     hv = hypervisor(ctx)
-    timeout = getattr(ctx.services.backend, "clean_timeout", CLEAN_TIMEOUT)
+    if timeout is None:
+        timeout = getattr(ctx.services.backend, "clean_timeout", CLEAN_TIMEOUT)
     from ..xen.hypervisor import NotAcknowledged
     try:
         stream = await hv.request_shutdown(domid, reboot)
@@ -429,12 +444,16 @@ async def clean_shutdown(ctx: Context, vm: str) -> None:
     async with operation(ctx, vm, "clean_shutdown", ("Running",)) as txn:
         await ask_guest(ctx, vm, txn.get("VM", vm)["domid"], reboot=False)
         await halt(ctx, txn, vm)
+    await delay(ctx, vm, "shutdown_delay")
 
 
 @implements("VM.hard_shutdown")
 async def hard_shutdown(ctx: Context, vm: str) -> None:
     async with operation(ctx, vm, "hard_shutdown", ("Running", "Paused", "Suspended")) as txn:
+        suspended = txn.get("VM", vm)["power_state"] == "Suspended"
         await _hard_halt(ctx, txn, vm)
+    if not suspended:
+        await delay(ctx, vm, "shutdown_delay")
 
 
 async def _hard_halt(ctx: Context, txn: Any, vm: str) -> None:
@@ -447,15 +466,18 @@ async def _hard_halt(ctx: Context, txn: Any, vm: str) -> None:
 
 @implements("VM.shutdown")
 async def shutdown(ctx: Context, vm: str) -> None:
-    """Clean shutdown when the VM runs, hard shutdown if that fails or it cannot."""
+    """Clean shutdown when the VM runs, hard shutdown if that fails or it cannot; a
+    shutdown_delay is also how long the guest has to shut down cleanly (xapi)."""
     async with operation(ctx, vm, "shutdown", ("Running", "Paused", "Suspended")) as txn:
         rec = txn.get("VM", vm)
         if rec["power_state"] == "Running":
             try:
-                await ask_guest(ctx, vm, rec["domid"], reboot=False)
+                await ask_guest(ctx, vm, rec["domid"], reboot=False,
+                                timeout=float(rec["shutdown_delay"]) or None)
             except XenAPIError as exc:
                 log.info("clean shutdown of %s failed (%s): hard shutdown", vm, exc.code)
         await _hard_halt(ctx, txn, vm)
+    await delay(ctx, vm, "shutdown_delay")
 
 
 @implements("VM.clean_reboot")
@@ -606,7 +628,7 @@ def vm_of_domid(services: Any, domid: int) -> str | None:
 
 
 def _internal_ctx(services: Any, method: str, txn: Any) -> Context:
-    from ..server.caller import Caller
+    from .caller import Caller
     return Context(services, Caller("unix", "xen-events", local_superuser=True), method, txn)
 
 
@@ -683,4 +705,8 @@ async def destroy(ctx: Context, self: str) -> None:
             ctx.txn.delete("console", c)
     if rec["power_state"] == "Suspended":
         await _drop_suspend_image(ctx, ctx.txn, self)
+    from .vm_appliance import refresh_allowed
+    from .vm_group import leave_groups
+    leave_groups(ctx.txn, self)
     delete_with_metrics(ctx.txn, "VM", self)
+    refresh_allowed(ctx.txn, rec["appliance"])

@@ -16,14 +16,14 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..errors import XenAPIError
-from ..server.context import Context
 from ..store import NULL_REF, new_ref, new_uuid
 from . import vdi as vdi_api
+from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 from .templates import DEFAULT_TEMPLATE_KEY
-from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_image,
-                 new_metrics, suspend_sr, txn_of)
+from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_image, new_metrics,
+                 suspend_sr, txn_of)
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
-from .registry import implements
 from ..store import NULL_REF
-from .vm import (VmOps, allowed_operations, check_memory, check_operation, check_vcpus,
-                 hypervisor)
 from ..xen.sched import SCHED_KEYS, BadSchedValue, parse_sched
-
+from .context import Context
+from .registry import implements
+from .vm import VmOps, allowed_operations, check_memory, check_operation, check_vcpus, hypervisor
 
 
 @implements("VM.set_memory_static_range")
@@ -77,6 +75,10 @@ async def set_is_a_template(ctx: Context, self: str, value: bool) -> None:
                           "This operation is not allowed on the control domain")
     if value and rec["power_state"] != "Halted":
         raise XenAPIError("VM_BAD_POWER_STATE", self, "halted", rec["power_state"].lower())
+    if value and rec["appliance"] != NULL_REF:
+        raise XenAPIError("VM_IS_PART_OF_AN_APPLIANCE", self, rec["appliance"])
+    if value and rec["snapshot_schedule"] != NULL_REF:
+        raise XenAPIError("VM_ASSIGNED_TO_SNAPSHOT_SCHEDULE", self, rec["snapshot_schedule"])
     if not value and rec["is_a_snapshot"]:
         raise XenAPIError("OPERATION_NOT_ALLOWED", "A snapshot cannot be made a VM; use "
                           "VM.clone or VM.revert")

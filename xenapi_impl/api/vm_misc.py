@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import XenAPIError
-from ..server.context import Context
+from .context import Context
 from .registry import implements, implements_setter
-from .vm import (ALLOWED, TEMPLATE_ALLOWED, VmOps, allowed_operations, hypervisor,
-                 record_halted, release_devices)
+from .vm import (ALLOWED, TEMPLATE_ALLOWED, VmOps, allowed_operations, hypervisor, record_halted,
+                 release_devices)
 
 MIB = 1024 * 1024
 #: xapi's high-watermark device numbers (Xapi_vm_helpers): disks 0..254 (dom0: 0..255),
@@ -215,4 +215,13 @@ async def send_trigger(ctx: Context, vm: str, trigger: str) -> None:
     raise XenAPIError("NOT_IMPLEMENTED", "send_trigger")
 
 
+@implements("VM.set_protection_policy", nullable=("value",))
+async def set_protection_policy(ctx: Context, self: str, value: str) -> None:
+    """VM protection policies (VMPP) were removed in favour of VMSS: xapi answers so."""
+    raise XenAPIError("MESSAGE_REMOVED")
 
+
+@implements("VM.query_services")
+async def query_services(ctx: Context, self: str) -> dict[str, str]:
+    """xapi's own implementation answers NOT_IMPLEMENTED (no service registry)."""
+    raise XenAPIError("NOT_IMPLEMENTED", "query_services")

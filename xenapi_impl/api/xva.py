@@ -25,22 +25,18 @@ from typing import Any, Callable
 
 from .. import xvaformat as fmt
 from ..errors import XenAPIError
-from ..server.context import Context, TaskCancelled
 from ..storage import sparse
 from ..store import NULL_REF
 from . import vdi as vdi_api
+from .context import Context, TaskCancelled
 from .registry import implements
+from .vdi_image import close_image, open_image, refresh_sizes
 from .vm_copy import VBD_FIELDS, VIF_FIELDS, NewDisks, _add_devices, _vm_record, sub_context
 
 log = logging.getLogger(__name__)
 
 PRODUCT = {"product_version": "8.2.1", "product_brand": "XenServer", "build_number": "xenapi-py",
            "xapi_major": 1, "xapi_minor": 1, "export_vsn": fmt.EXPORT_VSN}
-
-
-def _bridge() -> Any:
-    from ..server import vdi_http
-    return vdi_http
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -158,7 +154,7 @@ class Importer:
             try:
                 os.close(fd)
             finally:
-                self._on_loop(_bridge().close_image(self.ctx, drv, uuid))
+                self._on_loop(close_image(self.ctx, drv, uuid))
             del self.open[key]
 
     def _run(self, tar: fmt.TarReader) -> list[str]:
@@ -204,13 +200,13 @@ class Importer:
 
         async def make() -> tuple[str, Any, str, str]:
             ref = await self.disks.make(lambda sub: vdi_api.create(sub, rec))
-            drv, uuid, path = await _bridge().open_image(self.ctx, ref, writable=True)
+            drv, uuid, path = await open_image(self.ctx, ref, writable=True)
             return ref, drv, uuid, path
         ref, drv, uuid, path = self._on_loop(make())
         try:
             fd = os.open(path, os.O_RDWR)
         except OSError:
-            self._on_loop(_bridge().close_image(self.ctx, drv, uuid))
+            self._on_loop(close_image(self.ctx, drv, uuid))
             raise
         self.open[vid] = (fd, drv, uuid, self.ctx.store.get("VDI", ref)["virtual_size"])
         return ref
@@ -251,7 +247,7 @@ class Importer:
                 continue                    # a keep-alive: no data
             if offset + size > vsize:
                 raise XenAPIError("IMPORT_ERROR", f"{name} lies beyond the disk's size {vsize}")
-            _bridge().write_sparse(fd, offset, data)
+            sparse.write_sparse(fd, offset, data)
             pending[name] = hashlib.sha1(data).hexdigest()
             if offset + size >= vsize:
                 seen_last.add(vid)
@@ -268,7 +264,7 @@ class Importer:
     async def _refresh(self, ref: str) -> None:
         from .pbd import attached_driver
         sub = sub_context(self.ctx)
-        await _bridge().refresh_sizes(sub, ref, attached_driver(sub, self.sr))
+        await refresh_sizes(sub, ref, attached_driver(sub, self.sr))
 
     async def _make_vms(self, objects: list[dict[str, Any]], byid: dict[str, Any],
                         made: dict[str, str]) -> list[str]:

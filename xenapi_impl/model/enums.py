@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from xenapi_impl.model.types import declare_enum
 
+declare_enum('bond_mode', [
+    ('balance-slb', 'Source-level balancing'),
+    ('active-backup', 'Active/passive bonding: only one NIC is carrying traffic'),
+    ('lacp', 'Link aggregation control protocol'),
+])
 declare_enum('certificate_purpose', [
     ('licensing', 'Trusted certificates that are for licensing purpose.'),
     ('ldaps',
      'Trusted certificates that are for LDAPS connections to external authentication services.'),
+])
+declare_enum('certificate_type', [
+    ('ca', 'Certificate that is trusted by the whole pool'),
+    ('host', 'Certificate that identifies a single host to entities outside the pool'),
+    ('host_internal', 'Certificate that identifies a single host to other pool members'),
+    ('pinned', 'Pinned leaf certificate that is trusted by the whole pool'),
 ])
 declare_enum('cls', [
     ('VM', 'VM'),
@@ -139,6 +150,10 @@ declare_enum('pif_igmp_status', [
      ('IGMP snooping status is unknown. If this is a VLAN master, then please consult the '
       'underlying VLAN slave PIF.')),
 ])
+declare_enum('placement_policy', [
+    ('anti_affinity', 'Anti-affinity placement policy'),
+    ('normal', 'Default placement policy'),
+])
 declare_enum('pool_allowed_operations', [
     ('ha_enable', 'Indicates this pool is in the process of enabling HA'),
     ('ha_disable', 'Indicates this pool is in the process of disabling HA'),
@@ -222,6 +237,10 @@ declare_enum('tristate_type', [
     ('yes', 'Known to be true'),
     ('no', 'Known to be false'),
     ('unspecified', 'Unknown or unspecified'),
+])
+declare_enum('tunnel_protocol', [
+    ('gre', 'GRE protocol'),
+    ('vxlan', 'VxLAN Protocol'),
 ])
 declare_enum('update_guidances', [
     ('reboot_host', 'Indicates the updated host should reboot as soon as possible'),
@@ -320,6 +339,12 @@ declare_enum('vif_operations', [
     ('plug', 'Attempting to hotplug this VIF'),
     ('unplug', 'Attempting to hot unplug this VIF'),
 ])
+declare_enum('vm_appliance_operation', [
+    ('start', 'Start'),
+    ('clean_shutdown', 'Clean shutdown'),
+    ('hard_shutdown', 'Hard shutdown'),
+    ('shutdown', 'Shutdown'),
+])
 declare_enum('vm_operations', [
     ('snapshot', 'refers to the operation "snapshot"'),
     ('clone', 'refers to the operation "clone"'),
@@ -413,4 +438,14 @@ declare_enum('vm_uefi_mode', [
     ('user',
      ("resets a VM's EFI variables related to Secure Boot to the defaults, placing it into "
       'User Mode')),
+])
+declare_enum('vmss_frequency', [
+    ('hourly', 'Hourly snapshots'),
+    ('daily', 'Daily snapshots'),
+    ('weekly', 'Weekly snapshots'),
+])
+declare_enum('vmss_type', [
+    ('snapshot', 'The snapshot is a disk snapshot'),
+    ('checkpoint', 'The snapshot is a checkpoint'),
+    ('snapshot_with_quiesce', 'Support for VSS has been removed.'),
 ])

@@ -7,10 +7,6 @@ why no such object exists; none of these classes has messages, records, or event
 from __future__ import annotations
 
 EXTERNAL_CLASSES: dict[str, str] = {
-    'blob': 'A placeholder for a binary blob',
-    'Bond': ('A Network bond that combines physical network interfaces, also known as link '
-             'aggregation'),
-    'Certificate': 'An X509 certificate used for TLS connections',
     'data_source': 'Data sources for logging in RRDs',
     'DR_task': 'DR task',
     'Feature': 'A new piece of functionality',
@@ -28,15 +24,10 @@ EXTERNAL_CLASSES: dict[str, str] = {
     'Repository': 'Repository for updates',
     'secret': 'A secret',
     'subject': 'A user or group that can log in xapi',
-    'tunnel': 'A tunnel for network traffic',
     'vdi_nbd_server_info': ('Details for connecting to a VDI using the Network Block Device '
                             'protocol'),
     'VGPU': 'A virtual GPU (vGPU)',
-    'VLAN': 'A VLAN mux/demux',
-    'VM_appliance': 'VM appliance',
-    'VM_group': 'A VM group',
     'VMPP': 'VM Protection Policy',
-    'VMSS': 'VM Snapshot Schedule',
     'VTPM': 'A virtual TPM device',
     'VUSB': 'Describes the vusb device',
 }

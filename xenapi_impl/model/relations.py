@@ -52,6 +52,11 @@ RELATIONS: tuple[Relation, ...] = (
     _r("host_cpu", "host", "host", "host_CPUs"),
     _r("PIF", "host", "host", "PIFs"),
     _r("PIF", "network", "network", "PIFs"),
+    _r("PIF", "bond_slave_of", "Bond", "slaves"),
+    _r("Bond", "master", "PIF", "bond_master_of"),
+    _r("VLAN", "tagged_PIF", "PIF", "VLAN_slave_of"),
+    _r("tunnel", "access_PIF", "PIF", "tunnel_access_PIF_of"),
+    _r("tunnel", "transport_PIF", "PIF", "tunnel_transport_PIF_of"),
     _r("PBD", "host", "host", "PBDs"),
     _r("PBD", "SR", "SR", "PBDs"),
     _r("VIF", "VM", "VM", "VIFs"),
@@ -64,6 +69,9 @@ RELATIONS: tuple[Relation, ...] = (
     _r("console", "VM", "VM", "consoles"),
     _r("crashdump", "VM", "VM", "crash_dumps"),
     _r("crashdump", "VDI", "VDI", "crash_dumps"),
+    _r("VM", "appliance", "VM_appliance", "VMs"),
+    _r("VM", "snapshot_schedule", "VMSS", "VMs"),
+    _r("Certificate", "host", "host", "certificates"),
 )
 
 

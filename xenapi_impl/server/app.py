@@ -7,26 +7,18 @@ import contextlib
 import logging
 from typing import Any
 
+from ..api.agent_hooks import agent_hooks
 from ..model.types import EPOCH
-from ..store import NULL_REF, ClassSpec, Store
+from ..store import NULL_REF, Store
 from ..wire import xmlrpc
 from .events import EventService
 from .sessions import SessionManager
 from .tasks import TaskManager
+from .useragents import UserAgents
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 60.0
-#: classes in the model that hold no records (event.from's results are not objects)
-NOT_STORED = frozenset({"event"})
-
-
-def store_specs(model: Any) -> list[ClassSpec]:
-    """The store's classes: every served class of the model that holds records."""
-    return [ClassSpec.of(c) for c in model.classes.values()
-            if getattr(c, "served", True) and c.name not in NOT_STORED]
-
-
 class Services:
     """What message implementations reach through `ctx.services`."""
 
@@ -47,6 +39,8 @@ class Services:
         self.host_name = ""             # name_label of a new host record ("" = hostname)
         #: the pool role (api/pool_role.py): master or slave, leases, heartbeat
         self.pool_role: Any = None
+        #: runs the snapshot schedules (api/vmss.py), started with the server
+        self.vmss_scheduler: Any = None
         #: seconds a lease (master role, a host's liveness) lasts without renewal
         self.lease_seconds = 15.0
         #: set when the server must stop by itself (fenced: another host took its role)
@@ -55,6 +49,12 @@ class Services:
         #: this host's own files are named after it (`<state_base>.inventory`, `.pool`...)
         self.state_base: str | None = None
         self.https_port: int | None = None
+        #: the HTTPS certificate served (server/tls.py ServedCertificate; None without HTTPS)
+        self.tls: Any = None
+        #: where dom0 settings (timezone, NTP, ssh...) are applied (hostconfig.py)
+        self.host_config: Any = None
+        #: the clients' User-Agents seen by the HTTP server (server/useragents.py)
+        self.user_agents = UserAgents()
         #: the database URL as given (pool.join hands a pool's to a joining host)
         self.db_url = ""
         self.pool_ref = NULL_REF
@@ -63,6 +63,8 @@ class Services:
         self.events = EventService(self)
         self.dispatcher: Any = None     # set by the Dispatcher built on these services
         self._maintenance: asyncio.Task[None] | None = None
+        #: more periodic work, run by the maintenance loop: async fn(services)
+        self.periodic_jobs: list[Any] = []
         #: seconds between metrics rounds; the backend runs the monitor (xen/monitor.py)
         self.monitor_interval = 5.0
         self.monitor: Any = None
@@ -96,7 +98,6 @@ class Services:
         start = getattr(self.backend, "start", None)
         if start is not None:
             # the hypervisor's event pump and monitor, reporting through the API layer
-            from ..api.agent_hooks import agent_hooks
             start(self, agent_hooks(self), self.monitor_interval)
             self.monitor = getattr(self.backend, "monitor", None)
 
@@ -106,6 +107,8 @@ class Services:
             try:
                 await self.sessions.expire_idle()
                 await self.tasks.gc()
+                for job in self.periodic_jobs:
+                    await job(self)
             except Exception:       # noqa: BLE001 - keep maintaining; say why it failed
                 log.exception("maintenance failed")
 
@@ -114,6 +117,8 @@ class Services:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        if self.vmss_scheduler is not None:
+            await self.vmss_scheduler.stop()
         if self.pool_role is not None:
             await self.pool_role.stop()
         stop = getattr(self.backend, "stop", None)

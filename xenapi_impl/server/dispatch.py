@@ -11,15 +11,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
+from ..api.caller import Caller
+from ..api.context import Context, TaskCancelled, TaskHandle
 from ..api.host_agent import ROUTES, forwarded
 from ..api.registry import IMPLEMENTATIONS, NULLABLE
+from ..api.where import records_where
 from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..model.types import NULL_REF, XType
 from ..store import DuplicateUuid, NoSuchObject, StoreConflict, StoreError
 from . import implicit, rbac
-from .caller import Caller
-from .context import Context, TaskCancelled, TaskHandle
 
 if TYPE_CHECKING:
     from .app import Services
@@ -124,7 +125,6 @@ class Dispatcher:
         from ..model import roles as R
         from ..model.dsl import SESSION_PARAM, MessageDef, Param
         from ..model.types import parse_type
-        from .where import records_where
         for cname, cdef in self.model.classes.items():
             name = f"{cname}.get_all_records_where"
             if not cdef.get_all or name in self.model.methods:

@@ -24,13 +24,14 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from ..api.caller import Caller
 from ..errors import XenAPIError
+from ..ratelimit import RateLimitedLog
 from ..wire import jsonrpc, xmlrpc
 from . import inflate, tls, unixsock
-from .caller import Caller
+from .useragents import UserAgents
 from .connections import ConnectionGuard, GuardedSockSite
 from .limits import TransportLimits, connection_cap
-from ..ratelimit import RateLimitedLog
 from .ratelog import ClientErrorLogger
 
 DEFAULT_MAX_BODY = TransportLimits.max_body
@@ -94,6 +95,11 @@ class HttpServer:
         self._endpoints: list[Endpoint] = []
         self._unix_path: str | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
+        self.certificate: tls.ServedCertificate | None = None
+        #: the clients' User-Agents (host.get_tracked_user_agents)
+        services = getattr(dispatcher, "services", None)
+        self.user_agents = getattr(services, "user_agents", None) or UserAgents()
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -142,7 +148,8 @@ class HttpServer:
         if https:
             if cert is None:
                 raise ValueError("HTTPS needs a certificate path (generated there on first start)")
-            ssl_ctx = tls.server_context(cert, key)
+            self.certificate = tls.ServedCertificate(cert, key)
+            ssl_ctx = self.certificate.context
         if unix is not None:
             unixsock.validate_path(unix)
 
@@ -338,6 +345,7 @@ class HttpServer:
             method = "?"
             try:
                 caller = caller_of(request)
+                self.user_agents.seen(request.headers.get("User-Agent"))
                 try:
                     body = await self._read_body(request)
                 except BodyRejected as rejected:

@@ -21,10 +21,10 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
+from ..api.context import Context, TaskCancelled, TaskHandle
 from ..errors import XenAPIError
 from ..store import NoSuchObject
 from . import rbac
-from .context import Context, TaskCancelled, TaskHandle
 from .http import caller_of
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
+from ..api.context import Context
 from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..store import new_ref, new_uuid
-from .context import Context
 
 Impl = Callable[..., Awaitable[Any]]
 

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from . import passwords
+from .. import passwords
 
 MAX_TRACKED = 10_000     # sources and user names remembered per window (a flood's are bounded)
 TRUST_FOR = 24 * 3600.0  # a source that logged in successfully goes first for this long

@@ -12,8 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api.caller import Caller
+from ..api.pool_join import api_version
+from ..api.pool_role import role_of
 from ..errors import XenAPIError
-from .caller import Caller
 from .http import caller_of
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,6 @@ def register(http: Any, services: Any) -> None:
         info = services.sessions.get(ref)
         if peer.transport != "https" or info is None or info.role != "pool-admin":
             return web.json_response({"error": ["SESSION_INVALID", ref]}, status=403)
-        from ..api.pool_join import api_version
-        from ..api.pool_role import role_of
         from ..store import is_database_url
         if not is_database_url(services.db_url):
             # a standalone host: xapi makes the pool's database out of it first

@@ -1,10 +1,15 @@
-"""GET /rrd_updates: the monitor's time series, as xapi serves them (what Xen Orchestra graphs).
+"""The monitor's time series over HTTP, as xapi serves them.
 
-    /rrd_updates?session_id=S&start=T&cf=AVERAGE&interval=5&host=true&json=true[&vm_uuid=U]
+    GET /rrd_updates?session_id=S&start=T&cf=AVERAGE&interval=5&host=true&json=true[&vm_uuid=U]
+    GET /host_rrd?session_id=S                 this host's whole RRD
+    GET /vm_rrd?session_id=S&uuid=U            a VM's whole RRD
+    GET /sr_rrd?session_id=S&uuid=U            an SR's whole RRD
 
-A live session is required (any role may read: xapi lets read-only users see the graphs); no or
-an invalid session_id is answered 401, bad query parameters 400 with the reason as text.
-`json=true` gives xapi's JSON layout, otherwise its `<xport>` XML.
+/rrd_updates gives the rows since `start` (what Xen Orchestra graphs): `json=true` gives
+xapi's JSON layout, otherwise its `<xport>` XML. The per-object exports give the object's
+every archive in rrdtool's dump layout (rrd_xml.py). A live session is required (any role may
+read: xapi lets read-only users see the graphs); no or an invalid session_id is answered 401,
+bad query parameters 400 and an unknown object 404, with the reason as text.
 """
 from __future__ import annotations
 
@@ -15,9 +20,12 @@ from aiohttp import web
 
 from ..errors import XenAPIError
 from ..rrd import Rrd, RrdError, to_json, to_xml
+from .. import rrd_xml
 from .http import JSON_TYPE, XML_TYPE
 
 PATH = "/rrd_updates"
+#: the per-object exports: path -> (owner kind, class whose uuid the query names)
+OBJECT_PATHS = {"/host_rrd": ("host", "host"), "/vm_rrd": ("vm", "VM"), "/sr_rrd": ("sr", "SR")}
 _TRUE = ("true", "yes", "1", "on")
 
 
@@ -37,19 +45,27 @@ def _int(query: Any, name: str, default: int | None) -> int:
         raise RrdError(f"{name} must be an integer (seconds), got {raw!r}") from None
 
 
+def _unauthorised(services: Any, request: web.Request) -> web.Response | None:
+    """A 401 answer unless the request carries a live session."""
+    session = request.query.get("session_id") or request.cookies.get("session_id")
+    if not session:
+        return _bad("session_id is required", 401)
+    try:
+        services.sessions.validate(session)
+    except XenAPIError as exc:
+        return _bad(" ".join([exc.code, *map(str, exc.params)]), 401)
+    return None
+
+
 def handler(services: Any) -> Any:
     """The aiohttp handler bound to `services` (sessions, and `services.monitor.rrd`)."""
     empty = Rrd()       # answers with no rows while no monitor runs (no backend)
 
     async def rrd_updates(request: web.Request) -> web.Response:
         q = request.query
-        session = q.get("session_id") or request.cookies.get("session_id")
-        if not session:
-            return _bad("session_id is required", 401)
-        try:
-            services.sessions.validate(session)
-        except XenAPIError as exc:
-            return _bad(" ".join([exc.code, *map(str, exc.params)]), 401)
+        refused = _unauthorised(services, request)
+        if refused is not None:
+            return refused
         try:
             start = _int(q, "start", 0)
             if start < 0:               # xapi: a negative start counts back from now
@@ -69,6 +85,31 @@ def handler(services: Any) -> Any:
     return rrd_updates
 
 
+def object_handler(services: Any, kind: str, cls: str) -> Any:
+    """GET of one object's whole RRD (`kind` "host", "vm" or "sr")."""
+    empty = Rrd()
+
+    async def object_rrd(request: web.Request) -> web.Response:
+        refused = _unauthorised(services, request)
+        if refused is not None:
+            return refused
+        uuid = request.query.get("uuid") or ""
+        if kind == "host":
+            rec = services.store.get("host", services.host_ref)
+            uuid = uuid or (rec["uuid"] if rec is not None else "")
+        if not uuid:
+            return _bad("uuid is required")
+        if not any(r["uuid"] == uuid for r in services.store.records(cls).values()):
+            return _bad(f"no {cls} with uuid {uuid}", 404)
+        rrd = services.monitor.rrd if services.monitor is not None else empty
+        return web.Response(body=rrd_xml.to_xml(rrd, kind, uuid).encode(),
+                            content_type=XML_TYPE)
+
+    return object_rrd
+
+
 def register(http: Any, services: Any) -> None:
-    """Add the route to an `HttpServer` (before it starts)."""
+    """Add the routes to an `HttpServer` (before it starts)."""
     http.add_route("GET", PATH, handler(services))
+    for path, (kind, cls) in OBJECT_PATHS.items():
+        http.add_route("GET", path, object_handler(services, kind, cls))

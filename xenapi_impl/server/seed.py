@@ -7,10 +7,18 @@ import platform
 import socket
 from typing import Any
 
+from ..api.host import refresh_from_hypervisor
+from ..api.licensing import seed_edition
+from ..api.pif import seed_pifs
+from ..api.pool_role import role_of
+from ..api.resync import resync
+from ..api.sr import seed_storage
+from ..api.templates import seed_templates
+from ..logconfig import apply_stored
 from ..model import roles as _roles
+from ..passwords import generate_password, hash_password_async
 from ..store import NULL_REF, Credential, new_ref, new_uuid
 from .app import Services
-from .passwords import generate_password, hash_password_async
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +38,13 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     """Create what a fresh database lacks; returns the path of a generated password file."""
     await _sync_roles(services)
     await _host_and_pool(services, backend, db_path)
-    from ..api.pool_role import role_of
     await role_of(services).start()     # master or slave: leases, heartbeat (a pool's db)
-    from .logconfig import apply_stored
     apply_stored(services)              # host.logging: the stored levels and destinations
-    from ..api.host import refresh_from_hypervisor
     await refresh_from_hypervisor(services)    # host, pCPUs, metrics, dom0 from the hypervisor
-    from ..api.pif import seed_pifs
     await seed_pifs(services)           # this host's NICs as PIFs (first start only)
-    from ..api.sr import seed_storage
     await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
-    from ..api.templates import seed_templates
     await seed_templates(services)      # built-in templates (stable uuids) if missing
-    from ..api.resync import resync
+    await seed_edition(services)        # the free edition and its licence parameters
     await resync(services)              # VM records vs the hypervisor's domains
     return await _first_admin(services, db_path)
 

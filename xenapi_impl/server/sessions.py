@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..api.caller import Caller
 from ..errors import XenAPIError
+from ..ratelimit import RateLimitedLog
 from ..store import NULL_REF, new_ref, new_uuid
 from . import rbac
-from .caller import Caller
 from .logins import LoginGate, LoginLimits, LoginThrottled
-from ..ratelimit import RateLimitedLog
 
 if TYPE_CHECKING:
     from .app import Services

@@ -14,11 +14,11 @@ import datetime as _dt
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from ..api.context import FINISHED, TaskCancelled, TaskHandle
 from ..errors import XenAPIError
 from ..model.roles import R_TASK_ANY
 from ..store import NULL_REF, NoSuchObject, new_ref, new_uuid
 from . import rbac
-from .context import TaskCancelled, TaskHandle
 
 if TYPE_CHECKING:
     from .app import Services
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 GC_KEEP = 200
 GC_AGE = 65 * 60.0
-FINISHED = ("success", "failure", "cancelled")
 
 
 def rbac_denied_any(action: str) -> XenAPIError:

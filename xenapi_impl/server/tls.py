@@ -19,11 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..certinfo import (CertificateError, CertificateFacts, facts, pem_certificates,
+                        write_private)
+
+__all__ = ["CertificateError", "ServedCertificate", "generate_self_signed", "server_context"]
+
 VALIDITY_DAYS = 3650
-
-
-class CertificateError(Exception):
-    """A certificate or key cannot be used (the message says which file and why)."""
 
 
 def _host_names() -> list[str]:
@@ -32,23 +33,6 @@ def _host_names() -> list[str]:
         if n and n not in names:
             names.append(n)
     return names
-
-
-def _write_private(path: str, data: bytes) -> None:
-    """Write `data` to `path` with mode 0600 from the first byte (temp file + rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-cert-")  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def generate_self_signed(cert_path: str, key_path: str | None = None) -> None:
@@ -83,10 +67,10 @@ def generate_self_signed(cert_path: str, key_path: str | None = None) -> None:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     if key_path is None:
-        _write_private(cert_path, cert_pem + key_pem)
+        write_private(cert_path, cert_pem + key_pem)
     else:
-        _write_private(key_path, key_pem)
-        _write_private(cert_path, cert_pem)
+        write_private(key_path, key_pem)
+        write_private(cert_path, cert_pem)
 
 
 def _alongside_key(cert_path: str) -> str | None:
@@ -123,3 +107,78 @@ def server_context(cert_path: str, key_path: str | None = None, *, generate: boo
         raise CertificateError(f"cannot load certificate {cert_path}"
                                f"{' with key ' + key if key else ''}: {e}") from None
     return ctx
+
+
+# --- the served certificate, changed while running ----------------------------------------
+class ServedCertificate:
+    """The HTTPS listener's certificate: its TLS context (shared by every HTTPS endpoint) and
+    files. `install`/`regenerate` write new files and load them into the same context, so new
+    connections get the new certificate at once; connections already open keep theirs."""
+
+    def __init__(self, cert_path: str, key_path: str | None = None, *,
+                 generate: bool = True) -> None:
+        self.cert_path = cert_path
+        self.key_path = key_path
+        self.context = server_context(cert_path, key_path, generate=generate)
+
+    def _key_file(self) -> str | None:
+        if self.key_path is not None:
+            return self.key_path
+        with open(self.cert_path, "rb") as f:
+            inside = b"PRIVATE KEY-----" in f.read()
+        return None if inside else _alongside_key(self.cert_path)
+
+    def facts(self) -> CertificateFacts:
+        with open(self.cert_path, "rb") as f:
+            first = pem_certificates(f.read())[0]
+        return facts(x509.load_pem_x509_certificate(first))
+
+    def install(self, cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b"") -> None:
+        """Serve `cert_pem` (+ `chain_pem`) with `key_pem` from now on (already validated:
+        `validate_server_certificate`). The files are replaced whole: a crash leaves the old
+        or the new certificate, and a bad pair fails before anything is written."""
+        probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.TemporaryDirectory() as tmp:
+            c, k = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+            write_private(c, cert_pem + chain_pem)
+            write_private(k, key_pem)
+            try:
+                probe.load_cert_chain(c, k)
+            except ssl.SSLError as e:
+                raise CertificateError(f"the certificate and key do not load together: {e}")
+        key_file = self._key_file()
+        if key_file is None:
+            write_private(self.cert_path, cert_pem + chain_pem + key_pem)
+        else:
+            write_private(key_file, key_pem)
+            write_private(self.cert_path, cert_pem + chain_pem)
+        write_private(self._installed_marker, b"")
+        self.reload()
+
+    @property
+    def _installed_marker(self) -> str:
+        return self.cert_path + ".installed"
+
+    @property
+    def installed(self) -> bool:
+        """Whether the certificate was installed (not generated here)."""
+        return os.path.exists(self._installed_marker)
+
+    def regenerate(self) -> None:
+        """A new self-signed certificate and key in place of the current ones."""
+        key_file = self._key_file()
+        if key_file is not None and key_file != self.key_path:
+            key_file = None         # a key beside the certificate: the new one goes inside
+            os.unlink(_alongside_key(self.cert_path) or "")
+        tmp = self.cert_path + ".new"
+        generate_self_signed(tmp, None if key_file is None else key_file + ".new")
+        if key_file is not None:
+            os.replace(key_file + ".new", key_file)
+        os.replace(tmp, self.cert_path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._installed_marker)
+        self.reload()
+
+    def reload(self) -> None:
+        """Load the files again into the context the listeners use."""
+        self.context.load_cert_chain(self.cert_path, self._key_file())

@@ -19,20 +19,21 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api.context import TaskCancelled
+from ..api.pbd import exclusive
+from ..api.vdi import _in_use
+from ..api.vdi_image import close_image, open_image, refresh_sizes
 from ..errors import XenAPIError
-from ..server.context import TaskCancelled
-from ..storage import sparse, vhd
+from ..storage import vhd
+from ..storage.sparse import PIECE, data_extents, empty_image, raw_pieces, write_sparse
 from . import http_ops
 from .http_ops import HttpFailure, Progress, text
 
 EXPORT_PATH = "/export_raw_vdi"
 IMPORT_PATH = "/import_raw_vdi"
-PIECE = 1 << 20
 #: Xen Orchestra's Content-Length for a body whose length it does not know (2^50): larger
 #: declared lengths are not taken as the image's size
 UNKNOWN_LENGTH = 1 << 50
-SEND = 4 << 20             # export: data read and sent this much at a time
-_ZERO = bytes(4 * SEND)    # holes are sent from here, up to 16 MiB per write
 
 
 def find_vdi(services: Any, key: str) -> str:
@@ -50,77 +51,6 @@ def _format(request: web.Request) -> str:
     if fmt not in ("raw", "vhd"):
         raise HttpFailure(text(400, f"format must be raw or vhd, not {fmt!r}"))
     return fmt
-
-
-async def open_image(ctx: Any, vdi: str, writable: bool) -> tuple[Any, str, str]:
-    """(driver, uuid, path) of the VDI's image, attached for us; detach with `close_image`."""
-    from ..api.pbd import attached_driver, call
-    rec = ctx.services.store.get("VDI", vdi)
-    drv = attached_driver(ctx, rec["SR"])
-    info = await call(ctx, drv.vdi_attach, rec["uuid"], writable=writable)
-    return drv, rec["uuid"], info.pdev_path
-
-
-async def close_image(ctx: Any, drv: Any, uuid: str) -> None:
-    from ..api.pbd import call
-    await call(ctx, drv.vdi_detach, uuid)
-
-
-async def refresh_sizes(ctx: Any, vdi: str, drv: Any) -> None:
-    from ..api.pbd import call
-    from ..api.vdi import _sr_refresh_sizes
-    rec = ctx.services.store.get("VDI", vdi)
-    info = await call(ctx, drv.vdi_stat, rec["uuid"])
-    txn = ctx.services.store.transaction()
-    txn = ctx.services.model.relations.wrap(txn)
-    ctx.txn = txn
-    txn.update("VDI", vdi, {"physical_utilisation": info.physical_utilisation})
-    await _sr_refresh_sizes(ctx, rec["SR"], drv)
-    await txn.commit()
-
-
-# --- reading an image ---------------------------------------------------------------------
-def raw_pieces(fd: int, size: int) -> Any:
-    """The image's bytes in pieces of up to 1 MiB; holes are sent as zeros without reading."""
-    extents = sparse.data_extents(fd, size)
-    if extents is None:
-        extents = [(0, size)]
-    pos = 0
-    zeros = memoryview(_ZERO)
-    for off, length in extents + [(size, 0)]:
-        while pos < off:
-            n = min(len(zeros), off - pos)
-            yield zeros[:n]
-            pos += n
-        end = off + length
-        while pos < end:
-            n = min(SEND, end - pos)
-            yield os.pread(fd, n, pos)
-            pos += n
-
-
-# --- writing an image ---------------------------------------------------------------------
-def empty_image(fd: int, size: int) -> None:
-    """Make the image all holes (a regular file) before an import writes what is not zero."""
-    st = os.fstat(fd)
-    if os.path.isfile(f"/proc/self/fd/{fd}") or (st.st_mode & 0o170000) == 0o100000:
-        os.ftruncate(fd, 0)
-        os.ftruncate(fd, size)
-    else:                                   # a device: zeros have to be written
-        for off in range(0, size, len(_ZERO)):
-            os.pwrite(fd, _ZERO[:min(len(_ZERO), size - off)], off)
-
-
-def write_sparse(fd: int, offset: int, data: bytes) -> None:
-    """Write `data` at `offset`, skipping the 1 MiB-aligned pieces that are all zero."""
-    view = memoryview(data)
-    pos = 0
-    while pos < len(data):
-        n = min(PIECE - (offset + pos) % PIECE, len(data) - pos)
-        piece = view[pos:pos + n]
-        if piece.tobytes().count(0) != n:
-            os.pwrite(fd, piece, offset + pos)
-        pos += n
 
 
 def import_into(fd: int, size: int, fmt: str, body: http_ops.BodyReader, vdi: str) -> None:
@@ -162,7 +92,6 @@ def export_handler(services: Any) -> Any:
         loop = asyncio.get_running_loop()
         response: web.StreamResponse | None = None
         try:
-            from ..api.pbd import exclusive
             with exclusive(ctx, vdi, "export_raw_vdi"):
                 drv, uuid, path = await open_image(ctx, vdi, writable=False)
                 try:
@@ -171,7 +100,7 @@ def export_handler(services: Any) -> Any:
                         size = services.store.get("VDI", vdi)["virtual_size"]
                         if fmt == "vhd":
                             plan = await http_ops.run_in_thread(
-                                vhd.plan, fd, size, sparse.data_extents(fd, size))
+                                vhd.plan, fd, size, data_extents(fd, size))
                             length, pieces = plan.length, vhd.write(fd, plan)
                         else:
                             length, pieces = size, raw_pieces(fd, size)
@@ -213,8 +142,6 @@ def import_handler(services: Any) -> Any:
         ctx = req.ctx
         loop = asyncio.get_running_loop()
         try:
-            from ..api.pbd import exclusive
-            from ..api.vdi import _in_use
             ctx.txn = services.model.relations.wrap(services.store.transaction())
             _in_use(ctx, vdi, "import_raw_vdi")
             rec = services.store.get("VDI", vdi)

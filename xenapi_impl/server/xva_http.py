@@ -16,9 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api import xva
+from ..api.context import TaskCancelled
 from ..errors import XenAPIError
 from ..store import NULL_REF
-from ..server.context import TaskCancelled
 from . import http_ops
 from .http_ops import HttpFailure, Progress, text
 
@@ -38,7 +39,6 @@ def _find(services: Any, cls: str, ref: str | None, uuid: str | None) -> str:
 
 def export_handler(services: Any) -> Any:
     async def export(request: web.Request) -> web.StreamResponse:
-        from ..api import xva
         from .vdi_http import close_image, open_image
         q = request.query
         try:
@@ -90,7 +90,6 @@ def export_handler(services: Any) -> Any:
 
 def import_handler(services: Any) -> Any:
     async def import_(request: web.Request) -> web.StreamResponse:
-        from ..api import xva
         q = request.query
         try:
             sr = NULL_REF

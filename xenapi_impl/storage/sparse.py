@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+from typing import Iterator
 
 CHUNK = 1 << 20
 _ZERO = bytes(CHUNK)
@@ -95,3 +96,52 @@ def copy_sparse(src: int, dst: int, size: int, dst_size: int | None = None) -> i
             copied += length
     os.fsync(dst)
     return copied
+
+
+PIECE = CHUNK              # imports skip all-zero pieces of this size
+SEND = 4 << 20             # exports read and send this much at a time
+_ZEROS = bytes(4 * SEND)   # holes are sent from here, up to 16 MiB per write
+
+
+# --- images sent and received over HTTP ------------------------------------------------------
+def raw_pieces(fd: int, size: int) -> Iterator[bytes | memoryview]:
+    """The image's bytes in pieces of up to 1 MiB; holes are sent as zeros without reading."""
+    extents = data_extents(fd, size)
+    if extents is None:
+        extents = [(0, size)]
+    pos = 0
+    zeros = memoryview(_ZEROS)
+    for off, length in extents + [(size, 0)]:
+        while pos < off:
+            n = min(len(zeros), off - pos)
+            yield zeros[:n]
+            pos += n
+        end = off + length
+        while pos < end:
+            n = min(SEND, end - pos)
+            yield os.pread(fd, n, pos)
+            pos += n
+
+
+# --- writing an image ---------------------------------------------------------------------
+def empty_image(fd: int, size: int) -> None:
+    """Make the image all holes (a regular file) before an import writes what is not zero."""
+    st = os.fstat(fd)
+    if os.path.isfile(f"/proc/self/fd/{fd}") or (st.st_mode & 0o170000) == 0o100000:
+        os.ftruncate(fd, 0)
+        os.ftruncate(fd, size)
+    else:                                   # a device: zeros have to be written
+        for off in range(0, size, len(_ZEROS)):
+            os.pwrite(fd, _ZEROS[:min(len(_ZEROS), size - off)], off)
+
+
+def write_sparse(fd: int, offset: int, data: bytes) -> None:
+    """Write `data` at `offset`, skipping the 1 MiB-aligned pieces that are all zero."""
+    view = memoryview(data)
+    pos = 0
+    while pos < len(data):
+        n = min(PIECE - (offset + pos) % PIECE, len(data) - pos)
+        piece = view[pos:pos + n]
+        if piece.tobytes().count(0) != n:
+            os.pwrite(fd, piece, offset + pos)
+        pos += n

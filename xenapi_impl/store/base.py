@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol
 
 from ..values import Record
+from .errors import Lease
 
 
 class _ClassLike(Protocol):
@@ -32,6 +33,16 @@ class ClassSpec:
     @classmethod
     def of(cls, classdef: _ClassLike) -> "ClassSpec":
         return cls(classdef.name, tuple(classdef.fields), bool(classdef.persistent))
+
+
+#: classes in the model that hold no records (event.from's results are not objects)
+NOT_STORED = frozenset({"event"})
+
+
+def store_specs(model: Any) -> list[ClassSpec]:
+    """The store's classes: every served class of the model that holds records."""
+    return [ClassSpec.of(c) for c in model.classes.values()
+            if getattr(c, "served", True) and c.name not in NOT_STORED]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,11 @@ class Store(abc.ABC):
     async def wait_for_change(self, generation: int, timeout: float) -> bool:
         """Wait until the generation passes `generation`; False on timeout."""
 
+    async def sync(self) -> None:
+        """pool.sync_database: make everything committed so far whole in the database's own
+        files. Every commit is durable when it returns already; a backend with more to do
+        (SQLite's write-ahead log) overrides this."""
+
     # --- local users ------------------------------------------------------------------
     @abc.abstractmethod
     def get_credential(self, name: str) -> Credential | None: ...
@@ -125,7 +141,7 @@ class Store(abc.ABC):
     shared = False
 
     async def lease_acquire(self, name: str, holder: str, seconds: float, *,
-                            force: bool = False, if_holder: bool = True) -> "Lease | None":
+                            force: bool = False, if_holder: bool = True) -> Lease | None:
         """Take the lease `name` for `holder` with a new epoch: if nobody holds it, if
         `holder` already does (and `if_holder`), if it expired, or if `force`. None if another
         holder keeps it. A single-process store always grants it (nothing to fence)."""
@@ -136,7 +152,7 @@ class Store(abc.ABC):
         """Extend the term of a lease still held by (`holder`, `epoch`); False if lost."""
         return True
 
-    async def lease_get(self, name: str) -> "Lease | None":
+    async def lease_get(self, name: str) -> Lease | None:
         return None
 
     async def lease_bump(self, name: str, epoch: int) -> bool:
@@ -148,6 +164,9 @@ class Store(abc.ABC):
         """The pool's shared secret (host-to-host calls carry it), made on first use; None
         for a single host's store (no other host to call)."""
         return None
+
+    async def rotate_pool_secret(self) -> None:
+        """Replace the pool's shared secret (pool.rotate_secret); nothing for a single host."""
 
     def fence(self, name: str, holder: str, epoch: int) -> None:
         """From now on every write of this process needs (`holder`, `epoch`) to still hold

@@ -467,6 +467,12 @@ class PostgresStore(MemoryStore):
         row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
         return row[0]
 
+    async def rotate_pool_secret(self) -> None:
+        import secrets
+        await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT (key)"
+                              " DO UPDATE SET value = EXCLUDED.value RETURNING value",
+                              (secrets.token_urlsafe(32),))
+
     def fence(self, name: str, holder: str, epoch: int) -> None:
         self._fences[name] = (holder, epoch)
 

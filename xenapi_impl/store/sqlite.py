@@ -67,6 +67,19 @@ class SqliteStore(MemoryStore):
         self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
         self._writer.start()
 
+    async def sync(self) -> None:
+        """Checkpoint the write-ahead log into the database file (and empty the log), so the
+        `.db` file alone holds every committed write (a copy of it is a whole backup)."""
+        def checkpoint() -> None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                db.close()
+            if busy:
+                raise StoreUnavailable("the database is busy: the checkpoint did not finish")
+        await asyncio.get_running_loop().run_in_executor(None, checkpoint)
+
     def _lock(self, path: str) -> None:
         """One server per database: each keeps its own authoritative copy in memory."""
         fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)

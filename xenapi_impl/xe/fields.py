@@ -31,8 +31,12 @@ class BadValue(Exception):
     """A command-line value that does not fit the field's type (message as xe words it)."""
 
 
+#: classes xe names otherwise than by their API name
+CLI_CLASS_NAMES = {"VM_appliance": "appliance"}
+
+
 def cli_class_name(c: ClassDef) -> str:
-    return c.name.lower().replace("_", "-")
+    return CLI_CLASS_NAMES.get(c.name, c.name.lower().replace("_", "-"))
 
 
 @dataclass(frozen=True)

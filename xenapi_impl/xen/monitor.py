@@ -26,6 +26,7 @@ from ..ratelimit import FailureLog
 from ..store import NULL_REF
 from ..store.refs import new_ref, new_uuid
 from .config import domain_type, vdev
+from .. import rrd_backup
 from ..rrd import NAN, Key, Rrd
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ DEFAULT_INTERVAL = 5.0
 UTIL_DIGITS = 3         # vCPU / pCPU utilisation: 0.1 % steps
 KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
 SECTOR = 512            # Linux block statistics count 512-byte sectors
+MiB = 1 << 20
 XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
 
 
@@ -46,6 +48,7 @@ class _Vm:
     control: bool
     vbds: dict[str, str] = field(default_factory=dict)      # vdev -> VBD ref
     vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
+    srs: dict[str, str] = field(default_factory=dict)       # vdev -> its VDI's SR uuid
     vcpus: int = 0                                          # vCPUs it started with
 
 
@@ -79,6 +82,7 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
+        self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
         self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
@@ -91,6 +95,9 @@ class Monitor:
     # --- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
+            restored = rrd_backup.read(self.services, self.rrd)
+            if restored:
+                log.info("restored the RRDs of %d objects from the last backup", restored)
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -102,6 +109,11 @@ class Monitor:
         reading, self._reading = self._reading, None
         if reading is not None:
             await asyncio.wait([reading])
+        if task is not None:        # graphs survive a restart (xapi backs up at shutdown)
+            try:
+                await rrd_backup.backup(self.services, self.rrd)
+            except OSError as exc:
+                log.warning("RRD backup failed: %s", exc)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -141,6 +153,10 @@ class Monitor:
         for uuid in self._vm_uuids - running:
             self.rrd.forget("vm", uuid)
         self._vm_uuids = running
+        plugged = {k[1] for k in series if k[0] == "sr"}
+        for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
+            self.rrd.forget("sr", uuid)
+        self._sr_uuids = plugged
         self.ticks += 1
         self.ticked.set()
         self.ticked = asyncio.Event()
@@ -168,6 +184,10 @@ class Monitor:
                                        if r["userdevice"] else "")
                 if name:
                     vm.vbds[name] = vbd
+                    vdi = store.get("VDI", r["VDI"])
+                    sr = store.get("SR", vdi["SR"]) if vdi is not None else None
+                    if sr is not None:
+                        vm.srs[name] = sr["uuid"]
         for vif in rec["VIFs"]:
             r = store.get("VIF", vif)
             if r is not None and r["currently_attached"] and r["device"].isdigit():
@@ -181,7 +201,9 @@ class Monitor:
         keys: list[Key] = [("vm", u, "memory")]
         keys += [("vm", u, f"cpu{i}") for i in range(vcpus)]
         for dev in vm.vbds:
-            keys += [("vm", u, f"vbd_{dev}_read"), ("vm", u, f"vbd_{dev}_write")]
+            keys += [("vm", u, f"vbd_{dev}_read"), ("vm", u, f"vbd_{dev}_write"),
+                     ("vm", u, f"vbd_{dev}_io_throughput_read"),
+                     ("vm", u, f"vbd_{dev}_io_throughput_write")]
         for devid in vm.vifs:
             keys += [("vm", u, f"vif_{devid}_rx"), ("vm", u, f"vif_{devid}_tx")]
         return keys
@@ -289,6 +311,7 @@ class Monitor:
         rates = self._io_rates(read)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
         busy = self._busy()
+        sr_io: dict[str, list[float]] = {}      # SR uuid -> [read, written] B/s
         async with services.transaction() as linked:
             # metrics fields hold no references: plain writes; the relation-keeping wrapper
             # (slow to reach through) only where a reference is set (VM.guest_metrics)
@@ -301,15 +324,17 @@ class Monitor:
                         or rec["power_state"] not in ("Running", "Paused") \
                         or (not vm.control and info.uuid != vm.uuid):
                     continue        # gone, replaced, or an operation owns it: not ours now
-                self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series)
+                self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series,
+                         sr_io)
             self._host(txn, read, util, now, series)
+            self._srs(sr_io, series)
             if not txn.empty:
                 await txn.commit()
                 self.commits += 1
 
     def _vm(self, txn: Any, read: _Read, vm: _Vm, rec: Any, info: Any,
             util: dict[int, float], rates: dict, now: _dt.datetime,
-            series: dict[Key, float]) -> None:
+            series: dict[Key, float], sr_io: dict[str, list[float]]) -> None:
         u = vm.uuid
         memory = info.current_memkb * 1024
         # every source is listed even before it has a value (rates need two readings)
@@ -335,6 +360,14 @@ class Monitor:
                     continue
                 series[("vm", u, f"{kind}_{dev}_{names[0]}")] = r[0]
                 series[("vm", u, f"{kind}_{dev}_{names[1]}")] = r[1]
+                if kind == "vbd":
+                    series[("vm", u, f"vbd_{dev}_io_throughput_read")] = r[0] / MiB
+                    series[("vm", u, f"vbd_{dev}_io_throughput_write")] = r[1] / MiB
+                    sr = vm.srs.get(dev)
+                    if sr is not None:
+                        io = sr_io.setdefault(sr, [0.0, 0.0])
+                        io[0] += r[0]
+                        io[1] += r[1]
                 drec = txn.get(cls, ref)
                 if drec is not None:
                     _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(r), now)
@@ -392,6 +425,8 @@ class Monitor:
         pcpu = [min(1.0, x) for x in pcpu]
         for n, x in enumerate(pcpu):
             series[("host", h, f"cpu{n}")] = x
+        if pcpu:
+            series[("host", h, "cpu_avg")] = sum(pcpu) / len(pcpu)
         load = read.loadavg if read.loadavg is not None else \
             sum(sum(per.values()) for per in util.values())    # sim: runnable vCPUs
         series[("host", h, "loadavg")] = load
@@ -403,6 +438,21 @@ class Monitor:
                 x = round(pcpu[c["number"]], UTIL_DIGITS)
                 if c["utilisation"] != x:
                     txn.update("host_cpu", ref, {"utilisation": x})
+
+    def _srs(self, sr_io: dict[str, list[float]], series: dict[Key, float]) -> None:
+        """The SRs plugged here: the I/O of the running VMs' disks on them, in MiB/s."""
+        store = self.services.store
+        for pbd in store.records("PBD").values():
+            if pbd["host"] != self.services.host_ref or not pbd["currently_attached"]:
+                continue
+            sr = store.get("SR", pbd["SR"])
+            if sr is None:
+                continue
+            rd, wr = sr_io.get(sr["uuid"], (0.0, 0.0))
+            u = sr["uuid"]
+            series[("sr", u, "io_throughput_read")] = rd / MiB
+            series[("sr", u, "io_throughput_write")] = wr / MiB
+            series[("sr", u, "io_throughput_total")] = (rd + wr) / MiB
 
 
 def _update(txn: Any, cls: str, ref: str, vals: dict[str, Any], now: _dt.datetime) -> None:

@@ -34,6 +34,8 @@ typedef struct libxl__xen_console_reader libxl_xen_console_reader;
 libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear);
 int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
 void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
+/* Xen's debug keys (xl debug-keys): the handlers' output goes to the console ring. */
+int libxl_send_debug_keys(libxl_ctx *ctx, char *keys);
 
 /* A guest's primary console: the path of the tty its output is copied to (malloc'd). */
 int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm, char **path);

@@ -216,6 +216,8 @@ typedef struct libxl__xen_console_reader libxl_xen_console_reader;
 libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear);
 int libxl_xen_console_read_line(libxl_ctx *ctx, libxl_xen_console_reader *cr, char **line_r);
 void libxl_xen_console_read_finish(libxl_ctx *ctx, libxl_xen_console_reader *cr);
+/* Xen's debug keys: each key's handler runs (its output goes to the console ring). */
+int libxl_send_debug_keys(libxl_ctx *ctx, char *keys);
 
 /* The guest's primary console tty (xenconsoled's pty on Xen): *path is malloc'd.
  * The simulator gives the asking process a pty of its own per domain: what the guest

@@ -75,6 +75,37 @@ void xlsim__cons_boot(void)
     xlsim__cons("Dom0 has maximum %d VCPUs", S->cfg.dom0_vcpus);
 }
 
+/* Xen's debug keys (x86, 4.17): what each key's handler prints first. Keys without a
+ * handler are ignored by Xen, and here. */
+static const struct {
+    char key;
+    const char *said;
+} debug_keys[] = {
+    {'0', "dumping Dom0's registers"},   {'H', "dumping heap info"},
+    {'a', "dumping timer queues"},       {'c', "dumping ACPI Cx structures"},
+    {'d', "dumping registers"},          {'e', "dumping event-channel info"},
+    {'g', "dumping grant table info"},   {'h', "showing installed handlers"},
+    {'i', "dumping interrupt bindings"}, {'m', "dumping memory info"},
+    {'n', "dumping NMI statistics"},     {'q', "dumping domain info"},
+    {'r', "dumping run queues"},         {'t', "dumping multi-cpu clock info"},
+    {'u', "dumping NUMA info"},          {'z', "dumping IOAPIC info"},
+};
+
+int libxl_send_debug_keys(libxl_ctx *ctx, char *keys)
+{
+    if (!keys)
+        return ERROR_INVAL;
+    if (xlsim__init())
+        return ERROR_FAIL;
+    xlsim__lock();
+    for (const char *k = keys; *k; k++)
+        for (size_t i = 0; i < sizeof(debug_keys) / sizeof(debug_keys[0]); i++)
+            if (debug_keys[i].key == *k)
+                xlsim__cons("'%c' pressed -> %s", *k, debug_keys[i].said);
+    xlsim__unlock_ctx(ctx);
+    return 0;
+}
+
 libxl_xen_console_reader *libxl_xen_console_read_start(libxl_ctx *ctx, int clear)
 {
     if (xlsim__init())

@@ -78,6 +78,18 @@ int main(void)
     CHECK(strstr(s, "domain created") == NULL && strstr(s, "Xen version") != NULL);
     free(s);
 
+    /* Debug keys: each key with a handler prints one line; others print nothing. */
+    free(dmesg(ctx, 1));
+    char keys[] = "hxd";
+    CHECK_RC(libxl_send_debug_keys(ctx, keys), 0);
+    s = dmesg(ctx, 0);
+    CHECK(count(s, "\n") == 2);
+    CHECK(strstr(s, "'h' pressed -> showing installed handlers\n") != NULL);
+    CHECK(strstr(s, "'d' pressed -> dumping registers\n") != NULL);
+    CHECK(strstr(s, "'x'") == NULL);
+    free(s);
+    CHECK_RC(libxl_send_debug_keys(ctx, NULL), ERROR_INVAL);
+
     CHECK_RC(libxl_xen_console_read_line(ctx, NULL, NULL), ERROR_INVAL);
     libxl_xen_console_read_finish(ctx, NULL);
     libxl_ctx_free(ctx);

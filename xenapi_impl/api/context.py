@@ -8,9 +8,12 @@ from ..errors import XenAPIError
 from .caller import Caller
 
 if TYPE_CHECKING:
+    from ..server.app import Services
+    from ..server.sessions import SessionInfo
     from ..store import Transaction
-    from .app import Services
-    from .sessions import SessionInfo
+
+#: the statuses that end a task
+FINISHED = ("success", "failure", "cancelled")
 
 
 class TaskCancelled(Exception):

@@ -1,1 +1,0 @@
-"""Client bindings generated from the data model (xenapi_impl.model)."""

@@ -1,3 +1,0 @@
-from xenapi_impl.bindings.java.generate import main
-
-raise SystemExit(main())
