@@ -29,6 +29,10 @@ and keeps it coherent with the writes of every other process through the change 
   `StoreUnavailable`; memory is unchanged. If the connection died after COMMIT was sent the
   outcome is unknown to the caller, but the log is the truth: if it committed, every process
   (this one included) applies it from the log. psycopg_pool reconnects by itself.
+- Connections: one for commits and catch-ups, one listening (it also runs the catch-ups a
+  notification wakes), one for leases (renewals must not wait behind a commit that waits for
+  the `_head` lock). A commit's transaction may sit idle at most 5 s: a process frozen while
+  holding the lock stalls the pool's writes that long, not until it wakes.
 """
 from __future__ import annotations
 
