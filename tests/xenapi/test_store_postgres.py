@@ -18,8 +18,9 @@ from harness import PASSWORD, Harness
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
 from xenapi_impl.server.events import make_token
-from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreUnavailable,
-                               codec, new_ref, new_uuid, open_database, store_specs)
+from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreFenced,
+                               StoreUnavailable, codec, new_ref, new_uuid, open_database,
+                               store_specs)
 from xenapi_impl.store.postgres import PostgresStore
 
 SPECS = [
@@ -351,7 +352,7 @@ def test_missed_notifications_are_caught_up_from_the_log(pg_db):
         a = await open_database(pg_db.url, SPECS)
         b = await PostgresStore.open(pg_db.url, SPECS, poll_interval=3600)
         refs = []
-        listening = ("FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+        listening = ("FROM pg_stat_activity WHERE application_name = 'xenapi-listen'"
                      " AND datname = current_database()")
         for _ in range(100):                      # both listeners connected
             if pg_db.psql(f"SELECT count(*) {listening}") == "2":
@@ -503,4 +504,62 @@ def test_an_instance_behind_the_retained_log_reloads_and_reports_exact_changes(p
         await until(lambda: a.get("VM", keep)["name_label"] == "from b")
         await a.close()
         await b.close()
+    asyncio.run(main())
+
+
+def test_a_lease_is_lost_by_a_new_epoch_not_by_its_term_running_out(pg_db):
+    """A database outage longer than a term lets every lease run out: that alone refuses no
+    write (nobody acted on it). Whoever acts on an expired lease gives it a new epoch, and
+    from then on the old holder's writes are refused."""
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS)
+        lease = await a.lease_acquire("host/x", "x", 0.2)
+        a.fence(lease.name, "x", lease.epoch)
+        await asyncio.sleep(0.5)
+        assert not (await a.lease_get("host/x")).valid
+        ref = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", ref, vm("after the term"))
+        assert await a.lease_bump("host/x", lease.epoch)         # the master fences it
+        with pytest.raises(StoreFenced):
+            async with a.transaction() as t:
+                t.update("VM", ref, {"name_label": "from the fenced holder"})
+        assert a.get("VM", ref)["name_label"] == "after the term"
+        await a.close()
+    asyncio.run(main())
+
+
+def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db):
+    """a's commit freezes after taking the `_head` lock (as a SIGSTOPped server would): the
+    database aborts a commit's idle transaction soon, so b's commit, waiting for the lock,
+    goes in within b's timeout; and b's leases answer meanwhile (their own connection)."""
+    async def main():
+        # a's session-wide idle limit is 3 x 30 s: only the commit's own limit can free b
+        a = await PostgresStore.open(pg_db.url, SPECS, timeout=30)
+        b = await PostgresStore.open(pg_db.url, SPECS, timeout=10)
+        frozen = asyncio.Event()
+
+        async def freeze(conn, writes, ts):
+            frozen.set()
+            await asyncio.sleep(3600)
+        a._write_rows = freeze
+        stuck = asyncio.create_task(commit(a, new_ref()))
+        await frozen.wait()
+        ref = new_ref()
+        waiting = asyncio.create_task(commit(b, ref))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()                       # b waits for the lock
+        lease = await b.lease_acquire("host/b", "b", 30)    # leases answer meanwhile
+        assert lease is not None and await b.lease_renew("host/b", "b", lease.epoch, 30)
+        await waiting                                   # in, once a's transaction is aborted
+        assert b.get("VM", ref) is not None
+        stuck.cancel()
+        a._writer.cancel()                              # the frozen exchange itself
+        await asyncio.gather(stuck, a._writer, return_exceptions=True)
+        await b.close()
+        await a.close()
+
+    async def commit(store, ref):
+        async with store.transaction() as t:
+            t.create("VM", ref, vm("x"))
     asyncio.run(main())

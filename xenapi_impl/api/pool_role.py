@@ -25,10 +25,11 @@ import asyncio
 import contextlib
 import datetime as _dt
 import logging
+import time
 from typing import Any
 
 from ..errors import XenAPIError
-from ..store import NULL_REF, StoreConflict, StoreError, StoreFenced
+from ..store import NULL_REF, StoreConflict, StoreError, StoreFenced, StoreUnavailable
 from .context import Context
 from .registry import implements
 
@@ -52,6 +53,10 @@ class PoolRole:
         self.host_epoch = 0
         self._task: asyncio.Task[None] | None = None
         self.fenced = False
+        # after the database was unreachable every lease may have run out: the master fences
+        # no host until the hosts had time to reconnect and renew (monotonic time)
+        self._quiet_until = 0.0
+        self._db_failed = False
 
     @property
     def seconds(self) -> float:
@@ -136,6 +141,7 @@ class PoolRole:
                 else:
                     self._fenced(str(exc))
             except StoreError as exc:
+                self._db_failed = self._db_failed or isinstance(exc, StoreUnavailable)
                 log.warning("pool lease round failed: %s", exc)
             except Exception:   # noqa: BLE001 - keep the leases; say why a round failed
                 log.exception("pool lease round failed")
@@ -155,9 +161,26 @@ class PoolRole:
             if held is not None and held.holder == me and held.valid \
                     and held.epoch != self.master_epoch:
                 await self._become_master(held.epoch)      # handed over (designate)
-        await self._heartbeat()
-        if self.is_master:
+        try:
+            await self._heartbeat()
+        except StoreUnavailable as exc:
+            # the leases answer (their own connection) but writes wait: a frozen host may
+            # hold the commit lock; the master goes on watching, it is what fences that host
+            log.warning("heartbeat failed: %s", exc)
+        if self._db_failed:
+            self._db_failed = False
+            self._quiet_until = time.monotonic() + self.quiet_seconds
+            log.info("the pool database answers again: no host is fenced for the next %g s",
+                     self.quiet_seconds)
+        if self.is_master and time.monotonic() >= self._quiet_until:
             await self._watch_hosts()
+
+    @property
+    def quiet_seconds(self) -> float:
+        """How long after a database outage a silent host is still given to renew: two terms,
+        and the time a host's connection pool takes to reconnect (its attempts are at most a
+        few seconds apart)."""
+        return 2 * self.seconds + 10.0
 
     async def _heartbeat(self) -> None:
         """This host's host_metrics: live, and last_updated as a visible heartbeat."""

@@ -7,6 +7,9 @@ Domains are matched to VMs by uuid (every domain this server makes carries its V
 - An operation recorded in progress did not survive the restart: it is cleared; a start that
   was cut short (domain made, record never said Running) loses its domain: no duplicate.
 - A domain no VM knows is reported once with a `message` record, never destroyed.
+- In a pool, a domain of a VM the records say runs on another host is a stale copy (this
+  host was fenced and the VM started elsewhere, or a migration ended there): destroyed, so
+  the VM never runs twice; that VM's records are left to its host.
 
 Then the SRs' attachment records (which outlive the process: a file SR keeps them on disk)
 are made to say exactly what the kept domains hold: each disk the hypervisor reports for a
@@ -39,8 +42,8 @@ async def resync(services: Any) -> dict[str, list[str]]:
     """Returns what was done (VM refs by outcome; unknown domain uuids; VDI uuids whose
     attachments were released or taken again) for logs and tests."""
     hv = getattr(services.backend, "hypervisor", None)
-    done: dict[str, list[str]] = {"kept": [], "halted": [], "interrupted": [], "unknown": [],
-                                  "released": [], "reattached": []}
+    done: dict[str, list[str]] = {"kept": [], "halted": [], "interrupted": [], "stale": [],
+                                  "unknown": [], "released": [], "reattached": []}
     if hv is None:
         return done
     domains = {d.uuid: d for d in await hv.list_domains() if d.domid != 0}
@@ -67,6 +70,14 @@ async def resync(services: Any) -> dict[str, list[str]]:
                     await hv.destroy(dom.domid)
                 vmapi.record_halted(ctx, txn, ref)
                 done["halted"].append(ref)
+            elif dom is not None and services.store.shared \
+                    and rec["power_state"] in ("Running", "Paused"):
+                # the pool runs this VM on another host (this host was fenced, declared dead
+                # and the VM started elsewhere, or a migration ended there): this copy is
+                # stale, and keeping it would run the VM twice on the same disks
+                await hv.destroy(dom.domid)
+                done["stale"].append(ref)
+                continue                    # the VM's records are its host's to write
             elif dom is not None and ops & _STARTING:
                 await hv.destroy(dom.domid)
                 done["interrupted"].append(ref)

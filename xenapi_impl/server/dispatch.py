@@ -7,7 +7,9 @@ creates a task, answers its reference at once and runs the call in the backgroun
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: how many times a generic accessor refused as stale is run again on a fresh read
+STALE_RETRIES = 10
+
 Impl = Callable[..., Awaitable[Any]]
 
 # implicit kinds whose reference arguments may be NULL (a setter clearing a ref field)
@@ -41,6 +46,9 @@ class _Entry:
     checkers: list[tuple[str, Callable[[Any, str], Any]]]
     ref_checks: list[tuple[int, XType, bool]]   # (arg index, param type, NULL allowed)
     record_arg: int | None                      # create: the record argument to scan for refs
+    #: a generic accessor (no explicit implementation): its only effect is its transaction,
+    #: so a write refused as stale (another host of the pool wrote first) is run again
+    retry_stale: bool = False
 
 
 def _refs_in(t: XType, value: Any) -> Iterator[tuple[str, str]]:
@@ -93,6 +101,7 @@ class Dispatcher:
             if impl is not None and name in ROUTES:
                 # carried out by the host the call is about (api/host_agent.py)
                 impl = forwarded(name, impl)
+            generic = impl is None
             if impl is None and msg.implicit is not None:
                 impl = implicit.make(msg)
             elif impl is None and msg.cls in self.model.classes:
@@ -110,7 +119,8 @@ class Dispatcher:
                     ref_checks.append((i, p.type, null_ok))
                 elif p.type.kind == "record" and msg.implicit == "create":
                     record_arg = i
-            entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg)
+            entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg,
+                           generic and impl is not None)
             self._add(name, entry)
             self._sync_names.append(name)
             if msg.is_async or msg.implicit in ("create", "destroy"):
@@ -231,8 +241,19 @@ class Dispatcher:
         if entry.is_async:
             return await self._start_async(method, entry, impl, checked, caller, session_ref,
                                            session)
-        ctx = Context(services, caller, msg.full_name, store.transaction(), session_ref, session)
-        return await self._run(ctx, impl, checked)
+        for attempt in range(STALE_RETRIES):
+            ctx = Context(services, caller, msg.full_name, store.transaction(), session_ref,
+                          session)
+            try:
+                return await self._run(ctx, impl, checked)
+            except StoreConflict:
+                catch_up = getattr(store, "catch_up", None)
+                if not entry.retry_stale or catch_up is None or attempt == STALE_RETRIES - 1:
+                    raise
+                # a writer that keeps losing to a busier one backs off (random, growing)
+                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** attempt))
+                await catch_up()        # what the other host wrote, then the same call again
+        raise AssertionError("unreachable")
 
     @staticmethod
     async def _run(ctx: Context, impl: Impl, args: list[Any]) -> Any:

@@ -170,7 +170,8 @@ class Store(abc.ABC):
 
     def fence(self, name: str, holder: str, epoch: int) -> None:
         """From now on every write of this process needs (`holder`, `epoch`) to still hold
-        the lease `name` within its term, checked in the commit itself."""
+        the lease `name`, checked in the commit itself (a term that ran out does not refuse:
+        whoever takes an expired lease gives it a new epoch)."""
 
     def unfence(self, name: str) -> None:
         """Stop requiring the lease `name` (the process gave up that role)."""

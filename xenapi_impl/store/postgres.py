@@ -29,6 +29,10 @@ and keeps it coherent with the writes of every other process through the change 
   `StoreUnavailable`; memory is unchanged. If the connection died after COMMIT was sent the
   outcome is unknown to the caller, but the log is the truth: if it committed, every process
   (this one included) applies it from the log. psycopg_pool reconnects by itself.
+- Connections: one for commits and catch-ups, one listening (it also runs the catch-ups a
+  notification wakes), one for leases (renewals must not wait behind a commit that waits for
+  the `_head` lock). A commit's transaction may sit idle at most 5 s: a process frozen while
+  holding the lock stalls the pool's writes that long, not until it wakes.
 """
 from __future__ import annotations
 
@@ -76,6 +80,13 @@ _SCHEMA = (
     " epoch BIGINT NOT NULL, expires TIMESTAMPTZ NOT NULL)",
 )
 _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
+#: how long a commit's transaction may sit idle (holding the `_head` lock) before the server
+#: aborts it; the session-wide limit (3 x timeout) is for the long reads of a snapshot
+_COMMIT_IDLE = "SET LOCAL idle_in_transaction_session_timeout = '5s'"
+#: a catch-up in one statement: `_head` and the log rows after a generation (none: one row of
+#: NULLs after the head)
+_CATCH_UP = ("SELECT h.gen, h.trimmed, l.gen, l.ts, l.origin, l.op, l.cls, l.ref, l.uuid,"
+             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s ORDER BY l.gen, l.seq")
 
 
 @dataclass(eq=False, slots=True)
@@ -124,16 +135,29 @@ class PostgresStore(MemoryStore):
                   "options": f"-c idle_in_transaction_session_timeout={idle}s"}
         # check_connection: a connection broken by a database restart is replaced before use
         # instead of failing a caller; the pools reconnect with backoff by themselves. One
-        # connection is enough: a process has one database exchange at a time
+        # connection is enough: a process has one database exchange at a time.
+        # reconnect_timeout: psycopg_pool doubles its delay between attempts for as long as
+        # that lasts (after a minute's outage it would wait another minute); a short one ends
+        # the series and the next caller starts a new one at 1 s, so a host is back within a
+        # few seconds of its database
+        reconnect = max(2.0, min(timeout, 5.0))
         self._pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout, kwargs=kwargs,
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-store",
-            reconnect_timeout=24 * 3600)
+            reconnect_timeout=reconnect)
         self._listen_pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout,
-            kwargs={**kwargs, "autocommit": True},
+            kwargs={**kwargs, "autocommit": True, "application_name": "xenapi-listen"},
             check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
-            reconnect_timeout=24 * 3600)
+            reconnect_timeout=reconnect)
+        # leases on a connection of their own: a commit waiting for the `_head` lock (held by
+        # a frozen process until the server aborts its transaction) must not keep this host
+        # from renewing its leases, nor the master from fencing the frozen one
+        self._lease_pool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=1, max_size=1, open=False, timeout=timeout,
+            kwargs={**kwargs, "application_name": "xenapi-lease"},
+            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-lease",
+            reconnect_timeout=reconnect)
         # one database exchange at a time per process (commits, catch-ups): memory is applied
         # in generation order
         self._sync = asyncio.Lock()
@@ -153,6 +177,7 @@ class PostgresStore(MemoryStore):
             await store._create_schema()
             await store._load_all()
             await store._listen_pool.open(wait=True, timeout=store.timeout)
+            await store._lease_pool.open(wait=True, timeout=store.timeout)
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
             await store._close_pools()
             raise StoreUnavailable(f"cannot open the database {redact(url)}: {exc}") from None
@@ -339,11 +364,31 @@ class PostgresStore(MemoryStore):
         the rest, log, notify, commit. Returns (commit time, unapplied log rows of other
         commits, the refused commits)."""
         shared = {p: self._persistent(p.ops) for p in live}
+        fences = dict(self._fences) if any(shared.values()) else {}
+        since = min([self._generation] + [p.start for p in live if shared[p]])
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                last, trimmed, ts = await (await conn.execute(
+            # pipeline: BEGIN, the `_head` lock, the fence check and the log read go in one
+            # round trip (the server runs them in order: the reads come after the lock), the
+            # writes and COMMIT in a second
+            async with self._pool.connection() as conn, conn.pipeline() as pipe, \
+                    conn.transaction():
+                # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM)
+                # holds every host's writes until the server aborts its transaction: soon,
+                # for a commit (its statements follow each other in two round trips)
+                await conn.execute(_COMMIT_IDLE)
+                head = await conn.execute(
                     "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
-                    (len(live),))).fetchone()  # type: ignore[misc]
+                    (len(live),))
+                leases = await conn.execute(
+                    "SELECT name, holder, epoch FROM _lease WHERE name = ANY(%s)",
+                    (list(fences),)) if fences else None
+                log_rows = await conn.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
+                    (since,))
+                # Sync, not just a flush: only after a Sync is the transaction idle in the
+                # server's eyes, and its idle limit can free the lock if we freeze now
+                await pipe.sync()
+                last, trimmed, ts = await head.fetchone()  # type: ignore[misc]
                 first = last - len(live) + 1
                 if first <= self._generation:
                     raise _went_back(first, self._generation)
@@ -351,12 +396,9 @@ class PostgresStore(MemoryStore):
                     raise _Behind()
                 for i, p in enumerate(live):
                     p.gen = first + i
-                if self._fences and any(shared.values()):
-                    await self._check_fences(conn)
-                since = min([self._generation] + [p.start for p in live if shared[p]])
-                rows = await (await conn.execute(
-                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                    (since,))).fetchall()
+                if leases is not None:
+                    _check_fences(fences, await leases.fetchall())
+                rows = await log_rows.fetchall()
                 refused: dict[_Pending, StoreConflict] = {}
                 writes = []
                 for p in live:
@@ -383,26 +425,11 @@ class PostgresStore(MemoryStore):
                                    ) from None
         return ts, [r for r in rows if r[0] > self._generation], refused
 
-    async def _check_fences(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        """Under the `_head` lock: every lease this process depends on is still held by it,
-        under its epoch, within its term; else the whole batch is refused (StoreFenced)."""
-        fences = dict(self._fences)
-        rows = await (await conn.execute(
-            "SELECT name, holder, epoch, expires > clock_timestamp() FROM _lease"
-            " WHERE name = ANY(%s)", (list(fences),))).fetchall()
-        have = {r[0]: r[1:] for r in rows}
-        for name, (holder, epoch) in fences.items():
-            got = have.get(name)
-            if got is None or got[0] != holder or got[1] != epoch:
-                raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
-            if not got[2]:
-                raise StoreFenced(name, "its term expired")
-
     # --- leases ----------------------------------------------------------------------------
     async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._pool.connection() as conn, conn.transaction():
+                async with self._lease_pool.connection() as conn, conn.transaction():
                     return await (await conn.execute(query, args)).fetchone()
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
@@ -533,27 +560,33 @@ class PostgresStore(MemoryStore):
                     ops.append((op, cls, ref, fields))
             self._apply(ops, gen, ts)
 
-    async def catch_up(self) -> None:
-        """Apply whatever other processes committed that this one has not seen yet."""
+    async def catch_up(self, conn: psycopg.AsyncConnection[Any] | None = None) -> None:
+        """Apply whatever other processes committed that this one has not seen yet: one
+        statement (one snapshot, one round trip) on `conn` (the listener's, autocommit) or on
+        a pooled connection."""
         async with self._sync:
             try:
                 async with asyncio.timeout(self.timeout):
-                    async with self._pool.connection() as conn, conn.transaction():
-                        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
-                                           " READ ONLY")
-                        head, trimmed = await (await conn.execute(
-                            "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
-                        if head < self._generation:
-                            raise _went_back(head, self._generation)
-                        if trimmed > self._generation:
-                            raise _Behind()
-                        rows = await (await conn.execute(
-                            f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                            (self._generation,))).fetchall()
+                    if conn is not None:
+                        rows = await self._read_log(conn)
+                    else:
+                        async with self._pool.connection() as pooled, pooled.transaction():
+                            rows = await self._read_log(pooled)
             except _Behind:
                 await self._resync()
                 return
             self._apply_log(rows)
+
+    async def _read_log(self, conn: psycopg.AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+        """The log rows after this process's generation, with `_head` read in the same
+        statement (so the same snapshot: the rows are a prefix with no holes)."""
+        got = await (await conn.execute(_CATCH_UP, (self._generation,))).fetchall()
+        head, trimmed = got[0][0], got[0][1]
+        if head < self._generation:
+            raise _went_back(head, self._generation)
+        if trimmed > self._generation:
+            raise _Behind()
+        return [row[2:] for row in got if row[2] is not None]
 
     async def _resync(self) -> None:
         """The log no longer reaches back to this process's generation: read the tables and
@@ -578,20 +611,29 @@ class PostgresStore(MemoryStore):
         self._apply(ops, max(gen, self._generation + 1), _dt.datetime.now(_dt.timezone.utc))
 
     async def _listen(self) -> None:
-        """Wake on NOTIFY (and every poll_interval) and catch up from the log; reconnect by
-        taking a new connection from the listen pool."""
+        """Wake on NOTIFY (and every poll_interval) and catch up from the log on the listening
+        connection itself (no pool checkout on the wake-up path); reconnect by taking a new
+        connection from the listen pool."""
         delay = 0.5
         while not self._closed:
             try:
                 async with self._listen_pool.connection() as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    await self.catch_up()       # what was committed while we were not listening
+                    await self.catch_up(conn)   # what was committed while we were not listening
                     delay = 0.5
                     while not self._closed:
-                        async for note in conn.notifies(timeout=self.poll_interval):
-                            if not note.payload.isdigit() or int(note.payload) > self._generation:
-                                await self.catch_up()
-                        await self.catch_up()
+                        # stop_after: the generator holds the connection until it ends; a
+                        # notification arriving during the catch-up waits in psycopg's backlog
+                        notes = [n.payload async for n in conn.notifies(
+                            timeout=self.poll_interval, stop_after=1)]
+                        wake = not notes            # the poll: no notification in time
+                        while wake or self._fresh(notes):
+                            await self.catch_up(conn)
+                            # a notification that came in with the catch-up's answer waits
+                            # parsed-or-not in libpq's buffer, where a wait on the socket
+                            # would not see it until the next one arrives
+                            notes = _buffered_notifies(conn)
+                            wake = False
             except asyncio.CancelledError:
                 raise
             except Exception as exc:    # noqa: BLE001 - the database went away: retry
@@ -600,6 +642,10 @@ class PostgresStore(MemoryStore):
                                 exc or type(exc).__name__)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
+
+    def _fresh(self, payloads: list[str]) -> bool:
+        """A notification names a generation this process has not applied (or cannot tell)."""
+        return any(not p.isdigit() or int(p) > self._generation for p in payloads)
 
     # --- credentials (shared: written through the log, so every process sees them) ---------
     async def put_credential(self, cred: Credential) -> None:
@@ -618,6 +664,7 @@ class PostgresStore(MemoryStore):
 
     # --- lifecycle --------------------------------------------------------------------------
     async def _close_pools(self) -> None:
+        await self._lease_pool.close()
         await self._listen_pool.close()
         await self._pool.close()
 
@@ -635,6 +682,29 @@ class PostgresStore(MemoryStore):
                 pass
         async with self._sync:
             await self._close_pools()
+
+
+def _check_fences(fences: dict[str, tuple[str, int]], rows: list[tuple[Any, ...]]) -> None:
+    """Read under the `_head` lock: every lease this process depends on is still held by it,
+    under its epoch; else the whole batch is refused (StoreFenced). A term that ran out is
+    not a loss by itself: whoever acts on an expired lease (a take-over, the master fencing a
+    silent host, declare_dead) gives it a new epoch first. So a database outage longer than a
+    term, which lets every lease run out, refuses nothing once it is over."""
+    have = {r[0]: r[1:] for r in rows}
+    for name, (holder, epoch) in fences.items():
+        got = have.get(name)
+        if got is None or got[0] != holder or got[1] != epoch:
+            raise StoreFenced(name, f"now {got[0]}@{got[1]}" if got else "no such lease")
+
+
+def _buffered_notifies(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+    """Payloads of the notifications libpq already read (PQnotifies parses its buffer),
+    without waiting. (Those psycopg set aside during a query, the next notifies() yields at
+    once.)"""
+    payloads = []
+    while (n := conn.pgconn.notifies()) is not None:
+        payloads.append(n.extra.decode())
+    return payloads
 
 
 def _went_back(head: int, mine: int) -> StoreUnavailable:
