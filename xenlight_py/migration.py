@@ -28,7 +28,7 @@ import socket
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ERROR_FAIL, XenlightError
 from .types import DomainConfig, ShutdownReason
@@ -142,11 +142,17 @@ def migrate_send(ctx: Context, domid: int, sock: socket.socket, live: bool = Tru
     _retry(ctx.destroy, domid)
 
 
-def migrate_receive(ctx: Context, sock: socket.socket, cfg: DomainConfig) -> int:
+def migrate_receive(ctx: Context, sock: socket.socket, cfg: DomainConfig,
+                    commit: Callable[[int], None] | None = None) -> int:
     """The destination side: restore the stream from ``sock`` as ``NAME--incoming`` (paused),
     wait for the sender's commit, then run it as ``cfg.name``. Returns its domid; raises
     :class:`MigrationFailed` with nothing left here (close the socket then: a TCP sender
-    still writing the stream sees its end only once it is closed)."""
+    still writing the stream sees its end only once it is closed).
+
+    ``commit(domid)``, if given, runs once the sender cleared this side and before the copy
+    here is unpaused: the caller's own point of no return (a toolstack records the VM as
+    running here). If it raises, the copy here is destroyed and the sender told, which
+    resumes its own: the migration did not happen."""
     incoming = dataclasses.replace(cfg, name=cfg.name + INCOMING)
     try:
         domid = ctx.create_restore(incoming, sock, paused=True)
@@ -162,6 +168,14 @@ def migrate_receive(ctx: Context, sock: socket.socket, cfg: DomainConfig) -> int
         _retry(ctx.destroy, domid)
         raise _fail(f"incoming migration of {cfg.name!r}: the sender did not commit; "
                     f"domain {domid} destroyed")
+    if commit is not None:
+        try:
+            commit(domid)
+        except BaseException as e:  # noqa: BLE001 - any failure to commit is a roll back
+            _retry(ctx.destroy, domid)
+            _send(sock, DONE, ERROR_FAIL)
+            raise _fail(f"incoming migration of {cfg.name!r}: not committed ({e}); domain "
+                        f"{domid} destroyed") from e
     try:
         ctx.rename(domid, cfg.name, incoming.name)
         ctx.unpause(domid)

@@ -10,5 +10,5 @@ def load_all() -> None:
     from . import crashdump, message, vm  # noqa: F401
     from . import vm_copy, vm_live, xva  # noqa: F401
     from . import host_logging  # noqa: F401
-    from . import host_misc, vm_misc  # noqa: F401
+    from . import host_misc, vm_migrate, vm_misc  # noqa: F401
     from . import pool_join, pool_role  # noqa: F401

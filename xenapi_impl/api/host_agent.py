@@ -249,12 +249,14 @@ ROUTES: dict[str, Router] = {
     "VM.start_on": _start_on,
     "VM.resume_on": lambda ctx, a: (a[1], "VM.resume_on", a),
     "host.dmesg": lambda ctx, a: (a[0], "host.dmesg", a),
+    "host.migrate_receive": lambda ctx, a: (a[0], "host.migrate_receive", a),
     "host.dmesg_clear": lambda ctx, a: (a[0], "host.dmesg_clear", a),
 }
 for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",
             "hard_reboot", "suspend", "set_VCPUs_number_live", "add_to_VCPUs_params_live",
             "set_memory_dynamic_range", "set_memory", "set_memory_target_live",
-            "set_shadow_multiplier_live", "send_sysrq", "send_trigger"):
+            "set_shadow_multiplier_live", "send_sysrq", "send_trigger", "pool_migrate",
+            "migrate_send"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
 # storage operations run where the SR is plugged (a local SR: on its host)
 ROUTES["VDI.create"] = _on_sr("VDI.create", lambda ctx, a: a[0]["SR"])

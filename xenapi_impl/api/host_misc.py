@@ -109,36 +109,3 @@ async def call_plugin(ctx: Context, host: str, plugin: str, fn: str,
     if rc != 0:
         raise XenAPIError("XENAPI_PLUGIN_FAILURE", "non-zero exit", out, err)
     return plugin_result(out)
-
-
-
-
-# --- evacuation (a pool of one host: a running VM has nowhere to go) -------------------------
-def _blocking_vms(ctx: Context, host: str) -> dict[str, list[str]]:
-    """xapi's evacuation plan without other hosts: every VM running here (dom0 aside) is
-    planned HOST_NOT_ENOUGH_FREE_MEMORY [vm] (no target host has room for it)."""
-    out = {}
-    for ref, rec in ctx.store.records("VM").items():
-        if rec["resident_on"] == host and not rec["is_control_domain"] \
-                and rec["power_state"] in ("Running", "Paused"):
-            out[ref] = ["HOST_NOT_ENOUGH_FREE_MEMORY", ref]
-    return out
-
-
-@implements("host.get_vms_which_prevent_evacuation")
-async def get_vms_which_prevent_evacuation(ctx: Context, self: str) -> dict[str, list[str]]:
-    return _blocking_vms(ctx, self)
-
-
-@implements("host.assert_can_evacuate")
-async def assert_can_evacuate(ctx: Context, host: str) -> None:
-    errors = [",".join(e) for e in _blocking_vms(ctx, host).values()]
-    if errors:
-        raise XenAPIError("CANNOT_EVACUATE_HOST", "|".join(errors))
-
-
-@implements("host.evacuate")
-async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: int) -> None:
-    """Nothing to migrate: done. A VM running here: the first error of the plan."""
-    for code_and_params in _blocking_vms(ctx, host).values():
-        raise XenAPIError(*code_and_params)

@@ -30,7 +30,9 @@ from .pbd import AttachedSRs, call
 log = logging.getLogger(__name__)
 
 _STARTING = frozenset({"start", "start_on", "resume", "resume_on", "hard_reboot",
-                       "clean_reboot"})
+                       "clean_reboot",
+                       # an incoming migration cut short here: its paused copy goes
+                       "pool_migrate", "migrate_send"})
 
 
 async def resync(services: Any) -> dict[str, list[str]]:

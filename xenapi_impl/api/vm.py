@@ -29,7 +29,7 @@ ALLOWED = {
                "changing_memory_limits", "changing_static_range", "changing_dynamic_range"],
     "Running": ["pause", "suspend", "snapshot", "checkpoint", "clean_shutdown", "clean_reboot",
                 "hard_shutdown", "hard_reboot", "shutdown", "changing_dynamic_range",
-                "changing_VCPUs_live"],
+                "changing_VCPUs_live", "pool_migrate", "migrate_send"],
     "Paused": ["unpause", "snapshot", "hard_shutdown", "hard_reboot", "shutdown"],
     "Suspended": ["resume", "resume_on", "hard_shutdown", "shutdown", "destroy"],
 }
@@ -181,14 +181,19 @@ async def create(ctx: Context, record: dict[str, Any]) -> str:
 class Attached:
     """VDIs attached for a domain being started, detached again if the start fails."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, handover: bool = False) -> None:
         self.ctx = ctx
         self.vdis: list[tuple[Any, str]] = []      # (driver, vdi uuid)
+        #: the destination of a live migration: the source's domain still holds the disks
+        self.handover = handover
 
     async def attach(self, sr: str, vdi_uuid: str, writable: bool) -> str:
         from .pbd import attached_driver, call
         drv = attached_driver(self.ctx, sr)
-        info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable)
+        if self.handover:
+            info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable, handover=True)
+        else:
+            info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable)
         self.vdis.append((drv, vdi_uuid))
         return info.pdev_path
 

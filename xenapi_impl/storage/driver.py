@@ -277,10 +277,16 @@ class SRDriver(abc.ABC):
         with self._guard():
             return self._vdi_clone(self._vdi_uuid(vdi), snapshot=True)
 
-    def vdi_attach(self, vdi: str, writable: bool = True) -> AttachInfo:
+    def vdi_attach(self, vdi: str, writable: bool = True, *,
+                   handover: bool = False) -> AttachInfo:
+        """``handover``: the destination of a live migration attaches a disk the source's
+        domain still holds read-write; the source releases its attachment once its copy is
+        gone, and from then on the destination holds it alone."""
         self._require(VDI_ATTACH, "vdi_attach")
         self._require_attached()
         with self._guard():
+            if handover:
+                return self._vdi_attach(self._vdi_uuid(vdi), bool(writable), handover=True)
             return self._vdi_attach(self._vdi_uuid(vdi), bool(writable))
 
     def vdi_detach(self, vdi: str, *, all_attachments: bool = False) -> None:

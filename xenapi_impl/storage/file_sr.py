@@ -483,7 +483,7 @@ class FileSRDriver(SRDriver):
         finally:
             _unlink_quiet(tmp)
 
-    def _vdi_attach(self, vdi: str, writable: bool) -> AttachInfo:
+    def _vdi_attach(self, vdi: str, writable: bool, handover: bool = False) -> AttachInfo:
         path = self._attach_file(vdi)
         with os_errors(f"attaching VDI {vdi}", path=self.path):
             self._make_attach_dir()
@@ -499,7 +499,8 @@ class FileSRDriver(SRDriver):
                 if writable and entry.get("read_only"):
                     raise VDIReadOnly(vdi)
                 current = self._attachment(doc, vdi)
-                if current is not None and (writable or current["rw"]):
+                if current is not None and (writable or current["rw"]) and not (
+                        handover and current["count"] == 1):
                     raise VDIInUse(vdi, "attach")
                 if current is not None or vdi in doc["attached"]:
                     count = current["count"] + 1 if current else 1

@@ -8,7 +8,7 @@ import contextvars
 import functools
 import logging
 import os
-from typing import Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 from ..errors import XenAPIError
 
@@ -27,6 +27,21 @@ async def in_pool(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     ``asyncio.to_thread``)."""
     call = functools.partial(contextvars.copy_context().run, fn, *args, **kw)
     return await asyncio.get_running_loop().run_in_executor(_POOL, call)
+
+
+#: migrations hold a thread each for their whole stream (a localhost migration two): their
+#: own workers, so that they never starve (or wait behind) the short binding calls
+_MIGRATIONS = concurrent.futures.ThreadPoolExecutor(max_workers=32,
+                                                    thread_name_prefix="migration")
+
+
+class MigrationError(Exception):
+    """A live migration did not happen: the domain runs on the source again."""
+
+
+class MigrationUndefined(MigrationError):
+    """The link broke after the source cleared the destination: its copy is left suspended
+    and only the destination's record says whether it took over."""
 
 
 class NotAcknowledged(Exception):
@@ -141,6 +156,36 @@ class Hypervisor:
         """Let a domain suspended by :meth:`suspend` run on (the suspend cancelled: the
         guest carries on where it stopped, as after a checkpoint)."""
         await self.run("domain resume", self.context.resume, domid, True)
+
+    async def migrate_send(self, domid: int, sock: Any, live: bool) -> None:
+        """Stream the domain into the connected socket and commit with the receiver (see
+        xenlight_py/migration.py). On return the domain runs on the destination and is gone
+        here; MigrationError: it runs here (resumed); MigrationUndefined: see there."""
+        import xenlight_py
+        call = functools.partial(xenlight_py.migrate_send, self.context, domid, sock, live)
+        try:
+            await asyncio.get_running_loop().run_in_executor(_MIGRATIONS, call)
+        except xenlight_py.MigrationUndefined as exc:
+            raise MigrationUndefined(exc.message) from exc
+        except xenlight_py.XenlightError as exc:
+            raise MigrationError(str(exc)) from exc
+
+    async def migrate_receive(self, cfg: Any, sock: Any,
+                              commit: Callable[[int], Awaitable[None]]) -> int:
+        """Restore an incoming domain from the socket, paused; once the sender clears it,
+        `commit(domid)` (a coroutine, run on this loop) records it, then it is unpaused.
+        Returns its domid; MigrationError with nothing left here."""
+        import xenlight_py
+        loop = asyncio.get_running_loop()
+
+        def commit_sync(domid: int) -> None:
+            asyncio.run_coroutine_threadsafe(commit(domid), loop).result()
+        call = functools.partial(xenlight_py.migrate_receive, self.context, sock, cfg,
+                                 commit_sync)
+        try:
+            return await loop.run_in_executor(_MIGRATIONS, call)
+        except xenlight_py.XenlightError as exc:
+            raise MigrationError(str(exc)) from exc
 
     async def core_dump(self, domid: int, path: str) -> None:
         await self.run("core dump", self.context.core_dump, domid, path)

@@ -1,0 +1,111 @@
+"""A pool of real `xenapi-server serve` processes for client tests: each its own simulated
+host (its own XLSIM_STATE_FILE and --state-dir) on one private PostgreSQL database, on
+distinct loopback addresses (127.0.0.11, .12, .13) and one port, as a pool's hosts listen.
+The `pool` fixture starts three (the first makes the pool) and checks their logs at the end."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import XenAPI
+
+from serverproc import VENV_BIN, ServerProcess
+
+LEASE = 2.0          # seconds; renewed every 0.5 s
+ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14")
+
+
+def free_port() -> int:
+    # the port must be free on each address: probe them all
+    while True:
+        with socket.socket() as s:
+            s.bind((ADDRESSES[0], 0))
+            port = s.getsockname()[1]
+        try:
+            for a in ADDRESSES[1:]:
+                with socket.socket() as s:
+                    s.bind((a, port))
+            return port
+        except OSError:
+            continue
+
+
+class Host:
+    def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int) -> None:
+        self.address = ADDRESSES[n]
+        self.port = port
+        self.https_port = https_port
+        self.work = tmp_path / f"host{n}"
+        self.work.mkdir(exist_ok=True)
+        self.db = db
+        self.n = n
+        self.proc = self._proc()
+
+    def _proc(self) -> ServerProcess:
+        return ServerProcess(
+            str(self.work), http=False, db=self.db, state_dir=str(self.work),
+            env={"XLSIM_STATE_FILE": str(self.work / "xlsim.state")},
+            extra=["--http", f"{self.address}:{self.port}",
+                   "--https", f"{self.address}:{self.https_port}",
+                   "--cert", str(self.work / "server.pem"), "--name", f"host{self.n}",
+                   "--lease-seconds", str(LEASE), "--monitor-interval", "1"])
+
+    def start(self) -> "Host":
+        self.proc = self._proc()
+        self.proc.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def session(self, password: str) -> XenAPI.Session:
+        s = XenAPI.Session(self.url)
+        s.xenapi.login_with_password("root", password, "1.0", "pool-test")
+        return s
+
+    def local_session(self, password: str) -> XenAPI.Session:
+        s = XenAPI.Session(self.url)
+        s.slave_local_login_with_password("root", password)
+        return s
+
+
+def wait(pred, timeout: float = 20, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def domains(host: Host) -> str:
+    """The domains of a host's own simulated hypervisor, as `xenlight list` prints them."""
+    out = subprocess.run([os.path.join(VENV_BIN, "python"), "-m", "xenlight_py", "--backend",
+                          "sim", "list"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "XLSIM_STATE_FILE": str(host.work / "xlsim.state")})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.fixture
+def pool(tmp_path, pg_db):
+    port, https_port = free_port(), free_port()
+    hosts = [Host(tmp_path, n, pg_db.url, port, https_port) for n in range(3)]
+    hosts[0].start()                  # the first host on an empty database makes the pool
+    for h in hosts[1:]:
+        h.start()
+    try:
+        yield hosts
+    finally:
+        for h in hosts:
+            if h.proc.proc is not None and h.proc.proc.poll() is None:
+                with_stop = h.proc.proc
+                os.kill(with_stop.pid, signal.SIGCONT)
+                h.proc.stop()
+        for h in hosts:
+            assert "Traceback" not in h.proc.log(), h.proc.log()
+
+

@@ -1,0 +1,524 @@
+"""Live migration of a running VM to a host of the pool (or to its own host, a localhost
+migration as in xapi): VM.pool_migrate, VM.migrate_send with host.migrate_receive,
+VM.assert_can_migrate, and where a VM may run (VM.assert_can_boot_here,
+VM.get_possible_hosts).
+
+The source host (the VM's `resident_on`: the calls are routed there) decides and announces
+the operation, asks the destination's agent for a receiver (`host.migrate_receive`: a TCP
+listener on the destination's address and a one-time token, handed out only over the pool's
+authenticated TLS calls or to a caller allowed to migrate), connects, and streams the domain
+through the binding (xenlight_py/migration.py). The destination restores it paused and, once
+the source clears it, records the move in ONE transaction (resident_on, domid, the
+operation cleared; a stale record refuses it): that commit is the point of no return. Then
+it unpauses and the source destroys its copy. Whatever fails before resumes the source's
+copy and removes the destination's; the VM stays Running where it was throughout.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import socket
+from typing import Any
+
+from ..errors import XenAPIError
+from ..server.context import Context
+from ..store import NULL_REF, new_ref
+from ..store.errors import StoreError
+from .host_agent import LocalAgent, _host_live, _srs_of, agent_for
+from .message import new_message
+from .registry import implements
+from .vm import (Attached, VmOps, _devices, _internal_ctx, _record_running, allowed_operations,
+                 check_operation, hypervisor, txn_of)
+
+log = logging.getLogger(__name__)
+
+#: seconds a receiver waits for its sender to connect
+ACCEPT_TIMEOUT = 60.0
+HEADER_MAX = 4096
+#: xapi's message priority for VM_MIGRATED (informational)
+MIGRATED_PRIORITY = 5
+
+
+# --- where a VM may go --------------------------------------------------------------------
+def _sees(store: Any, sr: str, host: str) -> bool:
+    rec = store.get("SR", sr)
+    return rec is not None and any(
+        (p := store.get("PBD", pbd)) is not None and p["host"] == host
+        and p["currently_attached"] for pbd in rec["PBDs"])
+
+
+def _check_disks(store: Any, vm: str, host: str, vdi_map: dict[str, str]) -> None:
+    """VM_REQUIRES_SR for a disk on an SR `host` cannot see that vdi_map does not move. Moving
+    a disk to another SR (a storage migration) is not implemented: refused as such."""
+    for vbd in store.get("VM", vm)["VBDs"]:
+        b = store.get("VBD", vbd)
+        if b is None or b["empty"] or b["VDI"] == NULL_REF:
+            continue
+        sr = store.get("VDI", b["VDI"])["SR"]
+        target = vdi_map.get(b["VDI"], sr)
+        if target != sr:
+            raise XenAPIError("NOT_IMPLEMENTED", "VM.migrate_send: copying a disk to another SR")
+        if not _sees(store, sr, host):
+            raise XenAPIError("VM_REQUIRES_SR", vm, sr)
+
+
+async def free_memory(ctx: Context, host: str) -> int:
+    """Bytes free on `host`'s hypervisor now (asked of that host)."""
+    agent = agent_for(ctx.services, host)
+    if agent is None:
+        return await hypervisor(ctx).free_memory_kib() * 1024
+    return int(await agent.call("host.compute_free_memory", [host]))
+
+
+def _check_host(ctx: Context, host: str) -> None:
+    h = ctx.services.store.get("host", host)
+    if not h["enabled"]:
+        raise XenAPIError("HOST_DISABLED", host)
+    if not _host_live(ctx.services, host):
+        raise XenAPIError("HOST_OFFLINE", host)
+
+
+async def check_destination(ctx: Context, vm: str, host: str,
+                            vdi_map: dict[str, str] | None = None) -> None:
+    """The destination can take the running VM: enabled, live, sees its disks, has the
+    memory (a localhost migration needs room for a second copy, as in xapi)."""
+    _check_host(ctx, host)
+    store = ctx.services.store
+    _check_disks(store, vm, host, vdi_map or {})
+    need = store.get("VM", vm)["memory_static_max"]
+    free = await free_memory(ctx, host)
+    if need > free:
+        raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(need), str(free))
+
+
+@implements("VM.assert_can_boot_here")
+async def assert_can_boot_here(ctx: Context, self: str, host: str) -> None:
+    store = ctx.services.store
+    if not _host_live(ctx.services, host):
+        raise XenAPIError("HOST_NOT_LIVE")
+    if not store.get("host", host)["enabled"]:
+        raise XenAPIError("HOST_DISABLED", host)
+    _check_disks(store, self, host, {})
+    rec = store.get("VM", self)
+    if rec["resident_on"] == host and rec["power_state"] in ("Running", "Paused"):
+        return                          # it boots there already
+    need = max(rec["memory_static_max"], rec["memory_dynamic_max"])
+    h = store.get("host", host)
+    m = store.get("host_metrics", h["metrics"])
+    free = m["memory_free"] if m is not None else 0
+    if need > free:
+        raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(need), str(free))
+
+
+@implements("VM.get_possible_hosts")
+async def get_possible_hosts(ctx: Context, vm: str) -> list[str]:
+    out = []
+    for host in ctx.services.store.records("host"):
+        try:
+            await assert_can_boot_here(ctx, vm, host)
+        except XenAPIError:
+            continue
+        out.append(host)
+    return out
+
+
+# --- the source side ----------------------------------------------------------------------
+def _live_option(options: dict[str, str]) -> bool:
+    return options.get("live", "true").lower() != "false"
+
+
+def _dest_host(ctx: Context, dest: dict[str, str]) -> str:
+    host = dest.get("host", "")
+    if ctx.services.store.get("host", host) is None:
+        raise XenAPIError("HANDLE_INVALID", "host", host)
+    return host
+
+
+@implements("VM.pool_migrate")
+async def pool_migrate(ctx: Context, vm: str, host: str, options: dict[str, str]) -> None:
+    await migrate(ctx, vm, host, "pool_migrate", _live_option(options), None)
+
+
+@implements("VM.migrate_send")
+async def migrate_send(ctx: Context, vm: str, dest: dict[str, str], live: bool,
+                       vdi_map: dict[str, str], vif_map: dict[str, str],
+                       options: dict[str, str], vgpu_map: dict[str, str],
+                       vdi_format_map: dict[str, str]) -> str:
+    """Intra-pool: the VM stays the same object (its ref is the result, as xapi's)."""
+    await migrate(ctx, vm, _dest_host(ctx, dest), "migrate_send", live, dest, vdi_map)
+    return vm
+
+
+@implements("VM.assert_can_migrate")
+async def assert_can_migrate(ctx: Context, vm: str, dest: dict[str, str], live: bool,
+                             vdi_map: dict[str, str], vif_map: dict[str, str],
+                             options: dict[str, str], vgpu_map: dict[str, str]) -> None:
+    check_operation(ctx, vm, "migrate_send", ("Running",))
+    await check_destination(ctx, vm, _dest_host(ctx, dest), vdi_map)
+
+
+async def _progress(ctx: Context, value: float) -> None:
+    if ctx.task is not None:
+        await ctx.task.set_progress(value)
+
+
+async def catch_up(services: Any) -> None:
+    """What the other hosts committed, applied here (a shared store)."""
+    fn = getattr(services.store, "catch_up", None)
+    if fn is not None:
+        await fn()
+
+
+async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
+                  dest: dict[str, str] | None, vdi_map: dict[str, str] | None = None) -> None:
+    """Check, announce `op` (committed: every host's clients see it), move the domain; the
+    destination's commit clears the operation. A failure clears it here and raises
+    VM_MIGRATE_FAILED [vm, source, destination, reason]; the VM runs here as before."""
+    services = ctx.services
+    rec = check_operation(ctx, vm, op, ("Running",))
+    await check_destination(ctx, vm, host, vdi_map)
+    ops = VmOps.of(services).busy
+    if vm in ops:                       # announced by another call while we checked
+        check_operation(ctx, vm, op, ("Running",))
+    op_ref = ctx.task.ref if ctx.task is not None else new_ref()
+    ops[vm] = (op, op_ref)
+    try:
+        ctx.txn.update("VM", vm, {"current_operations": {op_ref: op}, "allowed_operations": []})
+        await ctx.txn.commit()
+        await _progress(ctx, 0.1)
+        try:
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest)
+        except BaseException:
+            await _abandon(ctx, vm, op_ref)
+            raise
+        await catch_up(services)
+        txn = txn_of(ctx)
+        src = services.store.get("host", services.host_ref)["name_label"]
+        dst = services.store.get("host", host)["name_label"]
+        new_message(services, txn, "VM_MIGRATED", MIGRATED_PRIORITY, "VM", rec["uuid"],
+                    f"VM '{rec['name_label']}' migrated from host '{src}' to host '{dst}'")
+        await txn.commit()
+    finally:
+        ops.pop(vm, None)
+
+
+async def _abandon(ctx: Context, vm: str, op_ref: str) -> None:
+    """The migration failed: the operation is cleared (the record still says here)."""
+    await catch_up(ctx.services)
+    txn = txn_of(ctx)
+    rec = txn.get("VM", vm)
+    if rec is not None and op_ref in rec["current_operations"]:
+        cur = {k: v for k, v in rec["current_operations"].items() if k != op_ref}
+        txn.update("VM", vm, {"current_operations": cur})
+        txn.update("VM", vm, {"allowed_operations": allowed_operations(txn.get("VM", vm))})
+    await txn.commit()
+
+
+def _management_network(store: Any, host: str) -> str:
+    for rec in store.records("PIF").values():
+        if rec["host"] == host and rec["management"]:
+            return rec["network"]
+    return NULL_REF
+
+
+async def _receiver(ctx: Context, host: str, dest: dict[str, str] | None) -> dict[str, str]:
+    if dest is not None and dest.get("xenops") and dest.get("token"):
+        return dest
+    args = [host, _management_network(ctx.services.store, host), {}]
+    agent = agent_for(ctx.services, host)
+    if agent is None:
+        return await LocalAgent(ctx).call("host.migrate_receive", args)
+    return await agent.call("host.migrate_receive", args)
+
+
+async def _connect(address: str) -> socket.socket:
+    addr, _, port = address.rpartition(":")
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(
+            sock, (addr.strip("[]"), int(port))), 10)
+    except BaseException:
+        sock.close()
+        raise
+    sock.setblocking(True)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
+                dest: dict[str, str] | None) -> None:
+    from ..xen.hypervisor import MigrationError, MigrationUndefined
+    services = ctx.services
+    source = services.host_ref
+    hv = hypervisor(ctx)
+
+    def failed(why: str) -> XenAPIError:
+        return XenAPIError("VM_MIGRATE_FAILED", vm, source, host, why)
+
+    receiver = await _receiver(ctx, host, dest)
+    try:
+        sock = await _connect(receiver["xenops"])
+    except (OSError, ValueError, asyncio.TimeoutError) as exc:
+        raise failed(f"cannot reach the destination's receiver: {exc}") from None
+    # this host's attachments of the disks, released once the copy here is gone (a localhost
+    # migration's receiver records its own under the same VM)
+    mine = services.vm_devices.pop(vm, [])
+    try:
+        header = {"token": receiver["token"], "vm": vm, "op": op_ref, "source": source}
+        sock.sendall(json.dumps(header).encode() + b"\n")
+        await _progress(ctx, 0.2)
+        await hv.migrate_send(domid, sock, live)
+    except MigrationUndefined as exc:
+        if not await _settle(ctx, vm, domid, op_ref, source):
+            services.vm_devices[vm] = mine
+            raise failed(str(exc)) from None
+    except (MigrationError, OSError) as exc:
+        services.vm_devices[vm] = mine
+        raise failed(str(exc)) from None
+    finally:
+        sock.close()
+    await _progress(ctx, 0.9)
+    att = Attached(ctx)
+    att.vdis = mine
+    await att.detach_all()
+
+
+async def _settle(ctx: Context, vm: str, domid: int, op_ref: str, source: str) -> bool:
+    """The link broke after this host cleared the destination: the record decides. Committed
+    there (resident_on or domid moved): destroy the suspended copy here (True). Else clear
+    the operation here (the destination's commit, needing it, is then refused; of two such
+    writes the later is refused as stale) and resume the copy here (False)."""
+    hv = hypervisor(ctx)
+    for _ in range(50):
+        await catch_up(ctx.services)
+        rec = ctx.services.store.get("VM", vm)
+        if rec["resident_on"] != source or rec["domid"] != domid:
+            await hv.destroy(domid)
+            return True
+        if op_ref not in rec["current_operations"]:
+            break
+        txn = txn_of(ctx)
+        cur = {k: v for k, v in rec["current_operations"].items() if k != op_ref}
+        txn.update("VM", vm, {"current_operations": cur})
+        txn.update("VM", vm, {"allowed_operations": allowed_operations(txn.get("VM", vm))})
+        try:
+            await txn.commit()
+            break
+        except StoreError:
+            await asyncio.sleep(0.1)      # refused: the destination wrote first; look again
+    await hv.rename(domid, rec["uuid"])
+    await hv.resume_in_place(domid)
+    return False
+
+
+# --- the destination side -----------------------------------------------------------------
+@implements("host.migrate_receive")
+async def migrate_receive(ctx: Context, host: str, network: str,
+                          options: dict[str, str]) -> dict[str, str]:
+    """A receiver for one incoming VM on this host: a TCP listener on the host's address and
+    the token the sender must present first."""
+    services = ctx.services
+    if host != services.host_ref:
+        raise XenAPIError("HOST_OFFLINE", host)
+    h = ctx.txn.get("host", host)
+    if not h["enabled"]:
+        raise XenAPIError("HOST_DISABLED", host)
+    address = h["address"] or "127.0.0.1"
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.bind((address, 0))
+        listener.listen(4)
+        listener.setblocking(False)
+    except OSError as exc:
+        listener.close()
+        raise XenAPIError("VM_MIGRATE_CONTACT_REMOTE_SERVICE_FAILED") from exc
+    token = secrets.token_hex(32)
+    port = listener.getsockname()[1]
+    task = asyncio.get_running_loop().create_task(_accept(services, listener, token))
+    receivers: set[Any] | None = getattr(services, "migration_receivers", None)
+    if receivers is None:
+        receivers = services.migration_receivers = set()
+    receivers.add(task)
+    task.add_done_callback(receivers.discard)
+    where = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
+    return {"host": host, "xenops": where, "token": token, "session_id": "", "master": ""}
+
+
+async def _read_header(sock: socket.socket) -> dict[str, Any] | None:
+    """The sender's first line (byte by byte: what follows is the domain's stream)."""
+    loop = asyncio.get_running_loop()
+    buf = b""
+    while len(buf) < HEADER_MAX:
+        b = await loop.sock_recv(sock, 1)
+        if not b:
+            return None
+        if b == b"\n":
+            try:
+                header = json.loads(buf)
+            except ValueError:
+                return None
+            return header if isinstance(header, dict) else None
+        buf += b
+    return None
+
+
+async def _accept(services: Any, listener: socket.socket, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(ACCEPT_TIMEOUT):
+            while True:
+                conn, peer = await loop.sock_accept(listener)
+                header = await _read_header(conn)
+                if header is not None and hmac.compare_digest(
+                        str(header.get("token", "")).encode(), token.encode()):
+                    break
+                log.warning("refused a migration connection from %s: wrong token", peer)
+                conn.close()
+    except TimeoutError:
+        log.warning("no migration sender connected within %gs", ACCEPT_TIMEOUT)
+        return
+    finally:
+        listener.close()
+    try:
+        await _incoming(services, conn, str(header.get("vm")), str(header.get("op")),
+                        str(header.get("source")))
+    except Exception:  # noqa: BLE001 - the sender reports the failure to its client
+        log.warning("incoming migration of %s failed", header.get("vm"), exc_info=True)
+    finally:
+        conn.close()
+
+
+async def _incoming(services: Any, sock: socket.socket, vm: str, op_ref: str,
+                    source: str) -> None:
+    from ..xen import config
+    await catch_up(services)
+    ctx = _internal_ctx(services, "host.migrate_receive", services.store.transaction())
+    rec = ctx.txn.get("VM", vm)
+    if rec is None or op_ref not in rec["current_operations"] or rec["resident_on"] != source:
+        raise RuntimeError(f"no migration of {vm} from {source} is in progress")
+    hv = hypervisor(ctx)
+    att = Attached(ctx, handover=True)
+
+    async def commit(domid: int) -> None:
+        await catch_up(services)
+        info = await hv.domain_info(domid)
+        txn = txn_of(ctx)
+        cctx = _internal_ctx(services, "host.migrate_receive", txn)
+        now = cctx.txn.get("VM", vm)
+        if now is None or op_ref not in now["current_operations"] or \
+                now["resident_on"] != source:
+            raise RuntimeError("the migration was abandoned by its source")
+        _record_running(cctx, cctx.txn, vm, domid, False, info)
+        cur = {k: v for k, v in now["current_operations"].items() if k != op_ref}
+        cctx.txn.update("VM", vm, {"current_operations": cur})
+        cctx.txn.update("VM", vm, {"allowed_operations": allowed_operations(
+            cctx.txn.get("VM", vm))})
+        await cctx.txn.commit()
+
+    try:
+        disks, nics = await _devices(ctx, ctx.txn, vm, att)
+        phys = await hv.physinfo()
+        cfg = config.build(rec, disks, nics, nr_cpus=phys.nr_cpus)
+        sock.setblocking(True)
+        await hv.migrate_receive(cfg, sock, commit)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sock.shutdown(socket.SHUT_RDWR)
+        await att.detach_all()
+        raise
+    services.vm_devices[vm] = att.vdis
+    monitor = getattr(services, "monitor", None)
+    if monitor is not None:
+        monitor.declare_vm(vm)
+
+
+# --- evacuation: every VM off a host, by live migration -----------------------------------
+def evacuation_plan(ctx: Context, host: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """xapi's plan: each VM running on `host` (dom0 aside) -> another enabled live host that
+    sees its disks and has the memory (counting what the plan already puts there), or the
+    error that stops it (HOST_NOT_ENOUGH_FREE_MEMORY [vm] when no host can take it)."""
+    services, store = ctx.services, ctx.services.store
+    free: dict[str, int] = {}
+    for ref, h in store.records("host").items():
+        if ref == host or not h["enabled"] or not _host_live(services, ref):
+            continue
+        m = store.get("host_metrics", h["metrics"])
+        free[ref] = m["memory_free"] if m is not None else 0
+    plan: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for ref, rec in sorted(store.records("VM").items()):
+        if rec["resident_on"] != host or rec["is_control_domain"] \
+                or rec["power_state"] not in ("Running", "Paused"):
+            continue
+        need = rec["memory_static_max"]
+        fits = [h for h in free if free[h] >= need and all(
+            _sees(store, sr, h) for sr in _srs_of(store, ref))]
+        if rec["power_state"] != "Running" or not fits:
+            errors[ref] = ["HOST_NOT_ENOUGH_FREE_MEMORY", ref] if rec["power_state"] == \
+                "Running" else ["VM_BAD_POWER_STATE", ref, "running", "paused"]
+            continue
+        target = max(fits, key=lambda h: free[h])
+        free[target] -= need
+        plan[ref] = target
+    return plan, errors
+
+
+@implements("host.get_vms_which_prevent_evacuation")
+async def get_vms_which_prevent_evacuation(ctx: Context, self: str) -> dict[str, list[str]]:
+    return evacuation_plan(ctx, self)[1]
+
+
+@implements("host.assert_can_evacuate")
+async def assert_can_evacuate(ctx: Context, host: str) -> None:
+    errors = [",".join(e) for e in evacuation_plan(ctx, host)[1].values()]
+    if errors:
+        raise XenAPIError("CANNOT_EVACUATE_HOST", "|".join(errors))
+
+
+#: VMs migrated at once when the caller leaves evacuate_batch_size 0
+EVACUATE_BATCH = 4
+
+
+@implements("host.evacuate")
+async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: int) -> None:
+    """Migrate every VM off `host`, several at a time, each through its host's agent as a
+    VM.pool_migrate; the plan's first error if one cannot go (nothing moved then). A
+    migration that fails ends the evacuation with its error once the batch is done."""
+    plan, errors = evacuation_plan(ctx, host)
+    for code_and_params in errors.values():
+        raise XenAPIError(*code_and_params)
+    services = ctx.services
+    batch = evacuate_batch_size if evacuate_batch_size > 0 else EVACUATE_BATCH
+    sem = asyncio.Semaphore(batch)
+    done = 0
+
+    async def one(vm: str, target: str) -> None:
+        nonlocal done
+        async with sem:
+            args = [vm, target, {"live": "true"}]
+            agent = agent_for(services, host)
+            if agent is not None:
+                await agent.call("VM.pool_migrate", args)
+            else:
+                vctx = Context(services, ctx.caller, "VM.pool_migrate",
+                               services.store.transaction(), ctx.session_ref, ctx.session)
+                try:
+                    await pool_migrate(vctx, *args)
+                finally:
+                    vctx.txn.rollback()
+            done += 1
+            await _progress(ctx, done / len(plan))
+
+    results = await asyncio.gather(*(one(vm, t) for vm, t in plan.items()),
+                                   return_exceptions=True)
+    await catch_up(services)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
