@@ -12,6 +12,7 @@ typedef struct xlsim_host_config {
     int dom0_vcpus;
     unsigned shutdown_delay_ms;
     unsigned balloon_kb_per_s;
+    int scheduler;
     ...;
 } xlsim_host_config;
 
