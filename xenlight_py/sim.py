@@ -27,6 +27,7 @@ class HostConfig:
     shutdown_delay_ms: int = 200
     balloon_kb_per_s: int = 4 * 1024 * 1024
     scheduler: str = "credit"      # Pool-0's scheduler: "credit" or "credit2" (Xen 4.17's own)
+    shadow_paging: int = 1         # 0: no log-dirty for PV guests, so no live save (Debian's Xen)
 
 
 # libxl_scheduler values of the schedulers the simulated pool can run.

@@ -13,6 +13,7 @@ typedef struct xlsim_host_config {
     unsigned shutdown_delay_ms;
     unsigned balloon_kb_per_s;
     int scheduler;
+    int shadow_paging;
     ...;
 } xlsim_host_config;
 
