@@ -25,6 +25,13 @@ XENAPI_READY = re.compile(r"REALXEN-XENAPI-READY port=(\d+) ctl=(\d+) user=(\S+)
 HERE = Path(__file__).resolve().parent
 
 # smap=0: with SMAP visible, a PV dom0 faults at once under TCG.
+# CPU_MODEL hides FSGSBASE: with it, dom0's Linux writes its processes' FS base itself
+# (WRFSBASE) and, once guests make Xen switch dom0's vCPUs out and in, processes came back
+# with another's FS base now and then: their first thread-local access read garbage
+# (busybox segfaults at one instruction, python GPFs, "malloc(): corrupted top size"),
+# mostly on a slow or loaded machine (tests/realxen/README.md, "dom0 processes crashing").
+# Without FSGSBASE the kernel sets the base through Xen, which keeps it right.
+CPU_MODEL = "max,-fsgsbase"
 XEN_ARGS = "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M noreboot smap=0"
 DOM0_ARGS = "console=hvc0 earlyprintk=xen rdinit=/init loglevel=4"
 
@@ -49,7 +56,7 @@ def make_scratch_disk(path: Path, size: int = SCRATCH_SIZE) -> None:
 
 def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None,
                  mem_mb: int, accel: str = "tcg,thread=multi", cpus: int = 2,
-                 dom0_vcpus: int = 2) -> list[str]:
+                 dom0_vcpus: int = 2, cpu_model: str = CPU_MODEL) -> list[str]:
     for name in ("xen", "vmlinuz", "dom0.cpio.gz", SCRATCH_NAME):
         path = images / name
         if not path.is_file():
@@ -61,7 +68,7 @@ def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None
     if hostfwd:
         dom0_args += f" realxen.port={hostfwd}"
     cmd = [
-        "qemu-system-x86_64", "-accel", accel, "-cpu", "max", "-smp", str(cpus),
+        "qemu-system-x86_64", "-accel", accel, "-cpu", cpu_model, "-smp", str(cpus),
         "-m", str(mem_mb), "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{serial_log}",
         "-kernel", str(images / "xen"), "-append", f"{XEN_ARGS} dom0_max_vcpus={dom0_vcpus}",
@@ -247,10 +254,12 @@ def main() -> int:
     ap.add_argument("--dom0-vcpus", type=int,
                     default=int(os.environ.get("REALXEN_DOM0_VCPUS", "2")),
                     help="dom0's vCPUs (Xen's dom0_max_vcpus; env REALXEN_DOM0_VCPUS)")
+    ap.add_argument("--cpu-model", default=os.environ.get("REALXEN_CPU_MODEL", CPU_MODEL),
+                    help="QEMU -cpu value (env REALXEN_CPU_MODEL)")
     args = ap.parse_args()
     make_scratch_disk(args.images / SCRATCH_NAME)
     cmd = qemu_command(args.images, args.serial_log, args.steps, args.hostfwd or None, args.mem,
-                       args.accel, args.cpus, args.dom0_vcpus)
+                       args.accel, args.cpus, args.dom0_vcpus, args.cpu_model)
     how, log = boot(cmd, args.serial_log, args.timeout, args.stall, args.echo)
     return 0 if DONE_MARKER in log else 1
 
