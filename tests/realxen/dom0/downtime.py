@@ -7,8 +7,10 @@ copy other than the source runs again it prints
 
     REALXEN-MIGRATION uuid=U from=A to=B downtime_s=S
 
-where S is the longest stretch in which no copy ran (to within one poll), which
-xenapi_host_check.py reads from the console after its VM.pool_migrate.
+where S is the longest stretch in which no copy ran, which xenapi_host_check.py reads
+from the console after its VM.pool_migrate. A non-live migration stops the guest before
+the incoming domain appears: that stretch starts at the last slow poll that saw a copy
+running (so S is exact to within POLL_SLOW_S at its start, POLL_FAST_S at its end).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class Migration:
 
 def main() -> int:
     watching: dict[str, Migration] = {}
+    last_running: dict[str, float] = {}
     with Context(backend="xen") as ctx:
         while True:
             by_uuid: dict[str, list] = {}
@@ -38,8 +41,12 @@ def main() -> int:
                     by_uuid.setdefault(d.uuid, []).append(d)
             now = time.monotonic()
             for uuid, doms in by_uuid.items():
+                if any(not (d.paused or d.shutdown or d.dying) for d in doms):
+                    last_running[uuid] = now
                 if len(doms) > 1 and uuid not in watching:
-                    watching[uuid] = Migration(min(d.domid for d in doms))
+                    m = watching[uuid] = Migration(min(d.domid for d in doms))
+                    if last_running.get(uuid, now) < now:     # stopped before the overlap
+                        m.gap_since = last_running[uuid]
             for uuid, m in list(watching.items()):
                 doms = by_uuid.get(uuid, [])
                 running = [d.domid for d in doms
