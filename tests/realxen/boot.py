@@ -25,12 +25,10 @@ XENAPI_READY = re.compile(r"REALXEN-XENAPI-READY port=(\d+) ctl=(\d+) user=(\S+)
 HERE = Path(__file__).resolve().parent
 
 # smap=0: with SMAP visible, a PV dom0 faults at once under TCG.
-# CPU_MODEL hides FSGSBASE: with it, dom0's Linux writes its processes' FS base itself
-# (WRFSBASE) and, once guests make Xen switch dom0's vCPUs out and in, processes came back
-# with another's FS base now and then: their first thread-local access read garbage
-# (busybox segfaults at one instruction, python GPFs, "malloc(): corrupted top size"),
-# mostly on a slow or loaded machine (tests/realxen/README.md, "dom0 processes crashing").
-# Without FSGSBASE the kernel sets the base through Xen, which keeps it right.
+# CPU_MODEL hides FSGSBASE, so that dom0's kernel sets its processes' FS bases through Xen
+# rather than with WRFSBASE: dom0's processes crash at their first thread-local access on
+# slow runs, and this looked like fewer crashes, not none (tests/realxen/README.md, "Known
+# problem").
 CPU_MODEL = "max,-fsgsbase"
 XEN_ARGS = "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M noreboot smap=0"
 DOM0_ARGS = "console=hvc0 earlyprintk=xen rdinit=/init loglevel=4"
