@@ -388,10 +388,13 @@ def cmd_sched_credit(ctx: Context, args: argparse.Namespace) -> int:
         if args.weight is not None or args.cap is not None:
             print("Must specify a domain.", file=sys.stderr)
             return 1
-        # As xl: each pool's line, the header, then the pool's domains.
+        # As xl: each credit pool's line, the header, then the pool's domains (a pool that
+        # runs another scheduler is left out).
         doms = ctx.list_domains()
         out = []
         for pool in ctx.cpupools():
+            if pool.sched != "credit":
+                continue
             try:
                 c = ctx.sched_credit_params(pool.poolid)
                 out.append("Cpupool %s: tslice=%dms ratelimit=%dus migration-delay=%dus" % (

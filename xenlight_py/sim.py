@@ -26,6 +26,12 @@ class HostConfig:
     dom0_vcpus: int = 4
     shutdown_delay_ms: int = 200
     balloon_kb_per_s: int = 4 * 1024 * 1024
+    scheduler: str = "credit"      # Pool-0's scheduler: "credit" or "credit2" (Xen 4.17's own)
+    shadow_paging: int = 1         # 0: no log-dirty for PV guests, so no live save (Debian's Xen)
+
+
+# libxl_scheduler values of the schedulers the simulated pool can run.
+_SCHEDULERS = {"credit": 5, "credit2": 6}
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,11 @@ class SimControl:
     def default_config(self) -> HostConfig:
         c = self._ffi.new("xlsim_host_config *")
         self._lib.xlsim_host_config_default(c)
-        return HostConfig(**{f: getattr(c, f) for f in _CONFIG_FIELDS})
+        names = {n: s for s, n in _SCHEDULERS.items()}
+        return HostConfig(**{f: names[c.scheduler] if f == "scheduler" else getattr(c, f)
+                             for f in _CONFIG_FIELDS})
 
-    def configure(self, config: HostConfig | None = None, **changes: int) -> None:
+    def configure(self, config: HostConfig | None = None, **changes: Any) -> None:
         """Reset the simulated host: only dom0 remains, faults and pending events are
         cleared. ``configure()`` restores the defaults; keyword arguments change fields of
         ``config`` (or of the defaults)."""
@@ -97,7 +105,12 @@ class SimControl:
         c = self._ffi.new("xlsim_host_config *")
         for f in _CONFIG_FIELDS:
             v = changes.get(f, getattr(base, f))
-            if not isinstance(v, int) or v < 0:
+            if f == "scheduler":
+                if v not in _SCHEDULERS:
+                    raise invalid(f"host config scheduler={v!r} must be one of "
+                                  f"{', '.join(_SCHEDULERS)}")
+                v = _SCHEDULERS[v]
+            elif not isinstance(v, int) or v < 0:
                 raise invalid(f"host config {f}={v!r} must be a non-negative integer")
             setattr(c, f, v)
         self._check(self._lib.xlsim_host_configure(c), "xlsim_host_configure")
@@ -105,7 +118,9 @@ class SimControl:
     def config(self) -> HostConfig:
         c = self._ffi.new("xlsim_host_config *")
         self._check(self._lib.xlsim_host_get_config(c), "xlsim_host_get_config")
-        return HostConfig(**{f: getattr(c, f) for f in _CONFIG_FIELDS})
+        names = {n: s for s, n in _SCHEDULERS.items()}
+        return HostConfig(**{f: names[c.scheduler] if f == "scheduler" else getattr(c, f)
+                             for f in _CONFIG_FIELDS})
 
     # -- the guest acting by itself --
 

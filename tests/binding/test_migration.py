@@ -253,6 +253,22 @@ def test_localhost_migration(ctx: Context) -> None:
     assert "PM: suspending for migration" in ctx.sim.guest_console(new)
 
 
+def test_no_live_migration_without_shadow_paging(ctx: Context) -> None:
+    """A hypervisor built without shadow paging (Debian's Xen 4.17) has no log-dirty mode
+    for PV guests: a live migration fails before anything moves, as on that real Xen
+    (libxc "Failed to enable logdirty", libxl ERROR_GUEST_TIMEDOUT), the guest running on
+    untouched; a non-live one (suspend, then the stream) works."""
+    ctx.sim.configure(shadow_paging=0)
+    domid = running_vm(ctx)
+    boot = ctx.sim.guest_state(domid).boot_id
+    with pytest.raises(MigrationFailed, match="Failed to enable logdirty") as e:
+        migrate(ctx, domid, ctx, vm_config())
+    assert e.value.rc == -8
+    assert guests(ctx) == [domid] and ctx.domain_info(domid).running
+    new = migrate(ctx, domid, ctx, vm_config(), live=False)
+    assert guests(ctx) == [new] and ctx.sim.guest_state(new).boot_id == boot
+
+
 def test_localhost_names_before_commit(ctx: Context) -> None:
     """Suspend LIVE into a socket and restore from it by hand: before the commit the source
     is suspended, the incoming copy paused under its temporary name."""

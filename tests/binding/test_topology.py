@@ -89,3 +89,22 @@ def test_sched_credit_params(ctx: Context) -> None:
     with pytest.raises(XenlightError) as e:
         ctx.sched_credit_params()
     assert e.value.rc == -3
+
+
+def test_credit2_host(ctx: Context, pv: DomainConfig) -> None:
+    # Xen 4.17's own default scheduler (the real-Xen run's pool): the pool says so, the
+    # credit scheduler's pool parameters are refused as Xen refuses them (EINVAL,
+    # ERROR_FAIL: the pool exists, so not NotFound), domains keep weight and cap.
+    ctx.sim.configure(scheduler="credit2")
+    assert ctx.sim.config().scheduler == "credit2"
+    assert [c.sched for c in ctx.cpupools()] == ["credit2"]
+    with pytest.raises(XenlightError, match="getting Credit scheduler parameters") as e:
+        ctx.sched_credit_params(0)
+    assert e.value.rc == -3 and not isinstance(e.value, NotFound)
+    with pytest.raises(NotFound):
+        ctx.sched_credit_params(2)
+    domid = ctx.create_domain(pv)
+    ctx.set_sched_params(domid, weight=512, cap=50)
+    assert (ctx.sched_params(domid).weight, ctx.sched_params(domid).cap) == (512, 50)
+    with pytest.raises(InvalidArgument):
+        ctx.sim.configure(scheduler="rtds")

@@ -39,7 +39,10 @@ XENSTORE_CLIENTS = ["xenstore", "xenstore-read", "xenstore-write", "xenstore-ls"
 
 # Kernel modules for dom0, in the order they are wanted; dependencies are added
 # in front. xen-privcmd must precede xenfs ("Unknown symbol xen_privcmd_fops").
-DOM0_MODULES = ["xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "e1000"]
+# virtio_blk and ext4: dom0's /tmp is an ext4 disk (a QEMU virtio drive, boot.py), not a
+# tmpfs: the VDIs, suspend images and core dumps would otherwise take dom0's RAM.
+DOM0_MODULES = ["xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "e1000",
+                "virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
 # Device backends for hot-plugged and XenAPI guest devices (disk: blkback on a loop device; NIC: netback
 # on a bridge). Loaded by dom0/init (step "backends"), which also makes the bridge xenbr0.
 BACKEND_MODULES = ["xen-blkback", "xen-netback", "bridge", "loop"]

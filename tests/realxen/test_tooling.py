@@ -204,3 +204,38 @@ def test_boot_ends_a_run_that_stops_progressing(tmp_path: Path) -> None:
                                "time.sleep(120)\n")
     how, log = boot.boot(cmd, tmp_path / "serial.log", timeout=60, stall=1.5, echo=False)
     assert how.startswith("no progress for 2 s") and "REALXEN-DOM0-UP" in log
+
+
+def test_host_check_follows_the_migrated_domains_console(tmp_path: Path) -> None:
+    # After a migration the guest's console goes to the log xenconsoled named after the
+    # incoming domain (<uuid>--incoming); its numbering of device changes goes on.
+    import xenapi_host_check as hc
+    log = tmp_path / "serial.log"
+    u = "7c0e"
+    log.write_text(
+        f"REALXEN-GUESTLOG {u} REALXEN-GUEST-UP kernel=6 boot=ab12\n"
+        f"REALXEN-GUESTLOG {u} REALXEN-GUEST-DEVCHANGE n=4 disks=[xvda:sectors=8] nics=[]\n"
+        f"REALXEN-GUESTLOG {u}--incoming REALXEN-GUEST-DEVCHANGE n=5 disks=[] nics=[]\n"
+        f"REALXEN-GUESTLOG {u}x REALXEN-GUEST-DEVCHANGE n=9 disks=[] nics=[]\n")
+    life = hc.Life(None, hc.Console(log))
+    life.uuid = u
+    assert life.last_change() == 5 and life.boots() == ["ab12"]
+    assert life.guest_sees([], [], 4) == 5
+
+
+def test_scratch_disk_is_a_fresh_ext4_image_on_the_qemu_line(tmp_path: Path) -> None:
+    if shutil.which("mkfs.ext4") is None:
+        pytest.fail("mkfs.ext4 missing (e2fsprogs): the real-Xen run needs it")
+    for name in ("xen", "vmlinuz", "dom0.cpio.gz"):
+        (tmp_path / name).write_bytes(b"x")
+    img = tmp_path / boot.SCRATCH_NAME
+    img.write_bytes(b"old contents")
+    boot.make_scratch_disk(img, 64 << 20)
+    assert img.stat().st_size == 64 << 20 and img.stat().st_blocks * 512 < 16 << 20  # sparse
+    with open(img, "rb") as f:
+        f.seek(1024 + 0x38)
+        assert f.read(2) == b"\x53\xef"                     # the ext2/3/4 superblock magic
+    cmd = boot.qemu_command(tmp_path, tmp_path / "serial.log", "xl", None, 2048)
+    assert cmd[cmd.index("-cpu") + 1] == "max,-fsgsbase"
+    assert f"file={img},format=raw,if=virtio,cache=unsafe" in cmd
+    assert cmd[cmd.index("-append") + 1].endswith("dom0_max_vcpus=2")

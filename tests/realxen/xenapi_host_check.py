@@ -216,8 +216,14 @@ class Life:
         self.devices = "+".join(attached) or "none"
         return f"started: event.from saw Running, domid={domid}, attached: {attached or 'none'}"
 
+    @property
+    def dom(self) -> str:
+        """The guest's console lines: xenconsoled names a log after the domain's name when
+        it appears, and a migrated-in domain first has the name <uuid>--incoming."""
+        return rf"{self.uuid}(?:--incoming)?"
+
     def banner(self) -> str:
-        m = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} (REALXEN-GUEST-UP[^\n]*)", 90)
+        m = self.console.wait(rf"REALXEN-GUESTLOG {self.dom} (REALXEN-GUEST-UP[^\n]*)", 90)
         if not m:
             raise CheckFailed("no REALXEN-GUEST-UP from the guest's console in "
                               f"{90 * PATIENCE:.0f} s")
@@ -225,7 +231,7 @@ class Life:
 
     def guest_devices(self) -> str:
         """The guest's own view: the VDI as a writable xvda of the VDI's size, the VIF's MAC."""
-        m = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVICES "
+        m = self.console.wait(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-DEVICES "
                               r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]", 30)
         if not m:
             raise CheckFailed("no REALXEN-GUEST-DEVICES line from the guest in "
@@ -248,7 +254,7 @@ class Life:
                    timeout: float = 30) -> int:
         """Waits for the guest's first REALXEN-GUEST-DEVCHANGE line numbered above `after`
         that shows exactly these disks (names) and NIC MACs; returns its number."""
-        rx = re.compile(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-DEVCHANGE n=(\d+) "
+        rx = re.compile(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-DEVCHANGE n=(\d+) "
                         r"disks=\[([^\]\n]*)\] nics=\[([^\]\n]*)\]")
         end = deadline(timeout)
         seen = []
@@ -285,6 +291,111 @@ class Life:
         self.guest_sees(["xvda"], [mac], n)
         return ("hot-unplug and plug of the VBD and the VIF: currently_attached follows, the "
                 "guest saw xvda and its NIC go and come back")
+
+    def last_change(self) -> int:
+        """The number of the guest's latest REALXEN-GUEST-DEVCHANGE line (0: none yet)."""
+        ns = re.findall(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-DEVCHANGE n=(\d+) ",
+                        self.console.text())
+        return max(map(int, ns), default=0)
+
+    def migrated_messages(self) -> set[str]:
+        return {ref for ref, m in self.x.message.get_all_records().items()
+                if m["name"] == "VM_MIGRATED" and m["obj_uuid"] == self.uuid}
+
+    def follow_migration(self, host: str, live: bool) -> tuple[Any, list, set, list, float]:
+        """Async.VM.pool_migrate to ``host``, following the VM through event.from until the
+        task ends: (error_info or None, power states, operations, domids, seconds)."""
+        x = self.x
+        token = x.event.__getattr__("from")(["VM"], "", 0.0)["token"]
+        t0 = time.monotonic()
+        task = x.Async.VM.pool_migrate(self.vm, host, {"live": "true" if live else "false"})
+        states: list[str] = []
+        ops: set[str] = set()
+        domids: list[str] = []
+        end = deadline(300)
+        while True:
+            got = x.event.__getattr__("from")(["VM"], token, 2.0)
+            token = got["token"]
+            for e in got["events"]:
+                if e["ref"] != self.vm or e["operation"] == "del":
+                    continue
+                snap = e["snapshot"]
+                states.append(snap["power_state"])
+                ops.update(snap["current_operations"].values())
+                if not domids or domids[-1] != snap["domid"]:
+                    domids.append(snap["domid"])
+            if x.task.get_status(task) != "pending" and not got["events"]:
+                break
+            if time.monotonic() > end:
+                raise CheckFailed(f"VM.pool_migrate still pending after {300 * PATIENCE:.0f} s")
+        took = time.monotonic() - t0
+        return task_result(x, task), states, ops, domids, took
+
+    def pool_migrate(self) -> str:
+        """VM.pool_migrate of the running VM to its own host (a localhost migration through
+        libxl: the memory streamed into a new domain restored paused, the commit, then it
+        runs and the old domain goes). Live first: Debian's Xen 4.17 is built without shadow
+        paging, so a PV guest cannot be put in log-dirty mode and a live migration fails
+        (the VM must then run on where it was, untouched); then a non-live one. Through
+        event.from: power_state Running in every snapshot, pool_migrate in
+        current_operations and then cleared, a new domid on the same host; a VM_MIGRATED
+        message. The guest runs on: no new boot (the same boot id) and its console goes on
+        in the new domain (it sees its NIC unplugged and plugged back, numbering its changes
+        on from before). dom0 measures the downtime."""
+        x = self.x
+        host = x.VM.get_resident_on(self.vm)
+        old_domid = x.VM.get_domid(self.vm)
+        boots, n0, msgs = self.boots(), self.last_change(), self.migrated_messages()
+        notes = []
+        info, states, ops, domids, took = self.follow_migration(host, live=True)
+        if info is not None:
+            rec = x.VM.get_record(self.vm)
+            if (rec["power_state"], rec["domid"], rec["current_operations"]) != \
+                    ("Running", old_domid, {}) or set(states) - {"Running"}:
+                raise CheckFailed(f"a failed live VM.pool_migrate left the VM "
+                                  f"{rec['power_state']} in domain {rec['domid']} (was "
+                                  f"{old_domid}), operations {rec['current_operations']}, "
+                                  f"states seen {states}: {failure_text(info)}")
+            notes.append(f"live: refused, the VM ran on in domain {old_domid} "
+                         f"({failure_text(info)[:160]})")
+            info, states, ops, domids, took = self.follow_migration(host, live=False)
+        if info is not None:
+            raise CheckFailed(f"VM.pool_migrate to its own host failed: {failure_text(info)}")
+        rec = x.VM.get_record(self.vm)
+        if set(states) != {"Running"}:
+            raise CheckFailed(f"power_state during the migration: {states} (Running only)")
+        if "pool_migrate" not in ops:
+            raise CheckFailed(f"current_operations never showed pool_migrate (saw {ops})")
+        if rec["current_operations"]:
+            raise CheckFailed(f"current_operations after: {rec['current_operations']}")
+        if (rec["power_state"], rec["resident_on"]) != ("Running", host) or \
+                rec["domid"] in (old_domid, "-1"):
+            raise CheckFailed(f"after the migration: {rec['power_state']} on "
+                              f"{rec['resident_on']} domid {rec['domid']} (was {old_domid})")
+        new_msgs = self.migrated_messages() - msgs
+        if len(new_msgs) != 1:
+            raise CheckFailed(f"{len(new_msgs)} new VM_MIGRATED messages (expected one)")
+        for cls, ref in (("VBD", self.vbd), ("VIF", self.vif)):
+            if not getattr(x, cls).get_currently_attached(ref):
+                raise CheckFailed(f"{cls} not currently_attached after the migration")
+        m = self.console.wait(rf"REALXEN-MIGRATION uuid={self.uuid} from=(\d+) "
+                              rf"to={rec['domid']} downtime_s=([\d.]+)", 30)
+        downtime = f"{float(m.group(2)):.3f} s" if m else "not measured (no line from dom0)"
+        # The guest itself: its NIC goes and comes back in the new domain.
+        mac = x.VIF.get_MAC(self.vif).lower()
+        x.VIF.unplug(self.vif)
+        n = self.guest_sees(["xvda"], [], n0)
+        x.VIF.plug(self.vif)
+        self.guest_sees(["xvda"], [mac], n)
+        if self.boots() != boots:
+            raise CheckFailed(f"the guest booted again during the migration: {self.boots()}")
+        kind = "non-live" if notes else "live"
+        return "; ".join(notes + [
+            f"VM.pool_migrate to its own host ({kind}) in {took:.1f} s, downtime {downtime}: "
+            f"Running throughout ({len(states)} snapshots), pool_migrate seen then cleared, "
+            f"domid {old_domid} -> {rec['domid']} ({' -> '.join(domids)}), VM_MIGRATED; the "
+            f"guest kept boot {boots[-1] if boots else '?'} and saw its NIC go and come back "
+            f"in the new domain"])
 
     def suspend_resume(self, watcher: Watcher) -> str:
         """VM.suspend writes the guest's memory to a suspend VDI (libxl_domain_suspend, the
@@ -352,7 +463,7 @@ class Life:
     def boots(self) -> list[str]:
         """The boot ids of the guest's banners so far, in order."""
         seen: list[str] = []
-        for b in re.findall(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-UP[^\n]* boot=(\w+)",
+        for b in re.findall(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-UP[^\n]* boot=(\w+)",
                             self.console.text()):
             if b not in seen:
                 seen.append(b)
@@ -461,7 +572,7 @@ class Life:
                               f"resident_on={snap['resident_on']}")
         if self.vbd and x.VBD.get_currently_attached(self.vbd):
             raise CheckFailed("VBD still attached after clean_shutdown")
-        honoured = self.console.wait(rf"REALXEN-GUESTLOG {self.uuid} REALXEN-GUEST-POWEROFF", 10)
+        honoured = self.console.wait(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-POWEROFF", 10)
         return ("clean_shutdown: event.from saw Halted"
                 + ("; the guest ran its poweroff" if honoured else
                    "; (the guest's poweroff line did not reach its console log)"))
@@ -500,7 +611,7 @@ def check(url: str, user: str, password: str, console: Console) -> str:
         watcher = Watcher(x, life.vm)
         for step in (lambda: life.start(watcher), life.banner, life.guest_devices, life.hotplug,
                      lambda: life.suspend_resume(watcher), life.checkpoint, life.metrics,
-                     lambda: life.live_changes(watcher), life.reboots,
+                     lambda: life.live_changes(watcher), life.reboots, life.pool_migrate,
                      lambda: life.shutdown(watcher), lambda: life.revert(watcher),
                      life.destroy):
             done.append(step())

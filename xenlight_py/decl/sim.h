@@ -12,6 +12,8 @@ typedef struct xlsim_host_config {
     int dom0_vcpus;
     unsigned shutdown_delay_ms;
     unsigned balloon_kb_per_s;
+    int scheduler;
+    int shadow_paging;
     ...;
 } xlsim_host_config;
 

@@ -29,6 +29,12 @@ typedef struct xlsim_host_config {
     int dom0_vcpus;           /* default 4 */
     unsigned shutdown_delay_ms; /* default delay before a guest answers a shutdown request (200) */
     unsigned balloon_kb_per_s;  /* ballooning speed towards the target (default 4 GiB/s) */
+    int scheduler;            /* Pool-0's scheduler: LIBXL_SCHEDULER_CREDIT (5, default) or
+                                 _CREDIT2 (6, Xen 4.17's own default) */
+    int shadow_paging;        /* 1 (default): the hypervisor has shadow paging, which a PV
+                                 guest's log-dirty mode (live migration) needs; 0: built
+                                 without it (Debian's Xen 4.17), a live save of a PV guest
+                                 fails before anything is sent, the guest untouched */
 } xlsim_host_config;
 
 /* Fill *cfg with the defaults above. */

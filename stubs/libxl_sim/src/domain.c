@@ -363,7 +363,7 @@ static void write_back(libxl_domain_config *dc, const struct plan *p)
     dc->b_info.max_vcpus = (int)p->max_vcpus;
     dc->b_info.max_memkb = p->static_max_kb;
     dc->b_info.target_memkb = p->target_kb;
-    dc->b_info.sched_params.sched = LIBXL_SCHEDULER_CREDIT;
+    dc->b_info.sched_params.sched = (libxl_scheduler)xlsim__S->cfg.scheduler;
     for (uint32_t i = 0; i < p->nnics; i++) {
         dc->nics[i].devid = p->nic[i].devid;
         memcpy(dc->nics[i].mac, p->nic[i].mac, 6);

@@ -163,6 +163,17 @@ int libxl_domain_suspend(libxl_ctx *ctx, uint32_t domid, int fd, int flags,
         xlsim__settle(d, xlsim__now());
         rc = xlsim__suspendable(d, domid);
         serial = d->serial;
+        if (!rc && (flags & LIBXL_SUSPEND_LIVE) && d->type == LIBXL_DOMAIN_TYPE_PV &&
+            !xlsim__S->cfg.shadow_paging) {
+            /* libxc's first step of a live save: log-dirty mode, which a PV guest gets
+             * from shadow paging only; Xen answers EOPNOTSUPP, libxc reports EINVAL. */
+            xlsim__log(XTL_ERROR, EINVAL, "Failed to enable logdirty: 95,22,0 (22 = Invalid "
+                       "argument): Internal error");
+            xlsim__log(XTL_ERROR, EINVAL, "Save failed (22 = Invalid argument): Internal error");
+            LOGD(ERROR, domid, "saving domain: domain did not respond to suspend request: "
+                 "Invalid argument");
+            rc = ERROR_GUEST_TIMEDOUT;
+        }
     }
     xlsim__unlock_ctx(ctx);
     /* The stream (stream.c) suspends the guest on the way: after the pre-copy rounds

@@ -1,16 +1,19 @@
 /*
- * sched.c: per-domain scheduler parameters. The simulated host runs Xen's credit
- * scheduler in its one cpupool: weight (1..65535, default 256) and cap (percent of
- * one pCPU, 0 = uncapped, at most 100 per vCPU), checked as libxl's credit setter
- * does. A cap bounds the simulated load of the domain's vCPUs (state.c accrual).
+ * sched.c: per-domain scheduler parameters. The simulated host runs Xen's credit (or,
+ * configured so, credit2) scheduler in its one cpupool: weight (1..65535, default 256)
+ * and cap (percent of one pCPU, 0 = uncapped, at most 100 per vCPU), checked as libxl's
+ * setters for both do. A cap bounds the simulated load of the domain's vCPUs (state.c
+ * accrual).
  */
 #include "sim_internal.h"
 
 int xlsim__sched_resolve(const libxl_domain_sched_params *p, uint32_t max_vcpus,
                          uint32_t *weight, uint32_t *cap)
 {
-    if (p->sched != LIBXL_SCHEDULER_UNKNOWN && p->sched != LIBXL_SCHEDULER_CREDIT) {
-        LOG(ERROR, "scheduler %d is not the cpupool's scheduler (credit)", (int)p->sched);
+    int pool_sched = xlsim__S->cfg.scheduler;
+    if (p->sched != LIBXL_SCHEDULER_UNKNOWN && (int)p->sched != pool_sched) {
+        LOG(ERROR, "scheduler %d is not the cpupool's scheduler (%d)", (int)p->sched,
+            pool_sched);
         return ERROR_INVAL;
     }
     if (p->weight != LIBXL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT &&
@@ -45,7 +48,7 @@ int libxl_domain_sched_params_get(libxl_ctx *ctx, uint32_t domid,
     }
     if (!rc) {
         libxl_domain_sched_params_init(params);
-        params->sched = LIBXL_SCHEDULER_CREDIT;
+        params->sched = (libxl_scheduler)xlsim__S->cfg.scheduler;
         params->weight = (int)d->sched_weight;
         params->cap = (int)d->sched_cap;
     }
@@ -83,7 +86,8 @@ void libxl_sched_credit_params_init(libxl_sched_credit_params *p) { memset(p, 0,
 
 /* Xen 4.17's credit defaults (sched_credit_tslice_ms=30, sched_ratelimit_us=1000,
  * vcpu_migration_delay=0) for the one pool; another poolid fails as xc does for a pool
- * that does not exist (ERROR_FAIL, logged). */
+ * that does not exist (ERROR_FAIL, logged), and so does a pool that runs credit2 (Xen
+ * refuses the credit sysctl for another scheduler's pool: EINVAL). */
 int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
                                   libxl_sched_credit_params *scinfo)
 {
@@ -91,6 +95,9 @@ int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
     int rc = xlsim__fault("libxl_sched_credit_params_get");
     if (!rc && poolid != 0) {
         xlsim__log(XTL_ERROR, ENOENT, "getting Credit scheduler parameters");
+        rc = ERROR_FAIL;
+    } else if (!rc && xlsim__S->cfg.scheduler != LIBXL_SCHEDULER_CREDIT) {
+        xlsim__log(XTL_ERROR, EINVAL, "getting Credit scheduler parameters");
         rc = ERROR_FAIL;
     }
     if (!rc) {

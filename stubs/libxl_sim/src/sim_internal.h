@@ -47,7 +47,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 6
+#define XLSIM_STATE_VERSION 8
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */

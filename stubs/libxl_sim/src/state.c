@@ -70,6 +70,8 @@ void xlsim_host_config_default(xlsim_host_config *cfg)
     cfg->dom0_vcpus = 4;
     cfg->shutdown_delay_ms = 200;
     cfg->balloon_kb_per_s = 4U * 1024 * 1024;
+    cfg->scheduler = LIBXL_SCHEDULER_CREDIT;
+    cfg->shadow_paging = 1;
 }
 
 int xlsim__check_config(const xlsim_host_config *c)
@@ -96,6 +98,15 @@ int xlsim__check_config(const xlsim_host_config *c)
     }
     if (c->dom0_vcpus < 1 || c->dom0_vcpus > XLSIM_MAX_VCPUS) {
         LOG(ERROR, "dom0_vcpus %d out of range 1..%d", c->dom0_vcpus, XLSIM_MAX_VCPUS);
+        return ERROR_INVAL;
+    }
+    if (c->scheduler != LIBXL_SCHEDULER_CREDIT && c->scheduler != LIBXL_SCHEDULER_CREDIT2) {
+        LOG(ERROR, "scheduler %d is neither credit (%d) nor credit2 (%d)", c->scheduler,
+            LIBXL_SCHEDULER_CREDIT, LIBXL_SCHEDULER_CREDIT2);
+        return ERROR_INVAL;
+    }
+    if (c->shadow_paging != 0 && c->shadow_paging != 1) {
+        LOG(ERROR, "shadow_paging must be 0 or 1");
         return ERROR_INVAL;
     }
     if (c->balloon_kb_per_s == 0) {

@@ -1,7 +1,8 @@
 /*
  * topology.c: cpupools, CPU and NUMA topology, and a domain's device lists.
  *
- * The simulated host has one cpupool, Pool-0 (id 0, credit scheduler, every CPU), as a
+ * The simulated host has one cpupool, Pool-0 (id 0, every CPU; the configured scheduler,
+ * credit unless the host is configured as Xen 4.17's default, credit2), as a
  * Xen host where no cpupool was created. Its CPUs: nr_nodes sockets, one NUMA node each,
  * cores_per_socket * threads_per_core CPUs per socket (the numbers libxl_get_physinfo
  * reports). Memory is split evenly between the nodes; distances are 10 (local) and 20.
@@ -38,7 +39,7 @@ static void pool0(libxl_cpupoolinfo *info)
     libxl_cpupoolinfo_init(info);
     info->poolid = 0;
     info->pool_name = xlsim__strdup("Pool-0");  /* libxl_cpupoolid_to_name's name for 0 */
-    info->sched = LIBXL_SCHEDULER_CREDIT;
+    info->sched = (libxl_scheduler)S->cfg.scheduler;
     for (int i = 0; i < XLSIM_SLOTS; i++)
         if (S->dom[i].in_use && S->dom[i].cpupool == 0)
             n_dom++;

@@ -56,17 +56,22 @@ fi
 ) &
 relay=$!
 
+# The downtime of the host check's VM.pool_migrate, as dom0 sees the domains (a
+# REALXEN-MIGRATION line when it is over).
+python3 /realxen/downtime.py &
+downtime=$!
+
 # This dom0 is a throwaway test machine: its generated admin password goes to the host.
 pw=$(cat "$DB.root-password" 2>/dev/null)
 # Listen for the host's verdict before announcing readiness, so it cannot be lost.
 timeout "$VERDICT_WAIT" nc -l -p "$CTL" >/tmp/host-verdict &
 listener=$!
-wait_listen "$CTL" 10 "$listener" || { echo "cannot listen on $CTL"; kill "$server" "$relay"; exit 1; }
+wait_listen "$CTL" 10 "$listener" || { echo "cannot listen on $CTL"; kill "$server" "$relay" "$downtime"; exit 1; }
 echo "REALXEN-XENAPI-READY port=$PORT ctl=$CTL user=root password=$pw"
 wait "$listener"
 verdict=$(head -n 1 /tmp/host-verdict)
 echo "REALXEN-XENAPI-HOST ${verdict:-no answer from the host}"
-kill "$relay" 2>/dev/null
+kill "$relay" "$downtime" 2>/dev/null
 kill "$server" 2>/dev/null
 wait "$server" 2>/dev/null
 echo "  server log (errors and libxl lines):"
