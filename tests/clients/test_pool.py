@@ -116,6 +116,15 @@ def test_master_killed_a_slave_takes_over(pool):
                              "tags": []})
     xc = c.local_session(password).xenapi
     _wait(lambda: net in xc.network.get_all(), 10, "the new master's write on a slave")
+    # emergency_reset_master on the other slave: the new master's address is accepted, the
+    # dead one's is a slave's (named so), an unknown one is refused
+    xc.pool.emergency_reset_master(b.address)
+    with pytest.raises(XenAPI.Failure) as err:
+        xc.pool.emergency_reset_master(a.address)
+    assert err.value.details == ["HOST_IS_SLAVE", b.address]
+    with pytest.raises(XenAPI.Failure) as err:
+        xc.pool.emergency_reset_master("192.0.2.1")
+    assert err.value.details == ["INVALID_VALUE", "master_address", "192.0.2.1"]
     # the dead master stops being live once its lease ran out
     _wait(lambda: not _live(xn, hosts[a.address]), 3 * LEASE + 5, "old master not live")
     print(f"emergency_transition_to_master answered {took * 1000:.0f} ms after SIGKILL")

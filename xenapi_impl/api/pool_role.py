@@ -277,6 +277,26 @@ async def designate_new_master(ctx: Context, host: str) -> None:
     await role.hand_over(host)
 
 
+@implements("pool.emergency_reset_master")
+async def emergency_reset_master(ctx: Context, master_address: str) -> None:
+    """xapi rewrites a slave's pool.conf to the given master and restarts. Here a slave follows
+    pool.master in the database it shares, so there is nothing to rewrite: the call checks,
+    on what this host has caught up with, that `master_address` is the master's. Another
+    host's address answers HOST_IS_SLAVE [the master's address], an unknown one
+    INVALID_VALUE; this host's own slave state is left as it is."""
+    services = ctx.services
+    catch_up = getattr(services.store, "catch_up", None)
+    if catch_up is not None:
+        await catch_up()
+    role = role_of(services)
+    named = [ref for ref, h in services.store.records("host").items()
+             if master_address in (h["address"], h["hostname"], h["name_label"])]
+    if not named:
+        raise XenAPIError("INVALID_VALUE", "master_address", master_address)
+    if role.master_ref() not in named:
+        raise XenAPIError("HOST_IS_SLAVE", role.master_address())
+
+
 @implements("pool.recover_slaves")
 async def recover_slaves(ctx: Context) -> list[str]:
     """Slaves read pool.master from the database they share, so they follow a new master by
