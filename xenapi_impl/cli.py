@@ -146,6 +146,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between metrics rounds (VM/host/device metrics, /rrd_updates)")
     s.add_argument("--plugin-dir", default="/etc/xapi.d/plugins", metavar="DIR",
                    help="dom0 plugins host.call_plugin runs (default /etc/xapi.d/plugins)")
+    s.add_argument("--manage-host-config", action="store_true",
+                   help="host settings (time zone, NTP, clock, hostname, ssh) are made with "
+                        "timedatectl, hostnamectl and systemctl (a dom0); default: recorded "
+                        "only")
     s.add_argument("--manage-host-network", action="store_true",
                    help="VLAN/Bond/tunnel messages make and remove the real Linux devices "
                         "with ip link (a dom0); default: records only")
@@ -447,8 +451,9 @@ async def _serve(args: argparse.Namespace) -> int:
     services.address = args.address or _default_address(args)
     services.host_name = args.name or ""
     services.state_base = state
-    from .hostconfig import Recorder
-    services.host_config = Recorder(state + ".hostconfig.json")
+    from .hostconfig import Recorder, SystemTools
+    kind = SystemTools if args.manage_host_config else Recorder
+    services.host_config = kind(state + ".hostconfig.json")
     from .api.host_config import expire_ssh
     services.periodic_jobs.append(expire_ssh)
     services.db_url = db

@@ -9,8 +9,9 @@ when given a path, in a JSON journal (so it survives a restart and a test drivin
 server process can see what reached the host). The simulated host's clock follows
 `host.set_servertime` through `now()`; no NTP client runs for it (its servers are reported
 unreachable, its clock not synchronised); nothing of the machine is read or written.
-A dom0 implementation would run the system's tools here (timedatectl, chronyc, hostnamectl,
-systemctl, the firewall); it is not written yet (README: "Host configuration").
+On a dom0 (`xenapi-server serve --manage-host-config`), `SystemTools` records likewise and
+makes the settings systemd's tools can change take effect: time zone, NTP on/off, the clock,
+the hostname, sshd (timedatectl, hostnamectl, systemctl); the others are recorded only.
 """
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import subprocess
 import tempfile
 from typing import Any, Protocol
+
+from .errors import XenAPIError
 
 
 class HostConfig(Protocol):
@@ -54,8 +58,11 @@ class Recorder:
             self.applied = [(s, v) for s, v in saved.get("applied", [])]
             self.clock_offset = float(saved.get("clock_offset", 0.0))
 
+    #: the host's clock is simulated (an offset kept here), not the machine's
+    simulated_clock = True
+
     def apply(self, setting: str, value: Any) -> None:
-        if setting == "servertime":
+        if setting == "servertime" and self.simulated_clock:
             when = value if isinstance(value, _dt.datetime) else _dt.datetime.fromisoformat(value)
             self.clock_offset = (when - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
         self.applied.append((setting, _plain(value)))
@@ -89,6 +96,57 @@ class Recorder:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+#: how long a system tool may take before the setting is refused
+TOOL_TIMEOUT = 30.0
+
+
+class SystemTools(Recorder):
+    """dom0: each setting systemd's tools know is made on the machine first (a tool that fails
+    refuses the setting: INTERNAL_ERROR with its message, nothing recorded), then recorded."""
+
+    simulated_clock = False
+
+    def __init__(self, journal: str | None = None, ssh_unit: str = "sshd") -> None:
+        super().__init__(journal)
+        self.ssh_unit = ssh_unit
+
+    def commands(self, setting: str, value: Any) -> list[list[str]]:
+        """The commands that make `setting` take `value` (none: recorded only)."""
+        if setting == "timezone":
+            return [["timedatectl", "set-timezone", str(value)]]
+        if setting == "ntp":
+            return [["timedatectl", "set-ntp", "false" if value["mode"] == "Disabled" else "true"]]
+        if setting == "servertime":
+            when = value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            return [["timedatectl", "set-time", when]]
+        if setting == "hostname":
+            return [["hostnamectl", "set-hostname", str(value)]]
+        if setting == "ssh":
+            verb = "enable" if value["enabled"] else "disable"
+            return [["systemctl", verb, "--now", self.ssh_unit]]
+        return []
+
+    def apply(self, setting: str, value: Any) -> None:
+        for argv in self.commands(setting, value):
+            _run(argv)
+        super().apply(setting, value)
+
+    def ntp_synchronized(self) -> bool:
+        out = _run(["timedatectl", "show", "--property=NTPSynchronized", "--value"])
+        return out.strip() == "yes"
+
+
+def _run(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise XenAPIError("INTERNAL_ERROR", f"{argv[0]}: {exc}") from None
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+        raise XenAPIError("INTERNAL_ERROR", f"{' '.join(argv)}: {why}")
+    return done.stdout
 
 
 def _plain(value: Any) -> Any:
