@@ -13,6 +13,8 @@ import uuid as _uuid
 import threading
 import time
 import weakref
+from collections import deque
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import _log
@@ -37,6 +39,9 @@ _DOMID_MAX = 0x7FEF
 
 
 _from_record = DomainInfo._from_record
+# DomainInfo built without a Python frame (what _from_record does, inlined in the hot calls)
+_new_object = object.__new__
+_set_record = DomainInfo._r.__set__     # type: ignore[attr-defined]  # the slot's C setter
 _log_tls = _log.tls
 
 
@@ -382,7 +387,9 @@ class Context:
             raise self._error(rc, "libxl_domain_info", _log.since(seq),
                               f"domain {domid} does not exist"
                               if rc == ERROR_DOMAIN_NOTFOUND else None)
-        return _from_record(_unpack_dominfo(buf))
+        info = _new_object(DomainInfo)
+        _set_record(info, _unpack_dominfo(buf))
+        return info
 
     def _new_scratch(self) -> tuple[bytearray, Any]:
         # One scratch record per thread and context: domain_info is the hottest call.
@@ -408,7 +415,11 @@ class Context:
             raise self._error(n, "libxl_list_domain", lines)
         try:
             raw = ffi.buffer(out[0], n * _DOMINFO.size)
-            return list(map(_from_record, _DOMINFO.iter_unpack(raw)))
+            # C-level loops only (no Python frame per domain): n empty DomainInfo, then
+            # each gets its record through the slot's setter
+            infos = list(map(_new_object, repeat(DomainInfo, n)))
+            deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
+            return infos
         finally:
             lib.free(out[0])
 
