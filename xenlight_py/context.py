@@ -61,6 +61,22 @@ def _as_fd(target: Any) -> int | None:
     return fd
 
 
+_CPU_SETS: dict[bytes, frozenset[int]] = {}
+_CPU_SETS_MAX = 4096
+
+
+def _cpu_set(data: bytes) -> frozenset[int]:
+    """The CPUs a libxl_bitmap's bytes hold. Memoized: a host has few distinct affinities and
+    list_vcpus converts two per vCPU (bit by bit that was most of a 1,000-domain read)."""
+    got = _CPU_SETS.get(data)
+    if got is None:
+        if len(_CPU_SETS) >= _CPU_SETS_MAX:
+            _CPU_SETS.clear()
+        bits = int.from_bytes(data, "little")
+        got = _CPU_SETS[data] = frozenset(i for i in range(bits.bit_length()) if bits >> i & 1)
+    return got
+
+
 def _check_domid(domid: int) -> int:
     if not isinstance(domid, int) or isinstance(domid, bool) or not 0 <= domid <= _DOMID_MAX:
         raise invalid(f"domid {domid!r} is not a valid domain id (0..{_DOMID_MAX})")
@@ -976,8 +992,7 @@ class Context:
     def _bitmap_set(self, bm: Any) -> frozenset[int]:
         if bm.map == self._ffi.NULL:
             return frozenset()
-        data = self._ffi.buffer(bm.map, bm.size)[:]
-        return frozenset(i for i in range(len(data) * 8) if data[i >> 3] >> (i & 7) & 1)
+        return _cpu_set(self._ffi.buffer(bm.map, bm.size)[:])
 
     def _fill_config(self, d: Any, cfg: DomainConfig) -> None:
         ffi, lib, dup = self._ffi, self._lib, self._dup
