@@ -13,6 +13,8 @@ import uuid as _uuid
 import threading
 import time
 import weakref
+from collections import deque
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import _log
@@ -37,6 +39,9 @@ _DOMID_MAX = 0x7FEF
 
 
 _from_record = DomainInfo._from_record
+# DomainInfo built without a Python frame (what _from_record does, inlined in the hot calls)
+_new_object = object.__new__
+_set_record = DomainInfo._r.__set__     # type: ignore[attr-defined]  # the slot's C setter
 _log_tls = _log.tls
 
 
@@ -54,6 +59,22 @@ def _as_fd(target: Any) -> int | None:
     if not isinstance(fd, int) or fd < 0:
         raise invalid(f"{target!r} is not an open file descriptor")
     return fd
+
+
+_CPU_SETS: dict[bytes, frozenset[int]] = {}
+_CPU_SETS_MAX = 4096
+
+
+def _cpu_set(data: bytes) -> frozenset[int]:
+    """The CPUs a libxl_bitmap's bytes hold. Memoized: a host has few distinct affinities and
+    list_vcpus converts two per vCPU (bit by bit that was most of a 1,000-domain read)."""
+    got = _CPU_SETS.get(data)
+    if got is None:
+        if len(_CPU_SETS) >= _CPU_SETS_MAX:
+            _CPU_SETS.clear()
+        bits = int.from_bytes(data, "little")
+        got = _CPU_SETS[data] = frozenset(i for i in range(bits.bit_length()) if bits >> i & 1)
+    return got
 
 
 def _check_domid(domid: int) -> int:
@@ -382,7 +403,9 @@ class Context:
             raise self._error(rc, "libxl_domain_info", _log.since(seq),
                               f"domain {domid} does not exist"
                               if rc == ERROR_DOMAIN_NOTFOUND else None)
-        return _from_record(_unpack_dominfo(buf))
+        info = _new_object(DomainInfo)
+        _set_record(info, _unpack_dominfo(buf))
+        return info
 
     def _new_scratch(self) -> tuple[bytearray, Any]:
         # One scratch record per thread and context: domain_info is the hottest call.
@@ -408,7 +431,11 @@ class Context:
             raise self._error(n, "libxl_list_domain", lines)
         try:
             raw = ffi.buffer(out[0], n * _DOMINFO.size)
-            return list(map(_from_record, _DOMINFO.iter_unpack(raw)))
+            # C-level loops only (no Python frame per domain): n empty DomainInfo, then
+            # each gets its record through the slot's setter
+            infos = list(map(_new_object, repeat(DomainInfo, n)))
+            deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
+            return infos
         finally:
             lib.free(out[0])
 
@@ -965,8 +992,7 @@ class Context:
     def _bitmap_set(self, bm: Any) -> frozenset[int]:
         if bm.map == self._ffi.NULL:
             return frozenset()
-        data = self._ffi.buffer(bm.map, bm.size)[:]
-        return frozenset(i for i in range(len(data) * 8) if data[i >> 3] >> (i & 7) & 1)
+        return _cpu_set(self._ffi.buffer(bm.map, bm.size)[:])
 
     def _fill_config(self, d: Any, cfg: DomainConfig) -> None:
         ffi, lib, dup = self._ffi, self._lib, self._dup

@@ -37,6 +37,8 @@ KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
 SECTOR = 512            # Linux block statistics count 512-byte sectors
 MiB = 1 << 20
 XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
+# the classes _vm_of reads: while none changed, the previous round's VMs are still right
+_TOPOLOGY = frozenset({"VM", "VBD", "VIF", "VDI", "SR"})
 
 
 @dataclass
@@ -50,6 +52,8 @@ class _Vm:
     vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
     srs: dict[str, str] = field(default_factory=dict)       # vdev -> its VDI's SR uuid
     vcpus: int = 0                                          # vCPUs it started with
+    # its data sources for a vCPU count, all NaN (kept while the VM is unchanged)
+    sources: tuple[int, dict[Key, float]] | None = None
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
+        self._vms: tuple[int, dict[int, _Vm]] | None = None  # store generation, its VMs
         self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
         self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
@@ -162,7 +167,11 @@ class Monitor:
         self.ticked = asyncio.Event()
 
     def _running_vms(self) -> dict[int, _Vm]:
+        """The VMs running here (never changed once returned: a later round may reuse it)."""
         store = self.services.store
+        generation = store.generation
+        if self._vms is not None and not store.changes_since(self._vms[0], _TOPOLOGY):
+            return self._vms[1]     # a round writes metrics only: usually nothing to redo
         host = self.services.host_ref
         out: dict[int, _Vm] = {}
         for ref, rec in store.records("VM").items():
@@ -170,6 +179,7 @@ class Monitor:
                 continue
             vm = self._vm_of(ref, rec)
             out[vm.domid] = vm
+        self._vms = (generation, out)
         return out
 
     def _vm_of(self, ref: str, rec: Any) -> _Vm:
@@ -338,8 +348,11 @@ class Monitor:
         u = vm.uuid
         memory = info.current_memkb * 1024
         # every source is listed even before it has a value (rates need two readings)
-        for k in self._sources(vm, info.vcpu_online):
-            series[k] = NAN
+        sources = vm.sources
+        if sources is None or sources[0] != info.vcpu_online:
+            sources = vm.sources = (info.vcpu_online,
+                                    dict.fromkeys(self._sources(vm, info.vcpu_online), NAN))
+        series.update(sources[1])
         series[("vm", u, "memory")] = float(memory)
         for i, x in util.items():
             series[("vm", u, f"cpu{i}")] = x
