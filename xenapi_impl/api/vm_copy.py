@@ -8,6 +8,7 @@ fails after a disk was made, the disks made so far are destroyed again: no half 
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as _dt
 import logging
@@ -28,6 +29,9 @@ from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_
 log = logging.getLogger(__name__)
 
 #: configuration a new VM takes from its source; everything else starts fresh
+#: how long a failed checkpoint waits for the domain pump's own record of the death
+VANISH_WAIT = 30.0
+
 CONFIG_FIELDS = (
     "name_description", "user_version", "is_a_template", "affinity", "memory_overhead",
     "memory_static_max", "memory_dynamic_max", "memory_dynamic_min", "memory_static_min",
@@ -309,7 +313,24 @@ async def checkpoint(ctx: Context, vm: str, new_name: str) -> str:
             # its domain goes and the VM is recorded Halted (the error says why)
             from .vm import guest_vanished
             await hypervisor(ctx).destroy(stuck[0])
-            await guest_vanished(ctx.services, vm, stuck[0])
+            await _record_vanished(ctx, vm, stuck[0], guest_vanished)
+
+
+async def _record_vanished(ctx: Context, vm: str, domid: int,
+                           guest_vanished: Callable[..., Awaitable[None]]) -> None:
+    """Record the VM Halted after its domain went; the domain pump may be doing the same for
+    the same death (its hard_shutdown in progress): then wait until it has (the record no
+    longer names the domain), so the caller's error comes with a true record."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + VANISH_WAIT
+    while True:
+        try:
+            await guest_vanished(ctx.services, vm, domid)
+            return
+        except XenAPIError as exc:
+            if exc.code != "OTHER_OPERATION_IN_PROGRESS" or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
 
 
 @implements("VM.revert")
