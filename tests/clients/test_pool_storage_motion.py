@@ -1,0 +1,203 @@
+"""Storage motion inside the pool (api/vdi_motion.py), through the real path: three
+`xenapi-server` processes on a real PostgreSQL, the official SDK.
+
+What it proves: VM.migrate_send with a vdi_map moves a running VM from B to C with its disk
+copied from B's local SR to C's (the data identical, holes kept, the VBD on the new VDI, the
+old VDI and its image gone, the VM running on C only); VDI.pool_migrate moves the disk of a
+running VM to another SR of its own host; the refusals are exact and change nothing; a fault
+before the commit (making the copy, or restoring the memory after the copy) leaves the VM
+running on B with its original disk and no copy behind."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from poolhosts import local_sr, pool, with_disk  # noqa: F401
+from test_pool_migrate import connect, copies, details, running_vm, arm, wait_task
+from vm_records import vm_create_record
+
+MiB = 1 << 20
+#: (offset, bytes) written into the disk before it moves: data at its start, middle, end
+PATTERN = [(0, b"boot sector " * 100), (5 * MiB + 7, os.urandom(3 * MiB)),
+           (64 * MiB - 4096, b"\xa5" * 4096)]
+
+
+def image(host, x, vdi: str) -> pathlib.Path:
+    """The image file of `vdi` in the file SRs under the host's directory."""
+    loc = x.VDI.get_location(vdi)
+    found = [p for p in host.work.rglob(loc + ".img")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def write_pattern(path: pathlib.Path) -> None:
+    with open(path, "r+b") as f:
+        for off, data in PATTERN:
+            f.seek(off)
+            f.write(data)
+
+
+def assert_pattern(path: pathlib.Path) -> None:
+    assert path.stat().st_size == 64 * MiB
+    with open(path, "rb") as f:
+        for off, data in PATTERN:
+            f.seek(off)
+            assert f.read(len(data)) == data, off
+        f.seek(MiB * 20)
+        assert f.read(MiB) == bytes(MiB)          # untouched parts read as zeros
+    # holes stay holes: far less than the 64 MiB is allocated
+    assert path.stat().st_blocks * 512 < 16 * MiB
+
+
+def disky_vm(x, host: str, sr: str) -> tuple[str, str]:
+    vm = x.VM.create(vm_create_record("disk mover"))
+    vdi = with_disk(x, vm, sr)
+    return vm, vdi
+
+
+def test_migrate_send_copies_a_local_disk_to_the_destinations_sr(pool):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B, C = hosts[b.address], hosts[c.address]
+    local_b, local_c = local_sr(x, B), local_sr(x, C)
+    vm, vdi = disky_vm(x, B, local_b)
+    old_image = image(b, x, vdi)
+    write_pattern(old_image)
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+    # without a map C cannot see the disk; with one it can go
+    assert details(x.VM.assert_can_migrate, vm, dest, True, {}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_b]
+    x.VM.assert_can_migrate(vm, dest, True, {vdi: local_c}, {}, {})
+    task = x.Async.VM.migrate_send(vm, dest, True, {vdi: local_c}, {}, {})
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "success", rec
+
+    assert x.VM.get_resident_on(vm) == C and x.VM.get_power_state(vm) == "Running"
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    vbd, = x.VM.get_VBDs(vm)
+    new = x.VBD.get_VDI(vbd)
+    assert new != vdi
+    assert x.VDI.get_SR(new) == local_c
+    assert x.VBD.get_currently_attached(vbd)
+    assert x.VDI.get_virtual_size(new) == str(64 * MiB)
+    assert vdi not in x.VDI.get_all()                    # the old VDI is gone, its image too
+    assert not old_image.exists()
+    assert_pattern(image(c, x, new))
+    assert x.VM.get_current_operations(vm) == {}
+    assert "migrate_send" in x.VM.get_allowed_operations(vm)
+    # it runs on: a plain migration back to B with a map to B's SR
+    x.VM.migrate_send(vm, x.host.migrate_receive(B, net, {}), True, {new: local_b}, {}, {})
+    back = x.VBD.get_VDI(vbd)
+    assert x.VM.get_resident_on(vm) == B and x.VDI.get_SR(back) == local_b
+    assert_pattern(image(b, x, back))
+    assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+    x.VM.hard_shutdown(vm)
+
+
+def shared_sr(x, host: str, path) -> str:
+    path.mkdir()
+    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
+
+
+def test_vdi_pool_migrate_moves_a_running_vms_disk(pool, tmp_path):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B = hosts[b.address]
+    local_b = local_sr(x, B)
+    shared = shared_sr(x, hosts[a.address], tmp_path / "shared")
+    vm, vdi = disky_vm(x, B, local_b)
+    write_pattern(image(b, x, vdi))
+    # not the disk of a running VM
+    assert details(x.VDI.pool_migrate, vdi, shared, {}) == ["VDI_NEEDS_VM_FOR_MIGRATE", vdi]
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    new = x.VDI.pool_migrate(vdi, shared, {})
+    assert x.VDI.get_SR(new) == shared
+    vbd, = x.VM.get_VBDs(vm)
+    assert x.VBD.get_VDI(vbd) == new and x.VBD.get_currently_attached(vbd)
+    assert x.VM.get_resident_on(vm) == B and x.VM.get_power_state(vm) == "Running"
+    assert copies(b, uuid) == 1
+    assert vdi not in x.VDI.get_all()
+    assert_pattern(tmp_path / "shared" / (x.VDI.get_location(new) + ".img"))
+    x.VM.hard_shutdown(vm)
+
+
+def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    A, B, C = hosts[a.address], hosts[b.address], hosts[c.address]
+    local_a, local_b, local_c = local_sr(x, A), local_sr(x, B), local_sr(x, C)
+    vm, vdi = disky_vm(x, B, local_b)
+    old_image = image(b, x, vdi)
+    write_pattern(old_image)
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    domid = x.VM.get_domid(vm)
+    vdis = set(x.VDI.get_all())
+
+    def unchanged() -> None:
+        r = x.VM.get_record(vm)
+        assert (r["power_state"], r["resident_on"], r["domid"], r["current_operations"]) == (
+            "Running", B, domid, {})
+        vbd, = r["VBDs"]
+        assert x.VBD.get_VDI(vbd) == vdi
+        assert set(x.VDI.get_all()) == vdis               # no copy left behind
+        assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+        assert "(paused)" not in " ".join(
+            line for line in domains_of(b).splitlines() if uuid in line)
+        assert_pattern(old_image)
+
+    # a map to an SR the destination cannot see: A's local SR for C
+    assert details(x.VM.migrate_send, vm, {"host": C}, True, {vdi: local_a}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_a]
+    assert details(x.VM.assert_can_migrate, vm, {"host": C}, True, {vdi: local_a}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_a]
+    # a map to no SR
+    bad = "OpaqueRef:00000000-0000-0000-0000-000000000000"
+    assert details(x.VM.migrate_send, vm, {"host": C}, True, {vdi: bad}, {}, {}) == [
+        "HANDLE_INVALID", "SR", bad]
+    unchanged()
+
+    # the copy cannot be made: C's SR directory refuses new images
+    sr_dir = image(c, x, with_disk(x, x.VM.create(vm_create_record("probe")), local_c)).parent
+    vdis = set(x.VDI.get_all())
+    mode = sr_dir.stat().st_mode
+    sr_dir.chmod(0o555)
+    try:
+        if os.access(sr_dir, os.W_OK):
+            pytest.skip("running as root: a read-only directory does not refuse writes")
+        task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+        rec = wait_task(x, task, 120)
+    finally:
+        sr_dir.chmod(mode)
+    assert rec["status"] == "failure", rec
+    unchanged()
+
+    # the copy is made, then the memory cannot be restored on C: the copy goes again
+    arm(c, "libxl_domain_create_restore")
+    task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "failure", rec
+    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], rec["error_info"]
+    unchanged()
+    assert not [p for p in sr_dir.iterdir() if p.name.endswith(".img")
+                and p.name[:-4] not in {x.VDI.get_location(v) for v in vdis
+                                        if x.VDI.get_SR(v) == local_c}]
+
+    # after all that it moves
+    x.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+    vbd, = x.VM.get_VBDs(vm)
+    assert x.VM.get_resident_on(vm) == C
+    assert_pattern(image(c, x, x.VBD.get_VDI(vbd)))
+    x.VM.hard_shutdown(vm)
+
+
+def domains_of(host) -> str:
+    from poolhosts import domains
+    return domains(host)
