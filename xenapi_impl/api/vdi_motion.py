@@ -3,13 +3,14 @@ migrates (`VM.migrate_send` with a `vdi_map`, `VDI.pool_migrate`), as xapi's sto
 
 For each disk the map moves: a VDI is made on the target SR (on a host that has it plugged,
 the destination for a local SR), that host opens a receiver for it (`host.migrate_receive`
-with `options["vdi"]`: a TCP listener and a one-time token, as the memory's), and the host
-that reads the source image streams its data extents into it (holes stay holes); the
-receiver answers once the image is synced. The VM is paused meanwhile (no mirror: the guest
-cannot write to the image being copied) and stays paused until the memory has moved, so
-nothing it writes is lost. The VBDs are pointed at the new VDIs in the destination's commit
-(api/vm_migrate.py); then the source VDIs are destroyed. Before that commit any failure
-destroys the copies and lets the VM run on with its original disks.
+with `options["vdi"]`: a TCP listener and a one-time token, as the memory's), and the
+source host streams the disk's data extents into it (holes stay holes); the receiver
+answers once the image is synced. No mirror: the copy runs after the memory stream, while
+the domain is suspended on the source and restored paused on the destination and before
+the commit (xenlight_py.migrate_send's `before_commit`), so the guest writes nothing during
+it (the copy's time is part of the downtime). The VBDs are pointed at the new VDIs in the
+destination's commit (api/vm_migrate.py); then the source VDIs are destroyed. Before that
+commit any failure destroys the copies and the source's domain resumes with its disks.
 
 Stream: the header line (JSON, the token), then frames `offset:u64 length:u64 data`, ended
 by a frame of length 0; the receiver answers `OK\n` or `ERR <reason>\n`.
@@ -30,7 +31,7 @@ from ..store import NULL_REF
 from .context import Context
 from .host_agent import agent_for, sr_host
 from .internal_calls import call_as
-from .vdi_image import close_image, open_image, refresh_sizes
+from .vdi_image import close_image, refresh_sizes
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,10 @@ async def discard(ctx: Context, vdis: list[str]) -> None:
             log.warning("could not destroy VDI %s after a storage motion: %s", vdi, exc)
 
 
-async def copy_disks(ctx: Context, moved: dict[str, tuple[str, str]],
-                     made: dict[str, str]) -> None:
-    """A copy of each moved disk on its target SR, filled with its data: `made` gets
-    {vbd: new vdi} as they are made (for the caller to discard on failure)."""
+async def make_copies(ctx: Context, moved: dict[str, tuple[str, str]],
+                      made: dict[str, str]) -> None:
+    """An empty VDI for each moved disk on its target SR: `made` gets {vbd: new vdi} as
+    they are made (for the caller to discard on failure)."""
     store = ctx.services.store
     for vbd, (vdi, sr) in sorted(moved.items()):
         rec = store.get("VDI", vdi)
@@ -92,9 +93,19 @@ async def copy_disks(ctx: Context, moved: dict[str, tuple[str, str]],
             "other_config": rec["other_config"], "name_label": rec["name_label"],
             "name_description": rec["name_description"]}])
         made[vbd] = new
+
+
+async def fill_copies(ctx: Context, moved: dict[str, tuple[str, str]],
+                      made: dict[str, str]) -> None:
+    """Each moved disk's data streamed into its copy, by the host that has the copy's SR."""
+    from .vm_migrate import _management_network
+    store = ctx.services.store
+    for vbd, (vdi, sr) in sorted(moved.items()):
+        new = made[vbd]
         target = sr_host(ctx, sr)
+        target = ctx.services.host_ref if target == NULL_REF else target
         receiver = await _on_sr(ctx, sr, "host.migrate_receive", [
-            ctx.services.host_ref if target == NULL_REF else target, NULL_REF, {"vdi": new}])
+            target, _management_network(store, target), {"vdi": new}])
         await _send(ctx, vdi, receiver)
 
 
@@ -106,7 +117,7 @@ async def _send(ctx: Context, vdi: str, receiver: dict[str, str]) -> None:
         raise CopyFailed(f"cannot reach the disk's receiver: {exc}") from None
     try:
         sock.settimeout(STREAM_TIMEOUT)
-        drv, uuid, path = await open_image(ctx, vdi, writable=False)
+        drv, uuid, path = await _held_image(ctx, vdi)
         try:
             size = ctx.services.store.get("VDI", vdi)["virtual_size"]
             header = json.dumps({"token": receiver["token"]}).encode() + b"\n"
@@ -119,6 +130,17 @@ async def _send(ctx: Context, vdi: str, receiver: dict[str, str]) -> None:
         sock.close()
     if answer != "OK":
         raise CopyFailed(answer or "the receiver closed the stream")
+
+
+async def _held_image(ctx: Context, vdi: str) -> tuple[Any, str, str]:
+    """(driver, uuid, path) of a disk a stopped domain holds read-write (the source's
+    suspended one, the destination's restored one): attached as a migration's destination
+    attaches it (a handover: the holder keeps its attachment). Detach with `close_image`."""
+    from .pbd import attached_driver, call
+    rec = ctx.services.store.get("VDI", vdi)
+    drv = attached_driver(ctx, rec["SR"])
+    info = await call(ctx, drv.vdi_attach, rec["uuid"], True, handover=True)
+    return drv, rec["uuid"], info.pdev_path
 
 
 def _stream(sock: socket.socket, header: bytes, path: str, size: int) -> str:
@@ -163,7 +185,8 @@ def receiver_for(vdi: str) -> Any:
         try:
             sock.setblocking(True)
             sock.settimeout(STREAM_TIMEOUT)
-            drv, uuid, path = await open_image(ctx, vdi, writable=True)
+            # the incoming domain holds the copy already (restored paused, as a handover)
+            drv, uuid, path = await _held_image(ctx, vdi)
             try:
                 size = services.store.get("VDI", vdi)["virtual_size"]
                 await asyncio.to_thread(_fill, sock, path, size)

@@ -228,19 +228,11 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         await ctx.txn.commit()
         await _progress(ctx, 0.1)
         try:
-            if moved:
-                # the guest must not write to a disk being copied: paused until it has moved
-                await hypervisor(ctx).pause(rec["domid"])
-                try:
-                    await motion.copy_disks(ctx, moved, made)
-                except motion.CopyFailed as exc:
-                    raise XenAPIError("VM_MIGRATE_FAILED", vm, services.host_ref, host,
-                                      str(exc)) from None
-            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, made)
+            if moved:                   # the copies are filled before the commit (_move)
+                await motion.make_copies(ctx, moved, made)
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
         except BaseException:
             if moved:
-                with contextlib.suppress(Exception):
-                    await hypervisor(ctx).unpause(rec["domid"])
                 await motion.discard(ctx, list(made.values()))
             await _abandon(ctx, vm, op_ref)
             raise
@@ -322,7 +314,10 @@ async def _connect(address: str) -> socket.socket:
 
 
 async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
-                dest: dict[str, str] | None, vdis: dict[str, str]) -> None:
+                dest: dict[str, str] | None, moved: dict[str, tuple[str, str]],
+                vdis: dict[str, str]) -> None:
+    """`moved` {vbd: (vdi, sr)}: disks copied into `vdis` {vbd: new vdi} while both copies
+    of the domain are stopped, before the commit (a storage motion)."""
     from ..xen.hypervisor import MigrationError, MigrationUndefined
     services = ctx.services
     source = services.host_ref
@@ -345,7 +340,8 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
                   "source": source, "vdis": vdis}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
-        await hv.migrate_send(domid, sock, live)
+        fill = (lambda: motion.fill_copies(ctx, moved, vdis)) if moved else None
+        await hv.migrate_send(domid, sock, live, fill)
     except MigrationUndefined as exc:
         if not await _settle(ctx, vm, domid, op_ref, source):
             services.vm_devices[vm] = mine
