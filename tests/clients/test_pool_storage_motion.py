@@ -14,8 +14,8 @@ import pathlib
 
 import pytest
 
-from poolhosts import local_sr, pool, with_disk  # noqa: F401
-from test_pool_migrate import connect, copies, details, running_vm, arm, wait_task
+from poolhosts import domains, local_sr, pool, with_disk  # noqa: F401
+from test_pool_migrate import arm, connect, copies, details, wait_task
 from vm_records import vm_create_record
 
 MiB = 1 << 20
@@ -147,10 +147,11 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
             "Running", B, domid, {})
         vbd, = r["VBDs"]
         assert x.VBD.get_VDI(vbd) == vdi
-        assert set(x.VDI.get_all()) == vdis               # no copy left behind
+        extra = {v: x.VDI.get_record(v) for v in set(x.VDI.get_all()) - vdis}
+        assert set(x.VDI.get_all()) == vdis, extra        # no copy left behind
         assert copies(b, uuid) == 1 and copies(c, uuid) == 0
-        assert "(paused)" not in " ".join(
-            line for line in domains_of(b).splitlines() if uuid in line)
+        line, = [ln for ln in domains(b).splitlines() if uuid in ln]
+        assert line.split()[4][2:4] == "--", line         # neither paused nor suspended
         assert_pattern(old_image)
 
     # a map to an SR the destination cannot see: A's local SR for C
@@ -164,31 +165,23 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
         "HANDLE_INVALID", "SR", bad]
     unchanged()
 
-    # the copy cannot be made: C's SR directory refuses new images
-    sr_dir = image(c, x, with_disk(x, x.VM.create(vm_create_record("probe")), local_c)).parent
-    vdis = set(x.VDI.get_all())
-    mode = sr_dir.stat().st_mode
-    sr_dir.chmod(0o555)
-    try:
-        if os.access(sr_dir, os.W_OK):
-            pytest.skip("running as root: a read-only directory does not refuse writes")
+    # faults injected into C's and B's simulators: before the copy is filled (C cannot
+    # restore the memory), after it is filled but before the commit (B cannot rename its
+    # copy away), after the commit (C cannot unpause: the move is taken back, the VBD points
+    # at the original disk again)
+    for side, function in (("dest", "libxl_domain_create_restore"),
+                           ("source", "libxl_domain_rename"),
+                           ("dest", "libxl_domain_unpause")):
+        arm(c if side == "dest" else b, function)
         task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
         rec = wait_task(x, task, 120)
-    finally:
-        sr_dir.chmod(mode)
-    assert rec["status"] == "failure", rec["error_info"]
-    unchanged()
-
-    # the copy is made, then the memory cannot be restored on C: the copy goes again
-    arm(c, "libxl_domain_create_restore")
-    task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
-    rec = wait_task(x, task, 120)
-    assert rec["status"] == "failure", rec["error_info"]
-    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], rec["error_info"]
-    unchanged()
-    assert not [p for p in sr_dir.iterdir() if p.name.endswith(".img")
-                and p.name[:-4] not in {x.VDI.get_location(v) for v in vdis
-                                        if x.VDI.get_SR(v) == local_c}]
+        assert rec["status"] == "failure", (function, rec["error_info"])
+        assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], (function, rec["error_info"], vm, B, C)
+        unchanged()
+        images = {x.VDI.get_location(v) + ".img" for v in x.VDI.get_all()
+                  if x.VDI.get_SR(v) == local_c}
+        leftover = [p for p in c.work.rglob("*.img") if p.name not in images]
+        assert leftover == [], (function, leftover)
 
     # after all that it moves
     x.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
@@ -197,7 +190,3 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
     assert_pattern(image(c, x, x.VBD.get_VDI(vbd)))
     x.VM.hard_shutdown(vm)
 
-
-def domains_of(host) -> str:
-    from poolhosts import domains
-    return domains(host)

@@ -40,6 +40,8 @@ FRAME = struct.Struct(">QQ")
 
 class CopyFailed(Exception):
     """A disk could not be copied (the reason): the migration fails before its commit."""
+#: tries (0.2 s apart) to destroy a VDI still in use a moment after a failed motion
+DISCARD_TRIES = 25
 #: seconds either side waits for the other while a disk streams
 STREAM_TIMEOUT = 120.0
 
@@ -70,14 +72,23 @@ async def _on_sr(ctx: Context, sr: str, method: str, args: list[Any]) -> Any:
 async def discard(ctx: Context, vdis: list[str]) -> None:
     """Destroy VDIs (the copies of a failed motion, the originals of a done one); a failure
     is logged: the VM's state does not depend on it."""
+    from .vm_migrate import catch_up
     for vdi in vdis:
-        rec = ctx.services.store.get("VDI", vdi)
-        if rec is None:
-            continue
-        try:
-            await _on_sr(ctx, rec["SR"], "VDI.destroy", [vdi])
-        except XenAPIError as exc:
-            log.warning("could not destroy VDI %s after a storage motion: %s", vdi, exc)
+        # a destination taking its commit back may hold the copy a moment longer
+        for attempt in range(DISCARD_TRIES):
+            await catch_up(ctx.services)
+            rec = ctx.services.store.get("VDI", vdi)
+            if rec is None:
+                break
+            try:
+                await _on_sr(ctx, rec["SR"], "VDI.destroy", [vdi])
+                break
+            except XenAPIError as exc:
+                if exc.code != "VDI_IN_USE" or attempt == DISCARD_TRIES - 1:
+                    log.warning("could not destroy VDI %s after a storage motion: %s",
+                                vdi, exc)
+                    break
+                await asyncio.sleep(0.2)
 
 
 async def make_copies(ctx: Context, moved: dict[str, tuple[str, str]],

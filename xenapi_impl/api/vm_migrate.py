@@ -232,7 +232,8 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
                 await motion.make_copies(ctx, moved, made)
             await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
         except BaseException:
-            if moved:
+            if moved:                   # the VM runs here on its own disks: never the copies
+                await _repoint(services, {vbd: old for vbd, (old, _) in moved.items()})
                 await motion.discard(ctx, list(made.values()))
             await _abandon(ctx, vm, op_ref)
             raise
