@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import time
 
 import pytest
 
@@ -51,8 +52,8 @@ def assert_pattern(path: pathlib.Path) -> None:
     assert path.stat().st_blocks * 512 < 16 * MiB
 
 
-def disky_vm(x, host: str, sr: str) -> tuple[str, str]:
-    vm = x.VM.create(vm_create_record("disk mover"))
+def disky_vm(x, host: str, sr: str, memory_mib: int = 128) -> tuple[str, str]:
+    vm = x.VM.create(vm_create_record("disk mover", memory_mib=memory_mib))
     vdi = with_disk(x, vm, sr)
     return vm, vdi
 
@@ -182,6 +183,37 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
                   if x.VDI.get_SR(v) == local_c}
         leftover = [p for p in c.work.rglob("*.img") if p.name not in images]
         assert leftover == [], (function, leftover)
+
+    # a fault during the copy: C cannot write its copy (the image, attached by the incoming
+    # domain while a 1 GiB VM's memory streams, is swapped for /dev/full before the disk's
+    # data follows: every write fails with ENOSPC)
+    big, bvdi = disky_vm(x, B, local_b, memory_mib=1024)
+    write_pattern(image(b, x, bvdi))
+    x.VM.start_on(big, B, False, False)
+    vdis = set(x.VDI.get_all())
+    before = set(c.work.rglob("*.img"))
+    task = x.Async.VM.migrate_send(big, {"host": C}, True, {bvdi: local_c}, {}, {})
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "the copy never got attached on C"
+        new = [p for p in c.work.rglob("*.img") if p not in before]
+        if new and (new[0].parent / ".attach" / new[0].stem).exists():
+            break
+        time.sleep(0.005)
+    full = new[0].with_name(".full")
+    os.symlink("/dev/full", full)
+    os.replace(full, new[0])
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "failure", rec["error_info"]
+    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", big, B, C], rec["error_info"]
+    assert "No space left on device" in rec["error_info"][4], rec["error_info"]
+    assert x.VM.get_resident_on(big) == B and x.VM.get_power_state(big) == "Running"
+    assert x.VBD.get_VDI(x.VM.get_VBDs(big)[0]) == bvdi
+    assert set(x.VDI.get_all()) == vdis
+    assert not new[0].exists() and not new[0].is_symlink()
+    assert copies(b, x.VM.get_uuid(big)) == 1 and copies(c, x.VM.get_uuid(big)) == 0
+    assert_pattern(image(b, x, bvdi))
+    x.VM.hard_shutdown(big)
 
     # after all that it moves
     x.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})

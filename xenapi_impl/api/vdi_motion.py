@@ -209,9 +209,19 @@ def receiver_for(vdi: str) -> Any:
             answer = f"ERR {exc}\n".encode()
         try:
             sock.sendall(answer)
+            if answer != b"OK\n":
+                # read what the sender still sends, so that it reads our reason (unread
+                # data would reset the connection under it)
+                sock.shutdown(socket.SHUT_WR)
+                await asyncio.to_thread(_drain, sock)
         except OSError:
             pass
     return receive
+
+
+def _drain(sock: socket.socket) -> None:
+    while sock.recv(1 << 20):
+        pass
 
 
 def _recv_exact(f: Any, n: int) -> bytes:
