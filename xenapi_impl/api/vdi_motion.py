@@ -46,18 +46,21 @@ DISCARD_TRIES = 25
 STREAM_TIMEOUT = 120.0
 
 
-def moves(store: Any, vm: str, vdi_map: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """{vbd: (vdi, target SR)} for the VM's disks the map sends to another SR."""
-    out = {}
+def disks(store: Any, vm: str) -> list[tuple[str, str, str]]:
+    """(vbd, vdi, sr) of each of the VM's disks (empty drives aside)."""
+    out = []
     for vbd in store.get("VM", vm)["VBDs"]:
         b = store.get("VBD", vbd)
         if b is None or b["empty"] or b["VDI"] == NULL_REF:
             continue
-        sr = store.get("VDI", b["VDI"])["SR"]
-        target = vdi_map.get(b["VDI"], sr)
-        if target != sr:
-            out[vbd] = (b["VDI"], target)
+        out.append((vbd, b["VDI"], store.get("VDI", b["VDI"])["SR"]))
     return out
+
+
+def moves(store: Any, vm: str, vdi_map: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{vbd: (vdi, target SR)} for the VM's disks the map sends to another SR."""
+    return {vbd: (vdi, vdi_map[vdi]) for vbd, vdi, sr in disks(store, vm)
+            if vdi_map.get(vdi, sr) != sr}
 
 
 async def _on_sr(ctx: Context, sr: str, method: str, args: list[Any]) -> Any:

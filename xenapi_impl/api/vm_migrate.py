@@ -59,12 +59,8 @@ def _check_disks(store: Any, vm: str, host: str, vdi_map: dict[str, str]) -> Non
     """VM_REQUIRES_SR [vm, sr] for a disk on an SR `host` cannot see that vdi_map does not
     move, and for a disk the map sends to an SR `host` cannot see (as xapi's check that the
     destination sees the SRs of the map); HANDLE_INVALID for a map to no SR."""
-    for vbd in store.get("VM", vm)["VBDs"]:
-        b = store.get("VBD", vbd)
-        if b is None or b["empty"] or b["VDI"] == NULL_REF:
-            continue
-        sr = store.get("VDI", b["VDI"])["SR"]
-        target = vdi_map.get(b["VDI"], sr)
+    for _, vdi, sr in motion.disks(store, vm):
+        target = vdi_map.get(vdi, sr)
         if store.get("SR", target) is None:
             raise XenAPIError("HANDLE_INVALID", "SR", target)
         if not _sees(store, target, host):
