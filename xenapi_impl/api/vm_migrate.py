@@ -174,7 +174,8 @@ def vdi_vm(store: Any, vdi: str) -> str | None:
 @implements("VDI.pool_migrate")
 async def vdi_pool_migrate(ctx: Context, vdi: str, sr: str, options: dict[str, str]) -> str:
     """As xapi: the disk of a running VM moved to `sr` by a migration of the VM to its own
-    host with that vdi_map (the VM is paused during the copy); the new VDI is the result."""
+    host with that vdi_map (the copy is made while its domain is stopped, before the
+    commit: see vdi_motion.py); the new VDI is the result."""
     store = ctx.services.store
     vm = vdi_vm(store, vdi)
     if vm is None:
