@@ -100,10 +100,14 @@ def _roll_back(ctx: Context, domid: int, name: str | None) -> None:
         _retry(ctx.resume, domid, True)
 
 
-def migrate_send(ctx: Context, domid: int, sock: socket.socket, live: bool = True) -> None:
+def migrate_send(ctx: Context, domid: int, sock: socket.socket, live: bool = True,
+                 before_commit: Callable[[], None] | None = None) -> None:
     """The source side: stream ``domid`` into ``sock`` and commit with the receiver. On
     return the destination's copy runs and this host's copy is destroyed. Raises
-    :class:`MigrationFailed` (the domain runs here again) or :class:`MigrationUndefined`."""
+    :class:`MigrationFailed` (the domain runs here again) or :class:`MigrationUndefined`.
+    ``before_commit`` runs once both copies are stopped (here suspended, there restored
+    paused), before the commit; an exception from it rolls back (a storage motion copies
+    the disks there, which nothing writes meanwhile)."""
     name = ctx.domid_to_name(domid)
     try:
         ctx.suspend(domid, sock, live=live)
@@ -121,6 +125,13 @@ def migrate_send(ctx: Context, domid: int, sock: socket.socket, live: bool = Tru
         why = "the receiver went away" if msg is None else \
             f"the receiver could not restore it (libxl error {msg[1]})"
         raise _fail(f"migration of domain {domid}: {why}")
+    if before_commit is not None:
+        try:
+            before_commit()
+        except Exception as e:  # noqa: BLE001 - any failure before the commit rolls back
+            sock.close()                # the receiver destroys its copy on EOF
+            _roll_back(ctx, domid, None)
+            raise _fail(f"migration of domain {domid}: before the commit: {e}", e) from e
     try:
         ctx.rename(domid, name + AWAY, name)
     except XenlightError as e:

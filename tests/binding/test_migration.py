@@ -360,12 +360,29 @@ def test_truncated_stream_restores_nothing(ctx: Context, tmp_path: Path) -> None
     assert ctx.domain_info(ctx.create_restore(vm_config(), img)).running
 
 
+def receiving(ctx: Context, sock: socket.socket, out: dict[str, Any],
+              commit: Any = None) -> threading.Thread:
+    """migrate_receive on `sock` in a thread: out["domid"] or out["error"]."""
+    from xenlight_py import migrate_receive
+
+    def receive() -> None:
+        try:
+            out["domid"] = migrate_receive(ctx, sock, vm_config(), commit)
+        except MigrationFailed as e:
+            out["error"] = e
+        finally:
+            sock.close()
+
+    t = threading.Thread(target=receive)
+    t.start()
+    return t
+
+
 @pytest.mark.parametrize("refuse", [False, True], ids=["committed", "commit-refused"])
 def test_receiver_commit_hook(ctx: Context, refuse: bool) -> None:
     """migrate_receive's `commit(domid)` runs after the sender cleared the receiver and before
     the incoming copy is unpaused (a toolstack records the move there); if it raises, the copy
     is destroyed and the sender resumes its own: one running copy, the source's."""
-    from xenlight_py import migrate_receive
     domid = running_vm(ctx)
     a, b = socket.socketpair()
     seen: list[tuple[int, str, bool]] = []
@@ -376,16 +393,7 @@ def test_receiver_commit_hook(ctx: Context, refuse: bool) -> None:
         if refuse:
             raise RuntimeError("the record moved")
 
-    def receive() -> None:
-        try:
-            out["domid"] = migrate_receive(ctx, b, vm_config(), commit)
-        except MigrationFailed as e:
-            out["error"] = e
-        finally:
-            b.close()
-
-    t = threading.Thread(target=receive)
-    t.start()
+    t = receiving(ctx, b, out, commit)
     try:
         migrate_send(ctx, domid, a)
     except MigrationFailed as e:
@@ -402,3 +410,39 @@ def test_receiver_commit_hook(ctx: Context, refuse: bool) -> None:
     else:
         assert out["domid"] == new and guests(ctx) == [new]
         assert ctx.domain_info(new).running and ctx.domid_to_name(new) == "vm"
+
+
+@pytest.mark.parametrize("refuse", [False, True], ids=["went-on", "refused"])
+def test_sender_before_commit_hook(ctx: Context, refuse: bool) -> None:
+    """migrate_send's `before_commit()` runs once both copies are stopped (the source's
+    suspended under its own name, the receiver's restored paused), before the commit (a
+    toolstack copies the disks there); if it raises, the sender resumes its copy and the
+    receiver destroys its own: one running copy, the source's."""
+    domid = running_vm(ctx)
+    a, b = socket.socketpair()
+    seen: list[tuple[str, bool, list[int]]] = []
+    out: dict[str, Any] = {}
+
+    def before_commit() -> None:
+        others = [d for d in guests(ctx) if d != domid]
+        seen.append((ctx.domid_to_name(domid), ctx.domain_info(domid).shutdown,
+                     [ctx.domain_info(d).paused for d in others]))
+        if refuse:
+            raise RuntimeError("the disk could not be copied")
+
+    t = receiving(ctx, b, out)
+    try:
+        migrate_send(ctx, domid, a, True, before_commit)
+    except MigrationFailed as e:
+        out["sent"] = e
+    a.close()
+    t.join()
+    assert seen == [("vm", True, [True])]       # suspended here, paused there, not committed
+    if refuse:
+        assert "the disk could not be copied" in str(out["sent"])
+        assert "error" in out
+        assert guests(ctx) == [domid] and ctx.domain_info(domid).running
+        assert ctx.domid_to_name(domid) == "vm"
+    else:
+        assert "sent" not in out and guests(ctx) == [out["domid"]]
+        assert ctx.domain_info(out["domid"]).running

@@ -289,6 +289,16 @@ for _op in ("pause", "unpause", "clean_shutdown", "hard_shutdown", "shutdown", "
             "set_shadow_multiplier_live", "send_sysrq", "send_trigger", "pool_migrate",
             "migrate_send", "assert_can_migrate", "restart_device_models"):
     ROUTES[f"VM.{_op}"] = _on_vm(f"VM.{_op}")
+# a running VM's disk moves where the VM runs (api/vm_migrate.py)
+def _vdi_pool_migrate(ctx: Context, args: list[Any]) -> tuple[str, str, list[Any]]:
+    store = ctx.services.store
+    rec = store.get("VDI", args[0]) if isinstance(args[0], str) else None
+    vbds = [store.get("VBD", b) for b in (rec["VBDs"] if rec is not None else ())]
+    vm = next((b["VM"] for b in vbds if b is not None and b["currently_attached"]), None)
+    return (_resident(ctx, vm) if vm is not None else NULL_REF, "VDI.pool_migrate", args)
+
+
+ROUTES["VDI.pool_migrate"] = _vdi_pool_migrate
 # a host's and a running VM's data sources are in the RRDs of the host that measures them;
 # a host's RRD backups and its agent's restart happen on that host
 for _op in ("get_data_sources", "query_data_source", "record_data_source",

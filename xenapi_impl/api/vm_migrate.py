@@ -31,6 +31,7 @@ from ..store.errors import StoreConflict, StoreError
 from .host_agent import LocalAgent, _host_live, _srs_of, agent_for
 from .message import new_message
 from .registry import implements
+from . import vdi_motion as motion
 from .vm import (Attached, VmOps, _devices, _internal_ctx, _record_running, allowed_operations,
                  check_operation, hypervisor, txn_of)
 
@@ -55,18 +56,15 @@ def _sees(store: Any, sr: str, host: str) -> bool:
 
 
 def _check_disks(store: Any, vm: str, host: str, vdi_map: dict[str, str]) -> None:
-    """VM_REQUIRES_SR for a disk on an SR `host` cannot see that vdi_map does not move. Moving
-    a disk to another SR (a storage migration) is not implemented: refused as such."""
-    for vbd in store.get("VM", vm)["VBDs"]:
-        b = store.get("VBD", vbd)
-        if b is None or b["empty"] or b["VDI"] == NULL_REF:
-            continue
-        sr = store.get("VDI", b["VDI"])["SR"]
-        target = vdi_map.get(b["VDI"], sr)
-        if target != sr:
-            raise XenAPIError("NOT_IMPLEMENTED", "VM.migrate_send: copying a disk to another SR")
-        if not _sees(store, sr, host):
-            raise XenAPIError("VM_REQUIRES_SR", vm, sr)
+    """VM_REQUIRES_SR [vm, sr] for a disk on an SR `host` cannot see that vdi_map does not
+    move, and for a disk the map sends to an SR `host` cannot see (as xapi's check that the
+    destination sees the SRs of the map); HANDLE_INVALID for a map to no SR."""
+    for _, vdi, sr in motion.disks(store, vm):
+        target = vdi_map.get(vdi, sr)
+        if store.get("SR", target) is None:
+            raise XenAPIError("HANDLE_INVALID", "SR", target)
+        if not _sees(store, target, host):
+            raise XenAPIError("VM_REQUIRES_SR", vm, target)
 
 
 async def free_memory(ctx: Context, host: str) -> int:
@@ -163,6 +161,30 @@ async def migrate_send(ctx: Context, vm: str, dest: dict[str, str], live: bool,
     return vm
 
 
+def vdi_vm(store: Any, vdi: str) -> str | None:
+    """The running VM whose disk `vdi` is, if any."""
+    rec = store.get("VDI", vdi)
+    for vbd in rec["VBDs"] if rec is not None else ():
+        b = store.get("VBD", vbd)
+        if b is not None and b["currently_attached"]:
+            return b["VM"]
+    return None
+
+
+@implements("VDI.pool_migrate")
+async def vdi_pool_migrate(ctx: Context, vdi: str, sr: str, options: dict[str, str]) -> str:
+    """As xapi: the disk of a running VM moved to `sr` by a migration of the VM to its own
+    host with that vdi_map (the copy is made while its domain is stopped, before the
+    commit: see vdi_motion.py); the new VDI is the result."""
+    store = ctx.services.store
+    vm = vdi_vm(store, vdi)
+    if vm is None:
+        raise XenAPIError("VDI_NEEDS_VM_FOR_MIGRATE", vdi)
+    vbd = next(b for b in store.get("VDI", vdi)["VBDs"] if store.get("VBD", b)["VM"] == vm)
+    await migrate(ctx, vm, ctx.services.host_ref, "migrate_send", True, None, {vdi: sr})
+    return store.get("VBD", vbd)["VDI"]
+
+
 @implements("VM.assert_can_migrate")
 async def assert_can_migrate(ctx: Context, vm: str, dest: dict[str, str], live: bool,
                              vdi_map: dict[str, str], vif_map: dict[str, str],
@@ -196,16 +218,25 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         check_operation(ctx, vm, op, ("Running",))
     op_ref = ctx.task.ref if ctx.task is not None else new_ref()
     ops[vm] = (op, op_ref)
+    moved = motion.moves(services.store, vm, vdi_map or {})
+    made: dict[str, str] = {}
     try:
         ctx.txn.update("VM", vm, {"current_operations": {op_ref: op}, "allowed_operations": []})
         await ctx.txn.commit()
         await _progress(ctx, 0.1)
         try:
-            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest)
+            if moved:                   # the copies are filled before the commit (_move)
+                await motion.make_copies(ctx, moved, made)
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
         except BaseException:
+            if moved:                   # the VM runs here on its own disks: never the copies
+                await _repoint(services, {vbd: old for vbd, (old, _) in moved.items()})
+                await motion.discard(ctx, list(made.values()))
             await _abandon(ctx, vm, op_ref)
             raise
         await catch_up(services)
+        if moved:                       # the VBDs point at the copies now
+            await motion.discard(ctx, [vdi for vdi, _ in moved.values()])
         txn = txn_of(ctx)
         src = services.store.get("host", services.host_ref)["name_label"]
         dst = services.store.get("host", host)["name_label"]
@@ -281,7 +312,10 @@ async def _connect(address: str) -> socket.socket:
 
 
 async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
-                dest: dict[str, str] | None) -> None:
+                dest: dict[str, str] | None, moved: dict[str, tuple[str, str]],
+                vdis: dict[str, str]) -> None:
+    """`moved` {vbd: (vdi, sr)}: disks copied into `vdis` {vbd: new vdi} while both copies
+    of the domain are stopped, before the commit (a storage motion)."""
     from ..xen.hypervisor import MigrationError, MigrationUndefined
     services = ctx.services
     source = services.host_ref
@@ -301,10 +335,11 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     mine = services.vm_devices.pop(vm, [])
     try:
         header = {"token": receiver["token"], "vm": vm, "operation": op, "op": op_ref,
-                  "source": source}
+                  "source": source, "vdis": vdis}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
-        await hv.migrate_send(domid, sock, live)
+        fill = (lambda: motion.fill_copies(ctx, moved, vdis)) if moved else None
+        await hv.migrate_send(domid, sock, live, fill)
     except MigrationUndefined as exc:
         if not await _settle(ctx, vm, domid, op_ref, source):
             services.vm_devices[vm] = mine
@@ -371,6 +406,9 @@ async def migrate_receive(ctx: Context, host: str, network: str,
     h = ctx.txn.get("host", host)
     if not h["enabled"]:
         raise XenAPIError("HOST_DISABLED", host)
+    disk = options.get("vdi")            # a disk's copy in a storage motion (vdi_motion.py)
+    if disk is not None:
+        motion.check_target(ctx, disk)
     address = h["address"] or "127.0.0.1"
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -383,7 +421,8 @@ async def migrate_receive(ctx: Context, host: str, network: str,
         raise XenAPIError("VM_MIGRATE_CONTACT_REMOTE_SERVICE_FAILED") from exc
     token = secrets.token_hex(32)
     port = listener.getsockname()[1]
-    task = asyncio.get_running_loop().create_task(_accept(services, listener, token))
+    handle = _incoming if disk is None else motion.receiver_for(disk)
+    task = asyncio.get_running_loop().create_task(_accept(services, listener, token, handle))
     receivers: set[Any] | None = getattr(services, "migration_receivers", None)
     if receivers is None:
         receivers = services.migration_receivers = set()
@@ -411,7 +450,8 @@ async def _read_header(sock: socket.socket) -> dict[str, Any] | None:
     return None
 
 
-async def _accept(services: Any, listener: socket.socket, token: str) -> None:
+async def _accept(services: Any, listener: socket.socket, token: str,
+                  handle: Callable[[Any, socket.socket, dict[str, Any]], Any]) -> None:
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(ACCEPT_TIMEOUT):
@@ -429,32 +469,36 @@ async def _accept(services: Any, listener: socket.socket, token: str) -> None:
     finally:
         listener.close()
     try:
-        await _incoming(services, conn, str(header.get("vm")), str(header.get("operation")),
-                        str(header.get("op")), str(header.get("source")))
+        await handle(services, conn, header)
     except Exception as exc:  # noqa: BLE001 - the sender reports the failure to its client
-        log.warning("incoming migration of %s failed: %s", header.get("vm"), exc)
+        log.warning("incoming migration of %s failed: %s", header.get("vm", "a disk"), exc)
     finally:
         conn.close()
 
 
-async def _incoming(services: Any, sock: socket.socket, vm: str, op: str, op_ref: str,
-                    source: str) -> None:
+async def _incoming(services: Any, sock: socket.socket, header: dict[str, Any]) -> None:
     """Restore the VM's domain here, record the move at the commit point, run it. The VM
     counts as busy here meanwhile, so that this host's pump leaves the incoming domain to
     the migration (a rolled back one dies here without the VM halting)."""
+    vm, op, op_ref, source = (str(header.get(k)) for k in ("vm", "operation", "op", "source"))
+    vdis = header.get("vdis") or {}
+    if not isinstance(vdis, dict):
+        raise RuntimeError("a bad migration header")
     busy = VmOps.of(services).busy
     mine = vm not in busy               # a localhost migration: the source's entry
     if mine:
         busy[vm] = (op, op_ref)
     try:
-        await _restore(services, sock, vm, op_ref, source)
+        await _restore(services, sock, vm, op_ref, source, vdis)
     finally:
         if mine:
             busy.pop(vm, None)
 
 
 async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
-                   source: str) -> None:
+                   source: str, vdis: dict[str, str]) -> None:
+    """`vdis` {vbd: vdi}: the copies the VM's disks moved to (the VBDs point at them from the
+    commit on)."""
     from ..xen import config
     await catch_up(services)
     ctx = _internal_ctx(services, "host.migrate_receive", services.store.transaction())
@@ -475,6 +519,8 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
                     now["resident_on"] != source:
                 raise RuntimeError("the migration was abandoned by its source")
             _record_running(cctx, cctx.txn, vm, domid, False, info)
+            for vbd, vdi in vdis.items():
+                cctx.txn.update("VBD", vbd, {"VDI": vdi})
             cur = {k: v for k, v in now["current_operations"].items() if k != op_ref}
             cctx.txn.update("VM", vm, {"current_operations": cur})
             cctx.txn.update("VM", vm, {"allowed_operations": allowed_operations(
@@ -490,6 +536,9 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
             committed.append(domid)
             return
 
+    old = {vbd: ctx.txn.get("VBD", vbd)["VDI"] for vbd in vdis}
+    for vbd, vdi in vdis.items():         # this read only: attach the copies here
+        ctx.txn.update("VBD", vbd, {"VDI": vdi})
     try:
         disks, nics = await _devices(ctx, ctx.txn, vm, att)
         phys = await hv.physinfo()
@@ -505,12 +554,29 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
             back = {"resident_on": source, "domid": rec["domid"],
                     "power_state": rec["power_state"]}
             await _rewrite(ctx, vm, lambda now: back if now["domid"] == committed[0] else None)
+            if old:
+                await _repoint(services, old)
         await att.detach_all()
         raise
     services.vm_devices[vm] = att.vdis
     monitor = getattr(services, "monitor", None)
     if monitor is not None:
         monitor.declare_vm(vm)
+
+
+async def _repoint(services: Any, vdis: dict[str, str]) -> None:
+    """The VBDs back on their original VDIs (a move taken back after its commit)."""
+    for _ in range(20):
+        await catch_up(services)
+        txn = services.transaction()
+        for vbd, vdi in vdis.items():
+            txn.update("VBD", vbd, {"VDI": vdi})
+        try:
+            await txn.commit()
+            return
+        except StoreConflict:
+            await asyncio.sleep(0.05)
+    log.error("could not point the VBDs %s back at their disks", sorted(vdis))
 
 
 # --- evacuation: every VM off a host, by live migration -----------------------------------

@@ -157,12 +157,18 @@ class Hypervisor:
         guest carries on where it stopped, as after a checkpoint)."""
         await self.run("domain resume", self.context.resume, domid, True)
 
-    async def migrate_send(self, domid: int, sock: Any, live: bool) -> None:
+    async def migrate_send(self, domid: int, sock: Any, live: bool,
+                           before_commit: Callable[[], Awaitable[None]] | None = None) -> None:
         """Stream the domain into the connected socket and commit with the receiver (see
         xenlight_py/migration.py). On return the domain runs on the destination and is gone
-        here; MigrationError: it runs here (resumed); MigrationUndefined: see there."""
+        here; MigrationError: it runs here (resumed); MigrationUndefined: see there.
+        `before_commit` (a coroutine, run on this loop) runs while both copies are stopped."""
         import xenlight_py
-        call = functools.partial(xenlight_py.migrate_send, self.context, domid, sock, live)
+        loop = asyncio.get_running_loop()
+        hook = None if before_commit is None else (
+            lambda: asyncio.run_coroutine_threadsafe(before_commit(), loop).result())
+        call = functools.partial(xenlight_py.migrate_send, self.context, domid, sock, live,
+                                 hook)
         try:
             await asyncio.get_running_loop().run_in_executor(_MIGRATIONS, call)
         except xenlight_py.MigrationUndefined as exc:

@@ -1,0 +1,227 @@
+"""Storage motion inside the pool (api/vdi_motion.py), through the real path: three
+`xenapi-server` processes on a real PostgreSQL, the official SDK.
+
+What it proves: VM.migrate_send with a vdi_map moves a running VM from B to C with its disk
+copied from B's local SR to C's (the data identical, holes kept, the VBD on the new VDI, the
+old VDI and its image gone, the VM running on C only); VDI.pool_migrate moves the disk of a
+running VM to another SR of its own host; the refusals are exact and change nothing; a fault
+before the commit (making the copy, or restoring the memory after the copy) leaves the VM
+running on B with its original disk and no copy behind."""
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+
+import pytest
+
+from poolhosts import domains, local_sr, pool, with_disk  # noqa: F401
+from test_pool_migrate import arm, connect, copies, details, wait_task
+from vm_records import vm_create_record
+
+MiB = 1 << 20
+#: (offset, bytes) written into the disk before it moves: data at its start, middle, end
+PATTERN = [(0, b"boot sector " * 100), (5 * MiB + 7, os.urandom(3 * MiB)),
+           (64 * MiB - 4096, b"\xa5" * 4096)]
+
+
+def image(host, x, vdi: str) -> pathlib.Path:
+    """The image file of `vdi` in the file SRs under the host's directory."""
+    loc = x.VDI.get_location(vdi)
+    found = [p for p in host.work.rglob(loc + ".img")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def write_pattern(path: pathlib.Path) -> None:
+    with open(path, "r+b") as f:
+        for off, data in PATTERN:
+            f.seek(off)
+            f.write(data)
+
+
+def assert_pattern(path: pathlib.Path) -> None:
+    assert path.stat().st_size == 64 * MiB
+    with open(path, "rb") as f:
+        for off, data in PATTERN:
+            f.seek(off)
+            assert f.read(len(data)) == data, off
+        f.seek(MiB * 20)
+        assert f.read(MiB) == bytes(MiB)          # untouched parts read as zeros
+    # holes stay holes: far less than the 64 MiB is allocated
+    assert path.stat().st_blocks * 512 < 16 * MiB
+
+
+def disky_vm(x, host: str, sr: str, memory_mib: int = 128) -> tuple[str, str]:
+    vm = x.VM.create(vm_create_record("disk mover", memory_mib=memory_mib))
+    vdi = with_disk(x, vm, sr)
+    return vm, vdi
+
+
+def test_migrate_send_copies_a_local_disk_to_the_destinations_sr(pool):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B, C = hosts[b.address], hosts[c.address]
+    local_b, local_c = local_sr(x, B), local_sr(x, C)
+    vm, vdi = disky_vm(x, B, local_b)
+    old_image = image(b, x, vdi)
+    write_pattern(old_image)
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+    # without a map C cannot see the disk; with one it can go
+    assert details(x.VM.assert_can_migrate, vm, dest, True, {}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_b]
+    x.VM.assert_can_migrate(vm, dest, True, {vdi: local_c}, {}, {})
+    t0 = time.monotonic()
+    task = x.Async.VM.migrate_send(vm, dest, True, {vdi: local_c}, {}, {})
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "success", rec["error_info"]
+    print(f"migrate_send of a 128 MiB VM with a 64 MiB disk ({sum(len(d) for _, d in PATTERN)}"
+          f" bytes of data) B -> C: {(time.monotonic() - t0) * 1000:.0f} ms")
+
+    assert x.VM.get_resident_on(vm) == C and x.VM.get_power_state(vm) == "Running"
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    vbd, = x.VM.get_VBDs(vm)
+    new = x.VBD.get_VDI(vbd)
+    assert new != vdi
+    assert x.VDI.get_SR(new) == local_c
+    assert x.VBD.get_currently_attached(vbd)
+    assert x.VDI.get_virtual_size(new) == str(64 * MiB)
+    assert vdi not in x.VDI.get_all()                    # the old VDI is gone, its image too
+    assert not old_image.exists()
+    assert_pattern(image(c, x, new))
+    assert x.VM.get_current_operations(vm) == {}
+    assert "migrate_send" in x.VM.get_allowed_operations(vm)
+    # it runs on: a plain migration back to B with a map to B's SR
+    x.VM.migrate_send(vm, x.host.migrate_receive(B, net, {}), True, {new: local_b}, {}, {})
+    back = x.VBD.get_VDI(vbd)
+    assert x.VM.get_resident_on(vm) == B and x.VDI.get_SR(back) == local_b
+    assert_pattern(image(b, x, back))
+    assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+    x.VM.hard_shutdown(vm)
+
+
+def shared_sr(x, host: str, path) -> str:
+    path.mkdir()
+    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
+
+
+def test_vdi_pool_migrate_moves_a_running_vms_disk(pool, tmp_path):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B = hosts[b.address]
+    local_b = local_sr(x, B)
+    shared = shared_sr(x, hosts[a.address], tmp_path / "shared")
+    vm, vdi = disky_vm(x, B, local_b)
+    write_pattern(image(b, x, vdi))
+    # not the disk of a running VM
+    assert details(x.VDI.pool_migrate, vdi, shared, {}) == ["VDI_NEEDS_VM_FOR_MIGRATE", vdi]
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    new = x.VDI.pool_migrate(vdi, shared, {})
+    assert x.VDI.get_SR(new) == shared
+    vbd, = x.VM.get_VBDs(vm)
+    assert x.VBD.get_VDI(vbd) == new and x.VBD.get_currently_attached(vbd)
+    assert x.VM.get_resident_on(vm) == B and x.VM.get_power_state(vm) == "Running"
+    assert copies(b, uuid) == 1
+    assert vdi not in x.VDI.get_all()
+    assert_pattern(tmp_path / "shared" / (x.VDI.get_location(new) + ".img"))
+    x.VM.hard_shutdown(vm)
+
+
+def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
+    a, b, c = pool
+    x, hosts = connect(pool)
+    A, B, C = hosts[a.address], hosts[b.address], hosts[c.address]
+    local_a, local_b, local_c = local_sr(x, A), local_sr(x, B), local_sr(x, C)
+    vm, vdi = disky_vm(x, B, local_b)
+    old_image = image(b, x, vdi)
+    write_pattern(old_image)
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    domid = x.VM.get_domid(vm)
+    vdis = set(x.VDI.get_all())
+
+    def unchanged() -> None:
+        r = x.VM.get_record(vm)
+        assert (r["power_state"], r["resident_on"], r["domid"], r["current_operations"]) == (
+            "Running", B, domid, {})
+        vbd, = r["VBDs"]
+        assert x.VBD.get_VDI(vbd) == vdi
+        extra = {v: x.VDI.get_record(v) for v in set(x.VDI.get_all()) - vdis}
+        assert set(x.VDI.get_all()) == vdis, extra        # no copy left behind
+        assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+        line, = [ln for ln in domains(b).splitlines() if uuid in ln]
+        assert line.split()[4][2:4] == "--", line         # neither paused nor suspended
+        assert_pattern(old_image)
+
+    # a map to an SR the destination cannot see: A's local SR for C
+    assert details(x.VM.migrate_send, vm, {"host": C}, True, {vdi: local_a}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_a]
+    assert details(x.VM.assert_can_migrate, vm, {"host": C}, True, {vdi: local_a}, {}, {}) == [
+        "VM_REQUIRES_SR", vm, local_a]
+    # a map to no SR
+    bad = "OpaqueRef:00000000-0000-0000-0000-000000000000"
+    assert details(x.VM.migrate_send, vm, {"host": C}, True, {vdi: bad}, {}, {}) == [
+        "HANDLE_INVALID", "SR", bad]
+    unchanged()
+
+    # faults injected into C's and B's simulators: before the copy is filled (C cannot
+    # restore the memory), after it is filled but before the commit (B cannot rename its
+    # copy away), after the commit (C cannot unpause: the move is taken back, the VBD points
+    # at the original disk again)
+    for side, function in (("dest", "libxl_domain_create_restore"),
+                           ("source", "libxl_domain_rename"),
+                           ("dest", "libxl_domain_unpause")):
+        arm(c if side == "dest" else b, function)
+        task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+        rec = wait_task(x, task, 120)
+        assert rec["status"] == "failure", (function, rec["error_info"])
+        assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], (function, rec["error_info"], vm, B, C)
+        unchanged()
+        images = {x.VDI.get_location(v) + ".img" for v in x.VDI.get_all()
+                  if x.VDI.get_SR(v) == local_c}
+        leftover = [p for p in c.work.rglob("*.img") if p.name not in images]
+        assert leftover == [], (function, leftover)
+
+    # a fault during the copy: C cannot write its copy (the image, attached by the incoming
+    # domain while a 1 GiB VM's memory streams, is swapped for /dev/full before the disk's
+    # data follows: every write fails with ENOSPC)
+    big, bvdi = disky_vm(x, B, local_b, memory_mib=1024)
+    write_pattern(image(b, x, bvdi))
+    x.VM.start_on(big, B, False, False)
+    vdis = set(x.VDI.get_all())
+    before = set(c.work.rglob("*.img"))
+    task = x.Async.VM.migrate_send(big, {"host": C}, True, {bvdi: local_c}, {}, {})
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "the copy never got attached on C"
+        new = [p for p in c.work.rglob("*.img") if p not in before]
+        if new and (new[0].parent / ".attach" / new[0].stem).exists():
+            break
+        time.sleep(0.005)
+    full = new[0].with_name(".full")
+    os.symlink("/dev/full", full)
+    os.replace(full, new[0])
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "failure", rec["error_info"]
+    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", big, B, C], rec["error_info"]
+    assert "No space left on device" in rec["error_info"][4], rec["error_info"]
+    assert x.VM.get_resident_on(big) == B and x.VM.get_power_state(big) == "Running"
+    assert x.VBD.get_VDI(x.VM.get_VBDs(big)[0]) == bvdi
+    assert set(x.VDI.get_all()) == vdis
+    assert not new[0].exists() and not new[0].is_symlink()
+    assert copies(b, x.VM.get_uuid(big)) == 1 and copies(c, x.VM.get_uuid(big)) == 0
+    assert_pattern(image(b, x, bvdi))
+    x.VM.hard_shutdown(big)
+
+    # after all that it moves
+    x.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+    vbd, = x.VM.get_VBDs(vm)
+    assert x.VM.get_resident_on(vm) == C
+    assert_pattern(image(c, x, x.VBD.get_VDI(vbd)))
+    x.VM.hard_shutdown(vm)
+
