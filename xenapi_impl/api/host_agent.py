@@ -76,9 +76,7 @@ class RemoteAgent:
         gen = answer.get("generation")
         store = services.store
         if isinstance(gen, int) and store.generation < gen:
-            catch_up = getattr(store, "catch_up", None)
-            if catch_up is not None:
-                await catch_up()        # the target's writes, before we answer our client
+            await store.catch_up()      # the target's writes, before we answer our client
         if "error" in answer:
             raise XenAPIError(answer["error"][0], *answer["error"][1:])
         return answer.get("result")

@@ -285,9 +285,7 @@ async def emergency_reset_master(ctx: Context, master_address: str) -> None:
     host's address answers HOST_IS_SLAVE [the master's address], an unknown one
     INVALID_VALUE; this host's own slave state is left as it is."""
     services = ctx.services
-    catch_up = getattr(services.store, "catch_up", None)
-    if catch_up is not None:
-        await catch_up()
+    await services.store.catch_up()
     role = role_of(services)
     named = [ref for ref, h in services.store.records("host").items()
              if master_address in (h["address"], h["hostname"], h["name_label"])]

@@ -75,11 +75,10 @@ async def _on_sr(ctx: Context, sr: str, method: str, args: list[Any]) -> Any:
 async def discard(ctx: Context, vdis: list[str]) -> None:
     """Destroy VDIs (the copies of a failed motion, the originals of a done one); a failure
     is logged: the VM's state does not depend on it."""
-    from .vm_migrate import catch_up
     for vdi in vdis:
         # a destination taking its commit back may hold the copy a moment longer
         for attempt in range(DISCARD_TRIES):
-            await catch_up(ctx.services)
+            await ctx.services.store.catch_up()
             rec = ctx.services.store.get("VDI", vdi)
             if rec is None:
                 break

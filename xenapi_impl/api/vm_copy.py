@@ -23,8 +23,8 @@ from .context import Context
 from .owned import delete_with_metrics
 from .registry import implements
 from .templates import DEFAULT_TEMPLATE_KEY
-from .vm import (VmOps, allowed_operations, check_operation, hypervisor, memory_image, new_metrics,
-                 suspend_sr, txn_of)
+from .vm import (VmOps, allowed_operations, check_operation, guest_vanished, hypervisor,
+                 memory_image, new_metrics, suspend_sr, txn_of)
 
 log = logging.getLogger(__name__)
 
@@ -311,13 +311,11 @@ async def checkpoint(ctx: Context, vm: str, new_name: str) -> str:
         if stuck:
             # a guest that cannot run on is not left suspended behind a Running record:
             # its domain goes and the VM is recorded Halted (the error says why)
-            from .vm import guest_vanished
             await hypervisor(ctx).destroy(stuck[0])
-            await _record_vanished(ctx, vm, stuck[0], guest_vanished)
+            await _record_vanished(ctx, vm, stuck[0])
 
 
-async def _record_vanished(ctx: Context, vm: str, domid: int,
-                           guest_vanished: Callable[..., Awaitable[None]]) -> None:
+async def _record_vanished(ctx: Context, vm: str, domid: int) -> None:
     """Record the VM Halted after its domain went; the domain pump may be doing the same for
     the same death (its hard_shutdown in progress): then wait until it has (the record no
     longer names the domain), so the caller's error comes with a true record."""

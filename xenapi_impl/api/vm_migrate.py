@@ -198,13 +198,6 @@ async def _progress(ctx: Context, value: float) -> None:
         await ctx.task.set_progress(value)
 
 
-async def catch_up(services: Any) -> None:
-    """What the other hosts committed, applied here (a shared store)."""
-    fn = getattr(services.store, "catch_up", None)
-    if fn is not None:
-        await fn()
-
-
 async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
                   dest: dict[str, str] | None, vdi_map: dict[str, str] | None = None) -> None:
     """Check, announce `op` (committed: every host's clients see it), move the domain; the
@@ -234,7 +227,7 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
                 await motion.discard(ctx, list(made.values()))
             await _abandon(ctx, vm, op_ref)
             raise
-        await catch_up(services)
+        await services.store.catch_up()
         if moved:                       # the VBDs point at the copies now
             await motion.discard(ctx, [vdi for vdi, _ in moved.values()])
         txn = txn_of(ctx)
@@ -252,7 +245,7 @@ async def _rewrite(ctx: Context, vm: str,
     """Write `change(record)` to the VM as the record stands now; another host's write to it
     in between (the destination taking its commit back) refuses ours as stale: read again."""
     for _ in range(20):
-        await catch_up(ctx.services)
+        await ctx.services.store.catch_up()
         txn = txn_of(ctx)
         rec = txn.get("VM", vm)
         values = change(rec) if rec is not None else None
@@ -373,7 +366,7 @@ async def _settle(ctx: Context, vm: str, domid: int, op_ref: str, source: str) -
     writes the later is refused as stale) and resume the copy here (False)."""
     hv = hypervisor(ctx)
     for _ in range(50):
-        await catch_up(ctx.services)
+        await ctx.services.store.catch_up()
         rec = ctx.services.store.get("VM", vm)
         if rec["resident_on"] != source or rec["domid"] != domid:
             await hv.destroy(domid)
@@ -500,7 +493,7 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
     """`vdis` {vbd: vdi}: the copies the VM's disks moved to (the VBDs point at them from the
     commit on)."""
     from ..xen import config
-    await catch_up(services)
+    await services.store.catch_up()
     ctx = _internal_ctx(services, "host.migrate_receive", services.store.transaction())
     rec = ctx.txn.get("VM", vm)
     if rec is None or op_ref not in rec["current_operations"] or rec["resident_on"] != source:
@@ -512,7 +505,7 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
     async def commit(domid: int) -> None:
         info = await hv.domain_info(domid)
         for attempt in range(COMMIT_TRIES):
-            await catch_up(services)
+            await services.store.catch_up()
             cctx = _internal_ctx(services, "host.migrate_receive", txn_of(ctx))
             now = cctx.txn.get("VM", vm)
             if now is None or op_ref not in now["current_operations"] or \
@@ -567,7 +560,7 @@ async def _restore(services: Any, sock: socket.socket, vm: str, op_ref: str,
 async def _repoint(services: Any, vdis: dict[str, str]) -> None:
     """The VBDs back on their original VDIs (a move taken back after its commit)."""
     for _ in range(20):
-        await catch_up(services)
+        await services.store.catch_up()
         txn = services.transaction()
         for vbd, vdi in vdis.items():
             txn.update("VBD", vbd, {"VDI": vdi})
@@ -666,7 +659,7 @@ async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: i
 
     results = await asyncio.gather(*(one(vm, t) for vm, t in plan.items()),
                                    return_exceptions=True)
-    await catch_up(services)
+    await services.store.catch_up()
     for r in results:
         if isinstance(r, BaseException):
             raise r

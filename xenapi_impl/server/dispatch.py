@@ -247,12 +247,11 @@ class Dispatcher:
             try:
                 return await self._run(ctx, impl, checked)
             except StoreConflict:
-                catch_up = getattr(store, "catch_up", None)
-                if not entry.retry_stale or catch_up is None or attempt == STALE_RETRIES - 1:
+                if not entry.retry_stale or not store.shared or attempt == STALE_RETRIES - 1:
                     raise
                 # a writer that keeps losing to a busier one backs off (random, growing)
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** attempt))
-                await catch_up()        # what the other host wrote, then the same call again
+                await store.catch_up()  # what the other host wrote, then the same call again
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -44,9 +44,8 @@ def register(http: Any, services: Any) -> None:
             return web.json_response({"error": ["INTERNAL_ERROR", "bad pool call"]},
                                      status=400)
         gen = body.get("generation")
-        catch_up = getattr(services.store, "catch_up", None)
-        if isinstance(gen, int) and services.store.generation < gen and catch_up is not None:
-            await catch_up()            # what the caller wrote before calling, seen here
+        if isinstance(gen, int) and services.store.generation < gen:
+            await services.store.catch_up()     # what the caller wrote before calling
         if not session or services.sessions.get(session[0]) is None:
             session[:] = [await services.sessions.internal("pool")]
         caller = Caller("pool", peer.peer)

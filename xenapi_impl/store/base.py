@@ -140,6 +140,10 @@ class Store(abc.ABC):
     #: True when several server processes share the store (leases and fencing matter)
     shared = False
 
+    async def catch_up(self) -> None:
+        """Apply what other processes committed that this one has not seen yet (a store of
+        one process has nothing to apply)."""
+
     async def lease_acquire(self, name: str, holder: str, seconds: float, *,
                             force: bool = False, if_holder: bool = True) -> Lease | None:
         """Take the lease `name` for `holder` with a new epoch: if nobody holds it, if
