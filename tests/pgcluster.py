@@ -134,6 +134,13 @@ class PgCluster:
         with open(os.path.join(self.datadir, "postmaster.pid")) as f:
             return int(f.readline())
 
+    def server_pids(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...)."""
+        pid = self.postmaster_pid()
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True
+                                  ).stdout.split()
+        return [pid] + [int(c) for c in children]
+
     def kill_postmaster(self) -> None:
         """SIGKILL the postmaster (a crash: its backends die too, recovery replays the WAL)."""
         pid = self.postmaster_pid()

@@ -393,6 +393,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from .model import MODEL
     from .ratelimit import RateLimitedLog
     from .server import sdnotify
+    from . import taskdump
     from .server.app import Services
     from .server.dispatch import Dispatcher
     from .server.http import HttpServer
@@ -498,6 +499,7 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    taskdump.install(loop)
     sdnotify.notify("READY=1\nSTATUS=serving")
     interval = sdnotify.watchdog_interval()
     pinger = asyncio.create_task(sdnotify.watchdog(interval)) if interval else None

@@ -5,6 +5,8 @@ the official SDK from several client threads.
 - PostgreSQL SIGKILLed during writes from two clients on each host, down longer than a lease:
   every acknowledged write is there afterwards (on every host and in the database), the
   hosts reconnect by themselves and none is fenced for the database's outage.
+- PostgreSQL frozen (SIGSTOP) longer than a lease, the slaves a moment longer: every lease
+  runs out, and the master, whose own renewal waited as long, fences no host for it.
 - An event.from token taken before a master failover (the master SIGKILLed during writes)
   gets every change made since, on the new master and on a slave, or EVENTS_LOST: never a gap.
 - A token survives a restart of its host and a restart of PostgreSQL.
@@ -97,6 +99,20 @@ class Writers:
             t.join(60)
 
 
+def _stall_report(hosts: list[Host], pg_db) -> str:
+    """What a stuck pool is doing: the database's sessions and every host's asyncio tasks
+    (SIGUSR1 makes a server log them) with the end of its log."""
+    parts = [pg_db.psql("SELECT pid, application_name, state, wait_event_type, wait_event,"
+                        " now() - xact_start, left(query, 80) FROM pg_stat_activity")]
+    for h in hosts:
+        if h.proc.proc.poll() is None:
+            h.proc.proc.send_signal(signal.SIGUSR1)
+    time.sleep(2)
+    for h in hosts:
+        parts.append(f"--- host {h.n} ---\n{h.proc.log()[-15000:]}")
+    return "\n".join(parts)
+
+
 def _names_in_database(pg_db) -> dict[str, str]:
     out = pg_db.psql('SELECT ref, name_label FROM "c_network"')
     return {ref: codec.decode(name) for ref, name in
@@ -117,9 +133,13 @@ def test_postgresql_killed_during_writes_from_several_hosts(pool, pg_db):
         t_up = time.monotonic()
         # (on a loaded machine the hosts' writes have stalled for over 60 s after the restart:
         # cause not found yet, see the closing note; the test still needs every client back)
-        _wait(lambda: writers.acks_since(t_up) >= 5, 180,
-              f"every client on every host writing again ({writers.failures[-6:]}, "
-              f"errors {writers.errors!r}, acks since {[len([t for t in v if t >= t_up]) for v in writers.acks.values()]})")
+        try:
+            _wait(lambda: writers.acks_since(t_up) >= 5, 180, "every client writing again")
+        except AssertionError as exc:
+            since = {n: len([t for t in v if t >= t_up]) for n, v in writers.acks.items()}
+            raise AssertionError(
+                f"{exc}: failures {writers.failures[-6:]}, errors {writers.errors!r}, acks "
+                f"since {since}\n{_stall_report(pool, pg_db)}") from None
         print(f"writes resumed on every host {time.monotonic() - t_up:.1f} s after "
               f"PostgreSQL was back; {len(writers.failures)} calls failed during the outage")
     finally:
@@ -142,6 +162,45 @@ def test_postgresql_killed_during_writes_from_several_hosts(pool, pg_db):
         xh = h.local_session(password).xenapi
         _wait(lambda: {r: n["name_label"] for r, n in xh.network.get_all_records().items()
                        if r in stored} == stored, 10, f"host {h.n} equal to the database")
+
+
+def test_postgresql_frozen_longer_than_a_lease_fences_no_host(pool, pg_db):
+    """PostgreSQL SIGSTOPped for longer than a lease, then SIGCONTed, the slaves a moment
+    later: no wait reaches the store's timeout, so nothing fails, yet every lease ran out.
+    The master, whose own renewal waited as long, must not take the others' expired leases
+    for silent hosts: all three stay live and serving, and nobody's writes are refused."""
+    a, b, c = pool
+    password = a.proc.password
+    writers = Writers(pool, password).start()
+    try:
+        _wait(lambda: len(writers.acks) == 6 and writers.acks_since(0) >= 5, 60,
+              "every client writing")
+        pids = pg_db.cluster.server_pids()
+        slaves = [h.proc.proc.pid for h in (b, c)]
+        for pid in pids + slaves:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(LEASE + 2)
+            # the master gets through first (as one whose connection came back sooner): it
+            # sees the slaves' leases run out, but it could not renew its own either
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+            time.sleep(1.5)
+        finally:
+            for pid in pids + slaves:
+                os.kill(pid, signal.SIGCONT)
+        t_up = time.monotonic()
+        _wait(lambda: writers.acks_since(t_up) >= 10, 60, "every client writing again")
+    finally:
+        writers.finish()
+    assert not writers.errors, writers.errors
+    assert not [f for f in writers.failures if "lease" in f[1][-1]], writers.failures[-6:]
+    for h in pool:
+        assert h.proc.proc.poll() is None, h.proc.log()[-3000:]
+        for said in ("stopped renewing its lease", "CRITICAL"):    # fenced a host, was fenced
+            assert said not in h.proc.log(), h.proc.log()[-3000:]
+    x = a.session(password).xenapi
+    _wait(lambda: all(_live(x, h) for h in x.host.get_all()), 10, "every host live")
 
 
 def _changes(x, token: str) -> tuple[dict[str, tuple[str, dict]], str]:

@@ -57,6 +57,7 @@ class PoolRole:
         # no host until the hosts had time to reconnect and renew (monotonic time)
         self._quiet_until = 0.0
         self._db_failed = False
+        self._renewed = 0.0             # when this host's lease was last renewed (monotonic)
 
     @property
     def seconds(self) -> float:
@@ -102,6 +103,7 @@ class PoolRole:
         if not self.is_master:
             log.info("slave of the pool; master %s", self.master_address() or "unknown")
         await self._heartbeat()
+        self._renewed = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _become_master(self, epoch: int) -> None:
@@ -153,6 +155,12 @@ class PoolRole:
             self._fenced("this host's lease was taken (declared dead, or another process "
                          "of this host started)")
             return
+        # a renewal that waited out the database's outage succeeds without any error: that
+        # this host could not renew for longer than a term says the others could not either
+        now = time.monotonic()
+        if self._renewed and now - self._renewed > self.seconds:
+            self._db_failed = True
+        self._renewed = now
         if self.is_master:
             if not await store.lease_renew(MASTER, me, self.master_epoch, self.seconds):
                 self._demote("another host took the master lease")
