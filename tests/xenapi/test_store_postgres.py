@@ -231,6 +231,9 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
         a = await PostgresStore.open(pg_db.url, SPECS, timeout=timeout, poll_interval=1.0)
         b = await PostgresStore.open(pg_db.url, SPECS, timeout=timeout, poll_interval=1.0)
         acked: dict[str, str] = {}          # ref -> acknowledged name_label
+        # ref -> names of updates refused since its last acknowledged one: the connection
+        # may have died after COMMIT reached the server, so the database may hold one of them
+        unknown: dict[str, set[str]] = {}
         failures: list[tuple[str, float]] = []
         stop = asyncio.Event()
 
@@ -242,9 +245,11 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
                 try:
                     if i % 3 and acked:
                         ref = list(acked)[-1]
+                        unknown.setdefault(ref, set()).add(f"u{i}")
                         async with a.transaction() as t:
                             t.update("VM", ref, {"name_label": f"u{i}"})
                         acked[ref] = f"u{i}"
+                        unknown.pop(ref)
                     else:
                         ref = new_ref()
                         async with a.transaction() as t:
@@ -279,7 +284,8 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
         c = await PostgresStore.open(pg_db.url, SPECS)
         for ref, name in acked.items():
             assert c.get("VM", ref) is not None, "acknowledged create lost"
-            assert c.get("VM", ref)["name_label"] == name, "acknowledged update lost"
+            assert c.get("VM", ref)["name_label"] in {name} | unknown.get(ref, set()), \
+                "acknowledged update lost"
         # nothing half-applied: every memory equals the database
         assert dict(a.records("VM")) == dict(c.records("VM"))
         await until(lambda: b.generation >= c.generation, 15)      # b reconnected too
