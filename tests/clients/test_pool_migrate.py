@@ -160,7 +160,10 @@ def test_xo_connector_migrates_and_sees_it(pool):
     require_node()
     password = a.proc.password
     x, hosts = connect(pool)
-    vm = running_vm(x, hosts[b.address], "xo mover")
+    # event.from coalesces: a migration quicker than the connector's round trip between two
+    # event.from calls would show it only the VM before and after. 1 GiB of memory to send
+    # keeps the operation in current_operations long enough on a loaded machine too.
+    vm = running_vm(x, hosts[b.address], "xo mover", memory_mib=1024)
     out = subprocess.run(["node", os.path.join(NODE_DIR, "xo_migrate.mjs"), c.url, "root",
                           password, vm, hosts[c.address]], capture_output=True, text=True,
                          timeout=90, cwd=NODE_DIR)
