@@ -63,13 +63,19 @@ def qemu_command(images: Path, serial_log: Path, steps: str, hostfwd: int | None
             raise ValueError(f"QEMU's -initrd list cannot hold a path with a comma: {path}")
     # QEMU splits -initrd at commas, so the step list travels joined by '+'.
     dom0_args = f"{DOM0_ARGS} realxen.steps={steps.replace(',', '+')}"
+    # Experiments (tests/realxen/README.md, "Known problem") add to either command line.
+    if os.environ.get("REALXEN_DOM0_ARGS_EXTRA"):
+        dom0_args += " " + os.environ["REALXEN_DOM0_ARGS_EXTRA"]
+    xen_args = f"{XEN_ARGS} dom0_max_vcpus={dom0_vcpus}"
+    if os.environ.get("REALXEN_XEN_ARGS_EXTRA"):
+        xen_args += " " + os.environ["REALXEN_XEN_ARGS_EXTRA"]
     if hostfwd:
         dom0_args += f" realxen.port={hostfwd}"
     cmd = [
         "qemu-system-x86_64", "-accel", accel, "-cpu", cpu_model, "-smp", str(cpus),
         "-m", str(mem_mb), "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{serial_log}",
-        "-kernel", str(images / "xen"), "-append", f"{XEN_ARGS} dom0_max_vcpus={dom0_vcpus}",
+        "-kernel", str(images / "xen"), "-append", xen_args,
         "-initrd", f"{images / 'vmlinuz'} {dom0_args},{images / 'dom0.cpio.gz'}",
         # cache=unsafe: the image is thrown away after the run, so QEMU need not flush it.
         "-drive", f"file={images / SCRATCH_NAME},format=raw,if=virtio,cache=unsafe",

@@ -10,7 +10,8 @@ ROOT=$WORK/root
 mkdir -p "$DEBS"
 
 # linux-image-amd64 is a metapackage: the kernel is in the versioned package it pulls.
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+# REALXEN_KERNEL_PKG names another (e.g. linux-image-6.1.0-50-amd64) for experiments.
+KPKG=${REALXEN_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')}
 if [ -z "$KPKG" ]; then
     echo "fetch_debs: cannot resolve linux-image-amd64 (run apt-get update?)" >&2
     exit 1

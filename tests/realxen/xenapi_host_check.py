@@ -259,7 +259,7 @@ class Life:
         end = deadline(timeout)
         seen = []
         while True:
-            for m in rx.finditer(self.console.text()):
+            for m in rx.finditer(self.this_boot()):
                 n = int(m.group(1))
                 if n <= after:
                     continue
@@ -292,10 +292,18 @@ class Life:
         return ("hot-unplug and plug of the VBD and the VIF: currently_attached follows, the "
                 "guest saw xvda and its NIC go and come back")
 
+    def this_boot(self) -> str:
+        """The console from the guest's latest REALXEN-GUEST-UP on: it numbers its device
+        changes from 1 in each boot (a reboot or hard_reboot starts again)."""
+        text = self.console.text()
+        ups = list(re.finditer(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-UP", text))
+        return text[ups[-1].start():] if ups else text
+
     def last_change(self) -> int:
-        """The number of the guest's latest REALXEN-GUEST-DEVCHANGE line (0: none yet)."""
+        """The number of the guest's latest REALXEN-GUEST-DEVCHANGE line in this boot (0:
+        none yet)."""
         ns = re.findall(rf"REALXEN-GUESTLOG {self.dom} REALXEN-GUEST-DEVCHANGE n=(\d+) ",
-                        self.console.text())
+                        self.this_boot())
         return max(map(int, ns), default=0)
 
     def migrated_messages(self) -> set[str]:
