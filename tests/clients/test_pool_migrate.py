@@ -152,6 +152,36 @@ def test_pool_migrate_seen_by_a_client_on_another_host(pool):
     assert copies(a, uuid) == 0
 
 
+def test_a_forwarded_migration_shows_its_progress_on_the_callers_task(pool):
+    """Async.VM.pool_migrate asked of the master for a VM on B runs on B; its task lives on
+    the master, and a client following it there sees the steps B reports (between 0 and 1),
+    the VM's current_operations keyed by that task, then success at 1.0."""
+    x, hosts = connect(pool)
+    vm = running_vm(x, hosts[pool[1].address], "progress", memory_mib=1024)
+    token = event_from(x, ["task", "VM"], "", 0)["token"]
+    task = x.Async.VM.pool_migrate(vm, hosts[pool[2].address], {"live": "true"})
+    progress: list[float] = []
+    op_keys: set[str] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = event_from(x, ["task", "VM"], token)
+        token = got["token"]
+        for e in got["events"]:
+            snap = e.get("snapshot") or {}
+            if e["class"] == "task" and e["ref"] == task:
+                progress.append(float(snap["progress"]))
+            elif e["class"].lower() == "vm" and e["ref"] == vm:
+                op_keys |= set(snap["current_operations"])
+        if x.task.get_status(task) != "pending":
+            break
+    rec = x.task.get_record(task)
+    assert rec["status"] == "success" and rec["progress"] == 1.0, rec
+    steps = [p for p in progress if 0 < p < 1]
+    assert steps, f"the task went {progress}: no step in between"
+    assert steps == sorted(steps), progress
+    assert op_keys == {task}, op_keys
+
+
 def test_xo_connector_migrates_and_sees_it(pool):
     """Xen Orchestra's connector, pointed at a slave, follows the master, migrates the VM as
     XO does (Async call followed through its task) and its cache sees the VM move, Running

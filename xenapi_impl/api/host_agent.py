@@ -16,17 +16,22 @@ on the host that runs the domain: each host writes only its own records.
 
 `route(name, ctx, args)` (the table `ROUTES`) decides the target of a call; the dispatcher
 wraps the implementations of routed messages with `forwarded` (server/dispatch.py).
+
+An Async call forwarded to another host runs there under a `RelayedTask`: the progress it
+reports goes back to the task the client holds, on the host the client called (tasks live in
+that host's memory), so a migration run by the VM's host shows its steps on the master's task.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
 from ..store import NULL_REF
-from .context import Context
+from .context import Context, TaskHandle
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ class RemoteAgent:
         self.services = services
         self.host = host
 
-    async def call(self, method: str, args: list[Any]) -> Any:
+    async def call(self, method: str, args: list[Any], task: TaskHandle | None = None) -> Any:
+        """`task`: the caller's task, whose progress the call reports as it runs there."""
         import aiohttp
         services = self.services
         rec = services.store.get("host", self.host)
@@ -60,8 +66,11 @@ class RemoteAgent:
         pin = False if skip else aiohttp.Fingerprint(bytes.fromhex(fp))
         url = f"https://{rec['address']}:{port}{CALL_PATH}"
         # the target applies at least what this host has seen before it runs the call
-        body = json.dumps({"method": method, "params": args,
-                           "generation": services.store.generation}, default=str)
+        call: dict[str, Any] = {"method": method, "params": args,
+                                "generation": services.store.generation}
+        if task is not None:
+            call["task"] = {"ref": task.ref, "host": services.host_ref}
+        body = json.dumps(call, default=str)
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
                     total=CALL_TIMEOUT, sock_connect=5)) as http:
@@ -92,6 +101,32 @@ class LocalAgent:
     async def call(self, method: str, args: list[Any]) -> Any:
         from .registry import IMPLEMENTATIONS
         return await IMPLEMENTATIONS[method](self.ctx, *args)
+
+
+class RelayedTask(TaskHandle):
+    """The task of a call forwarded from another host: progress goes to the caller's task on
+    `host` (at most every RELAY_EVERY seconds, the last value before a pause always; a
+    failure to report is logged, never fails the call)."""
+
+    __slots__ = ("host", "_sent_at", "_sent")
+    RELAY_EVERY = 0.2
+
+    def __init__(self, ref: str, services: Any, host: str) -> None:
+        super().__init__(ref, services)
+        self.host = host
+        self._sent_at = 0.0
+        self._sent = -1.0
+
+    async def set_progress(self, progress: float) -> None:
+        now = time.monotonic()
+        if progress == self._sent or (now - self._sent_at < self.RELAY_EVERY and progress < 1):
+            return
+        self._sent_at, self._sent = now, progress
+        try:
+            await asyncio.wait_for(RemoteAgent(self.services, self.host).call(
+                "task.set_progress", [self.ref, progress]), 5)
+        except (XenAPIError, asyncio.TimeoutError) as exc:
+            log.info("progress of task %s not reported to its host: %s", self.ref, exc)
 
 
 def agent_for(services: Any, host: str) -> RemoteAgent | None:
@@ -344,5 +379,5 @@ def forwarded(name: str, impl: Callable[..., Awaitable[Any]]) -> Callable[..., A
             return await LocalAgent(ctx).call(method, fargs)
         if not _host_live(ctx.services, target):
             raise XenAPIError("HOST_OFFLINE", target)
-        return await agent.call(method, fargs)
+        return await agent.call(method, fargs, ctx.task)
     return run

@@ -166,9 +166,12 @@ class Dispatcher:
         return name in self._table
 
     # --- a call -------------------------------------------------------------------------------
-    async def call(self, method: str, params: list[Any], caller: Caller) -> Any:
+    async def call(self, method: str, params: list[Any], caller: Caller,
+                   task: TaskHandle | None = None) -> Any:
+        """`task`: the task a synchronous call reports its progress to (a call another host
+        forwarded from an Async one: api/host_agent.py RelayedTask)."""
         try:
-            return await self._call(method, params, caller)
+            return await self._call(method, params, caller, task)
         except XenAPIError:
             raise
         except NoSuchObject as exc:
@@ -186,7 +189,8 @@ class Dispatcher:
             log.exception("internal error in %s", method)
             raise XenAPIError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}") from None
 
-    async def _call(self, method: str, params: list[Any], caller: Caller) -> Any:
+    async def _call(self, method: str, params: list[Any], caller: Caller,
+                    task: TaskHandle | None = None) -> Any:
         entry = self._table.get(method)
         if entry is None:
             raise XenAPIError("MESSAGE_METHOD_UNKNOWN", method)
@@ -243,7 +247,7 @@ class Dispatcher:
                                            session)
         for attempt in range(STALE_RETRIES):
             ctx = Context(services, caller, msg.full_name, store.transaction(), session_ref,
-                          session)
+                          session, task)
             try:
                 return await self._run(ctx, impl, checked)
             except StoreConflict:

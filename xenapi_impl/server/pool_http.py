@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.caller import Caller
+from ..api.host_agent import RelayedTask
 from ..api.pool_join import api_version
 from ..api.pool_role import role_of
 from ..errors import XenAPIError
@@ -49,8 +50,14 @@ def register(http: Any, services: Any) -> None:
         if not session or services.sessions.get(session[0]) is None:
             session[:] = [await services.sessions.internal("pool")]
         caller = Caller("pool", peer.peer)
+        task = body.get("task")
+        relay = None
+        if isinstance(task, dict) and isinstance(task.get("ref"), str) \
+                and isinstance(task.get("host"), str):
+            relay = RelayedTask(task["ref"], services, task["host"])
         try:
-            result = await services.dispatcher.call(method, [session[0], *params], caller)
+            result = await services.dispatcher.call(method, [session[0], *params], caller,
+                                                    task=relay)
         except XenAPIError as exc:
             return web.json_response({"error": [exc.code, *exc.params],
                                       "generation": services.store.generation})
