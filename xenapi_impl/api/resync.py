@@ -107,8 +107,14 @@ async def resync(services: Any) -> dict[str, list[str]]:
                             "in the database has that uuid; left untouched")
         await _reconcile_attachments(ctx, hv, done)
     for k, v in done.items():
-        if v:
-            log.warning("resync: %s: %s", k, ", ".join(v))
+        if not v:
+            continue
+        # VMs kept running are the normal case of a restart: counted; the rest is news
+        shown = ", ".join(v[:20]) + (f" and {len(v) - 20} more" if len(v) > 20 else "")
+        if k == "kept":
+            log.info("resync: %d running VM(s) kept", len(v))
+        else:
+            log.warning("resync: %s: %s", k, shown)
     return done
 
 

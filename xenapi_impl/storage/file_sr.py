@@ -209,8 +209,11 @@ class FileSRDriver(SRDriver):
             for e in it:
                 if e.name.startswith(".") or not e.name.endswith(SUFFIX) or len(e.name) == 4:
                     continue
-                if e.is_file(follow_symlinks=False):
-                    found[e.name[: -len(SUFFIX)]] = e.stat(follow_symlinks=False)
+                try:
+                    if e.is_file(follow_symlinks=False):
+                        found[e.name[: -len(SUFFIX)]] = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue    # destroyed by a concurrent call since the directory was read
         return found
 
     def _info(self, vdi: str, entry: dict[str, Any], st: os.stat_result) -> VDIInfo:

@@ -8,6 +8,7 @@ machinery reads coalesced changes since a generation.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol
@@ -29,6 +30,10 @@ class ClassSpec:
     name: str
     fields: tuple[str, ...]
     persistent: bool = True
+    #: (field, parent class, parent's set field): this class's ref fields whose inverse is a
+    #: set on the parent (VBD.VM and VM.VBDs). The store keeps those sets itself, when it
+    #: applies a commit (see MemoryStore._apply): never from a value read before.
+    links: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def of(cls, classdef: _ClassLike) -> "ClassSpec":
@@ -40,9 +45,17 @@ NOT_STORED = frozenset({"event"})
 
 
 def store_specs(model: Any) -> list[ClassSpec]:
-    """The store's classes: every served class of the model that holds records."""
-    return [ClassSpec.of(c) for c in model.classes.values()
-            if getattr(c, "served", True) and c.name not in NOT_STORED]
+    """The store's classes: every served class of the model that holds records, with the
+    model's one-to-many relations (model/relations.py) as each child class's links."""
+    specs = [ClassSpec.of(c) for c in model.classes.values()
+             if getattr(c, "served", True) and c.name not in NOT_STORED]
+    names = {s.name for s in specs}
+    links: dict[str, list[tuple[str, str, str]]] = {}
+    for r in getattr(model, "relations", ()):
+        if r.child in names and r.parent in names:
+            links.setdefault(r.child, []).append((r.field, r.parent, r.set_field))
+    return [dataclasses.replace(s, links=tuple(links[s.name])) if s.name in links else s
+            for s in specs]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,13 @@ class MemoryStore(Store):
         #: with the (old, new) Records of the objects it changed: wire/prewarm.py encodes the
         #: new versions of the records clients read, off the request path
         self.replaced_listeners: list[Callable[[list[tuple[Record, Record]]], None]] = []
+        # one-to-many relations (ClassSpec.links): child class -> its links, and the parents'
+        # set fields, which only this store writes
+        self._links = {s.name: s.links for s in self._specs.values() if s.links}
+        self._derived: dict[str, frozenset[str]] = {}
+        for child_links in self._links.values():
+            for _f, parent, set_field in child_links:
+                self._derived[parent] = self._derived.get(parent, frozenset()) | {set_field}
 
     # --- reads ----------------------------------------------------------------------------
     @property
@@ -174,6 +181,8 @@ class MemoryStore(Store):
         now = _now() if now is None else now
         index = self._index
         replaced: list[tuple[Record, Record]] = []
+        links, derived = self._links, self._derived
+        moves: list[tuple[str, str, str, Any, Any]] = []   # (parent, set, child, from, to)
         for kind, cls, ref, fields in ops:
             table = self._records[cls]
             key = (cls, ref)
@@ -185,12 +194,19 @@ class MemoryStore(Store):
                 if uuid:
                     self._uuids[uuid] = key
                 index[key] = _Entry(gen, gen, now, uuid)
+                for field, parent, set_field in links.get(cls, ()):
+                    moves.append((parent, set_field, ref, None, fields.get(field)))
                 continue
             old = table.get(ref)
             if old is None:
                 continue            # deleted by a commit that finished while this one waited
             entry = index[key]
             if kind == "update":
+                if cls in derived:  # a parent's sets: kept below, never a value read earlier
+                    fields = {k: v for k, v in fields.items() if k not in derived[cls]}
+                for field, parent, set_field in links.get(cls, ()):
+                    if field in fields and fields[field] != old.get(field):
+                        moves.append((parent, set_field, ref, old.get(field), fields[field]))
                 new = Record(old)
                 new.update(fields)
                 table[ref] = new
@@ -201,13 +217,68 @@ class MemoryStore(Store):
                     self._uuids.pop(entry.uuid, None)
                 entry.deleted = True
                 self._tombstones.append(key)
+                for field, parent, set_field in links.get(cls, ()):
+                    moves.append((parent, set_field, ref, old.get(field), None))
             entry.generation = gen
             entry.timestamp = now
             index.move_to_end(key)
+        if moves:
+            self._move_links(moves, gen, now, replaced)
         self._prune_tombstones(now)
         self._notify()          # first, so that the woken event.from calls are served first
         self._replaced(replaced)
         return gen
+
+    def _move_links(self, moves: list[tuple[str, str, str, Any, Any]], gen: int,
+                    now: _dt.datetime, replaced: list[tuple[Record, Record]]) -> None:
+        """Keep the parents' sets of one applied commit: each child leaves the set of the
+        parent it pointed at and joins its new parent's, against the records as they are now
+        (so two commits adding to one set, prepared concurrently, both count); a parent that
+        changed is reported changed (a `mod` event, as xapi does)."""
+        changed: dict[tuple[str, str], Record] = {}
+        for parent, set_field, child, before, after in moves:
+            for pref, add in ((before, False), (after, True)):
+                if not isinstance(pref, str) or not pref or pref == "OpaqueRef:NULL":
+                    continue
+                key = (parent, pref)
+                rec = changed.get(key) or self._records[parent].get(pref)
+                if rec is None:
+                    continue        # a dangling reference: no set to keep
+                current = rec.get(set_field) or []
+                if add == (child in current):
+                    continue
+                new = changed.get(key)
+                if new is None:
+                    new = changed[key] = Record(rec)
+                new[set_field] = [*current, child] if add else [c for c in current if c != child]
+        index = self._index
+        for (parent, pref), new in changed.items():
+            old = self._records[parent][pref]
+            self._records[parent][pref] = new
+            replaced.append((old, new))
+            entry = index[(parent, pref)]
+            entry.generation = gen
+            entry.timestamp = now
+            index.move_to_end((parent, pref))
+
+    def _recompute_links(self) -> None:
+        """Every parent's sets from its children's ref fields (after loading records: the
+        stored sets are not trusted)."""
+        for child, child_links in self._links.items():
+            for field, parent, set_field in child_links:
+                sets: dict[str, list[str]] = {}
+                for ref, rec in self._records[child].items():
+                    pref = rec.get(field)
+                    if isinstance(pref, str):
+                        sets.setdefault(pref, []).append(ref)
+                table = self._records[parent]
+                for pref, rec in table.items():
+                    want = sets.get(pref, [])
+                    have = rec.get(set_field) or []
+                    if have != want and (len(have) != len(want) or set(have) != set(want)):
+                        new = Record(rec)
+                        new[set_field] = want
+                        table[pref] = new
 
     def _replaced(self, replaced: list[tuple[Record, Record]]) -> None:
         if replaced:

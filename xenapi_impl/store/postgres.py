@@ -245,6 +245,7 @@ class PostgresStore(MemoryStore):
                 if uuid:
                     self._uuids[uuid] = (cls, ref)
                 index[(cls, ref)] = _Entry(base, base, now, uuid)
+        self._recompute_links()
         for g, ts, _origin, op, cls, ref, uuid, _fields in rows:
             if cls not in self._specs:
                 continue                # credentials (or a class this model dropped)
@@ -609,6 +610,7 @@ class PostgresStore(MemoryStore):
                     ops.append(("update", cls, ref, dict(rec)))
         self._credentials = creds
         self._apply(ops, max(gen, self._generation + 1), _dt.datetime.now(_dt.timezone.utc))
+        self._recompute_links()
 
     async def _listen(self) -> None:
         """Wake on NOTIFY (and every poll_interval) and catch up from the log on the listening

@@ -130,6 +130,7 @@ class SqliteStore(MemoryStore):
                     self._load(spec.name, *sql.record_of(spec, row, shared))
         for name, phash, role in self._db.execute("SELECT name, hash, role FROM _credentials"):
             self._credentials[name] = Credential(name, phash, role)
+        self._recompute_links()
 
     # --- writes ---------------------------------------------------------------------------
     async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
