@@ -273,9 +273,11 @@ class Context:
 
     def primary_console_tty(self, domid: int) -> str:
         """The path of the tty a guest's primary console goes to (libxl_primary_console_
-        get_tty: xenconsoled's pty on Xen; the simulator's pty for this process)."""
+        get_tty: xenconsoled's pty on Xen; the simulator's pty for this process). libxl
+        answers ERROR_INVAL for a domain that does not exist (it cannot read its type): that
+        is DomainNotFound here; dom0, whose console is Xen's own, has none (ERROR_FAIL)."""
         out = self._ffi.new("char **")
-        self._call(self._lib.libxl_primary_console_get_tty, self._c(), domid, out)
+        self._call_dom(self._lib.libxl_primary_console_get_tty, domid, out)
         try:
             return self._ffi.string(out[0]).decode()
         finally:

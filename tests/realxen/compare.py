@@ -49,11 +49,12 @@ NORMALISED: tuple[Normalised, ...] = (
 )
 
 
-def host_config(real: dict[str, Any]) -> dict[str, int]:
+def host_config(real: dict[str, Any]) -> dict[str, int | str]:
     """The simulator host configuration (xenlight_py.sim.HostConfig fields) that mirrors
-    the machine of the real run."""
+    the machine of the real run, Pool-0's scheduler included (Xen 4.17's default: credit2)."""
     o = real["observed"]
     return {
+        "scheduler": o["cpupools.first"]["sched"],
         "nr_cpus": o["host.nr_cpus"],
         "nr_nodes": o["host.nr_nodes"],
         "threads_per_core": o["host.threads_per_core"],

@@ -1,8 +1,9 @@
 """The binding's shared scenario: one file, run on the real hypervisor (in dom0, by
 dom0/run_scenario.py) and on the simulator (tests/binding/test_scenario_sim.py).
 
-It drives a PV guest through xenlight_py's public API only -- host queries, create, list,
-info, vCPUs, pause/unpause, a memory target change, an orderly shutdown the guest honours,
+It drives a PV guest through xenlight_py's public API only -- host queries (cpupools, CPU
+and NUMA topology too), create, list, info, vCPUs, start time, device lists, the console
+tty, pause/unpause, a memory target change, an orderly shutdown the guest honours,
 destroy, the events of all this, and requests that must fail -- and records what it
 observes as a flat {name: JSON value} map. compare.py holds the rules for comparing the
 two backends' maps. Things that differ between runs of the same backend (uuids, times,
@@ -15,6 +16,7 @@ shutdown request"), which must hold on both backends.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -37,6 +39,8 @@ EVENT_TIMEOUT_S = 300.0          # the guest has to notice and act under TCG emu
 FREE_SLACK_KIB = 1024
 BRIDGE = "xenbr0"                # dom0's bridge (dom0/init makes it; the simulator takes any)
 HOTPLUG_DISK_MIB = 8
+HOTPLUG_MAC = "00:16:3e:5a:0b:01"   # the hot-plugged NIC's configured MAC
+MISSING_POOL = 7                 # a cpupool id no pool has (only Pool-0 exists)
 
 
 @dataclass(frozen=True)
@@ -110,15 +114,18 @@ def _name(v: Any) -> Any:
 
 
 def _error(rec: Recorder, key: str, fn: Callable[[], Any],
-           must_fail: bool = True) -> XenlightError | None:
-    """Records how a request fails: exception class and libxl code (or that it did not)."""
+           must_fail: bool = True, norm: Callable[[Any], Any] = repr) -> XenlightError | None:
+    """Records how a request fails: exception class and libxl code (or that it did not,
+    with the result as `norm` makes it comparable; the raw result goes to raw)."""
     try:
         result = fn()
     except XenlightError as e:
         rec.obs(key, {"error": type(e).__name__, "rc": e.rc})
         rec.raw[key] = str(e)
         return e
-    rec.obs(key, {"error": None, "result": repr(result)})
+    rec.obs(key, {"error": None, "result": norm(result)})
+    if norm is not repr:
+        rec.raw[key] = repr(result)
     if must_fail:
         rec.check(f"{key} fails", False, f"succeeded, returned {result!r}")
     return None
@@ -196,6 +203,7 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
     obs("dom0.name", ctx.domid_to_name(0))
     obs("dom0.name_to_domid", ctx.name_to_domid("Domain-0"))
     obs("dom0.vcpus.count", len(ctx.list_vcpus(0)))
+    _host_topology(ctx, rec, p)
 
     # -- an impossible memory size: nothing may be left behind --
     huge_mib = (p.total_memkb // 1024) * 4
@@ -219,7 +227,9 @@ def _scenario(ctx: Context, guest: Guest, wait_ready: ReadyWait | None, rec: Rec
                        on_poweroff=ShutdownAction.DESTROY, on_reboot=ShutdownAction.DESTROY,
                        on_crash=ShutdownAction.DESTROY)
     t = time.monotonic()
+    wall0 = int(time.time())
     domid = ctx.create_domain(cfg, paused=True)
+    rec.raw["guest.create_wall_s"] = [wall0, int(time.time())]
     rec.timings["create_s"] = round(time.monotonic() - t, 3)
     rec.raw["guest.domid"] = domid
     obs("guest.domid_is_new", domid > max(d.domid for d in before))
@@ -296,6 +306,7 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
     info = ctx.domain_info(domid)
     _info_obs(rec, "running", info)
     obs("running.cpu_time_grew", info.cpu_time > t0)
+    _guest_queries(ctx, rec, domid)
 
     # -- vCPUs --
     vcpus = ctx.list_vcpus(domid)
@@ -363,7 +374,11 @@ def _guest_lifecycle(ctx: Context, wait_ready: ReadyWait | None, rec: Recorder,
                     ("domid_to_name", lambda: ctx.domid_to_name(m)),
                     ("rename", lambda: ctx.rename(m, "rx-ghost")),
                     ("set_max_memory", lambda: ctx.set_max_memory(m, 65536)),
-                    ("name_to_domid", lambda: ctx.name_to_domid("rx-no-such-domain"))):
+                    ("name_to_domid", lambda: ctx.name_to_domid("rx-no-such-domain")),
+                    ("start_time", lambda: ctx.start_time(m)),
+                    ("disks", lambda: ctx.disks(m)),
+                    ("nics", lambda: ctx.nics(m)),
+                    ("console_tty", lambda: ctx.primary_console_tty(m))):
         _error(rec, f"error.missing_domain.{key}", fn)
     obs("error.missing_domain.domain_exists", ctx.domain_exists(m))
 
@@ -455,11 +470,15 @@ def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
                               "backend": back.backend.name, "format": back.format.name,
                               "readwrite": back.readwrite, "is_cdrom": back.is_cdrom})
         _error(rec, "error.disk.readback_absent", lambda: ctx.disk(domid, "xvdy"))
+        listed = ctx.disks(domid)           # libxl_device_disk_list: from xenstore too
+        obs("disk.list", [_disk_obs(d, image) for d in listed])
+        rec.raw["disk.list"] = [repr(d) for d in listed]
         _error(rec, "error.disk.add_same_vdev_again", lambda: ctx.add_disk(domid, disk))
         _error(rec, "error.disk.add_missing_file", lambda: ctx.add_disk(
             domid, DiskConfig(vdev="xvdc", target=os.path.join(scratch, "rx-no-such.img"))))
         _error(rec, "error.missing_domain.add_disk", lambda: ctx.add_disk(MISSING_DOMID, disk))
         _error(rec, "disk.remove", lambda: ctx.remove_disk(domid, "xvdb"), must_fail=False)
+        obs("disk.list_after_remove", [d.vdev for d in ctx.disks(domid)])
         _error(rec, "error.disk.remove_absent_vdev", lambda: ctx.remove_disk(domid, "xvdz"))
         _error(rec, "error.cdrom_insert_on_pv", lambda: ctx.cdrom_insert(domid, "xvdd", image))
         _error(rec, "error.missing_domain.cdrom_insert",
@@ -471,15 +490,111 @@ def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
 
     def add() -> int:
         nonlocal devid
-        devid = ctx.add_nic(domid, NicConfig(bridge=BRIDGE))
+        devid = ctx.add_nic(domid, NicConfig(mac=HOTPLUG_MAC, bridge=BRIDGE))
         return devid
     _error(rec, "nic.add", add, must_fail=False)
     obs("nic.add.devid", devid)
+    listed = ctx.nics(domid)                # libxl_device_nic_list
+    obs("nic.list", [{"mac_is_configured": n.mac == HOTPLUG_MAC, "devid_is_added": n.devid == devid,
+                      "bridge": n.bridge, "mtu": n.mtu, "model": n.model, "ip": n.ip,
+                      "script": n.script, "ifname": n.ifname,
+                      "backend_domid": n.backend_domid} for n in listed])
+    rec.raw["nic.list"] = [repr(n) for n in listed]
     if devid is not None:
         _error(rec, "nic.remove", lambda: ctx.remove_nic(domid, devid), must_fail=False)
+    obs("nic.list_after_remove", [n.devid for n in ctx.nics(domid)])
     _error(rec, "error.nic.remove_absent_devid", lambda: ctx.remove_nic(domid, 7))
     _error(rec, "error.missing_domain.add_nic",
            lambda: ctx.add_nic(MISSING_DOMID, NicConfig(bridge=BRIDGE)))
+
+
+def _disk_obs(d: DiskConfig, image: str) -> dict[str, Any]:
+    return {"vdev": d.vdev, "target_is_image": d.target == image, "backend": d.backend.name,
+            "format": d.format.name, "readwrite": d.readwrite, "is_cdrom": d.is_cdrom,
+            "script": d.script, "backend_domid": d.backend_domid}
+
+
+def _tty_shape(path: str) -> str:
+    """A console tty path without its number (which differs between runs)."""
+    return re.sub(r"[0-9]+$", "<n>", path)
+
+
+def _host_topology(ctx: Context, rec: Recorder, p: Any) -> None:
+    """Cpupools, the credit scheduler's pool parameters, CPU and NUMA topology, and
+    dom0's start time, devices and console, while dom0 is the only domain."""
+    obs = rec.obs
+    pools = ctx.cpupools()
+    obs("cpupools.ids", [c.poolid for c in pools])
+    rec.raw["cpupools"] = [repr(c) for c in pools]
+    if pools:
+        c = pools[0]
+        obs("cpupools.first", {"poolid": c.poolid, "name": c.name, "sched": c.sched,
+                               "n_dom": c.n_dom, "cpus_are_host": c.cpus == set(range(p.nr_cpus))})
+        obs("cpupool_info.pool_equals_listed", ctx.cpupool_info(c.poolid) == c)
+    _error(rec, "error.cpupool_info.unknown_pool", lambda: ctx.cpupool_info(MISSING_POOL))
+    # Pool-0's scheduler decides: credit answers its parameters, another refuses.
+    _error(rec, "sched_credit.pool0", lambda: ctx.sched_credit_params(0), must_fail=False,
+           norm=lambda r: [r.tslice_ms, r.ratelimit_us, r.migration_delay_us])
+    _error(rec, "error.sched_credit.unknown_pool",
+           lambda: ctx.sched_credit_params(MISSING_POOL))
+
+    topo = ctx.cpu_topology()
+    rec.raw["topology"] = [[t.cpu, t.core, t.socket, t.node] for t in topo]
+    obs("topology.cpus", [t.cpu for t in topo] == list(range(p.nr_cpus)))
+    obs("topology.nodes_below_nr_nodes", all(0 <= t.node < p.nr_nodes for t in topo))
+    sockets = {t.socket for t in topo}
+    obs("topology.cores_per_socket_as_physinfo",
+        all(len({t.core for t in topo if t.socket == s}) == p.cores_per_socket for s in sockets))
+    obs("topology.cpus_per_core_as_physinfo",
+        all(sum(1 for t in topo if (t.socket, t.core) == sc) == p.threads_per_core
+            for sc in {(t.socket, t.core) for t in topo}))
+
+    free_kb = ctx.physinfo().free_pages * 4
+    nodes = ctx.numa_info()
+    rec.raw["numa"] = [[n.node, n.size, n.free, list(n.distances)] for n in nodes]
+    obs("numa.nodes", [n.node for n in nodes] == list(range(p.nr_nodes)))
+    obs("numa.distances", [list(n.distances) for n in nodes])
+    # Bytes: a node spans its RAM with the holes in it, a little more than total_pages.
+    total = p.total_pages * 4096
+    span = sum(n.size for n in nodes)
+    obs("numa.size_bytes_covers_total_within_1pct", total <= span <= total + total // 100)
+    obs("numa.free_bytes_is_physinfo_free",
+        abs(sum(n.free for n in nodes) // 1024 - free_kb) <= FREE_SLACK_KIB)
+
+    st = ctx.start_time(0)
+    rec.raw["dom0.start_time"] = st
+    obs("dom0.start_time_known", st is not None)
+    obs("dom0.disks", [d.vdev for d in ctx.disks(0)])
+    obs("dom0.nics", [n.devid for n in ctx.nics(0)])
+    _error(rec, "dom0.console_tty", lambda: ctx.primary_console_tty(0), must_fail=False,
+           norm=_tty_shape)
+
+
+def _guest_queries(ctx: Context, rec: Recorder, domid: int) -> None:
+    """The running guest in its cpupool, its start time, device lists and console tty."""
+    obs = rec.obs
+    pools = ctx.cpupools()
+    listed = ctx.list_domains()
+    obs("cpupools.with_guest.n_dom", [c.n_dom for c in pools])
+    obs("cpupools.with_guest.n_dom_is_listed_domains",
+        sum(c.n_dom for c in pools) == len(listed))
+    st = ctx.start_time(domid)
+    rec.raw["guest.start_time"] = st
+    lo, hi = rec.raw["guest.create_wall_s"]
+    obs("guest.start_time_within_create", st is not None and lo <= st <= hi)
+    st0 = rec.raw["dom0.start_time"]
+    obs("guest.start_time_after_dom0", None if st0 is None or st is None else st0 <= st)
+    obs("guest.disks", [d.vdev for d in ctx.disks(domid)])
+    obs("guest.nics", [n.devid for n in ctx.nics(domid)])
+    tty = None
+
+    def get() -> str:
+        nonlocal tty
+        tty = ctx.primary_console_tty(domid)
+        return tty
+    _error(rec, "console.tty", get, must_fail=False, norm=_tty_shape)
+    obs("console.tty_is_char_device", tty is not None and os.path.exists(tty)
+        and os.stat(tty).st_mode & 0o170000 == 0o020000)
 
 
 def _core_dump(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:

@@ -217,8 +217,16 @@ int libxl_primary_console_get_tty(libxl_ctx *ctx, uint32_t domid_vm, char **path
     xlsim__lock();
     int rc = xlsim__fault("libxl_primary_console_get_tty");
     struct sim_dom *d = rc ? NULL : xlsim__dom(domid_vm);
-    if (!rc && !d)
-        rc = ERROR_DOMAIN_NOTFOUND;
+    if (!rc && !d) {
+        /* As real Xen 4.17: libxl__primary_console_find asks for the domain's type first. */
+        LOG(ERROR, "unable to get domain type for domid=%u", domid_vm);
+        rc = ERROR_INVAL;
+    } else if (!rc && domid_vm == 0) {
+        /* dom0's console is Xen's own (hvc0); xenconsoled makes no tty for it. */
+        xlsim__log(XTL_ERROR, ENOENT, "Unable to read console tty path "
+                   "`/local/domain/0/console/tty'");
+        rc = ERROR_FAIL;
+    }
     if (!rc) {
         struct gtty *t = gtty_of(domid_vm);
         if (t && memcmp(t->boot_id, d->boot_id, 16)) {   /* a new guest under that domid */

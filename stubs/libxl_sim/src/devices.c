@@ -70,6 +70,15 @@ int xlsim__nic_from(struct sim_nic *out, const libxl_device_nic *nic, uint32_t d
         LOGD(ERROR, domid, "nic: bridge, ip, model or ifname too long");
         return ERROR_INVAL;
     }
+    /* libxl__device_nic_setdefault: vif-bridge unless given; a relative script lives in
+     * Xen's script directory (the path read back, as real Xen 4.17 lists it). */
+    const char *script = nic->script && nic->script[0] ? nic->script : "vif-bridge";
+    int n = snprintf(out->script, sizeof(out->script), "%s%s",
+                     script[0] == '/' ? "" : XLSIM_SCRIPT_DIR "/", script);
+    if (n < 0 || (size_t)n >= sizeof(out->script)) {
+        LOGD(ERROR, domid, "nic: script too long");
+        return ERROR_INVAL;
+    }
     static const uint8_t zero[6];
     memcpy(out->mac, nic->mac, 6);
     if (!memcmp(out->mac, zero, 6)) {
@@ -374,9 +383,10 @@ int libxl_devid_to_device_nic(libxl_ctx *ctx, uint32_t domid, int devid,
         nic->mtu = found->mtu;
         nic->nictype = found->nictype;
         memcpy(nic->mac, found->mac, 6);
-        const char *src[] = {found->bridge, found->ip, found->model, found->ifname};
-        char **dst[] = {&nic->bridge, &nic->ip, &nic->model, &nic->ifname};
-        for (int i = 0; i < 4 && !rc; i++)
+        const char *src[] = {found->bridge, found->ip, found->model, found->ifname,
+                             found->script};
+        char **dst[] = {&nic->bridge, &nic->ip, &nic->model, &nic->ifname, &nic->script};
+        for (int i = 0; i < 5 && !rc; i++)
             if (src[i][0] && !(*dst[i] = strdup(src[i])))
                 rc = ERROR_NOMEM;
         if (rc)

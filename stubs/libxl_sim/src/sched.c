@@ -94,7 +94,7 @@ int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,
     xlsim__lock();
     int rc = xlsim__fault("libxl_sched_credit_params_get");
     if (!rc && poolid != 0) {
-        xlsim__log(XTL_ERROR, ENOENT, "getting Credit scheduler parameters");
+        xlsim__log(XTL_ERROR, ESRCH, "getting Credit scheduler parameters");
         rc = ERROR_FAIL;
     } else if (!rc && xlsim__S->cfg.scheduler != LIBXL_SCHEDULER_CREDIT) {
         xlsim__log(XTL_ERROR, EINVAL, "getting Credit scheduler parameters");

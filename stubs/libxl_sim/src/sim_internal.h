@@ -36,6 +36,7 @@
 #define XLSIM_NAME_LEN    128
 #define XLSIM_VDEV_LEN    32
 #define XLSIM_PATH_LEN    256
+#define XLSIM_SCRIPT_DIR  "/etc/xen/scripts"   /* libxl__xen_script_dir_path on Debian */
 #define XLSIM_SLOTS       (XLSIM_MAX_DOMAINS + 1)     /* dom0 + guests */
 #define XLSIM_NR_DOMIDS   0x7FF0                      /* DOMID_FIRST_RESERVED */
 #define XLSIM_MAX_FAULTS  32
@@ -47,7 +48,7 @@
 #define XLSIM_DEFAULT_LOAD_PPM 100000   /* 0.1 of each vCPU */
 
 #define XLSIM_STATE_MAGIC   0x314554415453534cULL /* "LSSTATE1" */
-#define XLSIM_STATE_VERSION 8
+#define XLSIM_STATE_VERSION 9
 
 struct sim_vcpu {
     uint64_t base_ns;                 /* vcpu_time accrued up to dom.since_ns */
@@ -76,6 +77,7 @@ struct sim_nic {
     char ip[48];
     char model[32];
     char ifname[32];
+    char script[128];                 /* absolute, as libxl writes it to the backend */
 };
 
 /* Hot per-domain state: what list/info read. */

@@ -234,6 +234,7 @@ libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num
             o->ip = s->ip[0] ? xlsim__strdup(s->ip) : NULL;
             o->model = s->model[0] ? xlsim__strdup(s->model) : NULL;
             o->ifname = s->ifname[0] ? xlsim__strdup(s->ifname) : NULL;
+            o->script = s->script[0] ? xlsim__strdup(s->script) : NULL;
         }
         if (!n) {
             free(list);

@@ -91,9 +91,33 @@ int main(void)
     }
     libxl_device_nic *nics = libxl_device_nic_list(ctx, d1, &nd);
     CHECK(nics && nd == 3);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         CHECK(nics[i].devid == i && !strcmp(nics[i].bridge, "xenbr0") && nics[i].mac[5] == 2 - i);
+        /* libxl's default script, as Xen 4.17 lists it: the absolute path. */
+        CHECK(nics[i].script && !strcmp(nics[i].script, "/etc/xen/scripts/vif-bridge"));
+    }
     libxl_device_nic_list_free(nics, nd);
+    {
+        libxl_device_nic nic;
+        libxl_device_nic_init(&nic);
+        nic.script = strdup("vif-route");      /* relative: in Xen's script directory */
+        CHECK_RC(libxl_device_nic_add(ctx, d1, &nic, NULL), 0);
+        int devid = nic.devid;
+        libxl_device_nic_dispose(&nic);
+        CHECK_RC(libxl_devid_to_device_nic(ctx, d1, devid, &nic), 0);
+        CHECK(nic.script && !strcmp(nic.script, "/etc/xen/scripts/vif-route"));
+        libxl_device_nic_dispose(&nic);
+    }
+
+    /* Console tty: as real Xen 4.17, none for dom0 (ERROR_FAIL), ERROR_INVAL for a domain
+     * that does not exist (libxl cannot read its type); a guest's is a pty. */
+    char *tty = NULL;
+    CHECK_RC(libxl_primary_console_get_tty(ctx, 0, &tty), ERROR_FAIL);
+    CHECK_RC(libxl_primary_console_get_tty(ctx, 4242, &tty), ERROR_INVAL);
+    CHECK(tty == NULL);
+    CHECK_RC(libxl_primary_console_get_tty(ctx, d1, &tty), 0);
+    CHECK(tty && !strncmp(tty, "/dev/pts/", 9));
+    free(tty);
 
     /* Injected faults: NULL, count 0. */
     CHECK_RC(xlsim_fail_next("libxl_list_cpupool", 1, ERROR_FAIL), 0);
