@@ -118,6 +118,15 @@ def _login(url: str, password: str) -> str:
         "root", password, "1.0", "bench-vm-start"))
 
 
+def _clients(url: str, session: str) -> tuple[list[Client], str, str]:
+    """THREADS keep-alive clients, the default SR and a new network for the VMs' NICs."""
+    clients = [Client(url, session) for _ in range(THREADS)]
+    sr = clients[0].call("pool.get_default_SR", clients[0].call("pool.get_all")[0])
+    net = clients[0].call("network.create", {"name_label": "scale-net", "name_description": "",
+                                             "MTU": "1500", "other_config": {}})
+    return clients, sr, net
+
+
 def _make_vm(c: Client, i: int, devices: bool, sr: str, net: str) -> str:
     vm = c.call("VM.create", vm_record(i))
     if devices:
@@ -136,11 +145,7 @@ def _make_vm(c: Client, i: int, devices: bool, sr: str, net: str) -> str:
 @pytest.mark.parametrize("devices", [False, True], ids=["bare", "disk+nic"])
 def test_vm_start_1000(benchmark, server, devices: bool) -> None:  # type: ignore[no-untyped-def]
     session = _login(server.url, server.password)
-    clients = [Client(server.url, session) for _ in range(THREADS)]
-    c0 = clients[0]
-    sr = c0.call("pool.get_default_SR", c0.call("pool.get_all")[0])
-    net = c0.call("network.create", {"name_label": "scale-net", "name_description": "",
-                                     "MTU": "1500", "other_config": {}})
+    clients, sr, net = _clients(server.url, session)
     with ThreadPoolExecutor(THREADS) as pool:     # one connection per thread, never shared
         shares = list(pool.map(
             lambda t: [_make_vm(clients[t], i, devices, sr, net)
@@ -226,12 +231,8 @@ def test_restart_with_1000_running_vms(benchmark) -> None:  # type: ignore[no-un
         srv = ServerProcess(work, env={"XLSIM_STATE_FILE": os.path.join(work, "xlsim.state")}
                             ).start(timeout=60)
         try:
-            session = _login(srv.url, srv.password)
-            clients = [Client(srv.url, session) for _ in range(THREADS)]
+            clients, sr, net = _clients(srv.url, _login(srv.url, srv.password))
             c0 = clients[0]
-            sr = c0.call("pool.get_default_SR", c0.call("pool.get_all")[0])
-            net = c0.call("network.create", {"name_label": "scale-net", "name_description": "",
-                                             "MTU": "1500", "other_config": {}})
 
             def make_and_start(t: int) -> list[str]:
                 vms = [_make_vm(clients[t], i, True, sr, net) for i in range(t, N_VMS, THREADS)]

@@ -20,7 +20,6 @@ import signal
 import threading
 import time
 
-import pytest
 import XenAPI
 
 from test_pool import LEASE, Host, _domains, _live, _wait, pool  # noqa: F401 - the fixture
@@ -113,6 +112,18 @@ def _stall_report(hosts: list[Host], pg_db) -> str:
     return "\n".join(parts)
 
 
+def _writing(hosts: list[Host], password: str) -> Writers:
+    """Two SDK clients on each host, writing, each acknowledged a few times already."""
+    writers = Writers(hosts, password).start()
+    try:
+        _wait(lambda: len(writers.acks) == 2 * len(hosts) and writers.acks_since(0) >= 5, 60,
+              "every client writing")
+    except BaseException:
+        writers.finish()
+        raise
+    return writers
+
+
 def _names_in_database(pg_db) -> dict[str, str]:
     out = pg_db.psql('SELECT ref, name_label FROM "c_network"')
     return {ref: codec.decode(name) for ref, name in
@@ -122,10 +133,8 @@ def _names_in_database(pg_db) -> dict[str, str]:
 def test_postgresql_killed_during_writes_from_several_hosts(pool, pg_db):
     a, b, c = pool
     password = a.proc.password
-    writers = Writers(pool, password).start()
+    writers = _writing(pool, password)
     try:
-        _wait(lambda: len(writers.acks) == 6 and writers.acks_since(0) >= 5, 60,
-              "every client writing")
         cluster = pg_db.cluster
         cluster.kill_postmaster()
         time.sleep(LEASE + 1.5)                  # every lease runs out meanwhile
@@ -171,10 +180,8 @@ def test_postgresql_frozen_longer_than_a_lease_fences_no_host(pool, pg_db):
     for silent hosts: all three stay live and serving, and nobody's writes are refused."""
     a, b, c = pool
     password = a.proc.password
-    writers = Writers(pool, password).start()
+    writers = _writing(pool, password)
     try:
-        _wait(lambda: len(writers.acks) == 6 and writers.acks_since(0) >= 5, 60,
-              "every client writing")
         pids = pg_db.cluster.server_pids()
         slaves = [h.proc.proc.pid for h in (b, c)]
         for pid in pids + slaves:
