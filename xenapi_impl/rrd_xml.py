@@ -45,14 +45,26 @@ def owner_names(rrd: Rrd, kind: str, uuid: str) -> list[str]:
     return sorted(names)
 
 
+def owners(rrd: Rrd) -> dict[tuple[str, str], list[str]]:
+    """Every owner's `owner_names`, in one pass over the archives (a backup of 1,000 VMs
+    asked `owner_names` per owner: a second of the server's stop)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for a in rrd.archives:
+        for kind, uuid, name in a.cols:
+            found.setdefault((kind, uuid), set()).add(name)
+    return {owner: sorted(names) for owner, names in sorted(found.items())}
+
+
 def _acc(a: Archive, key: tuple[str, str, str]) -> float:
     got = a.acc.get(key)
     return got[0] / got[1] if got else NAN
 
 
-def to_xml(rrd: Rrd, kind: str, uuid: str) -> str:
-    """The XML database of one owner ("host", "vm" or "sr" and its uuid)."""
-    names = owner_names(rrd, kind, uuid)
+def to_xml(rrd: Rrd, kind: str, uuid: str, names: list[str] | None = None) -> str:
+    """The XML database of one owner ("host", "vm" or "sr" and its uuid); `names`: its
+    sources, when the caller has them (`owners`)."""
+    if names is None:
+        names = owner_names(rrd, kind, uuid)
     keys = [(kind, uuid, n) for n in names]
     base = rrd.archives[0].step
     out = [f"<rrd><version>{VERSION}</version><step>{base}</step>"
