@@ -114,6 +114,14 @@ class Progress:
             return time.monotonic() - self._last
 
 
+def host_check_command(port: int, user: str, password: str, serial_log: Path) -> list[str]:
+    # --password=: a generated password may begin with "-", which argparse would take for
+    # an option (a CI run failed so; 1 in 64 passwords)
+    return [sys.executable, "-u", str(HERE / "xenapi_host_check.py"),
+            f"--url=http://127.0.0.1:{port}", f"--user={user}", f"--password={password}",
+            f"--serial-log={serial_log}"]
+
+
 def xenapi_host_check(port: int, ctl: int, user: str, password: str, serial_log: Path,
                       progress: Progress, stall: float, stop: threading.Event) -> None:
     """Runs the official client against dom0's server, then hands dom0 the verdict. Each
@@ -121,9 +129,7 @@ def xenapi_host_check(port: int, ctl: int, user: str, password: str, serial_log:
     ended and reported as a failure (dom0 then prints its diagnostics)."""
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-u", str(HERE / "xenapi_host_check.py"), "--url",
-         f"http://127.0.0.1:{port}", "--user", user, "--password", password,
-         "--serial-log", str(serial_log)],
+        host_check_command(port, user, password, serial_log),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,20 @@ def test_xenapi_ready_marker_needs_the_whole_line() -> None:
     assert boot.XENAPI_READY.search(line) is None
     m = boot.XENAPI_READY.search(line + "_Uvv\r\r\nREALXEN-XENAPI-HOST")
     assert m is not None and m.groups() == ("4000", "4001", "root", "6wU4NMv_cAfsPJn_Uvv")
+
+
+def test_host_check_takes_a_password_that_begins_with_a_dash(tmp_path: Path) -> None:
+    # dom0's server generates the password; one beginning with "-" was taken for an option
+    # (the check ended in a usage message before it tried anything)
+    import boot
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]           # nobody listens there once closed
+    (tmp_path / "serial.log").write_text("")
+    out = subprocess.run(boot.host_check_command(port, "root", "-Ab3_x", tmp_path / "serial.log"),
+                         capture_output=True, text=True, timeout=60)
+    assert "usage:" not in out.stdout + out.stderr
+    assert out.stdout.startswith("FAIL") and "Connection refused" in out.stdout, out.stdout
 
 
 def test_host_check_console_waits_for_a_pattern(tmp_path: Path) -> None:
