@@ -447,7 +447,8 @@ class DiskInfo:
 
 class NicInfo:
     """A nic's xenstore state (libxl_nicinfo, ``xl network-list``), as DiskInfo with the
-    transmit and receive ring refs."""
+    transmit and receive ring refs. ``evtch`` is -1 with Linux guests on real Xen: netfront
+    takes split tx/rx event channels, which libxl does not read."""
     backend: str
     backend_id: int
     frontend: str

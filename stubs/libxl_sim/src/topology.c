@@ -262,7 +262,8 @@ void libxl_device_nic_list_free(libxl_device_nic *list, int num)
  * -1 for each node the frontend has not written. A guest that never ran has only libxl's
  * initial frontend state (1, Initialising); a running guest's frontends connect at once
  * (4). Its event channels and grant refs are the guest's own numbers: here fixed by the
- * device's slot, so stable while it is attached and distinct between devices. */
+ * device's slot, so stable while it is attached and distinct between devices. A nic's
+ * event channel reads -1 even when connected (split tx/rx channels, below). */
 #define XLSIM_STATE_INITIALISING 1
 #define XLSIM_STATE_CONNECTED 4
 
@@ -346,7 +347,9 @@ int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
         nicinfo->frontend_id = domid;
         if (d->has_run) {
             nicinfo->state = XLSIM_STATE_CONNECTED;
-            nicinfo->evtch = 20 + XLSIM_MAX_DISKS + slot;
+            /* Linux netback offers split event channels and netfront takes them: it writes
+             * event-channel-tx/-rx, not the event-channel libxl reads (real Xen: -1). */
+            nicinfo->evtch = -1;
             nicinfo->rref_tx = 768 + 2 * slot;
             nicinfo->rref_rx = 769 + 2 * slot;
         } else {
