@@ -12,8 +12,8 @@ from .errors import (Aborted, BackendUnavailable, ConfigError, DeviceExists, Dom
                      VersionMismatch, XenlightError)
 from .events import AsyncEventStream, EventStream
 from .migration import MigrationFailed, MigrationUndefined, migrate, migrate_receive, migrate_send
-from .types import (CpupoolInfo, CpuTopology, NumaNode, SchedCreditParams, DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainEvent, DomainInfo,
-                    DomainType, NicConfig, PhysInfo, SchedParams, ShutdownAction, ShutdownReason,
+from .types import (CpupoolInfo, CpuTopology, NumaNode, SchedCreditParams, DiskBackend, DiskConfig, DiskFormat, DiskInfo, DomainConfig, DomainEvent, DomainInfo,
+                    DomainType, NicConfig, NicInfo, PhysInfo, SchedParams, ShutdownAction, ShutdownReason,
                     VcpuInfo,
                     VersionInfo)
 
@@ -21,7 +21,7 @@ __all__ = [
     "Context", "EventStream", "AsyncEventStream",
     "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DomainEvent",
     "CpupoolInfo", "CpuTopology", "NumaNode", "SchedCreditParams",
-    "DomainConfig", "DiskConfig", "NicConfig", "SchedParams",
+    "DomainConfig", "DiskConfig", "NicConfig", "DiskInfo", "NicInfo", "SchedParams",
     "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
     "XenlightError", "DomainNotFound", "NotFound", "InvalidArgument", "ConfigError",
     "OutOfMemory", "FunctionNotImplemented", "Timeout", "NotReady", "DeviceExists",

@@ -21,9 +21,9 @@ from typing import Any, Callable, Sequence
 
 from . import xlcfg
 from .context import Context
-from .errors import BackendUnavailable, XenlightError, invalid
+from .errors import BackendUnavailable, NotFound, XenlightError, invalid
 from .stats import UsageSampler
-from .types import DiskBackend, DomainInfo, DomainType, VcpuInfo
+from .types import DomainInfo, DomainType, VcpuInfo
 
 _SAVE_MAGIC = b"xenlight-save-1\n"
 
@@ -447,13 +447,13 @@ def cmd_block_list(ctx: Context, args: argparse.Namespace) -> int:
         print("%-5s %-3s %-6s %-5s %-6s %-8s %-30s" % ("Vdev", "BE", "handle", "state",
                                                        "evt-ch", "ring-ref", "BE-path"))
         for d in ctx.disks(domid):
-            dev = vdev_number(d.vdev)
-            kind = "qdisk" if d.backend == DiskBackend.QDISK else "vbd"
-            be = f"/local/domain/{d.backend_domid}/backend/{kind}/{domid}/{dev}"
-            # state 4 (connected); the ring's event channel and grant are not read
-            # (libxl_device_disk_getinfo is not bound): -1, as xl for an unknown value.
-            print("%-5d %-3d %-6d %-5d %-6d %-8d %-30s" % (dev, d.backend_domid, domid, 4,
-                                                           -1, -1, be))
+            # As xl: a disk whose xenstore record went away meanwhile is not printed.
+            try:
+                i = ctx.disk_info(domid, d.vdev)
+            except NotFound:
+                continue
+            print("%-5d %-3d %-6d %-5d %-6d %-8d %-30s" % (i.devid, i.backend_id, i.frontend_id,
+                                                           i.state, i.evtch, i.rref, i.backend))
     return 0
 
 
@@ -482,9 +482,13 @@ def cmd_network_list(ctx: Context, args: argparse.Namespace) -> int:
             "Idx", "BE", "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref",
             "BE-path"))
         for n in ctx.nics(domid):
-            be = f"/local/domain/{n.backend_domid}/backend/vif/{domid}/{n.devid}"
+            try:
+                i = ctx.nic_info(domid, n.devid)
+            except NotFound:
+                continue
             print("%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s" % (
-                n.devid, n.backend_domid, n.mac, domid, 4, -1, -1, -1, be))
+                i.devid, i.backend_id, n.mac, i.frontend_id, i.state, i.evtch, i.rref_tx,
+                i.rref_rx, i.backend))
     return 0
 
 

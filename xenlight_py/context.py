@@ -24,8 +24,8 @@ from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DO
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
                     SchedCreditParams,
-                    DiskBackend, DiskConfig, DiskFormat, DomainConfig, DomainInfo,
-                    DomainType, NicConfig, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
+                    DiskBackend, DiskConfig, DiskFormat, DiskInfo, DomainConfig, DomainInfo,
+                    DomainType, NicConfig, NicInfo, PhysInfo, SchedParams, VcpuInfo, VersionInfo,
                     check_domain_name, check_sched)
 
 if TYPE_CHECKING:
@@ -853,6 +853,52 @@ class Context:
                              backend_domid=int(p.backend_domid))
         return self._device_list(self._lib.libxl_device_nic_list,
                                  self._lib.libxl_device_nic_list_free, domid, conv)
+
+    def disk_info(self, domid: int, vdev: str) -> DiskInfo:
+        """Disk ``vdev``'s xenstore state (libxl_device_disk_getinfo; ``xl block-list``'s
+        state, evt-ch and ring-ref). libxl finds the disk by its device number, so
+        ``"51728"`` and ``"xvdb"`` are one disk. A domain that does not exist:
+        DomainNotFound; a disk it does not have: NotFound."""
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(vdev, str) or not vdev:
+            raise invalid(f"vdev {vdev!r} must be a device name")
+        disk = ffi.new("libxl_device_disk *")
+        lib.libxl_device_disk_init(disk)
+        info = ffi.new("libxl_diskinfo *")
+        lib.libxl_diskinfo_init(info)
+        try:
+            disk.vdev = self._dup(vdev)
+            self._lookup_device(lib.libxl_device_disk_getinfo, domid, disk, info,
+                                what=f"disk {vdev}")
+            return DiskInfo(self._str(info.backend), int(info.backend_id),
+                            self._str(info.frontend), int(info.frontend_id), int(info.devid),
+                            int(info.state), int(info.evtch), int(info.rref))
+        finally:
+            lib.libxl_diskinfo_dispose(info)
+            lib.libxl_device_disk_dispose(disk)
+
+    def nic_info(self, domid: int, devid: int) -> NicInfo:
+        """Nic ``devid``'s xenstore state (libxl_device_nic_getinfo; ``xl network-list``'s
+        state, evt-ch and tx-/rx-ring-ref). A domain that does not exist: DomainNotFound; a
+        nic it does not have: NotFound."""
+        ffi, lib = self._ffi, self._lib
+        if not isinstance(devid, int) or isinstance(devid, bool) or devid < 0:
+            raise invalid(f"nic devid {devid!r} must be a non-negative integer")
+        nic = ffi.new("libxl_device_nic *")
+        lib.libxl_device_nic_init(nic)
+        info = ffi.new("libxl_nicinfo *")
+        lib.libxl_nicinfo_init(info)
+        try:
+            nic.devid = devid
+            self._lookup_device(lib.libxl_device_nic_getinfo, domid, nic, info,
+                                what=f"nic {devid}")
+            return NicInfo(self._str(info.backend), int(info.backend_id),
+                           self._str(info.frontend), int(info.frontend_id), int(info.devid),
+                           int(info.state), int(info.evtch), int(info.rref_tx),
+                           int(info.rref_rx))
+        finally:
+            lib.libxl_nicinfo_dispose(info)
+            lib.libxl_device_nic_dispose(nic)
 
     def remove_disk(self, domid: int, vdev: str) -> None:
         """Unplug disk ``vdev`` (``xl block-detach``): the disk is read back from xenstore

@@ -428,6 +428,41 @@ class DiskConfig:
 @dataclass(frozen=True)
 
 
+class DiskInfo:
+    """A disk's xenstore state (libxl_diskinfo, ``xl block-list``): backend and frontend
+    paths, devid (the vdev's number), the frontend's XenbusState (4: connected), its event
+    channel and ring grant ref; -1 where the guest has not written them (yet)."""
+    backend: str
+    backend_id: int
+    frontend: str
+    frontend_id: int
+    devid: int
+    state: int
+    evtch: int
+    rref: int
+
+
+@dataclass(frozen=True)
+
+
+class NicInfo:
+    """A nic's xenstore state (libxl_nicinfo, ``xl network-list``), as DiskInfo with the
+    transmit and receive ring refs. ``evtch`` is -1 with Linux guests on real Xen: netfront
+    takes split tx/rx event channels, which libxl does not read."""
+    backend: str
+    backend_id: int
+    frontend: str
+    frontend_id: int
+    devid: int
+    state: int
+    evtch: int
+    rref_tx: int
+    rref_rx: int
+
+
+@dataclass(frozen=True)
+
+
 class NicConfig:
     """A virtual network interface (libxl_device_nic). rate: bytes per second (0: unlimited),
     applied with libxl's default 50 ms credit interval."""
@@ -584,7 +619,7 @@ class DomainEvent:
 __all__ = [
     "DomainType", "ShutdownReason", "ShutdownAction", "DiskFormat", "DiskBackend",
     "DomainInfo", "VcpuInfo", "PhysInfo", "VersionInfo", "DiskConfig", "NicConfig",
-    "DomainConfig", "DomainEvent",
+    "DiskInfo", "NicInfo", "DomainConfig", "DomainEvent",
 ]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -191,27 +192,52 @@ BLOCK_HEAD = "Vdev  BE  handle state evt-ch ring-ref BE-path" + " " * 23
 NET_HEAD = ("Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path" + " " * 23)
 
 
+def _block_row(line: str) -> tuple[Any, ...]:
+    """A block-list row's fields, checked to be laid out exactly as xl prints them."""
+    dev, be, hdl, st, evt, rref, path = line.split()
+    row = tuple(int(x) for x in (dev, be, hdl, st, evt, rref))
+    assert line == "%-5d %-3d %-6d %-5d %-6d %-8d %-30s" % (*row, path)
+    return (*row, path)
+
+
+def _net_row(line: str) -> tuple[Any, ...]:
+    idx, be, mac, hdl, st, evt, rings, path = line.split()
+    tx, rx = rings.split("/")
+    row = (int(idx), int(be), mac, int(hdl), int(st), int(evt), int(tx), int(rx), path)
+    assert line == "%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s" % row
+    return row
+
+
 def test_block_and_network(env, web1, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert ok(env, "block-list", "web1") == [
-        BLOCK_HEAD, "51712 0   1      4     -1     -1       /local/domain/0/backend/vbd/1/51712"]
+    lines = ok(env, "block-list", "web1")
+    assert lines[0] == BLOCK_HEAD and len(lines) == 2
+    # libxl_device_disk_getinfo: connected (4), the frontend's event channel and ring ref.
+    xvda = _block_row(lines[1])
+    assert xvda[:4] == (51712, 0, 1, 4) and xvda[6] == "/local/domain/0/backend/vbd/1/51712"
+    assert xvda[4] > 0 and xvda[5] > 0
     (tmp_path / "b.img").write_bytes(b"")
     ok(env, "block-attach", "web1", f"{tmp_path / 'b.img'},raw,xvdb,w")
-    assert ok(env, "block-list", "1")[1:] == [
-        "51712 0   1      4     -1     -1       /local/domain/0/backend/vbd/1/51712",
-        "51728 0   1      4     -1     -1       /local/domain/0/backend/vbd/1/51728"]
+    rows = [_block_row(ln) for ln in ok(env, "block-list", "1")[1:]]
+    assert rows[0] == xvda                                  # stable while attached
+    assert rows[1][:4] == (51728, 0, 1, 4) and rows[1][6] == "/local/domain/0/backend/vbd/1/51728"
+    assert rows[1][4] > 0 and rows[1][5] > 0 and rows[1][4:6] != xvda[4:6]
     ok(env, "block-detach", "web1", "51712")              # by device number, as xl
     ok(env, "block-detach", "web1", "xvdb")               # or by name
     assert ok(env, "block-list", "web1") == [BLOCK_HEAD]
     r = sim(env, "block-detach", "web1", "xvdc")
     assert r.returncode == 1 and "has no disk xvdc" in r.stderr
 
-    assert ok(env, "network-list", "web1") == [
-        NET_HEAD,
-        "0   0  00:16:3e:01:02:03     1     4     -1    -1/-1          "
-        "/local/domain/0/backend/vif/1/0"]
-    ok(env, "network-attach", "web1", "mac=00:16:3e:00:00:07", "bridge=xenbr1")
     lines = ok(env, "network-list", "web1")
-    assert lines[2].startswith("1   0  00:16:3e:00:00:07     1     4")
+    assert lines[0] == NET_HEAD and len(lines) == 2
+    nic0 = _net_row(lines[1])
+    assert nic0[:5] == (0, 0, "00:16:3e:01:02:03", 1, 4)
+    assert nic0[8] == "/local/domain/0/backend/vif/1/0"
+    # evt-ch -1: netfront's split tx/rx channels leave libxl's event-channel node unset.
+    assert nic0[5] == -1 and nic0[6] > 0 and nic0[7] > 0 and nic0[6] != nic0[7]
+    ok(env, "network-attach", "web1", "mac=00:16:3e:00:00:07", "bridge=xenbr1")
+    rows = [_net_row(ln) for ln in ok(env, "network-list", "web1")[1:]]
+    assert rows[0] == nic0
+    assert rows[1][:5] == (1, 0, "00:16:3e:00:00:07", 1, 4) and rows[1][6:8] != nic0[6:8]
     ok(env, "network-detach", "web1", "00:16:3e:01:02:03")   # by mac
     ok(env, "network-detach", "web1", "1")                   # by devid
     assert ok(env, "network-list", "web1") == [NET_HEAD]

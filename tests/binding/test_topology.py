@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from xenlight_py import (Context, CpupoolInfo, SchedCreditParams, DiskConfig, DiskFormat, DomainConfig,
-                         DomainNotFound, InvalidArgument, NicConfig, NotFound, XenlightError)
+from xenlight_py import (Context, CpupoolInfo, SchedCreditParams, DiskConfig, DiskFormat, DiskInfo, DomainConfig,
+                         DomainNotFound, InvalidArgument, NicConfig, NicInfo, NotFound, XenlightError)
 
 
 def test_cpupools(ctx: Context, pv: DomainConfig) -> None:
@@ -53,6 +53,60 @@ def test_device_lists(ctx: Context, image) -> None:  # type: ignore[no-untyped-d
         ctx.disks(4000)
     with pytest.raises(DomainNotFound):
         ctx.nics(4000)
+
+
+def test_device_getinfo(ctx: Context, image) -> None:  # type: ignore[no-untyped-def]
+    cfg = DomainConfig(name="info", kernel="/k", disks=(DiskConfig("xvda", image("a.img")),),
+                       nics=(NicConfig(mac="00:16:3e:00:00:01", bridge="xenbr0"),))
+    domid = ctx.create_domain(cfg)          # unpaused: the guest's frontends connect
+    ctx.add_disk(domid, DiskConfig("xvdb", image("b.img")))
+    nic1 = ctx.add_nic(domid, NicConfig(bridge="xenbr0"))
+    a, b = ctx.disk_info(domid, "xvda"), ctx.disk_info(domid, "xvdb")
+    assert isinstance(a, DiskInfo)
+    assert (a.backend, a.backend_id, a.frontend, a.frontend_id, a.devid, a.state) == (
+        f"/local/domain/0/backend/vbd/{domid}/51712", 0,
+        f"/local/domain/{domid}/device/vbd/51712", domid, 51712, 4)
+    assert a.evtch > 0 and a.rref > 0 and (b.evtch, b.rref) != (a.evtch, a.rref)
+    assert ctx.disk_info(domid, "xvda") == a                   # stable
+    assert ctx.disk_info(domid, "51712") == a                  # libxl looks up the number
+    n0, n1 = ctx.nic_info(domid, 0), ctx.nic_info(domid, nic1)
+    assert isinstance(n0, NicInfo)
+    assert (n0.backend, n0.frontend, n0.frontend_id, n0.devid, n0.state) == (
+        f"/local/domain/0/backend/vif/{domid}/0", f"/local/domain/{domid}/device/vif/0",
+        domid, 0, 4)
+    # Real Xen (Linux netfront, split tx/rx channels): no event-channel node, -1.
+    assert n0.evtch == -1 and n0.rref_tx > 0 and n0.rref_rx > 0 and n0.rref_tx != n0.rref_rx
+    assert n1.devid == nic1 and not {n1.rref_tx, n1.rref_rx} & {n0.rref_tx, n0.rref_rx}
+
+    # libxl answers ERROR_FAIL for all of these; the binding names them.
+    with pytest.raises(NotFound, match="has no disk xvdc"):
+        ctx.disk_info(domid, "xvdc")
+    with pytest.raises(NotFound, match="has no nic 7"):
+        ctx.nic_info(domid, 7)
+    with pytest.raises(DomainNotFound):
+        ctx.disk_info(4000, "xvda")
+    with pytest.raises(DomainNotFound):
+        ctx.nic_info(4000, 0)
+    with pytest.raises(InvalidArgument):
+        ctx.nic_info(domid, -1)
+    ctx.remove_nic(domid, nic1)
+    with pytest.raises(NotFound):
+        ctx.nic_info(domid, nic1)
+    ctx.sim.fail_next("libxl_device_disk_getinfo", -3)
+    with pytest.raises(XenlightError, match="libxl_device_disk_getinfo"):
+        ctx.disk_info(domid, "xvda")
+
+
+def test_device_getinfo_before_first_unpause(ctx: Context, image) -> None:  # type: ignore[no-untyped-def]
+    # A guest that never ran has written nothing: libxl's initial state 1 and -1 (unset).
+    cfg = DomainConfig(name="fresh", kernel="/k", disks=(DiskConfig("xvda", image("a.img")),),
+                       nics=(NicConfig(bridge="xenbr0"),))
+    domid = ctx.create_domain(cfg, paused=True)
+    d, n = ctx.disk_info(domid, "xvda"), ctx.nic_info(domid, 0)
+    assert (d.state, d.evtch, d.rref) == (1, -1, -1)
+    assert (n.state, n.evtch, n.rref_tx, n.rref_rx) == (1, -1, -1, -1)
+    ctx.unpause(domid)
+    assert ctx.disk_info(domid, "xvda").state == 4 and ctx.nic_info(domid, 0).rref_tx > 0
 
 
 def test_failures_are_mapped(ctx: Context) -> None:

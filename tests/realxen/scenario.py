@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from xenlight_py import (Context, DiskConfig, DomainConfig, DomainInfo, DomainType, NicConfig,
-                         ShutdownAction, XenlightError)
+from xenlight_py import (Context, DiskConfig, DiskInfo, DomainConfig, DomainInfo, DomainType,
+                         NicConfig, NicInfo, ShutdownAction, XenlightError)
 
 SCHEMA = 1
 GUEST_NAME = "rx-scenario"
@@ -473,12 +473,19 @@ def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
         listed = ctx.disks(domid)           # libxl_device_disk_list: from xenstore too
         obs("disk.list", [_disk_obs(d, image) for d in listed])
         rec.raw["disk.list"] = [repr(d) for d in listed]
+        _device_info(rec, "disk", domid, lambda: ctx.disk_info(domid, "xvdb"))
+        _error(rec, "disk.info_by_number", lambda: ctx.disk_info(domid, "51728"),
+               must_fail=False, norm=lambda i: _devinfo_obs(i, domid))
+        _error(rec, "error.disk.info_absent_vdev", lambda: ctx.disk_info(domid, "xvdz"))
+        _error(rec, "error.missing_domain.disk_info", lambda: ctx.disk_info(MISSING_DOMID, "xvdb"))
         _error(rec, "error.disk.add_same_vdev_again", lambda: ctx.add_disk(domid, disk))
         _error(rec, "error.disk.add_missing_file", lambda: ctx.add_disk(
             domid, DiskConfig(vdev="xvdc", target=os.path.join(scratch, "rx-no-such.img"))))
         _error(rec, "error.missing_domain.add_disk", lambda: ctx.add_disk(MISSING_DOMID, disk))
         _error(rec, "disk.remove", lambda: ctx.remove_disk(domid, "xvdb"), must_fail=False)
         obs("disk.list_after_remove", [d.vdev for d in ctx.disks(domid)])
+        _error(rec, "error.disk.info_after_remove", lambda: ctx.disk_info(domid, "xvdb"),
+               norm=lambda i: _devinfo_obs(i, domid))
         _error(rec, "error.disk.remove_absent_vdev", lambda: ctx.remove_disk(domid, "xvdz"))
         _error(rec, "error.cdrom_insert_on_pv", lambda: ctx.cdrom_insert(domid, "xvdd", image))
         _error(rec, "error.missing_domain.cdrom_insert",
@@ -501,11 +508,53 @@ def _devices(ctx: Context, rec: Recorder, domid: int, scratch: str) -> None:
                       "backend_domid": n.backend_domid} for n in listed])
     rec.raw["nic.list"] = [repr(n) for n in listed]
     if devid is not None:
+        added = devid
+        _device_info(rec, "nic", domid, lambda: ctx.nic_info(domid, added))
+    _error(rec, "error.nic.info_absent_devid", lambda: ctx.nic_info(domid, 7))
+    _error(rec, "error.missing_domain.nic_info", lambda: ctx.nic_info(MISSING_DOMID, 0))
+    if devid is not None:
         _error(rec, "nic.remove", lambda: ctx.remove_nic(domid, devid), must_fail=False)
     obs("nic.list_after_remove", [n.devid for n in ctx.nics(domid)])
+    if devid is not None:
+        gone = devid
+        _error(rec, "error.nic.info_after_remove", lambda: ctx.nic_info(domid, gone),
+               norm=lambda i: _devinfo_obs(i, domid))
     _error(rec, "error.nic.remove_absent_devid", lambda: ctx.remove_nic(domid, 7))
     _error(rec, "error.missing_domain.add_nic",
            lambda: ctx.add_nic(MISSING_DOMID, NicConfig(bridge=BRIDGE)))
+
+
+# The guest's frontend connects on its own after the hot-plug returns (xenbus state 4).
+DEVICE_CONNECT_S = 60.0
+
+
+def _devinfo_obs(i: DiskInfo | NicInfo, domid: int) -> dict[str, Any]:
+    """libxl_diskinfo / libxl_nicinfo without the guest's own numbers (event channel and
+    grant refs differ between guests): whether they are set, and the xenstore paths' shape."""
+    kind = "vbd" if isinstance(i, DiskInfo) else "vif"
+    refs = [i.rref] if isinstance(i, DiskInfo) else [i.rref_tx, i.rref_rx]
+    return {"backend": i.backend.replace(f"/{domid}/", "/<domid>/"), "backend_id": i.backend_id,
+            "frontend_is_guest_path": i.frontend == f"/local/domain/{domid}/device/{kind}/{i.devid}",
+            "frontend_id_is_guest": i.frontend_id == domid, "devid": i.devid, "state": i.state,
+            "evtch_positive": i.evtch > 0, "rrefs_positive": [r > 0 for r in refs],
+            "rrefs_distinct": len(set(refs)) == len(refs)}
+
+
+def _device_info(rec: Recorder, kind: str, domid: int,
+                 get: Callable[[], DiskInfo | NicInfo]) -> None:
+    """libxl_device_{disk,nic}_getinfo on an attached device: once the guest connected it,
+    and again (the same numbers while it stays attached)."""
+    def connected() -> bool:
+        try:
+            return get().state == 4
+        except XenlightError:
+            return False
+    t = time.monotonic()
+    rec.obs(f"{kind}.info.connected", _wait_for(connected, DEVICE_CONNECT_S))
+    rec.timings[f"{kind}.info.connect_s"] = round(time.monotonic() - t, 3)
+    first = _error(rec, f"{kind}.info", get, must_fail=False, norm=lambda i: _devinfo_obs(i, domid))
+    if first is None:
+        rec.obs(f"{kind}.info.stable", get() == get())
 
 
 def _disk_obs(d: DiskConfig, image: str) -> dict[str, Any]:

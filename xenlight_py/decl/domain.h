@@ -56,6 +56,11 @@ libxl_device_disk *libxl_device_disk_list(libxl_ctx *ctx, uint32_t domid, int *n
 void libxl_device_disk_list_free(libxl_device_disk *list, int num);
 libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num);
 void libxl_device_nic_list_free(libxl_device_nic *list, int num);
+/* A device's frontend state, event channel and ring refs (-1: not written yet). */
+int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk, libxl_diskinfo *diskinfo);
+int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic, libxl_nicinfo *nicinfo);
 /* Seconds since the epoch when the domain was made; (uint32_t)-1 when unknown. */
 uint32_t libxl_vm_get_start_time(libxl_ctx *ctx, uint32_t domid);
 int libxl_domain_core_dump(libxl_ctx *ctx, uint32_t domid, const char *filename,

@@ -253,6 +253,36 @@ typedef struct libxl_device_nic {
 void libxl_device_nic_init(libxl_device_nic *p);
 void libxl_device_nic_dispose(libxl_device_nic *p);
 
+/* A device's xenstore state (libxl_device_{disk,nic}_getinfo). */
+typedef struct libxl_diskinfo {
+    char *backend;
+    uint32_t backend_id;
+    char *frontend;
+    uint32_t frontend_id;
+    libxl_devid devid;
+    int state;
+    int evtch;
+    int rref;
+    ...;
+} libxl_diskinfo;
+void libxl_diskinfo_init(libxl_diskinfo *p);
+void libxl_diskinfo_dispose(libxl_diskinfo *p);
+
+typedef struct libxl_nicinfo {
+    char *backend;
+    uint32_t backend_id;
+    char *frontend;
+    uint32_t frontend_id;
+    libxl_devid devid;
+    int state;
+    int evtch;
+    int rref_tx;
+    int rref_rx;
+    ...;
+} libxl_nicinfo;
+void libxl_nicinfo_init(libxl_nicinfo *p);
+void libxl_nicinfo_dispose(libxl_nicinfo *p);
+
 typedef struct libxl_domain_config {
     libxl_domain_create_info c_info;
     libxl_domain_build_info b_info;

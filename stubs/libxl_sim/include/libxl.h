@@ -305,6 +305,14 @@ void libxl_device_disk_list_free(libxl_device_disk *list, int num) LIBXL_EXTERNA
 libxl_device_nic *libxl_device_nic_list(libxl_ctx *ctx, uint32_t domid, int *num)
     LIBXL_EXTERNAL_CALLERS_ONLY;
 void libxl_device_nic_list_free(libxl_device_nic *list, int num) LIBXL_EXTERNAL_CALLERS_ONLY;
+/* A device's xenstore state (frontend state, event channel, ring grant refs; -1 where a
+ * node is absent); ERROR_FAIL when libxl's record of the device is absent. */
+int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk, libxl_diskinfo *diskinfo)
+    LIBXL_EXTERNAL_CALLERS_ONLY;
+int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic, libxl_nicinfo *nicinfo)
+    LIBXL_EXTERNAL_CALLERS_ONLY;
 
 /* The credit scheduler's parameters of a cpupool (read only here). */
 int libxl_sched_credit_params_get(libxl_ctx *ctx, uint32_t poolid,

@@ -29,6 +29,7 @@ static const char *const faultable[] = {
     "libxl_name_to_domid", "libxl_evenable_domain_death",
     "libxl_list_cpupool", "libxl_cpupool_info", "libxl_get_cpu_topology", "libxl_get_numainfo",
     "libxl_device_disk_list", "libxl_device_nic_list", "libxl_vm_get_start_time",
+    "libxl_device_disk_getinfo", "libxl_device_nic_getinfo",
     "libxl_sched_credit_params_get",
     "xc_interface_open", "xc_domain_getinfolist", "xc_physinfo", "xc_vcpu_getinfo",
 };

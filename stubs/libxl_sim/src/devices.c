@@ -177,41 +177,61 @@ int libxl_device_disk_remove(libxl_ctx *ctx, uint32_t domid, libxl_device_disk *
     return xlsim__ao_complete(ctx, ao_how, domid, rc);
 }
 
-/* libxl__device_disk_dev_number's grammar: xvd<letters>[N], hd[a-d][N], sd[a-p][N], dNpM or
- * a number; partitions without leading zeroes. */
-static int vdev_valid(const char *v)
+/* libxl__device_disk_dev_number: the number xenstore files a disk under, -1 for a name
+ * outside its grammar (xvd<letters>[N], hd[a-d][N], sd[a-p][N], dNpM or a number;
+ * partitions without leading zeroes). */
+static int xvd_number(long disk, long part)
+{
+    if (disk < 16 && part < 16)
+        return (202 << 8) | (int)(disk << 4) | (int)part;
+    return (1 << 28) | (int)(disk << 8) | (int)part;
+}
+
+int xlsim__vdev_number(const char *v)
 {
     static const struct { const char *prefix; int max_disk, max_part; } kinds[] = {
         {"xvd", (1 << 20) - 1, 255}, {"hd", 3, 63}, {"sd", 15, 15}};
     char *end;
     int disk, part, used = -1;
+    if (!v)
+        return -1;
     if (sscanf(v, "d%ip%i%n", &disk, &part, &used) >= 2 && used == (int)strlen(v))
-        return disk >= 0 && disk < (1 << 20) && part >= 0 && part < 256;
+        return disk >= 0 && disk < (1 << 20) && part >= 0 && part < 256 ? xvd_number(disk, part)
+                                                                        : -1;
     errno = 0;
     unsigned long n = strtoul(v, &end, 0);
     if (*v && !errno && !*end)
-        return n <= 0x7fffffffUL;
+        return n <= 0x7fffffffUL ? (int)n : -1;
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         size_t pl = strlen(kinds[k].prefix);
         if (strncmp(v, kinds[k].prefix, pl))
             continue;
         const char *p = v + pl;
-        long idx = -1;
+        long idx = -1, pn = 0;
         while (*p >= 'a' && *p <= 'z') {
             idx = (idx + 1) * 26 + (*p++ - 'a');
             if (idx > kinds[k].max_disk)
-                return 0;
+                return -1;
         }
-        if (idx < 0)
-            return 0;
-        if (!*p)
-            return 1;
-        if (*p == '0')
-            return 0;
-        long pn = strtol(p, &end, 10);
-        return !*end && pn <= kinds[k].max_part;
+        if (idx < 0 || *p == '0')
+            return -1;
+        if (*p) {
+            pn = strtol(p, &end, 10);
+            if (*end || pn > kinds[k].max_part)
+                return -1;
+        }
+        if (k == 0)
+            return xvd_number(idx, pn);
+        if (k == 1)
+            return ((idx < 2 ? 3 : 22) << 8) | (int)((idx & 1) << 6) | (int)pn;
+        return (8 << 8) | (int)(idx << 4) | (int)pn;
     }
-    return 0;
+    return -1;
+}
+
+static int vdev_valid(const char *v)
+{
+    return xlsim__vdev_number(v) >= 0;
 }
 
 int libxl_vdev_to_device_disk(libxl_ctx *ctx, uint32_t domid, const char *vdev,

@@ -306,6 +306,7 @@ int xlsim__nic_from(struct sim_nic *out, const libxl_device_nic *nic, uint32_t d
 /* ---- helpers (types.c / utils.c) ---- */
 int xlsim__bitmap_bits_from(uint8_t *dst, size_t dst_bytes, const libxl_bitmap *src, int nbits);
 int xlsim__popcount(const uint8_t *map, size_t bytes);
+int xlsim__vdev_number(const char *vdev); /* libxl__device_disk_dev_number; -1: invalid */
 char *xlsim__strdup(const char *s);   /* NULL-safe, aborts on OOM like libxl */
 void *xlsim__calloc(size_t n, size_t sz);
 int xlsim__copy_str(char *dst, size_t dstlen, const char *src); /* ERROR_INVAL if too long */

@@ -9,6 +9,7 @@
  */
 #include "sim_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 void libxl_cpupoolinfo_init(libxl_cpupoolinfo *p) { memset(p, 0, sizeof(*p)); }
@@ -253,4 +254,111 @@ void libxl_device_nic_list_free(libxl_device_nic *list, int num)
     for (int i = 0; i < num; i++)
         libxl_device_nic_dispose(&list[i]);
     free(list);
+}
+
+/* libxl_device_{disk,nic}_getinfo read xenstore: the backend path from libxl's own record
+ * (/libxl/<domid>/device/<kind>/<devid>/backend: absent for an absent domain or device,
+ * ERROR_FAIL with nothing logged), then the frontend's state, event-channel and ring refs,
+ * -1 for each node the frontend has not written. A guest that never ran has only libxl's
+ * initial frontend state (1, Initialising); a running guest's frontends connect at once
+ * (4). Its event channels and grant refs are the guest's own numbers: here fixed by the
+ * device's slot, so stable while it is attached and distinct between devices. A nic's
+ * event channel reads -1 even when connected (split tx/rx channels, below). */
+#define XLSIM_STATE_INITIALISING 1
+#define XLSIM_STATE_CONNECTED 4
+
+static char *path_dup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *path_dup(const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return xlsim__strdup(buf);
+}
+
+int libxl_device_disk_getinfo(libxl_ctx *ctx, uint32_t domid,
+                              const libxl_device_disk *disk, libxl_diskinfo *diskinfo)
+{
+    int devid = disk ? xlsim__vdev_number(disk->vdev) : -1;
+    int rc = 0;
+
+    diskinfo->backend = NULL;
+    diskinfo->devid = devid;
+    xlsim__lock();
+    rc = xlsim__fault("libxl_device_disk_getinfo");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    int slot = -1;
+    if (d && devid >= 0) {
+        struct sim_dom_cold *c = xlsim__cold(d);
+        for (int i = 0; i < XLSIM_MAX_DISKS && slot < 0; i++)
+            if (c->disk[i].used && xlsim__vdev_number(c->disk[i].vdev) == devid)
+                slot = i;
+    }
+    if (!rc && slot < 0)
+        rc = ERROR_FAIL;
+    if (!rc) {
+        const struct sim_disk *s = &xlsim__cold(d)->disk[slot];
+        const char *kind = s->backend == LIBXL_DISK_BACKEND_QDISK ? "qdisk" : "vbd";
+        diskinfo->backend = path_dup("/local/domain/0/backend/%s/%u/%d", kind, (unsigned)domid,
+                                     devid);
+        diskinfo->backend_id = 0;
+        diskinfo->frontend = path_dup("/local/domain/%u/device/vbd/%d", (unsigned)domid, devid);
+        diskinfo->frontend_id = domid;
+        if (d->has_run) {
+            diskinfo->state = XLSIM_STATE_CONNECTED;
+            diskinfo->evtch = 20 + slot;
+            diskinfo->rref = 8 + slot;
+        } else {
+            diskinfo->state = XLSIM_STATE_INITIALISING;
+            diskinfo->evtch = -1;
+            diskinfo->rref = -1;
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
+}
+
+int libxl_device_nic_getinfo(libxl_ctx *ctx, uint32_t domid,
+                             const libxl_device_nic *nic, libxl_nicinfo *nicinfo)
+{
+    int rc = 0;
+
+    nicinfo->backend = NULL;
+    nicinfo->devid = nic ? nic->devid : -1;
+    xlsim__lock();
+    rc = xlsim__fault("libxl_device_nic_getinfo");
+    struct sim_dom *d = rc ? NULL : xlsim__dom(domid);
+    int slot = -1;
+    if (d && nic) {
+        struct sim_dom_cold *c = xlsim__cold(d);
+        for (int i = 0; i < XLSIM_MAX_NICS && slot < 0; i++)
+            if (c->nic[i].used && c->nic[i].devid == nic->devid)
+                slot = i;
+    }
+    if (!rc && slot < 0)
+        rc = ERROR_FAIL;
+    if (!rc) {
+        nicinfo->backend = path_dup("/local/domain/0/backend/vif/%u/%d", (unsigned)domid,
+                                    nic->devid);
+        nicinfo->backend_id = 0;
+        nicinfo->frontend = path_dup("/local/domain/%u/device/vif/%d", (unsigned)domid, nic->devid);
+        nicinfo->frontend_id = domid;
+        if (d->has_run) {
+            nicinfo->state = XLSIM_STATE_CONNECTED;
+            /* Linux netback offers split event channels and netfront takes them: it writes
+             * event-channel-tx/-rx, not the event-channel libxl reads (real Xen: -1). */
+            nicinfo->evtch = -1;
+            nicinfo->rref_tx = 768 + 2 * slot;
+            nicinfo->rref_rx = 769 + 2 * slot;
+        } else {
+            nicinfo->state = XLSIM_STATE_INITIALISING;
+            nicinfo->evtch = -1;
+            nicinfo->rref_tx = -1;
+            nicinfo->rref_rx = -1;
+        }
+    }
+    xlsim__unlock_ctx(ctx);
+    return rc;
 }

@@ -336,6 +336,22 @@ void libxl_device_nic_dispose(libxl_device_nic *p)
     memset(p, 0, sizeof(*p));
 }
 
+void libxl_diskinfo_init(libxl_diskinfo *p) { memset(p, 0, sizeof(*p)); }
+void libxl_diskinfo_dispose(libxl_diskinfo *p)
+{
+    free(p->backend);
+    free(p->frontend);
+    memset(p, 0, sizeof(*p));
+}
+
+void libxl_nicinfo_init(libxl_nicinfo *p) { memset(p, 0, sizeof(*p)); }
+void libxl_nicinfo_dispose(libxl_nicinfo *p)
+{
+    free(p->backend);
+    free(p->frontend);
+    memset(p, 0, sizeof(*p));
+}
+
 void libxl_domain_config_init(libxl_domain_config *p)
 {
     memset(p, 0, sizeof(*p));
