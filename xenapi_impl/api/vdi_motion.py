@@ -119,15 +119,15 @@ async def fill_copies(ctx: Context, moved: dict[str, tuple[str, str]],
         target = ctx.services.host_ref if target == NULL_REF else target
         receiver = await _on_sr(ctx, sr, "host.migrate_receive", [
             target, _management_network(store, target), {"vdi": new}])
-        await _send(ctx, vdi, receiver)
+        await _send(ctx, vdi, target, receiver)
 
 
-async def _send(ctx: Context, vdi: str, receiver: dict[str, str]) -> None:
-    from .vm_migrate import _connect
+async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str]) -> None:
+    from .vm_migrate import StreamRefused, open_stream
     try:
-        sock = await _connect(receiver["xenops"])
-    except (OSError, ValueError, asyncio.TimeoutError) as exc:
-        raise CopyFailed(f"cannot reach the disk's receiver: {exc}") from None
+        sock = await open_stream(ctx.services, host, receiver["xenops"])
+    except StreamRefused as exc:
+        raise CopyFailed(f"the disk's receiver: {exc}") from None
     try:
         sock.settimeout(STREAM_TIMEOUT)
         drv, uuid, path = await _held_image(ctx, vdi)
