@@ -13,8 +13,10 @@ loses and duplicates no VM.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -445,3 +447,141 @@ def test_master_killed_during_migrations(pool):
         assert xn.VM.get_resident_on(vm) == target
         assert copies(b if target == B else c, uuids[vm]) == 1
         xn.VM.hard_shutdown(vm)
+
+
+class Proxy:
+    """A TCP relay in the path of a migration stream (as an eavesdropper on the management
+    network would sit): forwards one connection to `upstream` and scans what the sender
+    sends for `needles` (plain bytes of the stream), counting the bytes."""
+
+    def __init__(self, upstream: str, needles: list[bytes]) -> None:
+        self.upstream = upstream
+        self.needles = needles
+        self.found: list[bytes] = []
+        self.sent = 0
+        self.first = b""
+        self.listener = socket.create_server(("127.0.0.14", 0))
+        self.address = f"127.0.0.14:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        down, _ = self.listener.accept()
+        host, _, port = self.upstream.rpartition(":")
+        up = socket.create_connection((host, int(port)))
+
+        def back() -> None:             # the receiver's answers, passed on unread
+            while data := up.recv(1 << 16):
+                down.sendall(data)
+            down.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=back, daemon=True)
+        t.start()
+        tail = b""
+        keep = max(len(n) for n in self.needles)
+        with down, up:
+            while data := down.recv(1 << 20):
+                if not self.first:
+                    self.first = data[:8]
+                self.sent += len(data)
+                window = tail + data
+                self.found += [n for n in self.needles if n in window and n not in self.found]
+                tail = window[-keep:]
+                up.sendall(data)
+            up.shutdown(socket.SHUT_WR)
+            t.join(30)
+
+
+class Impostor:
+    """A TLS server with a certificate of its own in place of a receiver: records what a
+    sender writes to it after the handshake."""
+
+    def __init__(self, tmp_path) -> None:
+        import ssl
+        from xenapi_impl.server.tls import generate_self_signed, server_context
+        pem = str(tmp_path / "impostor.pem")
+        generate_self_signed(pem)
+        with open(pem) as f:
+            cert = ssl.PEM_cert_to_DER_cert(f.read().split("-----BEGIN PRIVATE")[0])
+        self.sha256 = hashlib.sha256(cert).hexdigest()
+        self.context = server_context(pem)
+        self.listener = socket.create_server(("127.0.0.14", 0))
+        self.address = f"127.0.0.14:{self.listener.getsockname()[1]}"
+        self.received: bytes | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        conn, _ = self.listener.accept()
+        got = b""
+        try:
+            with self.context.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(20)
+                while data := tls.recv(1 << 16):
+                    got += data
+        except OSError:
+            pass                        # the sender's abort after refusing our certificate
+        self.received = got
+
+
+def test_the_stream_is_tls_pinned_to_the_destination(pool, tmp_path):
+    """The memory stream crosses the network encrypted: the receiver refuses a client that
+    speaks plain TCP even with the right token (nothing changes, the receiver stays open);
+    a relay on the path sees a TLS handshake and no byte of the domain's plain stream (nor
+    the token), and the migration through it succeeds; a receiver whose certificate is not
+    the one recorded for the destination host gets nothing (no header, no token) and the
+    migration fails exactly, the VM running on the source."""
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B, C = hosts[b.address], hosts[c.address]
+    vm = running_vm(x, B, "over tls")
+    uuid = x.VM.get_uuid(vm)
+    before = state(x, vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+
+    # plain TCP with the right token: refused, nothing moves
+    host, _, port = dest["xenops"].rpartition(":")
+    header = {"token": dest["token"], "vm": vm, "operation": "migrate_send", "op": before[3],
+              "source": B, "vdis": {}}
+    with socket.create_connection((host, int(port)), timeout=20) as plain:
+        plain.sendall(json.dumps(header).encode() + b"\n" + b"LibxlFmt" + bytes(4096))
+        try:
+            while plain.recv(4096):     # a TLS alert at most, then the end (not a timeout)
+                pass
+        except ConnectionResetError:
+            pass
+    wait(lambda: "refused a migration connection" in c.proc.log(), 10, "the refusal logged")
+    assert state(x, vm) == before
+    assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+
+    # through a relay: the same receiver still takes the real sender
+    proxy = Proxy(dest["xenops"], [b"LibxlFmt", dest["token"].encode(), uuid.encode(),
+                                   b'"token"'])
+    assert x.VM.migrate_send(vm, {**dest, "xenops": proxy.address}, True, {}, {}, {}) == vm
+    proxy.thread.join(30)
+    assert x.VM.get_resident_on(vm) == C
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    assert proxy.first[:3] in (b"\x16\x03\x01", b"\x16\x03\x03"), proxy.first   # ClientHello
+    assert proxy.sent > 128 << 20       # the guest's 128 MiB went through the relay
+    assert proxy.found == []            # ... encrypted: none of the plain stream's bytes
+
+    # a receiver presenting another certificate than the one recorded for B
+    impostor = Impostor(tmp_path)
+    back = x.host.migrate_receive(B, net, {})
+    now = state(x, vm)
+    pinned = x.host.get_other_config(B)["tls_sha256"]
+    assert details(x.VM.migrate_send, vm, {**back, "xenops": impostor.address}, True, {}, {},
+                   {}) == [
+        "VM_MIGRATE_FAILED", vm, C, B,
+        f"the destination's receiver: the receiver's TLS certificate is refused: its "
+        f"certificate (SHA-256 {impostor.sha256}) is not the one recorded for it ({pinned})"]
+    impostor.thread.join(30)
+    assert impostor.received == b""     # not even the header with the token
+    wait(lambda: x.VM.get_current_operations(vm) == {}, 10, "the operation cleared")
+    assert state(x, vm) == now and now[:2] == ("Running", C)
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    # the real B takes it
+    x.VM.pool_migrate(vm, B, {"live": "true"})
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1 and copies(c, uuid) == 0
+    x.VM.hard_shutdown(vm)
