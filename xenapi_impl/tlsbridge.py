@@ -7,7 +7,8 @@ certificate its HTTPS server serves). Then a `Bridge` hands its user one end of 
 socketpair (`Bridge.local`) and two threads pump bytes between the other end and the TLS
 connection, encrypting on the way out and decrypting on the way in. The TLS state is an
 `ssl.SSLObject` over memory buffers behind a lock (one OpenSSL connection must not be driven
-by two threads at once); the TCP socket itself is blocking and written under a second lock.
+by two threads at once); the TCP socket itself is blocking, and its writes hold a second
+lock, taken first, from encrypting to sent (records must leave in the order they were made).
 Threads rather than the event loop: measured faster (bench/RESULTS.md), and hundreds of MiB
 of a memory stream do not queue behind, or delay, the API's own work on the loop.
 
@@ -30,6 +31,7 @@ import socket
 import ssl
 import struct
 import threading
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +170,18 @@ class Bridge:
     def cipher(self) -> tuple[str, str, int] | None:
         return self._obj.cipher()
 
-    def _tcp_send(self, data: bytes) -> None:
-        if data:
-            with self._send:
-                self._sock.sendall(data)
+    def _flush(self, step: Callable[[], object] | None = None) -> None:
+        """Run `step` on the TLS state (encrypting), then send what TLS has for the peer.
+        Records carry implicit sequence numbers: whoever takes bytes out of the outgoing
+        buffer sends them before anyone takes more (both under the send lock, taken
+        first)."""
+        with self._send:
+            with self._tls:
+                if step is not None:
+                    step()
+                wire = self._out.read()
+            if wire:
+                self._sock.sendall(wire)
 
     def _break(self, why: BaseException | str) -> None:
         """Tear everything down: the user's reads see EOF and its writes fail; the peer's
@@ -190,16 +200,9 @@ class Bridge:
                 data = self._near.recv(CHUNK)
                 if not data:
                     break
-                with self._tls:
-                    self._obj.write(data)
-                    wire = self._out.read()
-                self._tcp_send(wire)
+                self._flush(lambda: self._obj.write(data))
             # the user is done writing: close_notify and a TCP half-close
-            with self._tls:
-                with contextlib.suppress(ssl.SSLError):
-                    self._obj.unwrap()
-                wire = self._out.read()
-            self._tcp_send(wire)
+            self._flush(self._close_notify)
             self._sock.shutdown(socket.SHUT_WR)
         except (OSError, ssl.SSLError) as exc:
             self._break(exc)
@@ -209,6 +212,10 @@ class Bridge:
         if not self._down_done.wait(CLOSE_GRACE):
             self._break("the peer did not close its side")
         self._finish()
+
+    def _close_notify(self) -> None:
+        with contextlib.suppress(ssl.SSLError):     # WantRead: the peer's comes later
+            self._obj.unwrap()
 
     def _pump_down(self) -> None:
         """The peer's bytes -> TLS -> the user."""
@@ -234,10 +241,11 @@ class Bridge:
                             eof = True
                             break
                         plain.append(chunk)
-                    wire = self._out.read()     # e.g. a key update's answer
+                    answer = self._out.pending  # e.g. a key update's answer
                 if not data:
                     eof = True
-                self._tcp_send(wire)
+                if answer:
+                    self._flush()
                 for chunk in plain:
                     self._near.sendall(chunk)
             self._near.shutdown(socket.SHUT_WR)

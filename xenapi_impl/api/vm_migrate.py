@@ -4,10 +4,13 @@ VM.assert_can_migrate, and where a VM may run (VM.assert_can_boot_here,
 VM.get_possible_hosts).
 
 The source host (the VM's `resident_on`: the calls are routed there) decides and announces
-the operation, asks the destination's agent for a receiver (`host.migrate_receive`: a TCP
+the operation, asks the destination's agent for a receiver (`host.migrate_receive`: a
 listener on the destination's address and a one-time token, handed out only over the pool's
-authenticated TLS calls or to a caller allowed to migrate), connects, and streams the domain
-through the binding (xenlight_py/migration.py). The destination restores it paused and, once
+authenticated TLS calls or to a caller allowed to migrate), connects over TLS (the receiver
+serves the host's HTTPS certificate, the source pins the fingerprint the destination host
+recorded, as the pool's calls do), and streams the domain through the binding
+(xenlight_py/migration.py) into a local socket bridged to that TLS connection
+(tlsbridge.py). The destination restores it paused and, once
 the source clears it, records the move in ONE transaction (resident_on, domid, the
 operation cleared; a stale record refuses it): that commit is the point of no return. Then
 it unpauses and the source destroys its copy. Whatever fails before resumes the source's
@@ -429,8 +432,9 @@ async def _settle(ctx: Context, vm: str, domid: int, op_ref: str, source: str) -
 @implements("host.migrate_receive")
 async def migrate_receive(ctx: Context, host: str, network: str,
                           options: dict[str, str]) -> dict[str, str]:
-    """A receiver for one incoming VM on this host: a TCP listener on the host's address and
-    the token the sender must present first."""
+    """A receiver for one incoming VM on this host (or a disk's copy): a listener on the
+    host's address that speaks TLS with the host's HTTPS certificate, and the token the
+    sender must present first, inside TLS."""
     services = ctx.services
     if host != services.host_ref:
         raise XenAPIError("HOST_OFFLINE", host)
