@@ -585,3 +585,39 @@ def test_the_stream_is_tls_pinned_to_the_destination(pool, tmp_path):
     x.VM.pool_migrate(vm, B, {"live": "true"})
     assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1 and copies(c, uuid) == 0
     x.VM.hard_shutdown(vm)
+
+
+@pytest.mark.parametrize("https", [True, False])
+def test_localhost_migration_of_a_standalone_host(tmp_path, https):
+    """One host (SQLite): to its own host the stream is TLS with the certificate it serves
+    over HTTPS (a plain client with the token is refused); a host without HTTPS streams in
+    plain TCP on its loopback only."""
+    from serverproc import ServerProcess
+    with ServerProcess(str(tmp_path), https=https) as srv:
+        s = XenAPI.Session(srv.url)
+        s.xenapi.login_with_password("root", srv.password, "1.0", "pytest")
+        x = s.xenapi
+        host = x.host.get_all()[0]
+        vm = running_vm(x, host, "local")
+        domid = x.VM.get_domid(vm)
+        net = next(p["network"] for p in x.PIF.get_all_records().values() if p["management"])
+        dest = x.host.migrate_receive(host, net, {})
+        addr, _, port = dest["xenops"].rpartition(":")
+        if https:
+            with socket.create_connection((addr, int(port)), timeout=20) as plain:
+                plain.sendall(json.dumps({"token": dest["token"]}).encode() + b"\n")
+                try:
+                    while plain.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass
+            wait(lambda: "refused a migration connection" in srv.log(), 10, "the refusal")
+        else:
+            assert addr == "127.0.0.1"
+        assert x.VM.migrate_send(vm, dest, True, {}, {}, {}) == vm
+        assert x.VM.get_power_state(vm) == "Running" and x.VM.get_resident_on(vm) == host
+        assert x.VM.get_domid(vm) != domid
+        x.VM.pool_migrate(vm, host, {"live": "true"})
+        assert x.VM.get_power_state(vm) == "Running"
+        x.VM.hard_shutdown(vm)
+        assert "Traceback" not in srv.log()
