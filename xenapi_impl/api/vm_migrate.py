@@ -336,7 +336,8 @@ async def open_stream(services: Any, host: str, address: str) -> socket.socket:
         raise StreamRefused(f"the receiver's TLS certificate is refused: {exc}") from None
     except (OSError, ValueError, asyncio.TimeoutError, ssl.SSLError) as exc:
         sock.close()
-        raise StreamRefused(f"cannot reach the receiver over TLS: {exc}") from None
+        how = " over TLS" if secure else ""
+        raise StreamRefused(f"cannot reach the receiver{how}: {exc}") from None
     except BaseException:
         sock.close()
         raise
