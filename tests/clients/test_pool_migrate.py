@@ -512,15 +512,16 @@ class Impostor:
 
     def _run(self) -> None:
         conn, _ = self.listener.accept()
-        got = b""
+        got = bytearray()
         try:
             with self.context.wrap_socket(conn, server_side=True) as tls:
-                tls.settimeout(20)
+                tls.settimeout(5)       # a sender that took it waits for an answer: hang up
                 while data := tls.recv(1 << 16):
-                    got += data
+                    if len(got) < 1 << 20:
+                        got += data
         except OSError:
             pass                        # the sender's abort after refusing our certificate
-        self.received = got
+        self.received = bytes(got)
 
 
 def test_the_stream_is_tls_pinned_to_the_destination(pool, tmp_path):
@@ -621,3 +622,60 @@ def test_localhost_migration_of_a_standalone_host(tmp_path, https):
         assert x.VM.get_power_state(vm) == "Running"
         x.VM.hard_shutdown(vm)
         assert "Traceback" not in srv.log()
+
+
+@pytest.fixture
+def unix_pool(tmp_path_factory, pg_db):
+    from poolhosts import running_pool
+    # a directory without '_' (the SDK's Unix transport turns it into '/')
+    yield from running_pool(tmp_path_factory.mktemp("unixpool"), pg_db.url, unix=True)
+
+
+def local_root(host: Host):
+    """The local superuser of a host, over its Unix socket."""
+    s = XenAPI.Session("http://" + host.proc.unix_path.replace("/", "_"),
+                       transport=XenAPI.UDSTransport())
+    s.slave_local_login_with_password("root", "")
+    return s.xenapi
+
+
+def test_emergency_disabled_verification_still_encrypts(unix_pool, tmp_path):
+    """A host whose TLS verification was emergency-disabled (the pool's on) does not check
+    the destination's certificate, as its API calls do not: an impostor's is accepted (the
+    migration then fails, the VM running on the source), and a migration through a relay is
+    still TLS; re-enabled, the impostor is refused again."""
+    a, b, c = unix_pool
+    x, hosts = connect(unix_pool)
+    B, C = hosts[b.address], hosts[c.address]
+    vm = running_vm(x, B, "unverified")
+    uuid = x.VM.get_uuid(vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    x.pool.enable_tls_verification()
+    xb = local_root(b)
+    xb.host.emergency_disable_tls_verification()
+    dest = x.host.migrate_receive(C, net, {})
+    proxy = Proxy(dest["xenops"], [b"LibxlFmt", dest["token"].encode()])
+    x.VM.migrate_send(vm, {**dest, "xenops": proxy.address}, True, {}, {}, {})
+    proxy.thread.join(30)
+    assert proxy.first[:1] == b"\x16" and proxy.found == [] and proxy.sent > 128 << 20
+    assert x.VM.get_resident_on(vm) == C and copies(c, uuid) == 1 and copies(b, uuid) == 0
+    x.VM.pool_migrate(vm, B, {"live": "true"})
+    # unverified: the impostor's handshake passes (it then gets the header and hangs up)
+    impostor = Impostor(tmp_path)
+    err = details(x.VM.migrate_send, vm, {**x.host.migrate_receive(C, net, {}),
+                                          "xenops": impostor.address}, True, {}, {}, {})
+    assert err[:4] == ["VM_MIGRATE_FAILED", vm, B, C]
+    impostor.thread.join(60)
+    assert impostor.received and b'"token"' in impostor.received
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1 and copies(c, uuid) == 0
+    # re-enabled: refused before anything is sent
+    xb.host.emergency_reenable_tls_verification()
+    impostor = Impostor(tmp_path)
+    err = details(x.VM.migrate_send, vm, {**x.host.migrate_receive(C, net, {}),
+                                          "xenops": impostor.address}, True, {}, {}, {})
+    assert err[:4] == ["VM_MIGRATE_FAILED", vm, B, C] and "is refused" in err[4]
+    impostor.thread.join(30)
+    assert impostor.received == b""
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1
+    x.VM.hard_shutdown(vm)
