@@ -2,6 +2,9 @@
 among 3 simulated hosts (three `xenapi-server` processes, each its own simulator state file, on
 a private PostgreSQL: tests/clients/poolhosts.py), called through the master with the SDK.
 
+The streams go over TLS pinned to each destination's certificate (xenapi_impl/tlsbridge.py);
+bench/RESULTS.md compares them with the plain TCP they replaced.
+
 Each of 4 workers owns 2 running 64 MiB VMs (2 vCPUs at load 0.5) and moves them round the
 hosts in turn. After every migration: the call succeeded, the VM's record names the
 destination, and the source's and destination's simulators hold exactly one copy of it,

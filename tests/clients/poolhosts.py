@@ -36,8 +36,9 @@ def free_port() -> int:
 
 class Host:
     def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int,
-                 lease: float = LEASE) -> None:
+                 lease: float = LEASE, unix: bool = False) -> None:
         self.lease = lease
+        self.unix = unix
         self.address = ADDRESSES[n]
         self.port = port
         self.https_port = https_port
@@ -49,7 +50,7 @@ class Host:
 
     def _proc(self) -> ServerProcess:
         return ServerProcess(
-            str(self.work), http=False, db=self.db, state_dir=str(self.work),
+            str(self.work), http=False, unix=self.unix, db=self.db, state_dir=str(self.work),
             env={"XLSIM_STATE_FILE": str(self.work / "xlsim.state")},
             extra=["--http", f"{self.address}:{self.port}",
                    "--https", f"{self.address}:{self.https_port}",
@@ -97,10 +98,11 @@ def pool(tmp_path, pg_db):
     yield from running_pool(tmp_path, pg_db.url)
 
 
-def running_pool(tmp_path, db: str, lease: float = LEASE):
-    """Three hosts on `db` (the first makes the pool), stopped and their logs checked after."""
+def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False):
+    """Three hosts on `db` (the first makes the pool), stopped and their logs checked after;
+    `unix`: each also serves its Unix socket (the local superuser's)."""
     port, https_port = free_port(), free_port()
-    hosts = [Host(tmp_path, n, db, port, https_port, lease) for n in range(3)]
+    hosts = [Host(tmp_path, n, db, port, https_port, lease, unix) for n in range(3)]
     hosts[0].start()                  # the first host on an empty database makes the pool
     for h in hosts[1:]:
         h.start()

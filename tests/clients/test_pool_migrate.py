@@ -13,8 +13,10 @@ loses and duplicates no VM.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -445,3 +447,235 @@ def test_master_killed_during_migrations(pool):
         assert xn.VM.get_resident_on(vm) == target
         assert copies(b if target == B else c, uuids[vm]) == 1
         xn.VM.hard_shutdown(vm)
+
+
+class Proxy:
+    """A TCP relay in the path of a migration stream (as an eavesdropper on the management
+    network would sit): forwards one connection to `upstream` and scans what the sender
+    sends for `needles` (plain bytes of the stream), counting the bytes."""
+
+    def __init__(self, upstream: str, needles: list[bytes]) -> None:
+        self.upstream = upstream
+        self.needles = needles
+        self.found: list[bytes] = []
+        self.sent = 0
+        self.first = b""
+        self.listener = socket.create_server(("127.0.0.14", 0))
+        self.address = f"127.0.0.14:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        down, _ = self.listener.accept()
+        host, _, port = self.upstream.rpartition(":")
+        up = socket.create_connection((host, int(port)))
+
+        def back() -> None:             # the receiver's answers, passed on unread
+            while data := up.recv(1 << 16):
+                down.sendall(data)
+            down.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=back, daemon=True)
+        t.start()
+        tail = b""
+        keep = max(len(n) for n in self.needles)
+        with down, up:
+            while data := down.recv(1 << 20):
+                if not self.first:
+                    self.first = data[:8]
+                self.sent += len(data)
+                window = tail + data
+                self.found += [n for n in self.needles if n in window and n not in self.found]
+                tail = window[-keep:]
+                up.sendall(data)
+            up.shutdown(socket.SHUT_WR)
+            t.join(30)
+
+
+class Impostor:
+    """A TLS server with a certificate of its own in place of a receiver: records what a
+    sender writes to it after the handshake."""
+
+    def __init__(self, tmp_path) -> None:
+        import ssl
+        from xenapi_impl.server.tls import generate_self_signed, server_context
+        pem = str(tmp_path / "impostor.pem")
+        generate_self_signed(pem)
+        with open(pem) as f:
+            cert = ssl.PEM_cert_to_DER_cert(f.read().split("-----BEGIN PRIVATE")[0])
+        self.sha256 = hashlib.sha256(cert).hexdigest()
+        self.context = server_context(pem)
+        self.listener = socket.create_server(("127.0.0.14", 0))
+        self.address = f"127.0.0.14:{self.listener.getsockname()[1]}"
+        self.received: bytes | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        conn, _ = self.listener.accept()
+        got = bytearray()
+        try:
+            with self.context.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(5)       # a sender that took it waits for an answer: hang up
+                while data := tls.recv(1 << 16):
+                    if len(got) < 1 << 20:
+                        got += data
+        except OSError:
+            pass                        # the sender's abort after refusing our certificate
+        self.received = bytes(got)
+
+
+def test_the_stream_is_tls_pinned_to_the_destination(pool, tmp_path):
+    """The memory stream crosses the network encrypted: the receiver refuses a client that
+    speaks plain TCP even with the right token (nothing changes, the receiver stays open);
+    a relay on the path sees a TLS handshake and no byte of the domain's plain stream (nor
+    the token), and the migration through it succeeds; a receiver whose certificate is not
+    the one recorded for the destination host gets nothing (no header, no token) and the
+    migration fails exactly, the VM running on the source."""
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B, C = hosts[b.address], hosts[c.address]
+    vm = running_vm(x, B, "over tls")
+    uuid = x.VM.get_uuid(vm)
+    before = state(x, vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    dest = x.host.migrate_receive(C, net, {})
+
+    # plain TCP with the right token: refused, nothing moves
+    host, _, port = dest["xenops"].rpartition(":")
+    header = {"token": dest["token"], "vm": vm, "operation": "migrate_send", "op": before[3],
+              "source": B, "vdis": {}}
+    with socket.create_connection((host, int(port)), timeout=20) as plain:
+        plain.sendall(json.dumps(header).encode() + b"\n" + b"LibxlFmt" + bytes(4096))
+        try:
+            while plain.recv(4096):     # a TLS alert at most, then the end (not a timeout)
+                pass
+        except ConnectionResetError:
+            pass
+    wait(lambda: "refused a migration connection" in c.proc.log(), 10, "the refusal logged")
+    assert state(x, vm) == before
+    assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+
+    # through a relay: the same receiver still takes the real sender
+    proxy = Proxy(dest["xenops"], [b"LibxlFmt", dest["token"].encode(), uuid.encode(),
+                                   b'"token"'])
+    assert x.VM.migrate_send(vm, {**dest, "xenops": proxy.address}, True, {}, {}, {}) == vm
+    proxy.thread.join(30)
+    assert x.VM.get_resident_on(vm) == C
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    assert proxy.first[:3] in (b"\x16\x03\x01", b"\x16\x03\x03"), proxy.first   # ClientHello
+    assert proxy.sent > 128 << 20       # the guest's 128 MiB went through the relay
+    assert proxy.found == []            # ... encrypted: none of the plain stream's bytes
+
+    # a receiver presenting another certificate than the one recorded for B
+    impostor = Impostor(tmp_path)
+    back = x.host.migrate_receive(B, net, {})
+    now = state(x, vm)
+    pinned = x.host.get_other_config(B)["tls_sha256"]
+    assert details(x.VM.migrate_send, vm, {**back, "xenops": impostor.address}, True, {}, {},
+                   {}) == [
+        "VM_MIGRATE_FAILED", vm, C, B,
+        f"the destination's receiver: the receiver's TLS certificate is refused: its "
+        f"certificate (SHA-256 {impostor.sha256}) is not the one recorded for it ({pinned})"]
+    impostor.thread.join(30)
+    assert impostor.received == b""     # not even the header with the token
+    wait(lambda: x.VM.get_current_operations(vm) == {}, 10, "the operation cleared")
+    assert state(x, vm) == now and now[:2] == ("Running", C)
+    assert copies(b, uuid) == 0 and copies(c, uuid) == 1
+    # the real B takes it
+    x.VM.pool_migrate(vm, B, {"live": "true"})
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1 and copies(c, uuid) == 0
+    x.VM.hard_shutdown(vm)
+
+
+@pytest.mark.parametrize("https", [True, False])
+def test_localhost_migration_of_a_standalone_host(tmp_path, https):
+    """One host (SQLite): to its own host the stream is TLS with the certificate it serves
+    over HTTPS (a plain client with the token is refused); a host without HTTPS streams in
+    plain TCP on its loopback only."""
+    from serverproc import ServerProcess
+    with ServerProcess(str(tmp_path), https=https) as srv:
+        s = XenAPI.Session(srv.url)
+        s.xenapi.login_with_password("root", srv.password, "1.0", "pytest")
+        x = s.xenapi
+        host = x.host.get_all()[0]
+        vm = running_vm(x, host, "local")
+        domid = x.VM.get_domid(vm)
+        net = next(p["network"] for p in x.PIF.get_all_records().values() if p["management"])
+        dest = x.host.migrate_receive(host, net, {})
+        addr, _, port = dest["xenops"].rpartition(":")
+        if https:
+            with socket.create_connection((addr, int(port)), timeout=20) as plain:
+                plain.sendall(json.dumps({"token": dest["token"]}).encode() + b"\n")
+                try:
+                    while plain.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass
+            wait(lambda: "refused a migration connection" in srv.log(), 10, "the refusal")
+        else:
+            assert addr == "127.0.0.1"
+        assert x.VM.migrate_send(vm, dest, True, {}, {}, {}) == vm
+        assert x.VM.get_power_state(vm) == "Running" and x.VM.get_resident_on(vm) == host
+        assert x.VM.get_domid(vm) != domid
+        x.VM.pool_migrate(vm, host, {"live": "true"})
+        assert x.VM.get_power_state(vm) == "Running"
+        x.VM.hard_shutdown(vm)
+        assert "Traceback" not in srv.log()
+
+
+@pytest.fixture
+def unix_pool(tmp_path_factory, pg_db):
+    from poolhosts import running_pool
+    # a directory without '_' (the SDK's Unix transport turns it into '/')
+    yield from running_pool(tmp_path_factory.mktemp("unixpool"), pg_db.url, unix=True)
+
+
+def local_root(host: Host):
+    """The local superuser of a host, over its Unix socket."""
+    s = XenAPI.Session("http://" + host.proc.unix_path.replace("/", "_"),
+                       transport=XenAPI.UDSTransport())
+    s.slave_local_login_with_password("root", "")
+    return s.xenapi
+
+
+def test_emergency_disabled_verification_still_encrypts(unix_pool, tmp_path):
+    """A host whose TLS verification was emergency-disabled (the pool's on) does not check
+    the destination's certificate, as its API calls do not: an impostor's is accepted (the
+    migration then fails, the VM running on the source), and a migration through a relay is
+    still TLS; re-enabled, the impostor is refused again."""
+    a, b, c = unix_pool
+    x, hosts = connect(unix_pool)
+    B, C = hosts[b.address], hosts[c.address]
+    vm = running_vm(x, B, "unverified")
+    uuid = x.VM.get_uuid(vm)
+    net = next(p["network"] for p in x.PIF.get_all_records().values()
+               if p["host"] == C and p["management"])
+    x.pool.enable_tls_verification()
+    xb = local_root(b)
+    xb.host.emergency_disable_tls_verification()
+    dest = x.host.migrate_receive(C, net, {})
+    proxy = Proxy(dest["xenops"], [b"LibxlFmt", dest["token"].encode()])
+    x.VM.migrate_send(vm, {**dest, "xenops": proxy.address}, True, {}, {}, {})
+    proxy.thread.join(30)
+    assert proxy.first[:1] == b"\x16" and proxy.found == [] and proxy.sent > 128 << 20
+    assert x.VM.get_resident_on(vm) == C and copies(c, uuid) == 1 and copies(b, uuid) == 0
+    x.VM.pool_migrate(vm, B, {"live": "true"})
+    # unverified: the impostor's handshake passes (it then gets the header and hangs up)
+    impostor = Impostor(tmp_path)
+    err = details(x.VM.migrate_send, vm, {**x.host.migrate_receive(C, net, {}),
+                                          "xenops": impostor.address}, True, {}, {}, {})
+    assert err[:4] == ["VM_MIGRATE_FAILED", vm, B, C]
+    impostor.thread.join(60)
+    assert impostor.received and b'"token"' in impostor.received
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1 and copies(c, uuid) == 0
+    # re-enabled: refused before anything is sent
+    xb.host.emergency_reenable_tls_verification()
+    impostor = Impostor(tmp_path)
+    err = details(x.VM.migrate_send, vm, {**x.host.migrate_receive(C, net, {}),
+                                          "xenops": impostor.address}, True, {}, {}, {})
+    assert err[:4] == ["VM_MIGRATE_FAILED", vm, B, C] and "is refused" in err[4]
+    impostor.thread.join(30)
+    assert impostor.received == b""
+    assert x.VM.get_resident_on(vm) == B and copies(b, uuid) == 1
+    x.VM.hard_shutdown(vm)

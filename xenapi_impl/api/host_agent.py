@@ -57,13 +57,7 @@ class RemoteAgent:
         if not port or not fp:
             raise XenAPIError("HOST_OFFLINE", self.host)
         secret = await services.store.pool_secret()
-        # certificates are always pinned, except by a host whose TLS verification was
-        # emergency-disabled while the pool's is on (api/tls_policy.py)
-        pool = next(iter(services.store.records("pool").values()), None)
-        own = services.store.get("host", services.host_ref)
-        skip = bool(pool and pool["tls_verification_enabled"] and own is not None
-                    and not own["tls_verification_enabled"])
-        pin = False if skip else aiohttp.Fingerprint(bytes.fromhex(fp))
+        pin = False if verification_skipped(services) else aiohttp.Fingerprint(bytes.fromhex(fp))
         url = f"https://{rec['address']}:{port}{CALL_PATH}"
         # the target applies at least what this host has seen before it runs the call
         call: dict[str, Any] = {"method": method, "params": args,
@@ -89,6 +83,33 @@ class RemoteAgent:
         if "error" in answer:
             raise XenAPIError(answer["error"][0], *answer["error"][1:])
         return answer.get("result")
+
+
+def verification_skipped(services: Any) -> bool:
+    """Certificates are always pinned, except by a host whose TLS verification was
+    emergency-disabled while the pool's is on (api/tls_policy.py)."""
+    pool = next(iter(services.store.records("pool").values()), None)
+    own = services.store.get("host", services.host_ref)
+    return bool(pool and pool["tls_verification_enabled"] and own is not None
+                and not own["tls_verification_enabled"])
+
+
+def stream_pin(services: Any, host: str) -> str | None:
+    """The SHA-256 fingerprint (hex) `host`'s certificate must have for a stream this host
+    opens to it (a migration's memory or disk, api/vm_migrate.py): the one the host recorded
+    (`other_config["tls_sha256"]`, as RemoteAgent pins), this host's own served certificate
+    for itself; None when this host does not verify (the emergency exception above).
+    HOST_OFFLINE when the host recorded none."""
+    if verification_skipped(services):
+        return None
+    served = getattr(services, "tls", None)
+    if host == services.host_ref and served is not None:
+        return served.facts().sha256
+    rec = services.store.get("host", host)
+    fp = rec["other_config"].get("tls_sha256") if rec is not None else None
+    if not fp:
+        raise XenAPIError("HOST_OFFLINE", host)
+    return fp
 
 
 class LocalAgent:

@@ -3,17 +3,19 @@ migrates (`VM.migrate_send` with a `vdi_map`, `VDI.pool_migrate`), as xapi's sto
 
 For each disk the map moves: a VDI is made on the target SR (on a host that has it plugged,
 the destination for a local SR), that host opens a receiver for it (`host.migrate_receive`
-with `options["vdi"]`: a TCP listener and a one-time token, as the memory's), and the
-source host streams the disk's data extents into it (holes stay holes); the receiver
-answers once the image is synced. No mirror: the copy runs after the memory stream, while
-the domain is suspended on the source and restored paused on the destination and before
-the commit (xenlight_py.migrate_send's `before_commit`), so the guest writes nothing during
-it (the copy's time is part of the downtime). The VBDs are pointed at the new VDIs in the
-destination's commit (api/vm_migrate.py); then the source VDIs are destroyed. Before that
-commit any failure destroys the copies and the source's domain resumes with its disks.
+with `options["vdi"]`: a listener and a one-time token, over TLS pinned to that host, as the
+memory's), and the source host streams the disk's data extents into it (holes stay holes);
+the receiver answers once the image is synced. No mirror: the copy runs after the memory
+stream, while the domain is suspended on the source and restored paused on the destination
+and before the commit (xenlight_py.migrate_send's `before_commit`), so the guest writes
+nothing during it (the copy's time is part of the downtime). The VBDs are pointed at the
+new VDIs in the destination's commit (api/vm_migrate.py); then the source VDIs are
+destroyed. Before that commit any failure destroys the copies and the source's domain
+resumes with its disks.
 
-Stream: the header line (JSON, the token), then frames `offset:u64 length:u64 data`, ended
-by a frame of length 0; the receiver answers `OK\n` or `ERR <reason>\n`.
+Stream (inside TLS, vm_migrate.open_stream): the header line (JSON, the token), then frames
+`offset:u64 length:u64 data`, ended by a frame of length 0; the receiver answers `OK\n` or
+`ERR <reason>\n`.
 """
 from __future__ import annotations
 
@@ -119,15 +121,15 @@ async def fill_copies(ctx: Context, moved: dict[str, tuple[str, str]],
         target = ctx.services.host_ref if target == NULL_REF else target
         receiver = await _on_sr(ctx, sr, "host.migrate_receive", [
             target, _management_network(store, target), {"vdi": new}])
-        await _send(ctx, vdi, receiver)
+        await _send(ctx, vdi, target, receiver)
 
 
-async def _send(ctx: Context, vdi: str, receiver: dict[str, str]) -> None:
-    from .vm_migrate import _connect
+async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str]) -> None:
+    from .vm_migrate import StreamRefused, open_stream
     try:
-        sock = await _connect(receiver["xenops"])
-    except (OSError, ValueError, asyncio.TimeoutError) as exc:
-        raise CopyFailed(f"cannot reach the disk's receiver: {exc}") from None
+        sock = await open_stream(ctx.services, host, receiver["xenops"])
+    except StreamRefused as exc:
+        raise CopyFailed(f"the disk's receiver: {exc}") from None
     try:
         sock.settimeout(STREAM_TIMEOUT)
         drv, uuid, path = await _held_image(ctx, vdi)

@@ -4,10 +4,13 @@ VM.assert_can_migrate, and where a VM may run (VM.assert_can_boot_here,
 VM.get_possible_hosts).
 
 The source host (the VM's `resident_on`: the calls are routed there) decides and announces
-the operation, asks the destination's agent for a receiver (`host.migrate_receive`: a TCP
+the operation, asks the destination's agent for a receiver (`host.migrate_receive`: a
 listener on the destination's address and a one-time token, handed out only over the pool's
-authenticated TLS calls or to a caller allowed to migrate), connects, and streams the domain
-through the binding (xenlight_py/migration.py). The destination restores it paused and, once
+authenticated TLS calls or to a caller allowed to migrate), connects over TLS (the receiver
+serves the host's HTTPS certificate, the source pins the fingerprint the destination host
+recorded, as the pool's calls do), and streams the domain through the binding
+(xenlight_py/migration.py) into a local socket bridged to that TLS connection
+(tlsbridge.py). The destination restores it paused and, once
 the source clears it, records the move in ONE transaction (resident_on, domid, the
 operation cleared; a stale record refuses it): that commit is the point of no return. Then
 it unpauses and the source destroys its copy. Whatever fails before resumes the source's
@@ -18,17 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
 import socket
+import ssl
 from typing import Any, Callable
 
 from ..errors import XenAPIError
 from .context import Context
 from ..store import NULL_REF, new_ref
 from ..store.errors import StoreConflict, StoreError
-from .host_agent import LocalAgent, _host_live, _srs_of, agent_for
+from .host_agent import LocalAgent, _host_live, _srs_of, agent_for, stream_pin
 from .message import new_message
 from .registry import implements
 from . import vdi_motion as motion
@@ -288,14 +293,51 @@ async def _receiver(ctx: Context, host: str, dest: dict[str, str] | None) -> dic
     return await agent.call("host.migrate_receive", args)
 
 
-async def _connect(address: str) -> socket.socket:
+def _loopback(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class StreamRefused(Exception):
+    """A receiver could not be reached, or not over TLS with the certificate pinned for its
+    host (the reason)."""
+
+
+async def open_stream(services: Any, host: str, address: str) -> socket.socket:
+    """A connected, blocking socket to the receiver at `address` on `host` (its memory or a
+    disk's): TLS pinned to `host`'s recorded certificate (host_agent.stream_pin), bridged to
+    a local socket for the binding (tlsbridge.py). Plain TCP only to a receiver of this host
+    when it serves no HTTPS (a standalone host: its receivers listen on the loopback only).
+    StreamRefused: nothing was sent."""
+    from .. import tlsbridge
+    if host == services.host_ref and getattr(services, "tls", None) is None:
+        pin, secure = None, False
+    else:
+        try:
+            pin, secure = stream_pin(services, host), True
+        except XenAPIError:
+            raise StreamRefused("no certificate is recorded for the destination") from None
     addr, _, port = address.rpartition(":")
     family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    if not secure and not _loopback(addr):
+        raise StreamRefused(f"a plain stream goes to this host's loopback only, not {addr}")
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
         await asyncio.wait_for(asyncio.get_running_loop().sock_connect(
             sock, (addr.strip("[]"), int(port))), 10)
+        if secure:
+            bridge = await tlsbridge.connect(sock, pin)
+            return bridge.local
+    except tlsbridge.PinMismatch as exc:
+        sock.close()
+        raise StreamRefused(f"the receiver's TLS certificate is refused: {exc}") from None
+    except (OSError, ValueError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        sock.close()
+        how = " over TLS" if secure else ""
+        raise StreamRefused(f"cannot reach the receiver{how}: {exc}") from None
     except BaseException:
         sock.close()
         raise
@@ -320,9 +362,9 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     op = VmOps.of(services).busy[vm][0]
     receiver = await _receiver(ctx, host, dest)
     try:
-        sock = await _connect(receiver["xenops"])
-    except (OSError, ValueError, asyncio.TimeoutError) as exc:
-        raise failed(f"cannot reach the destination's receiver: {exc}") from None
+        sock = await open_stream(services, host, receiver["xenops"])
+    except StreamRefused as exc:
+        raise failed(f"the destination's receiver: {exc}") from None
     # this host's attachments of the disks, released once the copy here is gone (a localhost
     # migration's receiver records its own under the same VM)
     mine = services.vm_devices.pop(vm, [])
@@ -391,8 +433,9 @@ async def _settle(ctx: Context, vm: str, domid: int, op_ref: str, source: str) -
 @implements("host.migrate_receive")
 async def migrate_receive(ctx: Context, host: str, network: str,
                           options: dict[str, str]) -> dict[str, str]:
-    """A receiver for one incoming VM on this host: a TCP listener on the host's address and
-    the token the sender must present first."""
+    """A receiver for one incoming VM on this host (or a disk's copy): a listener on the
+    host's address that speaks TLS with the host's HTTPS certificate, and the token the
+    sender must present first, inside TLS."""
     services = ctx.services
     if host != services.host_ref:
         raise XenAPIError("HOST_OFFLINE", host)
@@ -404,6 +447,12 @@ async def migrate_receive(ctx: Context, host: str, network: str,
         motion.check_target(ctx, disk)
     address = h["address"] or "127.0.0.1"
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    # TLS with the certificate this host serves over HTTPS; a host serving none is standalone
+    # (pool hosts need --https): only itself migrates to it, over its loopback
+    served = getattr(services, "tls", None)
+    tls = served.context if served is not None else None
+    if tls is None:
+        address = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     listener = socket.socket(family, socket.SOCK_STREAM)
     try:
         listener.bind((address, 0))
@@ -415,7 +464,8 @@ async def migrate_receive(ctx: Context, host: str, network: str,
     token = secrets.token_hex(32)
     port = listener.getsockname()[1]
     handle = _incoming if disk is None else motion.receiver_for(disk)
-    task = asyncio.get_running_loop().create_task(_accept(services, listener, token, handle))
+    task = asyncio.get_running_loop().create_task(
+        _accept(services, listener, token, handle, tls))
     receivers: set[Any] | None = getattr(services, "migration_receivers", None)
     if receivers is None:
         receivers = services.migration_receivers = set()
@@ -444,12 +494,26 @@ async def _read_header(sock: socket.socket) -> dict[str, Any] | None:
 
 
 async def _accept(services: Any, listener: socket.socket, token: str,
-                  handle: Callable[[Any, socket.socket, dict[str, Any]], Any]) -> None:
+                  handle: Callable[[Any, socket.socket, dict[str, Any]], Any],
+                  tls: ssl.SSLContext | None) -> None:
+    """The first connection that completes a TLS handshake with this host's certificate and
+    presents the token is the sender; others are refused (closed) and change nothing."""
+    from .. import tlsbridge
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(ACCEPT_TIMEOUT):
             while True:
                 conn, peer = await loop.sock_accept(listener)
+                if tls is not None:
+                    try:
+                        bridge = await tlsbridge.accept(conn, tls)
+                    except (ssl.SSLError, OSError, TimeoutError) as exc:
+                        log.warning("refused a migration connection from %s: no TLS (%s)",
+                                    peer, exc)
+                        conn.close()
+                        continue
+                    conn = bridge.local         # the decrypted stream
+                    conn.setblocking(False)
                 header = await _read_header(conn)
                 if header is not None and hmac.compare_digest(
                         str(header.get("token", "")).encode(), token.encode()):
