@@ -256,8 +256,6 @@ _set_record = DomainInfo._r.__set__      # type: ignore[attr-defined]  # the slo
 
 
 @dataclass(frozen=True)
-
-
 class VcpuInfo:
     """One vCPU (libxl_vcpuinfo). vcpu_time in ns (bit 63 masked); affinities as CPU sets."""
     vcpuid: int
@@ -271,8 +269,6 @@ class VcpuInfo:
 
 
 @dataclass(frozen=True)
-
-
 class PhysInfo:
     """The host (libxl_physinfo). Pages are 4 KiB; ``*_kib`` properties convert."""
     threads_per_core: int
@@ -306,8 +302,6 @@ class PhysInfo:
 
 
 @dataclass(frozen=True)
-
-
 class VersionInfo:
     """libxl_version_info."""
     xen_version_major: int
@@ -333,8 +327,6 @@ _SCHED_NAMES = {4: "sedf", 5: "credit", 6: "credit2", 7: "arinc653", 8: "rtds", 
 
 
 @dataclass(frozen=True)
-
-
 class CpupoolInfo:
     """A cpupool (libxl_cpupoolinfo): its id, name, scheduler (libxl's name for it, e.g.
     "credit"), the number of domains in it and its CPUs."""
@@ -346,8 +338,6 @@ class CpupoolInfo:
 
 
 @dataclass(frozen=True)
-
-
 class SchedCreditParams:
     """A cpupool's credit scheduler parameters (libxl_sched_credit_params)."""
     tslice_ms: int
@@ -356,8 +346,6 @@ class SchedCreditParams:
 
 
 @dataclass(frozen=True)
-
-
 class CpuTopology:
     """Where a physical CPU sits (libxl_cputopology): core, socket and NUMA node."""
     cpu: int
@@ -367,8 +355,6 @@ class CpuTopology:
 
 
 @dataclass(frozen=True)
-
-
 class NumaNode:
     """A NUMA node (libxl_numainfo): memory size and free memory in bytes, and its
     distances to every node (distances[i]: to node i)."""
@@ -398,8 +384,6 @@ def _require(cond: bool, message: str) -> None:
 
 
 @dataclass(frozen=True)
-
-
 class DiskConfig:
     """A virtual block device (libxl_device_disk)."""
     vdev: str
@@ -426,8 +410,6 @@ class DiskConfig:
 
 
 @dataclass(frozen=True)
-
-
 class DiskInfo:
     """A disk's xenstore state (libxl_diskinfo, ``xl block-list``): backend and frontend
     paths, devid (the vdev's number), the frontend's XenbusState (4: connected), its event
@@ -443,8 +425,6 @@ class DiskInfo:
 
 
 @dataclass(frozen=True)
-
-
 class NicInfo:
     """A nic's xenstore state (libxl_nicinfo, ``xl network-list``), as DiskInfo with the
     transmit and receive ring refs. ``evtch`` is -1 with Linux guests on real Xen: netfront
@@ -461,8 +441,6 @@ class NicInfo:
 
 
 @dataclass(frozen=True)
-
-
 class NicConfig:
     """A virtual network interface (libxl_device_nic). rate: bytes per second (0: unlimited),
     applied with libxl's default 50 ms credit interval."""
@@ -499,8 +477,6 @@ class NicConfig:
 
 
 @dataclass(frozen=True)
-
-
 class DomainConfig:
     """What to create (libxl_domain_config). Memory in MiB, as in xl config files.
 
@@ -598,8 +574,6 @@ class DomainConfig:
 
 
 @dataclass(frozen=True)
-
-
 class DomainEvent:
     """A domain event: kind "shutdown" (with its reason) or "death"."""
     kind: str
