@@ -569,3 +569,32 @@ def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_d
         async with store.transaction() as t:
             t.create("VM", ref, vm("x"))
     asyncio.run(main())
+
+
+def test_a_field_added_to_the_model_gets_its_column_and_a_restart_alters_nothing(pg_db):
+    """A model with a new field adds its column at start; a start with nothing new runs no
+    ALTER TABLE (its exclusive lock would stall, or deadlock with, the pool's writes)."""
+    grown = [ClassSpec("VM", ("uuid", "name_label", "other_config", "tags")), SPECS[1]]
+
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS)
+        ref = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", ref, vm("before"))
+        await a.close()
+        b = await PostgresStore.open(pg_db.url, grown)
+        assert b.get("VM", ref)["name_label"] == "before"
+        async with b.transaction() as t:
+            t.update("VM", ref, {"tags": ["x"]})
+        await b.close()
+        # another host holds a write lock on the table while a third one starts: the start
+        # must not wait for it (it would, behind an ALTER TABLE's exclusive lock)
+        holder = await PostgresStore.open(pg_db.url, grown)
+        async with holder._lease_pool.connection() as conn:
+            await conn.execute('LOCK TABLE "c_VM" IN ROW EXCLUSIVE MODE')
+            c = await asyncio.wait_for(PostgresStore.open(pg_db.url, grown), 5)
+            assert c.get("VM", ref)["tags"] == ["x"]
+            await conn.rollback()
+        await c.close()
+        await holder.close()
+    asyncio.run(main())

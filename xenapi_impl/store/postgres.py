@@ -202,12 +202,19 @@ class PostgresStore(MemoryStore):
                                " UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
             for stmt in (sql.UUIDS_TABLE, sql.CREDENTIALS_TABLE, *_SCHEMA):
                 await conn.execute(stmt)
+            # ALTER TABLE takes an exclusive lock even when the column exists: only for the
+            # columns really missing (fields added to the model since), so that a host
+            # starting in a running pool does not block (or deadlock with) its writes
+            have = {(t, c) for t, c in await (await conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema()")).fetchall()}
             for spec in self._specs.values():
                 if spec.persistent:
                     await conn.execute(sql.create_table(spec))
-                    for f in sql.value_fields(spec):    # fields added to the model since
-                        await conn.execute(f"ALTER TABLE {sql.table(spec.name)} ADD COLUMN IF"
-                                           f" NOT EXISTS {sql.quote(f)} TEXT")
+                    for f in sql.value_fields(spec):
+                        if ("c_" + spec.name, f) not in have:
+                            await conn.execute(f"ALTER TABLE {sql.table(spec.name)} ADD COLUMN"
+                                               f" IF NOT EXISTS {sql.quote(f)} TEXT")
 
     async def _snapshot(self, conn: psycopg.AsyncConnection[Any], with_log: bool
                         ) -> tuple[int, int, dict[str, dict[str, Record]], dict[str, Credential],
