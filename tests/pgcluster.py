@@ -134,12 +134,22 @@ class PgCluster:
         with open(os.path.join(self.datadir, "postmaster.pid")) as f:
             return int(f.readline())
 
-    def server_pids(self) -> list[int]:
-        """The postmaster and its children (backends, checkpointer, ...)."""
+    def freeze(self) -> list[int]:
+        """SIGSTOP the postmaster, then every child it has (backends, checkpointer, ...):
+        the postmaster first, so that no backend forked meanwhile escapes. Returns the pids
+        for `thaw`."""
         pid = self.postmaster_pid()
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True
-                                  ).stdout.split()
-        return [pid] + [int(c) for c in children]
+        os.kill(pid, signal.SIGSTOP)
+        children = [int(c) for c in subprocess.run(["pgrep", "-P", str(pid)],
+                                                   capture_output=True, text=True).stdout.split()]
+        for child in children:
+            os.kill(child, signal.SIGSTOP)
+        return [pid, *children]
+
+    @staticmethod
+    def thaw(pids: list[int]) -> None:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
     def kill_postmaster(self) -> None:
         """SIGKILL the postmaster (a crash: its backends die too, recovery replays the WAL)."""

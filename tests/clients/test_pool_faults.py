@@ -182,22 +182,26 @@ def test_postgresql_frozen_longer_than_a_lease_fences_no_host(pool, pg_db):
     password = a.proc.password
     writers = _writing(pool, password)
     try:
-        pids = pg_db.cluster.server_pids()
         slaves = [h.proc.proc.pid for h in (b, c)]
-        for pid in pids + slaves:
+        for pid in slaves:
             os.kill(pid, signal.SIGSTOP)
+        pids = pg_db.cluster.freeze()
         try:
             time.sleep(LEASE + 2)
             # the master gets through first (as one whose connection came back sooner): it
             # sees the slaves' leases run out, but it could not renew its own either
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            pg_db.cluster.thaw(pids)
             time.sleep(1.5)
         finally:
-            for pid in pids + slaves:
+            pg_db.cluster.thaw(pids)
+            for pid in slaves:
                 os.kill(pid, signal.SIGCONT)
         t_up = time.monotonic()
-        _wait(lambda: writers.acks_since(t_up) >= 10, 60, "every client writing again")
+        try:
+            _wait(lambda: writers.acks_since(t_up) >= 10, 60, "every client writing again")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: failures {writers.failures[-6:]}\n"
+                                 f"{_stall_report(pool, pg_db)}") from None
     finally:
         writers.finish()
     assert not writers.errors, writers.errors
