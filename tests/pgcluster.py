@@ -149,7 +149,10 @@ class PgCluster:
     @staticmethod
     def thaw(pids: list[int]) -> None:
         for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass            # a backend whose client left once it ran again
 
     def kill_postmaster(self) -> None:
         """SIGKILL the postmaster (a crash: its backends die too, recovery replays the WAL)."""

@@ -193,9 +193,9 @@ def test_postgresql_frozen_longer_than_a_lease_fences_no_host(pool, pg_db):
             pg_db.cluster.thaw(pids)
             time.sleep(1.5)
         finally:
-            pg_db.cluster.thaw(pids)
             for pid in slaves:
                 os.kill(pid, signal.SIGCONT)
+            pg_db.cluster.thaw(pids)
         t_up = time.monotonic()
         try:
             _wait(lambda: writers.acks_since(t_up) >= 10, 60, "every client writing again")
