@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ..values import Record
 from .base import Change, ClassSpec, Credential, Store, Transaction
 from .errors import DuplicateRef, DuplicateUuid, NoSuchObject, StoreUnavailable, UnknownClass
+from .refs import NULL_REF
 
 # Deleted objects are remembered (for "del" events) up to this many, and for this long; older
 # ones are forgotten and the horizon moves past them (event.from from a token before it answers
@@ -238,7 +239,7 @@ class MemoryStore(Store):
         changed: dict[tuple[str, str], Record] = {}
         for parent, set_field, child, before, after in moves:
             for pref, add in ((before, False), (after, True)):
-                if not isinstance(pref, str) or not pref or pref == "OpaqueRef:NULL":
+                if not isinstance(pref, str) or not pref or pref == NULL_REF:
                     continue
                 key = (parent, pref)
                 rec = changed.get(key) or self._records[parent].get(pref)
