@@ -64,9 +64,9 @@ async def refresh(ctx: Context, sr: str, drv: SRDriver) -> None:
             if uuid in mine:
                 ctx.txn.update("VDI", mine[uuid], {"missing": True})
     st = await call(ctx, drv.stat)
-    ctx.txn.update("SR", sr, {"physical_size": st.physical_size,
-                              "physical_utilisation": st.physical_utilisation,
-                              "virtual_allocation": st.virtual_allocation})
+    ctx.txn.measure("SR", sr, {"physical_size": st.physical_size,
+                               "physical_utilisation": st.physical_utilisation,
+                               "virtual_allocation": st.virtual_allocation})
 
 
 def _allowed_operations(drv_cls: type[SRDriver]) -> list[str]:
@@ -251,9 +251,9 @@ async def scan(ctx: Context, sr: str) -> None:
 async def update(ctx: Context, sr: str) -> None:
     drv = attached_driver(ctx, sr)
     st = await call(ctx, drv.stat)
-    ctx.txn.update("SR", sr, {"physical_size": st.physical_size,
-                              "physical_utilisation": st.physical_utilisation,
-                              "virtual_allocation": st.virtual_allocation})
+    ctx.txn.measure("SR", sr, {"physical_size": st.physical_size,
+                               "physical_utilisation": st.physical_utilisation,
+                               "virtual_allocation": st.virtual_allocation})
 
 
 @implements("SR.get_supported_types")

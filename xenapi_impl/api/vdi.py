@@ -49,8 +49,9 @@ async def new_image(ctx: Context, sr: str, drv: SRDriver,
 
 async def _sr_refresh_sizes(ctx: Context, sr: str, drv: SRDriver) -> None:
     st = await call(ctx, drv.stat)
-    ctx.txn.update("SR", sr, {"physical_utilisation": st.physical_utilisation,
-                              "virtual_allocation": st.virtual_allocation})
+    # a measurement: two hosts making disks on one shared SR do not collide on the SR
+    ctx.txn.measure("SR", sr, {"physical_utilisation": st.physical_utilisation,
+                               "virtual_allocation": st.virtual_allocation})
 
 
 @implements("VDI.create")

@@ -26,6 +26,6 @@ async def refresh_sizes(ctx: Any, vdi: str, drv: Any) -> None:
     txn = ctx.services.store.transaction()
     txn = ctx.services.model.relations.wrap(txn)
     ctx.txn = txn
-    txn.update("VDI", vdi, {"physical_utilisation": info.physical_utilisation})
+    txn.measure("VDI", vdi, {"physical_utilisation": info.physical_utilisation})
     await _sr_refresh_sizes(ctx, rec["SR"], drv)
     await txn.commit()

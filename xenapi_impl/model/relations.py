@@ -4,8 +4,15 @@ xapi declares pairs such as (VBD.VM, VM.VBDs); its database keeps the parent's s
 "every child whose field points at me". We declare the same pairs once (``RELATIONS``) and
 ``LinkedTransaction`` keeps the sets current on every write made through it: creating a
 child adds it to its parent's set, changing its ref field moves it, destroying it removes it.
-The parent's record changes in the same transaction, so event.from reports a ``mod`` of the
-parent, as xapi does.
+
+The sets are kept in two places, for two readers. The store keeps them itself when it applies
+a commit (``ClassSpec.links``), against the records as they are at that moment, and reports the
+parent changed (event.from shows a ``mod`` of the parent, as xapi does). The transaction only
+shows the call that writes what its own writes will make of the sets (a read-only overlay on
+the parents it read): it never writes a parent's set. A set written from what the call read
+before its awaits would lose a concurrent call's child, and on a pool's shared database it
+would make every two calls adding children to one parent (two VDIs on one shared SR) a write
+conflict on the parent.
 
 Destroying a parent does not touch its children: their ref fields keep pointing at the
 destroyed object (a dangling reference), which is what xapi's database does too; the messages
@@ -137,21 +144,23 @@ class _Txn(Protocol):
 
 
 class LinkedTransaction:
-    """A store transaction whose writes also keep the relation sets current.
+    """A store transaction whose reads show the relation sets its own writes will make.
 
-    Everything but create/update/delete is the wrapped transaction's own (reads see pending
-    writes, commit/rollback, generation...).
+    Everything but get/create/update/delete is the wrapped transaction's own (commit/rollback,
+    generation, refs...).
     """
 
-    __slots__ = ("_txn", "_rel")
+    __slots__ = ("_txn", "_rel", "_sets")
 
     def __init__(self, txn: _Txn, relations: Relations) -> None:
         self._txn = txn
         self._rel = relations
+        # (parent class, parent ref) -> {set field: the set as this transaction makes it}
+        self._sets: dict[tuple[str, str], dict[str, list[str]]] = {}
 
     @property
     def inner(self) -> _Txn:
-        """The plain transaction (writes through it bypass relation upkeep)."""
+        """The plain transaction (its reads do not show the overlay of the parents' sets)."""
         return self._txn
 
     def __getattr__(self, name: str) -> Any:
@@ -164,12 +173,23 @@ class LinkedTransaction:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         await self._txn.__aexit__(exc_type, exc, tb)  # type: ignore[attr-defined]
 
+    # -- reads ---------------------------------------------------------------------------------
+    def get(self, cls: str, ref: str) -> Mapping[str, Any] | None:
+        rec = self._txn.get(cls, ref)
+        sets = self._sets.get((cls, ref)) if self._sets else None
+        if rec is None or not sets:
+            return rec
+        out = type(rec)(rec)  # type: ignore[call-arg]
+        out.update(sets)    # type: ignore[attr-defined]
+        return out
+
     # -- writes --------------------------------------------------------------------------------
     def create(self, cls: str, ref: str, record: Mapping[str, Any]) -> None:
         rec = dict(record)
         for r in self._rel.of_parent(cls):
             # derived: a child created earlier in this transaction may already point here
             rec[r.set_field] = self._pending_children(r, ref)
+        self._sets.pop((cls, ref), None)
         self._txn.create(cls, ref, rec)
         for r in self._rel.of_child(cls):
             self._link(r, rec.get(r.field, NULL_REF), ref)
@@ -199,31 +219,32 @@ class LinkedTransaction:
         children = self._rel.of_child(cls)
         old = self._txn.get(cls, ref) if children else None
         self._txn.delete(cls, ref)
+        self._sets.pop((cls, ref), None)
         if old is None:
             return
         for r in children:
             self._unlink(r, old.get(r.field, NULL_REF), ref)
 
-    # -- upkeep --------------------------------------------------------------------------------
-    def _link(self, r: Relation, parent: Any, child: str) -> None:
+    # -- upkeep (of the overlay only) ----------------------------------------------------------
+    def _current(self, r: Relation, parent: Any) -> list[str] | None:
+        """The parent's set as this transaction sees it; None: no such parent to keep."""
         if not isinstance(parent, str) or parent == NULL_REF:
-            return
-        prec = self._txn.get(r.parent, parent)
+            return None
+        prec = self.get(r.parent, parent)
         if prec is None:            # dangling: nothing to keep current
-            return
-        current = prec.get(r.set_field) or []
-        if child not in current:
-            self._txn.update(r.parent, parent, {r.set_field: [*current, child]})
+            return None
+        return list(prec.get(r.set_field) or [])
+
+    def _link(self, r: Relation, parent: Any, child: str) -> None:
+        current = self._current(r, parent)
+        if current is not None and child not in current:
+            self._sets.setdefault((r.parent, parent), {})[r.set_field] = [*current, child]
 
     def _unlink(self, r: Relation, parent: Any, child: str) -> None:
-        if not isinstance(parent, str) or parent == NULL_REF:
-            return
-        prec = self._txn.get(r.parent, parent)
-        if prec is None:
-            return
-        current = prec.get(r.set_field) or []
-        if child in current:
-            self._txn.update(r.parent, parent, {r.set_field: [c for c in current if c != child]})
+        current = self._current(r, parent)
+        if current is not None and child in current:
+            self._sets.setdefault((r.parent, parent), {})[r.set_field] = [
+                c for c in current if c != child]
 
     def _pending_children(self, r: Relation, parent: str) -> list[str]:
         out = []

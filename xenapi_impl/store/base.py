@@ -208,7 +208,7 @@ class Transaction:
     an exception discards everything.
     """
 
-    __slots__ = ("store", "_ops", "done", "generation", "start")
+    __slots__ = ("store", "_ops", "done", "generation", "start", "_measured")
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -219,6 +219,8 @@ class Transaction:
         # the generation its reads started from: a shared store refuses a write to an object
         # another process changed since (a write based on a stale read)
         self.start = store.generation
+        # objects this transaction only writes measurements to (see `measure`)
+        self._measured: set[tuple[str, str]] = set()
 
     async def __aenter__(self) -> "Transaction":
         return self
@@ -288,6 +290,23 @@ class Transaction:
             self._ops[key] = [_UPDATE, dict(changes)]
         else:
             op[1].update(changes)
+        self._measured.discard(key)
+
+    def measure(self, cls: str, ref: str, changes: Mapping[str, Any]) -> None:
+        """An update with what was just measured on the host (an SR's or a disk's sizes):
+        it depends on nothing the transaction read, so a shared store does not refuse it as
+        stale when another process wrote the object meanwhile (the last measurement wins),
+        unless this transaction also updates the object otherwise."""
+        key = (cls, ref)
+        decided = key in self._ops and key not in self._measured
+        self.update(cls, ref, changes)
+        if not decided:
+            self._measured.add(key)
+
+    @property
+    def measured_only(self) -> frozenset[tuple[str, str]]:
+        """The objects whose updates in this transaction are all measurements."""
+        return frozenset(k for k in self._measured if self._ops.get(k, (None,))[0] == _UPDATE)
 
     def delete(self, cls: str, ref: str) -> None:
         self._check_open()
@@ -330,3 +349,4 @@ class Transaction:
     def rollback(self) -> None:
         self.done = True
         self._ops.clear()
+        self._measured.clear()

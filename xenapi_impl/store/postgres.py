@@ -98,6 +98,8 @@ class _Pending:
     fut: asyncio.Future[int]
     ops: list[Op] = field(default_factory=list)
     gen: int = 0
+    #: objects the commit only writes measurements to: not checked for stale reads
+    measured: frozenset[tuple[str, str]] = frozenset()
 
 
 def _fail(batch: list[_Pending], exc: BaseException) -> None:
@@ -275,15 +277,16 @@ class PostgresStore(MemoryStore):
     # --- writes -----------------------------------------------------------------------------
     async def _commit(self, txn: Transaction) -> int:
         self._validate(txn)                 # fail fast, before queueing for the database
-        return await self._submit(txn.operations, txn.start)
+        return await self._submit(txn.operations, txn.start, txn.measured_only)
 
-    async def _submit(self, operations: Callable[[], list[Op]], start: int) -> int:
+    async def _submit(self, operations: Callable[[], list[Op]], start: int,
+                      measured: frozenset[tuple[str, str]] = frozenset()) -> int:
         """Queue a commit for the writer task; answered once PostgreSQL acknowledged it (and
         memory has it), or with the reason it was refused."""
         if self._closed:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
-        pending = _Pending(operations, start, loop.create_future())
+        pending = _Pending(operations, start, loop.create_future(), measured=measured)
         self._pending.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write_loop())
@@ -412,7 +415,7 @@ class PostgresStore(MemoryStore):
                 for p in live:
                     if shared[p]:
                         try:
-                            self._check_stale(shared[p], rows, p.start, trimmed)
+                            self._check_stale(shared[p], rows, p.start, trimmed, p.measured)
                         except StoreConflict as exc:
                             refused[p] = exc
                             continue
@@ -492,10 +495,11 @@ class PostgresStore(MemoryStore):
         self._fences.pop(name, None)
 
     def _check_stale(self, ops: list[Op], rows: list[tuple[Any, ...]], start: int,
-                     trimmed: int) -> None:
+                     trimmed: int, measured: frozenset[tuple[str, str]] = frozenset()) -> None:
         # only updates and deletions are decisions about what was read (a create cannot be
-        # stale; a touch, event.inject, changes nothing)
-        keys = {(cls, ref) for kind, cls, ref, _f in ops if kind in ("update", "delete")}
+        # stale; a touch, event.inject, changes nothing; a measurement depends on no read)
+        keys = {(cls, ref) for kind, cls, ref, _f in ops
+                if kind in ("update", "delete")} - measured
         if not keys:
             return
         if trimmed > start:                 # cannot tell what changed since: refuse
