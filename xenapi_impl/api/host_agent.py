@@ -36,6 +36,7 @@ from .context import Context, TaskHandle
 log = logging.getLogger(__name__)
 
 CALL_PATH = "/pool/call"
+SESSION_PATH = "/pool/session"
 SECRET_HEADER = "X-Pool-Secret"
 CALL_TIMEOUT = 600.0
 
@@ -49,40 +50,57 @@ class RemoteAgent:
 
     async def call(self, method: str, args: list[Any], task: TaskHandle | None = None) -> Any:
         """`task`: the caller's task, whose progress the call reports as it runs there."""
-        import aiohttp
-        services = self.services
-        rec = services.store.get("host", self.host)
-        oc = rec["other_config"]
-        port, fp = oc.get("https_port"), oc.get("tls_sha256")
-        if not port or not fp:
-            raise XenAPIError("HOST_OFFLINE", self.host)
-        secret = await services.store.pool_secret()
-        pin = False if verification_skipped(services) else aiohttp.Fingerprint(bytes.fromhex(fp))
-        url = f"https://{rec['address']}:{port}{CALL_PATH}"
         # the target applies at least what this host has seen before it runs the call
         call: dict[str, Any] = {"method": method, "params": args,
-                                "generation": services.store.generation}
+                                "generation": self.services.store.generation}
         if task is not None:
-            call["task"] = {"ref": task.ref, "host": services.host_ref}
-        body = json.dumps(call, default=str)
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
-                    total=CALL_TIMEOUT, sock_connect=5)) as http:
-                async with http.post(url, data=body, headers={
-                        SECRET_HEADER: secret or "", "Content-Type": "application/json"},
-                        ssl=pin) as resp:
-                    answer = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
-            log.warning("call %s on host %s (%s) failed: %s", method, rec["name_label"],
-                        rec["address"], exc)
-            raise XenAPIError("HOST_OFFLINE", self.host) from None
+            call["task"] = {"ref": task.ref, "host": self.services.host_ref}
+        answer = await self._post(CALL_PATH, call, method)
         gen = answer.get("generation")
-        store = services.store
+        store = self.services.store
         if isinstance(gen, int) and store.generation < gen:
             await store.catch_up()      # the target's writes, before we answer our client
         if "error" in answer:
             raise XenAPIError(answer["error"][0], *answer["error"][1:])
         return answer.get("result")
+
+    async def session(self, ref: str) -> dict[str, Any]:
+        """What that host knows of a client's session it opened (user, role, originator,
+        local_superuser), its activity refreshed there; SESSION_INVALID [ref] if none."""
+        answer = await self._post(SESSION_PATH, {"session": ref}, "session check", 10.0)
+        if "error" in answer:
+            raise XenAPIError(answer["error"][0], *answer["error"][1:])
+        return answer
+
+    async def _post(self, path: str, payload: dict[str, Any], what: str,
+                    timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
+        """POST JSON to that host's pool endpoint `path`, with the pool secret, over TLS
+        pinned to its recorded certificate; its JSON answer, or HOST_OFFLINE."""
+        import aiohttp
+        services = self.services
+        rec = services.store.get("host", self.host)
+        oc = rec["other_config"] if rec is not None else {}
+        port, fp = oc.get("https_port"), oc.get("tls_sha256")
+        if not port or not fp:
+            raise XenAPIError("HOST_OFFLINE", self.host)
+        secret = await services.store.pool_secret()
+        pin = False if verification_skipped(services) else aiohttp.Fingerprint(bytes.fromhex(fp))
+        url = f"https://{rec['address']}:{port}{path}"
+        body = json.dumps(payload, default=str)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                    total=timeout, sock_connect=5)) as http:
+                async with http.post(url, data=body, headers={
+                        SECRET_HEADER: secret or "", "Content-Type": "application/json"},
+                        ssl=pin) as resp:
+                    answer = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            log.warning("%s on host %s (%s) failed: %s", what, rec["name_label"],
+                        rec["address"], exc)
+            raise XenAPIError("HOST_OFFLINE", self.host) from None
+        if not isinstance(answer, dict):
+            raise XenAPIError("HOST_OFFLINE", self.host)
+        return answer
 
 
 def verification_skipped(services: Any) -> bool:

@@ -8,6 +8,13 @@ must hold the permission of the XenAPI message the handler stands for (`rbac.che
 Tasks: a `task_id` in the query names a task the client made (task.create); otherwise the
 handler makes one. Its progress follows the bytes moved; it ends `success` (with a result) or
 `failure` (with the error), which is also the HTTP answer.
+
+In a pool, sessions and tasks live on the host that made them (the master, for clients), and
+clients use them on every host, as xapi's are the pool's: Xen Orchestra reads each host's
+/rrd_updates and opens consoles and disk transfers on the VM's or the SR's host with the
+master's session and a task it made there. A session or task this host does not know is
+asked of the master (pool channel: TLS pinned, pool secret), on each request, so a logout or
+a cancellation there counts at once; the task's progress and end are reported to it.
 """
 from __future__ import annotations
 
@@ -22,10 +29,12 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 
 from ..api.context import Context, TaskCancelled, TaskHandle
+from ..api.host_agent import RelayedTask, RemoteAgent
 from ..errors import XenAPIError
-from ..store import NoSuchObject
+from ..store import NULL_REF, NoSuchObject
 from . import rbac
 from .http import caller_of
+from .sessions import SessionInfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +62,8 @@ class Request:
     """An authenticated request: its Context (with the task) and how to finish."""
     ctx: Context
     logout: bool
+    #: the host whose task this is, when not this one (the client's task on the master)
+    task_host: str | None = None
 
     @property
     def services(self) -> Any:
@@ -87,7 +98,7 @@ async def authenticate(services: Any, request: web.Request, method: str,
                                    **{"WWW-Authenticate": 'Basic realm="xapi"'})) from None
         opened = True
     try:
-        info = sessions.validate(ref)
+        info = await session_of(services, ref)
         msg = services.model.methods[method]
         rbac.check(method, msg.roles, info.role, info.local_superuser)
     except XenAPIError as exc:
@@ -98,17 +109,58 @@ async def authenticate(services: Any, request: web.Request, method: str,
     return ref, info, opened
 
 
+def _master(services: Any) -> str | None:
+    """The pool's master when it is another host (whose sessions and tasks clients use
+    here), else None."""
+    if not getattr(services.store, "shared", False):
+        return None
+    pool = services.store.get("pool", services.pool_ref)
+    master = pool["master"] if pool is not None else NULL_REF
+    return None if master in (NULL_REF, services.host_ref) else master
+
+
+async def session_of(services: Any, ref: str) -> SessionInfo:
+    """The live session `ref`: one opened here, or in a pool one the master opened (asked
+    each time); else SESSION_INVALID [ref]."""
+    try:
+        return services.sessions.validate(ref)
+    except XenAPIError as exc:
+        master = _master(services)
+        if exc.code != "SESSION_INVALID" or master is None:
+            raise
+    try:
+        got = await RemoteAgent(services, master).session(ref)
+        now = time.monotonic()
+        return SessionInfo(ref, str(got["user"]), str(got["role"]), str(got["originator"]),
+                           bool(got["local_superuser"]), now, now)
+    except XenAPIError as exc:
+        if exc.code == "HOST_OFFLINE":
+            log.info("session %s… not known here and the master is unreachable", ref[:20])
+        raise XenAPIError("SESSION_INVALID", ref) from None
+    except (KeyError, TypeError):
+        raise XenAPIError("SESSION_INVALID", ref) from None
+
+
 async def begin(services: Any, request: web.Request, method: str, label: str) -> Request:
     """Authenticate, then take the client's task (`task_id`) or make one."""
     ref, info, opened = await authenticate(services, request, method)
+    task_host = None
     try:
         task = request.query.get("task_id")
         if task:
             rec = services.store.get("task", task)
-            if rec is None:
+            status = rec["status"] if rec is not None else None
+            if rec is None and (master := _master(services)) is not None:
+                try:
+                    status = await RemoteAgent(services, master).call("task.get_status",
+                                                                      [task])
+                    task_host = master
+                except XenAPIError:
+                    status = None
+            if status is None:
                 raise HttpFailure(text(404, f"HANDLE_INVALID task {task}"))
-            if rec["status"] != "pending":
-                raise HttpFailure(text(400, f"task {task} is {rec['status']}, not pending"))
+            if status != "pending":
+                raise HttpFailure(text(400, f"task {task} is {status}, not pending"))
         else:
             task = await services.tasks.create(label, f"HTTP {request.method} {request.path}",
                                                owner=info.user)
@@ -116,9 +168,11 @@ async def begin(services: Any, request: web.Request, method: str, label: str) ->
         if opened:
             await services.sessions.logout(ref)
         raise
+    handle = TaskHandle(task, services) if task_host is None else RelayedTask(
+        task, services, task_host)
     ctx = Context(services, caller_of(request), method, services.store.transaction(), ref,
-                  info, TaskHandle(task, services))
-    return Request(ctx, opened)
+                  info, handle)
+    return Request(ctx, opened, task_host)
 
 
 async def finish(req: Request, *, result: Any = None, error: XenAPIError | None = None,
@@ -127,7 +181,9 @@ async def finish(req: Request, *, result: Any = None, error: XenAPIError | None 
     services = req.services
     ref = req.task.ref
     try:
-        if services.store.get("task", ref) is not None:
+        if req.task_host is not None:
+            await _finish_remote(req, result, error, cancelled)
+        elif services.store.get("task", ref) is not None:
             if cancelled:
                 status, extra = "cancelled", {}
             elif error is not None:
@@ -148,6 +204,28 @@ async def finish(req: Request, *, result: Any = None, error: XenAPIError | None 
     finally:
         if req.logout:
             await services.sessions.logout(req.ctx.session_ref)
+
+
+async def _finish_remote(req: Request, result: Any, error: XenAPIError | None,
+                         cancelled: bool) -> None:
+    """End the client's task on the host that holds it: result or error first, the status
+    last (a client waiting for the status reads the rest with it). A failure to report is
+    logged: the transfer itself is done."""
+    services, ref = req.services, req.task.ref
+    agent = RemoteAgent(services, req.task_host)
+    try:
+        if cancelled:
+            await agent.call("task.set_status", [ref, "cancelled"])
+        elif error is not None:
+            await agent.call("task.set_error_info", [ref, error.description])
+            await agent.call("task.set_status", [ref, "failure"])
+        else:
+            await agent.call("task.set_result", [
+                ref, "" if result is None else services.value_fragment(result)])
+            await agent.call("task.set_progress", [ref, 1.0])
+            await agent.call("task.set_status", [ref, "success"])
+    except XenAPIError as exc:
+        log.warning("could not end task %s on its host: %s", ref, error_text(exc))
 
 
 async def export_failed(req: Request, exc: Exception,

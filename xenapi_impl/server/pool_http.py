@@ -22,13 +22,15 @@ from .http import caller_of
 log = logging.getLogger(__name__)
 
 PATH = "/pool/call"
+SESSION_PATH = "/pool/session"
 SECRET_HEADER = "X-Pool-Secret"
 
 
 def register(http: Any, services: Any) -> None:
     session: list[str] = []
 
-    async def handle(request: web.Request) -> web.Response:
+    async def refused(request: web.Request) -> web.Response | None:
+        """403 unless the request comes over TLS with the pool secret."""
         peer = caller_of(request)
         secret = await services.store.pool_secret()
         given = request.headers.get(SECRET_HEADER, "")
@@ -38,6 +40,13 @@ def register(http: Any, services: Any) -> None:
                         "not over TLS" if peer.transport != "https" else "wrong pool secret")
             return web.json_response({"error": ["SESSION_AUTHENTICATION_FAILED", "",
                                                 "not a host of this pool"]}, status=403)
+        return None
+
+    async def handle(request: web.Request) -> web.Response:
+        peer = caller_of(request)
+        refusal = await refused(request)
+        if refusal is not None:
+            return refusal
         try:
             body = json.loads(await request.read())
             method, params = str(body["method"]), list(body["params"])
@@ -90,5 +99,27 @@ def register(http: Any, services: Any) -> None:
         host = services.store.get("host", services.host_ref)
         return web.json_response({"db": services.db_url, "api_version": api_version(host)})
 
+    async def session_check(request: web.Request) -> web.Response:
+        """A client's session opened here, checked for another host of the pool that the
+        client reached with it (xapi's sessions are the pool's: Xen Orchestra reads each
+        host's /rrd_updates and opens consoles and disk transfers on the VM's host with the
+        master's session). Its activity is refreshed here, as a call would."""
+        refusal = await refused(request)
+        if refusal is not None:
+            return refusal
+        try:
+            ref = str(json.loads(await request.read())["session"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": ["INTERNAL_ERROR", "bad session check"]},
+                                     status=400)
+        try:
+            info = services.sessions.validate(ref)
+        except XenAPIError as exc:
+            return web.json_response({"error": [exc.code, *exc.params]})
+        return web.json_response({"user": info.user, "role": info.role,
+                                  "originator": info.originator,
+                                  "local_superuser": info.local_superuser})
+
     http.add_route("POST", PATH, handle)
+    http.add_route("POST", SESSION_PATH, session_check)
     http.add_route("POST", "/pool/join-info", join_info)

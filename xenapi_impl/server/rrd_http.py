@@ -22,6 +22,7 @@ from ..errors import XenAPIError
 from ..rrd import Rrd, RrdError, to_json, to_xml
 from .. import rrd_xml
 from .http import JSON_TYPE, XML_TYPE
+from .http_ops import session_of
 
 PATH = "/rrd_updates"
 #: the per-object exports: path -> (owner kind, class whose uuid the query names)
@@ -45,13 +46,14 @@ def _int(query: Any, name: str, default: int | None) -> int:
         raise RrdError(f"{name} must be an integer (seconds), got {raw!r}") from None
 
 
-def _unauthorised(services: Any, request: web.Request) -> web.Response | None:
-    """A 401 answer unless the request carries a live session."""
+async def _unauthorised(services: Any, request: web.Request) -> web.Response | None:
+    """A 401 answer unless the request carries a live session (in a pool, also one the
+    master opened: clients read every host's graphs with the master's session)."""
     session = request.query.get("session_id") or request.cookies.get("session_id")
     if not session:
         return _bad("session_id is required", 401)
     try:
-        services.sessions.validate(session)
+        await session_of(services, session)
     except XenAPIError as exc:
         return _bad(" ".join([exc.code, *map(str, exc.params)]), 401)
     return None
@@ -63,7 +65,7 @@ def handler(services: Any) -> Any:
 
     async def rrd_updates(request: web.Request) -> web.Response:
         q = request.query
-        refused = _unauthorised(services, request)
+        refused = await _unauthorised(services, request)
         if refused is not None:
             return refused
         try:
@@ -90,7 +92,7 @@ def object_handler(services: Any, kind: str, cls: str) -> Any:
     empty = Rrd()
 
     async def object_rrd(request: web.Request) -> web.Response:
-        refused = _unauthorised(services, request)
+        refused = await _unauthorised(services, request)
         if refused is not None:
             return refused
         uuid = request.query.get("uuid") or ""
