@@ -184,6 +184,38 @@ def test_a_forwarded_migration_shows_its_progress_on_the_callers_task(pool):
     assert op_keys == {task}, op_keys
 
 
+def test_task_cancel_stops_a_migration_and_the_vm_stays(pool):
+    """task.cancel of a migration whose memory is streaming: the stream stops, the task ends
+    `cancelled`, the VM runs on where it was in the same domain (one copy), and it migrates
+    afterwards. Asked of the master for a VM on B, the call runs on B for the master's task
+    (the cancellation is relayed to B); for a VM on the master, it runs there."""
+    x, hosts = connect(pool)
+    a, b, c = pool
+    for src, dst in ((b, c), (a, b)):
+        vm = running_vm(x, hosts[src.address], f"cancelled {src.address}", memory_mib=2048)
+        domid, uuid = x.VM.get_domid(vm), x.VM.get_uuid(vm)
+        task = x.Async.VM.pool_migrate(vm, hosts[dst.address], {"live": "true"})
+        # the destination restores the incoming domain: the memory is on its way
+        wait(lambda: copies(dst, uuid) == 1 or x.task.get_status(task) != "pending", 60,
+             "the stream to start")
+        assert x.task.get_status(task) == "pending", "the migration ended before the cancel"
+        x.task.cancel(task)
+        wait(lambda: x.task.get_status(task) not in ("pending", "cancelling"), 60,
+             "the task to end")
+        rec = x.task.get_record(task)
+        assert rec["status"] == "cancelled", rec
+        assert x.VM.get_resident_on(vm) == hosts[src.address]
+        assert (x.VM.get_power_state(vm), x.VM.get_domid(vm)) == ("Running", domid)
+        assert x.VM.get_current_operations(vm) == {}
+        wait(lambda: copies(dst, uuid) == 0, 20, "the destination's copy to go")
+        assert copies(src, uuid) == 1
+        x.VM.pool_migrate(vm, hosts[dst.address], {"live": "true"})
+        assert x.VM.get_resident_on(vm) == hosts[dst.address]
+        assert copies(dst, uuid) == 1 and copies(src, uuid) == 0
+        x.VM.hard_shutdown(vm)
+        x.VM.destroy(vm)
+
+
 def test_xo_connector_migrates_and_sees_it(pool):
     """Xen Orchestra's connector, pointed at a slave, follows the master, migrates the VM as
     XO does (Async call followed through its task) and its cache sees the VM move, Running

@@ -27,6 +27,9 @@ class TaskHandle:
     ref: str
     services: "Services"
     cancelled: bool = False
+    #: the host of the pool a forwarded call runs on for this task (task.cancel is relayed
+    #: there), while it runs
+    remote: str | None = None
 
     def check_cancelled(self) -> None:
         if self.cancelled:

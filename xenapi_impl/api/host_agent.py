@@ -19,7 +19,8 @@ wraps the implementations of routed messages with `forwarded` (server/dispatch.p
 
 An Async call forwarded to another host runs there under a `RelayedTask`: the progress it
 reports goes back to the task the client holds, on the host the client called (tasks live in
-that host's memory), so a migration run by the VM's host shows its steps on the master's task.
+that host's memory), so a migration run by the VM's host shows its steps on the master's task;
+a task.cancel of that task is relayed to the host running the call (`RemoteAgent.cancel`).
 """
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ from typing import Any, Awaitable, Callable
 
 from ..errors import XenAPIError
 from ..store import NULL_REF
-from .context import Context, TaskHandle
+from .context import Context, TaskCancelled, TaskHandle
 
 log = logging.getLogger(__name__)
 
 CALL_PATH = "/pool/call"
 SESSION_PATH = "/pool/session"
+CANCEL_PATH = "/pool/cancel"
 SECRET_HEADER = "X-Pool-Secret"
 CALL_TIMEOUT = 600.0
 
@@ -54,15 +56,30 @@ class RemoteAgent:
         call: dict[str, Any] = {"method": method, "params": args,
                                 "generation": self.services.store.generation}
         if task is not None:
+            task.check_cancelled()
             call["task"] = {"ref": task.ref, "host": self.services.host_ref}
-        answer = await self._post(CALL_PATH, call, method)
+            task.remote = self.host     # a task.cancel meanwhile is relayed there
+        try:
+            answer = await self._post(CALL_PATH, call, method)
+        finally:
+            if task is not None:
+                task.remote = None
         gen = answer.get("generation")
         store = self.services.store
         if isinstance(gen, int) and store.generation < gen:
             await store.catch_up()      # the target's writes, before we answer our client
         if "error" in answer:
+            if answer["error"][0] == "TASK_CANCELLED" and task is not None and task.cancelled:
+                raise TaskCancelled(task.ref)
             raise XenAPIError(answer["error"][0], *answer["error"][1:])
         return answer.get("result")
+
+    async def cancel(self, task: str) -> None:
+        """Cancel the call that host runs for `task` (a task of this host), as task.cancel
+        does a call running here: it stops where stopping is safe."""
+        answer = await self._post(CANCEL_PATH, {"task": task}, "task cancellation", 10.0)
+        if "error" in answer:
+            raise XenAPIError(answer["error"][0], *answer["error"][1:])
 
     async def session(self, ref: str) -> dict[str, Any]:
         """What that host knows of a client's session it opened (user, role, originator,

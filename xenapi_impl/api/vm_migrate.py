@@ -30,7 +30,7 @@ import ssl
 from typing import Any, Callable
 
 from ..errors import XenAPIError
-from .context import Context
+from .context import Context, TaskCancelled
 from ..store import NULL_REF, new_ref
 from ..store.errors import StoreConflict, StoreError
 from .host_agent import LocalAgent, _host_live, _srs_of, agent_for, stream_pin
@@ -214,6 +214,7 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
     ops = VmOps.of(services).busy
     if vm in ops:                       # announced by another call while we checked
         check_operation(ctx, vm, op, ("Running",))
+    _raise_if_cancelled(ctx)
     op_ref = ctx.task.ref if ctx.task is not None else new_ref()
     ops[vm] = (op, op_ref)
     moved = motion.moves(services.store, vm, vdi_map or {})
@@ -225,6 +226,7 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         try:
             if moved:                   # the copies are filled before the commit (_move)
                 await motion.make_copies(ctx, moved, made)
+            _raise_if_cancelled(ctx)
             await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
         except BaseException:
             if moved:                   # the VM runs here on its own disks: never the copies
@@ -374,14 +376,22 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
         fill = (lambda: motion.fill_copies(ctx, moved, vdis)) if moved else None
-        await hv.migrate_send(domid, sock, live, fill)
+        watch = asyncio.get_running_loop().create_task(_cancel_watch(ctx, sock))
+        try:
+            if ctx.task is not None:
+                ctx.task.check_cancelled()
+            await hv.migrate_send(domid, sock, live, fill)
+        finally:
+            watch.cancel()
     except MigrationUndefined as exc:
         if not await _settle(ctx, vm, domid, op_ref, source):
             services.vm_devices[vm] = mine
+            _raise_if_cancelled(ctx)
             raise failed(str(exc)) from None
-    except (MigrationError, OSError) as exc:
+    except (MigrationError, OSError, TaskCancelled) as exc:
         services.vm_devices[vm] = mine
         await _reclaim(ctx, vm, domid, source)
+        _raise_if_cancelled(ctx)
         raise failed(str(exc)) from None
     finally:
         sock.close()
@@ -389,6 +399,32 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
     att = Attached(ctx)
     att.vdis = mine
     await att.detach_all()
+
+
+#: how often a running stream looks at its task's cancellation token
+CANCEL_POLL = 0.1
+
+
+async def _cancel_watch(ctx: Context, sock: socket.socket) -> None:
+    """task.cancel during the stream: shut the stream down, so that the migration fails as
+    a broken stream does (the domain resumes here, the destination drops its copy), or, if
+    the destination committed meanwhile, ends as done: the same outcome rules as a fault."""
+    task = ctx.task
+    if task is None:
+        return
+    while not task.cancelled:
+        await asyncio.sleep(CANCEL_POLL)
+    log.info("migration cancelled by its task %s: stopping the stream", task.ref)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _raise_if_cancelled(ctx: Context) -> None:
+    """A migration that failed because its task was cancelled ends `cancelled`."""
+    if ctx.task is not None:
+        ctx.task.check_cancelled()
 
 
 async def _reclaim(ctx: Context, vm: str, domid: int, source: str) -> None:
@@ -707,6 +743,7 @@ async def evacuate(ctx: Context, host: str, network: str, evacuate_batch_size: i
     async def one(vm: str, target: str) -> None:
         nonlocal done
         async with sem:
+            _raise_if_cancelled(ctx)        # cancelled: the migrations under way finish
             args = [vm, target, {"live": "true"}]
             agent = agent_for(services, host)
             if agent is not None:

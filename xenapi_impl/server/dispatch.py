@@ -174,6 +174,9 @@ class Dispatcher:
             return await self._call(method, params, caller, task)
         except XenAPIError:
             raise
+        except TaskCancelled as exc:
+            # a call run for another host's task, cancelled there (pool_http): it says so
+            raise XenAPIError("TASK_CANCELLED", str(exc)) from None
         except NoSuchObject as exc:
             raise XenAPIError("HANDLE_INVALID", exc.cls, exc.ref) from None
         except DuplicateUuid as exc:

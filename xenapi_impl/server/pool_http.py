@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 PATH = "/pool/call"
 SESSION_PATH = "/pool/session"
+CANCEL_PATH = "/pool/cancel"
 SECRET_HEADER = "X-Pool-Secret"
 
 
@@ -64,12 +65,17 @@ def register(http: Any, services: Any) -> None:
         if isinstance(task, dict) and isinstance(task.get("ref"), str) \
                 and isinstance(task.get("host"), str):
             relay = RelayedTask(task["ref"], services, task["host"])
+        if relay is not None:
+            services.tasks.relay_begin(relay)
         try:
             result = await services.dispatcher.call(method, [session[0], *params], caller,
                                                     task=relay)
         except XenAPIError as exc:
             return web.json_response({"error": [exc.code, *exc.params],
                                       "generation": services.store.generation})
+        finally:
+            if relay is not None:
+                services.tasks.relay_end(relay)
         # the generation the call's writes reached: the caller applies at least that much
         # before answering its client (it reads what the call wrote)
         return web.Response(text=json.dumps({"result": result,
@@ -120,6 +126,20 @@ def register(http: Any, services: Any) -> None:
                                   "originator": info.originator,
                                   "local_superuser": info.local_superuser})
 
+    async def cancel(request: web.Request) -> web.Response:
+        """task.cancel on another host of a task whose forwarded call runs here."""
+        refusal = await refused(request)
+        if refusal is not None:
+            return refusal
+        try:
+            ref = str(json.loads(await request.read())["task"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": ["INTERNAL_ERROR", "bad cancellation"]},
+                                     status=400)
+        services.tasks.cancel_relayed(ref)
+        return web.json_response({})
+
     http.add_route("POST", PATH, handle)
+    http.add_route("POST", CANCEL_PATH, cancel)
     http.add_route("POST", SESSION_PATH, session_check)
     http.add_route("POST", "/pool/join-info", join_info)

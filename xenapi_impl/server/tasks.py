@@ -6,12 +6,19 @@ it). task.cancel sets the TaskHandle's token; the implementation stops where it 
 (TaskHandle.check_cancelled), so an operation is never interrupted at an unsafe point.
 Finished tasks are destroyed by `gc` (xapi's rule: once more than 200 exist, those finished
 more than 65 minutes ago).
+
+In a pool, a call forwarded to another host runs there for the caller's task (api/host_agent
+RelayedTask): task.cancel here is relayed to that host, which sets the token of the call it
+runs for the task (`relayed`); a cancellation that arrives before the call does is kept a
+minute for it.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as _dt
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..api.context import FINISHED, TaskCancelled, TaskHandle
@@ -28,6 +35,9 @@ log = logging.getLogger(__name__)
 
 GC_KEEP = 200
 GC_AGE = 65 * 60.0
+#: how long, and how many, cancellations of forwarded calls not arrived yet are kept
+EARLY_CANCEL_AGE = 60.0
+EARLY_CANCEL_MAX = 256
 
 
 def rbac_denied_any(action: str) -> XenAPIError:
@@ -46,6 +56,9 @@ class TaskManager:
         self.gc_age = gc_age
         self._running: dict[str, tuple[TaskHandle, asyncio.Task[Any]]] = {}
         self._owners: dict[str, str] = {}     # task ref -> user whose session made it
+        # another host's task ref -> the handle of the call this host runs for it
+        self._relayed: dict[str, TaskHandle] = {}
+        self._early: collections.OrderedDict[str, float] = collections.OrderedDict()
 
     def check_owner(self, action: str, ref: str, session: "SessionInfo") -> None:
         """Only a task's owner, or a holder of xapi's `task.<action>/any` permission, may
@@ -135,7 +148,10 @@ class TaskManager:
             raise XenAPIError("OPERATION_NOT_ALLOWED", "The task has already finished")
         running = self._running.get(ref)
         if running is not None:
-            running[0].cancelled = True
+            handle = running[0]
+            handle.cancelled = True
+            if handle.remote is not None:   # its call runs on another host: tell it
+                asyncio.get_running_loop().create_task(self._relay_cancel(ref, handle.remote))
             if rec["status"] == "pending":
                 async with self.services.store.transaction() as txn:
                     txn.update("task", ref, {"status": "cancelling", "allowed_operations": []})
@@ -144,6 +160,38 @@ class TaskManager:
         async with self.services.store.transaction() as txn:
             txn.update("task", ref, {"status": "cancelled", "finished": _now(),
                                      "allowed_operations": []})
+
+    async def _relay_cancel(self, ref: str, host: str) -> None:
+        from ..api.host_agent import RemoteAgent
+        try:
+            await RemoteAgent(self.services, host).cancel(ref)
+        except XenAPIError as exc:
+            log.warning("task %s: the cancellation did not reach the host running it: %s",
+                        ref, exc.description)
+
+    # --- calls run here for another host's task ----------------------------------------------
+    def relay_begin(self, handle: TaskHandle) -> None:
+        """`handle` runs a forwarded call for another host's task `handle.ref`."""
+        if self._early.pop(handle.ref, None) is not None:
+            handle.cancelled = True
+        self._relayed[handle.ref] = handle
+
+    def relay_end(self, handle: TaskHandle) -> None:
+        if self._relayed.get(handle.ref) is handle:
+            del self._relayed[handle.ref]
+
+    def cancel_relayed(self, ref: str) -> None:
+        """task.cancel of another host's task whose call runs (or is about to run) here."""
+        handle = self._relayed.get(ref)
+        if handle is not None:
+            handle.cancelled = True
+            return
+        now = time.monotonic()
+        early = self._early
+        early[ref] = now
+        while early and (len(early) > EARLY_CANCEL_MAX
+                         or next(iter(early.values())) < now - EARLY_CANCEL_AGE):
+            early.popitem(last=False)
 
     def is_running(self, ref: str) -> bool:
         return ref in self._running
