@@ -1,25 +1,37 @@
 """Storage motion inside the pool: the disks of a running VM copied to another SR as it
-migrates (`VM.migrate_send` with a `vdi_map`, `VDI.pool_migrate`), as xapi's storage motion.
+migrates (`VM.migrate_send` with a `vdi_map`, `VDI.pool_migrate`), as xapi's storage motion;
+where xapi mirrors the guest's writes, this copies in two passes (a pre-copy, then a delta).
 
 For each disk the map moves: a VDI is made on the target SR (on a host that has it plugged,
-the destination for a local SR), that host opens a receiver for it (`host.migrate_receive`
-with `options["vdi"]`: a listener and a one-time token, over TLS pinned to that host, as the
-memory's), and the source host streams the disk's data extents into it (holes stay holes);
-the receiver answers once the image is synced. No mirror: the copy runs after the memory
-stream, while the domain is suspended on the source and restored paused on the destination
-and before the commit (xenlight_py.migrate_send's `before_commit`), so the guest writes
-nothing during it (the copy's time is part of the downtime). The VBDs are pointed at the
-new VDIs in the destination's commit (api/vm_migrate.py); then the source VDIs are
-destroyed. Before that commit any failure destroys the copies and the source's domain
-resumes with its disks.
+the destination for a local SR). Each pass, that host opens a receiver for it
+(`host.migrate_receive` with `options["vdi"]`: a listener and a one-time token, over TLS
+pinned to that host, as the memory's) and the source host streams into it; the receiver
+answers once the image is synced.
+- Pass 1 (`precopy`), before the memory stream, while the guest runs: the receiver empties
+  the copy, the source sends every 64 KiB block of the image's data extents that is not all
+  zeros (holes stay holes) and keeps a digest (BLAKE2b) of the bytes it sent for each block.
+- Pass 2 (`finish`), after the memory stream, while the domain is suspended on the source
+  and restored paused on the destination, before the commit (xenlight_py.migrate_send's
+  `before_commit`: the guest writes nothing meanwhile): the source reads its data extents
+  again, hashes every block and sends only those whose digest differs from pass 1's (changed
+  or new data), and zeros for the blocks pass 1 sent that hold no data now (punched as holes
+  where the file system can); the receiver writes them into the copy as pass 1 left it. Only
+  this pass is part of the downtime, but it still reads and hashes all of the disk's data
+  (no dirty-block tracking: the time grows with the data, not with what changed).
+The VBDs are pointed at the new VDIs in the destination's commit (api/vm_migrate.py); then
+the source VDIs are destroyed. Before that commit any failure (of either pass too) fails the
+migration with VM_MIGRATE_FAILED and destroys the copies; the VM keeps running on the source
+(pass 1) or resumes there (pass 2) on its own disks.
 
-Stream (inside TLS, vm_migrate.open_stream): the header line (JSON, the token), then frames
-`offset:u64 length:u64 data`, ended by a frame of length 0; the receiver answers `OK\n` or
-`ERR <reason>\n`.
+Stream (inside TLS, vm_migrate.open_stream): the header line (JSON: the token, `pass` 1 or 2),
+then frames `offset:u64 length:u64 data`, where a length with its top bit (HOLE) set carries
+no data (that range reads as zeros), ended by a frame of length 0; the receiver answers
+`OK\n` or `ERR <reason>\n`.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -28,7 +40,7 @@ import struct
 from typing import Any
 
 from ..errors import XenAPIError
-from ..storage.sparse import SEND, data_extents, empty_image, write_sparse
+from ..storage.sparse import SEND, data_extents, empty_image, punch, write_sparse
 from ..store import NULL_REF
 from .context import Context
 from .host_agent import agent_for, sr_host
@@ -38,6 +50,13 @@ from .vdi_image import close_image, refresh_sizes
 log = logging.getLogger(__name__)
 
 FRAME = struct.Struct(">QQ")
+#: a frame's length with this bit: the range reads as zeros (no data follows)
+HOLE = 1 << 63
+#: the unit pass 2 compares (by digest) and resends
+BLOCK = 64 << 10
+DIGEST_SIZE = 16
+#: block index -> digest of the bytes sent for it (blocks of zeros are not listed)
+Digests = dict[int, bytes]
 
 
 class CopyFailed(Exception):
@@ -110,21 +129,39 @@ async def make_copies(ctx: Context, moved: dict[str, tuple[str, str]],
         made[vbd] = new
 
 
-async def fill_copies(ctx: Context, moved: dict[str, tuple[str, str]],
-                      made: dict[str, str]) -> None:
-    """Each moved disk's data streamed into its copy, by the host that has the copy's SR."""
+async def precopy(ctx: Context, moved: dict[str, tuple[str, str]],
+                  made: dict[str, str]) -> dict[str, Digests]:
+    """Pass 1, while the guest runs: each moved disk's data streamed into its copy (emptied
+    first). {vbd: the digests of the blocks sent}, for `finish`."""
+    return await _copy_pass(ctx, moved, made, None)
+
+
+async def finish(ctx: Context, moved: dict[str, tuple[str, str]], made: dict[str, str],
+                 sent: dict[str, Digests]) -> None:
+    """Pass 2, the guest stopped: into each copy as pass 1 left it, the blocks that differ
+    from what pass 1 sent (changed, new data, or zeros now)."""
+    await _copy_pass(ctx, moved, made, sent)
+
+
+async def _copy_pass(ctx: Context, moved: dict[str, tuple[str, str]], made: dict[str, str],
+                     sent: dict[str, Digests] | None) -> dict[str, Digests]:
+    """One pass over every moved disk, each by a receiver on a host that has the copy's SR."""
     from .vm_migrate import _management_network
     store = ctx.services.store
+    out = {}
     for vbd, (vdi, sr) in sorted(moved.items()):
         new = made[vbd]
         target = sr_host(ctx, sr)
         target = ctx.services.host_ref if target == NULL_REF else target
         receiver = await _on_sr(ctx, sr, "host.migrate_receive", [
             target, _management_network(store, target), {"vdi": new}])
-        await _send(ctx, vdi, target, receiver)
+        out[vbd] = await _send(ctx, vdi, target, receiver,
+                               None if sent is None else sent[vbd])
+    return out
 
 
-async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str]) -> None:
+async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str],
+                sent: Digests | None) -> Digests:
     from .vm_migrate import StreamRefused, open_stream
     try:
         sock = await open_stream(ctx.services, host, receiver["xenops"])
@@ -135,8 +172,9 @@ async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str]) -> 
         drv, uuid, path = await _held_image(ctx, vdi)
         try:
             size = ctx.services.store.get("VDI", vdi)["virtual_size"]
-            header = json.dumps({"token": receiver["token"]}).encode() + b"\n"
-            answer = await asyncio.to_thread(_stream, sock, header, path, size)
+            header = json.dumps({"token": receiver["token"],
+                                 "pass": 1 if sent is None else 2}).encode() + b"\n"
+            answer, digests = await asyncio.to_thread(_stream, sock, header, path, size, sent)
         finally:
             await close_image(ctx, drv, uuid)
     except OSError as exc:
@@ -145,10 +183,11 @@ async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str]) -> 
         sock.close()
     if answer != "OK":
         raise CopyFailed(answer or "the receiver closed the stream")
+    return digests
 
 
 async def _held_image(ctx: Context, vdi: str) -> tuple[Any, str, str]:
-    """(driver, uuid, path) of a disk a stopped domain holds read-write (the source's
+    """(driver, uuid, path) of a disk a domain may hold read-write (the source's running or
     suspended one, the destination's restored one): attached as a migration's destination
     attaches it (a handover: the holder keeps its attachment). Detach with `close_image`."""
     from .pbd import attached_driver, call
@@ -158,24 +197,98 @@ async def _held_image(ctx: Context, vdi: str) -> tuple[Any, str, str]:
     return drv, rec["uuid"], info.pdev_path
 
 
-def _stream(sock: socket.socket, header: bytes, path: str, size: int) -> str:
-    """Send the image's data extents (in a worker thread); the receiver's answer."""
+def _digest(block: memoryview | bytes) -> bytes:
+    return hashlib.blake2b(block, digest_size=DIGEST_SIZE).digest()
+
+
+_ZERO_DIGESTS: dict[int, bytes] = {}
+
+
+def _zero_digest(n: int) -> bytes:
+    """The digest of n zero bytes (a block of zeros is not data: never sent as such)."""
+    d = _ZERO_DIGESTS.get(n)
+    if d is None:
+        d = _ZERO_DIGESTS[n] = _digest(bytes(n))
+    return d
+
+
+def block_runs(extents: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """(start, end) of the whole blocks that the data extents touch, merged."""
+    runs: list[list[int]] = []
+    for off, length in extents:
+        start = off - off % BLOCK
+        end = min(size, -(-(off + length) // BLOCK) * BLOCK)
+        if runs and start <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], end)
+        else:
+            runs.append([start, end])
+    return [(a, b) for a, b in runs]
+
+
+def _frame(sock: socket.socket, off: int, data: memoryview) -> None:
+    sock.sendall(FRAME.pack(off, len(data)))
+    sock.sendall(data)
+
+
+def _send_blocks(sock: socket.socket, off: int, data: memoryview, sent: Digests | None,
+                 digests: Digests) -> None:
+    """Frames for the blocks of `data` (read at `off`, a block boundary) that hold data and,
+    in pass 2, differ from what pass 1 sent; their digests into `digests`."""
+    run = -1                                  # where the blocks still to send begin
+    for pos in range(0, len(data), BLOCK):
+        block = data[pos:pos + BLOCK]
+        d = _digest(block)
+        i = (off + pos) // BLOCK
+        send = d != _zero_digest(len(block))
+        if send:
+            digests[i] = d
+            send = sent is None or sent.get(i) != d
+        if send and run < 0:
+            run = pos
+        elif not send and run >= 0:
+            _frame(sock, off + run, data[run:pos])
+            run = -1
+    if run >= 0:
+        _frame(sock, off + run, data[run:])
+
+
+def _send_holes(sock: socket.socket, blocks: list[int], size: int) -> None:
+    """Zero frames for blocks pass 1 sent that hold no data now, runs coalesced."""
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j + 1 < len(blocks) and blocks[j + 1] == blocks[j] + 1:
+            j += 1
+        start, end = blocks[i] * BLOCK, min(size, (blocks[j] + 1) * BLOCK)
+        sock.sendall(FRAME.pack(start, HOLE | (end - start)))
+        i = j + 1
+
+
+def _stream(sock: socket.socket, header: bytes, path: str, size: int,
+            sent: Digests | None) -> tuple[str, Digests]:
+    """Send one pass (in a worker thread): pass 1 (`sent` None) every block of the image's
+    data extents that is not all zeros, pass 2 only what differs from `sent`. The receiver's
+    answer and the digests of the image's data blocks as read now."""
     sock.sendall(header)
+    digests: Digests = {}
     fd = os.open(path, os.O_RDONLY)
     try:
-        for off, length in data_extents(fd, size) or [(0, size)]:
-            end = off + length
+        extents = data_extents(fd, size)
+        for start, end in block_runs([(0, size)] if extents is None else extents, size):
+            off = start
             while off < end:
                 data = os.pread(fd, min(SEND, end - off), off)
                 if not data:
                     break
-                sock.sendall(FRAME.pack(off, len(data)) + data)
+                _send_blocks(sock, off, memoryview(data), sent, digests)
                 off += len(data)
     finally:
         os.close(fd)
+    if sent is not None:
+        _send_holes(sock, sorted(set(sent) - set(digests)), size)
     sock.sendall(FRAME.pack(0, 0))
     line = sock.makefile("rb").readline(4096).decode(errors="replace").strip()
-    return line[3:].strip() if line.startswith("ERR") else line
+    return (line[3:].strip() if line.startswith("ERR") else line), digests
 
 
 # --- the receiving host ---------------------------------------------------------------------
@@ -198,13 +311,17 @@ def receiver_for(vdi: str) -> Any:
                             services.model.relations.wrap(services.store.transaction()))
         answer = b"OK\n"
         try:
+            which = header.get("pass", 1)
+            if which not in (1, 2):
+                raise ValueError(f"no such pass of a disk's copy: {which!r}")
             sock.setblocking(True)
             sock.settimeout(STREAM_TIMEOUT)
-            # the incoming domain holds the copy already (restored paused, as a handover)
+            # in pass 2 the incoming domain holds the copy already (restored paused): a
+            # handover
             drv, uuid, path = await _held_image(ctx, vdi)
             try:
                 size = services.store.get("VDI", vdi)["virtual_size"]
-                await asyncio.to_thread(_fill, sock, path, size)
+                await asyncio.to_thread(_fill, sock, path, size, which == 1)
             finally:
                 await close_image(ctx, drv, uuid)
             await refresh_sizes(ctx, vdi, drv)
@@ -235,19 +352,35 @@ def _recv_exact(f: Any, n: int) -> bytes:
     return data
 
 
-def _fill(sock: socket.socket, path: str, size: int) -> None:
-    """Write the frames into the image, emptied first (in a worker thread)."""
+def _fill(sock: socket.socket, path: str, size: int, first: bool) -> None:
+    """Write the frames into the image (in a worker thread): pass 1 (`first`) empties it
+    first, pass 2 writes into what pass 1 left."""
     f = sock.makefile("rb")
     fd = os.open(path, os.O_RDWR)
     try:
-        empty_image(fd, size)
+        if first:
+            empty_image(fd, size)
         while True:
             off, length = FRAME.unpack(_recv_exact(f, FRAME.size))
             if length == 0:
                 break
+            zeros = bool(length & HOLE)
+            length &= ~HOLE
             if off + length > size:
                 raise ValueError(f"a frame beyond the disk's end ({off}+{length})")
-            write_sparse(fd, off, _recv_exact(f, length))
+            if zeros:
+                punch(fd, off, length)
+            elif first:
+                write_sparse(fd, off, _recv_exact(f, length))
+            else:                   # over older data: every byte written, zeros too
+                _write_all(fd, off, _recv_exact(f, length))
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, off: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, off)
+        view, off = view[n:], off + n

@@ -179,8 +179,8 @@ def vdi_vm(store: Any, vdi: str) -> str | None:
 @implements("VDI.pool_migrate")
 async def vdi_pool_migrate(ctx: Context, vdi: str, sr: str, options: dict[str, str]) -> str:
     """As xapi: the disk of a running VM moved to `sr` by a migration of the VM to its own
-    host with that vdi_map (the copy is made while its domain is stopped, before the
-    commit: see vdi_motion.py); the new VDI is the result."""
+    host with that vdi_map (copied while the guest runs, the last changes while its domain
+    is stopped, before the commit: see vdi_motion.py); the new VDI is the result."""
     store = ctx.services.store
     vm = vdi_vm(store, vdi)
     if vm is None:
@@ -223,9 +223,16 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         await ctx.txn.commit()
         await _progress(ctx, 0.1)
         try:
-            if moved:                   # the copies are filled before the commit (_move)
+            sent: dict[str, motion.Digests] = {}
+            if moved:                   # pass 1 while the guest runs; pass 2 in _move
                 await motion.make_copies(ctx, moved, made)
-            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
+                try:
+                    sent = await motion.precopy(ctx, moved, made)
+                except (motion.CopyFailed, XenAPIError) as exc:
+                    raise XenAPIError("VM_MIGRATE_FAILED", vm, services.host_ref, host,
+                                      f"copying the disks while the VM runs: {exc}") from None
+                await _progress(ctx, 0.15)
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made, sent)
         except BaseException:
             if moved:                   # the VM runs here on its own disks: never the copies
                 await _repoint(services, {vbd: old for vbd, (old, _) in moved.items()})
@@ -348,9 +355,10 @@ async def open_stream(services: Any, host: str, address: str) -> socket.socket:
 
 async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
                 dest: dict[str, str] | None, moved: dict[str, tuple[str, str]],
-                vdis: dict[str, str]) -> None:
-    """`moved` {vbd: (vdi, sr)}: disks copied into `vdis` {vbd: new vdi} while both copies
-    of the domain are stopped, before the commit (a storage motion)."""
+                vdis: dict[str, str], sent: dict[str, motion.Digests]) -> None:
+    """`moved` {vbd: (vdi, sr)}: disks pre-copied into `vdis` {vbd: new vdi} (`sent`: what
+    pass 1 sent), brought up to date while both copies of the domain are stopped, before the
+    commit (a storage motion's pass 2)."""
     from ..xen.hypervisor import MigrationError, MigrationUndefined
     services = ctx.services
     source = services.host_ref
@@ -373,7 +381,7 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
                   "source": source, "vdis": vdis}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
-        fill = (lambda: motion.fill_copies(ctx, moved, vdis)) if moved else None
+        fill = (lambda: motion.finish(ctx, moved, vdis, sent)) if moved else None
         await hv.migrate_send(domid, sock, live, fill)
     except MigrationUndefined as exc:
         if not await _settle(ctx, vm, domid, op_ref, source):
