@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import ipaddress
 import json
@@ -223,16 +224,16 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         await ctx.txn.commit()
         await _progress(ctx, 0.1)
         try:
-            sent: dict[str, motion.Digests] = {}
+            pre: motion.Precopied | None = None
             if moved:                   # pass 1 while the guest runs; pass 2 in _move
                 await motion.make_copies(ctx, moved, made)
                 try:
-                    sent = await motion.precopy(ctx, moved, made)
+                    pre = await motion.precopy(ctx, moved, made)
                 except (motion.CopyFailed, XenAPIError) as exc:
                     raise XenAPIError("VM_MIGRATE_FAILED", vm, services.host_ref, host,
                                       f"copying the disks while the VM runs: {exc}") from None
                 await _progress(ctx, 0.15)
-            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made, sent)
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made, pre)
         except BaseException:
             if moved:                   # the VM runs here on its own disks: never the copies
                 await _repoint(services, {vbd: old for vbd, (old, _) in moved.items()})
@@ -355,9 +356,9 @@ async def open_stream(services: Any, host: str, address: str) -> socket.socket:
 
 async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
                 dest: dict[str, str] | None, moved: dict[str, tuple[str, str]],
-                vdis: dict[str, str], sent: dict[str, motion.Digests]) -> None:
-    """`moved` {vbd: (vdi, sr)}: disks pre-copied into `vdis` {vbd: new vdi} (`sent`: what
-    pass 1 sent), brought up to date while both copies of the domain are stopped, before the
+                vdis: dict[str, str], pre: motion.Precopied | None) -> None:
+    """`moved` {vbd: (vdi, sr)}: disks pre-copied into `vdis` {vbd: new vdi} (`pre`: what
+    pass 1 left), brought up to date while both copies of the domain are stopped, before the
     commit (a storage motion's pass 2)."""
     from ..xen.hypervisor import MigrationError, MigrationUndefined
     services = ctx.services
@@ -381,7 +382,7 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
                   "source": source, "vdis": vdis}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
-        fill = (lambda: motion.finish(ctx, moved, vdis, sent)) if moved else None
+        fill = None if pre is None else functools.partial(motion.finish, ctx, moved, vdis, pre)
         await hv.migrate_send(domid, sock, live, fill)
     except MigrationUndefined as exc:
         if not await _settle(ctx, vm, domid, op_ref, source):
@@ -480,7 +481,10 @@ async def migrate_receive(ctx: Context, host: str, network: str,
     receivers.add(task)
     task.add_done_callback(receivers.discard)
     where = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
-    return {"host": host, "xenops": where, "token": token, "session_id": "", "master": ""}
+    out = {"host": host, "xenops": where, "token": token, "session_id": "", "master": ""}
+    if disk is not None:
+        out["vdi_passes"] = "2"         # it takes pass 2 into a copy (a sender checks)
+    return out
 
 
 async def _read_header(sock: socket.socket) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The two passes of a storage motion's disk copy (api/vdi_motion.py) over a real socket into a
+"""The two passes of a storage motion's disk copy (storage/copypass.py, used by api/vdi_motion.py) over a real socket into a
 real file: pass 1 copies the image as it is; what changes in it afterwards (as a running
 guest's writes would, before its domain is suspended) reaches the copy through pass 2, which
 sends only the blocks that differ from what pass 1 sent and writes into the copy as pass 1
@@ -10,7 +10,8 @@ import socket
 import threading
 from pathlib import Path
 
-from xenapi_impl.api import vdi_motion as motion
+from xenapi_impl.storage import copypass as motion
+from xenapi_impl.storage.sparse import punch
 
 MiB = 1 << 20
 BLOCK = motion.BLOCK
@@ -46,7 +47,7 @@ def one_pass(src: Path, dst: Path, sent: motion.Digests | None) -> tuple[motion.
             f = b.makefile("rb")
             assert b'"pass": %d' % (1 if sent is None else 2) in f.readline()
             counted = Counted(f)
-            motion._fill(counted, str(dst), SIZE, sent is None)
+            motion.receive_pass(counted, str(dst), SIZE, sent is None)
             read["n"] = counted.n
             b.sendall(b"OK\n")
         except BaseException as exc:     # noqa: BLE001 - reported by the test
@@ -57,7 +58,7 @@ def one_pass(src: Path, dst: Path, sent: motion.Digests | None) -> tuple[motion.
     t.start()
     try:
         header = b'{"token": "t", "pass": %d}\n' % (1 if sent is None else 2)
-        answer, digests = motion._stream(a, header, str(src), SIZE, sent)
+        answer, digests = motion.send_pass(a, header, str(src), SIZE, sent)
     finally:
         t.join()
         a.close()
@@ -99,7 +100,7 @@ def test_pass_two_brings_the_copy_up_to_date_with_only_the_changed_blocks(tmp_pa
     write(src, 9 * MiB, bytes(BLOCK))
     fd = os.open(src, os.O_RDWR)
     try:
-        motion.punch(fd, 10 * MiB, 3 * BLOCK)
+        punch(fd, 10 * MiB, 3 * BLOCK)
     finally:
         os.close(fd)
     write(src, SIZE - 1, b"\x01")
