@@ -50,9 +50,10 @@ from .vdi_image import close_image, refresh_sizes
 log = logging.getLogger(__name__)
 
 
-
 class CopyFailed(Exception):
     """A disk could not be copied (the reason): the migration fails before its commit."""
+
+
 #: tries (0.2 s apart) to destroy a VDI still in use a moment after a failed motion
 DISCARD_TRIES = 25
 #: seconds either side waits for the other while a disk streams
@@ -195,11 +196,8 @@ async def _send(ctx: Context, vdi: str, host: str, receiver: dict[str, str],
             size = ctx.services.store.get("VDI", vdi)["virtual_size"]
             header = json.dumps({"token": receiver["token"],
                                  "pass": 1 if sent is None else 2}).encode() + b"\n"
-            t0 = time.monotonic()
             answer, digests = await asyncio.to_thread(send_pass, sock, header, path, size,
                                                         sent)
-            log.debug("VDI %s pass %d: stream %.0f ms", vdi, 1 if sent is None else 2,
-                      (time.monotonic() - t0) * 1000)
         finally:
             await close_image(ctx, drv, uuid)
     except OSError as exc:

@@ -32,8 +32,10 @@ HOLE = 1 << 63
 BLOCK = 64 << 10
 #: block index -> digest of the bytes sent for it (blocks of zeros are not listed)
 Digests = dict[int, bytes]
+#: threads hashing a chunk's blocks
+THREADS = min(4, os.cpu_count() or 1)
 
-_HASHERS: list[Callable[[Any], Any]] = []
+_CHOSEN: list[Callable[[Any], Any]] = []
 _POOL: list[ThreadPoolExecutor] = []
 _ZERO_DIGESTS: dict[int, bytes] = {}
 
@@ -45,7 +47,7 @@ def _blake2b(data: Any) -> Any:
 def _hasher() -> Callable[[Any], Any]:
     """The faster here of SHA-256 (hardware-accelerated on most CPUs, through OpenSSL) and
     BLAKE2b, picked once per process (both passes of a copy run in one process)."""
-    if not _HASHERS:
+    if not _CHOSEN:
         sample = memoryview(os.urandom(BLOCK))
         best: tuple[float, Callable[[Any], Any]] | None = None
         for h in (hashlib.sha256, _blake2b):
@@ -56,14 +58,13 @@ def _hasher() -> Callable[[Any], Any]:
             if best is None or took < best[0]:
                 best = (took, h)
         assert best is not None
-        _HASHERS.append(best[1])
-    return _HASHERS[0]
+        _CHOSEN.append(best[1])
+    return _CHOSEN[0]
 
 
 def _pool() -> ThreadPoolExecutor:
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(min(4, os.cpu_count() or 1),
-                                        thread_name_prefix="copypass-hash"))
+        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="copypass-hash"))
     return _POOL[0]
 
 
@@ -83,10 +84,9 @@ def _digests(data: memoryview) -> list[bytes]:
     def some(first: int, last: int) -> list[bytes]:
         return [h(data[p:p + BLOCK]).digest() for p in starts[first:last]]
     n = len(starts)
-    workers = _pool()._max_workers
-    if n < 2 * workers:
+    if n < 2 * THREADS:
         return some(0, n)
-    step = -(-n // workers)
+    step = -(-n // THREADS)
     parts = _pool().map(lambda i: some(i, i + step), range(0, n, step))
     return [d for part in parts for d in part]
 
