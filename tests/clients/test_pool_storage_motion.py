@@ -252,14 +252,17 @@ class Suspended:
 
 
 @contextmanager
-def between_the_passes(b, c, uuid: str, before: set):
-    """Inside: the disk's first pass has copied the PATTERN to C's new image, and C's server
-    is stopped (SIGSTOP) before B's domain suspended: the memory stream waits on C, so the
-    second pass cannot have read the source yet and reads it only after the block. Yields
-    C's new image."""
+def between_the_passes(b, c, uuid: str, start):
+    """Inside: `start()` (which starts the migration, and returns its task) was called, the
+    disk's first pass has copied the PATTERN to C's new image, and C's server is stopped
+    (SIGSTOP) before B's domain suspended: the memory stream waits on C, so the second pass
+    cannot have read the source yet and reads it only after the block. Yields (the task, C's
+    new image)."""
     suspended = Suspended(b)
     try:
-        assert suspended(uuid) is False
+        assert suspended(uuid) is False         # the reader is up before the migration starts
+        before = set(c.work.rglob("*.img"))
+        task = start()
         deadline = time.monotonic() + 60
         while True:
             assert time.monotonic() < deadline, "the first pass never copied the pattern"
@@ -272,7 +275,7 @@ def between_the_passes(b, c, uuid: str, before: set):
             # B's memory stream is not done (else its domain would be suspended already):
             # C has not restored it, nor said so, nor can until it continues
             assert suspended(uuid) is False, "the memory stream ended before C was stopped"
-            yield new[0]
+            yield task, new[0]
         finally:
             os.kill(c.proc.proc.pid, signal.SIGCONT)
     finally:
@@ -320,10 +323,11 @@ def test_writes_after_the_first_pass_reach_the_copy(pool):
     uuid = x.VM.get_uuid(vm)
     vdis = set(x.VDI.get_all())
 
+    def start() -> str:
+        return x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+
     # the second pass cannot write: C's copy becomes /dev/full
-    before = set(c.work.rglob("*.img"))
-    task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
-    with between_the_passes(b, c, uuid, before) as copy:
+    with between_the_passes(b, c, uuid, start) as (task, copy):
         expected = write_later(source)
         full = copy.with_name(".full")
         os.symlink("/dev/full", full)
@@ -341,9 +345,7 @@ def test_writes_after_the_first_pass_reach_the_copy(pool):
 
     # it moves, with what was written between the passes
     write_pattern(source)
-    before = set(c.work.rglob("*.img"))
-    task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
-    with between_the_passes(b, c, uuid, before) as copy:
+    with between_the_passes(b, c, uuid, start) as (task, copy):
         expected = write_later(source)
         assert copy.read_bytes() != expected        # the first pass copied the old data
     rec = wait_task(x, task, 120)

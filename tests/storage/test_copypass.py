@@ -1,8 +1,9 @@
-"""The two passes of a storage motion's disk copy (storage/copypass.py, used by api/vdi_motion.py) over a real socket into a
-real file: pass 1 copies the image as it is; what changes in it afterwards (as a running
-guest's writes would, before its domain is suspended) reaches the copy through pass 2, which
-sends only the blocks that differ from what pass 1 sent and writes into the copy as pass 1
-left it. The server-level tests (tests/clients/test_pool_storage_motion.py) cover the rest."""
+"""The two passes of a storage motion's disk copy (storage/copypass.py, used by
+api/vdi_motion.py) over a real socket into a real file: pass 1 copies the image as it is; what
+changes in it afterwards (as a running guest's writes would, before its domain is suspended)
+reaches the copy through pass 2, which sends only the blocks that differ from what pass 1 sent
+and writes into the copy as pass 1 left it. The server-level tests
+(tests/clients/test_pool_storage_motion.py) cover the rest."""
 from __future__ import annotations
 
 import os
@@ -10,11 +11,11 @@ import socket
 import threading
 from pathlib import Path
 
-from xenapi_impl.storage import copypass as motion
+from xenapi_impl.storage import copypass
 from xenapi_impl.storage.sparse import punch
 
 MiB = 1 << 20
-BLOCK = motion.BLOCK
+BLOCK = copypass.BLOCK
 SIZE = 16 * MiB + 3 * 4096          # not a whole number of blocks: the last one is partial
 
 
@@ -35,7 +36,7 @@ class Counted:
         return data
 
 
-def one_pass(src: Path, dst: Path, sent: motion.Digests | None) -> tuple[motion.Digests, int]:
+def one_pass(src: Path, dst: Path, sent: copypass.Digests | None) -> tuple[copypass.Digests, int]:
     """A pass from `src` into `dst` through a socket pair: (the sender's digests, the frame
     bytes the receiver read)."""
     a, b = socket.socketpair()
@@ -47,7 +48,7 @@ def one_pass(src: Path, dst: Path, sent: motion.Digests | None) -> tuple[motion.
             f = b.makefile("rb")
             assert b'"pass": %d' % (1 if sent is None else 2) in f.readline()
             counted = Counted(f)
-            motion.receive_pass(counted, str(dst), SIZE, sent is None)
+            copypass.receive_pass(counted, str(dst), SIZE, sent is None)
             read["n"] = counted.n
             b.sendall(b"OK\n")
         except BaseException as exc:     # noqa: BLE001 - reported by the test
@@ -58,7 +59,7 @@ def one_pass(src: Path, dst: Path, sent: motion.Digests | None) -> tuple[motion.
     t.start()
     try:
         header = b'{"token": "t", "pass": %d}\n' % (1 if sent is None else 2)
-        answer, digests = motion.send_pass(a, header, str(src), SIZE, sent)
+        answer, digests = copypass.send_pass(a, header, str(src), SIZE, sent)
     finally:
         t.join()
         a.close()
