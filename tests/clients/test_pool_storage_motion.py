@@ -4,18 +4,24 @@
 What it proves: VM.migrate_send with a vdi_map moves a running VM from B to C with its disk
 copied from B's local SR to C's (the data identical, holes kept, the VBD on the new VDI, the
 old VDI and its image gone, the VM running on C only); VDI.pool_migrate moves the disk of a
-running VM to another SR of its own host; the refusals are exact and change nothing; a fault
-before the commit (making the copy, or restoring the memory after the copy) leaves the VM
+running VM to another SR of its own host; writes made to the disk after the copy's first pass
+(while the memory streams) reach the copy; the refusals are exact and change nothing; a fault
+before the commit (making the copy, either pass of it, restoring the memory) leaves the VM
 running on B with its original disk and no copy behind."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import signal
+import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from poolhosts import domains, local_sr, pool, with_disk  # noqa: F401
+from serverproc import VENV_BIN
 from test_pool_migrate import arm, connect, copies, details, wait_task
 from vm_records import vm_create_record
 
@@ -187,36 +193,21 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
         leftover = [p for p in c.work.rglob("*.img") if p.name not in images]
         assert leftover == [], (function, leftover)
 
-    # a fault during the copy: C cannot write its copy (the image, attached by the incoming
-    # domain while a 1 GiB VM's memory streams, is swapped for /dev/full before the disk's
-    # data follows: every write fails with ENOSPC)
-    big, bvdi = disky_vm(x, B, local_b, memory_mib=1024)
-    write_pattern(image(b, x, bvdi))
-    x.VM.start_on(big, B, False, False)
-    vdis = set(x.VDI.get_all())
-    before = set(c.work.rglob("*.img"))
-    task = x.Async.VM.migrate_send(big, {"host": C}, True, {bvdi: local_c}, {}, {})
-    deadline = time.monotonic() + 60
-    while True:
-        assert time.monotonic() < deadline, "the copy never got attached on C"
-        new = [p for p in c.work.rglob("*.img") if p not in before]
-        if new and (new[0].parent / ".attach" / new[0].stem).exists():
-            break
-        time.sleep(0.005)
-    full = new[0].with_name(".full")
-    os.symlink("/dev/full", full)
-    os.replace(full, new[0])
-    rec = wait_task(x, task, 120)
+    # a fault in pass 1, while the VM runs: B cannot read the disk (its image swapped for a
+    # directory for the time of the attempt)
+    moved_away = old_image.with_name(".away")
+    os.replace(old_image, moved_away)
+    old_image.mkdir()
+    try:
+        task = x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+        rec = wait_task(x, task, 120)
+    finally:
+        old_image.rmdir()
+        os.replace(moved_away, old_image)
     assert rec["status"] == "failure", rec["error_info"]
-    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", big, B, C], rec["error_info"]
-    assert "No space left on device" in rec["error_info"][4], rec["error_info"]
-    assert x.VM.get_resident_on(big) == B and x.VM.get_power_state(big) == "Running"
-    assert x.VBD.get_VDI(x.VM.get_VBDs(big)[0]) == bvdi
-    assert set(x.VDI.get_all()) == vdis
-    assert not new[0].exists() and not new[0].is_symlink()
-    assert copies(b, x.VM.get_uuid(big)) == 1 and copies(c, x.VM.get_uuid(big)) == 0
-    assert_pattern(image(b, x, bvdi))
-    x.VM.hard_shutdown(big)
+    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], rec["error_info"]
+    assert "copying the disks while the VM runs" in rec["error_info"][4], rec["error_info"]
+    unchanged()
 
     # after all that it moves
     x.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
@@ -225,3 +216,143 @@ def test_refusals_and_faults_leave_the_vm_and_its_disk_as_before(pool):
     assert_pattern(image(c, x, x.VBD.get_VDI(vbd)))
     x.VM.hard_shutdown(vm)
 
+
+
+_SUSPENDED = """
+import json, sys
+from xenlight_py import Context
+c = Context(backend="sim")
+for name in sys.stdin:
+    out = None
+    for d in c.list_domains():
+        if d.domid and c.domid_to_name(d.domid) == name.strip():
+            out = d.shutdown
+    print(json.dumps(out), flush=True)
+"""
+
+
+class Suspended:
+    """A process that tells whether a host's simulated domain (by name) is shut down
+    (suspended, for a migrating one): answers in milliseconds, while a host is stopped."""
+
+    def __init__(self, host) -> None:
+        self.proc = subprocess.Popen(
+            [os.path.join(VENV_BIN, "python"), "-c", _SUSPENDED], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "XLSIM_STATE_FILE": str(host.work / "xlsim.state")})
+
+    def __call__(self, name: str) -> bool | None:
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@contextmanager
+def between_the_passes(b, c, uuid: str, start):
+    """Inside: `start()` (which starts the migration, and returns its task) was called, the
+    disk's first pass has copied the PATTERN to C's new image, and C's server is stopped
+    (SIGSTOP) before B's domain suspended: the memory stream waits on C, so the second pass
+    cannot have read the source yet and reads it only after the block. Yields (the task, C's
+    new image)."""
+    suspended = Suspended(b)
+    try:
+        assert suspended(uuid) is False         # the reader is up before the migration starts
+        before = set(c.work.rglob("*.img"))
+        task = start()
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "the first pass never copied the pattern"
+            new = [p for p in c.work.rglob("*.img") if p not in before]
+            if new and has_pattern(new[0]):
+                break
+            time.sleep(0.001)
+        os.kill(c.proc.proc.pid, signal.SIGSTOP)
+        try:
+            # B's memory stream is not done (else its domain would be suspended already):
+            # C has not restored it, nor said so, nor can until it continues
+            assert suspended(uuid) is False, "the memory stream ended before C was stopped"
+            yield task, new[0]
+        finally:
+            os.kill(c.proc.proc.pid, signal.SIGCONT)
+    finally:
+        suspended.close()
+
+
+def has_pattern(path: pathlib.Path) -> bool:
+    with open(path, "rb") as f:
+        for off, data in PATTERN:
+            f.seek(off)
+            if f.read(len(data)) != data:
+                return False
+    return True
+
+
+#: what the test writes into the source after the first pass: new data over the copied
+#: pattern, zeros over its boot sector, data where there was a hole
+LATER = [(5 * MiB + 7 + 4096, os.urandom(100_000)), (0, bytes(len(PATTERN[0][1]))),
+         (40 * MiB + 3, b"written after the first pass")]
+
+
+def write_later(path: pathlib.Path) -> bytes:
+    """LATER written into the image; its content afterwards."""
+    with open(path, "r+b") as f:
+        for off, data in LATER:
+            f.seek(off)
+            f.write(data)
+    return path.read_bytes()
+
+
+def test_writes_after_the_first_pass_reach_the_copy(pool):
+    """A VM with 1 GiB of memory moves B -> C with its disk: the first pass copies the disk
+    while the VM runs; then, while the memory streams, the disk is written (by this test, as
+    the guest would); those writes reach C through the second pass. The same with C's copy
+    unwritable for the second pass: the migration fails and leaves the VM on B, its disk
+    with the writes, no copy."""
+    a, b, c = pool
+    x, hosts = connect(pool)
+    B, C = hosts[b.address], hosts[c.address]
+    local_b, local_c = local_sr(x, B), local_sr(x, C)
+    vm, vdi = disky_vm(x, B, local_b, memory_mib=1024)
+    source = image(b, x, vdi)
+    write_pattern(source)
+    x.VM.start_on(vm, B, False, False)
+    uuid = x.VM.get_uuid(vm)
+    vdis = set(x.VDI.get_all())
+
+    def start() -> str:
+        return x.Async.VM.migrate_send(vm, {"host": C}, True, {vdi: local_c}, {}, {})
+
+    # the second pass cannot write: C's copy becomes /dev/full
+    with between_the_passes(b, c, uuid, start) as (task, copy):
+        expected = write_later(source)
+        full = copy.with_name(".full")
+        os.symlink("/dev/full", full)
+        os.replace(full, copy)
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "failure", rec["error_info"]
+    assert rec["error_info"][:4] == ["VM_MIGRATE_FAILED", vm, B, C], rec["error_info"]
+    assert "No space left on device" in rec["error_info"][4], rec["error_info"]
+    assert x.VM.get_resident_on(vm) == B and x.VM.get_power_state(vm) == "Running"
+    assert x.VBD.get_VDI(x.VM.get_VBDs(vm)[0]) == vdi
+    assert set(x.VDI.get_all()) == vdis
+    assert not copy.exists() and not copy.is_symlink()
+    assert copies(b, uuid) == 1 and copies(c, uuid) == 0
+    assert source.read_bytes() == expected
+
+    # it moves, with what was written between the passes
+    write_pattern(source)
+    with between_the_passes(b, c, uuid, start) as (task, copy):
+        expected = write_later(source)
+        assert copy.read_bytes() != expected        # the first pass copied the old data
+    rec = wait_task(x, task, 120)
+    assert rec["status"] == "success", rec["error_info"]
+    vbd, = x.VM.get_VBDs(vm)
+    new = x.VBD.get_VDI(vbd)
+    assert x.VDI.get_SR(new) == local_c and x.VM.get_resident_on(vm) == C
+    assert image(c, x, new) == copy and copy.read_bytes() == expected
+    assert not source.exists()
+    x.VM.hard_shutdown(vm)

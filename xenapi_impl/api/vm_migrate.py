@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import ipaddress
 import json
@@ -179,8 +180,8 @@ def vdi_vm(store: Any, vdi: str) -> str | None:
 @implements("VDI.pool_migrate")
 async def vdi_pool_migrate(ctx: Context, vdi: str, sr: str, options: dict[str, str]) -> str:
     """As xapi: the disk of a running VM moved to `sr` by a migration of the VM to its own
-    host with that vdi_map (the copy is made while its domain is stopped, before the
-    commit: see vdi_motion.py); the new VDI is the result."""
+    host with that vdi_map (copied while the guest runs, the last changes while its domain
+    is stopped, before the commit: see vdi_motion.py); the new VDI is the result."""
     store = ctx.services.store
     vm = vdi_vm(store, vdi)
     if vm is None:
@@ -224,10 +225,17 @@ async def migrate(ctx: Context, vm: str, host: str, op: str, live: bool,
         await ctx.txn.commit()
         await _progress(ctx, 0.1)
         try:
-            if moved:                   # the copies are filled before the commit (_move)
+            pre: motion.Precopied | None = None
+            if moved:                   # pass 1 while the guest runs; pass 2 in _move
                 await motion.make_copies(ctx, moved, made)
+                try:
+                    pre = await motion.precopy(ctx, moved, made)
+                except (motion.CopyFailed, XenAPIError) as exc:
+                    raise XenAPIError("VM_MIGRATE_FAILED", vm, services.host_ref, host,
+                                      f"copying the disks while the VM runs: {exc}") from None
+                await _progress(ctx, 0.15)
             _raise_if_cancelled(ctx)
-            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made)
+            await _move(ctx, vm, rec["domid"], host, op_ref, live, dest, moved, made, pre)
         except BaseException:
             if moved:                   # the VM runs here on its own disks: never the copies
                 await _repoint(services, {vbd: old for vbd, (old, _) in moved.items()})
@@ -350,9 +358,10 @@ async def open_stream(services: Any, host: str, address: str) -> socket.socket:
 
 async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live: bool,
                 dest: dict[str, str] | None, moved: dict[str, tuple[str, str]],
-                vdis: dict[str, str]) -> None:
-    """`moved` {vbd: (vdi, sr)}: disks copied into `vdis` {vbd: new vdi} while both copies
-    of the domain are stopped, before the commit (a storage motion)."""
+                vdis: dict[str, str], pre: motion.Precopied | None) -> None:
+    """`moved` {vbd: (vdi, sr)}: disks pre-copied into `vdis` {vbd: new vdi} (`pre`: what
+    pass 1 left), brought up to date while both copies of the domain are stopped, before the
+    commit (a storage motion's pass 2)."""
     from ..xen.hypervisor import MigrationError, MigrationUndefined
     services = ctx.services
     source = services.host_ref
@@ -375,7 +384,7 @@ async def _move(ctx: Context, vm: str, domid: int, host: str, op_ref: str, live:
                   "source": source, "vdis": vdis}
         sock.sendall(json.dumps(header).encode() + b"\n")
         await _progress(ctx, 0.2)
-        fill = (lambda: motion.fill_copies(ctx, moved, vdis)) if moved else None
+        fill = None if pre is None else functools.partial(motion.finish, ctx, moved, vdis, pre)
         watch = asyncio.get_running_loop().create_task(_cancel_watch(ctx, sock))
         try:
             if ctx.task is not None:
@@ -508,7 +517,10 @@ async def migrate_receive(ctx: Context, host: str, network: str,
     receivers.add(task)
     task.add_done_callback(receivers.discard)
     where = f"[{address}]:{port}" if family == socket.AF_INET6 else f"{address}:{port}"
-    return {"host": host, "xenops": where, "token": token, "session_id": "", "master": ""}
+    out = {"host": host, "xenops": where, "token": token, "session_id": "", "master": ""}
+    if disk is not None:
+        out["vdi_passes"] = "2"         # it takes pass 2 into a copy (a sender checks)
+    return out
 
 
 async def _read_header(sock: socket.socket) -> dict[str, Any] | None:

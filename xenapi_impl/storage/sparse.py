@@ -7,9 +7,10 @@ chunks and all-zero chunks are skipped, which keeps the copy sparse too.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
-from typing import Iterator
+from typing import Any, Iterator
 
 CHUNK = 1 << 20
 _ZERO = bytes(CHUNK)
@@ -145,3 +146,24 @@ def write_sparse(fd: int, offset: int, data: bytes) -> None:
         if piece.tobytes().count(0) != n:
             os.pwrite(fd, piece, offset + pos)
         pos += n
+
+
+_FALLOC_PUNCH = 0x02 | 0x01        # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+_libc: Any = None
+
+
+def punch(fd: int, offset: int, length: int) -> None:
+    """Make `length` bytes at `offset` read as zeros: a hole where the file system can punch
+    one (fallocate), written zeros elsewhere (a device, a file system without it)."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    if _libc.fallocate(fd, _FALLOC_PUNCH, offset, length) == 0:
+        return
+    err = ctypes.get_errno()
+    if err not in (errno.EOPNOTSUPP, errno.ENODEV, errno.ENOSYS):
+        raise OSError(err, os.strerror(err))
+    end = offset + length
+    while offset < end:
+        offset += os.pwrite(fd, memoryview(_ZEROS)[:min(len(_ZEROS), end - offset)], offset)
