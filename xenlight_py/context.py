@@ -21,6 +21,7 @@ from . import _log
 from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
+from .sample import DOMINFO_FORMAT, DomainSample
 from .events import AsyncEventStream, EventStream, OsEvents
 from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
                     SchedCreditParams,
@@ -31,7 +32,7 @@ from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
 if TYPE_CHECKING:
     from .sim import SimControl
 
-_DOMINFO = struct.Struct("<I36sI6?i6Q3IBi")
+_DOMINFO = struct.Struct("<" + DOMINFO_FORMAT)
 _unpack_dominfo = _DOMINFO.unpack_from
 _TIME_MASK = (1 << 63) - 1      # XEN_RUNSTATE_UPDATE lives in bit 63 of vCPU times
 _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
@@ -438,6 +439,22 @@ class Context:
             infos = list(map(_new_object, repeat(DomainInfo, n)))
             deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
             return infos
+        finally:
+            lib.free(out[0])
+
+    def sample_domains(self, request: bytes = b"") -> DomainSample:
+        """Every domain's dominfo and vCPUs, and the device and guest counters `request`
+        asks for (:func:`xenlight_py.sample.request`), read in one C call (sample.py)."""
+        ffi, lib = self._ffi, self._lib
+        out = ffi.new("void **")
+        outlen = ffi.new("size_t *")
+        seq = _log_tls.seq
+        n = lib.xlpy_sample_domains(self._c(), request, len(request), out, outlen)
+        if n < 0:
+            raise self._error(n, "libxl_list_domain", _log.since(seq),
+                              "malformed sample request" if n == ERROR_INVAL else None)
+        try:
+            return DomainSample(ffi.buffer(out[0], outlen[0])[:] if outlen[0] else b"", n)
         finally:
             lib.free(out[0])
 

@@ -234,13 +234,14 @@ def test_stop_waits_for_a_read_in_progress(tmp_path):
 
 
 def test_xen_disk_device_numbers():
-    """blkback's sysfs names (vbd-DOMID-DEVNUM) on the xen backend: xvd major 202, 16
-    minors per disk, the extended scheme from the 17th disk on."""
-    from xenapi_impl.xen.monitor import _xvd_devnum
-    assert [_xvd_devnum(d) for d in ("xvda", "xvdb", "xvdp")] == [51712, 51728, 51952]
-    assert _xvd_devnum("xvdq") == (1 << 28) | (16 << 8)
-    assert _xvd_devnum("xvdaa") == (1 << 28) | (26 << 8)
-    assert [_xvd_devnum(d) for d in ("hda", "xvd", "xvd1", "sda")] == [None] * 4
+    """blkback's sysfs names (vbd-DOMID-DEVNUM), which the xen target's sample reads: xvd
+    major 202, 16 minors per disk, the extended scheme from the 17th disk on."""
+    from xenlight_py._ffi import load
+    devnum = load("sim").lib.xlpy_xvd_devnum
+    assert [devnum(d) for d in (b"xvda", b"xvdb", b"xvdp")] == [51712, 51728, 51952]
+    assert devnum(b"xvdq") == (1 << 28) | (16 << 8)
+    assert devnum(b"xvdaa") == (1 << 28) | (26 << 8)
+    assert [devnum(d) for d in (b"hda", b"xvd", b"xvd1", b"sda", b"xvdA")] == [-1] * 5
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "soon"])
@@ -253,19 +254,20 @@ def test_cli_monitor_interval_refused(bad, capsys):
     assert f"expected a positive number of seconds, got {bad!r}" in capsys.readouterr().err
 
 
-def test_xen_backend_read_path_leaves_unknowns_unset(tmp_path):
-    """The xen backend's read (sysfs counters, no simulator guest agent) on this host, which
-    has no blkback/netback devices: VM figures still come from libxl, device rates and guest
-    data stay unknown instead of being made up."""
+def test_read_path_asks_the_guest_agent_only_on_the_simulator(tmp_path):
+    """The round's read: one sample of every domain with the counters of the VMs' devices
+    (the target's own source: the simulator here, blkback/netback sysfs on a real host); the
+    guest agent is the simulator's, and the load average is the real host's."""
     async def body(h: VmHarness, s: str) -> None:
         _vm, _vbd, _vif, domid = await running_vm(h, s)
         m = Monitor(h.services, 0.1)
         vms = m._running_vms()
-        read = Monitor._read(h.xl, "xen", vms)
-        assert domid in read.domains and len(read.vcpus[domid]) == 2
-        assert read.disks == {} and read.nics == {} and read.guests == {}
+        read = Monitor._read(h.xl, "xen", Monitor._request(vms, "xen"))
+        r = read.domains[domid]
+        assert len(r.vcpus) == 2 and r.guest is None
+        assert [d[0] for d in r.disks] == [True] and [n[0] for n in r.nics] == [True]
         assert read.loadavg is not None and read.loadavg >= 0.0
-        sim_read = Monitor._read(h.xl, "sim", vms)
-        assert (domid, "xvda") in sim_read.disks and (domid, 0) in sim_read.nics
-        assert domid in sim_read.guests
+        sim_read = Monitor._read(h.xl, "sim", Monitor._request(vms, "sim"))
+        assert sim_read.domains[domid].guest[0] and sim_read.loadavg is None
+        assert sim_read.domains[0].guest is None        # dom0 has no guest agent
     run(tmp_path, body)

@@ -6,7 +6,7 @@
 - feeds the time series behind /rrd_updates (xen/rrd.py) with xapi's data source names.
 
 The hypervisor is read in a worker thread (the binding releases the GIL) through
-`xenlight_py`'s public API only; the records are written on the event loop, after checking
+`xenlight_py`'s public API only, in one C call for every domain (`Context.sample_domains`); the records are written on the event loop, after checking
 that each VM still runs the sampled domain and that no VM operation owns it right now, so a
 VM being shut down never gets the numbers of its dead domain written back.
 """
@@ -34,11 +34,14 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
 UTIL_DIGITS = 3         # vCPU / pCPU utilisation: 0.1 % steps
 KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
-SECTOR = 512            # Linux block statistics count 512-byte sectors
 MiB = 1 << 20
-XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
 # the classes _vm_of reads: while none changed, the previous round's VMs are still right
 _TOPOLOGY = frozenset({"VM", "VBD", "VIF", "VDI", "SR"})
+# the records a round writes: a memo of what one was compared with holds until it changes
+_METRICS = frozenset({"VM_metrics", "VBD_metrics", "VIF_metrics", "VM_guest_metrics"})
+# DomainInfo fields in a sample record's info tuple (xenlight_py.sample.DOMINFO_FORMAT)
+_CURRENT_MEMKB = 11
+_VCPU_ONLINE = 17
 
 
 @dataclass
@@ -54,20 +57,27 @@ class _Vm:
     vcpus: int = 0                                          # vCPUs it started with
     # its data sources for a vCPU count, all NaN (kept while the VM is unchanged)
     sources: tuple[int, dict[Key, float]] | None = None
+    metrics: str = NULL_REF                                 # its VM_metrics ref
+    # series keys of its vCPUs (by vCPU id) and devices (kind, dev) -> rate keys
+    cpu_keys: dict[int, Key] = field(default_factory=dict)
+    dev_keys: dict[tuple[str, Any], tuple[Key, ...]] = field(default_factory=dict)
+    dev_metrics: dict[str, str] = field(default_factory=dict)  # VBD/VIF ref -> its metrics
+
+    def cpu_key(self, i: int) -> Key:
+        k = self.cpu_keys.get(i)
+        if k is None:
+            k = self.cpu_keys[i] = ("vm", self.uuid, f"cpu{i}")
+        return k
 
 
 @dataclass
 class _Read:
-    """One reading of the hypervisor (taken in a worker thread)."""
+    """One reading of the hypervisor (taken in a worker thread): every domain's record of
+    one `Context.sample_domains` call (vCPUs, and the counters of the devices and guest
+    agent of the VMs running here; xenlight_py/sample.py)."""
     wall: float
     phys: Any
-    domains: dict[int, Any]
-    vcpus: dict[int, list[Any]]
-    stamps: dict[int, int]                              # domid -> monotonic ns of its read
-    cpu_stamps: dict[int, int]                          # domid -> monotonic ns of its vCPUs
-    disks: dict[tuple[int, str], tuple[int, int]]       # (domid, vdev) -> (read, written) B
-    nics: dict[tuple[int, int], tuple[int, int]]        # (domid, devid) -> (rx, tx) bytes
-    guests: dict[int, Any]
+    domains: dict[int, Any]                             # domid -> its DomainRecord
     loadavg: float | None
 
 
@@ -86,11 +96,18 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
-        self._vms: tuple[int, dict[int, _Vm]] | None = None  # store generation, its VMs
+        # store generation, its VMs, their sample request
+        self._vms: tuple[int, dict[int, _Vm], bytes] | None = None
+        # metrics record ref -> the values it was last compared with, set once that round
+        # committed: the same values again need no store access (dropped when the record
+        # changes, our own writes included); valid for records unchanged since _memo_since
+        self._memo: dict[str, Any] = {}
+        self._memo_since = 0
+        self._plugged: set[str] = set()     # SRs plugged here at this round
         self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
-        self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
-        self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
+        self._prev_cpu: dict[int, tuple[bytes, int, dict[int, int]]] = {}
+        self._prev_io: dict[tuple[str, int, Any], tuple[bytes, int, int, int]] = {}
         #: ticks done and commits made (tests count them; nothing changed -> no commit)
         self.ticks = 0
         self.commits = 0
@@ -142,10 +159,11 @@ class Monitor:
         if hv is None:
             return
         vms = self._running_vms()
+        request = self._vms[2] if self._vms is not None else b""
         loop = asyncio.get_running_loop()
         # shielded: a stop() mid-read waits for the thread, so the context is never closed
         # under a read still running
-        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, vms)
+        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, request)
         try:
             read = await asyncio.shield(self._reading)
         finally:
@@ -158,7 +176,7 @@ class Monitor:
         for uuid in self._vm_uuids - running:
             self.rrd.forget("vm", uuid)
         self._vm_uuids = running
-        plugged = {k[1] for k in series if k[0] == "sr"}
+        plugged = self._plugged
         for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
             self.rrd.forget("sr", uuid)
         self._sr_uuids = plugged
@@ -179,13 +197,20 @@ class Monitor:
                 continue
             vm = self._vm_of(ref, rec)
             out[vm.domid] = vm
-        self._vms = (generation, out)
+        self._vms = (generation, out, self._request(out, self.services.backend.hypervisor.kind))
         return out
+
+    @staticmethod
+    def _request(vms: dict[int, _Vm], kind: str) -> bytes:
+        """What the round reads of each VM's domain: its disks', NICs' and guest's counters."""
+        from xenlight_py.sample import request
+        return request((domid, list(vm.vbds), list(vm.vifs), kind == "sim" and domid != 0)
+                       for domid, vm in vms.items())
 
     def _vm_of(self, ref: str, rec: Any) -> _Vm:
         store = self.services.store
         vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"],
-                 vcpus=rec["VCPUs_at_startup"])
+                 vcpus=rec["VCPUs_at_startup"], metrics=rec["metrics"])
         for vbd in rec["VBDs"]:
             r = store.get("VBD", vbd)
             if r is not None and r["currently_attached"] and not r["empty"]:
@@ -229,182 +254,209 @@ class Monitor:
         self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
 
     @staticmethod
-    def _read(ctx: Any, kind: str, vms: dict[int, _Vm]) -> _Read:
-        """Everything the round needs from the hypervisor, read in one go (worker thread)."""
-        from xenlight_py import XenlightError
+    def _read(ctx: Any, kind: str, request: bytes) -> _Read:
+        """Everything the round needs from the hypervisor, read in one go (worker thread):
+        one C call samples every domain (stamped as each is read: rates over 5 s must not
+        take in the time spent reading the others, tens of ms for 1,000 domains)."""
         phys = ctx.physinfo()
         wall = time.time()
-        domains = {d.domid: d for d in ctx.list_domains()}
-        vcpus: dict[int, list[Any]] = {}
-        stamps: dict[int, int] = {}
-        cpu_stamps: dict[int, int] = {}
-        disks: dict[tuple[int, str], tuple[int, int]] = {}
-        nics: dict[tuple[int, int], tuple[int, int]] = {}
-        guests: dict[int, Any] = {}
-        sim = ctx.sim if kind == "sim" else None
-        for domid in domains:
-            try:
-                vcpus[domid] = ctx.list_vcpus(domid)
-            except XenlightError:
-                continue            # died since list_domains
-            # right after the read: the device and guest reads below take time, more so on a
-            # loaded host, and a late stamp skews a steady 0.100 into 0.101 (a write a round)
-            cpu_stamps[domid] = time.monotonic_ns()
-            vm = vms.get(domid)
-            if vm is not None:
-                for dev in vm.vbds:
-                    got = _disk_counters(sim, domid, dev)
-                    if got is not None:
-                        disks[(domid, dev)] = got
-                for devid in vm.vifs:
-                    got = _nic_counters(sim, domid, devid)
-                    if got is not None:
-                        nics[(domid, devid)] = got
-                if sim is not None and domid != 0:
-                    try:
-                        guests[domid] = sim.guest_info(domid)
-                    except XenlightError:
-                        pass        # no guest agent answer this round
-            # when this domain's counters were read: rates over 5 s must not take in the
-            # time spent reading the other domains (1,000 of them take tens of ms)
-            stamps[domid] = time.monotonic_ns()
+        domains = {r.domid: r for r in ctx.sample_domains(request).records()}
         loadavg = None
         if kind != "sim":
             with contextlib.suppress(OSError):
                 loadavg = os.getloadavg()[0]
-        return _Read(wall, phys, domains, vcpus, stamps, cpu_stamps, disks, nics, guests, loadavg)
+        return _Read(wall, phys, domains, loadavg)
 
     # --- rates -----------------------------------------------------------------------------
     def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
         """Per domain, per online vCPU: utilisation 0..1 since the previous round."""
         from xenlight_py.stats import utilisation
         out: dict[int, dict[int, float]] = {}
+        # domid -> (domain uuid, monotonic ns, {vcpuid: vcpu_time})
         prev, cur = self._prev_cpu, {}
-        for domid, vcs in read.vcpus.items():
-            uuid = read.domains[domid].uuid
-            now = read.cpu_stamps[domid]
+        for domid, r in read.domains.items():
+            vcs = r.vcpus
+            if vcs is None:
+                continue            # died since the domain list
+            uuid = r.info[1]
+            now = r.cpu_stamp
+            p = prev.get(domid)
+            if p is not None and p[0] != uuid:
+                p = None            # a new domain reusing the domid
+            times: dict[int, int] = {}
             per: dict[int, float] = {}
-            for v in vcs:
-                if not v.online:
+            for vcpuid, _cpu, online, _blocked, _running, t in vcs:
+                if not online:
                     continue
-                cur[(domid, v.vcpuid)] = (uuid, now, v.vcpu_time)
-                p = prev.get((domid, v.vcpuid))
-                if p is not None and p[0] == uuid:
-                    per[v.vcpuid] = min(1.0, utilisation(p[2], v.vcpu_time, now - p[1]))
+                times[vcpuid] = t
+                if p is not None:
+                    pt = p[2].get(vcpuid)
+                    if pt is not None:
+                        per[vcpuid] = min(1.0, utilisation(pt, t, now - p[1]))
+            cur[domid] = (uuid, now, times)
             out[domid] = per
         self._prev_cpu = cur
         return out
 
-    def _io_rates(self, read: _Read) -> dict[tuple[str, int, Any], tuple[float, float]]:
+    def _io_rates(self, read: _Read, vms: dict[int, _Vm]
+                  ) -> dict[tuple[str, int, Any], tuple[float, float]]:
         """Per device: (first, second) counter in bytes/s since the previous round."""
         out: dict[tuple[str, int, Any], tuple[float, float]] = {}
         prev, cur = self._prev_io, {}
-        for kind, table in (("vbd", read.disks), ("vif", read.nics)):
-            for (domid, dev), (a, b) in table.items():
-                key = (kind, domid, dev)
-                uuid = read.domains[domid].uuid
-                now = read.stamps[domid]
-                cur[key] = (uuid, now, a, b)
-                p = prev.get(key)
-                if p is None or p[0] != uuid or now <= p[1] or a < p[2] or b < p[3]:
-                    continue        # first sight, new domain, or counters reset (replug)
-                dt = (now - p[1]) / 1e9
-                out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
+        for domid, vm in vms.items():
+            r = read.domains.get(domid)
+            if r is None or r.vcpus is None or not (r.disks or r.nics):
+                continue
+            uuid = r.info[1]
+            now = r.stamp
+            for kind, names, counters in (("vbd", vm.vbds, r.disks), ("vif", vm.vifs, r.nics)):
+                for dev, (ok, a, b) in zip(names, counters):
+                    if not ok:
+                        continue
+                    key = (kind, domid, dev)
+                    cur[key] = (uuid, now, a, b)
+                    p = prev.get(key)
+                    if p is None or p[0] != uuid or now <= p[1] or a < p[2] or b < p[3]:
+                        continue        # first sight, new domain, or counters reset (replug)
+                    dt = (now - p[1]) / 1e9
+                    out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
         self._prev_io = cur
         return out
 
     # --- records ---------------------------------------------------------------------------
+    def _memos(self, generation: int) -> None:
+        """Forget the memos of the metrics records changed since the last round (our own
+        writes among them: a memo is set only once its round committed)."""
+        store = self.services.store
+        since, self._memo_since = self._memo_since, generation
+        if not self._memo:
+            return
+        if not since or store.horizon > since:
+            self._memo.clear()
+            return
+        for c in store.changes_since(since, _METRICS):
+            self._memo.pop(c.ref, None)
+
     async def _write(self, read: _Read, vms: dict[int, _Vm], series: dict[Key, float]) -> None:
         services = self.services
         store = services.store
+        self._memos(store.generation)
         util = self._cpu_util(read)
-        rates = self._io_rates(read)
+        rates = self._io_rates(read, vms)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
         busy = self._busy()
         sr_io: dict[str, list[float]] = {}      # SR uuid -> [read, written] B/s
+        memos: list[tuple[str, Any]] = []       # this round's, kept once it committed
+        get = store.get
         async with services.transaction() as linked:
             # metrics fields hold no references: plain writes; the relation-keeping wrapper
             # (slow to reach through) only where a reference is set (VM.guest_metrics)
             self._linked = linked
             txn = linked.inner
             for domid, vm in vms.items():
-                info = read.domains.get(domid)
-                rec = store.get("VM", vm.ref)
-                if info is None or rec is None or rec["domid"] != domid or vm.ref in busy \
+                r = read.domains.get(domid)
+                rec = get("VM", vm.ref)
+                if r is None or rec is None or rec["domid"] != domid or vm.ref in busy \
                         or rec["power_state"] not in ("Running", "Paused") \
-                        or (not vm.control and info.uuid != vm.uuid):
+                        or (not vm.control and r.info[1].decode() != vm.uuid):
                     continue        # gone, replaced, or an operation owns it: not ours now
-                self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series,
-                         sr_io)
+                self._vm(txn, r, vm, rec, util.get(domid, {}), rates, now, series, sr_io,
+                         memos)
             self._host(txn, read, util, now, series)
             self._srs(sr_io, series)
             if not txn.empty:
                 await txn.commit()
                 self.commits += 1
+        self._memo.update(memos)
 
-    def _vm(self, txn: Any, read: _Read, vm: _Vm, rec: Any, info: Any,
-            util: dict[int, float], rates: dict, now: _dt.datetime,
-            series: dict[Key, float], sr_io: dict[str, list[float]]) -> None:
+    def _vm(self, txn: Any, r: Any, vm: _Vm, rec: Any, util: dict[int, float], rates: dict,
+            now: _dt.datetime, series: dict[Key, float], sr_io: dict[str, list[float]],
+            memos: list[tuple[str, Any]]) -> None:
         u = vm.uuid
-        memory = info.current_memkb * 1024
+        info = r.info
+        online = info[_VCPU_ONLINE]
+        memory = info[_CURRENT_MEMKB] * 1024
         # every source is listed even before it has a value (rates need two readings)
         sources = vm.sources
-        if sources is None or sources[0] != info.vcpu_online:
-            sources = vm.sources = (info.vcpu_online,
-                                    dict.fromkeys(self._sources(vm, info.vcpu_online), NAN))
+        if sources is None or sources[0] != online:
+            sources = vm.sources = (online, dict.fromkeys(self._sources(vm, online), NAN))
         series.update(sources[1])
         series[("vm", u, "memory")] = float(memory)
+        cpu_key = vm.cpu_key
         for i, x in util.items():
-            series[("vm", u, f"cpu{i}")] = x
-        vcs = [v for v in read.vcpus.get(vm.domid, []) if v.online]
-        _update(txn, "VM_metrics", rec["metrics"], {
-            "memory_actual": memory,
-            "VCPUs_number": info.vcpu_online,
-            "VCPUs_utilisation": {i: round(x, UTIL_DIGITS) for i, x in util.items()},
-            "VCPUs_CPU": {v.vcpuid: v.cpu for v in vcs},
-            "VCPUs_flags": {v.vcpuid: _vcpu_flags(v) for v in vcs},
-        }, now)
+            series[cpu_key(i)] = x
+        vcs = [v for v in r.vcpus or () if v[2]]
+        ref = rec["metrics"]
+        # (vcpuid, cpu, online, blocked, running, time): the fields the record shows
+        memo = (memory, online, tuple((i, round(x, UTIL_DIGITS)) for i, x in util.items()),
+                tuple((v[0], v[1], v[3], v[4]) for v in vcs))
+        if self._memo.get(ref) != memo:
+            _update(txn, "VM_metrics", ref, {
+                "memory_actual": memory,
+                "VCPUs_number": online,
+                "VCPUs_utilisation": dict(memo[2]),
+                "VCPUs_CPU": {v[0]: v[1] for v in vcs},
+                "VCPUs_flags": {v[0]: _vcpu_flags(v) for v in vcs},
+            }, now)
+            memos.append((ref, memo))
         # per device: its rates' series names (xapi's) and its metrics record
-        for kind, devices, cls, names in (("vbd", vm.vbds, "VBD", ("read", "write")),
-                                          ("vif", vm.vifs, "VIF", ("rx", "tx"))):
-            for dev, ref in devices.items():
-                r = rates.get((kind, vm.domid, dev))
-                if r is None:
+        domid = vm.domid
+        for kind, devices, cls in (("vbd", vm.vbds, "VBD"), ("vif", vm.vifs, "VIF")):
+            for dev, dref in devices.items():
+                rate = rates.get((kind, domid, dev))
+                if rate is None:
                     continue
-                series[("vm", u, f"{kind}_{dev}_{names[0]}")] = r[0]
-                series[("vm", u, f"{kind}_{dev}_{names[1]}")] = r[1]
+                keys = vm.dev_keys.get((kind, dev))
+                if keys is None:
+                    keys = vm.dev_keys[(kind, dev)] = _dev_keys(u, kind, dev)
+                series[keys[0]] = rate[0]
+                series[keys[1]] = rate[1]
                 if kind == "vbd":
-                    series[("vm", u, f"vbd_{dev}_io_throughput_read")] = r[0] / MiB
-                    series[("vm", u, f"vbd_{dev}_io_throughput_write")] = r[1] / MiB
+                    series[keys[2]] = rate[0] / MiB
+                    series[keys[3]] = rate[1] / MiB
                     sr = vm.srs.get(dev)
                     if sr is not None:
                         io = sr_io.setdefault(sr, [0.0, 0.0])
-                        io[0] += r[0]
-                        io[1] += r[1]
-                drec = txn.get(cls, ref)
-                if drec is not None:
-                    _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(r), now)
-        g = read.guests.get(vm.domid)
-        if g is not None:
-            series[("vm", u, "memory_internal_free")] = float(g.mem_free_kb)
-            self._guest(txn, vm, rec, g, now)
+                        io[0] += rate[0]
+                        io[1] += rate[1]
+                kbs = _kbs(rate)
+                mref = vm.dev_metrics.get(dref)
+                if mref is None:
+                    drec = txn.get(cls, dref)
+                    if drec is None:
+                        continue
+                    mref = vm.dev_metrics[dref] = drec["metrics"]
+                memo_kbs = (kbs["io_read_kbs"], kbs["io_write_kbs"])
+                if self._memo.get(mref) != memo_kbs:
+                    _update(txn, f"{cls}_metrics", mref, kbs, now)
+                    memos.append((mref, memo_kbs))
+        g = r.guest
+        if g is not None and g[0]:
+            series[("vm", u, "memory_internal_free")] = float(g[2])
+            self._guest(txn, vm, rec, g, now, memos)
 
-    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: Any, now: _dt.datetime) -> None:
+    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: tuple, now: _dt.datetime,
+               memos: list[tuple[str, Any]]) -> None:
         """VM_guest_metrics from the guest agent; created (and VM.guest_metrics set) when the
         guest first reports, like xapi does when the PV tools first write to xenstore."""
+        gm = rec["guest_metrics"]
+        dev = min(vm.vifs) if vm.vifs else None
+        memo = (g, dev)
+        if gm != NULL_REF and self._memo.get(gm) == memo:
+            return
+        _ok, total, free, name, kernel, ipv4 = g
+        os_name = name.decode(errors="replace")
+        ip = ipv4.decode(errors="replace")
         networks: dict[str, str] = {}
-        if g.ipv4 and vm.vifs:
-            dev = min(vm.vifs)
-            networks = {f"{dev}/ip": g.ipv4, f"{dev}/ipv4/0": g.ipv4}
-        used = max(0, g.mem_total_kb - g.mem_free_kb)
+        if ip and dev is not None:
+            networks = {f"{dev}/ip": ip, f"{dev}/ipv4/0": ip}
+        used = max(0, total - free)
         vals = {
-            "os_version": {"name": g.os_name, "uname": g.os_kernel,
-                           "distro": g.os_name.split()[0].lower() if g.os_name else ""},
-            "memory": {"total": str(g.mem_total_kb), "free": str(g.mem_free_kb),
-                       "used": str(used)},
+            "os_version": {"name": os_name, "uname": kernel.decode(errors="replace"),
+                           "distro": os_name.split()[0].lower() if os_name else ""},
+            "memory": {"total": str(total), "free": str(free), "used": str(used)},
             "networks": networks, "PV_drivers_detected": True, "live": True,
         }
-        gm = rec["guest_metrics"]
         if gm == NULL_REF or txn.get("VM_guest_metrics", gm) is None:
             gm = new_ref()
             linked = self._linked
@@ -414,6 +466,7 @@ class Monitor:
             linked.update("VM", vm.ref, {"guest_metrics": gm})
         else:
             _update(txn, "VM_guest_metrics", gm, vals, now)
+            memos.append((gm, memo))
 
     def _host(self, txn: Any, read: _Read, util: dict[int, dict[int, float]],
               now: _dt.datetime, series: dict[Key, float]) -> None:
@@ -429,8 +482,11 @@ class Monitor:
         series[("host", h, "memory_free_kib")] = float(free // 1024)
         # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it.
         pcpu = [0.0] * phys.nr_cpus
+        domains = read.domains
         for domid, per in util.items():
-            placed = {v.vcpuid: v.cpu for v in read.vcpus.get(domid, [])}
+            if not per:
+                continue
+            placed = {v[0]: v[1] for v in domains[domid].vcpus}
             for i, x in per.items():
                 c = placed.get(i, -1)
                 if 0 <= c < len(pcpu):
@@ -455,6 +511,7 @@ class Monitor:
     def _srs(self, sr_io: dict[str, list[float]], series: dict[Key, float]) -> None:
         """The SRs plugged here: the I/O of the running VMs' disks on them, in MiB/s."""
         store = self.services.store
+        self._plugged = plugged = set()
         for pbd in store.records("PBD").values():
             if pbd["host"] != self.services.host_ref or not pbd["currently_attached"]:
                 continue
@@ -463,6 +520,7 @@ class Monitor:
                 continue
             rd, wr = sr_io.get(sr["uuid"], (0.0, 0.0))
             u = sr["uuid"]
+            plugged.add(u)
             series[("sr", u, "io_throughput_read")] = rd / MiB
             series[("sr", u, "io_throughput_write")] = wr / MiB
             series[("sr", u, "io_throughput_total")] = (rd + wr) / MiB
@@ -491,60 +549,18 @@ def _significant(x: float) -> float:
     return float(f"{x:.{KBS_DIGITS}g}")
 
 
-def _vcpu_flags(v: Any) -> list[str]:
-    return ["running"] if v.running else ["blocked"] if v.blocked else []
+def _vcpu_flags(v: tuple) -> list[str]:
+    """(vcpuid, cpu, online, blocked, running, time) -> the vCPU's flags, as xapi names them."""
+    return ["running"] if v[4] else ["blocked"] if v[3] else []
 
 
-# --- device counters -----------------------------------------------------------------------
-def _disk_counters(sim: Any, domid: int, vdev: str) -> tuple[int, int] | None:
-    """(bytes read, bytes written) of a guest disk; None when unknown."""
-    if sim is not None:
-        from xenlight_py import XenlightError
-        try:
-            s = sim.disk_stats(domid, vdev)
-        except XenlightError:
-            return None
-        return s.rd_bytes, s.wr_bytes
-    devnum = _xvd_devnum(vdev)
-    if devnum is None:
-        return None
-    base = f"/sys/bus/xen-backend/devices/vbd-{domid}-{devnum}/statistics"
-    rd, wr = _sysfs_int(f"{base}/rd_sect"), _sysfs_int(f"{base}/wr_sect")
-    return None if rd is None or wr is None else (rd * SECTOR, wr * SECTOR)
-
-
-def _nic_counters(sim: Any, domid: int, devid: int) -> tuple[int, int] | None:
-    """(bytes received, bytes sent) by the guest; None when unknown."""
-    if sim is not None:
-        from xenlight_py import XenlightError
-        try:
-            s = sim.nic_stats(domid, devid)
-        except XenlightError:
-            return None
-        return s.rd_bytes, s.wr_bytes
-    # the backend vif's counters are dom0's view: what it transmits, the guest receives
-    base = f"/sys/class/net/vif{domid}.{devid}/statistics"
-    tx, rx = _sysfs_int(f"{base}/tx_bytes"), _sysfs_int(f"{base}/rx_bytes")
-    return None if tx is None or rx is None else (tx, rx)
-
-
-def _xvd_devnum(vdev: str) -> int | None:
-    """xvdX -> blkback's device number (202 << 8 | index << 4); None for other names."""
-    if not vdev.startswith("xvd") or len(vdev) < 4 or not vdev[3:].isalpha():
-        return None
-    index = 0
-    for ch in vdev[3:]:
-        index = index * 26 + (ord(ch) - ord("a") + 1)
-    index -= 1
-    return (XVD_MAJOR << 8) | (index << 4) if index < 16 else (1 << 28) | (index << 8)
-
-
-def _sysfs_int(path: str) -> int | None:
-    try:
-        with open(path, encoding="ascii") as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
+def _dev_keys(u: str, kind: str, dev: Any) -> tuple[Key, ...]:
+    """A device's rate series: xapi's names (vbd: read, write and their MiB/s throughput)."""
+    if kind == "vbd":
+        return (("vm", u, f"vbd_{dev}_read"), ("vm", u, f"vbd_{dev}_write"),
+                ("vm", u, f"vbd_{dev}_io_throughput_read"),
+                ("vm", u, f"vbd_{dev}_io_throughput_write"))
+    return ("vm", u, f"vif_{dev}_rx"), ("vm", u, f"vif_{dev}_tx")
 
 
 __all__ = ["DEFAULT_INTERVAL", "Monitor"]

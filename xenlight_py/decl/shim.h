@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 /* extern "Python" callbacks (defined by cffi further down in this module). */
 static void xlpy_log_cb(int level, int errnoval, const char *context, const char *msg);
@@ -252,5 +253,258 @@ static int xlpy_list_domain_flat(libxl_ctx *ctx, void **out)
         xlpy_flatten(&list[i], &flat[i]);
     libxl_dominfo_list_free(list, n);
     *out = flat;
+    return n;
+}
+
+/* ---- domain samples (the metrics monitor) ----
+ * One call reads what a metrics round needs of every domain: its dominfo, its vCPUs and the
+ * counters of the devices (and guest agent) the caller asks for, as packed records that
+ * Python unpacks with one cached struct per record layout (xenlight_py/sample.py holds the
+ * formats). The device and guest counters come from the target's own source, defined after
+ * this file: the simulator's control API (sim_shim.h) or sysfs (xen_shim.h). */
+#define XLPY_VDEV_LEN 32
+
+typedef struct __attribute__((packed)) {
+    uint32_t domid;
+    uint16_t ndisks, nnics;         /* followed by ndisks x char[XLPY_VDEV_LEN], nnics x int32 */
+    uint8_t guest;                  /* 1: read the guest agent's counters too */
+    uint8_t pad[3];
+} xlpy_sample_req;
+
+typedef struct __attribute__((packed)) {
+    uint32_t domid;
+    uint32_t size;                  /* of the whole record */
+    int64_t cpu_stamp, stamp;       /* CLOCK_MONOTONIC ns after its vCPUs, after it all */
+    xlpy_dominfo_flat info;
+    int32_t nvcpus;                 /* -1: libxl_list_vcpu failed (the domain just died) */
+    uint16_t ndisks, nnics;
+    uint8_t guest;
+} xlpy_sample_head;
+
+typedef struct __attribute__((packed)) {
+    uint32_t vcpuid, cpu;
+    uint8_t online, blocked, running;
+    uint64_t vcpu_time;             /* ns, bit 63 (XEN_RUNSTATE_UPDATE) masked */
+} xlpy_sample_vcpu;
+
+typedef struct __attribute__((packed)) {
+    uint8_t ok;                     /* 0: the counters could not be read this round */
+    uint64_t first, second;         /* disk: bytes read, written; nic: received, sent */
+} xlpy_sample_io;
+
+typedef struct __attribute__((packed)) {
+    uint8_t ok;
+    uint64_t mem_total_kb, mem_free_kb;
+    char os_name[64], os_kernel[64], ipv4[40];
+} xlpy_sample_guest;
+
+/* xvdX -> blkback's device number (202 << 8 | index << 4, or the extended form); -1 for
+ * other names. */
+static long xlpy_xvd_devnum(const char *vdev)
+{
+    long index = 0;
+    const char *c;
+
+    if (strncmp(vdev, "xvd", 3) || !vdev[3])
+        return -1;
+    for (c = vdev + 3; *c; c++) {
+        if (*c < 'a' || *c > 'z' || index > (1L << 20))
+            return -1;
+        index = index * 26 + (*c - 'a' + 1);
+    }
+    index -= 1;
+    return index < 16 ? (202L << 8) | (index << 4) : (1L << 28) | (index << 8);
+}
+
+static int xlpy_disk_counters(uint32_t domid, const char *vdev, uint64_t *rd, uint64_t *wr);
+static int xlpy_nic_counters(uint32_t domid, int devid, uint64_t *rx, uint64_t *tx);
+static int xlpy_guest_counters(uint32_t domid, xlpy_sample_guest *g);
+
+static int64_t xlpy_monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t xlpy_req_size(const xlpy_sample_req *r)
+{
+    return sizeof(*r) + (size_t)r->ndisks * XLPY_VDEV_LEN + (size_t)r->nnics * sizeof(int32_t);
+}
+
+static int xlpy_req_cmp(const void *a, const void *b)
+{
+    uint32_t x = (*(const xlpy_sample_req *const *)a)->domid;
+    uint32_t y = (*(const xlpy_sample_req *const *)b)->domid;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Makes room for `more` bytes at *len; 0 or ERROR_NOMEM. */
+static int xlpy_grow(char **buf, size_t *cap, size_t len, size_t more)
+{
+    char *p;
+    size_t c = *cap;
+
+    if (len + more <= c)
+        return 0;
+    while (len + more > c)
+        c = c ? c * 2 : 4096;
+    p = realloc(*buf, c);
+    if (!p)
+        return ERROR_NOMEM;
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+/* One domain's record at buf + len; returns its size, or ERROR_NOMEM. */
+static long xlpy_sample_one(libxl_ctx *ctx, const libxl_dominfo *d, const xlpy_sample_req *r,
+                            char **buf, size_t *cap, size_t len)
+{
+    xlpy_sample_head h;
+    libxl_vcpuinfo *vcpus;
+    size_t start = len;
+    int i, nb = 0, ncpus = 0;
+
+    memset(&h, 0, sizeof(h));
+    h.domid = d->domid;
+    xlpy_flatten(d, &h.info);
+    if (xlpy_grow(buf, cap, len, sizeof(h)))
+        return ERROR_NOMEM;
+    len += sizeof(h);
+    vcpus = libxl_list_vcpu(ctx, d->domid, &nb, &ncpus);
+    h.cpu_stamp = xlpy_monotonic_ns();
+    if (!vcpus) {
+        h.nvcpus = -1;
+    } else {
+        h.nvcpus = nb;
+        if (xlpy_grow(buf, cap, len, (size_t)nb * sizeof(xlpy_sample_vcpu))) {
+            libxl_vcpuinfo_list_free(vcpus, nb);
+            return ERROR_NOMEM;
+        }
+        for (i = 0; i < nb; i++) {
+            xlpy_sample_vcpu v;
+
+            v.vcpuid = vcpus[i].vcpuid;
+            v.cpu = vcpus[i].cpu;
+            v.online = vcpus[i].online;
+            v.blocked = vcpus[i].blocked;
+            v.running = vcpus[i].running;
+            v.vcpu_time = vcpus[i].vcpu_time & ~(UINT64_C(1) << 63);
+            memcpy(*buf + len, &v, sizeof(v));
+            len += sizeof(v);
+        }
+        libxl_vcpuinfo_list_free(vcpus, nb);
+    }
+    if (r && h.nvcpus >= 0) {
+        const char *vdevs = (const char *)(r + 1);
+        const char *devids = vdevs + (size_t)r->ndisks * XLPY_VDEV_LEN;
+        size_t more = ((size_t)r->ndisks + r->nnics) * sizeof(xlpy_sample_io)
+                      + (r->guest ? sizeof(xlpy_sample_guest) : 0);
+
+        if (xlpy_grow(buf, cap, len, more))
+            return ERROR_NOMEM;
+        for (i = 0; i < r->ndisks + r->nnics; i++) {
+            xlpy_sample_io io;
+            char vdev[XLPY_VDEV_LEN + 1];
+            int32_t devid;
+            uint64_t a = 0, b = 0;
+
+            if (i < r->ndisks) {
+                memcpy(vdev, vdevs + (size_t)i * XLPY_VDEV_LEN, XLPY_VDEV_LEN);
+                vdev[XLPY_VDEV_LEN] = '\0';
+                io.ok = !xlpy_disk_counters(d->domid, vdev, &a, &b);
+            } else {
+                memcpy(&devid, devids + (size_t)(i - r->ndisks) * sizeof(devid), sizeof(devid));
+                io.ok = !xlpy_nic_counters(d->domid, devid, &a, &b);
+            }
+            io.first = io.ok ? a : 0;
+            io.second = io.ok ? b : 0;
+            memcpy(*buf + len, &io, sizeof(io));
+            len += sizeof(io);
+        }
+        h.ndisks = r->ndisks;
+        h.nnics = r->nnics;
+        if (r->guest) {
+            xlpy_sample_guest g;
+
+            memset(&g, 0, sizeof(g));
+            g.ok = !xlpy_guest_counters(d->domid, &g);
+            memcpy(*buf + len, &g, sizeof(g));
+            len += sizeof(g);
+            h.guest = 1;
+        }
+    }
+    h.stamp = xlpy_monotonic_ns();
+    h.size = (uint32_t)(len - start);
+    memcpy(*buf + start, &h, sizeof(h));
+    return (long)h.size;
+}
+
+/* Every domain's record, in libxl_list_domain's order; `req` holds xlpy_sample_req entries
+ * (any order, one per domain at most). Returns the count (*out malloc'd, *outlen bytes,
+ * release with free()), or a negative libxl error. */
+static int xlpy_sample_domains(libxl_ctx *ctx, const void *req, size_t reqlen, void **out,
+                               size_t *outlen)
+{
+    const xlpy_sample_req **reqs = NULL, *key, **found;
+    const char *p = req, *end = p + reqlen;
+    libxl_dominfo *list;
+    char *buf = NULL;
+    size_t cap = 0, len = 0, nreq = 0, i;
+    int n = 0, rc = 0;
+
+    *out = NULL;
+    *outlen = 0;
+    for (i = 0; (size_t)(end - p) >= sizeof(xlpy_sample_req); i++) {
+        size_t sz = xlpy_req_size((const xlpy_sample_req *)p);
+
+        if (sz > (size_t)(end - p))
+            return ERROR_INVAL;
+        p += sz;
+    }
+    if (p != end)
+        return ERROR_INVAL;
+    nreq = i;
+    if (nreq) {
+        reqs = malloc(nreq * sizeof(*reqs));
+        if (!reqs)
+            return ERROR_NOMEM;
+        for (p = req, i = 0; i < nreq; i++) {
+            reqs[i] = (const xlpy_sample_req *)p;
+            p += xlpy_req_size(reqs[i]);
+        }
+        qsort(reqs, nreq, sizeof(*reqs), xlpy_req_cmp);
+    }
+    list = libxl_list_domain(ctx, &n);
+    if (!list) {
+        free(reqs);
+        return ERROR_FAIL;
+    }
+    for (i = 0; i < (size_t)n; i++) {
+        xlpy_sample_req probe;
+        long got;
+
+        memset(&probe, 0, sizeof(probe));
+        probe.domid = list[i].domid;
+        key = &probe;
+        found = nreq ? bsearch(&key, reqs, nreq, sizeof(*reqs), xlpy_req_cmp) : NULL;
+        got = xlpy_sample_one(ctx, &list[i], found ? *found : NULL, &buf, &cap, len);
+        if (got < 0) {
+            rc = (int)got;
+            break;
+        }
+        len += (size_t)got;
+    }
+    libxl_dominfo_list_free(list, n);
+    free(reqs);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = len;
     return n;
 }

@@ -1,0 +1,114 @@
+"""Domain samples: what a metrics round reads of every domain, in one C call.
+
+:meth:`Context.sample_domains` returns a :class:`DomainSample`: for every domain (dom0
+included) its dominfo, its vCPUs and the counters of the devices and guest agent named in the
+request, read back to back by the shim (``decl/shim.h``, ``xlpy_sample_domains``) and packed
+into one buffer, so that a monitor round costs one Python call instead of several per domain.
+The device counters come from the backend's own source: blkback's and netback's sysfs
+counters on a real host, the simulator's control API on the simulated one; the guest agent's
+only exist on the simulator.
+
+Records are parsed with one struct per record layout (vCPU, disk and NIC counts), cached.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from .types import DomainInfo
+
+#: libxl_dominfo as the shim's flat record holds it (DomainInfo's fields, in order)
+DOMINFO_FORMAT = "I36sI6?i6Q3IBi"
+VDEV_LEN = 32                   # XLPY_VDEV_LEN: a disk name in a request, NUL-padded
+
+_REQ = struct.Struct("<IHHB3x")
+_HEAD = struct.Struct("<IIqq" + DOMINFO_FORMAT + "iHHB")
+_VCPU = struct.Struct("<II???Q")
+_IO = struct.Struct("<?QQ")
+_GUEST = struct.Struct("<?QQ64s64s40s")
+_INFO_AT = 4                    # where the dominfo fields start in a head
+_INFO_END = _INFO_AT + len(DomainInfo._fields)
+
+
+class DomainRecord(NamedTuple):
+    """One domain of a sample. Stamps are CLOCK_MONOTONIC ns (``time.monotonic_ns``)."""
+    domid: int
+    cpu_stamp: int              # right after its vCPUs were read
+    stamp: int                  # after its device and guest counters were read
+    info: tuple                 # DomainInfo's fields as the shim packs them (uuid: bytes)
+    vcpus: tuple[tuple[int, int, bool, bool, bool, int], ...] | None
+    #  (vcpuid, cpu, online, blocked, running, vcpu_time ns); None: the domain just died
+    disks: tuple[tuple[bool, int, int], ...]   # (read ok, bytes read, bytes written)
+    nics: tuple[tuple[bool, int, int], ...]    # (read ok, bytes received, bytes sent)
+    guest: tuple[bool, int, int, bytes, bytes, bytes] | None
+    #  (read ok, mem_total_kb, mem_free_kb, os_name, os_kernel, ipv4), None if not asked
+
+    @property
+    def domain_info(self) -> DomainInfo:
+        return DomainInfo._from_record(self.info)
+
+
+def request(domains: Iterable[tuple[int, Sequence[str], Sequence[int], bool]]) -> bytes:
+    """A sample request: per domain (domid, disk names, NIC devids, read the guest agent).
+    Domains not named get their dominfo and vCPUs only. A disk name that does not fit
+    (VDEV_LEN bytes, ASCII) is asked as "" and reads as not ok."""
+    parts: list[bytes] = []
+    for domid, disks, nics, guest in domains:
+        parts.append(_REQ.pack(domid, len(disks), len(nics), bool(guest)))
+        for name in disks:
+            raw = name.encode("ascii", "replace")
+            parts.append(raw.ljust(VDEV_LEN, b"\0") if len(raw) < VDEV_LEN else
+                         bytes(VDEV_LEN))
+        if nics:
+            parts.append(struct.pack(f"<{len(nics)}i", *nics))
+    return b"".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _body(nvcpus: int, ndev: int, guest: bool) -> tuple[struct.Struct, int, int]:
+    """The struct of a record's body and where its devices and guest start in the tuple."""
+    fmt = "<" + "II???Q" * nvcpus + "?QQ" * ndev + ("?QQ64s64s40s" if guest else "")
+    return struct.Struct(fmt), 6 * nvcpus, 6 * nvcpus + 3 * ndev
+
+
+def _groups(flat: tuple, start: int, end: int, width: int) -> tuple[tuple, ...]:
+    return tuple(flat[i:i + width] for i in range(start, end, width))
+
+
+def _guest(g: tuple) -> tuple:
+    ok, total, free, name, kernel, ipv4 = g
+    return (ok, total, free, name.rstrip(b"\0"), kernel.rstrip(b"\0"), ipv4.rstrip(b"\0"))
+
+
+class DomainSample:
+    """A sample's packed records (``data``: ``count`` records, in libxl's domain order)."""
+    __slots__ = ("data", "count")
+
+    def __init__(self, data: bytes, count: int) -> None:
+        self.data = data
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def records(self) -> list[DomainRecord]:
+        data, off, out = self.data, 0, []
+        head, hsize = _HEAD.unpack_from, _HEAD.size
+        for _ in range(self.count):
+            h = head(data, off)
+            nv, nd, nn, g = h[_INFO_END:]
+            body, dev_at, guest_at = _body(max(nv, 0), nd + nn, bool(g))
+            flat = body.unpack_from(data, off + hsize)
+            vcpus = _groups(flat, 0, dev_at, 6) if nv >= 0 else None
+            out.append(DomainRecord(
+                h[0], h[2], h[3], h[_INFO_AT:_INFO_END], vcpus,
+                _groups(flat, dev_at, dev_at + 3 * nd, 3),
+                _groups(flat, dev_at + 3 * nd, guest_at, 3),
+                _guest(flat[guest_at:]) if g else None))
+            off += h[1]
+        return out
+
+
+__all__ = ["DOMINFO_FORMAT", "DomainRecord", "DomainSample", "VDEV_LEN", "request"]
