@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _DOMINFO = struct.Struct("<" + DOMINFO_FORMAT)
 _unpack_dominfo = _DOMINFO.unpack_from
+_LINES = struct.Struct("<I")    # a failed flat dominfo: the count of lines it logged
 _TIME_MASK = (1 << 63) - 1      # XEN_RUNSTATE_UPDATE lives in bit 63 of vCPU times
 _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
 _DOMID_MAX = 0x7FEF
@@ -400,10 +401,10 @@ class Context:
             buf, ptr = self._scratch.v
         except AttributeError:
             buf, ptr = self._new_scratch()
-        seq = _log_tls.seq
         rc = self._info_flat(ctx, domid, ptr)
         if rc:
-            raise self._error(rc, "libxl_domain_info", _log.since(seq),
+            # the shim counted the lines the failure logged (no log sequence read per call)
+            raise self._error(rc, "libxl_domain_info", _log.last(_LINES.unpack_from(buf)[0]),
                               f"domain {domid} does not exist"
                               if rc == ERROR_DOMAIN_NOTFOUND else None)
         info = _new_object(DomainInfo)

@@ -39,6 +39,8 @@ MiB = 1 << 20
 _TOPOLOGY = frozenset({"VM", "VBD", "VIF", "VDI", "SR"})
 # the records a round writes: a memo of what one was compared with holds until it changes
 _METRICS = frozenset({"VM_metrics", "VBD_metrics", "VIF_metrics", "VM_guest_metrics"})
+# (series kind, which of the VM's device maps (0: vbds, 1: vifs), record class)
+_DEVICE_KINDS = (("vbd", 0, "VBD"), ("vif", 1, "VIF"))
 # DomainInfo fields in a sample record's info tuple (xenlight_py.sample.DOMINFO_FORMAT)
 _CURRENT_MEMKB = 11
 _VCPU_ONLINE = 17
@@ -382,14 +384,16 @@ class Monitor:
             sources = vm.sources = (online, dict.fromkeys(self._sources(vm, online), NAN))
         series.update(sources[1])
         series[("vm", u, "memory")] = float(memory)
-        cpu_key = vm.cpu_key
+        cpu_keys = vm.cpu_keys
+        rounded = []
         for i, x in util.items():
-            series[cpu_key(i)] = x
+            k = cpu_keys.get(i)
+            series[k if k is not None else vm.cpu_key(i)] = x
+            rounded.append((i, round(x, UTIL_DIGITS)))
+        # (vcpuid, cpu, online, blocked, running, time): the fields the record shows
         vcs = [v for v in r.vcpus or () if v[2]]
         ref = rec["metrics"]
-        # (vcpuid, cpu, online, blocked, running, time): the fields the record shows
-        memo = (memory, online, tuple((i, round(x, UTIL_DIGITS)) for i, x in util.items()),
-                tuple((v[0], v[1], v[3], v[4]) for v in vcs))
+        memo = (memory, online, rounded, [(v[0], v[1], v[3], v[4]) for v in vcs])
         if self._memo.get(ref) != memo:
             _update(txn, "VM_metrics", ref, {
                 "memory_actual": memory,
@@ -401,7 +405,8 @@ class Monitor:
             memos.append((ref, memo))
         # per device: its rates' series names (xapi's) and its metrics record
         domid = vm.domid
-        for kind, devices, cls in (("vbd", vm.vbds, "VBD"), ("vif", vm.vifs, "VIF")):
+        for kind, devices, cls in _DEVICE_KINDS:
+            devices = vm.vifs if devices else vm.vbds
             for dev, dref in devices.items():
                 rate = rates.get((kind, domid, dev))
                 if rate is None:

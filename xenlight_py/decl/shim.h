@@ -50,6 +50,11 @@ typedef struct {
     volatile int min_level;
 } xlpy_logger_t;
 
+/* Per thread: messages at XTL_WARN and above handed to Python (which keeps exactly those in
+ * its ring, _log.py), so a hot call can say how many lines its failure produced without
+ * Python reading its log sequence before every call. */
+static __thread unsigned xlpy_warnings;
+
 static void xlpy_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
                           const char *context, const char *format, va_list al)
 {
@@ -57,6 +62,8 @@ static void xlpy_vmessage(xentoollog_logger *lg, xentoollog_level level, int err
 
     if ((int)level < ((xlpy_logger_t *)lg)->min_level)
         return;
+    if (level >= XTL_WARN)
+        xlpy_warnings++;
     vsnprintf(buf, sizeof(buf), format, al);
     xlpy_log_cb((int)level, errnoval, context, buf);
 }
@@ -221,15 +228,23 @@ static void xlpy_flatten(const libxl_dominfo *d, xlpy_dominfo_flat *f)
     f->domain_type = d->domain_type;
 }
 
+/* On failure the record's first 4 bytes hold how many warning/error lines the call logged
+ * in this thread (the last ones of _log's ring). */
 static int xlpy_domain_info_flat(libxl_ctx *ctx, uint32_t domid, void *out)
 {
     libxl_dominfo d;
+    unsigned before = xlpy_warnings;
+    uint32_t lines;
     int rc;
 
     libxl_dominfo_init(&d);
     rc = libxl_domain_info(ctx, &d, domid);
-    if (!rc)
+    if (!rc) {
         xlpy_flatten(&d, out);
+    } else {
+        lines = xlpy_warnings - before;
+        memcpy(out, &lines, sizeof(lines));
+    }
     libxl_dominfo_dispose(&d);
     return rc;
 }
