@@ -455,7 +455,8 @@ class Context:
             raise self._error(n, "libxl_list_domain", _log.since(seq),
                               "malformed sample request" if n == ERROR_INVAL else None)
         try:
-            return DomainSample(ffi.buffer(out[0], outlen[0])[:] if outlen[0] else b"", n)
+            return DomainSample(ffi.buffer(out[0], outlen[0])[:] if outlen[0] else b"", n,
+                                ffi, lib)
         finally:
             lib.free(out[0])
 

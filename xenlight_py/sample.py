@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .types import DomainInfo
 
@@ -26,7 +26,7 @@ VDEV_LEN = 32                   # XLPY_VDEV_LEN: a disk name in a request, NUL-p
 _REQ = struct.Struct("<IHHB3x")
 _HEAD = struct.Struct("<IIqq" + DOMINFO_FORMAT + "iHHB")
 _VCPU = struct.Struct("<II???Q")
-_IO = struct.Struct("<?QQ")
+_IO = struct.Struct("<?QQ32s")
 _GUEST = struct.Struct("<?QQ64s64s40s")
 _INFO_AT = 4                    # where the dominfo fields start in a head
 _INFO_END = _INFO_AT + len(DomainInfo._fields)
@@ -40,8 +40,8 @@ class DomainRecord(NamedTuple):
     info: tuple                 # DomainInfo's fields as the shim packs them (uuid: bytes)
     vcpus: tuple[tuple[int, int, bool, bool, bool, int], ...] | None
     #  (vcpuid, cpu, online, blocked, running, vcpu_time ns); None: the domain just died
-    disks: tuple[tuple[bool, int, int], ...]   # (read ok, bytes read, bytes written)
-    nics: tuple[tuple[bool, int, int], ...]    # (read ok, bytes received, bytes sent)
+    disks: tuple[tuple[bool, int, int, bytes], ...]   # (read ok, bytes read, written, vdev)
+    nics: tuple[tuple[bool, int, int, bytes], ...]    # (read ok, bytes received, sent, devid)
     guest: tuple[bool, int, int, bytes, bytes, bytes] | None
     #  (read ok, mem_total_kb, mem_free_kb, os_name, os_kernel, ipv4), None if not asked
 
@@ -69,8 +69,8 @@ def request(domains: Iterable[tuple[int, Sequence[str], Sequence[int], bool]]) -
 @lru_cache(maxsize=256)
 def _body(nvcpus: int, ndev: int, guest: bool) -> tuple[struct.Struct, int, int]:
     """The struct of a record's body and where its devices and guest start in the tuple."""
-    fmt = "<" + "II???Q" * nvcpus + "?QQ" * ndev + ("?QQ64s64s40s" if guest else "")
-    return struct.Struct(fmt), 6 * nvcpus, 6 * nvcpus + 3 * ndev
+    fmt = "<" + "II???Q" * nvcpus + "?QQ32s" * ndev + ("?QQ64s64s40s" if guest else "")
+    return struct.Struct(fmt), 6 * nvcpus, 6 * nvcpus + 4 * ndev
 
 
 def _groups(flat: tuple, start: int, end: int, width: int) -> tuple[tuple, ...]:
@@ -84,31 +84,94 @@ def _guest(g: tuple) -> tuple:
 
 class DomainSample:
     """A sample's packed records (``data``: ``count`` records, in libxl's domain order)."""
-    __slots__ = ("data", "count")
+    __slots__ = ("data", "count", "_lib", "_ffi")
 
-    def __init__(self, data: bytes, count: int) -> None:
+    def __init__(self, data: bytes, count: int, ffi: Any = None, lib: Any = None) -> None:
         self.data = data
         self.count = count
+        self._ffi = ffi
+        self._lib = lib
 
     def __len__(self) -> int:
         return self.count
 
-    def records(self) -> list[DomainRecord]:
-        data, off, out = self.data, 0, []
-        head, hsize = _HEAD.unpack_from, _HEAD.size
+    def record_at(self, off: int) -> DomainRecord:
+        """The record at byte offset `off` (a derived record's ``sample_off``)."""
+        data = self.data
+        h = _HEAD.unpack_from(data, off)
+        nv, nd, nn, g = h[_INFO_END:]
+        body, dev_at, guest_at = _body(max(nv, 0), nd + nn, bool(g))
+        flat = body.unpack_from(data, off + _HEAD.size)
+        return DomainRecord(
+            h[0], h[2], h[3], h[_INFO_AT:_INFO_END],
+            _groups(flat, 0, dev_at, 6) if nv >= 0 else None,
+            _groups(flat, dev_at, dev_at + 4 * nd, 4),
+            _groups(flat, dev_at + 4 * nd, guest_at, 4),
+            _guest(flat[guest_at:]) if g else None)
+
+    def offsets(self) -> list[int]:
+        out, off, data, head = [], 0, self.data, _SIZE.unpack_from
         for _ in range(self.count):
-            h = head(data, off)
-            nv, nd, nn, g = h[_INFO_END:]
-            body, dev_at, guest_at = _body(max(nv, 0), nd + nn, bool(g))
-            flat = body.unpack_from(data, off + hsize)
-            vcpus = _groups(flat, 0, dev_at, 6) if nv >= 0 else None
-            out.append(DomainRecord(
-                h[0], h[2], h[3], h[_INFO_AT:_INFO_END], vcpus,
-                _groups(flat, dev_at, dev_at + 3 * nd, 3),
-                _groups(flat, dev_at + 3 * nd, guest_at, 3),
-                _guest(flat[guest_at:]) if g else None))
-            off += h[1]
+            out.append(off)
+            off += head(data, off + 4)[0]
+        return out
+
+    def records(self) -> list[DomainRecord]:
+        return [self.record_at(off) for off in self.offsets()]
+
+    def derive(self, prev: DomainSample | None, prev_derived: Derived | None,
+               nr_cpus: int) -> Derived:
+        """This sample against the previous one (decl/shim.h, xlpy_sample_derive)."""
+        ffi, lib = self._ffi, self._lib
+        out = ffi.new("void **")
+        outlen = ffi.new("size_t *")
+        pcpu = ffi.new("double[]", max(nr_cpus, 1))
+        load = ffi.new("double[2]")
+        pdata = prev.data if prev is not None and prev.data else ffi.NULL
+        ddata = prev_derived.data if prev_derived is not None and prev_derived.data else \
+            ffi.NULL
+        n = lib.xlpy_sample_derive(pdata, len(prev.data) if pdata else 0, self.data,
+                                   len(self.data), ddata,
+                                   len(prev_derived.data) if ddata else 0, nr_cpus, pcpu,
+                                   load, out, outlen)
+        if n < 0:
+            raise MemoryError("cannot derive the sample")
+        try:
+            data = ffi.buffer(out[0], outlen[0])[:] if outlen[0] else b""
+        finally:
+            lib.free(out[0])
+        return Derived(data, n, ffi.unpack(pcpu, nr_cpus) if nr_cpus > 0 else [],
+                       load[0], int(load[1]))
+
+
+# the derived record's head (decl/shim.h xlpy_derived_head): domid, size, sample_off,
+# store_size, nseries, nraw, regular, same, guest_ok
+DERIVED_HEAD = struct.Struct("<IIIIHH???")
+_SIZE = struct.Struct("<I")
+
+
+class Derived:
+    """A derivation (DomainSample.derive): per domain its head (DERIVED_HEAD), the values its
+    records show (``store_size`` bytes), ``nseries`` series doubles (regular layouts), then
+    ``nraw`` doubles: the utilisation of each vCPU and two rates per device (NaN: none)."""
+    __slots__ = ("data", "count", "pcpu", "load", "nload")
+
+    def __init__(self, data: bytes, count: int, pcpu: list[float], load: float,
+                 nload: int) -> None:
+        self.data = data
+        self.count = count
+        self.pcpu = pcpu            # each pCPU's summed vCPU utilisation (uncapped)
+        self.load = load            # the sum of every utilisation, in the monitor's order
+        self.nload = nload          # how many utilisations were summed
+
+    def index(self) -> dict[int, int]:
+        """domid -> the offset of its derived record."""
+        out, off, data, head = {}, 0, self.data, _SIZE.unpack_from
+        for _ in range(self.count):
+            out[head(data, off)[0]] = off
+            off += head(data, off + 4)[0]
         return out
 
 
-__all__ = ["DOMINFO_FORMAT", "DomainRecord", "DomainSample", "VDEV_LEN", "request"]
+__all__ = ["DERIVED_HEAD", "DOMINFO_FORMAT", "Derived", "DomainRecord", "DomainSample",
+           "VDEV_LEN", "request"]

@@ -19,7 +19,9 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection
+import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..ratelimit import FailureLog
@@ -37,13 +39,24 @@ KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
 MiB = 1 << 20
 # the classes _vm_of reads: while none changed, the previous round's VMs are still right
 _TOPOLOGY = frozenset({"VM", "VBD", "VIF", "VDI", "SR"})
-# the records a round writes: a memo of what one was compared with holds until it changes
+# the records a round writes: a VM whose records changed is compared with the store again
 _METRICS = frozenset({"VM_metrics", "VBD_metrics", "VIF_metrics", "VM_guest_metrics"})
 # (series kind, which of the VM's device maps (0: vbds, 1: vifs), record class)
 _DEVICE_KINDS = (("vbd", 0, "VBD"), ("vif", 1, "VIF"))
 # DomainInfo fields in a sample record's info tuple (xenlight_py.sample.DOMINFO_FORMAT)
 _CURRENT_MEMKB = 11
 _VCPU_ONLINE = 17
+# a sample record's domain uuid (ASCII): after its head (domid, size, two stamps) and domid
+_UUID_AT = 28
+_UUID_END = _UUID_AT + 36
+# fields of a derived record's head (xenlight_py.sample.DERIVED_HEAD)
+_D_SAMPLE_OFF, _D_STORE_SIZE, _D_NSERIES, _D_NRAW, _D_REGULAR, _D_SAME, _D_GUEST_OK = \
+    2, 3, 4, 5, 6, 7, 8
+
+
+@lru_cache(maxsize=1024)
+def _doubles(n: int) -> struct.Struct:
+    return struct.Struct(f"<{n}d")
 
 
 @dataclass
@@ -57,13 +70,18 @@ class _Vm:
     vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
     srs: dict[str, str] = field(default_factory=dict)       # vdev -> its VDI's SR uuid
     vcpus: int = 0                                          # vCPUs it started with
+    uuid_bytes: bytes = b""                                 # its uuid as a sample holds it
     # its data sources for a vCPU count, all NaN (kept while the VM is unchanged)
     sources: tuple[int, dict[Key, float]] | None = None
-    metrics: str = NULL_REF                                 # its VM_metrics ref
     # series keys of its vCPUs (by vCPU id) and devices (kind, dev) -> rate keys
     cpu_keys: dict[int, Key] = field(default_factory=dict)
     dev_keys: dict[tuple[str, Any], tuple[Key, ...]] = field(default_factory=dict)
-    dev_metrics: dict[str, str] = field(default_factory=dict)  # VBD/VIF ref -> its metrics
+    # its series keys in the derived sample's order (a regular layout): vCPU count, keys
+    # without the guest's free memory, keys with it
+    series_keys: tuple[int, list[Key], list[Key]] | None = None
+    # its records hold what its last derived values show (set once that round committed,
+    # cleared when one of them changes): the same values again need no store access
+    settled: bool = False
 
     def cpu_key(self, i: int) -> Key:
         k = self.cpu_keys.get(i)
@@ -74,13 +92,21 @@ class _Vm:
 
 @dataclass
 class _Read:
-    """One reading of the hypervisor (taken in a worker thread): every domain's record of
-    one `Context.sample_domains` call (vCPUs, and the counters of the devices and guest
-    agent of the VMs running here; xenlight_py/sample.py)."""
+    """One reading of the hypervisor (taken in a worker thread): one
+    `Context.sample_domains` call (every domain's vCPUs, and the counters of the devices and
+    guest agent of the VMs running here) and its derivation against the previous reading
+    (rates, the values the records show, series: xenlight_py/sample.py, decl/shim.h)."""
     wall: float
     phys: Any
-    domains: dict[int, Any]                             # domid -> its DomainRecord
+    sample: Any                                         # xenlight_py.sample.DomainSample
+    derived: Any                                        # xenlight_py.sample.Derived
+    index: dict[int, int]                               # domid -> its derived record
     loadavg: float | None
+
+    @property
+    def domains(self) -> dict[int, Any]:
+        """domid -> DomainRecord (parsed on demand: the round reads the packed records)."""
+        return {r.domid: r for r in self.sample.records()}
 
 
 class Monitor:
@@ -100,16 +126,14 @@ class Monitor:
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
         # store generation, its VMs, their sample request
         self._vms: tuple[int, dict[int, _Vm], bytes] | None = None
-        # metrics record ref -> the values it was last compared with, set once that round
-        # committed: the same values again need no store access (dropped when the record
-        # changes, our own writes included); valid for records unchanged since _memo_since
-        self._memo: dict[str, Any] = {}
-        self._memo_since = 0
+        # metrics record ref -> the VM whose round wrote it (a change by anyone unsettles
+        # it), valid for records unchanged since _settled_since
+        self._owner: dict[str, _Vm] = {}
+        self._settled_since = 0
         self._plugged: set[str] = set()     # SRs plugged here at this round
         self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
-        # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
-        self._prev_cpu: dict[int, tuple[bytes, int, dict[int, int]]] = {}
-        self._prev_io: dict[tuple[str, int, Any], tuple[bytes, int, int, int]] = {}
+        # the previous reading (its cumulative counters) and its derivation
+        self._prev: tuple[Any, Any] | None = None
         #: ticks done and commits made (tests count them; nothing changed -> no commit)
         self.ticks = 0
         self.commits = 0
@@ -165,12 +189,14 @@ class Monitor:
         loop = asyncio.get_running_loop()
         # shielded: a stop() mid-read waits for the thread, so the context is never closed
         # under a read still running
-        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, request)
+        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, request,
+                                             self._prev)
         try:
             read = await asyncio.shield(self._reading)
         finally:
             if self._reading is not None and self._reading.done():
                 self._reading = None
+        self._prev = (read.sample, read.derived)
         series: dict[Key, float] = {}
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
@@ -212,7 +238,8 @@ class Monitor:
     def _vm_of(self, ref: str, rec: Any) -> _Vm:
         store = self.services.store
         vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"],
-                 vcpus=rec["VCPUs_at_startup"], metrics=rec["metrics"])
+                 vcpus=rec["VCPUs_at_startup"],
+                 uuid_bytes=rec["uuid"].encode("ascii", "replace"))
         for vbd in rec["VBDs"]:
             r = store.get("VBD", vbd)
             if r is not None and r["currently_attached"] and not r["empty"]:
@@ -256,160 +283,161 @@ class Monitor:
         self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
 
     @staticmethod
-    def _read(ctx: Any, kind: str, request: bytes) -> _Read:
+    def _read(ctx: Any, kind: str, request: bytes, prev: tuple[Any, Any] | None = None
+              ) -> _Read:
         """Everything the round needs from the hypervisor, read in one go (worker thread):
         one C call samples every domain (stamped as each is read: rates over 5 s must not
-        take in the time spent reading the others, tens of ms for 1,000 domains)."""
+        take in the time spent reading the others, tens of ms for 1,000 domains), one more
+        derives it against the previous reading `prev` (sample, derivation)."""
         phys = ctx.physinfo()
         wall = time.time()
-        domains = {r.domid: r for r in ctx.sample_domains(request).records()}
+        sample = ctx.sample_domains(request)
+        derived = sample.derive(*(prev or (None, None)), phys.nr_cpus)
         loadavg = None
         if kind != "sim":
             with contextlib.suppress(OSError):
                 loadavg = os.getloadavg()[0]
-        return _Read(wall, phys, domains, loadavg)
-
-    # --- rates -----------------------------------------------------------------------------
-    def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
-        """Per domain, per online vCPU: utilisation 0..1 since the previous round."""
-        from xenlight_py.stats import utilisation
-        out: dict[int, dict[int, float]] = {}
-        # domid -> (domain uuid, monotonic ns, {vcpuid: vcpu_time})
-        prev, cur = self._prev_cpu, {}
-        for domid, r in read.domains.items():
-            vcs = r.vcpus
-            if vcs is None:
-                continue            # died since the domain list
-            uuid = r.info[1]
-            now = r.cpu_stamp
-            p = prev.get(domid)
-            if p is not None and p[0] != uuid:
-                p = None            # a new domain reusing the domid
-            times: dict[int, int] = {}
-            per: dict[int, float] = {}
-            for vcpuid, _cpu, online, _blocked, _running, t in vcs:
-                if not online:
-                    continue
-                times[vcpuid] = t
-                if p is not None:
-                    pt = p[2].get(vcpuid)
-                    if pt is not None:
-                        per[vcpuid] = min(1.0, utilisation(pt, t, now - p[1]))
-            cur[domid] = (uuid, now, times)
-            out[domid] = per
-        self._prev_cpu = cur
-        return out
-
-    def _io_rates(self, read: _Read, vms: dict[int, _Vm]
-                  ) -> dict[tuple[str, int, Any], tuple[float, float]]:
-        """Per device: (first, second) counter in bytes/s since the previous round."""
-        out: dict[tuple[str, int, Any], tuple[float, float]] = {}
-        prev, cur = self._prev_io, {}
-        for domid, vm in vms.items():
-            r = read.domains.get(domid)
-            if r is None or r.vcpus is None or not (r.disks or r.nics):
-                continue
-            uuid = r.info[1]
-            now = r.stamp
-            for kind, names, counters in (("vbd", vm.vbds, r.disks), ("vif", vm.vifs, r.nics)):
-                for dev, (ok, a, b) in zip(names, counters):
-                    if not ok:
-                        continue
-                    key = (kind, domid, dev)
-                    cur[key] = (uuid, now, a, b)
-                    p = prev.get(key)
-                    if p is None or p[0] != uuid or now <= p[1] or a < p[2] or b < p[3]:
-                        continue        # first sight, new domain, or counters reset (replug)
-                    dt = (now - p[1]) / 1e9
-                    out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
-        self._prev_io = cur
-        return out
+        return _Read(wall, phys, sample, derived, derived.index(), loadavg)
 
     # --- records ---------------------------------------------------------------------------
-    def _memos(self, generation: int) -> None:
-        """Forget the memos of the metrics records changed since the last round (our own
-        writes among them: a memo is set only once its round committed)."""
+    def _unsettle(self, vms: dict[int, _Vm], generation: int) -> None:
+        """VMs whose metrics records changed since the last round (our own writes among
+        them) are compared with the store again."""
         store = self.services.store
-        since, self._memo_since = self._memo_since, generation
-        if not self._memo:
-            return
+        since, self._settled_since = self._settled_since, generation
         if not since or store.horizon > since:
-            self._memo.clear()
+            for vm in vms.values():
+                vm.settled = False
             return
+        owner = self._owner
         for c in store.changes_since(since, _METRICS):
-            self._memo.pop(c.ref, None)
+            vm = owner.get(c.ref)
+            if vm is not None:
+                vm.settled = False
 
     async def _write(self, read: _Read, vms: dict[int, _Vm], series: dict[Key, float]) -> None:
+        from xenlight_py.sample import DERIVED_HEAD
         services = self.services
         store = services.store
-        self._memos(store.generation)
-        util = self._cpu_util(read)
-        rates = self._io_rates(read, vms)
+        self._unsettle(vms, store.generation)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
         busy = self._busy()
         sr_io: dict[str, list[float]] = {}      # SR uuid -> [read, written] B/s
-        memos: list[tuple[str, Any]] = []       # this round's, kept once it committed
+        settled: list[_Vm] = []                 # compared with the store this round
         get = store.get
-        async with services.transaction() as linked:
-            # metrics fields hold no references: plain writes; the relation-keeping wrapper
-            # (slow to reach through) only where a reference is set (VM.guest_metrics)
-            self._linked = linked
-            txn = linked.inner
-            for domid, vm in vms.items():
-                r = read.domains.get(domid)
-                rec = get("VM", vm.ref)
-                if r is None or rec is None or rec["domid"] != domid or vm.ref in busy \
-                        or rec["power_state"] not in ("Running", "Paused") \
-                        or (not vm.control and r.info[1].decode() != vm.uuid):
-                    continue        # gone, replaced, or an operation owns it: not ours now
-                self._vm(txn, r, vm, rec, util.get(domid, {}), rates, now, series, sr_io,
-                         memos)
-            self._host(txn, read, util, now, series)
-            self._srs(sr_io, series)
-            if not txn.empty:
-                await txn.commit()
-                self.commits += 1
-        self._memo.update(memos)
+        index = read.index
+        data = read.derived.data
+        sdata = read.sample.data
+        head = DERIVED_HEAD.unpack_from
+        hsize = DERIVED_HEAD.size
+        try:
+            async with services.transaction() as linked:
+                # metrics fields hold no references: plain writes; the relation-keeping
+                # wrapper (slow to reach through) only where a reference is set
+                self._linked = linked
+                txn = linked.inner
+                for domid, vm in vms.items():
+                    off = index.get(domid)
+                    rec = get("VM", vm.ref)
+                    if off is None or rec is None or rec["domid"] != domid or vm.ref in busy \
+                            or rec["power_state"] not in ("Running", "Paused"):
+                        vm.settled = False
+                        continue    # gone, replaced, or an operation owns it: not ours now
+                    h = head(data, off)
+                    soff = h[_D_SAMPLE_OFF]
+                    if not vm.control and \
+                            sdata[soff + _UUID_AT:soff + _UUID_END] != vm.uuid_bytes:
+                        vm.settled = False
+                        continue
+                    at = off + hsize + h[_D_STORE_SIZE]
+                    if vm.settled and h[_D_SAME] and h[_D_REGULAR]:
+                        # its records already show these values: its series only
+                        values = _doubles(h[_D_NSERIES]).unpack_from(data, at)
+                        series.update(zip(self._series_keys(vm, values, h[_D_GUEST_OK]),
+                                          values))
+                        if vm.srs:
+                            self._sr_io_of(vm, values, sr_io)
+                        continue
+                    vm.settled = False
+                    self._vm(txn, read.sample.record_at(soff), vm, rec,
+                             _doubles(h[_D_NRAW]).unpack_from(
+                                 data, at + 8 * h[_D_NSERIES]), now, series, sr_io)
+                    settled.append(vm)
+                self._host(txn, read, now, series)
+                self._srs(sr_io, series)
+                if not txn.empty:
+                    await txn.commit()
+                    self.commits += 1
+        except BaseException:
+            for vm in vms.values():     # what the store holds is not known now
+                vm.settled = False
+            raise
+        for vm in settled:
+            vm.settled = True
 
-    def _vm(self, txn: Any, r: Any, vm: _Vm, rec: Any, util: dict[int, float], rates: dict,
-            now: _dt.datetime, series: dict[Key, float], sr_io: dict[str, list[float]],
-            memos: list[tuple[str, Any]]) -> None:
+    def _series_keys(self, vm: _Vm, values: tuple[float, ...], guest: bool) -> list[Key]:
+        """The keys of a regular derived series: its sources, then the guest's free memory."""
+        online = len(values) - 1 - 4 * len(vm.vbds) - 2 * len(vm.vifs) - guest
+        keys = vm.series_keys
+        if keys is None or keys[0] != online:
+            sources = list(self._vm_sources(vm, online))
+            keys = vm.series_keys = (online, sources,
+                                     sources + [("vm", vm.uuid, "memory_internal_free")])
+        return keys[2] if guest else keys[1]
+
+    @staticmethod
+    def _sr_io_of(vm: _Vm, values: tuple[float, ...], sr_io: dict[str, list[float]]) -> None:
+        """A regular series' disk rates added to their SRs' I/O (NaN: no rate this round)."""
+        at = 1 + vm.series_keys[0] if vm.series_keys else 1     # memory, cpu0..: disks
+        for dev in vm.vbds:
+            rd, wr = values[at], values[at + 1]
+            at += 4
+            if rd == rd:
+                sr = vm.srs.get(dev)
+                if sr is not None:
+                    io = sr_io.setdefault(sr, [0.0, 0.0])
+                    io[0] += rd
+                    io[1] += wr
+
+    def _vm_sources(self, vm: _Vm, online: int) -> dict[Key, float]:
+        sources = vm.sources
+        if sources is None or sources[0] != online:
+            sources = vm.sources = (online, dict.fromkeys(self._sources(vm, online), NAN))
+        return sources[1]
+
+    def _vm(self, txn: Any, r: Any, vm: _Vm, rec: Any, raw: tuple[float, ...],
+            now: _dt.datetime, series: dict[Key, float], sr_io: dict[str, list[float]]
+            ) -> None:
+        """A VM compared with the store: its records and series from its sample record and
+        its derived rates `raw` (per vCPU, then two per disk and per NIC; NaN: none)."""
         u = vm.uuid
         info = r.info
         online = info[_VCPU_ONLINE]
         memory = info[_CURRENT_MEMKB] * 1024
+        vcpus = r.vcpus or ()
+        util = {v[0]: x for v, x in zip(vcpus, raw) if x == x}
         # every source is listed even before it has a value (rates need two readings)
-        sources = vm.sources
-        if sources is None or sources[0] != online:
-            sources = vm.sources = (online, dict.fromkeys(self._sources(vm, online), NAN))
-        series.update(sources[1])
+        series.update(self._vm_sources(vm, online))
         series[("vm", u, "memory")] = float(memory)
-        cpu_keys = vm.cpu_keys
-        rounded = []
         for i, x in util.items():
-            k = cpu_keys.get(i)
-            series[k if k is not None else vm.cpu_key(i)] = x
-            rounded.append((i, round(x, UTIL_DIGITS)))
-        # (vcpuid, cpu, online, blocked, running, time): the fields the record shows
-        vcs = [v for v in r.vcpus or () if v[2]]
+            series[vm.cpu_key(i)] = x
+        vcs = [v for v in vcpus if v[2]]
         ref = rec["metrics"]
-        memo = (memory, online, rounded, [(v[0], v[1], v[3], v[4]) for v in vcs])
-        if self._memo.get(ref) != memo:
-            _update(txn, "VM_metrics", ref, {
-                "memory_actual": memory,
-                "VCPUs_number": online,
-                "VCPUs_utilisation": dict(memo[2]),
-                "VCPUs_CPU": {v[0]: v[1] for v in vcs},
-                "VCPUs_flags": {v[0]: _vcpu_flags(v) for v in vcs},
-            }, now)
-            memos.append((ref, memo))
+        self._owner[ref] = vm
+        _update(txn, "VM_metrics", ref, {
+            "memory_actual": memory,
+            "VCPUs_number": online,
+            "VCPUs_utilisation": {i: round(x, UTIL_DIGITS) for i, x in util.items()},
+            "VCPUs_CPU": {v[0]: v[1] for v in vcs},
+            "VCPUs_flags": {v[0]: _vcpu_flags(v) for v in vcs},
+        }, now)
         # per device: its rates' series names (xapi's) and its metrics record
-        domid = vm.domid
-        for kind, devices, cls in _DEVICE_KINDS:
-            devices = vm.vifs if devices else vm.vbds
-            for dev, dref in devices.items():
-                rate = rates.get((kind, domid, dev))
-                if rate is None:
+        at = len(vcpus)
+        for kind, which, cls in _DEVICE_KINDS:
+            for dev, dref in (vm.vifs if which else vm.vbds).items():
+                rate = raw[at], raw[at + 1]
+                at += 2
+                if rate[0] != rate[0]:
                     continue
                 keys = vm.dev_keys.get((kind, dev))
                 if keys is None:
@@ -424,36 +452,24 @@ class Monitor:
                         io = sr_io.setdefault(sr, [0.0, 0.0])
                         io[0] += rate[0]
                         io[1] += rate[1]
-                kbs = _kbs(rate)
-                mref = vm.dev_metrics.get(dref)
-                if mref is None:
-                    drec = txn.get(cls, dref)
-                    if drec is None:
-                        continue
-                    mref = vm.dev_metrics[dref] = drec["metrics"]
-                memo_kbs = (kbs["io_read_kbs"], kbs["io_write_kbs"])
-                if self._memo.get(mref) != memo_kbs:
-                    _update(txn, f"{cls}_metrics", mref, kbs, now)
-                    memos.append((mref, memo_kbs))
+                drec = txn.get(cls, dref)
+                if drec is not None:
+                    self._owner[drec["metrics"]] = vm
+                    _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(rate), now)
         g = r.guest
         if g is not None and g[0]:
             series[("vm", u, "memory_internal_free")] = float(g[2])
-            self._guest(txn, vm, rec, g, now, memos)
+            self._guest(txn, vm, rec, g, now)
 
-    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: tuple, now: _dt.datetime,
-               memos: list[tuple[str, Any]]) -> None:
+    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: tuple, now: _dt.datetime) -> None:
         """VM_guest_metrics from the guest agent; created (and VM.guest_metrics set) when the
         guest first reports, like xapi does when the PV tools first write to xenstore."""
-        gm = rec["guest_metrics"]
-        dev = min(vm.vifs) if vm.vifs else None
-        memo = (g, dev)
-        if gm != NULL_REF and self._memo.get(gm) == memo:
-            return
         _ok, total, free, name, kernel, ipv4 = g
         os_name = name.decode(errors="replace")
         ip = ipv4.decode(errors="replace")
         networks: dict[str, str] = {}
-        if ip and dev is not None:
+        if ip and vm.vifs:
+            dev = min(vm.vifs)
             networks = {f"{dev}/ip": ip, f"{dev}/ipv4/0": ip}
         used = max(0, total - free)
         vals = {
@@ -462,6 +478,7 @@ class Monitor:
             "memory": {"total": str(total), "free": str(free), "used": str(used)},
             "networks": networks, "PV_drivers_detected": True, "live": True,
         }
+        gm = rec["guest_metrics"]
         if gm == NULL_REF or txn.get("VM_guest_metrics", gm) is None:
             gm = new_ref()
             linked = self._linked
@@ -470,11 +487,11 @@ class Monitor:
                 "other_config": {}, "last_updated": now, **vals})
             linked.update("VM", vm.ref, {"guest_metrics": gm})
         else:
+            self._owner[gm] = vm
             _update(txn, "VM_guest_metrics", gm, vals, now)
-            memos.append((gm, memo))
 
-    def _host(self, txn: Any, read: _Read, util: dict[int, dict[int, float]],
-              now: _dt.datetime, series: dict[Key, float]) -> None:
+    def _host(self, txn: Any, read: _Read, now: _dt.datetime,
+              series: dict[Key, float]) -> None:
         services = self.services
         host = services.host_ref
         hrec = services.store.get("host", host)
@@ -485,24 +502,16 @@ class Monitor:
         total, free = phys.total_pages * 4096, phys.free_pages * 4096
         series[("host", h, "memory_total_kib")] = float(total // 1024)
         series[("host", h, "memory_free_kib")] = float(free // 1024)
-        # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it.
-        pcpu = [0.0] * phys.nr_cpus
-        domains = read.domains
-        for domid, per in util.items():
-            if not per:
-                continue
-            placed = {v[0]: v[1] for v in domains[domid].vcpus}
-            for i, x in per.items():
-                c = placed.get(i, -1)
-                if 0 <= c < len(pcpu):
-                    pcpu[c] += x
-        pcpu = [min(1.0, x) for x in pcpu]
+        # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it
+        # (summed by the derivation, domain by domain, vCPU by vCPU).
+        pcpu = [min(1.0, x) for x in read.derived.pcpu]
         for n, x in enumerate(pcpu):
             series[("host", h, f"cpu{n}")] = x
         if pcpu:
             series[("host", h, "cpu_avg")] = sum(pcpu) / len(pcpu)
+        derived = read.derived      # sim: runnable vCPUs (an int 0 when none was measured)
         load = read.loadavg if read.loadavg is not None else \
-            sum(sum(per.values()) for per in util.values())    # sim: runnable vCPUs
+            derived.load if derived.nload else 0
         series[("host", h, "loadavg")] = load
         _update(txn, "host_metrics", hrec["metrics"],
                 {"memory_total": total, "memory_free": free, "live": True}, now)

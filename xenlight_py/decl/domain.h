@@ -92,3 +92,8 @@ int xlpy_sample_domains(libxl_ctx *ctx, const void *req, size_t reqlen, void **o
                         size_t *outlen);
 /* xvdX -> blkback's device number (its sysfs name vbd-DOMID-DEVNUM), -1 for other names. */
 long xlpy_xvd_devnum(const char *vdev);
+/* A sample against the previous one (the monitor's rates, rounded record values and series:
+ * decl/shim.h); returns the count, or ERROR_NOMEM; *out is malloc'd (free()). */
+int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur, size_t curlen,
+                       const void *prevd, size_t prevdlen, int nr_cpus, double *pcpu,
+                       double *load, void **out, size_t *outlen);

@@ -305,6 +305,7 @@ typedef struct __attribute__((packed)) {
 typedef struct __attribute__((packed)) {
     uint8_t ok;                     /* 0: the counters could not be read this round */
     uint64_t first, second;         /* disk: bytes read, written; nic: received, sent */
+    char name[XLPY_VDEV_LEN];       /* disk: its vdev; nic: its devid in decimal */
 } xlpy_sample_io;
 
 typedef struct __attribute__((packed)) {
@@ -437,6 +438,11 @@ static long xlpy_sample_one(libxl_ctx *ctx, const libxl_dominfo *d, const xlpy_s
             }
             io.first = io.ok ? a : 0;
             io.second = io.ok ? b : 0;
+            memset(io.name, 0, sizeof(io.name));
+            if (i < r->ndisks)
+                memcpy(io.name, vdev, XLPY_VDEV_LEN);
+            else
+                snprintf(io.name, sizeof(io.name), "%d", (int)devid);
             memcpy(*buf + len, &io, sizeof(io));
             len += sizeof(io);
         }
@@ -522,4 +528,276 @@ static int xlpy_sample_domains(libxl_ctx *ctx, const void *req, size_t reqlen, v
     *out = buf;
     *outlen = len;
     return n;
+}
+
+/* ---- derived metrics: a sample against the previous one ----
+ * Per domain, in the sample's order: the rates a metrics round computes (vCPU utilisation,
+ * device bytes/s) with Python's arithmetic (int deltas, correctly rounded divisions: the
+ * same doubles), the values its records would show, rounded as it rounds them (the "store"
+ * section, compared with the previous derivation's: `same`), and, when the domain's layout
+ * is regular (vCPU i at index i), its time series values in the monitor's key order.
+ * xenapi_impl/xen/monitor.py documents the layout it reads (its _DERIVED formats). */
+typedef struct __attribute__((packed)) {
+    uint32_t domid;
+    uint32_t size;                  /* of the whole derived record */
+    uint32_t sample_off;            /* its record in the sample */
+    uint32_t store_size;
+    uint16_t nseries;               /* doubles of the series section (0: not regular) */
+    uint16_t nraw;                  /* doubles of the raw section: one per vCPU, two per device */
+    uint8_t regular, same, guest_ok;
+} xlpy_derived_head;
+
+#define XLPY_NAN __builtin_nan("")
+
+static const xlpy_sample_head *xlpy_sample_find(const char *buf, size_t len, uint32_t domid,
+                                                size_t *hint)
+{
+    size_t off = *hint;
+    int pass;
+
+    /* both samples list domains in libxl's (domid) order: usually the next record */
+    for (pass = 0; pass < 2; pass++) {
+        while (off + sizeof(xlpy_sample_head) <= len) {
+            const xlpy_sample_head *h = (const xlpy_sample_head *)(buf + off);
+
+            if (h->domid == domid) {
+                *hint = off + h->size;
+                return h;
+            }
+            if (pass == 0 && h->domid > domid)
+                break;
+            off += h->size;
+        }
+        off = 0;
+    }
+    return NULL;
+}
+
+static const xlpy_derived_head *xlpy_derived_find(const char *buf, size_t len, uint32_t domid,
+                                                  size_t *hint)
+{
+    size_t off = *hint;
+    int pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        while (off + sizeof(xlpy_derived_head) <= len) {
+            const xlpy_derived_head *h = (const xlpy_derived_head *)(buf + off);
+
+            if (h->domid == domid) {
+                *hint = off + h->size;
+                return h;
+            }
+            if (pass == 0 && h->domid > domid)
+                break;
+            off += h->size;
+        }
+        off = 0;
+    }
+    return NULL;
+}
+
+/* Python's round(x, digits) / float(f"{x:.{digits}g}"): both correctly rounded. */
+static double xlpy_round(double x, const char *fmt)
+{
+    char text[64];
+
+    snprintf(text, sizeof(text), fmt, x);
+    return strtod(text, NULL);
+}
+
+static int xlpy_put(char **buf, size_t *cap, size_t *len, const void *p, size_t n)
+{
+    if (xlpy_grow(buf, cap, *len, n))
+        return ERROR_NOMEM;
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    return 0;
+}
+
+static int xlpy_put_double(char **buf, size_t *cap, size_t *len, double x)
+{
+    return xlpy_put(buf, cap, len, &x, sizeof(x));
+}
+
+#define XLPY_PUT(p, n) do { if (xlpy_put(&out, &cap, &len, (p), (n))) goto nomem; } while (0)
+#define XLPY_PUT_D(x) do { if (xlpy_put_double(&out, &cap, &len, (x))) goto nomem; } while (0)
+
+/* Returns the count of records (*out malloc'd, *outlen bytes; free()), or ERROR_NOMEM.
+ * pcpu[nr_cpus]: each pCPU's summed utilisation of the vCPUs on it (not capped); load[0]:
+ * the sum of every utilisation, both summed in the monitor's order; load[1]: how many. */
+static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur, size_t curlen,
+                              const void *prevd, size_t prevdlen, int nr_cpus, double *pcpu,
+                              double *load, void **outp, size_t *outlen)
+{
+    const char *pb = prev, *cb = cur, *db = prevd;
+    char *out = NULL;
+    size_t cap = 0, len = 0, coff = 0, phint = 0, dhint = 0;
+    double total = 0.0;
+    int n = 0, i, j;
+
+    *outp = NULL;
+    *outlen = 0;
+    load[0] = load[1] = 0.0;
+    for (i = 0; i < nr_cpus; i++)
+        pcpu[i] = 0.0;
+    while (coff + sizeof(xlpy_sample_head) <= curlen) {
+        const xlpy_sample_head *h = (const xlpy_sample_head *)(cb + coff);
+        const xlpy_sample_head *p = prev ? xlpy_sample_find(pb, prevlen, h->domid, &phint)
+                                         : NULL;
+        const xlpy_sample_vcpu *vc = (const xlpy_sample_vcpu *)(h + 1);
+        int nv = h->nvcpus > 0 ? h->nvcpus : 0, ndev = h->ndisks + h->nnics;
+        const xlpy_sample_io *io = (const xlpy_sample_io *)(vc + nv);
+        const xlpy_sample_guest *g = h->guest ? (const xlpy_sample_guest *)(io + ndev) : NULL;
+        const xlpy_sample_vcpu *pvc = NULL;
+        const xlpy_sample_io *pio = NULL;
+        int pnv = 0, pndev = 0, pndisks = 0;
+        double util[nv ? nv : 1], rates[ndev ? 2 * ndev : 1], dsum = 0.0;
+        int has[nv ? nv : 1];
+        xlpy_derived_head dh;
+        size_t start = len, sstart;
+        uint64_t memory = h->info.current_memkb * 1024;
+        uint32_t online = h->info.vcpu_online;
+        int regular = h->nvcpus >= 0;
+
+        if (p && memcmp(p->info.uuid, h->info.uuid, sizeof(h->info.uuid)))
+            p = NULL;               /* a new domain reusing the domid */
+        if (p && p->nvcpus >= 0) {
+            pnv = p->nvcpus;
+            pvc = (const xlpy_sample_vcpu *)(p + 1);
+            pio = (const xlpy_sample_io *)(pvc + pnv);
+            pndev = p->ndisks + p->nnics;
+            pndisks = p->ndisks;
+        }
+        /* vCPU utilisation (stats.utilisation, capped at 1): online vCPUs seen online in
+         * the previous sample of the same domain */
+        for (i = 0; i < nv; i++) {
+            util[i] = XLPY_NAN;
+            has[i] = 0;
+            if (!vc[i].online || !pvc)
+                continue;
+            for (j = 0; j < pnv; j++) {
+                if (pvc[j].vcpuid == vc[i].vcpuid && pvc[j].online) {
+                    int64_t wall = h->cpu_stamp - p->cpu_stamp;
+                    int64_t d = (int64_t)vc[i].vcpu_time - (int64_t)pvc[j].vcpu_time;
+                    double x = wall <= 0 || d < 0 ? 0.0 : (double)d / (double)wall;
+
+                    util[i] = x < 1.0 ? x : 1.0;
+                    has[i] = 1;
+                    break;
+                }
+            }
+        }
+        /* device rates: the same device (kind and name) read in the previous sample, its
+         * counters not reset */
+        for (i = 0; i < ndev; i++) {
+            rates[2 * i] = rates[2 * i + 1] = XLPY_NAN;
+            if (!io[i].ok || !pio || h->stamp <= p->stamp)
+                continue;
+            for (j = i < h->ndisks ? 0 : pndisks; j < (i < h->ndisks ? pndisks : pndev); j++) {
+                if (pio[j].ok && !memcmp(pio[j].name, io[i].name, XLPY_VDEV_LEN)) {
+                    if (io[i].first >= pio[j].first && io[i].second >= pio[j].second) {
+                        double dt = (double)(h->stamp - p->stamp) / 1e9;
+
+                        rates[2 * i] = (double)(io[i].first - pio[j].first) / dt;
+                        rates[2 * i + 1] = (double)(io[i].second - pio[j].second) / dt;
+                    }
+                    break;
+                }
+            }
+        }
+        /* the host's pCPUs and load: in the monitor's order (domains, then vCPUs) */
+        for (i = 0; i < nv; i++) {
+            if (!has[i])
+                continue;
+            if (vc[i].cpu < (uint32_t)nr_cpus)
+                pcpu[vc[i].cpu] += util[i];
+            dsum += util[i];
+            load[1] += 1;
+        }
+        if (h->nvcpus >= 0)
+            total += dsum;
+        for (i = 0; i < nv && regular; i++)
+            if (vc[i].vcpuid != (uint32_t)i || (has[i] && vc[i].vcpuid >= online))
+                regular = 0;
+        if (online > (uint32_t)nv)
+            regular = 0;
+
+        memset(&dh, 0, sizeof(dh));
+        if (xlpy_grow(&out, &cap, len, sizeof(dh)))
+            goto nomem;
+        len += sizeof(dh);
+        /* store section: what the records show (VM_metrics, VBD/VIF_metrics, guest) */
+        sstart = len;
+        XLPY_PUT(&memory, sizeof(memory));
+        XLPY_PUT(&online, sizeof(online));
+        for (i = 0; i < nv; i++) {
+            double r = has[i] ? xlpy_round(util[i], "%.3f") : 0.0;
+
+            if (!vc[i].online)
+                continue;
+            XLPY_PUT(&vc[i].vcpuid, sizeof(vc[i].vcpuid));
+            XLPY_PUT(&vc[i].cpu, sizeof(vc[i].cpu));
+            XLPY_PUT(&vc[i].blocked, 1);
+            XLPY_PUT(&vc[i].running, 1);
+            XLPY_PUT(&has[i], sizeof(has[i]));
+            XLPY_PUT_D(r);
+        }
+        for (i = 0; i < ndev; i++) {
+            uint8_t ok = rates[2 * i] == rates[2 * i];
+
+            XLPY_PUT(&ok, 1);
+            XLPY_PUT_D(ok ? xlpy_round(rates[2 * i] / 1024, "%.3g") : 0.0);
+            XLPY_PUT_D(ok ? xlpy_round(rates[2 * i + 1] / 1024, "%.3g") : 0.0);
+        }
+        if (g)
+            XLPY_PUT(g, sizeof(*g));
+        dh.store_size = (uint32_t)(len - sstart);
+        /* series section, regular domains: memory, cpu0..cpu<online-1>, per disk read,
+         * write and both in MiB/s, per nic rx and tx, the guest's free memory */
+        if (regular) {
+            size_t before = len;
+
+            XLPY_PUT_D((double)memory);
+            for (i = 0; i < (int)online; i++)
+                XLPY_PUT_D(util[i]);
+            for (i = 0; i < ndev; i++) {
+                XLPY_PUT_D(rates[2 * i]);
+                XLPY_PUT_D(rates[2 * i + 1]);
+                if (i < h->ndisks) {
+                    XLPY_PUT_D(rates[2 * i] / (1 << 20));
+                    XLPY_PUT_D(rates[2 * i + 1] / (1 << 20));
+                }
+            }
+            if (g && g->ok)
+                XLPY_PUT_D((double)g->mem_free_kb);
+            dh.nseries = (uint16_t)((len - before) / sizeof(double));
+        }
+        /* raw section: utilisation per vCPU, rates per device (NaN: none) */
+        for (i = 0; i < nv; i++)
+            XLPY_PUT_D(util[i]);
+        for (i = 0; i < 2 * ndev; i++)
+            XLPY_PUT_D(rates[i]);
+        dh.nraw = (uint16_t)(nv + 2 * ndev);
+        dh.domid = h->domid;
+        dh.sample_off = (uint32_t)coff;
+        dh.regular = (uint8_t)regular;
+        dh.guest_ok = g && g->ok;
+        if (prevd) {
+            const xlpy_derived_head *pd = xlpy_derived_find(db, prevdlen, h->domid, &dhint);
+
+            dh.same = pd && pd->store_size == dh.store_size &&
+                      !memcmp(pd + 1, out + sstart, dh.store_size);
+        }
+        dh.size = (uint32_t)(len - start);
+        memcpy(out + start, &dh, sizeof(dh));
+        coff += h->size;
+        n++;
+    }
+    load[0] = total;
+    *outp = out;
+    *outlen = len;
+    return n;
+nomem:
+    free(out);
+    return ERROR_NOMEM;
 }
