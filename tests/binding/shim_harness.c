@@ -112,6 +112,28 @@ int main(void)
         CHECK(h->guest == 1 && (const char *)h + h->size == (const char *)buf + len);
         io = (const xlpy_sample_io *)((const char *)(h + 1) + sizeof(xlpy_sample_vcpu));
         CHECK(io[0].ok && !io[1].ok && !io[2].ok);
+        {   /* derived alone (no rates), against itself (rates of 0: values change), then
+             * again (the same values) */
+            double pcpu[4], load[2];
+            void *d1 = NULL, *d2 = NULL, *d3 = NULL;
+            size_t l1 = 0, l2 = 0, l3 = 0;
+            const xlpy_derived_head *dh;
+
+            CHECK(xlpy_sample_derive(NULL, 0, buf, len, NULL, 0, 4, pcpu, load, &d1, &l1) == 2);
+            CHECK(load[1] == 0);
+            CHECK(xlpy_sample_derive(buf, len, buf, len, d1, l1, 4, pcpu, load, &d2, &l2) == 2);
+            dh = (const xlpy_derived_head *)((const char *)d2 +
+                                             ((const xlpy_derived_head *)d2)->size);
+            CHECK(dh->domid == domid && !dh->same && dh->nraw == 1 + 2 * 3 && load[1] > 0);
+            CHECK(xlpy_sample_derive(buf, len, buf, len, d2, l2, 4, pcpu, load, &d3, &l3) == 2);
+            dh = (const xlpy_derived_head *)((const char *)d3 +
+                                             ((const xlpy_derived_head *)d3)->size);
+            CHECK(dh->domid == domid && dh->same && dh->regular);
+            CHECK((const char *)dh + dh->size == (const char *)d3 + l3);
+            free(d1);
+            free(d2);
+            free(d3);
+        }
         free(buf);
         buf = NULL;
         CHECK(xlpy_sample_domains(ctx, &req, sizeof(req) - 1, &buf, &len) == ERROR_INVAL);

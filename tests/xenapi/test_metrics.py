@@ -3,6 +3,7 @@ one loop through the store, only when they change, and the time series it feeds.
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
 import pytest
@@ -308,4 +309,50 @@ def test_settled_vms_feed_the_same_series_without_the_store(tmp_path):
             t.inner.update("VM_metrics", metrics, {"VCPUs_number": 7})
         await ticks(m, 1)
         assert await h.call("VM_metrics.get_VCPUs_number", s, metrics) == 2
+    run(tmp_path, body)
+
+
+def test_derived_rates_are_pythons_arithmetic(tmp_path):
+    """The C derivation's utilisations, device rates and pCPU sums are, bit for bit, what
+    the monitor's Python formulas give from the same two samples (stats.utilisation capped
+    at 1, int deltas over the stamps' seconds, sums in domain then vCPU order)."""
+    from xenlight_py.sample import DERIVED_HEAD
+    from xenlight_py.stats import utilisation
+
+    async def body(h: VmHarness, s: str) -> None:
+        _vm, _vbd, _vif, domid = await running_vm(h, s)
+        h.sim.set_load(domid, 0.37)
+        m = Monitor(h.services, 0.1)
+        vms = m._running_vms()
+        hv = h.services.backend.hypervisor
+        first = Monitor._read(hv.context, hv.kind, m._vms[2])
+        await asyncio.sleep(0.05)
+        second = Monitor._read(hv.context, hv.kind, m._vms[2],
+                               (first.sample, first.derived))
+        prev, cur = first.domains, second.domains
+        pcpu = [0.0] * second.phys.nr_cpus
+        load, nload = 0, 0
+        for d, r in cur.items():
+            p = prev[d]
+            off = second.index[d]
+            head = DERIVED_HEAD.unpack_from(second.derived.data, off)
+            nraw = head[5]
+            raw = struct.unpack_from(f"<{nraw}d", second.derived.data,
+                                     off + DERIVED_HEAD.size + head[3] + 8 * head[4])
+            ptimes = {v[0]: v[5] for v in p.vcpus if v[2]}
+            per = []
+            for v, x in zip(r.vcpus, raw):
+                want = min(1.0, utilisation(ptimes[v[0]], v[5], r.cpu_stamp - p.cpu_stamp))
+                assert x == want            # exactly
+                pcpu[v[1]] += want
+                per.append(want)
+            load, nload = load + sum(per), nload + len(per)     # the monitor's sum
+            devices = r.disks + r.nics
+            for j, (ok, a, b, _name) in enumerate(devices):
+                pa, pb = (p.disks + p.nics)[j][1:3]
+                dt = (r.stamp - p.stamp) / 1e9
+                assert raw[len(r.vcpus) + 2 * j:len(r.vcpus) + 2 * j + 2] == \
+                    ((a - pa) / dt, (b - pb) / dt)
+        assert second.derived.pcpu == pcpu and second.derived.load == load
+        assert second.derived.nload == nload and domid in vms and nload >= 3
     run(tmp_path, body)

@@ -425,7 +425,7 @@ static long xlpy_sample_one(libxl_ctx *ctx, const libxl_dominfo *d, const xlpy_s
         for (i = 0; i < r->ndisks + r->nnics; i++) {
             xlpy_sample_io io;
             char vdev[XLPY_VDEV_LEN + 1];
-            int32_t devid;
+            int32_t devid = 0;
             uint64_t a = 0, b = 0;
 
             if (i < r->ndisks) {
