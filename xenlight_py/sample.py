@@ -25,9 +25,6 @@ VDEV_LEN = 32                   # XLPY_VDEV_LEN: a disk name in a request, NUL-p
 
 _REQ = struct.Struct("<IHHB3x")
 _HEAD = struct.Struct("<IIqq" + DOMINFO_FORMAT + "iHHB")
-_VCPU = struct.Struct("<II???Q")
-_IO = struct.Struct("<?QQ32s")
-_GUEST = struct.Struct("<?QQ64s64s40s")
 _INFO_AT = 4                    # where the dominfo fields start in a head
 _INFO_END = _INFO_AT + len(DomainInfo._fields)
 

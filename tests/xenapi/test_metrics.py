@@ -356,3 +356,23 @@ def test_derived_rates_are_pythons_arithmetic(tmp_path):
         assert second.derived.pcpu == pcpu and second.derived.load == load
         assert second.derived.nload == nload and domid in vms and nload >= 3
     run(tmp_path, body)
+
+
+def test_a_domain_whose_vcpus_cannot_be_read_is_written_without_rates(tmp_path):
+    """libxl_list_vcpu failing for a domain (it was dying) leaves it out of the rates and
+    its devices unread: the round still writes what it knows (memory) and fails nothing."""
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        await ticks(m, 2)
+        h.sim.fail_next("libxl_list_vcpu", -3, count=2)     # dom0's and the VM's
+        before = m.ticks
+        await ticks(m, 1)
+        assert m.ticks == before + 1
+        uuid = await h.call("VM.get_uuid", s, vm)
+        assert m.rrd.latest[("vm", uuid, "memory")] > 0
+        metrics = await h.call("VM.get_metrics", s, vm)
+        assert await h.call("VM_metrics.get_VCPUs_utilisation", s, metrics) == {}
+        await ticks(m, 2)       # back: two readings, rates again
+        assert set(await h.call("VM_metrics.get_VCPUs_utilisation", s, metrics)) == {0, 1}
+    run(tmp_path, body)

@@ -6,9 +6,12 @@
 - feeds the time series behind /rrd_updates (xen/rrd.py) with xapi's data source names.
 
 The hypervisor is read in a worker thread (the binding releases the GIL) through
-`xenlight_py`'s public API only, in one C call for every domain (`Context.sample_domains`); the records are written on the event loop, after checking
-that each VM still runs the sampled domain and that no VM operation owns it right now, so a
-VM being shut down never gets the numbers of its dead domain written back.
+`xenlight_py`'s public API only: one C call samples every domain (`Context.sample_domains`),
+one more derives rates, record values and series from it and the previous sample
+(`DomainSample.derive`), so a VM whose records already show its values costs one series
+update. The records are written on the event loop, after checking that each VM still runs
+the sampled domain and that no VM operation owns it right now, so a VM being shut down never
+gets the numbers of its dead domain written back.
 """
 from __future__ import annotations
 
@@ -219,13 +222,15 @@ class Monitor:
         if self._vms is not None and not store.changes_since(self._vms[0], _TOPOLOGY):
             return self._vms[1]     # a round writes metrics only: usually nothing to redo
         host = self.services.host_ref
+        self._owner = {}            # every VM is new, unsettled: its round fills it again
         out: dict[int, _Vm] = {}
         for ref, rec in store.records("VM").items():
             if rec["power_state"] not in ("Running", "Paused") or rec["resident_on"] != host:
                 continue
             vm = self._vm_of(ref, rec)
             out[vm.domid] = vm
-        self._vms = (generation, out, self._request(out, self.services.backend.hypervisor.kind))
+        hv = getattr(self.services.backend, "hypervisor", None)
+        self._vms = (generation, out, self._request(out, hv.kind if hv is not None else ""))
         return out
 
     @staticmethod
@@ -431,10 +436,13 @@ class Monitor:
             "VCPUs_CPU": {v[0]: v[1] for v in vcs},
             "VCPUs_flags": {v[0]: _vcpu_flags(v) for v in vcs},
         }, now)
-        # per device: its rates' series names (xapi's) and its metrics record
+        # per device: its rates' series names (xapi's) and its metrics record; none at all
+        # when its vCPUs could not be read (the domain was dying: no device was read)
         at = len(vcpus)
         for kind, which, cls in _DEVICE_KINDS:
             for dev, dref in (vm.vifs if which else vm.vbds).items():
+                if at + 1 >= len(raw):
+                    break
                 rate = raw[at], raw[at + 1]
                 at += 2
                 if rate[0] != rate[0]:
