@@ -159,8 +159,13 @@ class Rrd:
         """Samples of the data sources at wall-clock time `t` (seconds since the epoch)."""
         self.latest.update(values)
         self.last_update = t
-        if not values.keys() <= self._recorded:     # usually every key is known
-            values = {k: v for k, v in values.items() if self.recorded(k)}
+        extra = values.keys() - self._recorded    # usually the few non-standard sources
+        if extra:
+            skip = [k for k in extra if not self.recorded(k)]
+            if skip:
+                values = dict(values)
+                for k in skip:
+                    del values[k]
         finest, *coarser = self.archives
         for end, point in finest.add(t, values):
             # a finished fine point stands for its whole interval, which ends at `end`

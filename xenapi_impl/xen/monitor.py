@@ -127,6 +127,7 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
+        self._running_of: dict[int, _Vm] | None = None     # the VMs _vm_uuids was made of
         # store generation, its VMs, their sample request
         self._vms: tuple[int, dict[int, _Vm], bytes] | None = None
         # metrics record ref -> the VM whose round wrote it (a change by anyone unsettles
@@ -203,10 +204,12 @@ class Monitor:
         series: dict[Key, float] = {}
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
-        running = {vm.uuid for vm in vms.values()}
-        for uuid in self._vm_uuids - running:
-            self.rrd.forget("vm", uuid)
-        self._vm_uuids = running
+        if vms is not self._running_of:
+            self._running_of = vms
+            running = {vm.uuid for vm in vms.values()}
+            for uuid in self._vm_uuids - running:
+                self.rrd.forget("vm", uuid)
+            self._vm_uuids = running
         plugged = self._plugged
         for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
             self.rrd.forget("sr", uuid)
@@ -220,7 +223,11 @@ class Monitor:
         store = self.services.store
         generation = store.generation
         if self._vms is not None and not store.changes_since(self._vms[0], _TOPOLOGY):
-            return self._vms[1]     # a round writes metrics only: usually nothing to redo
+            # a round writes metrics only: usually nothing to redo; the next check starts
+            # from here (not from the VMs' making: every metrics write since then would be
+            # walked through again each round)
+            self._vms = (generation, *self._vms[1:])
+            return self._vms[1]
         host = self.services.host_ref
         self._owner = {}            # every VM is new, unsettled: its round fills it again
         out: dict[int, _Vm] = {}
@@ -286,6 +293,7 @@ class Monitor:
         vm = self._vm_of(ref, rec)
         self.rrd.declare(self._sources(vm, vm.vcpus))
         self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
+        self._running_of = None             # checked again at the next round
 
     @staticmethod
     def _read(ctx: Any, kind: str, request: bytes, prev: tuple[Any, Any] | None = None
