@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from .errors import ERROR_INVAL
 from .types import DomainInfo
 
 #: libxl_dominfo as the shim's flat record holds it (DomainInfo's fields, in order)
@@ -131,6 +132,8 @@ class DomainSample:
                                    len(self.data), ddata,
                                    len(prev_derived.data) if ddata else 0, nr_cpus, pcpu,
                                    load, out, outlen)
+        if n == ERROR_INVAL:    # not buffers the shim wrote
+            raise ValueError("not a sample (or derivation) written by sample_domains/derive")
         if n < 0:
             raise MemoryError("cannot derive the sample")
         try:

@@ -622,7 +622,49 @@ static int xlpy_put_double(char **buf, size_t *cap, size_t *len, double x)
 #define XLPY_PUT(p, n) do { if (xlpy_put(&out, &cap, &len, (p), (n))) goto nomem; } while (0)
 #define XLPY_PUT_D(x) do { if (xlpy_put_double(&out, &cap, &len, (x))) goto nomem; } while (0)
 
-/* Returns the count of records (*out malloc'd, *outlen bytes; free()), or ERROR_NOMEM.
+/* Whether buf holds whole sample records, each of the size its counts make (what
+ * xlpy_sample_domains writes). */
+static int xlpy_sample_valid(const char *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        const xlpy_sample_head *h = (const xlpy_sample_head *)(buf + off);
+        size_t want;
+
+        if (len - off < sizeof(*h) || h->nvcpus < -1 ||
+            (h->nvcpus < 0 && (h->ndisks || h->nnics || h->guest)) || h->guest > 1)
+            return 0;
+        want = sizeof(*h) + (size_t)(h->nvcpus > 0 ? h->nvcpus : 0) * sizeof(xlpy_sample_vcpu)
+               + ((size_t)h->ndisks + h->nnics) * sizeof(xlpy_sample_io)
+               + (h->guest ? sizeof(xlpy_sample_guest) : 0);
+        if (h->size != want || want > len - off)
+            return 0;
+        off += want;
+    }
+    return 1;
+}
+
+static int xlpy_derived_valid(const char *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        const xlpy_derived_head *h = (const xlpy_derived_head *)(buf + off);
+        size_t want;
+
+        if (len - off < sizeof(*h))
+            return 0;
+        want = sizeof(*h) + (size_t)h->store_size + 8 * ((size_t)h->nseries + h->nraw);
+        if (h->size != want || want > len - off)
+            return 0;
+        off += want;
+    }
+    return 1;
+}
+
+/* Returns the count of records (*out malloc'd, *outlen bytes; free()), ERROR_INVAL when a
+ * buffer is not what xlpy_sample_domains / this function wrote, or ERROR_NOMEM.
  * pcpu[nr_cpus]: each pCPU's summed utilisation of the vCPUs on it (not capped); load[0]:
  * the sum of every utilisation, both summed in the monitor's order; load[1]: how many. */
 static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur, size_t curlen,
@@ -630,8 +672,8 @@ static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur,
                               double *load, void **outp, size_t *outlen)
 {
     const char *pb = prev, *cb = cur, *db = prevd;
-    char *out = NULL;
-    size_t cap = 0, len = 0, coff = 0, phint = 0, dhint = 0;
+    char *out = NULL, *scratch = NULL;
+    size_t cap = 0, len = 0, coff = 0, phint = 0, dhint = 0, scap = 0;
     double total = 0.0;
     int n = 0, i, j;
 
@@ -640,6 +682,9 @@ static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur,
     load[0] = load[1] = 0.0;
     for (i = 0; i < nr_cpus; i++)
         pcpu[i] = 0.0;
+    if (!xlpy_sample_valid(cb, curlen) || (pb && !xlpy_sample_valid(pb, prevlen)) ||
+        (db && !xlpy_derived_valid(db, prevdlen)))
+        return ERROR_INVAL;
     while (coff + sizeof(xlpy_sample_head) <= curlen) {
         const xlpy_sample_head *h = (const xlpy_sample_head *)(cb + coff);
         const xlpy_sample_head *p = prev ? xlpy_sample_find(pb, prevlen, h->domid, &phint)
@@ -651,14 +696,26 @@ static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur,
         const xlpy_sample_vcpu *pvc = NULL;
         const xlpy_sample_io *pio = NULL;
         int pnv = 0, pndev = 0, pndisks = 0;
-        double util[nv ? nv : 1], rates[ndev ? 2 * ndev : 1], dsum = 0.0;
-        int has[nv ? nv : 1];
+        double *util, *rates, dsum = 0.0;
+        int *has;
         xlpy_derived_head dh;
         size_t start = len, sstart;
         uint64_t memory = h->info.current_memkb * 1024;
         uint32_t online = h->info.vcpu_online;
         int regular = h->nvcpus >= 0;
+        size_t need = (size_t)(nv + 2 * ndev) * sizeof(double) + (size_t)nv * sizeof(int);
 
+        if (need > scap) {      /* per-record working arrays, kept for the next records */
+            char *grown = realloc(scratch, need);
+
+            if (!grown)
+                goto nomem;
+            scratch = grown;
+            scap = need;
+        }
+        util = (double *)scratch;
+        rates = util + nv;
+        has = (int *)(rates + 2 * ndev);
         if (p && memcmp(p->info.uuid, h->info.uuid, sizeof(h->info.uuid)))
             p = NULL;               /* a new domain reusing the domid */
         if (p && p->nvcpus >= 0) {
@@ -793,11 +850,13 @@ static int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur,
         coff += h->size;
         n++;
     }
+    free(scratch);
     load[0] = total;
     *outp = out;
     *outlen = len;
     return n;
 nomem:
+    free(scratch);
     free(out);
     return ERROR_NOMEM;
 }
