@@ -21,8 +21,8 @@ from . import _log
 from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
-from .sample import DOMINFO_FORMAT, DomainSample
 from .events import AsyncEventStream, EventStream, OsEvents
+from .sample import DOMINFO_FORMAT, DomainSample
 from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
                     SchedCreditParams,
                     DiskBackend, DiskConfig, DiskFormat, DiskInfo, DomainConfig, DomainInfo,

@@ -20,9 +20,9 @@ import contextlib
 import datetime as _dt
 import logging
 import os
+import struct
 import time
 from collections.abc import Callable, Collection
-import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
