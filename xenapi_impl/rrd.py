@@ -142,16 +142,30 @@ class Rrd:
         #: non-standard sources that record_data_source enabled
         self.enabled: set[Key] = set()
         self.last_update = 0.0
+        # sources known to be recorded (a source never stops being): a round's thousands
+        # of keys skip the catalogue's patterns; emptied when departed owners fill it
+        self._recorded: set[Key] = set()
 
     def recorded(self, k: Key) -> bool:
         """Whether source `k` goes into the archives (standard, or enabled)."""
-        return k in self.enabled or standard(k[0], k[2])
+        if k in self._recorded:
+            return True
+        if k in self.enabled or standard(k[0], k[2]):
+            self._recorded.add(k)
+            return True
+        return False
 
     def update(self, t: float, values: Mapping[Key, float]) -> None:
         """Samples of the data sources at wall-clock time `t` (seconds since the epoch)."""
         self.latest.update(values)
         self.last_update = t
-        values = {k: v for k, v in values.items() if self.recorded(k)}
+        extra = values.keys() - self._recorded    # usually the few non-standard sources
+        if extra:
+            skip = [k for k in extra if not self.recorded(k)]
+            if skip:
+                values = dict(values)
+                for k in skip:
+                    del values[k]
         finest, *coarser = self.archives
         for end, point in finest.add(t, values):
             # a finished fine point stands for its whole interval, which ends at `end`
@@ -187,6 +201,8 @@ class Rrd:
     def forget(self, kind: str, uuid: str) -> None:
         """Drop every source of one owner (a VM no longer running here: like xapi's
         rrd_updates, only resident VMs are reported, and a departed VM must not keep memory)."""
+        if len(self._recorded) > 2 * len(self.latest) + 4096:
+            self._recorded.clear()  # departed owners' keys: rebuilt by the next round
         for table in (self.latest, *(t for a in self.archives
                                      for t in (a.cols, a.last_seen, a.acc))):
             for k in [k for k in table if k[0] == kind and k[1] == uuid]:

@@ -80,7 +80,7 @@ def make_xen() -> FFI:
     ffi.cdef(cdef_text(sim=False))
     ffi.set_source(
         "xenlight_py._xen",
-        INCLUDES + _read("shim.h"),
+        INCLUDES + _read("shim.h") + _read("xen_shim.h"),
         define_macros=[("_GNU_SOURCE", None)],
         extra_compile_args=CFLAGS + ["-std=gnu11"],
         libraries=["xenlight", "xenctrl", "xentoollog"],

@@ -70,3 +70,12 @@ def emit(level: int, errnoval: int, context: str | None, msg: str) -> None:
 def since(seq: int) -> list[str]:
     """This thread's warning/error lines emitted after ``tls.seq`` was ``seq``."""
     return [line for n, line in _tls.recent if n > seq]
+
+
+def last(n: int) -> list[str]:
+    """This thread's last `n` warning/error lines (what a call that counted them in C logged;
+    at most the ring's length)."""
+    if n <= 0:
+        return []
+    recent = _tls.recent
+    return [line for _, line in list(recent)[-n:]]

@@ -22,6 +22,7 @@ from ._ffi import Backend, backend_name, load
 from .errors import (BackendUnavailable, DomainNotFound, XenlightError, ERROR_DOMAIN_NOTFOUND,
                      ERROR_FAIL, ERROR_INVAL, ERROR_NOTFOUND, invalid, make_error)
 from .events import AsyncEventStream, EventStream, OsEvents
+from .sample import DOMINFO_FORMAT, DomainSample
 from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
                     SchedCreditParams,
                     DiskBackend, DiskConfig, DiskFormat, DiskInfo, DomainConfig, DomainInfo,
@@ -31,8 +32,9 @@ from .types import (_SCHED_NAMES, _VDEV_RE, CpupoolInfo, CpuTopology, NumaNode,
 if TYPE_CHECKING:
     from .sim import SimControl
 
-_DOMINFO = struct.Struct("<I36sI6?i6Q3IBi")
+_DOMINFO = struct.Struct("<" + DOMINFO_FORMAT)
 _unpack_dominfo = _DOMINFO.unpack_from
+_LINES = struct.Struct("<I")    # a failed flat dominfo: the count of lines it logged
 _TIME_MASK = (1 << 63) - 1      # XEN_RUNSTATE_UPDATE lives in bit 63 of vCPU times
 _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
 _DOMID_MAX = 0x7FEF
@@ -399,10 +401,10 @@ class Context:
             buf, ptr = self._scratch.v
         except AttributeError:
             buf, ptr = self._new_scratch()
-        seq = _log_tls.seq
         rc = self._info_flat(ctx, domid, ptr)
         if rc:
-            raise self._error(rc, "libxl_domain_info", _log.since(seq),
+            # the shim counted the lines the failure logged (no log sequence read per call)
+            raise self._error(rc, "libxl_domain_info", _log.last(_LINES.unpack_from(buf)[0]),
                               f"domain {domid} does not exist"
                               if rc == ERROR_DOMAIN_NOTFOUND else None)
         info = _new_object(DomainInfo)
@@ -438,6 +440,23 @@ class Context:
             infos = list(map(_new_object, repeat(DomainInfo, n)))
             deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
             return infos
+        finally:
+            lib.free(out[0])
+
+    def sample_domains(self, request: bytes = b"") -> DomainSample:
+        """Every domain's dominfo and vCPUs, and the device and guest counters `request`
+        asks for (:func:`xenlight_py.sample.request`), read in one C call (sample.py)."""
+        ffi, lib = self._ffi, self._lib
+        out = ffi.new("void **")
+        outlen = ffi.new("size_t *")
+        seq = _log_tls.seq
+        n = lib.xlpy_sample_domains(self._c(), request, len(request), out, outlen)
+        if n < 0:
+            raise self._error(n, "libxl_list_domain", _log.since(seq),
+                              "malformed sample request" if n == ERROR_INVAL else None)
+        try:
+            return DomainSample(ffi.buffer(out[0], outlen[0])[:] if outlen[0] else b"", n,
+                                ffi, lib)
         finally:
             lib.free(out[0])
 

@@ -83,6 +83,64 @@ int main(void)
     CHECK(xlpy_bench_domain_info(ctx, domid, 100) > 0);
     CHECK(xlpy_bench_list_domain(ctx, 10) > 0);
 
+    /* a sample: dom0 plain, the guest with its disk, a missing disk, a missing nic and its
+     * guest agent; then a malformed request (a count past its end) */
+    {
+        struct __attribute__((packed)) {
+            xlpy_sample_req r;
+            char vdev[2][XLPY_VDEV_LEN];
+            int32_t devid;
+        } req;
+        const xlpy_sample_head *h;
+        const xlpy_sample_io *io;
+        void *buf = NULL;
+        size_t len = 0;
+
+        memset(&req, 0, sizeof(req));
+        req.r.domid = domid;
+        req.r.ndisks = 2;
+        req.r.nnics = 1;
+        req.r.guest = 1;
+        strcpy(req.vdev[0], "xvda");
+        strcpy(req.vdev[1], "xvdq");
+        req.devid = 3;
+        CHECK(xlpy_sample_domains(ctx, &req, sizeof(req), &buf, &len) == 2 && buf);
+        h = buf;
+        CHECK(h->domid == 0 && h->nvcpus > 0 && h->ndisks == 0 && !h->guest);
+        h = (const xlpy_sample_head *)((const char *)buf + h->size);
+        CHECK(h->domid == domid && h->nvcpus == 1 && h->ndisks == 2 && h->nnics == 1);
+        CHECK(h->guest == 1 && (const char *)h + h->size == (const char *)buf + len);
+        io = (const xlpy_sample_io *)((const char *)(h + 1) + sizeof(xlpy_sample_vcpu));
+        CHECK(io[0].ok && !io[1].ok && !io[2].ok);
+        {   /* derived alone (no rates), against itself (rates of 0: values change), then
+             * again (the same values) */
+            double pcpu[4], load[2];
+            void *d1 = NULL, *d2 = NULL, *d3 = NULL;
+            size_t l1 = 0, l2 = 0, l3 = 0;
+            const xlpy_derived_head *dh;
+
+            CHECK(xlpy_sample_derive(NULL, 0, buf, len, NULL, 0, 4, pcpu, load, &d1, &l1) == 2);
+            CHECK(load[1] == 0);
+            CHECK(xlpy_sample_derive(buf, len, buf, len, d1, l1, 4, pcpu, load, &d2, &l2) == 2);
+            dh = (const xlpy_derived_head *)((const char *)d2 +
+                                             ((const xlpy_derived_head *)d2)->size);
+            CHECK(dh->domid == domid && !dh->same && dh->nraw == 1 + 2 * 3 && load[1] > 0);
+            CHECK(xlpy_sample_derive(buf, len, buf, len, d2, l2, 4, pcpu, load, &d3, &l3) == 2);
+            dh = (const xlpy_derived_head *)((const char *)d3 +
+                                             ((const xlpy_derived_head *)d3)->size);
+            CHECK(dh->domid == domid && dh->same && dh->regular);
+            CHECK((const char *)dh + dh->size == (const char *)d3 + l3);
+            free(d1);
+            free(d2);
+            free(d3);
+        }
+        free(buf);
+        buf = NULL;
+        CHECK(xlpy_sample_domains(ctx, &req, sizeof(req) - 1, &buf, &len) == ERROR_INVAL);
+        CHECK(!buf && !len);
+        CHECK(xlpy_xvd_devnum("xvdb") == (202 << 8 | 16) && xlpy_xvd_devnum("sda") == -1);
+    }
+
     CHECK(libxl_evenable_domain_death(ctx, domid, user, &evg) == 0);
     CHECK(libxl_domain_destroy(ctx, domid, NULL) == 0);
     /* the death is queued for user 7; a predicate for another user must not take it */

@@ -48,8 +48,7 @@ def test_shim_is_warning_free(tmp_path: Path, headers: str) -> None:
         flags = ["-I", str(ROOT / "stubs/libxl_sim/include")]
         text += "#include <xlsim.h>\n"
     text += (DECL / "shim.h").read_text() + CALLBACKS
-    if headers == "sim":
-        text += (DECL / "sim_shim.h").read_text()
+    text += (DECL / ("sim_shim.h" if headers == "sim" else "xen_shim.h")).read_text()
     src = tmp_path / "shim.c"
     src.write_text(text)
     r = subprocess.run([gcc, "-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",

@@ -228,3 +228,21 @@ def test_libxl_messages_follow_the_xenlight_level(ctx: Context, pv: DomainConfig
     finally:
         lg.setLevel(before)
         ctx.refresh_log_level()
+
+
+def test_domain_info_failure_carries_its_own_lines_only(ctx: Context, pv: DomainConfig) -> None:
+    """domain_info counts its failure's log lines in C (no log sequence read per call): an
+    earlier failure's lines in the same thread are not attached, and two lines are two."""
+    domid = ctx.create_domain(pv)
+    ctx.sim.fail_next("libxl_domain_pause", -3)
+    with pytest.raises(XenlightError):
+        ctx.pause(domid)                        # a line in this thread's ring
+    ctx.sim.fail_next("libxl_domain_info", -3)
+    with pytest.raises(XenlightError) as ei:
+        ctx.domain_info(domid)
+    assert len(ei.value.log) == 1 and "injected" in ei.value.log[0]
+    assert "libxl_domain_pause" not in ei.value.log[0]
+    with pytest.raises(errors.DomainNotFound) as ei:
+        ctx.domain_info(domid + 100)
+    assert not ei.value.log                     # it logged nothing: nothing stale attached
+    assert ctx.domain_info(domid).domid == domid

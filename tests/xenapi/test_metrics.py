@@ -3,6 +3,7 @@ one loop through the store, only when they change, and the time series it feeds.
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
 import pytest
@@ -234,13 +235,14 @@ def test_stop_waits_for_a_read_in_progress(tmp_path):
 
 
 def test_xen_disk_device_numbers():
-    """blkback's sysfs names (vbd-DOMID-DEVNUM) on the xen backend: xvd major 202, 16
-    minors per disk, the extended scheme from the 17th disk on."""
-    from xenapi_impl.xen.monitor import _xvd_devnum
-    assert [_xvd_devnum(d) for d in ("xvda", "xvdb", "xvdp")] == [51712, 51728, 51952]
-    assert _xvd_devnum("xvdq") == (1 << 28) | (16 << 8)
-    assert _xvd_devnum("xvdaa") == (1 << 28) | (26 << 8)
-    assert [_xvd_devnum(d) for d in ("hda", "xvd", "xvd1", "sda")] == [None] * 4
+    """blkback's sysfs names (vbd-DOMID-DEVNUM), which the xen target's sample reads: xvd
+    major 202, 16 minors per disk, the extended scheme from the 17th disk on."""
+    from xenlight_py._ffi import load
+    devnum = load("sim").lib.xlpy_xvd_devnum
+    assert [devnum(d) for d in (b"xvda", b"xvdb", b"xvdp")] == [51712, 51728, 51952]
+    assert devnum(b"xvdq") == (1 << 28) | (16 << 8)
+    assert devnum(b"xvdaa") == (1 << 28) | (26 << 8)
+    assert [devnum(d) for d in (b"hda", b"xvd", b"xvd1", b"sda", b"xvdA")] == [-1] * 5
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "soon"])
@@ -253,19 +255,150 @@ def test_cli_monitor_interval_refused(bad, capsys):
     assert f"expected a positive number of seconds, got {bad!r}" in capsys.readouterr().err
 
 
-def test_xen_backend_read_path_leaves_unknowns_unset(tmp_path):
-    """The xen backend's read (sysfs counters, no simulator guest agent) on this host, which
-    has no blkback/netback devices: VM figures still come from libxl, device rates and guest
-    data stay unknown instead of being made up."""
+def test_read_path_asks_the_guest_agent_only_on_the_simulator(tmp_path):
+    """The round's read: one sample of every domain with the counters of the VMs' devices
+    (the target's own source: the simulator here, blkback/netback sysfs on a real host); the
+    guest agent is the simulator's, and the load average is the real host's."""
     async def body(h: VmHarness, s: str) -> None:
         _vm, _vbd, _vif, domid = await running_vm(h, s)
         m = Monitor(h.services, 0.1)
         vms = m._running_vms()
-        read = Monitor._read(h.xl, "xen", vms)
-        assert domid in read.domains and len(read.vcpus[domid]) == 2
-        assert read.disks == {} and read.nics == {} and read.guests == {}
+        read = Monitor._read(h.xl, "xen", Monitor._request(vms, "xen"))
+        r = read.domains[domid]
+        assert len(r.vcpus) == 2 and r.guest is None
+        assert [d[:1] + d[3:] for d in r.disks] == [(True, b"xvda".ljust(32, b"\0"))]
+        assert [n[:1] + n[3:] for n in r.nics] == [(True, b"0".ljust(32, b"\0"))]
         assert read.loadavg is not None and read.loadavg >= 0.0
-        sim_read = Monitor._read(h.xl, "sim", vms)
-        assert (domid, "xvda") in sim_read.disks and (domid, 0) in sim_read.nics
-        assert domid in sim_read.guests
+        sim_read = Monitor._read(h.xl, "sim", Monitor._request(vms, "sim"))
+        assert sim_read.domains[domid].guest[0] and sim_read.loadavg is None
+        assert sim_read.domains[0].guest is None        # dom0 has no guest agent
     run(tmp_path, body)
+
+
+def test_settled_vms_feed_the_same_series_without_the_store(tmp_path):
+    """A VM whose records already show its derived values (the same rounded figures as the
+    round before, nobody else wrote them) skips the store: its series come straight from
+    the derivation, and they are the series the full comparison makes, key for key and in
+    the same order; a record written by someone else unsettles its VM."""
+    def same(a: dict, b: dict) -> bool:
+        return list(a) == list(b) and all(
+            x == y or (x != x and y != y) for x, y in zip(a.values(), b.values()))
+
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        h.sim.set_load(domid, 0.0)        # still figures: the rounded values stay put
+        m = Monitor(h.services, 0.1)
+        await ticks(m, 4)
+        vms = m._running_vms()
+        assert vms[domid].settled and vms[0].settled
+        hv = h.services.backend.hypervisor
+        read = Monitor._read(hv.context, hv.kind, m._vms[2], m._prev)
+        fast: dict = {}
+        await m._write(read, vms, fast)
+        assert vms[domid].settled
+        for v in vms.values():
+            v.settled = False
+        slow: dict = {}
+        await m._write(read, vms, slow)
+        assert same(fast, slow) and ("vm", vms[domid].uuid, "vif_0_rx") in fast
+        assert fast[("vm", vms[domid].uuid, "vif_0_rx")] == 0.0
+        assert ("vm", vms[domid].uuid, "memory_internal_free") in fast
+        # someone else writes its VM_metrics: compared with the store again, and fixed
+        metrics = await h.call("VM.get_metrics", s, vm)
+        async with h.services.transaction() as t:
+            t.inner.update("VM_metrics", metrics, {"VCPUs_number": 7})
+        await ticks(m, 1)
+        assert await h.call("VM_metrics.get_VCPUs_number", s, metrics) == 2
+    run(tmp_path, body)
+
+
+def test_derived_rates_are_pythons_arithmetic(tmp_path):
+    """The C derivation's utilisations, device rates and pCPU sums are, bit for bit, what
+    the monitor's Python formulas give from the same two samples (stats.utilisation capped
+    at 1, int deltas over the stamps' seconds, sums in domain then vCPU order)."""
+    from xenlight_py.sample import DERIVED_HEAD
+    from xenlight_py.stats import utilisation
+
+    async def body(h: VmHarness, s: str) -> None:
+        _vm, _vbd, _vif, domid = await running_vm(h, s)
+        h.sim.set_load(domid, 0.37)
+        m = Monitor(h.services, 0.1)
+        vms = m._running_vms()
+        hv = h.services.backend.hypervisor
+        first = Monitor._read(hv.context, hv.kind, m._vms[2])
+        await asyncio.sleep(0.05)
+        second = Monitor._read(hv.context, hv.kind, m._vms[2],
+                               (first.sample, first.derived))
+        prev, cur = first.domains, second.domains
+        pcpu = [0.0] * second.phys.nr_cpus
+        load, nload = 0, 0
+        for d, r in cur.items():
+            p = prev[d]
+            off = second.index[d]
+            head = DERIVED_HEAD.unpack_from(second.derived.data, off)
+            nraw = head[5]
+            raw = struct.unpack_from(f"<{nraw}d", second.derived.data,
+                                     off + DERIVED_HEAD.size + head[3] + 8 * head[4])
+            ptimes = {v[0]: v[5] for v in p.vcpus if v[2]}
+            per = []
+            for v, x in zip(r.vcpus, raw):
+                want = min(1.0, utilisation(ptimes[v[0]], v[5], r.cpu_stamp - p.cpu_stamp))
+                assert x == want            # exactly
+                pcpu[v[1]] += want
+                per.append(want)
+            load, nload = load + sum(per), nload + len(per)     # the monitor's sum
+            devices = r.disks + r.nics
+            for j, (ok, a, b, _name) in enumerate(devices):
+                pa, pb = (p.disks + p.nics)[j][1:3]
+                dt = (r.stamp - p.stamp) / 1e9
+                assert raw[len(r.vcpus) + 2 * j:len(r.vcpus) + 2 * j + 2] == \
+                    ((a - pa) / dt, (b - pb) / dt)
+        assert second.derived.pcpu == pcpu and second.derived.load == load
+        assert second.derived.nload == nload and domid in vms and nload >= 3
+    run(tmp_path, body)
+
+
+def test_a_domain_whose_vcpus_cannot_be_read_is_written_without_rates(tmp_path):
+    """libxl_list_vcpu failing for a domain (it was dying) leaves it out of the rates and
+    its devices unread: the round still writes what it knows (memory) and fails nothing."""
+    async def body(h: VmHarness, s: str) -> None:
+        vm, _vbd, _vif, domid = await running_vm(h, s)
+        m = Monitor(h.services, 0.1)
+        await ticks(m, 2)
+        h.sim.fail_next("libxl_list_vcpu", -3, count=2)     # dom0's and the VM's
+        before = m.ticks
+        await ticks(m, 1)
+        assert m.ticks == before + 1
+        uuid = await h.call("VM.get_uuid", s, vm)
+        assert m.rrd.latest[("vm", uuid, "memory")] > 0
+        metrics = await h.call("VM.get_metrics", s, vm)
+        assert await h.call("VM_metrics.get_VCPUs_utilisation", s, metrics) == {}
+        await ticks(m, 2)       # back: two readings, rates again
+        assert set(await h.call("VM_metrics.get_VCPUs_utilisation", s, metrics)) == {0, 1}
+    run(tmp_path, body)
+
+
+def test_c_rounding_matches_pythons():
+    """The derivation tells a VM's records unchanged by comparing values rounded in C
+    (snprintf "%.3f" / "%.3g", then strtod); the monitor writes Python's round(x, 3) and
+    float(f"{x:.3g}"). Both round correctly, so they agree: checked on this libc, on random
+    utilisations and rates and on exact binary ties."""
+    import ctypes
+    import random
+    libc = ctypes.CDLL(None)
+    libc.strtod.restype = ctypes.c_double
+    libc.strtod.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    buf = ctypes.create_string_buffer(64)
+
+    def c_round(x: float, fmt: bytes) -> float:
+        libc.snprintf(buf, 64, fmt, ctypes.c_double(x))
+        return libc.strtod(buf.value, None)
+
+    rng = random.Random(13)
+    utils = [rng.random() for _ in range(20000)] + [i / 2048 for i in range(2049)]
+    rates = [rng.uniform(0, 1e7) for _ in range(20000)] + \
+        [i / 1024 for i in range(0, 1 << 16, 7)] + [1.125, 2.5e3 + 0.5, 99.95, 0.0625]
+    for x in utils:
+        assert c_round(x, b"%.3f") == round(x, 3), x
+    for x in rates:
+        assert c_round(x, b"%.3g") == float(f"{x:.3g}"), x

@@ -6,9 +6,12 @@
 - feeds the time series behind /rrd_updates (xen/rrd.py) with xapi's data source names.
 
 The hypervisor is read in a worker thread (the binding releases the GIL) through
-`xenlight_py`'s public API only; the records are written on the event loop, after checking
-that each VM still runs the sampled domain and that no VM operation owns it right now, so a
-VM being shut down never gets the numbers of its dead domain written back.
+`xenlight_py`'s public API only: one C call samples every domain (`Context.sample_domains`),
+one more derives rates, record values and series from it and the previous sample
+(`DomainSample.derive`), so a VM whose records already show its values costs one series
+update. The records are written on the event loop, after checking that each VM still runs
+the sampled domain and that no VM operation owns it right now, so a VM being shut down never
+gets the numbers of its dead domain written back.
 """
 from __future__ import annotations
 
@@ -17,9 +20,11 @@ import contextlib
 import datetime as _dt
 import logging
 import os
+import struct
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..ratelimit import FailureLog
@@ -34,11 +39,27 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
 UTIL_DIGITS = 3         # vCPU / pCPU utilisation: 0.1 % steps
 KBS_DIGITS = 3          # device rates in KiB/s: 3 significant digits
-SECTOR = 512            # Linux block statistics count 512-byte sectors
 MiB = 1 << 20
-XVD_MAJOR = 202         # blkfront's xvd major: devnum = 202 << 8 | index << 4
 # the classes _vm_of reads: while none changed, the previous round's VMs are still right
 _TOPOLOGY = frozenset({"VM", "VBD", "VIF", "VDI", "SR"})
+# the records a round writes: a VM whose records changed is compared with the store again
+_METRICS = frozenset({"VM_metrics", "VBD_metrics", "VIF_metrics", "VM_guest_metrics"})
+# (series kind, which of the VM's device maps (0: vbds, 1: vifs), record class)
+_DEVICE_KINDS = (("vbd", 0, "VBD"), ("vif", 1, "VIF"))
+# DomainInfo fields in a sample record's info tuple (xenlight_py.sample.DOMINFO_FORMAT)
+_CURRENT_MEMKB = 11
+_VCPU_ONLINE = 17
+# a sample record's domain uuid (ASCII): after its head (domid, size, two stamps) and domid
+_UUID_AT = 28
+_UUID_END = _UUID_AT + 36
+# fields of a derived record's head (xenlight_py.sample.DERIVED_HEAD)
+_D_SAMPLE_OFF, _D_STORE_SIZE, _D_NSERIES, _D_NRAW, _D_REGULAR, _D_SAME, _D_GUEST_OK = \
+    2, 3, 4, 5, 6, 7, 8
+
+
+@lru_cache(maxsize=1024)
+def _doubles(n: int) -> struct.Struct:
+    return struct.Struct(f"<{n}d")
 
 
 @dataclass
@@ -52,23 +73,43 @@ class _Vm:
     vifs: dict[int, str] = field(default_factory=dict)      # devid -> VIF ref
     srs: dict[str, str] = field(default_factory=dict)       # vdev -> its VDI's SR uuid
     vcpus: int = 0                                          # vCPUs it started with
+    uuid_bytes: bytes = b""                                 # its uuid as a sample holds it
     # its data sources for a vCPU count, all NaN (kept while the VM is unchanged)
     sources: tuple[int, dict[Key, float]] | None = None
+    # series keys of its vCPUs (by vCPU id) and devices (kind, dev) -> rate keys
+    cpu_keys: dict[int, Key] = field(default_factory=dict)
+    dev_keys: dict[tuple[str, Any], tuple[Key, ...]] = field(default_factory=dict)
+    # its series keys in the derived sample's order (a regular layout): vCPU count, keys
+    # without the guest's free memory, keys with it
+    series_keys: tuple[int, list[Key], list[Key]] | None = None
+    # its records hold what its last derived values show (set once that round committed,
+    # cleared when one of them changes): the same values again need no store access
+    settled: bool = False
+
+    def cpu_key(self, i: int) -> Key:
+        k = self.cpu_keys.get(i)
+        if k is None:
+            k = self.cpu_keys[i] = ("vm", self.uuid, f"cpu{i}")
+        return k
 
 
 @dataclass
 class _Read:
-    """One reading of the hypervisor (taken in a worker thread)."""
+    """One reading of the hypervisor (taken in a worker thread): one
+    `Context.sample_domains` call (every domain's vCPUs, and the counters of the devices and
+    guest agent of the VMs running here) and its derivation against the previous reading
+    (rates, the values the records show, series: xenlight_py/sample.py, decl/shim.h)."""
     wall: float
     phys: Any
-    domains: dict[int, Any]
-    vcpus: dict[int, list[Any]]
-    stamps: dict[int, int]                              # domid -> monotonic ns of its read
-    cpu_stamps: dict[int, int]                          # domid -> monotonic ns of its vCPUs
-    disks: dict[tuple[int, str], tuple[int, int]]       # (domid, vdev) -> (read, written) B
-    nics: dict[tuple[int, int], tuple[int, int]]        # (domid, devid) -> (rx, tx) bytes
-    guests: dict[int, Any]
+    sample: Any                                         # xenlight_py.sample.DomainSample
+    derived: Any                                        # xenlight_py.sample.Derived
+    index: dict[int, int]                               # domid -> its derived record
     loadavg: float | None
+
+    @property
+    def domains(self) -> dict[int, Any]:
+        """domid -> DomainRecord (parsed on demand: the round reads the packed records)."""
+        return {r.domid: r for r in self.sample.records()}
 
 
 class Monitor:
@@ -86,11 +127,17 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
-        self._vms: tuple[int, dict[int, _Vm]] | None = None  # store generation, its VMs
+        self._running_of: dict[int, _Vm] | None = None     # the VMs _vm_uuids was made of
+        # store generation, its VMs, their sample request
+        self._vms: tuple[int, dict[int, _Vm], bytes] | None = None
+        # metrics record ref -> the VM whose round wrote it (a change by anyone unsettles
+        # it), valid for records unchanged since _settled_since
+        self._owner: dict[str, _Vm] = {}
+        self._settled_since = 0
+        self._plugged: set[str] = set()     # SRs plugged here at this round
         self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
-        # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
-        self._prev_cpu: dict[tuple[int, int], tuple[str, int, int]] = {}
-        self._prev_io: dict[tuple[str, int, Any], tuple[str, int, int, int]] = {}
+        # the previous reading (its cumulative counters) and its derivation
+        self._prev: tuple[Any, Any] | None = None
         #: ticks done and commits made (tests count them; nothing changed -> no commit)
         self.ticks = 0
         self.commits = 0
@@ -142,23 +189,28 @@ class Monitor:
         if hv is None:
             return
         vms = self._running_vms()
+        request = self._vms[2] if self._vms is not None else b""
         loop = asyncio.get_running_loop()
         # shielded: a stop() mid-read waits for the thread, so the context is never closed
         # under a read still running
-        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, vms)
+        self._reading = loop.run_in_executor(None, self._read, hv.context, hv.kind, request,
+                                             self._prev)
         try:
             read = await asyncio.shield(self._reading)
         finally:
             if self._reading is not None and self._reading.done():
                 self._reading = None
+        self._prev = (read.sample, read.derived)
         series: dict[Key, float] = {}
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
-        running = {vm.uuid for vm in vms.values()}
-        for uuid in self._vm_uuids - running:
-            self.rrd.forget("vm", uuid)
-        self._vm_uuids = running
-        plugged = {k[1] for k in series if k[0] == "sr"}
+        if vms is not self._running_of:
+            self._running_of = vms
+            running = {vm.uuid for vm in vms.values()}
+            for uuid in self._vm_uuids - running:
+                self.rrd.forget("vm", uuid)
+            self._vm_uuids = running
+        plugged = self._plugged
         for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
             self.rrd.forget("sr", uuid)
         self._sr_uuids = plugged
@@ -171,21 +223,35 @@ class Monitor:
         store = self.services.store
         generation = store.generation
         if self._vms is not None and not store.changes_since(self._vms[0], _TOPOLOGY):
-            return self._vms[1]     # a round writes metrics only: usually nothing to redo
+            # a round writes metrics only: usually nothing to redo; the next check starts
+            # from here (not from the VMs' making: every metrics write since then would be
+            # walked through again each round)
+            self._vms = (generation, *self._vms[1:])
+            return self._vms[1]
         host = self.services.host_ref
+        self._owner = {}            # every VM is new, unsettled: its round fills it again
         out: dict[int, _Vm] = {}
         for ref, rec in store.records("VM").items():
             if rec["power_state"] not in ("Running", "Paused") or rec["resident_on"] != host:
                 continue
             vm = self._vm_of(ref, rec)
             out[vm.domid] = vm
-        self._vms = (generation, out)
+        hv = getattr(self.services.backend, "hypervisor", None)
+        self._vms = (generation, out, self._request(out, hv.kind if hv is not None else ""))
         return out
+
+    @staticmethod
+    def _request(vms: dict[int, _Vm], kind: str) -> bytes:
+        """What the round reads of each VM's domain: its disks', NICs' and guest's counters."""
+        from xenlight_py.sample import request
+        return request((domid, list(vm.vbds), list(vm.vifs), kind == "sim" and domid != 0)
+                       for domid, vm in vms.items())
 
     def _vm_of(self, ref: str, rec: Any) -> _Vm:
         store = self.services.store
         vm = _Vm(ref, rec["uuid"], rec["domid"], rec["is_control_domain"],
-                 vcpus=rec["VCPUs_at_startup"])
+                 vcpus=rec["VCPUs_at_startup"],
+                 uuid_bytes=rec["uuid"].encode("ascii", "replace"))
         for vbd in rec["VBDs"]:
             r = store.get("VBD", vbd)
             if r is not None and r["currently_attached"] and not r["empty"]:
@@ -227,181 +293,205 @@ class Monitor:
         vm = self._vm_of(ref, rec)
         self.rrd.declare(self._sources(vm, vm.vcpus))
         self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
+        self._running_of = None             # checked again at the next round
 
     @staticmethod
-    def _read(ctx: Any, kind: str, vms: dict[int, _Vm]) -> _Read:
-        """Everything the round needs from the hypervisor, read in one go (worker thread)."""
-        from xenlight_py import XenlightError
+    def _read(ctx: Any, kind: str, request: bytes, prev: tuple[Any, Any] | None = None
+              ) -> _Read:
+        """Everything the round needs from the hypervisor, read in one go (worker thread):
+        one C call samples every domain (stamped as each is read: rates over 5 s must not
+        take in the time spent reading the others, tens of ms for 1,000 domains), one more
+        derives it against the previous reading `prev` (sample, derivation)."""
         phys = ctx.physinfo()
         wall = time.time()
-        domains = {d.domid: d for d in ctx.list_domains()}
-        vcpus: dict[int, list[Any]] = {}
-        stamps: dict[int, int] = {}
-        cpu_stamps: dict[int, int] = {}
-        disks: dict[tuple[int, str], tuple[int, int]] = {}
-        nics: dict[tuple[int, int], tuple[int, int]] = {}
-        guests: dict[int, Any] = {}
-        sim = ctx.sim if kind == "sim" else None
-        for domid in domains:
-            try:
-                vcpus[domid] = ctx.list_vcpus(domid)
-            except XenlightError:
-                continue            # died since list_domains
-            # right after the read: the device and guest reads below take time, more so on a
-            # loaded host, and a late stamp skews a steady 0.100 into 0.101 (a write a round)
-            cpu_stamps[domid] = time.monotonic_ns()
-            vm = vms.get(domid)
-            if vm is not None:
-                for dev in vm.vbds:
-                    got = _disk_counters(sim, domid, dev)
-                    if got is not None:
-                        disks[(domid, dev)] = got
-                for devid in vm.vifs:
-                    got = _nic_counters(sim, domid, devid)
-                    if got is not None:
-                        nics[(domid, devid)] = got
-                if sim is not None and domid != 0:
-                    try:
-                        guests[domid] = sim.guest_info(domid)
-                    except XenlightError:
-                        pass        # no guest agent answer this round
-            # when this domain's counters were read: rates over 5 s must not take in the
-            # time spent reading the other domains (1,000 of them take tens of ms)
-            stamps[domid] = time.monotonic_ns()
+        sample = ctx.sample_domains(request)
+        derived = sample.derive(*(prev or (None, None)), phys.nr_cpus)
         loadavg = None
         if kind != "sim":
             with contextlib.suppress(OSError):
                 loadavg = os.getloadavg()[0]
-        return _Read(wall, phys, domains, vcpus, stamps, cpu_stamps, disks, nics, guests, loadavg)
-
-    # --- rates -----------------------------------------------------------------------------
-    def _cpu_util(self, read: _Read) -> dict[int, dict[int, float]]:
-        """Per domain, per online vCPU: utilisation 0..1 since the previous round."""
-        from xenlight_py.stats import utilisation
-        out: dict[int, dict[int, float]] = {}
-        prev, cur = self._prev_cpu, {}
-        for domid, vcs in read.vcpus.items():
-            uuid = read.domains[domid].uuid
-            now = read.cpu_stamps[domid]
-            per: dict[int, float] = {}
-            for v in vcs:
-                if not v.online:
-                    continue
-                cur[(domid, v.vcpuid)] = (uuid, now, v.vcpu_time)
-                p = prev.get((domid, v.vcpuid))
-                if p is not None and p[0] == uuid:
-                    per[v.vcpuid] = min(1.0, utilisation(p[2], v.vcpu_time, now - p[1]))
-            out[domid] = per
-        self._prev_cpu = cur
-        return out
-
-    def _io_rates(self, read: _Read) -> dict[tuple[str, int, Any], tuple[float, float]]:
-        """Per device: (first, second) counter in bytes/s since the previous round."""
-        out: dict[tuple[str, int, Any], tuple[float, float]] = {}
-        prev, cur = self._prev_io, {}
-        for kind, table in (("vbd", read.disks), ("vif", read.nics)):
-            for (domid, dev), (a, b) in table.items():
-                key = (kind, domid, dev)
-                uuid = read.domains[domid].uuid
-                now = read.stamps[domid]
-                cur[key] = (uuid, now, a, b)
-                p = prev.get(key)
-                if p is None or p[0] != uuid or now <= p[1] or a < p[2] or b < p[3]:
-                    continue        # first sight, new domain, or counters reset (replug)
-                dt = (now - p[1]) / 1e9
-                out[key] = ((a - p[2]) / dt, (b - p[3]) / dt)
-        self._prev_io = cur
-        return out
+        return _Read(wall, phys, sample, derived, derived.index(), loadavg)
 
     # --- records ---------------------------------------------------------------------------
+    def _unsettle(self, vms: dict[int, _Vm], generation: int) -> None:
+        """VMs whose metrics records changed since the last round (our own writes among
+        them) are compared with the store again."""
+        store = self.services.store
+        since, self._settled_since = self._settled_since, generation
+        if not since or store.horizon > since:
+            for vm in vms.values():
+                vm.settled = False
+            return
+        owner = self._owner
+        for c in store.changes_since(since, _METRICS):
+            vm = owner.get(c.ref)
+            if vm is not None:
+                vm.settled = False
+
     async def _write(self, read: _Read, vms: dict[int, _Vm], series: dict[Key, float]) -> None:
+        from xenlight_py.sample import DERIVED_HEAD
         services = self.services
         store = services.store
-        util = self._cpu_util(read)
-        rates = self._io_rates(read)
+        self._unsettle(vms, store.generation)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
         busy = self._busy()
         sr_io: dict[str, list[float]] = {}      # SR uuid -> [read, written] B/s
-        async with services.transaction() as linked:
-            # metrics fields hold no references: plain writes; the relation-keeping wrapper
-            # (slow to reach through) only where a reference is set (VM.guest_metrics)
-            self._linked = linked
-            txn = linked.inner
-            for domid, vm in vms.items():
-                info = read.domains.get(domid)
-                rec = store.get("VM", vm.ref)
-                if info is None or rec is None or rec["domid"] != domid or vm.ref in busy \
-                        or rec["power_state"] not in ("Running", "Paused") \
-                        or (not vm.control and info.uuid != vm.uuid):
-                    continue        # gone, replaced, or an operation owns it: not ours now
-                self._vm(txn, read, vm, rec, info, util.get(domid, {}), rates, now, series,
-                         sr_io)
-            self._host(txn, read, util, now, series)
-            self._srs(sr_io, series)
-            if not txn.empty:
-                await txn.commit()
-                self.commits += 1
+        settled: list[_Vm] = []                 # compared with the store this round
+        get = store.get
+        index = read.index
+        data = read.derived.data
+        sdata = read.sample.data
+        head = DERIVED_HEAD.unpack_from
+        hsize = DERIVED_HEAD.size
+        try:
+            async with services.transaction() as linked:
+                # metrics fields hold no references: plain writes; the relation-keeping
+                # wrapper (slow to reach through) only where a reference is set
+                self._linked = linked
+                txn = linked.inner
+                for domid, vm in vms.items():
+                    off = index.get(domid)
+                    rec = get("VM", vm.ref)
+                    if off is None or rec is None or rec["domid"] != domid or vm.ref in busy \
+                            or rec["power_state"] not in ("Running", "Paused"):
+                        vm.settled = False
+                        continue    # gone, replaced, or an operation owns it: not ours now
+                    h = head(data, off)
+                    soff = h[_D_SAMPLE_OFF]
+                    if not vm.control and \
+                            sdata[soff + _UUID_AT:soff + _UUID_END] != vm.uuid_bytes:
+                        vm.settled = False
+                        continue
+                    at = off + hsize + h[_D_STORE_SIZE]
+                    if vm.settled and h[_D_SAME] and h[_D_REGULAR]:
+                        # its records already show these values: its series only
+                        values = _doubles(h[_D_NSERIES]).unpack_from(data, at)
+                        series.update(zip(self._series_keys(vm, values, h[_D_GUEST_OK]),
+                                          values))
+                        if vm.srs:
+                            self._sr_io_of(vm, values, sr_io)
+                        continue
+                    vm.settled = False
+                    self._vm(txn, read.sample.record_at(soff), vm, rec,
+                             _doubles(h[_D_NRAW]).unpack_from(
+                                 data, at + 8 * h[_D_NSERIES]), now, series, sr_io)
+                    settled.append(vm)
+                self._host(txn, read, now, series)
+                self._srs(sr_io, series)
+                if not txn.empty:
+                    await txn.commit()
+                    self.commits += 1
+        except BaseException:
+            for vm in vms.values():     # what the store holds is not known now
+                vm.settled = False
+            raise
+        for vm in settled:
+            vm.settled = True
 
-    def _vm(self, txn: Any, read: _Read, vm: _Vm, rec: Any, info: Any,
-            util: dict[int, float], rates: dict, now: _dt.datetime,
-            series: dict[Key, float], sr_io: dict[str, list[float]]) -> None:
-        u = vm.uuid
-        memory = info.current_memkb * 1024
-        # every source is listed even before it has a value (rates need two readings)
+    def _series_keys(self, vm: _Vm, values: tuple[float, ...], guest: bool) -> list[Key]:
+        """The keys of a regular derived series: its sources, then the guest's free memory."""
+        online = len(values) - 1 - 4 * len(vm.vbds) - 2 * len(vm.vifs) - guest
+        keys = vm.series_keys
+        if keys is None or keys[0] != online:
+            sources = list(self._vm_sources(vm, online))
+            keys = vm.series_keys = (online, sources,
+                                     sources + [("vm", vm.uuid, "memory_internal_free")])
+        return keys[2] if guest else keys[1]
+
+    @staticmethod
+    def _sr_io_of(vm: _Vm, values: tuple[float, ...], sr_io: dict[str, list[float]]) -> None:
+        """A regular series' disk rates added to their SRs' I/O (NaN: no rate this round)."""
+        at = 1 + vm.series_keys[0] if vm.series_keys else 1     # memory, cpu0..: disks
+        for dev in vm.vbds:
+            rd, wr = values[at], values[at + 1]
+            at += 4
+            if rd == rd:
+                sr = vm.srs.get(dev)
+                if sr is not None:
+                    io = sr_io.setdefault(sr, [0.0, 0.0])
+                    io[0] += rd
+                    io[1] += wr
+
+    def _vm_sources(self, vm: _Vm, online: int) -> dict[Key, float]:
         sources = vm.sources
-        if sources is None or sources[0] != info.vcpu_online:
-            sources = vm.sources = (info.vcpu_online,
-                                    dict.fromkeys(self._sources(vm, info.vcpu_online), NAN))
-        series.update(sources[1])
+        if sources is None or sources[0] != online:
+            sources = vm.sources = (online, dict.fromkeys(self._sources(vm, online), NAN))
+        return sources[1]
+
+    def _vm(self, txn: Any, r: Any, vm: _Vm, rec: Any, raw: tuple[float, ...],
+            now: _dt.datetime, series: dict[Key, float], sr_io: dict[str, list[float]]
+            ) -> None:
+        """A VM compared with the store: its records and series from its sample record and
+        its derived rates `raw` (per vCPU, then two per disk and per NIC; NaN: none)."""
+        u = vm.uuid
+        info = r.info
+        online = info[_VCPU_ONLINE]
+        memory = info[_CURRENT_MEMKB] * 1024
+        vcpus = r.vcpus or ()
+        util = {v[0]: x for v, x in zip(vcpus, raw) if x == x}
+        # every source is listed even before it has a value (rates need two readings)
+        series.update(self._vm_sources(vm, online))
         series[("vm", u, "memory")] = float(memory)
         for i, x in util.items():
-            series[("vm", u, f"cpu{i}")] = x
-        vcs = [v for v in read.vcpus.get(vm.domid, []) if v.online]
-        _update(txn, "VM_metrics", rec["metrics"], {
+            series[vm.cpu_key(i)] = x
+        vcs = [v for v in vcpus if v[2]]
+        ref = rec["metrics"]
+        self._owner[ref] = vm
+        _update(txn, "VM_metrics", ref, {
             "memory_actual": memory,
-            "VCPUs_number": info.vcpu_online,
+            "VCPUs_number": online,
             "VCPUs_utilisation": {i: round(x, UTIL_DIGITS) for i, x in util.items()},
-            "VCPUs_CPU": {v.vcpuid: v.cpu for v in vcs},
-            "VCPUs_flags": {v.vcpuid: _vcpu_flags(v) for v in vcs},
+            "VCPUs_CPU": {v[0]: v[1] for v in vcs},
+            "VCPUs_flags": {v[0]: _vcpu_flags(v) for v in vcs},
         }, now)
-        # per device: its rates' series names (xapi's) and its metrics record
-        for kind, devices, cls, names in (("vbd", vm.vbds, "VBD", ("read", "write")),
-                                          ("vif", vm.vifs, "VIF", ("rx", "tx"))):
-            for dev, ref in devices.items():
-                r = rates.get((kind, vm.domid, dev))
-                if r is None:
+        # per device: its rates' series names (xapi's) and its metrics record; none at all
+        # when its vCPUs could not be read (the domain was dying: no device was read)
+        at = len(vcpus)
+        for kind, which, cls in _DEVICE_KINDS:
+            for dev, dref in (vm.vifs if which else vm.vbds).items():
+                if at + 1 >= len(raw):
+                    break
+                rate = raw[at], raw[at + 1]
+                at += 2
+                if rate[0] != rate[0]:
                     continue
-                series[("vm", u, f"{kind}_{dev}_{names[0]}")] = r[0]
-                series[("vm", u, f"{kind}_{dev}_{names[1]}")] = r[1]
+                keys = vm.dev_keys.get((kind, dev))
+                if keys is None:
+                    keys = vm.dev_keys[(kind, dev)] = _dev_keys(u, kind, dev)
+                series[keys[0]] = rate[0]
+                series[keys[1]] = rate[1]
                 if kind == "vbd":
-                    series[("vm", u, f"vbd_{dev}_io_throughput_read")] = r[0] / MiB
-                    series[("vm", u, f"vbd_{dev}_io_throughput_write")] = r[1] / MiB
+                    series[keys[2]] = rate[0] / MiB
+                    series[keys[3]] = rate[1] / MiB
                     sr = vm.srs.get(dev)
                     if sr is not None:
                         io = sr_io.setdefault(sr, [0.0, 0.0])
-                        io[0] += r[0]
-                        io[1] += r[1]
-                drec = txn.get(cls, ref)
+                        io[0] += rate[0]
+                        io[1] += rate[1]
+                drec = txn.get(cls, dref)
                 if drec is not None:
-                    _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(r), now)
-        g = read.guests.get(vm.domid)
-        if g is not None:
-            series[("vm", u, "memory_internal_free")] = float(g.mem_free_kb)
+                    self._owner[drec["metrics"]] = vm
+                    _update(txn, f"{cls}_metrics", drec["metrics"], _kbs(rate), now)
+        g = r.guest
+        if g is not None and g[0]:
+            series[("vm", u, "memory_internal_free")] = float(g[2])
             self._guest(txn, vm, rec, g, now)
 
-    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: Any, now: _dt.datetime) -> None:
+    def _guest(self, txn: Any, vm: _Vm, rec: Any, g: tuple, now: _dt.datetime) -> None:
         """VM_guest_metrics from the guest agent; created (and VM.guest_metrics set) when the
         guest first reports, like xapi does when the PV tools first write to xenstore."""
+        _ok, total, free, name, kernel, ipv4 = g
+        os_name = name.decode(errors="replace")
+        ip = ipv4.decode(errors="replace")
         networks: dict[str, str] = {}
-        if g.ipv4 and vm.vifs:
+        if ip and vm.vifs:
             dev = min(vm.vifs)
-            networks = {f"{dev}/ip": g.ipv4, f"{dev}/ipv4/0": g.ipv4}
-        used = max(0, g.mem_total_kb - g.mem_free_kb)
+            networks = {f"{dev}/ip": ip, f"{dev}/ipv4/0": ip}
+        used = max(0, total - free)
         vals = {
-            "os_version": {"name": g.os_name, "uname": g.os_kernel,
-                           "distro": g.os_name.split()[0].lower() if g.os_name else ""},
-            "memory": {"total": str(g.mem_total_kb), "free": str(g.mem_free_kb),
-                       "used": str(used)},
+            "os_version": {"name": os_name, "uname": kernel.decode(errors="replace"),
+                           "distro": os_name.split()[0].lower() if os_name else ""},
+            "memory": {"total": str(total), "free": str(free), "used": str(used)},
             "networks": networks, "PV_drivers_detected": True, "live": True,
         }
         gm = rec["guest_metrics"]
@@ -413,10 +503,11 @@ class Monitor:
                 "other_config": {}, "last_updated": now, **vals})
             linked.update("VM", vm.ref, {"guest_metrics": gm})
         else:
+            self._owner[gm] = vm
             _update(txn, "VM_guest_metrics", gm, vals, now)
 
-    def _host(self, txn: Any, read: _Read, util: dict[int, dict[int, float]],
-              now: _dt.datetime, series: dict[Key, float]) -> None:
+    def _host(self, txn: Any, read: _Read, now: _dt.datetime,
+              series: dict[Key, float]) -> None:
         services = self.services
         host = services.host_ref
         hrec = services.store.get("host", host)
@@ -427,21 +518,16 @@ class Monitor:
         total, free = phys.total_pages * 4096, phys.free_pages * 4096
         series[("host", h, "memory_total_kib")] = float(total // 1024)
         series[("host", h, "memory_free_kib")] = float(free // 1024)
-        # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it.
-        pcpu = [0.0] * phys.nr_cpus
-        for domid, per in util.items():
-            placed = {v.vcpuid: v.cpu for v in read.vcpus.get(domid, [])}
-            for i, x in per.items():
-                c = placed.get(i, -1)
-                if 0 <= c < len(pcpu):
-                    pcpu[c] += x
-        pcpu = [min(1.0, x) for x in pcpu]
+        # No per-pCPU idle counter in libxl: a pCPU is as busy as the vCPUs placed on it
+        # (summed by the derivation, domain by domain, vCPU by vCPU).
+        pcpu = [min(1.0, x) for x in read.derived.pcpu]
         for n, x in enumerate(pcpu):
             series[("host", h, f"cpu{n}")] = x
         if pcpu:
             series[("host", h, "cpu_avg")] = sum(pcpu) / len(pcpu)
+        derived = read.derived      # sim: runnable vCPUs (an int 0 when none was measured)
         load = read.loadavg if read.loadavg is not None else \
-            sum(sum(per.values()) for per in util.values())    # sim: runnable vCPUs
+            derived.load if derived.nload else 0
         series[("host", h, "loadavg")] = load
         _update(txn, "host_metrics", hrec["metrics"],
                 {"memory_total": total, "memory_free": free, "live": True}, now)
@@ -455,6 +541,7 @@ class Monitor:
     def _srs(self, sr_io: dict[str, list[float]], series: dict[Key, float]) -> None:
         """The SRs plugged here: the I/O of the running VMs' disks on them, in MiB/s."""
         store = self.services.store
+        self._plugged = plugged = set()
         for pbd in store.records("PBD").values():
             if pbd["host"] != self.services.host_ref or not pbd["currently_attached"]:
                 continue
@@ -463,6 +550,7 @@ class Monitor:
                 continue
             rd, wr = sr_io.get(sr["uuid"], (0.0, 0.0))
             u = sr["uuid"]
+            plugged.add(u)
             series[("sr", u, "io_throughput_read")] = rd / MiB
             series[("sr", u, "io_throughput_write")] = wr / MiB
             series[("sr", u, "io_throughput_total")] = (rd + wr) / MiB
@@ -491,60 +579,18 @@ def _significant(x: float) -> float:
     return float(f"{x:.{KBS_DIGITS}g}")
 
 
-def _vcpu_flags(v: Any) -> list[str]:
-    return ["running"] if v.running else ["blocked"] if v.blocked else []
+def _vcpu_flags(v: tuple) -> list[str]:
+    """(vcpuid, cpu, online, blocked, running, time) -> the vCPU's flags, as xapi names them."""
+    return ["running"] if v[4] else ["blocked"] if v[3] else []
 
 
-# --- device counters -----------------------------------------------------------------------
-def _disk_counters(sim: Any, domid: int, vdev: str) -> tuple[int, int] | None:
-    """(bytes read, bytes written) of a guest disk; None when unknown."""
-    if sim is not None:
-        from xenlight_py import XenlightError
-        try:
-            s = sim.disk_stats(domid, vdev)
-        except XenlightError:
-            return None
-        return s.rd_bytes, s.wr_bytes
-    devnum = _xvd_devnum(vdev)
-    if devnum is None:
-        return None
-    base = f"/sys/bus/xen-backend/devices/vbd-{domid}-{devnum}/statistics"
-    rd, wr = _sysfs_int(f"{base}/rd_sect"), _sysfs_int(f"{base}/wr_sect")
-    return None if rd is None or wr is None else (rd * SECTOR, wr * SECTOR)
-
-
-def _nic_counters(sim: Any, domid: int, devid: int) -> tuple[int, int] | None:
-    """(bytes received, bytes sent) by the guest; None when unknown."""
-    if sim is not None:
-        from xenlight_py import XenlightError
-        try:
-            s = sim.nic_stats(domid, devid)
-        except XenlightError:
-            return None
-        return s.rd_bytes, s.wr_bytes
-    # the backend vif's counters are dom0's view: what it transmits, the guest receives
-    base = f"/sys/class/net/vif{domid}.{devid}/statistics"
-    tx, rx = _sysfs_int(f"{base}/tx_bytes"), _sysfs_int(f"{base}/rx_bytes")
-    return None if tx is None or rx is None else (tx, rx)
-
-
-def _xvd_devnum(vdev: str) -> int | None:
-    """xvdX -> blkback's device number (202 << 8 | index << 4); None for other names."""
-    if not vdev.startswith("xvd") or len(vdev) < 4 or not vdev[3:].isalpha():
-        return None
-    index = 0
-    for ch in vdev[3:]:
-        index = index * 26 + (ord(ch) - ord("a") + 1)
-    index -= 1
-    return (XVD_MAJOR << 8) | (index << 4) if index < 16 else (1 << 28) | (index << 8)
-
-
-def _sysfs_int(path: str) -> int | None:
-    try:
-        with open(path, encoding="ascii") as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
+def _dev_keys(u: str, kind: str, dev: Any) -> tuple[Key, ...]:
+    """A device's rate series: xapi's names (vbd: read, write and their MiB/s throughput)."""
+    if kind == "vbd":
+        return (("vm", u, f"vbd_{dev}_read"), ("vm", u, f"vbd_{dev}_write"),
+                ("vm", u, f"vbd_{dev}_io_throughput_read"),
+                ("vm", u, f"vbd_{dev}_io_throughput_write"))
+    return ("vm", u, f"vif_{dev}_rx"), ("vm", u, f"vif_{dev}_tx")
 
 
 __all__ = ["DEFAULT_INTERVAL", "Monitor"]

@@ -84,3 +84,16 @@ size_t xlpy_dominfo_flat_size(void);
 int xlpy_domain_info_flat(libxl_ctx *ctx, uint32_t domid, void *out);
 /* Returns the count, or a negative libxl error; *out is malloc'd (free()). */
 int xlpy_list_domain_flat(libxl_ctx *ctx, void **out);
+
+/* Domain samples (the metrics monitor): every domain's dominfo, vCPUs and the device and
+ * guest counters asked for in `req`, as packed records (xenlight_py/sample.py). Returns the
+ * count, or a negative libxl error; *out is malloc'd (free()), *outlen its size. */
+int xlpy_sample_domains(libxl_ctx *ctx, const void *req, size_t reqlen, void **out,
+                        size_t *outlen);
+/* xvdX -> blkback's device number (its sysfs name vbd-DOMID-DEVNUM), -1 for other names. */
+long xlpy_xvd_devnum(const char *vdev);
+/* A sample against the previous one (the monitor's rates, rounded record values and series:
+ * decl/shim.h); returns the count, or ERROR_NOMEM; *out is malloc'd (free()). */
+int xlpy_sample_derive(const void *prev, size_t prevlen, const void *cur, size_t curlen,
+                       const void *prevd, size_t prevdlen, int nr_cpus, double *pcpu,
+                       double *load, void **out, size_t *outlen);
