@@ -549,51 +549,46 @@ typedef struct __attribute__((packed)) {
 
 #define XLPY_NAN __builtin_nan("")
 
-static const xlpy_sample_head *xlpy_sample_find(const char *buf, size_t len, uint32_t domid,
-                                                size_t *hint)
+/* The record of `domid` in a buffer of records that each begin {domid, size} (samples and
+ * derived records alike), of at least `head` bytes each; NULL if absent. Both buffers list
+ * domains in libxl's (domid) order, so the record after *hint is usually the one. */
+static const void *xlpy_record_find(const char *buf, size_t len, uint32_t domid,
+                                    size_t *hint, size_t head)
 {
     size_t off = *hint;
     int pass;
 
-    /* both samples list domains in libxl's (domid) order: usually the next record */
     for (pass = 0; pass < 2; pass++) {
-        while (off + sizeof(xlpy_sample_head) <= len) {
-            const xlpy_sample_head *h = (const xlpy_sample_head *)(buf + off);
+        while (off + head <= len) {
+            uint32_t id, size;
 
-            if (h->domid == domid) {
-                *hint = off + h->size;
-                return h;
+            memcpy(&id, buf + off, sizeof id);
+            memcpy(&size, buf + off + sizeof id, sizeof size);
+            if (size < head)            /* malformed: would never advance */
+                return NULL;
+            if (id == domid) {
+                *hint = off + size;
+                return buf + off;
             }
-            if (pass == 0 && h->domid > domid)
+            if (pass == 0 && id > domid)
                 break;
-            off += h->size;
+            off += size;
         }
         off = 0;
     }
     return NULL;
 }
 
+static const xlpy_sample_head *xlpy_sample_find(const char *buf, size_t len, uint32_t domid,
+                                                size_t *hint)
+{
+    return xlpy_record_find(buf, len, domid, hint, sizeof(xlpy_sample_head));
+}
+
 static const xlpy_derived_head *xlpy_derived_find(const char *buf, size_t len, uint32_t domid,
                                                   size_t *hint)
 {
-    size_t off = *hint;
-    int pass;
-
-    for (pass = 0; pass < 2; pass++) {
-        while (off + sizeof(xlpy_derived_head) <= len) {
-            const xlpy_derived_head *h = (const xlpy_derived_head *)(buf + off);
-
-            if (h->domid == domid) {
-                *hint = off + h->size;
-                return h;
-            }
-            if (pass == 0 && h->domid > domid)
-                break;
-            off += h->size;
-        }
-        off = 0;
-    }
-    return NULL;
+    return xlpy_record_find(buf, len, domid, hint, sizeof(xlpy_derived_head));
 }
 
 /* Python's round(x, digits) / float(f"{x:.{digits}g}"): both correctly rounded. */
