@@ -129,6 +129,12 @@ def with_disk(x, vm: str, sr: str, name: str = "root") -> str:
     return vdi
 
 
+def shared_sr(x, host: str, path) -> str:
+    """A new shared file SR in the directory `path` (made here), plugged on every host."""
+    path.mkdir()
+    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
+
+
 def local_sr(x, host: str) -> str:
     """The host's own file SR."""
     return next(r for r, rec in x.SR.get_all_records().items() if rec["type"] == "file"

@@ -24,7 +24,7 @@ import pytest
 import XenAPI
 
 from poolhosts import ADDRESSES, LEASE, Host, domains as _domains, free_port as _free_port, pool  # noqa: F401
-from poolhosts import local_sr, with_disk
+from poolhosts import local_sr, shared_sr, with_disk
 from poolhosts import wait as _wait
 from serverproc import ServerProcess
 from vm_records import vm_create_record
@@ -400,9 +400,7 @@ def test_shared_sr_is_plugged_everywhere_and_each_host_keeps_its_attachments(poo
     x = a.session(password).xenapi
     hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
     path = tmp_path / "shared-sr"
-    path.mkdir()
-    sr = x.SR.create(hosts[a.address], {"path": str(path)}, "0", "shared", "", "file", "user",
-                     True, {})
+    sr = shared_sr(x, hosts[a.address], path)
     pbds = [x.PBD.get_record(p) for p in x.SR.get_PBDs(sr)]
     assert sorted(p["host"] for p in pbds) == sorted(hosts.values())
     assert all(p["currently_attached"] for p in pbds)

@@ -24,7 +24,7 @@ import time
 import pytest
 import XenAPI
 
-from poolhosts import Host, domains, local_sr, pool, wait, with_disk  # noqa: F401
+from poolhosts import Host, domains, local_sr, pool, shared_sr, wait, with_disk  # noqa: F401
 from vm_records import vm_create_record
 from xo import NODE_DIR, require_node
 
@@ -378,11 +378,6 @@ def test_faults_at_each_handshake_step_leave_one_copy_on_the_source(pool):
     assert copies(b, uuid) == 0 and copies(c, uuid) == 1
     assert x.VM.get_resident_on(vm) == C
     x.VM.hard_shutdown(vm)
-
-
-def shared_sr(x, host: str, path) -> str:
-    path.mkdir()
-    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
 
 
 def test_migrate_send_with_a_shared_disk_and_evacuate(pool, tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from poolhosts import Host, pool, wait  # noqa: F401
+from poolhosts import pool, shared_sr, wait  # noqa: F401
 from vm_records import vm_create_record
 
 PER_HOST = 12
@@ -30,15 +30,22 @@ def _vbd(vm: str, vdi: str, n: int) -> dict:
             "qos_algorithm_params": {}, "device": "", "unpluggable": True}
 
 
-def _finish(tasks: list[tuple[object, str]]) -> list[tuple[str, str, list[str]]]:
-    """(status, result, error_info) of each (session, task) once it ended (a task lives on
-    the host that runs it)."""
+def _everywhere(sessions: list, what: str, calls) -> set[str]:
+    """Run `calls(i, session)` (Async calls: their tasks) from every host's session at once;
+    the references made, once every task succeeded (a task lives on the host that runs it)."""
+    def start(i: int) -> list[tuple[object, str]]:
+        return [(sessions[i], t) for t in calls(i, sessions[i])]
+
+    with ThreadPoolExecutor(len(sessions)) as ex:
+        tasks = [t for ts in ex.map(start, range(len(sessions))) for t in ts]
     wait(lambda: all(s.task.get_status(t) != "pending" for s, t in tasks), 120, "the tasks")
-    out = [(s.task.get_status(t), s.task.get_result(t), s.task.get_error_info(t))
-           for s, t in tasks]
+    ended = [(s.task.get_status(t), s.task.get_result(t), s.task.get_error_info(t))
+             for s, t in tasks]
     for s, t in tasks:
         s.task.destroy(t)
-    return out
+    failed = [e for e in ended if e[0] != "success"]
+    assert not failed, f"{len(failed)} of {len(ended)} {what} failed: {failed[:3]}"
+    return {_ref(r) for _s, r, _e in ended}
 
 
 def test_children_added_from_every_host_at_once(pool, tmp_path):  # noqa: F811
@@ -46,24 +53,13 @@ def test_children_added_from_every_host_at_once(pool, tmp_path):  # noqa: F811
     password = a.proc.password
     x = a.session(password).xenapi
     hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
-    path = tmp_path / "shared-sr"
-    path.mkdir()
-    sr = x.SR.create(hosts[a.address], {"path": str(path)}, "0", "shared", "", "file", "user",
-                     True, {})
+    sr = shared_sr(x, hosts[a.address], tmp_path / "shared-sr")
     # one session per host: the master's, and each slave's own (it writes to the database
     # itself, as a slave does for the calls it runs)
     sessions = [x, b.local_session(password).xenapi, c.local_session(password).xenapi]
 
-    def disks(i: int) -> list[tuple[object, str]]:
-        s = sessions[i]
-        return [(s, s.Async.VDI.create(_vdi(sr, f"h{i}-{n}"))) for n in range(PER_HOST)]
-
-    with ThreadPoolExecutor(len(sessions)) as ex:
-        tasks = [t for ts in ex.map(disks, range(len(sessions))) for t in ts]
-    ended = _finish(tasks)
-    failed = [e for e in ended if e[0] != "success"]
-    assert not failed, f"{len(failed)} of {len(ended)} VDI.create failed: {failed[:3]}"
-    made = {_ref(r) for _s, r, _e in ended}
+    made = _everywhere(sessions, "VDI.create", lambda i, s: [
+        s.Async.VDI.create(_vdi(sr, f"h{i}-{n}")) for n in range(PER_HOST)])
     assert len(made) == len(sessions) * PER_HOST
     for h, s in zip(pool, sessions):
         listed = s.SR.get_VDIs(sr)
@@ -76,17 +72,8 @@ def test_children_added_from_every_host_at_once(pool, tmp_path):  # noqa: F811
     wait(lambda: all(vm in s.VM.get_all() for s in sessions), 20, "the VM on every host")
     order = sorted(made)
 
-    def plug(i: int) -> list[tuple[object, str]]:
-        s = sessions[i]
-        return [(s, s.Async.VBD.create(_vbd(vm, order[i * 4 + n], i * 4 + n)))
-                for n in range(4)]
-
-    with ThreadPoolExecutor(len(sessions)) as ex:
-        tasks = [t for ts in ex.map(plug, range(len(sessions))) for t in ts]
-    ended = _finish(tasks)
-    failed = [e for e in ended if e[0] != "success"]
-    assert not failed, f"{len(failed)} of {len(ended)} VBD.create failed: {failed[:3]}"
-    vbds = {_ref(r) for _s, r, _e in ended}
+    vbds = _everywhere(sessions, "VBD.create", lambda i, s: [
+        s.Async.VBD.create(_vbd(vm, order[i * 4 + n], i * 4 + n)) for n in range(4)])
     for h, s in zip(pool, sessions):
         assert set(s.VM.get_VBDs(vm)) == vbds, h.address
 

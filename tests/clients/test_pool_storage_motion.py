@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from poolhosts import domains, local_sr, pool, with_disk  # noqa: F401
+from poolhosts import domains, local_sr, pool, shared_sr, with_disk  # noqa: F401
 from serverproc import VENV_BIN
 from test_pool_migrate import arm, connect, copies, details, wait_task
 from vm_records import vm_create_record
@@ -108,11 +108,6 @@ def test_migrate_send_copies_a_local_disk_to_the_destinations_sr(pool):
     assert_pattern(image(b, x, back))
     assert copies(b, uuid) == 1 and copies(c, uuid) == 0
     x.VM.hard_shutdown(vm)
-
-
-def shared_sr(x, host: str, path) -> str:
-    path.mkdir()
-    return x.SR.create(host, {"path": str(path)}, "0", "shared", "", "file", "user", True, {})
 
 
 def test_vdi_pool_migrate_moves_a_running_vms_disk(pool, tmp_path):

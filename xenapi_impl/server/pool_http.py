@@ -27,6 +27,14 @@ CANCEL_PATH = "/pool/cancel"
 SECRET_HEADER = "X-Pool-Secret"
 
 
+async def _body_field(request: web.Request, name: str) -> str | None:
+    """The field `name` of the request's JSON object, as text; None if there is none."""
+    try:
+        return str(json.loads(await request.read())[name])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def register(http: Any, services: Any) -> None:
     session: list[str] = []
 
@@ -86,10 +94,7 @@ def register(http: Any, services: Any) -> None:
         """For pool.join on a joining host (api/pool_join.py): the pool database's URL and
         the API version, to a pool-admin session, over TLS."""
         peer = caller_of(request)
-        try:
-            ref = str(json.loads(await request.read())["session"])
-        except (ValueError, KeyError, TypeError):
-            ref = ""
+        ref = await _body_field(request, "session") or ""
         info = services.sessions.get(ref)
         if peer.transport != "https" or info is None or info.role != "pool-admin":
             return web.json_response({"error": ["SESSION_INVALID", ref]}, status=403)
@@ -113,9 +118,8 @@ def register(http: Any, services: Any) -> None:
         refusal = await refused(request)
         if refusal is not None:
             return refusal
-        try:
-            ref = str(json.loads(await request.read())["session"])
-        except (ValueError, KeyError, TypeError):
+        ref = await _body_field(request, "session")
+        if ref is None:
             return web.json_response({"error": ["INTERNAL_ERROR", "bad session check"]},
                                      status=400)
         try:
@@ -131,9 +135,8 @@ def register(http: Any, services: Any) -> None:
         refusal = await refused(request)
         if refusal is not None:
             return refusal
-        try:
-            ref = str(json.loads(await request.read())["task"])
-        except (ValueError, KeyError, TypeError):
+        ref = await _body_field(request, "task")
+        if ref is None:
             return web.json_response({"error": ["INTERNAL_ERROR", "bad cancellation"]},
                                      status=400)
         services.tasks.cancel_relayed(ref)
