@@ -21,6 +21,7 @@ from xenapi_impl.server.events import make_token
 from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreFenced,
                                StoreUnavailable, codec, new_ref, new_uuid, open_database,
                                store_specs)
+from xenapi_impl.store import postgres
 from xenapi_impl.store.postgres import PostgresStore
 
 SPECS = [
@@ -597,4 +598,28 @@ def test_a_field_added_to_the_model_gets_its_column_and_a_restart_alters_nothing
             await conn.rollback()
         await c.close()
         await holder.close()
+    asyncio.run(main())
+
+
+def test_no_statement_of_the_store_is_jit_compiled(pg_db):
+    """A database where every statement would be JIT-compiled (as the catch-up was, once the
+    growing log pushed its estimated cost past jit_above_cost: hundreds of ms of LLVM per
+    catch-up on every host): the store's statements are not (the listening connection, held by
+    its listener, is opened with the same settings)."""
+    pg_db.psql(f"ALTER DATABASE {pg_db.name} SET jit_above_cost = 0")
+
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        async with a.transaction() as t:
+            t.create("VM", new_ref(), vm())
+        for pool in (a._pool, a._lease_pool):
+            async with pool.connection() as conn:
+                for query in (postgres._CATCH_UP,
+                              "SELECT * FROM _log WHERE gen > %s ORDER BY gen, seq"):
+                    row = await (await conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query,
+                                                    (0,))).fetchone()
+                    assert "JIT" not in row[0][0], (pool.name, query, row[0][0])
+                if not conn.autocommit:
+                    await conn.rollback()
+        await a.close()
     asyncio.run(main())

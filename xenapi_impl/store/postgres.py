@@ -83,10 +83,19 @@ _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
 #: how long a commit's transaction may sit idle (holding the `_head` lock) before the server
 #: aborts it; the session-wide limit (3 x timeout) is for the long reads of a snapshot
 _COMMIT_IDLE = "SET LOCAL idle_in_transaction_session_timeout = '5s'"
+#: every connection's planner settings. Our statements read a few rows by key, but the
+#: planner costs them on statistics that lag (`_head`, never analysed, is estimated at 1,700
+#: rows, the log's new rows are not counted yet): as the log grew, the catch-up's estimate
+#: crossed jit_above_cost and every catch-up of every host spent 200-450 ms compiling it with
+#: LLVM, holding up the host's next commit (the master's setter rounds of 30 s). Hence no JIT,
+#: and plans made for each statement's values (a generic plan for `gen > $1` assumes a third
+#: of the log)
+_SESSION = "-c jit=off -c plan_cache_mode=force_custom_plan"
 #: a catch-up in one statement: `_head` and the log rows after a generation (none: one row of
 #: NULLs after the head)
 _CATCH_UP = ("SELECT h.gen, h.trimmed, l.gen, l.ts, l.origin, l.op, l.cls, l.ref, l.uuid,"
-             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s ORDER BY l.gen, l.seq")
+             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s WHERE h.id = 1"
+             " ORDER BY l.gen, l.seq")
 
 
 @dataclass(eq=False, slots=True)
@@ -132,7 +141,7 @@ class PostgresStore(MemoryStore):
         # every host's writes) for long: the server aborts its transaction
         idle = max(5, int(3 * timeout))
         kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server",
-                  "options": f"-c idle_in_transaction_session_timeout={idle}s"}
+                  "options": f"-c idle_in_transaction_session_timeout={idle}s {_SESSION}"}
         # check_connection: a connection broken by a database restart is replaced before use
         # instead of failing a caller; the pools reconnect with backoff by themselves. One
         # connection is enough: a process has one database exchange at a time.
