@@ -536,7 +536,7 @@ def test_a_lease_is_lost_by_a_new_epoch_not_by_its_term_running_out(pg_db):
     asyncio.run(main())
 
 
-def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db):
+def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db, monkeypatch):
     """a's commit freezes after taking the `_head` lock (as a SIGSTOPped server would): the
     database aborts a commit's idle transaction soon, so b's commit, waiting for the lock,
     goes in within b's timeout; and b's leases answer meanwhile (their own connection)."""
@@ -545,11 +545,15 @@ def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_d
         a = await PostgresStore.open(pg_db.url, SPECS, timeout=30)
         b = await PostgresStore.open(pg_db.url, SPECS, timeout=10)
         frozen = asyncio.Event()
+        script = postgres._script
 
-        async def freeze(conn, writes, ts):
-            frozen.set()
-            await asyncio.sleep(3600)
-        a._write_rows = freeze
+        async def freeze_a(cur, stmts):
+            # a's second message (its writes and COMMIT: its origin is in the log rows)
+            if any(a._origin in args for _q, args in stmts):
+                frozen.set()
+                await asyncio.sleep(3600)
+            return await script(cur, stmts)
+        monkeypatch.setattr(postgres, "_script", freeze_a)
         stuck = asyncio.create_task(commit(a, new_ref()))
         await frozen.wait()
         ref = new_ref()
