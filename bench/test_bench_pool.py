@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,9 @@ from serverproc import SERVER, ServerProcess  # noqa: E402
 from benchsize import size  # noqa: E402
 from test_bench_server import Bench, _make_db, measure_calls, wake_rounds  # noqa: E402
 
+from xenapi_impl.server import inventory  # noqa: E402
+from xenapi_impl.store import sql  # noqa: E402
+
 N_VMS = size(1_000, 20)
 
 
@@ -50,6 +54,11 @@ class Pool:
         os.chmod(self.dir, 0o755)
         db = os.path.join(self.dir, "master.db")
         _make_db(db, N_VMS)
+        # the host record the database was made with is this host's: else the master would
+        # add a host of its own at its start and run as a slave of a master nobody runs
+        with sqlite3.connect(db) as con:
+            (uuid,), = con.execute(f"SELECT uuid FROM {sql.table('host')}").fetchall()
+        inventory.set_host_uuid(db, uuid)
         out = subprocess.run([SERVER, "pool-create", "--from-db", db, "--to", self.pg.url],
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
@@ -66,6 +75,7 @@ class Pool:
         except BaseException:
             self.close()
             raise
+        assert "master of the pool" in self.hosts[0].log(), self.hosts[0].log()
         self.sessions = [self._login(h) for h in self.hosts]
         proxy = xc.ServerProxy(self.hosts[0].url)
         # measure a settled pool: every host live (its first lease round and heartbeat done)

@@ -21,6 +21,7 @@ from xenapi_impl.server.events import make_token
 from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreFenced,
                                StoreUnavailable, codec, new_ref, new_uuid, open_database,
                                store_specs)
+from xenapi_impl.store import postgres
 from xenapi_impl.store.postgres import PostgresStore
 
 SPECS = [
@@ -535,7 +536,7 @@ def test_a_lease_is_lost_by_a_new_epoch_not_by_its_term_running_out(pg_db):
     asyncio.run(main())
 
 
-def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db):
+def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_db, monkeypatch):
     """a's commit freezes after taking the `_head` lock (as a SIGSTOPped server would): the
     database aborts a commit's idle transaction soon, so b's commit, waiting for the lock,
     goes in within b's timeout; and b's leases answer meanwhile (their own connection)."""
@@ -544,11 +545,15 @@ def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_d
         a = await PostgresStore.open(pg_db.url, SPECS, timeout=30)
         b = await PostgresStore.open(pg_db.url, SPECS, timeout=10)
         frozen = asyncio.Event()
+        script = postgres._script
 
-        async def freeze(conn, writes, ts):
-            frozen.set()
-            await asyncio.sleep(3600)
-        a._write_rows = freeze
+        async def freeze_a(cur, stmts):
+            # a's second message (its writes and COMMIT: its origin is in the log rows)
+            if any(a._origin in args for _q, args in stmts):
+                frozen.set()
+                await asyncio.sleep(3600)
+            return await script(cur, stmts)
+        monkeypatch.setattr(postgres, "_script", freeze_a)
         stuck = asyncio.create_task(commit(a, new_ref()))
         await frozen.wait()
         ref = new_ref()
@@ -597,4 +602,28 @@ def test_a_field_added_to_the_model_gets_its_column_and_a_restart_alters_nothing
             await conn.rollback()
         await c.close()
         await holder.close()
+    asyncio.run(main())
+
+
+def test_no_statement_of_the_store_is_jit_compiled(pg_db):
+    """A database where every statement would be JIT-compiled (as the catch-up was, once the
+    growing log pushed its estimated cost past jit_above_cost: hundreds of ms of LLVM per
+    catch-up on every host): the store's statements are not (the listening connection, held by
+    its listener, is opened with the same settings)."""
+    pg_db.psql(f"ALTER DATABASE {pg_db.name} SET jit_above_cost = 0")
+
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        async with a.transaction() as t:
+            t.create("VM", new_ref(), vm())
+        for pool in (a._pool, a._lease_pool):
+            async with pool.connection() as conn:
+                for query in (postgres._CATCH_UP,
+                              "SELECT * FROM _log WHERE gen > %s ORDER BY gen, seq"):
+                    row = await (await conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query,
+                                                    (0,))).fetchone()
+                    assert "JIT" not in row[0][0], (pool.name, query, row[0][0])
+                if not conn.autocommit:
+                    await conn.rollback()
+        await a.close()
     asyncio.run(main())

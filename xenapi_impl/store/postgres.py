@@ -41,6 +41,7 @@ import collections
 import datetime as _dt
 import logging
 import re
+import select
 import uuid as _uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -83,10 +84,19 @@ _LOG_COLUMNS = "gen, ts, origin, op, cls, ref, uuid, fields"
 #: how long a commit's transaction may sit idle (holding the `_head` lock) before the server
 #: aborts it; the session-wide limit (3 x timeout) is for the long reads of a snapshot
 _COMMIT_IDLE = "SET LOCAL idle_in_transaction_session_timeout = '5s'"
+#: every connection's planner settings. Our statements read a few rows by key, but the
+#: planner costs them on statistics that lag (`_head`, never analysed, is estimated at 1,700
+#: rows, the log's new rows are not counted yet): as the log grew, the catch-up's estimate
+#: crossed jit_above_cost and every catch-up of every host spent 200-450 ms compiling it with
+#: LLVM, holding up the host's next commit (the master's setter rounds of 30 s). Hence no JIT,
+#: and plans made for each statement's values (a generic plan for `gen > $1` assumes a third
+#: of the log)
+_SESSION = "-c jit=off -c plan_cache_mode=force_custom_plan"
 #: a catch-up in one statement: `_head` and the log rows after a generation (none: one row of
 #: NULLs after the head)
 _CATCH_UP = ("SELECT h.gen, h.trimmed, l.gen, l.ts, l.origin, l.op, l.cls, l.ref, l.uuid,"
-             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s ORDER BY l.gen, l.seq")
+             " l.fields FROM _head h LEFT JOIN _log l ON l.gen > %s WHERE h.id = 1"
+             " ORDER BY l.gen, l.seq")
 
 
 @dataclass(eq=False, slots=True)
@@ -134,7 +144,7 @@ class PostgresStore(MemoryStore):
         # every host's writes) for long: the server aborts its transaction
         idle = max(5, int(3 * timeout))
         kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server",
-                  "options": f"-c idle_in_transaction_session_timeout={idle}s"}
+                  "options": f"-c idle_in_transaction_session_timeout={idle}s {_SESSION}"}
         # check_connection: a connection broken by a database restart is replaced before use
         # instead of failing a caller; the pools reconnect with backoff by themselves. One
         # connection is enough: a process has one database exchange at a time.
@@ -143,14 +153,17 @@ class PostgresStore(MemoryStore):
         # the series and the next caller starts a new one at 1 s, so a host is back within a
         # few seconds of its database
         reconnect = max(2.0, min(timeout, 5.0))
+        # autocommit: a commit sends its own BEGIN in its first message (psycopg's implicit
+        # one would be a round trip of its own); reads open theirs with transaction()
         self._pool = psycopg_pool.AsyncConnectionPool(
-            url, min_size=1, max_size=1, open=False, timeout=timeout, kwargs=kwargs,
-            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-store",
+            url, min_size=1, max_size=1, open=False, timeout=timeout,
+            kwargs={**kwargs, "autocommit": True},
+            check=_check_connection, name="xenapi-store",
             reconnect_timeout=reconnect)
         self._listen_pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout,
             kwargs={**kwargs, "autocommit": True, "application_name": "xenapi-listen"},
-            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-listen",
+            check=_check_connection, name="xenapi-listen",
             reconnect_timeout=reconnect)
         # leases on a connection of their own: a commit waiting for the `_head` lock (held by
         # a frozen process until the server aborts its transaction) must not keep this host
@@ -158,7 +171,7 @@ class PostgresStore(MemoryStore):
         self._lease_pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=1, open=False, timeout=timeout,
             kwargs={**kwargs, "application_name": "xenapi-lease"},
-            check=psycopg_pool.AsyncConnectionPool.check_connection, name="xenapi-lease",
+            check=_check_connection, name="xenapi-lease",
             reconnect_timeout=reconnect)
         # one database exchange at a time per process (commits, catch-ups): memory is applied
         # in generation order
@@ -378,56 +391,64 @@ class PostgresStore(MemoryStore):
         fences = dict(self._fences) if any(shared.values()) else {}
         since = min([self._generation] + [p.start for p in live if shared[p]])
         try:
-            # pipeline: BEGIN, the `_head` lock, the fence check and the log read go in one
-            # round trip (the server runs them in order: the reads come after the lock), the
-            # writes and COMMIT in a second
-            async with self._pool.connection() as conn, conn.pipeline() as pipe, \
-                    conn.transaction():
-                # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM)
-                # holds every host's writes until the server aborts its transaction: soon,
-                # for a commit (its statements follow each other in two round trips)
-                await conn.execute(_COMMIT_IDLE)
-                head = await conn.execute(
-                    "UPDATE _head SET gen = gen + %s WHERE id = 1 RETURNING gen, trimmed, now()",
-                    (len(live),))
-                leases = await conn.execute(
-                    "SELECT name, holder, epoch FROM _lease WHERE name = ANY(%s)",
-                    (list(fences),)) if fences else None
-                log_rows = await conn.execute(
-                    f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                    (since,))
-                # Sync, not just a flush: only after a Sync is the transaction idle in the
-                # server's eyes, and its idle limit can free the lock if we freeze now
-                await pipe.sync()
-                last, trimmed, ts = await head.fetchone()  # type: ignore[misc]
-                first = last - len(live) + 1
-                if first <= self._generation:
-                    raise _went_back(first, self._generation)
-                if trimmed > self._generation:
-                    raise _Behind()
-                for i, p in enumerate(live):
-                    p.gen = first + i
-                if leases is not None:
-                    _check_fences(fences, await leases.fetchall())
-                rows = await log_rows.fetchall()
-                refused: dict[_Pending, StoreConflict] = {}
-                writes = []
-                for p in live:
-                    if shared[p]:
-                        try:
-                            self._check_stale(shared[p], rows, p.start, trimmed, p.measured)
-                        except StoreConflict as exc:
-                            refused[p] = exc
-                            continue
-                        writes.append((shared[p], p.gen))
-                if writes:
-                    await self._write_rows(conn, writes, ts)
-                    boundary = (last // self._trim_every) * self._trim_every
-                    if boundary >= first and boundary > self.log_retention:
-                        await conn.execute("DELETE FROM _log WHERE gen <= %s",
-                                           (boundary - self.log_retention,))
-                        await conn.execute("UPDATE _head SET trimmed = %s",
-                                           (boundary - self.log_retention,))
+            # two round trips, each one message of statements (the simple query protocol,
+            # values bound on our side): BEGIN, the `_head` lock, the fence check and the log
+            # read (the server runs them in order: the reads come after the lock); then the
+            # writes and COMMIT. One wait on the socket for each, where psycopg's pipeline
+            # waited once per statement sent: most of the CPU a commit cost this process
+            async with self._pool.connection() as conn:
+                cur = psycopg.AsyncClientCursor(conn)
+                try:
+                    # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM)
+                    # holds every host's writes until the server aborts its transaction:
+                    # soon, for a commit (the transaction is idle only between its two
+                    # messages)
+                    first_msg: list[sql.Statement] = [
+                        ("BEGIN", ()), (_COMMIT_IDLE, ()),
+                        ("UPDATE _head SET gen = gen + %s WHERE id = 1"
+                         " RETURNING gen, trimmed, now()", (len(live),))]
+                    if fences:
+                        first_msg.append(("SELECT name, holder, epoch FROM _lease"
+                                          " WHERE name = ANY(%s)", (list(fences),)))
+                    first_msg.append((f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s"
+                                      " ORDER BY gen, seq", (since,)))
+                    got = await _script(cur, first_msg)
+                    last, trimmed, ts = got[2][0]
+                    first = last - len(live) + 1
+                    if first <= self._generation:
+                        raise _went_back(first, self._generation)
+                    if trimmed > self._generation:
+                        raise _Behind()
+                    for i, p in enumerate(live):
+                        p.gen = first + i
+                    if fences:
+                        _check_fences(fences, got[3])
+                    rows = got[-1]
+                    refused: dict[_Pending, StoreConflict] = {}
+                    writes = []
+                    for p in live:
+                        if shared[p]:
+                            try:
+                                self._check_stale(shared[p], rows, p.start, trimmed,
+                                                  p.measured)
+                            except StoreConflict as exc:
+                                refused[p] = exc
+                                continue
+                            writes.append((shared[p], p.gen))
+                    second_msg: list[sql.Statement] = []
+                    if writes:
+                        second_msg += self._write_rows(writes, ts)
+                        boundary = (last // self._trim_every) * self._trim_every
+                        if boundary >= first and boundary > self.log_retention:
+                            second_msg += [
+                                ("DELETE FROM _log WHERE gen <= %s",
+                                 (boundary - self.log_retention,)),
+                                ("UPDATE _head SET trimmed = %s",
+                                 (boundary - self.log_retention,))]
+                    await _script(cur, second_msg + [("COMMIT", ())])
+                except BaseException:
+                    await _rollback(conn)
+                    raise
         except psycopg.errors.UniqueViolation as exc:
             raise _duplicate(exc) from None
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
@@ -511,10 +532,11 @@ class PostgresStore(MemoryStore):
             if g > start and origin != self._origin and (cls, ref) in keys:
                 raise StoreConflict(cls, ref)
 
-    async def _write_rows(self, conn: psycopg.AsyncConnection[Any],
-                          writes: list[tuple[list[Op], int]], ts: _dt.datetime) -> None:
+    def _write_rows(self, writes: list[tuple[list[Op], int]], ts: _dt.datetime
+                    ) -> list[sql.Statement]:
+        """The statements of a batch's writes: the tables, the log, the notification."""
         stmts: list[sql.Statement] = []
-        entries = []
+        entries: list[Any] = []
         for ops, gen in writes:
             stmts += sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")
             for seq, (kind, cls, ref, fields) in enumerate(ops):
@@ -532,15 +554,13 @@ class PostgresStore(MemoryStore):
                 else:
                     old = self._records[cls].get(ref)
                     uuid = (old.get("uuid") if old is not None else None) or ""
-                entries.append((gen, seq, ts, self._origin, kind, cls, ref, uuid,
-                                None if fields is None else codec.encode(fields)))
+                entries += (gen, seq, ts, self._origin, kind, cls, ref, uuid,
+                            None if fields is None else codec.encode(fields))
+        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        stmts.append(("INSERT INTO _log VALUES " + ", ".join([row] * (len(entries) // 9)),
+                      tuple(entries)))
         stmts.append(("SELECT pg_notify(%s, %s)", (CHANNEL, str(writes[-1][1]))))
-        async with conn.pipeline():         # one round trip for the whole batch
-            for stmt, args in stmts:
-                await conn.execute(stmt, args)
-            async with conn.cursor() as cur:
-                await cur.executemany("INSERT INTO _log VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                                      " %s)", entries)
+        return stmts
 
     def _apply_own(self, ops: list[Op], gen: int, ts: _dt.datetime) -> None:
         for _kind, cls, name, fields in ops:
@@ -572,11 +592,16 @@ class PostgresStore(MemoryStore):
                     ops.append((op, cls, ref, fields))
             self._apply(ops, gen, ts)
 
-    async def catch_up(self, conn: psycopg.AsyncConnection[Any] | None = None) -> None:
+    async def catch_up(self, conn: psycopg.AsyncConnection[Any] | None = None,
+                       notified: list[str] | None = None) -> None:
         """Apply whatever other processes committed that this one has not seen yet: one
         statement (one snapshot, one round trip) on `conn` (the listener's, autocommit) or on
-        a pooled connection."""
+        a pooled connection. `notified`: the payloads that woke the listener; nothing to read
+        if this process applied them meanwhile (its own commits' notifications, which arrive
+        while its writer holds the lock)."""
         async with self._sync:
+            if notified and not self._fresh(notified):
+                return
             try:
                 async with asyncio.timeout(self.timeout):
                     if conn is not None:
@@ -641,7 +666,7 @@ class PostgresStore(MemoryStore):
                             timeout=self.poll_interval, stop_after=1)]
                         wake = not notes            # the poll: no notification in time
                         while wake or self._fresh(notes):
-                            await self.catch_up(conn)
+                            await self.catch_up(conn, None if wake else notes)
                             # a notification that came in with the catch-up's answer waits
                             # parsed-or-not in libpq's buffer, where a wait on the socket
                             # would not see it until the next one arrives
@@ -695,6 +720,40 @@ class PostgresStore(MemoryStore):
                 pass
         async with self._sync:
             await self._close_pools()
+
+
+async def _check_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The pools' check before lending a connection, without a round trip when it can: an
+    idle connection has nothing to read, so data or EOF waiting on its socket (a server that
+    restarted or ended the session sends an error and closes) sends it to psycopg_pool's
+    own check, a query, which fails and has it replaced. A round trip per commit was a wake-up
+    of the server process and of ours on the commit's path."""
+    if conn.closed or conn.pgconn.status != psycopg.pq.ConnStatus.OK \
+            or select.select([conn.fileno()], [], [], 0)[0]:
+        await psycopg_pool.AsyncConnectionPool.check_connection(conn)
+
+
+async def _script(cur: psycopg.AsyncClientCursor[Any], stmts: list[sql.Statement]
+                  ) -> list[list[tuple[Any, ...]]]:
+    """Statements sent as one message, values bound on our side; the rows of each (none for
+    those that return none). The server stops at the first error, which is raised."""
+    await cur.execute("; ".join(q for q, _a in stmts), [a for _q, args in stmts for a in args])
+    out = []
+    while True:
+        out.append(await cur.fetchall() if cur.description is not None else [])
+        if not cur.nextset():
+            return out
+
+
+async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    """End a failed commit's transaction if the connection is idle in it; a connection still
+    busy (a cancelled exchange) is the pool's to discard when it comes back."""
+    if conn.pgconn.transaction_status in (psycopg.pq.TransactionStatus.INTRANS,
+                                          psycopg.pq.TransactionStatus.INERROR):
+        try:
+            await conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass                        # a broken connection: the pool replaces it
 
 
 def _check_fences(fences: dict[str, tuple[str, int]], rows: list[tuple[Any, ...]]) -> None:
