@@ -36,9 +36,23 @@ def _unpack(value: Any) -> Any:
     return value
 
 
+#: one encoder for every call: json.dumps with options builds a new JSONEncoder each time
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
+
+
 def encode(value: Any) -> str:
-    """A field value as compact JSON text."""
-    return json.dumps(_pack(value), separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    """A field value as compact JSON text (a commit encodes every field it writes: the plain
+    scalars, most of them, skip the packing)."""
+    t = type(value)
+    if t is str:
+        return _encode(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return _encode(_pack(value))
 
 
 def decode(text: str) -> Any:
