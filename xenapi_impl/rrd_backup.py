@@ -47,22 +47,35 @@ async def backup(services: Any, rrd: Rrd) -> int:
     return len(files)
 
 
-def read(services: Any, rrd: Rrd) -> int:
-    """Restore the backed-up RRDs into `rrd` (before the monitor's first round); a file that
-    cannot be read is logged and skipped. Returns how many owners were restored."""
+def load(services: Any) -> list[tuple[str, str, Any]]:
+    """The backed-up RRDs read and parsed, (kind, uuid, parsed) each: file work only, so it
+    runs in a worker thread while the server already serves; a file that cannot be read is
+    logged and skipped."""
     where = backup_dir(services)
     if where is None or not os.path.isdir(where):
-        return 0
-    done = 0
+        return []
+    out = []
     for name in sorted(os.listdir(where)):
         kind, _, rest = name.partition("-")
         if kind not in KINDS or not rest.endswith(".xml"):
             continue
         try:
             with open(os.path.join(where, name), encoding="utf-8") as f:
-                restore(rrd, kind, rest[:-4], parse(f.read()))
+                out.append((kind, rest[:-4], parse(f.read())))
         except (OSError, ValueError) as exc:
             log.warning("RRD backup %s not restored: %s", name, exc)
-            continue
-        done += 1
-    return done
+    return out
+
+
+def apply(rrd: Rrd, loaded: list[tuple[str, str, Any]]) -> int:
+    """Put what `load` read into `rrd` (on the event loop, which owns the archives); returns
+    how many owners were restored."""
+    for kind, uuid, parsed in loaded:
+        restore(rrd, kind, uuid, parsed)
+    return len(loaded)
+
+
+def read(services: Any, rrd: Rrd) -> int:
+    """Restore the backed-up RRDs into `rrd` (before the monitor's first round). Returns how
+    many owners were restored."""
+    return apply(rrd, load(services))
