@@ -26,12 +26,19 @@ def _pack(value: Any) -> Any:
     raise TypeError(f"cannot store a value of type {type(value).__name__}")
 
 
+_CONTAINERS = (list, dict)
+
+
 def _unpack(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_unpack(v) for v in value]
-    if isinstance(value, dict):
+    # a load decodes every column of every record: scalars inside containers are not
+    # recursed into (most lists are refs, most maps strings to strings)
+    t = type(value)
+    if t is list:
+        return [_unpack(v) if type(v) in _CONTAINERS else v for v in value]
+    if t is dict:
         if "m" in value:
-            return {_unpack(k): _unpack(v) for k, v in value["m"]}
+            return {_unpack(k) if type(k) in _CONTAINERS else k:
+                    _unpack(v) if type(v) in _CONTAINERS else v for k, v in value["m"]}
         return _dt.datetime.fromisoformat(value["d"])
     return value
 
@@ -55,6 +62,13 @@ def encode(value: Any) -> str:
     return _encode(_pack(value))
 
 
+_EMPTY_MAP = '{"m":[]}'
+
+
 def decode(text: str) -> Any:
     """The value `encode` was given."""
+    if text == _EMPTY_MAP:          # the most common column text of a load: a fresh dict
+        return {}
+    if text == "[]":
+        return []
     return _unpack(json.loads(text))
