@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 _DOMINFO = struct.Struct("<I36sI6?i6Q3IBi")
 _unpack_dominfo = _DOMINFO.unpack_from
+#: the same packed record, only its first field (the domid) read
+_DOMID_ONLY = struct.Struct(f"<I{_DOMINFO.size - 4}x")
 _TIME_MASK = (1 << 63) - 1      # XEN_RUNSTATE_UPDATE lives in bit 63 of vCPU times
 _NIC_RATE_INTERVAL_US = 50000    # xl's default credit interval for rate=
 _DOMID_MAX = 0x7FEF
@@ -438,6 +440,22 @@ class Context:
             infos = list(map(_new_object, repeat(DomainInfo, n)))
             deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
             return infos
+        finally:
+            lib.free(out[0])
+
+    def _domids(self) -> list[int]:
+        """Every domain's domid, in domid order: `list_domains` without building the
+        records (an every-domain event watch looks at each turn: 1,000 VMs starting made it
+        build 1,000 records per start on the event loop)."""
+        ffi, lib = self._ffi, self._lib
+        out = ffi.new("void **")
+        seq = _log.tls.seq
+        n = lib.xlpy_list_domain_flat(self._c(), out)
+        lines = _log.since(seq)
+        if n < 0:
+            raise self._error(n, "libxl_list_domain", lines)
+        try:
+            return [d for (d,) in _DOMID_ONLY.iter_unpack(ffi.buffer(out[0], n * _DOMINFO.size))]
         finally:
             lib.free(out[0])
 
