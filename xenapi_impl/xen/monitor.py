@@ -86,6 +86,7 @@ class Monitor:
         self._reading: asyncio.Future[_Read] | None = None
         self._linked: Any = None        # this round's transaction, keeping relations
         self._vm_uuids: set[str] = set()    # VMs running here at the previous round
+        self._declared: set[str] = set()    # VMs declared since this round took its VMs
         self._vms: tuple[int, dict[int, _Vm]] | None = None  # store generation, its VMs
         self._sr_uuids: set[str] = set()    # SRs plugged here at the previous round
         # previous cumulative counters: key -> (domain uuid, monotonic ns, value)
@@ -168,6 +169,7 @@ class Monitor:
         hv = getattr(self.services.backend, "hypervisor", None)
         if hv is None:
             return
+        self._declared = set()
         vms = self._running_vms()
         loop = asyncio.get_running_loop()
         # shielded: a stop() mid-read waits for the thread, so the context is never closed
@@ -182,9 +184,12 @@ class Monitor:
         await self._write(read, vms, series)
         self.rrd.update(read.wall, series)
         running = {vm.uuid for vm in vms.values()}
-        for uuid in self._vm_uuids - running:
+        # a VM started during the read was declared after this round took its VMs: it is not
+        # gone (forgetting it dropped its sources until the next round, and scanned every
+        # key of the archives once per VM of a burst of starts)
+        for uuid in self._vm_uuids - running - self._declared:
             self.rrd.forget("vm", uuid)
-        self._vm_uuids = running
+        self._vm_uuids = running | self._declared
         plugged = {k[1] for k in series if k[0] == "sr"}
         for uuid in self._sr_uuids - plugged:     # unplugged or destroyed: no more series
             self.rrd.forget("sr", uuid)
@@ -254,6 +259,7 @@ class Monitor:
         vm = self._vm_of(ref, rec)
         self.rrd.declare(self._sources(vm, vm.vcpus))
         self._vm_uuids.add(vm.uuid)         # forgotten like the others once it stops
+        self._declared.add(vm.uuid)
 
     @staticmethod
     def _read(ctx: Any, kind: str, vms: dict[int, _Vm]) -> _Read:
