@@ -109,7 +109,7 @@ class GroupSync:
     """fsync of one directory shared by concurrent callers (group commit): a caller returns once
     an fsync that began after its call has finished, so a rename it made before calling is
     durable; callers that arrive while an fsync runs share the next one instead of each
-    queueing its own (1,000 attaches at once: a handful of fsyncs, not 1,000)."""
+    running its own (a burst of attaches: one fsync per group of waiters, not one each)."""
 
     def __init__(self, directory: str, sync: Callable[[str], None] = fsync_dir) -> None:
         self.directory = directory
@@ -138,5 +138,6 @@ class GroupSync:
                 self._running = False
                 if ok:
                     self._done = max(self._done, covered)
-                self._cond.notify_all()   # on failure a waiter runs its own fsync (and sees
-                                          # the error itself)
+                # on a failure no ticket is done: a waiter runs its own fsync and sees the
+                # error itself
+                self._cond.notify_all()
