@@ -80,8 +80,3 @@ def apply(rrd: Rrd, loaded: list[tuple[str, str, Any]]) -> int:
         restore(rrd, kind, uuid, parsed)
     return len(loaded)
 
-
-def read(services: Any, rrd: Rrd) -> int:
-    """Restore the backed-up RRDs into `rrd` (before the monitor's first round). Returns how
-    many owners were restored."""
-    return apply(rrd, load(services))
