@@ -8,8 +8,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from sr_helpers import MiB
 from xenapi_impl.storage import FileSRDriver
 from xenapi_impl.storage.file_sr import ATTACH_DIR
