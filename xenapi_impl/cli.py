@@ -526,6 +526,20 @@ def _default_address(args: argparse.Namespace) -> str:
     return "127.0.0.1"
 
 
+def _exit_now(status: int) -> None:
+    """The server has stopped: every file is closed and durable (database, RRD backup, the
+    simulated host's state). Exit without the interpreter's teardown, which would free the
+    ~10k records and everything else one object at a time (0.15-0.4 s of a restart with 1,000
+    VMs) while the next server waits for the address and the database."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
 def _reexec() -> None:
     """pool.join / pool.eject: start again, the same command, on the new database."""
     log.warning("restarting: exec %s", " ".join(sys.argv))
@@ -564,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .api.pool_join import EXIT_REEXEC
             if status == EXIT_REEXEC and argv is None:
                 _reexec()
+            if argv is None:
+                _exit_now(status)
             return status
         if args.command == "pool-create":
             return _pool_create(args)

@@ -14,6 +14,7 @@ from .rrd_xml import owners, parse, restore, to_xml
 
 log = logging.getLogger(__name__)
 KINDS = ("vm", "host", "sr")
+_WRITERS = 4
 
 
 def backup_dir(services: Any) -> str | None:
@@ -42,27 +43,40 @@ async def backup(services: Any, rrd: Rrd) -> int:
         files.append((os.path.join(where, f"{kind}-{uuid}.xml"), to_xml(rrd, kind, uuid, names)))
         if i % 100 == 99:
             await asyncio.sleep(0)      # calls waiting meanwhile are served
-    # written by one worker call (1,000 VMs: one hop, not a thousand)
-    await loop.run_in_executor(None, lambda: [_write(path, text) for path, text in files])
+    # written by a few worker calls (1,000 VMs: a few hops, not a thousand), side by side:
+    # replacing a file makes the file system start writing the new one out at the rename,
+    # and four writers overlap that (999 files at shutdown: half the time of one writer)
+    parts = [files[i::_WRITERS] for i in range(_WRITERS)]
+    await asyncio.gather(*(loop.run_in_executor(
+        None, lambda part=part: [_write(path, text) for path, text in part])
+        for part in parts if part))
     return len(files)
 
 
-def read(services: Any, rrd: Rrd) -> int:
-    """Restore the backed-up RRDs into `rrd` (before the monitor's first round); a file that
-    cannot be read is logged and skipped. Returns how many owners were restored."""
+def load(services: Any) -> list[tuple[str, str, Any]]:
+    """The backed-up RRDs read and parsed, (kind, uuid, parsed) each: file work only, so it
+    runs in a worker thread while the server already serves; a file that cannot be read is
+    logged and skipped."""
     where = backup_dir(services)
     if where is None or not os.path.isdir(where):
-        return 0
-    done = 0
+        return []
+    out = []
     for name in sorted(os.listdir(where)):
         kind, _, rest = name.partition("-")
         if kind not in KINDS or not rest.endswith(".xml"):
             continue
         try:
             with open(os.path.join(where, name), encoding="utf-8") as f:
-                restore(rrd, kind, rest[:-4], parse(f.read()))
+                out.append((kind, rest[:-4], parse(f.read())))
         except (OSError, ValueError) as exc:
             log.warning("RRD backup %s not restored: %s", name, exc)
-            continue
-        done += 1
-    return done
+    return out
+
+
+def apply(rrd: Rrd, loaded: list[tuple[str, str, Any]]) -> int:
+    """Put what `load` read into `rrd` (on the event loop, which owns the archives); returns
+    how many owners were restored."""
+    for kind, uuid, parsed in loaded:
+        restore(rrd, kind, uuid, parsed)
+    return len(loaded)
+

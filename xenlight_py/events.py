@@ -169,9 +169,10 @@ class _Watch:
         if not self.all_domains or self.closed:
             return
         try:
-            current = {d.domid for d in self._ctx.list_domains() if d.domid != 0}
+            current = set(self._ctx._domids())
         except XenlightError:
             return
+        current.discard(0)
         with self._lock:
             new = current - self._evgens.keys()
         for d in sorted(new):

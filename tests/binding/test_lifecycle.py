@@ -91,6 +91,10 @@ def test_list_domains(ctx: Context, pv: DomainConfig) -> None:
     assert [d.domid for d in doms] == [0, a, b]
     assert doms[1] == DomainInfo(**doms[1]._asdict())   # the fast path builds a normal one
     assert ctx.domain_info(a).uuid == doms[1].uuid
+    # the domids alone (an every-domain event watch's look at each turn) read the same list
+    assert ctx._domids() == [0, a, b]
+    ctx.destroy(a)
+    assert ctx._domids() == [0, b]
 
 
 def test_destroy(ctx: Context, pv: DomainConfig) -> None:

@@ -237,3 +237,38 @@ def test_backup_survives_restart(tmp_path):
         after = [r[i] for r in rras[1] if r[i] == r[i]]
         assert len(after) >= len(before) and after[-1] == before[-1]
         s.xenapi.session.logout()
+
+
+def test_series_asked_right_after_a_restart_wait_for_the_restore(tmp_path):
+    """The restore of the backup runs while the restarted server already serves (a host with
+    thousands of owners' files): /host_rrd and the data-source calls asked at once still answer
+    the backed-up rows, never the empty series of a restore not finished yet."""
+    with ServerProcess(str(tmp_path), extra=["--monitor-interval", "0.5"]) as srv:
+        s = XenAPI.Session(srv.url)
+        s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-ds")
+        host = s.xenapi.host.get_all()[0]
+        uuid = s.xenapi.host.get_uuid(host)
+
+        def rows():
+            _r, names, rras = parse_rrd(get(srv, "/host_rrd", session_id=s._session)[1])
+            i = names.index("memory_total_kib") if "memory_total_kib" in names else None
+            return i is not None and [r[i] for r in rras[1] if r[i] == r[i]]
+        wait_for(rows, "host rows")
+        s.xenapi.session.logout()
+    where = os.path.join(str(tmp_path), "xapi.db.rrds")
+    text = open(os.path.join(where, f"host-{uuid}.xml")).read()
+    before = parse_rrd(text)
+    for i in range(3000):           # other owners' backups: the restore takes a while
+        with open(os.path.join(where, f"vm-00000000-0000-4000-8000-{i:012d}.xml"), "w") as f:
+            f.write(text)
+    with ServerProcess(str(tmp_path), extra=["--monitor-interval", "30"]) as srv:
+        s = XenAPI.Session(srv.url)
+        s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-ds")
+        _root, names, rras = parse_rrd(get(srv, "/host_rrd", session_id=s._session)[1])
+        i, j = names.index("memory_total_kib"), before[1].index("memory_total_kib")
+        after = [r[i] for r in rras[1] if r[i] == r[i]]
+        backed_up = [r[j] for r in before[2][1] if r[j] == r[j]]
+        assert backed_up and len(after) >= len(backed_up) and after[-1] == backed_up[-1]
+        assert "memory_total_kib" in {d["name_label"]
+                                      for d in s.xenapi.host.get_data_sources(host)}
+        s.xenapi.session.logout()

@@ -402,3 +402,34 @@ def test_c_rounding_matches_pythons():
         assert c_round(x, b"%.3f") == round(x, 3), x
     for x in rates:
         assert c_round(x, b"%.3g") == float(f"{x:.3g}"), x
+
+
+def test_a_vm_started_during_a_read_keeps_its_declared_sources(tmp_path):
+    """A VM started while a round reads the hypervisor is declared (listed by /rrd_updates at
+    once); the end of that round, whose VMs were taken before the start, must not drop it."""
+    async def body(h: VmHarness, s: str) -> None:
+        import threading
+        import time
+        m = Monitor(h.services, 0.05)
+        started = threading.Event()
+        real = m._read
+
+        def slow_read(*args: Any) -> Any:
+            started.set()
+            time.sleep(0.3)
+            return real(*args)
+
+        m._read = slow_read         # type: ignore[method-assign]
+        m.start()
+        try:
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            vm, _vbd, _vif, _domid = await running_vm(h, s, vcpus=1)
+            uuid = await h.call("VM.get_uuid", s, vm)
+            m.declare_vm(vm)
+            ticked = m.ticked
+            await asyncio.wait_for(ticked.wait(), 5)     # the round that read before the start
+            assert [k for k in m.rrd.archives[0].cols if k[:2] == ("vm", uuid)]
+        finally:
+            await m.stop()
+    run(tmp_path, body)

@@ -181,3 +181,33 @@ def test_messages_maintain_relations_and_event_from_sees_the_parent_change():
         await h.call("VBD.destroy", s, vbd)
         assert await h.call("VM.get_VBDs", s, vm) == []
     run(body)
+
+
+def test_sqlite_does_not_rewrite_a_parent_set_on_each_child_change_and_reloads_it(tmp_path):
+    """A parent's set is derived: a child's commit writes the child's row only (writing the
+    whole set per child made 1,000 VM starts rewrite host.resident_VMs 1,000 times), and a
+    store opened again on the file has every set back from the children."""
+    import sqlite3
+
+    from xenapi_impl.store.sqlite import SqliteStore
+
+    path = str(tmp_path / "x.db")
+
+    async def body():
+        store = SqliteStore(path, store_specs(MODEL), exclusive=True)
+        vm, vbds = new_ref(), [new_ref() for _ in range(3)]
+        await _write(store, lambda t: t.create("VM", vm, _vm()))
+        for d in vbds:
+            await _write(store, lambda t, d=d: t.create("VBD", d, _vbd(vm)))
+        assert store.get("VM", vm)["VBDs"] == vbds
+        await store.close()
+        column = sqlite3.connect(path).execute('SELECT "VBDs" FROM "c_VM"').fetchone()[0]
+        assert column == "[]"               # as created: no rewrite per VBD
+        again = SqliteStore(path, store_specs(MODEL), exclusive=True)
+        assert again.get("VM", vm)["VBDs"] == vbds
+        await _write(again, lambda t: t.delete("VBD", vbds[1]))
+        await again.close()
+        third = SqliteStore(path, store_specs(MODEL), exclusive=True)
+        assert third.get("VM", vm)["VBDs"] == [vbds[0], vbds[2]]
+        await third.close()
+    asyncio.run(body())

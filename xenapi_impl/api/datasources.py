@@ -94,17 +94,28 @@ def forget(ctx: Context, cls: str, ref: str, name: str) -> None:
     rrd.forget_archives(key)
 
 
+async def _ready(ctx: Context) -> None:
+    """The series hold the last backup (a server just started restores it while serving)."""
+    monitor = ctx.services.monitor
+    if monitor is not None:
+        await monitor.ready()
+
+
 def _register(cls: str) -> None:
     async def get_data_sources(ctx: Context, self: str) -> list[dict[str, Any]]:
+        await _ready(ctx)
         return data_sources(ctx, cls, self)
 
     async def query_data_source(ctx: Context, self: str, data_source: str) -> float:
+        await _ready(ctx)
         return query(ctx, cls, self, data_source)
 
     async def record_data_source(ctx: Context, self: str, data_source: str) -> None:
+        await _ready(ctx)
         record(ctx, cls, self, data_source)
 
     async def forget_data_source_archives(ctx: Context, self: str, data_source: str) -> None:
+        await _ready(ctx)
         forget(ctx, cls, self, data_source)
 
     for fn in (get_data_sources, query_data_source, record_data_source,
@@ -118,6 +129,7 @@ for _cls in KINDS:
 
 # --- backups (rrd_backup.py) -------------------------------------------------------------
 async def _backup(ctx: Context) -> None:
+    await _ready(ctx)           # else a backup taken meanwhile would replace the files with less
     rrd = _rrd(ctx)
     if rrd is not None:
         await backup(ctx.services, rrd)

@@ -232,9 +232,9 @@ async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list
     return disks, nics
 
 
-async def _check_memory_free(ctx: Context, hv: Any, vm: str, rec: dict[str, Any]) -> None:
+def _check_memory_free(rec: dict[str, Any], free_kib: int) -> None:
     needed = rec["memory_static_max"]
-    available = await hv.free_memory_kib() * 1024
+    available = free_kib * 1024
     if needed > available:
         raise XenAPIError("HOST_NOT_ENOUGH_FREE_MEMORY", str(needed), str(available))
 
@@ -246,17 +246,22 @@ async def boot(ctx: Context, txn: Any, vm: str, paused: bool,
     from ..xen import config
     hv = hypervisor(ctx)
     rec = txn.get("VM", vm)
-    await _check_memory_free(ctx, hv, vm, rec)
+    free_kib, phys = await hv.free_memory_and_physinfo()
+    _check_memory_free(rec, free_kib)
     att = Attached(ctx)
     domid = None
     try:
         disks, nics = await _devices(ctx, txn, vm, att)
-        phys = await hv.physinfo()
         cfg = config.build(rec, disks, nics, nr_cpus=phys.nr_cpus)
         if ctx.task is not None:
             ctx.task.check_cancelled()
-        domid = await (restore(cfg) if restore is not None else hv.create(cfg, paused))
-        info = await hv.domain_info(domid)
+        if restore is not None:
+            domid = await restore(cfg)
+            info = await hv.domain_info(domid)
+        else:
+            domid, info = await hv.create_with_info(cfg, paused)
+            if isinstance(info, BaseException):
+                raise info
     except BaseException:
         await _destroy_by_uuid(hv, rec["uuid"], domid)
         await att.detach_all()

@@ -13,6 +13,7 @@ the MD5 digest of the name read as a uuid, except pool-admin's fixed one.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid as _uuid
 from typing import TYPE_CHECKING, Any
@@ -111,8 +112,10 @@ def permitted(message: "MessageDef | str", role: str) -> bool:
     return role in message.roles
 
 
+@functools.cache
 def role_uuid(name: str) -> str:
-    """The stable uuid of a role or permission (by its name as written, before lowercasing)."""
+    """The stable uuid of a role or permission (by its name as written, before lowercasing);
+    remembered: every start derives the 1,400 role records again."""
     if name == POOL_ADMIN:
         return POOL_ADMIN_UUID
     return str(_uuid.UUID(bytes=hashlib.md5(name.encode("utf-8")).digest()))

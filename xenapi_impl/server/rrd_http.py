@@ -75,6 +75,8 @@ def handler(services: Any) -> Any:
             interval = _int(q, "interval", 5)
             cf = q.get("cf", "AVERAGE").upper()
             vm_uuid = q.get("vm_uuid") or None
+            if services.monitor is not None:
+                await services.monitor.ready()
             rrd = services.monitor.rrd if services.monitor is not None else empty
             export = rrd.export(start, interval, cf=cf,
                                 host=q.get("host", "false").lower() in _TRUE, vm_uuid=vm_uuid)
@@ -103,6 +105,8 @@ def object_handler(services: Any, kind: str, cls: str) -> Any:
             return _bad("uuid is required")
         if not any(r["uuid"] == uuid for r in services.store.records(cls).values()):
             return _bad(f"no {cls} with uuid {uuid}", 404)
+        if services.monitor is not None:
+            await services.monitor.ready()
         rrd = services.monitor.rrd if services.monitor is not None else empty
         return web.Response(body=rrd_xml.to_xml(rrd, kind, uuid).encode(),
                             content_type=XML_TYPE)

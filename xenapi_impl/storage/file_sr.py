@@ -14,7 +14,9 @@ lock into a hidden temporary file that is renamed into place under the lock afte
 
 Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record, staged
 (written and fsync'ed) before taking the lock, so the lock covers the checks and one rename;
-the metadata is only re-parsed when its bytes changed. Delete, resize, SR detach and destroy
+the directory fsync after it is shared by the attaches that wait for one at the same time
+(group commit: each returns only after an fsync begun after its rename); the metadata is only
+re-parsed when its bytes changed. Delete, resize, SR detach and destroy
 look at the records under the same lock, so none of them races an attach.
 """
 from __future__ import annotations
@@ -38,7 +40,8 @@ from .errors import (
 from .info import AttachInfo, ProbeResult, ScanResult, SRStat, VDIInfo
 from .locking import SRLock
 from .metadata import (
-    discard, fsync_dir, parse_json, publish, read_bytes, read_json, stage_json, write_json,
+    GroupSync, discard, fsync_dir, parse_json, publish, read_bytes, read_json, stage_json,
+    write_json,
 )
 
 METADATA = ".xenapi-sr.json"
@@ -82,6 +85,9 @@ class FileSRDriver(SRDriver):
         self._meta_path = os.path.join(self.path, METADATA)
         self._lock_path = os.path.join(self.path, LOCKFILE)
         self._attach_dir = os.path.join(self.path, ATTACH_DIR)
+        #: the directory fsync that makes a published record durable, shared by the attaches
+        #: waiting at the same time
+        self._attach_sync = GroupSync(self._attach_dir)
         #: (bytes, parsed) of the metadata last read by _view
         self._cached: tuple[bytes, Doc] | None = None
 
@@ -520,9 +526,9 @@ class FileSRDriver(SRDriver):
             if staged is not None:
                 discard(staged)
         # After the lock: the rename is visible to everyone already; this makes it durable
-        # before the caller hears of it.
+        # before the caller hears of it (one fsync for every attach waiting meanwhile).
         with os_errors(f"attaching VDI {vdi}"):
-            fsync_dir(self._attach_dir)
+            self._attach_sync.sync()
         return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
                           readwrite=writable)
 

@@ -26,21 +26,49 @@ def _pack(value: Any) -> Any:
     raise TypeError(f"cannot store a value of type {type(value).__name__}")
 
 
+_CONTAINERS = (list, dict)
+
+
 def _unpack(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_unpack(v) for v in value]
-    if isinstance(value, dict):
+    # a load decodes every column of every record: scalars inside containers are not
+    # recursed into (most lists are refs, most maps strings to strings)
+    t = type(value)
+    if t is list:
+        return [_unpack(v) if type(v) in _CONTAINERS else v for v in value]
+    if t is dict:
         if "m" in value:
-            return {_unpack(k): _unpack(v) for k, v in value["m"]}
+            return {_unpack(k) if type(k) in _CONTAINERS else k:
+                    _unpack(v) if type(v) in _CONTAINERS else v for k, v in value["m"]}
         return _dt.datetime.fromisoformat(value["d"])
     return value
 
 
+#: one encoder for every call: json.dumps with options builds a new JSONEncoder each time
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
+
+
 def encode(value: Any) -> str:
-    """A field value as compact JSON text."""
-    return json.dumps(_pack(value), separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    """A field value as compact JSON text (a commit encodes every field it writes: the plain
+    scalars, most of them, skip the packing)."""
+    t = type(value)
+    if t is str:
+        return _encode(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return _encode(_pack(value))
+
+
+_EMPTY_MAP = '{"m":[]}'
 
 
 def decode(text: str) -> Any:
     """The value `encode` was given."""
+    if text == _EMPTY_MAP:          # the most common column text of a load: a fresh dict
+        return {}
+    if text == "[]":
+        return []
     return _unpack(json.loads(text))

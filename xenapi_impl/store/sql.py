@@ -58,13 +58,30 @@ def record_of(spec: ClassSpec, row: Iterable[Any], shared: dict[str, Any] | None
     """
     ref, uuid, *texts = row
     if shared is None:
-        values = {f: None if t is None else codec.decode(t)
-                  for f, t in zip(value_fields(spec), texts)}
+        values = [None if t is None else codec.decode(t) for t in texts]
     else:
-        values = {f: None if t is None else _shared(t, shared)
-                  for f, t in zip(value_fields(spec), texts)}
-    values["uuid"] = uuid
-    return ref, Record((f, values.get(f)) for f in spec.fields)
+        get = shared.get
+        values = [None if t is None else (get(t) if t in shared else _shared(t, shared))
+                  for t in texts]
+    fields, at = _layout(spec)
+    if at >= 0:
+        values.insert(at, uuid)
+    return ref, Record(zip(fields, values))
+
+
+#: id(spec.fields) -> (those fields, where uuid is among them, -1 if not): a load builds
+#: 10,000 records; the tuple kept in the value keeps its id from being reused
+_layouts: dict[int, tuple[tuple[str, ...], int]] = {}
+
+
+def _layout(spec: ClassSpec) -> tuple[tuple[str, ...], int]:
+    fields = spec.fields
+    found = _layouts.get(id(fields))
+    if found is None or found[0] is not fields:
+        fields = tuple(fields)
+        found = _layouts[id(spec.fields)] = (
+            fields, fields.index("uuid") if "uuid" in fields else -1)
+    return found
 
 
 _SHARED_TYPES = (str, int, float, bool)

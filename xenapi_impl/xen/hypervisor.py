@@ -124,6 +124,30 @@ class Hypervisor:
     async def create(self, cfg: Any, paused: bool) -> int:
         return await self.run("domain create", self.context.create_domain, cfg, paused=paused)
 
+    async def free_memory_and_physinfo(self) -> tuple[int, Any]:
+        """Free memory (KiB) and physinfo in one worker call: a start needs both, and each
+        hop to a worker costs the event loop a wake-up and a GIL hand-over."""
+        ctx = self.context
+        return await self.run("free_memory", lambda: (ctx.free_memory(), ctx.physinfo()))
+
+    async def create_with_info(self, cfg: Any, paused: bool) -> tuple[int, Any]:
+        """Create the domain and read its info in one worker call: (domid, info), info None
+        if the domain is already gone, or the exception reading it raised (the caller
+        destroys the domain it names)."""
+        from xenlight_py import DomainNotFound
+        ctx = self.context
+
+        def work() -> tuple[int, Any]:
+            domid = ctx.create_domain(cfg, paused=paused)
+            try:
+                return domid, ctx.domain_info(domid)
+            except DomainNotFound:
+                return domid, None
+            except Exception as exc:  # noqa: BLE001 - handed to the caller with the domid
+                return domid, exc
+
+        return await self.run("domain create", work)
+
     async def create_restore(self, cfg: Any, path: str, paused: bool) -> int:
         return await self.run("domain restore", self.context.create_restore, cfg, path,
                               paused=paused)
