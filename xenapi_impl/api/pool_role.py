@@ -169,11 +169,21 @@ class PoolRole:
             if held is not None and held.holder == me and held.valid \
                     and held.epoch != self.master_epoch:
                 await self._become_master(held.epoch)      # handed over (designate)
+        began = time.monotonic()
         try:
             await self._heartbeat()
+            if time.monotonic() - began > self.seconds / 2:
+                # the write waited (the database frozen or restarting): the others' renewals
+                # may have waited as long, so what their leases say now is not theirs to answer
+                self._db_failed = True
         except StoreUnavailable as exc:
-            # the leases answer (their own connection) but writes wait: a frozen host may
-            # hold the commit lock; the master goes on watching, it is what fences that host
+            # the database did not take a write within the store's timeout (10 s): it was
+            # down or unreachable, for the other hosts too, whose leases then ran out
+            # meanwhile. A frozen host holding the commit lock does not cause this: the
+            # database ends its idle transaction after 5 s (store/postgres.py), and the
+            # master fences it in a later round. (The master used to fence every slave in
+            # the round after a PostgreSQL kill that this write waited out.)
+            self._db_failed = True
             log.warning("heartbeat failed: %s", exc)
         if self._db_failed:
             self._db_failed = False
@@ -215,7 +225,13 @@ class PoolRole:
             if ref == services.host_ref:
                 continue
             m = store.get("host_metrics", h["metrics"])
+            began = time.monotonic()
             lease = await store.lease_get(host_lease(h["uuid"]))
+            if time.monotonic() - began > self.seconds / 2:
+                # the read waited out the database: a lease that ran out meanwhile says
+                # nothing of its host; the next round starts the quiet period
+                self._db_failed = True
+                return
             if lease is not None and lease.valid:
                 continue
             if lease is not None and lease.holder == h["uuid"]:
