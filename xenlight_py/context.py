@@ -15,7 +15,7 @@ import time
 import weakref
 from collections import deque
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from . import _log
 from ._ffi import Backend, backend_name, load
@@ -46,6 +46,21 @@ _from_record = DomainInfo._from_record
 # DomainInfo built without a Python frame (what _from_record does, inlined in the hot calls)
 _new_object = object.__new__
 _set_record = DomainInfo._r.__set__     # type: ignore[attr-defined]  # the slot's C setter
+_T = TypeVar("_T")
+
+
+def _build_infos(raw: Any, n: int) -> list[DomainInfo]:
+    # C-level loops only (no Python frame per domain): n empty DomainInfo, then each gets
+    # its record through the slot's setter
+    infos = list(map(_new_object, repeat(DomainInfo, n)))
+    deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
+    return infos
+
+
+def _domids_of(raw: Any, _n: int) -> list[int]:
+    return [d for (d,) in _DOMID_ONLY.iter_unpack(raw)]
+
+
 _log_tls = _log.tls
 
 
@@ -428,6 +443,11 @@ class Context:
 
     def list_domains(self) -> list[DomainInfo]:
         """Every domain, dom0 included, in domid order."""
+        return self._flat_domains(_build_infos)
+
+    def _flat_domains(self, use: Callable[[Any, int], _T]) -> _T:
+        """`use(buffer, n)` of every domain's packed record (the shim's flat list, in domid
+        order), freed after."""
         ffi, lib = self._ffi, self._lib
         out = ffi.new("void **")
         seq = _log.tls.seq
@@ -436,12 +456,7 @@ class Context:
         if n < 0:
             raise self._error(n, "libxl_list_domain", lines)
         try:
-            raw = ffi.buffer(out[0], n * _DOMINFO.size)
-            # C-level loops only (no Python frame per domain): n empty DomainInfo, then
-            # each gets its record through the slot's setter
-            infos = list(map(_new_object, repeat(DomainInfo, n)))
-            deque(map(_set_record, infos, _DOMINFO.iter_unpack(raw)), maxlen=0)
-            return infos
+            return use(ffi.buffer(out[0], n * _DOMINFO.size), n)
         finally:
             lib.free(out[0])
 
@@ -466,17 +481,7 @@ class Context:
         """Every domain's domid, in domid order: `list_domains` without building the
         records (an every-domain event watch looks at each turn: 1,000 VMs starting made it
         build 1,000 records per start on the event loop)."""
-        ffi, lib = self._ffi, self._lib
-        out = ffi.new("void **")
-        seq = _log.tls.seq
-        n = lib.xlpy_list_domain_flat(self._c(), out)
-        lines = _log.since(seq)
-        if n < 0:
-            raise self._error(n, "libxl_list_domain", lines)
-        try:
-            return [d for (d,) in _DOMID_ONLY.iter_unpack(ffi.buffer(out[0], n * _DOMINFO.size))]
-        finally:
-            lib.free(out[0])
+        return self._flat_domains(_domids_of)
 
     def list_vcpus(self, domid: int) -> list[VcpuInfo]:
         ffi, lib = self._ffi, self._lib
