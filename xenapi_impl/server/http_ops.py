@@ -30,6 +30,7 @@ from aiohttp import web
 
 from ..api.context import Context, TaskCancelled, TaskHandle
 from ..api.host_agent import RelayedTask, RemoteAgent
+from ..api.pool_role import role_of
 from ..errors import XenAPIError
 from ..store import NULL_REF, NoSuchObject
 from . import rbac
@@ -112,10 +113,9 @@ async def authenticate(services: Any, request: web.Request, method: str,
 def _master(services: Any) -> str | None:
     """The pool's master when it is another host (whose sessions and tasks clients use
     here), else None."""
-    if not getattr(services.store, "shared", False):
+    if not services.store.shared:
         return None
-    pool = services.store.get("pool", services.pool_ref)
-    master = pool["master"] if pool is not None else NULL_REF
+    master = role_of(services).master_ref()
     return None if master in (NULL_REF, services.host_ref) else master
 
 
