@@ -14,13 +14,14 @@ import time
 
 import pytest
 from harness import PASSWORD, Harness
+from pgproxy import CommitCutter
 
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
 from xenapi_impl.server.events import make_token
-from xenapi_impl.store import (ClassSpec, Credential, NoSuchObject, StoreConflict, StoreFenced,
-                               StoreUnavailable, codec, new_ref, new_uuid, open_database,
-                               store_specs)
+from xenapi_impl.store import (ClassSpec, CommitUnknown, Credential, NoSuchObject,
+                               StoreConflict, StoreFenced, StoreUnavailable, codec, new_ref,
+                               new_uuid, open_database, store_specs)
 from xenapi_impl.store import postgres
 from xenapi_impl.store.postgres import PostgresStore
 
@@ -232,8 +233,9 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
         a = await PostgresStore.open(pg_db.url, SPECS, timeout=timeout, poll_interval=1.0)
         b = await PostgresStore.open(pg_db.url, SPECS, timeout=timeout, poll_interval=1.0)
         acked: dict[str, str] = {}          # ref -> acknowledged name_label
-        # ref -> names of updates refused since its last acknowledged one: the connection
-        # may have died after COMMIT reached the server, so the database may hold one of them
+        # ref -> names of updates answered CommitUnknown since its last acknowledged one (the
+        # database did not come back in time to say): the database may hold one of them. An
+        # update refused otherwise is not there: the store asked the database when it could
         unknown: dict[str, set[str]] = {}
         failures: list[tuple[str, float]] = []
         stop = asyncio.Event()
@@ -246,11 +248,14 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
                 try:
                     if i % 3 and acked:
                         ref = list(acked)[-1]
-                        unknown.setdefault(ref, set()).add(f"u{i}")
-                        async with a.transaction() as t:
-                            t.update("VM", ref, {"name_label": f"u{i}"})
+                        try:
+                            async with a.transaction() as t:
+                                t.update("VM", ref, {"name_label": f"u{i}"})
+                        except CommitUnknown:
+                            unknown.setdefault(ref, set()).add(f"u{i}")
+                            raise
                         acked[ref] = f"u{i}"
-                        unknown.pop(ref)
+                        unknown.pop(ref, None)
                     else:
                         ref = new_ref()
                         async with a.transaction() as t:
@@ -293,6 +298,67 @@ def test_database_restart_during_writes_loses_no_acknowledged_write(pg_db, pg_cl
         assert dict(b.records("VM")) == dict(c.records("VM"))
         for s in (a, b, c):
             await s.close()
+    asyncio.run(main())
+
+
+def test_a_commit_whose_answer_was_lost_is_settled_by_asking_the_database(pg_db):
+    """The connection dies around a commit's COMMIT (a proxy cuts it): after the COMMIT was
+    made, the caller is told it succeeded (and memory has it); before it reached the server,
+    the caller gets the failure and nothing changed; and if the database does not answer
+    within `settle_timeout`, the caller is told the outcome is unknown, and the change, which
+    was made, reaches memory from the log."""
+    def name_in_database(ref: str) -> str:
+        return codec.decode(pg_db.psql(f"SELECT name_label FROM \"c_VM\" WHERE ref = '{ref}'"))
+
+    async def main():
+        proxy = await CommitCutter(pg_db.cluster.port).start()
+        a = await PostgresStore.open(proxy.url(pg_db.cluster.user, pg_db.name), SPECS,
+                                     timeout=2.0, settle_timeout=10.0)
+        b = await PostgresStore.open(pg_db.url, SPECS)
+        try:
+            ref = new_ref()
+            async with a.transaction() as t:
+                t.create("VM", ref, vm("before"))
+
+            proxy.cut("reply")                  # made, the answer lost: success
+            async with a.transaction() as t:
+                t.update("VM", ref, {"name_label": "committed"})
+            assert proxy.cuts == 1
+            assert a.get("VM", ref)["name_label"] == "committed"
+            assert name_in_database(ref) == "committed"
+            await until(lambda: b.get("VM", ref)["name_label"] == "committed")
+            assert a.changes_since(0) == b.changes_since(0)
+
+            proxy.cut("request")                # never reached the server: the failure
+            gen = a.generation
+            with pytest.raises(StoreUnavailable) as refused:
+                async with a.transaction() as t:
+                    t.update("VM", ref, {"name_label": "not committed"})
+            assert proxy.cuts == 2 and not isinstance(refused.value, CommitUnknown)
+            assert a.generation == gen and a.get("VM", ref)["name_label"] == "committed"
+            assert name_in_database(ref) == "committed"
+            async with a.transaction() as t:    # the next write takes the same generation
+                t.update("VM", ref, {"name_label": "next"})
+            assert a.generation == gen + 1
+
+            a.settle_timeout = 1.0              # made, and no answer in time: unknown
+            proxy.cut("reply")
+            proxy.refuse = True
+            with pytest.raises(CommitUnknown) as unknown:
+                async with a.transaction() as t:
+                    t.update("VM", ref, {"name_label": "unknown"})
+            assert "unknown" in str(unknown.value)
+            assert a.get("VM", ref)["name_label"] == "next"
+            proxy.refuse = False
+            assert name_in_database(ref) == "unknown"
+            await a.catch_up()                  # the log is the truth: it was made
+            assert a.get("VM", ref)["name_label"] == "unknown"
+            await until(lambda: b.generation == a.generation)
+            assert a.changes_since(gen) == b.changes_since(gen)
+        finally:
+            for s in (a, b):
+                await s.close()
+            await proxy.close()
     asyncio.run(main())
 
 

@@ -2,15 +2,17 @@
 from typing import Any, Iterable
 
 from .base import Change, ClassSpec, Credential, Store, Transaction, store_specs
-from .errors import (DuplicateRef, DuplicateUuid, Lease, NoSuchObject, StoreConflict, StoreError,
-                     StoreFenced, StoreUnavailable, UnknownClass)
+from .errors import (CommitUnknown, DuplicateRef, DuplicateUuid, Lease, NoSuchObject, StoreConflict,
+                     StoreError, StoreFenced, StoreUnavailable, UnknownClass)
 from .memory import MemoryStore
 from .refs import NULL_REF, new_ref, new_uuid
 from .sqlite import SqliteStore, open_store
 
-__all__ = ["Change", "ClassSpec", "store_specs", "Credential", "Store", "Transaction", "DuplicateRef",
-           "DuplicateUuid", "NoSuchObject", "StoreConflict", "StoreError", "StoreFenced", "Lease", "StoreUnavailable", "UnknownClass",
-           "MemoryStore", "SqliteStore", "open_store", "open_database", "is_database_url", "NULL_REF", "new_ref", "new_uuid"]
+__all__ = ["Change", "ClassSpec", "store_specs", "Credential", "Store", "Transaction",
+           "CommitUnknown", "DuplicateRef", "DuplicateUuid", "NoSuchObject", "StoreConflict",
+           "StoreError", "StoreFenced", "Lease", "StoreUnavailable", "UnknownClass",
+           "MemoryStore", "SqliteStore", "open_store", "open_database", "is_database_url",
+           "NULL_REF", "new_ref", "new_uuid"]
 
 
 def is_database_url(db: str) -> bool:

@@ -48,6 +48,16 @@ class StoreUnavailable(StoreError):
     write tries again; an I/O error: nothing more is accepted until a restart)."""
 
 
+class CommitUnknown(StoreUnavailable):
+    """The database went away after this commit's COMMIT was sent, and did not come back in
+    time to say whether it was committed: it may be in the database (every server then applies
+    it from the log), or not."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the database went away while committing ({detail}); whether the "
+                         "change was committed is unknown: read the objects again")
+
+
 class StoreFenced(StoreError):
     """This process no longer holds a lease its writes depend on (the pool's master lease, or
     its own host's lease): another host took over, or declared it dead, and bumped the lease's

@@ -26,9 +26,15 @@ and keeps it coherent with the writes of every other process through the change 
   EVENTS_LOST (`horizon`); a process that fell further behind than the retained log reloads
   the tables and diffs them against memory (coalesced changes stay exact).
 - Failures: a caller whose commit cannot reach the database within `timeout` gets
-  `StoreUnavailable`; memory is unchanged. If the connection died after COMMIT was sent the
-  outcome is unknown to the caller, but the log is the truth: if it committed, every process
-  (this one included) applies it from the log. psycopg_pool reconnects by itself.
+  `StoreUnavailable`; memory is unchanged. A commit whose COMMIT was sent when the connection
+  died (or the timeout ran out) may have committed: the writer asks the database for the
+  transaction's fate (`pg_xact_status` of the id the first message returned), on a new
+  connection, until it knows or `settle_timeout` ends. Committed: the callers get success,
+  as if the reply had arrived. Aborted: the original failure. Still unknown: `CommitUnknown`,
+  which says so (and if it did commit, every process applies it from the log, this one
+  included). So no caller is told a write failed that is in the database: the database's
+  SIGKILL between its fsync and its reply did that to an acknowledged rename. psycopg_pool
+  reconnects by itself.
 - Connections: one for commits and catch-ups, one listening (it also runs the catch-ups a
   notification wakes), one for leases (renewals must not wait behind a commit that waits for
   the `_head` lock). A commit's transaction may sit idle at most 5 s: a process frozen while
@@ -52,8 +58,8 @@ import psycopg_pool
 from ..values import Record
 from . import codec, sql
 from .base import ClassSpec, Credential, Transaction
-from .errors import (DuplicateRef, DuplicateUuid, Lease, StoreConflict, StoreError, StoreFenced,
-                     StoreUnavailable)
+from .errors import (CommitUnknown, DuplicateRef, DuplicateUuid, Lease, StoreConflict, StoreError,
+                     StoreFenced, StoreUnavailable)
 from .memory import MemoryStore, _Entry
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,15 @@ class _Pending:
     measured: frozenset[tuple[str, str]] = frozenset()
 
 
+@dataclass(eq=False, slots=True)
+class _Doubt:
+    """Set by a commit's exchange just before it sends COMMIT: the generations it writes, and
+    what it returns if the commit turns out to have been made after all."""
+
+    gens: list[int] = field(default_factory=list)
+    result: Any = None
+
+
 def _fail(batch: list[_Pending], exc: BaseException) -> None:
     for p in batch:
         if not p.fut.done():
@@ -132,19 +147,24 @@ class PostgresStore(MemoryStore):
 
     def __init__(self, url: str, specs: Iterable[ClassSpec], *,
                  log_retention: int = DEFAULT_LOG_RETENTION, timeout: float = 10.0,
-                 poll_interval: float = 10.0) -> None:
+                 poll_interval: float = 10.0, settle_timeout: float | None = None) -> None:
         super().__init__(specs)
         self.url = url
         self.log_retention = max(1, log_retention)
         self._trim_every = max(1, min(1000, self.log_retention // 10))
         self.timeout = timeout
         self.poll_interval = poll_interval
+        #: how long a commit whose fate the database took with it (a connection lost after
+        #: COMMIT was sent) waits for the database to come back and tell
+        self.settle_timeout = max(30.0, 3 * timeout) if settle_timeout is None \
+            else settle_timeout
         self._origin = _uuid.uuid4().hex      # marks this process's rows in `_log`
         # a process frozen in the middle of a commit must not hold the `_head` lock (and so
         # every host's writes) for long: the server aborts its transaction
         idle = max(5, int(3 * timeout))
         kwargs = {"connect_timeout": max(1, int(timeout)), "application_name": "xenapi-server",
                   "options": f"-c idle_in_transaction_session_timeout={idle}s {_SESSION}"}
+        self._connect_kwargs = kwargs
         # check_connection: a connection broken by a database restart is replaced before use
         # instead of failing a caller; the pools reconnect with backoff by themselves. One
         # connection is enough: a process has one database exchange at a time.
@@ -311,9 +331,13 @@ class PostgresStore(MemoryStore):
         while self._pending:
             batch, self._pending = self._pending, []
             try:
+                # the exchanges have their own timeouts (a commit in doubt waits longer)
                 async with asyncio.timeout(self.timeout):
-                    async with self._sync:
-                        await self._write_batch(batch)
+                    await self._sync.acquire()
+                try:
+                    await self._write_batch(batch)
+                finally:
+                    self._sync.release()
             except TimeoutError:
                 _fail(batch, StoreUnavailable("the database is unavailable: no answer within "
                                               f"{self.timeout:g} s"))
@@ -388,74 +412,123 @@ class PostgresStore(MemoryStore):
         the rest, log, notify, commit. Returns (commit time, unapplied log rows of other
         commits, the refused commits)."""
         shared = {p: self._persistent(p.ops) for p in live}
+        doubt = _Doubt()
+        try:
+            async with asyncio.timeout(self.timeout):
+                ts, rows, refused = await self._transact(live, shared, doubt)
+        except asyncio.CancelledError:
+            raise                       # the store is closing: the log tells the others
+        except BaseException as exc:
+            if not doubt.gens or _refused_by_server(exc):
+                raise _store_error(exc, self.timeout) from None
+            log.warning("the database went away after a commit's COMMIT was sent (%s): asking "
+                        "it whether generations %d-%d were committed", _describe(exc),
+                        doubt.gens[0], doubt.gens[-1])
+            if not await self._settle(doubt.gens, exc):
+                raise _store_error(exc, self.timeout) from None
+            ts, rows, refused = doubt.result
+            log.warning("generations %d-%d were committed: acknowledged", doubt.gens[0],
+                        doubt.gens[-1])
+        return ts, [r for r in rows if r[0] > self._generation], refused
+
+    async def _transact(self, live: list["_Pending"], shared: dict["_Pending", list[Op]],
+                        doubt: "_Doubt") -> tuple[_dt.datetime, list[tuple[Any, ...]],
+                                                  dict["_Pending", StoreConflict]]:
         fences = dict(self._fences) if any(shared.values()) else {}
         since = min([self._generation] + [p.start for p in live if shared[p]])
-        try:
-            # two round trips, each one message of statements (the simple query protocol,
-            # values bound on our side): BEGIN, the `_head` lock, the fence check and the log
-            # read (the server runs them in order: the reads come after the lock); then the
-            # writes and COMMIT. One wait on the socket for each, where psycopg's pipeline
-            # waited once per statement sent: most of the CPU a commit cost this process
-            async with self._pool.connection() as conn:
-                cur = psycopg.AsyncClientCursor(conn)
-                try:
-                    # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM)
-                    # holds every host's writes until the server aborts its transaction:
-                    # soon, for a commit (the transaction is idle only between its two
-                    # messages)
-                    first_msg: list[sql.Statement] = [
-                        ("BEGIN", ()), (_COMMIT_IDLE, ()),
-                        ("UPDATE _head SET gen = gen + %s WHERE id = 1"
-                         " RETURNING gen, trimmed, now()", (len(live),))]
-                    if fences:
-                        first_msg.append(("SELECT name, holder, epoch FROM _lease"
-                                          " WHERE name = ANY(%s)", (list(fences),)))
-                    first_msg.append((f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s"
-                                      " ORDER BY gen, seq", (since,)))
-                    got = await _script(cur, first_msg)
-                    last, trimmed, ts = got[2][0]
-                    first = last - len(live) + 1
-                    if first <= self._generation:
-                        raise _went_back(first, self._generation)
-                    if trimmed > self._generation:
-                        raise _Behind()
-                    for i, p in enumerate(live):
-                        p.gen = first + i
-                    if fences:
-                        _check_fences(fences, got[3])
-                    rows = got[-1]
-                    refused: dict[_Pending, StoreConflict] = {}
-                    writes = []
-                    for p in live:
-                        if shared[p]:
-                            try:
-                                self._check_stale(shared[p], rows, p.start, trimmed,
-                                                  p.measured)
-                            except StoreConflict as exc:
-                                refused[p] = exc
-                                continue
-                            writes.append((shared[p], p.gen))
-                    second_msg: list[sql.Statement] = []
-                    if writes:
-                        second_msg += self._write_rows(writes, ts)
-                        boundary = (last // self._trim_every) * self._trim_every
-                        if boundary >= first and boundary > self.log_retention:
-                            second_msg += [
-                                ("DELETE FROM _log WHERE gen <= %s",
-                                 (boundary - self.log_retention,)),
-                                ("UPDATE _head SET trimmed = %s",
-                                 (boundary - self.log_retention,))]
-                    await _script(cur, second_msg + [("COMMIT", ())])
-                except BaseException:
-                    await _rollback(conn)
-                    raise
-        except psycopg.errors.UniqueViolation as exc:
-            raise _duplicate(exc) from None
-        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
-            log.error("database write failed: %s", exc)
-            raise StoreUnavailable(f"the database is unavailable: {exc or type(exc).__name__}"
-                                   ) from None
-        return ts, [r for r in rows if r[0] > self._generation], refused
+        # two round trips, each one message of statements (the simple query protocol, values
+        # bound on our side): BEGIN, the `_head` lock, the fence check and the log read (the
+        # server runs them in order: the reads come after the lock); then the writes and
+        # COMMIT. One wait on the socket for each, where psycopg's pipeline waited once per
+        # statement sent: most of the CPU a commit cost this process
+        async with self._pool.connection() as conn:
+            cur = psycopg.AsyncClientCursor(conn)
+            try:
+                # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM) holds
+                # every host's writes until the server aborts its transaction: soon, for a
+                # commit (the transaction is idle only between its two messages)
+                first_msg: list[sql.Statement] = [
+                    ("BEGIN", ()), (_COMMIT_IDLE, ()),
+                    ("UPDATE _head SET gen = gen + %s WHERE id = 1"
+                     " RETURNING gen, trimmed, now()", (len(live),))]
+                if fences:
+                    first_msg.append(("SELECT name, holder, epoch FROM _lease"
+                                      " WHERE name = ANY(%s)", (list(fences),)))
+                first_msg.append((f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s"
+                                  " ORDER BY gen, seq", (since,)))
+                got = await _script(cur, first_msg)
+                last, trimmed, ts = got[2][0]
+                first = last - len(live) + 1
+                if first <= self._generation:
+                    raise _went_back(first, self._generation)
+                if trimmed > self._generation:
+                    raise _Behind()
+                for i, p in enumerate(live):
+                    p.gen = first + i
+                if fences:
+                    _check_fences(fences, got[3])
+                rows = got[-1]
+                refused: dict[_Pending, StoreConflict] = {}
+                writes = []
+                for p in live:
+                    if shared[p]:
+                        try:
+                            self._check_stale(shared[p], rows, p.start, trimmed, p.measured)
+                        except StoreConflict as exc:
+                            refused[p] = exc
+                            continue
+                        writes.append((shared[p], p.gen))
+                second_msg: list[sql.Statement] = []
+                if writes:
+                    second_msg += self._write_rows(writes, ts)
+                    boundary = (last // self._trim_every) * self._trim_every
+                    if boundary >= first and boundary > self.log_retention:
+                        second_msg += [
+                            ("DELETE FROM _log WHERE gen <= %s",
+                             (boundary - self.log_retention,)),
+                            ("UPDATE _head SET trimmed = %s",
+                             (boundary - self.log_retention,))]
+                    # from here a lost connection leaves the outcome to be asked for. (A
+                    # commit of no rows only consumed generations: failing it is harmless)
+                    doubt.gens = [gen for _ops, gen in writes]
+                    doubt.result = (ts, rows, refused)
+                await _script(cur, second_msg + [("COMMIT", ())])
+            except BaseException:
+                await _rollback(conn)
+                raise
+        return ts, rows, refused
+
+    async def _settle(self, gens: list[int], cause: BaseException) -> bool:
+        """Whether the transaction that wrote `gens` (rows of this process's origin) was
+        committed, asked on a connection of its own until the database answers or
+        `settle_timeout` ends (then `CommitUnknown`). Taking the `_head` lock first waits for
+        the transaction if the database is still running it; after that the log is the
+        truth: had it aborted, nothing of this origin is at those generations (whoever took
+        them since wrote their own origin)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settle_timeout
+        while True:
+            try:
+                async with asyncio.timeout(max(0.5, deadline - loop.time())):
+                    conn = await psycopg.AsyncConnection.connect(
+                        self.url, **{**self._connect_kwargs, "autocommit": True,
+                                     "application_name": "xenapi-settle"})
+                    async with conn:
+                        got = await _script(psycopg.AsyncClientCursor(conn), [
+                            ("BEGIN", ()),
+                            ("SELECT trimmed FROM _head WHERE id = 1 FOR UPDATE", ()),
+                            ("SELECT DISTINCT origin FROM _log WHERE gen = ANY(%s)", (gens,)),
+                            ("ROLLBACK", ())])
+                trimmed, origins = got[1][0][0], {r[0] for r in got[2]}
+                if trimmed >= gens[0]:
+                    break               # the log no longer reaches them: nothing to tell
+                return origins == {self._origin}
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                if loop.time() >= deadline:
+                    cause = exc
+                    break
+                await asyncio.sleep(0.25)
+        raise CommitUnknown(_describe(cause))
 
     # --- leases ----------------------------------------------------------------------------
     async def _lease_sql(self, query: str, args: tuple[Any, ...]) -> Any:
@@ -777,6 +850,30 @@ def _buffered_notifies(conn: psycopg.AsyncConnection[Any]) -> list[str]:
     while (n := conn.pgconn.notifies()) is not None:
         payloads.append(n.extra.decode())
     return payloads
+
+
+def _refused_by_server(exc: BaseException) -> bool:
+    """An ERROR the server answered with (a statement failed): its transaction did not
+    commit. A FATAL (the server ending the session), a lost connection or a timeout leave
+    it open whether a COMMIT already sent was made."""
+    return isinstance(exc, psycopg.Error) and exc.diag.severity_nonlocalized == "ERROR"
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
+def _store_error(exc: BaseException, timeout: float) -> BaseException:
+    """What a failed exchange raises to the writer: store errors as they are, the database's
+    own as StoreUnavailable (a unique violation as the duplicate it names)."""
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return _duplicate(exc)
+    if isinstance(exc, (psycopg.Error, psycopg_pool.PoolTimeout, OSError)):
+        log.error("database write failed: %s", _describe(exc))
+        return StoreUnavailable(f"the database is unavailable: {_describe(exc)}")
+    if isinstance(exc, TimeoutError):
+        return StoreUnavailable(f"the database is unavailable: no answer within {timeout:g} s")
+    return exc
 
 
 def _went_back(head: int, mine: int) -> StoreUnavailable:
