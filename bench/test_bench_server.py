@@ -94,11 +94,11 @@ def _make_db(path: str, n_vms: int) -> None:
 
 
 class Bench:
-    def __init__(self, n_vms: int) -> None:
+    def __init__(self, n_vms: int, extra: list[str] | None = None) -> None:
         self.dir = tempfile.mkdtemp(prefix="xapi-bench-")
         db = os.path.join(self.dir, "bench.db")
         _make_db(db, n_vms)
-        self.srv = ServerProcess(self.dir, db=db).start()
+        self.srv = ServerProcess(self.dir, db=db, extra=extra).start()
         self.port = self.srv.ports["http"]
         proxy = xc.ServerProxy(f"http://127.0.0.1:{self.port}")
         self.session = proxy.session.login_with_password("root", "bench-pw")["Value"]
@@ -111,6 +111,14 @@ class Bench:
 @pytest.fixture(scope="module")
 def bench1k():
     b = Bench(N_SMALL)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def bench1k_asyncio():
+    """The same server on the standard library's event loop (the default is uvloop)."""
+    b = Bench(N_SMALL, ["--event-loop", "asyncio"])
     yield b
     b.close()
 
@@ -272,11 +280,12 @@ def measure_calls(benchmark, port: int, body: bytes, clients: int, calls: int, r
 
 
 @pytest.mark.parametrize("procs", [1, 4])
-@pytest.mark.parametrize("server", ["ours", "stdlib"])
-def test_get_record(benchmark, bench1k, baseline, server, procs):
+@pytest.mark.parametrize("server", ["ours", "ours-asyncio", "stdlib"])
+def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
-    port, pid = (bench1k.port, bench1k.srv.proc.pid) if server == "ours" else baseline
-    body = xc.dumps((bench1k.session, bench1k.vm), "VM.get_record").encode()
+    b = request.getfixturevalue("bench1k_asyncio") if server == "ours-asyncio" else bench1k
+    port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
+    body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
     calls = LOAD // procs
     latencies: list[float] = []
     cpu: list[float] = []

@@ -10,6 +10,7 @@
                         [--max-sessions-per-user N] [--max-concurrent-logins N]
                         [--login-failures-per-source N] [--login-failures-per-user N]
                         [--address IP] [--name LABEL] [--lease-seconds SECONDS]
+                        [--event-loop uvloop|asyncio]
     xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
@@ -34,7 +35,7 @@ import os
 import signal
 import sys
 import tomllib
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 log = logging.getLogger("xenapi_impl")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -165,6 +166,8 @@ def _parser() -> argparse.ArgumentParser:
                         "without renewal (renewed every quarter of that)")
     s.add_argument("--grace", type=float, default=10.0,
                    help="seconds calls in flight may take to finish on SIGTERM")
+    s.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                   help="the event loop: uvloop (libuv; default) or the standard library's")
     s.add_argument("--config", metavar="FILE",
                    help="TOML file setting any of these options (key: the flag's name without "
                         "the dashes); flags given here override it")
@@ -519,6 +522,15 @@ async def _serve(args: argparse.Namespace) -> int:
     return services.exit_status
 
 
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop runs the loop's own work (polling, transports, callbacks, timers) in C: the
+    server's loop is its limit under load (replies' send(), request reads, wake-ups)."""
+    if name == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop
+    return None
+
+
 def _default_address(args: argparse.Namespace) -> str:
     for host, _port in (*args.http, *args.https):
         if host not in ("0.0.0.0", "::", ""):
@@ -574,7 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .xen.adapter import BackendUnavailable
     try:
         if args.command == "serve":
-            status = asyncio.run(_serve(args))
+            with asyncio.Runner(loop_factory=_loop_factory(args.event_loop)) as runner:
+                status = runner.run(_serve(args))
             from .api.pool_join import EXIT_REEXEC
             if status == EXIT_REEXEC and argv is None:
                 _reexec()
