@@ -15,6 +15,7 @@ belong to another stream.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import os
 import select
@@ -429,10 +430,17 @@ class _LoopAttachment:
             self._unwatch(fd)
             self._readers[fd] = (token, events)
             try:
+                # the fd stays in the mode libxl gave it: libuv (uvloop's add_reader) makes
+                # the fds it polls non-blocking, and libxl reads some of its own (the
+                # save/restore helper's pipe) with blocking reads once poll says readable,
+                # which then fail with EAGAIN on a message that arrives in pieces
+                flags = fcntl.fcntl(fd, fcntl.F_GETFL)
                 if events & (select.POLLIN | select.POLLPRI):
                     self.loop.add_reader(fd, self._on_fd, token, select.POLLIN)
                 if events & select.POLLOUT:
                     self.loop.add_writer(fd, self._on_fd, token, select.POLLOUT)
+                if fcntl.fcntl(fd, fcntl.F_GETFL) != flags:
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags)
             except (OSError, ValueError):
                 self._unwatch(fd)
                 self._readers[fd] = (token, events)     # as wanted: not retried until it changes

@@ -5,11 +5,18 @@ stale watch and watch the new fd."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import select
 import tempfile
 
+import pytest
+import uvloop
+
 from xenlight_py.events import _LoopAttachment
+
+#: the loops the server may run on (xenapi-server --event-loop)
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 class FakeOsEvents:
@@ -32,7 +39,8 @@ class FakeOsEvents:
         pass
 
 
-def test_a_reused_fd_number_is_watched_afresh():
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_reused_fd_number_is_watched_afresh(loop):
     async def main() -> None:
         osev = FakeOsEvents()
         att = _LoopAttachment(osev, asyncio.get_running_loop())
@@ -66,4 +74,35 @@ def test_a_reused_fd_number_is_watched_afresh():
         att.close()
         os.close(r)
         os.close(w2)
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        runner.run(main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_watched_fd_keeps_the_blocking_mode_libxl_gave_it(loop):
+    """libuv makes the fds it polls non-blocking; libxl reads its save/restore helper's pipe
+    with blocking reads once poll says readable, and on real Xen a suspend failed with EAGAIN
+    on a message that came in two pieces. The fd must stay blocking, and still be watched."""
+    async def main() -> None:
+        osev = FakeOsEvents()
+        att = _LoopAttachment(osev, asyncio.get_running_loop())
+        r, w = os.pipe()                    # blocking, as libxl's pipes are
+        nonblocking = os.pipe()
+        os.set_blocking(nonblocking[0], False)
+        osev.fds = {1: (r, select.POLLIN, None), 2: (nonblocking[0], select.POLLIN, None)}
+        att.sync()
+        assert not fcntl.fcntl(r, fcntl.F_GETFL) & os.O_NONBLOCK
+        assert fcntl.fcntl(nonblocking[0], fcntl.F_GETFL) & os.O_NONBLOCK
+        os.write(w, b"x")
+        for _ in range(100):
+            if osev.dispatched:
+                break
+            await asyncio.sleep(0.01)
+        assert osev.dispatched[0] == (1, select.POLLIN)     # the other one stays quiet
+        assert set(osev.dispatched) == {(1, select.POLLIN)}
+        assert os.read(r, 1) == b"x"
+        att.close()
+        for fd in (r, w, *nonblocking):
+            os.close(fd)
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        runner.run(main())
