@@ -79,6 +79,22 @@ int main(void)
     CHECK(xlpy_dominfo_flat_size() <= sizeof(rec));
     CHECK(xlpy_domain_info_flat(ctx, domid, rec) == 0);
     CHECK(xlpy_domain_info_flat(ctx, 999, rec) == ERROR_DOMAIN_NOTFOUND);
+    /* domain_info's per-thread state: no context selected, an empty cell (closed context)
+     * or a domid out of range is refused without a libxl call */
+    {
+        libxl_ctx *cell = ctx;
+        const void *r;
+
+        CHECK(xlpy_domain_info_selected(domid) == XLPY_INFO_REFUSED);
+        r = xlpy_info_select(&cell);
+        CHECK(xlpy_domain_info_selected(domid) == 0);
+        CHECK(memcmp(r, &domid, 4) == 0);
+        CHECK(xlpy_domain_info_selected(999) == ERROR_DOMAIN_NOTFOUND);
+        CHECK(xlpy_domain_info_selected(0x7FF0) == XLPY_INFO_REFUSED);
+        cell = NULL;
+        CHECK(xlpy_domain_info_selected(domid) == XLPY_INFO_REFUSED);
+        CHECK(xlpy_info_select(NULL) == r);
+    }
     /* the records written over libxl's list: the same bytes as one call per domain, but
      * for cpu_time (it moves between the calls) */
     n = xlpy_list_domain_flat(ctx, &flat);

@@ -351,6 +351,49 @@ def test_closed_context(pv: DomainConfig) -> None:
         c.list_domains()
 
 
+def test_domain_info_checks_its_arguments_in_the_shim(ctx: Context, pv: DomainConfig) -> None:
+    """domain_info's checks are the C shim's (a refused call never reaches libxl): the same
+    errors as the other calls, an int subclass is a domid, and a thread that read a domain
+    before the context was closed gets the closed error, not a freed libxl_ctx."""
+    import enum
+    import threading
+
+    domid = ctx.create_domain(pv)
+    c = Context(backend="sim")          # the same simulated host, closed below
+    ref = c.domain_info(domid)
+    for bad in (-1, 1 << 40, 0x7FF0, 0xFFFFFFFF, True, 1.0, "1", None):
+        with pytest.raises(InvalidArgument, match="not a valid domain id"):
+            c.domain_info(bad)  # type: ignore[arg-type]
+    with pytest.raises(DomainNotFound, match=f"domain {0x7FEF} does not exist"):
+        c.domain_info(0x7FEF)
+    Dom = enum.IntEnum("Dom", {"GUEST": domid})
+    assert c.domain_info(Dom.GUEST).uuid == ref.uuid
+    read = threading.Event()
+    go = threading.Event()
+    got: list[object] = []
+
+    def other() -> None:
+        got.append(c.domain_info(domid).domid)      # this thread's scratch is made here
+        read.set()
+        go.wait(10)
+        for d in (domid, -1):
+            try:
+                c.domain_info(d)
+            except XenlightError as e:
+                got.append(str(e))
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert read.wait(10)
+    c.close()
+    go.set()
+    t.join(10)
+    assert got[0] == domid and len(got) == 3
+    assert all("closed" in m for m in got[1:])        # closed comes before the domid check
+    with pytest.raises(XenlightError, match="closed"):
+        c.domain_info(domid)
+
+
 def test_env_selects_backend(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XENLIGHT_BACKEND", "sim")
     with Context() as c:
