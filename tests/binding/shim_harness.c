@@ -3,6 +3,8 @@
  * the simulator under AddressSanitizer/LeakSanitizer (see test_build.py). The extern
  * "Python" callbacks are replaced by C stand-ins that keep the registrations they receive.
  */
+#include <stddef.h>
+
 #include <libxl.h>
 #include <libxl_event.h>
 #include <libxl_utils.h>
@@ -50,7 +52,7 @@ int main(void)
     libxl_evgen_domain_death *evg = NULL;
     libxl_event *ev = NULL;
     uint64_t user = 7;
-    int n;
+    int n, i;
 
     CHECK(lg);
     CHECK(xlsim_host_configure(NULL) == 0);
@@ -77,8 +79,34 @@ int main(void)
     CHECK(xlpy_dominfo_flat_size() <= sizeof(rec));
     CHECK(xlpy_domain_info_flat(ctx, domid, rec) == 0);
     CHECK(xlpy_domain_info_flat(ctx, 999, rec) == ERROR_DOMAIN_NOTFOUND);
+    /* domain_info's per-thread state: no context selected, an empty cell (closed context)
+     * or a domid out of range is refused without a libxl call */
+    {
+        libxl_ctx *cell = ctx;
+        const void *r;
+
+        CHECK(xlpy_domain_info_selected(domid) == XLPY_INFO_REFUSED);
+        r = xlpy_info_select(&cell);
+        CHECK(xlpy_domain_info_selected(domid) == 0);
+        CHECK(memcmp(r, &domid, 4) == 0);
+        CHECK(xlpy_domain_info_selected(999) == ERROR_DOMAIN_NOTFOUND);
+        CHECK(xlpy_domain_info_selected(0x7FF0) == XLPY_INFO_REFUSED);
+        cell = NULL;
+        CHECK(xlpy_domain_info_selected(domid) == XLPY_INFO_REFUSED);
+        CHECK(xlpy_info_select(NULL) == r);
+    }
+    /* the records written over libxl's list: the same bytes as one call per domain, but
+     * for cpu_time (it moves between the calls) */
     n = xlpy_list_domain_flat(ctx, &flat);
     CHECK(n == 2 && flat);
+    for (i = 0; i < n; i++) {
+        const char *f = (const char *)flat + (size_t)i * xlpy_dominfo_flat_size();
+        size_t t = offsetof(xlpy_dominfo_flat, cpu_time) + 8;
+
+        CHECK(xlpy_domain_info_flat(ctx, i ? domid : 0, rec) == 0);
+        CHECK(memcmp(f, rec, offsetof(xlpy_dominfo_flat, cpu_time)) == 0);
+        CHECK(memcmp(f + t, rec + t, xlpy_dominfo_flat_size() - t) == 0);
+    }
     free(flat);
     CHECK(xlpy_bench_domain_info(ctx, domid, 100) > 0);
     CHECK(xlpy_bench_list_domain(ctx, 10) > 0);

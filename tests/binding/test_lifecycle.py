@@ -97,6 +97,43 @@ def test_list_domains(ctx: Context, pv: DomainConfig) -> None:
     assert ctx._domids() == [0, b]
 
 
+def test_a_large_list_leaves_the_cyclic_gc_as_it_was(ctx: Context, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """list_domains builds a large list with the cyclic GC held off (context.py
+    _build_infos): the same records as one domain_info each, the GC's state as the caller
+    left it, and a child forked during the build gets it back on."""
+    import gc
+
+    from xenlight_py import context as cmod
+
+    ctx.sim.configure(total_memkb=1 << 40)
+    for i in range(cmod._GC_HOLD_MIN):
+        ctx.create_domain(DomainConfig(name=f"g{i}", kernel="/k", memory=8), paused=True)
+    doms = ctx.list_domains()
+    assert len(doms) == cmod._GC_HOLD_MIN + 1 and gc.isenabled()
+    assert doms[1:] == [ctx.domain_info(d.domid) for d in doms[1:]]  # paused: nothing moves
+    gc.disable()
+    try:
+        assert len(ctx.list_domains()) == cmod._GC_HOLD_MIN + 1
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    make = cmod._make_infos
+    children: list[int] = []
+
+    def fork_during(raw, n):  # type: ignore[no-untyped-def]
+        assert not gc.isenabled()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if gc.isenabled() else 3)
+        children.append(os.waitpid(pid, 0)[1])
+        return make(raw, n)
+
+    monkeypatch.setattr(cmod, "_make_infos", fork_during)
+    assert len(ctx.list_domains()) == cmod._GC_HOLD_MIN + 1
+    assert children == [0] and gc.isenabled() and not cmod._gc_holders
+
+
 def test_destroy(ctx: Context, pv: DomainConfig) -> None:
     domid = ctx.create_domain(pv)
     ctx.destroy(domid)
@@ -349,6 +386,49 @@ def test_closed_context(pv: DomainConfig) -> None:
     assert c.closed
     with pytest.raises(Exception, match="closed"):
         c.list_domains()
+
+
+def test_domain_info_checks_its_arguments_in_the_shim(ctx: Context, pv: DomainConfig) -> None:
+    """domain_info's checks are the C shim's (a refused call never reaches libxl): the same
+    errors as the other calls, an int subclass is a domid, and a thread that read a domain
+    before the context was closed gets the closed error, not a freed libxl_ctx."""
+    import enum
+    import threading
+
+    domid = ctx.create_domain(pv)
+    c = Context(backend="sim")          # the same simulated host, closed below
+    ref = c.domain_info(domid)
+    for bad in (-1, 1 << 40, 0x7FF0, 0xFFFFFFFF, True, 1.0, "1", None):
+        with pytest.raises(InvalidArgument, match="not a valid domain id"):
+            c.domain_info(bad)  # type: ignore[arg-type]
+    with pytest.raises(DomainNotFound, match=f"domain {0x7FEF} does not exist"):
+        c.domain_info(0x7FEF)
+    Dom = enum.IntEnum("Dom", {"GUEST": domid})
+    assert c.domain_info(Dom.GUEST).uuid == ref.uuid
+    read = threading.Event()
+    go = threading.Event()
+    got: list[object] = []
+
+    def other() -> None:
+        got.append(c.domain_info(domid).domid)      # this thread's scratch is made here
+        read.set()
+        go.wait(10)
+        for d in (domid, -1):
+            try:
+                c.domain_info(d)
+            except XenlightError as e:
+                got.append(str(e))
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert read.wait(10)
+    c.close()
+    go.set()
+    t.join(10)
+    assert got[0] == domid and len(got) == 3
+    assert all("closed" in m for m in got[1:])        # closed comes before the domid check
+    with pytest.raises(XenlightError, match="closed"):
+        c.domain_info(domid)
 
 
 def test_env_selects_backend(monkeypatch) -> None:  # type: ignore[no-untyped-def]

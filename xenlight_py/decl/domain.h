@@ -82,6 +82,11 @@ void free(void *ptr);
  * Python DomainInfo) that Python unpacks in bulk instead of touching each field via cffi. */
 size_t xlpy_dominfo_flat_size(void);
 int xlpy_domain_info_flat(libxl_ctx *ctx, uint32_t domid, void *out);
+/* domain_info's per-thread state (shim.h): the context's cell the thread's calls read,
+ * and the record they fill (the address xlpy_info_select returns). */
+#define XLPY_INFO_REFUSED 1
+void *xlpy_info_select(libxl_ctx **cell);
+int xlpy_domain_info_selected(uint32_t domid);
 /* Returns the count, or a negative libxl error; *out is malloc'd (free()). */
 int xlpy_list_domain_flat(libxl_ctx *ctx, void **out);
 
