@@ -7,7 +7,6 @@ single point that turns failures into :mod:`xenlight_py.errors` exceptions.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import struct
 import uuid as _uuid
@@ -54,46 +53,7 @@ _set_record = DomainInfo._r.__set__     # type: ignore[attr-defined]  # the slot
 _T = TypeVar("_T")
 
 
-#: from this many records, list_domains builds them with the cyclic GC held off
-_GC_HOLD_MIN = 256
-#: threads building records with the cyclic GC held off (set.add/discard: atomic)
-_gc_holders: set[int] = set()
-
-
-def _gc_after_fork() -> None:
-    # forked while a thread held the GC off: the child has no such thread to turn it back on
-    if _gc_holders:
-        _gc_holders.clear()
-        gc.enable()
-
-
-os.register_at_fork(after_in_child=_gc_after_fork)
-
-
 def _build_infos(raw: Any, n: int) -> list[DomainInfo]:
-    """The n DomainInfo of a flat list.
-
-    They and their n records are 2n containers the cyclic GC tracks (none can be in a
-    cycle): at 4,096 domains they set off ~11 young collections, and in turn the older
-    generations' collections, each walking the lists still held and the rest of the
-    process: most of list_domains' mean and ~0.4 ms of its best case in the bench. A large
-    list is built with the GC held off (if it was on; it is turned back on after, also when
-    another thread built a list meanwhile, and in a child forked meanwhile); its objects are
-    then looked at once, by the young collection the next allocation starts. The cost: a
-    gc.disable() made by another thread during the build is undone."""
-    if n < _GC_HOLD_MIN or not gc.isenabled():
-        return _make_infos(raw, n)
-    me = threading.get_ident()
-    _gc_holders.add(me)
-    gc.disable()
-    try:
-        return _make_infos(raw, n)
-    finally:
-        _gc_holders.discard(me)
-        gc.enable()
-
-
-def _make_infos(raw: Any, n: int) -> list[DomainInfo]:
     # C-level loops only (no Python frame per domain): n empty DomainInfo, then each gets
     # its record through the slot's setter
     infos = list(map(_new_object, repeat(DomainInfo, n)))
