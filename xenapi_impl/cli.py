@@ -419,6 +419,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from .server.memory import return_large_frees_to_os
     return_large_frees_to_os()
     raise_fd_limit()
+    log.debug("event loop: %s", type(asyncio.get_running_loop()).__module__)
     asyncio.get_running_loop().set_exception_handler(
         loop_exception_handler(RateLimitedLog(logging.getLogger("xenapi_impl.server.http"))))
     limits = TransportLimits(
