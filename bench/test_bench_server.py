@@ -416,9 +416,10 @@ def wake_rounds(benchmark, write: tuple[int, str], wait: tuple[int, str], vm: st
     return info
 
 
-def test_event_from_wakeup(benchmark, bench1k):
+@pytest.mark.parametrize("server", ["ours", "ours-asyncio"])
+def test_event_from_wakeup(benchmark, request, bench1k, server):
     benchmark.group = "event.from wake-up"
-    b = bench1k
+    b = request.getfixturevalue("bench1k_asyncio") if server == "ours-asyncio" else bench1k
     info = wake_rounds(benchmark, (b.port, b.session), (b.port, b.session), b.vm, size(200, 3))
     print(f"\nevent.from wake-up: {info}")
 
