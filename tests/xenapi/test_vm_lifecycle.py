@@ -280,3 +280,46 @@ def test_failed_start_checks_in_order_and_releases_disks(tmp_path):
         vbds = await h.call("VM.get_VBDs", s, vm)
         assert all([await h.call("VBD.get_currently_attached", s, b) for b in vbds])
     run(tmp_path, body)
+
+
+def test_async_start_task_succeeds_in_the_commit_recording_it_running(tmp_path):
+    """Async.VM.start: event.from shows the operation announced (VM Halted, the task in its
+    current_operations), then, at one generation, the VM Running with the operation gone and
+    the task succeeded (the call's last write and the task's end are one commit). With a
+    start_delay the call, and so the task, ends only after the delay."""
+    async def events_until_success(h: VmHarness, s: str, token: str, task: str) -> list[Any]:
+        seen: list[Any] = []
+        while not any(e["class"] == "task" and e["ref"] == task
+                      and e["snapshot"]["status"] == "success" for e in seen):
+            got = await h.call("event.from", s, ["vm", "task"], token, 5.0)
+            assert got["events"], "event.from timed out before the task ended"
+            seen += got["events"]
+            token = got["token"]
+        return seen
+
+    async def body(h: VmHarness, s: str) -> None:
+        vm = await new_vm(h, s)
+        token = (await h.call("event.from", s, ["vm", "task"], "", 0.0))["token"]
+        task = await h.call("Async.VM.start", s, vm, False, False)
+        seen = await events_until_success(h, s, token, task)
+        vm_events = [e for e in seen if e["class"] == "vm"]
+        assert vm_events[0]["snapshot"]["power_state"] == "Halted"
+        assert vm_events[0]["snapshot"]["current_operations"] == {task: "start"}
+        running = vm_events[-1]
+        assert running["snapshot"]["power_state"] == "Running"
+        assert running["snapshot"]["current_operations"] == {}
+        [done] = [e for e in seen if e["class"] == "task" and e["snapshot"]["status"] != "pending"]
+        assert done["id"] == running["id"]
+        assert done["snapshot"]["progress"] == 1.0 and done["snapshot"]["result"] == ""
+        assert await h.call("task.get_status", s, task) == "success"
+        # a start_delay follows the start: the task ends after it, in a commit of its own
+        await h.call("VM.hard_shutdown", s, vm)
+        await h.call("VM.set_start_delay", s, vm, 1)
+        token = (await h.call("event.from", s, ["vm", "task"], "", 0.0))["token"]
+        task = await h.call("Async.VM.start", s, vm, False, False)
+        seen = await events_until_success(h, s, token, task)
+        running = [e for e in seen if e["class"] == "vm"
+                   and e["snapshot"]["power_state"] == "Running"][-1]
+        [done] = [e for e in seen if e["class"] == "task" and e["snapshot"]["status"] != "pending"]
+        assert done["id"] > running["id"]
+    run(tmp_path, body)

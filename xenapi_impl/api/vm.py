@@ -94,10 +94,12 @@ def check_operation(ctx: Context, vm: str, op: str, states: tuple[str, ...], *,
 
 
 @contextlib.asynccontextmanager
-async def operation(ctx: Context, vm: str, op: str,
-                    states: tuple[str, ...]) -> AsyncIterator[Any]:
+async def operation(ctx: Context, vm: str, op: str, states: tuple[str, ...], *,
+                    ends_call: Callable[[Any], bool] | None = None) -> AsyncIterator[Any]:
     """Check, announce (committed), run the body with a transaction committed with the
-    operation's end; a failing body's writes are discarded, the announcement still removed."""
+    operation's end; a failing body's writes are discarded, the announcement still removed.
+    `ends_call(VM record)` true: the call (void) returns right after, so an Async call's task
+    succeeds in that same commit (one commit and one event wake-up fewer per call)."""
     check_operation(ctx, vm, op, states)
     ops = VmOps.of(ctx.services).busy
     op_ref = ctx.task.ref if ctx.task is not None else new_ref()
@@ -106,8 +108,10 @@ async def operation(ctx: Context, vm: str, op: str,
         ctx.txn.update("VM", vm, {"current_operations": {op_ref: op}, "allowed_operations": []})
         await ctx.txn.commit()
         txn = txn_of(ctx)
+        done = False
         try:
             yield txn
+            done = True
         except BaseException:
             txn.rollback()
             txn = txn_of(ctx)
@@ -121,7 +125,13 @@ async def operation(ctx: Context, vm: str, op: str,
                     txn.get("VM", vm))})
                 from .vm_appliance import refresh_allowed
                 refresh_allowed(txn, txn.get("VM", vm)["appliance"])
+            task = ctx.task
+            succeeds = (done and ends_call is not None and task is not None and rec is not None
+                        and ends_call(txn.get("VM", vm))
+                        and ctx.services.tasks.succeed_in(txn, task))
             await txn.commit()
+            if succeeds:
+                task.succeeded = True
             monitor = getattr(ctx.services, "monitor", None)
             if monitor is not None:
                 # a VM that now runs here: /rrd_updates lists its sources at once
@@ -464,9 +474,14 @@ def _check_host(ctx: Context, host: str) -> None:
 async def start(ctx: Context, vm: str, start_paused: bool, force: bool) -> None:
     check_operation(ctx, vm, "start", ("Halted",))
     _check_host(ctx, ctx.services.host_ref)
-    async with operation(ctx, vm, "start", ("Halted",)) as txn:
+    async with operation(ctx, vm, "start", ("Halted",), ends_call=_no_start_delay) as txn:
         await boot(ctx, txn, vm, start_paused)
     await delay(ctx, vm, "start_delay")
+
+
+def _no_start_delay(rec: dict[str, Any]) -> bool:
+    """Nothing follows the start in the call: no start_delay to wait (`delay`)."""
+    return not rec["start_delay"] > 0
 
 
 async def delay(ctx: Context, vm: str, field: str) -> None:
@@ -483,7 +498,7 @@ async def start_on(ctx: Context, vm: str, host: str, start_paused: bool, force: 
     _check_host(ctx, host)
     if host != ctx.services.host_ref:
         raise XenAPIError("HOST_OFFLINE", host)
-    async with operation(ctx, vm, "start_on", ("Halted",)) as txn:
+    async with operation(ctx, vm, "start_on", ("Halted",), ends_call=_no_start_delay) as txn:
         await boot(ctx, txn, vm, start_paused)
     await delay(ctx, vm, "start_delay")
 
