@@ -236,3 +236,90 @@ def test_suspend_resume(tmp_path):
             ["HANDLE_INVALID", "VDI", rec["suspend_VDI"]]
         await h.call("VM.hard_shutdown", s, vm)
     run(tmp_path, body)
+
+
+def test_failed_start_checks_in_order_and_releases_disks(tmp_path):
+    """A start's steps keep their order (free memory, then each disk in turn, then the
+    domain) and a failure at any of them leaves no attachment, domain or operation behind."""
+    from test_storage_api import file_sr, vbd_rec, vdi_rec
+    from xenapi_impl.api.pbd import AttachedSRs
+
+    async def body(h: VmHarness, s: str) -> None:
+        sr_a = await file_sr(h, s, str(tmp_path / "a"), "a")
+        sr_b = await file_sr(h, s, str(tmp_path / "b"), "b")
+        disk_a = await h.call("VDI.create", s, vdi_rec(sr_a, 1 << 20))
+        disk_b = await h.call("VDI.create", s, vdi_rec(sr_b, 1 << 20))
+        vm = await new_vm(h, s)
+        await h.call("VBD.create", s, vbd_rec(vm, disk_a, userdevice="0"))
+        await h.call("VBD.create", s, vbd_rec(vm, disk_b, userdevice="1"))
+        [pbd_b] = await h.call("SR.get_PBDs", s, sr_b)
+        await h.call("PBD.unplug", s, pbd_b)
+        big = await new_vm(h, s, memory_static_max=str(1 << 40),
+                           memory_dynamic_max=str(1 << 30))
+        await h.call("VBD.create", s, vbd_rec(big, disk_b, userdevice="0", mode="RO"))
+        # memory is checked before any disk
+        err = await fails(h.call("VM.start", s, big, False, False))
+        assert err[:2] == ["HOST_NOT_ENOUGH_FREE_MEMORY", str(1 << 40)]
+        # the first disk attached, the second's SR unplugged: the first is released
+        assert await fails(h.call("VM.start", s, vm, False, False)) == ["SR_NOT_ATTACHED", sr_b]
+        rec = await h.call("VM.get_record", s, vm)
+        assert rec["power_state"] == "Halted" and rec["current_operations"] == {}
+        assert "start" in rec["allowed_operations"] and domains(h) == []
+        uuid_a = await h.call("VDI.get_uuid", s, disk_a)
+        drv_a = AttachedSRs.of(h.services).drivers[await h.call("SR.get_uuid", s, sr_a)]
+        drv_a.vdi_attach(uuid_a, True)          # refused if the failed start still held it
+        drv_a.vdi_detach(uuid_a)
+        # a libxl failure after both attaches releases both
+        await h.call("PBD.plug", s, pbd_b)
+        h.sim.fail_next("libxl_domain_create_new", -3, 1)
+        err = await fails(h.call("VM.start", s, vm, False, False))
+        assert err[0] == "INTERNAL_ERROR" and "libxl_domain_create_new" in err[1]
+        assert domains(h) == []
+        await h.call("VM.start", s, vm, False, False)
+        assert len(domains(h)) == 1
+        vbds = await h.call("VM.get_VBDs", s, vm)
+        assert all([await h.call("VBD.get_currently_attached", s, b) for b in vbds])
+    run(tmp_path, body)
+
+
+def test_async_start_task_succeeds_in_the_commit_recording_it_running(tmp_path):
+    """Async.VM.start: event.from shows the operation announced (VM Halted, the task in its
+    current_operations), then, at one generation, the VM Running with the operation gone and
+    the task succeeded (the call's last write and the task's end are one commit). With a
+    start_delay the call, and so the task, ends only after the delay."""
+    async def events_until_success(h: VmHarness, s: str, token: str, task: str) -> list[Any]:
+        seen: list[Any] = []
+        while not any(e["class"] == "task" and e["ref"] == task
+                      and e["snapshot"]["status"] == "success" for e in seen):
+            got = await h.call("event.from", s, ["vm", "task"], token, 5.0)
+            assert got["events"], "event.from timed out before the task ended"
+            seen += got["events"]
+            token = got["token"]
+        return seen
+
+    async def body(h: VmHarness, s: str) -> None:
+        vm = await new_vm(h, s)
+        token = (await h.call("event.from", s, ["vm", "task"], "", 0.0))["token"]
+        task = await h.call("Async.VM.start", s, vm, False, False)
+        seen = await events_until_success(h, s, token, task)
+        vm_events = [e for e in seen if e["class"] == "vm"]
+        assert vm_events[0]["snapshot"]["power_state"] == "Halted"
+        assert vm_events[0]["snapshot"]["current_operations"] == {task: "start"}
+        running = vm_events[-1]
+        assert running["snapshot"]["power_state"] == "Running"
+        assert running["snapshot"]["current_operations"] == {}
+        [done] = [e for e in seen if e["class"] == "task" and e["snapshot"]["status"] != "pending"]
+        assert done["id"] == running["id"]
+        assert done["snapshot"]["progress"] == 1.0 and done["snapshot"]["result"] == ""
+        assert await h.call("task.get_status", s, task) == "success"
+        # a start_delay follows the start: the task ends after it, in a commit of its own
+        await h.call("VM.hard_shutdown", s, vm)
+        await h.call("VM.set_start_delay", s, vm, 1)
+        token = (await h.call("event.from", s, ["vm", "task"], "", 0.0))["token"]
+        task = await h.call("Async.VM.start", s, vm, False, False)
+        seen = await events_until_success(h, s, token, task)
+        running = [e for e in seen if e["class"] == "vm"
+                   and e["snapshot"]["power_state"] == "Running"][-1]
+        [done] = [e for e in seen if e["class"] == "task" and e["snapshot"]["status"] != "pending"]
+        assert done["id"] > running["id"]
+    run(tmp_path, body)

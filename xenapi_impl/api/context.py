@@ -30,6 +30,8 @@ class TaskHandle:
     #: the host of the pool a forwarded call runs on for this task (task.cancel is relayed
     #: there), while it runs
     remote: str | None = None
+    #: the task's success was committed with the call's last write (TaskManager.succeed_in)
+    succeeded: bool = False
 
     def check_cancelled(self) -> None:
         if self.cancelled:

@@ -115,20 +115,40 @@ class TaskManager:
                 log.exception("task %s failed", ref)
                 await self._finish(ref, "failure", error_info=["INTERNAL_ERROR", str(exc)])
             else:
-                result = "" if void else self.services.value_fragment(value)
-                await self._finish(ref, "success", result=result)
+                if not handle.succeeded:
+                    result = "" if void else self.services.value_fragment(value)
+                    await self._finish(ref, "success", result=result)
         finally:
             self._running.pop(ref, None)
+
+    def succeed_in(self, txn: Any, handle: TaskHandle) -> bool:
+        """Write the success of the void call `handle` runs into `txn`, the call's last
+        write, so that both are one commit (one generation, one event.from wake-up) instead
+        of two; the caller sets `handle.succeeded` once `txn` committed. False (nothing
+        written) if the task is not one this manager runs, or is not pending any more (a
+        cancellation asked meanwhile ends the usual way)."""
+        running = self._running.get(handle.ref)
+        rec = txn.get("task", handle.ref)
+        if running is None or running[0] is not handle or rec is None \
+                or rec["status"] != "pending":
+            return False
+        txn.update("task", handle.ref, self._finished("success", "", None))
+        return True
+
+    @staticmethod
+    def _finished(status: str, result: str, error_info: list[str] | None) -> dict[str, Any]:
+        changes = {"status": status, "finished": _now(), "allowed_operations": [],
+                   "current_operations": {}, "result": result, "error_info": error_info or []}
+        if status == "success":
+            changes["progress"] = 1.0
+        return changes
 
     async def _finish(self, ref: str, status: str, *, result: str = "",
                       error_info: list[str] | None = None) -> None:
         store = self.services.store
         if store.get("task", ref) is None:
             return                  # destroyed while it ran: nobody is waiting for it
-        changes = {"status": status, "finished": _now(), "allowed_operations": [],
-                   "current_operations": {}, "result": result, "error_info": error_info or []}
-        if status == "success":
-            changes["progress"] = 1.0
+        changes = self._finished(status, result, error_info)
         try:
             async with store.transaction() as txn:
                 txn.update("task", ref, changes)

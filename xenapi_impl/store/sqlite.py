@@ -214,8 +214,13 @@ class SqliteStore(MemoryStore):
                 self._write_failed(exc)
             else:
                 self._write_passed()
+            # one wake-up of each waiting loop per batch, not one per commit: every
+            # call_soon_threadsafe writes to the loop's self-pipe and takes the GIL
+            waiting: dict[Any, list[asyncio.Future[None]]] = {}
             for _stmts, fut, loop in batch:
-                loop.call_soon_threadsafe(_resolve, fut, error)
+                waiting.setdefault(loop, []).append(fut)
+            for loop, futs in waiting.items():
+                loop.call_soon_threadsafe(_resolve_all, futs, error)
             if stop:
                 return
 
@@ -272,6 +277,11 @@ def _describe(exc: BaseException) -> str:
     """SQLite's message with its result code ("database or disk is full (SQLITE_FULL)")."""
     name = getattr(exc, "sqlite_errorname", None)
     return f"{exc} ({name})" if name else f"{type(exc).__name__}: {exc}"
+
+
+def _resolve_all(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in futs:
+        _resolve(fut, error)
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

@@ -130,24 +130,6 @@ class Hypervisor:
         ctx = self.context
         return await self.run("free_memory", lambda: (ctx.free_memory(), ctx.physinfo()))
 
-    async def create_with_info(self, cfg: Any, paused: bool) -> tuple[int, Any]:
-        """Create the domain and read its info in one worker call: (domid, info), info None
-        if the domain is already gone, or the exception reading it raised (the caller
-        destroys the domain it names)."""
-        from xenlight_py import DomainNotFound
-        ctx = self.context
-
-        def work() -> tuple[int, Any]:
-            domid = ctx.create_domain(cfg, paused=paused)
-            try:
-                return domid, ctx.domain_info(domid)
-            except DomainNotFound:
-                return domid, None
-            except Exception as exc:  # noqa: BLE001 - handed to the caller with the domid
-                return domid, exc
-
-        return await self.run("domain create", work)
-
     async def create_restore(self, cfg: Any, path: str, paused: bool) -> int:
         return await self.run("domain restore", self.context.create_restore, cfg, path,
                               paused=paused)
