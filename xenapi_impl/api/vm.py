@@ -219,7 +219,7 @@ class Attached:
 
 
 async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list, list]:
-    from ..xen.config import Disk, Nic
+    from ..xen.config import Disk
     rec = txn.get("VM", vm)
     disks = []
     for vbd in rec["VBDs"]:
@@ -233,13 +233,19 @@ async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list
         rw = b["mode"] == "RW" and not v["read_only"]
         path = await att.attach(v["SR"], v["uuid"], rw)
         disks.append(Disk(b["userdevice"], path, rw, cd))
+    return disks, _nics(txn, rec)
+
+
+def _nics(txn: Any, rec: dict[str, Any]) -> list[Any]:
+    """The NICs of a VM's domain, from its VIFs and their networks' bridges."""
+    from ..xen.config import Nic
     nics = []
     for vif in rec["VIFs"]:
         f = txn.get("VIF", vif)
         net = txn.get("network", f["network"])
         nics.append(Nic(f["device"], f["MAC"], net["bridge"] if net else "", f["MTU"],
                         f["other_config"], f["qos_algorithm_type"], f["qos_algorithm_params"]))
-    return disks, nics
+    return nics
 
 
 def _check_memory_free(rec: dict[str, Any], free_kib: int) -> None:
@@ -270,19 +276,15 @@ async def boot(ctx: Context, txn: Any, vm: str, paused: bool,
         domid = await restore(cfg)
         info = await hv.domain_info(domid)
     except BaseException:
-        await _destroy_by_uuid(hv, rec["uuid"], domid)
-        await att.detach_all()
+        await _undo_start(hv, rec["uuid"], domid, att)
         raise
-    ctx.services.vm_devices[vm] = att.vdis
-    _record_running(ctx, txn, vm, domid, paused, info)
-    return domid
+    return _started(ctx, txn, vm, att, domid, paused, info)
 
 
 def _disk_plan(ctx: Context, txn: Any, vm: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
     """What a new domain's devices need, read on the loop: per disk (userdevice, the SR's
     attached driver or the XenAPIError asking for it raised, VDI uuid, writable, is a CD;
     driver None: an empty CD drive), and the NICs."""
-    from ..xen.config import Nic
     from .pbd import attached_driver
     rec = txn.get("VM", vm)
     disks: list[tuple[Any, ...]] = []
@@ -300,13 +302,7 @@ def _disk_plan(ctx: Context, txn: Any, vm: str) -> tuple[list[tuple[Any, ...]], 
             drv = exc           # raised where the attach would have been, in order
         disks.append((b["userdevice"], drv, v["uuid"], b["mode"] == "RW" and not v["read_only"],
                       cd))
-    nics = []
-    for vif in rec["VIFs"]:
-        f = txn.get("VIF", vif)
-        net = txn.get("network", f["network"])
-        nics.append(Nic(f["device"], f["MAC"], net["bridge"] if net else "", f["MTU"],
-                        f["other_config"], f["qos_algorithm_type"], f["qos_algorithm_params"]))
-    return disks, nics
+    return disks, _nics(txn, rec)
 
 
 async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
@@ -363,9 +359,19 @@ async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
         if isinstance(info, BaseException):
             raise info
     except BaseException:
-        await _destroy_by_uuid(hv, rec["uuid"], domid)
-        await att.detach_all()
+        await _undo_start(hv, rec["uuid"], domid, att)
         raise
+    return _started(ctx, txn, vm, att, domid, paused, info)
+
+
+async def _undo_start(hv: Any, uuid: str, domid: int | None, att: Attached) -> None:
+    """A failed start leaves no domain behind and no disk attached."""
+    await _destroy_by_uuid(hv, uuid, domid)
+    await att.detach_all()
+
+
+def _started(ctx: Context, txn: Any, vm: str, att: Attached, domid: int, paused: bool,
+             info: Any) -> int:
     ctx.services.vm_devices[vm] = att.vdis
     _record_running(ctx, txn, vm, domid, paused, info)
     return domid
