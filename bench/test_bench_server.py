@@ -116,9 +116,9 @@ def bench1k():
 
 
 @pytest.fixture(scope="module")
-def bench1k_asyncio():
-    """The same server on the standard library's event loop (the default is uvloop)."""
-    b = Bench(N_SMALL, ["--event-loop", "asyncio"])
+def bench1k_uvloop():
+    """The same server on uvloop (the default is asyncio's loop)."""
+    b = Bench(N_SMALL, ["--event-loop", "uvloop"])
     yield b
     b.close()
 
@@ -280,10 +280,10 @@ def measure_calls(benchmark, port: int, body: bytes, clients: int, calls: int, r
 
 
 @pytest.mark.parametrize("procs", [1, 4])
-@pytest.mark.parametrize("server", ["ours", "ours-asyncio", "stdlib"])
+@pytest.mark.parametrize("server", ["ours", "ours-uvloop", "stdlib"])
 def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
-    b = request.getfixturevalue("bench1k_asyncio") if server == "ours-asyncio" else bench1k
+    b = request.getfixturevalue("bench1k_uvloop") if server == "ours-uvloop" else bench1k
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
     calls = LOAD // procs
@@ -416,10 +416,10 @@ def wake_rounds(benchmark, write: tuple[int, str], wait: tuple[int, str], vm: st
     return info
 
 
-@pytest.mark.parametrize("server", ["ours", "ours-asyncio"])
+@pytest.mark.parametrize("server", ["ours", "ours-uvloop"])
 def test_event_from_wakeup(benchmark, request, bench1k, server):
     benchmark.group = "event.from wake-up"
-    b = request.getfixturevalue("bench1k_asyncio") if server == "ours-asyncio" else bench1k
+    b = request.getfixturevalue("bench1k_uvloop") if server == "ours-uvloop" else bench1k
     info = wake_rounds(benchmark, (b.port, b.session), (b.port, b.session), b.vm, size(200, 3))
     print(f"\nevent.from wake-up: {info}")
 

@@ -108,7 +108,7 @@ class Watcher(threading.Thread):
 
 @pytest.fixture
 def server():
-    # BENCH_EVENT_LOOP=asyncio: the same server on the standard library's loop (for comparison)
+    # BENCH_EVENT_LOOP=uvloop: the same server on uvloop (for comparison)
     loop = os.environ.get("BENCH_EVENT_LOOP")
     with tempfile.TemporaryDirectory() as work:
         with ServerProcess(work, extra=["--event-loop", loop] if loop else None) as srv:

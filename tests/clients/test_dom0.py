@@ -137,7 +137,7 @@ grace = 3
     srv.args = [SERVER, "serve", "--config", str(config)]
     with srv:
         _login(srv.url, srv.password)
-    assert " DEBUG xenapi_impl: event loop: uvloop" in srv.log()
+    assert " DEBUG xenapi_impl: event loop: asyncio" in srv.log()
     r = subprocess.run([SERVER, "serve", "--config", str(config).replace("server", "nope")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "No such file" in r.stderr
