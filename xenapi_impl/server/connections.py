@@ -7,7 +7,9 @@ header deadline and no connection cap. So each connection's aiohttp protocol is 
 `_Conn` that records what phase the connection is in; one sweeper task enforces the deadlines
 and aborts (never politely closes) connections that overstay, which frees the descriptor and
 the buffered reply at once. The body deadline is the request handler's (http.py), since only
-it reads the body.
+it reads the body. At the connection cap a new connection first takes the place of the longest
+idle one; if none is idle it waits, unread, up to ADMIT_WAIT for one to go (connections whose
+clients just closed them count until the loop reads their EOF), then gets HTTP 503.
 """
 from __future__ import annotations
 
@@ -33,9 +35,15 @@ HEADERS = 1     # bytes of a request arrived, its handler has not started
 BUSY = 2        # a handler is running (reading the body, calling, replying)
 CLOSING = 3     # being closed by us: aborted if not gone after CLOSE_GRACE
 REFUSED = 4     # over a cap: the refusal is being written, what the client sends is dropped
+WAITING = 5     # at the connection cap: not read yet, admitted if a connection goes soon
 
 CLOSE_GRACE = 2.0        # seconds a closing connection may take to flush before it is aborted
 MAX_LINGERING = 16       # refusals kept open to be read before the socket closes
+#: at the connection cap a new connection waits this long for one to go before it is refused:
+#: connections the clients just closed are counted until the loop reads their EOF, and a loop
+#: may accept first (uvloop does, every time)
+ADMIT_WAIT = 0.25
+MAX_WAITING = 16         # connections waiting so at once; beyond, refused at once
 #: connections asyncio accepts in one go, before any of them reaches the guard: the
 #: descriptors kept out of the cap (limits.FD_RESERVE) must cover a batch
 ACCEPT_BATCH = 32
@@ -45,7 +53,8 @@ _RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: close() sends a reset
 class _Conn(asyncio.Protocol):
     """Wraps aiohttp's protocol for one connection, recording its phase and write stalls."""
 
-    __slots__ = ("guard", "inner", "transport", "address", "phase", "since", "paused_since")
+    __slots__ = ("guard", "inner", "transport", "address", "phase", "since", "paused_since",
+                 "early")
 
     def __init__(self, guard: "ConnectionGuard", inner: asyncio.Protocol) -> None:
         self.guard = guard
@@ -55,6 +64,7 @@ class _Conn(asyncio.Protocol):
         self.phase = IDLE
         self.since = time.monotonic()
         self.paused_since: float | None = None
+        self.early: list[bytes] = []         # read while WAITING (reading is paused then)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -64,19 +74,22 @@ class _Conn(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.phase == REFUSED:
             return
+        if self.phase == WAITING:
+            self.early.append(data)
+            return
         if self.phase == IDLE:
             self.phase, self.since = HEADERS, time.monotonic()
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        if self.phase == REFUSED:
+        if self.phase in (REFUSED, WAITING):
             return None                       # the client read the refusal and left: close
         return self.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        refused = self.phase == REFUSED
+        admitted = self.phase not in (REFUSED, WAITING)
         self.guard._forget(self)
-        if not refused:
+        if admitted:
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -102,6 +115,7 @@ class ConnectionGuard:
         self._by_transport: dict[Any, _Conn] = {}
         self._per_address: dict[str, int] = {}
         self._refused: dict[_Conn, float] = {}
+        self._waiting: dict[_Conn, asyncio.TimerHandle] = {}   # oldest first
         self._sweeper: asyncio.Task[None] | None = None
         self.refusals = 0
         self.timeouts = 0
@@ -151,7 +165,7 @@ class ConnectionGuard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        for conn in list(self._refused):
+        for conn in list(self._refused) + list(self._waiting):
             self._abort(conn)
 
     # -- admission ---------------------------------------------------------------------------
@@ -170,14 +184,62 @@ class ConnectionGuard:
                          f"{lim.max_connections_per_address})")
             return False
         if len(self._conns) >= self.max_connections and not self._evict_idle():
-            self._refuse(conn, 503, "Service Unavailable",
-                         f"too many connections (at most {self.max_connections})")
+            if len(self._waiting) < MAX_WAITING:
+                self._wait(conn)
+            else:
+                self._refuse_full(conn)
             return False
+        self._enter(conn)
+        return True
+
+    def _enter(self, conn: _Conn) -> None:
+        transport = conn.transport
         self._conns[conn] = None
         self._by_transport[transport] = conn
         if conn.address is not None:
             self._per_address[conn.address] = self._per_address.get(conn.address, 0) + 1
-        return True
+
+    def _wait(self, conn: _Conn) -> None:
+        """Hold a connection over the cap, unread, until one goes or ADMIT_WAIT ends."""
+        assert conn.transport is not None
+        conn.phase, conn.since = WAITING, time.monotonic()
+        conn.transport.pause_reading()
+        self._waiting[conn] = asyncio.get_running_loop().call_later(
+            ADMIT_WAIT, self._give_up, conn)
+
+    def _admit_waiting(self) -> None:
+        """Connections went: let in the ones waiting, oldest first."""
+        while self._waiting and len(self._conns) < self.max_connections:
+            conn = next(iter(self._waiting))
+            self._waiting.pop(conn).cancel()
+            self._let_in(conn)
+
+    def _let_in(self, conn: _Conn) -> None:
+        transport = conn.transport
+        if transport is None or transport.is_closing():
+            return
+        self._enter(conn)
+        conn.phase, conn.since = IDLE, time.monotonic()
+        conn.inner.connection_made(transport)
+        early, conn.early = conn.early, []
+        for data in early:
+            conn.data_received(data)
+        transport.resume_reading()
+
+    def _give_up(self, conn: _Conn) -> None:
+        """ADMIT_WAIT is over: room made by dropping an idle connection, or the refusal."""
+        if self._waiting.pop(conn, None) is None:
+            return
+        if len(self._conns) < self.max_connections or self._evict_idle():
+            self._let_in(conn)
+        else:
+            self._refuse_full(conn)
+
+    def _refuse_full(self, conn: _Conn) -> None:
+        if conn.transport is not None and conn.phase == WAITING:
+            conn.transport.resume_reading()       # the client's EOF ends the refusal
+        self._refuse(conn, 503, "Service Unavailable",
+                     f"too many connections (at most {self.max_connections})")
 
     def _evict_idle(self) -> bool:
         """Make room by dropping the connection idle (or stuck in its headers) longest."""
@@ -270,7 +332,12 @@ class ConnectionGuard:
 
     def _forget(self, conn: _Conn) -> None:
         self._refused.pop(conn, None)
+        waiting = self._waiting.pop(conn, None)
+        if waiting is not None:
+            waiting.cancel()
         if self._conns.pop(conn, 0) is None:     # it was admitted: present with value None
+            if self._waiting:           # after the caller is done (an eviction makes room
+                asyncio.get_running_loop().call_soon(self._admit_waiting)    # for its own)
             self._by_transport.pop(conn.transport, None)
             if conn.address is not None:
                 left = self._per_address.get(conn.address, 1) - 1
