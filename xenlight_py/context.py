@@ -129,7 +129,6 @@ class Context:
         self._watchers: weakref.WeakSet[EventStream | AsyncEventStream] = weakref.WeakSet()
         self._watch_lock = threading.Lock()
         self._sim: SimControl | None = None
-        self._info_flat = lib.xlpy_domain_info_flat
         self._info = lib.xlpy_domain_info_selected
         # the context as domain_info's C call finds it (NULL once closed): see _select_info
         self._cell = ffi.new("libxl_ctx **")

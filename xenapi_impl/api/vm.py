@@ -201,11 +201,15 @@ class Attached:
 
     async def attach(self, sr: str, vdi_uuid: str, writable: bool) -> str:
         from .pbd import attached_driver, call
-        drv = attached_driver(self.ctx, sr)
+        return await call(self.ctx, self.attach_now, attached_driver(self.ctx, sr), vdi_uuid,
+                          writable)
+
+    def attach_now(self, drv: Any, vdi_uuid: str, writable: bool) -> str:
+        """`attach` in the calling (storage worker) thread, the SR's driver given."""
         if self.handover:
-            info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable, handover=True)
+            info = drv.vdi_attach(vdi_uuid, writable, handover=True)
         else:
-            info = await call(self.ctx, drv.vdi_attach, vdi_uuid, writable)
+            info = drv.vdi_attach(vdi_uuid, writable)
         self.vdis.append((drv, vdi_uuid))
         return info.pdev_path
 
@@ -311,23 +315,16 @@ async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
     thread costs the event loop a wake-up and a GIL hand-over (three hops per start were a
     third of the loop's time for a burst of starts on a loaded host); the records are read
     on the loop, the worker touches none."""
-    from xenlight_py import DomainNotFound, XenlightError
-
     from ..xen import config
-    from ..xen.hypervisor import libxl_error
     from .pbd import call
     hv = hypervisor(ctx)
     rec = txn.get("VM", vm)
     plan, nics = _disk_plan(ctx, txn, vm)
     att = Attached(ctx)
-    xl = hv.context
     task = ctx.task
 
     def work() -> tuple[int, Any]:
-        try:
-            free_kib, phys = xl.free_memory(), xl.physinfo()
-        except XenlightError as exc:
-            raise libxl_error("free_memory", exc) from exc
+        free_kib, phys = hv.free_memory_and_physinfo_now()
         _check_memory_free(rec, free_kib)
         disks = []
         for userdevice, drv, vdi_uuid, rw, cd in plan:
@@ -336,22 +333,11 @@ async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
                 continue
             if isinstance(drv, XenAPIError):
                 raise drv
-            info = drv.vdi_attach(vdi_uuid, rw)
-            att.vdis.append((drv, vdi_uuid))
-            disks.append(config.Disk(userdevice, info.pdev_path, rw, cd))
+            disks.append(config.Disk(userdevice, att.attach_now(drv, vdi_uuid, rw), rw, cd))
         cfg = config.build(rec, disks, nics, nr_cpus=phys.nr_cpus)
         if task is not None:
             task.check_cancelled()
-        try:
-            domid = xl.create_domain(cfg, paused=paused)
-        except XenlightError as exc:
-            raise libxl_error("domain create", exc) from exc
-        try:
-            return domid, xl.domain_info(domid)
-        except DomainNotFound:
-            return domid, None
-        except Exception as exc:  # noqa: BLE001 - the domain is destroyed below
-            return domid, exc
+        return hv.create_with_info_now(cfg, paused)
 
     domid = None
     try:

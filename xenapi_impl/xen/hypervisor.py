@@ -63,9 +63,14 @@ class Hypervisor:
     async def run(self, what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """Run `fn` in a worker thread; a libxl failure becomes INTERNAL_ERROR naming `what`,
         the libxl function, its error and what libxl logged (libxl's only error text)."""
+        return await in_pool(self.now, what, fn, *args, **kw)
+
+    @staticmethod
+    def now(what: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """`run` in the calling thread: for a worker call that makes several steps at once."""
         from xenlight_py import XenlightError
         try:
-            return await in_pool(fn, *args, **kw)
+            return fn(*args, **kw)
         except XenlightError as exc:
             raise libxl_error(what, exc) from exc
 
@@ -127,8 +132,25 @@ class Hypervisor:
     async def free_memory_and_physinfo(self) -> tuple[int, Any]:
         """Free memory (KiB) and physinfo in one worker call: a start needs both, and each
         hop to a worker costs the event loop a wake-up and a GIL hand-over."""
+        return await in_pool(self.free_memory_and_physinfo_now)
+
+    def free_memory_and_physinfo_now(self) -> tuple[int, Any]:
+        """The same in the calling (worker) thread."""
         ctx = self.context
-        return await self.run("free_memory", lambda: (ctx.free_memory(), ctx.physinfo()))
+        return self.now("free_memory", lambda: (ctx.free_memory(), ctx.physinfo()))
+
+    def create_with_info_now(self, cfg: Any, paused: bool) -> tuple[int, Any]:
+        """Create the domain and read its info, in the calling (worker) thread: (domid,
+        info), info None if the domain is already gone, or the exception reading it raised
+        (the caller destroys the domain it names)."""
+        from xenlight_py import DomainNotFound
+        domid = self.now("domain create", self.context.create_domain, cfg, paused=paused)
+        try:
+            return domid, self.context.domain_info(domid)
+        except DomainNotFound:
+            return domid, None
+        except Exception as exc:  # noqa: BLE001 - handed to the caller with the domid
+            return domid, exc
 
     async def create_restore(self, cfg: Any, path: str, paused: bool) -> int:
         return await self.run("domain restore", self.context.create_restore, cfg, path,
