@@ -140,7 +140,7 @@ def test_dominfo_build_and_read_every_field(benchmark, ctx: Context, domid: int,
     benchmark.group = "DomainInfo: build from the record + read all 21 fields"
     from xenlight_py.context import _DOMINFO
     buf = bytearray(_DOMINFO.size)
-    assert ctx._info_flat(ctx._ctx, domid, ctx._ffi.from_buffer(buf)) == 0
+    assert ctx._lib.xlpy_domain_info_flat(ctx._ctx, domid, ctx._ffi.from_buffer(buf)) == 0
     rec = _DOMINFO.unpack(buf)
     build = DomainInfo._from_record if kind == "DomainInfo" else _frozen_from_record
     getters = [operator.attrgetter(f) for f in DomainInfo._fields]
