@@ -4,7 +4,9 @@ stdlib baselines in the same run.
   get_record     VM.get_record over XML-RPC, keep-alive, from 1 and 4 load processes (one
                  connection each), beside a stdlib SimpleXMLRPCServer (threading, HTTP/1.1
                  keep-alive) answering the same record from a dict. calls/s, p50, p99, and the
-                 CPU seconds the server used per wall second (>1: more than one core).
+                 CPU seconds the server used per wall second (>1: more than one core). Our
+                 server runs three ways: the RPC lane on asyncio (the default), on uvloop, and
+                 every call through aiohttp (--rpc-lane off).
   get_all        VM.get_all_records at 1,000 and 10,000 VMs over XML-RPC and JSON-RPC (time per
                  call end to end, bytes), beside stdlib xmlrpc.client.dumps of the same records;
                  also the first call right after every VM record changed.
@@ -119,6 +121,14 @@ def bench1k():
 def bench1k_uvloop():
     """The same server on uvloop (the default is asyncio's loop)."""
     b = Bench(N_SMALL, ["--event-loop", "uvloop"])
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def bench1k_aiohttp():
+    """The same server answering every call through aiohttp (--rpc-lane off)."""
+    b = Bench(N_SMALL, ["--rpc-lane", "off"])
     yield b
     b.close()
 
@@ -280,10 +290,11 @@ def measure_calls(benchmark, port: int, body: bytes, clients: int, calls: int, r
 
 
 @pytest.mark.parametrize("procs", [1, 4])
-@pytest.mark.parametrize("server", ["ours", "ours-uvloop", "stdlib"])
+@pytest.mark.parametrize("server", ["ours", "ours-uvloop", "ours-aiohttp", "stdlib"])
 def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
-    b = request.getfixturevalue("bench1k_uvloop") if server == "ours-uvloop" else bench1k
+    b = request.getfixturevalue({"ours-uvloop": "bench1k_uvloop",
+                                 "ours-aiohttp": "bench1k_aiohttp"}.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
     calls = LOAD // procs

@@ -10,7 +10,7 @@
                         [--max-sessions-per-user N] [--max-concurrent-logins N]
                         [--login-failures-per-source N] [--login-failures-per-user N]
                         [--address IP] [--name LABEL] [--lease-seconds SECONDS]
-                        [--event-loop asyncio|uvloop]
+                        [--event-loop asyncio|uvloop] [--rpc-lane on|off]
     xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
@@ -168,8 +168,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds calls in flight may take to finish on SIGTERM")
     s.add_argument("--event-loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="the event loop: the standard library's (default), or uvloop (libuv, "
-                        "in C: lighter under load; at the connection cap it may refuse a "
-                        "client that asyncio would admit)")
+                        "in C)")
+    s.add_argument("--rpc-lane", choices=("on", "off"), default="on",
+                   help="answer plain XML-RPC/JSON-RPC calls straight from the connection "
+                        "(default), or everything through aiohttp's request handling "
+                        "(slower; for comparison)")
     s.add_argument("--config", metavar="FILE",
                    help="TOML file setting any of these options (key: the flag's name without "
                         "the dashes); flags given here override it")
@@ -470,7 +473,7 @@ async def _serve(args: argparse.Namespace) -> int:
         if password_file is None:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)
-        http = HttpServer(dispatcher, limits=limits)
+        http = HttpServer(dispatcher, limits=limits, fast=args.rpc_lane == "on")
         from .server import rrd_http
         rrd_http.register(http, services)
         from .server import vdi_http

@@ -4,7 +4,7 @@ the transport accepts.
 aiohttp's keep-alive timer closes idle connections with `transport.close()`, which waits for
 unsent data: a client that never reads keeps its socket and its reply forever. It has no
 header deadline and no connection cap. So each connection's aiohttp protocol is wrapped in a
-`_Conn` that records what phase the connection is in; one sweeper task enforces the deadlines
+`Connection` that records what phase the connection is in; one sweeper task enforces the deadlines
 and aborts (never politely closes) connections that overstay, which frees the descriptor and
 the buffered reply at once. The body deadline is the request handler's (http.py), since only
 it reads the body. At the connection cap a new connection first takes the place of the longest
@@ -20,12 +20,14 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from .limits import TransportLimits
+from ..api.caller import Caller
 from ..ratelimit import RateLimitedLog
+from . import unixsock
+from .limits import TransportLimits
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +52,29 @@ ACCEPT_BATCH = 32
 _RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: close() sends a reset
 
 
-class _Conn(asyncio.Protocol):
-    """Wraps aiohttp's protocol for one connection, recording its phase and write stalls."""
+class Stream(Protocol):
+    """What serves a connection before (or instead of) aiohttp: the RPC lane (fastrpc.py)."""
 
-    __slots__ = ("guard", "inner", "transport", "address", "phase", "since", "paused_since",
-                 "early")
+    def data_received(self, data: bytes) -> None: ...
+    def eof_received(self) -> bool | None: ...
+    def connection_lost(self, exc: Exception | None) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
 
-    def __init__(self, guard: "ConnectionGuard", inner: asyncio.Protocol) -> None:
+
+class Connection(asyncio.Protocol):
+    """One accepted connection: records its phase and write stalls, and passes its events to
+    the RPC lane's stream, or once the lane has handed it over, to aiohttp's protocol (made
+    only then)."""
+
+    __slots__ = ("guard", "factory", "inner", "stream", "transport", "address", "phase",
+                 "since", "paused_since", "early")
+
+    def __init__(self, guard: "ConnectionGuard", factory: Callable[[], asyncio.Protocol]) -> None:
         self.guard = guard
-        self.inner = inner
+        self.factory = factory
+        self.inner: asyncio.Protocol | None = None     # aiohttp's, once handed over
+        self.stream: Stream | None = None
         self.transport: asyncio.Transport | None = None
         self.address: str | None = None      # TCP peer host; None on the Unix socket
         self.phase = IDLE
@@ -66,10 +82,38 @@ class _Conn(asyncio.Protocol):
         self.paused_since: float | None = None
         self.early: list[bytes] = []         # read while WAITING (reading is paused then)
 
+    def _target(self) -> Any:
+        return self.stream if self.stream is not None else self.inner
+
+    def _start(self) -> None:
+        """Admitted: the lane serves it, or aiohttp if the server has no lane."""
+        lane = self.guard.lane
+        if lane is not None:
+            self.stream = lane(self)
+        else:
+            self.hand_over(b"")
+
+    def hand_over(self, pending: bytes) -> None:
+        """Give the connection to aiohttp for good, with the bytes not yet answered."""
+        self.stream = None
+        self.inner = inner = self.factory()
+        inner.connection_made(self.transport)   # type: ignore[arg-type]
+        if self.paused_since is not None:
+            inner.pause_writing()
+        if pending:
+            inner.data_received(pending)
+
+    def close(self) -> None:
+        """Close once what is written has gone (the sweeper aborts it if it does not go)."""
+        self.guard._close(self)
+
+    def caller(self) -> Caller:
+        return transport_caller(self.transport)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         if self.guard._admit(self):
-            self.inner.connection_made(transport)
+            self._start()
 
     def data_received(self, data: bytes) -> None:
         if self.phase == REFUSED:
@@ -79,43 +123,68 @@ class _Conn(asyncio.Protocol):
             return
         if self.phase == IDLE:
             self.phase, self.since = HEADERS, time.monotonic()
-        self.inner.data_received(data)
+        self._target().data_received(data)
 
     def eof_received(self) -> bool | None:
         if self.phase in (REFUSED, WAITING):
             return None                       # the client read the refusal and left: close
-        return self.inner.eof_received()
+        return self._target().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         admitted = self.phase not in (REFUSED, WAITING)
         self.guard._forget(self)
         if admitted:
-            self.inner.connection_lost(exc)
+            target = self._target()
+            if target is not None:
+                target.connection_lost(exc)
 
     def pause_writing(self) -> None:
         self.paused_since = time.monotonic()
         if self.phase != REFUSED:
-            self.inner.pause_writing()
+            self._target().pause_writing()
 
     def resume_writing(self) -> None:
         self.paused_since = None
         if self.phase != REFUSED:
-            self.inner.resume_writing()
+            self._target().resume_writing()
+
+
+def transport_caller(transport: asyncio.BaseTransport | None) -> Caller:
+    """Who is at the other end of `transport`: TCP peer address (http or https), or the Unix
+    socket peer's uid and pid."""
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family == socket.AF_UNIX:
+        try:
+            pid, uid, _gid = unixsock.peer_credentials(sock)
+        except OSError:
+            return Caller("unix", "uid=? pid=?", local_superuser=False)
+        return Caller("unix", f"uid={uid} pid={pid}", local_superuser=(uid == 0))
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    secure = transport is not None and transport.get_extra_info("sslcontext") is not None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = peer[0]
+        text = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    else:
+        text = str(peer)
+    return Caller("https" if secure else "http", text, local_superuser=False)
 
 
 class ConnectionGuard:
     """Admits, tracks and times out the connections of one HttpServer."""
 
     def __init__(self, limits: TransportLimits, *, max_connections: int | None = None,
-                 limiter: RateLimitedLog | None = None) -> None:
+                 limiter: RateLimitedLog | None = None,
+                 lane: Callable[[Connection], Stream] | None = None) -> None:
         self.limits = limits
+        #: makes the stream that serves a new connection before aiohttp (the RPC lane)
+        self.lane = lane
         self.max_connections = max_connections or limits.max_connections
         self.limiter = limiter or RateLimitedLog(log)
-        self._conns: dict[_Conn, None] = {}        # admitted and not yet lost, oldest first
-        self._by_transport: dict[Any, _Conn] = {}
+        self._conns: dict[Connection, None] = {}        # admitted and not yet lost, oldest first
+        self._by_transport: dict[Any, Connection] = {}
         self._per_address: dict[str, int] = {}
-        self._refused: dict[_Conn, float] = {}
-        self._waiting: dict[_Conn, asyncio.TimerHandle] = {}   # oldest first
+        self._refused: dict[Connection, float] = {}
+        self._waiting: dict[Connection, asyncio.TimerHandle] = {}   # oldest first
         self._sweeper: asyncio.Task[None] | None = None
         self.refusals = 0
         self.timeouts = 0
@@ -128,7 +197,7 @@ class ConnectionGuard:
     def protocol_factory(self, inner: Callable[[], asyncio.Protocol]
                          ) -> Callable[[], asyncio.Protocol]:
         """What to give loop.create_server instead of aiohttp's own factory."""
-        return lambda: _Conn(self, inner())
+        return lambda: Connection(self, inner)
 
     @web.middleware
     async def middleware(self, request: web.Request,
@@ -167,10 +236,13 @@ class ConnectionGuard:
             self._sweeper = None
         for conn in list(self._refused) + list(self._waiting):
             self._abort(conn)
+        for conn in list(self._conns):
+            if conn.inner is None:      # the lane's: aiohttp's shutdown does not know them
+                self._close(conn)
 
     # -- admission ---------------------------------------------------------------------------
 
-    def _admit(self, conn: _Conn) -> bool:
+    def _admit(self, conn: Connection) -> bool:
         transport = conn.transport
         assert transport is not None
         peer = transport.get_extra_info("peername")
@@ -192,14 +264,14 @@ class ConnectionGuard:
         self._enter(conn)
         return True
 
-    def _enter(self, conn: _Conn) -> None:
+    def _enter(self, conn: Connection) -> None:
         transport = conn.transport
         self._conns[conn] = None
         self._by_transport[transport] = conn
         if conn.address is not None:
             self._per_address[conn.address] = self._per_address.get(conn.address, 0) + 1
 
-    def _wait(self, conn: _Conn) -> None:
+    def _wait(self, conn: Connection) -> None:
         """Hold a connection over the cap, unread, until one goes or ADMIT_WAIT ends."""
         assert conn.transport is not None
         conn.phase, conn.since = WAITING, time.monotonic()
@@ -214,19 +286,19 @@ class ConnectionGuard:
             self._waiting.pop(conn).cancel()
             self._let_in(conn)
 
-    def _let_in(self, conn: _Conn) -> None:
+    def _let_in(self, conn: Connection) -> None:
         transport = conn.transport
         if transport is None or transport.is_closing():
             return
         self._enter(conn)
         conn.phase, conn.since = IDLE, time.monotonic()
-        conn.inner.connection_made(transport)
+        conn._start()
         early, conn.early = conn.early, []
         for data in early:
             conn.data_received(data)
         transport.resume_reading()
 
-    def _give_up(self, conn: _Conn) -> None:
+    def _give_up(self, conn: Connection) -> None:
         """ADMIT_WAIT is over: room made by dropping an idle connection, or the refusal."""
         if self._waiting.pop(conn, None) is None:
             return
@@ -235,7 +307,7 @@ class ConnectionGuard:
         else:
             self._refuse_full(conn)
 
-    def _refuse_full(self, conn: _Conn) -> None:
+    def _refuse_full(self, conn: Connection) -> None:
         if conn.transport is not None and conn.phase == WAITING:
             conn.transport.resume_reading()       # the client's EOF ends the refusal
         self._refuse(conn, 503, "Service Unavailable",
@@ -253,7 +325,7 @@ class ConnectionGuard:
         self._abort(victim)
         return True
 
-    def _refuse(self, conn: _Conn, status: int, reason: str, text: str) -> None:
+    def _refuse(self, conn: Connection, status: int, reason: str, text: str) -> None:
         self.refusals += 1
         self.limiter.warning("refused connection", "refused a connection: %s", text)
         conn.phase, conn.since = REFUSED, time.monotonic()
@@ -300,13 +372,13 @@ class ConnectionGuard:
             elif conn.phase == HEADERS and age > lim.header_timeout:
                 self._timed_out(conn, "header", "request headers incomplete")
 
-    def _timed_out(self, conn: _Conn, which: str, why: str) -> None:
+    def _timed_out(self, conn: Connection, which: str, why: str) -> None:
         self.timeouts += 1
         self.limiter.warning(f"{which} timeout", "%s timeout: %s from %s; connection closed",
                              which, why, conn.address or "the Unix socket")
         self._abort(conn)
 
-    def _close(self, conn: _Conn) -> None:
+    def _close(self, conn: Connection) -> None:
         """Close once what is written has gone; the sweeper aborts it if it does not go."""
         transport = conn.transport
         if transport is None:
@@ -317,7 +389,7 @@ class ConnectionGuard:
         conn.phase, conn.since = CLOSING, time.monotonic()
         transport.close()
 
-    def _abort(self, conn: _Conn) -> None:
+    def _abort(self, conn: Connection) -> None:
         transport = conn.transport
         if transport is not None:
             # asyncio's abort() drops its own buffer but then closes the socket normally,
@@ -330,7 +402,7 @@ class ConnectionGuard:
             transport.abort()
         self._forget(conn)
 
-    def _forget(self, conn: _Conn) -> None:
+    def _forget(self, conn: Connection) -> None:
         self._refused.pop(conn, None)
         waiting = self._waiting.pop(conn, None)
         if waiting is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 from ..api.caller import Caller
@@ -49,6 +49,12 @@ class _Entry:
     #: a generic accessor (no explicit implementation): its only effect is its transaction,
     #: so a write refused as stale (another host of the pool wrote first) is run again
     retry_stale: bool = False
+    #: the message's argument counts (the session excluded), computed once
+    min_args: int = field(init=False)
+    max_args: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.min_args, self.max_args = self.msg.min_args, self.msg.max_args
 
 
 def _refs_in(t: XType, value: Any) -> Iterator[tuple[str, str]]:
@@ -206,8 +212,8 @@ class Dispatcher:
         else:
             received = len(params)
             args = params
-        if received < msg.min_args or received > msg.max_args:
-            expected = msg.max_args if received > msg.max_args else msg.min_args
+        if received < entry.min_args or received > entry.max_args:
+            expected = entry.max_args if received > entry.max_args else entry.min_args
             raise XenAPIError("MESSAGE_PARAMETER_COUNT_MISMATCH", method, str(expected),
                               str(received))
         checked = [check(value, name) for (name, check), value in zip(entry.checkers, args)]

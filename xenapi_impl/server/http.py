@@ -30,7 +30,8 @@ from ..ratelimit import RateLimitedLog
 from ..wire import jsonrpc, xmlrpc
 from . import inflate, tls, unixsock
 from .useragents import UserAgents
-from .connections import ConnectionGuard, GuardedSockSite
+from .connections import ConnectionGuard, GuardedSockSite, transport_caller
+from .fastrpc import RpcLane
 from .limits import TransportLimits, connection_cap
 from .ratelog import ClientErrorLogger
 
@@ -75,7 +76,7 @@ class HttpServer:
 
     def __init__(self, dispatcher: Dispatcher, *, limits: TransportLimits | None = None,
                  max_body: int | None = None, logger: logging.Logger | None = None,
-                 unix_mode: int = 0o600) -> None:
+                 unix_mode: int = 0o600, fast: bool = True) -> None:
         limits = limits or TransportLimits()
         if max_body is not None:
             if max_body <= 0:
@@ -95,6 +96,9 @@ class HttpServer:
         self._endpoints: list[Endpoint] = []
         self._unix_path: str | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        #: answer plain RPC calls in the lane (fastrpc.py); False: everything through aiohttp
+        self.fast = fast
+        self.lane: RpcLane | None = None
         #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
         self.certificate: tls.ServedCertificate | None = None
         #: the clients' User-Agents (host.get_tracked_user_agents)
@@ -172,8 +176,12 @@ class HttpServer:
             raise
 
         fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.lane = RpcLane(self.answer, failure, max_body=self._max_body,
+                            body_timeout=self.limits.body_timeout, reserved=[
+                                path for method, path, _ in self._extra if method == "POST"],
+                            seen_agent=self.user_agents.seen, limiter=self._limiter)
         guard = ConnectionGuard(self.limits, limiter=self._limiter, max_connections=connection_cap(
-            self.limits.max_connections, fd_limit))
+            self.limits.max_connections, fd_limit), lane=self.lane if self.fast else None)
         app = web.Application(client_max_size=self._max_body, middlewares=[guard.middleware])
         app.on_response_prepare.append(_cors)
         if self._connect:
@@ -232,11 +240,14 @@ class HttpServer:
             return
         for site in self._sites:
             await site.stop()
-        pending = {t for t in self._inflight if not t.done()}
+        lane_tasks = self.lane.tasks if self.lane is not None else set()
+        pending = {t for t in self._inflight | lane_tasks if not t.done()}
         if pending:
             _, late = await asyncio.wait(pending, timeout=max(grace, 0.0))
             if late:
                 self._log.warning("cancelling %d call(s) still running after %.1fs", len(late), grace)
+        if self.lane is not None:
+            await self.lane.cancel()        # aiohttp's cleanup cancels its own
         if self.guard is not None:
             await self.guard.stop()
             self.guard = None
@@ -329,58 +340,75 @@ class HttpServer:
         return await self._rpc(request, xml=False)
 
     async def _rpc(self, request: web.Request, *, xml: bool) -> web.StreamResponse:
-        """One call: read, decode, dispatch, encode; every outcome a well-formed reply."""
+        """One call through aiohttp: read the body, answer it; every outcome a well-formed
+        reply."""
         ctype = XML_TYPE if xml else JSON_TYPE
-        req = jsonrpc.UNKNOWN_REQUEST  # JSON-RPC: what we know of the request so far
-
-        def fail(description: list[str], rpc_code: int = jsonrpc.XENAPI_FAILURE) -> bytes:
-            if xml:
-                return xmlrpc.encode_failure(description)
-            return jsonrpc.encode_failure(req, description, rpc_code)
-
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
         try:
-            method = "?"
             try:
                 caller = caller_of(request)
                 self.user_agents.seen(request.headers.get("User-Agent"))
                 try:
                     body = await self._read_body(request)
                 except BodyRejected as rejected:
-                    return await self._reject(request, rejected, fail(rejected.description), ctype)
-                try:
-                    if xml:
-                        method, params = xmlrpc.parse_request(body)
-                    else:
-                        req = jsonrpc.parse_request(body)
-                        method, params = req.method, req.params
-                except jsonrpc.JsonRpcRequestError as e:
-                    req = e.request
-                    return _reply(fail(e.description, e.rpc_code), ctype)
-                except XenAPIError as e:
-                    return _reply(fail(e.description), ctype)
-                ok, value = await self._call(method, params, caller)
-                if not ok:
-                    out = [fail(value)]
-                else:
-                    try:
-                        out = (xmlrpc.encode_success_chunks(value) if xml
-                               else jsonrpc.encode_success_chunks(req, value))
-                    except Exception as e:
-                        self._log.exception("cannot encode the result of %s", method)
-                        out = [fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])]
+                    return await self._reject(request, rejected,
+                                              failure(xml, rejected.description), ctype)
+                out = await self.answer(body, xml, caller)
             except ConnectionError:     # the client left mid-request: nobody to answer
                 response = web.Response(status=400)
                 response.force_close()
                 return response
             except Exception as e:
-                self._log.exception("internal error in the transport handling %s", method)
-                return _reply(fail(["INTERNAL_ERROR", str(e) or type(e).__name__]), ctype)
+                self._log.exception("internal error in the transport")
+                out = [failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__])]
             return await _send(request, out, ctype)
         finally:
             self._inflight.discard(task)
+
+    async def answer(self, body: bytes, xml: bool, caller: Caller) -> list[bytes]:
+        """The reply to one request body (XML-RPC, or JSON-RPC if not `xml`): decode,
+        dispatch, encode. Every outcome is a well-formed reply; raises only if cancelled."""
+        req = jsonrpc.UNKNOWN_REQUEST  # JSON-RPC: what we know of the request so far
+
+        def fail(description: list[str], rpc_code: int = jsonrpc.XENAPI_FAILURE) -> list[bytes]:
+            if xml:
+                return [xmlrpc.encode_failure(description)]
+            return [jsonrpc.encode_failure(req, description, rpc_code)]
+
+        method = "?"
+        try:
+            try:
+                if xml:
+                    method, params = xmlrpc.parse_request(body)
+                else:
+                    req = jsonrpc.parse_request(body)
+                    method, params = req.method, req.params
+            except jsonrpc.JsonRpcRequestError as e:
+                req = e.request
+                return fail(e.description, e.rpc_code)
+            except XenAPIError as e:
+                return fail(e.description)
+            ok, value = await self._call(method, params, caller)
+            if not ok:
+                return fail(value)
+            try:
+                return (xmlrpc.encode_success_chunks(value) if xml
+                        else jsonrpc.encode_success_chunks(req, value))
+            except Exception as e:
+                self._log.exception("cannot encode the result of %s", method)
+                return fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+        except Exception as e:
+            self._log.exception("internal error in the transport handling %s", method)
+            return fail(["INTERNAL_ERROR", str(e) or type(e).__name__])
+
+
+def failure(xml: bool, description: list[str]) -> bytes:
+    """A failure reply to a request not decoded (a refused body)."""
+    if xml:
+        return xmlrpc.encode_failure(description)
+    return jsonrpc.encode_failure(jsonrpc.UNKNOWN_REQUEST, description, jsonrpc.XENAPI_FAILURE)
 
 
 class BodyRejected(Exception):
@@ -444,22 +472,7 @@ async def _send(request: web.Request, chunks: list[bytes], content_type: str
 
 def caller_of(request: web.Request) -> Caller:
     """Who sent `request`: TCP peer address, or the Unix socket peer's uid and pid."""
-    transport = request.transport
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is not None and sock.family == socket.AF_UNIX:
-        try:
-            pid, uid, _gid = unixsock.peer_credentials(sock)
-        except OSError:
-            return Caller("unix", "uid=? pid=?", local_superuser=False)
-        return Caller("unix", f"uid={uid} pid={pid}", local_superuser=(uid == 0))
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    kind = "https" if request.secure else "http"
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = peer[0]
-        text = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    else:
-        text = str(peer)
-    return Caller(kind, text, local_superuser=False)
+    return transport_caller(request.transport)
 
 
 def _tcp_listen(host: str, port: int) -> socket.socket:

@@ -1,0 +1,285 @@
+"""The RPC lane: plain XML-RPC and JSON-RPC calls answered straight from the connection's
+protocol, without aiohttp's per-request objects.
+
+Nearly every call a XenAPI client makes (the SDKs, Xen Orchestra, Ansible, xe) is a POST of a
+small body with a Content-Length on a keep-alive HTTP/1.1 connection. Through aiohttp each such
+call cost the server several times the call itself (request and response objects, routing,
+middlewares, the body stream; bench/RESULTS.md). So every connection starts in this lane: its
+requests are framed here, their heads parsed by httptools (llhttp, the parser aiohttp itself
+uses) and answered by `HttpServer.answer`, the function the aiohttp route calls too. The first
+request the lane does not take (another method or path, a chunked, compressed or `Expect` body,
+an Upgrade, HTTP/1.0, a head the parser refuses, a body over LANE_MAX_BODY) hands the
+connection, with every byte not yet answered, to aiohttp for good: what the lane does not do
+(limits, inflating, the other routes, clear refusals of bad requests) aiohttp still does.
+
+Requests on one connection are answered in order: the next is not read before the reply to
+the previous one is written. A body still arriving waits at most the body timeout, then gets
+the transport's 408, as through aiohttp.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from email.utils import formatdate
+import httptools
+
+from ..api.caller import Caller
+from ..ratelimit import RateLimitedLog
+from .connections import BUSY, HEADERS, IDLE, Connection
+
+#: a head longer than this is left to aiohttp (which refuses an oversized one)
+LANE_MAX_HEAD = 16 * 1024
+#: a body larger than this goes through aiohttp, which streams it against the body limit
+LANE_MAX_BODY = 256 * 1024
+#: replies larger than this are written in pieces, waiting for the socket to drain after each
+STREAM_OVER = 1 << 20
+STREAM_CHUNK = 1 << 20
+
+#: headers whose presence means the request is not the lane's (an Upgrade makes httptools raise)
+_NOT_OURS = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
+_IDENTITY = frozenset({b"", b"identity"})
+_JSON_PATH = b"/jsonrpc"
+
+Answer = Callable[[bytes, bool, Caller], Awaitable[list[bytes]]]
+Failure = Callable[[bool, list[str]], bytes]
+
+
+class _Head:
+    """httptools' callbacks for one request head: its target and the headers the lane reads."""
+
+    __slots__ = ("url", "length", "agent", "foreign")
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.length: bytes | None = None
+        self.agent: bytes | None = None
+        self.foreign = False       # something only aiohttp handles
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"content-length":
+            if self.length is not None:
+                self.foreign = True        # twice: aiohttp refuses it
+            self.length = value
+        elif name == b"user-agent":
+            self.agent = value
+        elif name == b"content-encoding":
+            if value.strip().lower() not in _IDENTITY:
+                self.foreign = True
+        elif name in _NOT_OURS:
+            self.foreign = True
+
+
+class RpcLane:
+    """One per HttpServer: what its connections' RPC streams share."""
+
+    def __init__(self, answer: Answer, failure: Failure, *, max_body: int, body_timeout: float,
+                 reserved: Iterable[str], seen_agent: Callable[[str | None], None],
+                 limiter: RateLimitedLog) -> None:
+        self.answer = answer
+        self.failure = failure
+        self.max_body = min(max_body, LANE_MAX_BODY)
+        self.body_timeout = body_timeout
+        #: POST paths of other routes (imports, the pool's calls): aiohttp's
+        self.reserved = frozenset(p.encode() for p in reserved)
+        self.seen_agent = seen_agent
+        self.limiter = limiter
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._date_at = -1
+        self._date = b""
+
+    def __call__(self, conn: Connection) -> "RpcStream":
+        return RpcStream(self, conn)
+
+    def date(self) -> bytes:
+        now = int(time.time())
+        if now != self._date_at:
+            self._date_at, self._date = now, formatdate(now, usegmt=True).encode()
+        return self._date
+
+    def head(self, status: bytes, ctype: bytes, length: int, keep_alive: bool) -> bytes:
+        return b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nDate: %s\r\n" \
+            b"Access-Control-Allow-Origin: *\r\n%s\r\n" % (
+                status, ctype, length, self.date(), b"" if keep_alive else b"Connection: close\r\n")
+
+    async def cancel(self) -> None:
+        """Cancel the calls still running (the server is stopping) and wait for them."""
+        tasks = [t for t in self.tasks if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+
+class RpcStream:
+    """The lane's side of one connection, until it hands the connection to aiohttp."""
+
+    __slots__ = ("lane", "conn", "buf", "busy", "head", "timer", "drained", "eof", "closed",
+                 "_caller")
+
+    def __init__(self, lane: RpcLane, conn: Connection) -> None:
+        self.lane = lane
+        self.conn = conn
+        self.buf = b""                    # received, not yet answered (usually one whole request)
+        self.busy = False                  # a call is running or its reply being written
+        #: the head parsed while its body arrives: (body offset, length, xml, keep-alive, agent)
+        self.head: tuple[int, int, bool, bool, bytes | None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.drained: asyncio.Future[None] | None = None
+        self.eof = False
+        self.closed = False
+        self._caller: Caller | None = None
+
+    # -- the connection's events -------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.buf = self.buf + data if self.buf else data
+        if not self.busy:
+            self._next()
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        return True if self.busy else None      # keep the socket to write the reply
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self._resume()
+
+    def pause_writing(self) -> None:
+        if self.drained is None:
+            self.drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._resume()
+
+    def _resume(self) -> None:
+        drained, self.drained = self.drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    # -- framing -------------------------------------------------------------------------------
+
+    def _next(self) -> None:
+        """Start the call the buffer holds, if it is whole; hand over what is not ours."""
+        conn = self.conn
+        if self.head is None:
+            self.head = self._parse_head()
+            if self.head is None:
+                return
+        start, length, xml, keep_alive, agent = self.head
+        end = start + length
+        if len(self.buf) < end:
+            if self.timer is None:         # headers in, body on its way: the body deadline
+                conn.phase = BUSY
+                self.timer = asyncio.get_running_loop().call_later(
+                    self.lane.body_timeout, self._late, xml)
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        body = self.buf[start:end]
+        self.buf = self.buf[end:]
+        self.head = None
+        self.busy = True
+        conn.phase = BUSY
+        task = asyncio.get_running_loop().create_task(self._serve(body, xml, keep_alive, agent))
+        self.lane.tasks.add(task)
+        task.add_done_callback(self.lane.tasks.discard)
+
+    def _parse_head(self) -> tuple[int, int, bool, bool, bytes | None] | None:
+        buf = self.buf
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > LANE_MAX_HEAD:
+                self._hand_over()
+            return None
+        head = _Head()
+        parser = httptools.HttpRequestParser(head)
+        try:
+            parser.feed_data(memoryview(buf)[:end + 4])
+            ours = parser.get_method() == b"POST" and parser.get_http_version() == "1.1"
+            keep_alive = parser.should_keep_alive()
+        except Exception:          # noqa: BLE001 - malformed or an Upgrade: aiohttp answers it
+            ours = False
+        path = head.url.split(b"?", 1)[0]
+        length = head.length
+        if not ours or head.foreign or length is None or not length.isdigit() \
+                or not path.startswith(b"/") or path in self.lane.reserved \
+                or int(length) > self.lane.max_body:
+            self._hand_over()
+            return None
+        return end + 4, int(length), path != _JSON_PATH, keep_alive, head.agent
+
+    def _hand_over(self) -> None:
+        pending, self.buf = self.buf, b""
+        self.closed = True
+        self.conn.hand_over(pending)
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def caller(self) -> Caller:
+        if self._caller is None:
+            self._caller = self.conn.caller()
+        return self._caller
+
+    async def _serve(self, body: bytes, xml: bool, keep_alive: bool, agent: bytes | None
+                     ) -> None:
+        lane = self.lane
+        lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
+        chunks = await lane.answer(body, xml, self.caller())
+        await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
+        if self.closed:
+            return
+        if not keep_alive or self.eof:
+            self.conn.close()
+            return
+        conn = self.conn
+        self.busy = False
+        conn.phase, conn.since = (HEADERS if self.buf else IDLE), time.monotonic()
+        if self.buf:
+            self._next()
+
+    async def _write(self, status: bytes, chunks: list[bytes], xml: bool, keep_alive: bool
+                     ) -> None:
+        transport = self.conn.transport
+        if transport is None or transport.is_closing():
+            return
+        ctype = b"text/xml" if xml else b"application/json"
+        length = sum(len(c) for c in chunks)
+        head = self.lane.head(status, ctype, length, keep_alive)
+        if length <= STREAM_OVER:
+            transport.write(head + (chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+            return
+        # One write of a huge body makes asyncio buffer it all and shift the buffer after
+        # each partial send; pieces waiting for the drain keep that bounded.
+        transport.write(head)
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for at in range(0, len(chunk), STREAM_CHUNK):
+                if self.closed or transport.is_closing():
+                    return
+                transport.write(view[at:at + STREAM_CHUNK])
+                if self.drained is not None:
+                    await self.drained
+
+    def _late(self, xml: bool) -> None:
+        """The body did not arrive within the body timeout: 408, as aiohttp's route answers."""
+        self.timer = None
+        lane = self.lane
+        description = ["REQUEST_TIMEOUT", f"{lane.body_timeout:g}"]
+        lane.limiter.warning("rejected request", "rejected a request from %s: HTTP 408 %s",
+                             self.caller().peer, " ".join(description))
+        self.busy = True                   # nothing more is read from this connection
+        transport = self.conn.transport
+        if transport is not None and not transport.is_closing():
+            body = lane.failure(xml, description)
+            ctype = b"text/xml" if xml else b"application/json"
+            transport.write(lane.head(b"408 Request Timeout", ctype, len(body), False) + body)
+        self.conn.close()
