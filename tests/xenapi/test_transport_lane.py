@@ -291,3 +291,17 @@ def test_the_sdk_and_stdlib_clients_through_the_lane(both):
         t.join(30)
     assert results == [True] * 200
     assert proxy.session.login_with_password("root", "secret")["Value"] == SESSION
+
+
+def test_a_bug_in_the_lane_drops_the_connection_instead_of_leaving_it_hanging(both, caplog):
+    lane, _ = both
+
+    def broken(agent):
+        raise RuntimeError("lane bug")
+
+    lane.server.lane.seen_agent = broken
+    s, r = connect(lane.port())
+    with s:
+        s.sendall(request("/", xml_call("echo", "x")))
+        assert r.closed()
+    assert "internal error in the RPC lane" in caplog.text

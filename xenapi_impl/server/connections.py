@@ -107,6 +107,10 @@ class Connection(asyncio.Protocol):
         """Close once what is written has gone (the sweeper aborts it if it does not go)."""
         self.guard._close(self)
 
+    def abort(self) -> None:
+        """Drop the connection at once (a reset), whatever is unsent."""
+        self.guard._abort(self)
+
     def caller(self) -> Caller:
         return transport_caller(self.transport)
 

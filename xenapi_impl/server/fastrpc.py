@@ -19,6 +19,7 @@ the transport's 408, as through aiohttp.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
@@ -27,6 +28,8 @@ import httptools
 from ..api.caller import Caller
 from ..ratelimit import RateLimitedLog
 from .connections import BUSY, HEADERS, IDLE, Connection
+
+log = logging.getLogger(__name__)
 
 #: a head longer than this is left to aiohttp (which refuses an oversized one)
 LANE_MAX_HEAD = 16 * 1024
@@ -232,9 +235,14 @@ class RpcStream:
     async def _serve(self, body: bytes, xml: bool, keep_alive: bool, agent: bytes | None
                      ) -> None:
         lane = self.lane
-        lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
-        chunks = await lane.answer(body, xml, self.caller())
-        await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
+        try:
+            lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
+            chunks = await lane.answer(body, xml, self.caller())
+            await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
+        except Exception:       # noqa: BLE001 - a bug here must not leave the client hanging
+            log.exception("internal error in the RPC lane")
+            self.conn.abort()
+            return
         if self.closed:
             return
         if not keep_alive or self.eof:
