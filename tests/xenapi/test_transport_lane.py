@@ -195,6 +195,25 @@ def test_connection_close_is_honoured(both):
         assert r.closed()
 
 
+def test_a_large_reply_to_a_slow_reader_is_sent_whole_before_connection_close(both):
+    lane, _ = both
+    lane.dispatcher.records = vm_records(1200)          # about 900 kB of XML: one write
+    for site in lane.server._sites:     # accepted sockets inherit it: the reply waits in the
+        site._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)    # server's buffer
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", lane.port()))
+    r = Reader(s)
+    with s:
+        s.sendall(request("/", xml_call("VM.get_all_records", SESSION), {"Connection": "close"}))
+        time.sleep(3)                 # longer than the grace a closing connection gets
+        status, headers, body = r.response()
+        assert by_lane(headers) and headers["connection"] == "close"
+        assert len(loads(body)["Value"]) == 1200
+        assert r.closed()
+
+
 def test_a_client_that_half_closes_after_its_request_gets_the_reply(both):
     lane, _ = both
     s, r = connect(lane.port())

@@ -246,6 +246,7 @@ class RpcStream:
         if self.closed:
             return
         if not keep_alive or self.eof:
+            await self._flush()
             self.conn.close()
             return
         conn = self.conn
@@ -276,6 +277,16 @@ class RpcStream:
                 transport.write(view[at:at + STREAM_CHUNK])
                 if self.drained is not None:
                     await self.drained
+
+    async def _flush(self) -> None:
+        """Wait until the reply has all left: closing earlier would cut a large reply to a
+        client that reads slowly (one that stops reading meets the send timeout)."""
+        transport = self.conn.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.set_write_buffer_limits(high=0)      # paused while anything is unsent
+        if self.drained is not None:
+            await self.drained
 
     def _late(self, xml: bool) -> None:
         """The body did not arrive within the body timeout: 408, as aiohttp's route answers."""
