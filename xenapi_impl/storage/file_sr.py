@@ -13,21 +13,27 @@ lock, so several processes may drive the same SR. Long copies (clone, snapshot) 
 lock into a hidden temporary file that is renamed into place under the lock afterwards.
 
 Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record, staged
-(written and fsync'ed) before taking the lock, so the lock covers the checks and one rename;
-the directory fsync after it is shared by the attaches that wait for one at the same time
-(group commit: each returns only after an fsync begun after its rename); the metadata is only
-re-parsed when its bytes changed. Delete, resize, SR detach and destroy
-look at the records under the same lock, so none of them races an attach.
+(written and fsync'ed) before taking the lock, so the lock covers the checks and one rename.
+Concurrent attaches run in batches (``combine.Combiner``): one caller takes the lock once for
+every attach queued meanwhile, and the directory fsync after it is shared by the attaches that
+wait for one at the same time (group commit: each returns only after an fsync begun after its
+rename). The metadata is read again only when the file at its path is another one than the one
+last read (its inode is held open, so its number cannot be reused meanwhile) or was changed in
+place. Delete, resize, SR detach and destroy look at the records under the same lock, so none
+of them races an attach.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import errno
 import os
+import threading
 import uuid as _uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from . import sparse
+from .combine import Combiner, Request
 from .driver import (
     INT64_MAX, SR_ATTACH, SR_CREATE, SR_DELETE, SR_DETACH, SR_PROBE, SR_SCAN, THIN_PROVISIONING,
     VDI_ATTACH, VDI_CLONE, VDI_CREATE, VDI_DELETE, VDI_DETACH, VDI_RESIZE, VDI_SNAPSHOT,
@@ -40,8 +46,7 @@ from .errors import (
 from .info import AttachInfo, ProbeResult, ScanResult, SRStat, VDIInfo
 from .locking import SRLock
 from .metadata import (
-    GroupSync, discard, fsync_dir, parse_json, publish, read_bytes, read_json, stage_json,
-    write_json,
+    GroupSync, discard, fsync_dir, parse_json, publish, read_json, stage_json, write_json,
 )
 
 METADATA = ".xenapi-sr.json"
@@ -55,6 +60,17 @@ Doc = dict[str, Any]
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class _Attach:
+    """An attach queued for a batch (see _vdi_attach)."""
+    vdi: str
+    writable: bool
+    handover: bool
+    staged: str | None                  #: the record to publish; None once published
+    checked_location: str | None        #: whose image was checked before the lock
+    rewrote: bool = False               #: the metadata was rewritten for it
 
 
 def _unlink_quiet(path: str) -> None:
@@ -88,8 +104,22 @@ class FileSRDriver(SRDriver):
         #: the directory fsync that makes a published record durable, shared by the attaches
         #: waiting at the same time
         self._attach_sync = GroupSync(self._attach_dir)
-        #: (bytes, parsed) of the metadata last read by _view
-        self._cached: tuple[bytes, Doc] | None = None
+        #: the metadata last read by _view: (descriptor held open, its identity, parsed)
+        self._cached: tuple[int, tuple[int, ...], Doc] | None = None
+        self._cached_lock = threading.Lock()
+        self._sr_lock: SRLock | None = None
+        #: attaches queued while another caller holds the lock for a batch of them
+        self._attacher: Combiner[AttachInfo] = Combiner()
+
+    def __del__(self) -> None:
+        if getattr(self, "_cached", None) is not None:
+            self._forget()
+
+    def _release_view(self) -> None:
+        """Close the metadata file _view holds open: a detached SR keeps nothing open on its
+        file system (it may be unmounted next)."""
+        with self._cached_lock:
+            self._forget()
 
     @classmethod
     def _check_device_config(cls, config: dict[str, str]) -> None:
@@ -100,7 +130,11 @@ class FileSRDriver(SRDriver):
 
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self) -> SRLock:
-        return SRLock(self._lock_path, self.sr_uuid, self.lock_timeout)
+        # one per driver: SRLock resolves the lock file's real path when made
+        lock = self._sr_lock
+        if lock is None:
+            lock = self._sr_lock = SRLock(self._lock_path, self.sr_uuid, self.lock_timeout)
+        return lock
 
     def _image(self, location: str) -> str:
         return os.path.join(self.path, location + SUFFIX)
@@ -112,17 +146,43 @@ class FileSRDriver(SRDriver):
         return self._checked(doc)
 
     def _view(self) -> Doc:
-        """The metadata for reading only (never change it): parsed again only when the file's
-        bytes differ from the last read, which a 1,000-VDI SR's attaches would otherwise pay
-        for on every call."""
-        with os_errors(f"reading SR {self.sr_uuid}"):
-            data = read_bytes(self._meta_path)
-        cached = self._cached
-        if data is not None and cached is not None and cached[0] == data:
-            return cached[1]
-        doc = self._checked(None if data is None else parse_json(self._meta_path, data))
-        self._cached = (data, doc) if data is not None else None
-        return doc
+        """The metadata for reading only (never change it): parsed again only when the file at
+        its path is not the one last read, or was changed in place. Writers replace the file by
+        a rename, so the same inode means the same bytes; the descriptor of the file last read
+        stays open, so its inode number cannot go to a newer file meanwhile (a file system may
+        reuse a freed number at once, and timestamps are too coarse to tell two writes apart).
+        The path is opened, not stat'ed: on NFS an open revalidates what a stat may take from
+        the attribute cache. A 1,000-VDI SR's attaches would otherwise read its whole file
+        every time."""
+        # held throughout: the descriptor compared with must stay open until the comparison
+        with self._cached_lock, os_errors(f"reading SR {self.sr_uuid}"):
+            try:
+                fd = os.open(self._meta_path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                self._forget()
+                raise SRNotFound(self.path, f"no SR at {self.path}") from None
+            kept = False
+            try:
+                st = os.fstat(fd)
+                ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                cached = self._cached
+                if cached is not None and cached[1] == ident:
+                    return cached[2]
+                with open(fd, "rb", closefd=False) as f:
+                    data = f.read()
+                self._forget()
+                doc = self._checked(parse_json(self._meta_path, data))
+                self._cached, kept = (fd, ident, doc), True
+                return doc
+            finally:
+                if not kept:
+                    os.close(fd)
+
+    def _forget(self) -> None:
+        """Drop the metadata _view keeps (with _cached_lock held)."""
+        cached, self._cached = self._cached, None
+        if cached is not None:
+            os.close(cached[0])
 
     def _checked(self, doc: Doc | None) -> Doc:
         if doc is None:
@@ -311,6 +371,7 @@ class FileSRDriver(SRDriver):
             raise
 
     def _destroy(self) -> None:
+        self._release_view()
         with self._lock():
             doc = self._load()
             attached = self._all_attachments(doc)
@@ -348,6 +409,7 @@ class FileSRDriver(SRDriver):
             attached = self._all_attachments(self._view())
             if attached:
                 raise VDIInUse(sorted(attached)[0], "sr_detach")
+        self._release_view()
 
     def _scan(self, known: frozenset[str]) -> ScanResult:
         with self._lock():
@@ -494,43 +556,72 @@ class FileSRDriver(SRDriver):
 
     def _vdi_attach(self, vdi: str, writable: bool, handover: bool = False) -> AttachInfo:
         path = self._attach_file(vdi)
+        # Outside the lock: the image checked (its location from the metadata last read: a
+        # VDI's location never changes; the lock phase checks the entry is still there, and
+        # delete removes image and entry in one lock hold), and the usual record (a first
+        # attachment) written and fsync'ed, so under the lock only the checks and a rename run.
+        cached = self._cached
+        entry = cached[2]["vdis"].get(vdi) if cached is not None else None
+        if entry is not None:
+            self._stat_image(vdi, entry)
         with os_errors(f"attaching VDI {vdi}", path=self.path):
-            self._make_attach_dir()
-            # The usual record (a first attachment), written and fsync'ed before the lock: under
-            # it only the checks and a rename run, so attaches of different VDIs barely wait.
-            staged: str | None = stage_json(path, {"rw": writable, "count": 1,
-                                                   "hosts": {self.holder: 1}})
+            record = {"rw": writable, "count": 1, "hosts": {self.holder: 1}}
+            try:
+                staged = stage_json(path, record)
+            except FileNotFoundError:
+                self._make_attach_dir()             # the first attach, or destroyed meanwhile
+                staged = stage_json(path, record)
+        req: Request[AttachInfo] = Request(
+            _Attach(vdi, writable, handover, staged, None if entry is None else entry["location"]))
         try:
-            with self._lock():
-                doc = self._view()
-                entry = self._entry(doc, vdi)
-                self._stat_image(vdi, entry)
-                if writable and entry.get("read_only"):
-                    raise VDIReadOnly(vdi)
-                current = self._attachment(doc, vdi)
-                if current is not None and (writable or current["rw"]) and not (
-                        handover and current["count"] == 1):
-                    raise VDIInUse(vdi, "attach")
-                if current is not None or vdi in doc["attached"]:
-                    count = current["count"] + 1 if current else 1
-                    hosts = self._holders(current)
-                    hosts[self.holder] = hosts.get(self.holder, 0) + 1
-                    self._set_attachment(doc, vdi, {"rw": writable, "count": count,
-                                                    "hosts": hosts})
-                else:
-                    with os_errors(f"attaching VDI {vdi}", path=self.path):
-                        tmp, staged = staged, None
-                        assert tmp is not None
-                        publish(tmp, path)
+            return self._attacher.submit(req, self._attach_batch, self._attach_durable)
         finally:
-            if staged is not None:
-                discard(staged)
-        # After the lock: the rename is visible to everyone already; this makes it durable
-        # before the caller hears of it (one fsync for every attach waiting meanwhile).
-        with os_errors(f"attaching VDI {vdi}"):
-            self._attach_sync.sync()
+            if req.args.staged is not None:         # not published
+                discard(req.args.staged)
+
+    def _attach_batch(self, take: Callable[[], list[Request[AttachInfo]]]) -> None:
+        """The lock phase of a batch of attaches: one lock hold, one metadata check."""
+        with self._lock():
+            batch = take()
+            doc = self._view()
+            for req in batch:
+                try:
+                    req.result = self._attach_locked(doc, req.args)
+                except Exception as exc:    # noqa: BLE001 - its caller raises it
+                    req.error = exc
+                if req.args.rewrote:
+                    doc = self._view()
+
+    def _attach_locked(self, doc: Doc, a: _Attach) -> AttachInfo:
+        vdi, writable = a.vdi, a.writable
+        entry = self._entry(doc, vdi)
+        if entry["location"] != a.checked_location:
+            self._stat_image(vdi, entry)
+        if writable and entry.get("read_only"):
+            raise VDIReadOnly(vdi)
+        current = self._attachment(doc, vdi)
+        if current is not None and (writable or current["rw"]) and not (
+                a.handover and current["count"] == 1):
+            raise VDIInUse(vdi, "attach")
+        if current is not None or vdi in doc["attached"]:
+            count = current["count"] + 1 if current else 1
+            hosts = self._holders(current)
+            hosts[self.holder] = hosts.get(self.holder, 0) + 1
+            a.rewrote = vdi in doc["attached"]      # moved out of the metadata: read it again
+            self._set_attachment(doc, vdi, {"rw": writable, "count": count, "hosts": hosts})
+        else:
+            with os_errors(f"attaching VDI {vdi}", path=self.path):
+                tmp, a.staged = a.staged, None
+                assert tmp is not None
+                publish(tmp, self._attach_file(vdi))
         return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
                           readwrite=writable)
+
+    def _attach_durable(self, batch: list[Request[AttachInfo]]) -> None:
+        """After the lock: the renames are visible to everyone already; this makes them durable
+        before any caller hears of its attach (one fsync for every attach waiting meanwhile)."""
+        with os_errors("attaching VDIs"):
+            self._attach_sync.sync()
 
     def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         with self._lock():
