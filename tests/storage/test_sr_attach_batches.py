@@ -4,6 +4,7 @@ is still seen, every caller hears its own outcome, and nothing is acknowledged b
 durable."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sr_helpers import MiB, new_uuid
-from xenapi_impl.storage import FileSRDriver, SRBusy, VDINotFound, VDIReadOnly
+from xenapi_impl.storage import FileSRDriver, SRBusy, VDIInUse, VDINotFound, VDIReadOnly
 from xenapi_impl.storage.file_sr import ATTACH_DIR, METADATA
 from xenapi_impl.storage.locking import SRLock
 
@@ -199,5 +200,98 @@ def test_a_lock_timeout_fails_the_attaches_and_leaves_nothing(
         holder.stdin.close()
         holder.wait(timeout=30)
     assert all(isinstance(outcomes[v], SRBusy) for v in vdis)
-    assert os.listdir(Path(sr_path, ATTACH_DIR)) == []  # nothing published, nothing staged
+    records = Path(sr_path, ATTACH_DIR)
+    assert not records.exists() or os.listdir(records) == []   # nothing published or staged
     assert [impatient.vdi_attach(v).readwrite for v in vdis] == [True] * 5
+
+
+class Recorder:
+    """The order of the fsyncs, links and renames the SR makes (the real calls all run)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[tuple] = []
+        self.lock = threading.Lock()
+        fsync, link = os.fsync, os.link
+
+        def on_fsync(fd: int) -> None:
+            st = os.fstat(fd)
+            fsync(fd)
+            self.add("fsync", (st.st_dev, st.st_ino), os.path.isdir(f"/proc/self/fd/{fd}"))
+
+        def on_link(src: str, dst: str) -> None:
+            link(src, dst)
+            st = os.stat(dst)
+            self.add("link", (st.st_dev, st.st_ino), os.path.basename(dst))
+        monkeypatch.setattr(os, "fsync", on_fsync)
+        monkeypatch.setattr(os, "link", on_link)
+
+    def add(self, *event: object) -> None:
+        with self.lock:
+            self.events.append(event)
+
+
+def test_a_batch_shares_one_record_file_and_each_attach_is_durable_before_it_returns(
+        file_sr: FileSRDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    vdis = [file_sr.vdi_create(MiB).uuid for _ in range(6)]
+    file_sr.vdi_stat(vdis[0])
+    rec = Recorder(monkeypatch)
+    returned: dict[str, int] = {}
+    attach = file_sr.vdi_attach
+
+    def attach_and_mark(vdi: str, writable: bool = True) -> object:
+        out = attach(vdi, writable)
+        rec.add("return", vdi)
+        return out
+    monkeypatch.setattr(file_sr, "vdi_attach", attach_and_mark)
+    outcomes = queued_behind_the_lock(file_sr, [(v, True) for v in vdis])
+    assert all(outcomes[v].readwrite for v in vdis)
+    events = rec.events
+    attach_dir = os.stat(Path(file_sr.path, ATTACH_DIR))
+    dir_id = (attach_dir.st_dev, attach_dir.st_ino)
+    for vdi in vdis:
+        returned[vdi] = events.index(("return", vdi))
+        at, inode = next((i, e[1]) for i, e in enumerate(events)
+                         if e[0] == "link" and e[2] == vdi)
+        # the record's bytes were durable before its name existed; its inode (link count)
+        # and the directory were fsync'ed after the name was made, before the attach returned
+        assert ("fsync", inode, False) in events[:at]
+        assert ("fsync", inode, False) in events[at:returned[vdi]]
+        assert ("fsync", dir_id, True) in events[at:returned[vdi]]
+    file_syncs = [e for e in events if e[0] == "fsync" and not e[2]]
+    assert len(file_syncs) == 2                         # one shared record, not six
+    for vdi in vdis:
+        path = Path(file_sr.path, ATTACH_DIR, vdi)
+        assert json.loads(path.read_text()) == {"rw": True, "count": 1, "hosts": {"": 1}}
+        assert path.stat().st_nlink == 6                # the staging name is gone
+    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)
+
+
+def test_records_sharing_a_file_change_one_by_one(file_sr: FileSRDriver) -> None:
+    vdis = [file_sr.vdi_create(MiB).uuid for _ in range(3)]
+    file_sr.vdi_stat(vdis[0])
+    outcomes = queued_behind_the_lock(file_sr, [(v, False) for v in vdis])
+    assert not any(outcomes[v].readwrite for v in vdis)
+    assert Path(file_sr.path, ATTACH_DIR, vdis[0]).stat().st_nlink == 3
+    file_sr.vdi_attach(vdis[0], writable=False)         # its record replaced, not rewritten
+    file_sr.vdi_detach(vdis[1])
+    assert file_sr.attachments() == {vdis[0]: 2, vdis[2]: 1}
+    assert json.loads(Path(file_sr.path, ATTACH_DIR, vdis[2]).read_text()) == {
+        "rw": False, "count": 1, "hosts": {"": 1}}
+    with pytest.raises(VDIInUse):
+        file_sr.vdi_attach(vdis[2], writable=True)
+
+
+def test_without_hard_links_each_attach_renames_its_own_record(
+        file_sr: FileSRDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(src: str, dst: str) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(os, "link", refused)
+    vdis = [file_sr.vdi_create(MiB).uuid for _ in range(4)]
+    file_sr.vdi_stat(vdis[0])
+    outcomes = queued_behind_the_lock(file_sr, [(v, True) for v in vdis])
+    assert all(outcomes[v].readwrite for v in vdis)
+    with pytest.raises(VDIInUse):
+        file_sr.vdi_attach(vdis[0])
+    assert file_sr.attachments() == {v: 1 for v in vdis}
+    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)
+    assert all(Path(file_sr.path, ATTACH_DIR, v).stat().st_nlink == 1 for v in vdis)

@@ -4,7 +4,9 @@ Layout of the SR directory (device_config["path"]):
     <location>.img        one VDI each; VDIs made here have location == uuid
     .xenapi-sr.json       sidecar metadata: SR uuid, per-VDI flags ("attached" is only read:
                           SRs written before .attach/ kept their attachments there)
-    .attach/<vdi-uuid>    one small JSON record per attached VDI: {"rw": bool, "count": n}
+    .attach/<vdi-uuid>    one small JSON record per attached VDI: {"rw": bool, "count": n,
+                          "hosts": {holder: n}}; first attachments made in one batch are
+                          hard links of one file
     .xenapi-sr.lock       flock'ed by whoever changes the SR
     .<uuid>.img.part      an image being written (never seen by scan)
 
@@ -12,15 +14,18 @@ Every change to the metadata happens under the SR lock, and the metadata is re-r
 lock, so several processes may drive the same SR. Long copies (clone, snapshot) run outside the
 lock into a hidden temporary file that is renamed into place under the lock afterwards.
 
-Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record, staged
-(written and fsync'ed) before taking the lock, so the lock covers the checks and one rename.
+Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record.
 Concurrent attaches run in batches (``combine.Combiner``): one caller takes the lock once for
-every attach queued meanwhile, and the directory fsync after it is shared by the attaches that
-wait for one at the same time (group commit: each returns only after an fsync begun after its
-rename). The metadata is read again only when the file at its path is another one than the one
-last read (its inode is held open, so its number cannot be reused meanwhile) or was changed in
-place. Delete, resize, SR detach and destroy look at the records under the same lock, so none
-of them races an attach.
+every attach queued meanwhile. A first attachment's record has the same bytes for every VDI, and
+records are only ever replaced (renamed over) or removed, never changed in place, so a batch
+writes and fsyncs one record and links it in under each VDI's name (link(2) refuses an existing
+name: that is the check); a file system without hard links gets one renamed record each. After
+the lock, the shared record's inode and the directory are fsync'ed (the directory fsync shared
+by the attaches that wait for one at the same time: group commit), and only then does any
+attach of the batch return. The metadata is read again only when the file at its path is
+another one than the one last read (whose inode is held open, so its number cannot be reused
+meanwhile) or was changed in place. Delete, resize, SR detach and destroy look at the records
+under the same lock, so none of them races an attach.
 """
 from __future__ import annotations
 
@@ -68,9 +73,10 @@ class _Attach:
     vdi: str
     writable: bool
     handover: bool
-    staged: str | None                  #: the record to publish; None once published
     checked_location: str | None        #: whose image was checked before the lock
     rewrote: bool = False               #: the metadata was rewritten for it
+    linked: str | None = None           #: the batch's shared record, linked in as its record
+    published: bool = False             #: its own record renamed in (no hard links)
 
 
 def _unlink_quiet(path: str) -> None:
@@ -110,6 +116,8 @@ class FileSRDriver(SRDriver):
         self._sr_lock: SRLock | None = None
         #: attaches queued while another caller holds the lock for a batch of them
         self._attacher: Combiner[AttachInfo] = Combiner()
+        #: records are hard links of the batch's shared one (until link(2) is refused)
+        self._links = True
 
     def __del__(self) -> None:
         if getattr(self, "_cached", None) is not None:
@@ -555,72 +563,119 @@ class FileSRDriver(SRDriver):
             _unlink_quiet(tmp)
 
     def _vdi_attach(self, vdi: str, writable: bool, handover: bool = False) -> AttachInfo:
-        path = self._attach_file(vdi)
-        # Outside the lock: the image checked (its location from the metadata last read: a
+        # Before the lock: the image checked (its location from the metadata last read: a
         # VDI's location never changes; the lock phase checks the entry is still there, and
-        # delete removes image and entry in one lock hold), and the usual record (a first
-        # attachment) written and fsync'ed, so under the lock only the checks and a rename run.
+        # delete removes image and entry in one lock hold).
         cached = self._cached
         entry = cached[2]["vdis"].get(vdi) if cached is not None else None
         if entry is not None:
             self._stat_image(vdi, entry)
-        with os_errors(f"attaching VDI {vdi}", path=self.path):
-            record = {"rw": writable, "count": 1, "hosts": {self.holder: 1}}
-            try:
-                staged = stage_json(path, record)
-            except FileNotFoundError:
-                self._make_attach_dir()             # the first attach, or destroyed meanwhile
-                staged = stage_json(path, record)
         req: Request[AttachInfo] = Request(
-            _Attach(vdi, writable, handover, staged, None if entry is None else entry["location"]))
-        try:
-            return self._attacher.submit(req, self._attach_batch, self._attach_durable)
-        finally:
-            if req.args.staged is not None:         # not published
-                discard(req.args.staged)
+            _Attach(vdi, writable, handover, None if entry is None else entry["location"]))
+        return self._attacher.submit(req, self._attach_batch, self._attach_durable)
 
     def _attach_batch(self, take: Callable[[], list[Request[AttachInfo]]]) -> None:
-        """The lock phase of a batch of attaches: one lock hold, one metadata check."""
-        with self._lock():
-            batch = take()
-            doc = self._view()
-            for req in batch:
-                try:
-                    req.result = self._attach_locked(doc, req.args)
-                except Exception as exc:    # noqa: BLE001 - its caller raises it
-                    req.error = exc
-                if req.args.rewrote:
-                    doc = self._view()
+        """The lock phase of a batch of attaches: one lock hold, one metadata check. A first
+        attachment's record is the same for every VDI ({"rw", "count": 1, "hosts": {holder:
+        1}}), and records are only ever replaced, never changed in place: so the batch stages
+        one record per rw flag (written and fsync'ed) and links it in under each VDI's name
+        (link fails on an existing name, which is the check), one file and two fsyncs for the
+        batch instead of a new file and an fsync per attach."""
+        shared: dict[bool, str] = {}
+        batch: list[Request[AttachInfo]] = []
+        try:
+            with self._lock():
+                batch = take()
+                doc = self._view()
+                for req in batch:
+                    try:
+                        req.result = self._attach_locked(doc, req.args, shared)
+                    except Exception as exc:    # noqa: BLE001 - its caller raises it
+                        req.error = exc
+                    if req.args.rewrote:
+                        doc = self._view()
+        finally:
+            linked = {r.args.linked for r in batch if r.args.linked}
+            for staged in set(shared.values()) - linked:
+                discard(staged)
 
-    def _attach_locked(self, doc: Doc, a: _Attach) -> AttachInfo:
+    def _shared_record(self, writable: bool, shared: dict[bool, str]) -> str:
+        staged = shared.get(writable)
+        if staged is None:
+            path = self._attach_file("_")      # stage_json stages beside it: the name is unused
+            try:
+                staged = stage_json(path, self._first_record(writable))
+            except FileNotFoundError:
+                self._make_attach_dir()             # the first attach, or destroyed meanwhile
+                staged = stage_json(path, self._first_record(writable))
+            shared[writable] = staged
+        return staged
+
+    def _attach_locked(self, doc: Doc, a: _Attach, shared: dict[bool, str]) -> AttachInfo:
         vdi, writable = a.vdi, a.writable
         entry = self._entry(doc, vdi)
         if entry["location"] != a.checked_location:
             self._stat_image(vdi, entry)
         if writable and entry.get("read_only"):
             raise VDIReadOnly(vdi)
+        if vdi not in doc["attached"] and self._first_attachment(doc, a, shared):
+            return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
+                              readwrite=writable)
         current = self._attachment(doc, vdi)
         if current is not None and (writable or current["rw"]) and not (
                 a.handover and current["count"] == 1):
             raise VDIInUse(vdi, "attach")
-        if current is not None or vdi in doc["attached"]:
-            count = current["count"] + 1 if current else 1
-            hosts = self._holders(current)
-            hosts[self.holder] = hosts.get(self.holder, 0) + 1
-            a.rewrote = vdi in doc["attached"]      # moved out of the metadata: read it again
-            self._set_attachment(doc, vdi, {"rw": writable, "count": count, "hosts": hosts})
-        else:
-            with os_errors(f"attaching VDI {vdi}", path=self.path):
-                tmp, a.staged = a.staged, None
-                assert tmp is not None
-                publish(tmp, self._attach_file(vdi))
+        count = current["count"] + 1 if current else 1
+        hosts = self._holders(current)
+        hosts[self.holder] = hosts.get(self.holder, 0) + 1
+        a.rewrote = vdi in doc["attached"]          # moved out of the metadata: read it again
+        self._set_attachment(doc, vdi, {"rw": writable, "count": count, "hosts": hosts})
         return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
                           readwrite=writable)
 
+    def _first_attachment(self, doc: Doc, a: _Attach, shared: dict[bool, str]) -> bool:
+        """Publish the VDI's record as a first attachment, unless it has a record already."""
+        path = self._attach_file(a.vdi)
+        with os_errors(f"attaching VDI {a.vdi}", path=self.path):
+            while self._links:
+                staged = self._shared_record(a.writable, shared)
+                try:
+                    os.link(staged, path)
+                    a.linked = staged
+                    return True
+                except FileExistsError:
+                    return False
+                except OSError as e:
+                    if e.errno == errno.EMLINK:     # linked too often: stage another one
+                        del shared[a.writable]
+                    elif e.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS):
+                        self._links = False         # no hard links on this file system
+                    else:
+                        raise
+            if self._attachment(doc, a.vdi) is not None:
+                return False
+            self._make_attach_dir()
+            publish(stage_json(path, self._first_record(a.writable)), path)
+            a.published = True
+            return True
+
+    def _first_record(self, writable: bool) -> dict[str, Any]:
+        return {"rw": writable, "count": 1, "hosts": {self.holder: 1}}
+
     def _attach_durable(self, batch: list[Request[AttachInfo]]) -> None:
-        """After the lock: the renames are visible to everyone already; this makes them durable
-        before any caller hears of its attach (one fsync for every attach waiting meanwhile)."""
+        """After the lock: the new names are visible to everyone already; this makes them
+        durable before any caller hears of its attach. The shared record is fsync'ed again
+        (its link count: on a file system without a journal the directory's fsync does not
+        write the inode), its staging name goes, then the directory fsync, shared by every
+        attach waiting for one meanwhile."""
         with os_errors("attaching VDIs"):
+            for staged in {r.args.linked for r in batch if r.args.linked}:
+                fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                discard(staged)
             self._attach_sync.sync()
 
     def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
