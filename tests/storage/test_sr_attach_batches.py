@@ -295,3 +295,29 @@ def test_without_hard_links_each_attach_renames_its_own_record(
     assert file_sr.attachments() == {v: 1 for v in vdis}
     assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)
     assert all(Path(file_sr.path, ATTACH_DIR, v).stat().st_nlink == 1 for v in vdis)
+
+
+def test_a_thread_holding_the_sr_lock_attaches_while_a_batch_waits_for_it(
+        file_sr: FileSRDriver) -> None:
+    first, second = (file_sr.vdi_create(MiB).uuid for _ in range(2))
+    file_sr.vdi_stat(first)
+    attached: list[str] = []
+
+    def holder() -> None:
+        with SRLock(file_sr._lock_path, file_sr.sr_uuid):
+            waiting.start()                             # leads a batch: waits for this lock
+            deadline = time.monotonic() + 30
+            while not file_sr._attacher._busy:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            file_sr.vdi_attach(first)                   # not queued behind it
+            attached.append(first)
+
+    waiting = threading.Thread(target=lambda: (file_sr.vdi_attach(second),
+                                               attached.append(second)), daemon=True)
+    holding = threading.Thread(target=holder, daemon=True)
+    holding.start()
+    holding.join(30)
+    waiting.join(30)
+    assert attached == [first, second]                  # (a deadlock leaves it empty)
+    assert file_sr.attachments() == {first: 1, second: 1}

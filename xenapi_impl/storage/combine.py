@@ -87,6 +87,24 @@ class Combiner(Generic[R]):
                 r._wake.release()
         return req.outcome()
 
+    def alone(self, req: Request[R], locked: Callable[[Take[R]], None],
+              after: Callable[[list[Request[R]]], None]) -> R:
+        """``req`` as a batch of its own, at once, beside whatever batch runs (for a caller
+        that already holds what ``locked`` serializes on)."""
+        batch = [req]
+        try:
+            locked(lambda: batch)
+        except BaseException as exc:        # noqa: BLE001 - raised below
+            if req.result is None:
+                req.error = exc
+        if req.error is None:
+            try:
+                after(batch)
+            except BaseException as exc:    # noqa: BLE001 - raised below
+                req.error = exc
+        req.done = True
+        return req.outcome()
+
     def _run(self, batch: list[Request[R]], take: Take[R], locked: Callable[[Take[R]], None],
              after: Callable[[list[Request[R]]], None]) -> None:
         try:

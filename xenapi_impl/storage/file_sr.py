@@ -572,6 +572,10 @@ class FileSRDriver(SRDriver):
             self._stat_image(vdi, entry)
         req: Request[AttachInfo] = Request(
             _Attach(vdi, writable, handover, None if entry is None else entry["location"]))
+        if self._lock().held():
+            # A caller holding the SR lock must not queue: the batch's leader would wait for
+            # that lock forever. It is a batch of its own, made at once.
+            return self._attacher.alone(req, self._attach_batch, self._attach_durable)
         return self._attacher.submit(req, self._attach_batch, self._attach_durable)
 
     def _attach_batch(self, take: Callable[[], list[Request[AttachInfo]]]) -> None:
