@@ -173,11 +173,16 @@ sys.stdin.readline()
 """
 
 
-def test_a_lock_timeout_fails_the_attaches_and_leaves_nothing(
-        file_sr: FileSRDriver, sr_path: str) -> None:
+def test_a_lock_timeout_fails_the_attaches_queued_behind_it_and_leaves_nothing(
+        file_sr: FileSRDriver, sr_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     vdis = [file_sr.vdi_create(MiB).uuid for _ in range(5)]
-    impatient = FileSRDriver(file_sr.sr_uuid, {"path": sr_path}, lock_timeout=0.3)
+    impatient = FileSRDriver(file_sr.sr_uuid, {"path": sr_path}, lock_timeout=2)
     impatient.attach()
+    impatient.vdi_stat(vdis[0])
+    waits = []
+    flock = SRLock._flock
+    monkeypatch.setattr(SRLock, "_flock", lambda self, start: waits.append(1) or
+                        flock(self, start))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, file_sr._lock_path],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -193,13 +198,16 @@ def test_a_lock_timeout_fails_the_attaches_and_leaves_nothing(
         for t in threads:
             t.start()
         for t in threads:
-            t.join(30)
+            t.join(60)
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait(timeout=30)
     assert all(isinstance(outcomes[v], SRBusy) for v in vdis)
+    # the attaches queued behind the one that waited failed with it: one wait of lock_timeout
+    # for all, not one more per attach ahead in the queue
+    assert len(waits) == 1
     records = Path(sr_path, ATTACH_DIR)
     assert not records.exists() or os.listdir(records) == []   # nothing published or staged
     assert [impatient.vdi_attach(v).readwrite for v in vdis] == [True] * 5

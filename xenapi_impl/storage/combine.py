@@ -46,8 +46,9 @@ class Combiner(Generic[R]):
     queued meanwhile) and sets each request's result or error. ``after(batch)`` then runs for
     the batch's good requests outside the turn (the next batch's ``locked`` may run meanwhile)
     and may raise for them all. ``submit`` returns (or raises) the request's outcome only once
-    both ran for it. If ``locked`` raises, the requests taken (at least the caller's) fail with
-    it and the next queued caller starts the next batch. Every caller passes the same two
+    both ran for it. If ``locked`` raises, the requests taken fail with it, and so do the ones
+    queued meanwhile if it had not taken yet (a lock wait that timed out: each queued caller
+    would otherwise wait a whole timeout more per leader ahead of it). Every caller passes the same two
     functions (the combiner does not keep them: an owner holding it and bound methods of its
     own would be a reference cycle)."""
 
@@ -71,11 +72,14 @@ class Combiner(Generic[R]):
             if req.done:
                 return req.outcome()
         batch = [req]
+        taken: list[bool] = []
 
         def take() -> list[Request[R]]:
-            with self._mu:
-                batch.extend(self._queue)
-                self._queue = []
+            if not taken:
+                taken.append(True)
+                with self._mu:
+                    batch.extend(self._queue)
+                    self._queue = []
             return batch
         try:
             self._run(batch, take, locked, after)
@@ -110,6 +114,7 @@ class Combiner(Generic[R]):
         try:
             locked(take)
         except BaseException as exc:        # noqa: BLE001 - every caller hears of it
+            take()          # failed before taking: those queued meanwhile waited for the same
             for r in batch:
                 if r.error is None and r.result is None:
                     r.error = exc
