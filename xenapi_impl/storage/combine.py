@@ -12,7 +12,7 @@ so the next batch's lock phase overlaps it.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 R = TypeVar("R")
 
@@ -22,8 +22,8 @@ class Request(Generic[R]):
 
     __slots__ = ("args", "result", "error", "done", "_wake")
 
-    def __init__(self, args: object) -> None:
-        self.args = args
+    def __init__(self, args: Any) -> None:
+        self.args = args            #: what the batch runner needs to know of it
         self.result: R | None = None
         self.error: BaseException | None = None
         self.done = False
@@ -36,7 +36,7 @@ class Request(Generic[R]):
         return self.result
 
 
-Take = Callable[[], "list[Request[R]]"]
+Take = Callable[[], list[Request[R]]]
 
 
 class Combiner(Generic[R]):
@@ -48,9 +48,9 @@ class Combiner(Generic[R]):
     and may raise for them all. ``submit`` returns (or raises) the request's outcome only once
     both ran for it. If ``locked`` raises, the requests taken fail with it, and so do the ones
     queued meanwhile if it had not taken yet (a lock wait that timed out: each queued caller
-    would otherwise wait a whole timeout more per leader ahead of it). Every caller passes the same two
-    functions (the combiner does not keep them: an owner holding it and bound methods of its
-    own would be a reference cycle)."""
+    would otherwise wait a whole timeout more per leader ahead of it). Every caller passes the
+    same two functions (the combiner does not keep them: an owner holding it and bound methods
+    of its own would be a reference cycle)."""
 
     def __init__(self) -> None:
         self._mu = threading.Lock()
