@@ -9,6 +9,8 @@ attached for it alone. For same-session comparisons of two versions of the code:
       xenapi_impl and xenlight_py (git archive <commit> xenapi_impl xenlight_py, plus the
       built xenlight_py/*.so)>
   --pyspy OUT.raw [--gil]: py-spy (PY_SPY, default py-spy) records the server for the burst.
+  --threads: each server thread's CPU for the burst besides the loop's (the storage workers,
+      the SQLite writer), from /proc/<pid>/task/*/schedstat.
 """
 from __future__ import annotations
 
@@ -51,6 +53,18 @@ def _loop_thread(pid: int) -> dict[str, float]:
             "involuntary": int(re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status)[1])}
 
 
+def _threads(pid: int) -> dict[int, float]:
+    """Each thread's time on a CPU (schedstat), in seconds."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                out[int(tid)] = int(f.read().split()[0]) / 1e9
+        except OSError:
+            pass                        # gone meanwhile
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vms", type=int, default=bench.N_VMS)
@@ -58,6 +72,8 @@ def main() -> None:
     ap.add_argument("--pythonpath", help="put first on the server's PYTHONPATH")
     ap.add_argument("--pyspy", help="py-spy raw output file for the burst")
     ap.add_argument("--gil", action="store_true", help="py-spy: only threads holding the GIL")
+    ap.add_argument("--threads", action="store_true",
+                    help="print each server thread's CPU for the burst (storage workers...)")
     args = ap.parse_args()
     env = {"PYTHONPATH": args.pythonpath} if args.pythonpath else None
     with tempfile.TemporaryDirectory() as work, ServerProcess(work, env=env) as srv:
@@ -89,6 +105,7 @@ def main() -> None:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.5)
         load = open("/proc/loadavg").read().split()[:3]
+        threads0 = _threads(pid)
         loop0, cpu0, me0 = _loop_thread(pid), _proc_cpu(pid), os.times()
         t0 = time.perf_counter()
         watcher.start()
@@ -102,6 +119,7 @@ def main() -> None:
         finished = watcher.all_running.wait(120)
         wall = time.perf_counter() - t0
         loop1, cpu1, me1 = _loop_thread(pid), _proc_cpu(pid), os.times()
+        threads1 = _threads(pid)
         if spy is not None:
             spy.send_signal(2)
             spy.wait()
@@ -114,6 +132,11 @@ def main() -> None:
               f"client_cpu={me1.user + me1.system - me0.user - me0.system:.2f} "
               f"event_from_calls={calls[0]} events={calls[1]} load={' '.join(load)}",
               flush=True)
+        if args.threads:
+            used = sorted(((t - threads0.get(tid, 0.0), tid) for tid, t in threads1.items()
+                           if tid != pid), reverse=True)
+            print(f"  other threads' CPU {sum(u for u, _ in used):.2f} s: "
+                  + " ".join(f"{tid}:{u:.2f}" for u, tid in used if u >= 0.01), flush=True)
 
 
 if __name__ == "__main__":

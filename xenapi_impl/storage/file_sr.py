@@ -4,7 +4,9 @@ Layout of the SR directory (device_config["path"]):
     <location>.img        one VDI each; VDIs made here have location == uuid
     .xenapi-sr.json       sidecar metadata: SR uuid, per-VDI flags ("attached" is only read:
                           SRs written before .attach/ kept their attachments there)
-    .attach/<vdi-uuid>    one small JSON record per attached VDI: {"rw": bool, "count": n}
+    .attach/<vdi-uuid>    one small JSON record per attached VDI: {"rw": bool, "count": n,
+                          "hosts": {holder: n}}; first attachments made in one batch are
+                          hard links of one file
     .xenapi-sr.lock       flock'ed by whoever changes the SR
     .<uuid>.img.part      an image being written (never seen by scan)
 
@@ -12,22 +14,31 @@ Every change to the metadata happens under the SR lock, and the metadata is re-r
 lock, so several processes may drive the same SR. Long copies (clone, snapshot) run outside the
 lock into a hidden temporary file that is renamed into place under the lock afterwards.
 
-Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record, staged
-(written and fsync'ed) before taking the lock, so the lock covers the checks and one rename;
-the directory fsync after it is shared by the attaches that wait for one at the same time
-(group commit: each returns only after an fsync begun after its rename); the metadata is only
-re-parsed when its bytes changed. Delete, resize, SR detach and destroy
-look at the records under the same lock, so none of them races an attach.
+Attaching a VDI must not cost O(number of VDIs): it writes only the VDI's own record.
+Concurrent attaches run in batches (``combine.Combiner``): one caller takes the lock once for
+every attach queued meanwhile. A first attachment's record has the same bytes for every VDI, and
+records are only ever replaced (renamed over) or removed, never changed in place, so a batch
+writes and fsyncs one record and links it in under each VDI's name (link(2) refuses an existing
+name: that is the check); a file system without hard links gets one renamed record each. After
+the lock, the shared record's inode and the directory are fsync'ed (the directory fsync shared
+by the attaches that wait for one at the same time: group commit), and only then does any
+attach of the batch return. The metadata is read again only when the file at its path is
+another one than the one last read (whose inode is held open, so its number cannot be reused
+meanwhile) or was changed in place. Delete, resize, SR detach and destroy look at the records
+under the same lock, so none of them races an attach.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import errno
 import os
+import threading
 import uuid as _uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from . import sparse
+from .combine import Combiner, Request
 from .driver import (
     INT64_MAX, SR_ATTACH, SR_CREATE, SR_DELETE, SR_DETACH, SR_PROBE, SR_SCAN, THIN_PROVISIONING,
     VDI_ATTACH, VDI_CLONE, VDI_CREATE, VDI_DELETE, VDI_DETACH, VDI_RESIZE, VDI_SNAPSHOT,
@@ -40,8 +51,7 @@ from .errors import (
 from .info import AttachInfo, ProbeResult, ScanResult, SRStat, VDIInfo
 from .locking import SRLock
 from .metadata import (
-    GroupSync, discard, fsync_dir, parse_json, publish, read_bytes, read_json, stage_json,
-    write_json,
+    GroupSync, discard, fsync_dir, parse_json, publish, read_json, stage_json, write_json,
 )
 
 METADATA = ".xenapi-sr.json"
@@ -55,6 +65,18 @@ Doc = dict[str, Any]
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class _Attach:
+    """An attach queued for a batch (see _vdi_attach)."""
+    vdi: str
+    writable: bool
+    handover: bool
+    checked_location: str | None        #: whose image was checked before the lock
+    rewrote: bool = False               #: the metadata was rewritten for it
+    linked: str | None = None           #: the batch's shared record, linked in as its record
+    published: bool = False             #: its own record renamed in (no hard links)
 
 
 def _unlink_quiet(path: str) -> None:
@@ -88,8 +110,24 @@ class FileSRDriver(SRDriver):
         #: the directory fsync that makes a published record durable, shared by the attaches
         #: waiting at the same time
         self._attach_sync = GroupSync(self._attach_dir)
-        #: (bytes, parsed) of the metadata last read by _view
-        self._cached: tuple[bytes, Doc] | None = None
+        #: the metadata last read by _view: (descriptor held open, its identity, parsed)
+        self._cached: tuple[int, tuple[int, ...], Doc] | None = None
+        self._cached_lock = threading.Lock()
+        self._sr_lock: SRLock | None = None
+        #: attaches queued while another caller holds the lock for a batch of them
+        self._attacher: Combiner[AttachInfo] = Combiner()
+        #: records are hard links of the batch's shared one (until link(2) is refused)
+        self._links = True
+
+    def __del__(self) -> None:
+        if getattr(self, "_cached", None) is not None:
+            self._forget()
+
+    def _release_view(self) -> None:
+        """Close the metadata file _view holds open: a detached SR keeps nothing open on its
+        file system (it may be unmounted next)."""
+        with self._cached_lock:
+            self._forget()
 
     @classmethod
     def _check_device_config(cls, config: dict[str, str]) -> None:
@@ -100,7 +138,11 @@ class FileSRDriver(SRDriver):
 
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self) -> SRLock:
-        return SRLock(self._lock_path, self.sr_uuid, self.lock_timeout)
+        # one per driver: SRLock resolves the lock file's real path when made
+        lock = self._sr_lock
+        if lock is None:
+            lock = self._sr_lock = SRLock(self._lock_path, self.sr_uuid, self.lock_timeout)
+        return lock
 
     def _image(self, location: str) -> str:
         return os.path.join(self.path, location + SUFFIX)
@@ -112,17 +154,43 @@ class FileSRDriver(SRDriver):
         return self._checked(doc)
 
     def _view(self) -> Doc:
-        """The metadata for reading only (never change it): parsed again only when the file's
-        bytes differ from the last read, which a 1,000-VDI SR's attaches would otherwise pay
-        for on every call."""
-        with os_errors(f"reading SR {self.sr_uuid}"):
-            data = read_bytes(self._meta_path)
-        cached = self._cached
-        if data is not None and cached is not None and cached[0] == data:
-            return cached[1]
-        doc = self._checked(None if data is None else parse_json(self._meta_path, data))
-        self._cached = (data, doc) if data is not None else None
-        return doc
+        """The metadata for reading only (never change it): parsed again only when the file at
+        its path is not the one last read, or was changed in place. Writers replace the file by
+        a rename, so the same inode means the same bytes; the descriptor of the file last read
+        stays open, so its inode number cannot go to a newer file meanwhile (a file system may
+        reuse a freed number at once, and timestamps are too coarse to tell two writes apart).
+        The path is opened, not stat'ed: on NFS an open revalidates what a stat may take from
+        the attribute cache. A 1,000-VDI SR's attaches would otherwise read its whole file
+        every time."""
+        # held throughout: the descriptor compared with must stay open until the comparison
+        with self._cached_lock, os_errors(f"reading SR {self.sr_uuid}"):
+            try:
+                fd = os.open(self._meta_path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                self._forget()
+                raise SRNotFound(self.path, f"no SR at {self.path}") from None
+            kept = False
+            try:
+                st = os.fstat(fd)
+                ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                cached = self._cached
+                if cached is not None and cached[1] == ident:
+                    return cached[2]
+                with open(fd, "rb", closefd=False) as f:
+                    data = f.read()
+                self._forget()
+                doc = self._checked(parse_json(self._meta_path, data))
+                self._cached, kept = (fd, ident, doc), True
+                return doc
+            finally:
+                if not kept:
+                    os.close(fd)
+
+    def _forget(self) -> None:
+        """Drop the metadata _view keeps (with _cached_lock held)."""
+        cached, self._cached = self._cached, None
+        if cached is not None:
+            os.close(cached[0])
 
     def _checked(self, doc: Doc | None) -> Doc:
         if doc is None:
@@ -311,6 +379,7 @@ class FileSRDriver(SRDriver):
             raise
 
     def _destroy(self) -> None:
+        self._release_view()
         with self._lock():
             doc = self._load()
             attached = self._all_attachments(doc)
@@ -348,6 +417,7 @@ class FileSRDriver(SRDriver):
             attached = self._all_attachments(self._view())
             if attached:
                 raise VDIInUse(sorted(attached)[0], "sr_detach")
+        self._release_view()
 
     def _scan(self, known: frozenset[str]) -> ScanResult:
         with self._lock():
@@ -493,44 +563,124 @@ class FileSRDriver(SRDriver):
             _unlink_quiet(tmp)
 
     def _vdi_attach(self, vdi: str, writable: bool, handover: bool = False) -> AttachInfo:
-        path = self._attach_file(vdi)
-        with os_errors(f"attaching VDI {vdi}", path=self.path):
-            self._make_attach_dir()
-            # The usual record (a first attachment), written and fsync'ed before the lock: under
-            # it only the checks and a rename run, so attaches of different VDIs barely wait.
-            staged: str | None = stage_json(path, {"rw": writable, "count": 1,
-                                                   "hosts": {self.holder: 1}})
+        # Before the lock: the image checked (its location from the metadata last read: a
+        # VDI's location never changes; the lock phase checks the entry is still there, and
+        # delete removes image and entry in one lock hold).
+        cached = self._cached
+        entry = cached[2]["vdis"].get(vdi) if cached is not None else None
+        if entry is not None:
+            self._stat_image(vdi, entry)
+        req: Request[AttachInfo] = Request(
+            _Attach(vdi, writable, handover, None if entry is None else entry["location"]))
+        if self._lock().held():
+            # A caller holding the SR lock must not queue: the batch's leader would wait for
+            # that lock forever. It is a batch of its own, made at once.
+            return self._attacher.alone(req, self._attach_batch, self._attach_durable)
+        return self._attacher.submit(req, self._attach_batch, self._attach_durable)
+
+    def _attach_batch(self, take: Callable[[], list[Request[AttachInfo]]]) -> None:
+        """The lock phase of a batch of attaches: one lock hold, one metadata check. A first
+        attachment's record is the same for every VDI ({"rw", "count": 1, "hosts": {holder:
+        1}}), and records are only ever replaced, never changed in place: so the batch stages
+        one record per rw flag (written and fsync'ed) and links it in under each VDI's name
+        (link fails on an existing name, which is the check), one file and two fsyncs for the
+        batch instead of a new file and an fsync per attach."""
+        shared: dict[bool, str] = {}
+        batch: list[Request[AttachInfo]] = []
         try:
             with self._lock():
+                batch = take()
                 doc = self._view()
-                entry = self._entry(doc, vdi)
-                self._stat_image(vdi, entry)
-                if writable and entry.get("read_only"):
-                    raise VDIReadOnly(vdi)
-                current = self._attachment(doc, vdi)
-                if current is not None and (writable or current["rw"]) and not (
-                        handover and current["count"] == 1):
-                    raise VDIInUse(vdi, "attach")
-                if current is not None or vdi in doc["attached"]:
-                    count = current["count"] + 1 if current else 1
-                    hosts = self._holders(current)
-                    hosts[self.holder] = hosts.get(self.holder, 0) + 1
-                    self._set_attachment(doc, vdi, {"rw": writable, "count": count,
-                                                    "hosts": hosts})
-                else:
-                    with os_errors(f"attaching VDI {vdi}", path=self.path):
-                        tmp, staged = staged, None
-                        assert tmp is not None
-                        publish(tmp, path)
+                for req in batch:
+                    try:
+                        req.result = self._attach_locked(doc, req.args, shared)
+                    except Exception as exc:    # noqa: BLE001 - its caller raises it
+                        req.error = exc
+                    if req.args.rewrote:
+                        doc = self._view()
         finally:
-            if staged is not None:
+            linked = {r.args.linked for r in batch if r.args.linked}
+            for staged in set(shared.values()) - linked:
                 discard(staged)
-        # After the lock: the rename is visible to everyone already; this makes it durable
-        # before the caller hears of it (one fsync for every attach waiting meanwhile).
-        with os_errors(f"attaching VDI {vdi}"):
-            self._attach_sync.sync()
+
+    def _shared_record(self, writable: bool, shared: dict[bool, str]) -> str:
+        staged = shared.get(writable)
+        if staged is None:
+            path = self._attach_file("_")      # stage_json stages beside it: the name is unused
+            try:
+                staged = stage_json(path, self._first_record(writable))
+            except FileNotFoundError:
+                self._make_attach_dir()             # the first attach, or destroyed meanwhile
+                staged = stage_json(path, self._first_record(writable))
+            shared[writable] = staged
+        return staged
+
+    def _attach_locked(self, doc: Doc, a: _Attach, shared: dict[bool, str]) -> AttachInfo:
+        vdi, writable = a.vdi, a.writable
+        entry = self._entry(doc, vdi)
+        if entry["location"] != a.checked_location:
+            self._stat_image(vdi, entry)
+        if writable and entry.get("read_only"):
+            raise VDIReadOnly(vdi)
+        if vdi not in doc["attached"] and self._first_attachment(doc, a, shared):
+            return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
+                              readwrite=writable)
+        current = self._attachment(doc, vdi)
+        if current is not None and (writable or current["rw"]) and not (
+                a.handover and current["count"] == 1):
+            raise VDIInUse(vdi, "attach")
+        count = current["count"] + 1 if current else 1
+        hosts = self._holders(current)
+        hosts[self.holder] = hosts.get(self.holder, 0) + 1
+        a.rewrote = vdi in doc["attached"]          # moved out of the metadata: read it again
+        self._set_attachment(doc, vdi, {"rw": writable, "count": count, "hosts": hosts})
         return AttachInfo(pdev_path=self._image(entry["location"]), format="raw",
                           readwrite=writable)
+
+    def _first_attachment(self, doc: Doc, a: _Attach, shared: dict[bool, str]) -> bool:
+        """Publish the VDI's record as a first attachment, unless it has a record already."""
+        path = self._attach_file(a.vdi)
+        with os_errors(f"attaching VDI {a.vdi}", path=self.path):
+            while self._links:
+                staged = self._shared_record(a.writable, shared)
+                try:
+                    os.link(staged, path)
+                    a.linked = staged
+                    return True
+                except FileExistsError:
+                    return False
+                except OSError as e:
+                    if e.errno == errno.EMLINK:     # linked too often: stage another one
+                        del shared[a.writable]
+                    elif e.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS):
+                        self._links = False         # no hard links on this file system
+                    else:
+                        raise
+            if self._attachment(doc, a.vdi) is not None:
+                return False
+            self._make_attach_dir()
+            publish(stage_json(path, self._first_record(a.writable)), path)
+            a.published = True
+            return True
+
+    def _first_record(self, writable: bool) -> dict[str, Any]:
+        return {"rw": writable, "count": 1, "hosts": {self.holder: 1}}
+
+    def _attach_durable(self, batch: list[Request[AttachInfo]]) -> None:
+        """After the lock: the new names are visible to everyone already; this makes them
+        durable before any caller hears of its attach. The shared record is fsync'ed again
+        (its link count: on a file system without a journal the directory's fsync does not
+        write the inode), its staging name goes, then the directory fsync, shared by every
+        attach waiting for one meanwhile."""
+        with os_errors("attaching VDIs"):
+            for staged in {r.args.linked for r in batch if r.args.linked}:
+                fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                discard(staged)
+            self._attach_sync.sync()
 
     def _vdi_detach(self, vdi: str, all_attachments: bool) -> None:
         with self._lock():

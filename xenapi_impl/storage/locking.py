@@ -24,6 +24,7 @@ class _Shared:
         self.rlock = threading.RLock()
         self.depth = 0
         self.fd = -1
+        self.owner: int | None = None       #: the holding thread's ident
 
 
 _registry: dict[str, _Shared] = {}
@@ -60,7 +61,13 @@ class SRLock:
                 shared.rlock.release()
                 raise
         shared.depth += 1
+        shared.owner = threading.get_ident()
         return self
+
+    def held(self) -> bool:
+        """Whether the calling thread holds this lock (it may take it again at once)."""
+        shared = self._shared
+        return shared.owner == threading.get_ident() and shared.depth > 0
 
     def _open(self) -> int:
         try:
@@ -109,6 +116,7 @@ class SRLock:
         shared = self._shared
         shared.depth -= 1
         if shared.depth == 0:
+            shared.owner = None
             fd, shared.fd = shared.fd, -1
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)
