@@ -67,13 +67,19 @@ def same_size_doc(path: Path, change: dict) -> bytes:
     return new
 
 
-def test_a_file_replaced_with_the_same_size_and_mtime_is_read_again(
-        file_sr: FileSRDriver) -> None:
+def read_once(file_sr: FileSRDriver) -> tuple[str, Path, os.stat_result]:
+    """A VDI attached and detached once (its SR's metadata read and kept), the metadata file,
+    and its stat as read."""
     vdi = file_sr.vdi_create(MiB, name_label="some label").uuid
     meta = Path(file_sr.path, METADATA)
     file_sr.vdi_attach(vdi, writable=False)
     file_sr.vdi_detach(vdi)
-    st = meta.stat()
+    return vdi, meta, meta.stat()
+
+
+def test_a_file_replaced_with_the_same_size_and_mtime_is_read_again(
+        file_sr: FileSRDriver) -> None:
+    vdi, meta, st = read_once(file_sr)
     tmp = meta.with_name("replacement")
     tmp.write_bytes(same_size_doc(meta, {"read_only": True}))
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -84,11 +90,7 @@ def test_a_file_replaced_with_the_same_size_and_mtime_is_read_again(
 
 def test_a_file_changed_in_place_with_the_same_size_and_mtime_is_read_again(
         file_sr: FileSRDriver) -> None:
-    vdi = file_sr.vdi_create(MiB, name_label="some label").uuid
-    meta = Path(file_sr.path, METADATA)
-    file_sr.vdi_attach(vdi, writable=False)
-    file_sr.vdi_detach(vdi)
-    st = meta.stat()
+    vdi, meta, st = read_once(file_sr)
     new = same_size_doc(meta, {"read_only": True})
     time.sleep(0.05)                                    # the ctime moves on
     with open(meta, "r+b") as f:                        # not our writers' way: in place
