@@ -484,6 +484,12 @@ _attachments: "weakref.WeakKeyDictionary[OsEvents, dict[asyncio.AbstractEventLoo
 _attach_lock = threading.Lock()
 
 
+#: an every-domain async stream lists the domains (to watch those made elsewhere) at most this
+#: often: a burst of domain creations wakes it for each, and each listing costs in proportion
+#: to the domains there are; a wake-up in between is followed by a listing once it is over
+RESYNC_EVERY = 0.02
+
+
 class AsyncEventStream(_Watching):
     """Async iterator of :class:`DomainEvent`; see :meth:`Context.aevents`."""
 
@@ -494,6 +500,8 @@ class AsyncEventStream(_Watching):
         self._waiter: asyncio.Future[None] | None = None
         self._att: _LoopAttachment | None = None
         self._error: BaseException | None = None
+        self._resync_at = 0.0                     # monotonic time of the next listing
+        self._resync_later: asyncio.TimerHandle | None = None
         ctx._add_watcher(self)
 
     def _attach(self) -> None:
@@ -514,9 +522,24 @@ class AsyncEventStream(_Watching):
         if self._att is not None:
             self._att.wake()
 
+    def _resync(self) -> None:
+        """List the domains now, or once RESYNC_EVERY has passed since the last listing."""
+        if not self._watch.all_domains or self._watch.closed:
+            return
+        now = time.monotonic()
+        if now >= self._resync_at:
+            self._resync_at = now + RESYNC_EVERY
+            self._watch.resync()
+        elif self._resync_later is None and self._att is not None:
+            self._resync_later = self._att.loop.call_later(self._resync_at - now, self._late)
+
+    def _late(self) -> None:
+        self._resync_later = None
+        self._drain()
+
     def _drain(self) -> None:
         try:
-            self._watch.resync()
+            self._resync()
             while True:
                 ev = self._watch.check()
                 if ev is None:
@@ -563,6 +586,9 @@ class AsyncEventStream(_Watching):
 
     def close(self) -> None:
         self._watch.close()
+        if self._resync_later is not None:
+            self._resync_later.cancel()
+            self._resync_later = None
         att, self._att = self._att, None
         if att is not None:
             att.streams.discard(self)

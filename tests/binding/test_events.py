@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+import time
 
 import pytest
 
@@ -288,6 +290,43 @@ def test_asyncio_all_domains_sees_other_contexts(ctx: Context, pv: DomainConfig)
 
     ev = asyncio.run(asyncio.wait_for(main(), 10))
     assert ev.reason == ShutdownReason.CRASH
+
+
+def test_asyncio_all_domains_lists_the_domains_at_most_every_resync_interval(
+        ctx: Context, pv: DomainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenlight_py.events import RESYNC_EVERY
+    listings: list[float] = []
+    real = ctx._domids
+
+    def counted() -> list[int]:
+        listings.append(time.monotonic())
+        return real()
+
+    monkeypatch.setattr(ctx, "_domids", counted)
+    wakeups = 200
+
+    async def main() -> tuple[DomainEvent, int, float]:
+        with Context(backend="sim") as other:
+            async with ctx.aevents() as evs:
+                first = asyncio.ensure_future(evs.__anext__())
+                await asyncio.sleep(0)             # the stream is on the loop now
+                busy = other.create_domain(pv)
+                t0 = time.monotonic()
+                for i in range(wakeups):           # each change fires libxl's fd
+                    other.pause(busy)
+                    other.unpause(busy)
+                    await asyncio.sleep(0.0005)
+                domid = other.create_domain(dataclasses.replace(pv, name="pv2"))   # elsewhere
+                other.pause(busy)
+                await asyncio.sleep(0)
+                elapsed = time.monotonic() - t0
+                await asyncio.sleep(3 * RESYNC_EVERY)    # the listing after the last wake-up
+                ctx.sim.guest_crash(domid)
+                return await first, domid, elapsed
+
+    ev, domid, elapsed = asyncio.run(asyncio.wait_for(main(), 20))
+    assert (ev.domid, ev.reason) == (domid, ShutdownReason.CRASH)
+    assert 2 <= len(listings) <= elapsed / RESYNC_EVERY + 3 < wakeups
 
 
 def test_close_context_with_open_streams(pv: DomainConfig) -> None:
