@@ -222,24 +222,6 @@ class Attached:
         self.vdis.clear()
 
 
-async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list, list]:
-    from ..xen.config import Disk
-    rec = txn.get("VM", vm)
-    disks = []
-    for vbd in rec["VBDs"]:
-        b = txn.get("VBD", vbd)
-        cd = b["type"] == "CD"
-        if b["empty"] or b["VDI"] == NULL_REF:
-            if cd:
-                disks.append(Disk(b["userdevice"], None, False, True))
-            continue
-        v = txn.get("VDI", b["VDI"])
-        rw = b["mode"] == "RW" and not v["read_only"]
-        path = await att.attach(v["SR"], v["uuid"], rw)
-        disks.append(Disk(b["userdevice"], path, rw, cd))
-    return disks, _nics(txn, rec)
-
-
 def _nics(txn: Any, rec: dict[str, Any]) -> list[Any]:
     """The NICs of a VM's domain, from its VIFs and their networks' bridges."""
     from ..xen.config import Nic
@@ -286,7 +268,7 @@ async def boot(ctx: Context, txn: Any, vm: str, paused: bool,
 
 
 def _disk_plan(ctx: Context, txn: Any, vm: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
-    """What a new domain's devices need, read on the loop: per disk (userdevice, the SR's
+    """What a domain's devices need, read on the loop: per disk (userdevice, the SR's
     attached driver or the XenAPIError asking for it raised, VDI uuid, writable, is a CD;
     driver None: an empty CD drive), and the NICs."""
     from .pbd import attached_driver
@@ -309,6 +291,28 @@ def _disk_plan(ctx: Context, txn: Any, vm: str) -> tuple[list[tuple[Any, ...]], 
     return disks, _nics(txn, rec)
 
 
+def _attach_disks(plan: list[tuple[Any, ...]], att: Attached) -> list[Any]:
+    """The disks of `_disk_plan` attached, in order, in the calling (storage worker) thread:
+    the domain config's Disks."""
+    from ..xen.config import Disk
+    disks = []
+    for userdevice, drv, vdi_uuid, rw, cd in plan:
+        if drv is None:
+            disks.append(Disk(userdevice, None, False, True))
+            continue
+        if isinstance(drv, XenAPIError):
+            raise drv
+        disks.append(Disk(userdevice, att.attach_now(drv, vdi_uuid, rw), rw, cd))
+    return disks
+
+
+async def _devices(ctx: Context, txn: Any, vm: str, att: Attached) -> tuple[list, list]:
+    """A domain's Disks (attached through `att`, in one storage worker call) and NICs."""
+    from .pbd import call
+    plan, nics = _disk_plan(ctx, txn, vm)
+    return await call(ctx, _attach_disks, plan, att), nics
+
+
 async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
     """A new domain in ONE worker call, in the order the steps always had: free memory
     checked, the disks attached, the domain made and its info read. Each hop to a worker
@@ -326,15 +330,7 @@ async def _boot_new(ctx: Context, txn: Any, vm: str, paused: bool) -> int:
     def work() -> tuple[int, Any]:
         free_kib, phys = hv.free_memory_and_physinfo_now()
         _check_memory_free(rec, free_kib)
-        disks = []
-        for userdevice, drv, vdi_uuid, rw, cd in plan:
-            if drv is None:
-                disks.append(config.Disk(userdevice, None, False, True))
-                continue
-            if isinstance(drv, XenAPIError):
-                raise drv
-            disks.append(config.Disk(userdevice, att.attach_now(drv, vdi_uuid, rw), rw, cd))
-        cfg = config.build(rec, disks, nics, nr_cpus=phys.nr_cpus)
+        cfg = config.build(rec, _attach_disks(plan, att), nics, nr_cpus=phys.nr_cpus)
         if task is not None:
             task.check_cancelled()
         return hv.create_with_info_now(cfg, paused)
