@@ -531,9 +531,8 @@ async def _serve(args: argparse.Namespace) -> int:
 def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop runs the loop's own work (polling, transports, callbacks, timers) in C: the
     server's loop is its limit under load (replies' send(), request reads, wake-ups). Not the
-    default: the test suite runs on asyncio, and uvloop accepts a new connection before it
-    reads the EOFs already waiting, so at the connection cap it refuses a client for
-    connections that are in fact gone (test_hostile_clients' descriptor exhaustion)."""
+    default: its measured gain was small and mixed (bench/RESULTS.md), and the whole suite
+    runs on asyncio."""
     if name == "uvloop":
         import uvloop
         return uvloop.new_event_loop

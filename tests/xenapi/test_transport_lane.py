@@ -15,8 +15,9 @@ import xmlrpc.client as xc
 
 import pytest
 
-from xenapi_impl.server.fastrpc import LANE_MAX_BODY, STREAM_OVER
+from xenapi_impl.server.fastrpc import LANE_MAX_BODY
 from xenapi_impl.server.limits import TransportLimits
+from xenapi_impl.server.replies import STREAM_OVER
 
 from test_transport import SESSION, ServerThread, loads, vm_records, xml_call
 

@@ -8,9 +8,10 @@ that records what phase it is in and passes its events on (to the RPC lane, fast
 aiohttp's protocol once the lane hands it over); one sweeper task enforces the deadlines
 and aborts (never politely closes) connections that overstay, which frees the descriptor and
 the buffered reply at once. The body deadline is the request handler's (http.py; the lane's own
-timer in fastrpc.py), since only it reads the body. At the connection cap a new connection first takes the place of the longest
-idle one; if none is idle it waits, unread, up to ADMIT_WAIT for one to go (connections whose
-clients just closed them count until the loop reads their EOF), then gets HTTP 503.
+timer in fastrpc.py), since only it reads the body. At the connection cap a new connection
+first takes the place of the longest idle one; if none is idle it waits, unread, up to
+ADMIT_WAIT for one to go (connections whose clients just closed them count until the loop
+reads their EOF), then gets HTTP 503.
 """
 from __future__ import annotations
 

@@ -23,11 +23,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
+
 import httptools
 
 from ..api.caller import Caller
 from ..ratelimit import RateLimitedLog
 from .connections import BUSY, HEADERS, IDLE, Connection
+from .replies import STREAM_OVER, content_type, joined, pieces
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,11 @@ log = logging.getLogger(__name__)
 LANE_MAX_HEAD = 16 * 1024
 #: a body larger than this goes through aiohttp, which streams it against the body limit
 LANE_MAX_BODY = 256 * 1024
-#: replies larger than this are written in pieces, waiting for the socket to drain after each
-STREAM_OVER = 1 << 20
-STREAM_CHUNK = 1 << 20
-
 #: headers whose presence means the request is not the lane's (an Upgrade makes httptools raise)
 _NOT_OURS = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
 _IDENTITY = frozenset({b"", b"identity"})
 _JSON_PATH = b"/jsonrpc"
+_CTYPE = {xml: content_type(xml).encode() for xml in (True, False)}
 
 Answer = Callable[[bytes, bool, Caller], Awaitable[list[bytes]]]
 Failure = Callable[[bool, list[str]], bytes]
@@ -260,23 +259,18 @@ class RpcStream:
         transport = self.conn.transport
         if transport is None or transport.is_closing():
             return
-        ctype = b"text/xml" if xml else b"application/json"
         length = sum(len(c) for c in chunks)
-        head = self.lane.head(status, ctype, length, keep_alive)
+        head = self.lane.head(status, _CTYPE[xml], length, keep_alive)
         if length <= STREAM_OVER:
-            transport.write(head + (chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+            transport.write(head + joined(chunks))
             return
-        # One write of a huge body makes asyncio buffer it all and shift the buffer after
-        # each partial send; pieces waiting for the drain keep that bounded.
         transport.write(head)
-        for chunk in chunks:
-            view = memoryview(chunk)
-            for at in range(0, len(chunk), STREAM_CHUNK):
-                if self.closed or transport.is_closing():
-                    return
-                transport.write(view[at:at + STREAM_CHUNK])
-                if self.drained is not None:
-                    await self.drained
+        for piece in pieces(chunks):
+            if self.closed or transport.is_closing():
+                return
+            transport.write(piece)
+            if self.drained is not None:
+                await self.drained
 
     async def _flush(self) -> None:
         """Wait until the reply has all left: closing earlier would cut a large reply to a
@@ -299,6 +293,6 @@ class RpcStream:
         transport = self.conn.transport
         if transport is not None and not transport.is_closing():
             body = lane.failure(xml, description)
-            ctype = b"text/xml" if xml else b"application/json"
-            transport.write(lane.head(b"408 Request Timeout", ctype, len(body), False) + body)
+            transport.write(lane.head(b"408 Request Timeout", _CTYPE[xml], len(body), False)
+                            + body)
         self.conn.close()

@@ -32,6 +32,7 @@ from . import inflate, tls, unixsock
 from .useragents import UserAgents
 from .connections import ConnectionGuard, GuardedSockSite, transport_caller
 from .fastrpc import RpcLane
+from .replies import STREAM_OVER, content_type, joined, pieces
 from .limits import TransportLimits, connection_cap
 from .ratelog import ClientErrorLogger
 
@@ -42,8 +43,6 @@ TIMED_OUT = "REQUEST_TIMEOUT"                    # [seconds the body may take]
 BAD_ENCODING = "INVALID_CONTENT_ENCODING"        # [Content-Encoding, what is wrong] (400, 415)
 BAD_BODY = "INVALID_REQUEST_BODY"                # [what is wrong] (e.g. broken chunking)
 
-XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
-JSON_TYPE = "application/json"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -179,9 +178,10 @@ class HttpServer:
         self.lane = RpcLane(self.answer, failure, max_body=self._max_body,
                             body_timeout=self.limits.body_timeout, reserved=[
                                 path for method, path, _ in self._extra if method == "POST"],
-                            seen_agent=self.user_agents.seen, limiter=self._limiter)
+                            seen_agent=self.user_agents.seen, limiter=self._limiter
+                            ) if self.fast else None
         guard = ConnectionGuard(self.limits, limiter=self._limiter, max_connections=connection_cap(
-            self.limits.max_connections, fd_limit), lane=self.lane if self.fast else None)
+            self.limits.max_connections, fd_limit), lane=self.lane)
         app = web.Application(client_max_size=self._max_body, middlewares=[guard.middleware])
         app.on_response_prepare.append(_cors)
         if self._connect:
@@ -342,7 +342,7 @@ class HttpServer:
     async def _rpc(self, request: web.Request, *, xml: bool) -> web.StreamResponse:
         """One call through aiohttp: read the body, answer it; every outcome a well-formed
         reply."""
-        ctype = XML_TYPE if xml else JSON_TYPE
+        ctype = content_type(xml)
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
@@ -373,9 +373,7 @@ class HttpServer:
         req = jsonrpc.UNKNOWN_REQUEST  # JSON-RPC: what we know of the request so far
 
         def fail(description: list[str], rpc_code: int = jsonrpc.XENAPI_FAILURE) -> list[bytes]:
-            if xml:
-                return [xmlrpc.encode_failure(description)]
-            return [jsonrpc.encode_failure(req, description, rpc_code)]
+            return [failure(xml, description, req, rpc_code)]
 
         method = "?"
         try:
@@ -404,11 +402,14 @@ class HttpServer:
             return fail(["INTERNAL_ERROR", str(e) or type(e).__name__])
 
 
-def failure(xml: bool, description: list[str]) -> bytes:
-    """A failure reply to a request not decoded (a refused body)."""
+def failure(xml: bool, description: list[str],
+            request: jsonrpc.JsonRequest = jsonrpc.UNKNOWN_REQUEST,
+            rpc_code: int = jsonrpc.XENAPI_FAILURE) -> bytes:
+    """A failure reply: XML-RPC, or JSON-RPC to `request` (what is known of it; nothing for a
+    body refused before it was decoded)."""
     if xml:
         return xmlrpc.encode_failure(description)
-    return jsonrpc.encode_failure(jsonrpc.UNKNOWN_REQUEST, description, jsonrpc.XENAPI_FAILURE)
+    return jsonrpc.encode_failure(request, description, rpc_code)
 
 
 class BodyRejected(Exception):
@@ -433,34 +434,23 @@ def _connect_routes(routes: list[tuple[str, Handler]]) -> Any:
     return connect
 
 
-def _reply(body: bytes, content_type: str) -> web.Response:
+def _reply(body: bytes, ctype: str) -> web.Response:
     # Content-Type set as a raw header: aiohttp would otherwise add "; charset=...".
-    return web.Response(body=body, headers={"Content-Type": content_type})
+    return web.Response(body=body, headers={"Content-Type": ctype})
 
 
-STREAM_OVER = 1 << 20     # bodies larger than this are written in chunks
-STREAM_CHUNK = 1 << 20
-
-
-async def _send(request: web.Request, chunks: list[bytes], content_type: str
+async def _send(request: web.Request, chunks: list[bytes], ctype: str
                 ) -> web.StreamResponse:
-    """Reply with the concatenation of `chunks`; a large body is written in pieces of at most
-    STREAM_CHUNK bytes, waiting for the socket to drain after each.
-
-    One write of a huge body makes asyncio (3.11) buffer it all and shift the buffer after each
-    partial send, which costs more than encoding it; chunked writes keep that bounded.
-    """
+    """Reply with the concatenation of `chunks`; a large body in pieces (replies.py)."""
     length = sum(len(c) for c in chunks)
     if length <= STREAM_OVER:
-        return _reply(chunks[0] if len(chunks) == 1 else b"".join(chunks), content_type)
-    response = web.StreamResponse(headers={"Content-Type": content_type})
+        return _reply(joined(chunks), ctype)
+    response = web.StreamResponse(headers={"Content-Type": ctype})
     response.content_length = length
     await response.prepare(request)
     try:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            for start in range(0, len(chunk), STREAM_CHUNK):
-                await response.write(view[start:start + STREAM_CHUNK])
+        for piece in pieces(chunks):
+            await response.write(piece)
         await response.write_eof()
     except ConnectionError as e:
         # The client went away mid-reply (or was dropped); nothing left to tell it. The

@@ -21,7 +21,7 @@ from aiohttp import web
 from ..errors import XenAPIError
 from ..rrd import Rrd, RrdError, to_json, to_xml
 from .. import rrd_xml
-from .http import JSON_TYPE, XML_TYPE
+from .replies import JSON_TYPE, XML_TYPE
 from .http_ops import session_of
 
 PATH = "/rrd_updates"

@@ -1,0 +1,32 @@
+"""What the transport's two ways of answering a call (the RPC lane, fastrpc.py, and the aiohttp
+route, http.py) share about a reply: its content type, and how a large body is cut into pieces
+written one after another as the socket drains."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
+JSON_TYPE = "application/json"
+
+#: bodies larger than this are written in pieces of at most STREAM_CHUNK bytes, waiting for the
+#: socket to drain after each: one write of a huge body makes asyncio (3.11) buffer it all and
+#: shift the buffer after each partial send, which costs more than encoding it
+STREAM_OVER = 1 << 20
+STREAM_CHUNK = 1 << 20
+
+
+def content_type(xml: bool) -> str:
+    return XML_TYPE if xml else JSON_TYPE
+
+
+def pieces(chunks: Iterable[bytes]) -> Iterator[memoryview]:
+    """The body made of `chunks`, in pieces of at most STREAM_CHUNK bytes (no copies)."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for at in range(0, len(chunk), STREAM_CHUNK):
+            yield view[at:at + STREAM_CHUNK]
+
+
+def joined(chunks: list[bytes]) -> bytes:
+    """A body of at most STREAM_OVER bytes in one piece (not copied if it is one already)."""
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
