@@ -134,6 +134,24 @@ def bench1k_aiohttp():
 
 
 @pytest.fixture(scope="module")
+def bench1k_workers():
+    """The same server with 2 RPC workers (--rpc-workers 2: HTTP and request parsing in
+    worker processes, dispatch and encoding in the server)."""
+    b = Bench(N_SMALL, ["--rpc-workers", "2"])
+    deadline = time.monotonic() + 30
+    while len(_children(b.srv.proc.pid)) < 2 or b.srv.log().count(" serving") < 2:
+        assert time.monotonic() < deadline, "the RPC workers did not start"
+        time.sleep(0.05)
+    yield b
+    b.close()
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.fixture(scope="module")
 def bench10k():
     b = Bench(N_BIG)
     yield b
@@ -246,9 +264,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: int,
-                    latencies: list[float], cpu: list[float]) -> int:
+                    latencies: list[float], cpu: list[float],
+                    first_cpu: list[float] | None = None) -> int:
     """`procs` load processes, `calls` VM.get_record each; appends the server's CPU seconds
-    per wall second (summed over `pids`) to `cpu`."""
+    per wall second (summed over `pids`) to `cpu`, and those of `pids[0]` alone to
+    `first_cpu`."""
     loaders = [subprocess.Popen([sys.executable, "-c", LOADER, str(port), str(calls)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                for _ in range(procs)]
@@ -256,6 +276,7 @@ def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: 
         p.stdin.write(b"%d\n%s" % (len(body), body))
         p.stdin.flush()
         assert p.stdout.readline().strip() == b"ready"
+    own0 = _cpu_seconds(pids[0])
     cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
     for p in loaders:
         p.stdin.write(b"go\n")
@@ -263,6 +284,8 @@ def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: 
     results = [json.loads(p.stdout.readline()) for p in loaders]
     wall = time.perf_counter() - t0
     cpu.append((sum(_cpu_seconds(p) for p in pids) - cpu0) / wall)
+    if first_cpu is not None:
+        first_cpu.append((_cpu_seconds(pids[0]) - own0) / wall)
     for p in loaders:
         p.wait(30)
     for r in results:
@@ -290,23 +313,31 @@ def measure_calls(benchmark, port: int, body: bytes, clients: int, calls: int, r
 
 
 @pytest.mark.parametrize("procs", [1, 4])
-@pytest.mark.parametrize("server", ["ours", "ours-uvloop", "ours-aiohttp", "stdlib"])
+@pytest.mark.parametrize("server", ["ours", "ours-uvloop", "ours-aiohttp", "ours-workers",
+                                    "stdlib"])
 def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
     b = request.getfixturevalue({"ours-uvloop": "bench1k_uvloop",
-                                 "ours-aiohttp": "bench1k_aiohttp"}.get(server, "bench1k"))
+                                 "ours-aiohttp": "bench1k_aiohttp",
+                                 "ours-workers": "bench1k_workers"}.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
+    pids = [pid] + (_children(pid) if server == "ours-workers" else [])
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
     calls = LOAD // procs
     latencies: list[float] = []
     cpu: list[float] = []
+    own: list[float] = []
     benchmark.pedantic(drive_processes,
-                       args=(port, [pid], body, procs, calls, latencies, cpu),
+                       args=(port, pids, body, procs, calls, latencies, cpu, own),
                        rounds=ROUNDS, iterations=1, warmup_rounds=1)
     latencies = latencies[procs * calls:]          # drop the warm-up round
-    benchmark.extra_info["server_cores_busy"] = round(statistics.median(cpu[1:]), 2)
+    info = benchmark.extra_info
+    info["server_cores_busy"] = round(statistics.median(cpu[1:]), 2)
+    if len(pids) > 1:       # the workers' share apart: what the one dispatching process uses
+        info["dispatcher_cores_busy"] = round(statistics.median(own[1:]), 2)
     _report(benchmark, latencies, ROUNDS * procs * calls, f"get_record {server} x{procs} "
-            f"(server cores busy {benchmark.extra_info['server_cores_busy']})")
+            f"(server cores busy {info['server_cores_busy']}"
+            f"{', dispatcher %s' % info['dispatcher_cores_busy'] if len(pids) > 1 else ''})")
 
 
 def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:

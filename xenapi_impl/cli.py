@@ -10,7 +10,7 @@
                         [--max-sessions-per-user N] [--max-concurrent-logins N]
                         [--login-failures-per-source N] [--login-failures-per-user N]
                         [--address IP] [--name LABEL] [--lease-seconds SECONDS]
-                        [--event-loop asyncio|uvloop] [--rpc-lane on|off]
+                        [--event-loop asyncio|uvloop] [--rpc-lane on|off] [--rpc-workers N]
     xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
@@ -70,6 +70,13 @@ def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return int(text)
+
+
+def _workers(text: str) -> int:
+    n = int(text)
+    if not 0 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"{text}: from 0 to 64")
+    return n
 
 
 def _add_limit_flags(s: argparse.ArgumentParser) -> None:
@@ -173,6 +180,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="answer plain XML-RPC/JSON-RPC calls straight from the connection "
                         "(default), or everything through aiohttp's request handling "
                         "(slower; for comparison)")
+    s.add_argument("--rpc-workers", type=_workers, default=0, metavar="N",
+                   help="processes that serve the plain HTTP connections' RPC calls (HTTP and "
+                        "request parsing, socket I/O) on other cores, this process still "
+                        "dispatching every call against the one store (default 0: none)")
     s.add_argument("--config", metavar="FILE",
                    help="TOML file setting any of these options (key: the flag's name without "
                         "the dashes); flags given here override it")
@@ -473,7 +484,8 @@ async def _serve(args: argparse.Namespace) -> int:
         if password_file is None:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)
-        http = HttpServer(dispatcher, limits=limits, fast=args.rpc_lane == "on")
+        http = HttpServer(dispatcher, limits=limits, fast=args.rpc_lane == "on",
+                          workers=args.rpc_workers, event_loop=args.event_loop)
         from .server import rrd_http
         rrd_http.register(http, services)
         from .server import vdi_http
@@ -587,6 +599,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             LOGCONFIG.server_log_file = args.log_file
         if not (args.http or args.https or args.unix is not None):
             print("xenapi-server: give at least one of --http, --https, --unix", file=sys.stderr)
+            return EXIT_USAGE
+        if args.rpc_workers and args.event_loop == "uvloop":
+            # uvloop starts reading a connection after connection_made whatever the protocol
+            # asked, so this process could read bytes meant for the worker it passed it to
+            print("xenapi-server: --rpc-workers needs --event-loop asyncio", file=sys.stderr)
             return EXIT_USAGE
     from .server.tls import CertificateError
     from .server.unixsock import UnixSocketError

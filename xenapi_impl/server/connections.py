@@ -40,6 +40,7 @@ BUSY = 2        # a handler is running (reading the body, calling, replying)
 CLOSING = 3     # being closed by us: aborted if not gone after CLOSE_GRACE
 REFUSED = 4     # over a cap: the refusal is being written, what the client sends is dropped
 WAITING = 5     # at the connection cap: not read yet, admitted if a connection goes soon
+DELEGATED = 6   # served by an RPC worker process (workers.py): not read here, no deadline here
 
 CLOSE_GRACE = 2.0        # seconds a closing connection may take to flush before it is aborted
 MAX_LINGERING = 16       # refusals kept open to be read before the socket closes
@@ -88,7 +89,12 @@ class Connection(asyncio.Protocol):
         return self.stream if self.stream is not None else self.inner
 
     def _start(self) -> None:
-        """Admitted: the lane serves it, or aiohttp if the server has no lane."""
+        """Admitted: an RPC worker serves it, or the lane, or aiohttp if the server has no
+        lane."""
+        delegate = self.guard.delegate
+        if delegate is not None and not self.early and delegate(self):
+            self.phase = DELEGATED
+            return
         lane = self.guard.lane
         if lane is not None:
             self.stream = lane(self)
@@ -104,6 +110,14 @@ class Connection(asyncio.Protocol):
             inner.pause_writing()
         if pending:
             inner.data_received(pending)
+
+    def take_back(self, pending: bytes) -> None:
+        """The worker this connection was delegated to gave it back (a request only this
+        process answers): aiohttp serves it from here on, `pending` first."""
+        assert self.transport is not None and self.phase == DELEGATED
+        self.phase, self.since = (HEADERS if pending else IDLE), time.monotonic()
+        self.hand_over(pending)
+        self.transport.resume_reading()
 
     def close(self) -> None:
         """Close once what is written has gone (the sweeper aborts it if it does not go)."""
@@ -184,6 +198,8 @@ class ConnectionGuard:
         self.limits = limits
         #: makes the stream that serves a new connection before aiohttp (the RPC lane)
         self.lane = lane
+        #: passes a new connection to an RPC worker; False if it stays here (workers.py)
+        self.delegate: Callable[[Connection], bool] | None = None
         self.max_connections = max_connections or limits.max_connections
         self.limiter = limiter or RateLimitedLog(log)
         self._conns: dict[Connection, None] = {}        # admitted and not yet lost, oldest first
@@ -299,6 +315,8 @@ class ConnectionGuard:
         self._enter(conn)
         conn.phase, conn.since = IDLE, time.monotonic()
         conn._start()
+        if conn.phase == DELEGATED:
+            return
         early, conn.early = conn.early, []
         for data in early:
             conn.data_received(data)

@@ -28,13 +28,14 @@ from ..api.caller import Caller
 from ..errors import XenAPIError
 from ..ratelimit import RateLimitedLog
 from ..wire import jsonrpc, xmlrpc
-from . import inflate, tls, unixsock
+from . import inflate, relay, tls, unixsock
 from .useragents import UserAgents
 from .connections import ConnectionGuard, GuardedSockSite, transport_caller
 from .fastrpc import RpcLane
 from .replies import STREAM_OVER, content_type, joined, pieces
 from .limits import TransportLimits, connection_cap
 from .ratelog import ClientErrorLogger
+from .workers import WorkerPool
 
 DEFAULT_MAX_BODY = TransportLimits.max_body
 # Transport failures; not in xapi's catalogue (xapi has no such limits), sent with an HTTP 4xx.
@@ -75,12 +76,15 @@ class HttpServer:
 
     def __init__(self, dispatcher: Dispatcher, *, limits: TransportLimits | None = None,
                  max_body: int | None = None, logger: logging.Logger | None = None,
-                 unix_mode: int = 0o600, fast: bool = True) -> None:
+                 unix_mode: int = 0o600, fast: bool = True, workers: int = 0,
+                 event_loop: str = "asyncio") -> None:
         limits = limits or TransportLimits()
         if max_body is not None:
             if max_body <= 0:
                 raise ValueError("max_body must be positive")
             limits = replace(limits, max_body=max_body)
+        if workers and event_loop != "asyncio":
+            raise ValueError("RPC workers need asyncio's event loop (workers.py says why)")
         self._dispatcher = dispatcher
         self.limits = limits
         self._max_body = limits.max_body
@@ -98,6 +102,10 @@ class HttpServer:
         #: answer plain RPC calls in the lane (fastrpc.py); False: everything through aiohttp
         self.fast = fast
         self.lane: RpcLane | None = None
+        #: RPC worker processes to start (workers.py), and the event loop they run
+        self.workers = workers
+        self._event_loop = event_loop
+        self.pool: WorkerPool | None = None
         #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
         self.certificate: tls.ServedCertificate | None = None
         #: the clients' User-Agents (host.get_tracked_user_agents)
@@ -205,6 +213,10 @@ class HttpServer:
             self._runner = runner
             self.guard = guard
             guard.start()
+            if self.workers:
+                self.pool = self._pool(guard.max_connections)
+                guard.delegate = self.pool.delegate
+                await self.pool.start()
             for transport, s in bound:
                 site = GuardedSockSite(runner, s, guard,
                                        ssl_context=ssl_ctx if transport == "https" else None)
@@ -217,6 +229,9 @@ class HttpServer:
                     host, port = s.getsockname()[:2]
                     self._endpoints.append(Endpoint(transport, host, port))
         except BaseException:
+            if self.pool is not None:
+                await self.pool.stop(0)
+                self.pool = None
             await guard.stop()
             self.guard = None
             await runner.cleanup()
@@ -240,12 +255,16 @@ class HttpServer:
             return
         for site in self._sites:
             await site.stop()
+        pool, self.pool = self.pool, None
+        workers = asyncio.ensure_future(pool.stop(grace)) if pool is not None else None
         lane_tasks = self.lane.tasks if self.lane is not None else set()
         pending = {t for t in self._inflight | lane_tasks if not t.done()}
         if pending:
             _, late = await asyncio.wait(pending, timeout=max(grace, 0.0))
             if late:
                 self._log.warning("cancelling %d call(s) still running after %.1fs", len(late), grace)
+        if workers is not None:
+            await workers
         if self.lane is not None:
             await self.lane.cancel()        # aiohttp's cleanup cancels its own
         if self.guard is not None:
@@ -258,6 +277,14 @@ class HttpServer:
         self._sites.clear()
         self._endpoints.clear()
         self._unix_path = None
+
+    def _pool(self, max_connections: int) -> WorkerPool:
+        settings = relay.Settings(
+            limits=self.limits, max_body=self._max_body, max_connections=max_connections,
+            reserved=tuple(path for method, path, _ in self._extra if method == "POST"),
+            log_level=logging.getLogger().getEffectiveLevel())
+        return WorkerPool(self.workers, self.respond, settings, seen_agent=self.user_agents.seen,
+                          event_loop=self._event_loop)
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -370,36 +397,53 @@ class HttpServer:
     async def answer(self, body: bytes, xml: bool, caller: Caller) -> list[bytes]:
         """The reply to one request body (XML-RPC, or JSON-RPC if not `xml`): decode,
         dispatch, encode. Every outcome is a well-formed reply; raises only if cancelled."""
-        req = jsonrpc.UNKNOWN_REQUEST  # JSON-RPC: what we know of the request so far
-
-        def fail(description: list[str], rpc_code: int = jsonrpc.XENAPI_FAILURE) -> list[bytes]:
-            return [failure(xml, description, req, rpc_code)]
-
-        method = "?"
         try:
-            try:
-                if xml:
-                    method, params = xmlrpc.parse_request(body)
-                else:
-                    req = jsonrpc.parse_request(body)
-                    method, params = req.method, req.params
-            except jsonrpc.JsonRpcRequestError as e:
-                req = e.request
-                return fail(e.description, e.rpc_code)
-            except XenAPIError as e:
-                return fail(e.description)
+            call = decode(body, xml)
+        except Exception as e:
+            self._log.exception("internal error in the transport decoding a request")
+            return [failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__])]
+        if isinstance(call, bytes):
+            return [call]
+        return await self.respond(call, caller)
+
+    async def respond(self, call: "Call", caller: Caller) -> list[bytes]:
+        """The encoded reply to a decoded call: what an RPC worker (workers.py) asks for."""
+        method, params, req, xml = call
+        try:
             ok, value = await self._call(method, params, caller)
             if not ok:
-                return fail(value)
+                return [failure(xml, value, req)]
             try:
                 return (xmlrpc.encode_success_chunks(value) if xml
                         else jsonrpc.encode_success_chunks(req, value))
             except Exception as e:
                 self._log.exception("cannot encode the result of %s", method)
-                return fail(["INTERNAL_ERROR", f"cannot encode the result: {e}"])
+                return [failure(xml, ["INTERNAL_ERROR", f"cannot encode the result: {e}"], req)]
         except Exception as e:
             self._log.exception("internal error in the transport handling %s", method)
-            return fail(["INTERNAL_ERROR", str(e) or type(e).__name__])
+            return [failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__], req)]
+
+
+#: a decoded call: method, params, the JSON-RPC request (its id and version), xml
+Call = tuple[str, list[Any], jsonrpc.JsonRequest, bool]
+
+
+def decode(body: bytes, xml: bool) -> Call | bytes:
+    """The call a request body (XML-RPC, or JSON-RPC if not `xml`) makes, or the failure reply
+    to send if it makes none."""
+    if xml:
+        try:
+            method, params = xmlrpc.parse_request(body)
+        except XenAPIError as e:
+            return failure(True, e.description)
+        return method, params, jsonrpc.UNKNOWN_REQUEST, True
+    try:
+        req = jsonrpc.parse_request(body)
+    except jsonrpc.JsonRpcRequestError as e:
+        return failure(False, e.description, e.request, e.rpc_code)
+    except XenAPIError as e:
+        return failure(False, e.description)
+    return req.method, req.params, req, False
 
 
 def failure(xml: bool, description: list[str],

@@ -1,0 +1,131 @@
+"""The frames between the server and its RPC workers (workers.py, worker.py).
+
+One Unix stream socket per worker carries frames: a kind, an id and a payload. A second socket
+(SOCK_SEQPACKET) carries only the server's connections to the worker: one message of a
+connection id with the descriptor attached (SCM_RIGHTS), which asyncio's transports cannot send.
+Both sockets are a socketpair made by the server and inherited by the worker, so nothing else
+can speak on them; that is why the calls may be pickled.
+"""
+from __future__ import annotations
+
+import asyncio
+import pickle
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .limits import TransportLimits
+
+HEAD = struct.Struct("<BIQ")        # kind, id, payload length
+CONN_ID = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server tells a worker when it starts (CONFIG)."""
+    limits: TransportLimits
+    max_body: int
+    max_connections: int
+    reserved: tuple[str, ...]       # POST paths of the server's other routes: given back
+    log_level: int
+
+
+# worker -> server
+READY = 1       # the worker serves: id 0, no payload
+CALL = 2        # id: the call's; payload: pickled (method, params, JSON-RPC request, xml, caller)
+CLOSED = 3      # id: a connection the worker has closed (the server closes its copy)
+BACK = 4        # id: a connection given back; payload: the bytes read and not answered
+AGENT = 5       # a client's User-Agent header, as host.get_tracked_user_agents counts them
+# server -> worker
+CONFIG = 11     # payload: pickled worker settings (Settings)
+REPLY = 12      # id: the call's; payload: the encoded reply body
+STOP = 13       # stop taking requests, finish the calls in flight, close, exit
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+loads = pickle.loads
+
+FrameHandler = Callable[[int, int, bytes], None]
+
+
+class FrameProtocol(asyncio.Protocol):
+    """Splits the stream into frames for `on_frame(kind, id, payload)`; `send` writes one."""
+
+    def __init__(self, on_frame: FrameHandler, on_lost: Callable[[], None]) -> None:
+        self.on_frame = on_frame
+        self.on_lost = on_lost
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        pos, size, have = 0, HEAD.size, len(buf)
+        while have - pos >= size:
+            kind, ident, length = HEAD.unpack_from(buf, pos)
+            end = pos + size + length
+            if have < end:
+                break
+            payload = bytes(buf[pos + size:end])
+            pos = end
+            self.on_frame(kind, ident, payload)
+        if pos:
+            del buf[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.on_lost()
+
+    def send(self, kind: int, ident: int = 0, payload: bytes = b"") -> bool:
+        """Write one frame; False if the other side is gone."""
+        return self.send_chunks(kind, ident, [payload])
+
+    def send_chunks(self, kind: int, ident: int, chunks: list[bytes]) -> bool:
+        """One frame whose payload is the concatenation of `chunks` (a reply body)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        length = sum(len(c) for c in chunks)
+        if length < 65536:
+            transport.write(HEAD.pack(kind, ident, length) + b"".join(chunks))
+        else:
+            transport.writelines([HEAD.pack(kind, ident, length), *chunks])
+        return True
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def pass_connection(channel: socket.socket, cid: int, sock: socket.socket) -> bool:
+    """Send a connection's descriptor to the worker at the other end of `channel`; False if it
+    could not go (the worker is gone or not reading)."""
+    try:
+        return socket.send_fds(channel, [CONN_ID.pack(cid)], [sock.fileno()]) > 0
+    except OSError:
+        return False
+
+
+def received_connections(channel: socket.socket) -> list[tuple[int, int]]:
+    """(connection id, descriptor) of each connection waiting on `channel`."""
+    out: list[tuple[int, int]] = []
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(channel, CONN_ID.size, 1)
+        except (BlockingIOError, InterruptedError):
+            return out
+        if not msg and not fds:
+            raise EOFError("the server closed the connection channel")
+        if len(msg) == CONN_ID.size and len(fds) == 1:
+            out.append((CONN_ID.unpack(msg)[0], fds[0]))
+        else:
+            for fd in fds:
+                socket.close(fd)
