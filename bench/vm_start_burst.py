@@ -70,13 +70,16 @@ def main() -> None:
     ap.add_argument("--vms", type=int, default=bench.N_VMS)
     ap.add_argument("--label", default="")
     ap.add_argument("--pythonpath", help="put first on the server's PYTHONPATH")
+    ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument for `xenapi-server serve` (repeat: "
+                         "--server-arg=--rpc-workers --server-arg=2)")
     ap.add_argument("--pyspy", help="py-spy raw output file for the burst")
     ap.add_argument("--gil", action="store_true", help="py-spy: only threads holding the GIL")
     ap.add_argument("--threads", action="store_true",
                     help="print each server thread's CPU for the burst (storage workers...)")
     args = ap.parse_args()
     env = {"PYTHONPATH": args.pythonpath} if args.pythonpath else None
-    with tempfile.TemporaryDirectory() as work, ServerProcess(work, env=env) as srv:
+    with tempfile.TemporaryDirectory() as work, ServerProcess(work, env=env, extra=args.server_arg) as srv:
         pid = srv.proc.pid
         session = bench._login(srv.url, srv.password)
         clients, sr, net = bench._clients(srv.url, session)

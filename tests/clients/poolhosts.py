@@ -36,8 +36,9 @@ def free_port() -> int:
 
 class Host:
     def __init__(self, tmp_path, n: int, db: str, port: int, https_port: int,
-                 lease: float = LEASE, unix: bool = False) -> None:
+                 lease: float = LEASE, unix: bool = False, extra: tuple[str, ...] = ()) -> None:
         self.lease = lease
+        self.extra = list(extra)
         self.unix = unix
         self.address = ADDRESSES[n]
         self.port = port
@@ -55,7 +56,7 @@ class Host:
             extra=["--http", f"{self.address}:{self.port}",
                    "--https", f"{self.address}:{self.https_port}",
                    "--cert", str(self.work / "server.pem"), "--name", f"host{self.n}",
-                   "--lease-seconds", str(self.lease), "--monitor-interval", "1"])
+                   "--lease-seconds", str(self.lease), "--monitor-interval", "1", *self.extra])
 
     def start(self) -> "Host":
         self.proc = self._proc()
@@ -98,11 +99,13 @@ def pool(tmp_path, pg_db):
     yield from running_pool(tmp_path, pg_db.url)
 
 
-def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False):
+def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False,
+                 extra: tuple[str, ...] = ()):
     """Three hosts on `db` (the first makes the pool), stopped and their logs checked after;
-    `unix`: each also serves its Unix socket (the local superuser's)."""
+    `unix`: each also serves its Unix socket (the local superuser's); `extra`: more `serve`
+    flags for every host."""
     port, https_port = free_port(), free_port()
-    hosts = [Host(tmp_path, n, db, port, https_port, lease, unix) for n in range(3)]
+    hosts = [Host(tmp_path, n, db, port, https_port, lease, unix, extra) for n in range(3)]
     hosts[0].start()                  # the first host on an empty database makes the pool
     for h in hosts[1:]:
         h.start()

@@ -299,3 +299,48 @@ def test_the_worker_count_and_the_event_loop_are_checked(tmp_path):
         srv = ServerProcess(str(tmp_path), extra=extra)
         with pytest.raises(RuntimeError, match="rpc-workers"):
             srv.start()
+
+
+def test_a_pool_whose_hosts_serve_through_workers(tmp_path, pg_db):
+    """Each host of a PostgreSQL pool with a worker: logins, reads, a write made through a
+    slave's worker (the slave forwards it to the master), and an event.from waiting in the
+    master's worker woken by it."""
+    from poolhosts import running_pool
+    hosts_gen = running_pool(tmp_path, pg_db.url, extra=("--rpc-workers", "1"))
+    master, slave, _ = next(hosts_gen)
+    try:
+        password = master.proc.password
+        for h in (master, slave):
+            wait_for(lambda: h.proc.log().count("RPC worker 0") >= 1)
+        x = master.session(password)
+        local = slave.local_session(password)
+        try:
+            template = next(ref for ref, r in x.xenapi.VM.get_all_records().items()
+                            if r["is_a_template"])
+            vm = x.xenapi.VM.clone(template, "via workers")
+            token = x.xenapi.event_from(["vm"], "", 0.0)["token"]
+            got: list = []
+            waiter = threading.Thread(target=lambda: got.append(
+                x.xenapi.event_from(["vm"], token, 30.0)))
+            waiter.start()
+            time.sleep(0.3)
+            local.xenapi.VM.set_name_description(vm, "written on the slave")
+            waiter.join(15)
+            assert got and any(e["ref"] == vm and e["snapshot"]["name_description"] ==
+                               "written on the slave" for e in got[0]["events"])
+            assert x.xenapi.VM.get_name_description(vm) == "written on the slave"
+            assert local.xenapi.VM.get_name_description(vm) == "written on the slave"
+        finally:
+            x.xenapi.session.logout()
+            local.xenapi.session.logout()
+        # the slave's plain HTTP connections are its worker's
+        sock = socket.create_connection((slave.address, slave.port))
+        buf = bytearray()
+        sock.sendall(post("/", xml_call("session.slave_local_login_with_password", "root",
+                                        password)))
+        assert xc.loads(read_response(sock, buf)[2])[0][0]["Status"] == "Success"
+        assert len(holders(slave.proc, sock)) == 2
+        sock.close()
+    finally:
+        for _ in hosts_gen:
+            pass
