@@ -109,9 +109,13 @@ def bulk(size: int, rounds: int = 4) -> list[float]:
     def serve() -> None:
         conn, _ = listener.accept()
         with conn:
-            while conn.recv(65536):
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
-                conn.sendall(data)
+            pending = b""
+            while chunk := conn.recv(65536):
+                pending += chunk
+                while b"\r\n\r\nx" in pending:     # one whole request (its body is b"x")
+                    pending = pending.split(b"\r\n\r\nx", 1)[1]
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                    conn.sendall(data)
 
     threading.Thread(target=serve, daemon=True).start()
     client = http.client.HTTPConnection("127.0.0.1", port)
