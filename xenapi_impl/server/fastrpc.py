@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
@@ -42,6 +44,7 @@ _NOT_OURS = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
 _IDENTITY = frozenset({b"", b"identity"})
 _JSON_PATH = b"/jsonrpc"
 _CTYPE = {xml: content_type(xml).encode() for xml in (True, False)}
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
 
 Answer = Callable[[bytes, bool, Caller], Awaitable[list[bytes]]]
 Failure = Callable[[bool, list[str]], bytes]
@@ -264,6 +267,11 @@ class RpcStream:
         if length <= STREAM_OVER:
             transport.write(head + joined(chunks))
             return
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_extra_info("sslcontext") is None \
+                and not transport.get_write_buffer_size():
+            await self._gather([head, *chunks], sock)
+            return
         transport.write(head)
         for piece in pieces(chunks):
             if self.closed or transport.is_closing():
@@ -271,6 +279,43 @@ class RpcStream:
             transport.write(piece)
             if self.drained is not None:
                 await self.drained
+
+    async def _gather(self, chunks: list[bytes], sock: socket.socket) -> None:
+        """Send a large body straight from its chunks with sendmsg (gather): neither joined
+        nor copied into asyncio's buffer, which holds nothing now. Through a duplicate of the
+        socket's descriptor (asyncio lends no way to send); while the socket is full the
+        connection counts as paused, so the guard's send timeout applies as to any reply."""
+        views = [memoryview(c) for c in chunks if c]
+        loop = asyncio.get_running_loop()
+        conn = self.conn
+        with socket.socket(fileno=os.dup(sock.fileno())) as raw:
+            fd = raw.fileno()
+            i = 0
+            while i < len(views):
+                if self.closed:
+                    return
+                try:
+                    sent = raw.sendmsg(views[i:i + _IOV_MAX])
+                except (BlockingIOError, InterruptedError):
+                    self.drained = waiting = loop.create_future()
+                    conn.paused_since = time.monotonic()
+                    loop.add_writer(fd, self._resume)
+                    try:
+                        await waiting
+                    finally:
+                        loop.remove_writer(fd)
+                        conn.paused_since = None
+                    continue
+                except OSError:         # the client is gone (reset): nobody to answer
+                    conn.abort()
+                    return
+                while sent:
+                    size = len(views[i])
+                    if sent < size:
+                        views[i] = views[i][sent:]
+                        break
+                    sent -= size
+                    i += 1
 
     async def _flush(self) -> None:
         """Wait until the reply has all left: closing earlier would cut a large reply to a

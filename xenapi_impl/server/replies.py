@@ -19,12 +19,27 @@ def content_type(xml: bool) -> str:
     return XML_TYPE if xml else JSON_TYPE
 
 
-def pieces(chunks: Iterable[bytes]) -> Iterator[memoryview]:
-    """The body made of `chunks`, in pieces of at most STREAM_CHUNK bytes (no copies)."""
+def pieces(chunks: Iterable[bytes]) -> Iterator[bytes | memoryview]:
+    """The body made of `chunks` in pieces of about STREAM_CHUNK bytes: runs of small chunks
+    (a reply's memoized Records) joined, a large chunk cut into views (not copied)."""
+    group: list[bytes] = []
+    size = 0
     for chunk in chunks:
+        if len(chunk) < STREAM_CHUNK:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= STREAM_CHUNK:
+                yield b"".join(group)
+                group, size = [], 0
+            continue
+        if group:
+            yield b"".join(group)
+            group, size = [], 0
         view = memoryview(chunk)
         for at in range(0, len(chunk), STREAM_CHUNK):
             yield view[at:at + STREAM_CHUNK]
+    if group:
+        yield b"".join(group)
 
 
 def joined(chunks: list[bytes]) -> bytes:

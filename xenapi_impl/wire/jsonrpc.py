@@ -237,7 +237,8 @@ def encode_success(request: JsonRequest, value: Any) -> bytes:
 
 
 def encode_success_chunks(request: JsonRequest, value: Any) -> list[bytes]:
-    """encode_success's bytes in consecutive pieces of about 1 MiB (memo.join_chunks)."""
+    """encode_success's bytes in consecutive pieces, Records' memoized bytes uncopied
+    (memo.join_chunks)."""
     return join_chunks(_success_parts(request, value))
 
 

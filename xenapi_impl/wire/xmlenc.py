@@ -279,7 +279,8 @@ def encode_success(value: Any) -> bytes:
 
 
 def encode_success_chunks(value: Any) -> list[bytes]:
-    """encode_success's bytes in consecutive pieces of about 1 MiB (memo.join_chunks)."""
+    """encode_success's bytes in consecutive pieces, Records' memoized bytes uncopied
+    (memo.join_chunks)."""
     if isinstance(value, Bare):
         return [encode_bare(value.value)]
     return join_chunks(_success_parts(value))
