@@ -17,6 +17,7 @@ import xmlrpc.client as xc
 import pytest
 import XenAPI
 
+from poolhosts import wait
 from serverproc import ServerProcess
 
 WORKERS = 2
@@ -27,21 +28,24 @@ def children(pid: int) -> list[int]:
         return [int(c) for c in f.read().split()]
 
 
-def wait_for(what, timeout: float = 20.0, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(step)
+def woken(watcher, vm: str, write) -> list[dict]:
+    """The events an event.from on VMs, blocked through `watcher`, gets when `write()` runs."""
+    token = watcher.event_from(["vm"], "", 0.0)["token"]
+    got: list = []
+    waiter = threading.Thread(target=lambda: got.append(watcher.event_from(["vm"], token, 30.0)))
+    waiter.start()
+    time.sleep(0.3)
+    write()
+    waiter.join(15)
+    assert not waiter.is_alive() and got
+    return [e for e in got[0]["events"] if e["ref"] == vm]
 
 
 def start(tmp_path, *extra: str) -> ServerProcess:
     srv = ServerProcess(str(tmp_path), https=True,
                         extra=["--rpc-workers", str(WORKERS), *extra]).start()
-    wait_for(lambda: srv.log().count("RPC worker") >= WORKERS and
-             len(children(srv.proc.pid)) == WORKERS)
+    wait(lambda: srv.log().count("RPC worker") >= WORKERS and
+         len(children(srv.proc.pid)) == WORKERS, what="the RPC workers")
     return srv
 
 
@@ -170,7 +174,7 @@ def test_other_routes_come_back_to_the_server_in_order(srv):
     assert status == 200 and b"<xport>" in body and "server" in headers     # aiohttp's
     status, _, body = read_response(sock, buf)
     assert status == 200 and xc.loads(body)[0][0]["Status"] == "Success"
-    wait_for(lambda: holders(srv, sock) == {srv.proc.pid})
+    wait(lambda: holders(srv, sock) == {srv.proc.pid}, what="the worker's copy closed")
     sock.sendall(post("/", xml_call("VM.get_all", session)))
     assert read_response(sock, buf)[0] == 200
     sock.close()
@@ -181,17 +185,8 @@ def test_event_wait_through_a_worker_is_woken_by_a_write(srv):
     s, t = login(srv), login(srv)
     try:
         vm = s.xenapi.VM.get_all()[0]
-        token = s.xenapi.event_from(["vm"], "", 0.0)["token"]
-        got: list = []
-        waiter = threading.Thread(target=lambda: got.append(
-            s.xenapi.event_from(["vm"], token, 30.0)))
-        waiter.start()
-        time.sleep(0.3)
-        t.xenapi.VM.set_name_description(vm, "wake")
-        waiter.join(10)
-        assert not waiter.is_alive() and got
-        assert any(e["ref"] == vm and e["snapshot"]["name_description"] == "wake"
-                   for e in got[0]["events"])
+        events = woken(s.xenapi, vm, lambda: t.xenapi.VM.set_name_description(vm, "wake"))
+        assert any(e["snapshot"]["name_description"] == "wake" for e in events)
     finally:
         s.xenapi.session.logout()
         t.xenapi.session.logout()
@@ -256,9 +251,9 @@ def test_a_dead_worker_is_replaced_and_service_goes_on(tmp_path):
         t = login(srv)
         assert t.xenapi.VM.get_all()
         t.xenapi.session.logout()
-        wait_for(lambda: len(children(srv.proc.pid)) == WORKERS and
-                 victim not in children(srv.proc.pid) and
-                 srv.log().count(" serving") >= WORKERS + 1)
+        wait(lambda: len(children(srv.proc.pid)) == WORKERS and
+             victim not in children(srv.proc.pid) and
+             srv.log().count(" serving") >= WORKERS + 1, what="the worker started again")
         assert "exited (status -9); starting it again" in srv.log()
         assert s.xenapi.VM.get_all()        # the SDK reconnects
         s.xenapi.session.logout()
@@ -311,23 +306,17 @@ def test_a_pool_whose_hosts_serve_through_workers(tmp_path, pg_db):
     try:
         password = master.proc.password
         for h in (master, slave):
-            wait_for(lambda: h.proc.log().count("RPC worker 0") >= 1)
+            wait(lambda: h.proc.log().count("RPC worker 0") >= 1, what="the host's worker")
         x = master.session(password)
         local = slave.local_session(password)
         try:
             template = next(ref for ref, r in x.xenapi.VM.get_all_records().items()
                             if r["is_a_template"])
             vm = x.xenapi.VM.clone(template, "via workers")
-            token = x.xenapi.event_from(["vm"], "", 0.0)["token"]
-            got: list = []
-            waiter = threading.Thread(target=lambda: got.append(
-                x.xenapi.event_from(["vm"], token, 30.0)))
-            waiter.start()
-            time.sleep(0.3)
-            local.xenapi.VM.set_name_description(vm, "written on the slave")
-            waiter.join(15)
-            assert got and any(e["ref"] == vm and e["snapshot"]["name_description"] ==
-                               "written on the slave" for e in got[0]["events"])
+            events = woken(x.xenapi, vm, lambda: local.xenapi.VM.set_name_description(
+                vm, "written on the slave"))
+            assert any(e["snapshot"]["name_description"] == "written on the slave"
+                       for e in events)
             assert x.xenapi.VM.get_name_description(vm) == "written on the slave"
             assert local.xenapi.VM.get_name_description(vm) == "written on the slave"
         finally:
