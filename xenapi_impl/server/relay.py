@@ -50,35 +50,66 @@ def dumps(value: Any) -> bytes:
 
 loads = pickle.loads
 
-FrameHandler = Callable[[int, int, bytes], None]
+FrameHandler = Callable[[int, int, bytes], None]     # a large payload comes as a bytearray
+
+SCRATCH = 256 * 1024        # where frames are read into, unless one is larger than this
+LARGE = 64 * 1024           # payloads this large are read straight into a buffer of their own
 
 
-class FrameProtocol(asyncio.Protocol):
-    """Splits the stream into frames for `on_frame(kind, id, payload)`; `send` writes one."""
+class FrameProtocol(asyncio.BufferedProtocol):
+    """Splits the stream into frames for `on_frame(kind, id, payload)`; `send` writes one.
+
+    Read as a buffered protocol: a large payload (a reply of many records) is read by the
+    kernel straight into one buffer of its size, handed on as that bytearray, never copied."""
 
     def __init__(self, on_frame: FrameHandler, on_lost: Callable[[], None]) -> None:
         self.on_frame = on_frame
         self.on_lost = on_lost
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray()
+        self._scratch = bytearray(SCRATCH)
+        self._have = 0                      # bytes in _scratch not yet taken as frames
+        self._large: bytearray | None = None    # the large payload being read, its head:
+        self._large_head = (0, 0)
+        self._large_at = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos, size, have = 0, HEAD.size, len(buf)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._large is not None:
+            return memoryview(self._large)[self._large_at:]
+        return memoryview(self._scratch)[self._have:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._large is not None:
+            self._large_at += nbytes
+            if self._large_at == len(self._large):
+                payload, self._large = self._large, None
+                self.on_frame(*self._large_head, payload)   # type: ignore[arg-type]
+            return
+        self._have += nbytes
+        self._frames()
+
+    def _frames(self) -> None:
+        buf, have, size = self._scratch, self._have, HEAD.size
+        pos = 0
         while have - pos >= size:
             kind, ident, length = HEAD.unpack_from(buf, pos)
-            end = pos + size + length
-            if have < end:
-                break
-            payload = bytes(buf[pos + size:end])
-            pos = end
-            self.on_frame(kind, ident, payload)
-        if pos:
-            del buf[:pos]
+            start, end = pos + size, pos + size + length
+            if end <= have:
+                pos = end
+                self.on_frame(kind, ident, bytes(buf[start:end]))
+                continue
+            if length >= LARGE:
+                large = bytearray(length)
+                large[:have - start] = buf[start:have]
+                self._large, self._large_head, self._large_at = large, (kind, ident), have - start
+                pos = have
+            break
+        rest = have - pos
+        if pos and rest:
+            buf[:rest] = buf[pos:have]
+        self._have = rest
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -94,10 +125,12 @@ class FrameProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return False
         length = sum(len(c) for c in chunks)
-        if length < 65536:
+        if length < LARGE:
             transport.write(HEAD.pack(kind, ident, length) + b"".join(chunks))
-        else:
-            transport.writelines([HEAD.pack(kind, ident, length), *chunks])
+        else:       # piece by piece: what does not go at once is copied once, into the buffer
+            transport.write(HEAD.pack(kind, ident, length))
+            for chunk in chunks:
+                transport.write(chunk)
         return True
 
     def close(self) -> None:

@@ -153,7 +153,7 @@ class WorkerPool:
             if conn is not None and conn.transport is not None and conn.phase == DELEGATED:
                 if conn.transport.is_closing():
                     return
-                conn.take_back(payload)
+                conn.take_back(bytes(payload))
         elif kind == relay.AGENT:
             self.seen_agent(payload.decode("latin-1"))
         elif kind == relay.READY:
