@@ -333,3 +333,35 @@ def test_a_pool_whose_hosts_serve_through_workers(tmp_path, pg_db):
     finally:
         for _ in hosts_gen:
             pass
+
+
+def test_at_the_connection_cap_a_worker_drops_its_longest_idle_connection(tmp_path):
+    """All connections passed to workers and idle: a new one still gets in, as without
+    workers, the workers dropping their longest idle connection to make room."""
+    srv = start(tmp_path, "--max-connections", "8", "--max-connections-per-address", "100")
+    try:
+        idle = []
+        for _ in range(8):
+            sock = socket.create_connection(("127.0.0.1", srv.ports["http"]))
+            buf = bytearray()
+            sock.sendall(post("/", xml_call("VM.get_all", "OpaqueRef:none")))
+            read_response(sock, buf)            # answered: idle now, and a worker's
+            idle.append(sock)
+        assert all(len(holders(srv, sock)) == 2 for sock in idle)
+        s = login(srv)                          # the ninth
+        assert s.xenapi.VM.get_all()
+        s.xenapi.session.logout()
+        dropped = 0
+        for sock in idle:
+            sock.settimeout(0.5)
+            try:
+                dropped += sock.recv(1) == b""
+            except ConnectionResetError:
+                dropped += 1
+            except TimeoutError:
+                pass
+            sock.close()
+        assert dropped >= 1
+        assert "closing the longest idle connection" in srv.log()
+    finally:
+        assert srv.stop() == 0

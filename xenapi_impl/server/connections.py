@@ -200,6 +200,8 @@ class ConnectionGuard:
         self.lane = lane
         #: passes a new connection to an RPC worker; False if it stays here (workers.py)
         self.delegate: Callable[[Connection], bool] | None = None
+        #: asks the RPC workers to drop their longest idle connection each, at the cap
+        self.evict_delegated: Callable[[], None] | None = None
         self.max_connections = max_connections or limits.max_connections
         self.limiter = limiter or RateLimitedLog(log)
         self._conns: dict[Connection, None] = {}        # admitted and not yet lost, oldest first
@@ -277,7 +279,7 @@ class ConnectionGuard:
                          f"too many connections from {conn.address} (at most "
                          f"{lim.max_connections_per_address})")
             return False
-        if len(self._conns) >= self.max_connections and not self._evict_idle():
+        if len(self._conns) >= self.max_connections and not self._evict_idle(delegated=True):
             if len(self._waiting) < MAX_WAITING:
                 self._wait(conn)
             else:
@@ -337,11 +339,15 @@ class ConnectionGuard:
         self._refuse(conn, 503, "Service Unavailable",
                      f"too many connections (at most {self.max_connections})")
 
-    def _evict_idle(self) -> bool:
-        """Make room by dropping the connection idle (or stuck in its headers) longest."""
+    def _evict_idle(self, delegated: bool = False) -> bool:
+        """Make room by dropping the connection idle (or stuck in its headers) longest. If
+        none here is, and `delegated`, the RPC workers are asked to drop their longest idle
+        one each: the room comes when they have (the new connection waits for it)."""
         victim = min((c for c in self._conns if c.phase in (IDLE, HEADERS)),
                      key=lambda c: c.since, default=None)
         if victim is None:
+            if delegated and self.evict_delegated is not None:
+                self.evict_delegated()
             return False
         self.limiter.warning("connection cap", "connection cap (%d) reached: closing the "
                              "longest idle connection, from %s", self.max_connections,

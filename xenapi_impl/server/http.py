@@ -216,6 +216,7 @@ class HttpServer:
             if self.workers:
                 self.pool = self._pool(guard.max_connections)
                 guard.delegate = self.pool.delegate
+                guard.evict_delegated = self.pool.evict
                 await self.pool.start()
             for transport, s in bound:
                 site = GuardedSockSite(runner, s, guard,

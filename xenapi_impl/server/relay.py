@@ -42,6 +42,7 @@ AGENT = 5       # a client's User-Agent header, as host.get_tracked_user_agents 
 CONFIG = 11     # payload: pickled worker settings (Settings)
 REPLY = 12      # id: the call's; payload: the encoded reply body
 STOP = 13       # stop taking requests, finish the calls in flight, close, exit
+EVICT = 14      # the server is at its connection cap: drop the longest idle connection, if any
 
 
 def dumps(value: Any) -> bytes:

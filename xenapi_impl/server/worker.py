@@ -105,6 +105,9 @@ class Worker:
             assert self.settings is not None
             if not self.settings.done():
                 self.settings.set_result(relay.loads(payload))
+        elif kind == relay.EVICT:
+            if self.guard is not None:
+                self.guard._evict_idle()        # its CLOSED frees the server's slot
         elif kind == relay.STOP:
             asyncio.get_running_loop().create_task(self._stop(relay.loads(payload)))
 

@@ -137,6 +137,14 @@ class WorkerPool:
         w.conns[cid] = conn
         return True
 
+    def evict(self) -> None:
+        """At the connection cap with nothing idle here: each worker holding connections
+        drops its longest idle one (if it has one); the server's slot frees when its CLOSED
+        comes."""
+        for w in self.workers:
+            if w.ready and w.conns and w.relay is not None:
+                w.relay.send(relay.EVICT)
+
     # -- the workers' frames ---------------------------------------------------------------------
 
     def _frame(self, w: _Worker, kind: int, ident: int, payload: bytes) -> None:
