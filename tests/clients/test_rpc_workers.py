@@ -181,6 +181,41 @@ def test_other_routes_come_back_to_the_server_in_order(srv):
     s.xenapi.session.logout()
 
 
+def test_a_reply_of_megabytes_comes_whole_through_a_worker(srv):
+    """A reply over relay.FILE_OVER goes to the worker in a memfd: the same bytes as the
+    server answers itself (on its TLS port)."""
+    import ssl
+    s = login(srv)
+    try:
+        vm = s.xenapi.VM.get_all()[0]
+        for i in range(8):                  # 8 x 200 KB: a record of about 1.6 MB
+            s.xenapi.VM.add_to_other_config(vm, f"big{i}", f"{i}" * 200_000)
+        body = xml_call("VM.get_record", s._session, vm)
+        sock = socket.create_connection(("127.0.0.1", srv.ports["http"]))
+        buf = bytearray()
+        sock.sendall(post("/", body) * 2)   # twice, pipelined
+        via_worker = [read_response(sock, buf) for _ in range(2)]
+        assert len(holders(srv, sock)) == 2
+        sock.close()
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv.ports["https"])))
+        buf = bytearray()
+        tls.sendall(post("/", body))
+        direct = read_response(tls, buf)
+        tls.close()
+        assert len(direct[2]) > 1_600_000
+        for status, _, reply in via_worker:
+            assert status == 200 and reply == direct[2]
+        record = xc.loads(direct[2])[0][0]["Value"]
+        assert record["other_config"]["big7"] == "7" * 200_000
+    finally:
+        for i in range(8):
+            s.xenapi.VM.remove_from_other_config(vm, f"big{i}")
+        s.xenapi.session.logout()
+
+
 def test_event_wait_through_a_worker_is_woken_by_a_write(srv):
     s, t = login(srv), login(srv)
     try:

@@ -1,14 +1,17 @@
 """The frames between the server and its RPC workers (workers.py, worker.py).
 
 One Unix stream socket per worker carries frames: a kind, an id and a payload. A second socket
-(SOCK_SEQPACKET) carries only the server's connections to the worker: one message of a
-connection id with the descriptor attached (SCM_RIGHTS), which asyncio's transports cannot send.
+(SOCK_SEQPACKET) carries descriptors (SCM_RIGHTS, which asyncio's transports cannot send), one
+per message with what it is and an id: the server's connections for the worker to serve, and
+large reply bodies, written into a memfd that the worker maps and sends from (never copied
+through the stream).
 Both sockets are a socketpair made by the server and inherited by the worker, so nothing else
 can speak on them; that is why the calls may be pickled.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import socket
 import struct
@@ -19,7 +22,9 @@ from typing import Any
 from .limits import TransportLimits
 
 HEAD = struct.Struct("<BIQ")        # kind, id, payload length
-CONN_ID = struct.Struct("<I")
+PASSED = struct.Struct("<BI")       # what a passed descriptor is, and its id
+CONNECTION = 1          # an accepted connection; id: the server's for it
+REPLY_FILE = 2          # a memfd holding a reply body; id: the call's
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ loads = pickle.loads
 
 FrameHandler = Callable[[int, int, bytes], None]     # a large payload comes as a bytearray
 
+IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
+#: reply bodies larger than this go to the worker in a memfd, not through the stream
+FILE_OVER = 1 << 20
 SCRATCH = 256 * 1024        # where frames are read into, unless one is larger than this
 LARGE = 64 * 1024           # payloads this large are read straight into a buffer of their own
 
@@ -139,27 +147,48 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self.transport.close()
 
 
-def pass_connection(channel: socket.socket, cid: int, sock: socket.socket) -> bool:
-    """Send a connection's descriptor to the worker at the other end of `channel`; False if it
-    could not go (the worker is gone or not reading)."""
+def pass_fd(channel: socket.socket, what: int, ident: int, fd: int) -> bool:
+    """Send a descriptor to the worker at the other end of `channel`; False if it could not
+    go (the worker is gone or not reading)."""
     try:
-        return socket.send_fds(channel, [CONN_ID.pack(cid)], [sock.fileno()]) > 0
+        return socket.send_fds(channel, [PASSED.pack(what, ident)], [fd]) > 0
     except OSError:
         return False
 
 
-def received_connections(channel: socket.socket) -> list[tuple[int, int]]:
-    """(connection id, descriptor) of each connection waiting on `channel`."""
-    out: list[tuple[int, int]] = []
+def received_fds(channel: socket.socket) -> list[tuple[int, int, int]]:
+    """(what, id, descriptor) of each descriptor waiting on `channel`."""
+    out: list[tuple[int, int, int]] = []
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(channel, CONN_ID.size, 1)
+            msg, fds, _flags, _addr = socket.recv_fds(channel, PASSED.size, 1)
         except (BlockingIOError, InterruptedError):
             return out
         if not msg and not fds:
-            raise EOFError("the server closed the connection channel")
-        if len(msg) == CONN_ID.size and len(fds) == 1:
-            out.append((CONN_ID.unpack(msg)[0], fds[0]))
+            raise EOFError("the server closed the descriptor channel")
+        if len(msg) == PASSED.size and len(fds) == 1:
+            out.append((*PASSED.unpack(msg), fds[0]))
         else:
             for fd in fds:
-                socket.close(fd)
+                os.close(fd)
+
+
+def reply_file(chunks: list[bytes]) -> int:
+    """A memfd holding the concatenation of `chunks` (written with writev: not joined)."""
+    fd = os.memfd_create("xenapi-reply", os.MFD_CLOEXEC)
+    try:
+        views = [memoryview(c) for c in chunks if c]
+        i = 0
+        while i < len(views):
+            written = os.writev(fd, views[i:i + IOV_MAX])
+            while written:
+                size = len(views[i])
+                if written < size:
+                    views[i] = views[i][written:]
+                    break
+                written -= size
+                i += 1
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import mmap
+import os
 import signal
 import socket
 import sys
@@ -145,16 +147,35 @@ class Worker:
     # -- connections ----------------------------------------------------------------------------
 
     def _connections(self) -> None:
+        """Descriptors from the server: connections to serve, reply bodies in memfds."""
         loop = asyncio.get_running_loop()
         try:
-            received = relay.received_connections(self.conn_sock)
+            received = relay.received_fds(self.conn_sock)
         except (EOFError, OSError):
             loop.remove_reader(self.conn_sock.fileno())
             return
-        for cid, fd in received:
-            task = loop.create_task(self._adopt(cid, socket.socket(fileno=fd)))
+        for what, ident, fd in received:
+            if what == relay.REPLY_FILE:
+                self._reply_file(ident, fd)
+                continue
+            task = loop.create_task(self._adopt(ident, socket.socket(fileno=fd)))
             self.adopting.add(task)
             task.add_done_callback(self.adopting.discard)
+
+    def _reply_file(self, ident: int, fd: int) -> None:
+        """A reply body in a memfd: mapped, and sent from the mapping (no copy here)."""
+        try:
+            future = self.calls.get(ident)
+            if future is None or future.done():
+                return
+            try:
+                body = mmap.mmap(fd, os.fstat(fd).st_size, prot=mmap.PROT_READ)
+            except (OSError, ValueError) as e:
+                future.set_exception(e)
+                return
+            future.set_result(body)         # type: ignore[arg-type]
+        finally:
+            os.close(fd)
 
     async def _adopt(self, cid: int, sock: socket.socket) -> None:
         try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -131,7 +132,7 @@ class WorkerPool:
             return False
         cid = next(self.ids)
         transport.pause_reading()
-        if not relay.pass_connection(w.channel, cid, sock):
+        if not relay.pass_fd(w.channel, relay.CONNECTION, cid, sock.fileno()):
             transport.resume_reading()
             return False
         w.conns[cid] = conn
@@ -180,6 +181,15 @@ class WorkerPool:
         else:
             reply = await self.respond((method, params, req or jsonrpc.UNKNOWN_REQUEST, xml),
                                        caller)
+        if w.relay is None:
+            return
+        if sum(len(c) for c in reply) > relay.FILE_OVER and w.channel is not None:
+            fd = await asyncio.to_thread(relay.reply_file, reply)   # the loop goes on meanwhile
+            try:
+                if w.channel is not None and relay.pass_fd(w.channel, relay.REPLY_FILE, ident, fd):
+                    return
+            finally:
+                os.close(fd)
         if w.relay is not None:
             w.relay.send_chunks(relay.REPLY, ident, reply)
 
