@@ -31,7 +31,7 @@ import httptools
 from ..api.caller import Caller
 from ..ratelimit import RateLimitedLog
 from .connections import BUSY, HEADERS, IDLE, Connection
-from .replies import STREAM_OVER, content_type, joined, pieces
+from .replies import IOV_MAX, STREAM_OVER, advance, content_type, joined, pieces
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ _NOT_OURS = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
 _IDENTITY = frozenset({b"", b"identity"})
 _JSON_PATH = b"/jsonrpc"
 _CTYPE = {xml: content_type(xml).encode() for xml in (True, False)}
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
 
 Answer = Callable[[bytes, bool, Caller], Awaitable[list[bytes]]]
 Failure = Callable[[bool, list[str]], bytes]
@@ -295,7 +294,7 @@ class RpcStream:
                 if self.closed:
                     return
                 try:
-                    sent = raw.sendmsg(views[i:i + _IOV_MAX])
+                    sent = raw.sendmsg(views[i:i + IOV_MAX])
                 except (BlockingIOError, InterruptedError):
                     self.drained = waiting = loop.create_future()
                     conn.paused_since = time.monotonic()
@@ -309,13 +308,7 @@ class RpcStream:
                 except OSError:         # the client is gone (reset): nobody to answer
                     conn.abort()
                     return
-                while sent:
-                    size = len(views[i])
-                    if sent < size:
-                        views[i] = views[i][sent:]
-                        break
-                    sent -= size
-                    i += 1
+                i = advance(views, i, sent)
 
     async def _flush(self) -> None:
         """Wait until the reply has all left: closing earlier would cut a large reply to a

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .limits import TransportLimits
+from .replies import IOV_MAX, advance
 
 HEAD = struct.Struct("<BIQ")        # kind, id, payload length
 PASSED = struct.Struct("<BI")       # what a passed descriptor is, and its id
@@ -58,7 +59,6 @@ loads = pickle.loads
 
 FrameHandler = Callable[[int, int, bytes], None]     # a large payload comes as a bytearray
 
-IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
 #: reply bodies larger than this go to the worker in a memfd, not through the stream
 FILE_OVER = 1 << 20
 SCRATCH = 256 * 1024        # where frames are read into, unless one is larger than this
@@ -180,14 +180,7 @@ def reply_file(chunks: list[bytes]) -> int:
         views = [memoryview(c) for c in chunks if c]
         i = 0
         while i < len(views):
-            written = os.writev(fd, views[i:i + IOV_MAX])
-            while written:
-                size = len(views[i])
-                if written < size:
-                    views[i] = views[i][written:]
-                    break
-                written -= size
-                i += 1
+            i = advance(views, i, os.writev(fd, views[i:i + IOV_MAX]))
     except BaseException:
         os.close(fd)
         raise

@@ -3,6 +3,7 @@ route, http.py) share about a reply: its content type, and how a large body is c
 written one after another as the socket drains."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 XML_TYPE = "text/xml"            # exact: Xen Orchestra rejects a "; charset=" suffix
@@ -13,6 +14,23 @@ JSON_TYPE = "application/json"
 #: shift the buffer after each partial send, which costs more than encoding it
 STREAM_OVER = 1 << 20
 STREAM_CHUNK = 1 << 20
+
+
+#: the most buffers one sendmsg/writev takes
+IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
+
+
+def advance(views: list[memoryview], i: int, sent: int) -> int:
+    """After `sent` more bytes of views[i:] went (sendmsg, writev): the index of the first view
+    not wholly gone, that view cut to what is left of it."""
+    while sent:
+        size = len(views[i])
+        if sent < size:
+            views[i] = views[i][sent:]
+            break
+        sent -= size
+        i += 1
+    return i
 
 
 def content_type(xml: bool) -> str:
