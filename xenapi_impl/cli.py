@@ -485,7 +485,7 @@ async def _serve(args: argparse.Namespace) -> int:
             log.info("local users: %s", ", ".join(c.name for c in store.list_credentials()))
         dispatcher = Dispatcher(services)
         http = HttpServer(dispatcher, limits=limits, fast=args.rpc_lane == "on",
-                          workers=args.rpc_workers, event_loop=args.event_loop)
+                          workers=args.rpc_workers)
         from .server import rrd_http
         rrd_http.register(http, services)
         from .server import vdi_http

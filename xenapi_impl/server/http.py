@@ -46,6 +46,7 @@ BAD_BODY = "INVALID_REQUEST_BODY"                # [what is wrong] (e.g. broken 
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 
 
 class Dispatcher(Protocol):
@@ -76,15 +77,12 @@ class HttpServer:
 
     def __init__(self, dispatcher: Dispatcher, *, limits: TransportLimits | None = None,
                  max_body: int | None = None, logger: logging.Logger | None = None,
-                 unix_mode: int = 0o600, fast: bool = True, workers: int = 0,
-                 event_loop: str = "asyncio") -> None:
+                 unix_mode: int = 0o600, fast: bool = True, workers: int = 0) -> None:
         limits = limits or TransportLimits()
         if max_body is not None:
             if max_body <= 0:
                 raise ValueError("max_body must be positive")
             limits = replace(limits, max_body=max_body)
-        if workers and event_loop != "asyncio":
-            raise ValueError("RPC workers need asyncio's event loop (workers.py says why)")
         self._dispatcher = dispatcher
         self.limits = limits
         self._max_body = limits.max_body
@@ -102,9 +100,8 @@ class HttpServer:
         #: answer plain RPC calls in the lane (fastrpc.py); False: everything through aiohttp
         self.fast = fast
         self.lane: RpcLane | None = None
-        #: RPC worker processes to start (workers.py), and the event loop they run
+        #: RPC worker processes to start (workers.py)
         self.workers = workers
-        self._event_loop = event_loop
         self.pool: WorkerPool | None = None
         #: the HTTPS certificate (tls.ServedCertificate), once started with HTTPS
         self.certificate: tls.ServedCertificate | None = None
@@ -183,9 +180,10 @@ class HttpServer:
             raise
 
         fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        # POST paths of the other routes: the lane (here or in a worker) leaves them to aiohttp
+        reserved = tuple(path for method, path, _ in self._extra if method == "POST")
         self.lane = RpcLane(self.answer, failure, max_body=self._max_body,
-                            body_timeout=self.limits.body_timeout, reserved=[
-                                path for method, path, _ in self._extra if method == "POST"],
+                            body_timeout=self.limits.body_timeout, reserved=reserved,
                             seen_agent=self.user_agents.seen, limiter=self._limiter
                             ) if self.fast else None
         guard = ConnectionGuard(self.limits, limiter=self._limiter, max_connections=connection_cap(
@@ -214,7 +212,7 @@ class HttpServer:
             self.guard = guard
             guard.start()
             if self.workers:
-                self.pool = self._pool(guard.max_connections)
+                self.pool = self._pool(guard.max_connections, reserved)
                 guard.delegate = self.pool.delegate
                 guard.evict_delegated = self.pool.evict
                 await self.pool.start()
@@ -279,13 +277,13 @@ class HttpServer:
         self._endpoints.clear()
         self._unix_path = None
 
-    def _pool(self, max_connections: int) -> WorkerPool:
+    def _pool(self, max_connections: int, reserved: tuple[str, ...]) -> WorkerPool:
+        if not isinstance(asyncio.get_running_loop(), asyncio.SelectorEventLoop):
+            raise ValueError("RPC workers need asyncio's event loop (workers.py says why)")
         settings = relay.Settings(
             limits=self.limits, max_body=self._max_body, max_connections=max_connections,
-            reserved=tuple(path for method, path, _ in self._extra if method == "POST"),
-            log_level=logging.getLogger().getEffectiveLevel())
-        return WorkerPool(self.workers, self.respond, settings, seen_agent=self.user_agents.seen,
-                          event_loop=self._event_loop)
+            reserved=reserved, log_level=logging.getLogger().getEffectiveLevel())
+        return WorkerPool(self.workers, self.respond, settings, seen_agent=self.user_agents.seen)
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -398,11 +396,7 @@ class HttpServer:
     async def answer(self, body: bytes, xml: bool, caller: Caller) -> list[bytes]:
         """The reply to one request body (XML-RPC, or JSON-RPC if not `xml`): decode,
         dispatch, encode. Every outcome is a well-formed reply; raises only if cancelled."""
-        try:
-            call = decode(body, xml)
-        except Exception as e:
-            self._log.exception("internal error in the transport decoding a request")
-            return [failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__])]
+        call = decode(body, xml)
         if isinstance(call, bytes):
             return [call]
         return await self.respond(call, caller)
@@ -431,20 +425,24 @@ Call = tuple[str, list[Any], jsonrpc.JsonRequest, bool]
 
 def decode(body: bytes, xml: bool) -> Call | bytes:
     """The call a request body (XML-RPC, or JSON-RPC if not `xml`) makes, or the failure reply
-    to send if it makes none."""
-    if xml:
-        try:
-            method, params = xmlrpc.parse_request(body)
-        except XenAPIError as e:
-            return failure(True, e.description)
-        return method, params, jsonrpc.UNKNOWN_REQUEST, True
+    to send if it makes none (INTERNAL_ERROR, logged, if the decoder itself fails)."""
     try:
-        req = jsonrpc.parse_request(body)
-    except jsonrpc.JsonRpcRequestError as e:
-        return failure(False, e.description, e.request, e.rpc_code)
-    except XenAPIError as e:
-        return failure(False, e.description)
-    return req.method, req.params, req, False
+        if xml:
+            try:
+                method, params = xmlrpc.parse_request(body)
+            except XenAPIError as e:
+                return failure(True, e.description)
+            return method, params, jsonrpc.UNKNOWN_REQUEST, True
+        try:
+            req = jsonrpc.parse_request(body)
+        except jsonrpc.JsonRpcRequestError as e:
+            return failure(False, e.description, e.request, e.rpc_code)
+        except XenAPIError as e:
+            return failure(False, e.description)
+        return req.method, req.params, req, False
+    except Exception as e:
+        log.exception("internal error in the transport decoding a request")
+        return failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__])
 
 
 def failure(xml: bool, description: list[str],

@@ -1,6 +1,7 @@
-"""What the transport's two ways of answering a call (the RPC lane, fastrpc.py, and the aiohttp
-route, http.py) share about a reply: its content type, and how a large body is cut into pieces
-written one after another as the socket drains."""
+"""What the transport's ways of answering a call (the RPC lane, fastrpc.py, the aiohttp route,
+http.py, and the RPC workers' relay, relay.py) share about a reply: its content type, how a
+large body is cut into pieces written one after another as the socket drains, and how one sent
+with sendmsg/writev is stepped through."""
 from __future__ import annotations
 
 import os
@@ -14,7 +15,6 @@ JSON_TYPE = "application/json"
 #: shift the buffer after each partial send, which costs more than encoding it
 STREAM_OVER = 1 << 20
 STREAM_CHUNK = 1 << 20
-
 
 #: the most buffers one sendmsg/writev takes
 IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16

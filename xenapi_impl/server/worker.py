@@ -1,4 +1,4 @@
-"""An RPC worker process (`python -m xenapi_impl.server.worker RELAY_FD CONN_FD LOOP`).
+"""An RPC worker process (`python -m xenapi_impl.server.worker RELAY_FD CONN_FD`).
 
 The server (workers.py) passes it accepted connections. It serves them as the server's own RPC
 lane would (fastrpc.py, with a connection guard of its own for the deadlines), up to the
@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any
 
 from ..api.caller import Caller
 from ..logconfig import FORMAT
@@ -38,7 +39,7 @@ class Worker:
         self.relay_sock = relay_sock
         self.conn_sock = conn_sock
         self.relay = relay.FrameProtocol(self._frame, self._lost)
-        self.calls: dict[int, asyncio.Future[bytes]] = {}
+        self.calls: dict[int, asyncio.Future[Any]] = {}     # bytes, bytearray or a mapping
         self.ids = itertools.count(1)
         self.lane: RpcLane | None = None
         self.guard: ConnectionGuard | None = None
@@ -70,11 +71,7 @@ class Worker:
 
     async def answer(self, body: bytes, xml: bool, caller: Caller) -> list[bytes]:
         """As HttpServer.answer: decoded here, dispatched and encoded by the server."""
-        try:
-            call = decode(body, xml)
-        except Exception as e:
-            log.exception("internal error in the RPC worker decoding a request")
-            return [failure(xml, ["INTERNAL_ERROR", str(e) or type(e).__name__])]
+        call = decode(body, xml)
         if isinstance(call, bytes):
             return [call]
         method, params, req, xml = call
@@ -138,7 +135,7 @@ class Worker:
         if self.guard is not None:
             await self.guard.stop()
             for _ in range(100):         # their CLOSED frames go before the relay closes
-                if not self.guard._conns:
+                if not len(self.guard):
                     break
                 await asyncio.sleep(0.01)
         self.relay.close()
@@ -173,7 +170,7 @@ class Worker:
             except (OSError, ValueError) as e:
                 future.set_exception(e)
                 return
-            future.set_result(body)         # type: ignore[arg-type]
+            future.set_result(body)
         finally:
             os.close(fd)
 
@@ -244,21 +241,15 @@ class _GiveBack(asyncio.Protocol):
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        print("usage: python -m xenapi_impl.server.worker RELAY_FD CONN_FD asyncio|uvloop",
-              file=sys.stderr)
+    if len(args) != 2:
+        print("usage: python -m xenapi_impl.server.worker RELAY_FD CONN_FD", file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=FORMAT.replace(
         "%(levelname)s", "%(levelname)s rpc-worker[%(process)d]"))
     worker = Worker(socket.socket(fileno=int(args[0])), socket.socket(fileno=int(args[1])))
-    factory = None
-    if args[2] == "uvloop":
-        import uvloop
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(worker.run())
+    asyncio.run(worker.run())
     return 0
 
 

@@ -12,7 +12,7 @@ request parsing and socket I/O run on other cores.
 
 The server's event loop must be asyncio's: a connection is passed from connection_made, with
 its reading paused before it ever starts, while uvloop starts reading after connection_made
-whatever the protocol asked (the workers themselves may run either).
+whatever the protocol asked. The workers run asyncio's loop too.
 
 Not passed: TLS connections (their TLS state cannot move between processes once the handshake
 is done, and a request for another route must come back here) and the Unix socket. A request
@@ -64,30 +64,21 @@ class WorkerPool:
     """The server's RPC workers: starts them, passes them connections, answers their calls."""
 
     def __init__(self, count: int, respond: Respond, settings: relay.Settings, *,
-                 seen_agent: Callable[[str | None], None], event_loop: str = "asyncio") -> None:
+                 seen_agent: Callable[[str | None], None]) -> None:
         if count < 1:
             raise ValueError("an RPC worker pool needs at least one worker")
         self.respond = respond
         self.settings = settings
         self.seen_agent = seen_agent
-        self.event_loop = event_loop
         self.workers = [_Worker(i) for i in range(count)]
         self.tasks: set[asyncio.Task[None]] = set()
         self.ids = itertools.count(1)
         self.stopping = False
-        self.restarts = 0
 
     async def start(self) -> None:
         """Start every worker; they take connections once each says it is ready."""
         for w in self.workers:
             await self._spawn(w)
-
-    @property
-    def ready(self) -> int:
-        return sum(w.ready for w in self.workers)
-
-    def pids(self) -> list[int]:
-        return [w.proc.pid for w in self.workers if w.proc is not None and w.ready]
 
     async def _spawn(self, w: _Worker) -> None:
         loop = asyncio.get_running_loop()
@@ -96,7 +87,7 @@ class WorkerPool:
         try:
             w.proc = subprocess.Popen(
                 [sys.executable, "-m", "xenapi_impl.server.worker", str(theirs.fileno()),
-                 str(their_channel.fileno()), self.event_loop],
+                 str(their_channel.fileno())],
                 pass_fds=(theirs.fileno(), their_channel.fileno()), stdin=subprocess.DEVNULL)
         except BaseException:
             ours.close()
@@ -226,7 +217,6 @@ class WorkerPool:
                     status, RESTART_DELAY)
         await asyncio.sleep(RESTART_DELAY)
         if not self.stopping:
-            self.restarts += 1
             try:
                 await self._spawn(w)
             except OSError as e:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import XenAPIError
 from ..values import Bare, Record
-from .memo import RecordMemo, join_chunks, join_parts, register
+from .memo import RecordMemo, encoded_pieces, join_parts, register
 from .timefmt import format_datetime
 
 PARSE_ERROR = -32700
@@ -238,8 +238,8 @@ def encode_success(request: JsonRequest, value: Any) -> bytes:
 
 def encode_success_chunks(request: JsonRequest, value: Any) -> list[bytes]:
     """encode_success's bytes in consecutive pieces, Records' memoized bytes uncopied
-    (memo.join_chunks)."""
-    return join_chunks(_success_parts(request, value))
+    (memo.encoded_pieces)."""
+    return encoded_pieces(_success_parts(request, value))
 
 
 def _success_parts(request: JsonRequest, value: Any) -> list[Any]:

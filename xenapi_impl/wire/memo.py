@@ -92,12 +92,12 @@ def join_parts(parts: list[Any]) -> bytes:
     return b"".join(_pieces(parts))
 
 
-def join_chunks(parts: list[Any]) -> list[bytes]:
+def encoded_pieces(parts: list[Any]) -> list[bytes]:
     """What join_parts gives, as consecutive pieces: the bytes of each memoized Record as they
     are (not copied) and each run of text between them encoded at once. A reply of many Records
     is sent from these without first copying it into one object or into pieces of it (at 10,000
-    VMs that is 75 MB, and copying it cost a warm get_all_records a third of its time, in page
-    faults); server/replies.py groups them for writers that want fewer, larger pieces."""
+    VMs that is 75 MB, and copying it cost a warm get_all_records a third of its time);
+    server/replies.py groups them for writers that want fewer, larger pieces."""
     try:
         return ["".join(parts).encode()]  # no Record inside: the common case, all in C
     except TypeError:

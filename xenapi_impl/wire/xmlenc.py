@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..values import Bare, Record
-from .memo import RecordMemo, join_chunks, join_parts, register
+from .memo import RecordMemo, encoded_pieces, join_parts, register
 from .timefmt import format_datetime
 from .xmlshape import ShapeEncoders
 
@@ -280,10 +280,10 @@ def encode_success(value: Any) -> bytes:
 
 def encode_success_chunks(value: Any) -> list[bytes]:
     """encode_success's bytes in consecutive pieces, Records' memoized bytes uncopied
-    (memo.join_chunks)."""
+    (memo.encoded_pieces)."""
     if isinstance(value, Bare):
         return [encode_bare(value.value)]
-    return join_chunks(_success_parts(value))
+    return encoded_pieces(_success_parts(value))
 
 
 def _success_parts(value: Any) -> list[Any]:
