@@ -137,13 +137,25 @@ def bench1k_aiohttp():
 def bench1k_workers():
     """The same server with 2 RPC workers (--rpc-workers 2: HTTP and request parsing in
     worker processes, dispatch and encoding in the server)."""
-    b = Bench(N_SMALL, ["--rpc-workers", "2"])
+    b = _with_workers(N_SMALL)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def bench10k_workers():
+    b = _with_workers(N_BIG)
+    yield b
+    b.close()
+
+
+def _with_workers(n_vms: int) -> Bench:
+    b = Bench(n_vms, ["--rpc-workers", "2"])
     deadline = time.monotonic() + 30
     while len(_children(b.srv.proc.pid)) < 2 or b.srv.log().count(" serving") < 2:
         assert time.monotonic() < deadline, "the RPC workers did not start"
         time.sleep(0.05)
-    yield b
-    b.close()
+    return b
 
 
 def _children(pid: int) -> list[int]:
@@ -370,9 +382,11 @@ def test_server_rss(benchmark, bench10k):
 
 
 @pytest.mark.parametrize("n", [N_SMALL, N_BIG])
-@pytest.mark.parametrize("form", ["xmlrpc", "jsonrpc", "stdlib_dumps"])
+@pytest.mark.parametrize("form", ["xmlrpc", "jsonrpc", "xmlrpc-workers", "stdlib_dumps"])
 def test_get_all_records(benchmark, request, n, form):
-    b = request.getfixturevalue("bench1k" if n == N_SMALL else "bench10k")
+    """xmlrpc-workers: the same call through one of 2 RPC workers (its reply body in a memfd)."""
+    b = request.getfixturevalue(("bench1k" if n == N_SMALL else "bench10k")
+                                + ("_workers" if form == "xmlrpc-workers" else ""))
     benchmark.group = f"VM.get_all_records, {n} VMs"
     xml_body = xc.dumps((b.session,), "VM.get_all_records").encode()
     if form == "stdlib_dumps":
@@ -386,7 +400,7 @@ def test_get_all_records(benchmark, request, n, form):
         size = benchmark.pedantic(
             lambda: len(xc.dumps(({"Status": "Success", "Value": records},),
                                  methodresponse=True)), rounds=ROUNDS, iterations=1)
-    elif form == "xmlrpc":
+    elif form in ("xmlrpc", "xmlrpc-workers"):
         t0 = time.perf_counter()
         cold = _get_all(b.port, "/", xml_body, "text/xml")
         benchmark.extra_info["first_call_s"] = round(time.perf_counter() - t0, 4)
