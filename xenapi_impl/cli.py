@@ -518,6 +518,9 @@ async def _serve(args: argparse.Namespace) -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    from .server.gcpace import GcPacer
+    pacer = GcPacer(loop)       # after the load: the loaded records are frozen out of the GC
+    pacer.start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     taskdump.install(loop)
@@ -534,6 +537,7 @@ async def _serve(args: argparse.Namespace) -> int:
     log.info("stopping: letting calls in flight finish (up to %.0fs)", grace)
     await http.stop(grace)
     await services.close(grace)
+    pacer.stop()
     if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
         pinger.cancel()
     log.info("stopped; database closed")

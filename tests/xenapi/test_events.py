@@ -85,6 +85,34 @@ def test_a_write_wakes_a_blocked_event_from_at_once():
     run(body)
 
 
+def test_the_woken_event_from_answers_before_the_write_that_woke_it():
+    """A write that wakes watchers lets them answer first (one loop turn): a watcher never
+    learns of a change later than its writer does. Calls that wake nobody do not wait."""
+    async def body(h):
+        s = await h.login()
+        token = (await h.call("event.from", s, ["vm"], "", 0.0))["token"]
+        order: list[str] = []
+
+        async def watch():
+            r = await h.call("event.from", s, ["vm"], token, 60.0)
+            order.append("event.from")
+            return r
+        blocked = asyncio.create_task(watch())
+        await asyncio.sleep(0.05)
+        vm = await h.call("VM.create", s, dict(VM_REQUIRED))
+        order.append("VM.create")
+        assert [e["ref"] for e in (await asyncio.wait_for(blocked, 5))["events"]] == [vm]
+        assert order == ["event.from", "VM.create"]
+
+        # nobody waiting: the writer's answer is not deferred behind anything
+        order.clear()
+        other = asyncio.create_task(asyncio.sleep(0))
+        await h.call("VM.set_name_label", s, vm, "x")
+        assert not other.done()
+        await other
+    run(body)
+
+
 def test_timeout_returns_empty_with_counts():
     async def body(h):
         s = await h.login()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+import threading
 
 import pytest
 
@@ -179,6 +180,129 @@ def test_disk_failure_fails_the_call_and_leaves_memory_unchanged(tmp_path):
                 t.update("VM", ref, {"name_label": "b"})
         assert s.get("VM", ref)["name_label"] == "a"
         with pytest.raises(StoreUnavailable):       # and nothing more is accepted
+            async with s.transaction() as t:
+                t.create("network", new_ref(), {"uuid": new_uuid(), "name_label": "n", "MTU": 1})
+        await s.close()
+    run(main())
+
+
+def _writing_threads(s) -> list[str]:
+    """Record which thread writes each SQLite transaction of store `s`."""
+    names: list[str] = []
+    write = s._write
+
+    def recorded(batch):
+        names.append(threading.current_thread().name)
+        return write(batch)
+    s._write = recorded
+    return names
+
+
+def test_an_idle_sqlite_store_commits_on_the_loop_thread(tmp_path, monkeypatch):
+    """Nothing in flight, nothing just before, fast commits: the commit is written on the
+    loop's thread (no hand-over to the writer and back), durably. A commit just before, one
+    in flight or slow recent commits: the writer thread, which batches."""
+    from xenapi_impl.store import sqlite as sqlite_mod
+    path = str(tmp_path / "db")
+    refs = [new_ref() for _ in range(5)]
+
+    async def main():
+        s = open_store(path, SPECS)
+        names = _writing_threads(s)
+        monkeypatch.setattr(sqlite_mod, "INLINE_IDLE", 0.0)
+        async with s.transaction() as t:
+            t.create("VM", refs[0], vm("idle"))
+        assert names == ["MainThread"]
+        on_disk = sqlite3.connect(path)
+        assert on_disk.execute("SELECT count(*) FROM c_VM").fetchone() == (1,)
+
+        monkeypatch.setattr(sqlite_mod, "INLINE_IDLE", 3600.0)     # a commit "just before"
+        async with s.transaction() as t:
+            t.create("VM", refs[1], vm("busy"))
+        monkeypatch.setattr(sqlite_mod, "INLINE_IDLE", 0.0)
+        s._commit_seconds = 1.0                                     # a slow disk lately
+        async with s.transaction() as t:
+            t.create("VM", refs[2], vm("slow"))
+        assert names[1:] == ["store-writer", "store-writer"]
+
+        async def first():                          # handed to the writer, in flight...
+            s._commit_seconds = 1.0
+            async with s.transaction() as t:
+                t.create("VM", refs[3], vm("first"))
+
+        async def second():                         # ...so this one queues behind it
+            s._commit_seconds = 0.0
+            async with s.transaction() as t:
+                t.create("VM", refs[4], vm("second"))
+        names.clear()
+        await asyncio.gather(first(), second())
+        assert names and set(names) == {"store-writer"}
+        assert on_disk.execute("SELECT count(*) FROM c_VM").fetchone() == (5,)
+        on_disk.close()
+        await s.close()
+    run(main())
+
+
+def test_a_commit_cancelled_in_the_writer_keeps_the_next_one_off_the_loop_thread(
+        tmp_path, monkeypatch):
+    """The writer may still be writing a commit whose caller was cancelled (a server
+    stopping): the connection is the writer's until it is done, so the next commit queues."""
+    from xenapi_impl.store import sqlite as sqlite_mod
+    monkeypatch.setattr(sqlite_mod, "INLINE_IDLE", 0.0)
+
+    async def main():
+        s = open_store(str(tmp_path / "db"), SPECS)
+        names = _writing_threads(s)
+        recorded = s._write
+        release, writing = threading.Event(), threading.Event()
+
+        def held(batch):
+            if threading.current_thread().name == "store-writer":
+                writing.set()
+                release.wait(10)
+            return recorded(batch)
+        s._write = held
+
+        async def write(name):
+            async with s.transaction() as t:
+                t.create("VM", new_ref(), vm(name))
+        s._commit_seconds = 1.0                     # to the writer...
+        first = asyncio.create_task(write("cancelled"))
+        while not writing.is_set():
+            await asyncio.sleep(0.001)
+        first.cancel()                              # ...and cancelled while it writes
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        s._commit_seconds = 0.0
+        second = asyncio.create_task(write("next"))
+        await asyncio.sleep(0.01)
+        assert not second.done()
+        release.set()
+        await asyncio.wait_for(second, 5)
+        assert names == ["store-writer", "store-writer"]
+        await s.close()
+    run(main())
+
+
+def test_a_failed_commit_on_the_loop_thread_changes_nothing(tmp_path, monkeypatch):
+    from xenapi_impl.store import sqlite as sqlite_mod
+    monkeypatch.setattr(sqlite_mod, "INLINE_IDLE", 0.0)
+
+    async def main():
+        s = open_store(str(tmp_path / "db"), SPECS)
+        names = _writing_threads(s)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("a"))
+        s._db.execute("DROP TABLE c_VM")              # make the next write fail in SQLite
+        gen = s.generation
+        with pytest.raises(StoreUnavailable, match="database write failed"):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"name_label": "b"})
+        assert names == ["MainThread", "MainThread"]
+        assert s.get("VM", ref)["name_label"] == "a" and s.generation == gen
+        assert not s._db.in_transaction
+        with pytest.raises(StoreUnavailable, match="writes stopped"):
             async with s.transaction() as t:
                 t.create("network", new_ref(), {"uuid": new_uuid(), "name_label": "n", "MTU": 1})
         await s.close()

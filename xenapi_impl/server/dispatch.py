@@ -22,6 +22,7 @@ from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..model.types import NULL_REF, XType
 from ..store import DuplicateUuid, NoSuchObject, StoreConflict, StoreError
+from ..store.memory import WOKE_WATCHERS
 from . import implicit, rbac
 
 if TYPE_CHECKING:
@@ -176,8 +177,9 @@ class Dispatcher:
                    task: TaskHandle | None = None) -> Any:
         """`task`: the task a synchronous call reports its progress to (a call another host
         forwarded from an Async one: api/host_agent.py RelayedTask)."""
+        WOKE_WATCHERS.set(False)
         try:
-            return await self._call(method, params, caller, task)
+            result = await self._call(method, params, caller, task)
         except XenAPIError:
             raise
         except TaskCancelled as exc:
@@ -197,6 +199,12 @@ class Dispatcher:
         except Exception as exc:     # noqa: BLE001 - the boundary: never a traceback to clients
             log.exception("internal error in %s", method)
             raise XenAPIError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}") from None
+        if WOKE_WATCHERS.get():
+            # this call's commit woke event.from calls: they answer first, one loop turn, so
+            # that watchers learn of a change no later than its writer (a Python client's
+            # threads then do not wait on each other for the two replies either)
+            await asyncio.sleep(0)
+        return result
 
     async def _call(self, method: str, params: list[Any], caller: Caller,
                     task: TaskHandle | None = None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import datetime as _dt
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -37,6 +38,17 @@ class _Entry:
     deleted: bool = False
 
 
+#: set in the task whose commit woke waiting event.from calls (server/dispatch.py lets them
+#: answer before that call does)
+WOKE_WATCHERS: contextvars.ContextVar[bool] = contextvars.ContextVar("woke_watchers",
+                                                                     default=False)
+
+
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
@@ -54,7 +66,12 @@ class MemoryStore(Store):
         self._tombstones: collections.deque[tuple[str, str]] = collections.deque()
         self._horizon = 0
         self._generation = 0
-        self._changed: asyncio.Event | None = None
+        # event.from calls waiting for the next commit: plain futures, woken directly by
+        # _notify (an asyncio.Event under wait_for costs a task and two loop turns more)
+        self._waiters: dict[asyncio.Future[None], None] = {}
+        # commits made durable (or being made so) and not yet applied: a backend may write
+        # the next one by another path only when this is its own (see SqliteStore._submit)
+        self._unapplied = 0
         self._credentials: dict[str, Credential] = {}
         self._closed = False
         #: called on the loop's thread after each applied commit (and volatile replacement)
@@ -161,14 +178,17 @@ class MemoryStore(Store):
             raise StoreUnavailable("the store is closed")
         ops = self._validate(txn)
         persistent = [op for op in ops if self._specs[op[1]].persistent and op[0] != "touch"]
-        if persistent:
-            reserved = {f["uuid"] for k, _c, _r, f in persistent if k == "create" and "uuid" in f}
-            self._reserved_uuids |= reserved
-            try:
-                await self._persist(persistent)
-            finally:
-                self._reserved_uuids -= reserved
-        return self._apply(ops)
+        if not persistent:
+            return self._apply(ops)
+        reserved = {f["uuid"] for k, _c, _r, f in persistent if k == "create" and "uuid" in f}
+        self._reserved_uuids |= reserved
+        self._unapplied += 1
+        try:
+            await self._persist(persistent)
+            return self._apply(ops)
+        finally:
+            self._unapplied -= 1
+            self._reserved_uuids -= reserved
 
     async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
         """Make the writes durable before they are applied (nothing to do in memory)."""
@@ -226,7 +246,7 @@ class MemoryStore(Store):
         if moves:
             self._move_links(moves, gen, now, replaced)
         self._prune_tombstones(now)
-        self._notify()          # first, so that the woken event.from calls are served first
+        self._notify()
         self._replaced(replaced)
         return gen
 
@@ -302,9 +322,15 @@ class MemoryStore(Store):
             tombstones.popleft()
 
     def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
+        """Wake every waiting event.from call."""
+        waiters = self._waiters
+        if not waiters:
+            return
+        self._waiters = {}
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+        WOKE_WATCHERS.set(True)
 
     def replace_volatile(self, cls: str, ref: str, changes: Mapping[str, Any]) -> None:
         if self.spec(cls).persistent:
@@ -322,13 +348,16 @@ class MemoryStore(Store):
             return True
         if timeout <= 0:
             return False
-        if self._changed is None:
-            self._changed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiters[fut] = None
+        timer = loop.call_later(timeout, _expire, fut)
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
-        except asyncio.TimeoutError:
-            return self._generation > generation
-        return True
+            await fut
+        finally:
+            timer.cancel()
+            self._waiters.pop(fut, None)     # timed out or cancelled: not woken
+        return self._generation > generation
 
     # --- load (used by persistent subclasses at open) ---------------------------------------
     def _load(self, cls: str, ref: str, record: Record) -> None:
