@@ -36,7 +36,8 @@ from pgcluster import PgCluster  # noqa: E402
 from serverproc import SERVER, ServerProcess  # noqa: E402
 
 from benchsize import size  # noqa: E402
-from test_bench_server import Bench, _make_db, measure_calls, wake_rounds  # noqa: E402
+from test_bench_server import (Bench, _make_db, measure_calls, setter_bodies,  # noqa: E402
+                               wake_rounds)
 
 from xenapi_impl.server import inventory  # noqa: E402
 from xenapi_impl.store import sql  # noqa: E402
@@ -136,7 +137,7 @@ WHERE = ["sqlite", "master", "slave"]
 def test_pool_get_record(benchmark, pool, single, where, clients):
     benchmark.group = f"pool: VM.get_record XML-RPC keep-alive, {clients} client(s)"
     port, session, vm = _target(pool, single, where)
-    measure_calls(benchmark, port, xc.dumps((session, vm), "VM.get_record").encode(), clients,
+    measure_calls(benchmark, port, [xc.dumps((session, vm), "VM.get_record").encode()], clients,
                   size(2000, 16) // clients, size(5, 1), f"get_record {where} x{clients}")
 
 
@@ -145,9 +146,8 @@ def test_pool_get_record(benchmark, pool, single, where, clients):
 def test_pool_setter(benchmark, pool, single, where, clients):
     benchmark.group = f"pool: VM.set_name_label (durable commit), {clients} client(s)"
     port, session, vm = _target(pool, single, where)
-    measure_calls(benchmark, port, xc.dumps((session, vm, "renamed"), "VM.set_name_label"
-                                            ).encode(), clients, size(400, 16) // clients,
-                  size(3, 1), f"setter {where} x{clients}")
+    measure_calls(benchmark, port, setter_bodies(session, vm), clients,
+                  size(400, 16) // clients, size(3, 1), f"setter {where} x{clients}")
 
 
 @pytest.mark.parametrize("where", ["sqlite", "slave->slave", "master->slave"])

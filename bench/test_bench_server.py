@@ -36,6 +36,7 @@ import xmlrpc.client as xc
 
 import pytest
 
+import wrkload
 from benchsize import size
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "clients"))
@@ -207,9 +208,10 @@ def baseline(bench1k):
     proc.wait(10)
 
 
-def drive(port: int, path: str, body: bytes, clients: int, calls: int,
+def drive(port: int, path: str, bodies: list[bytes], clients: int, calls: int,
           latencies: list[float]) -> int:
-    """`clients` threads, one keep-alive connection each, `calls` requests each."""
+    """`clients` threads, one keep-alive connection each, `calls` requests each, sending
+    `bodies` in turn."""
     barrier = threading.Barrier(clients)
     errors: list[BaseException] = []
 
@@ -219,9 +221,9 @@ def drive(port: int, path: str, body: bytes, clients: int, calls: int,
         mine = []
         try:
             barrier.wait()
-            for _ in range(calls):
+            for i in range(calls):
                 t0 = time.perf_counter()
-                conn.request("POST", path, body, headers)
+                conn.request("POST", path, bodies[i % len(bodies)], headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 mine.append(time.perf_counter() - t0)
@@ -321,12 +323,12 @@ def _report(benchmark, latencies: list[float], total_calls: int, label: str,
     print(f"\n{label}: {info}")
 
 
-def measure_calls(benchmark, port: int, body: bytes, clients: int, calls: int, rounds: int,
-                  label: str) -> None:
-    """`rounds` rounds (after one warm-up) of `clients` keep-alive client threads sending
-    `body` `calls` times each: calls/s, p50 and p99 into extra_info."""
+def measure_calls(benchmark, port: int, bodies: list[bytes], clients: int, calls: int,
+                  rounds: int, label: str) -> None:
+    """`rounds` rounds (after one warm-up) of `clients` keep-alive client threads making
+    `calls` calls each, `bodies` in turn: calls/s, p50 and p99 into extra_info."""
     latencies: list[float] = []
-    benchmark.pedantic(drive, args=(port, "/", body, clients, calls, latencies), rounds=rounds,
+    benchmark.pedantic(drive, args=(port, "/", bodies, clients, calls, latencies), rounds=rounds,
                        iterations=1, warmup_rounds=1)
     _report(benchmark, latencies[clients * calls:], rounds * clients * calls, label)
 
@@ -360,6 +362,51 @@ def test_get_record(benchmark, request, bench1k, baseline, server, procs):
             f"{', dispatcher %s' % info['dispatcher_cores_busy'] if len(pids) > 1 else ''})",
             wall=sum(walls[1:]))            # the warm-up round apart
 
+
+
+WRK_ROUNDS, WRK_SECONDS = size(3, 1), size(3, 1)
+
+
+def measure_wrk(benchmark, port: int, pids: list[int], bodies: list[bytes], connections: int,
+                label: str) -> None:
+    """`WRK_ROUNDS` rounds (after one warm-up) of wrk with `connections` connections for
+    WRK_SECONDS each: calls/s, p50/p99 (the rounds' medians) and the server's cores busy."""
+    results: list[wrkload.WrkResult] = []
+    cpu: list[float] = []
+
+    def one() -> None:
+        cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
+        results.append(wrkload.run_wrk(port, bodies, connections, WRK_SECONDS))
+        cpu.append((sum(_cpu_seconds(p) for p in pids) - cpu0) / (time.perf_counter() - t0))
+
+    benchmark.pedantic(one, rounds=WRK_ROUNDS, iterations=1, warmup_rounds=1)
+    measured = results[1:]
+    info = {"calls_per_s": round(sum(r.calls for r in measured)
+                                 / sum(r.seconds for r in measured)),
+            "p50_ms": statistics.median(r.p50_ms for r in measured),
+            "p99_ms": statistics.median(r.p99_ms for r in measured),
+            "server_cores_busy": round(statistics.median(cpu[1:]), 2)}
+    benchmark.extra_info.update(info)
+    print(f"\n{label}: {info}")
+
+
+needs_wrk = pytest.mark.skipif(wrkload.WRK is None, reason="wrk is not installed (apt-get "
+                               "install wrk; .ci/run installs it)")
+
+
+@needs_wrk
+@pytest.mark.parametrize("connections", [1, 4])
+@pytest.mark.parametrize("server", ["ours", "ours-workers", "stdlib"])
+def test_get_record_wrk(benchmark, request, bench1k, baseline, server, connections):
+    """The same calls as test_get_record from wrk, whose CPU per call is a few microseconds
+    where a Python load process's is about 80: on 2 cores, the servers get the CPU."""
+    benchmark.group = f"VM.get_record XML-RPC keep-alive, wrk, {connections} connection(s)"
+    b = request.getfixturevalue("bench1k_workers" if server == "ours-workers" else "bench1k")
+    port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
+    pids = [pid] + (_children(pid) if server == "ours-workers" else [])
+    body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
+    measure_wrk(benchmark, port, pids, [body], connections,
+                f"get_record {server} wrk x{connections}")
 
 def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -586,12 +633,30 @@ def _sqlite_loop(path: str, commits: int, latencies: list[float]) -> int:
 SETTER_CALLS = size(400, 16)
 
 
+def setter_bodies(session: str, vm: str) -> list[bytes]:
+    """VM.set_name_label with two values, sent in turn: every call changes the row. SQLite
+    writes nothing, and syncs nothing, for an UPDATE that leaves a row as it was (a loop of
+    those commits 200,000 times a second here), so one value sent again and again would
+    measure commits that never reach the disk."""
+    return [xc.dumps((session, vm, name), "VM.set_name_label").encode()
+            for name in ("renamed-a", "renamed-b")]
+
+
 @pytest.mark.parametrize("clients", [1, 8])
 def test_setter_durable(benchmark, bench1k, clients):
     benchmark.group = "VM.set_name_label (durable commit)"
-    body = xc.dumps((bench1k.session, bench1k.vm, "renamed"), "VM.set_name_label").encode()
-    measure_calls(benchmark, bench1k.port, body, clients, SETTER_CALLS // clients, size(3, 1),
-                  f"setter x{clients}")
+    measure_calls(benchmark, bench1k.port, setter_bodies(bench1k.session, bench1k.vm), clients,
+                  SETTER_CALLS // clients, size(3, 1), f"setter x{clients}")
+
+
+@needs_wrk
+@pytest.mark.parametrize("connections", [1, 8])
+def test_setter_durable_wrk(benchmark, bench1k, connections):
+    """The setters from wrk (see test_get_record_wrk), each acknowledged once durable."""
+    benchmark.group = "VM.set_name_label (durable commit)"
+    measure_wrk(benchmark, bench1k.port, [bench1k.srv.proc.pid],
+                setter_bodies(bench1k.session, bench1k.vm), connections,
+                f"setter wrk x{connections}")
 
 
 def test_setter_baseline_sqlite_loop(benchmark, bench1k):
