@@ -12,8 +12,12 @@ stdlib baselines in the same run.
                  also the first call right after every VM record changed.
   event_wake     event.from blocked in one client, a write from another: latency from the
                  write's reply to the event reply (and from the write's request).
-  setter         VM.set_name_label with durable commits, 1 and 8 clients: calls/s, beside a
-                 plain loop of single SQLite commits (WAL, synchronous=FULL) in the same run.
+  setter         VM.set_name_label with durable commits, 1 and 8 clients, two values in turn
+                 (every call changes the row): calls/s, beside a plain loop of single SQLite
+                 commits (WAL, synchronous=FULL) in the same run.
+  *_wrk          get_record (ours, ours with 2 RPC workers, stdlib; 1 and 4 connections) and
+                 the setters (1 and 8 connections) with wrk as the load (bench/wrkload.py):
+                 a C client leaves the 2 cores to the servers. Skipped without wrk.
   rss            the server's resident memory with 10,000 VMs, after the calls above.
 
 Short mode (CI): BENCH_SHORT=1 or --bench-short (benchsize.py).
