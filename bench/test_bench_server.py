@@ -412,6 +412,17 @@ def test_get_record_wrk(benchmark, request, bench1k, baseline, server, connectio
     measure_wrk(benchmark, port, pids, [body], connections,
                 f"get_record {server} wrk x{connections}")
 
+
+@needs_wrk
+def test_wrk_load_checks_every_reply(bench1k):
+    """A XenAPI error is an HTTP 200: the wrk load must still refuse it, or a broken server
+    would measure fast."""
+    good = xc.dumps((bench1k.session, bench1k.vm), "VM.get_record").encode()
+    bad = xc.dumps((bench1k.session, "OpaqueRef:nonexistent"), "VM.get_record").encode()
+    assert wrkload.run_wrk(bench1k.port, [good], 1, 1).calls > 0
+    with pytest.raises(AssertionError, match="wrk-result"):
+        wrkload.run_wrk(bench1k.port, [good, bad], 1, 1)
+
 def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     conn.request("POST", path, body, {"Content-Type": content_type})
