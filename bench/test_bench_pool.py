@@ -8,7 +8,8 @@ test_bench_server.py.
   pool_get_record  VM.get_record on the master, on a slave, and on the single SQLite host: 1 and
                    8 clients (keep-alive), calls/s and p50/p99.
   pool_setter      VM.set_name_label acknowledged once durable, 1 and 8 clients, on the master,
-                   on a slave and on the single SQLite host.
+                   on a slave and on the single SQLite host; two values in turn, so every call
+                   changes the row (SQLite writes nothing for an UPDATE that changes nothing).
 
 The pool: a private PostgreSQL (tests/pgcluster.py, fsync on, synchronous_commit on), the same
 1,000-VM database as the single host moved into it with `xenapi-server pool-create`, the master
