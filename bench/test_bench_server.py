@@ -281,6 +281,10 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_of(pids: list[int]) -> float:
+    return sum(_cpu_seconds(p) for p in pids)
+
+
 def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: int,
                     latencies: list[float], cpu: list[float],
                     first_cpu: list[float] | None = None,
@@ -298,13 +302,13 @@ def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: 
         p.stdin.flush()
         assert p.stdout.readline().strip() == b"ready"
     own0 = _cpu_seconds(pids[0])
-    cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
+    cpu0, t0 = _cpu_of(pids), time.perf_counter()
     for p in loaders:
         p.stdin.write(b"go\n")
         p.stdin.flush()
     results = [json.loads(p.stdout.readline()) for p in loaders]
     wall = time.perf_counter() - t0
-    cpu.append((sum(_cpu_seconds(p) for p in pids) - cpu0) / wall)
+    cpu.append((_cpu_of(pids) - cpu0) / wall)
     if walls is not None:
         walls.append(wall)
     if first_cpu is not None:
@@ -367,7 +371,6 @@ def test_get_record(benchmark, request, bench1k, baseline, server, procs):
             wall=sum(walls[1:]))            # the warm-up round apart
 
 
-
 WRK_ROUNDS, WRK_SECONDS = size(3, 1), size(3, 1)
 
 
@@ -379,9 +382,9 @@ def measure_wrk(benchmark, port: int, pids: list[int], bodies: list[bytes], conn
     cpu: list[float] = []
 
     def one() -> None:
-        cpu0, t0 = sum(_cpu_seconds(p) for p in pids), time.perf_counter()
+        cpu0, t0 = _cpu_of(pids), time.perf_counter()
         results.append(wrkload.run_wrk(port, bodies, connections, WRK_SECONDS))
-        cpu.append((sum(_cpu_seconds(p) for p in pids) - cpu0) / (time.perf_counter() - t0))
+        cpu.append((_cpu_of(pids) - cpu0) / (time.perf_counter() - t0))
 
     benchmark.pedantic(one, rounds=WRK_ROUNDS, iterations=1, warmup_rounds=1)
     measured = results[1:]
@@ -422,6 +425,7 @@ def test_wrk_load_checks_every_reply(bench1k):
     assert wrkload.run_wrk(bench1k.port, [good], 1, 1).calls > 0
     with pytest.raises(AssertionError, match="wrk-result"):
         wrkload.run_wrk(bench1k.port, [good, bad], 1, 1)
+
 
 def _get_all(port: int, path: str, body: bytes, content_type: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port)

@@ -23,14 +23,15 @@ local files = {{{bodies}}}
 local reqs = {{}}
 local threads = {{}}
 local n = 0
-for i, path in ipairs(files) do
-  local f = assert(io.open(path, "rb"))
-  reqs[i] = wrk.format("POST", "/", {{["Content-Type"] = "text/xml"}}, f:read("*a"))
-  f:close()
-end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/xml"
-wrk.body = string.sub(reqs[1], string.find(reqs[1], "\r\n\r\n", 1, true) + 4)
+for i, path in ipairs(files) do
+  local f = assert(io.open(path, "rb"))
+  local body = f:read("*a")
+  f:close()
+  if i == 1 then wrk.body = body end
+  reqs[i] = wrk.format(nil, "/", nil, body)      -- with wrk.method and wrk.headers
+end
 bad = 0
 {request}
 function response(status, headers, body)

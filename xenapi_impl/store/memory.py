@@ -44,7 +44,8 @@ WOKE_WATCHERS: contextvars.ContextVar[bool] = contextvars.ContextVar("woke_watch
                                                                      default=False)
 
 
-def _expire(fut: asyncio.Future[None]) -> None:
+def _wake(fut: asyncio.Future[None]) -> None:
+    """Wake one waiting event.from call (a commit, or its timeout), unless already woken."""
     if not fut.done():
         fut.set_result(None)
 
@@ -328,8 +329,7 @@ class MemoryStore(Store):
             return
         self._waiters = {}
         for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
+            _wake(fut)
         WOKE_WATCHERS.set(True)
 
     def replace_volatile(self, cls: str, ref: str, changes: Mapping[str, Any]) -> None:
@@ -351,7 +351,7 @@ class MemoryStore(Store):
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiters[fut] = None
-        timer = loop.call_later(timeout, _expire, fut)
+        timer = loop.call_later(timeout, _wake, fut)
         try:
             await fut
         finally:
