@@ -19,13 +19,26 @@ from xenapi_impl.server.fastrpc import LANE_MAX_BODY
 from xenapi_impl.server.limits import TransportLimits
 from xenapi_impl.server.replies import STREAM_OVER
 
-from test_transport import SESSION, ServerThread, loads, vm_records, xml_call
+from test_transport import SESSION, FakeDispatcher, ServerThread, loads, vm_records, xml_call
 
 
-@pytest.fixture
-def both():
-    """A server with the lane (the default) and one without it, same dispatcher behaviour."""
-    lane = ServerThread().start(http=[("127.0.0.1", 0)])
+class AtOnce(FakeDispatcher):
+    """Every call is run at once by the lane (server/eager.py), as the real dispatcher's generic
+    reads are: those that wait (sleep, block) go on in a task."""
+
+    def immediate(self, method: str) -> bool:
+        return True
+
+
+def lane_server(kind: str) -> ServerThread:
+    return ServerThread(AtOnce() if kind == "at once" else None).start(http=[("127.0.0.1", 0)])
+
+
+@pytest.fixture(params=["in a task", "at once"])
+def both(request):
+    """A server with the lane (the default) and one without it, same dispatcher behaviour; the
+    lane's calls in tasks of their own, or run at once."""
+    lane = lane_server(request.param)
     plain = ServerThread(fast=False).start(http=[("127.0.0.1", 0)])
     yield lane, plain
     lane.close()
@@ -139,6 +152,24 @@ def test_pipelined_requests_are_answered_in_order_across_a_hand_over(both):
         assert status == 200 and not by_lane(headers) and "POST" in headers["allow"]
         status, headers, body = r.response()
         assert not by_lane(headers) and json.loads(body)["result"] == ["c"]
+
+
+@pytest.mark.parametrize("kind", ["in a task", "at once"])
+def test_thousands_of_pipelined_calls_are_answered_in_order(kind):
+    """Calls run at once end inside the loop that frames the next: they do not nest, however
+    many one read brings."""
+    s = lane_server(kind)
+    try:
+        c, r = connect(s.port())
+        with c:
+            n = 3000
+            c.sendall(b"".join(request("/", xml_call("echo", i)) for i in range(n)))
+            for i in range(n):
+                status, headers, body = r.response()
+                assert status == 200 and by_lane(headers)
+                assert loads(body) == {"Status": "Success", "Value": [str(i)]}
+    finally:
+        s.close()
 
 
 def test_a_request_arriving_in_pieces_is_answered_by_the_lane(both):
@@ -277,8 +308,9 @@ def test_the_lane_leaves_other_post_routes_to_aiohttp():
         s.close()
 
 
-def test_stop_closes_idle_lane_connections_and_cancels_its_calls():
-    s = ServerThread().start(http=[("127.0.0.1", 0)])
+@pytest.mark.parametrize("kind", ["in a task", "at once"])
+def test_stop_closes_idle_lane_connections_and_cancels_its_calls(kind):
+    s = lane_server(kind)
     idle, idle_reader = connect(s.port())
     busy, busy_reader = connect(s.port())
     with idle, busy:

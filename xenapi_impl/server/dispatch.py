@@ -37,6 +37,9 @@ Impl = Callable[..., Awaitable[Any]]
 
 # implicit kinds whose reference arguments may be NULL (a setter clearing a ref field)
 _NULL_OK_KINDS = frozenset({"set_field", "add", "remove", "create", "add_to"})
+# implicit kinds that only read the store's memory: their generic implementations never wait
+_READ_KINDS = frozenset({"get_field", "get_record", "get_all", "get_all_records",
+                         "get_by_uuid", "get_by_name_label"})
 
 
 @dataclass(slots=True)
@@ -50,6 +53,9 @@ class _Entry:
     #: a generic accessor (no explicit implementation): its only effect is its transaction,
     #: so a write refused as stale (another host of the pool wrote first) is run again
     retry_stale: bool = False
+    #: a generic read: answered without ever waiting, so the transport may run it at once
+    #: (server/eager.py) rather than in a task of its own
+    immediate: bool = False
     #: the message's argument counts (the session excluded), computed once
     min_args: int = field(init=False)
     max_args: int = field(init=False)
@@ -127,7 +133,8 @@ class Dispatcher:
                 elif p.type.kind == "record" and msg.implicit == "create":
                     record_arg = i
             entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg,
-                           generic and impl is not None)
+                           generic and impl is not None,
+                           generic and impl is not None and msg.implicit in _READ_KINDS)
             self._add(name, entry)
             self._sync_names.append(name)
             if msg.is_async or msg.implicit in ("create", "destroy"):
@@ -171,6 +178,11 @@ class Dispatcher:
 
     def has_method(self, name: str) -> bool:
         return name in self._table
+
+    def immediate(self, name: str) -> bool:
+        """Whether a call of `name` is answered without waiting (a generic read)."""
+        entry = self._table.get(name)
+        return entry is not None and entry.immediate
 
     # --- a call -------------------------------------------------------------------------------
     async def call(self, method: str, params: list[Any], caller: Caller,

@@ -6,7 +6,9 @@ small body with a Content-Length on a keep-alive HTTP/1.1 connection. Through ai
 call cost the server several times the call itself (request and response objects, routing,
 middlewares, the body stream; bench/RESULTS.md). So every connection starts in this lane: its
 requests are framed here, their heads parsed by httptools (llhttp, the parser aiohttp itself
-uses) and answered by `HttpServer.answer`, the function the aiohttp route calls too. The first
+uses), their bodies decoded and answered by `decode` and `HttpServer.respond`, the functions
+the aiohttp route calls too. A generic read (`Dispatcher.immediate`) is answered at once, in
+the turn of the loop that read it (eager.py); any other call runs in a task. The first
 request the lane does not take (another method or path, a chunked, compressed or `Expect` body,
 an Upgrade, HTTP/1.0, a head the parser refuses, a body over LANE_MAX_BODY) hands the
 connection, with every byte not yet answered, to aiohttp for good: what the lane does not do
@@ -25,11 +27,13 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
+from typing import Any
 
 import httptools
 
 from ..api.caller import Caller
 from ..ratelimit import RateLimitedLog
+from . import eager
 from .connections import BUSY, HEADERS, IDLE, Connection
 from .replies import IOV_MAX, STREAM_OVER, advance, content_type, joined, pieces
 
@@ -45,7 +49,10 @@ _IDENTITY = frozenset({b"", b"identity"})
 _JSON_PATH = b"/jsonrpc"
 _CTYPE = {xml: content_type(xml).encode() for xml in (True, False)}
 
-Answer = Callable[[bytes, bool, Caller], Awaitable[list[bytes]]]
+#: a request body -> the call it makes (method, params, JSON-RPC request, xml), or the failure
+#: reply to send instead (http.decode)
+Decode = Callable[[bytes, bool], "tuple[str, list[Any], Any, bool] | bytes"]
+Respond = Callable[[Any, Caller], Awaitable[list[bytes]]]
 Failure = Callable[[bool, list[str]], bytes]
 
 
@@ -81,11 +88,16 @@ class _Head:
 class RpcLane:
     """One per HttpServer: what its connections' RPC streams share."""
 
-    def __init__(self, answer: Answer, failure: Failure, *, max_body: int, body_timeout: float,
+    def __init__(self, decode: Decode, respond: Respond, failure: Failure, *,
+                 immediate: Callable[[str], bool], max_body: int, body_timeout: float,
                  reserved: Iterable[str], seen_agent: Callable[[str | None], None],
                  limiter: RateLimitedLog) -> None:
-        self.answer = answer
+        self.decode = decode
+        self.respond = respond
         self.failure = failure
+        #: whether a method's calls never wait: those run at once, in the read's turn of the
+        #: loop (eager.py), the others in a task of their own
+        self.immediate = immediate
         self.max_body = min(max_body, LANE_MAX_BODY)
         self.body_timeout = body_timeout
         #: POST paths of other routes (imports, the pool's calls): aiohttp's
@@ -122,14 +134,15 @@ class RpcLane:
 class RpcStream:
     """The lane's side of one connection, until it hands the connection to aiohttp."""
 
-    __slots__ = ("lane", "conn", "buf", "busy", "head", "timer", "drained", "eof", "closed",
-                 "_caller")
+    __slots__ = ("lane", "conn", "buf", "busy", "framing", "head", "timer", "drained", "eof",
+                 "closed", "_caller")
 
     def __init__(self, lane: RpcLane, conn: Connection) -> None:
         self.lane = lane
         self.conn = conn
         self.buf = b""                    # received, not yet answered (usually one whole request)
         self.busy = False                  # a call is running or its reply being written
+        self.framing = False               # in _next's loop (a call run at once ends in it)
         #: the head parsed while its body arrives: (body offset, length, xml, keep-alive, agent)
         self.head: tuple[int, int, bool, bool, bytes | None] | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -171,12 +184,25 @@ class RpcStream:
     # -- framing -------------------------------------------------------------------------------
 
     def _next(self) -> None:
-        """Start the call the buffer holds, if it is whole; hand over what is not ours."""
+        """Start the calls the buffer holds, one at a time, while they are whole; hand over
+        what is not ours. A call answered at once (a read) ends inside this loop, which then
+        takes the next one: a client's pipelined reads do not nest."""
+        if self.framing:
+            return
+        self.framing = True
+        try:
+            while not self.busy and not self.closed and self._start():
+                pass
+        finally:
+            self.framing = False
+
+    def _start(self) -> bool:
+        """Start the call the buffer holds if it is whole; False if there is none."""
         conn = self.conn
         if self.head is None:
             self.head = self._parse_head()
             if self.head is None:
-                return
+                return False
         start, length, xml, keep_alive, agent = self.head
         end = start + length
         if len(self.buf) < end:
@@ -184,7 +210,7 @@ class RpcStream:
                 conn.phase = BUSY
                 self.timer = asyncio.get_running_loop().call_later(
                     self.lane.body_timeout, self._late, xml)
-            return
+            return False
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -193,9 +219,18 @@ class RpcStream:
         self.head = None
         self.busy = True
         conn.phase = BUSY
-        task = asyncio.get_running_loop().create_task(self._serve(body, xml, keep_alive, agent))
-        self.lane.tasks.add(task)
-        task.add_done_callback(self.lane.tasks.discard)
+        lane = self.lane
+        call = lane.decode(body, xml)
+        coro = self._serve(call, xml, keep_alive, agent)
+        loop = asyncio.get_running_loop()
+        if isinstance(call, bytes) or lane.immediate(call[0]):
+            task = eager.start(loop, coro)
+        else:
+            task = loop.create_task(coro)
+        if task is not None:
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
+        return True
 
     def _parse_head(self) -> tuple[int, int, bool, bool, bytes | None] | None:
         buf = self.buf
@@ -233,12 +268,14 @@ class RpcStream:
             self._caller = self.conn.caller()
         return self._caller
 
-    async def _serve(self, body: bytes, xml: bool, keep_alive: bool, agent: bytes | None
+    async def _serve(self, call: Any, xml: bool, keep_alive: bool, agent: bytes | None
                      ) -> None:
+        """Answer a decoded call (or send the failure `decode` made of its body)."""
         lane = self.lane
         try:
             lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
-            chunks = await lane.answer(body, xml, self.caller())
+            chunks = [call] if isinstance(call, bytes) else await lane.respond(call,
+                                                                                self.caller())
             await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
         except Exception:       # noqa: BLE001 - a bug here must not leave the client hanging
             log.exception("internal error in the RPC lane")

@@ -52,6 +52,13 @@ log = logging.getLogger(__name__)
 class Dispatcher(Protocol):
     async def call(self, method: str, params: list[Any], caller: Caller) -> Any: ...
 
+    # optional: `immediate(method) -> bool`, a call that never waits (fastrpc.py runs it at
+    # once); without it every call runs in a task of its own
+
+
+def never_immediate(_method: str) -> bool:
+    return False
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -182,7 +189,9 @@ class HttpServer:
         fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         # POST paths of the other routes: the lane (here or in a worker) leaves them to aiohttp
         reserved = tuple(path for method, path, _ in self._extra if method == "POST")
-        self.lane = RpcLane(self.answer, failure, max_body=self._max_body,
+        self.lane = RpcLane(decode, self.respond, failure, immediate=getattr(
+                                self._dispatcher, "immediate", never_immediate),
+                            max_body=self._max_body,
                             body_timeout=self.limits.body_timeout, reserved=reserved,
                             seen_agent=self.user_agents.seen, limiter=self._limiter
                             ) if self.fast else None

@@ -27,7 +27,7 @@ from ..ratelimit import RateLimitedLog
 from . import relay
 from .connections import ConnectionGuard, Connection
 from .fastrpc import RpcLane
-from .http import decode, failure
+from .http import Call, never_immediate, decode, failure
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ class Worker:
         settings = await self.settings
         logging.getLogger().setLevel(settings.log_level)
         limiter = RateLimitedLog(log)
-        self.lane = RpcLane(self.answer, failure, max_body=settings.max_body,
+        # every call here waits for the server's reply: none is run at once
+        self.lane = RpcLane(decode, self.respond, failure, immediate=never_immediate,
+                            max_body=settings.max_body,
                             body_timeout=settings.limits.body_timeout, reserved=settings.reserved,
                             seen_agent=self._seen_agent, limiter=limiter)
         self.guard = ConnectionGuard(settings.limits, limiter=limiter, lane=self.lane,
@@ -69,11 +71,9 @@ class Worker:
 
     # -- calls ----------------------------------------------------------------------------
 
-    async def answer(self, body: bytes, xml: bool, caller: Caller) -> list[bytes]:
-        """As HttpServer.answer: decoded here, dispatched and encoded by the server."""
-        call = decode(body, xml)
-        if isinstance(call, bytes):
-            return [call]
+    async def respond(self, call: Call, caller: Caller) -> list[bytes]:
+        """As HttpServer.respond: the call decoded here, dispatched and encoded by the
+        server."""
         method, params, req, xml = call
         ident = next(self.ids)
         future = asyncio.get_running_loop().create_future()
