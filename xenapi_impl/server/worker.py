@@ -27,7 +27,7 @@ from ..ratelimit import RateLimitedLog
 from . import relay
 from .connections import ConnectionGuard, Connection
 from .fastrpc import RpcLane
-from .http import Call, never_immediate, decode, failure
+from .http import Call, decode, failure, never_immediate
 
 log = logging.getLogger(__name__)
 
