@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -244,6 +245,36 @@ def test_an_idle_sqlite_store_commits_on_the_loop_thread(tmp_path):
         assert on_disk.execute("SELECT count(*) FROM c_VM").fetchone() == (5,)
         on_disk.close()
         await s.close()
+    run(main())
+
+
+def test_the_commits_of_one_loop_turn_reach_the_writer_as_one_batch(tmp_path):
+    """Handed to the writer at the end of the loop's turn, not one by one as they come: the
+    writer wakes once for them and writes them in one transaction, one fsync."""
+    async def main():
+        s = open_store(str(tmp_path / "db"), SPECS)
+        batches: list[int] = []
+        write = s._write
+
+        def recorded(batch):
+            batches.append(len(batch))
+            return write(batch)
+        s._write = recorded
+        s._commit_seconds = 1.0                     # not on the loop's thread
+
+        async def one(i):
+            # a moment in a system call first, as the loop spends on its sockets: another
+            # thread may take the GIL then (the writer, if an earlier commit had woken it)
+            time.sleep(0.005)
+            async with s.transaction() as t:
+                t.create("VM", new_ref(), vm(f"vm{i}"))
+        await asyncio.gather(*(one(i) for i in range(6)))
+        assert batches == [6], batches
+        assert len(s.records("VM")) == 6
+        await s.close()
+        reopened = open_store(str(tmp_path / "db"), SPECS)
+        assert len(reopened.records("VM")) == 6
+        reopened.close_sync()
     run(main())
 
 

@@ -72,6 +72,8 @@ class SqliteStore(MemoryStore):
         # running server; this connection is only used from the event-loop thread.
         self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: this turn of the loop's commits for the writer, handed over together at its end
+        self._turn: list[Any] = []
         self._failed: BaseException | None = None     # a write error that stops all writes
         self._failing: BaseException | None = None    # the last error, until a write passes
         self.write_failures = 0
@@ -207,9 +209,19 @@ class SqliteStore(MemoryStore):
                 raise _failure(error)
             return
         fut: asyncio.Future[None] = loop.create_future()
-        self._queued += 1               # until the writer is done with it (_answer), even if
-        self._queue.put((stmts, fut, loop))     # this call is cancelled meanwhile
+        # counted until the writer is done with it (_answer), even if this call is cancelled
+        self._queued += 1
+        if not self._turn:
+            loop.call_soon(self._hand_over)
+        self._turn.append((stmts, fut, loop))
         await fut
+
+    def _hand_over(self) -> None:
+        """The commits of one turn of the loop go to the writer in one piece: it wakes once
+        for them (each wake-up takes the GIL from the loop) and writes them in one batch."""
+        turn, self._turn = self._turn, []
+        if turn:
+            self._queue.put(turn)
 
     def _loop_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Nothing else for the loop to do now, so holding it for one fsync delays nobody.
@@ -246,7 +258,7 @@ class SqliteStore(MemoryStore):
             first = self._queue.get()
             if first is _STOP:
                 return
-            batch = [first]
+            batch = list(first)
             stop = False
             while True:             # group commit: take whatever else is already waiting
                 try:
@@ -256,7 +268,7 @@ class SqliteStore(MemoryStore):
                 if item is _STOP:
                     stop = True
                     break
-                batch.append(item)
+                batch.extend(item)
             self._batching += (len(batch) - 1 - self._batching) * 0.1
             error = self._write([stmts for stmts, _fut, _loop in batch])
             # one wake-up of each waiting loop per batch, not one per commit: every
@@ -310,6 +322,7 @@ class SqliteStore(MemoryStore):
         if self._closed:
             return
         await super().close()
+        self._hand_over()
         self._queue.put(_STOP)
         await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
         self._db.close()
@@ -319,6 +332,7 @@ class SqliteStore(MemoryStore):
     def close_sync(self) -> None:
         """Close from outside a running loop (CLI commands, tests)."""
         self._closed = True
+        self._hand_over()
         self._queue.put(_STOP)
         self._writer.join()
         self._db.close()
