@@ -8,10 +8,6 @@ from xenapi_impl.api.registry import IMPLEMENTATIONS
 from xenapi_impl.errors import XenAPIError
 from xenapi_impl.model import MODEL
 
-READS = {"get_field", "get_record", "get_all", "get_all_records", "get_by_uuid",
-         "get_by_name_label"}
-
-
 def test_the_generic_reads_are_immediate_and_nothing_else():
     async def body(h):
         d = h.dispatcher

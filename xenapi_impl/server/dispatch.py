@@ -132,9 +132,9 @@ class Dispatcher:
                     ref_checks.append((i, p.type, null_ok))
                 elif p.type.kind == "record" and msg.implicit == "create":
                     record_arg = i
-            entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg,
-                           generic and impl is not None,
-                           generic and impl is not None and msg.implicit in _READ_KINDS)
+            made = generic and impl is not None        # a generic implementation runs it
+            entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg, made,
+                           made and msg.implicit in _READ_KINDS)
             self._add(name, entry)
             self._sync_names.append(name)
             if msg.is_async or msg.implicit in ("create", "destroy"):

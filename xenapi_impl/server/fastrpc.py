@@ -27,7 +27,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httptools
 
@@ -36,6 +36,9 @@ from ..ratelimit import RateLimitedLog
 from . import eager
 from .connections import BUSY, HEADERS, IDLE, Connection
 from .replies import IOV_MAX, STREAM_OVER, advance, content_type, joined, pieces
+
+if TYPE_CHECKING:
+    from .http import Call
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +52,9 @@ _IDENTITY = frozenset({b"", b"identity"})
 _JSON_PATH = b"/jsonrpc"
 _CTYPE = {xml: content_type(xml).encode() for xml in (True, False)}
 
-#: a request body -> the call it makes (method, params, JSON-RPC request, xml), or the failure
-#: reply to send instead (http.decode)
-Decode = Callable[[bytes, bool], "tuple[str, list[Any], Any, bool] | bytes"]
-Respond = Callable[[Any, Caller], Awaitable[list[bytes]]]
+#: a request body -> the call it makes, or the failure reply to send instead (http.decode)
+Decode = Callable[[bytes, bool], "Call | bytes"]
+Respond = Callable[["Call", Caller], Awaitable[list[bytes]]]
 Failure = Callable[[bool, list[str]], bytes]
 
 
@@ -268,7 +270,7 @@ class RpcStream:
             self._caller = self.conn.caller()
         return self._caller
 
-    async def _serve(self, call: Any, xml: bool, keep_alive: bool, agent: bytes | None
+    async def _serve(self, call: Call | bytes, xml: bool, keep_alive: bool, agent: bytes | None
                      ) -> None:
         """Answer a decoded call (or send the failure `decode` made of its body)."""
         lane = self.lane
