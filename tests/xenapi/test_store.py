@@ -187,15 +187,20 @@ def test_disk_failure_fails_the_call_and_leaves_memory_unchanged(tmp_path):
     run(main())
 
 
-def _writing_threads(s) -> list[str]:
-    """Record which thread writes each SQLite transaction of store `s`."""
+def _writing_paths(s) -> list[str]:
+    """Record who wrote each commit of store `s`: "MainThread" for a commit made on the loop's
+    thread (`_write`), "store-writer" for one the group writer wrote (`_written`)."""
     names: list[str] = []
-    write = s._write
+    write, written = s._write, s._written
 
-    def recorded(batch):
+    def on_loop(batch):
         names.append(threading.current_thread().name)
         return write(batch)
-    s._write = recorded
+
+    def by_writer(commits, batch, seconds, error):
+        names.extend(["store-writer"] * commits)
+        return written(commits, batch, seconds, error)
+    s._write, s._written = on_loop, by_writer
     return names
 
 
@@ -209,7 +214,7 @@ def test_an_idle_sqlite_store_commits_on_the_loop_thread(tmp_path):
 
     async def main():
         s = open_store(path, SPECS)
-        names = _writing_threads(s)
+        names = _writing_paths(s)
         async with s.transaction() as t:
             t.create("VM", refs[0], vm("idle"))
         assert names == ["MainThread"]
@@ -250,16 +255,16 @@ def test_an_idle_sqlite_store_commits_on_the_loop_thread(tmp_path):
 
 def test_the_commits_of_one_loop_turn_reach_the_writer_as_one_batch(tmp_path):
     """Handed to the writer at the end of the loop's turn, not one by one as they come: the
-    writer wakes once for them and writes them in one transaction, one fsync."""
+    writer writes them in one transaction, one fsync."""
     async def main():
         s = open_store(str(tmp_path / "db"), SPECS)
         batches: list[int] = []
-        write = s._write
+        written = s._written
 
-        def recorded(batch):
-            batches.append(len(batch))
-            return write(batch)
-        s._write = recorded
+        def recorded(commits, batch, seconds, error):
+            batches.append(batch)
+            return written(commits, batch, seconds, error)
+        s._written = recorded
         s._commit_seconds = 1.0                     # not on the loop's thread
 
         async def one(i):
@@ -301,36 +306,30 @@ def test_without_asyncio_s_ready_queue_an_idle_store_is_one_with_no_recent_commi
 
 def test_a_commit_cancelled_in_the_writer_keeps_the_next_one_off_the_loop_thread(tmp_path):
     """The writer may still be writing a commit whose caller was cancelled (a server
-    stopping): the connection is the writer's until it is done, so the next commit queues."""
+    stopping): the database is the writer's until it is done, so the next commit queues."""
+    path = str(tmp_path / "db")
 
     async def main():
-        s = open_store(str(tmp_path / "db"), SPECS)
-        names = _writing_threads(s)
-        recorded = s._write
-        release, writing = threading.Event(), threading.Event()
-
-        def held(batch):
-            if threading.current_thread().name == "store-writer":
-                writing.set()
-                release.wait(10)
-            return recorded(batch)
-        s._write = held
+        s = open_store(path, SPECS)
+        names = _writing_paths(s)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")          # the writer waits for this write lock
 
         async def write(name):
             async with s.transaction() as t:
                 t.create("VM", new_ref(), vm(name))
         s._commit_seconds = 1.0                     # to the writer...
         first = asyncio.create_task(write("cancelled"))
-        while not writing.is_set():
-            await asyncio.sleep(0.001)
-        first.cancel()                              # ...and cancelled while it writes
+        await asyncio.sleep(0.05)
+        first.cancel()                              # ...and cancelled while it waits to write
         with pytest.raises(asyncio.CancelledError):
             await first
         s._commit_seconds = 0.0
         second = asyncio.create_task(write("next"))
         await asyncio.sleep(0.01)
         assert not second.done()
-        release.set()
+        blocker.execute("COMMIT")
+        blocker.close()
         await asyncio.wait_for(second, 5)
         assert names == ["store-writer", "store-writer"]
         await s.close()
@@ -340,7 +339,7 @@ def test_a_commit_cancelled_in_the_writer_keeps_the_next_one_off_the_loop_thread
 def test_a_failed_commit_on_the_loop_thread_changes_nothing(tmp_path):
     async def main():
         s = open_store(str(tmp_path / "db"), SPECS)
-        names = _writing_threads(s)
+        names = _writing_paths(s)
         ref = new_ref()
         async with s.transaction() as t:
             t.create("VM", ref, vm("a"))
@@ -498,3 +497,57 @@ def test_sqlite_load_shares_equal_scalars_but_not_containers(tmp_path):
         assert a["tags"] is not b["tags"] and a["uuid"] != b["uuid"]
     finally:
         s.close_sync()
+
+
+def test_the_writer_fails_with_sqlite_s_words_a_busy_database_passes_and_a_broken_one_stops(
+        tmp_path, monkeypatch):
+    """Through the group writer (not the loop's own commit): another connection holding the
+    write lock past the busy timeout fails the call with SQLite's words and changes nothing,
+    and the next write passes (transient); a table gone stops every write until a restart."""
+    from xenapi_impl.store import sqlite as sqlite_mod
+    monkeypatch.setattr(sqlite_mod, "BUSY_TIMEOUT_MS", 50)
+    path = str(tmp_path / "db")
+
+    async def main():
+        s = open_store(path, SPECS)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("a"))
+        written = _writing_paths(s)
+        blocker = sqlite3.connect(path, isolation_level=None, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")
+        s._commit_seconds = 1.0                     # to the writer
+        with pytest.raises(StoreUnavailable, match=r"^database write failed: database is "
+                                                   r"locked \(SQLITE_BUSY\)$"):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"name_label": "b"})
+        assert s.get("VM", ref)["name_label"] == "a"
+        blocker.execute("ROLLBACK")
+        s._commit_seconds = 1.0
+        async with s.transaction() as t:
+            t.update("VM", ref, {"name_label": "c"})
+        assert s.get("VM", ref)["name_label"] == "c" and s.write_failures == 0
+        blocker.execute("DROP TABLE c_VM")
+        blocker.close()
+        s._commit_seconds = 1.0
+        with pytest.raises(StoreUnavailable, match=r"no such table: c_VM \(SQLITE_ERROR\)"):
+            async with s.transaction() as t:
+                t.update("VM", ref, {"name_label": "d"})
+        with pytest.raises(StoreUnavailable, match="writes stopped after a write error"):
+            async with s.transaction() as t:
+                t.create("network", new_ref(), {"uuid": new_uuid(), "name_label": "n", "MTU": 1})
+        assert s.get("VM", ref)["name_label"] == "c"
+        assert written == ["store-writer"] * 3
+        await s.close()
+    run(main())
+
+
+def test_a_commit_the_writer_cannot_take_is_refused_before_it_is_handed_over(tmp_path):
+    from xenapi_impl.store import sqlite as sqlite_mod
+    with pytest.raises(TypeError):
+        sqlite_mod._pack([("UPDATE c_VM SET name_label = ? WHERE ref = ?", (1, "r"))])
+    with pytest.raises(UnicodeEncodeError):
+        sqlite_mod._pack([("UPDATE c_VM SET name_label = ? WHERE ref = ?", ("\ud800", "r"))])
+    packed = sqlite_mod._pack([("X ? ?", ("é", None))])
+    assert packed == (b"\x05\x00\x00\x00X ? ?\x02\x00\x00\x00\x02\x00\x00\x00\xc3\xa9"
+                      b"\xff\xff\xff\xff")

@@ -3,11 +3,12 @@
 Layout: the class tables and `_uuids` of `sql.py` (shared with the PostgreSQL backend);
 `_credentials` holds local users; `_meta` the schema version.
 
-Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite returns. A single
-writer thread takes every pending commit from a queue and writes them in one SQLite
-transaction (group commit); a commit to an idle store is written on the event loop's thread
-instead (`_submit` says when). Each caller is answered only after its transaction committed,
-and the in-memory copy is updated only then, in the same order as on disk. If the disk write
+Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite returns. The group
+writer (groupwriter.c: a thread in C that never takes the GIL, with a connection of its own)
+writes every commit handed to it while it was busy in one SQLite transaction (group commit),
+and says it is done through an eventfd the event loop watches; a commit to an idle store is
+written on the event loop's thread instead (`_submit` says when). Each caller is answered
+only after its transaction committed, and the in-memory copy is updated only then, in the same order as on disk. If the disk write
 fails, the batch is rolled back, its callers get the error (SQLite's words: "database or disk is
 full") and memory is unchanged. A full disk or a busy database is transient: the next commit
 tries again, so writes resume by themselves once the disk takes them (a failed batch is gone,
@@ -17,16 +18,17 @@ never replayed). Any other failure (I/O error, corruption) leaves the file's sta
 from __future__ import annotations
 
 import asyncio
+import collections
 import fcntl
 import logging
 import os
-import queue
 import sqlite3
-import threading
+import struct
 import time
 from typing import Any, Iterable
 
 from . import sql
+from ._groupwriter import ffi as _ffi, lib as _gw
 from .base import ClassSpec, Credential
 from .errors import StoreUnavailable
 from .memory import MemoryStore
@@ -34,7 +36,9 @@ from .memory import MemoryStore
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-_STOP = object()
+#: how long a write waits for another process's write lock (Python's sqlite3 default: 5 s)
+BUSY_TIMEOUT_MS = 5000
+_TAKE = 64                          # results taken from the group writer per call
 # A commit is made on the event loop's thread, not the writer's, when no other is in flight,
 # the loop has nothing else to run (without asyncio's ready queue to tell: no commit ended in
 # the last INLINE_IDLE seconds), the writer's recent batches averaged under INLINE_BATCHING
@@ -55,6 +59,47 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _TRANSIENT
 
 
+# SQLite's primary result codes by name; an extended code's name starts with its primary's
+_PRIMARY = ("ERROR INTERNAL PERM ABORT BUSY LOCKED NOMEM READONLY INTERRUPT IOERR CORRUPT "
+            "NOTFOUND FULL CANTOPEN PROTOCOL EMPTY SCHEMA TOOBIG CONSTRAINT MISMATCH MISUSE "
+            "NOLFS AUTH FORMAT RANGE NOTADB NOTICE WARNING").split()
+_CODE_NAMES = {getattr(sqlite3, "SQLITE_" + p): "SQLITE_" + p for p in _PRIMARY}
+_CODE_NAMES.update({v: n for n in dir(sqlite3) if n.startswith("SQLITE_")
+                    and (v := getattr(sqlite3, n)) in range(256, 1 << 16)
+                    and n[7:].split("_")[0] in _PRIMARY})
+
+
+def _sqlite_error(code: int, message: str) -> sqlite3.Error:
+    """The group writer's failure as the sqlite3 module would have raised it."""
+    exc = sqlite3.OperationalError(message)
+    exc.sqlite_errorcode = code                             # type: ignore[attr-defined]
+    exc.sqlite_errorname = _CODE_NAMES.get(code, _CODE_NAMES.get(code & 0xFF,  # type: ignore
+                                                                 f"SQLITE_{code}"))
+    return exc
+
+
+_U32 = struct.Struct("<I").pack
+_I32 = struct.Struct("<i").pack
+_NULL = _I32(-1)
+
+
+def _pack(stmts: list[tuple[str, tuple]]) -> bytes:
+    """A commit's statements for the group writer (the layout groupwriter.h gives). Every
+    argument is text or None; anything else, or text that is not valid UTF-8, raises here,
+    before the commit is handed over."""
+    out: list[bytes] = []
+    for text, args in stmts:
+        q = text.encode()
+        out += (_U32(len(q)), q, _U32(len(args)))
+        for a in args:
+            if a is None:
+                out.append(_NULL)
+            else:
+                b = str.encode(a)
+                out += (_I32(len(b)), b)
+    return b"".join(out)
+
+
 class SqliteStore(MemoryStore):
     def __init__(self, path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False
                  ) -> None:
@@ -71,9 +116,11 @@ class SqliteStore(MemoryStore):
         # Logins read credentials from the file, so `xenapi-server user add` takes effect on a
         # running server; this connection is only used from the event-loop thread.
         self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        #: this turn of the loop's commits for the writer, handed over together at its end
-        self._turn: list[Any] = []
+        #: this turn of the loop's commits for the writer (packed), handed over at its end
+        self._turn: list[tuple[bytes, asyncio.Future[None]]] = []
+        #: the callers of the commits handed over, in order (the writer answers in order)
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._drained: asyncio.Future[None] | None = None   # close() waits for the writer
         self._failed: BaseException | None = None     # a write error that stops all writes
         self._failing: BaseException | None = None    # the last error, until a write passes
         self.write_failures = 0
@@ -81,8 +128,16 @@ class SqliteStore(MemoryStore):
         self._last_write = 0.0          # loop time the last commit was done
         self._commit_seconds = 0.0      # recent commits' duration (moving average)
         self._batching = 0.0            # commits the writer's recent batches shared (average)
-        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
-        self._writer.start()
+        error = _ffi.new("char[]", 256)
+        writer = _gw.gw_open(os.fsencode(path), BUSY_TIMEOUT_MS, error, len(error))
+        if writer == _ffi.NULL:
+            self._db.close()
+            self._reader.close()
+            self._unlock()
+            raise StoreUnavailable(f"{path}: {_ffi.string(error).decode(errors='replace')}")
+        self._writer = writer
+        self._results = _ffi.new("gw_result[]", _TAKE)
+        self._watched: asyncio.AbstractEventLoop | None = None   # the loop watching the writer
 
     async def sync(self) -> None:
         """Checkpoint the write-ahead log into the database file (and empty the log), so the
@@ -208,20 +263,77 @@ class SqliteStore(MemoryStore):
             if error is not None:
                 raise _failure(error)
             return
+        packed = _pack(stmts)
+        if self._watched is not loop:
+            self._watch(loop)
         fut: asyncio.Future[None] = loop.create_future()
-        # counted until the writer is done with it (_answer), even if this call is cancelled
+        # counted until the writer is done with it (_written), even if this call is cancelled
         self._queued += 1
         if not self._turn:
             loop.call_soon(self._hand_over)
-        self._turn.append((stmts, fut, loop))
+        self._turn.append((packed, fut))
         await fut
 
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Have `loop` take the writer's results (the loop of the first write, or of a later
+        one once nothing is in flight on the previous)."""
+        if self._waiting or self._turn:
+            raise StoreUnavailable("the store's writes are in flight on another event loop")
+        self._unwatch()
+        loop.add_reader(_gw.gw_fd(self._writer), self._results_ready)
+        self._watched = loop
+
+    def _unwatch(self) -> None:
+        old, self._watched = self._watched, None
+        if old is not None and not old.is_closed():
+            old.remove_reader(_gw.gw_fd(self._writer))
+
     def _hand_over(self) -> None:
-        """The commits of one turn of the loop go to the writer in one piece: it wakes once
-        for them (each wake-up takes the GIL from the loop) and writes them in one batch."""
+        """The commits of one turn of the loop go to the writer in one piece, so they share
+        a transaction when it is idle, and the loop's turn is not interrupted for them."""
         turn, self._turn = self._turn, []
-        if turn:
-            self._queue.put(turn)
+        if not turn:
+            return
+        data = b"".join(packed for packed, _fut in turn)
+        if self._writer is None or _gw.gw_submit(self._writer, data, len(data), len(turn)) != 0:
+            self._queued -= len(turn)
+            for _packed, fut in turn:
+                if not fut.done():
+                    fut.set_exception(StoreUnavailable("the store is closed"))
+            return
+        self._waiting.extend(fut for _packed, fut in turn)
+
+    def _results_ready(self) -> None:
+        """On the loop's thread, when the writer's eventfd is readable."""
+        results = self._results
+        while self._writer is not None:
+            n = _gw.gw_take(self._writer, results, _TAKE)
+            for i in range(n):
+                r = results[i]
+                error = None if r.code == 0 else _sqlite_error(
+                    r.code, _ffi.string(r.message).decode(errors="replace"))
+                self._written(r.commits, r.batch, r.seconds, error)
+            if n < _TAKE:
+                return
+
+    def _written(self, commits: int, batch: int, seconds: float,
+                 error: BaseException | None) -> None:
+        """The writer is done with the next `commits` commits handed over: their transaction
+        held `batch` commits and took `seconds`."""
+        if error is None:
+            self._write_passed()
+            self._commit_seconds += (seconds - self._commit_seconds) * 0.25
+        else:
+            self._write_failed(error)
+        self._batching += (batch - 1 - self._batching) * 0.1
+        self._queued -= commits
+        if self._watched is not None:
+            self._last_write = self._watched.time()
+        waiting = self._waiting
+        for _ in range(commits):
+            _resolve(waiting.popleft(), error)
+        if not waiting and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     def _loop_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Nothing else for the loop to do now, so holding it for one fsync delays nobody.
@@ -253,42 +365,6 @@ class SqliteStore(MemoryStore):
         self._commit_seconds += (took - self._commit_seconds) * 0.25
         return None
 
-    def _write_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = list(first)
-            stop = False
-            while True:             # group commit: take whatever else is already waiting
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.extend(item)
-            self._batching += (len(batch) - 1 - self._batching) * 0.1
-            error = self._write([stmts for stmts, _fut, _loop in batch])
-            # one wake-up of each waiting loop per batch, not one per commit: every
-            # call_soon_threadsafe writes to the loop's self-pipe and takes the GIL
-            waiting: dict[Any, list[asyncio.Future[None]]] = {}
-            for _stmts, fut, loop in batch:
-                waiting.setdefault(loop, []).append(fut)
-            for loop, futs in waiting.items():
-                loop.call_soon_threadsafe(self._answer, loop, futs, error)
-            if stop:
-                return
-
-    def _answer(self, loop: asyncio.AbstractEventLoop, futs: list[asyncio.Future[None]],
-                error: BaseException | None) -> None:
-        """On the loop's thread: the writer is done with these commits."""
-        self._queued -= len(futs)
-        self._last_write = loop.time()
-        for fut in futs:
-            _resolve(fut, error)
-
     def _rollback(self) -> None:
         """Discard the failed batch (SQLite may already have rolled it back by itself)."""
         try:
@@ -299,7 +375,7 @@ class SqliteStore(MemoryStore):
             self._failed = self._failed or exc
 
     def _write_failed(self, exc: BaseException) -> None:
-        # writer thread; one log line when writes start failing, not one per commit
+        # one log line when writes start failing, not one per commit
         if not _transient(exc):
             if self._failed is None:
                 log.critical("database write failed, refusing further writes until a "
@@ -319,22 +395,29 @@ class SqliteStore(MemoryStore):
             self.write_failures = 0
 
     async def close(self) -> None:
+        """Every commit handed over is written and its caller answered first."""
         if self._closed:
             return
         await super().close()
         self._hand_over()
-        self._queue.put(_STOP)
-        await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
-        self._db.close()
-        self._reader.close()
-        self._unlock()
+        if self._waiting:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+        self._close_writer()
 
     def close_sync(self) -> None:
-        """Close from outside a running loop (CLI commands, tests)."""
+        """Close from outside a running loop (CLI commands, tests): what was handed over is
+        written, but no caller is answered (their loop is not running)."""
         self._closed = True
         self._hand_over()
-        self._queue.put(_STOP)
-        self._writer.join()
+        self._close_writer()
+
+    def _close_writer(self) -> None:
+        if self._writer is None:
+            return
+        self._unwatch()
+        writer, self._writer = self._writer, None
+        _gw.gw_close(writer)                # writes what is left (cffi lets the GIL go)
         self._db.close()
         self._reader.close()
         self._unlock()
