@@ -48,6 +48,17 @@ static void gw_set_error(char *error, size_t error_len, const char *what, const 
         snprintf(error, error_len, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
+/* Append the list first..last to the queue head..tail (under the writer's mutex). */
+static void gw_append(struct gw_job **head, struct gw_job **tail, struct gw_job *first,
+                      struct gw_job *last)
+{
+    if (*tail != NULL)
+        (*tail)->next = first;
+    else
+        *head = first;
+    *tail = last;
+}
+
 static uint32_t gw_u32(const unsigned char *p)
 {
     uint32_t v;
@@ -186,11 +197,7 @@ static void *gw_main(void *arg)
             return NULL;                    /* closing, and everything is written */
         gw_transaction(w, jobs);
         pthread_mutex_lock(&w->mu);
-        if (w->done_tail != NULL)
-            w->done_tail->next = jobs;
-        else
-            w->done = jobs;
-        w->done_tail = last;
+        gw_append(&w->done, &w->done_tail, jobs, last);
         pthread_mutex_unlock(&w->mu);
         uint64_t one = 1;
         while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
@@ -268,11 +275,7 @@ int gw_submit(gw_writer *w, const char *batch, size_t len, unsigned int commits)
         free(job);
         return -1;
     }
-    if (w->todo_tail != NULL)
-        w->todo_tail->next = job;
-    else
-        w->todo = job;
-    w->todo_tail = job;
+    gw_append(&w->todo, &w->todo_tail, job, job);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
