@@ -122,7 +122,7 @@ static int gw_run(gw_writer *w, const struct gw_job *job, const char **why)
         }
         for (uint32_t i = 0; i < nargs; i++) {
             if ((size_t)(end - p) < 4)
-                goto malformed;
+                goto malformed_args;
             int32_t len;
             memcpy(&len, p, sizeof len);
             p += 4;
@@ -130,7 +130,7 @@ static int gw_run(gw_writer *w, const struct gw_job *job, const char **why)
                 rc = sqlite3_bind_null(stmt, (int)i + 1);
             } else {
                 if ((size_t)(end - p) < (size_t)len)
-                    goto malformed;
+                    goto malformed_args;
                 /* the buffer outlives the step: no copy */
                 rc = sqlite3_bind_text(stmt, (int)i + 1, (const char *)p, len, SQLITE_STATIC);
                 p += len;
@@ -145,6 +145,11 @@ static int gw_run(gw_writer *w, const struct gw_job *job, const char **why)
         sqlite3_clear_bindings(stmt);
         if (rc != SQLITE_DONE && rc != SQLITE_ROW)
             return rc;
+        continue;
+malformed_args:
+        /* no cached statement keeps pointers into this buffer, which is freed */
+        sqlite3_clear_bindings(stmt);
+        goto malformed;
     }
     return SQLITE_OK;
 malformed:

@@ -131,9 +131,7 @@ class SqliteStore(MemoryStore):
         error = _ffi.new("char[]", 256)
         writer = _gw.gw_open(os.fsencode(path), BUSY_TIMEOUT_MS, error, len(error))
         if writer == _ffi.NULL:
-            self._db.close()
-            self._reader.close()
-            self._unlock()
+            self._release()
             raise StoreUnavailable(f"{path}: {_ffi.string(error).decode(errors='replace')}")
         self._writer = writer
         self._results = _ffi.new("gw_result[]", _TAKE)
@@ -320,11 +318,7 @@ class SqliteStore(MemoryStore):
                  error: BaseException | None) -> None:
         """The writer is done with the next `commits` commits handed over: their transaction
         held `batch` commits and took `seconds`."""
-        if error is None:
-            self._write_passed()
-            self._commit_seconds += (seconds - self._commit_seconds) * 0.25
-        else:
-            self._write_failed(error)
+        self._outcome(seconds, error)
         self._batching += (batch - 1 - self._batching) * 0.1
         self._queued -= commits
         if self._watched is not None:
@@ -358,12 +352,19 @@ class SqliteStore(MemoryStore):
             db.execute("COMMIT")
         except BaseException as exc:     # disk full, I/O error...: fail the whole batch
             self._rollback()
-            self._write_failed(exc)
+            self._outcome(0.0, exc)
             return exc
-        self._write_passed()
-        took = time.perf_counter() - started
-        self._commit_seconds += (took - self._commit_seconds) * 0.25
+        self._outcome(time.perf_counter() - started, None)
         return None
+
+    def _outcome(self, seconds: float, error: BaseException | None) -> None:
+        """A transaction ended, on the loop's thread or the writer's: the failure state, and
+        the recent commits' duration (passed ones only) that decides where the next goes."""
+        if error is None:
+            self._write_passed()
+            self._commit_seconds += (seconds - self._commit_seconds) * 0.25
+        else:
+            self._write_failed(error)
 
     def _rollback(self) -> None:
         """Discard the failed batch (SQLite may already have rolled it back by itself)."""
@@ -418,6 +419,10 @@ class SqliteStore(MemoryStore):
         self._unwatch()
         writer, self._writer = self._writer, None
         _gw.gw_close(writer)                # writes what is left (cffi lets the GIL go)
+        self._release()
+
+    def _release(self) -> None:
+        """Close the loop's own connections and let another server open the file."""
         self._db.close()
         self._reader.close()
         self._unlock()
