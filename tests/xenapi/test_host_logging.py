@@ -240,7 +240,7 @@ def test_a_change_that_did_not_commit_is_not_applied(tmp_path, monkeypatch):
     async def body(h: Harness) -> None:
         s, host = await _host(h)
 
-        async def disk_fails(ops):          # the store's durable-write step fails
+        async def disk_fails(ops, settle):  # the store's durable-write step fails
             raise StoreUnavailable("disk write failed")
         monkeypatch.setattr(h.store, "_persist", disk_fails)
         assert (await _fails(h, "host.set_logging", s, host, {"level": "debug", "file": path})

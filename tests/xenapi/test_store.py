@@ -336,6 +336,51 @@ def test_a_commit_cancelled_in_the_writer_keeps_the_next_one_off_the_loop_thread
     run(main())
 
 
+def test_a_commit_whose_caller_was_cancelled_reaches_memory_once_on_disk(tmp_path):
+    """A caller cancelled while the writer has its commit (a server stopping, a client gone):
+    the disk takes the commit, so memory must too, in disk order, with its event; its uuid
+    stays taken meanwhile. Memory and disk never disagree, before or after a restart."""
+    path = str(tmp_path / "db")
+
+    async def main():
+        s = open_store(path, SPECS)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")          # the writer waits for this write lock
+        ref, rec = new_ref(), vm("cancelled")
+        gen = s.generation
+
+        async def create():
+            async with s.transaction() as t:
+                t.create("VM", ref, rec)
+        s._commit_seconds = 1.0                     # to the writer...
+        first = asyncio.create_task(create())
+        await asyncio.sleep(0.05)
+        first.cancel()                              # ...and cancelled while it waits to write
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert s.get("VM", ref) is None and s.generation == gen
+        with pytest.raises(DuplicateUuid):          # the disk may still take it: uuid taken
+            async with s.transaction() as t:
+                t.create("VM", new_ref(), vm("twin", uuid=rec["uuid"]))
+        blocker.execute("COMMIT")
+        blocker.close()
+        for _ in range(500):                        # the writer's result, on this loop
+            if s._queued == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert s.get("VM", ref)["name_label"] == "cancelled"
+        assert s.generation == gen + 1 and s._unapplied == 0 and not s._reserved_uuids
+        assert [(c.operation, c.ref) for c in s.changes_since(gen)] == [("add", ref)]
+        async with s.transaction() as t:            # and the store goes on as before
+            t.update("VM", ref, {"name_label": "after"})
+        await s.close()
+        reopened = open_store(path, SPECS)
+        assert reopened.get("VM", ref)["name_label"] == "after"
+        assert reopened.get("VM", ref)["uuid"] == rec["uuid"]
+        reopened.close_sync()
+    run(main())
+
+
 def test_a_failed_commit_on_the_loop_thread_changes_nothing(tmp_path):
     async def main():
         s = open_store(str(tmp_path / "db"), SPECS)

@@ -50,6 +50,11 @@ def _wake(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+#: a commit's ending, called once by the backend that made it durable: None (applies it,
+#: returns its generation) or the error that refused it
+Settle = Callable[[BaseException | None], int]
+
+
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
@@ -184,15 +189,33 @@ class MemoryStore(Store):
         reserved = {f["uuid"] for k, _c, _r, f in persistent if k == "create" and "uuid" in f}
         self._reserved_uuids |= reserved
         self._unapplied += 1
-        try:
-            await self._persist(persistent)
-            return self._apply(ops)
-        finally:
+        settled = False
+
+        def settle(error: BaseException | None) -> int:
+            # Called by the backend on the loop's thread once the writes are on disk (or
+            # refused), in disk order, whether or not the caller still waits: a caller
+            # cancelled while the disk had its commit (a server stopping) cannot leave the
+            # disk with a change that memory lacks.
+            nonlocal settled
+            if settled:
+                return 0
+            settled = True
             self._unapplied -= 1
             self._reserved_uuids -= reserved
+            return 0 if error is not None else self._apply(ops)
+        try:
+            return await self._persist(persistent, settle)
+        except asyncio.CancelledError:
+            raise               # handed over to the disk: the backend settles it when done
+        except BaseException as exc:
+            settle(exc)         # refused before it was handed over (settled at most once)
+            raise
 
-    async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
-        """Make the writes durable before they are applied (nothing to do in memory)."""
+    async def _persist(self, ops: list[tuple[str, str, str, Any]], settle: Settle) -> int:
+        """Make the writes durable, then `settle(None)` to apply them and return its
+        generation; `settle(error)` if the disk refused them (then raise). Nothing to write
+        in memory."""
+        return settle(None)
 
     def _apply(self, ops: list[tuple[str, str, str, Any]], gen: int | None = None,
                now: _dt.datetime | None = None) -> int:
@@ -379,17 +402,26 @@ class MemoryStore(Store):
         if self._closed:
             raise StoreUnavailable("the store is closed")
         await self._persist_credential(cred.name, cred)
-        self._credentials[cred.name] = cred
 
     async def delete_credential(self, name: str) -> bool:
         if self.get_credential(name) is None:
             return False
         await self._persist_credential(name, None)
-        self._credentials.pop(name, None)
         return True
 
     async def _persist_credential(self, name: str, cred: Credential | None) -> None:
-        """Durably write (or delete, for None) one credential (nothing to do in memory)."""
+        """Durably write (or delete, for None) one credential, then keep it in memory (in
+        `_credential_written`, which a backend calls once it is on disk)."""
+        self._credential_written(name, cred, None)
+
+    def _credential_written(self, name: str, cred: Credential | None,
+                            error: BaseException | None) -> int:
+        if error is None:
+            if cred is None:
+                self._credentials.pop(name, None)
+            else:
+                self._credentials[name] = cred
+        return 0
 
     async def close(self) -> None:
         self._closed = True

@@ -8,7 +8,9 @@ writer (groupwriter.c: a thread in C that never takes the GIL, with a connection
 writes every commit handed to it while it was busy in one SQLite transaction (group commit),
 and says it is done through an eventfd the event loop watches; a commit to an idle store is
 written on the event loop's thread instead (`_submit` says when). Each caller is answered
-only after its transaction committed, and the in-memory copy is updated only then, in the same order as on disk. If the disk write
+only after its transaction committed, and the in-memory copy is updated only then, in the
+same order as on disk, by the store itself: a caller cancelled meanwhile (a server stopping)
+cannot leave a commit on disk that memory lacks. If the disk write
 fails, the batch is rolled back, its callers get the error (SQLite's words: "database or disk is
 full") and memory is unchanged. A full disk or a busy database is transient: the next commit
 tries again, so writes resume by themselves once the disk takes them (a failed batch is gone,
@@ -31,7 +33,7 @@ from . import sql
 from ._groupwriter import ffi as _ffi, lib as _gw
 from .base import ClassSpec, Credential
 from .errors import StoreUnavailable
-from .memory import MemoryStore
+from .memory import MemoryStore, Settle
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +119,11 @@ class SqliteStore(MemoryStore):
         # running server; this connection is only used from the event-loop thread.
         self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         #: this turn of the loop's commits for the writer (packed), handed over at its end
-        self._turn: list[tuple[bytes, asyncio.Future[None]]] = []
-        #: the callers of the commits handed over, in order (the writer answers in order)
-        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._turn: list[tuple[bytes, asyncio.Future[int], Settle]] = []
+        #: the commits handed over, in order (the writer answers in order): their callers,
+        #: and what settles each in memory
+        self._waiting: collections.deque[tuple[asyncio.Future[int], Settle]] = \
+            collections.deque()
         self._drained: asyncio.Future[None] | None = None   # close() waits for the writer
         self._failed: BaseException | None = None     # a write error that stops all writes
         self._failing: BaseException | None = None    # the last error, until a write passes
@@ -203,8 +207,8 @@ class SqliteStore(MemoryStore):
         self._recompute_links()
 
     # --- writes ---------------------------------------------------------------------------
-    async def _persist(self, ops: list[tuple[str, str, str, Any]]) -> None:
-        await self._submit(sql.statements(self._without_derived(ops), "?"))
+    async def _persist(self, ops: list[tuple[str, str, str, Any]], settle: Settle) -> int:
+        return await self._submit(sql.statements(self._without_derived(ops), "?"), settle)
 
     def _without_derived(self, ops: list[tuple[str, str, str, Any]]
                          ) -> list[tuple[str, str, str, Any]]:
@@ -241,9 +245,11 @@ class SqliteStore(MemoryStore):
         else:
             stmts = [("INSERT OR REPLACE INTO _credentials VALUES (?, ?, ?)",
                       (cred.name, cred.password_hash, cred.role))]
-        await self._submit(stmts)
+        await self._submit(stmts, lambda error: self._credential_written(name, cred, error))
 
-    async def _submit(self, stmts: list[tuple[str, tuple]]) -> None:
+    async def _submit(self, stmts: list[tuple[str, tuple]], settle: Settle) -> int:
+        """Write `stmts` in one commit, `settle` it on the loop's thread once on disk (or
+        refused), then answer with its generation."""
         if self._failed is not None:
             raise StoreUnavailable(f"database writes stopped after a write error (restart "
                                    f"the server): {_describe(self._failed)}")
@@ -258,19 +264,20 @@ class SqliteStore(MemoryStore):
             # the loop is held for one fsync. Under load the writer batches as before.
             error = self._write([stmts])
             self._last_write = loop.time()
+            gen = settle(error)
             if error is not None:
                 raise _failure(error)
-            return
+            return gen
         packed = _pack(stmts)
         if self._watched is not loop:
             self._watch(loop)
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[int] = loop.create_future()
         # counted until the writer is done with it (_written), even if this call is cancelled
         self._queued += 1
         if not self._turn:
             loop.call_soon(self._hand_over)
-        self._turn.append((packed, fut))
-        await fut
+        self._turn.append((packed, fut, settle))
+        return await fut
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Have `loop` take the writer's results (the loop of the first write, or of a later
@@ -292,14 +299,14 @@ class SqliteStore(MemoryStore):
         turn, self._turn = self._turn, []
         if not turn:
             return
-        data = b"".join(packed for packed, _fut in turn)
+        data = b"".join(packed for packed, _fut, _settle in turn)
         if self._writer is None or _gw.gw_submit(self._writer, data, len(data), len(turn)) != 0:
             self._queued -= len(turn)
-            for _packed, fut in turn:
-                if not fut.done():
-                    fut.set_exception(StoreUnavailable("the store is closed"))
+            closed = StoreUnavailable("the store is closed")
+            for _packed, fut, settle in turn:
+                _answer(fut, settle, closed, closed)
             return
-        self._waiting.extend(fut for _packed, fut in turn)
+        self._waiting.extend((fut, settle) for _packed, fut, settle in turn)
 
     def _results_ready(self) -> None:
         """On the loop's thread, when the writer's eventfd is readable."""
@@ -324,8 +331,10 @@ class SqliteStore(MemoryStore):
         if self._watched is not None:
             self._last_write = self._watched.time()
         waiting = self._waiting
+        refused = None if error is None else _failure(error)
         for _ in range(commits):
-            _resolve(waiting.popleft(), error)
+            fut, settle = waiting.popleft()
+            _answer(fut, settle, error, refused)
         if not waiting and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
 
@@ -438,13 +447,23 @@ def _failure(error: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"database write failed: {_describe(error)}")
 
 
-def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
-    if fut.cancelled():
+def _answer(fut: asyncio.Future[int], settle: Settle, error: BaseException | None,
+            refused: BaseException | None) -> None:
+    """One commit's end: settled in memory (applied, or its reservations let go) even if its
+    caller was cancelled meanwhile, then its caller answered (`refused` if it failed)."""
+    try:
+        gen = settle(error)
+    except Exception as exc:    # noqa: BLE001 - a fault applying it: its caller hears, not the rest
+        log.exception("applying a durable commit failed")
+        if not fut.done():
+            fut.set_exception(exc)
         return
-    if error is None:
-        fut.set_result(None)
+    if fut.done():
+        return
+    if refused is None:
+        fut.set_result(gen)
     else:
-        fut.set_exception(_failure(error))
+        fut.set_exception(refused)
 
 
 def open_store(path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False
