@@ -279,7 +279,12 @@ class ConnectionGuard:
                          f"too many connections from {conn.address} (at most "
                          f"{lim.max_connections_per_address})")
             return False
-        if len(self._conns) >= self.max_connections and not self._evict_idle(delegated=True):
+        # The ones already waiting count as in: the room a closed connection leaves is theirs
+        # (it is given out on the loop's next step), so a newcomer accepted meanwhile queues
+        # behind them. Taking it instead had a waiting request refused at its ADMIT_WAIT
+        # while the newcomer was served.
+        if (len(self._conns) + len(self._waiting) >= self.max_connections
+                and (self._waiting or not self._evict_idle(delegated=True))):
             if len(self._waiting) < MAX_WAITING:
                 self._wait(conn)
             else:
