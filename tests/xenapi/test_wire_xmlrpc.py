@@ -368,3 +368,96 @@ def test_chunked_encoding_is_the_same_document_without_copying_the_records():
         assert all(len(p) < STREAM_CHUNK + 10_000 for p in grouped)
     small = xmlrpc.encode_success_chunks("x")
     assert small == [xmlrpc.encode_success("x")]
+
+
+# -- the plain all-strings requests, decoded without expat -----------------------------------
+
+def _outcome(parse, body: bytes):
+    try:
+        return "call", parse(body)
+    except XenAPIError as e:
+        return "error", e.description
+
+
+_SPACES = ["", " ", "\n", "\t", "\r\n", "  \n  "]
+_DECLS = ["", "<?xml version='1.0'?>", '<?xml version="1.0"?>\n',
+          "<?xml version='1.0' encoding='UTF-8'?>", '<?xml version="1.0" encoding="utf-8" ?>']
+_CHARS = "abcXYZ019 :-_./\t\n" + "!\"#$%'()*+,;=?@[\\]^`{|}~"
+
+
+def _plain_body(rng, params: list[str] | None = None) -> bytes:
+    """A request of string params in one of the forms clients send (the SDKs, curl, xe)."""
+    ws = lambda: rng.choice(_SPACES)                                 # noqa: E731
+    if params is None:
+        params = ["".join(rng.choice(_CHARS) for _ in range(rng.randrange(0, 12)))
+                  for _ in range(rng.randrange(0, 5))]
+    parts = [rng.choice(_DECLS), ws(), "<methodCall>", ws(),
+             f"<methodName>{rng.choice(['VM.get_record', 'session.login_with_password', 'x', 'Async.VM.start'])}</methodName>",
+             ws(), "<params>", ws()]
+    for p in params:
+        value = f"<string>{p}</string>" if rng.random() < 0.7 else p
+        parts += ["<param>", ws(), f"<value>{value}</value>", ws(), "</param>", ws()]
+    parts += ["</params>", ws(), "</methodCall>", ws()]
+    return "".join(parts).encode()
+
+
+def test_plain_requests_take_the_fast_path_and_decode_as_expat_does():
+    import random
+    from xenapi_impl.wire import xmldec
+    rng = random.Random(1234)
+    for _ in range(3000):
+        body = _plain_body(rng)
+        assert xmldec._plain(body) is not None, body
+        assert xmldec.parse_request(body) == xmldec._parse_full(body), body
+    # the SDK's own requests
+    body = xc.dumps(("OpaqueRef:s", "OpaqueRef:v", "new name"), "VM.set_name_label").encode()
+    assert xmldec._plain(body) == ("VM.set_name_label", ["OpaqueRef:s", "OpaqueRef:v", "new name"])
+
+
+@pytest.mark.parametrize("text", [
+    "a&amp;b", "a&#13;b", "x\ry", "caf\u00e9", "a]]>b", "a>b", "\x01", "<![CDATA[x]]>",
+    "<!-- c -->", "&lt;", "\u20ac", "\ufffe"])
+def test_requests_out_of_the_plain_form_go_to_the_full_parser_with_the_same_result(text):
+    from xenapi_impl.wire import xmldec
+    body = ("<?xml version='1.0'?><methodCall><methodName>m</methodName><params><param>"
+            f"<value><string>{text}</string></value></param></params></methodCall>").encode()
+    assert xmldec._plain(body) is None
+    assert _outcome(xmldec.parse_request, body) == _outcome(xmldec._parse_full, body)
+
+
+def test_any_damage_to_a_plain_request_decodes_as_expat_decodes_it():
+    """Bytes inserted, dropped or replaced anywhere in plain requests: whatever the fast path
+    still accepts, expat decodes to the same call; the rest fail as expat fails them."""
+    import random
+    from xenapi_impl.wire import xmldec
+    rng = random.Random(99)
+    noise = [b"<", b">", b"&", b"\r", b"\x00", b"\x0b", b"\xc3\xa9", b"/", b"'", b'"', b"?",
+             b" ", b"\n", b"]]>", b"<a>", b"</string>", b"<string>", b"<value>", b"x"]
+    plain = 0
+    for _ in range(12000):
+        body = bytearray(_plain_body(rng))
+        for _ in range(rng.randrange(1, 3)):
+            i = rng.randrange(len(body) + 1)
+            what = rng.random()
+            if what < 0.4:
+                body[i:i] = rng.choice(noise)
+            elif what < 0.7:
+                del body[i:i + rng.randrange(1, 4)]
+            else:
+                body[i:i + 1] = rng.choice(noise)
+        body = bytes(body)
+        plain += xmldec._plain(body) is not None
+        assert _outcome(xmldec.parse_request, body) == _outcome(xmldec._parse_full, body), body
+    assert plain > 400             # the damage left many still plain: both paths compared
+
+
+@pytest.mark.parametrize("encoding, why", [
+    ("ut8", "unknown encoding: ut8"),
+    ("shift_jis", "multi-byte encodings are not supported"),
+    ("rot13", "'rot13' is not a text encoding; use codecs.decode() to handle arbitrary codecs")])
+def test_a_declared_encoding_nobody_can_decode_is_an_unmarshal_failure(encoding, why):
+    """(It escaped as Python's LookupError or ValueError: an INTERNAL_ERROR and a traceback.)"""
+    body = (f"<?xml version='1.0' encoding='{encoding}'?><methodCall><methodName>m</methodName>"
+            "<params/></methodCall>").encode()
+    assert failure(body) == ["XMLRPC_UNMARSHAL_FAILURE", "XML-RPC methodCall",
+                             f"unsupported encoding {encoding}: {why}"]
