@@ -200,6 +200,8 @@ class RpcStream:
 
     def _start(self) -> bool:
         """Start the call the buffer holds if it is whole; False if there is none."""
+        if not self.buf:                   # (a head being waited on is in the buffer)
+            return False
         conn = self.conn
         if self.head is None:
             self.head = self._parse_head()
