@@ -98,6 +98,10 @@ def encoded_pieces(parts: list[Any]) -> list[bytes]:
     is sent from these without first copying it into one object or into pieces of it (at 10,000
     VMs that is 75 MB, and copying it cost a warm get_all_records a third of its time);
     server/replies.py groups them for writers that want fewer, larger pieces."""
+    if len(parts) == 3 and type(parts[1]) is bytes and type(parts[0]) is type(parts[2]) is str:
+        # one memoized Record in its envelope (a get_record): the join below would fail, and
+        # Python's TypeError for it costs more than the rest of this function
+        return [parts[0].encode(), parts[1], parts[2].encode()]
     try:
         return ["".join(parts).encode()]  # no Record inside: the common case, all in C
     except TypeError:
