@@ -302,7 +302,7 @@ class RpcStream:
         transport = self.conn.transport
         if transport is None or transport.is_closing():
             return
-        length = sum(len(c) for c in chunks)
+        length = sum(map(len, chunks))
         head = self.lane.head(status, _CTYPE[xml], length, keep_alive)
         if length <= STREAM_OVER:
             transport.write(head + joined(chunks))
