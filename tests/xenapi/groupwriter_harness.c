@@ -1,10 +1,13 @@
 /* The SQLite store's group writer (xenapi_impl/store/groupwriter.c) driven from C, for the
  * sanitizers and valgrind (tests/xenapi/test_groupwriter_c.py): commits in order, a statement
  * error and a malformed hand-over roll their transaction back, a busy database, more distinct
- * statements than the cache holds, and a close with results never taken. Prints "ok". */
+ * statements than the cache holds, commits written now on the caller's thread (alone, refused
+ * while the writer is busy, and racing another thread's hand-overs), and a close with results
+ * never taken. Prints "ok". */
 #include "groupwriter.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +84,23 @@ static long count(sqlite3 *db, const char *where)
     long n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return n;
+}
+
+#define RACE 50          /* (at most the 64 results the harness takes at once) */
+
+/* The other thread of the race: RACE hand-overs of one commit each. */
+static void *hand_over(void *arg)
+{
+    gw_writer *w = arg;
+    static struct buf theirs;
+    for (int i = 0; i < RACE; i++) {
+        theirs.len = 0;
+        char k[32];
+        snprintf(k, sizeof k, "theirs%d", i);
+        insert(&theirs, k, "v");
+        CHECK(gw_submit(w, theirs.data, theirs.len, 1) == 0);
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -167,6 +187,48 @@ int main(int argc, char **argv)
         CHECK(results[0].code == SQLITE_OK);
     }
     CHECK(count(db, "k LIKE 'c%'") == 150);
+
+    /* a commit written now, on this thread, the writer being idle; then its failure */
+    b.len = 0;
+    insert(&b, "now", "v");
+    gw_result now;
+    CHECK(gw_write_now(w, b.data, b.len, &now) == 0);
+    CHECK(now.code == SQLITE_OK && now.commits == 1 && now.batch == 1);
+    CHECK(count(db, "k = 'now'") == 1);
+    CHECK(gw_write_now(w, b.data, b.len, &now) == 0);
+    CHECK(now.code == SQLITE_CONSTRAINT_PRIMARYKEY && strstr(now.message, "UNIQUE") != NULL);
+
+    /* the writer busy with a hand-over (held by another connection's lock): refused */
+    CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    b.len = 0;
+    insert(&b, "handed", "v");
+    CHECK(gw_submit(w, b.data, b.len, 1) == 0);
+    static struct buf b2;
+    insert(&b2, "not-now", "v");
+    CHECK(gw_write_now(w, b2.data, b2.len, &now) == -1);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    take(w, results, 1);                /* written, or busy if the lock outlasted the timeout */
+    CHECK(results[0].code == SQLITE_OK || (results[0].code & 0xff) == SQLITE_BUSY);
+    CHECK(count(db, "k = 'not-now'") == 0);
+
+    /* commits written now while another thread hands over its own: each written once */
+    pthread_t other;
+    CHECK(pthread_create(&other, NULL, hand_over, w) == 0);
+    for (int i = 0; i < RACE; i++) {
+        static struct buf mine;
+        mine.len = 0;
+        char k[32];
+        snprintf(k, sizeof k, "mine%d", i);
+        insert(&mine, k, "v");
+        while (gw_write_now(w, mine.data, mine.len, &now) != 0)
+            ;                           /* the writer is busy: again */
+        CHECK(now.code == SQLITE_OK);
+    }
+    CHECK(pthread_join(other, NULL) == 0);
+    take(w, results, RACE);
+    for (int i = 0; i < RACE; i++)
+        CHECK(results[i].code == SQLITE_OK);
+    CHECK(count(db, "k LIKE 'mine%'") == RACE && count(db, "k LIKE 'theirs%'") == RACE);
 
     /* handed over, never taken: written by the close, the results freed */
     for (int i = 0; i < 20; i++) {

@@ -189,18 +189,20 @@ def test_disk_failure_fails_the_call_and_leaves_memory_unchanged(tmp_path):
 
 def _writing_paths(s) -> list[str]:
     """Record who wrote each commit of store `s`: "MainThread" for a commit made on the loop's
-    thread (`_write`), "store-writer" for one the group writer wrote (`_written`)."""
+    thread (`_write_now`), "store-writer" for one the group writer wrote (`_written`)."""
     names: list[str] = []
-    write, written = s._write, s._written
+    write_now, written = s._write_now, s._written
 
-    def on_loop(batch):
-        names.append(threading.current_thread().name)
-        return write(batch)
+    def on_loop(packed):
+        done = write_now(packed)
+        if done[0]:
+            names.append(threading.current_thread().name)
+        return done
 
     def by_writer(commits, batch, seconds, error):
         names.extend(["store-writer"] * commits)
         return written(commits, batch, seconds, error)
-    s._write, s._written = on_loop, by_writer
+    s._write_now, s._written = on_loop, by_writer
     return names
 
 

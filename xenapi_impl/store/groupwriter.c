@@ -38,6 +38,7 @@ struct gw_writer {
     struct gw_job *done, *done_tail;    /* written (or failed), not yet taken */
     int stopping;
     int joined;
+    int busy;                           /* a transaction is being written (by either thread) */
     struct gw_cached cache[GW_CACHE];
     unsigned int cache_next;            /* the entry replaced next when the cache is full */
 };
@@ -193,15 +194,17 @@ static void *gw_main(void *arg)
     gw_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (w->todo == NULL && !w->stopping)
+        while ((w->todo == NULL && !w->stopping) || w->busy)
             pthread_cond_wait(&w->cv, &w->mu);
         struct gw_job *jobs = w->todo, *last = w->todo_tail;
         w->todo = w->todo_tail = NULL;
+        w->busy = jobs != NULL;
         pthread_mutex_unlock(&w->mu);
         if (jobs == NULL)
             return NULL;                    /* closing, and everything is written */
         gw_transaction(w, jobs);
         pthread_mutex_lock(&w->mu);
+        w->busy = 0;
         gw_append(&w->done, &w->done_tail, jobs, last);
         pthread_mutex_unlock(&w->mu);
         uint64_t one = 1;
@@ -282,6 +285,27 @@ int gw_submit(gw_writer *w, const char *batch, size_t len, unsigned int commits)
     }
     gw_append(&w->todo, &w->todo_tail, job, job);
     pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+int gw_write_now(gw_writer *w, const char *batch, size_t len, gw_result *out)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping || w->busy || w->todo != NULL) {
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    w->busy = 1;
+    pthread_mutex_unlock(&w->mu);
+    /* the caller's buffer outlives the transaction: no copy */
+    struct gw_job job = {.data = (char *)batch, .len = len, .result = {.commits = 1}};
+    gw_transaction(w, &job);
+    *out = job.result;
+    pthread_mutex_lock(&w->mu);
+    w->busy = 0;
+    if (w->todo != NULL || w->stopping)
+        pthread_cond_signal(&w->cv);        /* handed over meanwhile (another thread) */
     pthread_mutex_unlock(&w->mu);
     return 0;
 }

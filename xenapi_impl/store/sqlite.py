@@ -7,7 +7,8 @@ Durability: WAL with synchronous=FULL, so a commit is on disk when SQLite return
 writer (groupwriter.c: a thread in C that never takes the GIL, with a connection of its own)
 writes every commit handed to it while it was busy in one SQLite transaction (group commit),
 and says it is done through an eventfd the event loop watches; a commit to an idle store is
-written on the event loop's thread instead (`_submit` says when). Each caller is answered
+written on the event loop's thread instead, with the writer's connection (`_submit` says when),
+so every write goes through the one connection and its prepared statements. Each caller is answered
 only after its transaction committed, and the in-memory copy is updated only then, in the
 same order as on disk, by the store itself: a caller cancelled meanwhile (a server stopping)
 cannot leave a commit on disk that memory lacks. If the disk write
@@ -26,7 +27,6 @@ import logging
 import os
 import sqlite3
 import struct
-import time
 from typing import Any, Iterable
 
 from . import sql
@@ -139,6 +139,7 @@ class SqliteStore(MemoryStore):
             raise StoreUnavailable(f"{path}: {_ffi.string(error).decode(errors='replace')}")
         self._writer = writer
         self._results = _ffi.new("gw_result[]", _TAKE)
+        self._now = _ffi.new("gw_result *")        # the result of a commit made on the loop
         self._watched: asyncio.AbstractEventLoop | None = None   # the loop watching the writer
 
     async def sync(self) -> None:
@@ -256,19 +257,20 @@ class SqliteStore(MemoryStore):
         if self._closed:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
+        packed = _pack(stmts)
         if (self._queued == 0 and self._unapplied <= 1 and self._commit_seconds < INLINE_MAX
                 and self._batching < INLINE_BATCHING and self._loop_idle(loop)):
             # An idle store on a fast disk: commit here. Handing one commit to the writer
             # thread and back costs two thread wake-ups, each 0.1 ms or more once the CPUs
             # idle (a VM's vCPU halts); nothing else is waiting to share this commit, and
             # the loop is held for one fsync. Under load the writer batches as before.
-            error = self._write([stmts])
-            self._last_write = loop.time()
-            gen = settle(error)
-            if error is not None:
-                raise _failure(error)
-            return gen
-        packed = _pack(stmts)
+            written, error = self._write_now(packed)
+            if written:
+                self._last_write = loop.time()
+                gen = settle(error)
+                if error is not None:
+                    raise _failure(error)
+                return gen
         if self._watched is not loop:
             self._watch(loop)
         fut: asyncio.Future[int] = loop.create_future()
@@ -315,9 +317,7 @@ class SqliteStore(MemoryStore):
             n = _gw.gw_take(self._writer, results, _TAKE)
             for i in range(n):
                 r = results[i]
-                error = None if r.code == 0 else _sqlite_error(
-                    r.code, _ffi.string(r.message).decode(errors="replace"))
-                self._written(r.commits, r.batch, r.seconds, error)
+                self._written(r.commits, r.batch, r.seconds, _result_error(r))
             if n < _TAKE:
                 return
 
@@ -348,23 +348,16 @@ class SqliteStore(MemoryStore):
             return not ready
         return loop.time() - self._last_write >= INLINE_IDLE
 
-    def _write(self, batch: list[list[tuple[str, tuple]]]) -> BaseException | None:
-        """One SQLite transaction of every commit in `batch`; the error if it failed (rolled
-        back then)."""
-        db = self._db
-        started = time.perf_counter()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            for stmts in batch:
-                for sql_text, args in stmts:
-                    db.execute(sql_text, args)
-            db.execute("COMMIT")
-        except BaseException as exc:     # disk full, I/O error...: fail the whole batch
-            self._rollback()
-            self._outcome(0.0, exc)
-            return exc
-        self._outcome(time.perf_counter() - started, None)
-        return None
+    def _write_now(self, packed: bytes) -> tuple[bool, BaseException | None]:
+        """Write one commit on this thread with the writer's connection, if the writer is
+        idle: (True, the error if it failed: rolled back then), or (False, None) if it was
+        busy after all."""
+        result = self._now
+        if _gw.gw_write_now(self._writer, packed, len(packed), result) != 0:
+            return False, None
+        error = _result_error(result)
+        self._outcome(result.seconds, error)
+        return True, error
 
     def _outcome(self, seconds: float, error: BaseException | None) -> None:
         """A transaction ended, on the loop's thread or the writer's: the failure state, and
@@ -374,15 +367,6 @@ class SqliteStore(MemoryStore):
             self._commit_seconds += (seconds - self._commit_seconds) * 0.25
         else:
             self._write_failed(error)
-
-    def _rollback(self) -> None:
-        """Discard the failed batch (SQLite may already have rolled it back by itself)."""
-        try:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            log.error("database rollback failed: %s", exc)
-            self._failed = self._failed or exc
 
     def _write_failed(self, exc: BaseException) -> None:
         # one log line when writes start failing, not one per commit
@@ -435,6 +419,13 @@ class SqliteStore(MemoryStore):
         self._db.close()
         self._reader.close()
         self._unlock()
+
+
+def _result_error(result: Any) -> sqlite3.Error | None:
+    """The error of one of the writer's results (a gw_result), None if it committed."""
+    if result.code == 0:
+        return None
+    return _sqlite_error(result.code, _ffi.string(result.message).decode(errors="replace"))
 
 
 def _describe(exc: BaseException) -> str:
