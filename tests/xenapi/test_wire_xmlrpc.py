@@ -391,8 +391,8 @@ def _plain_body(rng, params: list[str] | None = None) -> bytes:
     if params is None:
         params = ["".join(rng.choice(_CHARS) for _ in range(rng.randrange(0, 12)))
                   for _ in range(rng.randrange(0, 5))]
-    parts = [rng.choice(_DECLS), ws(), "<methodCall>", ws(),
-             f"<methodName>{rng.choice(['VM.get_record', 'session.login_with_password', 'x', 'Async.VM.start'])}</methodName>",
+    method = rng.choice(["VM.get_record", "session.login_with_password", "x", "Async.VM.start"])
+    parts = [rng.choice(_DECLS), ws(), "<methodCall>", ws(), f"<methodName>{method}</methodName>",
              ws(), "<params>", ws()]
     for p in params:
         value = f"<string>{p}</string>" if rng.random() < 0.7 else p

@@ -8,11 +8,11 @@ writer (groupwriter.c: a thread in C that never takes the GIL, with a connection
 writes every commit handed to it while it was busy in one SQLite transaction (group commit),
 and says it is done through an eventfd the event loop watches; a commit to an idle store is
 written on the event loop's thread instead, with the writer's connection (`_submit` says when),
-so every write goes through the one connection and its prepared statements. Each caller is answered
-only after its transaction committed, and the in-memory copy is updated only then, in the
-same order as on disk, by the store itself: a caller cancelled meanwhile (a server stopping)
-cannot leave a commit on disk that memory lacks. If the disk write
-fails, the batch is rolled back, its callers get the error (SQLite's words: "database or disk is
+so every write goes through the one connection and its prepared statements. Each caller is
+answered only after its transaction committed, and the in-memory copy is updated only then, in
+the same order as on disk, by the store itself: a caller cancelled meanwhile (a server
+stopping) cannot leave a commit on disk that memory lacks. If the disk write fails, the batch
+is rolled back, its callers get the error (SQLite's words: "database or disk is
 full") and memory is unchanged. A full disk or a busy database is transient: the next commit
 tries again, so writes resume by themselves once the disk takes them (a failed batch is gone,
 never replayed). Any other failure (I/O error, corruption) leaves the file's state uncertain
@@ -304,9 +304,8 @@ class SqliteStore(MemoryStore):
         data = b"".join(packed for packed, _fut, _settle in turn)
         if self._writer is None or _gw.gw_submit(self._writer, data, len(data), len(turn)) != 0:
             self._queued -= len(turn)
-            closed = StoreUnavailable("the store is closed")
             for _packed, fut, settle in turn:
-                _answer(fut, settle, closed, closed)
+                _answer(fut, settle, StoreUnavailable("the store is closed"))
             return
         self._waiting.extend((fut, settle) for _packed, fut, settle in turn)
 
@@ -331,10 +330,9 @@ class SqliteStore(MemoryStore):
         if self._watched is not None:
             self._last_write = self._watched.time()
         waiting = self._waiting
-        refused = None if error is None else _failure(error)
         for _ in range(commits):
             fut, settle = waiting.popleft()
-            _answer(fut, settle, error, refused)
+            _answer(fut, settle, error)
         if not waiting and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
 
@@ -438,10 +436,10 @@ def _failure(error: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"database write failed: {_describe(error)}")
 
 
-def _answer(fut: asyncio.Future[int], settle: Settle, error: BaseException | None,
-            refused: BaseException | None) -> None:
+def _answer(fut: asyncio.Future[int], settle: Settle, error: BaseException | None) -> None:
     """One commit's end: settled in memory (applied, or its reservations let go) even if its
-    caller was cancelled meanwhile, then its caller answered (`refused` if it failed)."""
+    caller was cancelled meanwhile, then its caller answered (an exception of its own if it
+    failed: one raised in several tasks would gather all their tracebacks)."""
     try:
         gen = settle(error)
     except Exception as exc:    # noqa: BLE001 - a fault applying it: its caller hears, not the rest
@@ -451,10 +449,10 @@ def _answer(fut: asyncio.Future[int], settle: Settle, error: BaseException | Non
         return
     if fut.done():
         return
-    if refused is None:
+    if error is None:
         fut.set_result(gen)
     else:
-        fut.set_exception(refused)
+        fut.set_exception(error if isinstance(error, StoreUnavailable) else _failure(error))
 
 
 def open_store(path: str, specs: Iterable[ClassSpec], *, exclusive: bool = False

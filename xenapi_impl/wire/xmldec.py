@@ -143,13 +143,14 @@ def _misplaced(parent: str | None, tag: str) -> XenAPIError:
 # accept decodes to the same call (test_wire_xmlrpc compares them).
 _WS = rb"[ \t\r\n]*"
 _TEXT = rb"[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*"       # printable ASCII but & < >
+_UTF8 = rb"(?:'[Uu][Tt][Ff]-8'|\"[Uu][Tt][Ff]-8\")"
+_DECL = rb"(?:<\?xml version=(?:'1\.0'|\"1\.0\")(?: encoding=" + _UTF8 + rb")?" + _WS + rb"\?>)?"
 _PLAIN_VALUE = rb"<value>(?:<string>(" + _TEXT + rb")</string>|(" + _TEXT + rb"))</value>"
+_ANY_VALUE = rb"<value>(?:<string>" + _TEXT + rb"</string>|" + _TEXT + rb")</value>"
 _PLAIN = re.compile(
-    rb"(?:<\?xml version=(?:'1\.0'|\"1\.0\")(?: encoding=(?:'[Uu][Tt][Ff]-8'|\"[Uu][Tt][Ff]-8\"))?"
-    rb"[ \t\r\n]*\?>)?" + _WS + rb"<methodCall>" + _WS + rb"<methodName>([A-Za-z0-9_.]+)</methodName>"
-    + _WS + rb"<params>" + _WS + rb"((?:<param>" + _WS + rb"<value>(?:<string>" + _TEXT
-    + rb"</string>|" + _TEXT + rb")</value>" + _WS + rb"</param>" + _WS + rb")*)</params>" + _WS
-    + rb"</methodCall>" + _WS + rb"\Z")
+    _DECL + _WS + rb"<methodCall>" + _WS + rb"<methodName>([A-Za-z0-9_.]+)</methodName>" + _WS
+    + rb"<params>" + _WS + rb"((?:<param>" + _WS + _ANY_VALUE + _WS + rb"</param>" + _WS + rb")*)"
+    + rb"</params>" + _WS + rb"</methodCall>" + _WS + rb"\Z")
 _PLAIN_PARAM = re.compile(_PLAIN_VALUE)
 
 
