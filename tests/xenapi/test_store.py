@@ -5,6 +5,7 @@ The contract tests run on every backend (`backend` fixture): memory, SQLite and 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import sqlite3
 import threading
@@ -15,7 +16,7 @@ import pytest
 from xenapi_impl.store import (ClassSpec, Credential, DuplicateUuid, MemoryStore, NoSuchObject,
                                StoreUnavailable, new_ref, new_uuid, open_database, open_store)
 from xenapi_impl.store import codec
-from xenapi_impl.values import Record
+from xenapi_impl.values import EMPTY_LIST, EMPTY_MAP, Record
 
 SPECS = [
     ClassSpec("VM", ("uuid", "name_label", "other_config", "tags", "created", "class")),
@@ -523,7 +524,7 @@ def test_transaction_rules(backend):
     run(main())
 
 
-def test_sqlite_load_shares_equal_scalars_but_not_containers(tmp_path):
+def test_sqlite_load_shares_equal_scalars_and_the_empty_containers_only(tmp_path):
     path = str(tmp_path / "shared.db")
 
     async def write():
@@ -540,10 +541,40 @@ def test_sqlite_load_shares_equal_scalars_but_not_containers(tmp_path):
         assert a["name_label"] == b["name_label"] == "same label"
         assert a["name_label"] is b["name_label"] is c["name_label"]     # one object
         assert a["other_config"] == b["other_config"] == {}
-        assert a["other_config"] is not b["other_config"]               # each its own
-        assert a["tags"] is not b["tags"] and a["uuid"] != b["uuid"]
+        assert a["other_config"] is b["other_config"] is EMPTY_MAP      # the frozen empty
+        assert a["tags"] == ["t"] and a["tags"] is not b["tags"]        # each its own
+        assert a["uuid"] != b["uuid"]
     finally:
         s.close_sync()
+
+
+def test_stored_records_share_frozen_empties_that_refuse_changes_in_place():
+    """Every create and update puts the one frozen empty map and list in place of empty ones
+    (1.3 KB a VM): changing one in place raises, a copy is a plain container to change."""
+    async def main():
+        s = MemoryStore(SPECS)
+        ref = new_ref()
+        async with s.transaction() as t:
+            t.create("VM", ref, vm("a", other_config={}, tags=[]))
+        rec = s.get("VM", ref)
+        assert rec["other_config"] is EMPTY_MAP and rec["tags"] is EMPTY_LIST
+        with pytest.raises(TypeError, match="not changed in place"):
+            rec["other_config"]["k"] = "v"
+        with pytest.raises(TypeError, match="not changed in place"):
+            rec["tags"].append("t")
+        assert EMPTY_MAP == {} and EMPTY_LIST == []
+        oc = dict(rec["other_config"])
+        oc["k"] = "v"
+        tags = copy.copy(rec["tags"])
+        tags.append("t")
+        async with s.transaction() as t:
+            t.update("VM", ref, {"other_config": oc, "tags": tags})
+        rec = s.get("VM", ref)
+        assert rec["other_config"] == {"k": "v"} and rec["tags"] == ["t"]
+        async with s.transaction() as t:
+            t.update("VM", ref, {"other_config": {}})
+        assert s.get("VM", ref)["other_config"] is EMPTY_MAP
+    run(main())
 
 
 def test_the_writer_fails_with_sqlite_s_words_a_busy_database_passes_and_a_broken_one_stops(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone, UTC
 import pytest
 
 from xenapi_impl.errors import XenAPIError
-from xenapi_impl.values import Bare, Record
+from xenapi_impl.values import EMPTY_LIST, EMPTY_MAP, Bare, Record
 from xenapi_impl.wire import xmlenc, xmlrpc
 
 UTC = UTC
@@ -139,10 +139,13 @@ def test_record_encoding_equals_plain_dict_encoding():
 
 def _random_value(rng, depth=0):
     """A value of a random kind (rng: random.Random), nested up to two levels."""
-    kinds = ["str", "dirty", "int", "bool", "float", "none", "date", "list", "map", "enum"]
+    kinds = ["str", "dirty", "int", "bool", "float", "none", "date", "list", "map", "enum",
+             "frozen"]
     if depth > 1:
         kinds = kinds[:7]
     kind = rng.choice(kinds)
+    if kind == "frozen":                # the stored Records' shared empties
+        return rng.choice([EMPTY_MAP, EMPTY_LIST])
     if kind == "str":
         return rng.choice(["", "OpaqueRef:NULL", "plain text", "caf\u00e9", "tab\tnew\nline"])
     if kind == "dirty":
@@ -178,6 +181,9 @@ def test_shape_specialised_record_encoding_matches_the_generic_encoder():
         # Every record through the Record path (shape encoders from 8 fields on) must give the
         # same bytes as the generic path for a plain dict.
         assert xmlrpc.encode_success(Record(d)) == xmlrpc.encode_success(dict(d))
+        # the shared frozen empties encode as plain ones do
+        plain = {k: {} if v is EMPTY_MAP else [] if v is EMPTY_LIST else v for k, v in d.items()}
+        assert xmlrpc.encode_success(Record(d)) == xmlrpc.encode_success(plain)
         # Same shape again, different values: the cached encoder must not mix them up.
         d2 = {k: _random_value(rng) if not isinstance(v, (list, dict)) else v for k, v in d.items()}
         for k in d2:

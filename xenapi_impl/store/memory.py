@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
-from ..values import Record
+from ..values import Record, share_empties
 from .base import Change, ClassSpec, Credential, Store, Transaction
 from .errors import DuplicateRef, DuplicateUuid, NoSuchObject, StoreUnavailable, UnknownClass
 from .refs import NULL_REF
@@ -235,7 +235,9 @@ class MemoryStore(Store):
                 if ref in table:
                     continue
                 uuid = fields.get("uuid") or ""
-                table[ref] = Record(fields)
+                rec = Record(fields)
+                share_empties(rec)
+                table[ref] = rec
                 if uuid:
                     self._uuids[uuid] = key
                 index[key] = _Entry(gen, gen, now, uuid)
@@ -254,6 +256,7 @@ class MemoryStore(Store):
                         moves.append((parent, set_field, ref, old.get(field), fields[field]))
                 new = Record(old)
                 new.update(fields)
+                share_empties(new, fields)
                 table[ref] = new
                 replaced.append((old, new))
             elif kind == "delete":

@@ -198,7 +198,7 @@ class SqliteStore(MemoryStore):
             raise
 
     def _load_all(self) -> None:
-        shared: dict[str, Any] = {}     # equal values of the loaded records, one object each
+        shared = sql.shared_values()    # equal values of the loaded records, one object each
         for spec in self._specs.values():
             if spec.persistent:
                 for row in self._db.execute(sql.select_all(spec)):

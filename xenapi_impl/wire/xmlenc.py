@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..values import Bare, Record
+from ..values import Bare, FrozenEmptyList, FrozenEmptyMap, Record
 from .memo import RecordMemo, encoded_pieces, join_parts, register
 from .timefmt import format_datetime
 from .xmlshape import ShapeEncoders
@@ -231,6 +231,10 @@ def _value(v: Any, ap: Callable[[Any], None]) -> None:
         ap("<value></value>")
     elif t is float:
         ap(f"<value><double>{format_double(v)}</double></value>")
+    elif t is FrozenEmptyMap:
+        ap("<value><struct></struct></value>")
+    elif t is FrozenEmptyList:
+        ap("<value><array><data></data></array></value>")
     else:
         _other(v, ap)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..values import FrozenEmptyList, FrozenEmptyMap
+
 MAX_SHAPES = 512
 MIN_FIELDS = 8  # below this the generic loop is as fast
 
@@ -92,6 +94,12 @@ class ShapeEncoders:
                 expr, tail = f"_double({arg})", "</double></value></member>"
             elif t is type(None):
                 pending += "<value></value></member>"
+                continue
+            elif t is FrozenEmptyMap:       # the stored Records' shared empties: constants
+                pending += "<value><struct></struct></value></member>"
+                continue
+            elif t is FrozenEmptyList:
+                pending += "<value><array><data></data></array></value></member>"
                 continue
             elif t in self._helper_index:
                 expr, tail = f"_h[{self._helper_index[t]}]({arg})", "</member>"
