@@ -372,7 +372,7 @@ def test_a_commit_whose_caller_was_cancelled_reaches_memory_once_on_disk(tmp_pat
                 break
             await asyncio.sleep(0.01)
         assert s.get("VM", ref)["name_label"] == "cancelled"
-        assert s.generation == gen + 1 and s._unapplied == 0 and not s._reserved_uuids
+        assert s.generation == gen + 1 and s._queued == 0 and not s._reserved_uuids
         assert [(c.operation, c.ref) for c in s.changes_since(gen)] == [("add", ref)]
         async with s.transaction() as t:            # and the store goes on as before
             t.update("VM", ref, {"name_label": "after"})

@@ -11,6 +11,8 @@ import datetime as _dt
 import json
 from typing import Any
 
+from ..values import EMPTY_LIST, EMPTY_MAP
+
 
 def _pack(value: Any) -> Any:
     if isinstance(value, (str, bool, int, float)) or value is None:
@@ -66,9 +68,10 @@ _EMPTY_MAP = '{"m":[]}'
 
 
 def decode(text: str) -> Any:
-    """The value `encode` was given."""
-    if text == _EMPTY_MAP:          # the most common column text of a load: a fresh dict
-        return {}
+    """The value `encode` was given; an empty map or list (the most common column texts of a
+    load) as the one frozen empty every stored Record shares (values.EMPTY_MAP, EMPTY_LIST)."""
+    if text == _EMPTY_MAP:
+        return EMPTY_MAP
     if text == "[]":
-        return []
+        return EMPTY_LIST
     return _unpack(json.loads(text))

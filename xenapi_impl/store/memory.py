@@ -75,9 +75,6 @@ class MemoryStore(Store):
         # event.from calls waiting for the next commit: plain futures, woken directly by
         # _notify (an asyncio.Event under wait_for costs a task and two loop turns more)
         self._waiters: dict[asyncio.Future[None], None] = {}
-        # commits made durable (or being made so) and not yet applied: a backend may write
-        # the next one by another path only when this is its own (see SqliteStore._submit)
-        self._unapplied = 0
         self._credentials: dict[str, Credential] = {}
         self._closed = False
         #: called on the loop's thread after each applied commit (and volatile replacement)
@@ -188,7 +185,6 @@ class MemoryStore(Store):
             return self._apply(ops)
         reserved = {f["uuid"] for k, _c, _r, f in persistent if k == "create" and "uuid" in f}
         self._reserved_uuids |= reserved
-        self._unapplied += 1
         settled = False
 
         def settle(error: BaseException | None) -> int:
@@ -200,7 +196,6 @@ class MemoryStore(Store):
             if settled:
                 return 0
             settled = True
-            self._unapplied -= 1
             self._reserved_uuids -= reserved
             return 0 if error is not None else self._apply(ops)
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..values import EMPTY_LIST, EMPTY_MAP, Record
+from ..values import Record
 from . import codec
 from .base import ClassSpec
 
@@ -51,10 +51,10 @@ def record_of(spec: ClassSpec, row: Iterable[Any], shared: dict[str, Any] | None
               ) -> tuple[str, Record]:
     """(ref, Record in the model's field order) of a row read with `select_all`.
 
-    `shared` (kept across the rows of a load, made by `shared_values`) maps column texts to
-    their decoded immutable values, so that the many equal strings and numbers of a big table
-    ("", "OpaqueRef:NULL", "restart"...) are one object each instead of one per record; of the
-    maps and lists, only the empty ones are shared (frozen: values.EMPTY_MAP, EMPTY_LIST).
+    `shared` (kept across the rows of a load) maps column texts to their decoded immutable
+    values, so that the many equal strings and numbers of a big table ("", "OpaqueRef:NULL",
+    "restart"...) are one object each instead of one per record; of the maps and lists, only
+    the empty ones are shared (codec.decode gives the frozen values.EMPTY_MAP, EMPTY_LIST).
     """
     ref, uuid, *texts = row
     if shared is None:
@@ -88,11 +88,6 @@ _SHARED_TYPES = (str, int, float, bool)
 
 
 _SHARED_MAX = 256        # longer texts (descriptions, XML blobs) are rarely equal
-
-
-def shared_values() -> dict[str, Any]:
-    """A new `shared` for record_of: the empty map and list are its first entries."""
-    return {codec.encode({}): EMPTY_MAP, codec.encode([]): EMPTY_LIST}
 
 
 def _shared(text: str, shared: dict[str, Any]) -> Any:

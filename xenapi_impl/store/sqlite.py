@@ -128,7 +128,9 @@ class SqliteStore(MemoryStore):
         self._failed: BaseException | None = None     # a write error that stops all writes
         self._failing: BaseException | None = None    # the last error, until a write passes
         self.write_failures = 0
-        self._queued = 0                # commits handed to the writer thread, not yet done
+        # commits handed to the writer (or in this turn, about to be), not yet settled: one is
+        # made on the loop's thread only when none is, so memory applies them in disk order
+        self._queued = 0
         self._last_write = 0.0          # loop time the last commit was done
         self._commit_seconds = 0.0      # recent commits' duration (moving average)
         self._batching = 0.0            # commits the writer's recent batches shared (average)
@@ -198,7 +200,7 @@ class SqliteStore(MemoryStore):
             raise
 
     def _load_all(self) -> None:
-        shared = sql.shared_values()    # equal values of the loaded records, one object each
+        shared: dict[str, Any] = {}     # equal values of the loaded records, one object each
         for spec in self._specs.values():
             if spec.persistent:
                 for row in self._db.execute(sql.select_all(spec)):
@@ -258,7 +260,7 @@ class SqliteStore(MemoryStore):
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         packed = _pack(stmts)
-        if (self._queued == 0 and self._unapplied <= 1 and self._commit_seconds < INLINE_MAX
+        if (self._queued == 0 and self._commit_seconds < INLINE_MAX
                 and self._batching < INLINE_BATCHING and self._loop_idle(loop)):
             # An idle store on a fast disk: commit here. Handing one commit to the writer
             # thread and back costs two thread wake-ups, each 0.1 ms or more once the CPUs

@@ -146,11 +146,11 @@ _TEXT = rb"[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*"       # printable ASCII but &
 _UTF8 = rb"(?:'[Uu][Tt][Ff]-8'|\"[Uu][Tt][Ff]-8\")"
 _DECL = rb"(?:<\?xml version=(?:'1\.0'|\"1\.0\")(?: encoding=" + _UTF8 + rb")?" + _WS + rb"\?>)?"
 _PLAIN_VALUE = rb"<value>(?:<string>(" + _TEXT + rb")</string>|(" + _TEXT + rb"))</value>"
-_ANY_VALUE = rb"<value>(?:<string>" + _TEXT + rb"</string>|" + _TEXT + rb")</value>"
+# group 1 the method, group 2 the params (the value's own groups come after: unused here)
 _PLAIN = re.compile(
     _DECL + _WS + rb"<methodCall>" + _WS + rb"<methodName>([A-Za-z0-9_.]+)</methodName>" + _WS
-    + rb"<params>" + _WS + rb"((?:<param>" + _WS + _ANY_VALUE + _WS + rb"</param>" + _WS + rb")*)"
-    + rb"</params>" + _WS + rb"</methodCall>" + _WS + rb"\Z")
+    + rb"<params>" + _WS + rb"((?:<param>" + _WS + _PLAIN_VALUE + _WS + rb"</param>" + _WS
+    + rb")*)</params>" + _WS + rb"</methodCall>" + _WS + rb"\Z")
 _PLAIN_PARAM = re.compile(_PLAIN_VALUE)
 
 
