@@ -10,6 +10,10 @@ test_bench_server.py.
   pool_setter      VM.set_name_label acknowledged once durable, 1 and 8 clients, on the master,
                    on a slave and on the single SQLite host; two values in turn, so every call
                    changes the row (SQLite writes nothing for an UPDATE that changes nothing).
+  pool_*_wrk       the same two calls with wrk as the load (get_record on 1 and 4 connections,
+                   the setter on 8), as test_bench_server.py's *_wrk: the client threads above
+                   share the bench process's GIL and the 2 cores with the servers, wrk costs a
+                   few microseconds a call.
 
 The pool: a private PostgreSQL (tests/pgcluster.py, fsync on, synchronous_commit on), the same
 1,000-VM database as the single host moved into it with `xenapi-server pool-create`, the master
@@ -37,8 +41,8 @@ from pgcluster import PgCluster  # noqa: E402
 from serverproc import SERVER, ServerProcess  # noqa: E402
 
 from benchsize import size  # noqa: E402
-from test_bench_server import (Bench, _make_db, measure_calls, setter_bodies,  # noqa: E402
-                               wake_rounds)
+from test_bench_server import (Bench, _make_db, measure_calls, measure_wrk,  # noqa: E402
+                               needs_wrk, setter_bodies, wake_rounds)
 
 from xenapi_impl.server import inventory  # noqa: E402
 from xenapi_impl.store import sql  # noqa: E402
@@ -130,6 +134,13 @@ def _target(pool: Pool, single: Bench, where: str) -> tuple[int, str, str]:
     return pool.hosts[n].ports["http"], pool.sessions[n], pool.vm
 
 
+def _pid(pool: Pool, single: Bench, where: str) -> int:
+    """The process of the server a figure is measured on (its CPU is reported)."""
+    srv = single.srv if where == "sqlite" else pool.hosts[0 if where == "master" else 1]
+    assert srv.proc is not None
+    return srv.proc.pid
+
+
 WHERE = ["sqlite", "master", "slave"]
 
 
@@ -149,6 +160,26 @@ def test_pool_setter(benchmark, pool, single, where, clients):
     port, session, vm = _target(pool, single, where)
     measure_calls(benchmark, port, setter_bodies(session, vm), clients,
                   size(400, 16) // clients, size(3, 1), f"setter {where} x{clients}")
+
+
+@needs_wrk
+@pytest.mark.parametrize("connections", [1, 4])
+@pytest.mark.parametrize("where", WHERE)
+def test_pool_get_record_wrk(benchmark, pool, single, where, connections):
+    benchmark.group = f"pool: VM.get_record XML-RPC keep-alive, wrk, {connections} connection(s)"
+    port, session, vm = _target(pool, single, where)
+    measure_wrk(benchmark, port, [_pid(pool, single, where)],
+                [xc.dumps((session, vm), "VM.get_record").encode()], connections,
+                f"get_record {where} wrk x{connections}")
+
+
+@needs_wrk
+@pytest.mark.parametrize("where", WHERE)
+def test_pool_setter_wrk(benchmark, pool, single, where):
+    benchmark.group = "pool: VM.set_name_label (durable commit), wrk, 8 connections"
+    port, session, vm = _target(pool, single, where)
+    measure_wrk(benchmark, port, [_pid(pool, single, where)], setter_bodies(session, vm), 8,
+                f"setter {where} wrk x8")
 
 
 @pytest.mark.parametrize("where", ["sqlite", "slave->slave", "master->slave"])

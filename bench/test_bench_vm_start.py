@@ -7,7 +7,7 @@ Running.
                  Async.VM.start for their share of 1,000 halted VMs (32 MiB each: 1,000 fit in
                  the simulated host's 60 GiB free) as fast as the server answers; one more
                  connection follows event.from on vm and task. Measured: wall time from the
-                 first request until event.from has reported every VM Running (target: 20 s
+                 first request until event.from has reported every VM Running (target: 2 s
                  on 2 cores), and per
                  start the time from the task's creation (the Async call answered) until
                  event.from reports the task's success: p50/p99/max in extra_info.
@@ -41,7 +41,7 @@ from vm_records import vm_create_record  # noqa: E402
 N_VMS = size(1000, 16)
 THREADS = 8
 MiB = 1 << 20
-TARGET_S = 20.0
+TARGET_S = 2.0
 
 
 def vm_record(i: int) -> dict[str, Any]:
