@@ -27,3 +27,13 @@ def read_at(path: str, offset: int, length: int) -> bytes:
 
 def allocated(path: str) -> int:
     return os.stat(path).st_blocks * 512
+
+
+SHARED_PREFIX = ".first-"
+
+
+def record_names(attach_dir: str | os.PathLike[str]) -> list[str]:
+    """The names in a file SR's attachment directory but its shared first-attachment records
+    (hidden `.first-*` files, kept while the driver lives): the VDIs' records, and anything
+    left staged, sorted."""
+    return sorted(n for n in os.listdir(attach_dir) if not n.startswith(SHARED_PREFIX))

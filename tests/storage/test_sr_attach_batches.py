@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sr_helpers import MiB, new_uuid
+from sr_helpers import MiB, new_uuid, record_names
 from xenapi_impl.storage import FileSRDriver, SRBusy, VDIInUse, VDINotFound, VDIReadOnly
+from xenapi_impl.storage import file_sr as file_sr_module
 from xenapi_impl.storage.file_sr import ATTACH_DIR, METADATA
 from xenapi_impl.storage.locking import SRLock
 
@@ -163,7 +164,7 @@ def test_one_lock_hold_for_a_batch_and_each_caller_gets_its_own_outcome(
     assert isinstance(outcomes[ro], VDIReadOnly)
     assert isinstance(outcomes[gone], VDINotFound)
     assert file_sr.attachments() == {v: 1 for v in good}
-    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(good)  # none left staged
+    assert record_names(Path(file_sr.path, ATTACH_DIR)) == sorted(good)  # none left staged
 
 
 HOLDER = """
@@ -272,8 +273,8 @@ def test_a_batch_shares_one_record_file_and_each_attach_is_durable_before_it_ret
     for vdi in vdis:
         path = Path(file_sr.path, ATTACH_DIR, vdi)
         assert json.loads(path.read_text()) == {"rw": True, "count": 1, "hosts": {"": 1}}
-        assert path.stat().st_nlink == 6                # the staging name is gone
-    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)
+        assert path.stat().st_nlink == 7                # the six records and the shared name
+    assert record_names(Path(file_sr.path, ATTACH_DIR)) == sorted(vdis)
 
 
 def test_records_sharing_a_file_change_one_by_one(file_sr: FileSRDriver) -> None:
@@ -281,7 +282,7 @@ def test_records_sharing_a_file_change_one_by_one(file_sr: FileSRDriver) -> None
     file_sr.vdi_stat(vdis[0])
     outcomes = queued_behind_the_lock(file_sr, [(v, False) for v in vdis])
     assert not any(outcomes[v].readwrite for v in vdis)
-    assert Path(file_sr.path, ATTACH_DIR, vdis[0]).stat().st_nlink == 3
+    assert Path(file_sr.path, ATTACH_DIR, vdis[0]).stat().st_nlink == 4    # and the shared name
     file_sr.vdi_attach(vdis[0], writable=False)         # its record replaced, not rewritten
     file_sr.vdi_detach(vdis[1])
     assert file_sr.attachments() == {vdis[0]: 2, vdis[2]: 1}
@@ -303,8 +304,111 @@ def test_without_hard_links_each_attach_renames_its_own_record(
     with pytest.raises(VDIInUse):
         file_sr.vdi_attach(vdis[0])
     assert file_sr.attachments() == {v: 1 for v in vdis}
-    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)
+    assert sorted(os.listdir(Path(file_sr.path, ATTACH_DIR))) == sorted(vdis)   # none shared
     assert all(Path(file_sr.path, ATTACH_DIR, v).stat().st_nlink == 1 for v in vdis)
+
+
+def attach_dir_open(sr: FileSRDriver) -> list[str]:
+    return open_under(str(Path(sr.path, ATTACH_DIR)))
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_later_batches_link_the_same_shared_record_and_make_no_file(
+        file_sr: FileSRDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, c = (file_sr.vdi_create(MiB).uuid for _ in range(3))
+    file_sr.vdi_attach(a)
+    records = Path(file_sr.path, ATTACH_DIR)
+
+    def no_new_file(*args: object) -> str:
+        raise AssertionError("an attach made a file")
+    monkeypatch.setattr(file_sr_module, "stage_json", no_new_file)
+    rec = Recorder(monkeypatch)
+    file_sr.vdi_attach(b)
+    file_sr.vdi_attach(c, writable=True)
+    assert inode(records / a) == inode(records / b) == inode(records / c)
+    assert (records / a).stat().st_nlink == 4           # a, b, c and the shared name
+    # each later batch still fsyncs the inode (its link count) after linking, then the dir
+    links = [i for i, e in enumerate(rec.events) if e[0] == "link"]
+    syncs = [i for i, e in enumerate(rec.events) if e == ("fsync", rec.events[links[0]][1], False)]
+    assert len(links) == len(syncs) == 2 and all(s > link for s, link in zip(syncs, links))
+    assert attach_dir_open(file_sr) == []               # each batch closed what it opened
+    file_sr.vdi_detach(b)
+    assert file_sr.attachments() == {a: 1, c: 1}
+    assert (records / a).stat().st_nlink == 3
+
+
+def test_a_new_driver_writes_its_own_shared_record(file_sr: FileSRDriver, sr_path: str) -> None:
+    a, b = (file_sr.vdi_create(MiB).uuid for _ in range(2))
+    file_sr.vdi_attach(a)
+    records = Path(sr_path, ATTACH_DIR)
+    restarted = FileSRDriver(file_sr.sr_uuid, {"path": sr_path})   # a new process, say
+    restarted.attach()
+    restarted.vdi_attach(b)
+    # the file an earlier run left is not trusted to hold this version's bytes: a new one is
+    # renamed over its name, and the earlier records keep their inode
+    assert inode(records / a) != inode(records / b)
+    assert (records / a).stat().st_nlink == 1 and (records / b).stat().st_nlink == 2
+    assert json.loads((records / b).read_text()) == {"rw": True, "count": 1, "hosts": {"": 1}}
+    assert restarted.attachments() == {a: 1, b: 1}
+
+
+def test_holders_share_no_record(file_sr: FileSRDriver, sr_path: str) -> None:
+    a, b = (file_sr.vdi_create(MiB).uuid for _ in range(2))
+    other = FileSRDriver(file_sr.sr_uuid, {"path": sr_path})   # another host of the pool
+    other.holder = "host-b"
+    other.attach()
+    file_sr.vdi_attach(a)
+    other.vdi_attach(b)
+    records = Path(sr_path, ATTACH_DIR)
+    assert json.loads((records / a).read_text())["hosts"] == {"": 1}
+    assert json.loads((records / b).read_text())["hosts"] == {"host-b": 1}
+    assert len(os.listdir(records)) == 4                # two records, two shared names
+    assert file_sr.attachments() == {a: 1} and other.attachments() == {b: 1}   # its own
+
+
+def test_a_shared_record_linked_too_often_is_replaced_mid_batch(
+        file_sr: FileSRDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    vdis = [file_sr.vdi_create(MiB).uuid for _ in range(3)]
+    file_sr.vdi_stat(vdis[0])
+    rec = Recorder(monkeypatch)
+    recorded_link = os.link
+    calls: list[str] = []
+
+    def full_on_second(src: str, dst: str) -> None:
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EMLINK, "Too many links")
+        recorded_link(src, dst)
+    monkeypatch.setattr(os, "link", full_on_second)
+    outcomes = queued_behind_the_lock(file_sr, [(v, True) for v in vdis])
+    assert all(outcomes[v].readwrite for v in vdis)
+    records = Path(file_sr.path, ATTACH_DIR)
+    linked = {e[2]: e[1] for e in rec.events if e[0] == "link"}
+    assert len(set(linked.values())) == 2               # the first record, then a new file
+    shared = next(records.glob(".first-*"))
+    assert shared.stat().st_ino == linked[calls[-1].rsplit("/", 1)[1]][1]
+    # both inodes' link counts were fsync'ed after their links, before the attaches returned
+    for ino in set(linked.values()):
+        last_link = max(i for i, e in enumerate(rec.events) if e[0] == "link" and e[1] == ino)
+        assert ("fsync", ino, False) in rec.events[last_link:]
+    assert file_sr.attachments() == {v: 1 for v in vdis}
+    assert attach_dir_open(file_sr) == []
+
+
+def test_a_shared_record_removed_behind_the_drivers_back_is_made_again(
+        file_sr: FileSRDriver) -> None:
+    a, b = (file_sr.vdi_create(MiB).uuid for _ in range(2))
+    file_sr.vdi_attach(a)
+    records = Path(file_sr.path, ATTACH_DIR)
+    for shared in records.glob(".first-*"):
+        shared.unlink()
+    file_sr.vdi_attach(b)
+    assert (records / b).stat().st_nlink == 2 and (records / a).stat().st_nlink == 1
+    assert file_sr.attachments() == {a: 1, b: 1}
+    assert attach_dir_open(file_sr) == []
 
 
 def test_a_thread_holding_the_sr_lock_attaches_while_a_batch_waits_for_it(

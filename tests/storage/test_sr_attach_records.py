@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sr_helpers import MiB
+from sr_helpers import MiB, record_names
 from xenapi_impl.storage import BackendFailure, FileSRDriver, SRNotFound, VDIInUse, VDINotFound
 from xenapi_impl.storage.file_sr import ATTACH_DIR, METADATA
 
@@ -28,7 +28,7 @@ def test_attach_writes_one_record_and_leaves_the_metadata_alone(file_sr: FileSRD
     file_sr.vdi_attach(vdi.uuid)
     assert (meta.stat().st_ino, meta.read_bytes()) == before
     assert record(file_sr, vdi.uuid) == {"rw": True, "count": 1, "hosts": {"": 1}}
-    assert os.listdir(Path(file_sr.path, ATTACH_DIR)) == [vdi.uuid]   # nothing staged is left
+    assert record_names(Path(file_sr.path, ATTACH_DIR)) == [vdi.uuid]   # nothing staged is left
     file_sr.vdi_detach(vdi.uuid)
     assert record(file_sr, vdi.uuid) is None
     assert (meta.stat().st_ino, meta.read_bytes()) == before
@@ -44,7 +44,7 @@ def test_read_only_attachments_count_in_the_record(file_sr: FileSRDriver) -> Non
     assert record(file_sr, vdi.uuid) == {"rw": False, "count": 2, "hosts": {"": 2}}     # a refusal changes nothing
     file_sr.vdi_detach(vdi.uuid)
     assert record(file_sr, vdi.uuid) == {"rw": False, "count": 1, "hosts": {"": 1}}
-    assert [n for n in os.listdir(Path(file_sr.path, ATTACH_DIR))] == [vdi.uuid]
+    assert record_names(Path(file_sr.path, ATTACH_DIR)) == [vdi.uuid]
 
 
 def test_attachment_left_in_the_metadata_by_an_older_version(file_sr: FileSRDriver) -> None:
@@ -150,4 +150,4 @@ def test_processes_racing_for_the_same_vdis(file_sr: FileSRDriver, sr_path: str)
     for v in vdis:
         file_sr.vdi_detach(v)
     assert file_sr.attachments() == {}
-    assert os.listdir(Path(sr_path, ATTACH_DIR)) == []
+    assert record_names(Path(sr_path, ATTACH_DIR)) == []

@@ -21,7 +21,7 @@ async def iso(h: VmHarness, s: str, label: str) -> str:
 def attached(path: str) -> set[str]:
     """VDI uuids the file SR holding `path` has attached (its .attach/ records)."""
     d = os.path.join(os.path.dirname(path), ".attach")
-    return set(os.listdir(d)) if os.path.isdir(d) else set()
+    return {n for n in os.listdir(d) if not n.startswith(".")} if os.path.isdir(d) else set()
 
 
 async def cd_vm(h: VmHarness, s: str, hvm: bool) -> tuple[str, str]:
