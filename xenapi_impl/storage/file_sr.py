@@ -415,7 +415,7 @@ class FileSRDriver(SRDriver):
                 raise SRNotEmpty(self.sr_uuid, count)
             with os_errors(f"destroying SR {self.sr_uuid}"):
                 if os.path.isdir(self._attach_dir):
-                    for name in os.listdir(self._attach_dir):   # only records left half-staged
+                    for name in os.listdir(self._attach_dir):   # shared or half-staged records
                         _unlink_quiet(os.path.join(self._attach_dir, name))
                     os.rmdir(self._attach_dir)
                 os.unlink(self._meta_path)
