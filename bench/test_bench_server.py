@@ -250,20 +250,21 @@ def drive(port: int, path: str, bodies: list[bytes], clients: int, calls: int,
 
 
 # One load process: connects, says "ready", waits for "go" on stdin, makes its calls on one
-# keep-alive connection (http.client, as the XenAPI SDK uses), prints its latencies (JSON).
+# keep-alive connection (http.client, as the XenAPI SDK uses), the bodies in turn, prints its
+# latencies (JSON). Its stdin: the bodies' lengths on one line, then the bodies.
 LOADER = r"""
 import http.client, json, sys, time
 port, calls = int(sys.argv[1]), int(sys.argv[2])
-body = sys.stdin.buffer.read(int(sys.stdin.buffer.readline()))
+bodies = [sys.stdin.buffer.read(int(n)) for n in sys.stdin.buffer.readline().split()]
 conn = http.client.HTTPConnection("127.0.0.1", port)
 conn.connect()
 print("ready", flush=True)
 sys.stdin.buffer.readline()
 lat = []
 headers = {"Content-Type": "text/xml"}
-for _ in range(calls):
+for i in range(calls):
     t0 = time.perf_counter()
-    conn.request("POST", "/", body, headers)
+    conn.request("POST", "/", bodies[i % len(bodies)], headers)
     resp = conn.getresponse()
     data = resp.read()
     lat.append(time.perf_counter() - t0)
@@ -285,11 +286,11 @@ def _cpu_of(pids: list[int]) -> float:
     return sum(_cpu_seconds(p) for p in pids)
 
 
-def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: int,
+def drive_processes(port: int, pids: list[int], bodies: list[bytes], procs: int, calls: int,
                     latencies: list[float], cpu: list[float],
                     first_cpu: list[float] | None = None,
                     walls: list[float] | None = None) -> int:
-    """`procs` load processes, `calls` VM.get_record each; appends the server's CPU seconds
+    """`procs` load processes, `calls` calls each (`bodies` in turn); appends the server's CPU seconds
     per wall second (summed over `pids`) to `cpu`, those of `pids[0]` alone to `first_cpu`, and
     to `walls` the time from the load processes' start signal to their last result (the
     round's time without starting the processes, which would otherwise count as the
@@ -298,7 +299,7 @@ def drive_processes(port: int, pids: list[int], body: bytes, procs: int, calls: 
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                for _ in range(procs)]
     for p in loaders:
-        p.stdin.write(b"%d\n%s" % (len(body), body))
+        p.stdin.write(b" ".join(b"%d" % len(b) for b in bodies) + b"\n" + b"".join(bodies))
         p.stdin.flush()
         assert p.stdout.readline().strip() == b"ready"
     own0 = _cpu_seconds(pids[0])
@@ -358,7 +359,7 @@ def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     own: list[float] = []
     walls: list[float] = []
     benchmark.pedantic(drive_processes,
-                       args=(port, pids, body, procs, calls, latencies, cpu, own, walls),
+                       args=(port, pids, [body], procs, calls, latencies, cpu, own, walls),
                        rounds=ROUNDS, iterations=1, warmup_rounds=1)
     latencies = latencies[procs * calls:]          # drop the warm-up round
     info = benchmark.extra_info
@@ -666,6 +667,28 @@ def test_setter_durable(benchmark, bench1k, clients):
     benchmark.group = "VM.set_name_label (durable commit)"
     measure_calls(benchmark, bench1k.port, setter_bodies(bench1k.session, bench1k.vm), clients,
                   SETTER_CALLS // clients, size(3, 1), f"setter x{clients}")
+
+
+SETTER_PROC_CALLS = size(250, 4)
+
+
+def test_setter_durable_processes(benchmark, bench1k):
+    """The setters from 8 load processes (as test_get_record's): 8 clients are 8 programs, where
+    test_setter_durable's 8 threads share one Python process's GIL."""
+    benchmark.group = "VM.set_name_label (durable commit)"
+    procs = 8
+    latencies: list[float] = []
+    cpu: list[float] = []
+    walls: list[float] = []
+    benchmark.pedantic(drive_processes,
+                       args=(bench1k.port, [bench1k.srv.proc.pid],
+                             setter_bodies(bench1k.session, bench1k.vm), procs,
+                             SETTER_PROC_CALLS, latencies, cpu, None, walls),
+                       rounds=size(3, 1), iterations=1, warmup_rounds=1)
+    benchmark.extra_info["server_cores_busy"] = round(statistics.median(cpu[1:]), 2)
+    _report(benchmark, latencies[procs * SETTER_PROC_CALLS:],
+            len(walls[1:]) * procs * SETTER_PROC_CALLS, "setter x8 load processes",
+            wall=sum(walls[1:]))
 
 
 @needs_wrk
