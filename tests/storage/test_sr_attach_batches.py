@@ -369,6 +369,16 @@ def test_holders_share_no_record(file_sr: FileSRDriver, sr_path: str) -> None:
     assert file_sr.attachments() == {a: 1} and other.attachments() == {b: 1}   # its own
 
 
+def test_a_holder_set_after_an_attach_gets_a_record_of_its_own(file_sr: FileSRDriver) -> None:
+    a, b = (file_sr.vdi_create(MiB).uuid for _ in range(2))
+    file_sr.vdi_attach(a)
+    file_sr.holder = "host-b"            # the record is found by holder, not remembered
+    file_sr.vdi_attach(b)
+    records = Path(file_sr.path, ATTACH_DIR)
+    assert json.loads((records / b).read_text())["hosts"] == {"host-b": 1}
+    assert json.loads((records / a).read_text())["hosts"] == {"": 1}
+
+
 def test_a_shared_record_linked_too_often_is_replaced_mid_batch(
         file_sr: FileSRDriver, monkeypatch: pytest.MonkeyPatch) -> None:
     vdis = [file_sr.vdi_create(MiB).uuid for _ in range(3)]

@@ -139,8 +139,8 @@ class FileSRDriver(SRDriver):
         self._attacher: Combiner[AttachInfo] = Combiner()
         #: records are hard links of a shared one (until link(2) is refused)
         self._links = True
-        #: the shared first-attachment records made by this driver, by rw flag
-        self._shared: dict[bool, str] = {}
+        #: the paths of the shared first-attachment records this driver wrote (`_shared_path`)
+        self._shared: set[str] = set()
 
     def __del__(self) -> None:
         if getattr(self, "_cached", None) is not None:
@@ -634,7 +634,7 @@ class FileSRDriver(SRDriver):
         holder = hashlib.sha256(self.holder.encode()).hexdigest()[:16]
         return self._attach_file(f".first-{'rw' if writable else 'ro'}-{holder}")
 
-    def _new_shared(self, writable: bool) -> str:
+    def _new_shared(self, writable: bool) -> None:
         """Write (and fsync) the shared record for `writable` and rename it to its name: over
         an earlier one, whose inode lives on in the VDIs' names linked to it. At a driver's
         first attach (a file left by an earlier run or version is not trusted to hold these
@@ -646,17 +646,18 @@ class FileSRDriver(SRDriver):
             self._make_attach_dir()             # the first attach, or destroyed meanwhile
             staged = stage_json(path, self._first_record(writable))
         publish(staged, path)
-        self._shared[writable] = path
-        return path
+        self._shared.add(path)
 
     def _shared_record(self, writable: bool, shared: _BatchRecords) -> _Shared:
         rec = shared.current.get(writable)
         if rec is None:
-            path = self._shared.get(writable) or self._new_shared(writable)
+            path = self._shared_path(writable)
+            if path not in self._shared:
+                self._new_shared(writable)
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:           # removed behind our back: make it again
-                path = self._new_shared(writable)
+                self._new_shared(writable)
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             rec = shared.current[writable] = _Shared(path, fd)
             shared.opened.append(rec)
@@ -706,7 +707,7 @@ class FileSRDriver(SRDriver):
                         del shared.current[a.writable]
                     elif e.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS):
                         self._links = False         # no hard links on this file system
-                        for unused in self._shared.values():
+                        for unused in self._shared:
                             _unlink_quiet(unused)
                         self._shared.clear()
                     else:
