@@ -290,11 +290,11 @@ def drive_processes(port: int, pids: list[int], bodies: list[bytes], procs: int,
                     latencies: list[float], cpu: list[float],
                     first_cpu: list[float] | None = None,
                     walls: list[float] | None = None) -> int:
-    """`procs` load processes, `calls` calls each (`bodies` in turn); appends the server's CPU seconds
-    per wall second (summed over `pids`) to `cpu`, those of `pids[0]` alone to `first_cpu`, and
-    to `walls` the time from the load processes' start signal to their last result (the
-    round's time without starting the processes, which would otherwise count as the
-    server's)."""
+    """`procs` load processes, `calls` calls each (`bodies` in turn); appends the server's CPU
+    seconds per wall second (summed over `pids`) to `cpu`, those of `pids[0]` alone to
+    `first_cpu`, and to `walls` the time from the load processes' start signal to their last
+    result (the round's time without starting the processes, which would otherwise count as
+    the server's)."""
     loaders = [subprocess.Popen([sys.executable, "-c", LOADER, str(port), str(calls)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                for _ in range(procs)]

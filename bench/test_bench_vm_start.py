@@ -9,11 +9,11 @@ Running.
                  answers; one more connection, in the bench process, follows event.from on vm
                  and task. (The senders were threads beside the watcher until 2026-12-07: the
                  watcher's XML decoding of 5,000 snapshots held that process's GIL for about
-                 a second, and the Async calls waited for it, not for the server.) Measured: wall time from the
-                 first request until event.from has reported every VM Running (target: 2 s
-                 on 2 cores), and per
-                 start the time from the task's creation (the Async call answered) until
-                 event.from reports the task's success: p50/p99/max in extra_info.
+                 a second, and the Async calls waited for it, not for the server.)
+                 Measured: wall time from the first request until event.from has reported
+                 every VM Running (target: 2 s on 2 cores), and per start the time from the
+                 task's creation (the Async call answered) until event.from reports the
+                 task's success: p50/p99/max in extra_info.
   baseline       the same 1,000 domain creations straight through the binding
                  (xenlight_py Context, sim backend) in this process: what the hypervisor layer
                  alone costs, side by side.
