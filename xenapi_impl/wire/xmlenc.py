@@ -16,7 +16,7 @@ from typing import Any
 from ..values import Bare, FrozenEmptyList, FrozenEmptyMap, Record
 from .memo import RecordMemo, encoded_pieces, join_parts, register
 from .timefmt import format_datetime
-from .xmlshape import ShapeEncoders
+from .xmlshape import EMPTY_ARRAY, EMPTY_STRUCT, ShapeEncoders
 
 # Characters that need an entity (& < >), must be kept through XML line-end normalisation (\r),
 # or cannot appear in XML 1.0 at all (dropped, as xapi does: no client could read them).
@@ -95,7 +95,7 @@ def _fragment(v: Any) -> str:
 def _seq_fragment(seq: list[Any]) -> str:
     """A list's text, with the all-plain-strings case done in C."""
     if not seq:
-        return "<value><array><data></data></array></value>"
+        return EMPTY_ARRAY
     try:
         flat = "".join(seq)
     except TypeError:
@@ -108,7 +108,7 @@ def _seq_fragment(seq: list[Any]) -> str:
 def _map_fragment(d: dict[Any, Any]) -> str:
     """A dict's text, with the clean (string -> string) case done in C."""
     if not d:
-        return "<value><struct></struct></value>"
+        return EMPTY_STRUCT
     try:
         clean = _clean("".join(d)) and _clean("".join(d.values()))
     except TypeError:
@@ -195,7 +195,7 @@ def _array(seq: list[Any] | tuple[Any, ...], ap: Callable[[Any], None]) -> None:
         pass  # not all strings
     else:
         if not seq:
-            ap("<value><array><data></data></array></value>")
+            ap(EMPTY_ARRAY)
             return
         if _clean(flat):
             ap("<value><array><data><value>")
@@ -232,9 +232,9 @@ def _value(v: Any, ap: Callable[[Any], None]) -> None:
     elif t is float:
         ap(f"<value><double>{format_double(v)}</double></value>")
     elif t is FrozenEmptyMap:
-        ap("<value><struct></struct></value>")
+        ap(EMPTY_STRUCT)
     elif t is FrozenEmptyList:
-        ap("<value><array><data></data></array></value>")
+        ap(EMPTY_ARRAY)
     else:
         _other(v, ap)
 

@@ -14,6 +14,10 @@ from typing import Any
 
 from ..values import FrozenEmptyList, FrozenEmptyMap
 
+#: the text of an empty map and an empty list (every encoder writes them the same)
+EMPTY_STRUCT = "<value><struct></struct></value>"
+EMPTY_ARRAY = "<value><array><data></data></array></value>"
+
 MAX_SHAPES = 512
 MIN_FIELDS = 8  # below this the generic loop is as fast
 
@@ -96,10 +100,10 @@ class ShapeEncoders:
                 pending += "<value></value></member>"
                 continue
             elif t is FrozenEmptyMap:       # the stored Records' shared empties: constants
-                pending += "<value><struct></struct></value></member>"
+                pending += EMPTY_STRUCT + "</member>"
                 continue
             elif t is FrozenEmptyList:
-                pending += "<value><array><data></data></array></value></member>"
+                pending += EMPTY_ARRAY + "</member>"
                 continue
             elif t in self._helper_index:
                 expr, tail = f"_h[{self._helper_index[t]}]({arg})", "</member>"
