@@ -126,17 +126,20 @@ def single():
     b.close()
 
 
+_HOST = {"master": 0, "slave": 1}      # where -> the index in pool.hosts / pool.sessions
+
+
 def _target(pool: Pool, single: Bench, where: str) -> tuple[int, str, str]:
     """(port, session, vm) of the server a figure is measured on."""
     if where == "sqlite":
         return single.port, single.session, single.vm
-    n = 0 if where == "master" else 1
+    n = _HOST[where]
     return pool.hosts[n].ports["http"], pool.sessions[n], pool.vm
 
 
 def _pid(pool: Pool, single: Bench, where: str) -> int:
     """The process of the server a figure is measured on (its CPU is reported)."""
-    srv = single.srv if where == "sqlite" else pool.hosts[0 if where == "master" else 1]
+    srv = single.srv if where == "sqlite" else pool.hosts[_HOST[where]]
     assert srv.proc is not None
     return srv.proc.pid
 
