@@ -64,6 +64,8 @@ class MemoryStore(Store):
         self._specs: dict[str, ClassSpec] = {s.name: s for s in specs}
         self._records: dict[str, dict[str, Record]] = {name: {} for name in self._specs}
         self._views = {name: MappingProxyType(d) for name, d in self._records.items()}
+        #: each class's field names as a set: a commit checks its fields against it
+        self._field_sets = {name: frozenset(s.fields) for name, s in self._specs.items()}
         self._uuids: dict[str, tuple[str, str]] = {}
         self._reserved_uuids: set[str] = set()
         # (cls, ref) -> _Entry, ordered by last change: the newest changes are at the end,
@@ -153,13 +155,14 @@ class MemoryStore(Store):
         unique uuids. Returns `ops`."""
         new_uuids: set[str] = set()
         for kind, cls, ref, fields in ops:
-            spec = self.spec(cls)
+            known = self._field_sets.get(cls)
+            if known is None:
+                raise UnknownClass(cls)
             if kind == "create":
                 if ref in self._records[cls]:
                     raise DuplicateRef(ref)
-                unknown = set(fields) - set(spec.fields)
-                if unknown:
-                    raise ValueError(f"{cls} has no field(s) {sorted(unknown)}")
+                if not known.issuperset(fields):
+                    raise ValueError(f"{cls} has no field(s) {sorted(set(fields) - known)}")
                 uuid = fields.get("uuid")
                 if uuid is not None:
                     if uuid in self._uuids or uuid in self._reserved_uuids or uuid in new_uuids:
@@ -169,9 +172,8 @@ class MemoryStore(Store):
                 if ref not in self._records[cls]:
                     raise NoSuchObject(cls, ref)
                 if kind == "update":
-                    unknown = set(fields) - set(spec.fields)
-                    if unknown:
-                        raise ValueError(f"{cls} has no field(s) {sorted(unknown)}")
+                    if not known.issuperset(fields):
+                        raise ValueError(f"{cls} has no field(s) {sorted(set(fields) - known)}")
                     if "uuid" in fields and fields["uuid"] != self._records[cls][ref].get("uuid"):
                         raise ValueError("uuid fields are immutable")
         return ops

@@ -99,28 +99,50 @@ def _shared(text: str, shared: dict[str, Any]) -> Any:
     return value
 
 
+#: (kind, class, field names, mark) -> the statement's text: a commit's writes take a few
+#: dozen shapes (one setter writes the same columns each time), so each text is built once
+_texts: dict[tuple[str, str, tuple[str, ...], str], str] = {}
+_TEXTS_MAX = 4096
+
+
+def _text(kind: str, cls: str, names: tuple[str, ...], mark: str) -> str:
+    key = (kind, cls, names, mark)
+    text = _texts.get(key)
+    if text is None:
+        tbl = table(cls)
+        if kind == "create":
+            cols = "".join(", " + quote(f) for f in names)
+            text = f"INSERT INTO {tbl} (ref, uuid{cols}) VALUES ({mark}, {mark}" \
+                   f"{f', {mark}' * len(names)})"
+        else:
+            sets = ", ".join(f"{quote(f)} = {mark}" for f in names)
+            text = f"UPDATE {tbl} SET {sets} WHERE ref = {mark}"
+        if len(_texts) >= _TEXTS_MAX:
+            _texts.clear()
+        _texts[key] = text
+    return text
+
+
 def statements(ops: Iterable[tuple[str, str, str, Any]], mark: str) -> list[Statement]:
     """The writes of a commit's persistent operations (touch writes nothing)."""
     out: list[Statement] = []
+    encode = codec.encode
     for kind, cls, ref, fields in ops:
-        tbl = table(cls)
         if kind == "create":
-            names = [f for f in fields if f != "uuid"]
+            names = tuple(f for f in fields if f != "uuid")
             uuid = fields.get("uuid")
-            cols = "".join(", " + quote(f) for f in names)
-            marks = f", {mark}" * len(names)
-            out.append((f"INSERT INTO {tbl} (ref, uuid{cols}) VALUES ({mark}, {mark}{marks})",
-                        (ref, uuid, *(codec.encode(fields[f]) for f in names))))
+            out.append((_text(kind, cls, names, mark),
+                        (ref, uuid, *(encode(fields[f]) for f in names))))
             if uuid:
                 out.append((f"INSERT INTO _uuids VALUES ({mark}, {mark}, {mark})",
                             (uuid, cls, ref)))
         elif kind == "update":
-            names = [f for f in fields if f != "uuid"]
+            names = tuple(f for f in fields if f != "uuid")
             if names:
-                sets = ", ".join(f"{quote(f)} = {mark}" for f in names)
-                out.append((f"UPDATE {tbl} SET {sets} WHERE ref = {mark}",
-                            (*(codec.encode(fields[f]) for f in names), ref)))
+                out.append((_text(kind, cls, names, mark),
+                            (*(encode(fields[f]) for f in names), ref)))
         elif kind == "delete":
+            tbl = table(cls)
             out.append((f"DELETE FROM _uuids WHERE cls = {mark} AND ref = {mark}", (cls, ref)))
             out.append((f"DELETE FROM {tbl} WHERE ref = {mark}", (ref,)))
     return out

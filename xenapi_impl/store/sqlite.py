@@ -85,14 +85,27 @@ _I32 = struct.Struct("<i").pack
 _NULL = _I32(-1)
 
 
+#: (statement text, argument count) -> its packed head: the texts repeat (sql._text)
+_heads: dict[tuple[str, int], bytes] = {}
+_HEADS_MAX = 4096
+
+
 def _pack(stmts: list[tuple[str, tuple]]) -> bytes:
     """A commit's statements for the group writer (the layout groupwriter.h gives). Every
     argument is text or None; anything else, or text that is not valid UTF-8, raises here,
     before the commit is handed over."""
     out: list[bytes] = []
+    heads = _heads
     for text, args in stmts:
-        q = text.encode()
-        out += (_U32(len(q)), q, _U32(len(args)))
+        key = (text, len(args))
+        head = heads.get(key)
+        if head is None:
+            q = text.encode()
+            head = _U32(len(q)) + q + _U32(len(args))
+            if len(heads) >= _HEADS_MAX:
+                heads.clear()
+            heads[key] = head
+        out.append(head)
         for a in args:
             if a is None:
                 out.append(_NULL)
