@@ -15,6 +15,7 @@ import xmlrpc.client as xc
 
 import pytest
 
+from xenapi_impl.server import fastrpc
 from xenapi_impl.server.fastrpc import LANE_MAX_BODY
 from xenapi_impl.server.limits import TransportLimits
 from xenapi_impl.server.replies import STREAM_OVER
@@ -168,6 +169,59 @@ def test_thousands_of_pipelined_calls_are_answered_in_order(kind):
                 status, headers, body = r.response()
                 assert status == 200 and by_lane(headers)
                 assert loads(body) == {"Status": "Success", "Value": [str(i)]}
+    finally:
+        s.close()
+
+
+def test_a_repeated_head_is_not_parsed_again_and_a_changed_one_is(monkeypatch):
+    """A client sends the same head for each call of one size: the lane reuses what the last
+    head said when the bytes are the same, and parses any other head (another path, length or
+    header) as it comes."""
+    parsed: list[bytes] = []
+    real = fastrpc.RpcStream._parse
+    monkeypatch.setattr(fastrpc.RpcStream, "_parse",
+                        lambda self, raw: parsed.append(raw) or real(self, raw))
+    s = lane_server("in a task")
+    try:
+        c, r = connect(s.port())
+        with c:
+            a, b = xml_call("echo", "aa"), xml_call("echo", "bb")     # one length: one head
+            for body, value in ((a, "aa"), (b, "bb"), (a, "aa")):
+                c.sendall(request("/", body))
+                status, headers, reply = r.response()
+                assert by_lane(headers) and loads(reply) == {"Status": "Success",
+                                                             "Value": [value]}
+            c.sendall(request("/jsonrpc", b'{"method":"echo","params":["cc"],"id":1}'))
+            status, headers, reply = r.response()
+            assert by_lane(headers) and json.loads(reply)["result"] == ["cc"]
+            c.sendall(request("/", xml_call("echo", "longer")))
+            assert loads(r.response()[2]) == {"Status": "Success", "Value": ["longer"]}
+            c.sendall(request("/", a, {"Connection": "close"}))
+            status, headers, reply = r.response()
+            assert loads(reply) == {"Status": "Success", "Value": ["aa"]}
+            assert r.closed()
+        assert len(parsed) == 4 and b"Connection: close" in parsed[-1]
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("kind", ["in a task", "at once"])
+def test_the_lane_forgets_each_call_once_answered(kind):
+    """The lane keeps the calls in flight (to cancel them at stop) and drops each as it ends:
+    after calls that waited, pipelined ones and failed ones, it holds none."""
+    s = lane_server(kind)
+    try:
+        c, r = connect(s.port())
+        with c:
+            c.sendall(request("/", xml_call("sleep", 0.05))
+                      + b"".join(request("/", xml_call("echo", i)) for i in range(50))
+                      + request("/", xml_call("boom")))
+            for _ in range(52):
+                assert r.response()[0] == 200
+
+            async def in_flight() -> int:
+                return len(s.server.lane.tasks)
+            assert s.run(in_flight()) == 0
     finally:
         s.close()
 

@@ -131,13 +131,15 @@ class RpcLane:
             t.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
+        # (a task cancelled before its first step never ran _serve's discard)
+        self.tasks = {t for t in self.tasks if not t.done()}
 
 
 class RpcStream:
     """The lane's side of one connection, until it hands the connection to aiohttp."""
 
     __slots__ = ("lane", "conn", "buf", "busy", "framing", "head", "timer", "drained", "eof",
-                 "closed", "_caller")
+                 "closed", "_caller", "last_raw", "last_head")
 
     def __init__(self, lane: RpcLane, conn: Connection) -> None:
         self.lane = lane
@@ -152,6 +154,9 @@ class RpcStream:
         self.eof = False
         self.closed = False
         self._caller: Caller | None = None
+        #: the last request head parsed, and what it said (_parse_head)
+        self.last_raw = b""
+        self.last_head: tuple[int, int, bool, bool, bytes | None] | None = None
 
     # -- the connection's events -------------------------------------------------------------
 
@@ -232,8 +237,7 @@ class RpcStream:
         else:
             task = loop.create_task(coro)
         if task is not None:
-            lane.tasks.add(task)
-            task.add_done_callback(lane.tasks.discard)
+            lane.tasks.add(task)        # until _serve ends
         return True
 
     def _parse_head(self) -> tuple[int, int, bool, bool, bytes | None] | None:
@@ -243,10 +247,22 @@ class RpcStream:
             if len(buf) > LANE_MAX_HEAD:
                 self._hand_over()
             return None
+        raw = buf[:end + 4]
+        if raw == self.last_raw:
+            # a client sends the same head for each call of the same size (its fields, and
+            # so what they say, are the bytes): one compare instead of a parse
+            return self.last_head
+        parsed = self._parse(raw)
+        if parsed is not None:
+            self.last_raw, self.last_head = raw, parsed
+        return parsed
+
+    def _parse(self, raw: bytes) -> tuple[int, int, bool, bool, bytes | None] | None:
+        end = len(raw) - 4
         head = _Head()
         parser = httptools.HttpRequestParser(head)
         try:
-            parser.feed_data(memoryview(buf)[:end + 4])
+            parser.feed_data(raw)
             ours = parser.get_method() == b"POST" and parser.get_http_version() == "1.1"
             keep_alive = parser.should_keep_alive()
         except Exception:          # noqa: BLE001 - malformed or an Upgrade: aiohttp answers it
@@ -277,25 +293,30 @@ class RpcStream:
         """Answer a decoded call (or send the failure `decode` made of its body)."""
         lane = self.lane
         try:
-            lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
-            chunks = [call] if isinstance(call, bytes) else await lane.respond(call,
-                                                                                self.caller())
-            await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
-        except Exception:       # noqa: BLE001 - a bug here must not leave the client hanging
-            log.exception("internal error in the RPC lane")
-            self.conn.abort()
-            return
-        if self.closed:
-            return
-        if not keep_alive or self.eof:
-            await self._flush()
-            self.conn.close()
-            return
-        conn = self.conn
-        self.busy = False
-        conn.phase, conn.since = (HEADERS if self.buf else IDLE), time.monotonic()
-        if self.buf:
-            self._next()
+            try:
+                lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
+                chunks = [call] if isinstance(call, bytes) else await lane.respond(
+                    call, self.caller())
+                await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
+            except Exception:   # noqa: BLE001 - a bug here must not leave the client hanging
+                log.exception("internal error in the RPC lane")
+                self.conn.abort()
+                return
+            if self.closed:
+                return
+            if not keep_alive or self.eof:
+                await self._flush()
+                self.conn.close()
+                return
+            conn = self.conn
+            self.busy = False
+            conn.phase, conn.since = (HEADERS if self.buf else IDLE), time.monotonic()
+            if self.buf:
+                self._next()
+        finally:
+            # out of the lane's set as it ends (the task's own done-callback would cost the
+            # loop one more turn a call); None if it never left the read's turn (eager.py)
+            lane.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _write(self, status: bytes, chunks: list[bytes], xml: bool, keep_alive: bool
                      ) -> None:

@@ -14,10 +14,11 @@ class UserAgents:
     def __init__(self, limit: int = MAX_TRACKED) -> None:
         self.limit = limit
         self._seen: OrderedDict[str, str] = OrderedDict()
+        self._last: str | None = None      # the header of the newest name, as it came
 
     def seen(self, header: str | None) -> None:
-        if not header:
-            return
+        if not header or header == self._last:
+            return          # (the same header again: its name is already the newest)
         token = header.split(None, 1)[0]
         name, _, version = token.partition("/")
         name, version = name[:MAX_NAME], version[:MAX_NAME]
@@ -25,6 +26,7 @@ class UserAgents:
             return
         self._seen.pop(name, None)
         self._seen[name] = version
+        self._last = header
         while len(self._seen) > self.limit:
             self._seen.popitem(last=False)
 
