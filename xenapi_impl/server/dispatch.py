@@ -40,6 +40,10 @@ _NULL_OK_KINDS = frozenset({"set_field", "add", "remove", "create", "add_to"})
 # implicit kinds that only read the store's memory: their generic implementations never wait
 _READ_KINDS = frozenset({"get_field", "get_record", "get_all", "get_all_records",
                          "get_by_uuid", "get_by_name_label"})
+# implicit kinds that write one object's field: their generic implementations wait only for
+# their commit, and on this host's own store (not a pool's: its commits take timeouts) that
+# needs no task (server/stepper.py)
+_WRITE_KINDS = frozenset({"set_field", "add_to", "remove_from", "add", "remove"})
 
 
 @dataclass(slots=True)
@@ -56,6 +60,9 @@ class _Entry:
     #: a generic read: answered without ever waiting, so the transport may run it at once
     #: (server/eager.py) rather than in a task of its own
     immediate: bool = False
+    #: a generic write of one field: it waits only for its commit (server/stepper.py), on a
+    #: store of this host's own
+    writes_field: bool = False
     #: the message's argument counts (the session excluded), computed once
     min_args: int = field(init=False)
     max_args: int = field(init=False)
@@ -134,7 +141,8 @@ class Dispatcher:
                     record_arg = i
             made = generic and impl is not None        # a generic implementation runs it
             entry = _Entry(msg, impl, False, checkers, ref_checks, record_arg, made,
-                           made and msg.implicit in _READ_KINDS)
+                           made and msg.implicit in _READ_KINDS,
+                           made and msg.implicit in _WRITE_KINDS)
             self._add(name, entry)
             self._sync_names.append(name)
             if msg.is_async or msg.implicit in ("create", "destroy"):
@@ -183,6 +191,13 @@ class Dispatcher:
         """Whether a call of `name` is answered without waiting (a generic read)."""
         entry = self._table.get(name)
         return entry is not None and entry.immediate
+
+    def light(self, name: str) -> bool:
+        """Whether a call of `name` never needs a task of its own: a generic write of one
+        field on a store of this host's own (a pool's store times its commits with
+        asyncio.timeout, which needs the task)."""
+        entry = self._table.get(name)
+        return entry is not None and entry.writes_field and not self.services.store.shared
 
     # --- a call -------------------------------------------------------------------------------
     async def call(self, method: str, params: list[Any], caller: Caller,

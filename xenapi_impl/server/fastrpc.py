@@ -8,11 +8,13 @@ middlewares, the body stream; bench/RESULTS.md). So every connection starts in t
 requests are framed here, their heads parsed by httptools (llhttp, the parser aiohttp itself
 uses), their bodies decoded and answered by `decode` and `HttpServer.respond`, the functions
 the aiohttp route calls too. A generic read (`Dispatcher.immediate`) is answered at once, in
-the turn of the loop that read it (eager.py); any other call runs in a task. The first
-request the lane does not take (another method or path, a chunked, compressed or `Expect` body,
-an Upgrade, HTTP/1.0, a head the parser refuses, a body over LANE_MAX_BODY) hands the
-connection, with every byte not yet answered, to aiohttp for good: what the lane does not do
-(limits, inflating, the other routes, clear refusals of bad requests) aiohttp still does.
+the turn of the loop that read it (eager.py); a generic write on this host's store
+(`Dispatcher.light`) is driven without a task (stepper.py); any other call runs in a task.
+The first request the lane does not take (another method or path, a chunked, compressed or
+`Expect` body, an Upgrade, HTTP/1.0, a head the parser refuses, a body over LANE_MAX_BODY)
+hands the connection, with every byte not yet answered, to aiohttp for good: what the lane does
+not do (limits, inflating, the other routes, clear refusals of bad requests) aiohttp still
+does.
 
 Requests on one connection are answered in order: the next is not read before the reply to
 the previous one is written. A body still arriving waits at most the body timeout, then gets
@@ -27,7 +29,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httptools
 
@@ -36,6 +38,7 @@ from ..ratelimit import RateLimitedLog
 from . import eager
 from .connections import BUSY, HEADERS, IDLE, Connection
 from .replies import IOV_MAX, STREAM_OVER, advance, content_type, joined, pieces
+from .stepper import Stepper
 
 if TYPE_CHECKING:
     from .http import Call
@@ -87,19 +90,27 @@ class _Head:
             self.foreign = True
 
 
+def never(_method: str) -> bool:
+    return False
+
+
 class RpcLane:
     """One per HttpServer: what its connections' RPC streams share."""
 
     def __init__(self, decode: Decode, respond: Respond, failure: Failure, *,
                  immediate: Callable[[str], bool], max_body: int, body_timeout: float,
                  reserved: Iterable[str], seen_agent: Callable[[str | None], None],
-                 limiter: RateLimitedLog) -> None:
+                 limiter: RateLimitedLog, light: Callable[[str], bool] = never
+                 ) -> None:
         self.decode = decode
         self.respond = respond
         self.failure = failure
         #: whether a method's calls never wait: those run at once, in the read's turn of the
         #: loop (eager.py), the others in a task of their own
         self.immediate = immediate
+        #: whether a method's calls never need a task of their own: those are driven without
+        #: one (stepper.py), the others run in a task
+        self.light = light
         self.max_body = min(max_body, LANE_MAX_BODY)
         self.body_timeout = body_timeout
         #: POST paths of other routes (imports, the pool's calls): aiohttp's
@@ -107,6 +118,7 @@ class RpcLane:
         self.seen_agent = seen_agent
         self.limiter = limiter
         self.tasks: set[asyncio.Task[None]] = set()
+        self.steppers: set[Stepper] = set()
         self._date_at = -1
         self._date = b""
 
@@ -126,13 +138,17 @@ class RpcLane:
 
     async def cancel(self) -> None:
         """Cancel the calls still running (the server is stopping) and wait for them."""
-        tasks = [t for t in self.tasks if not t.done()]
+        tasks = [t for t in [*self.tasks, *self.steppers] if not t.done()]
         for t in tasks:
             t.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=5)
-        # (a task cancelled before its first step never ran _serve's discard)
-        self.tasks = {t for t in self.tasks if not t.done()}
+            await asyncio.wait([t if isinstance(t, asyncio.Task) else t.finished()
+                                for t in tasks], timeout=5)
+
+    def in_flight(self) -> list[asyncio.Future[Any]]:
+        """The calls still running, as futures to wait for (a server stopping)."""
+        return [*(t for t in self.tasks if not t.done()),
+                *(s.finished() for s in self.steppers if not s.done())]
 
 
 class RpcStream:
@@ -234,10 +250,14 @@ class RpcStream:
         loop = asyncio.get_running_loop()
         if isinstance(call, bytes) or lane.immediate(call[0]):
             task = eager.start(loop, coro)
+        elif lane.light(call[0]):
+            Stepper(loop, coro, lane.steppers).start()
+            return True
         else:
             task = loop.create_task(coro)
         if task is not None:
-            lane.tasks.add(task)        # until _serve ends
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
         return True
 
     def _parse_head(self) -> tuple[int, int, bool, bool, bytes | None] | None:
@@ -293,30 +313,25 @@ class RpcStream:
         """Answer a decoded call (or send the failure `decode` made of its body)."""
         lane = self.lane
         try:
-            try:
-                lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
-                chunks = [call] if isinstance(call, bytes) else await lane.respond(
-                    call, self.caller())
-                await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
-            except Exception:   # noqa: BLE001 - a bug here must not leave the client hanging
-                log.exception("internal error in the RPC lane")
-                self.conn.abort()
-                return
-            if self.closed:
-                return
-            if not keep_alive or self.eof:
-                await self._flush()
-                self.conn.close()
-                return
-            conn = self.conn
-            self.busy = False
-            conn.phase, conn.since = (HEADERS if self.buf else IDLE), time.monotonic()
-            if self.buf:
-                self._next()
-        finally:
-            # out of the lane's set as it ends (the task's own done-callback would cost the
-            # loop one more turn a call); None if it never left the read's turn (eager.py)
-            lane.tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+            lane.seen_agent(agent.decode("latin-1") if agent is not None else None)
+            chunks = [call] if isinstance(call, bytes) else await lane.respond(call,
+                                                                                self.caller())
+            await self._write(b"200 OK", chunks, xml, keep_alive and not self.eof)
+        except Exception:       # noqa: BLE001 - a bug here must not leave the client hanging
+            log.exception("internal error in the RPC lane")
+            self.conn.abort()
+            return
+        if self.closed:
+            return
+        if not keep_alive or self.eof:
+            await self._flush()
+            self.conn.close()
+            return
+        conn = self.conn
+        self.busy = False
+        conn.phase, conn.since = (HEADERS if self.buf else IDLE), time.monotonic()
+        if self.buf:
+            self._next()
 
     async def _write(self, status: bytes, chunks: list[bytes], xml: bool, keep_alive: bool
                      ) -> None:

@@ -53,7 +53,8 @@ class Dispatcher(Protocol):
     async def call(self, method: str, params: list[Any], caller: Caller) -> Any: ...
 
     # optional: `immediate(method) -> bool`, a call that never waits (fastrpc.py runs it at
-    # once); without it every call runs in a task of its own
+    # once), and `light(method) -> bool`, a call that never needs its task (fastrpc.py drives
+    # it without one: stepper.py); without them every call runs in a task of its own
 
 
 def never_immediate(_method: str) -> bool:
@@ -191,6 +192,7 @@ class HttpServer:
         reserved = tuple(path for method, path, _ in self._extra if method == "POST")
         self.lane = RpcLane(decode, self.respond, failure, immediate=getattr(
                                 self._dispatcher, "immediate", never_immediate),
+                            light=getattr(self._dispatcher, "light", never_immediate),
                             max_body=self._max_body,
                             body_timeout=self.limits.body_timeout, reserved=reserved,
                             seen_agent=self.user_agents.seen, limiter=self._limiter
@@ -265,8 +267,8 @@ class HttpServer:
             await site.stop()
         pool, self.pool = self.pool, None
         workers = asyncio.ensure_future(pool.stop(grace)) if pool is not None else None
-        lane_tasks = self.lane.tasks if self.lane is not None else set()
-        pending = {t for t in self._inflight | lane_tasks if not t.done()}
+        lane_calls = self.lane.in_flight() if self.lane is not None else []
+        pending = {t for t in self._inflight if not t.done()} | set(lane_calls)
         if pending:
             _, late = await asyncio.wait(pending, timeout=max(grace, 0.0))
             if late:

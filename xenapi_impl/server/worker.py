@@ -128,7 +128,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         loop.remove_reader(self.conn_sock.fileno())
         if self.lane is not None:
-            pending = [t for t in self.lane.tasks if not t.done()]
+            pending = self.lane.in_flight()
             if pending:
                 await asyncio.wait(pending, timeout=max(grace, 0.0))
             await self.lane.cancel()
