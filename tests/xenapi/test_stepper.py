@@ -60,29 +60,11 @@ def test_it_waits_for_futures_and_bare_yields_then_ends():
     run(main)
 
 
-def test_cancel_while_waiting_raises_where_it_waits():
-    async def main():
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        seen = []
-
-        async def call():
-            try:
-                await fut
-            except asyncio.CancelledError:
-                seen.append("cancelled")
-                raise
-
-        owner: set[Stepper] = set()
-        s = Stepper(loop, call(), owner)
-        s.start()
-        s.cancel()
-        await asyncio.wait_for(s.finished(), 5)
-        assert seen == ["cancelled"] and fut.cancelled() and not owner
-    run(main)
-
-
-def test_cancel_after_its_future_finished_is_thrown_in_at_the_next_step():
+@pytest.mark.parametrize("when", ["waiting", "woken"])
+def test_cancel_raises_where_it_waits(when):
+    """Cancelled while its future is pending (the future is cancelled), or after the future
+    finished but before its wake-up ran (CancelledError thrown in at that next step): either
+    way the coroutine sees CancelledError where it waits, and ends."""
     async def main():
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
@@ -94,13 +76,17 @@ def test_cancel_after_its_future_finished_is_thrown_in_at_the_next_step():
                 seen.append("resumed")
             except asyncio.CancelledError:
                 seen.append("cancelled")
+                raise
 
-        s = Stepper(loop, call(), set())
+        owner: set[Stepper] = set()
+        s = Stepper(loop, call(), owner)
         s.start()
-        fut.set_result(1)                       # its wake-up is scheduled, not yet run
+        if when == "woken":
+            fut.set_result(1)                   # its wake-up is scheduled, not yet run
         s.cancel()
         await asyncio.wait_for(s.finished(), 5)
-        assert seen == ["cancelled"]
+        assert seen == ["cancelled"] and not owner
+        assert fut.cancelled() == (when == "waiting")
     run(main)
 
 
