@@ -5,8 +5,9 @@ stdlib baselines in the same run.
                  connection each), beside a stdlib SimpleXMLRPCServer (threading, HTTP/1.1
                  keep-alive) answering the same record from a dict. calls/s, p50, p99, and the
                  CPU seconds the server used per wall second (>1: more than one core). Our
-                 server runs three ways: the RPC lane on asyncio (the default), on uvloop, and
-                 every call through aiohttp (--rpc-lane off).
+                 server runs five ways: the RPC lane on asyncio (the default), on uvloop,
+                 every call through aiohttp (--rpc-lane off), with 2 RPC workers, and
+                 busy-polling before it sleeps (--busy-poll).
   get_all        VM.get_all_records at 1,000 and 10,000 VMs over XML-RPC and JSON-RPC (time per
                  call end to end, bytes), beside stdlib xmlrpc.client.dumps of the same records;
                  also the first call right after every VM record changed.
@@ -15,7 +16,8 @@ stdlib baselines in the same run.
   setter         VM.set_name_label with durable commits, 1 and 8 clients, two values in turn
                  (every call changes the row): calls/s, beside a plain loop of single SQLite
                  commits (WAL, synchronous=FULL) in the same run.
-  *_wrk          get_record (ours, ours with 2 RPC workers, stdlib; 1 and 4 connections) and
+  *_wrk          get_record (ours, with 2 RPC workers, busy-polling, stdlib; 1 and 4
+                 connections) and
                  the setters (1 and 8 connections) with wrk as the load (bench/wrkload.py):
                  a C client leaves the 2 cores to the servers. Skipped without wrk.
   rss            the server's resident memory with 10,000 VMs, after the calls above.
@@ -126,6 +128,19 @@ def bench1k():
 def bench1k_uvloop():
     """The same server on uvloop (the default is asyncio's loop)."""
     b = Bench(N_SMALL, ["--event-loop", "uvloop"])
+    yield b
+    b.close()
+
+
+#: the busy-poll window of the `ours-busypoll` variants, in microseconds
+BUSY_POLL_US = 300
+
+
+@pytest.fixture(scope="module")
+def bench1k_busypoll():
+    """The same server polling for up to BUSY_POLL_US before it sleeps while calls come back
+    to back (--busy-poll: server/busypoll.py)."""
+    b = Bench(N_SMALL, ["--busy-poll", str(BUSY_POLL_US)])
     yield b
     b.close()
 
@@ -344,12 +359,13 @@ def measure_calls(benchmark, port: int, bodies: list[bytes], clients: int, calls
 
 @pytest.mark.parametrize("procs", [1, 4])
 @pytest.mark.parametrize("server", ["ours", "ours-uvloop", "ours-aiohttp", "ours-workers",
-                                    "stdlib"])
+                                    "ours-busypoll", "stdlib"])
 def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
     b = request.getfixturevalue({"ours-uvloop": "bench1k_uvloop",
                                  "ours-aiohttp": "bench1k_aiohttp",
-                                 "ours-workers": "bench1k_workers"}.get(server, "bench1k"))
+                                 "ours-workers": "bench1k_workers",
+                                 "ours-busypoll": "bench1k_busypoll"}.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     pids = [pid] + (_children(pid) if server == "ours-workers" else [])
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
@@ -404,12 +420,13 @@ needs_wrk = pytest.mark.skipif(wrkload.WRK is None, reason="wrk is not installed
 
 @needs_wrk
 @pytest.mark.parametrize("connections", [1, 4])
-@pytest.mark.parametrize("server", ["ours", "ours-workers", "stdlib"])
+@pytest.mark.parametrize("server", ["ours", "ours-workers", "ours-busypoll", "stdlib"])
 def test_get_record_wrk(benchmark, request, bench1k, baseline, server, connections):
     """The same calls as test_get_record from wrk, whose CPU per call is a few microseconds
     where a Python load process's is about 80: on 2 cores, the servers get the CPU."""
     benchmark.group = f"VM.get_record XML-RPC keep-alive, wrk, {connections} connection(s)"
-    b = request.getfixturevalue("bench1k_workers" if server == "ours-workers" else "bench1k")
+    b = request.getfixturevalue({"ours-workers": "bench1k_workers",
+                                 "ours-busypoll": "bench1k_busypoll"}.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     pids = [pid] + (_children(pid) if server == "ours-workers" else [])
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()

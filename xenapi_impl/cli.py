@@ -10,7 +10,8 @@
                         [--max-sessions-per-user N] [--max-concurrent-logins N]
                         [--login-failures-per-source N] [--login-failures-per-user N]
                         [--address IP] [--name LABEL] [--lease-seconds SECONDS]
-                        [--event-loop asyncio|uvloop] [--rpc-lane on|off] [--rpc-workers N]
+                        [--event-loop asyncio|uvloop] [--busy-poll MICROSECONDS]
+                        [--rpc-lane on|off] [--rpc-workers N]
     xenapi-server pool-create --from-db PATH --to postgresql://...
     xenapi-server user add NAME --role ROLE --password-stdin --db PATH|URL
     xenapi-server user passwd NAME --password-stdin --db PATH|URL
@@ -76,6 +77,13 @@ def _workers(text: str) -> int:
     n = int(text)
     if not 0 <= n <= 64:
         raise argparse.ArgumentTypeError(f"{text}: from 0 to 64")
+    return n
+
+
+def _busy_poll(text: str) -> int:
+    n = int(text)
+    if not 0 <= n <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text}: from 0 to 100000 microseconds")
     return n
 
 
@@ -176,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--event-loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="the event loop: the standard library's (default), or uvloop (libuv, "
                         "in C)")
+    s.add_argument("--busy-poll", type=_busy_poll, default=0, metavar="MICROSECONDS",
+                   help="while calls come back to back, the event loop polls for up to this "
+                        "long before it sleeps: lower latency for clients calling one after "
+                        "another, for up to a core's CPU meanwhile (default 0: off; asyncio "
+                        "loop only; server/busypoll.py)")
     s.add_argument("--rpc-lane", choices=("on", "off"), default="on",
                    help="answer plain XML-RPC/JSON-RPC calls straight from the connection "
                         "(default), or everything through aiohttp's request handling "
@@ -436,6 +449,10 @@ async def _serve(args: argparse.Namespace) -> int:
     return_large_frees_to_os()
     raise_fd_limit()
     log.debug("event loop: %s", type(asyncio.get_running_loop()).__module__)
+    selector = getattr(asyncio.get_running_loop(), "_selector", None)
+    if getattr(selector, "window", None):
+        log.info("event loop: polling up to %d us before it sleeps while calls come back "
+                 "to back (--busy-poll)", round(selector.window * 1e6))
     asyncio.get_running_loop().set_exception_handler(
         loop_exception_handler(RateLimitedLog(logging.getLogger("xenapi_impl.server.http"))))
     limits = TransportLimits(
@@ -544,14 +561,19 @@ async def _serve(args: argparse.Namespace) -> int:
     return services.exit_status
 
 
-def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+def _loop_factory(name: str, busy_poll: int = 0
+                  ) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop runs the loop's own work (polling, transports, callbacks, timers) in C: the
     server's loop is its limit under load (replies' send(), request reads, wake-ups). Not the
     default: its measured gain was small and mixed (bench/RESULTS.md), and the whole suite
-    runs on asyncio."""
+    runs on asyncio. `busy_poll`: asyncio's loop on a selector that polls before it sleeps
+    (server/busypoll.py)."""
     if name == "uvloop":
         import uvloop
         return uvloop.new_event_loop
+    if busy_poll:
+        from .server.busypoll import loop_factory
+        return loop_factory(busy_poll)
     return None
 
 
@@ -609,13 +631,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # asked, so this process could read bytes meant for the worker it passed it to
             print("xenapi-server: --rpc-workers needs --event-loop asyncio", file=sys.stderr)
             return EXIT_USAGE
+        if args.busy_poll and args.event_loop == "uvloop":
+            print("xenapi-server: --busy-poll needs --event-loop asyncio", file=sys.stderr)
+            return EXIT_USAGE
     from .server.tls import CertificateError
     from .server.unixsock import UnixSocketError
     from .store import StoreError
     from .xen.adapter import BackendUnavailable
     try:
         if args.command == "serve":
-            with asyncio.Runner(loop_factory=_loop_factory(args.event_loop)) as runner:
+            with asyncio.Runner(loop_factory=_loop_factory(args.event_loop,
+                                                           args.busy_poll)) as runner:
                 status = runner.run(_serve(args))
             from .api.pool_join import EXIT_REEXEC
             if status == EXIT_REEXEC and argv is None:
