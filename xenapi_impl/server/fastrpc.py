@@ -91,6 +91,7 @@ class _Head:
 
 
 def never(_method: str) -> bool:
+    """No call of any method (RpcLane's default for `immediate` and `light`)."""
     return False
 
 
@@ -98,9 +99,9 @@ class RpcLane:
     """One per HttpServer: what its connections' RPC streams share."""
 
     def __init__(self, decode: Decode, respond: Respond, failure: Failure, *,
-                 immediate: Callable[[str], bool], max_body: int, body_timeout: float,
-                 reserved: Iterable[str], seen_agent: Callable[[str | None], None],
-                 limiter: RateLimitedLog, light: Callable[[str], bool] = never
+                 max_body: int, body_timeout: float, reserved: Iterable[str],
+                 seen_agent: Callable[[str | None], None], limiter: RateLimitedLog,
+                 immediate: Callable[[str], bool] = never, light: Callable[[str], bool] = never
                  ) -> None:
         self.decode = decode
         self.respond = respond

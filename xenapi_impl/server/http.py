@@ -31,7 +31,7 @@ from ..wire import jsonrpc, xmlrpc
 from . import inflate, relay, tls, unixsock
 from .useragents import UserAgents
 from .connections import ConnectionGuard, GuardedSockSite, transport_caller
-from .fastrpc import RpcLane
+from .fastrpc import RpcLane, never
 from .replies import STREAM_OVER, content_type, joined, pieces
 from .limits import TransportLimits, connection_cap
 from .ratelog import ClientErrorLogger
@@ -56,9 +56,6 @@ class Dispatcher(Protocol):
     # once), and `light(method) -> bool`, a call that never needs its task (fastrpc.py drives
     # it without one: stepper.py); without them every call runs in a task of its own
 
-
-def never_immediate(_method: str) -> bool:
-    return False
 
 
 @dataclass(frozen=True)
@@ -191,8 +188,8 @@ class HttpServer:
         # POST paths of the other routes: the lane (here or in a worker) leaves them to aiohttp
         reserved = tuple(path for method, path, _ in self._extra if method == "POST")
         self.lane = RpcLane(decode, self.respond, failure, immediate=getattr(
-                                self._dispatcher, "immediate", never_immediate),
-                            light=getattr(self._dispatcher, "light", never_immediate),
+                                self._dispatcher, "immediate", never),
+                            light=getattr(self._dispatcher, "light", never),
                             max_body=self._max_body,
                             body_timeout=self.limits.body_timeout, reserved=reserved,
                             seen_agent=self.user_agents.seen, limiter=self._limiter

@@ -27,7 +27,7 @@ from ..ratelimit import RateLimitedLog
 from . import relay
 from .connections import ConnectionGuard, Connection
 from .fastrpc import RpcLane
-from .http import Call, decode, failure, never_immediate
+from .http import Call, decode, failure
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class Worker:
         settings = await self.settings
         logging.getLogger().setLevel(settings.log_level)
         limiter = RateLimitedLog(log)
-        # every call here waits for the server's reply: none is run at once
-        self.lane = RpcLane(decode, self.respond, failure, immediate=never_immediate,
+        # every call here waits for the server's reply: none is run at once or without a task
+        self.lane = RpcLane(decode, self.respond, failure,
                             max_body=settings.max_body,
                             body_timeout=settings.limits.body_timeout, reserved=settings.reserved,
                             seen_agent=self._seen_agent, limiter=limiter)
