@@ -32,6 +32,7 @@ import asyncio
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,7 @@ class Bench:
 
     def close(self) -> None:
         self.srv.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)     # a database and logs: MBs per run
 
 
 @pytest.fixture(scope="module")
