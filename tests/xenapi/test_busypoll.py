@@ -31,6 +31,14 @@ def drain(sock: socket.socket) -> None:
     sock.recv(100)
 
 
+def hot(sock: socket.socket, window: float) -> BusyPollSelector:
+    """A selector watching `sock` whose last sleep ended within its window."""
+    sel = BusyPollSelector(window)
+    sel.register(sock, selectors.EVENT_READ)
+    sel.hot = True
+    return sel
+
+
 def test_a_sleep_that_ends_late_leaves_it_cold_and_one_that_ends_soon_makes_it_hot(pair):
     a, b = pair
     sel = BusyPollSelector(0.005)
@@ -46,9 +54,7 @@ def test_a_sleep_that_ends_late_leaves_it_cold_and_one_that_ends_soon_makes_it_h
 
 def test_while_hot_it_finds_a_call_by_polling(pair):
     a, b = pair
-    sel = BusyPollSelector(2.0)                  # a window far longer than the call's gap
-    sel.register(a, selectors.EVENT_READ)
-    sel.hot = True
+    sel = hot(a, 2.0)                           # a window far longer than the call's gap
     t = later(b, 0.01)
     assert sel.select(5.0) and sel.spins == 1 and sel.hot
     t.join()
@@ -58,9 +64,7 @@ def test_while_hot_it_finds_a_call_by_polling(pair):
 
 def test_a_window_with_nothing_to_do_ends_the_polling(pair):
     a, b = pair
-    sel = BusyPollSelector(0.01)
-    sel.register(a, selectors.EVENT_READ)
-    sel.hot = True
+    sel = hot(a, 0.01)
     assert sel.select(0.05) == [] and not sel.hot
     t = later(b, 0.1)                           # cold again: this wait sleeps, then is late
     assert sel.select(5.0) and sel.spins == 0 and not sel.hot
@@ -70,9 +74,7 @@ def test_a_window_with_nothing_to_do_ends_the_polling(pair):
 
 def test_a_timeout_shorter_than_the_window_is_kept(pair):
     a, _b = pair
-    sel = BusyPollSelector(10.0)
-    sel.register(a, selectors.EVENT_READ)
-    sel.hot = True
+    sel = hot(a, 10.0)
     t0 = time.monotonic()
     assert sel.select(0.02) == []               # a timer due in 20 ms: no 10 s of polling
     assert time.monotonic() - t0 < 5.0 and sel.select(0) == []
