@@ -139,12 +139,11 @@ class RpcLane:
 
     async def cancel(self) -> None:
         """Cancel the calls still running (the server is stopping) and wait for them."""
-        tasks = [t for t in [*self.tasks, *self.steppers] if not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.wait([t if isinstance(t, asyncio.Task) else t.finished()
-                                for t in tasks], timeout=5)
+        for t in [*self.tasks, *self.steppers]:
+            t.cancel()          # (nothing for one that has ended)
+        pending = self.in_flight()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
     def in_flight(self) -> list[asyncio.Future[Any]]:
         """The calls still running, as futures to wait for (a server stopping)."""
@@ -268,18 +267,18 @@ class RpcStream:
             if len(buf) > LANE_MAX_HEAD:
                 self._hand_over()
             return None
-        raw = buf[:end + 4]
-        if raw == self.last_raw:
+        last = self.last_raw
+        if len(last) == end + 4 and buf.startswith(last):
             # a client sends the same head for each call of the same size (its fields, and
             # so what they say, are the bytes): one compare instead of a parse
             return self.last_head
+        raw = buf[:end + 4]
         parsed = self._parse(raw)
         if parsed is not None:
             self.last_raw, self.last_head = raw, parsed
         return parsed
 
     def _parse(self, raw: bytes) -> tuple[int, int, bool, bool, bytes | None] | None:
-        end = len(raw) - 4
         head = _Head()
         parser = httptools.HttpRequestParser(head)
         try:
@@ -295,7 +294,7 @@ class RpcStream:
                 or int(length) > self.lane.max_body:
             self._hand_over()
             return None
-        return end + 4, int(length), path != _JSON_PATH, keep_alive, head.agent
+        return len(raw), int(length), path != _JSON_PATH, keep_alive, head.agent
 
     def _hand_over(self) -> None:
         pending, self.buf = self.buf, b""

@@ -57,7 +57,6 @@ class Dispatcher(Protocol):
     # it without one: stepper.py); without them every call runs in a task of its own
 
 
-
 @dataclass(frozen=True)
 class Endpoint:
     """One listening endpoint: transport "http"/"https" with host and port, or "unix" with path."""

@@ -75,10 +75,7 @@ class Stepper:
                 waiting = self._context.run(self._coro.send, None)
             else:
                 waiting = self._context.run(self._coro.throw, throw)
-        except StopIteration:
-            self._end()
-            return
-        except asyncio.CancelledError:
+        except (StopIteration, asyncio.CancelledError):
             self._end()
             return
         except (KeyboardInterrupt, SystemExit):
