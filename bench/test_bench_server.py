@@ -359,15 +359,17 @@ def measure_calls(benchmark, port: int, bodies: list[bytes], clients: int, calls
     _report(benchmark, latencies[clients * calls:], rounds * clients * calls, label)
 
 
+#: the fixture of each variant of our server in the get_record benches (the default: bench1k)
+VARIANTS = {"ours-uvloop": "bench1k_uvloop", "ours-aiohttp": "bench1k_aiohttp",
+            "ours-workers": "bench1k_workers", "ours-busypoll": "bench1k_busypoll"}
+
+
 @pytest.mark.parametrize("procs", [1, 4])
 @pytest.mark.parametrize("server", ["ours", "ours-uvloop", "ours-aiohttp", "ours-workers",
                                     "ours-busypoll", "stdlib"])
 def test_get_record(benchmark, request, bench1k, baseline, server, procs):
     benchmark.group = f"VM.get_record XML-RPC keep-alive, {procs} load process(es)"
-    b = request.getfixturevalue({"ours-uvloop": "bench1k_uvloop",
-                                 "ours-aiohttp": "bench1k_aiohttp",
-                                 "ours-workers": "bench1k_workers",
-                                 "ours-busypoll": "bench1k_busypoll"}.get(server, "bench1k"))
+    b = request.getfixturevalue(VARIANTS.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     pids = [pid] + (_children(pid) if server == "ours-workers" else [])
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()
@@ -427,8 +429,7 @@ def test_get_record_wrk(benchmark, request, bench1k, baseline, server, connectio
     """The same calls as test_get_record from wrk, whose CPU per call is a few microseconds
     where a Python load process's is about 80: on 2 cores, the servers get the CPU."""
     benchmark.group = f"VM.get_record XML-RPC keep-alive, wrk, {connections} connection(s)"
-    b = request.getfixturevalue({"ours-workers": "bench1k_workers",
-                                 "ours-busypoll": "bench1k_busypoll"}.get(server, "bench1k"))
+    b = request.getfixturevalue(VARIANTS.get(server, "bench1k"))
     port, pid = baseline if server == "stdlib" else (b.port, b.srv.proc.pid)
     pids = [pid] + (_children(pid) if server == "ours-workers" else [])
     body = xc.dumps((b.session, b.vm), "VM.get_record").encode()

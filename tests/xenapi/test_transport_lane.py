@@ -60,7 +60,7 @@ def lane_server(kind: str) -> ServerThread:
 @pytest.fixture(params=KINDS)
 def both(request):
     """A server with the lane (the default) and one without it, same dispatcher behaviour; the
-    lane's calls in tasks of their own, or run at once."""
+    lane's calls in tasks of their own, run at once, or driven without a task."""
     lane = lane_server(request.param)
     plain = ServerThread(fast=False).start(http=[("127.0.0.1", 0)])
     yield lane, plain
