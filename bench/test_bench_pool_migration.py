@@ -36,12 +36,13 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "clients"))
 
+from benchsize import size  # noqa: E402
 from pgcluster import pg_cluster, pg_db  # noqa: E402,F401 - fixtures
 from poolhosts import Host, running_pool  # noqa: E402
 from serverproc import VENV_BIN  # noqa: E402
 from vm_records import vm_create_record  # noqa: E402
 
-MIGRATIONS = 200
+MIGRATIONS = size(200, 8)      # the short mode (CI): each worker moves each VM once
 WORKERS = 4
 VMS_PER_WORKER = 2
 MIB = 64
