@@ -73,18 +73,15 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _workers(text: str) -> int:
-    n = int(text)
-    if not 0 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"{text}: from 0 to 64")
-    return n
-
-
-def _busy_poll(text: str) -> int:
-    n = int(text)
-    if not 0 <= n <= 100_000:
-        raise argparse.ArgumentTypeError(f"{text}: from 0 to 100000 microseconds")
-    return n
+def _int_range(low: int, high: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high` (a non-integer is argparse's
+    "invalid integer value")."""
+    def integer(text: str) -> int:
+        n = int(text)
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{text}: from {low} to {high}{unit}")
+        return n
+    return integer
 
 
 def _add_limit_flags(s: argparse.ArgumentParser) -> None:
@@ -184,7 +181,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--event-loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="the event loop: the standard library's (default), or uvloop (libuv, "
                         "in C)")
-    s.add_argument("--busy-poll", type=_busy_poll, default=0, metavar="MICROSECONDS",
+    s.add_argument("--busy-poll", type=_int_range(0, 100_000, " microseconds"), default=0,
+                   metavar="MICROSECONDS",
                    help="while calls come back to back, the event loop polls for up to this "
                         "long before it sleeps: lower latency for clients calling one after "
                         "another, for up to a core's CPU meanwhile (default 0: off; asyncio "
@@ -193,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="answer plain XML-RPC/JSON-RPC calls straight from the connection "
                         "(default), or everything through aiohttp's request handling "
                         "(slower; for comparison)")
-    s.add_argument("--rpc-workers", type=_workers, default=0, metavar="N",
+    s.add_argument("--rpc-workers", type=_int_range(0, 64), default=0, metavar="N",
                    help="processes that serve the plain HTTP connections' RPC calls (HTTP and "
                         "request parsing, socket I/O) on other cores, this process still "
                         "dispatching every call against the one store (default 0: none)")
