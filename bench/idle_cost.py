@@ -29,10 +29,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "tests", "clients")]
 import test_bench_server as bench  # noqa: E402
 import wrkload  # noqa: E402
+from vm_start_burst import proc_cpu  # noqa: E402
 
 EVENTS = ["sys_exit_recvfrom", "sys_enter_pwrite64", "sys_enter_fdatasync",
           "sys_exit_fdatasync", "sys_enter_sendto"]
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def _phases(trace: str) -> tuple[list[float], list[float], list[float]]:
@@ -90,9 +90,8 @@ def idle(b: bench.Bench, gaps: list[float]) -> None:
 
 
 def _loop_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/task/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
+    """The event-loop (main) thread's CPU seconds, user and system."""
+    return sum(proc_cpu(pid, pid))
 
 
 def setters(b: bench.Bench, rounds: int, seconds: int) -> None:

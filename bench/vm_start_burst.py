@@ -33,7 +33,7 @@ from serverproc import ServerProcess  # noqa: E402
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_cpu(pid: int, tid: int | None = None) -> tuple[float, float]:
+def proc_cpu(pid: int, tid: int | None = None) -> tuple[float, float]:
     """(utime, stime) in seconds of a process, or of one of its threads."""
     path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
     with open(path) as f:
@@ -47,7 +47,7 @@ def _loop_thread(pid: int) -> dict[str, float]:
         on_cpu, run_wait, _ = f.read().split()
     with open(f"/proc/{pid}/task/{pid}/status") as f:
         status = f.read()
-    user, system = _proc_cpu(pid, pid)
+    user, system = proc_cpu(pid, pid)
     return {"user": user, "system": system, "run_wait": int(run_wait) / 1e9,
             "voluntary": int(re.search(r"\nvoluntary_ctxt_switches:\s+(\d+)", status)[1]),
             "involuntary": int(re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status)[1])}
@@ -110,13 +110,13 @@ def main() -> None:
         senders = bench.Senders(srv.url, session, shares)
         load = open("/proc/loadavg").read().split()[:3]
         threads0 = _threads(pid)
-        loop0, cpu0, me0 = _loop_thread(pid), _proc_cpu(pid), os.times()
+        loop0, cpu0, me0 = _loop_thread(pid), proc_cpu(pid), os.times()
         t0 = time.perf_counter()
         watcher.start()
         answered = max(senders.go().values()) - t0
         finished = watcher.all_running.wait(120)
         wall = time.perf_counter() - t0
-        loop1, cpu1, me1 = _loop_thread(pid), _proc_cpu(pid), os.times()
+        loop1, cpu1, me1 = _loop_thread(pid), proc_cpu(pid), os.times()
         threads1 = _threads(pid)
         if spy is not None:
             spy.send_signal(2)
