@@ -19,6 +19,12 @@ def require_node() -> None:
                            "install nodejs and npm, then run `make venv`")
 
 
+def proceed(proc: subprocess.Popen) -> None:
+    """Let a script that holds after each step (xo_vm.mjs) go on to its next one."""
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
 def read_step(proc: subprocess.Popen) -> dict:
     """The script's next JSON step line; warnings are skipped, an error step fails."""
     line = proc.stdout.readline()

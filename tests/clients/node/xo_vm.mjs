@@ -5,12 +5,21 @@
 // through task events (callAsync), as xo-server's startVm does; each must then show Running in
 // the connector's object cache, which only event.from updates. Starting a running VM again must
 // fail through the task with VM_BAD_POWER_STATE. Last, SYNC_VM goes through Async.VM.start_on
-// the pool master, paused, then VM.unpause. One JSON object per line on stdout.
+// the pool master, paused, then VM.unpause. One JSON object per line on stdout; after each step
+// it waits for a line on stdin: the Python test checks the step through the SDK before the
+// script changes the VMs again.
+import { createInterface } from 'node:readline'
 import { Agent } from 'undici'
 import { createClient } from 'xen-api'
 
 const [url, user, password, transport, syncRef, asyncRef] = process.argv.slice(2)
 const say = obj => process.stdout.write(JSON.stringify(obj) + '\n')
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+// a step the test checks: said, then held until the test says go on
+const step = async obj => {
+  say(obj)
+  if ((await lines.next()).done) fail('stdin closed')
+}
 const fail = (msg, extra) => {
   say({ step: 'error', message: String(msg), ...extra })
   process.exit(1)
@@ -53,13 +62,13 @@ try {
   await xapi.connect()
   await xapi.objectsFetched
   const before = [syncRef, asyncRef].map(ref => xapi.getObjectByRef(ref, undefined))
-  say({ step: 'ready', vms: before.map(vm => (vm === undefined ? null : view(vm))) })
+  await step({ step: 'ready', vms: before.map(vm => (vm === undefined ? null : view(vm))) })
 
   const syncResult = await xapi.call('VM.start', syncRef, false, false)
-  say({ step: 'sync', result: syncResult, vm: view(await cachedState(syncRef, 'Running')) })
+  await step({ step: 'sync', result: syncResult, vm: view(await cachedState(syncRef, 'Running')) })
 
   const asyncResult = await xapi.callAsync('VM.start', asyncRef, false, false)
-  say({ step: 'async', result: asyncResult, vm: view(await cachedState(asyncRef, 'Running')) })
+  await step({ step: 'async', result: asyncResult, vm: view(await cachedState(asyncRef, 'Running')) })
 
   let again
   try {
@@ -67,22 +76,22 @@ try {
   } catch (error) {
     again = { code: error.code, params: error.params, fromTask: error.task !== undefined }
   }
-  say({ step: 'again', ...again })
+  await step({ step: 'again', ...again })
 
   await xapi.call('VM.hard_shutdown', syncRef)
   await xapi.callAsync('VM.clean_shutdown', asyncRef)
   const halted = await Promise.all([syncRef, asyncRef].map(ref => cachedState(ref, 'Halted')))
-  say({ step: 'halted', vms: halted.map(view) })
+  await step({ step: 'halted', vms: halted.map(view) })
 
   // "start on this host", paused (XO's start_on path), then unpause
   const host = xapi.pool.master
   await xapi.callAsync('VM.start_on', syncRef, host, true, false)
   const paused = await cachedState(syncRef, 'Paused')
-  say({ step: 'paused', host, vm: view(paused) })
+  await step({ step: 'paused', host, vm: view(paused) })
   await xapi.call('VM.unpause', syncRef)
   const unpaused = await cachedState(syncRef, 'Running')
   await xapi.call('VM.hard_shutdown', syncRef)
-  say({ step: 'unpaused', vm: view(unpaused), final: view(await cachedState(syncRef, 'Halted')) })
+  await step({ step: 'unpaused', vm: view(unpaused), final: view(await cachedState(syncRef, 'Halted')) })
   await xapi.disconnect()
   say({ step: 'done', paths: [...paths].sort() })
   process.exit(0)
