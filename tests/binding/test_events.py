@@ -152,22 +152,25 @@ def test_event_from_another_thread(ctx: Context, pv: DomainConfig) -> None:
 
 def test_two_threads_waiting(ctx: Context, pv: DomainConfig) -> None:
     """Two blocking streams in two threads: whichever thread services libxl's fd, both
-    get their event (no lost wake-up)."""
+    get their event (no lost wake-up). They wait without a timeout: a thread whose event
+    another thread's check took out of libxl without waking it would wait for ever (it once
+    waited out a 10 s timeout here)."""
     a = ctx.create_domain(pv)
     b = ctx.create_domain(DomainConfig(name="b", kernel="/k"))
     got: dict[int, DomainEvent | None] = {}
     streams = {a: ctx.events([a]), b: ctx.events([b])}
 
     def wait(domid: int) -> None:
-        got[domid] = streams[domid].get(timeout=10)
+        got[domid] = streams[domid].get()
 
-    threads = [threading.Thread(target=wait, args=(d,)) for d in (a, b)]
+    threads = [threading.Thread(target=wait, args=(d,), daemon=True) for d in (a, b)]
     for t in threads:
         t.start()
     ctx.sim.guest_poweroff(a)
     ctx.sim.guest_crash(b)
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), f"an event never woke its thread: {got}"
     for s in streams.values():
         s.close()
     assert got[a] is not None and got[a].reason == ShutdownReason.POWEROFF

@@ -94,8 +94,10 @@ static void arm_timeout(libxl_ctx *ctx, uint64_t deadline)
     ctx->timeouts = t;
 }
 
-/* Compare the watches with the host; returns the earliest pending deadline (0: none). */
-static uint64_t scan(libxl_ctx *ctx)
+/* Compare the watches with the host; returns the earliest pending deadline (0: none).
+ * `drained`: the caller drained the context's fds first outside libxl_osevent_occurred_*
+ * (libxl_event_check, libxl_event_wait). */
+static uint64_t scan_watches(libxl_ctx *ctx, int drained)
 {
     libxl_event *out_head = NULL, **out_tail = &out_head;
     uint64_t deadline = 0;
@@ -149,8 +151,11 @@ static uint64_t scan(libxl_ctx *ctx)
     arm_timeout(ctx, deadline);
     void (*cb)(void *, libxl_event *) = ctx->hooks.event_occurs;
     void *user = ctx->hooks_user;
-    /* Other threads waiting on this ctx may want what we queued. */
-    if (queued && ctx->waiters > 1)
+    /* Other threads waiting on this ctx may want what we queued. With the osevent hooks
+     * the application's loop polls the fds a drain emptied: real libxl's event_check never
+     * drains them, so an event queued here for another user (another thread's stream) must
+     * make them readable again, or that thread sleeps on until its own timeout. */
+    if (queued && (ctx->waiters > 1 || (drained && ctx->have_os)))
         poke(ctx);
     pthread_mutex_unlock(&ctx->lock);
     xlsim__flush(ctx->lg, "libxl");
@@ -161,6 +166,11 @@ static uint64_t scan(libxl_ctx *ctx)
         cb(user, ev);
     }
     return deadline;
+}
+
+static uint64_t scan(libxl_ctx *ctx)
+{
+    return scan_watches(ctx, 0);
 }
 
 void xlsim__scan(libxl_ctx *ctx)
@@ -280,7 +290,7 @@ int libxl_event_check(libxl_ctx *ctx, libxl_event **event_r, uint64_t typemask,
                       libxl_event_predicate *pred, void *pred_user)
 {
     drain_fds(ctx);
-    scan(ctx);
+    scan_watches(ctx, 1);
     pthread_mutex_lock(&ctx->lock);
     libxl_event *ev = take(ctx, typemask, pred, pred_user);
     pthread_mutex_unlock(&ctx->lock);
@@ -300,7 +310,7 @@ int libxl_event_wait(libxl_ctx *ctx, libxl_event **event_r, uint64_t typemask,
     for (;;) {
         /* Drain before scanning: a change after the scan leaves the fd readable. */
         drain_fds(ctx);
-        uint64_t deadline = scan(ctx);
+        uint64_t deadline = scan_watches(ctx, 1);
         pthread_mutex_lock(&ctx->lock);
         libxl_event *ev = take(ctx, typemask, pred, pred_user);
         pthread_mutex_unlock(&ctx->lock);

@@ -308,6 +308,58 @@ static void test_osevent(libxl_ctx *other)
     CHECK(a.deregistered == a.nfds);
 }
 
+static int for_user(const libxl_event *ev, void *user)
+{
+    return ev->for_user == *(libxl_ev_user *)user;
+}
+
+/* Two streams (users) of one context under the osevent hooks, as two threads of an
+ * application: one thread's libxl_event_check drains the fds and finds both deaths; the
+ * other user's event must leave the fds readable, since that thread waits in the loop's poll. */
+static void test_osevent_check_leaves_the_loop_awake(libxl_ctx *other)
+{
+    static const libxl_osevent_hooks hooks = {
+        .fd_register = fd_register, .fd_modify = fd_modify, .fd_deregister = fd_deregister,
+        .timeout_register = timeout_register, .timeout_modify = timeout_modify,
+    };
+    struct app a;
+    memset(&a, 0, sizeof(a));
+    libxl_ctx *ctx = t_ctx(NULL);
+    libxl_osevent_register_hooks(ctx, &hooks, &a);
+    uint32_t domid[2];
+    libxl_evgen_domain_death *g[2];
+    libxl_ev_user users[2] = { 1, 2 };
+    for (int i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "loop%d", i);
+        domid[i] = t_create(other, name, 64, 1);
+        CHECK_RC(libxl_evenable_domain_death(ctx, domid[i], users[i], &g[i]), 0);
+    }
+    app_turn(ctx, &a);                      /* the loop has seen everything so far */
+    for (int i = 0; i < 2; i++)
+        CHECK_RC(libxl_domain_destroy(other, domid[i], NULL), 0);
+
+    libxl_event *ev = NULL;
+    CHECK_RC(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, for_user, &users[0]), 0);
+    CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH && ev->domid == domid[0]);
+    libxl_event_free(ctx, ev);
+
+    struct pollfd p[4];
+    for (int i = 0; i < a.nfds; i++)
+        p[i] = (struct pollfd){ .fd = a.fds[i].fd, .events = POLLIN };
+    CHECK(poll(p, (nfds_t)a.nfds, 0) > 0);  /* user 2's thread wakes */
+    app_turn(ctx, &a);
+    CHECK_RC(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, for_user, &users[1]), 0);
+    CHECK(ev->type == LIBXL_EVENT_TYPE_DOMAIN_DEATH && ev->domid == domid[1]);
+    libxl_event_free(ctx, ev);
+    /* nothing new: the next check leaves the loop asleep (no wake-up ping-pong) */
+    CHECK(libxl_event_check(ctx, &ev, LIBXL_EVENTMASK_ALL, NULL, NULL) == ERROR_NOT_READY);
+    CHECK(poll(p, (nfds_t)a.nfds, 0) == 0);
+    for (int i = 0; i < 2; i++)
+        libxl_evdisable_domain_death(ctx, g[i]);
+    libxl_ctx_free(ctx);
+}
+
 struct waiter {
     libxl_ctx *ctx;
     uint32_t domid;
@@ -363,6 +415,7 @@ int main(void)
     test_ignore_and_paused(ctx);
     test_callbacks_and_async(ctx);
     test_osevent(ctx);
+    test_osevent_check_leaves_the_loop_awake(ctx);
     test_threads_waiting(ctx);
     libxl_ctx_free(ctx);
     xtl_logger_destroy(lg);
