@@ -59,8 +59,15 @@ class Host:
                    "--lease-seconds", str(self.lease), "--monitor-interval", "1", *self.extra])
 
     def start(self) -> "Host":
-        self.proc = self._proc()
-        self.proc.start()
+        return self.launch().ready()
+
+    def launch(self) -> "Host":
+        """Start the server without waiting for it to serve (`ready`)."""
+        self.proc = self._proc().launch()
+        return self
+
+    def ready(self) -> "Host":
+        self.proc.ready()
         return self
 
     @property

@@ -43,10 +43,19 @@ class ServerProcess:
         self.ports: dict[str, int] = {}
 
     def start(self, timeout: float = 30) -> "ServerProcess":
+        return self.launch().ready(timeout)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process without waiting for it (`ready` does): several start at once."""
         self._log = open(self.log_path, "ab")
         self._offset = self._log.tell()        # the log may hold earlier runs: read past them
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=self.env, preexec_fn=self.preexec_fn)
+        return self
+
+    def ready(self, timeout: float = 30) -> "ServerProcess":
+        """Wait until the launched server serves on every listener asked for."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         wanted = {a.lstrip("-") for a in self.args if a in ("--http", "--https")}
         while time.monotonic() < deadline:

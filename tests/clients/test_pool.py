@@ -30,6 +30,8 @@ from serverproc import ServerProcess
 from vm_records import vm_create_record
 from xo import NODE_DIR, require_node
 
+NULL = "OpaqueRef:NULL"
+
 def _is_slave(host: Host, password: str) -> list[str]:
     with pytest.raises(XenAPI.Failure) as err:
         host.session(password)
@@ -352,6 +354,46 @@ def _try(fn):
         return f.details
     except OSError:
         return None
+
+
+def test_hosts_starting_at_once_all_join(tmp_path, pg_db):
+    """A pool's hosts boot together (after a power cut, say): three start at the same time
+    beside the master, on a pool with no default SR, so each one's first start writes the
+    pool's SRs as well as its own host, PIFs and storage. Every one serves, with its own
+    local SR and ISO library; the pool's three SRs are one of them. (A start that lost the
+    race for the pool record once stopped with "pool ... was changed by another server".)"""
+    port, https_port = _free_port(), _free_port()
+    hosts = [Host(tmp_path, n, pg_db.url, port, https_port) for n in range(4)]
+    try:
+        hosts[0].start()
+        password = hosts[0].proc.password
+        x = hosts[0].session(password).xenapi
+        pool_ref = x.pool.get_all()[0]
+        x.pool.set_default_SR(pool_ref, NULL)
+        x.pool.set_suspend_image_SR(pool_ref, NULL)
+        x.pool.set_crash_dump_SR(pool_ref, NULL)
+        for h in hosts[1:]:
+            h.launch()
+        for h in hosts[1:]:
+            h.ready()
+        by_addr = {rec["address"]: ref for ref, rec in x.host.get_all_records().items()}
+        assert set(by_addr) == set(ADDRESSES)
+        types = {}
+        for rec in x.SR.get_all_records().values():
+            for pbd in rec["PBDs"]:
+                types.setdefault(x.PBD.get_host(pbd), []).append(rec["type"])
+        assert all(sorted(types[ref]) == ["file", "iso"] for ref in by_addr.values()), types
+        default = x.pool.get_default_SR(pool_ref)
+        slaves = [by_addr[h.address] for h in hosts[1:]]
+        assert default in {local_sr(x, ref) for ref in slaves}
+        assert x.pool.get_suspend_image_SR(pool_ref) == default
+        assert x.pool.get_crash_dump_SR(pool_ref) == default
+    finally:
+        launched = [h for h in hosts if h.proc.proc is not None]
+        for h in launched:
+            h.proc.stop()
+        for h in launched:
+            assert "Traceback" not in h.proc.log(), h.proc.log()
 
 
 def test_pool_create_moves_a_standalone_host_into_postgresql(tmp_path, pg_db):

@@ -85,7 +85,7 @@ def test_two_servers_share_one_postgresql_database(tmp_path, pg_db):
 
         # both servers add keys to one map at once (read-modify-write of the whole field): a
         # write based on a stale read is refused by the store and, for such a generic accessor,
-        # run again by the server on a fresh read (server/dispatch.py STALE_RETRIES): no key is
+        # run again by the server on a fresh read (STALE_RETRIES, store/retry.py): no key is
         # lost and the clients see no error
         conflicts = [0, 0]
         errors: list[BaseException] = []

@@ -365,6 +365,35 @@ def test_first_start_seeds_local_and_iso_srs_and_restart_reattaches(tmp_path):
     run(second, db)
 
 
+def test_a_first_start_whose_storage_commit_fails_leaves_no_storage(tmp_path, monkeypatch):
+    """The database refuses the commit of the first start's SRs (unreachable, full): their
+    storage goes too, so the next start makes them (it found the local SR's directory taken
+    before, SR_BACKEND_FAILURE at every start)."""
+    from xenapi_impl.api.sr import seed_storage
+    from xenapi_impl.store import StoreUnavailable
+
+    db = str(tmp_path / "x.db")
+
+    async def body(h):
+        async def refused(txn):
+            raise StoreUnavailable("the database is unreachable")
+
+        with monkeypatch.context() as m:
+            m.setattr(h.store, "_commit", refused)
+            with pytest.raises(StoreUnavailable):
+                await seed_storage(h.services, db)
+        assert h.store.records("SR") == {} and h.store.records("PBD") == {}
+        assert not os.path.exists(f"{db}.sr/local")
+        assert os.listdir(f"{db}.sr/iso") == []          # the library's files: none made
+        await seed_storage(h.services, db)                # the next start
+        s = await h.login()
+        local = await h.call("pool.get_default_SR", s, h.services.pool_ref)
+        assert await h.call("SR.get_name_label", s, local) == "Local storage"
+        assert sorted(r["name_label"] for r in h.store.records("SR").values()) == [
+            "ISO library", "Local storage"]
+    run(body)
+
+
 def test_failed_sr_create_leaves_no_records_and_probe(tmp_path):
     async def body(h):
         s = await h.login()

@@ -24,6 +24,7 @@ from xenapi_impl.store import (ClassSpec, CommitUnknown, Credential, NoSuchObjec
                                new_uuid, open_database, store_specs)
 from xenapi_impl.store import postgres
 from xenapi_impl.store.postgres import PostgresStore
+from xenapi_impl.store.retry import STALE_RETRIES, again_if_stale
 
 SPECS = [
     ClassSpec("VM", ("uuid", "name_label", "other_config")),
@@ -87,6 +88,57 @@ def test_two_processes_see_each_others_writes_events_and_users(pg_db):
         await until(lambda: b.generation == a.generation)
         assert len(a.records("task")) == 1 and len(b.records("task")) == 0
         assert len(b.records("VM")) == 1
+        await a.close()
+        await b.close()
+    asyncio.run(main())
+
+
+def test_a_step_refused_as_stale_runs_again_on_what_the_other_process_wrote(pg_db):
+    """store/retry.py again_if_stale, as a server's start steps use it (two hosts of a pool
+    starting at once): the step reads, another process commits the same object, the step's
+    commit is refused; it runs again after taking in the other write, and nothing is lost.
+    A step that always loses gives up after STALE_RETRIES tries with the conflict."""
+    async def main():
+        a = await open_database(pg_db.url, SPECS)
+        b = await open_database(pg_db.url, SPECS)
+        ref = new_ref()
+        async with a.transaction() as t:
+            t.create("VM", ref, vm("0", other_config={"n": 0}))
+        await until(lambda: b.get("VM", ref) is not None)
+        runs = []
+
+        async def step():
+            t = b.transaction()
+            n = t.get("VM", ref)["other_config"]["n"]
+            runs.append(n)
+            if len(runs) == 1:           # the other host writes between the read and the commit
+                async with a.transaction() as ta:
+                    ta.update("VM", ref, {"other_config": {"n": 10}})
+            t.update("VM", ref, {"other_config": {"n": n + 1}})
+            await t.commit()
+            return n + 1
+
+        assert await again_if_stale(b, step) == 11
+        assert runs == [0, 10]
+        await until(lambda: a.generation == b.generation)
+        assert a.get("VM", ref)["other_config"] == {"n": 11}
+
+        tries = 0
+
+        async def always_loses():
+            nonlocal tries
+            tries += 1
+            t = b.transaction()
+            async with a.transaction() as ta:
+                ta.update("VM", ref, {"name_label": f"a{tries}"})
+            t.update("VM", ref, {"name_label": "b"})
+            await t.commit()
+
+        with pytest.raises(StoreConflict):
+            await again_if_stale(b, always_loses)
+        assert tries == STALE_RETRIES
+        await until(lambda: a.generation == b.generation)
+        assert b.get("VM", ref)["name_label"] == f"a{STALE_RETRIES}"
         await a.close()
         await b.close()
     asyncio.run(main())

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 from ..errors import XenAPIError
 from ..storage import SRDriver, StorageError, VDIInfo, canonical_uuid, supported_types
 from ..store import NULL_REF, new_ref, new_uuid
+from ..store.retry import again_if_stale
 from .context import Context
 from .pbd import AttachedSRs, attached_driver, call, driver_class, new_driver, plug_record
 from .registry import implements, implements_setter
@@ -113,17 +114,21 @@ async def create_sr(ctx: Context, host: str, device_config: dict[str, str], phys
         if commit:
             await ctx.txn.commit()
     except BaseException:
-        # the records never existed: leave no storage behind either
-        AttachedSRs.of(ctx.services).drivers.pop(uuid, None)
-        try:
-            if drv.attached:
-                drv.detach()
-            drv.destroy()
-        except StorageError:
-            log.warning("could not remove the storage of failed SR.create %s", uuid,
-                        exc_info=True)
+        discard_storage(ctx.services, uuid, drv)   # the records never existed
         raise
     return sr
+
+
+def discard_storage(services: Any, uuid: str, drv: Any) -> None:
+    """Remove the storage made for an SR whose records were never committed: a later
+    SR.create (or this host's next first-start attempt) finds its place free."""
+    AttachedSRs.of(services).drivers.pop(uuid, None)
+    try:
+        if drv.attached:
+            drv.detach()
+        drv.destroy()
+    except StorageError:
+        log.warning("could not remove the storage of failed SR.create %s", uuid, exc_info=True)
 
 
 @implements("SR.create")
@@ -317,18 +322,41 @@ async def seed_storage(services: Any, db_path: str | None) -> None:
     base = os.path.abspath(db_path) + ".sr"
     os.makedirs(base, mode=0o700, exist_ok=True)
 
+    srs: dict[str, str] = {}        # type -> the SR made
+    made: list[str] = []             # their uuids
+
     async def make_all(ctx: Context) -> None:
-        srs = {}
         for name, type_, key, sub, content in (LOCAL_SR, ISO_SR):
             path = os.path.join(base, sub)
             if type_ == "iso":
                 os.makedirs(path, mode=0o755, exist_ok=True)
             srs[type_] = await create_sr(ctx, services.host_ref, {key: path}, 0, name, "",
                                          type_, content, False, {}, commit=False)
-        pool = ctx.txn.get("pool", services.pool_ref)
-        ctx.txn.update("pool", services.pool_ref, {
-            k: srs["file"] for k in ("default_SR", "suspend_image_SR", "crash_dump_SR")
-            if pool[k] == NULL_REF or ctx.txn.get("SR", pool[k]) is None})
-        log.info("created the local SR and the ISO library under %s", base)
+            made.append(ctx.txn.get("SR", srs[type_])["uuid"])
 
-    await in_txn(make_all)
+    try:
+        await in_txn(make_all)
+    except BaseException:
+        # not committed (the database unreachable): no storage left behind, or the next
+        # start would find the SRs' directories taken and could never make them
+        drivers = AttachedSRs.of(services).drivers
+        for uuid in made:
+            if uuid in drivers:
+                discard_storage(services, uuid, drivers[uuid])
+        raise
+    log.info("created the local SR and the ISO library under %s", base)
+    # the pool's, in a commit of its own: the other hosts of a pool starting at the same time
+    # write it too, and only what is still unset is set
+    await again_if_stale(services.store, lambda: _pool_defaults(services, srs["file"]))
+
+
+async def _pool_defaults(services: Any, sr: str) -> None:
+    """`sr` as the pool's default, suspend-image and crash-dump SR where none (or one now
+    gone) is set."""
+    store = services.store
+    pool = store.get("pool", services.pool_ref)
+    changes = {k: sr for k in ("default_SR", "suspend_image_SR", "crash_dump_SR")
+               if pool[k] == NULL_REF or store.get("SR", pool[k]) is None}
+    if changes:
+        async with store.transaction() as txn:
+            txn.update("pool", services.pool_ref, changes)

@@ -22,6 +22,7 @@ from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..model.types import NULL_REF, XType
 from ..store import DuplicateUuid, NoSuchObject, StoreConflict, StoreError
+from ..store.retry import STALE_RETRIES
 from ..store.memory import WOKE_WATCHERS
 from . import implicit, rbac
 
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from .app import Services
 
 log = logging.getLogger(__name__)
-
-#: how many times a generic accessor refused as stale is run again on a fresh read
-STALE_RETRIES = 10
 
 Impl = Callable[..., Awaitable[Any]]
 

@@ -17,7 +17,8 @@ from ..api.templates import seed_templates
 from ..logconfig import apply_stored
 from ..model import roles as _roles
 from ..passwords import generate_password, hash_password_async
-from ..store import NULL_REF, Credential, new_ref, new_uuid
+from ..store import NULL_REF, Credential, DuplicateRef, DuplicateUuid, new_ref, new_uuid
+from ..store.retry import again_if_stale
 from .app import Services
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,22 @@ def _fit(services: Services, cls: str, values: dict[str, Any]) -> dict[str, Any]
 
 
 async def seed(services: Services, *, backend: str, db_path: str | None) -> str | None:
-    """Create what a fresh database lacks; returns the path of a generated password file."""
-    await _sync_roles(services)
+    """Create what a fresh database lacks; returns the path of a generated password file.
+    A pool's hosts may start at the same time: a step whose commit another host's start beat
+    runs again on what that host wrote (`again`)."""
+    async def again(step: Any, *args: Any) -> None:
+        await again_if_stale(services.store, lambda: step(services, *args),
+                             also=(DuplicateUuid, DuplicateRef))
+
+    await again(_sync_roles)
     await _host_and_pool(services, backend, db_path)
     await role_of(services).start()     # master or slave: leases, heartbeat (a pool's db)
     apply_stored(services)              # host.logging: the stored levels and destinations
     await refresh_from_hypervisor(services)    # host, pCPUs, metrics, dom0 from the hypervisor
-    await seed_pifs(services)           # this host's NICs as PIFs (first start only)
+    await again(seed_pifs)              # this host's NICs as PIFs (first start only)
     await seed_storage(services, db_path)   # re-attach plugged SRs; first start: make them
-    await seed_templates(services)      # built-in templates (stable uuids) if missing
-    await seed_edition(services)        # the free edition and its licence parameters
+    await again(seed_templates)         # built-in templates (stable uuids) if missing
+    await again(seed_edition)           # the free edition and its licence parameters
     await resync(services)              # VM records vs the hypervisor's domains
     return await _first_admin(services, db_path)
 
