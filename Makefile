@@ -11,13 +11,21 @@ $(VPY):
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 
+# Bytecode of the package's own sources: an editable install leaves none, and where
+# PYTHONDONTWRITEBYTECODE is set (as on CI's machines) each server process would otherwise compile
+# its ~230 modules as it starts (0.2-0.3 s of its 0.8-0.9 s). Python still reads bytecode that is
+# there, and ignores (recompiles in memory) any file edited since.
+PYC = $(VPY) -m compileall -q xenapi_impl xenlight_py
+
 # (Re)build the package and its compiled cffi backends whenever sources change.
 # venv-run: what the server needs; venv: that and the tests' extras and node clients.
 venv-run: $(VPY)
 	$(VPY) -m pip install -q -e .
+	$(PYC)
 
 venv: $(VPY)
 	$(VPY) -m pip install -q -e '.[test]'
+	$(PYC)
 	@if [ -f tests/clients/node/package.json ]; then cd tests/clients/node && npm ci --silent --no-audit --no-fund; fi
 
 # Run the XenAPI server on the simulator. The database (and the simulated host's state,

@@ -113,18 +113,20 @@ def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False,
     flags for every host."""
     port, https_port = free_port(), free_port()
     hosts = [Host(tmp_path, n, db, port, https_port, lease, unix, extra) for n in range(3)]
-    hosts[0].start()                  # the first host on an empty database makes the pool
-    for h in hosts[1:]:
-        h.start()
     try:
+        hosts[0].start()              # the first host on an empty database makes the pool
+        for h in hosts[1:]:           # the others join it at once, as a pool's hosts boot
+            h.launch()
+        for h in hosts[1:]:
+            h.ready()
         yield hosts
     finally:
-        for h in hosts:
-            if h.proc.proc is not None and h.proc.proc.poll() is None:
-                with_stop = h.proc.proc
-                os.kill(with_stop.pid, signal.SIGCONT)
+        launched = [h for h in hosts if h.proc.proc is not None]
+        for h in launched:
+            if h.proc.proc.poll() is None:
+                os.kill(h.proc.proc.pid, signal.SIGCONT)
                 h.proc.stop()
-        for h in hosts:
+        for h in launched:
             assert "Traceback" not in h.proc.log(), h.proc.log()
 
 
