@@ -93,18 +93,24 @@ def test_two_processes_see_each_others_writes_events_and_users(pg_db):
     asyncio.run(main())
 
 
+async def two_stores_and_a_vm(url: str):
+    """Two processes' stores on one database, and a VM (other_config n=0) both have seen."""
+    a = await open_database(url, SPECS)
+    b = await open_database(url, SPECS)
+    ref = new_ref()
+    async with a.transaction() as t:
+        t.create("VM", ref, vm("0", other_config={"n": 0}))
+    await until(lambda: b.get("VM", ref) is not None)
+    return a, b, ref
+
+
 def test_a_step_refused_as_stale_runs_again_on_what_the_other_process_wrote(pg_db):
     """store/retry.py again_if_stale, as a server's start steps use it (two hosts of a pool
     starting at once): the step reads, another process commits the same object, the step's
     commit is refused; it runs again after taking in the other write, and nothing is lost.
     A step that always loses gives up after STALE_RETRIES tries with the conflict."""
     async def main():
-        a = await open_database(pg_db.url, SPECS)
-        b = await open_database(pg_db.url, SPECS)
-        ref = new_ref()
-        async with a.transaction() as t:
-            t.create("VM", ref, vm("0", other_config={"n": 0}))
-        await until(lambda: b.get("VM", ref) is not None)
+        a, b, ref = await two_stores_and_a_vm(pg_db.url)
         runs = []
 
         async def step():
@@ -146,12 +152,7 @@ def test_a_step_refused_as_stale_runs_again_on_what_the_other_process_wrote(pg_d
 
 def test_stale_write_is_refused_and_concurrent_writes_serialise(pg_db):
     async def main():
-        a = await open_database(pg_db.url, SPECS)
-        b = await open_database(pg_db.url, SPECS)
-        ref = new_ref()
-        async with a.transaction() as t:
-            t.create("VM", ref, vm("0", other_config={"n": 0}))
-        await until(lambda: b.get("VM", ref) is not None)
+        a, b, ref = await two_stores_and_a_vm(pg_db.url)
 
         # both read n = 0 and write n + 1: the second commit was based on a stale read
         ta, tb = a.transaction(), b.transaction()

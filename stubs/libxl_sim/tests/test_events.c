@@ -271,16 +271,23 @@ static void app_turn(libxl_ctx *ctx, struct app *a)
     }
 }
 
-static void test_osevent(libxl_ctx *other)
+/* A context whose fds and timeouts the application `a` watches (its osevent hooks). */
+static libxl_ctx *app_ctx(struct app *a)
 {
     static const libxl_osevent_hooks hooks = {
         .fd_register = fd_register, .fd_modify = fd_modify, .fd_deregister = fd_deregister,
         .timeout_register = timeout_register, .timeout_modify = timeout_modify,
     };
-    struct app a;
-    memset(&a, 0, sizeof(a));
+    memset(a, 0, sizeof(*a));
     libxl_ctx *ctx = t_ctx(NULL);
-    libxl_osevent_register_hooks(ctx, &hooks, &a);
+    libxl_osevent_register_hooks(ctx, &hooks, a);
+    return ctx;
+}
+
+static void test_osevent(libxl_ctx *other)
+{
+    struct app a;
+    libxl_ctx *ctx = app_ctx(&a);
     CHECK(a.nfds >= 1);
 
     uint32_t domid = running_guest(ctx, "loop", 30);
@@ -318,14 +325,8 @@ static int for_user(const libxl_event *ev, void *user)
  * other user's event must leave the fds readable, since that thread waits in the loop's poll. */
 static void test_osevent_check_leaves_the_loop_awake(libxl_ctx *other)
 {
-    static const libxl_osevent_hooks hooks = {
-        .fd_register = fd_register, .fd_modify = fd_modify, .fd_deregister = fd_deregister,
-        .timeout_register = timeout_register, .timeout_modify = timeout_modify,
-    };
     struct app a;
-    memset(&a, 0, sizeof(a));
-    libxl_ctx *ctx = t_ctx(NULL);
-    libxl_osevent_register_hooks(ctx, &hooks, &a);
+    libxl_ctx *ctx = app_ctx(&a);
     uint32_t domid[2];
     libxl_evgen_domain_death *g[2];
     libxl_ev_user users[2] = { 1, 2 };
