@@ -357,11 +357,11 @@ def _try(fn):
 
 
 def test_hosts_starting_at_once_all_join(tmp_path, pg_db):
-    """A pool's hosts boot together (after a power cut, say): three start at the same time
-    beside the master, on a pool with no default SR, so each one's first start writes the
-    pool's SRs as well as its own host, PIFs and storage. Every one serves, with its own
-    local SR and ISO library; the pool's three SRs are one of them. (A start that lost the
-    race for the pool record once stopped with "pool ... was changed by another server".)"""
+    """Hosts added to a pool together: three start for the first time at once beside the
+    master, on a pool with no default SR, so each one's first start writes the pool's SRs as
+    well as its own host, PIFs and storage. Every one serves, with its own local SR and ISO
+    library; the pool's three SRs are one of them. (A start that lost the race for the pool
+    record once stopped with "pool ... was changed by another server".)"""
     port, https_port = _free_port(), _free_port()
     hosts = [Host(tmp_path, n, pg_db.url, port, https_port) for n in range(4)]
     try:
