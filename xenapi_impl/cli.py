@@ -556,6 +556,12 @@ async def _serve(args: argparse.Namespace) -> int:
     if pinger is not None:      # pinged while stopping too: a hung shutdown is killed
         pinger.cancel()
     log.info("stopped; database closed")
+    from .api.pool_join import EXIT_REEXEC
+    if services.exit_status == EXIT_REEXEC and stop.is_set():
+        # a service manager's stop came while a restart was pending (restart_agent's pause,
+        # pool.join's): the stop wins, or the process would come back in its place
+        log.warning("not restarting: SIGTERM/SIGINT received while the restart was pending")
+        return 0
     return services.exit_status
 
 

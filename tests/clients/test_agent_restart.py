@@ -1,8 +1,10 @@
 """host.restart_agent and host.shutdown_agent through a real server and the official SDK:
 after the reference's 10 s pause the server executes itself again (same process id, same
-port, same database: a new login sees what was written before) or stops with status 0."""
+port, same database: a new login sees what was written before) or stops with status 0. A
+SIGTERM during restart_agent's pause stops it: the restart does not bring it back."""
 from __future__ import annotations
 
+import signal
 import socket
 import time
 
@@ -57,3 +59,17 @@ def test_restart_agent_then_shutdown_agent(tmp_path):
         assert s2.xenapi.pool.get_name_label(pool) == "before-restart"
         s2.xenapi.host.shutdown_agent()
         assert srv.proc.wait(timeout=60) == 0
+
+
+def test_sigterm_during_the_restart_pause_stops_the_server(tmp_path):
+    """A service manager's stop (SIGTERM) while host.restart_agent's pause runs: the server
+    stops with status 0 and does not execute itself again (it came back in its own place)."""
+    srv = ServerProcess(str(tmp_path))
+    with srv:
+        x = login(srv.url, srv.password).xenapi
+        x.host.restart_agent(x.host.get_all()[0])
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=60) == 0
+        log = srv.log()
+    assert "restarting: exec" not in log, log
+    assert "not restarting: SIGTERM/SIGINT received while the restart was pending" in log
