@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -265,14 +266,16 @@ def test_host_to_host_calls_need_the_pool_secret_and_tls(pool):
         assert err.value.code == 403
 
 
-def _standalone(tmp_path, port: int, https_port: int) -> ServerProcess:
-    """A fourth host, standalone on its own SQLite database, same ports as the pool's."""
-    work = tmp_path / "joiner"
+def _standalone(tmp_path, port: int, https_port: int, n: int = 3) -> ServerProcess:
+    """A host (by default the fourth), standalone on its own SQLite database, same ports as
+    the pool's."""
+    name = "joiner" if n == 3 else f"joiner{n}"
+    work = tmp_path / name
     work.mkdir(exist_ok=True)
     return ServerProcess(str(work), http=False, env={
         "XLSIM_STATE_FILE": str(work / "xlsim.state")}, extra=[
-        "--http", f"{ADDRESSES[3]}:{port}", "--https", f"{ADDRESSES[3]}:{https_port}",
-        "--cert", str(work / "server.pem"), "--name", "joiner", "--lease-seconds", str(LEASE)])
+        "--http", f"{ADDRESSES[n]}:{port}", "--https", f"{ADDRESSES[n]}:{https_port}",
+        "--cert", str(work / "server.pem"), "--name", name, "--lease-seconds", str(LEASE)])
 
 
 def _sdk(address: str, port: int, password: str, local: bool = False):
@@ -394,6 +397,56 @@ def test_hosts_starting_at_once_all_join(tmp_path, pg_db):
             h.proc.stop()
         for h in launched:
             assert "Traceback" not in h.proc.log(), h.proc.log()
+
+
+def test_two_hosts_joining_at_once(tmp_path, pg_db):
+    """Two standalone hosts call pool.join on the same master at the same time (a client
+    adding several hosts in one go): both become slaves of it, each with its own SRs."""
+    port, https_port = _free_port(), _free_port()
+    master = Host(tmp_path, 0, pg_db.url, port, https_port)
+    joiners = {n: _standalone(tmp_path, port, https_port, n) for n in (2, 3)}
+    try:
+        master.start()
+        password = master.proc.password
+        x = master.session(password).xenapi
+        for j in joiners.values():
+            j.launch()
+        for j in joiners.values():
+            j.ready()
+        uuids = {n: _sdk(ADDRESSES[n], port, j.password).host.get_uuid(
+            _sdk(ADDRESSES[n], port, j.password).host.get_all()[0]) for n, j in joiners.items()}
+        failures: list = []
+
+        def join(n: int) -> None:
+            try:
+                _sdk(ADDRESSES[n], port, joiners[n].password).pool.join(
+                    master.address, "root", password)
+            except Exception as exc:    # noqa: BLE001 - reported by the assertion below
+                failures.append((n, exc))
+
+        threads = [threading.Thread(target=join, args=(n,)) for n in joiners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failures == []
+        for n in joiners:
+            _wait(lambda: _try(lambda: _sdk(ADDRESSES[n], port, password)) == [
+                "HOST_IS_SLAVE", master.address], 30, f"host {n} a slave")
+        hosts = {rec["uuid"]: ref for ref, rec in x.host.get_all_records().items()}
+        assert len(hosts) == 3 and set(uuids.values()) <= set(hosts)
+        for uuid in uuids.values():
+            _wait(lambda: _live(x, hosts[uuid]), 10, "the joined host live")
+        assert sorted(r["name_label"] for r in x.SR.get_all_records().values()) == [
+            "ISO library"] * 3 + ["Local storage"] * 3
+    finally:
+        for j in joiners.values():
+            if j.proc is not None:
+                j.stop()
+        if master.proc.proc is not None:
+            master.proc.stop()
+    for p in (master.proc, *joiners.values()):
+        assert "Traceback" not in p.log(), p.log()
 
 
 def test_pool_create_moves_a_standalone_host_into_postgresql(tmp_path, pg_db):
