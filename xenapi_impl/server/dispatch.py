@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
@@ -22,7 +21,7 @@ from ..errors import XenAPIError
 from ..model.dsl import MessageDef
 from ..model.types import NULL_REF, XType
 from ..store import DuplicateUuid, NoSuchObject, StoreConflict, StoreError
-from ..store.retry import STALE_RETRIES
+from ..store.retry import STALE_RETRIES, back_off
 from ..store.memory import WOKE_WATCHERS
 from . import implicit, rbac
 
@@ -295,9 +294,7 @@ class Dispatcher:
             except StoreConflict:
                 if not entry.retry_stale or not store.shared or attempt == STALE_RETRIES - 1:
                     raise
-                # a writer that keeps losing to a busier one backs off (random, growing)
-                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** attempt))
-                await store.catch_up()  # what the other host wrote, then the same call again
+                await back_off(store, attempt)      # then the same call again
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -39,8 +39,8 @@ async def seed(services: Services, *, backend: str, db_path: str | None) -> str 
     """Create what a fresh database lacks; returns the path of a generated password file.
     A pool's hosts may start at the same time: a step whose commit another host's start beat
     runs again on what that host wrote (`again`)."""
-    async def again(step: Any, *args: Any) -> None:
-        await again_if_stale(services.store, lambda: step(services, *args),
+    async def again(step: Any) -> None:
+        await again_if_stale(services.store, lambda: step(services),
                              also=(DuplicateUuid, DuplicateRef))
 
     await again(_sync_roles)
