@@ -121,13 +121,19 @@ def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False,
             h.ready()
         yield hosts
     finally:
-        launched = [h for h in hosts if h.proc.proc is not None]
-        for h in launched:
-            if h.proc.proc.poll() is None:
-                os.kill(h.proc.proc.pid, signal.SIGCONT)
-                h.proc.stop()
-        for h in launched:
-            assert "Traceback" not in h.proc.log(), h.proc.log()
+        stop_all([h.proc for h in hosts])
+
+
+def stop_all(procs: list[ServerProcess]) -> None:
+    """Stop the servers that were launched and still run (a SIGSTOPped one resumed first),
+    then check that none of them logged a traceback."""
+    launched = [p for p in procs if p.proc is not None]
+    for p in launched:
+        if p.proc.poll() is None:
+            os.kill(p.proc.pid, signal.SIGCONT)
+            p.stop()
+    for p in launched:
+        assert "Traceback" not in p.log(), p.log()
 
 
 def with_disk(x, vm: str, sr: str, name: str = "root") -> str:

@@ -25,7 +25,7 @@ import pytest
 import XenAPI
 
 from poolhosts import ADDRESSES, LEASE, Host, domains as _domains, free_port as _free_port, pool  # noqa: F401
-from poolhosts import local_sr, shared_sr, with_disk
+from poolhosts import local_sr, shared_sr, stop_all, with_disk
 from poolhosts import wait as _wait
 from serverproc import ServerProcess
 from vm_records import vm_create_record
@@ -392,11 +392,7 @@ def test_hosts_starting_at_once_all_join(tmp_path, pg_db):
         assert x.pool.get_suspend_image_SR(pool_ref) == default
         assert x.pool.get_crash_dump_SR(pool_ref) == default
     finally:
-        launched = [h for h in hosts if h.proc.proc is not None]
-        for h in launched:
-            h.proc.stop()
-        for h in launched:
-            assert "Traceback" not in h.proc.log(), h.proc.log()
+        stop_all([h.proc for h in hosts])
 
 
 def test_two_hosts_joining_at_once(tmp_path, pg_db):
@@ -440,13 +436,7 @@ def test_two_hosts_joining_at_once(tmp_path, pg_db):
         assert sorted(r["name_label"] for r in x.SR.get_all_records().values()) == [
             "ISO library"] * 3 + ["Local storage"] * 3
     finally:
-        for j in joiners.values():
-            if j.proc is not None:
-                j.stop()
-        if master.proc.proc is not None:
-            master.proc.stop()
-    for p in (master.proc, *joiners.values()):
-        assert "Traceback" not in p.log(), p.log()
+        stop_all([master.proc, *joiners.values()])
 
 
 def test_pool_create_moves_a_standalone_host_into_postgresql(tmp_path, pg_db):
