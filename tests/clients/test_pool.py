@@ -248,6 +248,45 @@ def test_vm_operations_run_on_the_resident_host(pool):
     assert int(err.value.details[1]) == (1 << 20) * (1 << 20)
 
 
+def _established(address: str, port: int) -> int:
+    """Open TCP connections whose server end is address:port (from /proc/net/tcp)."""
+    a, b, c, d = (int(x) for x in address.split("."))
+    local = f"{d:02X}{c:02X}{b:02X}{a:02X}:{port:04X}"
+    with open("/proc/net/tcp") as f:
+        return sum(1 for line in f.readlines()[1:]
+                   if line.split()[1] == local and line.split()[3] == "01")
+
+
+def test_a_burst_of_forwarded_calls_shares_kept_connections(pool):
+    """More forwarded calls in flight at once than a host accepts connections from one
+    address (128): 150 Async.VM.start sent to the master for VMs placed on a slave, each
+    held there for its start_delay. The master reuses at most 64 connections to the slave
+    (api/pool_links.py) and queues the rest: every start succeeds, none is refused. (With a
+    connection per call, the calls past 128 were refused and failed with HOST_OFFLINE.)"""
+    a, b, c = pool
+    x = a.session(a.proc.password).xenapi
+    slave = next(ref for ref, h in x.host.get_all_records().items() if h["address"] == b.address)
+    n = 150
+    vms = [x.VM.create(vm_create_record(f"burst-{i}", memory_mib=32, static_min_mib=32,
+                                        start_delay="2", affinity=slave)) for i in range(n)]
+    tasks = [x.Async.VM.start(vm, False, False) for vm in vms]
+    peak = 0
+    deadline = time.monotonic() + 120
+    while any(x.task.get_status(t) == "pending" for t in tasks):
+        peak = max(peak, _established(b.address, b.https_port))
+        assert time.monotonic() < deadline, "the starts did not finish"
+        time.sleep(0.05)
+    failed = [x.task.get_error_info(t) for t in tasks if x.task.get_status(t) != "success"]
+    assert not failed, failed[:3]
+    assert all(x.VM.get_resident_on(vm) == slave for vm in vms)
+    assert 0 < peak <= 64 + 8, peak     # the master's links, and what the others opened
+    assert "refused a connection" not in b.proc.log()
+    for t in tasks:
+        x.task.destroy(t)
+    for vm in vms:
+        x.VM.hard_shutdown(vm)
+
+
 def test_host_to_host_calls_need_the_pool_secret_and_tls(pool):
     import ssl
     import urllib.error

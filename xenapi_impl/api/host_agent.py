@@ -92,7 +92,8 @@ class RemoteAgent:
     async def _post(self, path: str, payload: dict[str, Any], what: str,
                     timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
         """POST JSON to that host's pool endpoint `path`, with the pool secret, over TLS
-        pinned to its recorded certificate; its JSON answer, or HOST_OFFLINE."""
+        pinned to its recorded certificate, on a kept connection (api/pool_links.py); its JSON
+        answer, or HOST_OFFLINE."""
         import aiohttp
         services = self.services
         rec = services.store.get("host", self.host)
@@ -101,16 +102,16 @@ class RemoteAgent:
         if not port or not fp:
             raise XenAPIError("HOST_OFFLINE", self.host)
         secret = await services.store.pool_secret()
-        pin = False if verification_skipped(services) else aiohttp.Fingerprint(bytes.fromhex(fp))
+        links = services.pool_links
+        pin = False if verification_skipped(services) else links.pin(fp)
         url = f"https://{rec['address']}:{port}{path}"
         body = json.dumps(payload, default=str)
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
-                    total=timeout, sock_connect=5)) as http:
-                async with http.post(url, data=body, headers={
-                        SECRET_HEADER: secret or "", "Content-Type": "application/json"},
-                        ssl=pin) as resp:
-                    answer = await resp.json(content_type=None)
+            async with links.http().post(
+                    url, data=body, ssl=pin,
+                    headers={SECRET_HEADER: secret or "", "Content-Type": "application/json"},
+                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=5)) as resp:
+                answer = await resp.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
             log.warning("%s on host %s (%s) failed: %s", what, rec["name_label"],
                         rec["address"], exc)

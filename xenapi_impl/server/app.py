@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from ..api.agent_hooks import agent_hooks
+from ..api.pool_links import PoolLinks
 from ..model.types import EPOCH
 from ..store import NULL_REF, Store
 from ..wire import xmlrpc
@@ -43,6 +44,8 @@ class Services:
         self.host_name = ""             # name_label of a new host record ("" = hostname)
         #: the pool role (api/pool_role.py): master or slave, leases, heartbeat
         self.pool_role: Any = None
+        #: the kept HTTPS connections to the pool's other hosts (host_agent.RemoteAgent)
+        self.pool_links = PoolLinks()
         #: runs the snapshot schedules (api/vmss.py), started with the server
         self.vmss_scheduler: Any = None
         #: seconds a lease (master role, a host's liveness) lasts without renewal
@@ -131,6 +134,7 @@ class Services:
         left = await self.tasks.drain(grace)
         if left:
             log.warning("%d task(s) still running at shutdown", left)
+        await self.pool_links.close()
         await self.store.close()
         if self.backend is not None:
             close = getattr(self.backend, "close", None)
