@@ -287,22 +287,52 @@ def test_a_burst_of_forwarded_calls_shares_kept_connections(pool):
         x.VM.hard_shutdown(vm)
 
 
-def test_host_to_host_calls_need_the_pool_secret_and_tls(pool):
+def test_host_to_host_calls_need_the_pool_secret_and_tls(pool, pg_db):
     import ssl
     import urllib.error
     import urllib.request
-    a, b, _c = pool
+    a, b, c = pool
     body = json.dumps({"method": "VM.get_all", "params": []}).encode()
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    for url, headers in ((f"https://{b.address}:{b.https_port}/pool/call",
-                          {"X-Pool-Secret": "guess"}),
-                         (f"http://{b.address}:{b.port}/pool/call", {})):
+
+    def status(url: str, secret: str | None) -> int:
+        headers = {} if secret is None else {"X-Pool-Secret": secret}
         req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(req, context=ctx if url.startswith("https") else None,
-                                   timeout=10)
-        assert err.value.code == 403
+        try:
+            with urllib.request.urlopen(req, context=ctx if url.startswith("https") else None,
+                                        timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def call(h: Host) -> str:
+        return f"https://{h.address}:{h.https_port}/pool/call"
+
+    def secret() -> str:
+        return pg_db.psql("SELECT value FROM _meta WHERE key = 'pool_secret'")
+
+    assert status(call(b), "guess") == 403
+    assert status(f"http://{b.address}:{b.port}/pool/call", None) == 403
+    old = secret()
+    assert status(call(b), old) == 200
+
+    # pool.rotate_secret: every host refuses the old secret at once (each kept a copy of
+    # it), takes the new one, and the master still reaches the slaves
+    x = a.session(a.proc.password).xenapi
+    hosts = {h["address"]: ref for ref, h in x.host.get_all_records().items()}
+    x.pool.rotate_secret()
+    new = secret()
+    assert new != old
+    for h in (b, c):
+        assert (status(call(h), old), status(call(h), new)) == (403, 200), h.address
+    assert "Xen version" in x.host.dmesg(hosts[c.address])
+
+    # changed behind the hosts' backs: a host given the newer secret reads it again and
+    # takes it; the master, whose copy is now refused by that host, reads it and calls again
+    pg_db.psql("UPDATE _meta SET value = 'changed-behind-their-backs' WHERE key = 'pool_secret'")
+    assert status(call(b), "changed-behind-their-backs") == 200
+    assert "Xen version" in x.host.dmesg(hosts[b.address])
 
 
 def _standalone(tmp_path, port: int, https_port: int, n: int = 3) -> ServerProcess:

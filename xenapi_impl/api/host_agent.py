@@ -101,21 +101,27 @@ class RemoteAgent:
         port, fp = oc.get("https_port"), oc.get("tls_sha256")
         if not port or not fp:
             raise XenAPIError("HOST_OFFLINE", self.host)
-        secret = await services.store.pool_secret()
         links = services.pool_links
         pin = False if verification_skipped(services) else links.pin(fp)
         url = f"https://{rec['address']}:{port}{path}"
         body = json.dumps(payload, default=str)
-        try:
-            async with links.http().post(
-                    url, data=body, ssl=pin,
-                    headers={SECRET_HEADER: secret or "", "Content-Type": "application/json"},
-                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=5)) as resp:
-                answer = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
-            log.warning("%s on host %s (%s) failed: %s", what, rec["name_label"],
-                        rec["address"], exc)
-            raise XenAPIError("HOST_OFFLINE", self.host) from None
+        # this host's copy of the secret may predate a rotation: refused (403, before the
+        # call ran), it reads the secret again and sends once more
+        for fresh in (False, True):
+            secret = await services.store.pool_secret(fresh)
+            try:
+                async with links.http().post(
+                        url, data=body, ssl=pin,
+                        headers={SECRET_HEADER: secret or "", "Content-Type": "application/json"},
+                        timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=5)) as resp:
+                    answer = await resp.json(content_type=None)
+                    refused = resp.status == 403
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+                log.warning("%s on host %s (%s) failed: %s", what, rec["name_label"],
+                            rec["address"], exc)
+                raise XenAPIError("HOST_OFFLINE", self.host) from None
+            if not refused:
+                break
         if not isinstance(answer, dict):
             raise XenAPIError("HOST_OFFLINE", self.host)
         return answer

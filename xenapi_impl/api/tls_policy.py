@@ -13,20 +13,25 @@ client certificate authentication, and the pool secret.
   host-configuration seam (hostconfig.py), as every dom0 setting.
 - Client certificate authentication is recorded in the pool (enabled, the expected name).
 - `pool.rotate_secret` replaces the pool secret host-to-host calls carry (Store.rotate_pool_secret);
-  a single host has none.
+  every other live host is called at once with the new one, which makes it drop its copy of
+  the old. A single host has none.
 - `pool.send_test_post` checks the TLS client side: a POST to a server that must present a
   certificate from a CA the pool trusts, or a pinned one (api/certificates.py).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 from ..errors import XenAPIError
 from ..hostconfig import host_config
 from .context import Context
+from .host_agent import _host_live, agent_for
 from .host_fanout import on_every_host, on_host
 from .registry import implements
+
+log = logging.getLogger(__name__)
 
 
 def _pool(ctx: Context) -> str:
@@ -106,6 +111,17 @@ async def rotate_secret(ctx: Context) -> None:
     if ctx.txn.get("pool", _pool(ctx))["ha_enabled"]:
         raise XenAPIError("HA_IS_ENABLED")
     await ctx.services.store.rotate_pool_secret()
+    # every other live host takes the new secret now: each keeps a copy of the old one
+    # (store.pool_secret) and would accept it until it read the secret again; a call carrying
+    # the new one makes it read it. A host not live reads it when it starts.
+    for host in ctx.services.store.records("host"):
+        agent = agent_for(ctx.services, host)
+        if agent is not None and _host_live(ctx.services, host):
+            try:
+                await agent.call("pool.get_all", [])
+            except XenAPIError as exc:
+                log.warning("host %s did not take the rotated pool secret yet: %s", host,
+                            exc.code)
 
 
 # --- a test of the TLS client side ------------------------------------------------------------

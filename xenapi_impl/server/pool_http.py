@@ -41,10 +41,13 @@ def register(http: Any, services: Any) -> None:
     async def refused(request: web.Request) -> web.Response | None:
         """403 unless the request comes over TLS with the pool secret."""
         peer = caller_of(request)
+        given = request.headers.get(SECRET_HEADER, "").encode()
         secret = await services.store.pool_secret()
-        given = request.headers.get(SECRET_HEADER, "")
+        if secret and given and peer.transport == "https" \
+                and not hmac.compare_digest(given, secret.encode()):
+            secret = await services.store.pool_secret(fresh=True)     # rotated meanwhile?
         if peer.transport != "https" or not secret or not hmac.compare_digest(
-                given.encode(), secret.encode()):
+                given, secret.encode()):
             log.warning("refused a pool call from %s (%s)", peer.peer,
                         "not over TLS" if peer.transport != "https" else "wrong pool secret")
             return web.json_response({"error": ["SESSION_AUTHENTICATION_FAILED", "",

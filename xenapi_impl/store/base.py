@@ -177,9 +177,10 @@ class Store(abc.ABC):
         (compare and swap) and end its term. False if it moved meanwhile."""
         return True
 
-    async def pool_secret(self) -> str | None:
+    async def pool_secret(self, fresh: bool = False) -> str | None:
         """The pool's shared secret (host-to-host calls carry it), made on first use; None
-        for a single host's store (no other host to call)."""
+        for a single host's store (no other host to call). A copy read a little earlier may
+        be answered; `fresh`: read now (a caller's secret differs from that copy)."""
         return None
 
     async def rotate_pool_secret(self) -> None:

@@ -68,6 +68,9 @@ SCHEMA_VERSION = 1
 CHANNEL = "xenapi_store"
 #: generations kept in `_log` (tokens older than that get EVENTS_LOST)
 DEFAULT_LOG_RETENTION = 100_000
+#: seconds this host trusts its copy of the pool secret without reading it again (a host that
+#: missed a rotation's check-in accepts the old secret that long at most: api/tls_policy.py)
+SECRET_TTL = 60.0
 #: pg_advisory_xact_lock key serialising schema creation by processes starting together
 _SCHEMA_LOCK = 0x78617069          # "xapi"
 _CREDENTIAL = ""                   # the `cls` of a credential row in `_log`
@@ -196,6 +199,8 @@ class PostgresStore(MemoryStore):
         # one database exchange at a time per process (commits, catch-ups): memory is applied
         # in generation order
         self._sync = asyncio.Lock()
+        #: the pool secret and when it was read (loop time): `pool_secret`
+        self._secret: tuple[str, float] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
@@ -569,18 +574,32 @@ class PostgresStore(MemoryStore):
             " WHERE name = %s AND epoch = %s RETURNING epoch", (name, epoch))
         return row is not None
 
-    async def pool_secret(self) -> str | None:
-        import secrets
-        await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT (key)"
-                              " DO NOTHING RETURNING value", (secrets.token_urlsafe(32),))
+    async def pool_secret(self, fresh: bool = False) -> str | None:
+        # Kept in memory: every call between hosts carries it and checks it, and the lease
+        # connection that reads it is the one the leases are renewed on (a burst of
+        # forwarded calls read it twice per call, on both hosts, ahead of the renewals).
+        # A copy is trusted for SECRET_TTL at most; a caller whose secret differs from it
+        # makes the receiver read it again (`fresh`), so a rotated secret is taken at once.
+        cached = self._secret
+        if not fresh and cached is not None and \
+                asyncio.get_running_loop().time() - cached[1] < SECRET_TTL:
+            return cached[0]
         row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+        if row is None:
+            import secrets
+            await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT"
+                                  " (key) DO NOTHING RETURNING value",
+                                  (secrets.token_urlsafe(32),))
+            row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+        self._secret = (row[0], asyncio.get_running_loop().time())
         return row[0]
 
     async def rotate_pool_secret(self) -> None:
         import secrets
-        await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT (key)"
-                              " DO UPDATE SET value = EXCLUDED.value RETURNING value",
-                              (secrets.token_urlsafe(32),))
+        row = await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT"
+                                    " (key) DO UPDATE SET value = EXCLUDED.value RETURNING value",
+                                    (secrets.token_urlsafe(32),))
+        self._secret = (row[0], asyncio.get_running_loop().time())
 
     def fence(self, name: str, holder: str, epoch: int) -> None:
         self._fences[name] = (holder, epoch)
