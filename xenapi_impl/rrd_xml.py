@@ -100,10 +100,11 @@ def to_xml(rrd: Rrd, kind: str, uuid: str, names: list[str] | None = None) -> st
 
 @dataclass
 class Parsed:
-    """A parsed XML database: its sources and, per archive step, the rows (oldest first)."""
+    """One owner's database read back (this XML, or rrd_backup's binary backup): its
+    sources and, per archive step, one column of values per source, oldest row first."""
     lastupdate: int
     names: list[str]
-    archives: dict[int, list[list[float]]]
+    archives: dict[int, list[array[float]]]
 
 
 def parse(text: str | bytes) -> Parsed:
@@ -127,7 +128,7 @@ def parse(text: str | bytes) -> Parsed:
                     for row in rra.iterfind("database/row")]
             if any(len(r) != len(names) for r in rows):
                 raise ValueError("a row's value count differs from the data sources'")
-            archives[step * per] = rows
+            archives[step * per] = [array("f", [r[j] for r in rows]) for j in range(len(names))]
     except (TypeError, ValueError) as exc:
         raise ValueError(f"not an RRD: {exc}") from None
     return Parsed(last, names, archives)
@@ -141,29 +142,37 @@ def restore(rrd: Rrd, kind: str, uuid: str, parsed: Parsed) -> int:
     restored: set[str] = set()
     rrd.last_update = max(rrd.last_update, float(parsed.lastupdate))
     for a in rrd.archives:
-        rows = parsed.archives.get(a.step)
-        if not rows:
+        columns = parsed.archives.get(a.step)
+        if not columns or not len(columns[0]):
             continue
-        rows = rows[-a.rows:]
+        n = min(len(columns[0]), a.rows)
         # rows end at multiples of the step; the newest ends at or before the last update
         newest = (parsed.lastupdate // a.step) * a.step
-        times = [newest - (len(rows) - 1 - i) * a.step for i in range(len(rows))]
+        first = newest - (n - 1) * a.step
         if not len(a.times):
-            a.times = array("q", times)
+            a.times = array("q", range(first, newest + 1, a.step))
             a.head = 0
             a.bucket_end = newest + a.step     # the next samples continue after the backup
             for col in a.cols.values():         # sources declared before: NaN rows
-                col.extend(array("f", [NAN]) * (len(times) - len(col)))
-        index = {t: i for i, t in enumerate(a.times)}
-        for j, name in enumerate(parsed.names):
+                col.extend(array("f", [NAN]) * (len(a.times) - len(col)))
+        # the same time axis as the archive's (every owner of one backup): whole columns
+        # copied; else each row placed by its time
+        aligned = (a.head == 0 and len(a.times) == n and a.times[0] == first
+                   and a.times[-1] == newest)
+        index = None if aligned else {t: i for i, t in enumerate(a.times)}
+        for name, src in zip(parsed.names, columns):
             k = (kind, uuid, name)
-            col = a.cols.get(k)
-            if col is None:
-                col = a.cols[k] = array("f", [NAN]) * len(a.times)
-            for t, r in zip(times, rows):
-                i = index.get(t)
-                if i is not None:
-                    col[i] = r[j]
+            src = src[len(src) - n:]
+            if index is None:
+                a.cols[k] = array("f", src)
+            else:
+                col = a.cols.get(k)
+                if col is None:
+                    col = a.cols[k] = array("f", [NAN]) * len(a.times)
+                for r, v in enumerate(src):
+                    i = index.get(first + r * a.step)
+                    if i is not None:
+                        col[i] = v
             a.last_seen[k] = max(a.last_seen.get(k, 0), newest)
             restored.add(name)
     return len(restored)

@@ -18,6 +18,7 @@ import pytest
 import XenAPI
 from serverproc import ServerProcess
 from vm_records import vm_create_record
+from xenapi_impl.rrd_backup import decode
 
 MiB = 1 << 20
 DS_FIELDS = {"name_label", "name_description", "enabled", "standard", "units", "min", "max",
@@ -220,10 +221,10 @@ def test_backup_survives_restart(tmp_path):
             return i is not None and [r[i] for r in rras[1] if r[i] == r[i]]
         before = wait_for(rows, "host rows")
         x.host.backup_rrds(host, 0.0)
-        path = os.path.join(str(tmp_path), "xapi.db.rrds", f"host-{uuid}.xml")
-        assert os.path.exists(path)
-        _root, names, _rras = parse_rrd(open(path).read())
-        assert "memory_total_kib" in names
+        path = os.path.join(str(tmp_path), "xapi.db.rrds", f"host-{uuid}.rrdb")
+        with open(path, "rb") as f:
+            backed = decode(f.read())
+        assert "memory_total_kib" in backed.names
         with pytest.raises(XenAPI.Failure) as e:
             x.host.backup_rrds("OpaqueRef:nope", 0.0)
         assert e.value.details[:2] == ["HANDLE_INVALID", "host"]
@@ -256,18 +257,19 @@ def test_series_asked_right_after_a_restart_wait_for_the_restore(tmp_path):
         wait_for(rows, "host rows")
         s.xenapi.session.logout()
     where = os.path.join(str(tmp_path), "xapi.db.rrds")
-    text = open(os.path.join(where, f"host-{uuid}.xml")).read()
-    before = parse_rrd(text)
+    with open(os.path.join(where, f"host-{uuid}.rrdb"), "rb") as f:
+        data = f.read()
+    before = decode(data)
     for i in range(3000):           # other owners' backups: the restore takes a while
-        with open(os.path.join(where, f"vm-00000000-0000-4000-8000-{i:012d}.xml"), "w") as f:
-            f.write(text)
+        with open(os.path.join(where, f"vm-00000000-0000-4000-8000-{i:012d}.rrdb"), "wb") as f:
+            f.write(data)
     with ServerProcess(str(tmp_path), extra=["--monitor-interval", "30"]) as srv:
         s = XenAPI.Session(srv.url)
         s.xenapi.login_with_password("root", srv.password, "1.0", "pytest-ds")
         _root, names, rras = parse_rrd(get(srv, "/host_rrd", session_id=s._session)[1])
-        i, j = names.index("memory_total_kib"), before[1].index("memory_total_kib")
+        i, j = names.index("memory_total_kib"), before.names.index("memory_total_kib")
         after = [r[i] for r in rras[1] if r[i] == r[i]]
-        backed_up = [r[j] for r in before[2][1] if r[j] == r[j]]
+        backed_up = [v for v in before.archives[5][j] if v == v]
         assert backed_up and len(after) >= len(backed_up) and after[-1] == backed_up[-1]
         assert "memory_total_kib" in {d["name_label"]
                                       for d in s.xenapi.host.get_data_sources(host)}

@@ -1,13 +1,16 @@
-"""The time series' data-source rules (rrd.py, datasources.py) and the RRD XML (rrd_xml.py):
-non-standard sources are measured but archived only once recorded, forgetting drops the
-history, and a dumped RRD restored into an empty one gives the same rows."""
+"""The time series' data-source rules (rrd.py, datasources.py), the RRD XML (rrd_xml.py) and
+the backups (rrd_backup.py): non-standard sources are measured but archived only once
+recorded, forgetting drops the history, and a dumped or backed-up RRD restored into an empty
+one gives the same rows."""
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
 from xenapi_impl.datasources import describe, standard
 from xenapi_impl.rrd import Rrd
+from xenapi_impl.rrd_backup import SUFFIX, apply, backup, decode, encode, load
 from xenapi_impl.rrd_xml import parse, restore, to_xml
 
 VM = "11111111-2222-3333-4444-555555555555"
@@ -76,3 +79,53 @@ def test_parse_refuses_what_is_not_an_rrd() -> None:
                 "<row><v>1</v><v>2</v></row></database></rra></rrd>"):
         with pytest.raises(ValueError):
             parse(bad)
+
+
+def _same_series(rrd: Rrd, again: Rrd, key: tuple[str, str, str]) -> None:
+    for a, b in zip(rrd.archives, again.archives):
+        assert [a.times[i] for i in a.ordered()] == [b.times[i] for i in b.ordered()]
+        old = [a.cols[key][i] for i in a.ordered()] if key in a.cols else []
+        new = [b.cols[key][i] for i in b.ordered()] if key in b.cols else []
+        assert [v for v in old if v == v] == [v for v in new if v == v]
+
+
+def test_binary_backup_round_trip() -> None:
+    """rrd_backup's columns, the ring of a full archive included (10 minutes at 5 s are
+    120 rows: 20 minutes wrap it), read back into an empty RRD: the same rows."""
+    rrd = Rrd()
+    feed(rrd, 1000, 1200, value=lambda t: (t % 100) / 100)
+    assert rrd.archives[0].head != 0                     # the 5 s ring has wrapped
+    data = encode(rrd, "vm", VM, ["cpu0"])
+    parsed = decode(data)
+    assert parsed.names == ["cpu0"] and parsed.lastupdate == int(rrd.last_update)
+    again = Rrd()
+    assert restore(again, "vm", VM, parsed) == 1
+    _same_series(rrd, again, CPU)
+    for bad in (b"", b"XAPIRRD1\n{}\n", data[:-4], data + b"\0\0\0\0",
+                data.replace(b'"names"', b'"nomes"')):
+        with pytest.raises(ValueError):
+            decode(bad)
+
+
+def test_backups_in_xml_are_read_and_replaced(tmp_path) -> None:
+    """A backup written as XML (before the binary layout) is restored; the next backup is
+    binary and removes it; where both exist the binary one wins."""
+    class Services:
+        state_base = str(tmp_path / "xapi")
+    rrd = Rrd()
+    feed(rrd, 1000, 600, value=lambda t: (t % 100) / 100)
+    where = tmp_path / "xapi.rrds"
+    where.mkdir()
+    (where / f"vm-{VM}.xml").write_text(to_xml(rrd, "vm", VM))
+    (where / "host-h.xml").write_text(to_xml(rrd, "host", "h"))
+    again = Rrd()
+    assert apply(again, load(Services)) == 2
+    _same_series(rrd, again, CPU)
+
+    feed(rrd, 1600, 60, value=lambda t: 0.25)
+    assert asyncio.run(backup(Services, rrd)) == 2
+    assert sorted(p.name for p in where.iterdir()) == [f"host-h{SUFFIX}", f"vm-{VM}{SUFFIX}"]
+    (where / f"vm-{VM}.xml").write_text(to_xml(Rrd(), "vm", VM))     # stale, and empty
+    latest = Rrd()
+    assert apply(latest, load(Services)) == 2
+    _same_series(rrd, latest, CPU)
