@@ -29,7 +29,6 @@ import pathlib
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
@@ -43,8 +42,8 @@ from benchsize import size  # noqa: E402
 from pgcluster import PgCluster  # noqa: E402
 from poolhosts import Host, running_pool  # noqa: E402
 from serverproc import ServerProcess  # noqa: E402
-from test_bench_vm_start import (THREADS, Client, Senders, Watcher, _login,  # noqa: E402
-                                 _make_vm, _percentile)
+from test_bench_vm_start import (THREADS, Client, _login, _make_vm,  # noqa: E402
+                                 _percentile, assert_undisturbed, burst, timed_restart)
 
 N_VMS = size(1000, 16)
 #: the hosts' lease (tests use 2 s): a host stalled past 2 s by the burst on 2 shared cores
@@ -115,22 +114,7 @@ def test_pool_vm_start_1000(benchmark: Any, request: Any, where: str) -> None:
     results: dict[str, Any] = {}
 
     def run() -> None:
-        watcher = Watcher(Client(t.url, t.session), set(vms))
-        watcher.tasks_expected = len(vms)
-        senders = Senders(t.url, t.session, shares)
-        t0 = time.perf_counter()
-        watcher.start()
-        created = senders.go()
-        answered = max(created.values()) - t0
-        finished = watcher.all_running.wait(600)
-        wall = time.perf_counter() - t0
-        watcher.join(60)                # the tasks that settle after their VM runs
-        watcher.stop = True
-        assert watcher.error is None, watcher.error
-        assert finished and not watcher.pending, f"{len(watcher.pending)} VMs never Running"
-        assert not watcher.task_failed, list(watcher.task_failed.values())[:3]
-        lat = [watcher.task_done[r] - created[r] for r in created if r in watcher.task_done]
-        results.update(wall=wall, answered=answered, lat=lat)
+        results.update(burst(t.url, t.session, shares))
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     c = Client(t.url, t.session)
@@ -166,26 +150,10 @@ def test_pool_restart_with_1000_running_vms(benchmark: Any, request: Any, where:
     before = {vm: r["domid"] for vm, r in c.call("VM.get_all_records").items() if vm in set(vms)}
     proc: ServerProcess = (request.getfixturevalue("single") if where == "sqlite"
                            else request.getfixturevalue("pool")[2].proc)
-    took: list[float] = []
-
-    def restart() -> None:
-        t0 = time.perf_counter()
-        assert proc.stop(timeout=60) == 0
-        took.append(time.perf_counter() - t0)       # stopped
-        proc.start(timeout=120)
-        took.insert(0, time.perf_counter() - t0)    # serving again
-
-    benchmark.pedantic(restart, rounds=1, iterations=1)
+    took, stop = timed_restart(benchmark, proc)
     url = proc.url if where == "sqlite" else t.url       # a restarted single host: new port
-    after_c = Client(url, _login(url, t.password))
-    after = after_c.call("VM.get_all_records")
-    disturbed = [vm for vm in vms
-                 if (after[vm]["power_state"], after[vm]["domid"]) != ("Running", before[vm])]
-    assert not disturbed, f"{len(disturbed)} VMs disturbed by the restart"
-    vbds = after_c.call("VBD.get_all_records")
-    assert sum(1 for vm in vms for b in after[vm]["VBDs"] if vbds[b]["currently_attached"]) \
-        == N_VMS
-    info = {"where": where, "vms": N_VMS, "restart_s": round(took[0], 2),
-            "of_which_stop_s": round(took[1], 2)}
+    assert_undisturbed(Client(url, _login(url, t.password)), vms, before)
+    info = {"where": where, "vms": N_VMS, "restart_s": round(took, 2),
+            "of_which_stop_s": round(stop, 2)}
     benchmark.extra_info.update(info)
     print("\npool_restart:", info)
