@@ -664,15 +664,15 @@ def test_a_process_frozen_holding_the_commit_lock_stalls_the_others_briefly(pg_d
         a = await PostgresStore.open(pg_db.url, SPECS, timeout=30)
         b = await PostgresStore.open(pg_db.url, SPECS, timeout=10)
         frozen = asyncio.Event()
-        script = postgres._script
+        send = postgres._send
 
         async def freeze_a(cur, stmts):
             # a's second message (its writes and COMMIT: its origin is in the log rows)
-            if any(a._origin in args for _q, args in stmts):
+            if any(a._origin.encode() in s for s in stmts):
                 frozen.set()
                 await asyncio.sleep(3600)
-            return await script(cur, stmts)
-        monkeypatch.setattr(postgres, "_script", freeze_a)
+            return await send(cur, stmts)
+        monkeypatch.setattr(postgres, "_send", freeze_a)
         stuck = asyncio.create_task(commit(a, new_ref()))
         await frozen.wait()
         ref = new_ref()
@@ -745,4 +745,28 @@ def test_no_statement_of_the_store_is_jit_compiled(pg_db):
                 if not conn.autocommit:
                     await conn.rollback()
         await a.close()
+    asyncio.run(main())
+
+
+def test_a_commit_that_binds_long_is_not_aborted_as_idle(pg_db, monkeypatch):
+    """A commit is idle in its transaction only between its two messages (the server aborts
+    it after `_COMMIT_IDLE`, so that a frozen process cannot hold `_head`'s lock): its
+    values are bound before the transaction begins. 20,000 records in one commit (as
+    pool-create moves a big host) bind for longer than the limit, set short here, and still
+    commit. (Bound between the two messages, they were aborted: pool-create of a 10,000-VM
+    host failed with "terminating connection due to idle-in-transaction timeout".)"""
+    monkeypatch.setattr(postgres, "_COMMIT_IDLE",
+                        "SET LOCAL idle_in_transaction_session_timeout = '500ms'")
+
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS)
+        refs = [new_ref() for _ in range(20_000)]
+        async with a.transaction() as t:
+            for n, ref in enumerate(refs):
+                t.create("VM", ref, vm(f"vm-{n}", other_config={"i": str(n)}))
+        await a.close()
+        b = await PostgresStore.open(pg_db.url, SPECS)
+        assert len(b.records("VM")) == len(refs)
+        assert b.get("VM", refs[-1])["name_label"] == "vm-19999"
+        await b.close()
     asyncio.run(main())

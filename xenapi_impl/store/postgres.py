@@ -264,17 +264,21 @@ class PostgresStore(MemoryStore):
         gen, trimmed = await (await conn.execute(
             "SELECT gen, trimmed FROM _head")).fetchone()  # type: ignore[misc]
         records: dict[str, dict[str, Record]] = {}
+        shared: dict[str, Any] = {}     # equal column texts decoded once (sql.record_of)
         for spec in self._specs.values():
             if spec.persistent:
                 rows = await (await conn.execute(sql.select_all(spec))).fetchall()
-                records[spec.name] = dict(sql.record_of(spec, row) for row in rows)
+                records[spec.name] = dict(sql.record_of(spec, row, shared) for row in rows)
         creds = {r[0]: Credential(*r) for r in await (await conn.execute(
             "SELECT name, hash, role FROM _credentials")).fetchall()}
         rows = []
         if with_log:
             rows = await (await conn.execute(
-                f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s ORDER BY gen, seq",
-                (trimmed,))).fetchall()
+                # not the fields: the index needs what changed when (a pool made from a
+                # big host starts with a log of every record, its fields the whole database
+                # again in JSON)
+                "SELECT gen, ts, origin, op, cls, ref, uuid, NULL FROM _log WHERE gen > %s"
+                " ORDER BY gen, seq", (trimmed,))).fetchall()
         return gen, trimmed, records, creds, rows
 
     async def _load_all(self) -> None:
@@ -419,8 +423,14 @@ class PostgresStore(MemoryStore):
         shared = {p: self._persistent(p.ops) for p in live}
         doubt = _Doubt()
         try:
-            async with asyncio.timeout(self.timeout):
-                ts, rows, refused = await self._transact(live, shared, doubt)
+            async with self._pool.connection() as conn:
+                cur = psycopg.AsyncClientCursor(conn)
+                # each commit's writes bound before the transaction begins: the `_head` lock
+                # is then held only for the exchange, and a commit of 100,000 records
+                # (pool-create's) is not aborted as idle in its transaction while it binds
+                bound = {p: self._bind_writes(cur, ops) for p, ops in shared.items() if ops}
+                async with asyncio.timeout(self.timeout):
+                    ts, rows, refused = await self._transact(cur, live, shared, bound, doubt)
         except asyncio.CancelledError:
             raise                       # the store is closing: the log tells the others
         except BaseException as exc:
@@ -436,9 +446,11 @@ class PostgresStore(MemoryStore):
                         doubt.gens[-1])
         return ts, [r for r in rows if r[0] > self._generation], refused
 
-    async def _transact(self, live: list["_Pending"], shared: dict["_Pending", list[Op]],
-                        doubt: "_Doubt") -> tuple[_dt.datetime, list[tuple[Any, ...]],
-                                                  dict["_Pending", StoreConflict]]:
+    async def _transact(self, cur: psycopg.AsyncClientCursor[Any], live: list["_Pending"],
+                        shared: dict["_Pending", list[Op]],
+                        bound: dict["_Pending", tuple[bytes, list[bytes]]], doubt: "_Doubt"
+                        ) -> tuple[_dt.datetime, list[tuple[Any, ...]],
+                                   dict["_Pending", StoreConflict]]:
         fences = dict(self._fences) if any(shared.values()) else {}
         since = min([self._generation] + [p.start for p in live if shared[p]])
         # two round trips, each one message of statements (the simple query protocol, values
@@ -446,61 +458,57 @@ class PostgresStore(MemoryStore):
         # server runs them in order: the reads come after the lock); then the writes and
         # COMMIT. One wait on the socket for each, where psycopg's pipeline waited once per
         # statement sent: most of the CPU a commit cost this process
-        async with self._pool.connection() as conn:
-            cur = psycopg.AsyncClientCursor(conn)
-            try:
-                # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM) holds
-                # every host's writes until the server aborts its transaction: soon, for a
-                # commit (the transaction is idle only between its two messages)
-                first_msg: list[sql.Statement] = [
-                    ("BEGIN", ()), (_COMMIT_IDLE, ()),
-                    ("UPDATE _head SET gen = gen + %s WHERE id = 1"
-                     " RETURNING gen, trimmed, now()", (len(live),))]
-                if fences:
-                    first_msg.append(("SELECT name, holder, epoch FROM _lease"
-                                      " WHERE name = ANY(%s)", (list(fences),)))
-                first_msg.append((f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s"
-                                  " ORDER BY gen, seq", (since,)))
-                got = await _script(cur, first_msg)
-                last, trimmed, ts = got[2][0]
-                first = last - len(live) + 1
-                if first <= self._generation:
-                    raise _went_back(first, self._generation)
-                if trimmed > self._generation:
-                    raise _Behind()
-                for i, p in enumerate(live):
-                    p.gen = first + i
-                if fences:
-                    _check_fences(fences, got[3])
-                rows = got[-1]
-                refused: dict[_Pending, StoreConflict] = {}
-                writes = []
-                for p in live:
-                    if shared[p]:
-                        try:
-                            self._check_stale(shared[p], rows, p.start, trimmed, p.measured)
-                        except StoreConflict as exc:
-                            refused[p] = exc
-                            continue
-                        writes.append((shared[p], p.gen))
-                second_msg: list[sql.Statement] = []
-                if writes:
-                    second_msg += self._write_rows(writes, ts)
-                    boundary = (last // self._trim_every) * self._trim_every
-                    if boundary >= first and boundary > self.log_retention:
-                        second_msg += [
-                            ("DELETE FROM _log WHERE gen <= %s",
-                             (boundary - self.log_retention,)),
-                            ("UPDATE _head SET trimmed = %s",
-                             (boundary - self.log_retention,))]
-                    # from here a lost connection leaves the outcome to be asked for. (A
-                    # commit of no rows only consumed generations: failing it is harmless)
-                    doubt.gens = [gen for _ops, gen in writes]
-                    doubt.result = (ts, rows, refused)
-                await _script(cur, second_msg + [("COMMIT", ())])
-            except BaseException:
-                await _rollback(conn)
-                raise
+        try:
+            # a process frozen after taking the `_head` lock (SIGSTOP, a starved VM) holds
+            # every host's writes until the server aborts its transaction: soon, for a
+            # commit (the transaction is idle only between its two messages)
+            first_msg: list[sql.Statement] = [
+                ("BEGIN", ()), (_COMMIT_IDLE, ()),
+                ("UPDATE _head SET gen = gen + %s WHERE id = 1"
+                 " RETURNING gen, trimmed, now()", (len(live),))]
+            if fences:
+                first_msg.append(("SELECT name, holder, epoch FROM _lease"
+                                  " WHERE name = ANY(%s)", (list(fences),)))
+            first_msg.append((f"SELECT {_LOG_COLUMNS} FROM _log WHERE gen > %s"
+                              " ORDER BY gen, seq", (since,)))
+            got = await _script(cur, first_msg)
+            last, trimmed, ts = got[2][0]
+            first = last - len(live) + 1
+            if first <= self._generation:
+                raise _went_back(first, self._generation)
+            if trimmed > self._generation:
+                raise _Behind()
+            for i, p in enumerate(live):
+                p.gen = first + i
+            if fences:
+                _check_fences(fences, got[3])
+            rows = got[-1]
+            refused: dict[_Pending, StoreConflict] = {}
+            writes = []
+            for p in live:
+                if shared[p]:
+                    try:
+                        self._check_stale(shared[p], rows, p.start, trimmed, p.measured)
+                    except StoreConflict as exc:
+                        refused[p] = exc
+                        continue
+                    writes.append((bound[p], p.gen))
+            second_msg: list[bytes] = []
+            if writes:
+                second_msg += self._write_rows(cur, writes)
+                boundary = (last // self._trim_every) * self._trim_every
+                if boundary >= first and boundary > self.log_retention:
+                    second_msg += [_bind(cur, q, (boundary - self.log_retention,)) for q in
+                                   ("DELETE FROM _log WHERE gen <= %s",
+                                    "UPDATE _head SET trimmed = %s")]
+                # from here a lost connection leaves the outcome to be asked for. (A
+                # commit of no rows only consumed generations: failing it is harmless)
+                doubt.gens = [gen for _w, gen in writes]
+                doubt.result = (ts, rows, refused)
+            await _send(cur, second_msg + [b"COMMIT"])
+        except BaseException:
+            await _rollback(cur.connection)
+            raise
         return ts, rows, refused
 
     async def _settle(self, gens: list[int], cause: BaseException) -> bool:
@@ -624,35 +632,44 @@ class PostgresStore(MemoryStore):
             if g > start and origin != self._origin and (cls, ref) in keys:
                 raise StoreConflict(cls, ref)
 
-    def _write_rows(self, writes: list[tuple[list[Op], int]], ts: _dt.datetime
-                    ) -> list[sql.Statement]:
-        """The statements of a batch's writes: the tables, the log, the notification."""
-        stmts: list[sql.Statement] = []
-        entries: list[Any] = []
-        for ops, gen in writes:
-            stmts += sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")
-            for seq, (kind, cls, ref, fields) in enumerate(ops):
-                if cls == _CREDENTIAL:
-                    if fields is None:
-                        stmts.append(("DELETE FROM _credentials WHERE name = %s", (ref,)))
-                    else:
-                        stmts.append(("INSERT INTO _credentials VALUES (%s, %s, %s) ON CONFLICT"
-                                      " (name) DO UPDATE SET hash = excluded.hash,"
-                                      " role = excluded.role",
-                                      (ref, fields["hash"], fields["role"])))
-                    uuid = ""
-                elif kind == "create":
-                    uuid = fields.get("uuid") or ""
+    def _bind_writes(self, cur: psycopg.AsyncClientCursor[Any], ops: list[Op]
+                     ) -> tuple[bytes, list[bytes]]:
+        """One commit's writes with their values bound: its tables' statements, and its log
+        rows without their generation (known once `_head` is locked): each row's text after
+        it. The log's time is the transaction's own (`now()`, which the first message
+        returned as the commit's time)."""
+        stmts: list[bytes] = [_bind(cur, q, args) for q, args in
+                              sql.statements([op for op in ops if op[1] != _CREDENTIAL], "%s")]
+        rows: list[bytes] = []
+        for seq, (kind, cls, ref, fields) in enumerate(ops):
+            if cls == _CREDENTIAL:
+                if fields is None:
+                    stmts.append(_bind(cur, "DELETE FROM _credentials WHERE name = %s", (ref,)))
                 else:
-                    old = self._records[cls].get(ref)
-                    uuid = (old.get("uuid") if old is not None else None) or ""
-                entries += (gen, seq, ts, self._origin, kind, cls, ref, uuid,
-                            None if fields is None else codec.encode(fields))
-        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        stmts.append(("INSERT INTO _log VALUES " + ", ".join([row] * (len(entries) // 9)),
-                      tuple(entries)))
-        stmts.append(("SELECT pg_notify(%s, %s)", (CHANNEL, str(writes[-1][1]))))
-        return stmts
+                    stmts.append(_bind(cur, "INSERT INTO _credentials VALUES (%s, %s, %s) ON"
+                                       " CONFLICT (name) DO UPDATE SET hash = excluded.hash,"
+                                       " role = excluded.role",
+                                       (ref, fields["hash"], fields["role"])))
+                uuid = ""
+            elif kind == "create":
+                uuid = fields.get("uuid") or ""
+            else:
+                old = self._records[cls].get(ref)
+                uuid = (old.get("uuid") if old is not None else None) or ""
+            rows.append(_bind(cur, ", %s, now(), %s, %s, %s, %s, %s, %s)",
+                              (seq, self._origin, kind, cls, ref, uuid,
+                               None if fields is None else codec.encode(fields))))
+        return b"; ".join(stmts), rows
+
+    def _write_rows(self, cur: psycopg.AsyncClientCursor[Any],
+                    writes: list[tuple[tuple[bytes, list[bytes]], int]]) -> list[bytes]:
+        """The second message's writes: each commit's bound tables' statements, the log rows
+        with their generations, the notification."""
+        out = [tables for (tables, _rows), _gen in writes if tables]
+        out.append(b"INSERT INTO _log VALUES " + b", ".join(
+            b"(%d" % gen + row for (_tables, rows), gen in writes for row in rows))
+        out.append(_bind(cur, "SELECT pg_notify(%s, %s)", (CHANNEL, str(writes[-1][1]))))
+        return out
 
     def _apply_own(self, ops: list[Op], gen: int, ts: _dt.datetime) -> None:
         for _kind, cls, name, fields in ops:
@@ -835,6 +852,19 @@ async def _script(cur: psycopg.AsyncClientCursor[Any], stmts: list[sql.Statement
         out.append(await cur.fetchall() if cur.description is not None else [])
         if not cur.nextset():
             return out
+
+
+def _bind(cur: psycopg.AsyncClientCursor[Any], query: str, args: tuple[Any, ...]) -> bytes:
+    """`query` with `args` bound as literals, as the server will read it."""
+    return cur.mogrify(query, args).encode(cur.connection.info.encoding)
+
+
+async def _send(cur: psycopg.AsyncClientCursor[Any], stmts: list[bytes]) -> None:
+    """Bound statements sent as one message; the server stops at the first error, which is
+    raised."""
+    await cur.execute(b"; ".join(stmts))
+    while cur.nextset():
+        pass
 
 
 async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
