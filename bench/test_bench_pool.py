@@ -57,19 +57,20 @@ class Pool:
         self.pg = PgCluster()
         self.pg.__enter__()
         self.dir = tempfile.mkdtemp(prefix="xapi-bench-pool-")
-        os.chmod(self.dir, 0o755)
-        db = os.path.join(self.dir, "master.db")
-        _make_db(db, N_VMS)
-        # the host record the database was made with is this host's: else the master would
-        # add a host of its own at its start and run as a slave of a master nobody runs
-        with sqlite3.connect(db) as con:
-            (uuid,), = con.execute(f"SELECT uuid FROM {sql.table('host')}").fetchall()
-        inventory.set_host_uuid(db, uuid)
-        out = subprocess.run([SERVER, "pool-create", "--from-db", db, "--to", self.pg.url],
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
         self.hosts: list[ServerProcess] = []
         try:
+            os.chmod(self.dir, 0o755)
+            db = os.path.join(self.dir, "master.db")
+            _make_db(db, N_VMS)
+            # the host record the database was made with is this host's: else the master
+            # would add a host of its own at its start and run as a slave of a master nobody
+            # runs
+            with sqlite3.connect(db) as con:
+                (uuid,), = con.execute(f"SELECT uuid FROM {sql.table('host')}").fetchall()
+            inventory.set_host_uuid(db, uuid)
+            out = subprocess.run([SERVER, "pool-create", "--from-db", db, "--to", self.pg.url],
+                                 capture_output=True, text=True, timeout=300)
+            assert out.returncode == 0, out.stderr
             self.hosts.append(ServerProcess(self.dir, db=db).start(120))
             for n in range(slaves):
                 work = os.path.join(self.dir, f"slave{n}")
