@@ -257,6 +257,7 @@ def test_vm_start_1000(benchmark, server, devices: bool) -> None:  # type: ignor
 
     def run() -> None:
         results.update(burst(server.url, session, shares))
+
     benchmark.pedantic(run, rounds=1, iterations=1)
 
     check = Client(server.url, session)
