@@ -107,16 +107,19 @@ def pool(tmp_path, pg_db):
 
 
 def running_pool(tmp_path, db: str, lease: float = LEASE, unix: bool = False,
-                 extra: tuple[str, ...] = ()):
+                 extra: tuple[str, ...] = (), together: bool = True):
     """Three hosts on `db` (the first makes the pool), stopped and their logs checked after;
     `unix`: each also serves its Unix socket (the local superuser's); `extra`: more `serve`
-    flags for every host."""
+    flags for every host; `together`: the slaves start at the same time (False: one after
+    the other, for code older than b0bcefa, whose simultaneous first starts could collide)."""
     port, https_port = free_port(), free_port()
     hosts = [Host(tmp_path, n, db, port, https_port, lease, unix, extra) for n in range(3)]
     try:
         hosts[0].start()              # the first host on an empty database makes the pool
         for h in hosts[1:]:           # the others join it at once, as a pool's hosts boot
             h.launch()
+            if not together:
+                h.ready()
         for h in hosts[1:]:
             h.ready()
         yield hosts
