@@ -28,7 +28,7 @@ from .. import certinfo
 from ..errors import XenAPIError
 from ..store import NULL_REF, new_ref, new_uuid
 from .context import Context
-from .host_agent import _host_live, agent_for
+from .host_agent import other_live_hosts
 from .host_fanout import on_host
 from .registry import implements
 
@@ -214,14 +214,12 @@ async def _to_other_hosts(ctx: Context, method: str, args: list[Any],
     called by the host that received it); a host answering `already` has it."""
     if not ctx.services.store.shared or ctx.caller.transport == "pool":
         return
-    for host in ctx.services.store.records("host"):
-        agent = agent_for(ctx.services, host)
-        if agent is not None and _host_live(ctx.services, host):
-            try:
-                await agent.call(method, args)
-            except XenAPIError as exc:
-                if exc.code != already:
-                    raise
+    for _host, agent in other_live_hosts(ctx.services):
+        try:
+            await agent.call(method, args)
+        except XenAPIError as exc:
+            if exc.code != already:
+                raise
 
 
 async def _install_ca(ctx: Context, name: str, cert: str) -> None:

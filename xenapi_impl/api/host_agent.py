@@ -28,7 +28,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..errors import XenAPIError
 from ..store import NULL_REF
@@ -197,6 +197,14 @@ def agent_for(services: Any, host: str) -> RemoteAgent | None:
     if host == NULL_REF or host == services.host_ref:
         return None
     return RemoteAgent(services, host)
+
+
+def other_live_hosts(services: Any) -> Iterator[tuple[str, RemoteAgent]]:
+    """The pool's other hosts that are live, each with the agent reaching it."""
+    for host in list(services.store.records("host")):
+        agent = agent_for(services, host)
+        if agent is not None and _host_live(services, host):
+            yield host, agent
 
 
 # --- deciding where a call runs ---------------------------------------------------------

@@ -27,7 +27,7 @@ import ssl
 from ..errors import XenAPIError
 from ..hostconfig import host_config
 from .context import Context
-from .host_agent import _host_live, agent_for
+from .host_agent import other_live_hosts
 from .host_fanout import on_every_host, on_host
 from .registry import implements
 
@@ -114,14 +114,11 @@ async def rotate_secret(ctx: Context) -> None:
     # every other live host takes the new secret now: each keeps a copy of the old one
     # (store.pool_secret) and would accept it until it read the secret again; a call carrying
     # the new one makes it read it. A host not live reads it when it starts.
-    for host in ctx.services.store.records("host"):
-        agent = agent_for(ctx.services, host)
-        if agent is not None and _host_live(ctx.services, host):
-            try:
-                await agent.call("pool.get_all", [])
-            except XenAPIError as exc:
-                log.warning("host %s did not take the rotated pool secret yet: %s", host,
-                            exc.code)
+    for host, agent in other_live_hosts(ctx.services):
+        try:
+            await agent.call("pool.get_all", [])
+        except XenAPIError as exc:
+            log.warning("host %s did not take the rotated pool secret yet: %s", host, exc.code)
 
 
 # --- a test of the TLS client side ------------------------------------------------------------
