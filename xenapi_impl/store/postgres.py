@@ -71,6 +71,7 @@ DEFAULT_LOG_RETENTION = 100_000
 #: seconds this host trusts its copy of the pool secret without reading it again (a host that
 #: missed a rotation's check-in accepts the old secret that long at most: api/tls_policy.py)
 SECRET_TTL = 60.0
+_SECRET_READ = "SELECT value FROM _meta WHERE key = 'pool_secret'"
 #: pg_advisory_xact_lock key serialising schema creation by processes starting together
 _SCHEMA_LOCK = 0x78617069          # "xapi"
 _CREDENTIAL = ""                   # the `cls` of a credential row in `_log`
@@ -592,13 +593,13 @@ class PostgresStore(MemoryStore):
         if not fresh and cached is not None and \
                 asyncio.get_running_loop().time() - cached[1] < SECRET_TTL:
             return cached[0]
-        row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+        row = await self._lease_sql(_SECRET_READ, ())
         if row is None:
             import secrets
             await self._lease_sql("INSERT INTO _meta VALUES ('pool_secret', %s) ON CONFLICT"
                                   " (key) DO NOTHING RETURNING value",
                                   (secrets.token_urlsafe(32),))
-            row = await self._lease_sql("SELECT value FROM _meta WHERE key = 'pool_secret'", ())
+            row = await self._lease_sql(_SECRET_READ, ())
         self._secret = (row[0], asyncio.get_running_loop().time())
         return row[0]
 
