@@ -146,6 +146,11 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
+#: rows turned into Python objects at a time by a load: the table's texts never all alive
+#: at once beside the records made of them
+_LOAD_BATCH = 500
+
+
 class PostgresStore(MemoryStore):
     """Open with `await PostgresStore.open(url, specs)`."""
 
@@ -268,8 +273,10 @@ class PostgresStore(MemoryStore):
         shared: dict[str, Any] = {}     # equal column texts decoded once (sql.record_of)
         for spec in self._specs.values():
             if spec.persistent:
-                rows = await (await conn.execute(sql.select_all(spec))).fetchall()
-                records[spec.name] = dict(sql.record_of(spec, row, shared) for row in rows)
+                table = records[spec.name] = {}
+                async for row in conn.cursor().stream(sql.select_all(spec), size=_LOAD_BATCH):
+                    ref, rec = sql.record_of(spec, row, shared)
+                    table[ref] = rec
         creds = {r[0]: Credential(*r) for r in await (await conn.execute(
             "SELECT name, hash, role FROM _credentials")).fetchall()}
         rows = []
