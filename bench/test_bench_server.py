@@ -484,26 +484,26 @@ def test_get_all_records(benchmark, request, n, form):
         made = [r for r in records.values()      # besides dom0 and the built-in templates
                 if not (r["is_a_template"] or r["is_control_domain"])]
         assert len(made) == n
-        size = benchmark.pedantic(
+        nbytes = benchmark.pedantic(
             lambda: len(xc.dumps(({"Status": "Success", "Value": records},),
                                  methodresponse=True)), rounds=ROUNDS, iterations=1)
     elif form in ("xmlrpc", "xmlrpc-workers"):
         t0 = time.perf_counter()
         cold = _get_all(b.port, "/", xml_body, "text/xml")
         benchmark.extra_info["first_call_s"] = round(time.perf_counter() - t0, 4)
-        size = benchmark.pedantic(_get_all, args=(b.port, "/", xml_body, "text/xml"),
+        nbytes = benchmark.pedantic(_get_all, args=(b.port, "/", xml_body, "text/xml"),
                                   rounds=ROUNDS, iterations=1)
-        assert size == cold
+        assert nbytes == cold
     else:
         body = json.dumps({"jsonrpc": "2.0", "method": "VM.get_all_records",
                            "params": [b.session], "id": 1}).encode()
         t0 = time.perf_counter()
         _get_all(b.port, "/jsonrpc", body, "application/json")
         benchmark.extra_info["first_call_s"] = round(time.perf_counter() - t0, 4)
-        size = benchmark.pedantic(_get_all, args=(b.port, "/jsonrpc", body, "application/json"),
+        nbytes = benchmark.pedantic(_get_all, args=(b.port, "/jsonrpc", body, "application/json"),
                                   rounds=ROUNDS, iterations=1)
-    benchmark.extra_info["bytes"] = size
-    print(f"\nget_all_records {n} {form}: {size} bytes, median "
+    benchmark.extra_info["bytes"] = nbytes
+    print(f"\nget_all_records {n} {form}: {nbytes} bytes, median "
           f"{statistics.median(benchmark.stats.stats.data) * 1e3:.1f} ms, "
           f"first call {benchmark.extra_info.get('first_call_s')}")
 
