@@ -10,6 +10,8 @@ the official SDK from several client threads.
 - An event.from token taken before a master failover (the master SIGKILLed during writes)
   gets every change made since, on the new master and on a slave, or EVENTS_LOST: never a gap.
 - A token survives a restart of its host and a restart of PostgreSQL.
+- The commit lock held longer than a lease (as by a host frozen in a commit): no host takes it
+  for a database outage.
 - A slave SIGSTOPped past its lease, declared dead, its VM started elsewhere, then SIGCONT:
   it stops by itself, and restarted it resumes no VM (the stale domain goes, the records stay).
 """
@@ -217,6 +219,26 @@ def test_postgresql_frozen_longer_than_a_lease_fences_no_host(pool, pg_db):
             assert said not in h.proc.log(), h.proc.log()[-3000:]
     x = a.session(password).xenapi
     _wait(lambda: all(_live(x, h) for h in x.host.get_all()), 10, "every host live")
+
+
+def test_a_held_commit_lock_is_not_a_database_outage(pool, pg_db):
+    """A host frozen inside a commit holds the pool's commit lock (`_head`) until PostgreSQL
+    ends its transaction (5 s): every host's writes wait behind it, but the database answers
+    and the leases are renewed all along. No host may take that for an outage, whose quiet
+    period (no host fenced for 14 s) would let a dead host go unnoticed that long. A
+    transaction holding the lock for 3 s stands in for the frozen host."""
+    a = pool[0]
+    x = a.session(a.proc.password).xenapi
+    net = x.network.create(_network("before the hold"))
+    seen = [len(h.proc.log()) for h in pool]
+    # longer than a lease: the heartbeats wait it out, the renewals must not
+    pg_db.psql("BEGIN; UPDATE _head SET gen = gen WHERE id = 1; SELECT pg_sleep(3); ROLLBACK")
+    x.network.set_name_label(net, "after the hold")
+    time.sleep(LEASE)                   # lease rounds after the hold
+    for h, n in zip(pool, seen):
+        said = h.proc.log()[n:]
+        assert "answers again" not in said and "failed" not in said, said[-3000:]
+    assert all(_live(x, h) for h in x.host.get_all())
 
 
 def _changes(x, token: str) -> tuple[dict[str, tuple[str, dict]], str]:

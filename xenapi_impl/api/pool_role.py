@@ -26,6 +26,7 @@ import contextlib
 import datetime as _dt
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import XenAPIError
@@ -52,6 +53,7 @@ class PoolRole:
         self.master_epoch = 0
         self.host_epoch = 0
         self._task: asyncio.Task[None] | None = None
+        self._writes: asyncio.Task[None] | None = None     # the heartbeat and the watch
         self.fenced = False
         # after the database was unreachable every lease may have run out: the master fences
         # no host until the hosts had time to reconnect and renew (monotonic time)
@@ -135,20 +137,34 @@ class PoolRole:
     async def _loop(self) -> None:
         while not self.fenced:
             await asyncio.sleep(self.seconds / 4)
-            try:
-                await self._round()
-            except StoreFenced as exc:
-                if exc.name == MASTER:
-                    self._demote(str(exc))
-                else:
-                    self._fenced(str(exc))
-            except StoreError as exc:
-                self._db_failed = self._db_failed or isinstance(exc, StoreUnavailable)
-                log.warning("pool lease round failed: %s", exc)
-            except Exception:   # noqa: BLE001 - keep the leases; say why a round failed
-                log.exception("pool lease round failed")
+            await self._guarded(self._round, "pool lease round")
+            if not self.fenced and (self._writes is None or self._writes.done()):
+                # off the renewals' path: a write waits for the pool's commit lock, which a
+                # frozen host can hold for up to 5 s (store/postgres.py), and renewals held
+                # back that long would read as a database outage (the quiet period below)
+                self._writes = asyncio.get_running_loop().create_task(
+                    self._guarded(self._write_round, "pool heartbeat"))
+
+    async def _guarded(self, step: Callable[[], Awaitable[None]], what: str) -> None:
+        try:
+            await step()
+        except StoreFenced as exc:
+            if exc.name == MASTER:
+                self._demote(str(exc))
+            else:
+                self._fenced(str(exc))
+        except StoreUnavailable as exc:
+            # the database did not answer within the store's timeout (10 s): it was down or
+            # unreachable, for the other hosts too, whose leases then ran out meanwhile
+            self._db_failed = True
+            log.warning("%s failed: %s", what, exc)
+        except StoreError as exc:
+            log.warning("%s failed: %s", what, exc)
+        except Exception:   # noqa: BLE001 - keep the leases; say why a round failed
+            log.exception("%s failed", what)
 
     async def _round(self) -> None:
+        """The leases: this host's, and the master's (renewed, or taken over when handed)."""
         services, store = self.services, self.store
         me = services.host_uuid
         if not await store.lease_renew(host_lease(me), me, self.host_epoch, self.seconds):
@@ -161,6 +177,11 @@ class PoolRole:
         if self._renewed and now - self._renewed > self.seconds:
             self._db_failed = True
         self._renewed = now
+        if self._db_failed:
+            self._db_failed = False
+            self._quiet_until = now + self.quiet_seconds
+            log.info("the pool database answers again: no host is fenced for the next %g s",
+                     self.quiet_seconds)
         if self.is_master:
             if not await store.lease_renew(MASTER, me, self.master_epoch, self.seconds):
                 self._demote("another host took the master lease")
@@ -169,28 +190,16 @@ class PoolRole:
             if held is not None and held.holder == me and held.valid \
                     and held.epoch != self.master_epoch:
                 await self._become_master(held.epoch)      # handed over (designate)
-        began = time.monotonic()
-        try:
-            await self._heartbeat()
-            if time.monotonic() - began > self.seconds / 2:
-                # the write waited (the database frozen or restarting): the others' renewals
-                # may have waited as long, so what their leases say now is not theirs to answer
-                self._db_failed = True
-        except StoreUnavailable as exc:
-            # the database did not take a write within the store's timeout (10 s): it was
-            # down or unreachable, for the other hosts too, whose leases then ran out
-            # meanwhile. A frozen host holding the commit lock does not cause this: the
-            # database ends its idle transaction after 5 s (store/postgres.py), and the
-            # master fences it in a later round. (The master used to fence every slave in
-            # the round after a PostgreSQL kill that this write waited out.)
-            self._db_failed = True
-            log.warning("heartbeat failed: %s", exc)
-        if self._db_failed:
-            self._db_failed = False
-            self._quiet_until = time.monotonic() + self.quiet_seconds
-            log.info("the pool database answers again: no host is fenced for the next %g s",
-                     self.quiet_seconds)
-        if self.is_master and time.monotonic() >= self._quiet_until:
+
+    async def _write_round(self) -> None:
+        """The heartbeat, then on the master the hosts whose leases ran out."""
+        await self._heartbeat()
+        # not while the leases say nothing of their hosts: in the quiet period, or when this
+        # host's own renewal is late (it waited out a stalled database with this heartbeat,
+        # and the lease round has not yet said so)
+        now = time.monotonic()
+        if self.is_master and not self._db_failed and now >= self._quiet_until \
+                and now - self._renewed <= self.seconds:
             await self._watch_hosts()
 
     @property
@@ -243,10 +252,11 @@ class PoolRole:
                     txn.update("host_metrics", h["metrics"], {"live": False})
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._writes):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # --- moving the master role --------------------------------------------------------------
     async def take_over(self) -> None:
