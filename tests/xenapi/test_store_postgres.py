@@ -12,6 +12,7 @@ import asyncio
 import os
 import time
 
+import psycopg
 import pytest
 from harness import PASSWORD, Harness
 from pgproxy import CommitCutter
@@ -721,6 +722,42 @@ def test_a_field_added_to_the_model_gets_its_column_and_a_restart_alters_nothing
             await conn.rollback()
         await c.close()
         await holder.close()
+    asyncio.run(main())
+
+
+def test_awkward_texts_round_trip_through_the_database_exactly(pg_db):
+    """A commit's values are quoted on our side (libpq's PQescapeLiteral into each statement's
+    text): quotes, backslashes, `%s`, SQL, non-ASCII and control characters (a NUL too: the
+    column holds the value's JSON, where it is escaped) come back from a new instance's load
+    and from another instance's catch-up exactly as written. A raw NUL, which no text column
+    takes and which would end the message's query string, is left to psycopg, which refuses
+    it."""
+    awkward = ["it's", "\\", "\\'; DROP TABLE _log; --", "%s %% %(x)s", "E'\\x41'", "",
+               "\u00e9t\u00e9 \u2603 \U0001f600", "tab\there\nnewline\r", "$$ $x$", "\x7f\x01",
+               "nul\0here"]
+
+    async def main():
+        a = await PostgresStore.open(pg_db.url, SPECS)
+        b = await PostgresStore.open(pg_db.url, SPECS)
+        refs = {}
+        async with a.transaction() as t:
+            for text in awkward:
+                ref = refs[text] = new_ref()
+                t.create("VM", ref, vm(text, other_config={text: text, "k": [text]}))
+        await until(lambda: all(b.get("VM", r) is not None for r in refs.values()))
+        c = await PostgresStore.open(pg_db.url, SPECS)
+        for store in (b, c):
+            for text, ref in refs.items():
+                rec = store.get("VM", ref)
+                assert rec["name_label"] == text
+                assert rec["other_config"] == {text: text, "k": [text]}
+        async with a._pool.connection() as conn:
+            cur = psycopg.AsyncClientCursor(conn)
+            assert postgres._bind(cur, "SELECT %s, %s", ("it's", 7)) == b"SELECT 'it''s', 7"
+            with pytest.raises(psycopg.DataError):
+                postgres._bind(cur, "SELECT %s", ("raw\0nul",))
+        for store in (a, b, c):
+            await store.close()
     asyncio.run(main())
 
 

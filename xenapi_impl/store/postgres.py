@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as _dt
+import functools
 import logging
 import re
 import select
@@ -863,8 +864,38 @@ async def _script(cur: psycopg.AsyncClientCursor[Any], stmts: list[sql.Statement
 
 
 def _bind(cur: psycopg.AsyncClientCursor[Any], query: str, args: tuple[Any, ...]) -> bytes:
-    """`query` with `args` bound as literals, as the server will read it."""
-    return cur.mogrify(query, args).encode(cur.connection.info.encoding)
+    """`query` with `args` bound as literals, as the server will read it.
+
+    The store's values are texts, integers and NULLs: each is quoted by libpq's
+    PQescapeLiteral (psycopg's `pq.Escaping`) into the query's pieces between its `%s`
+    marks, split once per query text. psycopg's mogrify parsed and adapted every query anew:
+    5.4 us for an UPDATE of two fields against 0.9 (in-process timeit), and a commit binds
+    one statement per record and one log row per operation."""
+    parts = _pieces(query)
+    # anything else, and a NUL (which no text column takes, and which would end the
+    # message's query string), to psycopg, which adapts or refuses it
+    if parts is None or len(parts) != len(args) + 1 or not all(
+            a is None or type(a) is int or (type(a) is str and "\0" not in a) for a in args):
+        return cur.mogrify(query, args).encode(cur.connection.info.encoding)
+    conn = cur.connection
+    escape = psycopg.pq.Escaping(conn.pgconn).escape_literal
+    encoding = conn.info.encoding
+    out = [parts[0]]
+    for arg, part in zip(args, parts[1:]):
+        out.append(b"NULL" if arg is None else b"%d" % arg if type(arg) is int
+                   else escape(arg.encode(encoding)))
+        out.append(part)
+    return b"".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(query: str) -> tuple[bytes, ...] | None:
+    """The text around each `%s` of a query (ASCII: our own statements' texts), or None for
+    a query with another `%` form (left to psycopg)."""
+    parts = query.split("%s")
+    if any("%" in p for p in parts) or not query.isascii():
+        return None
+    return tuple(p.encode("ascii") for p in parts)
 
 
 async def _send(cur: psycopg.AsyncClientCursor[Any], stmts: list[bytes]) -> None:
