@@ -11,13 +11,12 @@ Reproduce: .venv/bin/python -m pytest bench/test_bench_pool_rss.py --benchmark-o
 """
 from __future__ import annotations
 
-import xmlrpc.client as xc
 from typing import Any, Iterator
 
 import pytest
 
 from test_bench_pool import Pool
-from test_bench_server import N_BIG, Bench
+from test_bench_server import N_BIG, Bench, measure_rss, serve_an_event
 
 
 @pytest.fixture(scope="module")
@@ -36,21 +35,13 @@ def single() -> Iterator[Bench]:
 
 @pytest.mark.parametrize("where", ["sqlite", "master", "slave"])
 def test_pool_server_rss(benchmark: Any, request: Any, where: str) -> None:
-    benchmark.group = f"server RSS, {N_BIG} VMs"
     if where == "sqlite":
         b = request.getfixturevalue("single")
-        srv, url, session, vm = b.srv, b.srv.url, b.session, b.vm
+        srv, session, vm = b.srv, b.session, b.vm
     else:
         p = request.getfixturevalue("pool")
         n = 0 if where == "master" else 1
-        srv, url, session, vm = p.hosts[n], p.hosts[n].url, p.sessions[n], p.vm
-    proxy = xc.ServerProxy(url)
-    sub = [f"VM/{vm}"]
-    token = getattr(proxy, "event.from")(session, sub, "", 0.0)["Value"]["token"]
-    assert proxy.VM.set_name_label(session, vm, "rss")["Status"] == "Success"
-    assert getattr(proxy, "event.from")(session, sub, token, 5.0)["Value"]["events"]
-    rss = benchmark.pedantic(lambda: srv.status("VmRSS") / 1024, rounds=1, iterations=1)
-    info = {"where": where, "vms": N_BIG, "rss_mib": round(rss, 1),
-            "hwm_mib": round(srv.status("VmHWM") / 1024, 1)}
-    benchmark.extra_info.update(info)
-    print(f"\nserver RSS: {info}")
+        srv, session, vm = p.hosts[n], p.sessions[n], p.vm
+    serve_an_event(srv.url, session, vm, 5.0)
+    benchmark.extra_info["where"] = where
+    measure_rss(benchmark, srv, where, group=f"server RSS, {N_BIG} VMs")

@@ -460,12 +460,18 @@ def test_server_rss(benchmark, bench10k):
     """Resident memory of the server holding 10,000 VMs (records, change index, the seeded
     objects), a session and a few events served, before any bulk read."""
     b = bench10k
-    proxy = xc.ServerProxy(f"http://127.0.0.1:{b.port}")
-    sub = [f"VM/{b.vm}"]
-    token = getattr(proxy, "event.from")(b.session, sub, "", 0.0)["Value"]["token"]
-    proxy.VM.set_name_label(b.session, b.vm, "rss")
-    assert getattr(proxy, "event.from")(b.session, sub, token, 1.0)["Value"]["events"]
-    _rss(benchmark, b, "records, events, a session")
+    serve_an_event(f"http://127.0.0.1:{b.port}", b.session, b.vm, 1.0)
+    measure_rss(benchmark, b.srv, "records, events, a session")
+
+
+def serve_an_event(url: str, session: str, vm: str, timeout: float) -> None:
+    """What the RSS rows measure a server after: a session, an event.from token, a write of
+    the VM and its event."""
+    proxy = xc.ServerProxy(url)
+    sub = [f"VM/{vm}"]
+    token = getattr(proxy, "event.from")(session, sub, "", 0.0)["Value"]["token"]
+    assert proxy.VM.set_name_label(session, vm, "rss")["Status"] == "Success"
+    assert getattr(proxy, "event.from")(session, sub, token, timeout)["Value"]["events"]
 
 
 @pytest.mark.parametrize("n", [N_SMALL, N_BIG])
@@ -655,14 +661,15 @@ def test_get_all_records_after_change(benchmark, bench10k, form):
 def test_server_rss_encoded(benchmark, bench10k):
     """Resident memory of the server holding 10,000 VMs, after the calls above: both
     encodings of every VM memoized (get_all_records over XML-RPC and JSON-RPC)."""
-    _rss(benchmark, bench10k, "after get_all_records in both encodings")
+    measure_rss(benchmark, bench10k.srv, "after get_all_records in both encodings")
 
 
-def _rss(benchmark, b: Bench, label: str) -> None:
-    benchmark.group = "server RSS"
-    rss = benchmark.pedantic(lambda: b.srv.status("VmRSS") / 1024, rounds=1, iterations=1)
+def measure_rss(benchmark, srv: ServerProcess, label: str, group: str = "server RSS") -> None:
+    """The server's VmRSS (and its peak, VmHWM) in MiB, as the benchmark's one round."""
+    benchmark.group = group
+    rss = benchmark.pedantic(lambda: srv.status("VmRSS") / 1024, rounds=1, iterations=1)
     benchmark.extra_info.update({"rss_mib": round(rss, 1),
-                                 "hwm_mib": round(b.srv.status("VmHWM") / 1024, 1)})
+                                 "hwm_mib": round(srv.status("VmHWM") / 1024, 1)})
     print(f"\nserver RSS with {N_BIG} VMs, {label}: {benchmark.extra_info}")
 
 
